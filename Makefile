@@ -1,0 +1,46 @@
+# seatcore's commands. The README's two: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+# The database: DATABASE_URL when set, else the project's private cluster (.pgdata/).
+DB_URL = $${DATABASE_URL:-$$(scripts/pg.sh start)}
+
+.PHONY: help run test test-rust test-python test-c bench db db-stop clean
+
+help:
+	@echo "make run    set up what is missing, start the private PostgreSQL, serve http://127.0.0.1:5000"
+	@echo "make test   run every test (Rust, Python, C) against a real PostgreSQL"
+	@echo "make bench  run the benchmark harness"
+	@echo "make db     start the private PostgreSQL and print its URL; make db-stop stops it"
+
+run:
+	@scripts/setup.sh
+	@url=$(DB_URL) && echo "database: $$url" >&2 && \
+	  DATABASE_URL="$$url" $(CARGO) run --release -q -p seatcore-server -- $(ARGS)
+
+test:
+	@scripts/setup.sh python c
+	@url=$(DB_URL) && export DATABASE_URL="$$url" && \
+	  $(MAKE) --no-print-directory test-rust test-python test-c
+
+test-rust:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+test-python:
+	@if [ -x bindings/python/test.sh ]; then bindings/python/test.sh; fi
+
+test-c:
+	@if [ -x bindings/c/test.sh ]; then bindings/c/test.sh; fi
+
+bench:
+	@if [ -x bench/run.sh ]; then bench/run.sh; else $(CARGO) run --release -p seatcore --example core_bench; fi
+
+db:
+	@scripts/pg.sh start
+
+db-stop:
+	@scripts/pg.sh stop
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,68 @@
+//! Schema migrations: plain SQL files from `migrations/`, embedded at build time and applied
+//! in order under an advisory lock, so any number of processes may start at once.
+
+use postgres::Client;
+
+use crate::error::Result;
+
+/// One migration: its version (the `V<n>__` prefix) and its SQL.
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "V1__init.sql",
+    sql: include_str!("../../migrations/V1__init.sql"),
+}];
+
+/// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).
+const MIGRATION_LOCK_KEY: i64 = 0x5EA7_C04E;
+
+/// Applies every migration the database lacks; returns how many were applied.
+///
+/// The whole run is one transaction holding a transaction-scoped advisory lock: a second
+/// process waits, then finds the work done. A failed migration leaves nothing behind.
+pub fn migrate(client: &mut Client) -> Result<usize> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS seatcore_migrations (
+             version    integer     PRIMARY KEY,
+             name       text        NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )?;
+    let applied: Vec<i32> = tx
+        .query("SELECT version FROM seatcore_migrations", &[])?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut count = 0;
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        tx.batch_execute(m.sql)?;
+        tx.execute(
+            "INSERT INTO seatcore_migrations (version, name) VALUES ($1, $2)",
+            &[&m.version, &m.name],
+        )?;
+        count += 1;
+    }
+    tx.commit()?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i32 + 1);
+            assert!(m.name.starts_with(&format!("V{}__", m.version)));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Booking a hold: one statement for a first booking, a second read for a repeat.
+
+use chrono::{DateTime, Utc};
+use postgres::types::Type;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::pool::Conn;
+use crate::types::Booking;
+use crate::{bump, validate, OnLost, SeatCore};
+
+/// Lock the hold, lock its seats in order, check they still carry it, then write the
+/// booking, flip the seats and retire the hold. No row when the hold does not exist.
+const BOOK_SQL: &str = "
+WITH h AS MATERIALIZED (
+    SELECT hold_id, seat_nos, seat_ids, expires_at <= now() AS expired
+    FROM holds
+    WHERE hold_id = $2 AND show_id = $1
+    FOR UPDATE
+), locked AS MATERIALIZED (
+    SELECT s.seat_no, s.hold_id, s.booking_id
+    FROM seats s JOIN h ON s.seat_no = ANY (h.seat_nos)
+    WHERE s.show_id = $1 AND NOT h.expired
+    ORDER BY s.seat_no
+    FOR UPDATE OF s
+), verdict AS MATERIALIZED (
+    SELECT h.hold_id, h.seat_nos, h.seat_ids, h.expired,
+           (SELECT count(*) FROM locked l
+            WHERE l.hold_id = h.hold_id AND l.booking_id IS NULL) = cardinality(h.seat_nos) AS intact
+    FROM h
+), booking AS (
+    INSERT INTO bookings (booking_id, show_id, seat_nos, seat_ids, booked_at)
+    SELECT hold_id, $1, seat_nos, seat_ids, now()
+    FROM verdict
+    WHERE intact AND NOT expired
+    RETURNING booking_id, seat_ids, booked_at
+), flipped AS (
+    UPDATE seats s
+    SET hold_id = NULL, hold_expires_at = NULL, booking_id = b.booking_id
+    FROM booking b, locked l
+    WHERE s.show_id = $1 AND s.seat_no = l.seat_no
+), spent AS (
+    DELETE FROM holds WHERE hold_id IN (SELECT booking_id FROM booking)
+)
+SELECT v.expired, v.intact, b.seat_ids, b.booked_at
+FROM verdict v LEFT JOIN booking b ON true";
+
+/// An earlier booking of this hold. Run as its own statement: a concurrent first booking
+/// that committed while we waited for the hold row is visible only to a new snapshot.
+const PRIOR_SQL: &str = "
+SELECT seat_ids, booked_at FROM bookings WHERE booking_id = $2 AND show_id = $1";
+
+impl SeatCore {
+    /// Books the seats of a live hold. Idempotent: booking the same hold again returns the
+    /// same booking (same id, seats and `booked_at`).
+    ///
+    /// `hold_id` is the hold's UUID as text; anything else is simply not found.
+    /// Errors: `HoldNotFound` (never made, released, swept, another show's, not a UUID),
+    /// `HoldExpired`, `HoldInvalidated`.
+    pub fn book(&self, show_id: &str, hold_id: &str) -> Result<Booking> {
+        let show_id = validate::show_id(show_id)?;
+        let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
+            return Err(Error::HoldNotFound);
+        };
+        let outcome = self.with_conn(OnLost::Retry, |c, _| book_once(c, show_id, hold_id));
+        if let Ok((_, true)) = &outcome {
+            bump(&self.inner.counters.bookings, 1);
+        }
+        outcome.map(|(booking, _)| booking)
+    }
+}
+
+/// The booking, and whether this call made it (false for a repeat).
+fn book_once(c: &mut Conn, show_id: &str, hold_id: Uuid) -> Result<(Booking, bool)> {
+    let params: [(&(dyn postgres::types::ToSql + Sync), Type); 2] =
+        [(&show_id, Type::TEXT), (&hold_id, Type::UUID)];
+    let rows = c.client.query_typed(BOOK_SQL, &params)?;
+    let booking = |seat_ids: Vec<String>, booked_at: DateTime<Utc>| Booking {
+        booking_id: hold_id,
+        show_id: show_id.to_owned(),
+        seat_ids,
+        booked_at,
+    };
+    if let Some(row) = rows.first() {
+        if row.get::<_, bool>("expired") {
+            return Err(Error::HoldExpired);
+        }
+        if !row.get::<_, bool>("intact") {
+            return Err(Error::HoldInvalidated);
+        }
+        return Ok((booking(row.get("seat_ids"), row.get("booked_at")), true));
+    }
+    let prior = c.client.query_typed(PRIOR_SQL, &params)?;
+    match prior.first() {
+        Some(row) => Ok((booking(row.get(0), row.get(1)), false)),
+        None => Err(Error::HoldNotFound),
+    }
+}

@@ -1,0 +1,20 @@
+//! The seat operations. Each is one short transaction, usually one statement and one round
+//! trip, written as SQL that reads top to bottom: lock, check, change, return.
+//!
+//! Locking rules, which together rule out deadlocks between seatcore's own statements:
+//! - seat rows are always locked with an explicit `ORDER BY show_id, seat_no ... FOR UPDATE`
+//!   before they are updated;
+//! - a statement that locks an existing hold row does so before it locks that hold's seats;
+//!   a hold statement locks seats only and inserts its new hold row;
+//! - the sweep never waits for a hold row (`SKIP LOCKED`).
+//!
+//! Statements go through `query_typed` (the unnamed statement): one round trip, no
+//! per-connection prepared-statement state, so a transaction-mode pooler (PgBouncer) works
+//! without any configuration.
+
+mod admin;
+mod book;
+mod hold;
+mod release;
+mod show;
+mod sweep;

@@ -1,0 +1,121 @@
+//! Creating a show and reading its status.
+
+use chrono::{DateTime, Utc};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::Type;
+
+use crate::error::{Error, Result};
+use crate::types::{Seat, SeatCounts, SeatRef, SeatState, ShowStatus};
+use crate::{validate, OnLost, SeatCore};
+
+/// One statement: the show row and its whole seat map, or nothing when the show exists.
+const INITIALIZE_SQL: &str = "
+WITH new_show AS (
+    INSERT INTO shows (show_id, seat_count)
+    VALUES ($1, cardinality($2::text[]))
+    ON CONFLICT (show_id) DO NOTHING
+    RETURNING show_id
+)
+INSERT INTO seats (show_id, seat_no, seat_id)
+SELECT new_show.show_id, t.seat_no::integer, t.seat_id
+FROM new_show, unnest($2::text[]) WITH ORDINALITY AS t (seat_id, seat_no)";
+
+/// Every seat in seat-map order with its state by the database's clock, the show's declared
+/// seat count, and whether the row is consistent with its hold.
+const STATUS_SQL: &str = "
+SELECT s.seat_id,
+       CASE WHEN s.booking_id IS NOT NULL THEN 2
+            WHEN s.hold_expires_at > now() THEN 1
+            ELSE 0 END::int4 AS state,
+       CASE WHEN s.booking_id IS NULL AND s.hold_expires_at > now()
+            THEN s.hold_expires_at END AS hold_expires_at,
+       sh.seat_count::int8,
+       (s.hold_id IS NULL OR s.booking_id IS NULL)
+       AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= now()
+            OR (h.hold_id IS NOT NULL AND h.expires_at = s.hold_expires_at
+                AND s.seat_no = ANY (h.seat_nos))) AS consistent
+FROM shows sh
+JOIN seats s ON s.show_id = sh.show_id
+LEFT JOIN holds h ON h.hold_id = s.hold_id AND h.show_id = s.show_id
+WHERE sh.show_id = $1
+ORDER BY s.seat_no";
+
+impl SeatCore {
+    /// Creates a show with its seat map, in the given order. Seat ids are trimmed.
+    ///
+    /// Errors: `InvalidInput` (bad show id, empty/duplicate/over-long seat ids, more than
+    /// [`validate::MAX_SEATS_PER_SHOW`]), `ShowExists`.
+    pub fn initialize_show<S: AsRef<str>>(&self, show_id: &str, seat_ids: &[S]) -> Result<usize> {
+        let show_id = validate::show_id(show_id)?;
+        let seat_ids = validate::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
+        self.with_conn(OnLost::Fail, |c, _| {
+            let inserted = c.client.execute_typed(
+                INITIALIZE_SQL,
+                &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)],
+            )?;
+            if inserted == 0 {
+                Err(Error::ShowExists)
+            } else {
+                Ok(inserted as usize)
+            }
+        })
+    }
+
+    /// Reads a show's status, handing each seat to `each` in seat-map order as it arrives
+    /// from the database (nothing is collected), and returns the counts.
+    ///
+    /// The read is one statement, so it sees one consistent moment. `ShowNotFound` when no
+    /// such show exists; `each` is then never called.
+    pub fn seat_status_each(
+        &self,
+        show_id: &str,
+        mut each: impl FnMut(SeatRef<'_>),
+    ) -> Result<SeatCounts> {
+        let show_id = validate::show_id(show_id)?;
+        // Not retried: `each` may already have seen part of the seats.
+        self.with_conn(OnLost::Fail, |c, _| {
+            let mut rows = c.client.query_typed_raw(STATUS_SQL, [(show_id, Type::TEXT)])?;
+            let mut counts = SeatCounts { invariants_valid: true, ..SeatCounts::default() };
+            let mut declared = None;
+            while let Some(row) = rows.next()? {
+                let state = match row.get::<_, i32>(1) {
+                    2 => SeatState::Booked,
+                    1 => SeatState::Held,
+                    _ => SeatState::Available,
+                };
+                match state {
+                    SeatState::Available => counts.available += 1,
+                    SeatState::Held => counts.held += 1,
+                    SeatState::Booked => counts.booked += 1,
+                }
+                counts.total += 1;
+                declared = Some(row.get::<_, i64>(3));
+                counts.invariants_valid &= row.get::<_, bool>(4);
+                each(SeatRef {
+                    seat_id: row.get::<_, &str>(0),
+                    state,
+                    hold_expires_at: row.get::<_, Option<DateTime<Utc>>>(2),
+                });
+            }
+            let Some(declared) = declared else {
+                return Err(Error::ShowNotFound);
+            };
+            counts.invariants_valid &= u64::try_from(declared) == Ok(counts.total)
+                && counts.available + counts.held + counts.booked == counts.total;
+            Ok(counts)
+        })
+    }
+
+    /// Reads a show's whole status: counts and every seat, in seat-map order.
+    pub fn seat_status(&self, show_id: &str) -> Result<ShowStatus> {
+        let mut seats = Vec::new();
+        let counts = self.seat_status_each(show_id, |s| {
+            seats.push(Seat {
+                seat_id: s.seat_id.to_owned(),
+                state: s.state,
+                hold_expires_at: s.hold_expires_at,
+            })
+        })?;
+        Ok(ShowStatus { show_id: show_id.to_owned(), counts, seats })
+    }
+}

@@ -1,0 +1,306 @@
+//! The seat lifecycle against a real PostgreSQL: every rule of the contract, one by one.
+
+use std::time::Duration;
+
+use seatcore::testing::TestDb;
+use seatcore::{Error, ErrorKind, InputError, Options, SeatCore, SeatState};
+
+fn setup(label: &str) -> (TestDb, SeatCore) {
+    let db = TestDb::new(label);
+    let core = SeatCore::connect(&db.url, Options::default()).expect("connect");
+    (db, core)
+}
+
+fn seats(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("S{i}")).collect()
+}
+
+#[test]
+fn initialize_then_exists() {
+    let (_db, core) = setup("init");
+    assert_eq!(core.initialize_show("show1", &[" A1", "A2 ", "B1"]).unwrap(), 3);
+    let err = core.initialize_show("show1", &["Z9"]).unwrap_err();
+    assert!(matches!(err, Error::ShowExists), "{err:?}");
+    // the first seat map is untouched
+    let status = core.seat_status("show1").unwrap();
+    let ids: Vec<_> = status.seats.iter().map(|s| s.seat_id.as_str()).collect();
+    assert_eq!(ids, ["A1", "A2", "B1"]);
+    assert_eq!(core.health().unwrap().shows, 1);
+}
+
+#[test]
+fn status_keeps_seat_map_order_and_counts() {
+    let (_db, core) = setup("order");
+    let map = ["C3", "A1", "B10", "B2", "A10"];
+    core.initialize_show("s", &map).unwrap();
+    let hold = core.hold("s", &["B10"], 60).unwrap();
+    core.hold("s", &["A10", "C3"], 60).unwrap();
+    core.book("s", &hold.hold_id.to_string()).unwrap();
+    let st = core.seat_status("s").unwrap();
+    let ids: Vec<_> = st.seats.iter().map(|s| s.seat_id.as_str()).collect();
+    assert_eq!(ids, map);
+    let states: Vec<_> = st.seats.iter().map(|s| s.state).collect();
+    use SeatState::*;
+    assert_eq!(states, [Held, Available, Booked, Available, Held]);
+    assert_eq!((st.counts.total, st.counts.available, st.counts.held, st.counts.booked), (5, 2, 2, 1));
+    assert!(st.counts.invariants_valid);
+    for s in &st.seats {
+        assert_eq!(s.hold_expires_at.is_some(), s.state == Held, "{s:?}");
+    }
+    assert!(matches!(core.seat_status("nope"), Err(Error::ShowNotFound)));
+}
+
+#[test]
+fn hold_failures_in_contract_order() {
+    let (_db, core) = setup("holdfail");
+    core.initialize_show("s", &seats(5)).unwrap();
+    assert!(matches!(core.hold("missing", &["S1"], 60), Err(Error::ShowNotFound)));
+    assert!(matches!(core.hold("s", &["S1", "X9"], 60), Err(Error::InvalidSeatIds)));
+    assert!(matches!(
+        core.hold("s", &["S1", " S1"], 60),
+        Err(Error::InvalidInput(InputError::DuplicateSeatIds))
+    ));
+    core.hold("s", &["S2", "S4"], 60).unwrap();
+    match core.hold("s", &["S5", "S4", "S1", "S2"], 60) {
+        Err(Error::SeatsUnavailable { seat_ids }) => assert_eq!(seat_ids, ["S2", "S4"]),
+        other => panic!("{other:?}"),
+    }
+    // all or nothing: S1 and S5 were not held by the refused request
+    let st = core.seat_status("s").unwrap();
+    assert_eq!(st.counts.held, 2);
+    assert_eq!(core.hold("s", &["S1", "S5"], 60).unwrap().seat_ids, ["S1", "S5"]);
+}
+
+#[test]
+fn book_is_idempotent() {
+    let (_db, core) = setup("book");
+    core.initialize_show("s", &seats(4)).unwrap();
+    let hold = core.hold("s", &["S3", "S1"], 60).unwrap();
+    let id = hold.hold_id.to_string();
+    let first = core.book("s", &id).unwrap();
+    assert_eq!(first.booking_id, hold.hold_id);
+    assert_eq!(first.seat_ids, ["S3", "S1"]);
+    std::thread::sleep(Duration::from_millis(20));
+    let again = core.book("s", &id).unwrap();
+    assert_eq!(again, first, "a repeat returns the same booking, booked_at included");
+    // the booking is another show's business elsewhere
+    core.initialize_show("t", &seats(4)).unwrap();
+    assert!(matches!(core.book("t", &id), Err(Error::HoldNotFound)));
+    // booked seats stay booked, and cannot be held or released
+    assert!(matches!(core.hold("s", &["S1"], 60), Err(Error::SeatsUnavailable { .. })));
+    assert!(matches!(core.release("s", &id), Err(Error::HoldNotFound)));
+    assert_eq!(core.stats().bookings, 1);
+}
+
+#[test]
+fn hold_ids_that_are_not_uuids_are_not_found() {
+    let (_db, core) = setup("uuid");
+    core.initialize_show("s", &seats(2)).unwrap();
+    for bad in ["", "not-a-uuid", "'; DROP TABLE seats; --", "00000000-0000-0000-0000-000000000000"] {
+        assert!(matches!(core.book("s", bad), Err(Error::HoldNotFound)), "{bad}");
+        assert!(matches!(core.release("s", bad), Err(Error::HoldNotFound)), "{bad}");
+    }
+    assert_eq!(core.seat_status("s").unwrap().counts.available, 2);
+}
+
+#[test]
+fn release_frees_seats_at_once() {
+    let (_db, core) = setup("release");
+    core.initialize_show("s", &seats(3)).unwrap();
+    let hold = core.hold("s", &["S1", "S2"], 60).unwrap();
+    core.release("s", &hold.hold_id.to_string()).unwrap();
+    assert!(matches!(core.release("s", &hold.hold_id.to_string()), Err(Error::HoldNotFound)));
+    assert!(matches!(core.book("s", &hold.hold_id.to_string()), Err(Error::HoldNotFound)));
+    assert_eq!(core.seat_status("s").unwrap().counts.available, 3);
+    core.hold("s", &["S2", "S3"], 60).unwrap();
+}
+
+#[test]
+fn expired_holds_free_seats_before_any_sweep() {
+    let (db, core) = setup("expiry");
+    core.initialize_show("s", &seats(3)).unwrap();
+    let hold = core.hold("s", &["S1", "S2"], 1).unwrap();
+    let id = hold.hold_id.to_string();
+    // the expiry comes from the database's clock
+    let mut c = db.client();
+    let db_now: chrono::DateTime<chrono::Utc> = c.query_one("SELECT now()", &[]).unwrap().get(0);
+    let ahead = hold.expires_at - db_now;
+    assert!(ahead > chrono::Duration::milliseconds(500) && ahead <= chrono::Duration::seconds(1), "{ahead}");
+    assert_eq!(core.seat_status("s").unwrap().counts.held, 2);
+    std::thread::sleep(Duration::from_millis(1200));
+    // no sweep has run: the seats are available anyway
+    let st = core.seat_status("s").unwrap();
+    assert_eq!((st.counts.available, st.counts.held), (3, 0));
+    assert!(st.counts.invariants_valid);
+    assert!(matches!(core.book("s", &id), Err(Error::HoldExpired)));
+    assert!(matches!(core.release("s", &id), Err(Error::HoldNotFound)));
+    // another customer takes one of the expired seats straight away
+    let other = core.hold("s", &["S2"], 60).unwrap();
+    assert_eq!(core.sweep_expired().unwrap(), 1);
+    assert!(matches!(core.book("s", &id), Err(Error::HoldNotFound)));
+    // the sweep did not touch the new hold's seat
+    let st = core.seat_status("s").unwrap();
+    assert_eq!((st.counts.available, st.counts.held), (2, 1));
+    core.book("s", &other.hold_id.to_string()).unwrap();
+    assert_eq!(core.sweep_expired().unwrap(), 0);
+    assert_eq!(core.stats().holds_expired_swept, 1);
+}
+
+#[test]
+fn sweep_removes_rows_in_batches() {
+    let db = TestDb::new("sweepbatch");
+    let core = SeatCore::connect(&db.url, Options { sweep_batch: 7, ..Options::default() }).unwrap();
+    core.initialize_show("s", &seats(50)).unwrap();
+    for i in 1..=30 {
+        core.hold("s", &[format!("S{i}")], 1).unwrap();
+    }
+    let live = core.hold("s", &["S40"], 600).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(core.sweep_expired().unwrap(), 30);
+    let mut c = db.client();
+    let holds: i64 = c.query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
+    let marked: i64 = c
+        .query_one("SELECT count(*) FROM seats WHERE hold_id IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!((holds, marked), (1, 1));
+    core.book("s", &live.hold_id.to_string()).unwrap();
+}
+
+#[test]
+fn reset_clears_everything_and_counts_it() {
+    let (_db, core) = setup("reset");
+    core.initialize_show("s", &seats(10)).unwrap();
+    let h = core.hold("s", &["S1", "S2"], 60).unwrap();
+    core.book("s", &h.hold_id.to_string()).unwrap();
+    core.hold("s", &["S3"], 60).unwrap();
+    core.hold("s", &["S4", "S5", "S6"], 60).unwrap();
+    let r = core.reset_all().unwrap();
+    assert_eq!((r.holds_cleared, r.bookings_cleared, r.seats_reset), (2, 1, 6));
+    let st = core.seat_status("s").unwrap();
+    assert_eq!(st.counts.available, 10);
+    assert!(matches!(core.book("s", &h.hold_id.to_string()), Err(Error::HoldNotFound)));
+    let r = core.reset_all().unwrap();
+    assert_eq!((r.holds_cleared, r.bookings_cleared, r.seats_reset), (0, 0, 0));
+}
+
+#[test]
+fn invariants_valid_is_computed_from_the_data() {
+    let (db, core) = setup("invariants");
+    core.initialize_show("s", &seats(4)).unwrap();
+    let h = core.hold("s", &["S1"], 60).unwrap();
+    assert!(core.seat_status("s").unwrap().counts.invariants_valid);
+    let mut c = db.client();
+    // a seat claiming a live hold that does not exist
+    c.execute("DELETE FROM holds WHERE hold_id = $1", &[&h.hold_id]).unwrap();
+    assert!(!core.seat_status("s").unwrap().counts.invariants_valid);
+    c.execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL", &[]).unwrap();
+    assert!(core.seat_status("s").unwrap().counts.invariants_valid);
+    // a seat missing from the seat map
+    c.execute("DELETE FROM seats WHERE seat_id = 'S4'", &[]).unwrap();
+    let st = core.seat_status("s").unwrap();
+    assert_eq!(st.counts.total, 3);
+    assert!(!st.counts.invariants_valid);
+}
+
+#[test]
+fn schema_refuses_inconsistent_rows() {
+    let (db, core) = setup("constraints");
+    core.initialize_show("s", &seats(2)).unwrap();
+    let mut c = db.client();
+    let id = seatcore::Uuid::new_v4();
+    // held without an expiry
+    assert!(c.execute("UPDATE seats SET hold_id = $1 WHERE seat_id = 'S1'", &[&id]).is_err());
+    // booked without a booking
+    assert!(c.execute("UPDATE seats SET booking_id = $1 WHERE seat_id = 'S1'", &[&id]).is_err());
+    // a duplicate seat on one map
+    assert!(c
+        .execute("INSERT INTO seats (show_id, seat_no, seat_id) VALUES ('s', 3, 'S1')", &[])
+        .is_err());
+    // held and booked at once
+    let h = core.hold("s", &["S1"], 60).unwrap();
+    core.book("s", &h.hold_id.to_string()).unwrap();
+    assert!(c
+        .execute(
+            "UPDATE seats SET hold_id = $1, hold_expires_at = now() + interval '1 minute' WHERE seat_id = 'S1'",
+            &[&id]
+        )
+        .is_err());
+}
+
+#[test]
+fn bad_input_writes_nothing() {
+    let (db, core) = setup("badinput");
+    core.initialize_show("s", &seats(3)).unwrap();
+    let long_seat = "x".repeat(65);
+    let long_show = "s".repeat(129);
+    let cases: Vec<(Error, ErrorKind)> = vec![
+        (core.initialize_show("t", &Vec::<String>::new()).unwrap_err(), ErrorKind::InvalidInput),
+        (core.initialize_show("t", &["A", " "]).unwrap_err(), ErrorKind::InvalidInput),
+        (core.initialize_show("t", &["A", "A"]).unwrap_err(), ErrorKind::InvalidInput),
+        (core.initialize_show("t", &["A", &long_seat]).unwrap_err(), ErrorKind::InvalidInput),
+        (core.initialize_show("t", &["A\0"]).unwrap_err(), ErrorKind::InvalidInput),
+        (core.initialize_show(&long_show, &["A"]).unwrap_err(), ErrorKind::InvalidInput),
+        (core.initialize_show("", &["A"]).unwrap_err(), ErrorKind::InvalidInput),
+        (core.hold("s", &["S1"], 0).unwrap_err(), ErrorKind::InvalidInput),
+        (core.hold("s", &["S1"], -60).unwrap_err(), ErrorKind::InvalidInput),
+        (core.hold("s", &["S1"], i64::MAX).unwrap_err(), ErrorKind::InvalidInput),
+        (core.hold("s", &vec!["S1".to_string(); 1001], 60).unwrap_err(), ErrorKind::InvalidInput),
+        (core.hold("s", &["S\u{7}1"], 60).unwrap_err(), ErrorKind::InvalidInput),
+        (core.hold("s", &Vec::<String>::new(), 60).unwrap_err(), ErrorKind::InvalidInput),
+        (core.hold(&long_show, &["S1"], 60).unwrap_err(), ErrorKind::InvalidInput),
+    ];
+    for (err, kind) in &cases {
+        assert_eq!(err.kind(), *kind, "{err:?}");
+        assert!(!err.to_string().to_lowercase().contains("select"), "{err}");
+    }
+    let mut c = db.client();
+    let shows: i64 = c.query_one("SELECT count(*) FROM shows", &[]).unwrap().get(0);
+    let holds: i64 = c.query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
+    assert_eq!((shows, holds), (1, 0));
+}
+
+#[test]
+fn request_keys_make_holds_safe_to_retry() {
+    let (_db, core) = setup("keys");
+    core.initialize_show("s", &seats(5)).unwrap();
+    let first = core.hold_with_key("s", &["S1", "S2"], 60, "req-1").unwrap();
+    let again = core.hold_with_key("s", &["S2", "S1"], 60, "req-1").unwrap();
+    assert_eq!(again.hold_id, first.hold_id);
+    assert_eq!(again.expires_at, first.expires_at);
+    assert!(matches!(core.hold_with_key("s", &["S3"], 60, "req-1"), Err(Error::RequestKeyReused)));
+    // the same key on another show is another request
+    core.initialize_show("t", &seats(5)).unwrap();
+    assert_ne!(core.hold_with_key("t", &["S1"], 60, "req-1").unwrap().hold_id, first.hold_id);
+    assert_eq!(core.seat_status("s").unwrap().counts.held, 2);
+    // once booked, the key is free again and the seats are taken
+    core.book("s", &first.hold_id.to_string()).unwrap();
+    assert!(matches!(
+        core.hold_with_key("s", &["S1", "S2"], 60, "req-1"),
+        Err(Error::SeatsUnavailable { .. })
+    ));
+    assert!(core.hold_with_key("s", &["S1"], 60, "").is_err());
+}
+
+#[test]
+fn migrations_are_applied_once() {
+    let db = TestDb::new("migrate");
+    let _a = SeatCore::connect(&db.url, Options::default()).unwrap();
+    let _b = SeatCore::connect(&db.url, Options::default()).unwrap();
+    let mut c = db.client();
+    let n: i64 = c.query_one("SELECT count(*) FROM seatcore_migrations", &[]).unwrap().get(0);
+    assert_eq!(n, seatcore::migrate::MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn unreachable_database_is_unavailable() {
+    let opts = Options {
+        connect_timeout: Duration::from_millis(500),
+        checkout_timeout: Duration::from_millis(800),
+        ..Options::default()
+    };
+    let err = SeatCore::connect("postgres://nobody@127.0.0.1:1/none", opts).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
+    let err = SeatCore::connect("this is not a url ===", Options::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
+}
