@@ -1,0 +1,1 @@
+//! seatcore's C API: placeholder until the C door lands.

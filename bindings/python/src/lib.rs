@@ -1,0 +1,1 @@
+//! seatcore's Python module: placeholder until the Python door lands.
