@@ -1,0 +1,314 @@
+//! Concurrency against a real PostgreSQL: many threads and many processes at once, with the
+//! invariants checked in the database afterwards.
+
+use std::collections::{HashMap, HashSet};
+use std::process::Command;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use seatcore::testing::TestDb;
+use seatcore::{Error, Options, SeatCore};
+
+fn seat_map(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("R{}S{}", (i - 1) / 10 + 1, (i - 1) % 10 + 1)).collect()
+}
+
+fn wide(db: &TestDb, pool: u32) -> SeatCore {
+    SeatCore::connect(&db.url, Options { pool_size: pool, min_idle: 1, ..Options::default() }).unwrap()
+}
+
+/// Checks, behind the core's back, that the rows are consistent: no seat in two live holds,
+/// every held seat backed by its hold, no seat in two bookings, every booked seat backed by
+/// its booking, the status counts adding up.
+fn assert_consistent(db: &TestDb, core: &SeatCore, show: &str) {
+    let mut client = db.client();
+    // one snapshot and one now() for every query below
+    let mut c = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .unwrap();
+    let rows = c
+        .query("SELECT hold_id, seat_nos FROM holds WHERE show_id = $1 AND expires_at > now()", &[&show])
+        .unwrap();
+    let mut held_by: HashMap<i32, seatcore::Uuid> = HashMap::new();
+    for r in &rows {
+        let id: seatcore::Uuid = r.get(0);
+        for seat in r.get::<_, Vec<i32>>(1) {
+            assert!(held_by.insert(seat, id).is_none(), "seat {seat} is in two live holds");
+        }
+    }
+    let mut booked_by: HashMap<i32, seatcore::Uuid> = HashMap::new();
+    for r in &c.query("SELECT booking_id, seat_nos FROM bookings WHERE show_id = $1", &[&show]).unwrap() {
+        let id: seatcore::Uuid = r.get(0);
+        for seat in r.get::<_, Vec<i32>>(1) {
+            assert!(booked_by.insert(seat, id).is_none(), "seat {seat} is in two bookings");
+            assert!(!held_by.contains_key(&seat), "seat {seat} is held and booked");
+        }
+    }
+    for r in &c
+        .query(
+            "SELECT seat_no, hold_id, hold_expires_at > now(), booking_id FROM seats WHERE show_id = $1",
+            &[&show],
+        )
+        .unwrap()
+    {
+        let seat: i32 = r.get(0);
+        let hold: Option<seatcore::Uuid> = r.get(1);
+        let live: Option<bool> = r.get(2);
+        let booking: Option<seatcore::Uuid> = r.get(3);
+        if live == Some(true) {
+            assert_eq!(held_by.get(&seat), hold.as_ref(), "seat {seat} held by a hold that lacks it");
+        } else {
+            assert!(!held_by.contains_key(&seat), "live hold on seat {seat} not marked on the seat");
+        }
+        assert_eq!(booked_by.get(&seat), booking.as_ref(), "seat {seat} booking mismatch");
+    }
+    c.commit().unwrap();
+    let st = core.seat_status(show).unwrap();
+    assert!(st.counts.invariants_valid);
+    assert_eq!(st.counts.available + st.counts.held + st.counts.booked, st.counts.total);
+    assert_eq!(st.counts.booked as usize, booked_by.len(), "bookings are final");
+}
+
+#[test]
+fn last_seat_race_has_one_winner() {
+    let db = TestDb::new("lastseat");
+    let core = wide(&db, 64);
+    let map = seat_map(10);
+    core.initialize_show("show", &map).unwrap();
+    let sold = core.hold("show", &map[..9], 600).unwrap();
+    core.book("show", &sold.hold_id.to_string()).unwrap();
+    for round in 0..3 {
+        let barrier = Arc::new(Barrier::new(64));
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                let (core, barrier, seat) = (core.clone(), barrier.clone(), map[9].clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    core.hold("show", &[seat], 600)
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {} winners", winners.len());
+        for r in &results {
+            match r {
+                Ok(_) | Err(Error::SeatsUnavailable { .. }) => {}
+                Err(e) => panic!("unexpected error: {e:?}"),
+            }
+        }
+        assert_consistent(&db, &core, "show");
+        core.release("show", &winners[0].hold_id.to_string()).unwrap();
+    }
+}
+
+#[test]
+fn overlapping_multi_seat_holds_never_collide() {
+    let db = TestDb::new("overlap");
+    let core = wide(&db, 32);
+    let map = seat_map(80);
+    core.initialize_show("show", &map).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let granted = Arc::new(Mutex::new(0u64));
+    let refused = Arc::new(Mutex::new(0u64));
+    let handles: Vec<_> = (0..32)
+        .map(|t| {
+            let (core, map, granted, refused) = (core.clone(), map.clone(), granted.clone(), refused.clone());
+            std::thread::spawn(move || {
+                let mut rng = fastrand::Rng::with_seed(t);
+                while Instant::now() < deadline {
+                    let n = rng.usize(2..=6);
+                    let mut want: Vec<String> = Vec::new();
+                    while want.len() < n {
+                        let s = map[rng.usize(..map.len())].clone();
+                        if !want.contains(&s) {
+                            want.push(s);
+                        }
+                    }
+                    // a quarter of the holds are abandoned and expire during the run, so
+                    // expired seats are taken over under contention too
+                    let fate = rng.u8(..20);
+                    let secs = if fate >= 15 { 1 } else { 60 };
+                    match core.hold("show", &want, secs) {
+                        Ok(h) => {
+                            *granted.lock().unwrap() += 1;
+                            let id = h.hold_id.to_string();
+                            match fate {
+                                0 => {
+                                    core.book("show", &id).unwrap();
+                                }
+                                1..=14 => core.release("show", &id).unwrap(),
+                                _ => {} // abandoned
+                            }
+                        }
+                        Err(Error::SeatsUnavailable { seat_ids }) => {
+                            assert!(!seat_ids.is_empty() && seat_ids.iter().all(|s| want.contains(s)));
+                            *refused.lock().unwrap() += 1;
+                        }
+                        Err(e) => panic!("thread {t}: unexpected error (deadlock?): {e:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let (granted, refused) = (*granted.lock().unwrap(), *refused.lock().unwrap());
+    assert!(granted >= 20 && refused > 0, "granted {granted}, refused {refused}");
+    assert_consistent(&db, &core, "show");
+}
+
+#[test]
+fn concurrent_repeats_of_one_booking_agree() {
+    let db = TestDb::new("rebook");
+    let core = wide(&db, 16);
+    core.initialize_show("show", &seat_map(10)).unwrap();
+    let hold = core.hold("show", &["R1S3", "R1S4"], 600).unwrap();
+    let barrier = Arc::new(Barrier::new(16));
+    let results: Vec<_> = (0..16)
+        .map(|_| {
+            let (core, barrier, id) = (core.clone(), barrier.clone(), hold.hold_id.to_string());
+            std::thread::spawn(move || {
+                barrier.wait();
+                core.book("show", &id)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap().expect("every repeat succeeds"))
+        .collect();
+    assert!(results.iter().all(|b| *b == results[0]), "all repeats return the same booking");
+    assert_eq!(results[0].booking_id, hold.hold_id);
+    let n: i64 = db.client().query_one("SELECT count(*) FROM bookings", &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+    assert_eq!(core.stats().bookings, 1, "one call made the booking, the rest repeated it");
+    assert_consistent(&db, &core, "show");
+}
+
+#[test]
+fn concurrent_sweepers_share_the_work() {
+    let db = TestDb::new("sweepers");
+    let core = SeatCore::connect(&db.url, Options { sweep_batch: 50, ..Options::default() }).unwrap();
+    let map = seat_map(600);
+    core.initialize_show("show", &map).unwrap();
+    for chunk in map.chunks(2) {
+        core.hold("show", chunk, 1).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    // meanwhile customers take some of the expired seats
+    let fresh: Vec<_> = map.iter().step_by(7).cloned().collect();
+    let taker = {
+        let (core, fresh) = (core.clone(), fresh.clone());
+        std::thread::spawn(move || fresh.chunks(3).map(|c| core.hold("show", c, 600).unwrap()).count())
+    };
+    let sweepers: Vec<_> = (0..4)
+        .map(|_| {
+            let core = core.clone();
+            std::thread::spawn(move || core.sweep_expired().unwrap())
+        })
+        .collect();
+    let swept: u64 = sweepers.into_iter().map(|h| h.join().unwrap()).sum();
+    let taken = taker.join().unwrap();
+    assert_eq!(swept, 300, "each expired hold swept exactly once");
+    assert_consistent(&db, &core, "show");
+    let st = core.seat_status("show").unwrap();
+    assert_eq!(st.counts.held as usize, fresh.len());
+    assert_eq!(taken, fresh.chunks(3).count());
+}
+
+/// Not a test on its own: the body of a child process started by the tests below.
+#[test]
+fn child_process_body() {
+    let Ok(url) = std::env::var("SEATCORE_CHILD_URL") else { return };
+    let role = std::env::var("SEATCORE_CHILD_ROLE").unwrap();
+    let core = SeatCore::connect(&url, Options { pool_size: 4, min_idle: 1, ..Options::default() })
+        .expect("child connects (and migrates)");
+    if role == "migrate" {
+        core.health().unwrap();
+        return;
+    }
+    let seed: u64 = std::env::var("SEATCORE_CHILD_SEED").unwrap().parse().unwrap();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let map = seat_map(30);
+    let mut booked = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let n = rng.usize(1..=4);
+        let want: Vec<String> = {
+            let mut w: Vec<String> = Vec::new();
+            while w.len() < n {
+                let s = map[rng.usize(..map.len())].clone();
+                if !w.contains(&s) {
+                    w.push(s);
+                }
+            }
+            w
+        };
+        match core.hold("show", &want, 60) {
+            Ok(h) => {
+                if rng.bool() {
+                    let b = core.book("show", &h.hold_id.to_string()).unwrap();
+                    booked.push(b.booking_id.to_string());
+                } else {
+                    core.release("show", &h.hold_id.to_string()).unwrap();
+                }
+            }
+            Err(Error::SeatsUnavailable { .. }) => {}
+            Err(e) => panic!("child {seed}: {e:?}"),
+        }
+    }
+    // the parent checks that every booking this child was told about exists
+    println!("\nBOOKED {}", booked.join(","));
+}
+
+fn spawn_child(url: &str, role: &str, seed: u64) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process_body", "--nocapture", "--test-threads=1"])
+        .env("SEATCORE_CHILD_URL", url)
+        .env("SEATCORE_CHILD_ROLE", role)
+        .env("SEATCORE_CHILD_SEED", seed.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn eight_processes_migrate_an_empty_database_at_once() {
+    let db = TestDb::new("procmigrate");
+    let children: Vec<_> = (0..8).map(|i| spawn_child(&db.url, "migrate", i)).collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "a child failed to start on the empty database");
+    }
+    let n: i64 = db.client().query_one("SELECT count(*) FROM seatcore_migrations", &[]).unwrap().get(0);
+    assert_eq!(n, seatcore::migrate::MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn several_processes_share_one_show() {
+    let db = TestDb::new("procs");
+    let core = wide(&db, 4);
+    core.initialize_show("show", &seat_map(30)).unwrap();
+    let children: Vec<_> = (0..4).map(|i| spawn_child(&db.url, "work", 100 + i)).collect();
+    let mut acknowledged = HashSet::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "a child process failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        // the harness may print its own words before ours on the same line
+        let line = text.lines().find_map(|l| l.split_once("BOOKED ")).expect("child reported").1;
+        acknowledged.extend(line.trim().split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+    }
+    assert!(!acknowledged.is_empty());
+    let mut c = db.client();
+    for id in &acknowledged {
+        let id: seatcore::Uuid = id.parse().unwrap();
+        let n: i64 = c.query_one("SELECT count(*) FROM bookings WHERE booking_id = $1", &[&id]).unwrap().get(0);
+        assert_eq!(n, 1, "acknowledged booking {id} is missing");
+    }
+    assert_consistent(&db, &core, "show");
+}
