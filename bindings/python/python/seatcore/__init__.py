@@ -1,0 +1,70 @@
+"""seatcore: seat holds, bookings and releases for movie shows, locked in PostgreSQL.
+
+Two ways in:
+
+* :class:`DatabaseManager`, a drop-in for the old backend's class: same methods, same
+  plain-value results (tuples, dicts, lists, str, int, None).
+* :class:`SeatCore`, the idiomatic API: typed, immutable results (:class:`Hold`,
+  :class:`Booking`, :class:`ShowStatus`, ...) and exceptions under :class:`SeatcoreError`.
+
+Both are safe to share between threads; database calls release the GIL.
+"""
+
+from ._manager import DatabaseManager, Engine
+from ._seatcore import (
+    MAX_HOLD_SECONDS,
+    MAX_SEATS_PER_HOLD,
+    MAX_SEATS_PER_SHOW,
+    MIN_HOLD_SECONDS,
+    Booking,
+    Hold,
+    ResetCounts,
+    Seat,
+    SeatCore,
+    ShowStatus,
+    Stats,
+)
+from .exceptions import (
+    DatabaseBusyError,
+    DatabaseError,
+    DatabaseUnavailableError,
+    HoldExpiredError,
+    HoldInvalidatedError,
+    HoldNotFoundError,
+    InvalidInputError,
+    InvalidSeatIdsError,
+    RequestKeyReusedError,
+    SeatcoreError,
+    SeatsUnavailableError,
+    ShowExistsError,
+    ShowNotFoundError,
+)
+
+__all__ = [
+    "DatabaseManager",
+    "Engine",
+    "SeatCore",
+    "Hold",
+    "Booking",
+    "Seat",
+    "ShowStatus",
+    "ResetCounts",
+    "Stats",
+    "MAX_SEATS_PER_HOLD",
+    "MAX_SEATS_PER_SHOW",
+    "MIN_HOLD_SECONDS",
+    "MAX_HOLD_SECONDS",
+    "SeatcoreError",
+    "ShowNotFoundError",
+    "ShowExistsError",
+    "InvalidSeatIdsError",
+    "SeatsUnavailableError",
+    "HoldNotFoundError",
+    "HoldExpiredError",
+    "HoldInvalidatedError",
+    "InvalidInputError",
+    "RequestKeyReusedError",
+    "DatabaseError",
+    "DatabaseBusyError",
+    "DatabaseUnavailableError",
+]
