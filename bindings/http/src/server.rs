@@ -1,0 +1,129 @@
+//! The thin I/O layer: a fixed pool of worker threads share one `tiny_http::Server` and
+//! loop on `recv()`; each request is read (body capped), routed, answered, logged, counted.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tiny_http::{Header, Method, Response, Server, StatusCode};
+
+use crate::reply::{Payload, Reply};
+use crate::router::{self, App, CORS_ORIGIN};
+
+/// Runs `workers` threads until `stop` is set (and the server unblocked), then lets each
+/// finish its request and the requests already queued, and returns.
+pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<AtomicBool>) {
+    let threads: Vec<_> = (0..workers)
+        .map(|i| {
+            let (app, server, stop) = (Arc::clone(&app), Arc::clone(&server), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name(format!("http-worker-{i}"))
+                .spawn(move || worker(&app, &server, &stop))
+                .expect("spawning a worker thread")
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+fn worker(app: &App, server: &Server, stop: &AtomicBool) {
+    loop {
+        if stop.load(Ordering::Acquire) {
+            // Drain what was accepted before the signal, then leave.
+            while let Ok(Some(rq)) = server.try_recv() {
+                handle(app, rq);
+            }
+            return;
+        }
+        match server.recv() {
+            Ok(rq) => handle(app, rq),
+            Err(_) => continue, // unblocked (shutdown) or a failed accept
+        }
+    }
+}
+
+/// Reads the body, at most `limit` bytes; `Err` carries the reply to send instead.
+fn read_body(rq: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, Reply> {
+    if rq.body_length().is_some_and(|n| n > limit) {
+        return Err(router::too_large(limit));
+    }
+    let mut body = Vec::with_capacity(rq.body_length().unwrap_or(0).min(limit));
+    match rq.as_reader().take(limit as u64 + 1).read_to_end(&mut body) {
+        Ok(_) if body.len() > limit => Err(router::too_large(limit)),
+        Ok(_) => Ok(body),
+        Err(_) => Err(Reply::error(400, "could not read the request body")),
+    }
+}
+
+fn handle(app: &App, mut rq: tiny_http::Request) {
+    let started = Instant::now();
+    let method: &'static str = method_name(rq.method());
+    let url = rq.url().to_owned();
+    let headers: Vec<(String, String)> = rq
+        .headers()
+        .iter()
+        .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+        .collect();
+    let (reply, route) = match read_body(&mut rq, router::body_limit(&url)) {
+        Ok(body) => router::route(app, &router::Request { method, url: &url, headers: &headers, body: &body }),
+        Err(reply) => (reply, router::resolve(&url).map_or("unmatched", |(r, _)| r.template())),
+    };
+    let status = reply.status;
+    let sent = rq.respond(to_response(reply));
+    let took = started.elapsed();
+    app.metrics.record(route, method, status, took);
+    log_line(method, &url, status, took, sent.is_err());
+}
+
+fn method_name(m: &Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::NonStandard(_) => "OTHER",
+    }
+}
+
+fn header(name: &str, value: &str) -> Option<Header> {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
+    let mut headers: Vec<Header> = Vec::with_capacity(reply.headers.len() + 3);
+    headers.extend(header(CORS_ORIGIN.0, CORS_ORIGIN.1));
+    headers.extend(reply.content_type().and_then(|ct| header("Content-Type", ct)));
+    headers.extend(reply.headers.iter().filter_map(|(n, v)| header(n, v)));
+    headers.extend(header("Server", "seatcore-server"));
+    let (reader, length): (Box<dyn Read + Send>, Option<usize>) = match reply.payload {
+        Payload::Json(bytes) => {
+            let n = bytes.len();
+            (Box::new(std::io::Cursor::new(bytes)), Some(n))
+        }
+        Payload::JsonStream(reader) => (reader, None),
+        Payload::Html(text) => (Box::new(text.as_bytes()), Some(text.len())),
+        Payload::Metrics(text) => {
+            let n = text.len();
+            (Box::new(std::io::Cursor::new(text.into_bytes())), Some(n))
+        }
+        Payload::Empty => (Box::new(std::io::empty()), Some(0)),
+    };
+    // Bodies with a known length go out in one piece, whatever their size.
+    Response::new(StatusCode(reply.status), headers, reader, length, None)
+        .with_chunked_threshold(usize::MAX)
+}
+
+/// One line per request on stderr: method, path, status, milliseconds.
+fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, broken: bool) {
+    let path: String = url.chars().take(256).flat_map(char::escape_default).collect();
+    let note = if broken { " (client gone)" } else { "" };
+    let line = format!("{method} {path} {status} {:.2}ms{note}\n", took.as_secs_f64() * 1000.0);
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
