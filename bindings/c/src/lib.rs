@@ -1,1 +1,656 @@
-//! seatcore's C API: placeholder until the C door lands.
+//! seatcore's C API: `libseatcore` and `seatcore.h`.
+//!
+//! A thin translation of the core crate into C: every exported function checks its
+//! arguments (NULL, UTF-8, list bounds) before doing anything, runs inside one boundary
+//! ([`error::boundary`]) that turns panics into `SEATCORE_PANIC`, and writes its
+//! out-parameters only on success. The header `include/seatcore.h` is generated from these
+//! doc comments by cbindgen and committed; a test keeps it fresh.
+
+// Every exported function documents its pointer contract in its doc comment (copied into the
+// C header), which is where C callers read it.
+#![allow(clippy::missing_safety_doc)]
+// The exported types carry their C names (`seatcore_client`, ...), as cbindgen copies them.
+#![allow(non_camel_case_types)]
+
+mod args;
+mod error;
+mod results;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use seatcore_core::{validate, Options, SeatCore, Sweeper};
+
+pub use error::{seatcore_error, seatcore_result};
+pub use results::{
+    seatcore_booking, seatcore_hold, seatcore_seat, seatcore_seat_counts, seatcore_seat_state,
+    seatcore_status,
+};
+
+use error::{boundary, guard, Failure, NO_STRING};
+
+// ---- library ----
+
+/// The version of libseatcore, e.g. `"0.1.0"`. A static string: never NULL, never freed.
+#[no_mangle]
+pub extern "C" fn seatcore_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The name of a result code, e.g. `"SEATCORE_HOLD_EXPIRED"`, or `"SEATCORE_UNKNOWN_ERROR"`
+/// for a value this version does not know. A static string: never NULL, never freed.
+#[no_mangle]
+pub extern "C" fn seatcore_result_name(code: u32) -> *const c_char {
+    let known = [
+        seatcore_result::SEATCORE_OK,
+        seatcore_result::SEATCORE_SHOW_NOT_FOUND,
+        seatcore_result::SEATCORE_SHOW_EXISTS,
+        seatcore_result::SEATCORE_INVALID_SEAT_IDS,
+        seatcore_result::SEATCORE_SEATS_UNAVAILABLE,
+        seatcore_result::SEATCORE_HOLD_NOT_FOUND,
+        seatcore_result::SEATCORE_HOLD_EXPIRED,
+        seatcore_result::SEATCORE_HOLD_INVALIDATED,
+        seatcore_result::SEATCORE_INVALID_INPUT,
+        seatcore_result::SEATCORE_REQUEST_KEY_REUSED,
+        seatcore_result::SEATCORE_BUSY,
+        seatcore_result::SEATCORE_UNAVAILABLE,
+        seatcore_result::SEATCORE_DATABASE,
+        seatcore_result::SEATCORE_NULL_PARAMETER,
+        seatcore_result::SEATCORE_INVALID_UTF8,
+        seatcore_result::SEATCORE_PANIC,
+        seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
+    ];
+    let code = known
+        .into_iter()
+        .find(|k| *k as u32 == code)
+        .unwrap_or(seatcore_result::SEATCORE_UNKNOWN_ERROR);
+    code.name().as_ptr().cast()
+}
+
+// ---- errors ----
+
+/// The error's message: what happened and, where it helps, what to do. For input errors it
+/// is the contract's validation text (e.g. `"seat_ids must not contain duplicates"`).
+///
+/// Borrowed from `err`: valid until `seatcore_error_free(err)`; do not free it. NULL when
+/// `err` is NULL. Never contains SQL text.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_error_message(err: *const seatcore_error) -> *const c_char {
+    err.as_ref().map_or(NO_STRING, |e| e.message.as_ptr())
+}
+
+/// The error's result code (the same value the failed call returned); `SEATCORE_OK` when
+/// `err` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_error_code(err: *const seatcore_error) -> seatcore_result {
+    err.as_ref().map_or(seatcore_result::SEATCORE_OK, |e| e.code)
+}
+
+/// For errors about one element of a seat list (an empty, over-long, NULL or non-UTF-8
+/// seat id): writes its position into `*index` and returns true. Returns false, writing
+/// nothing, when the error has no position or `err` or `index` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_error_index(err: *const seatcore_error, index: *mut usize) -> bool {
+    match (err.as_ref().and_then(|e| e.index), index.as_mut()) {
+        (Some(i), Some(out)) => {
+            *out = i;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// For `SEATCORE_SEATS_UNAVAILABLE`: how many requested seats were taken. 0 for other
+/// errors and when `err` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_error_unavailable_count(err: *const seatcore_error) -> usize {
+    err.as_ref().map_or(0, |e| e.unavailable.len())
+}
+
+/// For `SEATCORE_SEATS_UNAVAILABLE`: the `index`-th taken seat id, in seat-map order.
+/// Borrowed from `err` (valid until it is freed); NULL when `err` is NULL or `index` is out
+/// of range.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_error_unavailable_seat(
+    err: *const seatcore_error,
+    index: usize,
+) -> *const c_char {
+    err.as_ref()
+        .and_then(|e| e.unavailable.get(index))
+        .map_or(NO_STRING, |s| s.as_ptr())
+}
+
+/// Frees an error object and every string borrowed from it. NULL is a no-op; freeing twice
+/// is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_error_free(err: *mut seatcore_error) {
+    if !err.is_null() {
+        drop(Box::from_raw(err));
+    }
+}
+
+// ---- options ----
+
+/// How a client connects: pool size and timeouts. Defaults suit one kiosk process.
+///
+/// Made by `seatcore_options_new`, owned by the caller, freed with `seatcore_options_free`.
+/// Only read by `seatcore_client_new`, which copies it: free it right after if you like.
+/// Not for concurrent mutation; setters and `seatcore_client_new` must not race.
+pub struct seatcore_options {
+    inner: Options,
+}
+
+/// A new options object with the defaults: pool of 16 connections, 2 kept idle, 5 s to get
+/// a connection, 5 s to connect, 10 s statement timeout, 3 s lock timeout, sweep batches of
+/// 5000, migrations applied at connect.
+///
+/// The caller owns the result and frees it with `seatcore_options_free`. Never NULL.
+#[no_mangle]
+pub extern "C" fn seatcore_options_new() -> *mut seatcore_options {
+    Box::into_raw(Box::new(seatcore_options { inner: Options::default() }))
+}
+
+/// Frees an options object. NULL is a no-op; freeing twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_free(options: *mut seatcore_options) {
+    if !options.is_null() {
+        drop(Box::from_raw(options));
+    }
+}
+
+unsafe fn set_option(
+    options: *mut seatcore_options,
+    err: *mut *mut seatcore_error,
+    set: impl FnOnce(&mut Options),
+) -> seatcore_result {
+    boundary(err, || {
+        set(&mut args::out(options, "options")?.inner);
+        Ok(())
+    })
+}
+
+/// The most connections the pool opens (0 counts as 1). `SEATCORE_NULL_PARAMETER` when
+/// `options` is NULL. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_pool_size(
+    options: *mut seatcore_options,
+    pool_size: u32,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.pool_size = pool_size)
+}
+
+/// Connections kept open while idle (at most the pool size). `SEATCORE_NULL_PARAMETER`
+/// when `options` is NULL. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_min_idle(
+    options: *mut seatcore_options,
+    min_idle: u32,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.min_idle = min_idle)
+}
+
+/// How long a call waits for a free pooled connection before `SEATCORE_UNAVAILABLE`, in
+/// milliseconds. `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_checkout_timeout_ms(
+    options: *mut seatcore_options,
+    ms: u64,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.checkout_timeout = Duration::from_millis(ms))
+}
+
+/// How long opening a database connection may take, in milliseconds (when the URL does not
+/// say). `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_connect_timeout_ms(
+    options: *mut seatcore_options,
+    ms: u64,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.connect_timeout = Duration::from_millis(ms))
+}
+
+/// Server-side cap on one statement, in milliseconds. `SEATCORE_NULL_PARAMETER` when
+/// `options` is NULL. `err` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_statement_timeout_ms(
+    options: *mut seatcore_options,
+    ms: u64,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.statement_timeout = Duration::from_millis(ms))
+}
+
+/// Server-side cap on waiting for a row lock, in milliseconds: a stuck lock becomes
+/// `SEATCORE_BUSY`, never a hang. `SEATCORE_NULL_PARAMETER` when `options` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_lock_timeout_ms(
+    options: *mut seatcore_options,
+    ms: u64,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.lock_timeout = Duration::from_millis(ms))
+}
+
+/// Whether `seatcore_client_new` applies the schema migrations the database lacks (default
+/// true). `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_migrate(
+    options: *mut seatcore_options,
+    migrate: bool,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.migrate = migrate)
+}
+
+// ---- the client ----
+
+/// A handle on the seat database: a pool of connections.
+///
+/// Thread safety: a client is safe to share between threads. Every function taking a
+/// `const seatcore_client *` may be called on the same client from any number of threads
+/// at once; open one client per process and share it. Only `seatcore_client_free` needs
+/// exclusive access: call it once, after every other use has returned.
+pub struct seatcore_client {
+    core: SeatCore,
+}
+
+/// Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a
+/// `key=value` connection string), creating or upgrading the schema unless the options say
+/// not to.
+///
+/// - `database_url`: required, NUL-terminated UTF-8; read only during the call.
+/// - `options`: optional; NULL means the defaults. Read only during the call.
+/// - `out`: required; on success `*out` is a new client the caller owns and frees with
+///   `seatcore_client_free`. Untouched on failure.
+/// - `err`: optional; on failure, when not NULL, `*err` is a new error object the caller
+///   frees with `seatcore_error_free`. Untouched on success.
+///
+/// Fails with `SEATCORE_UNAVAILABLE` when the URL is malformed or the database cannot be
+/// reached in time, `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_client_new(
+    database_url: *const c_char,
+    options: *const seatcore_options,
+    out: *mut *mut seatcore_client,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let url = args::text(database_url, "database_url")?;
+        let opts = options.as_ref().map_or_else(Options::default, |o| o.inner.clone());
+        let out = args::out(out, "out")?;
+        let core = SeatCore::connect(url, opts)?;
+        *out = Box::into_raw(Box::new(seatcore_client { core }));
+        Ok(())
+    })
+}
+
+/// Closes a client: its pooled connections close. NULL is a no-op.
+///
+/// Call it once, when no other thread uses the client any more; using the client after, or
+/// freeing it twice, is undefined behaviour. Objects it returned (holds, bookings, statuses,
+/// errors) stay valid and must still be freed; a sweeper started on it keeps its own
+/// reference to the pool and runs until `seatcore_sweeper_free`.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_client_free(client: *mut seatcore_client) {
+    if !client.is_null() {
+        // Dropping closes connections; a panic there must not cross into C.
+        let client = Box::from_raw(client);
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(client)));
+    }
+}
+
+/// Creates a show with its seat map, in the given order. Seat ids are trimmed.
+///
+/// - `client`, `show_id`: required. `show_id` is NUL-terminated UTF-8, 1 to 128 characters.
+/// - `seat_ids`, `count`: the seat map, `count` NUL-terminated UTF-8 strings (1 to 500000
+///   of them). `seat_ids` may be NULL only when `count` is 0, which is refused with
+///   `SEATCORE_INVALID_INPUT`. Read only during the call.
+/// - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
+/// - `err`: optional; on failure, when not NULL, receives an error object to free.
+///
+/// Fails with `SEATCORE_SHOW_EXISTS` (the first seat map stays), `SEATCORE_INVALID_INPUT`
+/// (empty, duplicate, over-long seat ids; too many seats; bad show id),
+/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_initialize_show(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    seat_ids: *const *const c_char,
+    count: usize,
+    out_seat_count: *mut usize,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
+        let n = client.core.initialize_show(show_id, &ids)?;
+        if let Some(out) = out_seat_count.as_mut() {
+            *out = n;
+        }
+        Ok(())
+    })
+}
+
+/// Holds seats of a show for `seconds` (1 to 86400, by the database's clock): all of them
+/// or none.
+///
+/// - `client`, `show_id`: required.
+/// - `seat_ids`, `count`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates).
+///   Read only during the call.
+/// - `out`: required; on success `*out` is a new hold the caller owns and frees with
+///   `seatcore_hold_free`. Untouched on failure.
+/// - `err`: optional; on failure, when not NULL, receives an error object to free. For
+///   `SEATCORE_SEATS_UNAVAILABLE` it lists the taken seats.
+///
+/// Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_SEAT_IDS`,
+/// `SEATCORE_SEATS_UNAVAILABLE`, `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`,
+/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no seat is ever granted to two
+/// callers, whatever the number of threads or processes.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    seat_ids: *const *const c_char,
+    count: usize,
+    seconds: i64,
+    out: *mut *mut seatcore_hold,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
+        let out = args::out(out, "out")?;
+        let hold = client.core.hold(show_id, &ids, seconds)?;
+        *out = Box::into_raw(Box::new(seatcore_hold::from(hold)));
+        Ok(())
+    })
+}
+
+/// Like `seatcore_hold`, safe to retry after a lost reply: the first call with a given
+/// `request_key` for a show makes the hold; a repeat with the same key and seats returns
+/// that same hold for as long as it exists. A repeat asking for other seats fails with
+/// `SEATCORE_REQUEST_KEY_REUSED`.
+///
+/// `request_key` is required: NUL-terminated UTF-8, 1 to 128 characters, no control
+/// characters. Everything else as `seatcore_hold`.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_with_key(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    seat_ids: *const *const c_char,
+    count: usize,
+    seconds: i64,
+    request_key: *const c_char,
+    out: *mut *mut seatcore_hold,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
+        let key = args::text(request_key, "request_key")?;
+        let out = args::out(out, "out")?;
+        let hold = client.core.hold_with_key(show_id, &ids, seconds, key)?;
+        *out = Box::into_raw(Box::new(seatcore_hold::from(hold)));
+        Ok(())
+    })
+}
+
+/// Books the seats of a live hold. Idempotent: booking the same hold again returns the same
+/// booking (same id, seats and booked-at time).
+///
+/// - `client`, `show_id`, `hold_id`: required; `hold_id` is the hold's UUID text (anything
+///   else is simply `SEATCORE_HOLD_NOT_FOUND`).
+/// - `out`: required; on success `*out` is a new booking the caller owns and frees with
+///   `seatcore_booking_free`. Untouched on failure.
+/// - `err`: optional; on failure, when not NULL, receives an error object to free.
+///
+/// Fails with `SEATCORE_HOLD_NOT_FOUND`, `SEATCORE_HOLD_EXPIRED`,
+/// `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_INVALID_INPUT` (bad show id),
+/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_book(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    hold_id: *const c_char,
+    out: *mut *mut seatcore_booking,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let hold_id = args::text(hold_id, "hold_id")?;
+        let out = args::out(out, "out")?;
+        let booking = client.core.book(show_id, hold_id)?;
+        *out = Box::into_raw(Box::new(seatcore_booking::from(booking)));
+        Ok(())
+    })
+}
+
+/// Releases a live hold early; its seats are available at once.
+///
+/// `client`, `show_id`, `hold_id` required; `err` optional. Fails with
+/// `SEATCORE_HOLD_NOT_FOUND` (also for an expired, booked or malformed hold id),
+/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_release(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    hold_id: *const c_char,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let hold_id = args::text(hold_id, "hold_id")?;
+        client.core.release(show_id, hold_id)?;
+        Ok(())
+    })
+}
+
+/// Deletes every expired hold of every show. Expired holds free their seats the moment they
+/// expire; the sweep only removes their rows.
+///
+/// `out_removed` is optional: on success, when not NULL, receives how many holds were
+/// removed. `client` required, `err` optional. Thread-safe; concurrent sweeps (in this or
+/// other processes) skip each other's work instead of waiting.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_sweep_expired(
+    client: *const seatcore_client,
+    out_removed: *mut u64,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let removed = client.core.sweep_expired()?;
+        if let Some(out) = out_removed.as_mut() {
+            *out = removed;
+        }
+        Ok(())
+    })
+}
+
+/// Reads a show's status at one moment: counts, and every seat with its state and hold
+/// expiry, in seat-map order.
+///
+/// - `client`, `show_id`: required.
+/// - `out`: required; on success `*out` is a new status object the caller owns and frees
+///   with `seatcore_status_free`; read it with `seatcore_status_counts`,
+///   `seatcore_status_seat_count` and `seatcore_status_seat`. Untouched on failure.
+/// - `err`: optional.
+///
+/// Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_INPUT` (bad show id),
+/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_seat_status(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    out: *mut *mut seatcore_status,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let out = args::out(out, "out")?;
+        let status = client.core.seat_status(show_id)?;
+        *out = Box::into_raw(Box::new(seatcore_status::from(status)));
+        Ok(())
+    })
+}
+
+/// What `seatcore_reset_all` cleared.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct seatcore_reset_counts {
+    pub holds_cleared: u64,
+    pub bookings_cleared: u64,
+    /// Seats that were held or booked and are available now.
+    pub seats_reset: u64,
+}
+
+/// Administrative reset: clears every hold and booking of every show (seat maps stay), all
+/// or nothing.
+///
+/// `out` is optional: on success, when not NULL, receives what was cleared. `client`
+/// required, `err` optional. Thread-safe (it waits for seat operations in flight).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_reset_all(
+    client: *const seatcore_client,
+    out: *mut seatcore_reset_counts,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let counts = client.core.reset_all()?;
+        if let Some(out) = out.as_mut() {
+            *out = seatcore_reset_counts {
+                holds_cleared: counts.holds_cleared,
+                bookings_cleared: counts.bookings_cleared,
+                seats_reset: counts.seats_reset,
+            };
+        }
+        Ok(())
+    })
+}
+
+/// Checks that the database answers and the schema is there.
+///
+/// `out_shows` is optional: on success, when not NULL, receives the number of shows.
+/// `client` required, `err` optional: a down database gives `SEATCORE_UNAVAILABLE` with
+/// the reason in the message. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_health(
+    client: *const seatcore_client,
+    out_shows: *mut u64,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let health = client.core.health()?;
+        if let Some(out) = out_shows.as_mut() {
+            *out = health.shows;
+        }
+        Ok(())
+    })
+}
+
+/// Counters since a client was opened, and its pool's state.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct seatcore_stats {
+    pub holds_granted: u64,
+    pub holds_refused: u64,
+    pub bookings: u64,
+    pub releases: u64,
+    pub holds_expired_swept: u64,
+    pub pool_connections: u32,
+    pub pool_idle: u32,
+    pub pool_max: u32,
+}
+
+/// Copies the client's counters into `*out`. `SEATCORE_NULL_PARAMETER` when `client` or
+/// `out` is NULL (nothing written). `err` optional. Thread-safe; no database round trip.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_client_stats(
+    client: *const seatcore_client,
+    out: *mut seatcore_stats,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let out = args::out(out, "out")?;
+        let s = client.core.stats();
+        *out = seatcore_stats {
+            holds_granted: s.holds_granted,
+            holds_refused: s.holds_refused,
+            bookings: s.bookings,
+            releases: s.releases,
+            holds_expired_swept: s.holds_expired_swept,
+            pool_connections: s.pool_connections,
+            pool_idle: s.pool_idle,
+            pool_max: s.pool_max,
+        };
+        Ok(())
+    })
+}
+
+// ---- background sweeper ----
+
+/// A background thread sweeping expired holds at a fixed interval.
+///
+/// Made by `seatcore_sweeper_start`, owned by the caller, stopped and freed with
+/// `seatcore_sweeper_free`. It holds its own reference to the client's pool, so it may
+/// outlive the client.
+pub struct seatcore_sweeper {
+    sweeper: Option<Sweeper>,
+}
+
+/// Starts a thread that calls `seatcore_sweep_expired` every `interval_ms` milliseconds
+/// (1 to 86400000); sweep errors are retried at the next tick.
+///
+/// `client` and `out` required; on success `*out` is a new sweeper the caller frees with
+/// `seatcore_sweeper_free`. `err` optional. `SEATCORE_INVALID_INPUT` for an interval out of
+/// range. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_sweeper_start(
+    client: *const seatcore_client,
+    interval_ms: u64,
+    out: *mut *mut seatcore_sweeper,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let out = args::out(out, "out")?;
+        if !(1..=86_400_000).contains(&interval_ms) {
+            return Err(Failure::new(
+                seatcore_result::SEATCORE_INVALID_INPUT,
+                "sweep interval must be between 1 and 86400000 milliseconds",
+            ));
+        }
+        let sweeper = client.core.start_sweeper(Duration::from_millis(interval_ms));
+        *out = Box::into_raw(Box::new(seatcore_sweeper { sweeper: Some(sweeper) }));
+        Ok(())
+    })
+}
+
+/// Stops a sweeper, waiting for a sweep in progress to finish, and frees it. NULL is a
+/// no-op; freeing twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_sweeper_free(sweeper: *mut seatcore_sweeper) {
+    if !sweeper.is_null() {
+        let mut sweeper = Box::from_raw(sweeper);
+        guard((), || {
+            if let Some(s) = sweeper.sweeper.take() {
+                s.stop();
+            }
+        });
+    }
+}

@@ -1,0 +1,373 @@
+//! The result objects (hold, booking, seat status) and their accessors.
+//!
+//! Each is an immutable snapshot owned by the caller: every string an accessor returns is
+//! owned by the object and stays valid until the object is freed. Immutable objects may be
+//! read from several threads at once; freeing one must not race with reading it.
+
+use std::ffi::{c_char, CString};
+use std::ptr;
+
+use seatcore_core::{iso8601, Booking, DateTime, Hold, SeatState, ShowStatus, Utc};
+
+use crate::error::{boundary, cstring, guard, seatcore_error, seatcore_result, NO_STRING};
+use crate::args;
+
+/// A granted hold: its seats belong to the caller until its expiry (database clock).
+///
+/// Made by `seatcore_hold` / `seatcore_hold_with_key`; the caller owns it and frees it with
+/// `seatcore_hold_free`. Freeing it does not release the hold in the database (use
+/// `seatcore_release` for that).
+pub struct seatcore_hold {
+    hold_id: CString,
+    show_id: CString,
+    seat_ids: Vec<CString>,
+    expires_at: CString,
+    expires_at_us: i64,
+}
+
+/// A confirmed booking. Its id is the id of the hold it came from.
+///
+/// Made by `seatcore_book`; the caller owns it and frees it with `seatcore_booking_free`.
+pub struct seatcore_booking {
+    booking_id: CString,
+    show_id: CString,
+    seat_ids: Vec<CString>,
+    booked_at: CString,
+    booked_at_us: i64,
+}
+
+/// The state of one seat.
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum seatcore_seat_state {
+    SEATCORE_SEAT_AVAILABLE = 0,
+    SEATCORE_SEAT_HELD = 1,
+    SEATCORE_SEAT_BOOKED = 2,
+}
+
+/// The counts of a status read. `total == available + held + booked` whenever
+/// `invariants_valid` is true; `invariants_valid` is computed from the rows read.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct seatcore_seat_counts {
+    pub total: u64,
+    pub available: u64,
+    pub held: u64,
+    pub booked: u64,
+    pub invariants_valid: bool,
+}
+
+/// One seat of a status read, as borrowed views into its `seatcore_status`.
+///
+/// `seat_id` and `hold_expires_at` point into the status object: valid until it is freed,
+/// never to be freed by the caller. `hold_expires_at` is an ISO 8601 string
+/// (`2026-11-23T21:37:14.123456+00:00`) when `state` is `SEATCORE_SEAT_HELD` and NULL
+/// otherwise; `hold_expires_at_us` is the same instant in microseconds since the Unix
+/// epoch, or 0 when the seat is not held.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct seatcore_seat {
+    pub seat_id: *const c_char,
+    pub state: seatcore_seat_state,
+    pub hold_expires_at: *const c_char,
+    pub hold_expires_at_us: i64,
+}
+
+struct SeatRow {
+    seat_id: CString,
+    state: seatcore_seat_state,
+    hold_expires_at: Option<CString>,
+    hold_expires_at_us: i64,
+}
+
+/// A show's status at one moment: counts, and every seat in seat-map order.
+///
+/// Made by `seatcore_seat_status`; the caller owns it and frees it with
+/// `seatcore_status_free`.
+pub struct seatcore_status {
+    show_id: CString,
+    counts: seatcore_seat_counts,
+    seats: Vec<SeatRow>,
+}
+
+fn stamp(t: &DateTime<Utc>) -> (CString, i64) {
+    (cstring(iso8601(t)), t.timestamp_micros())
+}
+
+fn strings(ids: Vec<String>) -> Vec<CString> {
+    ids.into_iter().map(cstring).collect()
+}
+
+impl From<Hold> for seatcore_hold {
+    fn from(h: Hold) -> seatcore_hold {
+        let (expires_at, expires_at_us) = stamp(&h.expires_at);
+        seatcore_hold {
+            hold_id: cstring(h.hold_id.to_string()),
+            show_id: cstring(h.show_id),
+            seat_ids: strings(h.seat_ids),
+            expires_at,
+            expires_at_us,
+        }
+    }
+}
+
+impl From<Booking> for seatcore_booking {
+    fn from(b: Booking) -> seatcore_booking {
+        let (booked_at, booked_at_us) = stamp(&b.booked_at);
+        seatcore_booking {
+            booking_id: cstring(b.booking_id.to_string()),
+            show_id: cstring(b.show_id),
+            seat_ids: strings(b.seat_ids),
+            booked_at,
+            booked_at_us,
+        }
+    }
+}
+
+impl From<SeatState> for seatcore_seat_state {
+    fn from(s: SeatState) -> seatcore_seat_state {
+        match s {
+            SeatState::Available => seatcore_seat_state::SEATCORE_SEAT_AVAILABLE,
+            SeatState::Held => seatcore_seat_state::SEATCORE_SEAT_HELD,
+            SeatState::Booked => seatcore_seat_state::SEATCORE_SEAT_BOOKED,
+        }
+    }
+}
+
+impl From<ShowStatus> for seatcore_status {
+    fn from(st: ShowStatus) -> seatcore_status {
+        let c = st.counts;
+        seatcore_status {
+            show_id: cstring(st.show_id),
+            counts: seatcore_seat_counts {
+                total: c.total,
+                available: c.available,
+                held: c.held,
+                booked: c.booked,
+                invariants_valid: c.invariants_valid,
+            },
+            seats: st
+                .seats
+                .into_iter()
+                .map(|s| {
+                    let (hold_expires_at, hold_expires_at_us) = match s.hold_expires_at {
+                        Some(t) => {
+                            let (text, us) = stamp(&t);
+                            (Some(text), us)
+                        }
+                        None => (None, 0),
+                    };
+                    SeatRow {
+                        seat_id: cstring(s.seat_id),
+                        state: s.state.into(),
+                        hold_expires_at,
+                        hold_expires_at_us,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+fn at(list: &[CString], index: usize) -> *const c_char {
+    list.get(index).map_or(NO_STRING, |s| s.as_ptr())
+}
+
+// ---- holds ----
+
+/// The hold's id: a UUID in its 36-character text form, to pass to `seatcore_book` or
+/// `seatcore_release`.
+///
+/// Borrowed from `hold`: valid until `seatcore_hold_free(hold)`; do not free it.
+/// NULL when `hold` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_id(hold: *const seatcore_hold) -> *const c_char {
+    hold.as_ref().map_or(NO_STRING, |h| h.hold_id.as_ptr())
+}
+
+/// The id of the show the hold belongs to. Borrowed from `hold` (valid until it is freed);
+/// NULL when `hold` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_show_id(hold: *const seatcore_hold) -> *const c_char {
+    hold.as_ref().map_or(NO_STRING, |h| h.show_id.as_ptr())
+}
+
+/// How many seats the hold has; 0 when `hold` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_seat_count(hold: *const seatcore_hold) -> usize {
+    hold.as_ref().map_or(0, |h| h.seat_ids.len())
+}
+
+/// The `index`-th seat id of the hold (trimmed, in request order). Borrowed from `hold`
+/// (valid until it is freed); NULL when `hold` is NULL or `index` is out of range.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_seat_id(hold: *const seatcore_hold, index: usize) -> *const c_char {
+    hold.as_ref().map_or(NO_STRING, |h| at(&h.seat_ids, index))
+}
+
+/// When the hold expires, as ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`).
+/// Borrowed from `hold` (valid until it is freed); NULL when `hold` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_expires_at(hold: *const seatcore_hold) -> *const c_char {
+    hold.as_ref().map_or(NO_STRING, |h| h.expires_at.as_ptr())
+}
+
+/// When the hold expires, in microseconds since the Unix epoch (UTC); 0 when `hold` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_expires_at_us(hold: *const seatcore_hold) -> i64 {
+    hold.as_ref().map_or(0, |h| h.expires_at_us)
+}
+
+/// Frees a hold object and every string borrowed from it. NULL is a no-op. Must not race
+/// with other uses of the same object; freeing it twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_free(hold: *mut seatcore_hold) {
+    if !hold.is_null() {
+        drop(Box::from_raw(hold));
+    }
+}
+
+// ---- bookings ----
+
+/// The booking's id (equal to the id of the hold it came from), 36-character UUID text.
+/// Borrowed from `booking` (valid until it is freed); NULL when `booking` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_booking_id(booking: *const seatcore_booking) -> *const c_char {
+    booking.as_ref().map_or(NO_STRING, |b| b.booking_id.as_ptr())
+}
+
+/// The id of the show the booking belongs to. Borrowed from `booking` (valid until it is
+/// freed); NULL when `booking` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_booking_show_id(booking: *const seatcore_booking) -> *const c_char {
+    booking.as_ref().map_or(NO_STRING, |b| b.show_id.as_ptr())
+}
+
+/// How many seats the booking has; 0 when `booking` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_booking_seat_count(booking: *const seatcore_booking) -> usize {
+    booking.as_ref().map_or(0, |b| b.seat_ids.len())
+}
+
+/// The `index`-th seat id of the booking. Borrowed from `booking` (valid until it is
+/// freed); NULL when `booking` is NULL or `index` is out of range.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_booking_seat_id(
+    booking: *const seatcore_booking,
+    index: usize,
+) -> *const c_char {
+    booking.as_ref().map_or(NO_STRING, |b| at(&b.seat_ids, index))
+}
+
+/// When the booking was made, as ISO 8601 text; the same for every repeat of the booking.
+/// Borrowed from `booking` (valid until it is freed); NULL when `booking` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_booking_booked_at(booking: *const seatcore_booking) -> *const c_char {
+    booking.as_ref().map_or(NO_STRING, |b| b.booked_at.as_ptr())
+}
+
+/// When the booking was made, in microseconds since the Unix epoch (UTC); 0 when
+/// `booking` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_booking_booked_at_us(booking: *const seatcore_booking) -> i64 {
+    booking.as_ref().map_or(0, |b| b.booked_at_us)
+}
+
+/// Frees a booking object and every string borrowed from it. NULL is a no-op. Must not
+/// race with other uses of the same object; freeing it twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_booking_free(booking: *mut seatcore_booking) {
+    if !booking.is_null() {
+        drop(Box::from_raw(booking));
+    }
+}
+
+// ---- seat status ----
+
+/// The id of the show this status is about. Borrowed from `status` (valid until it is
+/// freed); NULL when `status` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_status_show_id(status: *const seatcore_status) -> *const c_char {
+    status.as_ref().map_or(NO_STRING, |s| s.show_id.as_ptr())
+}
+
+/// Copies the counts of the status into `*out`.
+///
+/// Returns `SEATCORE_NULL_PARAMETER` when `status` or `out` is NULL (nothing written).
+/// `err` is optional (may be NULL); see `seatcore_error`.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_status_counts(
+    status: *const seatcore_status,
+    out: *mut seatcore_seat_counts,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let status = args::arg(status, "status")?;
+        let out = args::out(out, "out")?;
+        *out = status.counts;
+        Ok(())
+    })
+}
+
+/// How many seats the status lists (the show's seat map size); 0 when `status` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_status_seat_count(status: *const seatcore_status) -> usize {
+    status.as_ref().map_or(0, |s| s.seats.len())
+}
+
+/// Writes the `index`-th seat, in seat-map order, into `*out`. The strings in `*out` are
+/// borrowed from `status`: valid until `seatcore_status_free(status)`, not to be freed.
+///
+/// Returns `SEATCORE_NULL_PARAMETER` when `status` or `out` is NULL and
+/// `SEATCORE_INDEX_OUT_OF_RANGE` when `index >= seatcore_status_seat_count(status)`;
+/// `*out` is then untouched. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_status_seat(
+    status: *const seatcore_status,
+    index: usize,
+    out: *mut seatcore_seat,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let status = args::arg(status, "status")?;
+        let out = args::out(out, "out")?;
+        let Some(row) = status.seats.get(index) else {
+            return Err(seatcore_error::new(
+                seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
+                format!("seat index {index} is out of range (the show has {} seats)", status.seats.len()),
+            ));
+        };
+        *out = seatcore_seat {
+            seat_id: row.seat_id.as_ptr(),
+            state: row.state,
+            hold_expires_at: row.hold_expires_at.as_ref().map_or(ptr::null(), |s| s.as_ptr()),
+            hold_expires_at_us: row.hold_expires_at_us,
+        };
+        Ok(())
+    })
+}
+
+/// Frees a status object and every string borrowed from it. NULL is a no-op. Must not
+/// race with other uses of the same object; freeing it twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_status_free(status: *mut seatcore_status) {
+    if !status.is_null() {
+        drop(Box::from_raw(status));
+    }
+}
+
+/// The contract's name of a seat state: `"available"`, `"held"` or `"booked"`, or
+/// `"unknown"` for any other value. A static string: never NULL, never to be freed.
+#[no_mangle]
+pub extern "C" fn seatcore_seat_state_name(state: u32) -> *const c_char {
+    guard(NO_STRING, || {
+        let name: &'static [u8] = match state {
+            0 => b"available\0",
+            1 => b"held\0",
+            2 => b"booked\0",
+            _ => b"unknown\0",
+        };
+        name.as_ptr().cast()
+    })
+}

@@ -1,0 +1,517 @@
+//! The C API called the way C calls it (raw pointers), against a real PostgreSQL; and the
+//! check that the committed header is what cbindgen generates today.
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+
+use seatcore_core::testing::TestDb;
+
+use crate::error::seatcore_result::*;
+use crate::results::*;
+use crate::*;
+
+const HEADER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/include/seatcore.h");
+
+fn generate_header() -> Vec<u8> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).expect("cbindgen.toml");
+    let mut out = Vec::new();
+    cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(format!("{dir}/src/lib.rs"))
+        .generate()
+        .expect("cbindgen generates the header")
+        .write(&mut out);
+    out
+}
+
+/// Fails when include/seatcore.h differs from a fresh cbindgen run; with SEATCORE_BLESS=1
+/// it rewrites the header instead.
+#[test]
+fn header_is_fresh() {
+    let fresh = generate_header();
+    if std::env::var_os("SEATCORE_BLESS").is_some() {
+        std::fs::write(HEADER, &fresh).expect("writing the header");
+        return;
+    }
+    let committed = std::fs::read(HEADER).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{HEADER} is stale: regenerate it with `SEATCORE_BLESS=1 cargo test -p seatcore-c header` and commit it"
+    );
+}
+
+#[test]
+fn header_declares_the_whole_api() {
+    let text = String::from_utf8(generate_header()).unwrap();
+    for name in [
+        "seatcore_client_new",
+        "seatcore_client_free",
+        "seatcore_hold_free",
+        "seatcore_error_message",
+        "SEATCORE_NULL_PARAMETER = 100",
+        "SEATCORE_SEATS_UNAVAILABLE = 4",
+        "typedef struct seatcore_client seatcore_client",
+        "size_t count",
+    ] {
+        assert!(text.contains(name), "header lacks {name}");
+    }
+    // every exported item carries the prefix
+    let declarations = text.lines().filter(|l| {
+        l.contains('(') && l.starts_with(|c: char| c.is_ascii_alphabetic()) && !l.starts_with("enum")
+    });
+    let mut functions = 0;
+    for line in declarations {
+        functions += 1;
+        if let Some(name) = line.split('(').next().and_then(|s| s.split_whitespace().last()) {
+            let name = name.trim_start_matches('*');
+            assert!(name.starts_with("seatcore_"), "unprefixed function {name}");
+        }
+    }
+    assert!(functions > 40, "only {functions} declarations found");
+}
+
+// ---- helpers ----
+
+struct Client(*mut seatcore_client);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        unsafe { seatcore_client_free(self.0) };
+    }
+}
+
+fn open(db: &TestDb) -> Client {
+    let url = CString::new(db.url.clone()).unwrap();
+    let mut client = ptr::null_mut();
+    let code = unsafe { seatcore_client_new(url.as_ptr(), ptr::null(), &mut client, ptr::null_mut()) };
+    assert_eq!(code, SEATCORE_OK);
+    assert!(!client.is_null());
+    Client(client)
+}
+
+fn cs(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+fn ptrs(v: &[CString]) -> Vec<*const c_char> {
+    v.iter().map(|s| s.as_ptr()).collect()
+}
+
+unsafe fn text<'a>(p: *const c_char) -> &'a str {
+    assert!(!p.is_null());
+    CStr::from_ptr(p).to_str().unwrap()
+}
+
+/// Takes the error of a failed call: its code must match, and the object is freed.
+unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String {
+    assert!(!err.is_null(), "no error object for {code:?}");
+    assert_eq!(seatcore_error_code(err), code);
+    let msg = text(seatcore_error_message(err)).to_owned();
+    seatcore_error_free(err);
+    msg
+}
+
+fn initialize(c: &Client, show: &str, seats: &[&str]) {
+    let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
+    let p = ptrs(&ids);
+    let mut n = 0usize;
+    let code = unsafe {
+        seatcore_initialize_show(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), &mut n, ptr::null_mut())
+    };
+    assert_eq!(code, SEATCORE_OK);
+    assert_eq!(n, seats.len());
+}
+
+fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *mut seatcore_error> {
+    let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
+    let p = ptrs(&ids);
+    let mut out = ptr::null_mut();
+    let mut err = ptr::null_mut();
+    let code = unsafe { seatcore_hold(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), 60, &mut out, &mut err) };
+    if code == SEATCORE_OK {
+        assert!(err.is_null(), "err written on success");
+        Ok(out)
+    } else {
+        assert!(out.is_null(), "out written on failure");
+        Err(err)
+    }
+}
+
+// ---- the flow ----
+
+#[test]
+fn hold_book_status_release_reset() {
+    let db = TestDb::new("c_flow");
+    let c = open(&db);
+    initialize(&c, "s1", &["A1", " A2 ", "A3", "B1"]);
+    unsafe {
+        let h = hold(&c, "s1", &["A3", "A1"]).unwrap();
+        assert_eq!(text(seatcore_hold_show_id(h)), "s1");
+        assert_eq!(seatcore_hold_seat_count(h), 2);
+        assert_eq!(text(seatcore_hold_seat_id(h, 0)), "A3");
+        assert_eq!(text(seatcore_hold_seat_id(h, 1)), "A1");
+        assert!(seatcore_hold_seat_id(h, 2).is_null());
+        let hold_id = text(seatcore_hold_id(h)).to_owned();
+        assert_eq!(hold_id.len(), 36);
+        let expires = text(seatcore_hold_expires_at(h));
+        assert!(expires.ends_with("+00:00"), "{expires}");
+        assert!(seatcore_hold_expires_at_us(h) > 1_700_000_000_000_000);
+
+        // a taken seat: SEATS_UNAVAILABLE with the seat listed, nothing written
+        let err = hold(&c, "s1", &["B1", "A1"]).unwrap_err();
+        assert_eq!(seatcore_error_unavailable_count(err), 1);
+        assert_eq!(text(seatcore_error_unavailable_seat(err, 0)), "A1");
+        assert!(seatcore_error_unavailable_seat(err, 1).is_null());
+        assert!(take_error(err, SEATCORE_SEATS_UNAVAILABLE).contains("A1"));
+
+        // status: seat-map order, held seats carry their expiry
+        let mut st = ptr::null_mut();
+        assert_eq!(seatcore_seat_status(c.0, cs("s1").as_ptr(), &mut st, ptr::null_mut()), SEATCORE_OK);
+        let mut counts = std::mem::zeroed::<seatcore_seat_counts>();
+        assert_eq!(seatcore_status_counts(st, &mut counts, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((counts.total, counts.available, counts.held, counts.booked), (4, 2, 2, 0));
+        assert!(counts.invariants_valid);
+        assert_eq!(seatcore_status_seat_count(st), 4);
+        let mut seat = std::mem::zeroed::<seatcore_seat>();
+        let mut order = Vec::new();
+        for i in 0..4 {
+            assert_eq!(seatcore_status_seat(st, i, &mut seat, ptr::null_mut()), SEATCORE_OK);
+            let id = text(seat.seat_id).to_owned();
+            let held = id == "A1" || id == "A3";
+            assert_eq!(seat.state == seatcore_seat_state::SEATCORE_SEAT_HELD, held, "{id}");
+            assert_eq!(seat.hold_expires_at.is_null(), !held);
+            assert_eq!(seat.hold_expires_at_us != 0, held);
+            order.push(id);
+        }
+        assert_eq!(order, ["A1", "A2", "A3", "B1"]);
+        let mut err = ptr::null_mut();
+        seat.seat_id = ptr::null();
+        assert_eq!(seatcore_status_seat(st, 4, &mut seat, &mut err), SEATCORE_INDEX_OUT_OF_RANGE);
+        assert!(seat.seat_id.is_null(), "out written on failure");
+        take_error(err, SEATCORE_INDEX_OUT_OF_RANGE);
+        seatcore_status_free(st);
+
+        // book twice: same booking
+        let mut b1 = ptr::null_mut();
+        let mut b2 = ptr::null_mut();
+        let hid = cs(&hold_id);
+        assert_eq!(seatcore_book(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b1, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_book(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b2, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(text(seatcore_booking_id(b1)), hold_id);
+        assert_eq!(text(seatcore_booking_booked_at(b1)), text(seatcore_booking_booked_at(b2)));
+        assert_eq!(seatcore_booking_booked_at_us(b1), seatcore_booking_booked_at_us(b2));
+        assert_eq!(seatcore_booking_seat_count(b2), 2);
+        assert_eq!(text(seatcore_booking_seat_id(b2, 0)), "A3");
+        assert_eq!(text(seatcore_booking_show_id(b2)), "s1");
+        seatcore_booking_free(b1);
+        seatcore_booking_free(b2);
+        seatcore_hold_free(h);
+
+        // release: a live hold once, then not found
+        let h = hold(&c, "s1", &["B1"]).unwrap();
+        let show = cs("s1");
+        assert_eq!(seatcore_release(c.0, show.as_ptr(), seatcore_hold_id(h), ptr::null_mut()), SEATCORE_OK);
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_release(c.0, show.as_ptr(), seatcore_hold_id(h), &mut err), SEATCORE_HOLD_NOT_FOUND);
+        assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
+        seatcore_hold_free(h);
+
+        // health, sweep, stats, reset
+        let mut shows = 0u64;
+        assert_eq!(seatcore_health(c.0, &mut shows, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(shows, 1);
+        let mut removed = 99u64;
+        assert_eq!(seatcore_sweep_expired(c.0, &mut removed, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(removed, 0);
+        let mut stats = seatcore_stats::default();
+        assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((stats.holds_granted, stats.holds_refused, stats.bookings, stats.releases), (2, 1, 1, 1));
+        let mut reset = seatcore_reset_counts::default();
+        assert_eq!(seatcore_reset_all(c.0, &mut reset, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(reset, seatcore_reset_counts { holds_cleared: 0, bookings_cleared: 1, seats_reset: 2 });
+    }
+    // the database agrees
+    let booked: i64 = db.client().query_one("SELECT count(*) FROM bookings", &[]).unwrap().get(0);
+    assert_eq!(booked, 0);
+}
+
+#[test]
+fn keyed_holds_and_domain_errors() {
+    let db = TestDb::new("c_keyed");
+    let c = open(&db);
+    initialize(&c, "s", &["A1", "A2"]);
+    unsafe {
+        let ids = [cs("A1")];
+        let p = ptrs(&ids);
+        let (mut h1, mut h2) = (ptr::null_mut(), ptr::null_mut());
+        let key = cs("kiosk-7-req-1");
+        let show = cs("s");
+        for out in [&mut h1, &mut h2] {
+            let code = seatcore_hold_with_key(c.0, show.as_ptr(), p.as_ptr(), 1, 60, key.as_ptr(), out, ptr::null_mut());
+            assert_eq!(code, SEATCORE_OK);
+        }
+        assert_eq!(text(seatcore_hold_id(h1)), text(seatcore_hold_id(h2)));
+        let other = [cs("A2")];
+        let p2 = ptrs(&other);
+        let mut err = ptr::null_mut();
+        let mut h3 = ptr::null_mut();
+        let code = seatcore_hold_with_key(c.0, show.as_ptr(), p2.as_ptr(), 1, 60, key.as_ptr(), &mut h3, &mut err);
+        assert_eq!(code, SEATCORE_REQUEST_KEY_REUSED);
+        assert!(h3.is_null());
+        take_error(err, SEATCORE_REQUEST_KEY_REUSED);
+        seatcore_hold_free(h1);
+        seatcore_hold_free(h2);
+
+        // show exists, show not found, invalid seat ids, hold not found
+        let mut err = ptr::null_mut();
+        let code = seatcore_initialize_show(c.0, show.as_ptr(), p.as_ptr(), 1, ptr::null_mut(), &mut err);
+        assert_eq!(code, SEATCORE_SHOW_EXISTS);
+        assert_eq!(take_error(err, SEATCORE_SHOW_EXISTS), "show already exists");
+        take_error(hold(&c, "nope", &["A1"]).unwrap_err(), SEATCORE_SHOW_NOT_FOUND);
+        assert_eq!(take_error(hold(&c, "s", &["Z9"]).unwrap_err(), SEATCORE_INVALID_SEAT_IDS), "invalid seat ID(s)");
+        let mut b = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        let code = seatcore_book(c.0, show.as_ptr(), cs("not-a-uuid").as_ptr(), &mut b, &mut err);
+        assert_eq!(code, SEATCORE_HOLD_NOT_FOUND);
+        assert!(b.is_null());
+        assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
+        let mut st = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_seat_status(c.0, cs("nope").as_ptr(), &mut st, &mut err), SEATCORE_SHOW_NOT_FOUND);
+        assert!(st.is_null());
+        take_error(err, SEATCORE_SHOW_NOT_FOUND);
+    }
+}
+
+// ---- bad input: an error code and a message, nothing written, nothing changed ----
+
+#[test]
+fn bad_input_writes_nothing() {
+    let db = TestDb::new("c_bad");
+    let c = open(&db);
+    initialize(&c, "s", &["A1", "A2"]);
+    let show = cs("s");
+    let good = [cs("A1")];
+    let gp = ptrs(&good);
+    let sentinel = 0x5ea7_usize as *mut seatcore_hold;
+    unsafe {
+        let check = |code: seatcore_result, want: seatcore_result, err: *mut seatcore_error, needle: &str| {
+            assert_eq!(code, want);
+            let msg = take_error(err, want);
+            assert!(msg.contains(needle), "{msg:?} lacks {needle:?}");
+        };
+        let mut out = sentinel;
+        let mut err = ptr::null_mut();
+        // NULL handle, NULL strings, NULL out
+        let code = seatcore_hold(ptr::null(), show.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
+        check(code, SEATCORE_NULL_PARAMETER, err, "client must not be NULL");
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, ptr::null(), gp.as_ptr(), 1, 60, &mut out, &mut err);
+        check(code, SEATCORE_NULL_PARAMETER, err, "show_id");
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), 1, 60, ptr::null_mut(), &mut err);
+        check(code, SEATCORE_NULL_PARAMETER, err, "out");
+        // a NULL element, with its index
+        let a2 = cs("A2");
+        let with_null = [a2.as_ptr(), ptr::null()];
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), with_null.as_ptr(), 2, 60, &mut out, &mut err);
+        let mut index = 0usize;
+        assert!(seatcore_error_index(err, &mut index));
+        assert_eq!(index, 1);
+        check(code, SEATCORE_NULL_PARAMETER, err, "seat_ids[1]");
+        // non-UTF-8 bytes, in the show id and in a seat id
+        let bad = CString::new(vec![b'A', 0xff, 0xfe]).unwrap();
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, bad.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
+        check(code, SEATCORE_INVALID_UTF8, err, "show_id is not valid UTF-8");
+        let bad_list = [good[0].as_ptr(), bad.as_ptr()];
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), bad_list.as_ptr(), 2, 60, &mut out, &mut err);
+        check(code, SEATCORE_INVALID_UTF8, err, "seat_ids[1]");
+        // empty lists (with and without a pointer) and absurd counts, never read
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), ptr::null(), 0, 60, &mut out, &mut err);
+        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must contain at least one seat");
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), 0, 60, &mut out, &mut err);
+        check(code, SEATCORE_INVALID_INPUT, err, "at least one seat");
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), usize::MAX, 60, &mut out, &mut err);
+        check(code, SEATCORE_INVALID_INPUT, err, "at most 1000 seats");
+        let mut err = ptr::null_mut();
+        let code = seatcore_initialize_show(c.0, cs("t").as_ptr(), gp.as_ptr(), usize::MAX / 8, ptr::null_mut(), &mut err);
+        check(code, SEATCORE_INVALID_INPUT, err, "at most 500000 seats");
+        // the core's rules: duplicates, blanks with their index, durations
+        let dup = [cs("A1"), cs(" A1 ")];
+        let dp = ptrs(&dup);
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), dp.as_ptr(), 2, 60, &mut out, &mut err);
+        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain duplicates");
+        let blank = [cs("A1"), cs("  ")];
+        let bp = ptrs(&blank);
+        let mut err = ptr::null_mut();
+        let code = seatcore_hold(c.0, show.as_ptr(), bp.as_ptr(), 2, 60, &mut out, &mut err);
+        assert!(seatcore_error_index(err, &mut index));
+        assert_eq!(index, 1);
+        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain empty strings");
+        for secs in [0, -1, i64::MAX, i64::MIN] {
+            let mut err = ptr::null_mut();
+            let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), 1, secs, &mut out, &mut err);
+            check(code, SEATCORE_INVALID_INPUT, err, "hold duration");
+        }
+        assert_eq!(out, sentinel, "out written on failure");
+
+        // NULL err is allowed everywhere; NULL everything gives a code, never a crash
+        assert_eq!(seatcore_book(ptr::null(), ptr::null(), ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_release(c.0, show.as_ptr(), ptr::null(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_seat_status(c.0, show.as_ptr(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_health(ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_sweep_expired(ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_reset_all(ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_client_stats(c.0, ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_status_counts(ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_options_set_pool_size(ptr::null_mut(), 3, ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        let mut client = ptr::null_mut();
+        assert_eq!(seatcore_client_new(ptr::null(), ptr::null(), &mut client, ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert!(client.is_null());
+        // accessors on NULL answer NULL / 0
+        assert!(seatcore_hold_id(ptr::null()).is_null());
+        assert_eq!(seatcore_booking_seat_count(ptr::null()), 0);
+        assert!(seatcore_error_message(ptr::null()).is_null());
+        assert!(!seatcore_error_index(ptr::null(), &mut index));
+        seatcore_hold_free(ptr::null_mut());
+        seatcore_error_free(ptr::null_mut());
+        seatcore_client_free(ptr::null_mut());
+    }
+    // nothing was held
+    let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
+    assert_eq!(holds, 0);
+}
+
+#[test]
+fn unreachable_database_is_unavailable() {
+    let url = cs("postgres://nobody@127.0.0.1:1/none");
+    let opts = seatcore_options_new();
+    unsafe {
+        assert_eq!(seatcore_options_set_connect_timeout_ms(opts, 500, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_options_set_checkout_timeout_ms(opts, 1000, ptr::null_mut()), SEATCORE_OK);
+        let mut client = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        let code = seatcore_client_new(url.as_ptr(), opts, &mut client, &mut err);
+        seatcore_options_free(opts);
+        assert_eq!(code, SEATCORE_UNAVAILABLE);
+        assert!(client.is_null());
+        assert!(take_error(err, SEATCORE_UNAVAILABLE).starts_with("database unavailable"));
+        let mut err = ptr::null_mut();
+        let code = seatcore_client_new(cs("not a url at all ===").as_ptr(), ptr::null(), &mut client, &mut err);
+        assert_eq!(code, SEATCORE_UNAVAILABLE);
+        assert!(take_error(err, SEATCORE_UNAVAILABLE).contains("bad database URL"));
+    }
+}
+
+#[test]
+fn result_and_state_names() {
+    unsafe {
+        assert_eq!(text(seatcore_result_name(0)), "SEATCORE_OK");
+        assert_eq!(text(seatcore_result_name(4)), "SEATCORE_SEATS_UNAVAILABLE");
+        assert_eq!(text(seatcore_result_name(100)), "SEATCORE_NULL_PARAMETER");
+        assert_eq!(text(seatcore_result_name(77)), "SEATCORE_UNKNOWN_ERROR");
+        assert_eq!(text(seatcore_seat_state_name(2)), "booked");
+        assert_eq!(text(seatcore_seat_state_name(9)), "unknown");
+        assert_eq!(text(seatcore_version()), env!("CARGO_PKG_VERSION"));
+    }
+}
+
+/// Many threads on one shared client: no seat granted twice, counts add up.
+#[test]
+fn one_client_many_threads() {
+    let db = TestDb::new("c_threads");
+    let c = open(&db);
+    let seats: Vec<String> = (1..=20).map(|i| format!("S{i}")).collect();
+    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
+    initialize(&c, "t", &refs);
+    struct Shared(*const seatcore_client);
+    unsafe impl Sync for Shared {}
+    let shared = Shared(c.0);
+    let granted: Vec<Vec<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let shared = &shared;
+                let seats = &seats;
+                s.spawn(move || {
+                    let mut mine = Vec::new();
+                    for i in 0..20 {
+                        let pick = [cs(&seats[(t * 3 + i) % 20]), cs(&seats[(t * 7 + i * 3 + 1) % 20])];
+                        if pick[0] == pick[1] {
+                            continue;
+                        }
+                        let p = ptrs(&pick);
+                        let mut h = ptr::null_mut();
+                        let mut err = ptr::null_mut();
+                        let code = unsafe {
+                            seatcore_hold(shared.0, cs("t").as_ptr(), p.as_ptr(), 2, 300, &mut h, &mut err)
+                        };
+                        if code == SEATCORE_OK {
+                            mine.extend(pick.iter().map(|s| s.to_str().unwrap().to_owned()));
+                            unsafe { seatcore_hold_free(h) };
+                        } else {
+                            assert_eq!(code, SEATCORE_SEATS_UNAVAILABLE);
+                            unsafe { seatcore_error_free(err) };
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<&String> = granted.iter().flatten().collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "a seat was granted twice");
+    let mut st = ptr::null_mut();
+    let mut counts = std::mem::MaybeUninit::<seatcore_seat_counts>::uninit();
+    unsafe {
+        assert_eq!(seatcore_seat_status(c.0, cs("t").as_ptr(), &mut st, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_status_counts(st, counts.as_mut_ptr(), ptr::null_mut()), SEATCORE_OK);
+        seatcore_status_free(st);
+        let counts = counts.assume_init();
+        assert_eq!(counts.held as usize, n);
+        assert_eq!(counts.held + counts.available, 20);
+        assert!(counts.invariants_valid);
+    }
+}
+
+#[test]
+fn sweeper_removes_expired_holds() {
+    let db = TestDb::new("c_sweeper");
+    let c = open(&db);
+    initialize(&c, "s", &["A1"]);
+    unsafe {
+        let mut sw = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_sweeper_start(c.0, 0, &mut sw, &mut err), SEATCORE_INVALID_INPUT);
+        assert!(sw.is_null());
+        take_error(err, SEATCORE_INVALID_INPUT);
+        let ids = [cs("A1")];
+        let p = ptrs(&ids);
+        let mut h = ptr::null_mut();
+        assert_eq!(seatcore_hold(c.0, cs("s").as_ptr(), p.as_ptr(), 1, 1, &mut h, ptr::null_mut()), SEATCORE_OK);
+        seatcore_hold_free(h);
+        assert_eq!(seatcore_sweeper_start(c.0, 20, &mut sw, ptr::null_mut()), SEATCORE_OK);
+        assert!(!sw.is_null());
+        let mut holds = 1i64;
+        for _ in 0..100 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            holds = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
+            if holds == 0 {
+                break;
+            }
+        }
+        seatcore_sweeper_free(sw);
+        assert_eq!(holds, 0, "the sweeper never removed the expired hold");
+    }
+}
