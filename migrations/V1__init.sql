@@ -11,14 +11,14 @@
 -- writes a show and its seats in one statement instead.
 
 CREATE TABLE shows (
-    show_id    text        PRIMARY KEY CHECK (show_id <> '' AND char_length(show_id) <= 128),
+    show_id    text        COLLATE "C" PRIMARY KEY CHECK (show_id <> '' AND char_length(show_id) <= 128),
     seat_count integer     NOT NULL CHECK (seat_count > 0),
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE TABLE bookings (
     booking_id uuid        PRIMARY KEY,           -- equals the hold_id it confirmed
-    show_id    text        NOT NULL,
+    show_id    text        COLLATE "C" NOT NULL,
     seat_nos   integer[]   NOT NULL,
     seat_ids   text[]      NOT NULL,
     booked_at  timestamptz NOT NULL,
@@ -27,7 +27,7 @@ CREATE TABLE bookings (
 
 CREATE TABLE holds (
     hold_id     uuid        PRIMARY KEY,
-    show_id     text        NOT NULL,
+    show_id     text        COLLATE "C" NOT NULL,
     seat_nos    integer[]   NOT NULL,             -- positions in the seat map, ascending
     seat_ids    text[]      NOT NULL,             -- as requested (trimmed), for the reply
     expires_at  timestamptz NOT NULL,
@@ -42,9 +42,9 @@ CREATE INDEX holds_expires_at ON holds (expires_at);
 CREATE UNIQUE INDEX holds_request_key ON holds (show_id, request_key) WHERE request_key IS NOT NULL;
 
 CREATE TABLE seats (
-    show_id         text        NOT NULL,
+    show_id         text        COLLATE "C" NOT NULL,
     seat_no         integer     NOT NULL CHECK (seat_no > 0),   -- position in the seat map
-    seat_id         text        NOT NULL CHECK (seat_id <> '' AND char_length(seat_id) <= 64),
+    seat_id         text        COLLATE "C" NOT NULL CHECK (seat_id <> '' AND char_length(seat_id) <= 64),
     hold_id         uuid,
     hold_expires_at timestamptz,
     booking_id      uuid        REFERENCES bookings (booking_id),

@@ -10,6 +10,8 @@
 # Settings: SEATCORE_PGDATA (default <repo>/.pgdata), SEATCORE_PG_PORT (default: a port
 # derived from the checkout's path, so two clones never collide), SEATCORE_PG_BIN (default:
 # the newest /usr/lib/postgresql/*/bin, else whatever is on PATH).
+# SEATCORE_PG_SSL=1 at first start: also make a private CA and a server certificate for
+# localhost/127.0.0.1 (<data>/ca.crt is the CA to trust) and turn TLS on.
 # PostgreSQL refuses to run as root; as root the cluster runs as the `postgres` user.
 set -euo pipefail
 
@@ -77,6 +79,7 @@ synchronous_commit = on
 log_min_messages = warning
 log_min_error_statement = panic
 CONF
+    if [ "${SEATCORE_PG_SSL:-0}" = 1 ]; then make_certs; fi
   fi
   echo "$port" | as_owner tee "$data/seatcore.port" >/dev/null
   sed -i "s/^port = .*//" "$data/postgresql.conf"
@@ -90,6 +93,24 @@ CONF
     "SELECT 1 FROM pg_database WHERE datname = 'seatcore'" | grep -q 1 ||
     as_owner "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE seatcore" >/dev/null
   url
+}
+
+# A CA and a server certificate signed by it, both for this cluster only.
+make_certs() {
+  command -v openssl >/dev/null 2>&1 || { echo "pg.sh: SEATCORE_PG_SSL=1 needs the openssl command" >&2; exit 1; }
+  local d="$data"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=seatcore test CA" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/san.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$d/san.ext" -out "$d/server.crt" 2>/dev/null
+  chmod 600 "$d/server.key" "$d/ca.key"
+  [ "$(id -u)" = 0 ] && chown postgres: "$d"/ca.* "$d"/server.* "$d/san.ext"
+  chmod 644 "$d/ca.crt"
+  printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" |
+    as_owner tee -a "$d/postgresql.conf" >/dev/null
 }
 
 bin=$(find_bin)

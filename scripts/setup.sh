@@ -32,6 +32,10 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   apt_install postgresql
 fi
 need_cmd psql postgresql-client
+need_cmd pkg-config pkg-config
+need_cmd openssl openssl
+# TLS to PostgreSQL links OpenSSL
+pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev
 
 for extra in "$@"; do
   case "$extra" in

@@ -21,6 +21,7 @@ pub mod migrate;
 mod ops;
 mod pool;
 mod sweeper;
+mod tls;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod types;
@@ -129,11 +130,12 @@ impl SeatCore {
     /// Connects to `url` (a `postgres://` URL or `key=value` string), opens the pool and
     /// applies the schema migrations the database lacks.
     ///
+    /// TLS follows libpq: `sslmode=disable|prefer|require|verify-ca|verify-full`, with
+    /// `sslrootcert`, `sslcert` and `sslkey` (PEM files).
+    ///
     /// Fails with `Unavailable` when the database cannot be reached within the timeouts.
     pub fn connect(url: &str, options: Options) -> Result<SeatCore> {
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| Error::Unavailable(format!("bad database URL: {e}").into()))?;
+        let (mut config, tls) = tls::configure(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
@@ -149,7 +151,7 @@ impl SeatCore {
             options.lock_timeout.as_millis().max(1),
             (options.statement_timeout.as_millis() * 3).max(1),
         );
-        let manager = Manager::new(config, session_sql);
+        let manager = Manager::new(config, tls, session_sql);
         let generation = manager.generation();
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))

@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
+use postgres_native_tls::MakeTlsConnector;
 use r2d2_postgres::PostgresConnectionManager;
 
 /// A pooled connection and the pool generation it was opened in.
@@ -20,15 +21,15 @@ pub(crate) struct Conn {
 /// and every connection opened before is dropped at its next checkout instead of failing
 /// one request each. This costs no round trip, unlike r2d2's default validation query.
 pub(crate) struct Manager {
-    inner: PostgresConnectionManager<NoTls>,
+    inner: PostgresConnectionManager<MakeTlsConnector>,
     session_sql: String,
     generation: Arc<AtomicU64>,
 }
 
 impl Manager {
-    pub(crate) fn new(config: postgres::Config, session_sql: String) -> Self {
+    pub(crate) fn new(config: postgres::Config, tls: MakeTlsConnector, session_sql: String) -> Self {
         Manager {
-            inner: PostgresConnectionManager::new(config, NoTls),
+            inner: PostgresConnectionManager::new(config, tls),
             session_sql,
             generation: Arc::new(AtomicU64::new(0)),
         }
