@@ -1,0 +1,182 @@
+"""Concurrency with Python threads and processes, and proof that the GIL is released.
+
+Every test checks the database's invariants afterwards, straight from the tables."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import threading
+import time
+from typing import Any, Dict, List, Tuple
+
+import psycopg
+import pytest
+
+import seatcore
+from _workers import race
+from conftest import check_invariants, seats
+
+UNAVAILABLE_S1 = (False, {"error": "seats unavailable", "unavailable_seats": ["S1"]})
+
+
+def run_threads(n: int, target: Any) -> List[Any]:
+    """Runs ``target(i)`` on ``n`` threads started together; returns their results in order."""
+    barrier = threading.Barrier(n)
+    results: List[Any] = [None] * n
+    errors: List[BaseException] = []
+
+    def body(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = target(i)
+        except BaseException as err:  # surfaced below, so no failure is lost in a thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+        assert not t.is_alive(), "a worker thread hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_last_seat_race_has_exactly_one_winner(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+    for round_no in range(5):
+        show = f"race{round_no}"
+        db.initialize_show(show, ["S1", "S2"])
+        results = run_threads(16, lambda i: db.hold_seats(show, ["S1"]))
+        winners = [r for r in results if r[0]]
+        assert len(winners) == 1, results
+        assert all(r == UNAVAILABLE_S1 for r in results if not r[0])
+        assert check_invariants(raw, show) == {"total": 2, "available": 1, "held": 1, "booked": 0}
+
+
+def test_last_seat_race_for_bookings(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+    # Many threads book the same hold at once: all get the same booking.
+    db.initialize_show("s", seats(3))
+    _, hold = db.hold_seats("s", ["S1", "S2"])
+    results = run_threads(12, lambda i: db.book_hold("s", hold["hold_id"]))
+    assert all(r[0] for r in results)
+    assert len({(r[1]["booking_id"], r[1]["booked_at"]) for r in results}) == 1
+    assert check_invariants(raw, "s") == {"total": 3, "available": 1, "held": 0, "booked": 2}
+
+
+def test_distinct_seats_every_hold_granted_once(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+    threads, per_thread = 8, 30
+    db.initialize_show("s", seats(threads * per_thread))
+
+    def hold_mine(i: int) -> List[Tuple[bool, Dict[str, Any]]]:
+        mine = [f"S{i * per_thread + k + 1}" for k in range(per_thread)]
+        return [db.hold_seats("s", [seat]) for seat in mine]
+
+    results = [r for batch in run_threads(threads, hold_mine) for r in batch]
+    assert all(ok for ok, _ in results)
+    held = [hold["seat_ids"][0] for _, hold in results]
+    assert sorted(held) == sorted(seats(threads * per_thread))
+    assert len({hold["hold_id"] for _, hold in results}) == threads * per_thread
+    assert check_invariants(raw, "s") == {"total": 240, "available": 0, "held": 240, "booked": 0}
+
+
+def test_overlapping_requests_never_grant_a_seat_twice(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+    db.initialize_show("s", seats(24))
+
+    def contend(i: int) -> List[Tuple[bool, Dict[str, Any]]]:
+        rng = random.Random(i)
+        out = []
+        for _ in range(25):
+            ok, result = db.hold_seats("s", rng.sample(seats(24), 3))
+            if ok and rng.random() < 0.5:
+                db.book_hold("s", result["hold_id"])
+            elif ok and rng.random() < 0.5:
+                db.release_hold("s", result["hold_id"])
+            out.append((ok, result))
+        return out
+
+    granted = [r for batch in run_threads(8, contend) for ok, r in batch if ok]
+    assert granted, "no hold was ever granted"
+    status = db.get_seat_status("s")
+    assert status is not None and status["invariants_valid"] is True
+    counts = check_invariants(raw, "s")
+    assert counts["held"] + counts["booked"] == status["held_seats"] + status["booked_seats"]
+
+
+def test_processes_race_for_the_last_seat_and_share_distinct_seats(url: str, db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+    procs, per_proc = 4, 10
+    db.initialize_show("s", ["S1"] + [f"P{p}_{k}" for p in range(procs) for k in range(per_proc)])
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(procs)
+    results = ctx.Queue()
+    workers = [
+        ctx.Process(target=race, args=(url, "s", ["S1"], [f"P{p}_{k}" for k in range(per_proc)], barrier, results))
+        for p in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=30)
+        assert w.exitcode == 0
+    winners = [o for o in outcomes if o[0]]
+    assert len(winners) == 1
+    assert all((ok, r) == UNAVAILABLE_S1 for ok, r, _ in outcomes if not ok)
+    assert all(ok for _, _, own in outcomes for ok, _ in own)
+    assert check_invariants(raw, "s") == {"total": 41, "available": 0, "held": 41, "booked": 0}
+
+
+def test_gil_is_released_while_a_call_waits_on_the_database(url: str, raw: psycopg.Connection) -> None:
+    """Deterministic, not timed: a hold blocks on a row lock taken by a raw transaction;
+    while it is provably blocked inside PostgreSQL, this thread runs Python code and
+    completes other DatabaseManager calls. If the GIL were held, nothing here could run
+    until the blocked call gave up."""
+    db = seatcore.DatabaseManager(url, lock_timeout=15.0)
+    db.initialize_show("s", seats(3))
+    locker = psycopg.connect(url)  # a transaction stays open until rollback()
+    locker.execute("SELECT 1 FROM seats WHERE seat_id = 'S1' FOR UPDATE")
+    locker_pid = locker.info.backend_pid
+    outcome: Dict[str, Any] = {}
+    blocked = threading.Thread(target=lambda: outcome.setdefault("hold", db.hold_seats("s", ["S1"])))
+    blocked.start()
+
+    def waiting_on_locker() -> bool:
+        row = raw.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY (pg_blocking_pids(pid))", (locker_pid,)
+        ).fetchone()
+        return row is not None and row[0] == 1
+
+    try:
+        deadline = time.monotonic() + 10
+        while not waiting_on_locker():
+            assert time.monotonic() < deadline, "the hold never reached the row lock"
+            time.sleep(0.01)
+        # The other thread is inside hold_seats, blocked in the database. We run:
+        assert sum(i * i for i in range(200_000)) > 0
+        assert db.hold_seats("s", ["S2"])[0] is True
+        status = db.get_seat_status("s")
+        assert status is not None and status["held_seats"] == 1
+        assert db.health_check()["status"] == "healthy"
+        assert blocked.is_alive() and waiting_on_locker()
+    finally:
+        locker.rollback()
+        locker.close()
+    blocked.join(timeout=20)
+    assert not blocked.is_alive()
+    assert outcome["hold"][0] is True
+    assert check_invariants(raw, "s") == {"total": 3, "available": 1, "held": 2, "booked": 0}
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("threads", [8])
+def test_eight_threads_share_one_idiomatic_handle(core: seatcore.SeatCore, raw: psycopg.Connection, threads: int) -> None:
+    core.initialize_show("s", seats(threads * 10))
+
+    def work(i: int) -> List[seatcore.Hold]:
+        return [core.hold("s", [f"S{i * 10 + k + 1}"], 60) for k in range(10)]
+
+    holds = [h for batch in run_threads(threads, work) for h in batch]
+    assert len({h.hold_id for h in holds}) == threads * 10
+    assert core.stats().holds_granted == threads * 10
+    assert check_invariants(raw, "s")["held"] == threads * 10
