@@ -69,11 +69,16 @@ fn split(url: &str) -> Result<(String, TlsSettings)> {
             .query_pairs()
             .filter_map(|(k, v)| take(&k, &v).map(|v| (k.into_owned(), v)))
             .collect();
-        if pairs.is_empty() {
-            parsed.set_query(None);
-        } else {
-            parsed.query_pairs_mut().clear().extend_pairs(pairs);
-        }
+        // The driver decodes %XX but not '+', so spaces (as in `options=-c x=y`) must be %20.
+        const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let enc = |s: &str| percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string();
+        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        let query = query.join("&");
+        parsed.set_query(if query.is_empty() { None } else { Some(&query) });
         parsed.to_string()
     } else {
         // key=value form; values with spaces must not be quoted for these TLS keys
@@ -143,6 +148,10 @@ mod tests {
 
         let (rest, tls) = split("postgres://u@h/x").unwrap();
         assert_eq!(rest, "postgres://u@h/x");
+        let (rest, _) = split("postgres://u@h/x?options=-c%20search_path%3Dt1&sslmode=disable").unwrap();
+        assert_eq!(rest, "postgres://u@h/x?options=-c%20search_path%3Dt1&sslmode=disable");
+        let config: postgres::Config = rest.parse().unwrap();
+        assert_eq!(config.get_options(), Some("-c search_path=t1"));
         assert_eq!(tls, TlsSettings::default());
 
         // a root certificate alone turns on chain checks, as in libpq
