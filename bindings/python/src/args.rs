@@ -34,7 +34,7 @@ pub fn hold_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
 /// The length is checked first, so a huge list is refused without converting its elements.
 pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
     let py = obj.py();
-    if obj.is_instance_of::<PyString>() || obj.is_none() || !is_sequence(obj) {
+    if !is_sequence(obj) {
         return Err(error::wrong_type("seat_ids", "a list of str", obj));
     }
     let len = obj.len()?;
@@ -59,10 +59,15 @@ pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
     Ok(ids)
 }
 
+/// A list, a tuple or another sequence, but not text or bytes (sequences of characters
+/// or ints, never what a caller meant).
 fn is_sequence(obj: &Bound<'_, PyAny>) -> bool {
-    obj.is_instance_of::<pyo3::types::PyList>()
-        || obj.is_instance_of::<pyo3::types::PyTuple>()
-        || obj.cast::<pyo3::types::PySequence>().is_ok()
+    use pyo3::types::{PyByteArray, PyBytes, PyList, PySequence, PyTuple};
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        return true;
+    }
+    !(obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>())
+        && obj.cast::<PySequence>().is_ok()
 }
 
 /// A hold duration in whole seconds: an `int` (not a `bool`). Out-of-range values, however
