@@ -26,8 +26,7 @@ _counter = itertools.count()
 def with_search_path(url: str, schema: str) -> str:
     """``url`` reaching ``schema`` first (its tables are created there)."""
     sep = "&" if "?" in url else "?"
-    # `--name=value` is libpq's spelling of `-c name=value` without the space.
-    return f"{url}{sep}options=--search_path%3D{schema}"
+    return f"{url}{sep}options=-c%20search_path%3D{schema}"
 
 
 @pytest.fixture(scope="session")
