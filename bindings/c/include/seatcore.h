@@ -156,7 +156,7 @@ typedef uint32_t seatcore_seat_state;
 /**
  * A confirmed booking. Its id is the id of the hold it came from.
  *
- * Made by `seatcore_book`; the caller owns it and frees it with `seatcore_booking_free`.
+ * Made by `seatcore_book_hold`; the caller owns it and frees it with `seatcore_booking_free`.
  */
 typedef struct seatcore_booking seatcore_booking;
 
@@ -182,9 +182,9 @@ typedef struct seatcore_error seatcore_error;
 /**
  * A granted hold: its seats belong to the caller until its expiry (database clock).
  *
- * Made by `seatcore_hold` / `seatcore_hold_with_key`; the caller owns it and frees it with
+ * Made by `seatcore_hold_seats` / `seatcore_hold_seats_with_key`; the caller owns it and frees it with
  * `seatcore_hold_free`. Freeing it does not release the hold in the database (use
- * `seatcore_release` for that).
+ * `seatcore_release_hold` for that).
  */
 typedef struct seatcore_hold seatcore_hold;
 
@@ -462,31 +462,31 @@ seatcore_result seatcore_initialize_show(const struct seatcore_client *client,
  * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no seat is ever granted to two
  * callers, whatever the number of threads or processes.
  */
-seatcore_result seatcore_hold(const struct seatcore_client *client,
-                              const char *show_id,
-                              const char *const *seat_ids,
-                              size_t count,
-                              int64_t seconds,
-                              struct seatcore_hold **out,
-                              struct seatcore_error **err);
+seatcore_result seatcore_hold_seats(const struct seatcore_client *client,
+                                    const char *show_id,
+                                    const char *const *seat_ids,
+                                    size_t count,
+                                    int64_t seconds,
+                                    struct seatcore_hold **out,
+                                    struct seatcore_error **err);
 
 /**
- * Like `seatcore_hold`, safe to retry after a lost reply: the first call with a given
+ * Like `seatcore_hold_seats`, safe to retry after a lost reply: the first call with a given
  * `request_key` for a show makes the hold; a repeat with the same key and seats returns
  * that same hold for as long as it exists. A repeat asking for other seats fails with
  * `SEATCORE_REQUEST_KEY_REUSED`.
  *
  * `request_key` is required: NUL-terminated UTF-8, 1 to 128 characters, no control
- * characters. Everything else as `seatcore_hold`.
+ * characters. Everything else as `seatcore_hold_seats`.
  */
-seatcore_result seatcore_hold_with_key(const struct seatcore_client *client,
-                                       const char *show_id,
-                                       const char *const *seat_ids,
-                                       size_t count,
-                                       int64_t seconds,
-                                       const char *request_key,
-                                       struct seatcore_hold **out,
-                                       struct seatcore_error **err);
+seatcore_result seatcore_hold_seats_with_key(const struct seatcore_client *client,
+                                             const char *show_id,
+                                             const char *const *seat_ids,
+                                             size_t count,
+                                             int64_t seconds,
+                                             const char *request_key,
+                                             struct seatcore_hold **out,
+                                             struct seatcore_error **err);
 
 /**
  * Books the seats of a live hold. Idempotent: booking the same hold again returns the same
@@ -502,11 +502,11 @@ seatcore_result seatcore_hold_with_key(const struct seatcore_client *client,
  * `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_INVALID_INPUT` (bad show id),
  * `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
  */
-seatcore_result seatcore_book(const struct seatcore_client *client,
-                              const char *show_id,
-                              const char *hold_id,
-                              struct seatcore_booking **out,
-                              struct seatcore_error **err);
+seatcore_result seatcore_book_hold(const struct seatcore_client *client,
+                                   const char *show_id,
+                                   const char *hold_id,
+                                   struct seatcore_booking **out,
+                                   struct seatcore_error **err);
 
 /**
  * Releases a live hold early; its seats are available at once.
@@ -515,10 +515,10 @@ seatcore_result seatcore_book(const struct seatcore_client *client,
  * `SEATCORE_HOLD_NOT_FOUND` (also for an expired, booked or malformed hold id),
  * `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
  */
-seatcore_result seatcore_release(const struct seatcore_client *client,
-                                 const char *show_id,
-                                 const char *hold_id,
-                                 struct seatcore_error **err);
+seatcore_result seatcore_release_hold(const struct seatcore_client *client,
+                                      const char *show_id,
+                                      const char *hold_id,
+                                      struct seatcore_error **err);
 
 /**
  * Deletes every expired hold of every show. Expired holds free their seats the moment they
@@ -600,8 +600,8 @@ seatcore_result seatcore_sweeper_start(const struct seatcore_client *client,
 void seatcore_sweeper_free(struct seatcore_sweeper *sweeper);
 
 /**
- * The hold's id: a UUID in its 36-character text form, to pass to `seatcore_book` or
- * `seatcore_release`.
+ * The hold's id: a UUID in its 36-character text form, to pass to `seatcore_book_hold` or
+ * `seatcore_release_hold`.
  *
  * Borrowed from `hold`: valid until `seatcore_hold_free(hold)`; do not free it.
  * NULL when `hold` is NULL.

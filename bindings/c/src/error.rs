@@ -152,7 +152,20 @@ impl seatcore_error {
 
 impl From<Error> for seatcore_error {
     fn from(err: Error) -> seatcore_error {
-        let mut out = seatcore_error::new(seatcore_result::from_kind(err.kind()), err.to_string());
+        let mut message = err.to_string();
+        if err.is_infrastructure() {
+            // The driver's own text ("db error") hides the server's reason in its source.
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                source = cause.source();
+            }
+        }
+        let mut out = seatcore_error::new(seatcore_result::from_kind(err.kind()), message);
         match &err {
             Error::InvalidInput(input) => out.index = input.index(),
             Error::SeatsUnavailable { seat_ids } => {

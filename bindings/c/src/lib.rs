@@ -354,7 +354,7 @@ pub unsafe extern "C" fn seatcore_initialize_show(
 /// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no seat is ever granted to two
 /// callers, whatever the number of threads or processes.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_hold(
+pub unsafe extern "C" fn seatcore_hold_seats(
     client: *const seatcore_client,
     show_id: *const c_char,
     seat_ids: *const *const c_char,
@@ -374,15 +374,15 @@ pub unsafe extern "C" fn seatcore_hold(
     })
 }
 
-/// Like `seatcore_hold`, safe to retry after a lost reply: the first call with a given
+/// Like `seatcore_hold_seats`, safe to retry after a lost reply: the first call with a given
 /// `request_key` for a show makes the hold; a repeat with the same key and seats returns
 /// that same hold for as long as it exists. A repeat asking for other seats fails with
 /// `SEATCORE_REQUEST_KEY_REUSED`.
 ///
 /// `request_key` is required: NUL-terminated UTF-8, 1 to 128 characters, no control
-/// characters. Everything else as `seatcore_hold`.
+/// characters. Everything else as `seatcore_hold_seats`.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_hold_with_key(
+pub unsafe extern "C" fn seatcore_hold_seats_with_key(
     client: *const seatcore_client,
     show_id: *const c_char,
     seat_ids: *const *const c_char,
@@ -417,7 +417,7 @@ pub unsafe extern "C" fn seatcore_hold_with_key(
 /// `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_INVALID_INPUT` (bad show id),
 /// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_book(
+pub unsafe extern "C" fn seatcore_book_hold(
     client: *const seatcore_client,
     show_id: *const c_char,
     hold_id: *const c_char,
@@ -441,7 +441,7 @@ pub unsafe extern "C" fn seatcore_book(
 /// `SEATCORE_HOLD_NOT_FOUND` (also for an expired, booked or malformed hold id),
 /// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_release(
+pub unsafe extern "C" fn seatcore_release_hold(
     client: *const seatcore_client,
     show_id: *const c_char,
     hold_id: *const c_char,

@@ -14,9 +14,9 @@ use crate::args;
 
 /// A granted hold: its seats belong to the caller until its expiry (database clock).
 ///
-/// Made by `seatcore_hold` / `seatcore_hold_with_key`; the caller owns it and frees it with
+/// Made by `seatcore_hold_seats` / `seatcore_hold_seats_with_key`; the caller owns it and frees it with
 /// `seatcore_hold_free`. Freeing it does not release the hold in the database (use
-/// `seatcore_release` for that).
+/// `seatcore_release_hold` for that).
 pub struct seatcore_hold {
     hold_id: CString,
     show_id: CString,
@@ -27,7 +27,7 @@ pub struct seatcore_hold {
 
 /// A confirmed booking. Its id is the id of the hold it came from.
 ///
-/// Made by `seatcore_book`; the caller owns it and frees it with `seatcore_booking_free`.
+/// Made by `seatcore_book_hold`; the caller owns it and frees it with `seatcore_booking_free`.
 pub struct seatcore_booking {
     booking_id: CString,
     show_id: CString,
@@ -176,8 +176,8 @@ fn at(list: &[CString], index: usize) -> *const c_char {
 
 // ---- holds ----
 
-/// The hold's id: a UUID in its 36-character text form, to pass to `seatcore_book` or
-/// `seatcore_release`.
+/// The hold's id: a UUID in its 36-character text form, to pass to `seatcore_book_hold` or
+/// `seatcore_release_hold`.
 ///
 /// Borrowed from `hold`: valid until `seatcore_hold_free(hold)`; do not free it.
 /// NULL when `hold` is NULL.

@@ -84,8 +84,11 @@ impl Drop for Client {
 fn open(db: &TestDb) -> Client {
     let url = CString::new(db.url.clone()).unwrap();
     let mut client = ptr::null_mut();
-    let code = unsafe { seatcore_client_new(url.as_ptr(), ptr::null(), &mut client, ptr::null_mut()) };
-    assert_eq!(code, SEATCORE_OK);
+    let mut err = ptr::null_mut();
+    let code = unsafe { seatcore_client_new(url.as_ptr(), ptr::null(), &mut client, &mut err) };
+    if code != SEATCORE_OK {
+        panic!("connect failed: {}", unsafe { take_error(err, code) });
+    }
     assert!(!client.is_null());
     Client(client)
 }
@@ -128,7 +131,7 @@ fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *m
     let p = ptrs(&ids);
     let mut out = ptr::null_mut();
     let mut err = ptr::null_mut();
-    let code = unsafe { seatcore_hold(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), 60, &mut out, &mut err) };
+    let code = unsafe { seatcore_hold_seats(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), 60, &mut out, &mut err) };
     if code == SEATCORE_OK {
         assert!(err.is_null(), "err written on success");
         Ok(out)
@@ -196,8 +199,8 @@ fn hold_book_status_release_reset() {
         let mut b1 = ptr::null_mut();
         let mut b2 = ptr::null_mut();
         let hid = cs(&hold_id);
-        assert_eq!(seatcore_book(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b1, ptr::null_mut()), SEATCORE_OK);
-        assert_eq!(seatcore_book(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b2, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_book_hold(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b1, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_book_hold(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b2, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(text(seatcore_booking_id(b1)), hold_id);
         assert_eq!(text(seatcore_booking_booked_at(b1)), text(seatcore_booking_booked_at(b2)));
         assert_eq!(seatcore_booking_booked_at_us(b1), seatcore_booking_booked_at_us(b2));
@@ -211,9 +214,9 @@ fn hold_book_status_release_reset() {
         // release: a live hold once, then not found
         let h = hold(&c, "s1", &["B1"]).unwrap();
         let show = cs("s1");
-        assert_eq!(seatcore_release(c.0, show.as_ptr(), seatcore_hold_id(h), ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_release_hold(c.0, show.as_ptr(), seatcore_hold_id(h), ptr::null_mut()), SEATCORE_OK);
         let mut err = ptr::null_mut();
-        assert_eq!(seatcore_release(c.0, show.as_ptr(), seatcore_hold_id(h), &mut err), SEATCORE_HOLD_NOT_FOUND);
+        assert_eq!(seatcore_release_hold(c.0, show.as_ptr(), seatcore_hold_id(h), &mut err), SEATCORE_HOLD_NOT_FOUND);
         assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
         seatcore_hold_free(h);
 
@@ -248,7 +251,7 @@ fn keyed_holds_and_domain_errors() {
         let key = cs("kiosk-7-req-1");
         let show = cs("s");
         for out in [&mut h1, &mut h2] {
-            let code = seatcore_hold_with_key(c.0, show.as_ptr(), p.as_ptr(), 1, 60, key.as_ptr(), out, ptr::null_mut());
+            let code = seatcore_hold_seats_with_key(c.0, show.as_ptr(), p.as_ptr(), 1, 60, key.as_ptr(), out, ptr::null_mut());
             assert_eq!(code, SEATCORE_OK);
         }
         assert_eq!(text(seatcore_hold_id(h1)), text(seatcore_hold_id(h2)));
@@ -256,7 +259,7 @@ fn keyed_holds_and_domain_errors() {
         let p2 = ptrs(&other);
         let mut err = ptr::null_mut();
         let mut h3 = ptr::null_mut();
-        let code = seatcore_hold_with_key(c.0, show.as_ptr(), p2.as_ptr(), 1, 60, key.as_ptr(), &mut h3, &mut err);
+        let code = seatcore_hold_seats_with_key(c.0, show.as_ptr(), p2.as_ptr(), 1, 60, key.as_ptr(), &mut h3, &mut err);
         assert_eq!(code, SEATCORE_REQUEST_KEY_REUSED);
         assert!(h3.is_null());
         take_error(err, SEATCORE_REQUEST_KEY_REUSED);
@@ -272,7 +275,7 @@ fn keyed_holds_and_domain_errors() {
         assert_eq!(take_error(hold(&c, "s", &["Z9"]).unwrap_err(), SEATCORE_INVALID_SEAT_IDS), "invalid seat ID(s)");
         let mut b = ptr::null_mut();
         let mut err = ptr::null_mut();
-        let code = seatcore_book(c.0, show.as_ptr(), cs("not-a-uuid").as_ptr(), &mut b, &mut err);
+        let code = seatcore_book_hold(c.0, show.as_ptr(), cs("not-a-uuid").as_ptr(), &mut b, &mut err);
         assert_eq!(code, SEATCORE_HOLD_NOT_FOUND);
         assert!(b.is_null());
         assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
@@ -304,19 +307,19 @@ fn bad_input_writes_nothing() {
         let mut out = sentinel;
         let mut err = ptr::null_mut();
         // NULL handle, NULL strings, NULL out
-        let code = seatcore_hold(ptr::null(), show.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(ptr::null(), show.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
         check(code, SEATCORE_NULL_PARAMETER, err, "client must not be NULL");
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, ptr::null(), gp.as_ptr(), 1, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, ptr::null(), gp.as_ptr(), 1, 60, &mut out, &mut err);
         check(code, SEATCORE_NULL_PARAMETER, err, "show_id");
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), 1, 60, ptr::null_mut(), &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 1, 60, ptr::null_mut(), &mut err);
         check(code, SEATCORE_NULL_PARAMETER, err, "out");
         // a NULL element, with its index
         let a2 = cs("A2");
         let with_null = [a2.as_ptr(), ptr::null()];
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), with_null.as_ptr(), 2, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), with_null.as_ptr(), 2, 60, &mut out, &mut err);
         let mut index = 0usize;
         assert!(seatcore_error_index(err, &mut index));
         assert_eq!(index, 1);
@@ -324,21 +327,21 @@ fn bad_input_writes_nothing() {
         // non-UTF-8 bytes, in the show id and in a seat id
         let bad = CString::new(vec![b'A', 0xff, 0xfe]).unwrap();
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, bad.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, bad.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_UTF8, err, "show_id is not valid UTF-8");
         let bad_list = [good[0].as_ptr(), bad.as_ptr()];
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), bad_list.as_ptr(), 2, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), bad_list.as_ptr(), 2, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_UTF8, err, "seat_ids[1]");
         // empty lists (with and without a pointer) and absurd counts, never read
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), ptr::null(), 0, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), ptr::null(), 0, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must contain at least one seat");
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), 0, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 0, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_INPUT, err, "at least one seat");
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), usize::MAX, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), usize::MAX, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_INPUT, err, "at most 1000 seats");
         let mut err = ptr::null_mut();
         let code = seatcore_initialize_show(c.0, cs("t").as_ptr(), gp.as_ptr(), usize::MAX / 8, ptr::null_mut(), &mut err);
@@ -347,25 +350,25 @@ fn bad_input_writes_nothing() {
         let dup = [cs("A1"), cs(" A1 ")];
         let dp = ptrs(&dup);
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), dp.as_ptr(), 2, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), dp.as_ptr(), 2, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain duplicates");
         let blank = [cs("A1"), cs("  ")];
         let bp = ptrs(&blank);
         let mut err = ptr::null_mut();
-        let code = seatcore_hold(c.0, show.as_ptr(), bp.as_ptr(), 2, 60, &mut out, &mut err);
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), bp.as_ptr(), 2, 60, &mut out, &mut err);
         assert!(seatcore_error_index(err, &mut index));
         assert_eq!(index, 1);
         check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain empty strings");
         for secs in [0, -1, i64::MAX, i64::MIN] {
             let mut err = ptr::null_mut();
-            let code = seatcore_hold(c.0, show.as_ptr(), gp.as_ptr(), 1, secs, &mut out, &mut err);
+            let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 1, secs, &mut out, &mut err);
             check(code, SEATCORE_INVALID_INPUT, err, "hold duration");
         }
         assert_eq!(out, sentinel, "out written on failure");
 
         // NULL err is allowed everywhere; NULL everything gives a code, never a crash
-        assert_eq!(seatcore_book(ptr::null(), ptr::null(), ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
-        assert_eq!(seatcore_release(c.0, show.as_ptr(), ptr::null(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_book_hold(ptr::null(), ptr::null(), ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
+        assert_eq!(seatcore_release_hold(c.0, show.as_ptr(), ptr::null(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
         assert_eq!(seatcore_seat_status(c.0, show.as_ptr(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
         assert_eq!(seatcore_health(ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
         assert_eq!(seatcore_sweep_expired(ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
@@ -451,7 +454,7 @@ fn one_client_many_threads() {
                         let mut h = ptr::null_mut();
                         let mut err = ptr::null_mut();
                         let code = unsafe {
-                            seatcore_hold(shared.0, cs("t").as_ptr(), p.as_ptr(), 2, 300, &mut h, &mut err)
+                            seatcore_hold_seats(shared.0, cs("t").as_ptr(), p.as_ptr(), 2, 300, &mut h, &mut err)
                         };
                         if code == SEATCORE_OK {
                             mine.extend(pick.iter().map(|s| s.to_str().unwrap().to_owned()));
@@ -499,7 +502,7 @@ fn sweeper_removes_expired_holds() {
         let ids = [cs("A1")];
         let p = ptrs(&ids);
         let mut h = ptr::null_mut();
-        assert_eq!(seatcore_hold(c.0, cs("s").as_ptr(), p.as_ptr(), 1, 1, &mut h, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_hold_seats(c.0, cs("s").as_ptr(), p.as_ptr(), 1, 1, &mut h, ptr::null_mut()), SEATCORE_OK);
         seatcore_hold_free(h);
         assert_eq!(seatcore_sweeper_start(c.0, 20, &mut sw, ptr::null_mut()), SEATCORE_OK);
         assert!(!sw.is_null());

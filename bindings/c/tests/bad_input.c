@@ -1,0 +1,208 @@
+/*
+ * Bad input through the C API: NULL handles and strings, non-UTF-8 bytes, empty lists,
+ * absurd counts. Each must give its error code and a readable message, write nothing, and
+ * change nothing in the database. Run by bindings/c/test.sh (also under valgrind).
+ *
+ *   DATABASE_URL=postgres://... ./bad_input
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seatcore.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        checks++;                                                                \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "bad_input.c:%d: check failed: %s\n", __LINE__, #cond); \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+/* A pointer value no successful call would write. */
+#define SENTINEL ((void *)(uintptr_t)0x5ea7)
+
+/* Checks a failed call: the code, an error object with the same code and a message that
+ * contains `needle`; frees the error. */
+static void expect(int line, seatcore_result got, seatcore_result want, seatcore_error *err,
+                   const char *needle) {
+    const char *msg = seatcore_error_message(err);
+    checks++;
+    if (got != want || err == NULL || seatcore_error_code(err) != want || msg == NULL ||
+        strstr(msg, needle) == NULL) {
+        fprintf(stderr, "bad_input.c:%d: got %s (%s), want %s with \"%s\"\n", line,
+                seatcore_result_name(got), msg ? msg : "no message", seatcore_result_name(want), needle);
+        failures++;
+    }
+    seatcore_error_free(err);
+}
+#define EXPECT(call, want, needle)                       \
+    do {                                                 \
+        seatcore_error *err_ = NULL;                     \
+        seatcore_result rc_ = call;                      \
+        expect(__LINE__, rc_, want, err_, needle);       \
+    } while (0)
+/* `call` must use `&err_` as its error argument. */
+
+int main(void) {
+    const char *url = getenv("DATABASE_URL");
+    seatcore_client *client = NULL;
+    seatcore_hold *hold = SENTINEL;
+    seatcore_booking *booking = SENTINEL;
+    seatcore_status *status = NULL;
+    seatcore_seat_counts counts;
+    seatcore_seat seat;
+    size_t index = 7;
+    uint64_t shows = 12345;
+    const char *show = "bad_input_show";
+    const char *good[] = {"A1", "A2", "A3"};
+    const char *with_null[] = {"A1", NULL};
+    const char not_utf8[] = {'A', (char)0xff, (char)0xfe, 0};
+    const char *bad_list[] = {"A1", not_utf8};
+    const char *dup[] = {"A1", " A1 "};
+    const char *blank[] = {"A1", "   "};
+    seatcore_error *err = NULL;
+    seatcore_result rc;
+
+    if (url == NULL) {
+        fprintf(stderr, "bad_input: set DATABASE_URL\n");
+        return 2;
+    }
+
+    /* Opening: NULL URL, NULL out, non-UTF-8 URL, garbage URL. */
+    EXPECT(seatcore_client_new(NULL, NULL, &client, &err_), SEATCORE_NULL_PARAMETER, "database_url");
+    EXPECT(seatcore_client_new(url, NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
+    EXPECT(seatcore_client_new(not_utf8, NULL, &client, &err_), SEATCORE_INVALID_UTF8, "database_url");
+    CHECK(client == NULL);
+    rc = seatcore_client_new(url, NULL, &client, &err);
+    if (rc != SEATCORE_OK) {
+        fprintf(stderr, "bad_input: connect: %s\n", seatcore_error_message(err));
+        seatcore_error_free(err);
+        return 1;
+    }
+    CHECK(err == NULL); /* never written on success */
+    rc = seatcore_initialize_show(client, show, good, 3, NULL, &err);
+    CHECK(rc == SEATCORE_OK || rc == SEATCORE_SHOW_EXISTS);
+    seatcore_error_free(err);
+    err = NULL;
+
+    /* NULL handle and strings. */
+    EXPECT(seatcore_hold_seats(NULL, show, good, 1, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "client");
+    EXPECT(seatcore_hold_seats(client, NULL, good, 1, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "show_id");
+    EXPECT(seatcore_hold_seats(client, show, good, 1, 60, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
+    EXPECT(seatcore_hold_seats(client, show, with_null, 2, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "seat_ids[1]");
+    EXPECT(seatcore_hold_seats_with_key(client, show, good, 1, 60, NULL, &hold, &err_), SEATCORE_NULL_PARAMETER,
+           "request_key");
+    EXPECT(seatcore_book_hold(client, show, NULL, &booking, &err_), SEATCORE_NULL_PARAMETER, "hold_id");
+    EXPECT(seatcore_book_hold(NULL, NULL, NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "must not be NULL");
+    EXPECT(seatcore_release_hold(client, NULL, "x", &err_), SEATCORE_NULL_PARAMETER, "show_id");
+    EXPECT(seatcore_seat_status(client, show, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
+    EXPECT(seatcore_seat_status(NULL, show, &status, &err_), SEATCORE_NULL_PARAMETER, "client");
+    EXPECT(seatcore_initialize_show(client, NULL, good, 3, NULL, &err_), SEATCORE_NULL_PARAMETER, "show_id");
+    EXPECT(seatcore_health(NULL, &shows, &err_), SEATCORE_NULL_PARAMETER, "client");
+    EXPECT(seatcore_sweep_expired(NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "client");
+    EXPECT(seatcore_reset_all(NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "client");
+    EXPECT(seatcore_client_stats(client, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
+    EXPECT(seatcore_options_set_pool_size(NULL, 4, &err_), SEATCORE_NULL_PARAMETER, "options");
+    EXPECT(seatcore_status_counts(NULL, &counts, &err_), SEATCORE_NULL_PARAMETER, "status");
+    EXPECT(seatcore_status_seat(NULL, 0, &seat, &err_), SEATCORE_NULL_PARAMETER, "status");
+    /* With err NULL as well: just the code. */
+    CHECK(seatcore_hold_seats(NULL, NULL, NULL, 0, 0, NULL, NULL) == SEATCORE_NULL_PARAMETER);
+    CHECK(seatcore_health(NULL, NULL, NULL) == SEATCORE_NULL_PARAMETER);
+
+    /* Non-UTF-8 bytes. */
+    EXPECT(seatcore_hold_seats(client, not_utf8, good, 1, 60, &hold, &err_), SEATCORE_INVALID_UTF8, "show_id");
+    EXPECT(seatcore_hold_seats(client, show, bad_list, 2, 60, &hold, &err_), SEATCORE_INVALID_UTF8, "seat_ids[1]");
+    EXPECT(seatcore_book_hold(client, show, not_utf8, &booking, &err_), SEATCORE_INVALID_UTF8, "hold_id");
+    EXPECT(seatcore_initialize_show(client, "bad_input_other", bad_list, 2, NULL, &err_), SEATCORE_INVALID_UTF8,
+           "seat_ids[1]");
+    /* ... and its position is readable. */
+    rc = seatcore_hold_seats(client, show, bad_list, 2, 60, &hold, &err);
+    CHECK(rc == SEATCORE_INVALID_UTF8 && seatcore_error_index(err, &index) && index == 1);
+    seatcore_error_free(err);
+    err = NULL;
+
+    /* Empty lists and absurd counts: refused before the array is read. */
+    EXPECT(seatcore_hold_seats(client, show, NULL, 0, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at least one seat");
+    EXPECT(seatcore_hold_seats(client, show, good, 0, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at least one seat");
+    EXPECT(seatcore_hold_seats(client, show, good, SIZE_MAX, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at most");
+    EXPECT(seatcore_hold_seats(client, show, good, 1001, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at most 1000");
+    EXPECT(seatcore_initialize_show(client, "bad_input_other", good, SIZE_MAX / 2, NULL, &err_),
+           SEATCORE_INVALID_INPUT, "at most");
+    EXPECT(seatcore_initialize_show(client, "bad_input_other", NULL, 0, NULL, &err_), SEATCORE_INVALID_INPUT,
+           "at least one seat");
+    EXPECT(seatcore_hold_seats(client, show, NULL, 2, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "seat_ids");
+
+    /* The core's rules. */
+    EXPECT(seatcore_hold_seats(client, show, dup, 2, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "duplicates");
+    EXPECT(seatcore_hold_seats(client, show, blank, 2, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "empty strings");
+    EXPECT(seatcore_hold_seats(client, show, good, 1, 0, &hold, &err_), SEATCORE_INVALID_INPUT, "hold duration");
+    EXPECT(seatcore_hold_seats(client, show, good, 1, -5, &hold, &err_), SEATCORE_INVALID_INPUT, "hold duration");
+    EXPECT(seatcore_hold_seats(client, show, good, 1, INT64_MAX, &hold, &err_), SEATCORE_INVALID_INPUT,
+           "hold duration");
+    EXPECT(seatcore_hold_seats(client, "", good, 1, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "show_id");
+    EXPECT(seatcore_hold_seats(client, "a\nb", good, 1, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "show_id");
+    EXPECT(seatcore_hold_seats_with_key(client, show, good, 1, 60, "", &hold, &err_), SEATCORE_INVALID_INPUT,
+           "request key");
+    EXPECT(seatcore_book_hold(client, show, "not-a-uuid", &booking, &err_), SEATCORE_HOLD_NOT_FOUND, "hold not found");
+    EXPECT(seatcore_release_hold(client, show, "", &err_), SEATCORE_HOLD_NOT_FOUND, "hold not found");
+    EXPECT(seatcore_hold_seats(client, show, (const char *[]){"Z9"}, 1, 60, &hold, &err_), SEATCORE_INVALID_SEAT_IDS,
+           "invalid seat ID(s)");
+    EXPECT(seatcore_hold_seats(client, "no_such_show", good, 1, 60, &hold, &err_), SEATCORE_SHOW_NOT_FOUND,
+           "show not found");
+    {
+        seatcore_sweeper *sweeper = SENTINEL;
+        EXPECT(seatcore_sweeper_start(client, 0, &sweeper, &err_), SEATCORE_INVALID_INPUT, "interval");
+        CHECK(sweeper == SENTINEL);
+    }
+
+    /* Nothing was written through the out-parameters. */
+    CHECK(hold == SENTINEL);
+    CHECK(booking == SENTINEL);
+    CHECK(status == NULL);
+    CHECK(shows == 12345);
+
+    /* Accessors answer NULL / 0 / false for NULL objects and out-of-range indexes. */
+    CHECK(seatcore_hold_id(NULL) == NULL);
+    CHECK(seatcore_hold_seat_count(NULL) == 0);
+    CHECK(seatcore_hold_seat_id(NULL, 0) == NULL);
+    CHECK(seatcore_hold_expires_at_us(NULL) == 0);
+    CHECK(seatcore_booking_id(NULL) == NULL);
+    CHECK(seatcore_booking_seat_id(NULL, 3) == NULL);
+    CHECK(seatcore_status_seat_count(NULL) == 0);
+    CHECK(seatcore_error_message(NULL) == NULL);
+    CHECK(seatcore_error_code(NULL) == SEATCORE_OK);
+    CHECK(!seatcore_error_index(NULL, &index));
+    CHECK(seatcore_error_unavailable_count(NULL) == 0);
+    CHECK(seatcore_error_unavailable_seat(NULL, 0) == NULL);
+    CHECK(strcmp(seatcore_result_name(4000000000u), "SEATCORE_UNKNOWN_ERROR") == 0);
+    CHECK(strcmp(seatcore_seat_state_name(77), "unknown") == 0);
+    rc = seatcore_seat_status(client, show, &status, NULL);
+    CHECK(rc == SEATCORE_OK);
+    seat.seat_id = NULL;
+    EXPECT(seatcore_status_seat(status, 3, &seat, &err_), SEATCORE_INDEX_OUT_OF_RANGE, "out of range");
+    EXPECT(seatcore_status_seat(status, SIZE_MAX, &seat, &err_), SEATCORE_INDEX_OUT_OF_RANGE, "out of range");
+    CHECK(seat.seat_id == NULL);
+    CHECK(seatcore_status_counts(status, &counts, NULL) == SEATCORE_OK);
+    /* ... and the database is unchanged: no seat held or booked. */
+    CHECK(counts.total == 3 && counts.available == 3 && counts.held == 0 && counts.invariants_valid);
+    seatcore_status_free(status);
+
+    /* Every _free takes NULL. */
+    seatcore_client_free(NULL);
+    seatcore_options_free(NULL);
+    seatcore_hold_free(NULL);
+    seatcore_booking_free(NULL);
+    seatcore_status_free(NULL);
+    seatcore_error_free(NULL);
+    seatcore_sweeper_free(NULL);
+
+    seatcore_client_free(client);
+    printf("bad_input: %d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}

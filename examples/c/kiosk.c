@@ -1,0 +1,194 @@
+/*
+ * A box-office kiosk in C99: show the seat map of a show, hold two seats, book them,
+ * print the booking.
+ *
+ *   DATABASE_URL=postgres://... ./kiosk [show_id]
+ *
+ * The show (default "kiosk_demo_c") is created with seats A1..E10 if it does not exist;
+ * when fewer than two seats are left, a fresh show is created next to it. Exits 0 on
+ * success, 1 on any failure (with the library's message on stderr).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "seatcore.h"
+
+#define ROWS 5
+#define SEATS_PER_ROW 10
+
+/* Prints the failure and frees its error object; returns 1 for `return fail(...)`. */
+static int fail(const char *what, seatcore_result code, seatcore_error *err) {
+    fprintf(stderr, "kiosk: %s failed: %s (%s)\n", what,
+            err ? seatcore_error_message(err) : "no details", seatcore_result_name(code));
+    seatcore_error_free(err);
+    return 1;
+}
+
+/* Creates the show with seats A1..E10; an existing show is fine. */
+static int ensure_show(const seatcore_client *client, const char *show_id) {
+    char names[ROWS * SEATS_PER_ROW][8];
+    const char *ids[ROWS * SEATS_PER_ROW];
+    size_t n = 0;
+    int row, col;
+    seatcore_error *err = NULL;
+    seatcore_result rc;
+
+    for (row = 0; row < ROWS; row++) {
+        for (col = 1; col <= SEATS_PER_ROW; col++) {
+            sprintf(names[n], "%c%d", 'A' + row, col);
+            ids[n] = names[n];
+            n++;
+        }
+    }
+    rc = seatcore_initialize_show(client, show_id, ids, n, NULL, &err);
+    if (rc == SEATCORE_SHOW_EXISTS) {
+        seatcore_error_free(err);
+        return 0;
+    }
+    if (rc != SEATCORE_OK) {
+        return fail("initialize show", rc, err);
+    }
+    printf("created show %s with %u seats\n", show_id, (unsigned)n);
+    return 0;
+}
+
+/* Prints the seat map (one row of the hall per line: . free, h held, X booked) and picks
+ * the first two available seats into picked[0..1]; *found says how many it found. */
+static int show_seat_map(const seatcore_client *client, const char *show_id,
+                         char picked[2][65], int *found) {
+    seatcore_status *status = NULL;
+    seatcore_error *err = NULL;
+    seatcore_seat_counts counts;
+    seatcore_result rc;
+    size_t i, n;
+    char row = 0;
+
+    rc = seatcore_seat_status(client, show_id, &status, &err);
+    if (rc != SEATCORE_OK) {
+        return fail("read seat status", rc, err);
+    }
+    rc = seatcore_status_counts(status, &counts, &err);
+    if (rc != SEATCORE_OK) {
+        seatcore_status_free(status);
+        return fail("read counts", rc, err);
+    }
+    printf("show %s: %llu seats, %llu available, %llu held, %llu booked (invariants %s)\n",
+           seatcore_status_show_id(status), (unsigned long long)counts.total,
+           (unsigned long long)counts.available, (unsigned long long)counts.held,
+           (unsigned long long)counts.booked, counts.invariants_valid ? "valid" : "BROKEN");
+    *found = 0;
+    n = seatcore_status_seat_count(status);
+    for (i = 0; i < n; i++) {
+        seatcore_seat seat;
+        rc = seatcore_status_seat(status, i, &seat, &err);
+        if (rc != SEATCORE_OK) {
+            seatcore_status_free(status);
+            return fail("read a seat", rc, err);
+        }
+        if (seat.seat_id[0] != row) {
+            row = seat.seat_id[0];
+            printf("%s  %c |", i ? "\n" : "", row);
+        }
+        printf(" %s", seat.state == SEATCORE_SEAT_AVAILABLE ? "."
+                      : seat.state == SEATCORE_SEAT_HELD    ? "h"
+                                                            : "X");
+        if (seat.state == SEATCORE_SEAT_AVAILABLE && *found < 2) {
+            strncpy(picked[*found], seat.seat_id, 64);
+            picked[*found][64] = '\0';
+            (*found)++;
+        }
+    }
+    printf("\n");
+    seatcore_status_free(status);
+    if (!counts.invariants_valid) {
+        fprintf(stderr, "kiosk: the database reports broken invariants\n");
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *url = getenv("DATABASE_URL");
+    char show_id[128];
+    char picked[2][65];
+    const char *want[2];
+    int found = 0;
+    size_t i;
+    seatcore_client *client = NULL;
+    seatcore_hold *hold = NULL;
+    seatcore_booking *booking = NULL;
+    seatcore_error *err = NULL;
+    seatcore_result rc;
+    int status = 1;
+
+    if (url == NULL || url[0] == '\0') {
+        fprintf(stderr, "kiosk: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1/seatcore)\n");
+        return 1;
+    }
+    snprintf(show_id, sizeof show_id, "%s", argc > 1 ? argv[1] : "kiosk_demo_c");
+    printf("libseatcore %s\n", seatcore_version());
+
+    rc = seatcore_client_new(url, NULL, &client, &err);
+    if (rc != SEATCORE_OK) {
+        return fail("connect", rc, err);
+    }
+    if (ensure_show(client, show_id) || show_seat_map(client, show_id, picked, &found)) {
+        goto done;
+    }
+    if (found < 2) {
+        /* Sold out: open another performance of the show. */
+        snprintf(show_id, sizeof show_id, "%.100s_%ld", argc > 1 ? argv[1] : "kiosk_demo_c",
+                 (long)time(NULL));
+        if (ensure_show(client, show_id) || show_seat_map(client, show_id, picked, &found)) {
+            goto done;
+        }
+        if (found < 2) {
+            fprintf(stderr, "kiosk: no two free seats in a fresh show\n");
+            goto done;
+        }
+    }
+
+    want[0] = picked[0];
+    want[1] = picked[1];
+    rc = seatcore_hold_seats(client, show_id, want, 2, 120, &hold, &err);
+    if (rc != SEATCORE_OK) {
+        if (rc == SEATCORE_SEATS_UNAVAILABLE) {
+            for (i = 0; i < seatcore_error_unavailable_count(err); i++) {
+                fprintf(stderr, "kiosk: seat %s was just taken\n", seatcore_error_unavailable_seat(err, i));
+            }
+        }
+        fail("hold", rc, err);
+        goto done;
+    }
+    printf("held %s and %s until %s (hold %s)\n", seatcore_hold_seat_id(hold, 0),
+           seatcore_hold_seat_id(hold, 1), seatcore_hold_expires_at(hold), seatcore_hold_id(hold));
+
+    rc = seatcore_book_hold(client, show_id, seatcore_hold_id(hold), &booking, &err);
+    if (rc != SEATCORE_OK) {
+        fail("book", rc, err);
+        goto done;
+    }
+    printf("booking %s for show %s at %s:", seatcore_booking_id(booking),
+           seatcore_booking_show_id(booking), seatcore_booking_booked_at(booking));
+    for (i = 0; i < seatcore_booking_seat_count(booking); i++) {
+        printf(" %s", seatcore_booking_seat_id(booking, i));
+    }
+    printf("\n");
+    if (seatcore_booking_seat_count(booking) != 2 ||
+        strcmp(seatcore_booking_id(booking), seatcore_hold_id(hold)) != 0) {
+        fprintf(stderr, "kiosk: the booking does not match the hold\n");
+        goto done;
+    }
+    if (show_seat_map(client, show_id, picked, &found)) {
+        goto done;
+    }
+    status = 0;
+
+done:
+    seatcore_booking_free(booking);
+    seatcore_hold_free(hold);
+    seatcore_client_free(client);
+    return status;
+}
