@@ -17,7 +17,7 @@ import json
 import math
 import os
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from flask import Flask, Response, jsonify, request
 
@@ -124,6 +124,7 @@ def create_app(
         invalid = check_seat_ids(seat_ids)
         if invalid:
             return invalid
+        assert isinstance(seat_ids, list)
         ok, message = db.initialize_show(show_id, seat_ids)
         if ok:
             count = len(seat_ids)
@@ -148,6 +149,7 @@ def create_app(
         invalid = check_seat_ids(seat_ids)
         if invalid:
             return invalid
+        assert isinstance(seat_ids, list)
         seconds = hold_duration(body, hold_min_seconds, hold_max_seconds)
         if seconds is None:
             return error(DURATION_ERROR, 400)
