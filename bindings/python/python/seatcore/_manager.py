@@ -9,6 +9,7 @@ for a list, an int for a show id, ...) raise ``TypeError``, as any Python API do
 from __future__ import annotations
 
 import math
+import operator
 import re
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
@@ -197,12 +198,14 @@ class DatabaseManager:
 
 def _whole_seconds(value: Union[int, float]) -> int:
     """The old class passed the duration to ``timedelta(seconds=...)``: ints and floats
-    both worked. Floats are truncated here; anything else is a TypeError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"hold_duration_sec must be an int, not {type(value).__name__}")
+    both worked. Floats are truncated here; other non-integers are a TypeError."""
+    if isinstance(value, bool):
+        raise TypeError("hold_duration_sec must be an int, not bool")
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"hold_duration_sec must be a finite number, not {value}")
         return int(value)
-    return value
-
+    try:
+        return operator.index(value)  # int, and int-likes such as numpy integers
+    except TypeError:
+        raise TypeError(f"hold_duration_sec must be an int, not {type(value).__name__}") from None
