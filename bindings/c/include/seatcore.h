@@ -215,6 +215,43 @@ typedef struct seatcore_status seatcore_status;
 typedef struct seatcore_sweeper seatcore_sweeper;
 
 /**
+ * One seat of a status read, as borrowed views into its `seatcore_status`.
+ *
+ * `seat_id` and `hold_expires_at` point into the status object: valid until it is freed,
+ * never to be freed by the caller. `hold_expires_at` is an ISO 8601 string
+ * (`2026-11-23T21:37:14.123456+00:00`) when `state` is `SEATCORE_SEAT_HELD` and NULL
+ * otherwise; `hold_expires_at_us` is the same instant in microseconds since the Unix
+ * epoch, or 0 when the seat is not held.
+ */
+typedef struct seatcore_seat {
+  const char *seat_id;
+  seatcore_seat_state state;
+  const char *hold_expires_at;
+  int64_t hold_expires_at_us;
+} seatcore_seat;
+
+/**
+ * Receives one seat of `seatcore_seat_status_each`: `user_data` as given, and the seat.
+ *
+ * `seat` and its strings are valid only during the call: copy what you keep. The callback
+ * runs on the calling thread while a database connection is busy streaming, so keep it
+ * short; it must not unwind (no C++ exception may leave it) and must not `longjmp` out.
+ */
+typedef void (*seatcore_seat_callback)(void *user_data, const struct seatcore_seat *seat);
+
+/**
+ * The counts of a status read. `total == available + held + booked` whenever
+ * `invariants_valid` is true; `invariants_valid` is computed from the rows read.
+ */
+typedef struct seatcore_seat_counts {
+  uint64_t total;
+  uint64_t available;
+  uint64_t held;
+  uint64_t booked;
+  bool invariants_valid;
+} seatcore_seat_counts;
+
+/**
  * What `seatcore_reset_all` cleared.
  */
 typedef struct seatcore_reset_counts {
@@ -239,34 +276,6 @@ typedef struct seatcore_stats {
   uint32_t pool_idle;
   uint32_t pool_max;
 } seatcore_stats;
-
-/**
- * The counts of a status read. `total == available + held + booked` whenever
- * `invariants_valid` is true; `invariants_valid` is computed from the rows read.
- */
-typedef struct seatcore_seat_counts {
-  uint64_t total;
-  uint64_t available;
-  uint64_t held;
-  uint64_t booked;
-  bool invariants_valid;
-} seatcore_seat_counts;
-
-/**
- * One seat of a status read, as borrowed views into its `seatcore_status`.
- *
- * `seat_id` and `hold_expires_at` point into the status object: valid until it is freed,
- * never to be freed by the caller. `hold_expires_at` is an ISO 8601 string
- * (`2026-11-23T21:37:14.123456+00:00`) when `state` is `SEATCORE_SEAT_HELD` and NULL
- * otherwise; `hold_expires_at_us` is the same instant in microseconds since the Unix
- * epoch, or 0 when the seat is not held.
- */
-typedef struct seatcore_seat {
-  const char *seat_id;
-  seatcore_seat_state state;
-  const char *hold_expires_at;
-  int64_t hold_expires_at_us;
-} seatcore_seat;
 
 #ifdef __cplusplus
 extern "C" {
@@ -549,6 +558,26 @@ seatcore_result seatcore_seat_status(const struct seatcore_client *client,
                                      const char *show_id,
                                      struct seatcore_status **out,
                                      struct seatcore_error **err);
+
+/**
+ * Streams a show's seats to `callback`, in seat-map order, as they arrive from the
+ * database (nothing is collected: suits very large shows), and returns the counts.
+ *
+ * - `client`, `show_id`, `callback`: required. `user_data` is passed through untouched
+ *   (may be NULL).
+ * - `out_counts`: optional; on success, when not NULL, receives the counts.
+ * - `err`: optional.
+ *
+ * The read is one statement: one consistent moment. On `SEATCORE_SHOW_NOT_FOUND` the
+ * callback is never called; on a database failure mid-stream it may have seen part of the
+ * seats. Thread-safe (the callback runs on the calling thread).
+ */
+seatcore_result seatcore_seat_status_each(const struct seatcore_client *client,
+                                          const char *show_id,
+                                          seatcore_seat_callback callback,
+                                          void *user_data,
+                                          struct seatcore_seat_counts *out_counts,
+                                          struct seatcore_error **err);
 
 /**
  * Administrative reset: clears every hold and booking of every show (seat maps stay), all

@@ -18,7 +18,8 @@ mod results;
 #[cfg(test)]
 mod tests;
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
+use std::ptr;
 use std::time::Duration;
 
 use seatcore_core::{validate, Options, SeatCore, Sweeper};
@@ -85,14 +86,18 @@ pub unsafe extern "C" fn seatcore_error_message(err: *const seatcore_error) -> *
 /// `err` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_error_code(err: *const seatcore_error) -> seatcore_result {
-    err.as_ref().map_or(seatcore_result::SEATCORE_OK, |e| e.code)
+    err.as_ref()
+        .map_or(seatcore_result::SEATCORE_OK, |e| e.code)
 }
 
 /// For errors about one element of a seat list (an empty, over-long, NULL or non-UTF-8
 /// seat id): writes its position into `*index` and returns true. Returns false, writing
 /// nothing, when the error has no position or `err` or `index` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_error_index(err: *const seatcore_error, index: *mut usize) -> bool {
+pub unsafe extern "C" fn seatcore_error_index(
+    err: *const seatcore_error,
+    index: *mut usize,
+) -> bool {
     match (err.as_ref().and_then(|e| e.index), index.as_mut()) {
         (Some(i), Some(out)) => {
             *out = i;
@@ -149,7 +154,9 @@ pub struct seatcore_options {
 /// The caller owns the result and frees it with `seatcore_options_free`. Never NULL.
 #[no_mangle]
 pub extern "C" fn seatcore_options_new() -> *mut seatcore_options {
-    Box::into_raw(Box::new(seatcore_options { inner: Options::default() }))
+    Box::into_raw(Box::new(seatcore_options {
+        inner: Options::default(),
+    }))
 }
 
 /// Frees an options object. NULL is a no-op; freeing twice is undefined behaviour.
@@ -201,7 +208,9 @@ pub unsafe extern "C" fn seatcore_options_set_checkout_timeout_ms(
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.checkout_timeout = Duration::from_millis(ms))
+    set_option(options, err, |o| {
+        o.checkout_timeout = Duration::from_millis(ms)
+    })
 }
 
 /// How long opening a database connection may take, in milliseconds (when the URL does not
@@ -212,7 +221,9 @@ pub unsafe extern "C" fn seatcore_options_set_connect_timeout_ms(
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.connect_timeout = Duration::from_millis(ms))
+    set_option(options, err, |o| {
+        o.connect_timeout = Duration::from_millis(ms)
+    })
 }
 
 /// Server-side cap on one statement, in milliseconds. `SEATCORE_NULL_PARAMETER` when
@@ -223,7 +234,9 @@ pub unsafe extern "C" fn seatcore_options_set_statement_timeout_ms(
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.statement_timeout = Duration::from_millis(ms))
+    set_option(options, err, |o| {
+        o.statement_timeout = Duration::from_millis(ms)
+    })
 }
 
 /// Server-side cap on waiting for a row lock, in milliseconds: a stuck lock becomes
@@ -282,7 +295,9 @@ pub unsafe extern "C" fn seatcore_client_new(
 ) -> seatcore_result {
     boundary(err, || {
         let url = args::text(database_url, "database_url")?;
-        let opts = options.as_ref().map_or_else(Options::default, |o| o.inner.clone());
+        let opts = options
+            .as_ref()
+            .map_or_else(Options::default, |o| o.inner.clone());
         let out = args::out(out, "out")?;
         let core = SeatCore::connect(url, opts)?;
         *out = Box::into_raw(Box::new(seatcore_client { core }));
@@ -506,6 +521,65 @@ pub unsafe extern "C" fn seatcore_seat_status(
     })
 }
 
+/// Receives one seat of `seatcore_seat_status_each`: `user_data` as given, and the seat.
+///
+/// `seat` and its strings are valid only during the call: copy what you keep. The callback
+/// runs on the calling thread while a database connection is busy streaming, so keep it
+/// short; it must not unwind (no C++ exception may leave it) and must not `longjmp` out.
+pub type seatcore_seat_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, seat: *const seatcore_seat)>;
+
+/// Streams a show's seats to `callback`, in seat-map order, as they arrive from the
+/// database (nothing is collected: suits very large shows), and returns the counts.
+///
+/// - `client`, `show_id`, `callback`: required. `user_data` is passed through untouched
+///   (may be NULL).
+/// - `out_counts`: optional; on success, when not NULL, receives the counts.
+/// - `err`: optional.
+///
+/// The read is one statement: one consistent moment. On `SEATCORE_SHOW_NOT_FOUND` the
+/// callback is never called; on a database failure mid-stream it may have seen part of the
+/// seats. Thread-safe (the callback runs on the calling thread).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_seat_status_each(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    callback: seatcore_seat_callback,
+    user_data: *mut c_void,
+    out_counts: *mut seatcore_seat_counts,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let callback = callback.ok_or_else(|| Failure::null("callback"))?;
+        let c = client.core.seat_status_each(show_id, |s| {
+            let seat_id = error::cstring(s.seat_id.to_owned());
+            let expiry = s.hold_expires_at.map(|t| results::stamp(&t));
+            let seat = seatcore_seat {
+                seat_id: seat_id.as_ptr(),
+                state: s.state.into(),
+                hold_expires_at: expiry
+                    .as_ref()
+                    .map_or(ptr::null(), |(text, _)| text.as_ptr()),
+                hold_expires_at_us: expiry.as_ref().map_or(0, |(_, us)| *us),
+            };
+            // SAFETY: the caller vouches for the callback; `seat` outlives the call.
+            unsafe { callback(user_data, &seat) };
+        })?;
+        if let Some(out) = out_counts.as_mut() {
+            *out = seatcore_seat_counts {
+                total: c.total,
+                available: c.available,
+                held: c.held,
+                booked: c.booked,
+                invariants_valid: c.invariants_valid,
+            };
+        }
+        Ok(())
+    })
+}
+
 /// What `seatcore_reset_all` cleared.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -635,8 +709,12 @@ pub unsafe extern "C" fn seatcore_sweeper_start(
                 "sweep interval must be between 1 and 86400000 milliseconds",
             ));
         }
-        let sweeper = client.core.start_sweeper(Duration::from_millis(interval_ms));
-        *out = Box::into_raw(Box::new(seatcore_sweeper { sweeper: Some(sweeper) }));
+        let sweeper = client
+            .core
+            .start_sweeper(Duration::from_millis(interval_ms));
+        *out = Box::into_raw(Box::new(seatcore_sweeper {
+            sweeper: Some(sweeper),
+        }));
         Ok(())
     })
 }

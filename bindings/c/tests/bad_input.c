@@ -111,6 +111,7 @@ int main(void) {
     EXPECT(seatcore_options_set_pool_size(NULL, 4, &err_), SEATCORE_NULL_PARAMETER, "options");
     EXPECT(seatcore_status_counts(NULL, &counts, &err_), SEATCORE_NULL_PARAMETER, "status");
     EXPECT(seatcore_status_seat(NULL, 0, &seat, &err_), SEATCORE_NULL_PARAMETER, "status");
+    EXPECT(seatcore_seat_status_each(client, show, NULL, NULL, &counts, &err_), SEATCORE_NULL_PARAMETER, "callback");
     /* With err NULL as well: just the code. */
     CHECK(seatcore_hold_seats(NULL, NULL, NULL, 0, 0, NULL, NULL) == SEATCORE_NULL_PARAMETER);
     CHECK(seatcore_health(NULL, NULL, NULL) == SEATCORE_NULL_PARAMETER);
