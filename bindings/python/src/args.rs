@@ -47,14 +47,16 @@ pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
             Err(_) => {
                 return Err(pyo3::exceptions::PyTypeError::new_err(format!(
                     "each seat_id must be a string (seat_ids[{index}] is {})",
-                    item.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
+                    error::type_name(&item)
                 )))
             }
         }
     }
     if ids.len() != len {
         // The sequence changed size while we read it (another thread mutated it).
-        return Err(pyo3::exceptions::PyRuntimeError::new_err("seat_ids changed size during the call"));
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "seat_ids changed size during the call",
+        ));
     }
     Ok(ids)
 }
@@ -66,7 +68,9 @@ fn is_sequence(obj: &Bound<'_, PyAny>) -> bool {
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return true;
     }
-    !(obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>())
+    !(obj.is_instance_of::<PyString>()
+        || obj.is_instance_of::<PyBytes>()
+        || obj.is_instance_of::<PyByteArray>())
         && obj.cast::<PySequence>().is_ok()
 }
 

@@ -78,7 +78,10 @@ fn exception_class<'py>(py: Python<'py>, kind: ErrorKind) -> PyResult<&'py Bound
     // One cell per kind, indexed by code; index 0 is the base class for unknown kinds.
     static CLASSES: [PyOnceLock<Py<PyType>>; ALL_KINDS.len() + 1] =
         [const { PyOnceLock::new() }; ALL_KINDS.len() + 1];
-    let slot = ALL_KINDS.iter().position(|k| *k == kind).map_or(0, |i| i + 1);
+    let slot = ALL_KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .map_or(0, |i| i + 1);
     CLASSES[slot].import(py, EXCEPTIONS_MODULE, exception_name(kind))
 }
 
@@ -107,8 +110,17 @@ pub fn input(py: Python<'_>, err: InputError) -> PyErr {
 
 /// A `TypeError` naming the argument and the expected type.
 pub fn wrong_type(argument: &str, expected: &str, got: &Bound<'_, PyAny>) -> PyErr {
-    let got = got.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
-    PyTypeError::new_err(format!("{argument} must be {expected}, not {got}"))
+    PyTypeError::new_err(format!(
+        "{argument} must be {expected}, not {}",
+        type_name(got)
+    ))
+}
+
+/// The name of an object's type, for error messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
 }
 
 /// Test hook: the class name for a kind code, or None for a code the core does not have.
@@ -125,9 +137,9 @@ pub fn _raise_for_code(py: Python<'_>, code: u32) -> PyResult<()> {
         Some(ErrorKind::ShowNotFound) => Error::ShowNotFound,
         Some(ErrorKind::ShowExists) => Error::ShowExists,
         Some(ErrorKind::InvalidSeatIds) => Error::InvalidSeatIds,
-        Some(ErrorKind::SeatsUnavailable) => {
-            Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] }
-        }
+        Some(ErrorKind::SeatsUnavailable) => Error::SeatsUnavailable {
+            seat_ids: vec!["A1".into(), "B2".into()],
+        },
         Some(ErrorKind::HoldNotFound) => Error::HoldNotFound,
         Some(ErrorKind::HoldExpired) => Error::HoldExpired,
         Some(ErrorKind::HoldInvalidated) => Error::HoldInvalidated,
@@ -140,7 +152,11 @@ pub fn _raise_for_code(py: Python<'_>, code: u32) -> PyResult<()> {
             let class = exception_class(py, kind)?;
             return Err(PyErr::from_value(class.call1(("stand-in",))?));
         }
-        None => return Err(PyTypeError::new_err(format!("no error kind has code {code}"))),
+        None => {
+            return Err(PyTypeError::new_err(format!(
+                "no error kind has code {code}"
+            )))
+        }
     };
     Err(to_py(py, err))
 }

@@ -28,7 +28,12 @@ pub struct Hold {
 
 impl From<seatcore::Hold> for Hold {
     fn from(h: seatcore::Hold) -> Self {
-        Hold { hold_id: h.hold_id, show_id: h.show_id, seat_ids: h.seat_ids, expires_at: h.expires_at }
+        Hold {
+            hold_id: h.hold_id,
+            show_id: h.show_id,
+            seat_ids: h.seat_ids,
+            expires_at: h.expires_at,
+        }
     }
 }
 
@@ -79,7 +84,12 @@ pub struct Booking {
 
 impl From<seatcore::Booking> for Booking {
     fn from(b: seatcore::Booking) -> Self {
-        Booking { booking_id: b.booking_id, show_id: b.show_id, seat_ids: b.seat_ids, booked_at: b.booked_at }
+        Booking {
+            booking_id: b.booking_id,
+            show_id: b.show_id,
+            seat_ids: b.seat_ids,
+            booked_at: b.booked_at,
+        }
     }
 }
 
@@ -140,7 +150,11 @@ impl Seat {
                 self.state.as_str(),
                 iso8601(t)
             ),
-            None => format!("Seat(seat_id={:?}, status='{}')", self.seat_id, self.state.as_str()),
+            None => format!(
+                "Seat(seat_id={:?}, status='{}')",
+                self.seat_id,
+                self.state.as_str()
+            ),
         }
     }
 }
@@ -195,7 +209,11 @@ impl From<seatcore::ShowStatus> for ShowStatus {
             seats: s
                 .seats
                 .into_iter()
-                .map(|seat| Seat { seat_id: seat.seat_id, state: seat.state, hold_expires_at: seat.hold_expires_at })
+                .map(|seat| Seat {
+                    seat_id: seat.seat_id,
+                    state: seat.state,
+                    hold_expires_at: seat.hold_expires_at,
+                })
                 .collect(),
         }
     }
