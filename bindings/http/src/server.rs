@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
@@ -31,15 +31,16 @@ pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<Atomi
 fn worker(app: &App, server: &Server, stop: &AtomicBool) {
     loop {
         if stop.load(Ordering::Acquire) {
-            // Drain what was accepted before the signal, then leave.
+            // Answer what was accepted before the signal, then leave.
             while let Ok(Some(rq)) = server.try_recv() {
                 handle(app, rq);
             }
             return;
         }
-        match server.recv() {
-            Ok(rq) => handle(app, rq),
-            Err(_) => continue, // unblocked (shutdown) or a failed accept
+        // A bounded wait, so a worker notices `stop` even when another worker took the
+        // unblock meant for it.
+        if let Ok(Some(rq)) = server.recv_timeout(Duration::from_millis(200)) {
+            handle(app, rq);
         }
     }
 }

@@ -1,0 +1,205 @@
+//! Starts the real `seatcore-server` binary on a free loopback port and talks HTTP to it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use seatcore::testing::TestDb;
+pub use serde_json::{json, Value};
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub addr: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts the binary against `db_url` with extra flags (plus `--bind 127.0.0.1:0`).
+    pub fn start(db_url: &str, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seatcore-server"))
+            .args(["--bind", "127.0.0.1:0", "--workers", "8"])
+            .args(args)
+            .env("DATABASE_URL", db_url)
+            .env_remove("SEATCORE_ADMIN_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting seatcore-server");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(i) = line.find("listening on http://") {
+                        let addr = line[i + "listening on http://".len()..].split(' ').next().unwrap().to_owned();
+                        let _ = tx.send(addr);
+                    }
+                    let mut l = log.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not start; its log:\n{}", log.lock().unwrap());
+            }
+        };
+        Server { child: Some(child), base: format!("http://{addr}"), addr, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.child.as_ref().unwrap().id();
+        let ok = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success();
+        assert!(ok, "kill -TERM {pid}");
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        let child = self.child.as_mut().unwrap();
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    // --- HTTP helpers ---
+
+    pub fn get(&self, path: &str) -> Resp {
+        call("GET", &self.url(path), &[], None)
+    }
+
+    /// POST with `Content-Type: application/json`.
+    pub fn post(&self, path: &str, body: &str) -> Resp {
+        call("POST", &self.url(path), &[("Content-Type", "application/json")], Some(body.as_bytes()))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> Resp {
+        self.post(path, &body.to_string())
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+        call(method, &self.url(path), headers, body)
+    }
+
+    /// Makes a show through the API.
+    pub fn show(&self, show_id: &str, seats: &[&str]) {
+        let r = self.post_json(&format!("/shows/{show_id}/initialize"), &json!({ "seat_ids": seats }));
+        assert_eq!(r.status, 201, "initialize {show_id}: {}", r.body);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A response, whatever its status.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    /// Asserts the status and returns the JSON body.
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        self.json()
+    }
+}
+
+fn agent() -> &'static ureq::Agent {
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    AGENT.get_or_init(|| ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).max_idle_connections_per_host(64).build())
+}
+
+/// One request with ureq; 4xx and 5xx come back as a [`Resp`] too.
+pub fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+    let mut req = agent().request(method, url);
+    for (n, v) in headers {
+        req = req.set(n, v);
+    }
+    let res = match body {
+        Some(b) => req.send_bytes(b),
+        None => req.call(),
+    };
+    let resp = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: transport error: {e}"),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = resp.header(&n).unwrap_or("").to_owned();
+            (n, v)
+        })
+        .collect();
+    let mut body = String::new();
+    resp.into_reader().read_to_string(&mut body).expect("reading the body");
+    Resp { status, headers, body }
+}
+
+/// Sends raw bytes on a fresh connection and returns everything the server answers.
+pub fn raw(addr: &str, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `now()` of the database, for checking expiry times against the clock that set them.
+pub fn db_now(db: &TestDb) -> chrono::DateTime<chrono::Utc> {
+    db.client().query_one("SELECT now()", &[]).unwrap().get(0)
+}
+
+pub fn seconds_until(iso: &str, now: chrono::DateTime<chrono::Utc>) -> f64 {
+    let t = chrono::DateTime::parse_from_rfc3339(iso).expect("an ISO 8601 time");
+    (t.with_timezone(&chrono::Utc) - now).num_milliseconds() as f64 / 1000.0
+}
+
+/// The 50 seats of the demo layout.
+pub fn demo_seats() -> Vec<String> {
+    ["A", "B", "C", "D", "E"].iter().flat_map(|r| (1..=10).map(move |n| format!("{r}{n}"))).collect()
+}
