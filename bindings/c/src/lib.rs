@@ -273,6 +273,16 @@ pub struct seatcore_client {
     core: SeatCore,
 }
 
+// The header promises that a client may be shared between threads: hold the compiler to it.
+const _: () = {
+    const fn shared_between_threads<T: Send + Sync>() {}
+    shared_between_threads::<seatcore_client>();
+    shared_between_threads::<seatcore_hold>();
+    shared_between_threads::<seatcore_booking>();
+    shared_between_threads::<seatcore_status>();
+    shared_between_threads::<seatcore_error>();
+};
+
 /// Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a
 /// `key=value` connection string), creating or upgrading the schema unless the options say
 /// not to.
