@@ -15,7 +15,6 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from ._seatcore import SeatCore
 from .exceptions import (
-    DatabaseError,
     HoldExpiredError,
     HoldInvalidatedError,
     HoldNotFoundError,
@@ -101,7 +100,7 @@ class DatabaseManager:
             return False, str(err)
         except InvalidInputError as err:
             return False, str(err)
-        except DatabaseError as err:
+        except SeatcoreError as err:
             return False, _internal(err)["error"]
         return True, f"show initialized with {count} seats"
 
