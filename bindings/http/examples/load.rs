@@ -68,7 +68,7 @@ fn main() {
     let conns: usize = args[3].parse().expect("CONNECTIONS");
     let seconds: u64 = args[4].parse().expect("SECONDS");
     let show = format!("bench_{}_{}", mode, std::process::id());
-    let per_conn = 20_000usize;
+    let per_conn = 8_000usize;
 
     let mut admin = Conn::open(&addr);
     let seats: Vec<String> = match mode.as_str() {
