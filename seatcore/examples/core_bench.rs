@@ -1,10 +1,11 @@
 //! Measures the core against a real PostgreSQL (not a test: figures, not verdicts).
 //!
-//!     cargo run --release -p seatcore --example core_bench [-- --seats 200000 --threads 16 --secs 5]
+//!     cargo run --release -p seatcore --features test-support --example core_bench \
+//!         [-- --seats 200000 --threads 16 --secs 5 --sweep 100000]
 //!
 //! Uses DATABASE_URL, or the private cluster (scripts/pg.sh), in a throwaway schema.
 //! Prints one line per figure: initialize and status of a big show, sweeping expired holds,
-//! and hold throughput with N threads on distinct seats.
+//! and hold throughput with N threads on distinct seats; `RESULT {json}` lines for bench/run.sh.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -53,6 +54,10 @@ fn main() {
     }
     println!("initialize {seats} seats: median {:.3} s of {:?}", median(init.clone()), init);
     println!("status of {seats} seats: median {:.3} s of {:?}", median(status.clone()), status);
+    for (rep, (i, s)) in init.iter().zip(&status).enumerate() {
+        println!("RESULT {{\"scenario\":\"core_initialize_{seats}\",\"rep\":{rep},\"seconds\":{i:.4}}}");
+        println!("RESULT {{\"scenario\":\"core_status_{seats}\",\"rep\":{rep},\"seconds\":{s:.4}}}");
+    }
 
     // Sweep: sweep_n one-seat holds expire, then one sweep removes them.
     let sweep_map: Vec<String> = (0..sweep_n).map(|i| format!("X{i}")).collect();
@@ -76,7 +81,9 @@ fn main() {
     }
     let t = Instant::now();
     let swept = core.sweep_expired().unwrap();
-    println!("sweep {swept} expired holds: {:.3} s", t.elapsed().as_secs_f64());
+    let took = t.elapsed().as_secs_f64();
+    println!("sweep {swept} expired holds: {took:.3} s");
+    println!("RESULT {{\"scenario\":\"core_sweep_{swept}\",\"rep\":0,\"seconds\":{took:.4}}}");
 
     // Hold throughput: each thread holds its own seats one at a time, in a fresh show.
     let per_thread = 20_000usize;
@@ -112,10 +119,9 @@ fn main() {
     let n = done.load(Ordering::Relaxed);
     let mut l = lat.lock().unwrap().clone();
     l.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (rate, p50, p99) = (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100]);
+    println!("holds, {threads} threads, distinct seats: {rate:.0} holds/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
     println!(
-        "holds, {threads} threads, distinct seats: {:.0} holds/s (p50 {:.2} ms, p99 {:.2} ms, n={n})",
-        n as f64 / elapsed,
-        l[l.len() / 2],
-        l[l.len() * 99 / 100]
+        "RESULT {{\"scenario\":\"core_holds_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
     );
 }

@@ -1,0 +1,168 @@
+"""Turns bench-out/results.jsonl into the table on stdout and the chart in docs/.
+
+    python bench/report.py bench-out/results.jsonl docs/bench.svg
+"""
+import json
+import os
+import platform
+import statistics
+import sys
+from collections import defaultdict
+
+
+def load(path):
+    runs = defaultdict(list)
+    for line in open(path):
+        line = line.strip()
+        if line:
+            r = json.loads(line)
+            runs[r["scenario"]].append(r)
+    return runs
+
+
+def med(values):
+    return statistics.median(values) if values else None
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}"
+
+
+def rows(runs):
+    """(label, value, unit, ratio, p50, p99, goal, met, n)"""
+    out = []
+    ceiling = {c: med([r["tps"] for r in runs.get(f"ceiling_c{c}", [])]) for c in (16, 64)}
+    for c in (16, 64):
+        rs = runs.get(f"ceiling_c{c}", [])
+        if rs:
+            out.append((f"ceiling: pgbench, one-statement hold, {c} clients", ceiling[c], "tx/s", 1.0,
+                        med([r["p50_ms"] for r in rs]), med([r["p99_ms"] for r in rs]), "", None, len(rs)))
+
+    def wrk_rate(rs, key):
+        return med([r["wrk"][key] / r["wrk"]["seconds"] for r in rs])
+
+    for scen, label, key, c, goal in [
+        ("http_holds_c16", "HTTP holds, distinct seats, 16 connections", "ok", 16, 0.6),
+        ("http_holds_c64", "HTTP holds, distinct seats, 64 connections", "ok", 64, None),
+        ("http_hold_book_c16", "HTTP hold-then-book cycles, 16 connections", "booked", 16, None),
+    ]:
+        rs = runs.get(scen, [])
+        if not rs:
+            continue
+        v = wrk_rate(rs, key)
+        ratio = v / ceiling[c] if ceiling.get(c) else None
+        bad = sum(r["wrk"]["other"] + r["wrk"]["errors"] for r in rs)
+        out.append((label + (f" ({bad} failed requests)" if bad else ""), v, "/s", ratio,
+                    med([r["wrk"]["p50_ms"] for r in rs]), med([r["wrk"]["p99_ms"] for r in rs]),
+                    f">= {goal} x ceiling" if goal else "", (ratio >= goal) if goal and ratio else None,
+                    len(rs)))
+    rs = runs.get("http_storm_c16", [])
+    if rs:
+        v = wrk_rate(rs, "refused")
+        winners = [r["wrk"]["ok"] for r in rs]
+        p99 = med([r["wrk"]["p99_ms"] for r in rs])
+        met = all(w == 1 for w in winners) and v >= 2000 and p99 < 50
+        out.append((f"HTTP hot-seat storm, 16 connections (winners per run: {winners})", v, "refusals/s",
+                    None, med([r["wrk"]["p50_ms"] for r in rs]), p99, "1 winner, >= 2000/s, p99 < 50 ms",
+                    met, len(rs)))
+    for scen, label, goal_s in [
+        ("core_initialize_200000", "initialize a 200,000-seat show (core)", 1.0),
+        ("core_status_200000", "status of a 200,000-seat show (core)", 0.2),
+        ("http_status_200k", "status of a 200,000-seat show over HTTP (streamed)", None),
+        ("core_sweep_100000", "sweep 100,000 expired holds (core)", 2.0),
+    ]:
+        rs = runs.get(scen, [])
+        if rs:
+            v = med([r["seconds"] for r in rs])
+            out.append((label, v, "s", None, None, None, f"<= {goal_s} s" if goal_s else "",
+                        (v <= goal_s) if goal_s else None, len(rs)))
+    for scen, label, goal in [
+        ("core_holds_t16", "core in-process holds, 16 threads", None),
+        ("python_t1", "Python in-process holds, 1 thread", None),
+        ("python_t8", "Python in-process holds, 8 threads", 3000),
+        ("c_t8", "C library holds, 8 threads", None),
+    ]:
+        rs = runs.get(scen, [])
+        if rs:
+            v = med([r["per_s"] for r in rs])
+            out.append((label, v, "holds/s", v / ceiling[16] if ceiling.get(16) else None,
+                        med([r["p50_ms"] for r in rs if "p50_ms" in r]),
+                        med([r["p99_ms"] for r in rs if "p99_ms" in r]),
+                        f">= {goal} holds/s" if goal else "", (v >= goal) if goal else None, len(rs)))
+    rs = runs.get("server_peak_rss", [])
+    if rs:
+        v = max(r["mb"] for r in rs)
+        out.append(("server peak RSS, whole run incl. 200k-seat status", v, "MB", None, None, None,
+                    "<= 30 MB", v <= 30, len(rs)))
+    return out
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}" if abs(v) >= 1 else f"{v:.3f}"
+
+
+def table(out):
+    head = ("scenario", "median", "unit", "x ceiling", "p50 ms", "p99 ms", "goal", "met", "runs")
+    lines = [head] + [(l, fmt(v), u, fmt(r, 2), fmt(p50, 2), fmt(p99, 2), g,
+                       {True: "yes", False: "NO", None: ""}[m], str(n))
+                      for l, v, u, r, p50, p99, g, m, n in out]
+    widths = [max(len(str(row[i])) for row in lines) for i in range(len(head))]
+    text = []
+    for i, row in enumerate(lines):
+        text.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            text.append("  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def chart(out, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(no chart: matplotlib is not installed)", file=sys.stderr)
+        return
+    bars = [(l, r) for l, v, u, r, *_ in out if r is not None]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(bars) + 1.6))
+    labels = [l.split(" (")[0] for l, _ in bars][::-1]
+    ratios = [r for _, r in bars][::-1]
+    colors = ["#888888" if l.startswith("ceiling") else "#2a7ab9" for l in labels]
+    ax.barh(labels, ratios, color=colors)
+    for i, r in enumerate(ratios):
+        ax.text(r + 0.01, i, f"{r:.2f}", va="center", fontsize=8)
+    ax.axvline(0.6, color="#c0392b", linestyle="--", linewidth=1)
+    ax.text(0.6, len(ratios) - 0.4, " goal 0.6", color="#c0392b", fontsize=8)
+    ax.set_xlabel("throughput as a fraction of the PostgreSQL ceiling (pgbench, same clients)")
+    ax.set_title("seatcore vs. PostgreSQL's own ceiling (median of runs)", fontsize=10)
+    ax.tick_params(axis="y", labelsize=8)
+    fig.text(0.01, 0.01, machine(), fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path)
+    print(f"chart: {path}", file=sys.stderr)
+
+
+def main():
+    runs = load(sys.argv[1])
+    out = rows(runs)
+    print(f"machine: {machine()}")
+    print(table(out))
+    if len(sys.argv) > 2:
+        chart(out, sys.argv[2])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# seatcore's benchmark harness: `make bench`.
+#
+# In one run on one machine: the ceiling (pgbench running the least SQL a hold needs, with the
+# same number of clients) and seatcore's doors on the same PostgreSQL server, alternated
+# BENCH_REPS times so drift cancels out; then the one-off figures (200k-seat show, sweep,
+# Python and C in-process, server peak memory). Prints a table of medians and writes
+# docs/bench.svg and bench-out/results.jsonl.
+#
+# Settings: BENCH_REPS (3), BENCH_SECONDS (10 per timed run), BENCH_PORT (5055),
+# DATABASE_URL (else the private cluster; a database seatcore_bench is made afresh in it).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+reps=${BENCH_REPS:-3}
+secs=${BENCH_SECONDS:-10}
+port=${BENCH_PORT:-5055}
+out=$root/bench-out
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+
+scripts/setup.sh python c
+command -v wrk >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; } ||
+  { echo "bench: wrk is missing (Debian package wrk)" >&2; exit 1; }
+command -v pgbench >/dev/null 2>&1 || { echo "bench: pgbench is missing (Debian package postgresql-contrib)" >&2; exit 1; }
+
+server_url=${DATABASE_URL:-$(scripts/pg.sh start)}
+# the same server, a fresh database of its own
+bench_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/seatcore_bench")))' "$server_url")
+psql -X -q "$server_url" -c "DROP DATABASE IF EXISTS seatcore_bench WITH (FORCE)" -c "CREATE DATABASE seatcore_bench"
+
+echo "bench: building release binaries" >&2
+cargo build --release -q -p seatcore-server -p seatcore-c
+cargo build --release -q -p seatcore --features test-support --example core_bench
+tdir=${CARGO_TARGET_DIR:-$root/target}
+
+record() { echo "$1" >>"$results"; }
+
+"$tdir/release/seatcore-server" --bind "127.0.0.1:$port" --workers 16 --no-demo \
+  --database-url "$bench_url" --sweep-interval-seconds 3600 >"$out/server.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+base=http://127.0.0.1:$port
+
+# A show with N seats S1..SN, through the API.
+make_show() { # make_show ID N
+  python3 -c 'import json, sys; print(json.dumps({"seat_ids": ["S%d" % i for i in range(1, int(sys.argv[1]) + 1)]}))' "$2" >"$out/seats.json"
+  curl -sf -X POST -H 'Content-Type: application/json' --data-binary @"$out/seats.json" "$base/shows/$1/initialize" >/dev/null
+}
+
+run_wrk() { # run_wrk SCENARIO REP SHOW MODE CONNECTIONS
+  local line
+  line=$(SHOW=$3 MODE=$4 SPAN=$((200000 / 2)) wrk -t2 -c"$5" -d"${secs}s" -s bench/hold.lua "$base" | grep '^RESULT ' | cut -d' ' -f2-)
+  record "{\"scenario\":\"$1\",\"rep\":$2,\"wrk\":$line}"
+}
+
+run_ceiling() { # run_ceiling REP CLIENTS
+  local show=ceiling_$1_$2 log
+  make_show "$show" 200000
+  sed "s/SHOW_ID/$show/g" bench/ceiling.sql >"$out/ceiling.sql"
+  rm -f "$out"/pgbench_log.*
+  (cd "$out" && pgbench -n -c "$2" -j 2 -T "$secs" -f ceiling.sql -l --log-prefix=pgbench_log "$bench_url" >"$out/pgbench.txt" 2>&1)
+  python3 - "$out" "$1" "$2" >>"$results" <<'PY'
+import glob, json, re, sys
+out, rep, clients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+text = open(f"{out}/pgbench.txt").read()
+tps = float(re.search(r"tps = ([0-9.]+)", text).group(1))
+lat = sorted(int(l.split()[2]) for f in glob.glob(f"{out}/pgbench_log.*") for l in open(f))
+print(json.dumps({"scenario": f"ceiling_c{clients}", "rep": rep, "tps": tps,
+                  "p50_ms": lat[len(lat) // 2] / 1000, "p99_ms": lat[len(lat) * 99 // 100] / 1000}))
+PY
+}
+
+for rep in $(seq "$reps"); do
+  echo "bench: round $rep of $reps" >&2
+  run_ceiling "$rep" 16
+  make_show "d16_$rep" 200000 && run_wrk http_holds_c16 "$rep" "d16_$rep" distinct 16
+  run_ceiling "$rep" 64
+  make_show "d64_$rep" 200000 && run_wrk http_holds_c64 "$rep" "d64_$rep" distinct 64
+  make_show "cyc_$rep" 200000 && run_wrk http_hold_book_c16 "$rep" "cyc_$rep" cycle 16
+  make_show "storm_$rep" 10 && run_wrk http_storm_c16 "$rep" "storm_$rep" storm 16
+done
+
+# A 200k-seat status through the server (streamed), then the server's peak memory.
+for rep in $(seq "$reps"); do
+  t=$(curl -s -o /dev/null -w '%{time_total}' "$base/shows/d16_1/seats")
+  record "{\"scenario\":\"http_status_200k\",\"rep\":$rep,\"seconds\":$t}"
+done
+hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+record "{\"scenario\":\"server_peak_rss\",\"rep\":1,\"mb\":$(echo "$hwm_kb / 1024" | bc -l)}"
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+
+# The core in-process: initialize / status of 200k seats, sweep of 100k expired holds.
+DATABASE_URL=$bench_url "$tdir/release/examples/core_bench" --seats 200000 --threads 16 --secs "$secs" \
+  | grep '^RESULT ' | cut -d' ' -f2- >>"$results"
+
+# The Python module in-process (1 and 8 threads) and the C library (8 threads).
+if [ -x bindings/python/bench/run.sh ]; then
+  DATABASE_URL=$bench_url BENCH_SECONDS=$secs bindings/python/bench/run.sh | grep '^RESULT ' | cut -d' ' -f2- >>"$results" || true
+fi
+if [ -x bindings/c/bench.sh ]; then
+  DATABASE_URL=$bench_url BENCH_SECONDS=$secs bindings/c/bench.sh | grep '^RESULT ' | cut -d' ' -f2- >>"$results" || true
+fi
+
+"$root/.venv/bin/python" -m pip install -q --disable-pip-version-check matplotlib >&2 || true
+"$root/.venv/bin/python" bench/report.py "$results" "$root/docs/bench.svg"
