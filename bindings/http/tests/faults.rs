@@ -1,0 +1,649 @@
+//! Fault injection against the real `seatcore-server` binary (issue 7, "Faults").
+//!
+//! Each test drives the server with concurrent HTTP clients, injects one fault, and then
+//! checks the promises: every acknowledged booking is still booked (with the same seats),
+//! no seat is booked twice or in two live holds, the counts add up, every answer during the
+//! fault is a clean one (2xx/4xx or a 503 JSON body) that arrives before the client's
+//! timeout (so nothing hangs), and the server recovers without a restart.
+//!
+//! The database crash runs on its own throwaway cluster (other tests share the private
+//! one); the other faults touch only their own schema and connections.
+//! Figures (requests, acknowledgements, recovery times) are printed on stderr as
+//! `faults: ...` lines; `docs/faults.md` quotes them.
+
+mod support;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// Longer than any answer may take (the pool timeout is at most 5 s); a request that gets no
+/// answer within it counts as hung.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(12);
+const CLIENTS: usize = 8;
+const SEATS: usize = 2000;
+
+// ---------------------------------------------------------------------------------------
+// A throwaway PostgreSQL cluster that may be crashed.
+
+struct Cluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    fn start(label: &str) -> Cluster {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // under /tmp and world-searchable, so the postgres user can own a folder inside
+        let dir = std::env::temp_dir().join(format!("seatcore-{label}-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cluster = Cluster { dir: dir.join("data"), port };
+        cluster.up();
+        cluster
+    }
+
+    fn pg_sh(&self, verb: &str) -> std::process::Output {
+        Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg.sh"))
+            .arg(verb)
+            .env("SEATCORE_PGDATA", &self.dir)
+            .env("SEATCORE_PG_PORT", self.port.to_string())
+            .output()
+            .unwrap()
+    }
+
+    /// Starts (or restarts) the cluster and waits until it accepts connections.
+    fn up(&self) {
+        let out = self.pg_sh("start");
+        assert!(out.status.success(), "pg.sh start: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `pg_ctl stop -m immediate`: every backend dies at once, no checkpoint; the next start
+    /// runs crash recovery from the WAL.
+    fn crash(&self) {
+        let pg_ctl = pg_bin().join("pg_ctl");
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl).current_dir("/");
+            c
+        } else {
+            Command::new(&pg_ctl)
+        };
+        let out = cmd.arg("-D").arg(&self.dir).args(["-m", "immediate", "-w", "stop"]).output().unwrap();
+        assert!(out.status.success(), "pg_ctl stop -m immediate: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/seatcore", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.pg_sh("stop");
+        let _ = std::fs::remove_dir_all(self.dir.parent().unwrap());
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// The PostgreSQL binaries pg.sh uses: SEATCORE_PG_BIN, else the newest Debian one, else PATH.
+fn pg_bin() -> PathBuf {
+    if let Ok(b) = std::env::var("SEATCORE_PG_BIN") {
+        return PathBuf::from(b);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("pg_ctl").exists()).collect())
+        .unwrap_or_default();
+    found.sort_by_key(|p| {
+        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+    });
+    found.pop().unwrap_or_else(|| {
+        let out = Command::new("sh").args(["-c", "dirname \"$(command -v pg_ctl)\""]).output().unwrap();
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The load: clients that hold two seats, then book, release or abandon the hold.
+
+/// What the clients saw. Only acknowledged results (a 201 hold, a 200 booking) go into
+/// `holds` and `bookings`.
+#[derive(Default)]
+struct Ledger {
+    requests: u64,
+    statuses: BTreeMap<u16, u64>,
+    /// Requests that got no HTTP answer (refused, reset, timed out).
+    transport_errors: Vec<String>,
+    /// Answers that break the promises: a 5xx other than 503, a 503 without a JSON error.
+    bad: Vec<String>,
+    slowest: Duration,
+    holds: Vec<(String, Vec<String>)>,
+    bookings: Vec<(String, Vec<String>, Instant)>,
+    /// Holds retried with the same Idempotency-Key after a 503 or a lost answer.
+    key_retries: u64,
+}
+
+impl Ledger {
+    fn merge(&mut self, o: Ledger) {
+        self.requests += o.requests;
+        for (s, n) in o.statuses {
+            *self.statuses.entry(s).or_default() += n;
+        }
+        self.transport_errors.extend(o.transport_errors);
+        self.bad.extend(o.bad);
+        self.slowest = self.slowest.max(o.slowest);
+        self.holds.extend(o.holds);
+        self.bookings.extend(o.bookings);
+        self.key_retries += o.key_retries;
+    }
+
+    fn count(&self, status: u16) -> u64 {
+        self.statuses.get(&status).copied().unwrap_or(0)
+    }
+
+    /// One request; `None` when no HTTP answer came. Records and checks the answer.
+    fn call(&mut self, agent: &ureq::Agent, url: &str, key: Option<&str>, body: &Value) -> Option<(u16, Value)> {
+        let mut req = agent.post(url).set("Content-Type", "application/json");
+        if let Some(k) = key {
+            req = req.set("Idempotency-Key", k);
+        }
+        let started = Instant::now();
+        let res = req.send_string(&body.to_string());
+        self.requests += 1;
+        self.slowest = self.slowest.max(started.elapsed());
+        let resp = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => {
+                self.transport_errors.push(format!("{url}: {e} after {:?}", started.elapsed()));
+                return None;
+            }
+        };
+        let status = resp.status();
+        *self.statuses.entry(status).or_default() += 1;
+        let text = resp.into_string().unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let clean_error = json["error"].is_string();
+        match status {
+            200 | 201 => {}
+            400 | 404 | 409 | 503 if clean_error => {}
+            _ => self.bad.push(format!("{url}: {status} {text}")),
+        }
+        Some((status, json))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(CLIENT_TIMEOUT).build()
+}
+
+fn seat_names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("S{i}")).collect()
+}
+
+fn make_show(srv: &Server, show: &str) {
+    let r = srv.post_json(&format!("/shows/{show}/initialize"), &json!({ "seat_ids": seat_names(SEATS) }));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+/// One client until `stop`: hold two random seats for `hold_secs` (retrying with the same
+/// key after a 503 or a lost answer), then book (half the time), release (a quarter) or
+/// walk away (the rest). Bookings are retried after a 503: booking is idempotent.
+fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicBool>) -> Ledger {
+    let agent = agent();
+    let mut l = Ledger::default();
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (id + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let a = next() as usize % SEATS;
+        let b = (a + 1 + next() as usize % (SEATS - 1)) % SEATS;
+        let seats = vec![format!("S{}", a + 1), format!("S{}", b + 1)];
+        let key = format!("client{id}-req{n}");
+        let body = json!({ "seat_ids": seats, "hold_duration_seconds": hold_secs });
+        let mut held = None;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                l.key_retries += 1;
+                thread::sleep(Duration::from_millis(200));
+            }
+            match l.call(&agent, &format!("{base}/shows/{show}/hold"), Some(&key), &body) {
+                Some((201, v)) => {
+                    held = Some(v);
+                    break;
+                }
+                Some((503, _)) | None => continue,
+                Some(_) => break,
+            }
+        }
+        let Some(hold) = held else { continue };
+        let hold_id = hold["hold_id"].as_str().unwrap().to_owned();
+        let mut got: Vec<String> = hold["seat_ids"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+        got.sort();
+        let mut want = seats.clone();
+        want.sort();
+        if got != want {
+            l.bad.push(format!("hold {hold_id} has seats {got:?}, asked for {want:?}"));
+        }
+        l.holds.push((hold_id.clone(), got.clone()));
+        match next() % 4 {
+            0 | 1 => {
+                for attempt in 0..3 {
+                    if attempt > 0 {
+                        thread::sleep(Duration::from_millis(200));
+                    }
+                    let r = l.call(&agent, &format!("{base}/shows/{show}/book"), None, &json!({ "hold_id": hold_id }));
+                    match r {
+                        Some((200, v)) => {
+                            if v["booking_id"] != json!(hold_id) {
+                                l.bad.push(format!("booking {} for hold {hold_id}", v["booking_id"]));
+                            }
+                            l.bookings.push((hold_id.clone(), got.clone(), Instant::now()));
+                            break;
+                        }
+                        Some((503, _)) | None => continue,
+                        Some(_) => break,
+                    }
+                }
+            }
+            2 => {
+                l.call(&agent, &format!("{base}/shows/{show}/release-hold"), None, &json!({ "hold_id": hold_id }));
+            }
+            _ => {}
+        }
+    }
+    l
+}
+
+struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<thread::JoinHandle<Ledger>>,
+}
+
+impl Load {
+    fn start(srv: &Server, show: &str, hold_secs: u64) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..CLIENTS as u64)
+            .map(|id| {
+                let (base, show, stop) = (srv.base.clone(), show.to_owned(), Arc::clone(&stop));
+                thread::spawn(move || client(base, show, id, hold_secs, stop))
+            })
+            .collect();
+        Load { stop, threads }
+    }
+
+    fn finish(self) -> Ledger {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut all = Ledger::default();
+        for t in self.threads {
+            all.merge(t.join().expect("a client panicked"));
+        }
+        all
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The promises, checked after the fact.
+
+/// Checks every invariant on the database (behind the server's back) and through `srv`;
+/// returns how many acknowledged bookings were found.
+fn check_invariants(db: &mut postgres::Client, srv: &Server, show: &str, ledger: &Ledger) -> usize {
+    // Acknowledged bookings never share a seat...
+    let mut seen = HashSet::new();
+    for (id, seats, _) in &ledger.bookings {
+        for s in seats {
+            assert!(seen.insert(s.clone()), "seat {s} is in two acknowledged bookings (one is {id})");
+        }
+    }
+    // ...and each is still booked, with its seats, which carry it.
+    let mut found = 0;
+    for (id, seats, _) in &ledger.bookings {
+        let row = db
+            .query_opt("SELECT seat_ids FROM bookings WHERE booking_id::text = $1 AND show_id = $2", &[id, &show])
+            .unwrap();
+        let mut stored: Vec<String> = row.unwrap_or_else(|| panic!("acknowledged booking {id} is gone")).get(0);
+        stored.sort();
+        assert_eq!(&stored, seats, "booking {id}");
+        let carrying: i64 = db
+            .query_one("SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id::text = $2", &[&show, id])
+            .unwrap()
+            .get(0);
+        assert_eq!(carrying as usize, seats.len(), "seats of booking {id}");
+        found += 1;
+    }
+    let scalar = |db: &mut postgres::Client, sql: &str| -> i64 { db.query_one(sql, &[&show]).unwrap().get(0) };
+    assert_eq!(
+        scalar(db, "SELECT count(*) FROM (SELECT s FROM bookings, unnest(seat_ids) s WHERE show_id = $1 GROUP BY s HAVING count(*) > 1) x"),
+        0,
+        "a seat in two bookings"
+    );
+    assert_eq!(
+        scalar(db, "SELECT count(*) FROM (SELECT n FROM holds, unnest(seat_nos) n WHERE show_id = $1 AND expires_at > now() GROUP BY n HAVING count(*) > 1) x"),
+        0,
+        "a seat in two live holds"
+    );
+    assert_eq!(
+        scalar(db, "SELECT count(*) FROM holds h, unnest(h.seat_nos) n JOIN seats s ON s.seat_no = n
+                    WHERE h.show_id = $1 AND s.show_id = $1 AND h.expires_at > now() AND s.booking_id IS NOT NULL"),
+        0,
+        "a seat in a live hold and a booking"
+    );
+    assert_eq!(
+        scalar(db, "SELECT count(*) FROM bookings b, unnest(b.seat_nos) n WHERE b.show_id = $1 AND NOT EXISTS
+                    (SELECT 1 FROM seats s WHERE s.show_id = $1 AND s.seat_no = n AND s.booking_id = b.booking_id)"),
+        0,
+        "a booking whose seats do not carry it"
+    );
+    let booked_seats = scalar(db, "SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id IS NOT NULL");
+    let v = srv.get(&format!("/shows/{show}/seats")).expect(200);
+    assert_eq!(v["invariants_valid"], true);
+    let (t, a, h, b) = (&v["total_seats"], &v["available_seats"], &v["held_seats"], &v["booked_seats"]);
+    assert_eq!(t.as_i64().unwrap(), SEATS as i64);
+    assert_eq!(a.as_i64().unwrap() + h.as_i64().unwrap() + b.as_i64().unwrap(), SEATS as i64, "counts");
+    assert_eq!(b.as_i64().unwrap(), booked_seats);
+    assert!(booked_seats as usize >= seen.len());
+    found
+}
+
+fn summary(name: &str, l: &Ledger, found: usize, extra: &str) {
+    eprintln!(
+        "faults: {name}: {} requests {:?}, {} holds and {} bookings acknowledged, {found} bookings found, \
+         {} key retries, {} transport errors, slowest answer {} ms{extra}",
+        l.requests,
+        l.statuses,
+        l.holds.len(),
+        l.bookings.len(),
+        l.key_retries,
+        l.transport_errors.len(),
+        l.slowest.as_millis()
+    );
+}
+
+/// Polls until the server answers /health with 200 and grants a hold; returns how long it took.
+fn time_to_recover(srv: &Server, show: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let agent = agent();
+    let mut l = Ledger::default();
+    let mut n = 0;
+    loop {
+        n += 1;
+        let healthy = matches!(agent.get(&srv.url("/health")).call(), Ok(r) if r.status() == 200);
+        if healthy {
+            let body = json!({ "seat_ids": [format!("S{}", SEATS - n % 10)], "hold_duration_seconds": 1 });
+            if let Some((201, v)) = l.call(&agent, &srv.url(&format!("/shows/{show}/hold")), None, &body) {
+                let _ = l.call(&agent, &srv.url(&format!("/shows/{show}/release-hold")), None, &json!({"hold_id": v["hold_id"]}));
+                return started.elapsed();
+            }
+        }
+        assert!(started.elapsed() < limit, "no normal answer {limit:?} after the fault ended; last: {:?}", l.statuses);
+        thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn assert_clean(name: &str, l: &Ledger) {
+    assert!(l.bad.is_empty(), "{name}: answers that break the contract: {:#?}", &l.bad[..l.bad.len().min(10)]);
+    assert!(l.slowest < CLIENT_TIMEOUT, "{name}: an answer took {:?}", l.slowest);
+    assert!(!l.bookings.is_empty(), "{name}: no booking was acknowledged; the load did nothing");
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn database_crash_under_load() {
+    let cluster = Cluster::start("crash");
+    let srv = Server::start(&cluster.url(), &["--no-demo", "--min-hold-seconds", "1", "--pool-timeout-seconds", "2"]);
+    make_show(&srv, "crash");
+    let load = Load::start(&srv, "crash", 5);
+    thread::sleep(Duration::from_secs(2));
+
+    let crashed = Instant::now();
+    cluster.crash();
+    // During the outage every answer is a prompt 503 with a JSON error.
+    let agent = agent();
+    let mut probes = Ledger::default();
+    let started = Instant::now();
+    let r = agent.get(&srv.url("/health")).call();
+    let Err(ureq::Error::Status(503, r)) = r else { panic!("/health during the outage: {r:?}") };
+    let v: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    assert_eq!((v["status"].as_str(), v["database"].as_str()), (Some("unhealthy"), Some("disconnected")));
+    let health_ms = started.elapsed().as_millis();
+    for (path, body) in [
+        ("/shows/crash/hold", json!({"seat_ids": ["S1"]})),
+        ("/shows/crash/book", json!({"hold_id": "00000000-0000-0000-0000-000000000000"})),
+        ("/shows/crash/release-hold", json!({"hold_id": "00000000-0000-0000-0000-000000000000"})),
+    ] {
+        let r = probes.call(&agent, &srv.url(path), None, &body);
+        let Some((503, v)) = r else { panic!("{path} during the outage: {r:?}") };
+        assert!(v["error"].is_string());
+    }
+    let outage_probe_ms = probes.slowest.as_millis();
+
+    cluster.up();
+    let back = Instant::now();
+    let outage = back - crashed;
+    let recovery = time_to_recover(&srv, "crash", Duration::from_secs(5));
+    thread::sleep(Duration::from_secs(2));
+    let ledger = load.finish();
+
+    assert_clean("crash", &ledger);
+    assert!(ledger.transport_errors.is_empty(), "hung or dropped requests: {:#?}", ledger.transport_errors);
+    assert!(ledger.count(503) > 0, "the clients never saw the outage");
+    let before = ledger.bookings.iter().filter(|b| b.2 < crashed).count();
+    let after = ledger.bookings.iter().filter(|b| b.2 > back).count();
+    assert!(before > 0 && after > 0, "bookings before the crash: {before}, after: {after}");
+    let mut db = postgres::Client::connect(&cluster.url(), postgres::NoTls).unwrap();
+    let found = check_invariants(&mut db, &srv, "crash", &ledger);
+    summary(
+        "database crash (pg_ctl -m immediate)",
+        &ledger,
+        found,
+        &format!(
+            ", outage {} ms, /health answered 503 in {health_ms} ms, other outage probes 503 in <= {outage_probe_ms} ms, \
+             normal answers {} ms after the database was back, {before} bookings before the crash, {after} after",
+            outage.as_millis(),
+            recovery.as_millis()
+        ),
+    );
+}
+
+#[test]
+fn killed_connections_give_clean_errors_and_the_pool_heals() {
+    let db = TestDb::new("faults_terminate");
+    let app = format!("faults_term_{}", std::process::id());
+    let url = format!("{}&application_name={app}", db.url);
+    let srv = Server::start(&url, &["--no-demo", "--min-hold-seconds", "1", "--pool-timeout-seconds", "2"]);
+    make_show(&srv, "term");
+    let load = Load::start(&srv, "term", 5);
+    thread::sleep(Duration::from_millis(500));
+
+    let kills = Arc::new(AtomicU64::new(0));
+    let mut admin = db.client();
+    let killing = Instant::now();
+    while killing.elapsed() < Duration::from_secs(3) {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&app],
+            )
+            .unwrap()
+            .get(0);
+        kills.fetch_add(n as u64, Ordering::Relaxed);
+        thread::sleep(Duration::from_millis(100));
+    }
+    let heal = time_to_recover(&srv, "term", Duration::from_secs(5));
+    thread::sleep(Duration::from_secs(1));
+    let ledger = load.finish();
+
+    let kills = kills.load(Ordering::Relaxed);
+    assert!(kills > 20, "only {kills} connections were terminated");
+    assert_clean("terminate", &ledger);
+    assert!(ledger.transport_errors.is_empty(), "hung or dropped requests: {:#?}", ledger.transport_errors);
+    // No worker is stuck: twice as many concurrent requests as workers all come back.
+    let base = srv.base.clone();
+    let all: Vec<_> = (0..16)
+        .map(|_| {
+            let base = base.clone();
+            thread::spawn(move || agent().get(&format!("{base}/health")).call().map(|r| r.status()).map_err(|e| e.to_string()))
+        })
+        .collect();
+    for t in all {
+        assert_eq!(t.join().unwrap(), Ok(200));
+    }
+    // The pool reopened its connections.
+    let open: i64 = admin
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", &[&app])
+        .unwrap()
+        .get(0);
+    assert!(open > 0, "no pooled connection after healing");
+    let found = check_invariants(&mut admin, &srv, "term", &ledger);
+    summary(
+        "connections killed (pg_terminate_backend every 100 ms for 3 s)",
+        &ledger,
+        found,
+        &format!(", {kills} backends terminated, normal answers {} ms after the killing stopped, {open} pooled connections after", heal.as_millis()),
+    );
+}
+
+#[test]
+fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
+    let db = TestDb::new("faults_kill9");
+    let flags = ["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "1"];
+    let first = Server::start(&db.url, &flags);
+    make_show(&first, "k9");
+    let load = Load::start(&first, "k9", 3);
+    thread::sleep(Duration::from_millis(1500));
+    let killed = Instant::now();
+    drop(first); // SIGKILL (Child::kill), then reaped
+    let mut ledger = load.finish();
+    let in_flight_errors = ledger.transport_errors.len();
+    ledger.transport_errors.clear(); // requests cut off by the kill are unacknowledged, by design
+
+    let mut c = db.client();
+    let live: Vec<(String, chrono::DateTime<chrono::Utc>)> = c
+        .query("SELECT hold_id::text, expires_at FROM holds WHERE show_id = 'k9' AND expires_at > now()", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(!live.is_empty(), "no hold was in flight at the kill");
+
+    let second = Server::start(&db.url, &flags);
+    let restart_ms = killed.elapsed().as_millis();
+    assert_clean("kill -9", &ledger);
+    let found = check_invariants(&mut c, &second, "k9", &ledger);
+
+    // The holds in flight simply expire: their seats come free at expires_at, by the
+    // database's clock, and the restarted server's sweeper deletes them.
+    let last = live.iter().map(|h| h.1).max().unwrap();
+    let wait = seconds_until(&seatcore::iso8601(&last), db_now(&db)) + 0.2;
+    if wait > 0.0 {
+        thread::sleep(Duration::from_secs_f64(wait));
+    }
+    let v = second.get("/shows/k9/seats").expect(200);
+    assert_eq!(v["held_seats"], 0, "holds outlived their expiry");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left: i64 = c
+            .query_one("SELECT count(*) FROM holds WHERE hold_id::text = ANY ($1)", &[&live.iter().map(|h| h.0.clone()).collect::<Vec<_>>()])
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{left} expired holds were never swept");
+        thread::sleep(Duration::from_millis(100));
+    }
+    let r = second.post_json("/shows/k9/book", &json!({ "hold_id": live[0].0 }));
+    assert_eq!((r.status, r.json()), (400, json!({"error": "hold not found or expired"})));
+    check_invariants(&mut c, &second, "k9", &ledger);
+    summary(
+        "server killed (kill -9) and restarted",
+        &ledger,
+        found,
+        &format!(
+            ", {in_flight_errors} requests cut off by the kill, {} holds in flight expired and were swept, restart answered {restart_ms} ms after the kill",
+            live.len()
+        ),
+    );
+}
+
+#[test]
+fn lost_hold_reply_retried_with_the_same_key_gets_the_same_hold() {
+    let db = TestDb::new("faults_lost");
+    // No background sweep: the test sweeps when it wants to.
+    let srv = Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "3600"]);
+    srv.show("lost", &["A1", "A2", "A3"]);
+    let holds = |db: &TestDb| -> Vec<String> {
+        db.client().query("SELECT hold_id::text FROM holds", &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+
+    // The request arrives, the client hangs up before the reply: the hold is made, the reply lost.
+    let body = r#"{"seat_ids": ["A1", "A2"], "hold_duration_seconds": 2}"#;
+    let req = format!(
+        "POST /shows/lost/hold HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: kiosk7-req1\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = TcpStream::connect(&srv.addr).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    s.shutdown(Shutdown::Both).unwrap();
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let made = loop {
+        let h = holds(&db);
+        if !h.is_empty() {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "the hold whose reply was lost never appeared");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(made.len(), 1);
+
+    let key = [("Content-Type", "application/json"), ("Idempotency-Key", "kiosk7-req1")];
+    let retry = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
+    assert_eq!(retry["hold_id"], json!(made[0]), "the retry made a second hold");
+    assert_eq!(holds(&db), made);
+    // the same seats in another order are the same request
+    let reordered = srv.request("POST", "/shows/lost/hold", &key, Some(br#"{"seat_ids": ["A2", "A1"]}"#)).expect(201);
+    assert_eq!(reordered, retry);
+
+    // Lifetime: after expiry the key still names the same (expired) hold, until the sweep.
+    let wait = seconds_until(retry["expires_at"].as_str().unwrap(), db_now(&db)) + 0.2;
+    thread::sleep(Duration::from_secs_f64(wait.max(0.0)));
+    let late = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
+    assert_eq!(late, retry);
+    let v = srv.post_json("/shows/lost/book", &json!({ "hold_id": made[0] })).expect(400);
+    assert_eq!(v, json!({"error": "hold expired"}));
+    let core = seatcore::SeatCore::connect(&db.url, seatcore::Options::default()).unwrap();
+    assert_eq!(core.sweep_expired().unwrap(), 1);
+    let fresh = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
+    assert_ne!(fresh["hold_id"], retry["hold_id"], "after the sweep the key is free again");
+    // Booking ends the key's life too: a repeat is then refused as seats unavailable.
+    srv.post_json("/shows/lost/book", &json!({ "hold_id": fresh["hold_id"] })).expect(200);
+    let after = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()));
+    assert_eq!(after.status, 409, "{}", after.body);
+    // Scope: the key is per show.
+    srv.show("lost2", &["A1", "A2"]);
+    let other_show = srv.request("POST", "/shows/lost2/hold", &key, Some(body.as_bytes())).expect(201);
+    assert_ne!(other_show["hold_id"], fresh["hold_id"]);
+}
