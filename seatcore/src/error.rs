@@ -113,10 +113,10 @@ pub enum Error {
     /// The input was malformed; nothing was written.
     #[error("{0}")]
     InvalidInput(#[from] InputError),
-    /// The database is up but could not serve in time (lock or statement timeout);
-    /// retrying later may succeed.
+    /// The database is up but could not serve in time (lock or statement timeout, or
+    /// seats changing hands faster than a hold could settle); retrying later may succeed.
     #[error("database busy")]
-    Busy(#[source] postgres::Error),
+    Busy(#[source] Option<postgres::Error>),
     /// The database cannot be reached, or no connection came free in time.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -214,7 +214,7 @@ impl From<postgres::Error> for Error {
     fn from(err: postgres::Error) -> Self {
         match classify(&err) {
             DbFailure::Lost => Error::Unavailable(Box::new(err)),
-            DbFailure::Busy => Error::Busy(err),
+            DbFailure::Busy => Error::Busy(Some(err)),
             _ => Error::Database(err),
         }
     }

@@ -183,7 +183,7 @@ impl SeatCore {
             let mut conn = self.inner.pool.get()?;
             let outcome = op(&mut conn, attempt);
             let failure = match &outcome {
-                Err(Error::Database(e)) | Err(Error::Busy(e)) => Some(classify(e)),
+                Err(Error::Database(e)) | Err(Error::Busy(Some(e))) => Some(classify(e)),
                 Err(Error::Unavailable(e)) => {
                     e.downcast_ref::<postgres::Error>().map(classify)
                 }

@@ -1,6 +1,5 @@
 //! Holding seats: one statement, one round trip.
 
-use chrono::{DateTime, Utc};
 use postgres::types::Type;
 use uuid::Uuid;
 
@@ -9,61 +8,61 @@ use crate::pool::Conn;
 use crate::types::Hold;
 use crate::{bump, validate, OnLost, SeatCore};
 
-/// Peek, lock, check, change.
-///
-/// `peek` reads the requested seats without locking. If one is already taken (booked, or
-/// held by a live hold) in that snapshot, the hold is refused at once: a seat only becomes
-/// free again by a release, an expiry or a reset, so the refusal was true at the snapshot's
-/// moment, and a crowd of refused callers never queues on the seat's row lock.
-///
-/// Otherwise `wanted` locks the seats in seat-map order and re-reads their newest versions,
-/// `verdict` decides on those, and only then are the hold row and the seats written.
-const HOLD_SQL: &str = "
-WITH peek AS MATERIALIZED (
-    SELECT seat_no, seat_id,
-           (booking_id IS NOT NULL OR hold_expires_at > now()) AS taken
-    FROM seats
-    WHERE show_id = $1 AND seat_id = ANY ($2)
-), gate AS MATERIALIZED (
-    SELECT count(*) AS found, coalesce(bool_or(taken), false) AS any_taken FROM peek
-), wanted AS MATERIALIZED (
-    SELECT s.seat_no, s.seat_id,
-           (s.booking_id IS NOT NULL OR s.hold_expires_at > now()) AS taken
-    FROM seats s, gate g
-    WHERE s.show_id = $1 AND s.seat_id = ANY ($2)
-      AND g.found = cardinality($2) AND NOT g.any_taken
-    ORDER BY s.seat_no
-    FOR UPDATE OF s
-), verdict AS MATERIALIZED (
-    SELECT g.found,
-           CASE WHEN g.any_taken
-                THEN (SELECT array_agg(seat_id ORDER BY seat_no) FROM peek WHERE taken)
-                ELSE coalesce((SELECT array_agg(seat_id ORDER BY seat_no) FROM wanted WHERE taken),
-                              '{}')
-           END AS taken,
-           (SELECT array_agg(seat_no ORDER BY seat_no) FROM wanted) AS seat_nos
-    FROM gate g
+/// One seat: flip it if it is free, and record the hold, in one statement shaped like the
+/// least SQL a hold needs. A statement that takes one row lock and waits for at most one
+/// can never be part of a deadlock, so no ordering is needed. A seat that is taken in the
+/// statement's snapshot is never locked: refusals do not queue behind each other.
+const HOLD_ONE_SQL: &str = "
+WITH flipped AS (
+    UPDATE seats
+    SET hold_id = $3, hold_expires_at = now() + make_interval(secs => $4)
+    WHERE show_id = $1 AND seat_id = $2
+      AND booking_id IS NULL AND (hold_expires_at IS NULL OR hold_expires_at <= now())
+    RETURNING seat_no, hold_expires_at
 ), new_hold AS (
     INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at, request_key)
-    SELECT $3, $1, v.seat_nos, $2, now() + make_interval(secs => $4), $5
-    FROM verdict v
-    WHERE v.found = cardinality($2) AND cardinality(v.taken) = 0
+    SELECT $3, $1, ARRAY[seat_no], ARRAY[$2], hold_expires_at, $5 FROM flipped
+    RETURNING expires_at
+)
+SELECT expires_at FROM new_hold";
+
+/// Several seats: lock those that look free, in seat-map order (so overlapping holds never
+/// deadlock), keeping only those still free once locked; if that is every requested seat,
+/// record the hold and flip them, else change nothing. Seats taken in the statement's
+/// snapshot are never locked, so a crowd of refused callers does not queue on them.
+const HOLD_MANY_SQL: &str = "
+WITH locked AS MATERIALIZED (
+    SELECT seat_no FROM seats
+    WHERE show_id = $1 AND seat_id = ANY ($2)
+      AND booking_id IS NULL AND (hold_expires_at IS NULL OR hold_expires_at <= now())
+    ORDER BY seat_no
+    FOR UPDATE
+), new_hold AS (
+    INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at, request_key)
+    SELECT $3, $1, array_agg(seat_no ORDER BY seat_no), $2, now() + make_interval(secs => $4), $5
+    FROM locked
+    HAVING count(*) = cardinality($2)
     RETURNING hold_id, expires_at
 ), flipped AS (
     UPDATE seats s
     SET hold_id = h.hold_id, hold_expires_at = h.expires_at
-    FROM new_hold h, wanted w
-    WHERE s.show_id = $1 AND s.seat_no = w.seat_no
-    RETURNING 1
+    FROM new_hold h, locked l
+    WHERE s.show_id = $1 AND s.seat_no = l.seat_no
 )
-SELECT CASE WHEN v.found < cardinality($2)
-            THEN EXISTS (SELECT 1 FROM shows WHERE show_id = $1)
-            ELSE true END AS show_exists,
-       v.found,
-       v.taken,
-       (SELECT expires_at FROM new_hold) AS expires_at,
-       (SELECT count(*) FROM flipped) AS flipped
-FROM verdict v";
+SELECT expires_at FROM new_hold";
+
+/// Why a hold was refused: run only after a refusal, as its own statement.
+const DIAGNOSE_SQL: &str = "
+SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1) AS show_exists,
+       count(*) AS found,
+       coalesce(array_agg(seat_id ORDER BY seat_no)
+                FILTER (WHERE booking_id IS NOT NULL OR hold_expires_at > now()), '{}') AS taken
+FROM seats
+WHERE show_id = $1 AND seat_id = ANY ($2)";
+
+/// How often a refused hold whose seats all look free a moment later is tried again
+/// (the seats were released or expired in between).
+const REFUSAL_RETRIES: u32 = 3;
 
 /// A hold of this show by id or by request key, live or not.
 const FIND_SQL: &str = "
@@ -143,41 +142,56 @@ fn try_hold(
     hold_id: Uuid,
     key: Option<&str>,
 ) -> Result<Hold> {
-    let rows = c.client.query_typed(
-        HOLD_SQL,
-        &[
-            (&show_id, Type::TEXT),
-            (&seat_ids, Type::TEXT_ARRAY),
-            (&hold_id, Type::UUID),
-            (&(seconds as f64), Type::FLOAT8),
-            (&key, Type::TEXT),
-        ],
-    );
-    let rows = rows?;
-    let row = rows.first().ok_or(Error::ShowNotFound)?;
-    if !row.get::<_, bool>("show_exists") {
-        return Err(Error::ShowNotFound);
+    let secs = seconds as f64;
+    for _ in 0..=REFUSAL_RETRIES {
+        let rows = if let [seat] = seat_ids {
+            c.client.query_typed(
+                HOLD_ONE_SQL,
+                &[
+                    (&show_id, Type::TEXT),
+                    (seat, Type::TEXT),
+                    (&hold_id, Type::UUID),
+                    (&secs, Type::FLOAT8),
+                    (&key, Type::TEXT),
+                ],
+            )?
+        } else {
+            c.client.query_typed(
+                HOLD_MANY_SQL,
+                &[
+                    (&show_id, Type::TEXT),
+                    (&seat_ids, Type::TEXT_ARRAY),
+                    (&hold_id, Type::UUID),
+                    (&secs, Type::FLOAT8),
+                    (&key, Type::TEXT),
+                ],
+            )?
+        };
+        if let Some(row) = rows.first() {
+            return Ok(Hold {
+                hold_id,
+                show_id: show_id.to_owned(),
+                seat_ids: seat_ids.to_vec(),
+                expires_at: row.get(0),
+            });
+        }
+        let rows = c
+            .client
+            .query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
+        let row = rows.first().ok_or(Error::ShowNotFound)?;
+        if !row.get::<_, bool>("show_exists") {
+            return Err(Error::ShowNotFound);
+        }
+        if row.get::<_, i64>("found") < seat_ids.len() as i64 {
+            return Err(Error::InvalidSeatIds);
+        }
+        let taken: Vec<String> = row.get("taken");
+        if !taken.is_empty() {
+            return Err(Error::SeatsUnavailable { seat_ids: taken });
+        }
+        // Every seat is free now: they were freed between the two statements. Again.
     }
-    if row.get::<_, i64>("found") < seat_ids.len() as i64 {
-        return Err(Error::InvalidSeatIds);
-    }
-    let taken: Vec<String> = row.get("taken");
-    if !taken.is_empty() {
-        return Err(Error::SeatsUnavailable { seat_ids: taken });
-    }
-    let expires_at: Option<DateTime<Utc>> = row.get("expires_at");
-    let flipped: i64 = row.get("flipped");
-    match expires_at {
-        Some(expires_at) if flipped == seat_ids.len() as i64 => Ok(Hold {
-            hold_id,
-            show_id: show_id.to_owned(),
-            seat_ids: seat_ids.to_vec(),
-            expires_at,
-        }),
-        _ => Err(Error::Unavailable(
-            format!("hold statement changed {flipped} of {} seats", seat_ids.len()).into(),
-        )),
-    }
+    Err(Error::Busy(None))
 }
 
 /// A keyed hold that failed because a concurrent request with the same key won: the

@@ -3,7 +3,9 @@
 //!
 //! Locking rules, which together rule out deadlocks between seatcore's own statements:
 //! - seat rows are always locked with an explicit `ORDER BY show_id, seat_no ... FOR UPDATE`
-//!   before they are updated;
+//!   before they are updated, except by a one-seat hold, which takes a single row lock and
+//!   so can never close a cycle;
+//! - a hold locks only seats that look free in its snapshot: refusals never wait;
 //! - a statement that locks an existing hold row does so before it locks that hold's seats;
 //!   a hold statement locks seats only and inserts its new hold row;
 //! - the sweep never waits for a hold row (`SKIP LOCKED`).
