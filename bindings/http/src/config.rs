@@ -14,6 +14,10 @@ pub struct Config {
     pub demo: bool,
     /// How long a request waits for a database connection before a 503.
     pub pool_timeout: Duration,
+    /// Client connections open at once; more get a 503 and are closed.
+    pub max_connections: usize,
+    /// From a request's first byte, how long the client has to send all of it.
+    pub request_timeout: Duration,
 }
 
 /// The settings request handlers read.
@@ -42,6 +46,8 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(10),
             demo: true,
             pool_timeout: Duration::from_secs(5),
+            max_connections: 4096,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -70,6 +76,11 @@ FLAGS (environment variable in brackets; a flag wins over its variable):
                                   it gets a 503 (default 5) [SEATCORE_POOL_TIMEOUT_SECONDS]
   --admin-token TOKEN             require `Authorization: Bearer TOKEN` on POST /reset and
                                   POST /shows/<id>/initialize [SEATCORE_ADMIN_TOKEN]
+  --max-connections N             client connections open at once; more get 503 and are
+                                  closed (default 4096) [SEATCORE_MAX_CONNECTIONS]
+  --request-timeout-seconds N     from a request's first byte, how long a client has to send
+                                  its head and body before a 408 (default 10)
+                                  [SEATCORE_REQUEST_TIMEOUT_SECONDS]
   --no-demo                       do not create the demo show avengers_2026_7pm
                                   [SEATCORE_NO_DEMO=1]
   -h, --help                      print this help
@@ -102,6 +113,10 @@ pub fn parse(
         nonempty("SEATCORE_SWEEP_INTERVAL_SECONDS").map(|v| ("SEATCORE_SWEEP_INTERVAL_SECONDS", v));
     let mut pool =
         nonempty("SEATCORE_POOL_TIMEOUT_SECONDS").map(|v| ("SEATCORE_POOL_TIMEOUT_SECONDS", v));
+    let mut max_connections =
+        nonempty("SEATCORE_MAX_CONNECTIONS").map(|v| ("SEATCORE_MAX_CONNECTIONS", v));
+    let mut request_timeout =
+        nonempty("SEATCORE_REQUEST_TIMEOUT_SECONDS").map(|v| ("SEATCORE_REQUEST_TIMEOUT_SECONDS", v));
     c.settings.admin_token = nonempty("SEATCORE_ADMIN_TOKEN");
     if let Some(v) = nonempty("SEATCORE_NO_DEMO") {
         c.demo = matches!(v.as_str(), "0" | "false" | "no");
@@ -128,6 +143,10 @@ pub fn parse(
             Long("admin-token") => {
                 let token = take(&mut parser, "--admin-token")?.1;
                 c.settings.admin_token = (!token.is_empty()).then_some(token);
+            }
+            Long("max-connections") => max_connections = Some(take(&mut parser, "--max-connections")?),
+            Long("request-timeout-seconds") => {
+                request_timeout = Some(take(&mut parser, "--request-timeout-seconds")?)
             }
             Long("no-demo") => c.demo = false,
             other => return Err(format!("{} (see --help)", other.unexpected())),
@@ -166,6 +185,12 @@ pub fn parse(
     }
     if let Some(n) = number(pool, 1, 600)? {
         c.pool_timeout = Duration::from_secs(n);
+    }
+    if let Some(n) = number(max_connections, 1, 1_000_000)? {
+        c.max_connections = n as usize;
+    }
+    if let Some(n) = number(request_timeout, 1, 3600)? {
+        c.request_timeout = Duration::from_secs(n);
     }
     Ok(Parsed::Run(c))
 }

@@ -71,7 +71,12 @@ fn run(config: Config) -> Result<(), String> {
         );
     }
     let sweeper = core.start_sweeper(config.sweep_interval);
-    let server = tiny_http::Server::http(&config.bind)
+    let limits = tiny_http::Limits {
+        max_connections: config.max_connections,
+        request_timeout: config.request_timeout,
+        ..tiny_http::Limits::default()
+    };
+    let server = tiny_http::Server::http_with_limits(&config.bind, limits)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let server = Arc::new(server);
     let addr = server.server_addr().to_ip().map_or_else(|| config.bind.clone(), |a| a.to_string());

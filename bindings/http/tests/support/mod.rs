@@ -22,7 +22,13 @@ pub struct Server {
 impl Server {
     /// Starts the binary against `db_url` with extra flags (plus `--bind 127.0.0.1:0`).
     pub fn start(db_url: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_seatcore-server"))
+        Server::start_with(env!("CARGO_BIN_EXE_seatcore-server"), &[], db_url, args)
+    }
+
+    /// Starts the binary through a wrapper, `program prefix...` (e.g. `prlimit ... --`).
+    pub fn start_with(program: &str, prefix: &[&str], db_url: &str, args: &[&str]) -> Server {
+        let mut child = Command::new(program)
+            .args(prefix)
             .args(["--bind", "127.0.0.1:0", "--workers", "8"])
             .args(args)
             .env("DATABASE_URL", db_url)
@@ -57,6 +63,11 @@ impl Server {
             }
         };
         Server { child: Some(child), base: format!("http://{addr}"), addr, log }
+    }
+
+    /// The process id, while the child is held.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -177,7 +177,49 @@ pub struct ServerConfig {
 
     /// If `Some`, then the server will use SSL to encode the communications.
     pub ssl: Option<SslConfig>,
+
+    /// seatcore: bounds on what one client connection may cost.
+    pub limits: Limits,
 }
+
+/// seatcore: what a single connection may hold. Each connection has its own thread (as
+/// upstream), so slow clients cost threads, not workers; these bounds keep that finite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections open at once; a connection beyond it gets `503` and is closed at once.
+    pub max_connections: usize,
+    /// How long a keep-alive connection may sit idle before its next request starts.
+    pub idle_timeout: Duration,
+    /// From a request's first byte, how long the client has to send its head and (when
+    /// it is at most `prefetch_body_bytes`) its body. A slower client gets `408`.
+    pub request_timeout: Duration,
+    /// A response write blocked this long (a client that does not read) fails.
+    pub write_timeout: Duration,
+    /// Bodies up to this size are read by the connection's thread before the request is
+    /// handed out, so a handler never waits on a slow body.
+    pub prefetch_body_bytes: usize,
+    /// Longest request line or header line, in bytes.
+    pub max_header_line: usize,
+    /// Most header lines in one request.
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            prefetch_body_bytes: 1024 * 1024,
+            max_header_line: 16 * 1024,
+            max_headers: 100,
+        }
+    }
+}
+
+/// How often a blocked read wakes up to check its connection's deadline.
+const READ_WAKEUP: Duration = Duration::from_millis(500);
 
 /// Configuration of the server for SSL.
 #[derive(Debug, Clone)]
@@ -198,7 +240,19 @@ impl Server {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::from_socket_addrs(addr)?,
             ssl: None,
+            limits: Limits::default(),
         })
+    }
+
+    /// seatcore: a plain HTTP server with the given connection limits.
+    pub fn http_with_limits<A>(
+        addr: A,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
+    where
+        A: ToSocketAddrs,
+    {
+        Server::new(ServerConfig { addr: ConfigListenAddr::from_socket_addrs(addr)?, ssl: None, limits })
     }
 
     /// Shortcut for an HTTPS server on a specific address.
@@ -214,6 +268,7 @@ impl Server {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::from_socket_addrs(addr)?,
             ssl: Some(config),
+            limits: Limits::default(),
         })
     }
 
@@ -226,13 +281,14 @@ impl Server {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::unix_from_path(path),
             ssl: None,
+            limits: Limits::default(),
         })
     }
 
     /// Builds a new server that listens on the specified address.
     pub fn new(config: ServerConfig) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = config.addr.bind()?;
-        Self::from_listener(listener, config.ssl)
+        Self::from_listener_with_limits(listener, config.ssl, config.limits)
     }
 
     /// Builds a new server using the specified TCP listener.
@@ -243,7 +299,17 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_limits(listener, ssl_config, Limits::default())
+    }
+
+    /// seatcore: `from_listener` with connection limits.
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
+        let open_connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -294,7 +360,20 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
+                        // seatcore: over the cap, answer 503 and close instead of taking a
+                        // thread; best effort, the socket is fresh so the write does not block.
+                        if open_connections.load(Relaxed) >= limits.max_connections {
+                            let mut sock = sock;
+                            let _ = std::io::Write::write_all(
+                                &mut sock,
+                                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 43\r\nConnection: close\r\n\r\n{\"error\": \"too many connections, retry\"}\n",
+                            );
+                            continue;
+                        }
+                        if sock.set_timeouts(Some(READ_WAKEUP), Some(limits.write_timeout)).is_err() {
+                            continue;
+                        }
+                        let halves = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                             Some(ref ssl) => {
@@ -310,8 +389,18 @@ impl Server {
                             #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                             Some(ref _ssl) => unreachable!(),
                         };
+                        // seatcore: no descriptor for the second half: drop this client
+                        // (the socket closes) and keep listening.
+                        let (read_closable, write_closable) = match halves {
+                            Ok(h) => h,
+                            Err(e) => {
+                                log::error!("Error setting up a new client: {}", e);
+                                thread::sleep(Duration::from_millis(20));
+                                continue;
+                            }
+                        };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(write_closable, read_closable, limits))
                     }
                     Err(e) => Err(e),
                 };
@@ -320,7 +409,17 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
+                        // seatcore: counts the connection until its task ends (or is dropped).
+                        struct Open(Arc<std::sync::atomic::AtomicUsize>);
+                        impl Drop for Open {
+                            fn drop(&mut self) {
+                                self.0.fetch_sub(1, Relaxed);
+                            }
+                        }
+                        open_connections.fetch_add(1, Relaxed);
+                        let mut open = Some(Open(Arc::clone(&open_connections)));
                         tasks_pool.spawn(Box::new(move || {
+                            let _open = open.take();
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
@@ -338,10 +437,13 @@ impl Server {
                         }));
                     }
 
+                    // seatcore: upstream ended the accept loop on any error, so one EMFILE
+                    // (descriptors exhausted) or ECONNABORTED silenced the server for good
+                    // while the process lived on. Pause briefly (descriptors may come back;
+                    // the kernel keeps new connections in the backlog) and go on.
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        thread::sleep(Duration::from_millis(20));
                     }
                 }
             }

@@ -135,6 +135,7 @@ pub fn new_request<R, W>(
     remote_addr: Option<SocketAddr>,
     mut source_data: R,
     writer: W,
+    prefetch_body_bytes: usize,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
@@ -191,7 +192,11 @@ where
     } else if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
+        } else if content_length <= prefetch_body_bytes && !expects_continue {
+            // seatcore: upstream read bodies up to 1 KiB here, in the connection's own
+            // thread; larger ones were read by whoever handled the request, so a client
+            // trickling its body tied up a worker. Bodies up to `Limits::prefetch_body_bytes`
+            // are now read here, under the connection's request deadline.
             // if the content-length is small enough, we just read everything into a buffer
 
             let mut buffer = vec![0; content_length];

@@ -85,7 +85,10 @@ impl TaskPool {
     fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        // seatcore: upstream's `thread::spawn` panicked when no thread could be created
+        // (EAGAIN under a thread or memory limit), killing the accept loop; now the task,
+        // and with it the connection, is dropped instead.
+        let _ = thread::Builder::new().spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
