@@ -1,0 +1,371 @@
+"""Many instances, one database: the driver behind scripts/chaos.sh.
+
+Three seatcore-server processes (REST), the Python module (SeatCore with request keys, and
+the drop-in DatabaseManager) and the C kiosk example hammer the same shows at once. Every
+acknowledged hold and booking is written down; afterwards the database is checked behind
+everyone's back:
+
+* every acknowledged booking exists, with the seats it was acknowledged with, and those
+  seats carry it;
+* no seat is in two acknowledged bookings, two bookings, two live holds, or a live hold and
+  a booking;
+* the booked seats in the database are exactly the seats of the acknowledged bookings (no
+  booking was made that nobody heard of, none was lost);
+* each server and the Python module report counts that add up, with invariants_valid, and
+  all agree.
+
+A "lost response" is simulated on one hold in five: the same request is sent again with the
+same Idempotency-Key / request_key (over REST to a *different* server) and must return the
+same hold.
+
+Usage: python many.py --servers URL,URL,URL --db-url URL --check-url URL --kiosk PATH
+                      --label NAME [--seconds 8]
+Prints one JSON line of figures on stdout; exits non-zero on any broken promise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from typing import Any, Dict, List, Optional, Tuple
+
+import psycopg
+
+import seatcore
+
+SEATS = 1000
+
+
+class Ledger:
+    """What one door saw. Acknowledged results only in holds/bookings."""
+
+    def __init__(self, door: str) -> None:
+        self.door = door
+        self.requests = 0
+        self.outcomes: Counter[str] = Counter()
+        self.holds = 0
+        self.bookings: List[Tuple[str, str, Tuple[str, ...]]] = []  # (show, booking_id, seats)
+        self.replays = 0
+        self.errors: List[str] = []
+
+    def merge(self, other: "Ledger") -> None:
+        self.requests += other.requests
+        self.outcomes.update(other.outcomes)
+        self.holds += other.holds
+        self.bookings.extend(other.bookings)
+        self.replays += other.replays
+        self.errors.extend(other.errors)
+
+
+class Http:
+    """A keep-alive HTTP connection to one server, reopened after a failure."""
+
+    def __init__(self, base: str) -> None:
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
+        self.conn: Optional[http.client.HTTPConnection] = None
+
+    def post(self, path: str, body: Dict[str, Any], key: Optional[str] = None) -> Tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        return self.request("POST", path, json.dumps(body), headers)
+
+    def get(self, path: str) -> Tuple[int, Any]:
+        return self.request("GET", path, None, {})
+
+    def request(self, method: str, path: str, body: Optional[str], headers: Dict[str, str]) -> Tuple[int, Any]:
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=15)
+            try:
+                self.conn.request(method, path, body, headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, json.loads(data) if data else None
+            except (http.client.HTTPException, ConnectionError) as e:
+                self.conn.close()
+                self.conn = None
+                if attempt == 1:
+                    raise RuntimeError(f"{method} {path}: {e}") from e
+        raise AssertionError("unreachable")
+
+
+def pick(rng: random.Random) -> List[str]:
+    a, b = rng.sample(range(1, SEATS + 1), 2)
+    return [f"S{a}", f"S{b}"]
+
+
+def rest_client(n: int, servers: List[str], shows: List[str], stop: threading.Event) -> Ledger:
+    led = Ledger("rest")
+    rng = random.Random(1000 + n)
+    mine = Http(servers[n % len(servers)])
+    other = Http(servers[(n + 1) % len(servers)])
+    i = 0
+    while not stop.is_set():
+        i += 1
+        show = rng.choice(shows)
+        seats = pick(rng)
+        key = f"rest{n}-{i}-{time.monotonic_ns()}"
+        body = {"seat_ids": seats, "hold_duration_seconds": 60}
+        status, v = mine.post(f"/shows/{show}/hold", body, key)
+        led.requests += 1
+        led.outcomes[f"hold {status}"] += 1
+        if status >= 500:
+            led.errors.append(f"hold: {status} {v}")
+        if status != 201:
+            continue
+        led.holds += 1
+        if rng.random() < 0.2:
+            # The answer was "lost": retry through another server with the same key.
+            s2, v2 = other.post(f"/shows/{show}/hold", body, key)
+            led.requests += 1
+            if (s2, v2["hold_id"] if s2 == 201 else None) != (201, v["hold_id"]):
+                led.errors.append(f"replay of {key} gave {s2} {v2}, first was {v}")
+            led.replays += 1
+        r = rng.random()
+        if r < 0.5:
+            status, b = mine.post(f"/shows/{show}/book", {"hold_id": v["hold_id"]})
+            led.requests += 1
+            led.outcomes[f"book {status}"] += 1
+            if status == 200:
+                led.bookings.append((show, b["booking_id"], tuple(sorted(b["seat_ids"]))))
+            else:
+                led.errors.append(f"book of a fresh hold: {status} {b}")
+        elif r < 0.75:
+            status, b = mine.post(f"/shows/{show}/release-hold", {"hold_id": v["hold_id"]})
+            led.requests += 1
+            led.outcomes[f"release {status}"] += 1
+            if status != 200:
+                led.errors.append(f"release of a fresh hold: {status} {b}")
+    return led
+
+
+def python_client(n: int, core: seatcore.SeatCore, shows: List[str], stop: threading.Event) -> Ledger:
+    led = Ledger("python")
+    rng = random.Random(2000 + n)
+    i = 0
+    while not stop.is_set():
+        i += 1
+        show = rng.choice(shows)
+        seats = pick(rng)
+        key = f"py{n}-{i}-{time.monotonic_ns()}"
+        led.requests += 1
+        try:
+            h = core.hold(show, seats, 60, request_key=key)
+        except seatcore.SeatsUnavailableError:
+            led.outcomes["hold unavailable"] += 1
+            continue
+        except seatcore.SeatcoreError as e:
+            led.errors.append(f"hold: {type(e).__name__}: {e}")
+            continue
+        led.outcomes["hold ok"] += 1
+        led.holds += 1
+        if rng.random() < 0.2:
+            led.requests += 1
+            again = core.hold(show, list(reversed(seats)), 60, request_key=key)
+            if again.hold_id != h.hold_id:
+                led.errors.append(f"replay of {key} gave hold {again.hold_id}, first was {h.hold_id}")
+            led.replays += 1
+        r = rng.random()
+        led.requests += 1
+        try:
+            if r < 0.5:
+                b = core.book(show, h.hold_id)
+                led.outcomes["book ok"] += 1
+                led.bookings.append((show, str(b.booking_id), tuple(sorted(b.seat_ids))))
+            elif r < 0.75:
+                core.release(show, h.hold_id)
+                led.outcomes["release ok"] += 1
+        except seatcore.SeatcoreError as e:
+            led.errors.append(f"book/release of a fresh hold: {type(e).__name__}: {e}")
+    return led
+
+
+def manager_client(url: str, shows: List[str], stop: threading.Event) -> Ledger:
+    """The drop-in DatabaseManager API, as the old Flask app called it."""
+    led = Ledger("python-manager")
+    db = seatcore.DatabaseManager(url)
+    rng = random.Random(3000)
+    while not stop.is_set():
+        show = rng.choice(shows)
+        led.requests += 1
+        ok, res = db.hold_seats(show, pick(rng), 60)
+        if not ok:
+            led.outcomes["hold refused"] += 1
+            if res.get("error") != "seats unavailable":
+                led.errors.append(f"hold_seats: {res}")
+            continue
+        led.holds += 1
+        led.requests += 1
+        ok, b = db.book_hold(show, res["hold_id"])
+        if ok:
+            led.outcomes["book ok"] += 1
+            led.bookings.append((show, b["booking_id"], tuple(sorted(b["seat_ids"]))))
+        else:
+            led.errors.append(f"book_hold of a fresh hold: {b}")
+    db.engine.dispose()
+    return led
+
+
+BOOKED_LINE = re.compile(r"^booking (\S+) for show (\S+) at \S+: (.*)$", re.M)
+
+
+def kiosk_client(kiosk: str, url: str, shows: List[str], stop: threading.Event) -> Ledger:
+    """The C kiosk example, run again and again: each run holds and books two seats."""
+    led = Ledger("c-kiosk")
+    n = 0
+    while not stop.is_set():
+        show = shows[n % len(shows)]
+        n += 1
+        p = subprocess.run([kiosk, show], env={"DATABASE_URL": url}, capture_output=True, text=True, timeout=60)
+        led.requests += 1
+        m = BOOKED_LINE.search(p.stdout)
+        if p.returncode == 0 and m:
+            led.outcomes["run booked"] += 1
+            led.holds += 1
+            led.bookings.append((m.group(2), m.group(1), tuple(sorted(m.group(3).split()))))
+        elif "SEATCORE_SEATS_UNAVAILABLE" in p.stderr:
+            led.outcomes["run refused (seat just taken)"] += 1
+        else:
+            led.errors.append(f"kiosk exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    return led
+
+
+def run_threads(jobs: List[Any], seconds: float) -> List[Ledger]:
+    stop = threading.Event()
+    results: List[Optional[Ledger]] = [None] * len(jobs)
+    failures: List[str] = []
+
+    def wrap(i: int, fn: Any, args: Tuple[Any, ...]) -> None:
+        try:
+            results[i] = fn(*args, stop)
+        except Exception as e:  # a crash of a client is a failure, not a silent gap
+            failures.append(f"{fn.__name__}: {type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=wrap, args=(i, fn, args)) for i, (fn, args) in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(timeout=120)
+    if failures:
+        raise SystemExit("client failures:\n" + "\n".join(failures))
+    return [r for r in results if r is not None]
+
+
+def check(check_url: str, servers: List[str], core: seatcore.SeatCore, shows: List[str], bookings: List[Tuple[str, str, Tuple[str, ...]]]) -> Dict[str, Any]:
+    problems: List[str] = []
+    seen: set = set()
+    for show, bid, seats in bookings:
+        for s in seats:
+            if (show, s) in seen:
+                problems.append(f"seat {show}/{s} is in two acknowledged bookings")
+            seen.add((show, s))
+    all_shows = sorted({b[0] for b in bookings} | set(shows))
+    found = 0
+    with psycopg.connect(check_url, autocommit=True) as c:
+        for show, bid, seats in bookings:
+            row = c.execute(
+                "SELECT seat_ids, (SELECT count(*) FROM seats s WHERE s.show_id = b.show_id AND s.booking_id = b.booking_id)"
+                " FROM bookings b WHERE booking_id::text = %s AND show_id = %s",
+                (bid, show),
+            ).fetchone()
+            if row is None:
+                problems.append(f"acknowledged booking {bid} ({show}) is gone")
+            elif tuple(sorted(row[0])) != seats or row[1] != len(seats):
+                problems.append(f"booking {bid}: stored {row}, acknowledged {seats}")
+            else:
+                found += 1
+        q = lambda sql: c.execute(sql, (all_shows,)).fetchone()[0]  # noqa: E731
+        for name, sql in [
+            ("seats in two bookings", "SELECT count(*) FROM (SELECT show_id, s FROM bookings, unnest(seat_ids) s WHERE show_id = ANY(%s) GROUP BY 1, 2 HAVING count(*) > 1) x"),
+            ("seats in two live holds", "SELECT count(*) FROM (SELECT show_id, n FROM holds, unnest(seat_nos) n WHERE show_id = ANY(%s) AND expires_at > now() GROUP BY 1, 2 HAVING count(*) > 1) x"),
+            ("seats in a live hold and a booking", "SELECT count(*) FROM holds h, unnest(h.seat_nos) n JOIN seats s ON s.seat_no = n WHERE h.show_id = ANY(%s) AND s.show_id = h.show_id AND h.expires_at > now() AND s.booking_id IS NOT NULL"),
+        ]:
+            if q(sql):
+                problems.append(f"{name}: {q(sql)}")
+        booked_seats = q("SELECT count(*) FROM seats WHERE show_id = ANY(%s) AND booking_id IS NOT NULL")
+    acked_seats = sum(len(b[2]) for b in bookings)
+    if booked_seats != acked_seats:
+        problems.append(f"{booked_seats} seats booked in the database, {acked_seats} in acknowledged bookings")
+    for show in all_shows:
+        views = []
+        for base in servers:
+            status, v = Http(base).get(f"/shows/{show}/seats")
+            views.append((v["total_seats"], v["available_seats"], v["held_seats"], v["booked_seats"], v["invariants_valid"]))
+        st = core.seat_status(show)
+        views.append((st.total_seats, st.available_seats, st.held_seats, st.booked_seats, st.invariants_valid))
+        for t, a, h, b, ok in views:
+            if not ok or a + h + b != t:
+                problems.append(f"{show}: counts {t} != {a} + {h} + {b} or invariants broken")
+        if len({(v[0], v[3]) for v in views}) != 1:
+            problems.append(f"{show}: the doors disagree on booked seats: {views}")
+    return {"problems": problems, "found": found, "booked_seats": booked_seats, "acked_seats": acked_seats}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--servers", required=True)
+    ap.add_argument("--db-url", required=True, help="what the Python module and the C kiosk connect to")
+    ap.add_argument("--check-url", required=True, help="a direct connection, for the checks")
+    ap.add_argument("--kiosk", required=True)
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--seconds", type=float, default=8)
+    a = ap.parse_args()
+    servers = a.servers.split(",")
+    shows = [f"chaos_{a.label}_1", f"chaos_{a.label}_2"]
+    core = seatcore.SeatCore(a.db_url, pool_size=8)
+    for show in shows:
+        core.initialize_show(show, [f"S{i}" for i in range(1, SEATS + 1)])
+    jobs: List[Any] = [(rest_client, (n, servers, shows)) for n in range(6)]
+    jobs += [(python_client, (n, core, shows)) for n in range(2)]
+    jobs.append((manager_client, (a.db_url, shows)))
+    jobs.append((kiosk_client, (a.kiosk, a.db_url, shows)))
+    started = time.monotonic()
+    ledgers = run_threads(jobs, a.seconds)
+    took = time.monotonic() - started
+    by_door: Dict[str, Ledger] = {}
+    for led in ledgers:
+        by_door.setdefault(led.door, Ledger(led.door)).merge(led)
+    everything = Ledger("all")
+    for led in by_door.values():
+        everything.merge(led)
+    result = check(a.check_url, servers, core, shows, everything.bookings)
+    figures = {
+        "label": a.label,
+        "seconds": round(took, 1),
+        "requests": everything.requests,
+        "holds_acknowledged": everything.holds,
+        "bookings_acknowledged": len(everything.bookings),
+        "bookings_found": result["found"],
+        "booked_seats": result["booked_seats"],
+        "key_replays_same_hold": everything.replays,
+        "errors": len(everything.errors),
+        "by_door": {d: {"requests": l.requests, "holds": l.holds, "bookings": len(l.bookings), "outcomes": dict(l.outcomes)} for d, l in by_door.items()},
+    }
+    print(json.dumps(figures))
+    bad = everything.errors + result["problems"]
+    for door, led in by_door.items():
+        if not led.bookings:
+            bad.append(f"the {door} door acknowledged no booking: the load did nothing there")
+    if bad:
+        print(f"many instances ({a.label}): {len(bad)} broken promises:", file=sys.stderr)
+        for line in bad[:30]:
+            print("  " + line, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
