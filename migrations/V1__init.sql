@@ -4,6 +4,8 @@
 --   booked    booking_id IS NOT NULL
 --   held      hold_id IS NOT NULL AND hold_expires_at > now()   (the database's clock)
 --   available otherwise; an expired hold frees its seats the moment it expires, before any sweep.
+-- A seat's hold_id/hold_expires_at may keep an expired hold's values (the sweep deletes hold
+-- rows only and never locks seats); the next hold of the seat overwrites them.
 --
 -- Deliberately absent: foreign keys from seats/holds/bookings to shows. Every such key makes
 -- PostgreSQL take a KEY SHARE lock on the show row per inserted row, which turns one busy

@@ -160,7 +160,7 @@ fn sweep_removes_rows_in_batches() {
     let mut c = db.client();
     let holds: i64 = c.query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
     let marked: i64 = c
-        .query_one("SELECT count(*) FROM seats WHERE hold_id IS NOT NULL", &[])
+        .query_one("SELECT count(*) FROM seats WHERE hold_expires_at > now()", &[])
         .unwrap()
         .get(0);
     assert_eq!((holds, marked), (1, 1));

@@ -11,11 +11,14 @@ WITH h AS (DELETE FROM holds RETURNING 1),
      s AS (UPDATE seats SET hold_id = NULL, hold_expires_at = NULL, booking_id = NULL
            WHERE hold_id IS NOT NULL OR booking_id IS NOT NULL
            RETURNING 1),
-     b AS (DELETE FROM bookings RETURNING 1)
-SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM b), (SELECT count(*) FROM s)";
+     b AS (DELETE FROM bookings RETURNING 1),
+     -- the same snapshot as the update, and the table lock keeps it true
+     taken AS (SELECT count(*) AS n FROM seats WHERE booking_id IS NOT NULL OR hold_expires_at > now())
+SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM b), (SELECT n FROM taken)";
 
 impl SeatCore {
     /// Clears every hold and booking of every show; seat maps stay. All or nothing.
+    /// `seats_reset` counts the seats that were held (by a live hold) or booked.
     pub fn reset_all(&self) -> Result<ResetCounts> {
         self.with_conn(OnLost::Fail, |c, _| {
             let mut tx = c.client.transaction()?;

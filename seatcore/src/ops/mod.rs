@@ -8,7 +8,7 @@
 //! - a hold locks only seats that look free in its snapshot: refusals never wait;
 //! - a statement that locks an existing hold row does so before it locks that hold's seats;
 //!   a hold statement locks seats only and inserts its new hold row;
-//! - the sweep never waits for a hold row (`SKIP LOCKED`).
+//! - the sweep deletes expired hold rows only (`SKIP LOCKED`) and never locks a seat.
 //!
 //! Statements go through `query_typed` (the unnamed statement): one round trip, no
 //! per-connection prepared-statement state, so a transaction-mode pooler (PgBouncer) works
