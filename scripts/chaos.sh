@@ -31,6 +31,8 @@ cc -std=c99 -Wall -Wextra -Werror -pedantic -Ibindings/c/include examples/c/kios
   -L"$target/debug" -Wl,-rpath,"$target/debug" -lseatcore
 cc -std=c99 -Wall -Wextra -Werror -pedantic -Ibindings/c/include examples/c/hammer.c -o "$target/chaos-hammer" \
   -L"$target/debug" -Wl,-rpath,"$target/debug" -lseatcore -lpthread
+cc -std=c99 -Wall -Wextra -Werror -pedantic -Ibindings/c/include scripts/chaos/lost_reply.c -o "$target/chaos-lost-reply" \
+  -L"$target/debug" -Wl,-rpath,"$target/debug" -lseatcore
 server_bin=$target/debug/seatcore-server
 
 export VIRTUAL_ENV=$root/.venv
@@ -97,7 +99,7 @@ round() {
   local hammer=$!
   local status=0
   python scripts/chaos/many.py --servers "$servers" --db-url "$url" --check-url "$direct" \
-    --kiosk "$target/chaos-kiosk" --label "$label" --seconds "$seconds" || status=$?
+    --kiosk "$target/chaos-kiosk" --lost-reply "$target/chaos-lost-reply" --label "$label" --seconds "$seconds" || status=$?
   if ! wait "$hammer"; then
     echo "the C hammer failed:" >&2
     cat "$hammer_log" >&2

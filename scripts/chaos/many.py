@@ -314,12 +314,50 @@ def check(check_url: str, servers: List[str], core: seatcore.SeatCore, shows: Li
     return {"problems": problems, "found": found, "booked_seats": booked_seats, "acked_seats": acked_seats}
 
 
+def lost_reply_checks(db_url: str, check_url: str, servers: List[str], lost_reply: str, label: str) -> Dict[str, Any]:
+    """A process dies after its keyed hold was made but before it read the reply; a restarted
+    process retries with the same key and must get that hold, and only one hold may exist.
+    C: scripts/chaos/lost_reply.c; Python: a child interpreter that aborts. The REST door
+    then retries the C key (keys are per show, whichever door made the hold)."""
+    show = f"chaos_{label}_lost"
+    problems: List[str] = []
+    seatcore.SeatCore(db_url, pool_size=1).initialize_show(show, ["L1", "L2", "L3", "L4"])
+    env = {"DATABASE_URL": db_url}
+    c_key, py_key = f"c-lost-{label}", f"py-lost-{label}"
+    crashed = subprocess.run([lost_reply, "--crash", show, c_key, "L1", "L2"], env=env, capture_output=True, text=True)
+    c_retry = subprocess.run([lost_reply, show, c_key, "L2", "L1"], env=env, capture_output=True, text=True)
+    child = (
+        "import os, sys, seatcore\n"
+        "seatcore.SeatCore(sys.argv[1]).hold(sys.argv[2], ['L3', 'L4'], 120, request_key=sys.argv[3])\n"
+        "os.abort()\n"
+    )
+    py_crashed = subprocess.run([sys.executable, "-c", child, db_url, show, py_key], capture_output=True, text=True)
+    py_retry = seatcore.SeatCore(db_url, pool_size=1).hold(show, ["L3", "L4"], 120, request_key=py_key)
+    status, rest_retry = Http(servers[0]).post(f"/shows/{show}/hold", {"seat_ids": ["L1", "L2"]}, c_key)
+    with psycopg.connect(check_url, autocommit=True) as c:
+        stored = {k: [r[0] for r in c.execute("SELECT hold_id::text FROM holds WHERE show_id = %s AND request_key = %s", (show, k))]
+                  for k in (c_key, py_key)}
+        holds = c.execute("SELECT count(*) FROM holds WHERE show_id = %s", (show,)).fetchone()[0]
+    if crashed.returncode >= 0 or py_crashed.returncode >= 0:
+        problems.append(f"the crashing processes did not crash: {crashed.returncode} {py_crashed.returncode} {py_crashed.stderr[-300:]}")
+    if len(stored[c_key]) != 1 or c_retry.returncode != 0 or c_retry.stdout.strip() != stored[c_key][0]:
+        problems.append(f"C lost reply: stored {stored[c_key]}, retry gave {c_retry.returncode} {c_retry.stdout!r} {c_retry.stderr!r}")
+    if len(stored[py_key]) != 1 or str(py_retry.hold_id) != stored[py_key][0]:
+        problems.append(f"Python lost reply: stored {stored[py_key]}, retry gave {py_retry.hold_id}")
+    if status != 201 or rest_retry["hold_id"] != stored[c_key][0]:
+        problems.append(f"REST retry of the C key: {status} {rest_retry}")
+    if holds != 2:
+        problems.append(f"{holds} holds on {show}, expected 2")
+    return {"problems": problems, "lost_replies_recovered": 3 - len(problems)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--servers", required=True)
     ap.add_argument("--db-url", required=True, help="what the Python module and the C kiosk connect to")
     ap.add_argument("--check-url", required=True, help="a direct connection, for the checks")
     ap.add_argument("--kiosk", required=True)
+    ap.add_argument("--lost-reply", required=True, help="the scripts/chaos/lost_reply.c binary")
     ap.add_argument("--label", required=True)
     ap.add_argument("--seconds", type=float, default=8)
     a = ap.parse_args()
@@ -342,6 +380,7 @@ def main() -> int:
     for led in by_door.values():
         everything.merge(led)
     result = check(a.check_url, servers, core, shows, everything.bookings)
+    lost = lost_reply_checks(a.db_url, a.check_url, servers, a.lost_reply, a.label)
     figures = {
         "label": a.label,
         "seconds": round(took, 1),
@@ -351,11 +390,12 @@ def main() -> int:
         "bookings_found": result["found"],
         "booked_seats": result["booked_seats"],
         "key_replays_same_hold": everything.replays,
+        "lost_replies_recovered": lost["lost_replies_recovered"],
         "errors": len(everything.errors),
         "by_door": {d: {"requests": l.requests, "holds": l.holds, "bookings": len(l.bookings), "outcomes": dict(l.outcomes)} for d, l in by_door.items()},
     }
     print(json.dumps(figures))
-    bad = everything.errors + result["problems"]
+    bad = everything.errors + result["problems"] + lost["problems"]
     for door, led in by_door.items():
         if not led.bookings:
             bad.append(f"the {door} door acknowledged no booking: the load did nothing there")
