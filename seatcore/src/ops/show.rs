@@ -23,7 +23,9 @@ FROM new_show, unnest($2::text[]) WITH ORDINALITY AS t (seat_id, seat_no)";
 const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 
 /// Every seat in seat-map order with its state by the database's clock, the show's declared
-/// seat count, and whether the row is consistent with its hold.
+/// seat count, and whether the row is consistent: never held and booked at once, and a live
+/// hold backed by its hold row. The hold row is looked up by key for live-held seats only (a
+/// scalar subquery, so never a scan of every hold of every show).
 const STATUS_SQL: &str = "
 SELECT s.seat_id,
        CASE WHEN s.booking_id IS NOT NULL THEN 2
@@ -32,15 +34,16 @@ SELECT s.seat_id,
        CASE WHEN s.booking_id IS NULL AND s.hold_expires_at > now()
             THEN s.hold_expires_at END AS hold_expires_at,
        sh.seat_count::int8,
-       (s.hold_id IS NULL OR s.booking_id IS NULL)
-       AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= now()
-            OR (h.hold_id IS NOT NULL AND h.expires_at = s.hold_expires_at
-                AND s.seat_no = ANY (h.seat_nos))) AS consistent
+       CASE WHEN s.hold_id IS NOT NULL AND s.booking_id IS NOT NULL THEN false
+            WHEN s.hold_expires_at > now() THEN
+                coalesce((SELECT h.expires_at = s.hold_expires_at AND h.show_id = s.show_id
+                                 AND s.seat_no = ANY (h.seat_nos)
+                          FROM holds h WHERE h.hold_id = s.hold_id), false)
+            ELSE true END AS consistent
 FROM shows sh
 JOIN seats s ON s.show_id = sh.show_id
-LEFT JOIN holds h ON h.hold_id = s.hold_id AND h.show_id = s.show_id
 WHERE sh.show_id = $1
-ORDER BY s.seat_no";
+ORDER BY s.show_id, s.seat_no";
 
 impl SeatCore {
     /// Creates a show with its seat map, in the given order. Seat ids are trimmed.
