@@ -19,7 +19,7 @@ run:
 	  DATABASE_URL="$$url" $(CARGO) run --release -q -p seatcore-server -- $(ARGS)
 
 test:
-	@scripts/setup.sh python c
+	@scripts/setup.sh python c browser
 	@url=$(DB_URL) && export DATABASE_URL="$$url" && \
 	  $(MAKE) --no-print-directory test-rust test-python test-c
 

@@ -101,8 +101,13 @@ def rows(runs):
     rs = runs.get("server_peak_rss", [])
     if rs:
         v = max(r["mb"] for r in rs)
-        out.append(("server peak RSS, whole run incl. 200k-seat status", v, "MB", None, None, None,
-                    "<= 30 MB", v <= 30, len(rs)))
+        out.append(("server peak RSS under all HTTP load above, incl. 200k-seat status reads", v, "MB",
+                    None, None, None, "<= 30 MB", v <= 30, len(rs)))
+    rs = runs.get("server_peak_rss_initialize", [])
+    if rs:
+        v = max(r["mb"] for r in rs)
+        out.append(("server peak RSS while initializing 200,000-seat shows (2.5 MB bodies)", v, "MB",
+                    None, None, None, "", None, len(rs)))
     return out
 
 

@@ -3,6 +3,7 @@
 #   scripts/setup.sh          Rust toolchain check, PostgreSQL server binaries
 #   scripts/setup.sh python   also the project's .venv (maturin, pytest, flask, mypy)
 #   scripts/setup.sh c        also a C toolchain and valgrind
+#   scripts/setup.sh browser  also Chromium, for the demo page's browser test
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -55,6 +56,10 @@ for extra in "$@"; do
       need_cmd c++ g++
       need_cmd valgrind valgrind
       need_cmd pkg-config pkg-config
+      ;;
+    browser)
+      command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+        apt_install chromium
       ;;
     *) echo "setup: unknown extra '$extra'" >&2; exit 2 ;;
   esac
