@@ -17,6 +17,8 @@ mod error;
 mod results;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod hostile_tests;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
