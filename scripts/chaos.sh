@@ -2,12 +2,14 @@
 # Many instances, one PostgreSQL (issue 7, "Faults"): three seatcore-server processes, the
 # Python module (SeatCore with request keys, and DatabaseManager), the C kiosk example run
 # over and over, and the C hammer example, all at once against the same shows; then every
-# acknowledged booking is looked up and every invariant checked (scripts/chaos/many.py).
-# It runs twice: straight to PostgreSQL, then through PgBouncer in transaction pooling mode
+# acknowledged booking is looked up and every invariant checked (scripts/chaos/many.py),
+# and lost hold replies are recovered by request key in the C, Python and REST doors.
+# Three rounds: straight to PostgreSQL; the same while PostgreSQL crashes
+# (pg_ctl -m immediate) and restarts; then through PgBouncer in transaction pooling mode
 # (Debian's pgbouncer, stock settings apart from the pool mode; seatcore is not configured
 # for it in any way).
 #
-#   scripts/chaos.sh            both rounds (about a minute with warm builds)
+#   scripts/chaos.sh            all rounds (about 45 s with warm builds)
 #   CHAOS_SECONDS=20 scripts/chaos.sh
 #
 # It starts its own throwaway PostgreSQL cluster (never the shared one: DATABASE_URL is
@@ -16,6 +18,7 @@
 # when missing). PgBouncer is installed with apt-get when missing and we are root; otherwise
 # that round is skipped with a printed reason.
 set -euo pipefail
+ulimit -c 0 # the lost-reply checks abort processes on purpose: no core files
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 seconds=${CHAOS_SECONDS:-8}
@@ -89,29 +92,53 @@ stop_servers() {
   pids=()
 }
 
-# round LABEL URL: the servers, the Python module, the C kiosk and the C hammer all use URL;
-# the checks read the database directly.
+# round LABEL URL [CRASH]: the servers, the Python module, the C kiosk (and, without CRASH,
+# the C hammer) all use URL; the checks read the database directly. CRASH is a command that
+# crashes and restarts PostgreSQL, run a third into the load.
 round() {
-  local label=$1 url=$2 hammer_log=$work/hammer-$1.log
-  step "round '$label': 3 servers + Python module + C kiosk + C hammer for ${seconds}s"
+  local label=$1 url=$2 crash=${3:-} hammer_log=$work/hammer-$1.log hammer=
+  local extra="C hammer"
+  [ -z "$crash" ] || extra="a database crash (pg_ctl -m immediate) a third of the way in"
+  step "round '$label': 3 servers + Python module + C kiosk + $extra, for ${seconds}s"
   start_servers "$url"
-  DATABASE_URL=$url "$target/chaos-hammer" 4 400 400 >"$hammer_log" 2>&1 &
-  local hammer=$!
+  if [ -z "$crash" ]; then
+    # the hammer checks its own show on its own, so it stays out of the crash round
+    DATABASE_URL=$url "$target/chaos-hammer" 4 400 400 >"$hammer_log" 2>&1 &
+    hammer=$!
+  fi
   local status=0
   python scripts/chaos/many.py --servers "$servers" --db-url "$url" --check-url "$direct" \
-    --kiosk "$target/chaos-kiosk" --lost-reply "$target/chaos-lost-reply" --label "$label" --seconds "$seconds" || status=$?
-  if ! wait "$hammer"; then
-    echo "the C hammer failed:" >&2
-    cat "$hammer_log" >&2
-    status=1
+    --kiosk "$target/chaos-kiosk" --lost-reply "$target/chaos-lost-reply" --label "$label" \
+    --seconds "$seconds" ${crash:+--crash "$crash"} || status=$?
+  if [ -n "$hammer" ]; then
+    if ! wait "$hammer"; then
+      echo "the C hammer failed:" >&2
+      cat "$hammer_log" >&2
+      status=1
+    fi
+    grep '^OK\|holds/s' "$hammer_log" | sed 's/^/  hammer: /' >&2
   fi
-  grep '^OK\|holds/s' "$hammer_log" | sed 's/^/  hammer: /' >&2
   stop_servers
   [ "$status" = 0 ] || { echo "chaos: round '$label' FAILED" >&2; exit 1; }
   echo "  round '$label': all promises kept" >&2
 }
 
 round direct "$direct"
+
+# pg_ctl -m immediate: every backend dies at once; the restart runs crash recovery.
+pgbin=${SEATCORE_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+[ -x "$pgbin/pg_ctl" ] || pgbin=$(dirname "$(command -v pg_ctl)")
+cat >"$work/crash.sh" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+cd /
+if [ "\$(id -u)" = 0 ]; then runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null
+else "$pgbin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null; fi
+sleep 2
+SEATCORE_PGDATA="$pgdata" SEATCORE_PG_PORT="$pgport" "$root/scripts/pg.sh" start >/dev/null
+SH
+chmod +x "$work/crash.sh"
+round crash "$direct" "$work/crash.sh"
 
 pgbouncer_bin=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null || true)
 if [ -z "$pgbouncer_bin" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
