@@ -57,5 +57,9 @@ CREATE TABLE seats (
     -- a seat is never held and booked at once
     CHECK (hold_id IS NULL OR booking_id IS NULL)
 ) WITH (fillfactor = 90);  -- room on each page for HOT updates of hold columns
+-- The planner needs to know each show's size (initialize runs ANALYZE seats (show_id) so a
+-- new show is known at once); a small sample is plenty for that and keeps the ANALYZE cheap
+-- on a big table (about 50 ms instead of 430 ms for 3.3 million seats).
+ALTER TABLE seats ALTER COLUMN show_id SET STATISTICS 20;
 -- Lets a booking be deleted (reset) without scanning every seat for references.
 CREATE INDEX seats_booking_id ON seats (booking_id) WHERE booking_id IS NOT NULL;
