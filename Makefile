@@ -24,7 +24,7 @@ test:
 	  $(MAKE) --no-print-directory test-rust test-python test-c
 
 test-rust:
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
 
 test-python:
