@@ -60,6 +60,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "chaos: FAILED at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 step "a throwaway PostgreSQL cluster"
 direct=$(pg start)
@@ -119,7 +120,11 @@ round() {
     grep '^OK\|holds/s' "$hammer_log" | sed 's/^/  hammer: /' >&2
   fi
   stop_servers
-  [ "$status" = 0 ] || { echo "chaos: round '$label' FAILED" >&2; exit 1; }
+  if [ "$status" != 0 ]; then
+    echo "chaos: round '$label' FAILED; the servers' logs end with:" >&2
+    tail -n 5 "$work"/server-*.log >&2 || true
+    exit 1
+  fi
   echo "  round '$label': all promises kept" >&2
 }
 
