@@ -176,6 +176,12 @@ auth_file = $bdir/userlist.txt
 pool_mode = transaction
 max_client_conn = 1000
 default_pool_size = 20
+; Failover: PgBouncer's defaults would make seatcore's requests wait in PgBouncer's queue up
+; to 120 s while PostgreSQL is down (query_wait_timeout), and keep waiting up to 15 s after it
+; is back (server_login_retry). Shorter values turn an outage into prompt errors, which
+; seatcore maps to 503s, and let it recover within a second. Nothing in seatcore changes.
+query_wait_timeout = 3
+server_login_retry = 1
 logfile = $bdir/pgbouncer.log
 pidfile = $bdir/pgbouncer.pid
 INI

@@ -85,7 +85,16 @@ class Http:
     def get(self, path: str) -> Tuple[int, Any]:
         return self.request("GET", path, None, {})
 
+    slowest = 0.0  # the slowest answer any client got, in seconds
+
     def request(self, method: str, path: str, body: Optional[str], headers: Dict[str, str]) -> Tuple[int, Any]:
+        started = time.monotonic()
+        try:
+            return self._request(method, path, body, headers)
+        finally:
+            Http.slowest = max(Http.slowest, time.monotonic() - started)
+
+    def _request(self, method: str, path: str, body: Optional[str], headers: Dict[str, str]) -> Tuple[int, Any]:
         for attempt in range(2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=15)
@@ -497,6 +506,7 @@ def main() -> int:
         # failures the clients saw (and retried); the core's own retries and pool waits hide
         # a short outage entirely
         "outage_answers_seen": sum(n for l in by_door.values() for k, n in l.outcomes.items() if "outage" in k),
+        "slowest_http_answer_s": round(Http.slowest, 2),
         "errors": len(everything.errors),
         **crash_figures,
         "by_door": {d: {"requests": l.requests, "holds": l.holds, "bookings": len(l.bookings), "outcomes": dict(l.outcomes)} for d, l in by_door.items()},
