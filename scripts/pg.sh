@@ -6,6 +6,8 @@
 #   scripts/pg.sh url     print the URL of the running cluster
 #   scripts/pg.sh stop    stop it (the data stays, in .pgdata/, which git ignores)
 #   scripts/pg.sh status  say whether it runs
+#   scripts/pg.sh crash   stop it the hard way (pg_ctl -m immediate: no checkpoint, as after
+#                         a power cut; the next start runs crash recovery). For fault tests.
 #
 # Settings: SEATCORE_PGDATA (default <repo>/.pgdata), SEATCORE_PG_PORT (default: a port
 # derived from the checkout's path, so two clones never collide), SEATCORE_PG_BIN (default:
@@ -120,5 +122,6 @@ case "${1:-start}" in
   url) running && url || { echo "pg.sh: the private cluster is not running" >&2; exit 1; } ;;
   stop) if running; then as_owner "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null; fi ;;
   status) if running; then echo "running: $(url)"; else echo "stopped"; fi ;;
-  *) echo "usage: scripts/pg.sh start|url|stop|status" >&2; exit 2 ;;
+  crash) if running; then as_owner "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null; fi ;;
+  *) echo "usage: scripts/pg.sh start|url|stop|status|crash" >&2; exit 2 ;;
 esac

@@ -4,9 +4,15 @@
 //! (or reused) through `scripts/pg.sh start`. Each [`TestDb`] is a fresh schema in that
 //! database, reached through a URL whose `search_path` points at it, and dropped afterwards.
 
-use std::process::Command;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
+
+/// The project's `scripts/pg.sh`.
+pub const PG_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
 
 /// The URL of the database tests run against.
 pub fn server_url() -> &'static str {
@@ -17,7 +23,7 @@ pub fn server_url() -> &'static str {
                 return url;
             }
         }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
+        let script = PG_SH;
         let out = Command::new("bash")
             .args([script, "start"])
             .output()
@@ -80,4 +86,74 @@ impl Drop for TestDb {
 pub fn with_search_path(url: &str, schema: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// A throwaway PostgreSQL cluster of a test's own, for tests that stop, crash or reconfigure
+/// the server (never the shared one): `scripts/pg.sh` in a fresh folder under the temp dir,
+/// on a free port. With `ssl`, the cluster has its own CA ([`Cluster::ca_cert`]) and a server
+/// certificate for `localhost` and `127.0.0.1`. Stopped and removed on drop.
+pub struct Cluster {
+    /// The data folder.
+    pub dir: PathBuf,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    ssl: bool,
+}
+
+impl Cluster {
+    /// Starts a new cluster; `label` names its folder.
+    pub fn start(label: &str, ssl: bool) -> Cluster {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // under the temp dir and world-searchable, so the postgres user (as root) can own
+        // the data folder inside
+        let parent = std::env::temp_dir().join(format!("seatcore-{label}-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&parent).unwrap();
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cluster = Cluster { dir: parent.join("data"), port, ssl };
+        cluster.up();
+        cluster
+    }
+
+    /// Runs `scripts/pg.sh VERB` on this cluster.
+    pub fn pg_sh(&self, verb: &str) -> Output {
+        Command::new("bash")
+            .args([PG_SH, verb])
+            .env("SEATCORE_PGDATA", &self.dir)
+            .env("SEATCORE_PG_PORT", self.port.to_string())
+            .env("SEATCORE_PG_SSL", if self.ssl { "1" } else { "0" })
+            .output()
+            .unwrap()
+    }
+
+    /// Starts the cluster (again, after [`Cluster::crash`] or a stop).
+    pub fn up(&self) {
+        let out = self.pg_sh("start");
+        assert!(out.status.success(), "pg.sh start: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Stops the server at once, without a checkpoint (`pg_ctl -m immediate`).
+    pub fn crash(&self) {
+        let out = self.pg_sh("crash");
+        assert!(out.status.success(), "pg.sh crash: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// A URL of the `seatcore` database on `host` with query `params` (may be empty).
+    pub fn url(&self, host: &str, params: &str) -> String {
+        let q = if params.is_empty() { String::new() } else { format!("?{params}") };
+        format!("postgres://postgres@{host}:{}/seatcore{q}", self.port)
+    }
+
+    /// The CA certificate that signed the server's (with `ssl`).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.join("ca.crt")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.pg_sh("stop");
+        if let Some(parent) = self.dir.parent() {
+            let _ = std::fs::remove_dir_all(parent);
+        }
+    }
 }

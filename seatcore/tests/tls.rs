@@ -1,51 +1,9 @@
 //! TLS to PostgreSQL: a throwaway cluster with its own CA and server certificate.
 
-use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use seatcore::testing::Cluster;
 use seatcore::{ErrorKind, Options, SeatCore};
-
-struct Cluster {
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-fn pg_sh(cluster: &Cluster, verb: &str) -> std::process::Output {
-    Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh"))
-        .arg(verb)
-        .env("SEATCORE_PGDATA", &cluster.dir)
-        .env("SEATCORE_PG_PORT", cluster.port.to_string())
-        .env("SEATCORE_PG_SSL", "1")
-        .output()
-        .unwrap()
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        // under /tmp and world-searchable, so the postgres user can own a folder inside
-        let dir = std::env::temp_dir().join(format!("seatcore-tls-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cluster = Cluster { dir: dir.join("data"), port };
-        let out = pg_sh(&cluster, "start");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        cluster
-    }
-
-    fn url(&self, host: &str, params: &str) -> String {
-        format!("postgres://postgres@{host}:{}/seatcore?{params}", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        pg_sh(self, "stop");
-        let _ = std::fs::remove_dir_all(self.dir.parent().unwrap());
-    }
-}
 
 fn works(url: &str) -> seatcore::Result<()> {
     let opts = Options { min_idle: 1, checkout_timeout: std::time::Duration::from_secs(2), ..Options::default() };
@@ -60,8 +18,8 @@ fn works(url: &str) -> seatcore::Result<()> {
 
 #[test]
 fn tls_modes_behave_like_libpq() {
-    let cluster = Cluster::start();
-    let ca = cluster.dir.join("ca.crt");
+    let cluster = Cluster::start("tls", true);
+    let ca = cluster.ca_cert();
     let ca = ca.to_str().unwrap();
     // encrypted, certificate not checked
     works(&cluster.url("127.0.0.1", "sslmode=require")).unwrap();
