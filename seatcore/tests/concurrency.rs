@@ -203,7 +203,12 @@ fn concurrent_sweepers_share_the_work() {
     let fresh: Vec<_> = map.iter().step_by(7).cloned().collect();
     let taker = {
         let (core, fresh) = (core.clone(), fresh.clone());
-        std::thread::spawn(move || fresh.chunks(3).map(|c| core.hold("show", c, 600).unwrap()).count())
+        std::thread::spawn(move || {
+            for chunk in fresh.chunks(3) {
+                core.hold("show", chunk, 600).unwrap();
+            }
+            fresh.chunks(3).count()
+        })
     };
     let sweepers: Vec<_> = (0..4)
         .map(|_| {
