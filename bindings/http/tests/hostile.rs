@@ -144,8 +144,17 @@ fn connections_over_the_cap_get_503_and_the_server_goes_on() {
     let srv = Server::start(&db.url, &["--no-demo", "--max-connections", "20"]);
     let idle: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(&srv.addr).unwrap()).collect();
     std::thread::sleep(Duration::from_millis(300));
-    let (code, _) = fresh_request(&srv.addr, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    assert_eq!(code, 503, "the 21st connection is refused with 503");
+    // The refusal comes at once, before any request (sending one could race the close).
+    let mut s = TcpStream::connect(&srv.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 503"), "the 21st connection is refused with 503: {text:?}");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body, "{\"error\": \"too many connections, retry\"}\n");
+    assert!(head.contains(&format!("Content-Length: {}", body.len())), "{head}");
+    assert!(head.contains("Retry-After: 1"), "{head}");
     drop(idle);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

@@ -363,11 +363,15 @@ impl Server {
                         // seatcore: over the cap, answer 503 and close instead of taking a
                         // thread; best effort, the socket is fresh so the write does not block.
                         if open_connections.load(Relaxed) >= limits.max_connections {
-                            let mut sock = sock;
-                            let _ = std::io::Write::write_all(
-                                &mut sock,
-                                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 43\r\nConnection: close\r\n\r\n{\"error\": \"too many connections, retry\"}\n",
+                            const BODY: &str = "{\"error\": \"too many connections, retry\"}\n";
+                            let reply = format!(
+                                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+                                 Retry-After: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
+                                BODY.len()
                             );
+                            let mut sock = sock;
+                            let _ = std::io::Write::write_all(&mut sock, reply.as_bytes());
+                            let _ = sock.shutdown(Shutdown::Write);
                             continue;
                         }
                         if sock.set_timeouts(Some(READ_WAKEUP), Some(limits.write_timeout)).is_err() {
