@@ -42,12 +42,20 @@ struct Cluster {
 
 impl Cluster {
     fn start(label: &str) -> Cluster {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         // under /tmp and world-searchable, so the postgres user can own a folder inside
-        let dir = std::env::temp_dir().join(format!("seatcore-{label}-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("seatcore-{label}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cluster = Cluster { dir: dir.join("data"), port };
+        let cluster = Cluster {
+            dir: dir.join("data"),
+            port,
+        };
         cluster.up();
         cluster
     }
@@ -65,7 +73,11 @@ impl Cluster {
     /// Starts (or restarts) the cluster and waits until it accepts connections.
     fn up(&self) {
         let out = self.pg_sh("start");
-        assert!(out.status.success(), "pg.sh start: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg.sh start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `pg_ctl stop -m immediate`: every backend dies at once, no checkpoint; the next start
@@ -74,13 +86,24 @@ impl Cluster {
         let pg_ctl = pg_bin().join("pg_ctl");
         let mut cmd = if is_root() {
             let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&pg_ctl).current_dir("/");
+            c.args(["-u", "postgres", "--"])
+                .arg(&pg_ctl)
+                .current_dir("/");
             c
         } else {
             Command::new(&pg_ctl)
         };
-        let out = cmd.arg("-D").arg(&self.dir).args(["-m", "immediate", "-w", "stop"]).output().unwrap();
-        assert!(out.status.success(), "pg_ctl stop -m immediate: {}", String::from_utf8_lossy(&out.stderr));
+        let out = cmd
+            .arg("-D")
+            .arg(&self.dir)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl stop -m immediate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn url(&self) -> String {
@@ -96,7 +119,11 @@ impl Drop for Cluster {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 /// The PostgreSQL binaries pg.sh uses: SEATCORE_PG_BIN, else the newest Debian one, else PATH.
@@ -105,13 +132,25 @@ fn pg_bin() -> PathBuf {
         return PathBuf::from(b);
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("pg_ctl").exists()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.join("pg_ctl").exists())
+                .collect()
+        })
         .unwrap_or_default();
     found.sort_by_key(|p| {
-        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
     });
     found.pop().unwrap_or_else(|| {
-        let out = Command::new("sh").args(["-c", "dirname \"$(command -v pg_ctl)\""]).output().unwrap();
+        let out = Command::new("sh")
+            .args(["-c", "dirname \"$(command -v pg_ctl)\""])
+            .output()
+            .unwrap();
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     })
 }
@@ -155,7 +194,13 @@ impl Ledger {
     }
 
     /// One request; `None` when no HTTP answer came. Records and checks the answer.
-    fn call(&mut self, agent: &ureq::Agent, url: &str, key: Option<&str>, body: &Value) -> Option<(u16, Value)> {
+    fn call(
+        &mut self,
+        agent: &ureq::Agent,
+        url: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> Option<(u16, Value)> {
         let mut req = agent.post(url).set("Content-Type", "application/json");
         if let Some(k) = key {
             req = req.set("Idempotency-Key", k);
@@ -168,7 +213,8 @@ impl Ledger {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
             Err(e) => {
-                self.transport_errors.push(format!("{url}: {e} after {:?}", started.elapsed()));
+                self.transport_errors
+                    .push(format!("{url}: {e} after {:?}", started.elapsed()));
                 return None;
             }
         };
@@ -195,7 +241,10 @@ fn seat_names(n: usize) -> Vec<String> {
 }
 
 fn make_show(srv: &Server, show: &str) {
-    let r = srv.post_json(&format!("/shows/{show}/initialize"), &json!({ "seat_ids": seat_names(SEATS) }));
+    let r = srv.post_json(
+        &format!("/shows/{show}/initialize"),
+        &json!({ "seat_ids": seat_names(SEATS) }),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
@@ -226,7 +275,12 @@ fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicB
                 l.key_retries += 1;
                 thread::sleep(Duration::from_millis(200));
             }
-            match l.call(&agent, &format!("{base}/shows/{show}/hold"), Some(&key), &body) {
+            match l.call(
+                &agent,
+                &format!("{base}/shows/{show}/hold"),
+                Some(&key),
+                &body,
+            ) {
                 Some((201, v)) => {
                     held = Some(v);
                     break;
@@ -237,12 +291,19 @@ fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicB
         }
         let Some(hold) = held else { continue };
         let hold_id = hold["hold_id"].as_str().unwrap().to_owned();
-        let mut got: Vec<String> = hold["seat_ids"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+        let mut got: Vec<String> = hold["seat_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
         got.sort();
         let mut want = seats.clone();
         want.sort();
         if got != want {
-            l.bad.push(format!("hold {hold_id} has seats {got:?}, asked for {want:?}"));
+            l.bad.push(format!(
+                "hold {hold_id} has seats {got:?}, asked for {want:?}"
+            ));
         }
         l.holds.push((hold_id.clone(), got.clone()));
         match next() % 4 {
@@ -251,13 +312,22 @@ fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicB
                     if attempt > 0 {
                         thread::sleep(Duration::from_millis(200));
                     }
-                    let r = l.call(&agent, &format!("{base}/shows/{show}/book"), None, &json!({ "hold_id": hold_id }));
+                    let r = l.call(
+                        &agent,
+                        &format!("{base}/shows/{show}/book"),
+                        None,
+                        &json!({ "hold_id": hold_id }),
+                    );
                     match r {
                         Some((200, v)) => {
                             if v["booking_id"] != json!(hold_id) {
-                                l.bad.push(format!("booking {} for hold {hold_id}", v["booking_id"]));
+                                l.bad.push(format!(
+                                    "booking {} for hold {hold_id}",
+                                    v["booking_id"]
+                                ));
                             }
-                            l.bookings.push((hold_id.clone(), got.clone(), Instant::now()));
+                            l.bookings
+                                .push((hold_id.clone(), got.clone(), Instant::now()));
                             break;
                         }
                         Some((503, _)) | None => continue,
@@ -266,7 +336,12 @@ fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicB
                 }
             }
             2 => {
-                l.call(&agent, &format!("{base}/shows/{show}/release-hold"), None, &json!({ "hold_id": hold_id }));
+                l.call(
+                    &agent,
+                    &format!("{base}/shows/{show}/release-hold"),
+                    None,
+                    &json!({ "hold_id": hold_id }),
+                );
             }
             _ => {}
         }
@@ -311,26 +386,39 @@ fn check_invariants(db: &mut postgres::Client, srv: &Server, show: &str, ledger:
     let mut seen = HashSet::new();
     for (id, seats, _) in &ledger.bookings {
         for s in seats {
-            assert!(seen.insert(s.clone()), "seat {s} is in two acknowledged bookings (one is {id})");
+            assert!(
+                seen.insert(s.clone()),
+                "seat {s} is in two acknowledged bookings (one is {id})"
+            );
         }
     }
     // ...and each is still booked, with its seats, which carry it.
     let mut found = 0;
     for (id, seats, _) in &ledger.bookings {
         let row = db
-            .query_opt("SELECT seat_ids FROM bookings WHERE booking_id::text = $1 AND show_id = $2", &[id, &show])
+            .query_opt(
+                "SELECT seat_ids FROM bookings WHERE booking_id::text = $1 AND show_id = $2",
+                &[id, &show],
+            )
             .unwrap();
-        let mut stored: Vec<String> = row.unwrap_or_else(|| panic!("acknowledged booking {id} is gone")).get(0);
+        let mut stored: Vec<String> = row
+            .unwrap_or_else(|| panic!("acknowledged booking {id} is gone"))
+            .get(0);
         stored.sort();
         assert_eq!(&stored, seats, "booking {id}");
         let carrying: i64 = db
-            .query_one("SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id::text = $2", &[&show, id])
+            .query_one(
+                "SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id::text = $2",
+                &[&show, id],
+            )
             .unwrap()
             .get(0);
         assert_eq!(carrying as usize, seats.len(), "seats of booking {id}");
         found += 1;
     }
-    let scalar = |db: &mut postgres::Client, sql: &str| -> i64 { db.query_one(sql, &[&show]).unwrap().get(0) };
+    let scalar = |db: &mut postgres::Client, sql: &str| -> i64 {
+        db.query_one(sql, &[&show]).unwrap().get(0)
+    };
     assert_eq!(
         scalar(db, "SELECT count(*) FROM (SELECT s FROM bookings, unnest(seat_ids) s WHERE show_id = $1 GROUP BY s HAVING count(*) > 1) x"),
         0,
@@ -353,12 +441,24 @@ fn check_invariants(db: &mut postgres::Client, srv: &Server, show: &str, ledger:
         0,
         "a booking whose seats do not carry it"
     );
-    let booked_seats = scalar(db, "SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id IS NOT NULL");
+    let booked_seats = scalar(
+        db,
+        "SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id IS NOT NULL",
+    );
     let v = srv.get(&format!("/shows/{show}/seats")).expect(200);
     assert_eq!(v["invariants_valid"], true);
-    let (t, a, h, b) = (&v["total_seats"], &v["available_seats"], &v["held_seats"], &v["booked_seats"]);
+    let (t, a, h, b) = (
+        &v["total_seats"],
+        &v["available_seats"],
+        &v["held_seats"],
+        &v["booked_seats"],
+    );
     assert_eq!(t.as_i64().unwrap(), SEATS as i64);
-    assert_eq!(a.as_i64().unwrap() + h.as_i64().unwrap() + b.as_i64().unwrap(), SEATS as i64, "counts");
+    assert_eq!(
+        a.as_i64().unwrap() + h.as_i64().unwrap() + b.as_i64().unwrap(),
+        SEATS as i64,
+        "counts"
+    );
     assert_eq!(b.as_i64().unwrap(), booked_seats);
     assert!(booked_seats as usize >= seen.len());
     found
@@ -388,21 +488,47 @@ fn time_to_recover(srv: &Server, show: &str, limit: Duration) -> Duration {
         n += 1;
         let healthy = matches!(agent.get(&srv.url("/health")).call(), Ok(r) if r.status() == 200);
         if healthy {
-            let body = json!({ "seat_ids": [format!("S{}", SEATS - n % 10)], "hold_duration_seconds": 1 });
-            if let Some((201, v)) = l.call(&agent, &srv.url(&format!("/shows/{show}/hold")), None, &body) {
-                let _ = l.call(&agent, &srv.url(&format!("/shows/{show}/release-hold")), None, &json!({"hold_id": v["hold_id"]}));
+            let body =
+                json!({ "seat_ids": [format!("S{}", SEATS - n % 10)], "hold_duration_seconds": 1 });
+            if let Some((201, v)) = l.call(
+                &agent,
+                &srv.url(&format!("/shows/{show}/hold")),
+                None,
+                &body,
+            ) {
+                let _ = l.call(
+                    &agent,
+                    &srv.url(&format!("/shows/{show}/release-hold")),
+                    None,
+                    &json!({"hold_id": v["hold_id"]}),
+                );
                 return started.elapsed();
             }
         }
-        assert!(started.elapsed() < limit, "no normal answer {limit:?} after the fault ended; last: {:?}", l.statuses);
+        assert!(
+            started.elapsed() < limit,
+            "no normal answer {limit:?} after the fault ended; last: {:?}",
+            l.statuses
+        );
         thread::sleep(Duration::from_millis(25));
     }
 }
 
 fn assert_clean(name: &str, l: &Ledger) {
-    assert!(l.bad.is_empty(), "{name}: answers that break the contract: {:#?}", &l.bad[..l.bad.len().min(10)]);
-    assert!(l.slowest < CLIENT_TIMEOUT, "{name}: an answer took {:?}", l.slowest);
-    assert!(!l.bookings.is_empty(), "{name}: no booking was acknowledged; the load did nothing");
+    assert!(
+        l.bad.is_empty(),
+        "{name}: answers that break the contract: {:#?}",
+        &l.bad[..l.bad.len().min(10)]
+    );
+    assert!(
+        l.slowest < CLIENT_TIMEOUT,
+        "{name}: an answer took {:?}",
+        l.slowest
+    );
+    assert!(
+        !l.bookings.is_empty(),
+        "{name}: no booking was acknowledged; the load did nothing"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -410,7 +536,16 @@ fn assert_clean(name: &str, l: &Ledger) {
 #[test]
 fn database_crash_under_load() {
     let cluster = Cluster::start("crash");
-    let srv = Server::start(&cluster.url(), &["--no-demo", "--min-hold-seconds", "1", "--pool-timeout-seconds", "2"]);
+    let srv = Server::start(
+        &cluster.url(),
+        &[
+            "--no-demo",
+            "--min-hold-seconds",
+            "1",
+            "--pool-timeout-seconds",
+            "2",
+        ],
+    );
     make_show(&srv, "crash");
     let load = Load::start(&srv, "crash", 5);
     thread::sleep(Duration::from_secs(2));
@@ -422,17 +557,30 @@ fn database_crash_under_load() {
     let mut probes = Ledger::default();
     let started = Instant::now();
     let r = agent.get(&srv.url("/health")).call();
-    let Err(ureq::Error::Status(503, r)) = r else { panic!("/health during the outage: {r:?}") };
+    let Err(ureq::Error::Status(503, r)) = r else {
+        panic!("/health during the outage: {r:?}")
+    };
     let v: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
-    assert_eq!((v["status"].as_str(), v["database"].as_str()), (Some("unhealthy"), Some("disconnected")));
+    assert_eq!(
+        (v["status"].as_str(), v["database"].as_str()),
+        (Some("unhealthy"), Some("disconnected"))
+    );
     let health_ms = started.elapsed().as_millis();
     for (path, body) in [
         ("/shows/crash/hold", json!({"seat_ids": ["S1"]})),
-        ("/shows/crash/book", json!({"hold_id": "00000000-0000-0000-0000-000000000000"})),
-        ("/shows/crash/release-hold", json!({"hold_id": "00000000-0000-0000-0000-000000000000"})),
+        (
+            "/shows/crash/book",
+            json!({"hold_id": "00000000-0000-0000-0000-000000000000"}),
+        ),
+        (
+            "/shows/crash/release-hold",
+            json!({"hold_id": "00000000-0000-0000-0000-000000000000"}),
+        ),
     ] {
         let r = probes.call(&agent, &srv.url(path), None, &body);
-        let Some((503, v)) = r else { panic!("{path} during the outage: {r:?}") };
+        let Some((503, v)) = r else {
+            panic!("{path} during the outage: {r:?}")
+        };
         assert!(v["error"].is_string());
     }
     let outage_probe_ms = probes.slowest.as_millis();
@@ -445,11 +593,18 @@ fn database_crash_under_load() {
     let ledger = load.finish();
 
     assert_clean("crash", &ledger);
-    assert!(ledger.transport_errors.is_empty(), "hung or dropped requests: {:#?}", ledger.transport_errors);
+    assert!(
+        ledger.transport_errors.is_empty(),
+        "hung or dropped requests: {:#?}",
+        ledger.transport_errors
+    );
     assert!(ledger.count(503) > 0, "the clients never saw the outage");
     let before = ledger.bookings.iter().filter(|b| b.2 < crashed).count();
     let after = ledger.bookings.iter().filter(|b| b.2 > back).count();
-    assert!(before > 0 && after > 0, "bookings before the crash: {before}, after: {after}");
+    assert!(
+        before > 0 && after > 0,
+        "bookings before the crash: {before}, after: {after}"
+    );
     let mut db = postgres::Client::connect(&cluster.url(), postgres::NoTls).unwrap();
     let found = check_invariants(&mut db, &srv, "crash", &ledger);
     summary(
@@ -470,7 +625,16 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
     let db = TestDb::new("faults_terminate");
     let app = format!("faults_term_{}", std::process::id());
     let url = format!("{}&application_name={app}", db.url);
-    let srv = Server::start(&url, &["--no-demo", "--min-hold-seconds", "1", "--pool-timeout-seconds", "2"]);
+    let srv = Server::start(
+        &url,
+        &[
+            "--no-demo",
+            "--min-hold-seconds",
+            "1",
+            "--pool-timeout-seconds",
+            "2",
+        ],
+    );
     make_show(&srv, "term");
     let load = Load::start(&srv, "term", 5);
     thread::sleep(Duration::from_millis(500));
@@ -497,13 +661,23 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
     let kills = kills.load(Ordering::Relaxed);
     assert!(kills > 20, "only {kills} connections were terminated");
     assert_clean("terminate", &ledger);
-    assert!(ledger.transport_errors.is_empty(), "hung or dropped requests: {:#?}", ledger.transport_errors);
+    assert!(
+        ledger.transport_errors.is_empty(),
+        "hung or dropped requests: {:#?}",
+        ledger.transport_errors
+    );
     // No worker is stuck: twice as many concurrent requests as workers all come back.
     let base = srv.base.clone();
     let all: Vec<_> = (0..16)
         .map(|_| {
             let base = base.clone();
-            thread::spawn(move || agent().get(&format!("{base}/health")).call().map(|r| r.status()).map_err(|e| e.to_string()))
+            thread::spawn(move || {
+                agent()
+                    .get(&format!("{base}/health"))
+                    .call()
+                    .map(|r| r.status())
+                    .map_err(|e| e.to_string())
+            })
         })
         .collect();
     for t in all {
@@ -511,7 +685,10 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
     }
     // The pool reopened its connections.
     let open: i64 = admin
-        .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", &[&app])
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
         .unwrap()
         .get(0);
     assert!(open > 0, "no pooled connection after healing");
@@ -527,7 +704,13 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
 #[test]
 fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
     let db = TestDb::new("faults_kill9");
-    let flags = ["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "1"];
+    let flags = [
+        "--no-demo",
+        "--min-hold-seconds",
+        "1",
+        "--sweep-interval-seconds",
+        "1",
+    ];
     let first = Server::start(&db.url, &flags);
     make_show(&first, "k9");
     let load = Load::start(&first, "k9", 3);
@@ -564,17 +747,26 @@ fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left: i64 = c
-            .query_one("SELECT count(*) FROM holds WHERE hold_id::text = ANY ($1)", &[&live.iter().map(|h| h.0.clone()).collect::<Vec<_>>()])
+            .query_one(
+                "SELECT count(*) FROM holds WHERE hold_id::text = ANY ($1)",
+                &[&live.iter().map(|h| h.0.clone()).collect::<Vec<_>>()],
+            )
             .unwrap()
             .get(0);
         if left == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{left} expired holds were never swept");
+        assert!(
+            Instant::now() < deadline,
+            "{left} expired holds were never swept"
+        );
         thread::sleep(Duration::from_millis(100));
     }
     let r = second.post_json("/shows/k9/book", &json!({ "hold_id": live[0].0 }));
-    assert_eq!((r.status, r.json()), (400, json!({"error": "hold not found or expired"})));
+    assert_eq!(
+        (r.status, r.json()),
+        (400, json!({"error": "hold not found or expired"}))
+    );
     check_invariants(&mut c, &second, "k9", &ledger);
     summary(
         "server killed (kill -9) and restarted",
@@ -591,10 +783,24 @@ fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
 fn lost_hold_reply_retried_with_the_same_key_gets_the_same_hold() {
     let db = TestDb::new("faults_lost");
     // No background sweep: the test sweeps when it wants to.
-    let srv = Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "3600"]);
+    let srv = Server::start(
+        &db.url,
+        &[
+            "--no-demo",
+            "--min-hold-seconds",
+            "1",
+            "--sweep-interval-seconds",
+            "3600",
+        ],
+    );
     srv.show("lost", &["A1", "A2", "A3"]);
     let holds = |db: &TestDb| -> Vec<String> {
-        db.client().query("SELECT hold_id::text FROM holds", &[]).unwrap().iter().map(|r| r.get(0)).collect()
+        db.client()
+            .query("SELECT hold_id::text FROM holds", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
     };
 
     // The request arrives, the client hangs up before the reply: the hold is made, the reply lost.
@@ -614,36 +820,268 @@ fn lost_hold_reply_retried_with_the_same_key_gets_the_same_hold() {
         if !h.is_empty() {
             break h;
         }
-        assert!(Instant::now() < deadline, "the hold whose reply was lost never appeared");
+        assert!(
+            Instant::now() < deadline,
+            "the hold whose reply was lost never appeared"
+        );
         thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(made.len(), 1);
 
-    let key = [("Content-Type", "application/json"), ("Idempotency-Key", "kiosk7-req1")];
-    let retry = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
-    assert_eq!(retry["hold_id"], json!(made[0]), "the retry made a second hold");
+    let key = [
+        ("Content-Type", "application/json"),
+        ("Idempotency-Key", "kiosk7-req1"),
+    ];
+    let retry = srv
+        .request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()))
+        .expect(201);
+    assert_eq!(
+        retry["hold_id"],
+        json!(made[0]),
+        "the retry made a second hold"
+    );
     assert_eq!(holds(&db), made);
     // the same seats in another order are the same request
-    let reordered = srv.request("POST", "/shows/lost/hold", &key, Some(br#"{"seat_ids": ["A2", "A1"]}"#)).expect(201);
+    let reordered = srv
+        .request(
+            "POST",
+            "/shows/lost/hold",
+            &key,
+            Some(br#"{"seat_ids": ["A2", "A1"]}"#),
+        )
+        .expect(201);
     assert_eq!(reordered, retry);
 
     // Lifetime: after expiry the key still names the same (expired) hold, until the sweep.
     let wait = seconds_until(retry["expires_at"].as_str().unwrap(), db_now(&db)) + 0.2;
     thread::sleep(Duration::from_secs_f64(wait.max(0.0)));
-    let late = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
+    let late = srv
+        .request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()))
+        .expect(201);
     assert_eq!(late, retry);
-    let v = srv.post_json("/shows/lost/book", &json!({ "hold_id": made[0] })).expect(400);
+    let v = srv
+        .post_json("/shows/lost/book", &json!({ "hold_id": made[0] }))
+        .expect(400);
     assert_eq!(v, json!({"error": "hold expired"}));
     let core = seatcore::SeatCore::connect(&db.url, seatcore::Options::default()).unwrap();
     assert_eq!(core.sweep_expired().unwrap(), 1);
-    let fresh = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
-    assert_ne!(fresh["hold_id"], retry["hold_id"], "after the sweep the key is free again");
+    let fresh = srv
+        .request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()))
+        .expect(201);
+    assert_ne!(
+        fresh["hold_id"], retry["hold_id"],
+        "after the sweep the key is free again"
+    );
     // Booking ends the key's life too: a repeat is then refused as seats unavailable.
-    srv.post_json("/shows/lost/book", &json!({ "hold_id": fresh["hold_id"] })).expect(200);
+    srv.post_json("/shows/lost/book", &json!({ "hold_id": fresh["hold_id"] }))
+        .expect(200);
     let after = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()));
     assert_eq!(after.status, 409, "{}", after.body);
     // Scope: the key is per show.
     srv.show("lost2", &["A1", "A2"]);
-    let other_show = srv.request("POST", "/shows/lost2/hold", &key, Some(body.as_bytes())).expect(201);
+    let other_show = srv
+        .request("POST", "/shows/lost2/hold", &key, Some(body.as_bytes()))
+        .expect(201);
     assert_ne!(other_show["hold_id"], fresh["hold_id"]);
+}
+
+/// A TCP forwarder in front of PostgreSQL that, once armed with a piece of SQL, lets the next
+/// statement containing it reach the database but throws its reply away and then cuts that
+/// connection: the statement commits, the caller never hears.
+mod lossy {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    pub struct Proxy {
+        pub addr: String,
+        armed: Arc<Mutex<Option<Vec<u8>>>>,
+        cuts: Arc<AtomicU64>,
+    }
+
+    impl Proxy {
+        pub fn start(target: String) -> Proxy {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let armed: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
+            let cuts = Arc::new(AtomicU64::new(0));
+            let (armed2, cuts2) = (Arc::clone(&armed), Arc::clone(&cuts));
+            std::thread::spawn(move || {
+                for client in listener.incoming() {
+                    let Ok(client) = client else { continue };
+                    let Ok(server) = TcpStream::connect(&target) else {
+                        continue;
+                    };
+                    let lost = Arc::new(AtomicBool::new(false));
+                    // database -> client, dropped once this connection's reply is to be lost
+                    {
+                        let (mut from, mut to, lost) = (
+                            server.try_clone().unwrap(),
+                            client.try_clone().unwrap(),
+                            Arc::clone(&lost),
+                        );
+                        std::thread::spawn(move || {
+                            let mut buf = [0u8; 16384];
+                            while let Ok(n @ 1..) = from.read(&mut buf) {
+                                if !lost.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err()
+                                {
+                                    break;
+                                }
+                            }
+                            let _ = to.shutdown(Shutdown::Both);
+                        });
+                    }
+                    // client -> database, watching for the armed SQL
+                    let (armed, cuts) = (Arc::clone(&armed2), Arc::clone(&cuts2));
+                    std::thread::spawn(move || {
+                        let (mut from, mut to) = (client, server);
+                        let mut buf = [0u8; 16384];
+                        let mut window: Vec<u8> = Vec::new();
+                        while let Ok(n @ 1..) = from.read(&mut buf) {
+                            window.extend_from_slice(&buf[..n]);
+                            let hit = {
+                                let mut a = armed.lock().unwrap();
+                                let hit = a
+                                    .as_ref()
+                                    .is_some_and(|p| window.windows(p.len()).any(|w| w == &p[..]));
+                                if hit {
+                                    *a = None;
+                                }
+                                hit
+                            };
+                            let keep = window.len().saturating_sub(256);
+                            window.drain(..keep);
+                            if hit {
+                                lost.store(true, Ordering::SeqCst);
+                            }
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                            if hit {
+                                // let the statement run and commit, then hang up on both sides
+                                let (c, s) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+                                let cuts = Arc::clone(&cuts);
+                                std::thread::spawn(move || {
+                                    std::thread::sleep(Duration::from_millis(300));
+                                    let _ = c.shutdown(Shutdown::Both);
+                                    let _ = s.shutdown(Shutdown::Both);
+                                    cuts.fetch_add(1, Ordering::SeqCst);
+                                });
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            });
+            Proxy { addr, armed, cuts }
+        }
+
+        /// The next statement containing `sql` commits but its reply is lost.
+        pub fn lose_reply_to(&self, sql: &str) {
+            *self.armed.lock().unwrap() = Some(sql.as_bytes().to_vec());
+        }
+
+        pub fn cuts(&self) -> u64 {
+            self.cuts.load(Ordering::SeqCst)
+        }
+    }
+}
+
+#[test]
+fn lost_database_replies_are_retried_without_double_effects() {
+    let db = TestDb::new("faults_lostdb");
+    let cfg: postgres::Config = db.url.parse().unwrap();
+    let (host, port) = match (cfg.get_hosts().first(), cfg.get_ports().first()) {
+        (Some(postgres::config::Host::Tcp(h)), Some(p)) => (h.clone(), *p),
+        _ => {
+            eprintln!("skipping lost_database_replies_are_retried_without_double_effects: the test database is not on TCP");
+            return;
+        }
+    };
+    let hostport = format!("{host}:{port}");
+    assert!(
+        db.url.contains(&hostport),
+        "cannot put a proxy into {}",
+        db.url
+    );
+    let proxy = lossy::Proxy::start(hostport.clone());
+    let srv = Server::start(&db.url.replacen(&hostport, &proxy.addr, 1), &["--no-demo"]);
+    srv.show("ld", &["A1", "A2", "A3"]);
+    let count = |sql: &str| -> i64 { db.client().query_one(sql, &[]).unwrap().get(0) };
+
+    // A hold commits, its reply is lost: the core retries on a new connection, finds the hold
+    // by the id it chose, and answers with it. One hold, not two, and no 409 against itself.
+    proxy.lose_reply_to("INSERT INTO holds");
+    let hold = srv
+        .post("/shows/ld/hold", r#"{"seat_ids": ["A1", "A2"]}"#)
+        .expect(201);
+    assert_eq!(proxy.cuts(), 1, "the hold's reply was not cut");
+    let stored: Vec<String> = db
+        .client()
+        .query("SELECT hold_id::text FROM holds", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(stored, vec![hold["hold_id"].as_str().unwrap().to_owned()]);
+
+    // The same for a booking: the retry finds the committed booking and returns it.
+    proxy.lose_reply_to("INSERT INTO bookings");
+    let booking = srv
+        .post_json("/shows/ld/book", &json!({ "hold_id": hold["hold_id"] }))
+        .expect(200);
+    assert_eq!(proxy.cuts(), 2, "the booking's reply was not cut");
+    assert_eq!(booking["booking_id"], hold["hold_id"]);
+    assert_eq!(count("SELECT count(*) FROM bookings"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM seats WHERE booking_id IS NOT NULL"),
+        2
+    );
+    let again = srv
+        .post_json("/shows/ld/book", &json!({ "hold_id": hold["hold_id"] }))
+        .expect(200);
+    assert_eq!(again, booking);
+
+    // A release is not retried (a repeat of a committed release would say "not found"): the
+    // caller gets a 503, the release did happen, and the caller's retry then gets 404.
+    let h3 = srv
+        .post("/shows/ld/hold", r#"{"seat_ids": ["A3"]}"#)
+        .expect(201);
+    proxy.lose_reply_to("show_id = $1 AND expires_at > now()");
+    let r = srv.post_json(
+        "/shows/ld/release-hold",
+        &json!({ "hold_id": h3["hold_id"] }),
+    );
+    assert_eq!(proxy.cuts(), 3, "the release's reply was not cut");
+    assert_eq!(
+        (r.status, r.json()),
+        (503, json!({"error": "database unavailable, try again"}))
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM holds"),
+        0,
+        "the release did not commit"
+    );
+    let r = srv.post_json(
+        "/shows/ld/release-hold",
+        &json!({ "hold_id": h3["hold_id"] }),
+    );
+    assert_eq!(
+        (r.status, r.json()),
+        (404, json!({"error": "hold not found"}))
+    );
+
+    let v = srv.get("/shows/ld/seats").expect(200);
+    assert_eq!(
+        (
+            v["available_seats"].as_i64(),
+            v["held_seats"].as_i64(),
+            v["booked_seats"].as_i64()
+        ),
+        (Some(1), Some(0), Some(2))
+    );
+    assert_eq!(v["invariants_valid"], true);
+    eprintln!("faults: lost database replies: hold, booking and release each committed with the reply cut; hold and booking answered once by the core's retry, release answered 503 then 404");
 }
