@@ -219,6 +219,18 @@ mod tests {
         assert_eq!(c.sweep_interval, Duration::from_secs(10));
         assert!(c.demo);
         assert_eq!(c.settings.admin_token, None);
+        assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.request_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn connection_limits_parse_and_refuse_nonsense() {
+        let c = run(&["--max-connections", "50", "--request-timeout-seconds", "3"], &[]).unwrap();
+        assert_eq!((c.max_connections, c.request_timeout), (50, Duration::from_secs(3)));
+        let c = run(&[], &[("SEATCORE_MAX_CONNECTIONS", "7"), ("SEATCORE_REQUEST_TIMEOUT_SECONDS", "2")]).unwrap();
+        assert_eq!((c.max_connections, c.request_timeout), (7, Duration::from_secs(2)));
+        assert!(run(&["--max-connections", "0"], &[]).unwrap_err().contains("--max-connections"));
+        assert!(run(&["--request-timeout-seconds", "-1"], &[]).unwrap_err().contains("--request-timeout-seconds"));
     }
 
     #[test]
