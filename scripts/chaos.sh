@@ -133,17 +133,14 @@ round() {
 
 round direct "$direct"
 
-# pg_ctl -m immediate: every backend dies at once; the restart runs crash recovery.
-pgbin=${SEATCORE_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-[ -x "$pgbin/pg_ctl" ] || pgbin=$(dirname "$(command -v pg_ctl)")
+# pg.sh crash = pg_ctl -m immediate: every backend dies at once; the restart runs crash recovery.
 cat >"$work/crash.sh" <<SH
 #!/usr/bin/env bash
 set -euo pipefail
-cd /
-if [ "\$(id -u)" = 0 ]; then runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null
-else "$pgbin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null; fi
+export SEATCORE_PGDATA="$pgdata" SEATCORE_PG_PORT="$pgport"
+"$root/scripts/pg.sh" crash
 sleep 2
-SEATCORE_PGDATA="$pgdata" SEATCORE_PG_PORT="$pgport" "$root/scripts/pg.sh" start >/dev/null
+"$root/scripts/pg.sh" start >/dev/null
 SH
 chmod +x "$work/crash.sh"
 round crash "$direct" "$work/crash.sh"

@@ -15,15 +15,13 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::Command;
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use seatcore::testing::Cluster;
 use support::*;
 
 /// Longer than any answer may take (the pool timeout is at most 5 s); a request that gets no
@@ -31,129 +29,6 @@ use support::*;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(12);
 const CLIENTS: usize = 8;
 const SEATS: usize = 2000;
-
-// ---------------------------------------------------------------------------------------
-// A throwaway PostgreSQL cluster that may be crashed.
-
-struct Cluster {
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Cluster {
-    fn start(label: &str) -> Cluster {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // under /tmp and world-searchable, so the postgres user can own a folder inside
-        let dir =
-            std::env::temp_dir().join(format!("seatcore-{label}-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cluster = Cluster {
-            dir: dir.join("data"),
-            port,
-        };
-        cluster.up();
-        cluster
-    }
-
-    fn pg_sh(&self, verb: &str) -> std::process::Output {
-        Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg.sh"))
-            .arg(verb)
-            .env("SEATCORE_PGDATA", &self.dir)
-            .env("SEATCORE_PG_PORT", self.port.to_string())
-            .output()
-            .unwrap()
-    }
-
-    /// Starts (or restarts) the cluster and waits until it accepts connections.
-    fn up(&self) {
-        let out = self.pg_sh("start");
-        assert!(
-            out.status.success(),
-            "pg.sh start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `pg_ctl stop -m immediate`: every backend dies at once, no checkpoint; the next start
-    /// runs crash recovery from the WAL.
-    fn crash(&self) {
-        let pg_ctl = pg_bin().join("pg_ctl");
-        let mut cmd = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"])
-                .arg(&pg_ctl)
-                .current_dir("/");
-            c
-        } else {
-            Command::new(&pg_ctl)
-        };
-        let out = cmd
-            .arg("-D")
-            .arg(&self.dir)
-            .args(["-m", "immediate", "-w", "stop"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pg_ctl stop -m immediate: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/seatcore", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        self.pg_sh("stop");
-        let _ = std::fs::remove_dir_all(self.dir.parent().unwrap());
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
-}
-
-/// The PostgreSQL binaries pg.sh uses: SEATCORE_PG_BIN, else the newest Debian one, else PATH.
-fn pg_bin() -> PathBuf {
-    if let Ok(b) = std::env::var("SEATCORE_PG_BIN") {
-        return PathBuf::from(b);
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.path().join("bin"))
-                .filter(|p| p.join("pg_ctl").exists())
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort_by_key(|p| {
-        p.parent()
-            .and_then(|v| v.file_name())
-            .and_then(|v| v.to_str())
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    found.pop().unwrap_or_else(|| {
-        let out = Command::new("sh")
-            .args(["-c", "dirname \"$(command -v pg_ctl)\""])
-            .output()
-            .unwrap();
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    })
-}
 
 // ---------------------------------------------------------------------------------------
 // The load: clients that hold two seats, then book, release or abandon the hold.
@@ -535,9 +410,9 @@ fn assert_clean(name: &str, l: &Ledger) {
 
 #[test]
 fn database_crash_under_load() {
-    let cluster = Cluster::start("crash");
+    let cluster = Cluster::start("faults-crash", false);
     let srv = Server::start(
-        &cluster.url(),
+        &cluster.url("127.0.0.1", ""),
         &[
             "--no-demo",
             "--min-hold-seconds",
@@ -605,7 +480,7 @@ fn database_crash_under_load() {
         before > 0 && after > 0,
         "bookings before the crash: {before}, after: {after}"
     );
-    let mut db = postgres::Client::connect(&cluster.url(), postgres::NoTls).unwrap();
+    let mut db = postgres::Client::connect(&cluster.url("127.0.0.1", ""), postgres::NoTls).unwrap();
     let found = check_invariants(&mut db, &srv, "crash", &ledger);
     summary(
         "database crash (pg_ctl -m immediate)",
