@@ -8,7 +8,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
 use proptest::prelude::*;
-use seatcore_core::testing::TestDb;
+use seatcore_core::testing::{Cluster, TestDb};
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
@@ -198,45 +198,6 @@ fn random_arguments_never_crash_and_refusals_write_nothing() {
 
 // ---- TLS ----
 
-/// A throwaway PostgreSQL cluster with its own CA (scripts/pg.sh with SEATCORE_PG_SSL=1).
-struct Cluster {
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-impl Cluster {
-    fn pg_sh(&self, verb: &str) -> std::process::Output {
-        std::process::Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg.sh"))
-            .arg(verb)
-            .env("SEATCORE_PGDATA", &self.dir)
-            .env("SEATCORE_PG_PORT", self.port.to_string())
-            .env("SEATCORE_PG_SSL", "1")
-            .output()
-            .unwrap()
-    }
-
-    fn start() -> Cluster {
-        use std::os::unix::fs::PermissionsExt;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("seatcore-c-tls-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cluster = Cluster { dir: dir.join("data"), port };
-        let out = cluster.pg_sh("start");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        cluster
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        self.pg_sh("stop");
-        let _ = std::fs::remove_dir_all(self.dir.parent().unwrap());
-    }
-}
-
-/// Connects through the C API, books a seat, and returns the code of the first failure.
 fn book_through_c(url: &str, show: &str) -> crate::error::seatcore_result {
     let url = CString::new(url).unwrap();
     let mut client = ptr::null_mut();
@@ -271,13 +232,12 @@ fn tls_to_postgresql_through_the_c_api() {
         eprintln!("skipping tls_to_postgresql_through_the_c_api: no openssl command");
         return;
     }
-    let cluster = Cluster::start();
-    let base = |host: &str, q: &str| format!("postgres://postgres@{host}:{}/seatcore?{q}", cluster.port);
-    let ca = cluster.dir.join("ca.crt");
+    let cluster = Cluster::start("c-tls", true);
+    let ca = cluster.ca_cert();
     let ca = ca.to_str().unwrap();
-    assert_eq!(book_through_c(&base("127.0.0.1", "sslmode=require&application_name=c_tls"), "c_tls_require"), SEATCORE_OK);
+    assert_eq!(book_through_c(&cluster.url("127.0.0.1", "sslmode=require&application_name=c_tls"), "c_tls_require"), SEATCORE_OK);
     assert_eq!(
-        book_through_c(&base("localhost", &format!("sslmode=verify-full&sslrootcert={ca}")), "c_tls_verify_full"),
+        book_through_c(&cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={ca}")), "c_tls_verify_full"),
         SEATCORE_OK
     );
     // The same request in key=value form.
@@ -297,7 +257,7 @@ fn tls_to_postgresql_through_the_c_api() {
     let wrong = base("localhost", &format!("sslmode=verify-full&sslrootcert={}", other.display()));
     assert_eq!(book_through_c(&wrong, "c_tls_wrong"), SEATCORE_UNAVAILABLE);
     // The C door's sessions really were encrypted.
-    let mut c = postgres::Client::connect(&base("127.0.0.1", "application_name=probe"), postgres::NoTls).unwrap();
+    let mut c = postgres::Client::connect(&cluster.url("127.0.0.1", "application_name=probe"), postgres::NoTls).unwrap();
     let booked: i64 = c
         .query_one("SELECT count(*) FROM bookings WHERE show_id LIKE 'c_tls%'", &[])
         .unwrap()

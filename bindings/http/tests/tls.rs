@@ -3,50 +3,10 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use seatcore::testing::Cluster;
 use support::*;
-
-struct Cluster {
-    dir: std::path::PathBuf,
-    port: u16,
-}
-
-impl Cluster {
-    fn pg_sh(&self, verb: &str) -> std::process::Output {
-        Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg.sh"))
-            .arg(verb)
-            .env("SEATCORE_PGDATA", &self.dir)
-            .env("SEATCORE_PG_PORT", self.port.to_string())
-            .env("SEATCORE_PG_SSL", "1")
-            .output()
-            .unwrap()
-    }
-
-    fn start() -> Cluster {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("seatcore-http-tls-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cluster = Cluster { dir: dir.join("data"), port };
-        let out = cluster.pg_sh("start");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        cluster
-    }
-
-    fn url(&self, host: &str, query: &str) -> String {
-        format!("postgres://postgres@{host}:{}/seatcore?{query}", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        self.pg_sh("stop");
-        let _ = std::fs::remove_dir_all(self.dir.parent().unwrap());
-    }
-}
 
 #[test]
 fn server_talks_tls_to_postgresql() {
@@ -54,8 +14,8 @@ fn server_talks_tls_to_postgresql() {
         eprintln!("skipping server_talks_tls_to_postgresql: no openssl command");
         return;
     }
-    let cluster = Cluster::start();
-    let ca = cluster.dir.join("ca.crt");
+    let cluster = Cluster::start("http-tls", true);
+    let ca = cluster.ca_cert();
     let urls = [
         ("require", cluster.url("127.0.0.1", "sslmode=require&application_name=srv_tls_require")),
         (
