@@ -254,7 +254,7 @@ fn tls_to_postgresql_through_the_c_api() {
         .output()
         .unwrap();
     assert!(made.status.success());
-    let wrong = base("localhost", &format!("sslmode=verify-full&sslrootcert={}", other.display()));
+    let wrong = cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", other.display()));
     assert_eq!(book_through_c(&wrong, "c_tls_wrong"), SEATCORE_UNAVAILABLE);
     // The C door's sessions really were encrypted.
     let mut c = postgres::Client::connect(&cluster.url("127.0.0.1", "application_name=probe"), postgres::NoTls).unwrap();
