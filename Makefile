@@ -5,7 +5,7 @@ CARGO ?= cargo
 # The database: DATABASE_URL when set, else the project's private cluster (.pgdata/).
 DB_URL = $${DATABASE_URL:-$$(scripts/pg.sh start)}
 
-.PHONY: help run test test-rust test-python test-c test-hostile bench db db-stop clean
+.PHONY: help run test test-rust test-python test-c test-hostile test-chaos bench db db-stop clean
 
 help:
 	@echo "make run    set up what is missing, start the private PostgreSQL, serve http://127.0.0.1:5000"
@@ -21,7 +21,7 @@ run:
 test:
 	@scripts/setup.sh python c browser
 	@url=$(DB_URL) && export DATABASE_URL="$$url" && \
-	  $(MAKE) --no-print-directory test-rust test-python test-c test-hostile
+	  $(MAKE) --no-print-directory test-rust test-python test-c test-hostile test-chaos
 
 test-rust:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
@@ -35,6 +35,10 @@ test-c:
 
 test-hostile:
 	bindings/http/hostile/run.sh
+
+# after test-python: the many-instances round drives the Python module it installed
+test-chaos:
+	scripts/chaos.sh
 
 bench:
 	@if [ -x bench/run.sh ]; then bench/run.sh; else $(CARGO) run --release -p seatcore --example core_bench; fi
