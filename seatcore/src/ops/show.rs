@@ -23,7 +23,8 @@ FROM new_show, unnest($2::text[]) WITH ORDINALITY AS t (seat_id, seat_no)";
 const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 
 /// Every seat in seat-map order with its state by the database's clock, the show's declared
-/// seat count, and whether the row is consistent: never held and booked at once, and a live
+/// seat count (once, as an init plan; NULL if the show row is missing), and whether the row is
+/// consistent: never held and booked at once, and a live
 /// hold backed by its hold row. The hold row is looked up by key for live-held seats only (a
 /// scalar subquery, so never a scan of every hold of every show).
 const STATUS_SQL: &str = "
@@ -33,16 +34,15 @@ SELECT s.seat_id,
             ELSE 0 END::int4 AS state,
        CASE WHEN s.booking_id IS NULL AND s.hold_expires_at > now()
             THEN s.hold_expires_at END AS hold_expires_at,
-       sh.seat_count::int8,
+       (SELECT seat_count FROM shows WHERE show_id = $1)::int8 AS declared,
        CASE WHEN s.hold_id IS NOT NULL AND s.booking_id IS NOT NULL THEN false
             WHEN s.hold_expires_at > now() THEN
                 coalesce((SELECT h.expires_at = s.hold_expires_at AND h.show_id = s.show_id
                                  AND s.seat_no = ANY (h.seat_nos)
                           FROM holds h WHERE h.hold_id = s.hold_id), false)
             ELSE true END AS consistent
-FROM shows sh
-JOIN seats s ON s.show_id = sh.show_id
-WHERE sh.show_id = $1
+FROM seats s
+WHERE s.show_id = $1
 ORDER BY s.show_id, s.seat_no";
 
 impl SeatCore {
@@ -84,7 +84,15 @@ impl SeatCore {
         let show_id = validate::show_id(show_id)?;
         // Not retried: `each` may already have seen part of the seats.
         self.with_conn(OnLost::Fail, |c, _| {
-            let mut rows = c.client.query_typed_raw(STATUS_SQL, [(show_id, Type::TEXT)])?;
+            // Rows in seat-map order straight off the (show_id, seat_no) index, so the first
+            // arrive at once and nothing is sorted; left alone, the planner may pick a parallel
+            // bitmap scan plus an on-disk sort of the whole show (measured: 0.4 s vs 0.15 s for
+            // 200,000 seats). Settings scoped to this read-only transaction.
+            let mut tx = c.client.build_transaction().read_only(true).start()?;
+            tx.batch_execute(
+                "SET LOCAL enable_bitmapscan = off; SET LOCAL max_parallel_workers_per_gather = 0",
+            )?;
+            let mut rows = tx.query_typed_raw(STATUS_SQL, [(show_id, Type::TEXT)])?;
             let mut counts = SeatCounts { invariants_valid: true, ..SeatCounts::default() };
             let mut declared = None;
             while let Some(row) = rows.next()? {
@@ -99,7 +107,7 @@ impl SeatCore {
                     SeatState::Booked => counts.booked += 1,
                 }
                 counts.total += 1;
-                declared = Some(row.get::<_, i64>(3));
+                declared = row.get::<_, Option<i64>>(3);
                 counts.invariants_valid &= row.get::<_, bool>(4);
                 each(SeatRef {
                     seat_id: row.get::<_, &str>(0),
@@ -107,10 +115,12 @@ impl SeatCore {
                     hold_expires_at: row.get::<_, Option<DateTime<Utc>>>(2),
                 });
             }
-            let Some(declared) = declared else {
+            drop(rows);
+            tx.commit()?;
+            if counts.total == 0 {
                 return Err(Error::ShowNotFound);
-            };
-            counts.invariants_valid &= u64::try_from(declared) == Ok(counts.total)
+            }
+            counts.invariants_valid &= declared.and_then(|d| u64::try_from(d).ok()) == Some(counts.total)
                 && counts.available + counts.held + counts.booked == counts.total;
             Ok(counts)
         })
