@@ -89,12 +89,12 @@ def rows(runs):
         ("core_holds_t16", "core in-process holds, 16 threads", None),
         ("python_t1", "Python in-process holds, 1 thread", None),
         ("python_t8", "Python in-process holds, 8 threads", 3000),
-        ("c_t8", "C library holds, 8 threads", None),
+        ("c_t8", "C library cycles (hold, then book or release), 8 threads", None),
     ]:
         rs = runs.get(scen, [])
         if rs:
             v = med([r["per_s"] for r in rs])
-            out.append((label, v, "holds/s", v / ceiling[16] if ceiling.get(16) else None,
+            out.append((label, v, "/s", v / ceiling[16] if ceiling.get(16) else None,
                         med([r["p50_ms"] for r in rs if "p50_ms" in r]),
                         med([r["p99_ms"] for r in rs if "p99_ms" in r]),
                         f">= {goal} holds/s" if goal else "", (v >= goal) if goal else None, len(rs)))
