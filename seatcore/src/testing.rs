@@ -147,6 +147,26 @@ impl Cluster {
     pub fn ca_cert(&self) -> PathBuf {
         self.dir.join("ca.crt")
     }
+
+    /// A CA certificate that did not sign the server's: made on first call, next to the
+    /// data folder. A `verify-ca`/`verify-full` connection trusting it must be refused.
+    pub fn foreign_ca_cert(&self) -> PathBuf {
+        let parent = self.dir.parent().expect("the data folder has a parent");
+        let cert = parent.join("foreign-ca.crt");
+        if !cert.exists() {
+            let made = Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+                .args(["-subj", "/CN=a CA nobody trusts"])
+                .arg("-keyout")
+                .arg(parent.join("foreign-ca.key"))
+                .arg("-out")
+                .arg(&cert)
+                .output()
+                .expect("running openssl");
+            assert!(made.status.success(), "openssl: {}", String::from_utf8_lossy(&made.stderr));
+        }
+        cert
+    }
 }
 
 impl Drop for Cluster {

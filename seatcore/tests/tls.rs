@@ -1,6 +1,5 @@
 //! TLS to PostgreSQL: a throwaway cluster with its own CA and server certificate.
 
-use std::process::Command;
 
 use seatcore::testing::Cluster;
 use seatcore::{ErrorKind, Options, SeatCore};
@@ -40,16 +39,7 @@ fn tls_modes_behave_like_libpq() {
         .get(0);
     assert!(encrypted);
     // a CA that did not sign the server's certificate is refused
-    let other = cluster.dir.parent().unwrap().join("other-ca.crt");
-    let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other"])
-        .arg("-keyout")
-        .arg(cluster.dir.parent().unwrap().join("other-ca.key"))
-        .arg("-out")
-        .arg(&other)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
+    let other = cluster.foreign_ca_cert();
     let err = works(&cluster.url(
         "localhost",
         &format!("sslmode=verify-full&sslrootcert={}", other.to_str().unwrap()),

@@ -244,16 +244,7 @@ fn tls_to_postgresql_through_the_c_api() {
     let kv = format!("host=localhost port={} user=postgres dbname=seatcore sslmode=verify-full sslrootcert={ca}", cluster.port);
     assert_eq!(book_through_c(&kv, "c_tls_kv"), SEATCORE_OK);
     // A CA that did not sign the server's certificate: refused, cleanly.
-    let other = cluster.dir.parent().unwrap().join("other-ca.crt");
-    let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other"])
-        .arg("-keyout")
-        .arg(cluster.dir.parent().unwrap().join("other-ca.key"))
-        .arg("-out")
-        .arg(&other)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
+    let other = cluster.foreign_ca_cert();
     let wrong = cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", other.display()));
     assert_eq!(book_through_c(&wrong, "c_tls_wrong"), SEATCORE_UNAVAILABLE);
     // The C door's sessions really were encrypted.
