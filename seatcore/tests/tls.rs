@@ -1,6 +1,5 @@
 //! TLS to PostgreSQL: a throwaway cluster with its own CA and server certificate.
 
-
 use seatcore::testing::Cluster;
 use seatcore::{ErrorKind, Options, SeatCore};
 
