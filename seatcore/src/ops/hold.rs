@@ -24,16 +24,7 @@ WITH flipped AS (
     SELECT $3, $1, ARRAY[seat_no], ARRAY[$2], hold_expires_at, $5 FROM flipped
     RETURNING expires_at
 )
-SELECT h.expires_at,
-       CASE WHEN h.expires_at IS NULL
-            THEN EXISTS (SELECT 1 FROM shows WHERE show_id = $1) END AS show_exists,
-       CASE WHEN h.expires_at IS NULL
-            THEN (SELECT count(*) FROM seats WHERE show_id = $1 AND seat_id = $2) END AS found,
-       CASE WHEN h.expires_at IS NULL
-            THEN (SELECT coalesce(array_agg(seat_id), '{}') FROM seats
-                  WHERE show_id = $1 AND seat_id = $2
-                    AND (booking_id IS NOT NULL OR hold_expires_at > now())) END AS taken
-FROM (SELECT (SELECT expires_at FROM new_hold) AS expires_at) h";
+SELECT expires_at FROM new_hold";
 
 /// Several seats: lock those that look free, in seat-map order (so overlapping holds never
 /// deadlock), keeping only those still free once locked; if that is every requested seat,
@@ -58,22 +49,19 @@ WITH locked AS MATERIALIZED (
     FROM new_hold h, locked l
     WHERE s.show_id = $1 AND s.seat_no = l.seat_no
 )
-SELECT h.expires_at,
-       CASE WHEN h.expires_at IS NULL
-            THEN EXISTS (SELECT 1 FROM shows WHERE show_id = $1) END AS show_exists,
-       CASE WHEN h.expires_at IS NULL
-            THEN (SELECT count(*) FROM seats WHERE show_id = $1 AND seat_id = ANY ($2)) END AS found,
-       CASE WHEN h.expires_at IS NULL
-            THEN (SELECT coalesce(array_agg(seat_id ORDER BY seat_no), '{}') FROM seats
-                  WHERE show_id = $1 AND seat_id = ANY ($2)
-                    AND (booking_id IS NOT NULL OR hold_expires_at > now())) END AS taken
-FROM (SELECT (SELECT expires_at FROM new_hold) AS expires_at) h";
+SELECT expires_at FROM new_hold";
 
-/// How often a refused hold whose seats all look free is tried again. Both statements say
-/// why they refused, from their own snapshot and only when they made no hold (so a refusal
-/// is one round trip too): does the show exist, how many requested seats are on its map,
-/// which are taken. A seat taken by a transaction that committed while the statement waited
-/// for its lock still looks free in that snapshot; trying again sees it.
+/// Why a hold was refused: run only after a refusal, as its own statement.
+const DIAGNOSE_SQL: &str = "
+SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1) AS show_exists,
+       count(*) AS found,
+       coalesce(array_agg(seat_id ORDER BY seat_no)
+                FILTER (WHERE booking_id IS NOT NULL OR hold_expires_at > now()), '{}') AS taken
+FROM seats
+WHERE show_id = $1 AND seat_id = ANY ($2)";
+
+/// How often a refused hold whose seats all look free a moment later is tried again
+/// (the seats were released or expired in between).
 const REFUSAL_RETRIES: u32 = 3;
 
 /// A hold of this show by id or by request key, live or not.
@@ -179,26 +167,29 @@ fn try_hold(
                 ],
             )?
         };
-        let row = rows.first().ok_or(Error::ShowNotFound)?;
-        if let Some(expires_at) = row.get::<_, Option<chrono::DateTime<chrono::Utc>>>("expires_at") {
+        if let Some(row) = rows.first() {
             return Ok(Hold {
                 hold_id,
                 show_id: show_id.to_owned(),
                 seat_ids: seat_ids.to_vec(),
-                expires_at,
+                expires_at: row.get(0),
             });
         }
-        if row.get::<_, Option<bool>>("show_exists") != Some(true) {
+        let rows = c
+            .client
+            .query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
+        let row = rows.first().ok_or(Error::ShowNotFound)?;
+        if !row.get::<_, bool>("show_exists") {
             return Err(Error::ShowNotFound);
         }
-        if row.get::<_, Option<i64>>("found").unwrap_or(0) < seat_ids.len() as i64 {
+        if row.get::<_, i64>("found") < seat_ids.len() as i64 {
             return Err(Error::InvalidSeatIds);
         }
-        let taken: Vec<String> = row.get::<_, Option<Vec<String>>>("taken").unwrap_or_default();
+        let taken: Vec<String> = row.get("taken");
         if !taken.is_empty() {
             return Err(Error::SeatsUnavailable { seat_ids: taken });
         }
-        // Every seat looked free in the snapshot: one was taken while we waited. Again.
+        // Every seat is free now: they were freed between the two statements. Again.
     }
     Err(Error::Busy(None))
 }
