@@ -28,10 +28,10 @@ test-rust:
 	$(CARGO) test --workspace --doc --exclude tiny_http
 
 test-python:
-	@if [ -x bindings/python/test.sh ]; then bindings/python/test.sh; fi
+	bindings/python/test.sh
 
 test-c:
-	@if [ -x bindings/c/test.sh ]; then bindings/c/test.sh; fi
+	bindings/c/test.sh
 
 test-hostile:
 	bindings/http/hostile/run.sh
@@ -41,7 +41,7 @@ test-chaos:
 	scripts/chaos.sh
 
 bench:
-	@if [ -x bench/run.sh ]; then bench/run.sh; else $(CARGO) run --release -p seatcore --example core_bench; fi
+	bench/run.sh
 
 db:
 	@scripts/pg.sh start

@@ -52,7 +52,6 @@ for extra in "$@"; do
       fi
       ;;
     c)
-      need_cmd cc gcc
       need_cmd c++ g++
       need_cmd valgrind valgrind
       need_cmd pkg-config pkg-config
