@@ -21,7 +21,14 @@ fn secs_arg() -> u64 {
 
 /// Runs `threads` threads for `secs`, each taking the next free block of `per_hold` seats
 /// of the next show in turn; returns (holds/s, p50 ms, p99 ms).
-fn run(core: &SeatCore, shows: &[String], seats: usize, threads: usize, per_hold: usize, secs: u64) -> (f64, f64, f64) {
+fn run(
+    core: &SeatCore,
+    shows: &[String],
+    seats: usize,
+    threads: usize,
+    per_hold: usize,
+    secs: u64,
+) -> (f64, f64, f64) {
     let next = Arc::new(AtomicUsize::new(0));
     let lat = Arc::new(Mutex::new(Vec::new()));
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -36,7 +43,8 @@ fn run(core: &SeatCore, shows: &[String], seats: usize, threads: usize, per_hold
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let show = &shows[n % shows.len()];
                     let block = (n / shows.len()) % blocks_per_show;
-                    let want: Vec<String> = (0..per_hold).map(|i| format!("S{}", block * per_hold + i + 1)).collect();
+                    let want: Vec<String> =
+                        (0..per_hold).map(|i| format!("S{}", block * per_hold + i + 1)).collect();
                     let t = Instant::now();
                     match core.hold(show, &want, 600) {
                         Ok(hold) => {
@@ -64,7 +72,8 @@ fn run(core: &SeatCore, shows: &[String], seats: usize, threads: usize, per_hold
 fn main() {
     let secs = secs_arg();
     let db = TestDb::new("scaling");
-    let core = SeatCore::connect(&db.url, Options { pool_size: 64, min_idle: 16, ..Options::default() }).unwrap();
+    let core =
+        SeatCore::connect(&db.url, Options { pool_size: 64, min_idle: 16, ..Options::default() }).unwrap();
     let mut made = 0usize;
     let mut make = |n_shows: usize, seats: usize| -> Vec<String> {
         let map: Vec<String> = (1..=seats).map(|i| format!("S{i}")).collect();
@@ -77,7 +86,9 @@ fn main() {
             })
             .collect()
     };
-    println!("| dimension | setting | one-seat holds/s | p50 ms | p99 ms | four-seat holds/s | p50 ms | p99 ms |");
+    println!(
+        "| dimension | setting | one-seat holds/s | p50 ms | p99 ms | four-seat holds/s | p50 ms | p99 ms |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let line = |dim: &str, setting: String, shows: &[String], seats: usize, threads: usize| {
         let (r1, a1, b1) = run(&core, shows, seats, threads, 1, secs);

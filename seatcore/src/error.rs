@@ -1,4 +1,5 @@
-//! The one error type of seatcore, and the one place database errors are classified.
+//! The one error type of seatcore, its table of stable kinds, and the one place database
+//! errors are classified.
 
 use std::fmt;
 
@@ -29,6 +30,25 @@ pub enum InputError {
     HoldDuration { min: i64, max: i64 },
     /// The request key is empty, too long or has control characters.
     RequestKey { max: usize },
+    /// A request body that must be a JSON object is not one (missing, wrong content type,
+    /// malformed, another JSON type).
+    NotAnObject,
+    /// A request body nests arrays or objects deeper than `max` levels.
+    TooDeep { max: usize },
+    /// A request body is longer than `max` bytes.
+    BodyTooLarge { max: usize },
+    /// `seat_ids` is missing or not a JSON array.
+    SeatIdsNotAList,
+    /// The element at `index` of `seat_ids` is not a string.
+    SeatIdNotAString { index: usize },
+    /// `hold_id` is missing, not a string, or blank.
+    HoldIdMissing,
+    /// `hold_duration_seconds` is present but neither a number nor a string of digits.
+    HoldDurationType { min: i64, max: i64 },
+    /// `POST /reset` carried a non-empty body.
+    ResetPayload,
+    /// The show id in a URL is not UTF-8 once percent-decoded.
+    ShowIdUtf8,
 }
 
 impl InputError {
@@ -37,8 +57,35 @@ impl InputError {
         match self {
             InputError::EmptySeatId { index }
             | InputError::SeatIdTooLong { index, .. }
-            | InputError::SeatIdControlChar { index } => Some(*index),
+            | InputError::SeatIdControlChar { index }
+            | InputError::SeatIdNotAString { index } => Some(*index),
             _ => None,
+        }
+    }
+
+    /// A short, stable name of the broken rule (`"duplicate_seat_ids"`, `"no_seats"`, ...),
+    /// for callers that must not parse messages.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            InputError::NoSeats => "no_seats",
+            InputError::TooManySeats { .. } => "too_many_seats",
+            InputError::EmptySeatId { .. } => "empty_seat_id",
+            InputError::SeatIdTooLong { .. } => "seat_id_too_long",
+            InputError::SeatIdControlChar { .. } => "seat_id_control_char",
+            InputError::DuplicateSeatIds => "duplicate_seat_ids",
+            InputError::ShowIdLength { .. } => "show_id_length",
+            InputError::ShowIdControlChar => "show_id_control_char",
+            InputError::HoldDuration { .. } => "hold_duration",
+            InputError::RequestKey { .. } => "request_key",
+            InputError::NotAnObject => "not_an_object",
+            InputError::TooDeep { .. } => "too_deep",
+            InputError::BodyTooLarge { .. } => "body_too_large",
+            InputError::SeatIdsNotAList => "seat_ids_not_a_list",
+            InputError::SeatIdNotAString { .. } => "seat_id_not_a_string",
+            InputError::HoldIdMissing => "hold_id_missing",
+            InputError::HoldDurationType { .. } => "hold_duration_type",
+            InputError::ResetPayload => "reset_payload",
+            InputError::ShowIdUtf8 => "show_id_utf8",
         }
     }
 }
@@ -65,10 +112,22 @@ impl fmt::Display for InputError {
             InputError::HoldDuration { min, max } => {
                 write!(f, "hold duration must be between {min} and {max} seconds")
             }
-            InputError::RequestKey { max } => write!(
-                f,
-                "request key must be 1 to {max} characters without control characters"
-            ),
+            InputError::RequestKey { max } => {
+                write!(f, "request key must be 1 to {max} characters without control characters")
+            }
+            InputError::NotAnObject => f.write_str("request body must be a JSON object"),
+            InputError::TooDeep { max } => {
+                write!(f, "request body must not nest arrays or objects deeper than {max} levels")
+            }
+            InputError::BodyTooLarge { max } => write!(f, "request body must be at most {max} bytes"),
+            InputError::SeatIdsNotAList => f.write_str("seat_ids must be provided as a non-empty JSON array"),
+            InputError::SeatIdNotAString { .. } => f.write_str("each seat_id must be a string"),
+            InputError::HoldIdMissing => f.write_str("hold_id must be a non-empty string"),
+            InputError::HoldDurationType { min, max } => {
+                write!(f, "hold_duration_seconds must be an integer between {min} and {max} seconds")
+            }
+            InputError::ResetPayload => f.write_str("reset payload must be empty"),
+            InputError::ShowIdUtf8 => f.write_str("show_id must be valid UTF-8 once percent-decoded"),
         }
     }
 }
@@ -123,27 +182,110 @@ pub enum Error {
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[source] postgres::Error),
+    /// The configuration cannot work: a malformed database URL, an unknown `sslmode`, an
+    /// unreadable certificate, an option out of its range. Retrying changes nothing; the
+    /// message says what to fix.
+    #[error("configuration error: {0}")]
+    Config(String),
 }
 
-/// A stable code for each kind of failure, for bindings to map into their world.
-///
-/// The numbers are part of the C ABI: they never change and are never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[repr(u32)]
-pub enum ErrorKind {
-    ShowNotFound = 1,
-    ShowExists = 2,
-    InvalidSeatIds = 3,
-    SeatsUnavailable = 4,
-    HoldNotFound = 5,
-    HoldExpired = 6,
-    HoldInvalidated = 7,
-    InvalidInput = 8,
-    RequestKeyReused = 9,
-    Busy = 10,
-    Unavailable = 11,
-    Database = 12,
+/// Declares [`ErrorKind`] and its table in one place: variant, stable number, name, title
+/// and a one-line description.
+macro_rules! error_kinds {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $name:literal, $title:literal, $desc:literal; )*) => {
+        /// A stable code for each kind of failure, for the doors to map into their world.
+        ///
+        /// The numbers are part of the C ABI and of every door's contract: they never
+        /// change and are never reused. The enum is exhaustive on purpose: a new kind makes
+        /// the compiler point at every door's mapping.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum ErrorKind {
+            $( $(#[$doc])* $variant = $code, )*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in code order.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$variant),*];
+
+            /// The kind's stable name in upper snake case, e.g. `"SHOW_NOT_FOUND"` (the C
+            /// door prefixes it with `SEATCORE_`).
+            pub const fn name(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $name,)* }
+            }
+
+            /// The kind's name in camel case, e.g. `"ShowNotFound"` (the Python door adds
+            /// `Error` for its exception class).
+            pub const fn title(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $title,)* }
+            }
+
+            /// What the kind means, in one line.
+            pub const fn description(self) -> &'static str {
+                match self { $(ErrorKind::$variant => $desc,)* }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    /// No show has this id.
+    ShowNotFound = 1, "SHOW_NOT_FOUND", "ShowNotFound",
+        "No show has this id.";
+    /// A show with this id exists already.
+    ShowExists = 2, "SHOW_EXISTS", "ShowExists",
+        "A show with this id exists already; its seat map is unchanged.";
+    /// A requested seat id is not on the show's seat map.
+    InvalidSeatIds = 3, "INVALID_SEAT_IDS", "InvalidSeatIds",
+        "At least one requested seat id is not on the show's seat map.";
+    /// Some requested seats are taken; nothing was held.
+    SeatsUnavailable = 4, "SEATS_UNAVAILABLE", "SeatsUnavailable",
+        "Some requested seats are held or booked by someone else; nothing was held.";
+    /// No live hold of this show has this id.
+    HoldNotFound = 5, "HOLD_NOT_FOUND", "HoldNotFound",
+        "No live hold of this show has this id (never made, released, swept, booked, or not a UUID).";
+    /// The hold's time ran out.
+    HoldExpired = 6, "HOLD_EXPIRED", "HoldExpired",
+        "The hold's time ran out by the database's clock; hold the seats again.";
+    /// The hold's seats no longer carry it.
+    HoldInvalidated = 7, "HOLD_INVALIDATED", "HoldInvalidated",
+        "The hold's seats no longer carry it (an administrative reset ran).";
+    /// The input broke a rule; nothing was written.
+    InvalidInput = 8, "INVALID_INPUT", "InvalidInput",
+        "The input broke a rule (see the message); nothing was written.";
+    /// The request key was used for a different request.
+    RequestKeyReused = 9, "REQUEST_KEY_REUSED", "RequestKeyReused",
+        "The request key was used before for a different hold request of this show.";
+    /// The database could not serve in time.
+    Busy = 10, "BUSY", "DatabaseBusy",
+        "The database could not serve in time (lock or statement timeout); retry later.";
+    /// The database cannot be reached.
+    Unavailable = 11, "UNAVAILABLE", "DatabaseUnavailable",
+        "The database cannot be reached, or no pooled connection came free in time; retry later.";
+    /// Any other database failure.
+    Database = 12, "DATABASE", "Database",
+        "Any other database failure.";
+    /// The configuration cannot work.
+    Config = 13, "CONFIG", "Config",
+        "The configuration cannot work (database URL, TLS files, an option out of range); retrying changes nothing.";
+}
+
+impl ErrorKind {
+    /// The kind's stable number.
+    pub const fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The kind with this number, if there is one.
+    pub fn from_code(code: u32) -> Option<ErrorKind> {
+        ErrorKind::ALL.iter().copied().find(|k| k.code() == code)
+    }
+
+    /// True for failures of the database rather than of the request: retrying later may
+    /// succeed, and the message must not reach an untrusted client.
+    pub const fn is_infrastructure(self) -> bool {
+        matches!(self, ErrorKind::Busy | ErrorKind::Unavailable | ErrorKind::Database)
+    }
 }
 
 impl Error {
@@ -162,12 +304,29 @@ impl Error {
             Error::Busy(_) => ErrorKind::Busy,
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Database(_) => ErrorKind::Database,
+            Error::Config(_) => ErrorKind::Config,
         }
     }
 
     /// True for failures of the database rather than of the request.
     pub fn is_infrastructure(&self) -> bool {
-        matches!(self.kind(), ErrorKind::Busy | ErrorKind::Unavailable | ErrorKind::Database)
+        self.kind().is_infrastructure()
+    }
+
+    /// The input error inside, for `InvalidInput`.
+    pub fn input(&self) -> Option<&InputError> {
+        match self {
+            Error::InvalidInput(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The taken seats, for `SeatsUnavailable`; empty otherwise.
+    pub fn unavailable_seats(&self) -> &[String] {
+        match self {
+            Error::SeatsUnavailable { seat_ids } => seat_ids,
+            _ => &[],
+        }
     }
 }
 
@@ -243,16 +402,40 @@ mod tests {
         assert_eq!(InputError::EmptySeatId { index: 3 }.index(), Some(3));
         assert_eq!(InputError::DuplicateSeatIds.to_string(), "seat_ids must not contain duplicates");
         assert_eq!(InputError::DuplicateSeatIds.index(), None);
+        assert_eq!(InputError::DuplicateSeatIds.reason(), "duplicate_seat_ids");
         assert_eq!(Error::HoldInvalidated.to_string(), "hold invalidated (seat state mismatch)");
         assert_eq!(Error::ShowExists.to_string(), "show already exists");
         assert_eq!(Error::InvalidSeatIds.to_string(), "invalid seat ID(s)");
     }
 
     #[test]
+    fn the_kind_table_is_dense_and_unique() {
+        // Codes run 1..=N without gaps, in order; names and titles are unique.
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(kind.code() as usize, i + 1, "{kind:?}");
+            assert_eq!(ErrorKind::from_code(kind.code()), Some(*kind));
+            assert!(kind.name().bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{kind:?}");
+            assert!(kind.title().starts_with(|c: char| c.is_ascii_uppercase()), "{kind:?}");
+            assert!(kind.description().ends_with('.'), "{kind:?}");
+        }
+        let names: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+        let titles: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.title()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        assert_eq!(titles.len(), ErrorKind::ALL.len());
+        assert_eq!(ErrorKind::from_code(0), None);
+        assert_eq!(ErrorKind::from_code(ErrorKind::ALL.len() as u32 + 1), None);
+    }
+
+    #[test]
     fn kinds_are_stable() {
-        assert_eq!(Error::ShowNotFound.kind() as u32, 1);
-        assert_eq!(Error::SeatsUnavailable { seat_ids: vec![] }.kind() as u32, 4);
-        assert_eq!(Error::InvalidInput(InputError::NoSeats).kind() as u32, 8);
+        assert_eq!(Error::ShowNotFound.kind().code(), 1);
+        assert_eq!(Error::SeatsUnavailable { seat_ids: vec![] }.kind().code(), 4);
+        assert_eq!(Error::InvalidInput(InputError::NoSeats).kind().code(), 8);
+        assert_eq!(Error::Config("x".into()).kind().code(), 13);
+        assert_eq!(ErrorKind::Busy.name(), "BUSY");
+        assert_eq!(ErrorKind::Busy.title(), "DatabaseBusy");
         assert!(!Error::HoldExpired.is_infrastructure());
+        assert!(!Error::Config("x".into()).is_infrastructure());
+        assert!(ErrorKind::Unavailable.is_infrastructure());
     }
 }

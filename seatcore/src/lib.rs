@@ -16,14 +16,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod contract;
 mod error;
 pub mod migrate;
 mod ops;
+mod options;
 mod pool;
+pub mod rest;
 mod sweeper;
-mod tls;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod tls;
 mod types;
 pub mod validate;
 
@@ -31,55 +34,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use chrono::{DateTime, Utc};
 pub use error::{Error, ErrorKind, InputError, Result};
+pub use ops::audit::{Audit, MAX_REPORTED_PROBLEMS};
+pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
 pub use types::{
-    iso8601, Booking, Health, Hold, ResetCounts, Seat, SeatCounts, SeatRef, SeatState, ShowStatus,
-    Stats,
+    iso8601, Booking, Health, Hold, ResetCounts, Seat, SeatCounts, SeatRef, SeatState, ShowStatus, Stats,
+    StatusJson,
 };
 pub use uuid::Uuid;
-pub use chrono::{DateTime, Utc};
 
 use error::{classify, DbFailure};
 use pool::{Conn, Manager};
-
-/// How a [`SeatCore`] connects. The defaults suit one app instance on one machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// Most connections the pool opens (default 16).
-    pub pool_size: u32,
-    /// Connections kept open while idle (default 2); the rest open on demand.
-    pub min_idle: u32,
-    /// How long a caller waits for a free connection before `Unavailable` (default 5 s).
-    pub checkout_timeout: Duration,
-    /// How long opening a TCP connection may take (default 5 s).
-    pub connect_timeout: Duration,
-    /// Server-side cap on one statement (default 10 s).
-    pub statement_timeout: Duration,
-    /// Server-side cap on waiting for a row lock (default 3 s): a stuck lock becomes
-    /// `Busy`, never a hang.
-    pub lock_timeout: Duration,
-    /// Most holds one sweep transaction removes (default 5,000); concurrent sweepers skip
-    /// each other's batches.
-    pub sweep_batch: u32,
-    /// Apply the embedded migrations when connecting (default true).
-    pub migrate: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            pool_size: 16,
-            min_idle: 2,
-            checkout_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(10),
-            lock_timeout: Duration::from_secs(3),
-            sweep_batch: 5_000,
-            migrate: true,
-        }
-    }
-}
 
 /// A handle on the seat database, shared by all threads. Cloning is cheap (one pool).
 #[derive(Clone)]
@@ -133,8 +100,11 @@ impl SeatCore {
     /// TLS follows libpq: `sslmode=disable|prefer|require|verify-ca|verify-full`, with
     /// `sslrootcert`, `sslcert` and `sslkey` (PEM files).
     ///
-    /// Fails with `Unavailable` when the database cannot be reached within the timeouts.
+    /// Fails with `Config` when the URL, a TLS setting or an option cannot work (retrying
+    /// changes nothing), and with `Unavailable` when the database cannot be reached within
+    /// the timeouts.
     pub fn connect(url: &str, options: Options) -> Result<SeatCore> {
+        options.check()?;
         let (mut config, tls) = tls::configure(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
@@ -147,15 +117,15 @@ impl SeatCore {
         let session_sql = format!(
             "SET statement_timeout = {}; SET lock_timeout = {}; \
              SET idle_in_transaction_session_timeout = {}; SET TIME ZONE 'UTC'",
-            options.statement_timeout.as_millis().max(1),
-            options.lock_timeout.as_millis().max(1),
-            (options.statement_timeout.as_millis() * 3).max(1),
+            options.statement_timeout.as_millis(),
+            options.lock_timeout.as_millis(),
+            options.statement_timeout.as_millis() * 3,
         );
         let manager = Manager::new(config, tls, session_sql);
         let generation = manager.generation();
         let pool = r2d2::Pool::builder()
-            .max_size(options.pool_size.max(1))
-            .min_idle(Some(options.min_idle.min(options.pool_size.max(1))))
+            .max_size(options.pool_size)
+            .min_idle(Some(options.min_idle))
             .connection_timeout(options.checkout_timeout)
             .test_on_check_out(true) // our check costs no round trip; see pool::Manager
             .error_handler(Box::new(r2d2::NopErrorHandler))
@@ -164,7 +134,7 @@ impl SeatCore {
             inner: Arc::new(Inner {
                 pool,
                 generation,
-                sweep_batch: i64::from(options.sweep_batch.max(1)),
+                sweep_batch: i64::from(options.sweep_batch),
                 counters: Counters::default(),
             }),
         };
@@ -184,9 +154,7 @@ impl SeatCore {
             let outcome = op(&mut conn, attempt);
             let failure = match &outcome {
                 Err(Error::Database(e)) | Err(Error::Busy(Some(e))) => Some(classify(e)),
-                Err(Error::Unavailable(e)) => {
-                    e.downcast_ref::<postgres::Error>().map(classify)
-                }
+                Err(Error::Unavailable(e)) => e.downcast_ref::<postgres::Error>().map(classify),
                 _ => None,
             };
             if failure == Some(DbFailure::Lost) || conn.client.is_closed() {

@@ -13,11 +13,8 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "V1__init.sql",
-    sql: include_str!("../../migrations/V1__init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "V1__init.sql", sql: include_str!("../../migrations/V1__init.sql") }];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).
 const MIGRATION_LOCK_KEY: i64 = 0x5EA7_C04E;
@@ -36,11 +33,8 @@ pub fn migrate(client: &mut Client) -> Result<usize> {
              applied_at timestamptz NOT NULL DEFAULT now()
          )",
     )?;
-    let applied: Vec<i32> = tx
-        .query("SELECT version FROM seatcore_migrations", &[])?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let applied: Vec<i32> =
+        tx.query("SELECT version FROM seatcore_migrations", &[])?.iter().map(|row| row.get(0)).collect();
     let mut count = 0;
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         tx.batch_execute(m.sql)?;

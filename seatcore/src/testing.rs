@@ -28,11 +28,7 @@ pub fn server_url() -> &'static str {
             .args([script, "start"])
             .output()
             .unwrap_or_else(|e| panic!("running {script}: {e}"));
-        assert!(
-            out.status.success(),
-            "{script} start failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{script} start failed:\n{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("pg.sh prints a URL").trim().to_owned()
     })
 }
@@ -54,11 +50,7 @@ impl TestDb {
             .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
             .take(30)
             .collect();
-        let schema = format!(
-            "t_{clean}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let schema = format!("t_{clean}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let mut admin = postgres::Client::connect(server_url(), postgres::NoTls)
             .unwrap_or_else(|e| panic!("connecting to the test database {}: {e}", server_url()));
         admin

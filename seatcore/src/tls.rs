@@ -27,8 +27,9 @@ struct TlsSettings {
     client_key: Option<String>,
 }
 
+/// A URL or TLS setting that cannot work: a configuration error, never retried.
 fn bad(msg: String) -> Error {
-    Error::Unavailable(msg.into())
+    Error::Config(msg)
 }
 
 /// Splits libpq's TLS settings off `url`; returns what the driver may see and the settings.
@@ -65,16 +66,11 @@ fn split(url: &str) -> Result<(String, TlsSettings)> {
     };
     let rest = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut parsed = url::Url::parse(url).map_err(|e| bad(format!("bad database URL: {e}")))?;
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .filter_map(|(k, v)| take(&k, &v).map(|v| (k.into_owned(), v)))
-            .collect();
+        let pairs: Vec<(String, String)> =
+            parsed.query_pairs().filter_map(|(k, v)| take(&k, &v).map(|v| (k.into_owned(), v))).collect();
         // The driver decodes %XX but not '+', so spaces (as in `options=-c x=y`) must be %20.
-        const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-            .remove(b'-')
-            .remove(b'_')
-            .remove(b'.')
-            .remove(b'~');
+        const QUERY_VALUE: &percent_encoding::AsciiSet =
+            &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
         let enc = |s: &str| percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string();
         let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
         let query = query.join("&");
@@ -107,9 +103,7 @@ pub(crate) fn configure(url: &str) -> Result<(postgres::Config, MakeTlsConnector
     let config: postgres::Config =
         rest.parse().map_err(|e: postgres::Error| bad(format!("bad database URL: {e}")))?;
     let mut builder = TlsConnector::builder();
-    builder
-        .danger_accept_invalid_certs(!tls.verify_chain)
-        .danger_accept_invalid_hostnames(!tls.verify_host);
+    builder.danger_accept_invalid_certs(!tls.verify_chain).danger_accept_invalid_hostnames(!tls.verify_host);
     if let Some(path) = &tls.root_cert {
         let pem = fs::read(path).map_err(|e| bad(format!("reading sslrootcert {path}: {e}")))?;
         let cert = Certificate::from_pem(&pem).map_err(|e| bad(format!("sslrootcert {path}: {e}")))?;
@@ -135,9 +129,10 @@ mod tests {
 
     #[test]
     fn libpq_settings_are_split_off() {
-        let (rest, tls) =
-            split("postgres://u@db.example:5432/x?sslmode=verify-full&sslrootcert=/ca.pem&application_name=a")
-                .unwrap();
+        let (rest, tls) = split(
+            "postgres://u@db.example:5432/x?sslmode=verify-full&sslrootcert=/ca.pem&application_name=a",
+        )
+        .unwrap();
         assert_eq!(rest, "postgres://u@db.example:5432/x?sslmode=require&application_name=a");
         assert!(tls.verify_chain && tls.verify_host);
         assert_eq!(tls.root_cert.as_deref(), Some("/ca.pem"));

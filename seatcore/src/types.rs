@@ -1,30 +1,40 @@
 //! The values seatcore returns.
 
 use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 /// A granted hold: its seats are the caller's until `expires_at` (database clock).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serializes to the contract's `{"hold_id", "expires_at", "seat_ids"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hold {
     pub hold_id: Uuid,
+    #[serde(skip)]
     pub show_id: String,
+    #[serde(serialize_with = "timestamp")]
+    pub expires_at: DateTime<Utc>,
     /// The seats as requested (trimmed), in request order.
     pub seat_ids: Vec<String>,
-    pub expires_at: DateTime<Utc>,
 }
 
 /// A confirmed booking. `booking_id` is the id of the hold it came from; booking the same
 /// hold again returns an equal value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serializes to the contract's `{"booking_id", "seat_ids", "booked_at"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Booking {
     pub booking_id: Uuid,
+    #[serde(skip)]
     pub show_id: String,
     pub seat_ids: Vec<String>,
+    #[serde(serialize_with = "timestamp")]
     pub booked_at: DateTime<Utc>,
 }
 
-/// The state of one seat at the moment of a read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The state of one seat at the moment of a read. Serializes to its contract name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 #[repr(u32)]
 pub enum SeatState {
     Available = 0,
@@ -52,20 +62,45 @@ pub struct Seat {
     pub hold_expires_at: Option<DateTime<Utc>>,
 }
 
+impl Seat {
+    /// A borrowed view of this seat.
+    pub fn as_ref(&self) -> SeatRef<'_> {
+        SeatRef { seat_id: &self.seat_id, state: self.state, hold_expires_at: self.hold_expires_at }
+    }
+}
+
+impl Serialize for Seat {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_ref().serialize(s)
+    }
+}
+
 /// A borrowed view of one seat, handed to a streaming status reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Serializes to the contract's `{"seat_id", "status", "hold_expires_at"}`, the expiry only
+/// when the seat is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SeatRef<'a> {
     pub seat_id: &'a str,
+    #[serde(rename = "status")]
     pub state: SeatState,
+    #[serde(serialize_with = "optional_timestamp", skip_serializing_if = "Option::is_none")]
     pub hold_expires_at: Option<DateTime<Utc>>,
 }
 
 /// The counts of a status read, and whether the data was consistent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Serializes to the contract's `total_seats`, `available_seats`, `held_seats`,
+/// `booked_seats` and `invariants_valid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct SeatCounts {
+    #[serde(rename = "total_seats")]
     pub total: u64,
+    #[serde(rename = "available_seats")]
     pub available: u64,
+    #[serde(rename = "held_seats")]
     pub held: u64,
+    #[serde(rename = "booked_seats")]
     pub booked: u64,
     /// Computed from the rows read: every seat of the seat map present exactly once, the
     /// counts add up, no seat both held and booked, every held seat backed by its live hold.
@@ -73,6 +108,9 @@ pub struct SeatCounts {
 }
 
 /// A whole show's status, seats in seat-map order.
+///
+/// Serializes to the contract's document of `GET /shows/<id>/seats`, byte for byte what
+/// [`StatusJson`] streams.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShowStatus {
     pub show_id: String,
@@ -80,8 +118,61 @@ pub struct ShowStatus {
     pub seats: Vec<Seat>,
 }
 
-/// What an administrative reset cleared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+impl Serialize for ShowStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The counts' own keys, after the seats: a streamed document knows them only then.
+        #[derive(Serialize)]
+        struct Document<'a> {
+            seats: &'a [Seat],
+            #[serde(flatten)]
+            counts: &'a SeatCounts,
+        }
+        Document { seats: &self.seats, counts: &self.counts }.serialize(s)
+    }
+}
+
+/// Writes the status document of `GET /shows/<id>/seats` while the seats arrive: the
+/// `seats` array first, the counts after it (they are known only at the end; key order
+/// means nothing in JSON). The output equals `serde_json::to_vec(&ShowStatus)`.
+pub struct StatusJson<W: std::io::Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: std::io::Write> StatusJson<W> {
+    /// Starts the document on `out`.
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"{\"seats\":[")?;
+        Ok(StatusJson { out, first: true })
+    }
+
+    /// Appends one seat.
+    pub fn seat(&mut self, seat: SeatRef<'_>) -> std::io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.out, &seat).map_err(std::io::Error::from)
+    }
+
+    /// The writer, for a caller that moves what was written so far elsewhere.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// Ends the document with the counts and returns the writer.
+    pub fn finish(mut self, counts: &SeatCounts) -> std::io::Result<W> {
+        let counts = serde_json::to_vec(counts).map_err(std::io::Error::from)?;
+        self.out.write_all(b"],")?;
+        // `{"total_seats":...}` without its opening brace continues the document's object.
+        self.out.write_all(&counts[1..])?;
+        Ok(self.out)
+    }
+}
+
+/// What an administrative reset cleared. Serializes to the contract's
+/// `{"holds_cleared", "bookings_cleared", "seats_reset"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct ResetCounts {
     pub holds_cleared: u64,
     pub bookings_cleared: u64,
@@ -96,6 +187,18 @@ pub struct Health {
     pub shows: u64,
 }
 
+/// The contract's `{"status": "healthy", "database": "connected", "shows": N}`.
+impl Serialize for Health {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("status", "healthy")?;
+        m.serialize_entry("database", "connected")?;
+        m.serialize_entry("shows", &self.shows)?;
+        m.end()
+    }
+}
+
 /// Counters since this handle was opened, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stats {
@@ -108,6 +211,18 @@ pub struct Stats {
     pub pool_connections: u32,
     pub pool_idle: u32,
     pub pool_max: u32,
+}
+
+/// Serializes a timestamp as [`iso8601`] text.
+pub(crate) fn timestamp<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&iso8601(t))
+}
+
+fn optional_timestamp<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => timestamp(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Formats a timestamp the way Python's `datetime.isoformat()` does for an aware UTC

@@ -69,11 +69,7 @@ pub fn distinct(ids: &[String]) -> Result<(), InputError> {
 /// in turn, then duplicates.
 pub fn seat_ids<S: AsRef<str>>(raw: &[S], max: usize) -> Result<Vec<String>, InputError> {
     seat_count(raw.len(), max)?;
-    let ids = raw
-        .iter()
-        .enumerate()
-        .map(|(i, s)| seat_id(i, s.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids = raw.iter().enumerate().map(|(i, s)| seat_id(i, s.as_ref())).collect::<Result<Vec<_>, _>>()?;
     distinct(&ids)?;
     Ok(ids)
 }

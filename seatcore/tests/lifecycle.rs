@@ -159,10 +159,8 @@ fn sweep_removes_rows_in_batches() {
     assert_eq!(core.sweep_expired().unwrap(), 30);
     let mut c = db.client();
     let holds: i64 = c.query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
-    let marked: i64 = c
-        .query_one("SELECT count(*) FROM seats WHERE hold_expires_at > now()", &[])
-        .unwrap()
-        .get(0);
+    let marked: i64 =
+        c.query_one("SELECT count(*) FROM seats WHERE hold_expires_at > now()", &[]).unwrap().get(0);
     assert_eq!((holds, marked), (1, 1));
     core.book("s", &live.hold_id.to_string()).unwrap();
 }
@@ -214,9 +212,7 @@ fn schema_refuses_inconsistent_rows() {
     // booked without a booking
     assert!(c.execute("UPDATE seats SET booking_id = $1 WHERE seat_id = 'S1'", &[&id]).is_err());
     // a duplicate seat on one map
-    assert!(c
-        .execute("INSERT INTO seats (show_id, seat_no, seat_id) VALUES ('s', 3, 'S1')", &[])
-        .is_err());
+    assert!(c.execute("INSERT INTO seats (show_id, seat_no, seat_id) VALUES ('s', 3, 'S1')", &[]).is_err());
     // held and booked at once
     let h = core.hold("s", &["S1"], 60).unwrap();
     core.book("s", &h.hold_id.to_string()).unwrap();
@@ -301,6 +297,53 @@ fn unreachable_database_is_unavailable() {
     };
     let err = SeatCore::connect("postgres://nobody@127.0.0.1:1/none", opts).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
-    let err = SeatCore::connect("this is not a url ===", Options::default()).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
+}
+
+#[test]
+fn configuration_errors_are_reported_at_once() {
+    let started = std::time::Instant::now();
+    for (url, options) in [
+        ("this is not a url ===", Options::default()),
+        ("postgres://u@127.0.0.1:1/x?sslmode=sometimes", Options::default()),
+        (
+            "postgres://u@127.0.0.1:1/x?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+            Options::default(),
+        ),
+        ("postgres://u@127.0.0.1:1/x", Options { pool_size: 0, ..Options::default() }),
+        ("postgres://u@127.0.0.1:1/x", Options { lock_timeout: Duration::ZERO, ..Options::default() }),
+    ] {
+        let err = SeatCore::connect(url, options).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{url}: {err:?}");
+        assert!(err.to_string().starts_with("configuration error: "), "{err}");
+    }
+    // nothing was tried against a server: no connect timeout was waited out
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[test]
+fn the_audit_finds_broken_rows_and_passes_clean_ones() {
+    let (db, core) = setup("audit");
+    core.initialize_show("s", &seats(6)).unwrap();
+    core.initialize_show("t", &seats(2)).unwrap();
+    let h = core.hold("s", &["S1", "S2"], 60).unwrap();
+    let b = core.hold("s", &["S3"], 60).unwrap();
+    core.book("s", &b.hold_id.to_string()).unwrap();
+    let audit = core.audit(None).unwrap();
+    assert!(audit.ok, "{:?}", audit.problems);
+    assert_eq!((audit.shows, audit.seats, audit.held, audit.booked), (2, 8, 2, 1));
+    assert_eq!(core.audit(Some("t")).unwrap().seats, 2);
+    assert_eq!(core.audit(Some("none")).unwrap().shows, 0);
+
+    let mut c = db.client();
+    // a live hold whose seat forgot it, and a seat booked by a booking that does not list it
+    c.execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL WHERE seat_id = 'S2'", &[]).unwrap();
+    c.execute("UPDATE bookings SET seat_nos = '{5}', seat_ids = '{S5}'", &[]).unwrap();
+    let audit = core.audit(Some("s")).unwrap();
+    assert!(!audit.ok);
+    assert_eq!(audit.problem_count, 3, "{:#?}", audit.problems);
+    let text = audit.problems.join("\n");
+    assert!(text.contains(&format!("live hold {} lists seat #2", h.hold_id)), "{text}");
+    assert!(text.contains("seat S3 is booked by"), "{text}");
+    assert!(text.contains("lists seat #5, which does not carry it"), "{text}");
+    assert!(core.audit(Some("t")).unwrap().ok, "other shows are not blamed");
 }

@@ -4,7 +4,8 @@ use seatcore::testing::Cluster;
 use seatcore::{ErrorKind, Options, SeatCore};
 
 fn works(url: &str) -> seatcore::Result<()> {
-    let opts = Options { min_idle: 1, checkout_timeout: std::time::Duration::from_secs(2), ..Options::default() };
+    let opts =
+        Options { min_idle: 1, checkout_timeout: std::time::Duration::from_secs(2), ..Options::default() };
     let core = SeatCore::connect(url, opts)?;
     let show = format!("tls{}", seatcore::Uuid::new_v4().simple());
     core.initialize_show(&show, &["A1", "A2"])?;
@@ -26,7 +27,11 @@ fn tls_modes_behave_like_libpq() {
     works(&cluster.url("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}"))).unwrap();
     // the sessions really are encrypted
     let mut c = postgres::Client::connect(&cluster.url("127.0.0.1", ""), postgres::NoTls).unwrap();
-    let core = SeatCore::connect(&cluster.url("127.0.0.1", "sslmode=require&application_name=tlsprobe"), Options::default()).unwrap();
+    let core = SeatCore::connect(
+        &cluster.url("127.0.0.1", "sslmode=require&application_name=tlsprobe"),
+        Options::default(),
+    )
+    .unwrap();
     core.health().unwrap();
     let encrypted: bool = c
         .query_one(
@@ -39,10 +44,9 @@ fn tls_modes_behave_like_libpq() {
     assert!(encrypted);
     // a CA that did not sign the server's certificate is refused
     let other = cluster.foreign_ca_cert();
-    let err = works(&cluster.url(
-        "localhost",
-        &format!("sslmode=verify-full&sslrootcert={}", other.to_str().unwrap()),
-    ))
+    let err = works(
+        &cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", other.to_str().unwrap())),
+    )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }

@@ -82,7 +82,9 @@ fn snapshot(db: &TestDb) -> Vec<(String, i64)> {
     let mut c = db.client();
     ["shows", "seats", "holds", "bookings"]
         .iter()
-        .map(|t| (t.to_string(), c.query_one(&format!("SELECT count(*) FROM {t}"), &[]).unwrap().get::<_, i64>(0)))
+        .map(|t| {
+            (t.to_string(), c.query_one(&format!("SELECT count(*) FROM {t}"), &[]).unwrap().get::<_, i64>(0))
+        })
         .collect()
 }
 
@@ -92,7 +94,8 @@ fn rejected_calls_write_nothing() {
     let core = SeatCore::connect(&db.url, Options::default()).unwrap();
     core.initialize_show("p", &["A1", "A2", "A3"]).unwrap();
     let mut runner = proptest::test_runner::TestRunner::new(config(200));
-    let strategy = (nasty_string(), prop::collection::vec(nasty_string(), 0..6), any::<i64>(), nasty_string());
+    let strategy =
+        (nasty_string(), prop::collection::vec(nasty_string(), 0..6), any::<i64>(), nasty_string());
     let rejected = std::cell::Cell::new(0u32);
     runner
         .run(&strategy, |(show, seats, secs, key)| {
@@ -120,6 +123,9 @@ fn rejected_calls_write_nothing() {
             Ok(())
         })
         .unwrap();
-    println!("rejected_calls_write_nothing: {} all-rejected cases checked against the tables", rejected.get());
+    println!(
+        "rejected_calls_write_nothing: {} all-rejected cases checked against the tables",
+        rejected.get()
+    );
     assert!(rejected.get() > 0, "no case was rejected by all three calls: the strategy is too tame");
 }

@@ -35,10 +35,7 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, F
 }
 
 fn not_utf8(what: &str) -> Failure {
-    seatcore_error::new(
-        seatcore_result::SEATCORE_INVALID_UTF8,
-        format!("{what} is not valid UTF-8"),
-    )
+    seatcore_error::new(seatcore_result::SEATCORE_INVALID_UTF8, format!("{what} is not valid UTF-8"))
 }
 
 /// A list of seat ids (`const char *const *ids, size_t count`) of at most `max` entries.
@@ -65,9 +62,7 @@ pub(crate) unsafe fn seat_list<'a>(
             if p.is_null() {
                 return Err(seatcore_error::null(&format!("seat_ids[{i}]")).at(i));
             }
-            CStr::from_ptr(p)
-                .to_str()
-                .map_err(|_| not_utf8(&format!("seat_ids[{i}]")).at(i))
+            CStr::from_ptr(p).to_str().map_err(|_| not_utf8(&format!("seat_ids[{i}]")).at(i))
         })
         .collect()
 }

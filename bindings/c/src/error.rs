@@ -128,12 +128,7 @@ pub(crate) type Failure = seatcore_error;
 
 impl seatcore_error {
     pub(crate) fn new(code: seatcore_result, message: impl Into<String>) -> seatcore_error {
-        seatcore_error {
-            code,
-            message: cstring(message.into()),
-            index: None,
-            unavailable: Vec::new(),
-        }
+        seatcore_error { code, message: cstring(message.into()), index: None, unavailable: Vec::new() }
     }
 
     pub(crate) fn at(mut self, index: usize) -> seatcore_error {
@@ -151,10 +146,7 @@ impl seatcore_error {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_owned());
-        seatcore_error::new(
-            SEATCORE_PANIC,
-            format!("internal error (panic) in seatcore: {what}"),
-        )
+        seatcore_error::new(SEATCORE_PANIC, format!("internal error (panic) in seatcore: {what}"))
     }
 }
 
@@ -201,8 +193,7 @@ pub(crate) fn boundary(
     err: *mut *mut seatcore_error,
     body: impl FnOnce() -> Result<(), Failure>,
 ) -> seatcore_result {
-    let outcome =
-        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| Err(seatcore_error::panic(p)));
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| Err(seatcore_error::panic(p)));
     match outcome {
         Ok(()) => SEATCORE_OK,
         Err(failure) => {
@@ -234,9 +225,7 @@ mod tests {
             Error::ShowNotFound,
             Error::ShowExists,
             Error::InvalidSeatIds,
-            Error::SeatsUnavailable {
-                seat_ids: vec!["A1".into()],
-            },
+            Error::SeatsUnavailable { seat_ids: vec!["A1".into()] },
             Error::HoldNotFound,
             Error::HoldExpired,
             Error::HoldInvalidated,
@@ -259,18 +248,10 @@ mod tests {
         let e = seatcore_error::from(Error::InvalidInput(InputError::EmptySeatId { index: 2 }));
         assert_eq!(e.code, SEATCORE_INVALID_INPUT);
         assert_eq!(e.index, Some(2));
-        assert_eq!(
-            e.message.to_str().unwrap(),
-            "seat_ids must not contain empty strings"
-        );
-        let e = seatcore_error::from(Error::SeatsUnavailable {
-            seat_ids: vec!["A1".into(), "B2".into()],
-        });
+        assert_eq!(e.message.to_str().unwrap(), "seat_ids must not contain empty strings");
+        let e = seatcore_error::from(Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] });
         assert_eq!(e.code, SEATCORE_SEATS_UNAVAILABLE);
-        assert_eq!(
-            e.unavailable,
-            vec![CString::new("A1").unwrap(), CString::new("B2").unwrap()]
-        );
+        assert_eq!(e.unavailable, vec![CString::new("A1").unwrap(), CString::new("B2").unwrap()]);
     }
 
     #[test]
@@ -282,10 +263,7 @@ mod tests {
         let e = unsafe { Box::from_raw(err) };
         assert!(e.message.to_str().unwrap().contains("boom"));
         // a NULL err pointer is fine too
-        assert_eq!(
-            boundary(ptr::null_mut(), || panic!("again")),
-            SEATCORE_PANIC
-        );
+        assert_eq!(boundary(ptr::null_mut(), || panic!("again")), SEATCORE_PANIC);
     }
 
     #[test]
@@ -295,12 +273,7 @@ mod tests {
 
     #[test]
     fn names_are_nul_terminated() {
-        for code in [
-            SEATCORE_OK,
-            SEATCORE_PANIC,
-            SEATCORE_UNKNOWN_ERROR,
-            SEATCORE_SEATS_UNAVAILABLE,
-        ] {
+        for code in [SEATCORE_OK, SEATCORE_PANIC, SEATCORE_UNKNOWN_ERROR, SEATCORE_SEATS_UNAVAILABLE] {
             assert_eq!(code.name().last(), Some(&0));
         }
     }

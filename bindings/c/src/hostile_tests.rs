@@ -72,18 +72,20 @@ fn call() -> impl Strategy<Value = Call> {
         prop::bool::weighted(0.1),
         any::<bool>(),
     )
-        .prop_map(|(op, null_client, show, seats, count_cut, seconds, key, hold_id, null_out, want_err)| Call {
-            op,
-            null_client,
-            show,
-            seats,
-            count_cut,
-            seconds,
-            key,
-            hold_id,
-            null_out,
-            want_err,
-        })
+        .prop_map(
+            |(op, null_client, show, seats, count_cut, seconds, key, hold_id, null_out, want_err)| Call {
+                op,
+                null_client,
+                show,
+                seats,
+                count_cut,
+                seconds,
+                key,
+                hold_id,
+                null_out,
+                want_err,
+            },
+        )
 }
 
 fn counts(db: &TestDb) -> Vec<i64> {
@@ -104,8 +106,10 @@ unsafe fn run(client: *mut seatcore_client, c: &Call) -> crate::error::seatcore_
     let show = c.show.c();
     let key = c.key.c();
     let hold_id = c.hold_id.c();
-    let seat_strings: Option<Vec<Option<CString>>> = c.seats.as_ref().map(|v| v.iter().map(Text::c).collect());
-    let seat_ptrs: Option<Vec<*const c_char>> = seat_strings.as_ref().map(|v| v.iter().map(opt_ptr).collect());
+    let seat_strings: Option<Vec<Option<CString>>> =
+        c.seats.as_ref().map(|v| v.iter().map(Text::c).collect());
+    let seat_ptrs: Option<Vec<*const c_char>> =
+        seat_strings.as_ref().map(|v| v.iter().map(opt_ptr).collect());
     let (list, count) = match &seat_ptrs {
         Some(p) => (p.as_ptr(), p.len().saturating_sub(c.count_cut.min(p.len()))),
         // A NULL list with a non-zero count must be refused, not read.
@@ -123,7 +127,16 @@ unsafe fn run(client: *mut seatcore_client, c: &Call) -> crate::error::seatcore_
             if c.op == 1 {
                 seatcore_hold_seats(client, opt_ptr(&show), list, count, c.seconds, out, errp)
             } else {
-                seatcore_hold_seats_with_key(client, opt_ptr(&show), list, count, c.seconds, opt_ptr(&key), out, errp)
+                seatcore_hold_seats_with_key(
+                    client,
+                    opt_ptr(&show),
+                    list,
+                    count,
+                    c.seconds,
+                    opt_ptr(&key),
+                    out,
+                    errp,
+                )
             }
         }
         3 => {
@@ -164,12 +177,24 @@ fn random_arguments_never_crash_and_refusals_write_nothing() {
     let db = TestDb::new("c_fuzz");
     let url = CString::new(db.url.clone()).unwrap();
     let mut client = ptr::null_mut();
-    assert_eq!(unsafe { seatcore_client_new(url.as_ptr(), ptr::null(), &mut client, ptr::null_mut()) }, SEATCORE_OK);
+    assert_eq!(
+        unsafe { seatcore_client_new(url.as_ptr(), ptr::null(), &mut client, ptr::null_mut()) },
+        SEATCORE_OK
+    );
     let ids: Vec<CString> = ["A1", "A2", "A3", "B1"].iter().map(|s| CString::new(*s).unwrap()).collect();
     let p: Vec<*const c_char> = ids.iter().map(|c| c.as_ptr()).collect();
     let show = CString::new("A1").unwrap(); // a show whose id the generator also produces
     assert_eq!(
-        unsafe { seatcore_initialize_show(client, show.as_ptr(), p.as_ptr(), p.len(), ptr::null_mut(), ptr::null_mut()) },
+        unsafe {
+            seatcore_initialize_show(
+                client,
+                show.as_ptr(),
+                p.as_ptr(),
+                p.len(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        },
         SEATCORE_OK
     );
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
@@ -214,11 +239,27 @@ fn book_through_c(url: &str, show: &str) -> crate::error::seatcore_result {
         let show = CString::new(show).unwrap();
         let a1 = CString::new("A1").unwrap();
         let seats = [a1.as_ptr()];
-        assert_eq!(seatcore_initialize_show(client, show.as_ptr(), seats.as_ptr(), 1, ptr::null_mut(), ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(
+            seatcore_initialize_show(
+                client,
+                show.as_ptr(),
+                seats.as_ptr(),
+                1,
+                ptr::null_mut(),
+                ptr::null_mut()
+            ),
+            SEATCORE_OK
+        );
         let mut hold = ptr::null_mut();
-        assert_eq!(seatcore_hold_seats(client, show.as_ptr(), seats.as_ptr(), 1, 60, &mut hold, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(
+            seatcore_hold_seats(client, show.as_ptr(), seats.as_ptr(), 1, 60, &mut hold, ptr::null_mut()),
+            SEATCORE_OK
+        );
         let mut booking = ptr::null_mut();
-        assert_eq!(seatcore_book_hold(client, show.as_ptr(), seatcore_hold_id(hold), &mut booking, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(
+            seatcore_book_hold(client, show.as_ptr(), seatcore_hold_id(hold), &mut booking, ptr::null_mut()),
+            SEATCORE_OK
+        );
         seatcore_hold_free(hold);
         seatcore_booking_free(booking);
         seatcore_client_free(client);
@@ -235,23 +276,32 @@ fn tls_to_postgresql_through_the_c_api() {
     let cluster = Cluster::start("c-tls", true);
     let ca = cluster.ca_cert();
     let ca = ca.to_str().unwrap();
-    assert_eq!(book_through_c(&cluster.url("127.0.0.1", "sslmode=require&application_name=c_tls"), "c_tls_require"), SEATCORE_OK);
     assert_eq!(
-        book_through_c(&cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={ca}")), "c_tls_verify_full"),
+        book_through_c(&cluster.url("127.0.0.1", "sslmode=require&application_name=c_tls"), "c_tls_require"),
+        SEATCORE_OK
+    );
+    assert_eq!(
+        book_through_c(
+            &cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={ca}")),
+            "c_tls_verify_full"
+        ),
         SEATCORE_OK
     );
     // The same request in key=value form.
-    let kv = format!("host=localhost port={} user=postgres dbname=seatcore sslmode=verify-full sslrootcert={ca}", cluster.port);
+    let kv = format!(
+        "host=localhost port={} user=postgres dbname=seatcore sslmode=verify-full sslrootcert={ca}",
+        cluster.port
+    );
     assert_eq!(book_through_c(&kv, "c_tls_kv"), SEATCORE_OK);
     // A CA that did not sign the server's certificate: refused, cleanly.
     let other = cluster.foreign_ca_cert();
     let wrong = cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", other.display()));
     assert_eq!(book_through_c(&wrong, "c_tls_wrong"), SEATCORE_UNAVAILABLE);
     // The C door's sessions really were encrypted.
-    let mut c = postgres::Client::connect(&cluster.url("127.0.0.1", "application_name=probe"), postgres::NoTls).unwrap();
-    let booked: i64 = c
-        .query_one("SELECT count(*) FROM bookings WHERE show_id LIKE 'c_tls%'", &[])
-        .unwrap()
-        .get(0);
+    let mut c =
+        postgres::Client::connect(&cluster.url("127.0.0.1", "application_name=probe"), postgres::NoTls)
+            .unwrap();
+    let booked: i64 =
+        c.query_one("SELECT count(*) FROM bookings WHERE show_id LIKE 'c_tls%'", &[]).unwrap().get(0);
     assert_eq!(booked, 3);
 }

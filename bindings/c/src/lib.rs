@@ -14,11 +14,11 @@
 
 mod args;
 mod error;
+#[cfg(test)]
+mod hostile_tests;
 mod results;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod hostile_tests;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
@@ -65,10 +65,8 @@ pub extern "C" fn seatcore_result_name(code: u32) -> *const c_char {
         seatcore_result::SEATCORE_PANIC,
         seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
     ];
-    let code = known
-        .into_iter()
-        .find(|k| *k as u32 == code)
-        .unwrap_or(seatcore_result::SEATCORE_UNKNOWN_ERROR);
+    let code =
+        known.into_iter().find(|k| *k as u32 == code).unwrap_or(seatcore_result::SEATCORE_UNKNOWN_ERROR);
     code.name().as_ptr().cast()
 }
 
@@ -88,18 +86,14 @@ pub unsafe extern "C" fn seatcore_error_message(err: *const seatcore_error) -> *
 /// `err` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_error_code(err: *const seatcore_error) -> seatcore_result {
-    err.as_ref()
-        .map_or(seatcore_result::SEATCORE_OK, |e| e.code)
+    err.as_ref().map_or(seatcore_result::SEATCORE_OK, |e| e.code)
 }
 
 /// For errors about one element of a seat list (an empty, over-long, NULL or non-UTF-8
 /// seat id): writes its position into `*index` and returns true. Returns false, writing
 /// nothing, when the error has no position or `err` or `index` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_error_index(
-    err: *const seatcore_error,
-    index: *mut usize,
-) -> bool {
+pub unsafe extern "C" fn seatcore_error_index(err: *const seatcore_error, index: *mut usize) -> bool {
     match (err.as_ref().and_then(|e| e.index), index.as_mut()) {
         (Some(i), Some(out)) => {
             *out = i;
@@ -124,9 +118,7 @@ pub unsafe extern "C" fn seatcore_error_unavailable_seat(
     err: *const seatcore_error,
     index: usize,
 ) -> *const c_char {
-    err.as_ref()
-        .and_then(|e| e.unavailable.get(index))
-        .map_or(NO_STRING, |s| s.as_ptr())
+    err.as_ref().and_then(|e| e.unavailable.get(index)).map_or(NO_STRING, |s| s.as_ptr())
 }
 
 /// Frees an error object and every string borrowed from it. NULL is a no-op; freeing twice
@@ -156,9 +148,7 @@ pub struct seatcore_options {
 /// The caller owns the result and frees it with `seatcore_options_free`. Never NULL.
 #[no_mangle]
 pub extern "C" fn seatcore_options_new() -> *mut seatcore_options {
-    Box::into_raw(Box::new(seatcore_options {
-        inner: Options::default(),
-    }))
+    Box::into_raw(Box::new(seatcore_options { inner: Options::default() }))
 }
 
 /// Frees an options object. NULL is a no-op; freeing twice is undefined behaviour.
@@ -210,9 +200,7 @@ pub unsafe extern "C" fn seatcore_options_set_checkout_timeout_ms(
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| {
-        o.checkout_timeout = Duration::from_millis(ms)
-    })
+    set_option(options, err, |o| o.checkout_timeout = Duration::from_millis(ms))
 }
 
 /// How long opening a database connection may take, in milliseconds (when the URL does not
@@ -223,9 +211,7 @@ pub unsafe extern "C" fn seatcore_options_set_connect_timeout_ms(
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| {
-        o.connect_timeout = Duration::from_millis(ms)
-    })
+    set_option(options, err, |o| o.connect_timeout = Duration::from_millis(ms))
 }
 
 /// Server-side cap on one statement, in milliseconds. `SEATCORE_NULL_PARAMETER` when
@@ -236,9 +222,7 @@ pub unsafe extern "C" fn seatcore_options_set_statement_timeout_ms(
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| {
-        o.statement_timeout = Duration::from_millis(ms)
-    })
+    set_option(options, err, |o| o.statement_timeout = Duration::from_millis(ms))
 }
 
 /// Server-side cap on waiting for a row lock, in milliseconds: a stuck lock becomes
@@ -307,9 +291,7 @@ pub unsafe extern "C" fn seatcore_client_new(
 ) -> seatcore_result {
     boundary(err, || {
         let url = args::text(database_url, "database_url")?;
-        let opts = options
-            .as_ref()
-            .map_or_else(Options::default, |o| o.inner.clone());
+        let opts = options.as_ref().map_or_else(Options::default, |o| o.inner.clone());
         let out = args::out(out, "out")?;
         let core = SeatCore::connect(url, opts)?;
         *out = Box::into_raw(Box::new(seatcore_client { core }));
@@ -571,9 +553,7 @@ pub unsafe extern "C" fn seatcore_seat_status_each(
             let seat = seatcore_seat {
                 seat_id: seat_id.as_ptr(),
                 state: s.state.into(),
-                hold_expires_at: expiry
-                    .as_ref()
-                    .map_or(ptr::null(), |(text, _)| text.as_ptr()),
+                hold_expires_at: expiry.as_ref().map_or(ptr::null(), |(text, _)| text.as_ptr()),
                 hold_expires_at_us: expiry.as_ref().map_or(0, |(_, us)| *us),
             };
             // SAFETY: the caller vouches for the callback; `seat` outlives the call.
@@ -721,12 +701,8 @@ pub unsafe extern "C" fn seatcore_sweeper_start(
                 "sweep interval must be between 1 and 86400000 milliseconds",
             ));
         }
-        let sweeper = client
-            .core
-            .start_sweeper(Duration::from_millis(interval_ms));
-        *out = Box::into_raw(Box::new(seatcore_sweeper {
-            sweeper: Some(sweeper),
-        }));
+        let sweeper = client.core.start_sweeper(Duration::from_millis(interval_ms));
+        *out = Box::into_raw(Box::new(seatcore_sweeper { sweeper: Some(sweeper) }));
         Ok(())
     })
 }

@@ -202,10 +202,7 @@ pub unsafe extern "C" fn seatcore_hold_seat_count(hold: *const seatcore_hold) ->
 /// The `index`-th seat id of the hold (trimmed, in request order). Borrowed from `hold`
 /// (valid until it is freed); NULL when `hold` is NULL or `index` is out of range.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_hold_seat_id(
-    hold: *const seatcore_hold,
-    index: usize,
-) -> *const c_char {
+pub unsafe extern "C" fn seatcore_hold_seat_id(hold: *const seatcore_hold, index: usize) -> *const c_char {
     hold.as_ref().map_or(NO_STRING, |h| at(&h.seat_ids, index))
 }
 
@@ -237,17 +234,13 @@ pub unsafe extern "C" fn seatcore_hold_free(hold: *mut seatcore_hold) {
 /// Borrowed from `booking` (valid until it is freed); NULL when `booking` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_booking_id(booking: *const seatcore_booking) -> *const c_char {
-    booking
-        .as_ref()
-        .map_or(NO_STRING, |b| b.booking_id.as_ptr())
+    booking.as_ref().map_or(NO_STRING, |b| b.booking_id.as_ptr())
 }
 
 /// The id of the show the booking belongs to. Borrowed from `booking` (valid until it is
 /// freed); NULL when `booking` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_booking_show_id(
-    booking: *const seatcore_booking,
-) -> *const c_char {
+pub unsafe extern "C" fn seatcore_booking_show_id(booking: *const seatcore_booking) -> *const c_char {
     booking.as_ref().map_or(NO_STRING, |b| b.show_id.as_ptr())
 }
 
@@ -264,17 +257,13 @@ pub unsafe extern "C" fn seatcore_booking_seat_id(
     booking: *const seatcore_booking,
     index: usize,
 ) -> *const c_char {
-    booking
-        .as_ref()
-        .map_or(NO_STRING, |b| at(&b.seat_ids, index))
+    booking.as_ref().map_or(NO_STRING, |b| at(&b.seat_ids, index))
 }
 
 /// When the booking was made, as ISO 8601 text; the same for every repeat of the booking.
 /// Borrowed from `booking` (valid until it is freed); NULL when `booking` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn seatcore_booking_booked_at(
-    booking: *const seatcore_booking,
-) -> *const c_char {
+pub unsafe extern "C" fn seatcore_booking_booked_at(booking: *const seatcore_booking) -> *const c_char {
     booking.as_ref().map_or(NO_STRING, |b| b.booked_at.as_ptr())
 }
 
@@ -346,19 +335,13 @@ pub unsafe extern "C" fn seatcore_status_seat(
         let Some(row) = status.seats.get(index) else {
             return Err(seatcore_error::new(
                 seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
-                format!(
-                    "seat index {index} is out of range (the show has {} seats)",
-                    status.seats.len()
-                ),
+                format!("seat index {index} is out of range (the show has {} seats)", status.seats.len()),
             ));
         };
         *out = seatcore_seat {
             seat_id: row.seat_id.as_ptr(),
             state: row.state,
-            hold_expires_at: row
-                .hold_expires_at
-                .as_ref()
-                .map_or(ptr::null(), |s| s.as_ptr()),
+            hold_expires_at: row.hold_expires_at.as_ref().map_or(ptr::null(), |s| s.as_ptr()),
             hold_expires_at_us: row.hold_expires_at_us,
         };
         Ok(())

@@ -14,8 +14,7 @@ const HEADER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/include/seatcore.h");
 
 fn generate_header() -> Vec<u8> {
     let dir = env!("CARGO_MANIFEST_DIR");
-    let config =
-        cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).expect("cbindgen.toml");
+    let config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).expect("cbindgen.toml");
     let mut out = Vec::new();
     cbindgen::Builder::new()
         .with_config(config)
@@ -67,11 +66,7 @@ fn header_declares_the_whole_api() {
     let mut functions = 0;
     for line in declarations {
         functions += 1;
-        if let Some(name) = line
-            .split('(')
-            .next()
-            .and_then(|s| s.split_whitespace().last())
-        {
+        if let Some(name) = line.split('(').next().and_then(|s| s.split_whitespace().last()) {
             let name = name.trim_start_matches('*');
             assert!(name.starts_with("seatcore_"), "unprefixed function {name}");
         }
@@ -128,14 +123,7 @@ fn initialize(c: &Client, show: &str, seats: &[&str]) {
     let p = ptrs(&ids);
     let mut n = 0usize;
     let code = unsafe {
-        seatcore_initialize_show(
-            c.0,
-            cs(show).as_ptr(),
-            p.as_ptr(),
-            p.len(),
-            &mut n,
-            ptr::null_mut(),
-        )
+        seatcore_initialize_show(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), &mut n, ptr::null_mut())
     };
     assert_eq!(code, SEATCORE_OK);
     assert_eq!(n, seats.len());
@@ -146,17 +134,8 @@ fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *m
     let p = ptrs(&ids);
     let mut out = ptr::null_mut();
     let mut err = ptr::null_mut();
-    let code = unsafe {
-        seatcore_hold_seats(
-            c.0,
-            cs(show).as_ptr(),
-            p.as_ptr(),
-            p.len(),
-            60,
-            &mut out,
-            &mut err,
-        )
-    };
+    let code =
+        unsafe { seatcore_hold_seats(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), 60, &mut out, &mut err) };
     if code == SEATCORE_OK {
         assert!(err.is_null(), "err written on success");
         Ok(out)
@@ -195,35 +174,19 @@ fn hold_book_status_release_reset() {
 
         // status: seat-map order, held seats carry their expiry
         let mut st = ptr::null_mut();
-        assert_eq!(
-            seatcore_seat_status(c.0, cs("s1").as_ptr(), &mut st, ptr::null_mut()),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_seat_status(c.0, cs("s1").as_ptr(), &mut st, ptr::null_mut()), SEATCORE_OK);
         let mut counts = std::mem::zeroed::<seatcore_seat_counts>();
-        assert_eq!(
-            seatcore_status_counts(st, &mut counts, ptr::null_mut()),
-            SEATCORE_OK
-        );
-        assert_eq!(
-            (counts.total, counts.available, counts.held, counts.booked),
-            (4, 2, 2, 0)
-        );
+        assert_eq!(seatcore_status_counts(st, &mut counts, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((counts.total, counts.available, counts.held, counts.booked), (4, 2, 2, 0));
         assert!(counts.invariants_valid);
         assert_eq!(seatcore_status_seat_count(st), 4);
         let mut seat = std::mem::zeroed::<seatcore_seat>();
         let mut order = Vec::new();
         for i in 0..4 {
-            assert_eq!(
-                seatcore_status_seat(st, i, &mut seat, ptr::null_mut()),
-                SEATCORE_OK
-            );
+            assert_eq!(seatcore_status_seat(st, i, &mut seat, ptr::null_mut()), SEATCORE_OK);
             let id = text(seat.seat_id).to_owned();
             let held = id == "A1" || id == "A3";
-            assert_eq!(
-                seat.state == seatcore_seat_state::SEATCORE_SEAT_HELD,
-                held,
-                "{id}"
-            );
+            assert_eq!(seat.state == seatcore_seat_state::SEATCORE_SEAT_HELD, held, "{id}");
             assert_eq!(seat.hold_expires_at.is_null(), !held);
             assert_eq!(seat.hold_expires_at_us != 0, held);
             order.push(id);
@@ -231,10 +194,7 @@ fn hold_book_status_release_reset() {
         assert_eq!(order, ["A1", "A2", "A3", "B1"]);
         let mut err = ptr::null_mut();
         seat.seat_id = ptr::null();
-        assert_eq!(
-            seatcore_status_seat(st, 4, &mut seat, &mut err),
-            SEATCORE_INDEX_OUT_OF_RANGE
-        );
+        assert_eq!(seatcore_status_seat(st, 4, &mut seat, &mut err), SEATCORE_INDEX_OUT_OF_RANGE);
         assert!(seat.seat_id.is_null(), "out written on failure");
         take_error(err, SEATCORE_INDEX_OUT_OF_RANGE);
         seatcore_status_free(st);
@@ -244,34 +204,16 @@ fn hold_book_status_release_reset() {
         let mut b2 = ptr::null_mut();
         let hid = cs(&hold_id);
         assert_eq!(
-            seatcore_book_hold(
-                c.0,
-                cs("s1").as_ptr(),
-                hid.as_ptr(),
-                &mut b1,
-                ptr::null_mut()
-            ),
+            seatcore_book_hold(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b1, ptr::null_mut()),
             SEATCORE_OK
         );
         assert_eq!(
-            seatcore_book_hold(
-                c.0,
-                cs("s1").as_ptr(),
-                hid.as_ptr(),
-                &mut b2,
-                ptr::null_mut()
-            ),
+            seatcore_book_hold(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b2, ptr::null_mut()),
             SEATCORE_OK
         );
         assert_eq!(text(seatcore_booking_id(b1)), hold_id);
-        assert_eq!(
-            text(seatcore_booking_booked_at(b1)),
-            text(seatcore_booking_booked_at(b2))
-        );
-        assert_eq!(
-            seatcore_booking_booked_at_us(b1),
-            seatcore_booking_booked_at_us(b2)
-        );
+        assert_eq!(text(seatcore_booking_booked_at(b1)), text(seatcore_booking_booked_at(b2)));
+        assert_eq!(seatcore_booking_booked_at_us(b1), seatcore_booking_booked_at_us(b2));
         assert_eq!(seatcore_booking_seat_count(b2), 2);
         assert_eq!(text(seatcore_booking_seat_id(b2, 0)), "A3");
         assert_eq!(text(seatcore_booking_show_id(b2)), "s1");
@@ -296,51 +238,20 @@ fn hold_book_status_release_reset() {
 
         // health, sweep, stats, reset
         let mut shows = 0u64;
-        assert_eq!(
-            seatcore_health(c.0, &mut shows, ptr::null_mut()),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_health(c.0, &mut shows, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(shows, 1);
         let mut removed = 99u64;
-        assert_eq!(
-            seatcore_sweep_expired(c.0, &mut removed, ptr::null_mut()),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_sweep_expired(c.0, &mut removed, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(removed, 0);
         let mut stats = seatcore_stats::default();
-        assert_eq!(
-            seatcore_client_stats(c.0, &mut stats, ptr::null_mut()),
-            SEATCORE_OK
-        );
-        assert_eq!(
-            (
-                stats.holds_granted,
-                stats.holds_refused,
-                stats.bookings,
-                stats.releases
-            ),
-            (2, 1, 1, 1)
-        );
+        assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((stats.holds_granted, stats.holds_refused, stats.bookings, stats.releases), (2, 1, 1, 1));
         let mut reset = seatcore_reset_counts::default();
-        assert_eq!(
-            seatcore_reset_all(c.0, &mut reset, ptr::null_mut()),
-            SEATCORE_OK
-        );
-        assert_eq!(
-            reset,
-            seatcore_reset_counts {
-                holds_cleared: 0,
-                bookings_cleared: 1,
-                seats_reset: 2
-            }
-        );
+        assert_eq!(seatcore_reset_all(c.0, &mut reset, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(reset, seatcore_reset_counts { holds_cleared: 0, bookings_cleared: 1, seats_reset: 2 });
     }
     // the database agrees
-    let booked: i64 = db
-        .client()
-        .query_one("SELECT count(*) FROM bookings", &[])
-        .unwrap()
-        .get(0);
+    let booked: i64 = db.client().query_one("SELECT count(*) FROM bookings", &[]).unwrap().get(0);
     assert_eq!(booked, 0);
 }
 
@@ -391,30 +302,17 @@ fn keyed_holds_and_domain_errors() {
 
         // show exists, show not found, invalid seat ids, hold not found
         let mut err = ptr::null_mut();
-        let code =
-            seatcore_initialize_show(c.0, show.as_ptr(), p.as_ptr(), 1, ptr::null_mut(), &mut err);
+        let code = seatcore_initialize_show(c.0, show.as_ptr(), p.as_ptr(), 1, ptr::null_mut(), &mut err);
         assert_eq!(code, SEATCORE_SHOW_EXISTS);
         assert_eq!(take_error(err, SEATCORE_SHOW_EXISTS), "show already exists");
-        take_error(
-            hold(&c, "nope", &["A1"]).unwrap_err(),
-            SEATCORE_SHOW_NOT_FOUND,
-        );
+        take_error(hold(&c, "nope", &["A1"]).unwrap_err(), SEATCORE_SHOW_NOT_FOUND);
         assert_eq!(
-            take_error(
-                hold(&c, "s", &["Z9"]).unwrap_err(),
-                SEATCORE_INVALID_SEAT_IDS
-            ),
+            take_error(hold(&c, "s", &["Z9"]).unwrap_err(), SEATCORE_INVALID_SEAT_IDS),
             "invalid seat ID(s)"
         );
         let mut b = ptr::null_mut();
         let mut err = ptr::null_mut();
-        let code = seatcore_book_hold(
-            c.0,
-            show.as_ptr(),
-            cs("not-a-uuid").as_ptr(),
-            &mut b,
-            &mut err,
-        );
+        let code = seatcore_book_hold(c.0, show.as_ptr(), cs("not-a-uuid").as_ptr(), &mut b, &mut err);
         assert_eq!(code, SEATCORE_HOLD_NOT_FOUND);
         assert!(b.is_null());
         assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
@@ -441,10 +339,7 @@ fn bad_input_writes_nothing() {
     let gp = ptrs(&good);
     let sentinel = 0x5ea7_usize as *mut seatcore_hold;
     unsafe {
-        let check = |code: seatcore_result,
-                     want: seatcore_result,
-                     err: *mut seatcore_error,
-                     needle: &str| {
+        let check = |code: seatcore_result, want: seatcore_result, err: *mut seatcore_error, needle: &str| {
             assert_eq!(code, want);
             let msg = take_error(err, want);
             assert!(msg.contains(needle), "{msg:?} lacks {needle:?}");
@@ -452,48 +347,19 @@ fn bad_input_writes_nothing() {
         let mut out = sentinel;
         let mut err = ptr::null_mut();
         // NULL handle, NULL strings, NULL out
-        let code = seatcore_hold_seats(
-            ptr::null(),
-            show.as_ptr(),
-            gp.as_ptr(),
-            1,
-            60,
-            &mut out,
-            &mut err,
-        );
-        check(
-            code,
-            SEATCORE_NULL_PARAMETER,
-            err,
-            "client must not be NULL",
-        );
+        let code = seatcore_hold_seats(ptr::null(), show.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
+        check(code, SEATCORE_NULL_PARAMETER, err, "client must not be NULL");
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, ptr::null(), gp.as_ptr(), 1, 60, &mut out, &mut err);
         check(code, SEATCORE_NULL_PARAMETER, err, "show_id");
         let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(
-            c.0,
-            show.as_ptr(),
-            gp.as_ptr(),
-            1,
-            60,
-            ptr::null_mut(),
-            &mut err,
-        );
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 1, 60, ptr::null_mut(), &mut err);
         check(code, SEATCORE_NULL_PARAMETER, err, "out");
         // a NULL element, with its index
         let a2 = cs("A2");
         let with_null = [a2.as_ptr(), ptr::null()];
         let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(
-            c.0,
-            show.as_ptr(),
-            with_null.as_ptr(),
-            2,
-            60,
-            &mut out,
-            &mut err,
-        );
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), with_null.as_ptr(), 2, 60, &mut out, &mut err);
         let mut index = 0usize;
         assert!(seatcore_error_index(err, &mut index));
         assert_eq!(index, 1);
@@ -502,46 +368,20 @@ fn bad_input_writes_nothing() {
         let bad = CString::new(vec![b'A', 0xff, 0xfe]).unwrap();
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, bad.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
-        check(
-            code,
-            SEATCORE_INVALID_UTF8,
-            err,
-            "show_id is not valid UTF-8",
-        );
+        check(code, SEATCORE_INVALID_UTF8, err, "show_id is not valid UTF-8");
         let bad_list = [good[0].as_ptr(), bad.as_ptr()];
         let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(
-            c.0,
-            show.as_ptr(),
-            bad_list.as_ptr(),
-            2,
-            60,
-            &mut out,
-            &mut err,
-        );
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), bad_list.as_ptr(), 2, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_UTF8, err, "seat_ids[1]");
         // empty lists (with and without a pointer) and absurd counts, never read
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, show.as_ptr(), ptr::null(), 0, 60, &mut out, &mut err);
-        check(
-            code,
-            SEATCORE_INVALID_INPUT,
-            err,
-            "seat_ids must contain at least one seat",
-        );
+        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must contain at least one seat");
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 0, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_INPUT, err, "at least one seat");
         let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(
-            c.0,
-            show.as_ptr(),
-            gp.as_ptr(),
-            usize::MAX,
-            60,
-            &mut out,
-            &mut err,
-        );
+        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), usize::MAX, 60, &mut out, &mut err);
         check(code, SEATCORE_INVALID_INPUT, err, "at most 1000 seats");
         let mut err = ptr::null_mut();
         let code = seatcore_initialize_show(
@@ -558,41 +398,24 @@ fn bad_input_writes_nothing() {
         let dp = ptrs(&dup);
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, show.as_ptr(), dp.as_ptr(), 2, 60, &mut out, &mut err);
-        check(
-            code,
-            SEATCORE_INVALID_INPUT,
-            err,
-            "seat_ids must not contain duplicates",
-        );
+        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain duplicates");
         let blank = [cs("A1"), cs("  ")];
         let bp = ptrs(&blank);
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, show.as_ptr(), bp.as_ptr(), 2, 60, &mut out, &mut err);
         assert!(seatcore_error_index(err, &mut index));
         assert_eq!(index, 1);
-        check(
-            code,
-            SEATCORE_INVALID_INPUT,
-            err,
-            "seat_ids must not contain empty strings",
-        );
+        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain empty strings");
         for secs in [0, -1, i64::MAX, i64::MIN] {
             let mut err = ptr::null_mut();
-            let code =
-                seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 1, secs, &mut out, &mut err);
+            let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 1, secs, &mut out, &mut err);
             check(code, SEATCORE_INVALID_INPUT, err, "hold duration");
         }
         assert_eq!(out, sentinel, "out written on failure");
 
         // NULL err is allowed everywhere; NULL everything gives a code, never a crash
         assert_eq!(
-            seatcore_book_hold(
-                ptr::null(),
-                ptr::null(),
-                ptr::null(),
-                ptr::null_mut(),
-                ptr::null_mut()
-            ),
+            seatcore_book_hold(ptr::null(), ptr::null(), ptr::null(), ptr::null_mut(), ptr::null_mut()),
             SEATCORE_NULL_PARAMETER
         );
         assert_eq!(
@@ -603,10 +426,7 @@ fn bad_input_writes_nothing() {
             seatcore_seat_status(c.0, show.as_ptr(), ptr::null_mut(), ptr::null_mut()),
             SEATCORE_NULL_PARAMETER
         );
-        assert_eq!(
-            seatcore_health(ptr::null(), ptr::null_mut(), ptr::null_mut()),
-            SEATCORE_NULL_PARAMETER
-        );
+        assert_eq!(seatcore_health(ptr::null(), ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
         assert_eq!(
             seatcore_sweep_expired(ptr::null(), ptr::null_mut(), ptr::null_mut()),
             SEATCORE_NULL_PARAMETER
@@ -615,10 +435,7 @@ fn bad_input_writes_nothing() {
             seatcore_reset_all(ptr::null(), ptr::null_mut(), ptr::null_mut()),
             SEATCORE_NULL_PARAMETER
         );
-        assert_eq!(
-            seatcore_client_stats(c.0, ptr::null_mut(), ptr::null_mut()),
-            SEATCORE_NULL_PARAMETER
-        );
+        assert_eq!(seatcore_client_stats(c.0, ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
         assert_eq!(
             seatcore_status_counts(ptr::null(), ptr::null_mut(), ptr::null_mut()),
             SEATCORE_NULL_PARAMETER
@@ -643,11 +460,7 @@ fn bad_input_writes_nothing() {
         seatcore_client_free(ptr::null_mut());
     }
     // nothing was held
-    let holds: i64 = db
-        .client()
-        .query_one("SELECT count(*) FROM holds", &[])
-        .unwrap()
-        .get(0);
+    let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
     assert_eq!(holds, 0);
 }
 
@@ -656,14 +469,8 @@ fn unreachable_database_is_unavailable() {
     let url = cs("postgres://nobody@127.0.0.1:1/none");
     let opts = seatcore_options_new();
     unsafe {
-        assert_eq!(
-            seatcore_options_set_connect_timeout_ms(opts, 500, ptr::null_mut()),
-            SEATCORE_OK
-        );
-        assert_eq!(
-            seatcore_options_set_checkout_timeout_ms(opts, 1000, ptr::null_mut()),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_options_set_connect_timeout_ms(opts, 500, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_options_set_checkout_timeout_ms(opts, 1000, ptr::null_mut()), SEATCORE_OK);
         let mut client = ptr::null_mut();
         let mut err = ptr::null_mut();
         let code = seatcore_client_new(url.as_ptr(), opts, &mut client, &mut err);
@@ -672,12 +479,8 @@ fn unreachable_database_is_unavailable() {
         assert!(client.is_null());
         assert!(take_error(err, SEATCORE_UNAVAILABLE).starts_with("database unavailable"));
         let mut err = ptr::null_mut();
-        let code = seatcore_client_new(
-            cs("not a url at all ===").as_ptr(),
-            ptr::null(),
-            &mut client,
-            &mut err,
-        );
+        let code =
+            seatcore_client_new(cs("not a url at all ===").as_ptr(), ptr::null(), &mut client, &mut err);
         assert_eq!(code, SEATCORE_UNAVAILABLE);
         assert!(take_error(err, SEATCORE_UNAVAILABLE).contains("bad database URL"));
     }
@@ -715,10 +518,7 @@ fn one_client_many_threads() {
                 s.spawn(move || {
                     let mut mine = Vec::new();
                     for i in 0..20 {
-                        let pick = [
-                            cs(&seats[(t * 3 + i) % 20]),
-                            cs(&seats[(t * 7 + i * 3 + 1) % 20]),
-                        ];
+                        let pick = [cs(&seats[(t * 3 + i) % 20]), cs(&seats[(t * 7 + i * 3 + 1) % 20])];
                         if pick[0] == pick[1] {
                             continue;
                         }
@@ -758,14 +558,8 @@ fn one_client_many_threads() {
     let mut st = ptr::null_mut();
     let mut counts = std::mem::MaybeUninit::<seatcore_seat_counts>::uninit();
     unsafe {
-        assert_eq!(
-            seatcore_seat_status(c.0, cs("t").as_ptr(), &mut st, ptr::null_mut()),
-            SEATCORE_OK
-        );
-        assert_eq!(
-            seatcore_status_counts(st, counts.as_mut_ptr(), ptr::null_mut()),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_seat_status(c.0, cs("t").as_ptr(), &mut st, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_status_counts(st, counts.as_mut_ptr(), ptr::null_mut()), SEATCORE_OK);
         seatcore_status_free(st);
         let counts = counts.assume_init();
         assert_eq!(counts.held as usize, n);
@@ -782,41 +576,23 @@ fn sweeper_removes_expired_holds() {
     unsafe {
         let mut sw = ptr::null_mut();
         let mut err = ptr::null_mut();
-        assert_eq!(
-            seatcore_sweeper_start(c.0, 0, &mut sw, &mut err),
-            SEATCORE_INVALID_INPUT
-        );
+        assert_eq!(seatcore_sweeper_start(c.0, 0, &mut sw, &mut err), SEATCORE_INVALID_INPUT);
         assert!(sw.is_null());
         take_error(err, SEATCORE_INVALID_INPUT);
         let ids = [cs("A1")];
         let p = ptrs(&ids);
         let mut h = ptr::null_mut();
         assert_eq!(
-            seatcore_hold_seats(
-                c.0,
-                cs("s").as_ptr(),
-                p.as_ptr(),
-                1,
-                1,
-                &mut h,
-                ptr::null_mut()
-            ),
+            seatcore_hold_seats(c.0, cs("s").as_ptr(), p.as_ptr(), 1, 1, &mut h, ptr::null_mut()),
             SEATCORE_OK
         );
         seatcore_hold_free(h);
-        assert_eq!(
-            seatcore_sweeper_start(c.0, 20, &mut sw, ptr::null_mut()),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_sweeper_start(c.0, 20, &mut sw, ptr::null_mut()), SEATCORE_OK);
         assert!(!sw.is_null());
         let mut holds = 1i64;
         for _ in 0..100 {
             std::thread::sleep(std::time::Duration::from_millis(50));
-            holds = db
-                .client()
-                .query_one("SELECT count(*) FROM holds", &[])
-                .unwrap()
-                .get(0);
+            holds = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
             if holds == 0 {
                 break;
             }
@@ -835,20 +611,11 @@ fn status_streams_in_seat_map_order() {
     unsafe extern "C" fn collect(user: *mut c_void, seat: *const seatcore_seat) {
         let seen = &mut *(user as *mut Vec<(String, u32, bool)>);
         let seat = &*seat;
-        seen.push((
-            text(seat.seat_id).to_owned(),
-            seat.state as u32,
-            !seat.hold_expires_at.is_null(),
-        ));
+        seen.push((text(seat.seat_id).to_owned(), seat.state as u32, !seat.hold_expires_at.is_null()));
     }
     let mut seen: Vec<(String, u32, bool)> = Vec::new();
-    let mut counts = seatcore_seat_counts {
-        total: 0,
-        available: 0,
-        held: 0,
-        booked: 0,
-        invariants_valid: false,
-    };
+    let mut counts =
+        seatcore_seat_counts { total: 0, available: 0, held: 0, booked: 0, invariants_valid: false };
     unsafe {
         let code = seatcore_seat_status_each(
             c.0,
@@ -883,17 +650,7 @@ fn status_streams_in_seat_map_order() {
         assert_eq!(code, SEATCORE_SHOW_NOT_FOUND);
         take_error(err, SEATCORE_SHOW_NOT_FOUND);
     }
-    assert_eq!(
-        seen,
-        [
-            ("C3".to_owned(), 0, false),
-            ("A1".to_owned(), 0, false),
-            ("B2".to_owned(), 1, true)
-        ]
-    );
-    assert_eq!(
-        (counts.total, counts.available, counts.held, counts.booked),
-        (3, 2, 1, 0)
-    );
+    assert_eq!(seen, [("C3".to_owned(), 0, false), ("A1".to_owned(), 0, false), ("B2".to_owned(), 1, true)]);
+    assert_eq!((counts.total, counts.available, counts.held, counts.booked), (3, 2, 1, 0));
     assert!(counts.invariants_valid);
 }

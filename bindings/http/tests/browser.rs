@@ -9,9 +9,9 @@ use std::process::Command;
 use support::*;
 
 fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
-        Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success())
-    })
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
 /// The page's DOM after its scripts ran.
@@ -19,9 +19,16 @@ fn dump_dom(browser: &str, url: &str) -> String {
     let profile = std::env::temp_dir().join(format!("seatcore-chromium-{}", std::process::id()));
     let out = Command::new(browser)
         .args([
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--virtual-time-budget=5000", "--dump-dom",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)
@@ -62,8 +69,13 @@ fn the_demo_page_holds_and_books_in_a_real_browser() {
 
     // the page's clicks reached the database
     let v = srv.get("/shows/avengers_2026_7pm/seats").expect(200);
-    let status = |id: &str| v["seats"].as_array().unwrap().iter().find(|s| s["seat_id"] == id).unwrap()["status"].clone();
-    assert_eq!((status("A3"), status("A4"), status("A5")), (json!("booked"), json!("booked"), json!("available")));
+    let status = |id: &str| {
+        v["seats"].as_array().unwrap().iter().find(|s| s["seat_id"] == id).unwrap()["status"].clone()
+    };
+    assert_eq!(
+        (status("A3"), status("A4"), status("A5")),
+        (json!("booked"), json!("booked"), json!("available"))
+    );
     assert_eq!(v["booked_seats"], 3);
     // the page was served without anything from outside
     let page = srv.get("/").body;

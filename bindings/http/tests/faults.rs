@@ -88,8 +88,7 @@ impl Ledger {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
             Err(e) => {
-                self.transport_errors
-                    .push(format!("{url}: {e} after {:?}", started.elapsed()));
+                self.transport_errors.push(format!("{url}: {e} after {:?}", started.elapsed()));
                 return None;
             }
         };
@@ -116,10 +115,7 @@ fn seat_names(n: usize) -> Vec<String> {
 }
 
 fn make_show(srv: &Server, show: &str) {
-    let r = srv.post_json(
-        &format!("/shows/{show}/initialize"),
-        &json!({ "seat_ids": seat_names(SEATS) }),
-    );
+    let r = srv.post_json(&format!("/shows/{show}/initialize"), &json!({ "seat_ids": seat_names(SEATS) }));
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
@@ -150,12 +146,7 @@ fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicB
                 l.key_retries += 1;
                 thread::sleep(Duration::from_millis(200));
             }
-            match l.call(
-                &agent,
-                &format!("{base}/shows/{show}/hold"),
-                Some(&key),
-                &body,
-            ) {
+            match l.call(&agent, &format!("{base}/shows/{show}/hold"), Some(&key), &body) {
                 Some((201, v)) => {
                     held = Some(v);
                     break;
@@ -166,19 +157,13 @@ fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicB
         }
         let Some(hold) = held else { continue };
         let hold_id = hold["hold_id"].as_str().unwrap().to_owned();
-        let mut got: Vec<String> = hold["seat_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_owned())
-            .collect();
+        let mut got: Vec<String> =
+            hold["seat_ids"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
         got.sort();
         let mut want = seats.clone();
         want.sort();
         if got != want {
-            l.bad.push(format!(
-                "hold {hold_id} has seats {got:?}, asked for {want:?}"
-            ));
+            l.bad.push(format!("hold {hold_id} has seats {got:?}, asked for {want:?}"));
         }
         l.holds.push((hold_id.clone(), got.clone()));
         match next() % 4 {
@@ -196,13 +181,9 @@ fn client(base: String, show: String, id: u64, hold_secs: u64, stop: Arc<AtomicB
                     match r {
                         Some((200, v)) => {
                             if v["booking_id"] != json!(hold_id) {
-                                l.bad.push(format!(
-                                    "booking {} for hold {hold_id}",
-                                    v["booking_id"]
-                                ));
+                                l.bad.push(format!("booking {} for hold {hold_id}", v["booking_id"]));
                             }
-                            l.bookings
-                                .push((hold_id.clone(), got.clone(), Instant::now()));
+                            l.bookings.push((hold_id.clone(), got.clone(), Instant::now()));
                             break;
                         }
                         Some((503, _)) | None => continue,
@@ -261,10 +242,7 @@ fn check_invariants(db: &mut postgres::Client, srv: &Server, show: &str, ledger:
     let mut seen = HashSet::new();
     for (id, seats, _) in &ledger.bookings {
         for s in seats {
-            assert!(
-                seen.insert(s.clone()),
-                "seat {s} is in two acknowledged bookings (one is {id})"
-            );
+            assert!(seen.insert(s.clone()), "seat {s} is in two acknowledged bookings (one is {id})");
         }
     }
     // ...and each is still booked, with its seats, which carry it.
@@ -276,9 +254,8 @@ fn check_invariants(db: &mut postgres::Client, srv: &Server, show: &str, ledger:
                 &[id, &show],
             )
             .unwrap();
-        let mut stored: Vec<String> = row
-            .unwrap_or_else(|| panic!("acknowledged booking {id} is gone"))
-            .get(0);
+        let mut stored: Vec<String> =
+            row.unwrap_or_else(|| panic!("acknowledged booking {id} is gone")).get(0);
         stored.sort();
         assert_eq!(&stored, seats, "booking {id}");
         let carrying: i64 = db
@@ -291,9 +268,8 @@ fn check_invariants(db: &mut postgres::Client, srv: &Server, show: &str, ledger:
         assert_eq!(carrying as usize, seats.len(), "seats of booking {id}");
         found += 1;
     }
-    let scalar = |db: &mut postgres::Client, sql: &str| -> i64 {
-        db.query_one(sql, &[&show]).unwrap().get(0)
-    };
+    let scalar =
+        |db: &mut postgres::Client, sql: &str| -> i64 { db.query_one(sql, &[&show]).unwrap().get(0) };
     assert_eq!(
         scalar(db, "SELECT count(*) FROM (SELECT s FROM bookings, unnest(seat_ids) s WHERE show_id = $1 GROUP BY s HAVING count(*) > 1) x"),
         0,
@@ -316,24 +292,12 @@ fn check_invariants(db: &mut postgres::Client, srv: &Server, show: &str, ledger:
         0,
         "a booking whose seats do not carry it"
     );
-    let booked_seats = scalar(
-        db,
-        "SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id IS NOT NULL",
-    );
+    let booked_seats = scalar(db, "SELECT count(*) FROM seats WHERE show_id = $1 AND booking_id IS NOT NULL");
     let v = srv.get(&format!("/shows/{show}/seats")).expect(200);
     assert_eq!(v["invariants_valid"], true);
-    let (t, a, h, b) = (
-        &v["total_seats"],
-        &v["available_seats"],
-        &v["held_seats"],
-        &v["booked_seats"],
-    );
+    let (t, a, h, b) = (&v["total_seats"], &v["available_seats"], &v["held_seats"], &v["booked_seats"]);
     assert_eq!(t.as_i64().unwrap(), SEATS as i64);
-    assert_eq!(
-        a.as_i64().unwrap() + h.as_i64().unwrap() + b.as_i64().unwrap(),
-        SEATS as i64,
-        "counts"
-    );
+    assert_eq!(a.as_i64().unwrap() + h.as_i64().unwrap() + b.as_i64().unwrap(), SEATS as i64, "counts");
     assert_eq!(b.as_i64().unwrap(), booked_seats);
     assert!(booked_seats as usize >= seen.len());
     found
@@ -363,14 +327,8 @@ fn time_to_recover(srv: &Server, show: &str, limit: Duration) -> Duration {
         n += 1;
         let healthy = matches!(agent.get(&srv.url("/health")).call(), Ok(r) if r.status() == 200);
         if healthy {
-            let body =
-                json!({ "seat_ids": [format!("S{}", SEATS - n % 10)], "hold_duration_seconds": 1 });
-            if let Some((201, v)) = l.call(
-                &agent,
-                &srv.url(&format!("/shows/{show}/hold")),
-                None,
-                &body,
-            ) {
+            let body = json!({ "seat_ids": [format!("S{}", SEATS - n % 10)], "hold_duration_seconds": 1 });
+            if let Some((201, v)) = l.call(&agent, &srv.url(&format!("/shows/{show}/hold")), None, &body) {
                 let _ = l.call(
                     &agent,
                     &srv.url(&format!("/shows/{show}/release-hold")),
@@ -395,15 +353,8 @@ fn assert_clean(name: &str, l: &Ledger) {
         "{name}: answers that break the contract: {:#?}",
         &l.bad[..l.bad.len().min(10)]
     );
-    assert!(
-        l.slowest < CLIENT_TIMEOUT,
-        "{name}: an answer took {:?}",
-        l.slowest
-    );
-    assert!(
-        !l.bookings.is_empty(),
-        "{name}: no booking was acknowledged; the load did nothing"
-    );
+    assert!(l.slowest < CLIENT_TIMEOUT, "{name}: an answer took {:?}", l.slowest);
+    assert!(!l.bookings.is_empty(), "{name}: no booking was acknowledged; the load did nothing");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -413,13 +364,7 @@ fn database_crash_under_load() {
     let cluster = Cluster::start("faults-crash", false);
     let srv = Server::start(
         &cluster.url("127.0.0.1", ""),
-        &[
-            "--no-demo",
-            "--min-hold-seconds",
-            "1",
-            "--pool-timeout-seconds",
-            "2",
-        ],
+        &["--no-demo", "--min-hold-seconds", "1", "--pool-timeout-seconds", "2"],
     );
     make_show(&srv, "crash");
     let load = Load::start(&srv, "crash", 5);
@@ -432,30 +377,17 @@ fn database_crash_under_load() {
     let mut probes = Ledger::default();
     let started = Instant::now();
     let r = agent.get(&srv.url("/health")).call();
-    let Err(ureq::Error::Status(503, r)) = r else {
-        panic!("/health during the outage: {r:?}")
-    };
+    let Err(ureq::Error::Status(503, r)) = r else { panic!("/health during the outage: {r:?}") };
     let v: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
-    assert_eq!(
-        (v["status"].as_str(), v["database"].as_str()),
-        (Some("unhealthy"), Some("disconnected"))
-    );
+    assert_eq!((v["status"].as_str(), v["database"].as_str()), (Some("unhealthy"), Some("disconnected")));
     let health_ms = started.elapsed().as_millis();
     for (path, body) in [
         ("/shows/crash/hold", json!({"seat_ids": ["S1"]})),
-        (
-            "/shows/crash/book",
-            json!({"hold_id": "00000000-0000-0000-0000-000000000000"}),
-        ),
-        (
-            "/shows/crash/release-hold",
-            json!({"hold_id": "00000000-0000-0000-0000-000000000000"}),
-        ),
+        ("/shows/crash/book", json!({"hold_id": "00000000-0000-0000-0000-000000000000"})),
+        ("/shows/crash/release-hold", json!({"hold_id": "00000000-0000-0000-0000-000000000000"})),
     ] {
         let r = probes.call(&agent, &srv.url(path), None, &body);
-        let Some((503, v)) = r else {
-            panic!("{path} during the outage: {r:?}")
-        };
+        let Some((503, v)) = r else { panic!("{path} during the outage: {r:?}") };
         assert!(v["error"].is_string());
     }
     let outage_probe_ms = probes.slowest.as_millis();
@@ -468,18 +400,11 @@ fn database_crash_under_load() {
     let ledger = load.finish();
 
     assert_clean("crash", &ledger);
-    assert!(
-        ledger.transport_errors.is_empty(),
-        "hung or dropped requests: {:#?}",
-        ledger.transport_errors
-    );
+    assert!(ledger.transport_errors.is_empty(), "hung or dropped requests: {:#?}", ledger.transport_errors);
     assert!(ledger.count(503) > 0, "the clients never saw the outage");
     let before = ledger.bookings.iter().filter(|b| b.2 < crashed).count();
     let after = ledger.bookings.iter().filter(|b| b.2 > back).count();
-    assert!(
-        before > 0 && after > 0,
-        "bookings before the crash: {before}, after: {after}"
-    );
+    assert!(before > 0 && after > 0, "bookings before the crash: {before}, after: {after}");
     let mut db = postgres::Client::connect(&cluster.url("127.0.0.1", ""), postgres::NoTls).unwrap();
     let found = check_invariants(&mut db, &srv, "crash", &ledger);
     summary(
@@ -500,16 +425,7 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
     let db = TestDb::new("faults_terminate");
     let app = format!("faults_term_{}", std::process::id());
     let url = format!("{}&application_name={app}", db.url);
-    let srv = Server::start(
-        &url,
-        &[
-            "--no-demo",
-            "--min-hold-seconds",
-            "1",
-            "--pool-timeout-seconds",
-            "2",
-        ],
-    );
+    let srv = Server::start(&url, &["--no-demo", "--min-hold-seconds", "1", "--pool-timeout-seconds", "2"]);
     make_show(&srv, "term");
     let load = Load::start(&srv, "term", 5);
     thread::sleep(Duration::from_millis(500));
@@ -536,22 +452,14 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
     let kills = kills.load(Ordering::Relaxed);
     assert!(kills > 20, "only {kills} connections were terminated");
     assert_clean("terminate", &ledger);
-    assert!(
-        ledger.transport_errors.is_empty(),
-        "hung or dropped requests: {:#?}",
-        ledger.transport_errors
-    );
+    assert!(ledger.transport_errors.is_empty(), "hung or dropped requests: {:#?}", ledger.transport_errors);
     // No worker is stuck: twice as many concurrent requests as workers all come back.
     let base = srv.base.clone();
     let all: Vec<_> = (0..16)
         .map(|_| {
             let base = base.clone();
             thread::spawn(move || {
-                agent()
-                    .get(&format!("{base}/health"))
-                    .call()
-                    .map(|r| r.status())
-                    .map_err(|e| e.to_string())
+                agent().get(&format!("{base}/health")).call().map(|r| r.status()).map_err(|e| e.to_string())
             })
         })
         .collect();
@@ -560,10 +468,7 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
     }
     // The pool reopened its connections.
     let open: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-            &[&app],
-        )
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", &[&app])
         .unwrap()
         .get(0);
     assert!(open > 0, "no pooled connection after healing");
@@ -579,13 +484,7 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
 #[test]
 fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
     let db = TestDb::new("faults_kill9");
-    let flags = [
-        "--no-demo",
-        "--min-hold-seconds",
-        "1",
-        "--sweep-interval-seconds",
-        "1",
-    ];
+    let flags = ["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "1"];
     let first = Server::start(&db.url, &flags);
     make_show(&first, "k9");
     let load = Load::start(&first, "k9", 3);
@@ -631,17 +530,11 @@ fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
         if left == 0 {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{left} expired holds were never swept"
-        );
+        assert!(Instant::now() < deadline, "{left} expired holds were never swept");
         thread::sleep(Duration::from_millis(100));
     }
     let r = second.post_json("/shows/k9/book", &json!({ "hold_id": live[0].0 }));
-    assert_eq!(
-        (r.status, r.json()),
-        (400, json!({"error": "hold not found or expired"}))
-    );
+    assert_eq!((r.status, r.json()), (400, json!({"error": "hold not found or expired"})));
     check_invariants(&mut c, &second, "k9", &ledger);
     summary(
         "server killed (kill -9) and restarted",
@@ -658,24 +551,11 @@ fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
 fn lost_hold_reply_retried_with_the_same_key_gets_the_same_hold() {
     let db = TestDb::new("faults_lost");
     // No background sweep: the test sweeps when it wants to.
-    let srv = Server::start(
-        &db.url,
-        &[
-            "--no-demo",
-            "--min-hold-seconds",
-            "1",
-            "--sweep-interval-seconds",
-            "3600",
-        ],
-    );
+    let srv =
+        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "3600"]);
     srv.show("lost", &["A1", "A2", "A3"]);
     let holds = |db: &TestDb| -> Vec<String> {
-        db.client()
-            .query("SELECT hold_id::text FROM holds", &[])
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
+        db.client().query("SELECT hold_id::text FROM holds", &[]).unwrap().iter().map(|r| r.get(0)).collect()
     };
 
     // The request arrives, the client hangs up before the reply: the hold is made, the reply lost.
@@ -695,68 +575,38 @@ fn lost_hold_reply_retried_with_the_same_key_gets_the_same_hold() {
         if !h.is_empty() {
             break h;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the hold whose reply was lost never appeared"
-        );
+        assert!(Instant::now() < deadline, "the hold whose reply was lost never appeared");
         thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(made.len(), 1);
 
-    let key = [
-        ("Content-Type", "application/json"),
-        ("Idempotency-Key", "kiosk7-req1"),
-    ];
-    let retry = srv
-        .request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()))
-        .expect(201);
-    assert_eq!(
-        retry["hold_id"],
-        json!(made[0]),
-        "the retry made a second hold"
-    );
+    let key = [("Content-Type", "application/json"), ("Idempotency-Key", "kiosk7-req1")];
+    let retry = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
+    assert_eq!(retry["hold_id"], json!(made[0]), "the retry made a second hold");
     assert_eq!(holds(&db), made);
     // the same seats in another order are the same request
-    let reordered = srv
-        .request(
-            "POST",
-            "/shows/lost/hold",
-            &key,
-            Some(br#"{"seat_ids": ["A2", "A1"]}"#),
-        )
-        .expect(201);
+    let reordered =
+        srv.request("POST", "/shows/lost/hold", &key, Some(br#"{"seat_ids": ["A2", "A1"]}"#)).expect(201);
     assert_eq!(reordered, retry);
 
     // Lifetime: after expiry the key still names the same (expired) hold, until the sweep.
     let wait = seconds_until(retry["expires_at"].as_str().unwrap(), db_now(&db)) + 0.2;
     thread::sleep(Duration::from_secs_f64(wait.max(0.0)));
-    let late = srv
-        .request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()))
-        .expect(201);
+    let late = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
     assert_eq!(late, retry);
-    let v = srv
-        .post_json("/shows/lost/book", &json!({ "hold_id": made[0] }))
-        .expect(400);
+    let v = srv.post_json("/shows/lost/book", &json!({ "hold_id": made[0] })).expect(400);
     assert_eq!(v, json!({"error": "hold expired"}));
     let core = seatcore::SeatCore::connect(&db.url, seatcore::Options::default()).unwrap();
     assert_eq!(core.sweep_expired().unwrap(), 1);
-    let fresh = srv
-        .request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()))
-        .expect(201);
-    assert_ne!(
-        fresh["hold_id"], retry["hold_id"],
-        "after the sweep the key is free again"
-    );
+    let fresh = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes())).expect(201);
+    assert_ne!(fresh["hold_id"], retry["hold_id"], "after the sweep the key is free again");
     // Booking ends the key's life too: a repeat is then refused as seats unavailable.
-    srv.post_json("/shows/lost/book", &json!({ "hold_id": fresh["hold_id"] }))
-        .expect(200);
+    srv.post_json("/shows/lost/book", &json!({ "hold_id": fresh["hold_id"] })).expect(200);
     let after = srv.request("POST", "/shows/lost/hold", &key, Some(body.as_bytes()));
     assert_eq!(after.status, 409, "{}", after.body);
     // Scope: the key is per show.
     srv.show("lost2", &["A1", "A2"]);
-    let other_show = srv
-        .request("POST", "/shows/lost2/hold", &key, Some(body.as_bytes()))
-        .expect(201);
+    let other_show = srv.request("POST", "/shows/lost2/hold", &key, Some(body.as_bytes())).expect(201);
     assert_ne!(other_show["hold_id"], fresh["hold_id"]);
 }
 
@@ -792,16 +642,12 @@ mod lossy {
                     let lost = Arc::new(AtomicBool::new(false));
                     // database -> client, dropped once this connection's reply is to be lost
                     {
-                        let (mut from, mut to, lost) = (
-                            server.try_clone().unwrap(),
-                            client.try_clone().unwrap(),
-                            Arc::clone(&lost),
-                        );
+                        let (mut from, mut to, lost) =
+                            (server.try_clone().unwrap(), client.try_clone().unwrap(), Arc::clone(&lost));
                         std::thread::spawn(move || {
                             let mut buf = [0u8; 16384];
                             while let Ok(n @ 1..) = from.read(&mut buf) {
-                                if !lost.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err()
-                                {
+                                if !lost.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err() {
                                     break;
                                 }
                             }
@@ -818,9 +664,8 @@ mod lossy {
                             window.extend_from_slice(&buf[..n]);
                             let hit = {
                                 let mut a = armed.lock().unwrap();
-                                let hit = a
-                                    .as_ref()
-                                    .is_some_and(|p| window.windows(p.len()).any(|w| w == &p[..]));
+                                let hit =
+                                    a.as_ref().is_some_and(|p| window.windows(p.len()).any(|w| w == &p[..]));
                                 if hit {
                                     *a = None;
                                 }
@@ -876,11 +721,7 @@ fn lost_database_replies_are_retried_without_double_effects() {
         }
     };
     let hostport = format!("{host}:{port}");
-    assert!(
-        db.url.contains(&hostport),
-        "cannot put a proxy into {}",
-        db.url
-    );
+    assert!(db.url.contains(&hostport), "cannot put a proxy into {}", db.url);
     let proxy = lossy::Proxy::start(hostport.clone());
     let srv = Server::start(&db.url.replacen(&hostport, &proxy.addr, 1), &["--no-demo"]);
     srv.show("ld", &["A1", "A2", "A3"]);
@@ -889,72 +730,36 @@ fn lost_database_replies_are_retried_without_double_effects() {
     // A hold commits, its reply is lost: the core retries on a new connection, finds the hold
     // by the id it chose, and answers with it. One hold, not two, and no 409 against itself.
     proxy.lose_reply_to("INSERT INTO holds");
-    let hold = srv
-        .post("/shows/ld/hold", r#"{"seat_ids": ["A1", "A2"]}"#)
-        .expect(201);
+    let hold = srv.post("/shows/ld/hold", r#"{"seat_ids": ["A1", "A2"]}"#).expect(201);
     assert_eq!(proxy.cuts(), 1, "the hold's reply was not cut");
-    let stored: Vec<String> = db
-        .client()
-        .query("SELECT hold_id::text FROM holds", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let stored: Vec<String> =
+        db.client().query("SELECT hold_id::text FROM holds", &[]).unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(stored, vec![hold["hold_id"].as_str().unwrap().to_owned()]);
 
     // The same for a booking: the retry finds the committed booking and returns it.
     proxy.lose_reply_to("INSERT INTO bookings");
-    let booking = srv
-        .post_json("/shows/ld/book", &json!({ "hold_id": hold["hold_id"] }))
-        .expect(200);
+    let booking = srv.post_json("/shows/ld/book", &json!({ "hold_id": hold["hold_id"] })).expect(200);
     assert_eq!(proxy.cuts(), 2, "the booking's reply was not cut");
     assert_eq!(booking["booking_id"], hold["hold_id"]);
     assert_eq!(count("SELECT count(*) FROM bookings"), 1);
-    assert_eq!(
-        count("SELECT count(*) FROM seats WHERE booking_id IS NOT NULL"),
-        2
-    );
-    let again = srv
-        .post_json("/shows/ld/book", &json!({ "hold_id": hold["hold_id"] }))
-        .expect(200);
+    assert_eq!(count("SELECT count(*) FROM seats WHERE booking_id IS NOT NULL"), 2);
+    let again = srv.post_json("/shows/ld/book", &json!({ "hold_id": hold["hold_id"] })).expect(200);
     assert_eq!(again, booking);
 
     // A release is not retried (a repeat of a committed release would say "not found"): the
     // caller gets a 503, the release did happen, and the caller's retry then gets 404.
-    let h3 = srv
-        .post("/shows/ld/hold", r#"{"seat_ids": ["A3"]}"#)
-        .expect(201);
+    let h3 = srv.post("/shows/ld/hold", r#"{"seat_ids": ["A3"]}"#).expect(201);
     proxy.lose_reply_to("show_id = $1 AND expires_at > now()");
-    let r = srv.post_json(
-        "/shows/ld/release-hold",
-        &json!({ "hold_id": h3["hold_id"] }),
-    );
+    let r = srv.post_json("/shows/ld/release-hold", &json!({ "hold_id": h3["hold_id"] }));
     assert_eq!(proxy.cuts(), 3, "the release's reply was not cut");
-    assert_eq!(
-        (r.status, r.json()),
-        (503, json!({"error": "database unavailable, try again"}))
-    );
-    assert_eq!(
-        count("SELECT count(*) FROM holds"),
-        0,
-        "the release did not commit"
-    );
-    let r = srv.post_json(
-        "/shows/ld/release-hold",
-        &json!({ "hold_id": h3["hold_id"] }),
-    );
-    assert_eq!(
-        (r.status, r.json()),
-        (404, json!({"error": "hold not found"}))
-    );
+    assert_eq!((r.status, r.json()), (503, json!({"error": "database unavailable, try again"})));
+    assert_eq!(count("SELECT count(*) FROM holds"), 0, "the release did not commit");
+    let r = srv.post_json("/shows/ld/release-hold", &json!({ "hold_id": h3["hold_id"] }));
+    assert_eq!((r.status, r.json()), (404, json!({"error": "hold not found"})));
 
     let v = srv.get("/shows/ld/seats").expect(200);
     assert_eq!(
-        (
-            v["available_seats"].as_i64(),
-            v["held_seats"].as_i64(),
-            v["booked_seats"].as_i64()
-        ),
+        (v["available_seats"].as_i64(), v["held_seats"].as_i64(), v["booked_seats"].as_i64()),
         (Some(1), Some(0), Some(2))
     );
     assert_eq!(v["invariants_valid"], true);

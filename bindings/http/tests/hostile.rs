@@ -20,7 +20,11 @@ fn fresh_request(addr: &str, request: &str) -> Result<(u16, Duration), String> {
     let mut out = Vec::new();
     s.read_to_end(&mut out).map_err(|e| format!("read: {e}"))?;
     let text = String::from_utf8_lossy(&out);
-    let code = text.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| format!("no status line in {text:?}"))?;
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no status line in {text:?}"))?;
     Ok((code, started.elapsed()))
 }
 
@@ -55,7 +59,15 @@ fn a_thousand_slow_clients_do_not_starve_normal_ones() {
     assert!(slow_count >= 500, "descriptor limit {nofile} too low for this test");
     let db = TestDb::new("hostile_slow");
     let srv = Server::start(&db.url, &["--no-demo", "--request-timeout-seconds", "6"]);
-    srv.show("s", &(1..=400).map(|i| format!("S{i}")).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
+    srv.show(
+        "s",
+        &(1..=400)
+            .map(|i| format!("S{i}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
 
     // 500 never finish their head (slowloris); 500 send a whole head announcing a 4 KiB
     // body and trickle it (upstream tiny_http handed such requests to a worker at once,
@@ -102,7 +114,8 @@ fn a_thousand_slow_clients_do_not_starve_normal_ones() {
         } else {
             "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned()
         };
-        let (code, t) = fresh_request(&srv.addr, &request).unwrap_or_else(|e| panic!("normal request {i}: {e}"));
+        let (code, t) =
+            fresh_request(&srv.addr, &request).unwrap_or_else(|e| panic!("normal request {i}: {e}"));
         assert_eq!(code, if i % 3 == 0 { 201 } else { 200 }, "normal request {i}");
         took.push(t);
     }
@@ -160,7 +173,9 @@ fn connections_over_the_cap_get_503_and_the_server_goes_on() {
     loop {
         match fresh_request(&srv.addr, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") {
             Ok((200, _)) => break,
-            other => assert!(Instant::now() < deadline, "not served again after the idle clients left: {other:?}"),
+            other => {
+                assert!(Instant::now() < deadline, "not served again after the idle clients left: {other:?}")
+            }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -170,7 +185,8 @@ fn connections_over_the_cap_get_503_and_the_server_goes_on() {
 fn descriptor_exhaustion_does_not_kill_the_listener() {
     let db = TestDb::new("hostile_fds");
     // The server under a 64-descriptor limit (prlimit from util-linux).
-    if Command::new("prlimit").arg("--version").stdout(Stdio::null()).status().map_or(true, |s| !s.success()) {
+    if Command::new("prlimit").arg("--version").stdout(Stdio::null()).status().map_or(true, |s| !s.success())
+    {
         eprintln!("skipping descriptor_exhaustion_does_not_kill_the_listener: no prlimit");
         return;
     }
@@ -185,7 +201,11 @@ fn descriptor_exhaustion_does_not_kill_the_listener() {
     // 150 idle connections: far more than the server has descriptors left.
     let mut errors = Vec::new();
     let hogs: Vec<TcpStream> = (0..150)
-        .filter_map(|_| TcpStream::connect_timeout(&srv.addr.parse().unwrap(), Duration::from_secs(2)).map_err(|e| errors.push(e.to_string())).ok())
+        .filter_map(|_| {
+            TcpStream::connect_timeout(&srv.addr.parse().unwrap(), Duration::from_secs(2))
+                .map_err(|e| errors.push(e.to_string()))
+                .ok()
+        })
         .collect();
     println!("descriptor exhaustion: {} connections opened, errors: {:?}", hogs.len(), errors.first());
     assert!(hogs.len() >= 100, "only {} connections opened", hogs.len());
@@ -203,7 +223,10 @@ fn descriptor_exhaustion_does_not_kill_the_listener() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    println!("descriptor exhaustion: 150 connections against nofile=64; served again, request took {:.1} ms", recovered.as_secs_f64() * 1e3);
+    println!(
+        "descriptor exhaustion: 150 connections against nofile=64; served again, request took {:.1} ms",
+        recovered.as_secs_f64() * 1e3
+    );
     srv.show("f", &["A1"]);
     srv.post("/shows/f/hold", r#"{"seat_ids": ["A1"]}"#).expect(201);
 }
@@ -214,8 +237,22 @@ fn srv_alive(srv: &Server) -> bool {
 
 /// Words that would betray SQL text or internals in a response body.
 const LEAKS: &[&str] = &[
-    "select", "insert", "update ", "delete", "relation", "sqlstate", "db error", "postgres", "syntax",
-    "column", "table", "panicked", "stack", "127.0.0.1", "error:", "search_path",
+    "select",
+    "insert",
+    "update ",
+    "delete",
+    "relation",
+    "sqlstate",
+    "db error",
+    "postgres",
+    "syntax",
+    "column",
+    "table",
+    "panicked",
+    "stack",
+    "127.0.0.1",
+    "error:",
+    "search_path",
 ];
 
 fn assert_no_leak(what: &str, body: &str) {
@@ -235,7 +272,9 @@ fn database_errors_never_reach_the_client() {
 
     // Break the schema under the running server: every statement now fails in PostgreSQL
     // with an error naming the missing relation.
-    db.client().batch_execute("DROP TABLE seats CASCADE; DROP TABLE holds CASCADE; DROP TABLE bookings CASCADE").unwrap();
+    db.client()
+        .batch_execute("DROP TABLE seats CASCADE; DROP TABLE holds CASCADE; DROP TABLE bookings CASCADE")
+        .unwrap();
 
     let calls: Vec<(&str, String, String)> = vec![
         ("POST", "/shows/l/hold".into(), r#"{"seat_ids": ["A2"]}"#.into()),
@@ -247,7 +286,12 @@ fn database_errors_never_reach_the_client() {
     ];
     let mut failures = 0;
     for (method, path, body) in &calls {
-        let r = srv.request(method, path, &[("Content-Type", "application/json")], (!body.is_empty()).then_some(body.as_bytes()));
+        let r = srv.request(
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            (!body.is_empty()).then_some(body.as_bytes()),
+        );
         assert!(r.status >= 400, "{method} {path} succeeded on a broken schema: {}", r.body);
         if r.status >= 500 {
             failures += 1;
@@ -261,6 +305,11 @@ fn database_errors_never_reach_the_client() {
     // Health reports the failure without the database's words.
     let r = srv.get("/health");
     assert_no_leak("GET /health", &r.body);
-    let r = srv.request("POST", "/shows/l/hold", &[("Content-Type", "application/json")], Some(b"{\"seat_ids\": [\"A2\"]}"));
+    let r = srv.request(
+        "POST",
+        "/shows/l/hold",
+        &[("Content-Type", "application/json")],
+        Some(b"{\"seat_ids\": [\"A2\"]}"),
+    );
     assert_eq!(r.json(), json!({"error": "internal error"}));
 }

@@ -15,7 +15,8 @@ fn every_contract_row() {
 
     // the demo show exists from the start
     let demo = srv.get("/shows/avengers_2026_7pm/seats").expect(200);
-    let ids: Vec<&str> = demo["seats"].as_array().unwrap().iter().map(|s| s["seat_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        demo["seats"].as_array().unwrap().iter().map(|s| s["seat_id"].as_str().unwrap()).collect();
     assert_eq!(ids, demo_seats());
     assert_eq!(demo["total_seats"], 50);
 
@@ -37,7 +38,9 @@ fn every_contract_row() {
 
     // hold
     let now = db_now(&db);
-    let h = srv.post("/shows/s1/hold", r#"{"seat_ids": ["A1", " B2"], "hold_duration_seconds": 120}"#).expect(201);
+    let h = srv
+        .post("/shows/s1/hold", r#"{"seat_ids": ["A1", " B2"], "hold_duration_seconds": 120}"#)
+        .expect(201);
     let keys: HashSet<&str> = h.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, HashSet::from(["hold_id", "expires_at", "seat_ids"]));
     assert_eq!(h["seat_ids"], json!(["A1", "B2"]));
@@ -74,7 +77,9 @@ fn every_contract_row() {
         let v = srv.post_json("/shows/s1/book", &json!({"hold_id": id})).expect(400);
         assert_eq!(v, json!({"error": "hold not found or expired"}));
     }
-    for body in [r#"{}"#, r#"{"hold_id": ""}"#, r#"{"hold_id": "  "}"#, r#"{"hold_id": 5}"#, r#"{"hold_id": null}"#] {
+    for body in
+        [r#"{}"#, r#"{"hold_id": ""}"#, r#"{"hold_id": "  "}"#, r#"{"hold_id": 5}"#, r#"{"hold_id": null}"#]
+    {
         let v = srv.post("/shows/s1/book", body).expect(400);
         assert_eq!(v, json!({"error": "hold_id must be a non-empty string"}), "{body}");
         let v = srv.post("/shows/s1/release-hold", body).expect(400);
@@ -84,15 +89,30 @@ fn every_contract_row() {
     // release
     let h = srv.post("/shows/s1/hold", r#"{"seat_ids": ["C3"]}"#).expect(201);
     let id = h["hold_id"].as_str().unwrap();
-    assert_eq!(srv.post_json("/shows/s1/release-hold", &json!({"hold_id": id})).expect(200), json!({"message": "hold released"}));
-    assert_eq!(srv.post_json("/shows/s1/release-hold", &json!({"hold_id": id})).expect(404), json!({"error": "hold not found"}));
-    assert_eq!(srv.post_json("/shows/s1/release-hold", &json!({"hold_id": "zzz"})).expect(404), json!({"error": "hold not found"}));
-    assert_eq!(srv.post_json("/shows/s1/book", &json!({"hold_id": id})).expect(400), json!({"error": "hold not found or expired"}));
+    assert_eq!(
+        srv.post_json("/shows/s1/release-hold", &json!({"hold_id": id})).expect(200),
+        json!({"message": "hold released"})
+    );
+    assert_eq!(
+        srv.post_json("/shows/s1/release-hold", &json!({"hold_id": id})).expect(404),
+        json!({"error": "hold not found"})
+    );
+    assert_eq!(
+        srv.post_json("/shows/s1/release-hold", &json!({"hold_id": "zzz"})).expect(404),
+        json!({"error": "hold not found"})
+    );
+    assert_eq!(
+        srv.post_json("/shows/s1/book", &json!({"hold_id": id})).expect(400),
+        json!({"error": "hold not found or expired"})
+    );
     // a released seat can be held again
     srv.post("/shows/s1/hold", r#"{"seat_ids": ["C3"]}"#).expect(201);
 
     // health
-    assert_eq!(srv.get("/health").expect(200), json!({"status": "healthy", "database": "connected", "shows": 2}));
+    assert_eq!(
+        srv.get("/health").expect(200),
+        json!({"status": "healthy", "database": "connected", "shows": 2})
+    );
 
     // reset: non-empty bodies refused, then empty and {} accepted
     for body in [r#"{"x": 1}"#, "[]", "junk"] {
@@ -100,9 +120,15 @@ fn every_contract_row() {
         assert_eq!(v, json!({"error": "reset payload must be empty"}), "{body}");
     }
     let v = srv.request("POST", "/reset", &[], None).expect(200);
-    assert_eq!(v, json!({"message": "all shows reset", "holds_cleared": 1, "bookings_cleared": 1, "seats_reset": 3}));
+    assert_eq!(
+        v,
+        json!({"message": "all shows reset", "holds_cleared": 1, "bookings_cleared": 1, "seats_reset": 3})
+    );
     let v = srv.post("/reset", "{}").expect(200);
-    assert_eq!(v, json!({"message": "all shows reset", "holds_cleared": 0, "bookings_cleared": 0, "seats_reset": 0}));
+    assert_eq!(
+        v,
+        json!({"message": "all shows reset", "holds_cleared": 0, "bookings_cleared": 0, "seats_reset": 0})
+    );
     let v = srv.get("/shows/s1/seats").expect(200);
     assert_eq!(v["available_seats"], 4);
 
@@ -113,8 +139,18 @@ fn every_contract_row() {
     assert!(page.body.contains("avengers_2026_7pm") && !page.body.contains("://cdn"));
     let api = srv.get("/openapi.json").expect(200);
     assert!(api["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/", "/health", "/metrics", "/openapi.json", "/reset", "/shows/{show_id}/initialize",
-                 "/shows/{show_id}/seats", "/shows/{show_id}/hold", "/shows/{show_id}/book", "/shows/{show_id}/release-hold"] {
+    for path in [
+        "/",
+        "/health",
+        "/metrics",
+        "/openapi.json",
+        "/reset",
+        "/shows/{show_id}/initialize",
+        "/shows/{show_id}/seats",
+        "/shows/{show_id}/hold",
+        "/shows/{show_id}/book",
+        "/shows/{show_id}/release-hold",
+    ] {
         assert!(api["paths"].get(path).is_some(), "openapi lacks {path}");
     }
     let m = srv.get("/metrics");
@@ -146,13 +182,31 @@ fn seat_id_validation_in_contract_order() {
     for endpoint in ["/shows/v/hold", "/shows/new/initialize"] {
         let cases: &[(&str, Value)] = &[
             (r#"{}"#, json!({"error": "seat_ids must be provided as a non-empty JSON array"})),
-            (r#"{"seat_ids": "A1"}"#, json!({"error": "seat_ids must be provided as a non-empty JSON array"})),
-            (r#"{"seat_ids": {"a": 1}}"#, json!({"error": "seat_ids must be provided as a non-empty JSON array"})),
+            (
+                r#"{"seat_ids": "A1"}"#,
+                json!({"error": "seat_ids must be provided as a non-empty JSON array"}),
+            ),
+            (
+                r#"{"seat_ids": {"a": 1}}"#,
+                json!({"error": "seat_ids must be provided as a non-empty JSON array"}),
+            ),
             (r#"{"seat_ids": []}"#, json!({"error": "seat_ids must contain at least one seat"})),
-            (r#"{"seat_ids": ["A1", 7, ""]}"#, json!({"error": "each seat_id must be a string", "details": {"index": 1}})),
-            (r#"{"seat_ids": ["A1", " ", 7]}"#, json!({"error": "seat_ids must not contain empty strings", "details": {"index": 1}})),
-            (r#"{"seat_ids": ["A1", "A2", " A1 "]}"#, json!({"error": "seat_ids must not contain duplicates"})),
-            (r#"{"seat_ids": ["A1", "A1", null]}"#, json!({"error": "each seat_id must be a string", "details": {"index": 2}})),
+            (
+                r#"{"seat_ids": ["A1", 7, ""]}"#,
+                json!({"error": "each seat_id must be a string", "details": {"index": 1}}),
+            ),
+            (
+                r#"{"seat_ids": ["A1", " ", 7]}"#,
+                json!({"error": "seat_ids must not contain empty strings", "details": {"index": 1}}),
+            ),
+            (
+                r#"{"seat_ids": ["A1", "A2", " A1 "]}"#,
+                json!({"error": "seat_ids must not contain duplicates"}),
+            ),
+            (
+                r#"{"seat_ids": ["A1", "A1", null]}"#,
+                json!({"error": "each seat_id must be a string", "details": {"index": 2}}),
+            ),
         ];
         for (body, want) in cases {
             assert_eq!(&srv.post(endpoint, body).expect(400), want, "{endpoint} {body}");
@@ -176,7 +230,8 @@ fn seat_id_validation_in_contract_order() {
     let long = "x".repeat(65);
     let v = srv.post_json("/shows/v/hold", &json!({"seat_ids": ["A1", long]})).expect(400);
     assert_eq!(v, json!({"error": "each seat_id must be at most 64 characters", "details": {"index": 1}}));
-    let v = srv.post_json(&format!("/shows/{}/hold", "s".repeat(129)), &json!({"seat_ids": ["A1"]})).expect(400);
+    let v =
+        srv.post_json(&format!("/shows/{}/hold", "s".repeat(129)), &json!({"seat_ids": ["A1"]})).expect(400);
     assert_eq!(v, json!({"error": "show_id must be between 1 and 128 characters"}));
     let v = srv.post("/shows/a%0Ab/hold", r#"{"seat_ids": ["A1"]}"#).expect(400);
     assert_eq!(v, json!({"error": "show_id must not contain control characters"}));
@@ -186,7 +241,8 @@ fn seat_id_validation_in_contract_order() {
     srv.show("show%20one", &["A1"]);
     let v = srv.get("/shows/show%20one/seats").expect(200);
     assert_eq!(v["total_seats"], 1);
-    let n: i64 = db.client().query_one("SELECT count(*) FROM shows WHERE show_id = 'show one'", &[]).unwrap().get(0);
+    let n: i64 =
+        db.client().query_one("SELECT count(*) FROM shows WHERE show_id = 'show one'", &[]).unwrap().get(0);
     assert_eq!(n, 1);
     // nothing was written by any refused request
     let v = srv.get("/shows/v/seats").expect(200);
@@ -224,12 +280,25 @@ fn hold_duration_parsing_and_clamping() {
         assert!(left >= want - 1.0 && left <= want + 2.0, "{body}: {left} s, want {want}");
     }
     let msg = json!({"error": "hold_duration_seconds must be an integer between 60 and 1800 seconds"});
-    for bad in [json!(true), json!(false), json!(null), json!("abc"), json!(""), json!("-5"), json!("1.5"), json!({}), json!([60])] {
-        let v = srv.post_json("/shows/d/hold", &json!({"seat_ids": ["S19"], "hold_duration_seconds": bad})).expect(400);
+    for bad in [
+        json!(true),
+        json!(false),
+        json!(null),
+        json!("abc"),
+        json!(""),
+        json!("-5"),
+        json!("1.5"),
+        json!({}),
+        json!([60]),
+    ] {
+        let v = srv
+            .post_json("/shows/d/hold", &json!({"seat_ids": ["S19"], "hold_duration_seconds": bad}))
+            .expect(400);
         assert_eq!(v, msg, "{bad}");
     }
     // the seat-ids check comes before the duration check
-    let v = srv.post_json("/shows/d/hold", &json!({"seat_ids": [], "hold_duration_seconds": true})).expect(400);
+    let v =
+        srv.post_json("/shows/d/hold", &json!({"seat_ids": [], "hold_duration_seconds": true})).expect(400);
     assert_eq!(v["error"], "seat_ids must contain at least one seat");
 }
 
@@ -240,8 +309,11 @@ fn cors_preflight_404_405_and_head() {
     let r = srv.request(
         "OPTIONS",
         "/shows/avengers_2026_7pm/hold",
-        &[("Origin", "http://example.com"), ("Access-Control-Request-Method", "POST"),
-          ("Access-Control-Request-Headers", "content-type, idempotency-key")],
+        &[
+            ("Origin", "http://example.com"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type, idempotency-key"),
+        ],
         None,
     );
     assert_eq!(r.status, 204);
@@ -256,7 +328,13 @@ fn cors_preflight_404_405_and_head() {
     assert_eq!(r.expect(404), json!({"error": "not found"}));
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(srv.get("/shows/x/unknown").expect(404), json!({"error": "not found"}));
-    for (method, path) in [("GET", "/shows/x/hold"), ("DELETE", "/health"), ("PUT", "/shows/x/seats"), ("GET", "/reset"), ("POST", "/health")] {
+    for (method, path) in [
+        ("GET", "/shows/x/hold"),
+        ("DELETE", "/health"),
+        ("PUT", "/shows/x/seats"),
+        ("GET", "/reset"),
+        ("POST", "/health"),
+    ] {
         let r = srv.request(method, path, &[], None);
         assert_eq!(r.expect(405), json!({"error": "method not allowed"}), "{method} {path}");
         assert!(r.header("allow").is_some());
@@ -305,7 +383,13 @@ fn oversized_and_hostile_input_never_breaks_the_server() {
     ];
     for (path, body) in &hostile {
         let r = srv.post(path, body);
-        assert!((400..500).contains(&r.status), "{path} {}: {} {}", &body[..body.len().min(60)], r.status, r.body);
+        assert!(
+            (400..500).contains(&r.status),
+            "{path} {}: {} {}",
+            &body[..body.len().min(60)],
+            r.status,
+            r.body
+        );
         let v = r.json();
         let text = v["error"].as_str().unwrap_or_default().to_lowercase();
         assert!(!text.contains("select") && !text.contains("sql") && !text.contains("drop"), "{text}");
@@ -326,7 +410,8 @@ fn admin_token_guards_reset_and_initialize() {
     let body = Some(&br#"{"seat_ids": ["A1"]}"#[..]);
     let json_ct = ("Content-Type", "application/json");
     for auth in [None, Some("Bearer wrong"), Some("Basic t0ken"), Some("Bearer t0ke"), Some("Bearer")] {
-        let headers: Vec<(&str, &str)> = [Some(json_ct), auth.map(|a| ("Authorization", a))].into_iter().flatten().collect();
+        let headers: Vec<(&str, &str)> =
+            [Some(json_ct), auth.map(|a| ("Authorization", a))].into_iter().flatten().collect();
         let r = srv.request("POST", "/shows/a/initialize", &headers, body);
         assert_eq!(r.status, 401, "{auth:?}");
         assert!(r.json()["error"].as_str().unwrap().contains("admin token"));
@@ -369,7 +454,8 @@ fn idempotency_key_replays_the_same_hold() {
 fn short_holds_expire_and_are_swept() {
     let db = TestDb::new("http_expiry");
     // no sweeps during the first part: an expired hold must read as expired by itself
-    let srv = Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "3600"]);
+    let srv =
+        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "3600"]);
     srv.show("e", &["A1", "A2"]);
     let h = srv.post("/shows/e/hold", r#"{"seat_ids": ["A1"], "hold_duration_seconds": 1}"#).expect(201);
     let r = srv.post("/shows/e/hold", r#"{"seat_ids": ["A1"]}"#).expect(409);
@@ -380,13 +466,17 @@ fn short_holds_expire_and_are_swept() {
     assert_eq!(v["invariants_valid"], true);
     let v = srv.post_json("/shows/e/book", &json!({"hold_id": h["hold_id"]})).expect(400);
     assert_eq!(v, json!({"error": "hold expired"}));
-    assert_eq!(srv.post_json("/shows/e/release-hold", &json!({"hold_id": h["hold_id"]})).expect(404), json!({"error": "hold not found"}));
+    assert_eq!(
+        srv.post_json("/shows/e/release-hold", &json!({"hold_id": h["hold_id"]})).expect(404),
+        json!({"error": "hold not found"})
+    );
     // the seat is free for someone else at once
     srv.post("/shows/e/hold", r#"{"seat_ids": ["A1"], "hold_duration_seconds": 1}"#).expect(201);
     drop(srv);
 
     // with a 1 s sweeper the dead rows go away and are counted
-    let srv = Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "1"]);
+    let srv =
+        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "1"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let n: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
@@ -397,7 +487,8 @@ fn short_holds_expire_and_are_swept() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let m = srv.get("/metrics").body;
-    let swept: u64 = m.lines().find_map(|l| l.strip_prefix("seatcore_expirations_total ")).unwrap().parse().unwrap();
+    let swept: u64 =
+        m.lines().find_map(|l| l.strip_prefix("seatcore_expirations_total ")).unwrap().parse().unwrap();
     assert_eq!(swept, 2, "{m}");
     let v = srv.post_json("/shows/e/book", &json!({"hold_id": h["hold_id"]})).expect(400);
     assert_eq!(v, json!({"error": "hold not found or expired"}));
@@ -429,14 +520,23 @@ fn last_seat_race_has_exactly_one_winner() {
     assert_eq!(wins.len(), 1, "{answers:?}");
     for (status, v) in &answers {
         if *status != 201 {
-            assert_eq!((*status, v), (409, &json!({"error": "seats unavailable", "unavailable_seats": ["A3"]})));
+            assert_eq!(
+                (*status, v),
+                (409, &json!({"error": "seats unavailable", "unavailable_seats": ["A3"]}))
+            );
         }
     }
     let mut c = db.client();
     let row = c.query_one("SELECT count(*), min(hold_id::text) FROM holds", &[]).unwrap();
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, String>(1)), (1, wins[0]["hold_id"].as_str().unwrap().to_owned()));
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, String>(1)),
+        (1, wins[0]["hold_id"].as_str().unwrap().to_owned())
+    );
     let v = srv.get("/shows/race/seats").expect(200);
-    assert_eq!((v["booked_seats"].as_u64(), v["held_seats"].as_u64(), v["available_seats"].as_u64()), (Some(2), Some(1), Some(0)));
+    assert_eq!(
+        (v["booked_seats"].as_u64(), v["held_seats"].as_u64(), v["available_seats"].as_u64()),
+        (Some(2), Some(1), Some(0))
+    );
 }
 
 #[test]
@@ -458,14 +558,18 @@ fn overlapping_multi_seat_holds_never_share_a_seat() {
                     // windows of 2..=4 seats that overlap other threads' windows
                     let start = (t * 7 + round * 3) % 37;
                     let len = 2 + (t + round) % 3;
-                    let want: Vec<String> = (start..(start + len).min(40)).rev().map(|i| format!("S{i}")).collect();
+                    let want: Vec<String> =
+                        (start..(start + len).min(40)).rev().map(|i| format!("S{i}")).collect();
                     let r = srv.post_json("/shows/o/hold", &json!({"seat_ids": want}));
                     match r.status {
                         201 => mine.push(want),
                         409 => {
                             let v = r.json();
                             let taken = v["unavailable_seats"].as_array().unwrap();
-                            assert!(!taken.is_empty() && taken.iter().all(|s| want.contains(&s.as_str().unwrap().to_owned())));
+                            assert!(
+                                !taken.is_empty()
+                                    && taken.iter().all(|s| want.contains(&s.as_str().unwrap().to_owned()))
+                            );
                         }
                         other => panic!("unexpected {other}: {}", r.body),
                     }
@@ -527,7 +631,10 @@ fn sigterm_finishes_requests_in_flight_then_exits_zero() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let waiting: i64 = watcher
-            .query_one("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'holds'::regclass", &[])
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'holds'::regclass",
+                &[],
+            )
             .unwrap()
             .get(0);
         if waiting > 0 {
@@ -643,7 +750,10 @@ fn database_outage_gives_503_and_recovers() {
     assert_eq!(r.status, 503, "{}", r.body);
     let v = r.json();
     assert_eq!((v["status"].as_str(), v["database"].as_str()), (Some("unhealthy"), Some("disconnected")));
-    for (path, body) in [("/shows/o/hold", r#"{"seat_ids": ["A2"]}"#), ("/shows/o/book", r#"{"hold_id": "00000000-0000-0000-0000-000000000000"}"#)] {
+    for (path, body) in [
+        ("/shows/o/hold", r#"{"seat_ids": ["A2"]}"#),
+        ("/shows/o/book", r#"{"hold_id": "00000000-0000-0000-0000-000000000000"}"#),
+    ] {
         let r = srv.post(path, body);
         assert_eq!(r.status, 503, "{path}: {}", r.body);
         assert_eq!(r.header("retry-after"), Some("1"));

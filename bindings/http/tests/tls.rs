@@ -20,7 +20,13 @@ fn server_talks_tls_to_postgresql() {
         ("require", cluster.url("127.0.0.1", "sslmode=require&application_name=srv_tls_require")),
         (
             "verify_full",
-            cluster.url("localhost", &format!("sslmode=verify-full&sslrootcert={}&application_name=srv_tls_verify_full", ca.display())),
+            cluster.url(
+                "localhost",
+                &format!(
+                    "sslmode=verify-full&sslrootcert={}&application_name=srv_tls_verify_full",
+                    ca.display()
+                ),
+            ),
         ),
     ];
     let mut probe = postgres::Client::connect(&cluster.url("127.0.0.1", ""), postgres::NoTls).unwrap();
@@ -30,7 +36,8 @@ fn server_talks_tls_to_postgresql() {
         let show = format!("tls_{mode}");
         srv.show(&show, &["A1", "A2"]);
         let hold = srv.post(&format!("/shows/{show}/hold"), r#"{"seat_ids": ["A1"]}"#).expect(201);
-        let booking = srv.post_json(&format!("/shows/{show}/book"), &json!({"hold_id": hold["hold_id"]})).expect(200);
+        let booking =
+            srv.post_json(&format!("/shows/{show}/book"), &json!({"hold_id": hold["hold_id"]})).expect(200);
         assert_eq!(booking["seat_ids"], json!(["A1"]));
         assert_eq!(srv.get("/health").expect(200)["database"], "connected");
         let (sessions, encrypted): (i64, bool) = {

@@ -54,9 +54,7 @@ pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
     }
     if ids.len() != len {
         // The sequence changed size while we read it (another thread mutated it).
-        return Err(pyo3::exceptions::PyRuntimeError::new_err(
-            "seat_ids changed size during the call",
-        ));
+        return Err(pyo3::exceptions::PyRuntimeError::new_err("seat_ids changed size during the call"));
     }
     Ok(ids)
 }

@@ -49,8 +49,7 @@ impl SeatCore {
         py: Python<'_>,
         op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
     ) -> PyResult<T> {
-        py.detach(|| self.handle().and_then(|core| op(&core)))
-            .map_err(|e| error::to_py(py, e))
+        py.detach(|| self.handle().and_then(|core| op(&core))).map_err(|e| error::to_py(py, e))
     }
 }
 
@@ -98,12 +97,7 @@ impl SeatCore {
         let core = py
             .detach(|| seatcore::SeatCore::connect(&url, options.clone()))
             .map_err(|e| error::to_py(py, e))?;
-        Ok(SeatCore {
-            url,
-            options,
-            core: RwLock::new(Some(core)),
-            reopen: Mutex::new(()),
-        })
+        Ok(SeatCore { url, options, core: RwLock::new(Some(core)), reopen: Mutex::new(()) })
     }
 
     /// Creates a show with its seat map (seat ids trimmed, order kept); returns the number
@@ -140,9 +134,7 @@ impl SeatCore {
         let show_id = args::string("show_id", show_id)?;
         let seat_ids = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
         let seconds = seconds.0;
-        let key = request_key
-            .map(|k| args::string("request_key", k))
-            .transpose()?;
+        let key = request_key.map(|k| args::string("request_key", k)).transpose()?;
         let hold = self.run(py, |core| match &key {
             Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds, key),
             None => core.hold(&show_id, &seat_ids, seconds),
@@ -224,10 +216,7 @@ impl SeatCore {
     /// True while a pool is open (false after `dispose()` until the next call).
     #[getter]
     fn is_open(&self) -> bool {
-        self.core
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.core.read().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -247,11 +236,7 @@ impl SeatCore {
     }
 
     fn __repr__(&self) -> String {
-        let open = self
-            .core
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some();
+        let open = self.core.read().unwrap_or_else(|p| p.into_inner()).is_some();
         format!(
             "<seatcore.SeatCore pool_size={} {}>",
             self.options.pool_size,

@@ -78,10 +78,7 @@ fn exception_class<'py>(py: Python<'py>, kind: ErrorKind) -> PyResult<&'py Bound
     // One cell per kind, indexed by code; index 0 is the base class for unknown kinds.
     static CLASSES: [PyOnceLock<Py<PyType>>; ALL_KINDS.len() + 1] =
         [const { PyOnceLock::new() }; ALL_KINDS.len() + 1];
-    let slot = ALL_KINDS
-        .iter()
-        .position(|k| *k == kind)
-        .map_or(0, |i| i + 1);
+    let slot = ALL_KINDS.iter().position(|k| *k == kind).map_or(0, |i| i + 1);
     CLASSES[slot].import(py, EXCEPTIONS_MODULE, exception_name(kind))
 }
 
@@ -94,9 +91,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     let class = exception_class(py, err.kind())?;
     let message = err.to_string();
     let instance = match err {
-        Error::SeatsUnavailable { seat_ids } => {
-            class.call1((message, PyTuple::new(py, seat_ids)?))?
-        }
+        Error::SeatsUnavailable { seat_ids } => class.call1((message, PyTuple::new(py, seat_ids)?))?,
         Error::InvalidInput(input) => class.call1((message, input.index(), input_reason(input)))?,
         _ => class.call1((message,))?,
     };
@@ -110,17 +105,12 @@ pub fn input(py: Python<'_>, err: InputError) -> PyErr {
 
 /// A `TypeError` naming the argument and the expected type.
 pub fn wrong_type(argument: &str, expected: &str, got: &Bound<'_, PyAny>) -> PyErr {
-    PyTypeError::new_err(format!(
-        "{argument} must be {expected}, not {}",
-        type_name(got)
-    ))
+    PyTypeError::new_err(format!("{argument} must be {expected}, not {}", type_name(got)))
 }
 
 /// The name of an object's type, for error messages.
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+    obj.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
 }
 
 /// Test hook: the class name for a kind code, or None for a code the core does not have.
@@ -137,9 +127,9 @@ pub fn _raise_for_code(py: Python<'_>, code: u32) -> PyResult<()> {
         Some(ErrorKind::ShowNotFound) => Error::ShowNotFound,
         Some(ErrorKind::ShowExists) => Error::ShowExists,
         Some(ErrorKind::InvalidSeatIds) => Error::InvalidSeatIds,
-        Some(ErrorKind::SeatsUnavailable) => Error::SeatsUnavailable {
-            seat_ids: vec!["A1".into(), "B2".into()],
-        },
+        Some(ErrorKind::SeatsUnavailable) => {
+            Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] }
+        }
         Some(ErrorKind::HoldNotFound) => Error::HoldNotFound,
         Some(ErrorKind::HoldExpired) => Error::HoldExpired,
         Some(ErrorKind::HoldInvalidated) => Error::HoldInvalidated,
@@ -152,11 +142,7 @@ pub fn _raise_for_code(py: Python<'_>, code: u32) -> PyResult<()> {
             let class = exception_class(py, kind)?;
             return Err(PyErr::from_value(class.call1(("stand-in",))?));
         }
-        None => {
-            return Err(PyTypeError::new_err(format!(
-                "no error kind has code {code}"
-            )))
-        }
+        None => return Err(PyTypeError::new_err(format!("no error kind has code {code}"))),
     };
     Err(to_py(py, err))
 }

@@ -28,12 +28,7 @@ pub struct Hold {
 
 impl From<seatcore::Hold> for Hold {
     fn from(h: seatcore::Hold) -> Self {
-        Hold {
-            hold_id: h.hold_id,
-            show_id: h.show_id,
-            seat_ids: h.seat_ids,
-            expires_at: h.expires_at,
-        }
+        Hold { hold_id: h.hold_id, show_id: h.show_id, seat_ids: h.seat_ids, expires_at: h.expires_at }
     }
 }
 
@@ -84,12 +79,7 @@ pub struct Booking {
 
 impl From<seatcore::Booking> for Booking {
     fn from(b: seatcore::Booking) -> Self {
-        Booking {
-            booking_id: b.booking_id,
-            show_id: b.show_id,
-            seat_ids: b.seat_ids,
-            booked_at: b.booked_at,
-        }
+        Booking { booking_id: b.booking_id, show_id: b.show_id, seat_ids: b.seat_ids, booked_at: b.booked_at }
     }
 }
 
@@ -150,11 +140,7 @@ impl Seat {
                 self.state.as_str(),
                 iso8601(t)
             ),
-            None => format!(
-                "Seat(seat_id={:?}, status='{}')",
-                self.seat_id,
-                self.state.as_str()
-            ),
+            None => format!("Seat(seat_id={:?}, status='{}')", self.seat_id, self.state.as_str()),
         }
     }
 }

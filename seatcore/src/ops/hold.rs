@@ -115,12 +115,10 @@ impl SeatCore {
             }
             match try_hold(c, show_id, &seat_ids, seconds, hold_id, key) {
                 // Raced with a concurrent request carrying the same key: answer with its hold.
-                Err(e) if key.is_some() && lost_key_race(&e) => {
-                    match find(c, show_id, hold_id, key)? {
-                        Some(hold) => same_request(hold, &seat_ids),
-                        None => Err(e),
-                    }
-                }
+                Err(e) if key.is_some() && lost_key_race(&e) => match find(c, show_id, hold_id, key)? {
+                    Some(hold) => same_request(hold, &seat_ids),
+                    None => Err(e),
+                },
                 other => other,
             }
         });
@@ -175,9 +173,8 @@ fn try_hold(
                 expires_at: row.get(0),
             });
         }
-        let rows = c
-            .client
-            .query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
+        let rows =
+            c.client.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
         let row = rows.first().ok_or(Error::ShowNotFound)?;
         if !row.get::<_, bool>("show_exists") {
             return Err(Error::ShowNotFound);
@@ -206,10 +203,9 @@ fn lost_key_race(e: &Error) -> bool {
 }
 
 fn find(c: &mut Conn, show_id: &str, hold_id: Uuid, key: Option<&str>) -> Result<Option<Hold>> {
-    let rows = c.client.query_typed(
-        FIND_SQL,
-        &[(&show_id, Type::TEXT), (&hold_id, Type::UUID), (&key, Type::TEXT)],
-    )?;
+    let rows = c
+        .client
+        .query_typed(FIND_SQL, &[(&show_id, Type::TEXT), (&hold_id, Type::UUID), (&key, Type::TEXT)])?;
     Ok(rows.first().map(|row| Hold {
         hold_id: row.get(0),
         show_id: show_id.to_owned(),

@@ -15,6 +15,7 @@
 //! without any configuration.
 
 mod admin;
+pub(crate) mod audit;
 mod book;
 mod hold;
 mod release;

@@ -40,9 +40,7 @@ impl SeatCore {
         // Not retried after a lost connection: a repeat of a release that did commit
         // would wrongly answer "not found".
         self.with_conn(OnLost::Fail, |c, _| {
-            let row = c
-                .client
-                .query_typed(RELEASE_SQL, &[(&show_id, Type::TEXT), (&hold_id, Type::UUID)])?;
+            let row = c.client.query_typed(RELEASE_SQL, &[(&show_id, Type::TEXT), (&hold_id, Type::UUID)])?;
             let released: i64 = row.first().map_or(0, |r| r.get(0));
             if released == 0 {
                 return Err(Error::HoldNotFound);

@@ -54,10 +54,9 @@ impl SeatCore {
         let show_id = validate::show_id(show_id)?;
         let seat_ids = validate::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         self.with_conn(OnLost::Fail, |c, _| {
-            let inserted = c.client.execute_typed(
-                INITIALIZE_SQL,
-                &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)],
-            )?;
+            let inserted = c
+                .client
+                .execute_typed(INITIALIZE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
             if inserted == 0 {
                 return Err(Error::ShowExists);
             }
@@ -76,11 +75,7 @@ impl SeatCore {
     ///
     /// The read is one statement, so it sees one consistent moment. `ShowNotFound` when no
     /// such show exists; `each` is then never called.
-    pub fn seat_status_each(
-        &self,
-        show_id: &str,
-        mut each: impl FnMut(SeatRef<'_>),
-    ) -> Result<SeatCounts> {
+    pub fn seat_status_each(&self, show_id: &str, mut each: impl FnMut(SeatRef<'_>)) -> Result<SeatCounts> {
         let show_id = validate::show_id(show_id)?;
         // Not retried: `each` may already have seen part of the seats.
         self.with_conn(OnLost::Fail, |c, _| {

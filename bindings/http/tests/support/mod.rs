@@ -46,7 +46,8 @@ impl Server {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
                     if let Some(i) = line.find("listening on http://") {
-                        let addr = line[i + "listening on http://".len()..].split(' ').next().unwrap().to_owned();
+                        let addr =
+                            line[i + "listening on http://".len()..].split(' ').next().unwrap().to_owned();
                         let _ = tx.send(addr);
                     }
                     let mut l = log.lock().unwrap();
@@ -158,7 +159,9 @@ impl Resp {
 
 fn agent() -> &'static ureq::Agent {
     static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
-    AGENT.get_or_init(|| ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).max_idle_connections_per_host(64).build())
+    AGENT.get_or_init(|| {
+        ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).max_idle_connections_per_host(64).build()
+    })
 }
 
 /// One request with ureq; 4xx and 5xx come back as a [`Resp`] too.

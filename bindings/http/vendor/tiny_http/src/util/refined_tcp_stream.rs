@@ -128,12 +128,7 @@ impl RefinedTcpStream {
             deadline: Arc::clone(&deadline),
         };
 
-        let write = RefinedTcpStream {
-            stream: write,
-            close_read: false,
-            close_write: true,
-            deadline,
-        };
+        let write = RefinedTcpStream { stream: write, close_read: false, close_write: true, deadline };
 
         Ok((read, write))
     }

@@ -8,42 +8,16 @@
 
 use std::fmt;
 
-use seatcore::{validate, InputError};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::config::Settings;
+use super::Settings;
+use crate::error::InputError;
+use crate::validate;
 
-/// Why a `seat_ids` field was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SeatIdsError {
-    /// Missing, or not a JSON array.
-    NotList,
-    /// The element at `index` is not a string.
-    NotString { index: usize },
-    /// A rule of `seatcore::validate`.
-    Input(InputError),
-}
-
-impl SeatIdsError {
-    /// The contract's message.
-    pub fn message(&self) -> String {
-        match self {
-            SeatIdsError::NotList => "seat_ids must be provided as a non-empty JSON array".into(),
-            SeatIdsError::NotString { .. } => "each seat_id must be a string".into(),
-            SeatIdsError::Input(e) => e.to_string(),
-        }
-    }
-
-    /// The `details.index` of the reply, if any.
-    pub fn index(&self) -> Option<usize> {
-        match self {
-            SeatIdsError::NotList => None,
-            SeatIdsError::NotString { index } => Some(*index),
-            SeatIdsError::Input(e) => e.index(),
-        }
-    }
-}
+/// Deepest nesting of arrays and objects a body may have (serde_json's own limit).
+pub const MAX_DEPTH: usize = 128;
 
 /// A request's JSON object, reduced to the fields any endpoint reads.
 ///
@@ -51,8 +25,10 @@ impl SeatIdsError {
 /// key keeps its last value, as Python's `json` does.
 #[derive(Debug, Default)]
 pub struct JsonBody {
-    pub seat_ids: Option<Result<Vec<String>, SeatIdsError>>,
-    pub hold_duration_seconds: Option<Value>,
+    pub seat_ids: Option<Result<Vec<String>, InputError>>,
+    /// The raw text of `hold_duration_seconds`: numbers beyond `f64` (`1e400`) are valid
+    /// JSON, and are read here rather than refused by the parser.
+    pub hold_duration_seconds: Option<Box<RawValue>>,
     pub hold_id: Option<Value>,
     /// How many keys the object had.
     pub keys: usize,
@@ -60,13 +36,10 @@ pub struct JsonBody {
 
 impl JsonBody {
     /// The validated, trimmed seat ids.
-    pub fn seat_ids(&mut self) -> Result<Vec<String>, SeatIdsError> {
-        self.seat_ids.take().unwrap_or(Err(SeatIdsError::NotList))
+    pub fn seat_ids(&mut self) -> Result<Vec<String>, InputError> {
+        self.seat_ids.take().unwrap_or(Err(InputError::SeatIdsNotAList))
     }
 }
-
-/// The message for any body that is not a JSON object.
-pub const NOT_AN_OBJECT: &str = "request body must be a JSON object";
 
 /// Whether a `Content-Type` says JSON, the way Flask's `request.is_json` decides.
 pub fn is_json_content_type(content_type: Option<&str>) -> bool {
@@ -75,13 +48,23 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// Parses `bytes` as one JSON object; `max_seats` caps `seat_ids`. `Err` means the body
-/// is not a JSON object (malformed, another JSON type, trailing garbage).
-pub fn parse_object(bytes: &[u8], max_seats: usize) -> Result<JsonBody, ()> {
+/// Parses `bytes` as one JSON object; `max_seats` caps `seat_ids`. `NotAnObject` when the
+/// body is not a JSON object (malformed, another JSON type, trailing garbage), `TooDeep`
+/// when it nests past [`MAX_DEPTH`].
+pub fn parse_object(bytes: &[u8], max_seats: usize) -> Result<JsonBody, InputError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let body = BodySeed { max_seats }.deserialize(&mut de).map_err(|_| ())?;
-    de.end().map_err(|_| ())?;
+    let body = BodySeed { max_seats }.deserialize(&mut de).map_err(|e| not_an_object(&e))?;
+    de.end().map_err(|e| not_an_object(&e))?;
     Ok(body)
+}
+
+/// serde_json reports its nesting limit only in its message (pinned by a test below).
+fn not_an_object(e: &serde_json::Error) -> InputError {
+    if e.to_string().starts_with("recursion limit exceeded") {
+        InputError::TooDeep { max: MAX_DEPTH }
+    } else {
+        InputError::NotAnObject
+    }
 }
 
 struct BodySeed {
@@ -122,7 +105,7 @@ struct SeatIdsSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for SeatIdsSeed {
-    type Value = Result<Vec<String>, SeatIdsError>;
+    type Value = Result<Vec<String>, InputError>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
@@ -130,31 +113,31 @@ impl<'de> DeserializeSeed<'de> for SeatIdsSeed {
 
 /// Anything but an array is "not a list"; nested values are skipped, not stored.
 impl<'de> Visitor<'de> for SeatIdsSeed {
-    type Value = Result<Vec<String>, SeatIdsError>;
+    type Value = Result<Vec<String>, InputError>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Err(SeatIdsError::NotList))
+        Ok(Err(InputError::SeatIdsNotAList))
     }
     fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Err(SeatIdsError::NotList))
+        Ok(Err(InputError::SeatIdsNotAList))
     }
     fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Err(SeatIdsError::NotList))
+        Ok(Err(InputError::SeatIdsNotAList))
     }
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err(SeatIdsError::NotList))
+        Ok(Err(InputError::SeatIdsNotAList))
     }
     fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Err(SeatIdsError::NotList))
+        Ok(Err(InputError::SeatIdsNotAList))
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Err(SeatIdsError::NotList))
+        Ok(Err(InputError::SeatIdsNotAList))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Err(SeatIdsError::NotList))
+        Ok(Err(InputError::SeatIdsNotAList))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut ids = Vec::new();
@@ -166,21 +149,21 @@ impl<'de> Visitor<'de> for SeatIdsSeed {
                 match element {
                     Element::Str(s) => match validate::seat_id(len, &s) {
                         Ok(id) => ids.push(id),
-                        Err(e) => first_error = Some(SeatIdsError::Input(e)),
+                        Err(e) => first_error = Some(e),
                     },
-                    Element::Other => first_error = Some(SeatIdsError::NotString { index: len }),
+                    Element::Other => first_error = Some(InputError::SeatIdNotAString { index: len }),
                 }
             }
             len += 1;
         }
         if let Err(e) = validate::seat_count(len, self.max) {
-            return Ok(Err(SeatIdsError::Input(e)));
+            return Ok(Err(e));
         }
         if let Some(e) = first_error {
             return Ok(Err(e));
         }
         if let Err(e) = validate::distinct(&ids) {
-            return Ok(Err(SeatIdsError::Input(e)));
+            return Ok(Err(e));
         }
         Ok(Ok(ids))
     }
@@ -234,110 +217,126 @@ impl<'de> de::Deserialize<'de> for Element {
     }
 }
 
-/// The contract's message for a `hold_duration_seconds` of the wrong kind.
-pub fn duration_message(s: &Settings) -> String {
-    format!(
-        "hold_duration_seconds must be an integer between {} and {} seconds",
-        s.min_hold_seconds, s.max_hold_seconds
-    )
-}
-
 /// `hold_duration_seconds` as the contract reads it: absent → the default; a boolean →
-/// refused; a number → its integer part; a string of ASCII digits → that number; anything
-/// else → refused. The result is clamped into the server's bounds.
-pub fn hold_seconds(raw: Option<&Value>, s: &Settings) -> Result<i64, String> {
-    let secs = match raw {
-        None => s.default_hold_seconds,
-        Some(Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                i
-            } else if n.as_u64().is_some() {
-                i64::MAX
-            } else {
-                // `as` saturates, and JSON has no NaN or infinities.
-                n.as_f64().map_or(i64::MAX, |f| f.trunc() as i64)
+/// refused; a number → its integer part (any magnitude: `1e400` is just very long); a
+/// string of ASCII digits → that number; anything else → refused. The result is clamped
+/// into the server's bounds.
+pub fn hold_seconds(raw: Option<&RawValue>, s: &Settings) -> Result<i64, InputError> {
+    let refused = || InputError::HoldDurationType { min: s.min_hold_seconds, max: s.max_hold_seconds };
+    let Some(raw) = raw else {
+        return Ok(s.default_hold_seconds);
+    };
+    let text = raw.get();
+    let secs = match text.as_bytes().first() {
+        // A JSON number: Rust's float parser takes the whole JSON number grammar and
+        // saturates to infinity; `as` then saturates to the i64 range.
+        Some(b'-' | b'0'..=b'9') => match text.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => text.parse::<f64>().map_err(|_| refused())?.trunc() as i64,
+        },
+        Some(b'"') => match serde_json::from_str::<String>(text) {
+            Ok(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+                t.parse::<i64>().unwrap_or(i64::MAX)
             }
-        }
-        Some(Value::String(t)) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
-            t.parse::<i64>().unwrap_or(i64::MAX)
-        }
-        Some(_) => return Err(duration_message(s)),
+            _ => return Err(refused()),
+        },
+        _ => return Err(refused()),
     };
     Ok(secs.clamp(s.min_hold_seconds, s.max_hold_seconds))
 }
 
 /// `hold_id` of book and release: a non-empty string (whitespace only counts as empty).
-pub fn hold_id(raw: Option<&Value>) -> Option<&str> {
+pub fn hold_id(raw: Option<&Value>) -> Result<&str, InputError> {
     match raw {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.as_str()),
-        _ => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.as_str()),
+        _ => Err(InputError::HoldIdMissing),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use InputError::*;
 
-    fn ids(body: &str) -> Result<Vec<String>, SeatIdsError> {
+    fn ids(body: &str) -> Result<Vec<String>, InputError> {
         parse_object(body.as_bytes(), 3).expect("an object").seat_ids()
     }
 
     #[test]
     fn only_objects_are_bodies() {
         for bad in ["", "[]", "[1]", "\"x\"", "null", "1", "{", "{}x", "{\"a\":}"] {
-            assert!(parse_object(bad.as_bytes(), 10).is_err(), "{bad:?}");
+            assert_eq!(parse_object(bad.as_bytes(), 10).err(), Some(NotAnObject), "{bad:?}");
         }
         assert_eq!(parse_object(b" {} ", 10).unwrap().keys, 0);
         assert_eq!(parse_object(br#"{"x": [1, {"y": 2}]}"#, 10).unwrap().keys, 1);
     }
 
     #[test]
+    fn nesting_past_the_limit_is_named() {
+        let nested =
+            |key: &str, depth: usize| format!("{{\"{key}\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+        let deep = nested("hold_id", MAX_DEPTH + 5);
+        assert_eq!(parse_object(deep.as_bytes(), 10).err(), Some(TooDeep { max: MAX_DEPTH }));
+        assert!(parse_object(nested("hold_id", MAX_DEPTH - 2).as_bytes(), 10).is_ok());
+        // values nobody reads are skipped without a depth limit (and without recursion)
+        assert!(parse_object(nested("x", 10 * MAX_DEPTH).as_bytes(), 10).is_ok());
+        let ids = parse_object(nested("seat_ids", 10 * MAX_DEPTH).as_bytes(), 10).unwrap().seat_ids();
+        assert_eq!(ids, Err(SeatIdNotAString { index: 0 }));
+    }
+
+    #[test]
     fn seat_ids_in_contract_order() {
-        use InputError::*;
-        assert_eq!(ids(r#"{}"#), Err(SeatIdsError::NotList));
-        assert_eq!(ids(r#"{"seat_ids": "A1"}"#), Err(SeatIdsError::NotList));
-        assert_eq!(ids(r#"{"seat_ids": null}"#), Err(SeatIdsError::NotList));
-        assert_eq!(ids(r#"{"seat_ids": {"0": "A1"}}"#), Err(SeatIdsError::NotList));
-        assert_eq!(ids(r#"{"seat_ids": []}"#), Err(SeatIdsError::Input(NoSeats)));
-        assert_eq!(ids(r#"{"seat_ids": ["A1", 2, ""]}"#), Err(SeatIdsError::NotString { index: 1 }));
-        assert_eq!(ids(r#"{"seat_ids": ["A1", " ", 2]}"#), Err(SeatIdsError::Input(EmptySeatId { index: 1 })));
-        assert_eq!(ids(r#"{"seat_ids": ["A1", [], " "]}"#), Err(SeatIdsError::NotString { index: 1 }));
-        assert_eq!(ids(r#"{"seat_ids": ["A1", " A1"]}"#), Err(SeatIdsError::Input(DuplicateSeatIds)));
-        assert_eq!(ids(r#"{"seat_ids": ["A1","A2","A3","A4"]}"#), Err(SeatIdsError::Input(TooManySeats { max: 3 })));
+        assert_eq!(ids(r#"{}"#), Err(SeatIdsNotAList));
+        assert_eq!(ids(r#"{"seat_ids": "A1"}"#), Err(SeatIdsNotAList));
+        assert_eq!(ids(r#"{"seat_ids": null}"#), Err(SeatIdsNotAList));
+        assert_eq!(ids(r#"{"seat_ids": {"0": "A1"}}"#), Err(SeatIdsNotAList));
+        assert_eq!(ids(r#"{"seat_ids": []}"#), Err(NoSeats));
+        assert_eq!(ids(r#"{"seat_ids": ["A1", 2, ""]}"#), Err(SeatIdNotAString { index: 1 }));
+        assert_eq!(ids(r#"{"seat_ids": ["A1", " ", 2]}"#), Err(EmptySeatId { index: 1 }));
+        assert_eq!(ids(r#"{"seat_ids": ["A1", [], " "]}"#), Err(SeatIdNotAString { index: 1 }));
+        assert_eq!(ids(r#"{"seat_ids": ["A1", " A1"]}"#), Err(DuplicateSeatIds));
+        assert_eq!(ids(r#"{"seat_ids": ["A1","A2","A3","A4"]}"#), Err(TooManySeats { max: 3 }));
         assert_eq!(ids(r#"{"seat_ids": [" A1 ", "B\u0032"]}"#), Ok(vec!["A1".to_string(), "B2".to_string()]));
         // the last of repeated keys counts
         assert_eq!(ids(r#"{"seat_ids": 1, "seat_ids": ["A1"]}"#), Ok(vec!["A1".to_string()]));
         let e = ids(r#"{"seat_ids": ["A1", 7]}"#).unwrap_err();
-        assert_eq!((e.message().as_str(), e.index()), ("each seat_id must be a string", Some(1)));
+        assert_eq!((e.to_string().as_str(), e.index()), ("each seat_id must be a string", Some(1)));
     }
 
     #[test]
     fn durations_follow_the_contract() {
         let s = Settings::default();
-        let d = |v: Value| hold_seconds(Some(&v), &s);
+        let d = |text: &str| {
+            let body = format!("{{\"hold_duration_seconds\": {text}}}");
+            let parsed = parse_object(body.as_bytes(), 10).expect("an object");
+            hold_seconds(parsed.hold_duration_seconds.as_deref(), &s)
+        };
         assert_eq!(hold_seconds(None, &s), Ok(60));
-        assert_eq!(d(json!(120)), Ok(120));
-        assert_eq!(d(json!(120.9)), Ok(120));
-        assert_eq!(d(json!("300")), Ok(300));
-        assert_eq!(d(json!(5)), Ok(60));
-        assert_eq!(d(json!(-5)), Ok(60));
-        assert_eq!(d(json!(99999)), Ok(1800));
-        assert_eq!(d(json!(1e300)), Ok(1800));
-        assert_eq!(d(json!(u64::MAX)), Ok(1800));
-        assert_eq!(d(json!("99999999999999999999999")), Ok(1800));
+        assert_eq!(d("120"), Ok(120));
+        assert_eq!(d("120.9"), Ok(120));
+        assert_eq!(d("1.2e2"), Ok(120));
+        assert_eq!(d(r#""300""#), Ok(300));
+        assert_eq!(d("5"), Ok(60));
+        assert_eq!(d("-5"), Ok(60));
+        assert_eq!(d("99999"), Ok(1800));
+        assert_eq!(d("1e300"), Ok(1800));
+        assert_eq!(d("1e400"), Ok(1800));
+        assert_eq!(d("-1e400"), Ok(60));
+        assert_eq!(d("18446744073709551615"), Ok(1800));
+        assert_eq!(d(r#""99999999999999999999999""#), Ok(1800));
         let msg = "hold_duration_seconds must be an integer between 60 and 1800 seconds";
-        for bad in [json!(true), json!(null), json!("12a"), json!(""), json!("-5"), json!({}), json!([60])] {
-            assert_eq!(d(bad.clone()), Err(msg.to_string()), "{bad}");
+        for bad in ["true", "null", r#""12a""#, r#""""#, r#""-5""#, "{}", "[60]"] {
+            assert_eq!(d(bad).map_err(|e| e.to_string()), Err(msg.to_string()), "{bad}");
         }
     }
 
     #[test]
     fn hold_ids_must_be_nonempty_strings() {
-        assert_eq!(hold_id(Some(&json!("abc"))), Some("abc"));
-        assert_eq!(hold_id(Some(&json!("  "))), None);
-        assert_eq!(hold_id(Some(&json!(5))), None);
-        assert_eq!(hold_id(None), None);
+        use serde_json::json;
+        assert_eq!(hold_id(Some(&json!("abc"))), Ok("abc"));
+        assert_eq!(hold_id(Some(&json!("  "))), Err(HoldIdMissing));
+        assert_eq!(hold_id(Some(&json!(5))), Err(HoldIdMissing));
+        assert_eq!(hold_id(None), Err(HoldIdMissing));
     }
 
     #[test]

@@ -1,0 +1,233 @@
+//! How a [`SeatCore`](crate::SeatCore) connects: the defaults and the valid range of every
+//! option, in one place. Every door takes its defaults from [`Options::DEFAULT`] and checks
+//! values through the setters here, so an out-of-range value is refused with the same
+//! message everywhere and never silently changed.
+
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How a [`SeatCore`](crate::SeatCore) connects. The defaults suit one app instance on one
+/// machine. Fields are public for struct-update syntax; [`SeatCore::connect`](crate::SeatCore::connect)
+/// checks every one against its range ([`Options::check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Most connections the pool opens (default 16; [`Options::POOL_SIZE`]).
+    pub pool_size: u32,
+    /// Connections kept open while idle (default 2; at most `pool_size`); the rest open on
+    /// demand.
+    pub min_idle: u32,
+    /// How long a caller waits for a free connection before `Unavailable` (default 5 s).
+    pub checkout_timeout: Duration,
+    /// How long opening a TCP connection may take (default 5 s), unless the URL says.
+    pub connect_timeout: Duration,
+    /// Server-side cap on one statement (default 10 s).
+    pub statement_timeout: Duration,
+    /// Server-side cap on waiting for a row lock (default 3 s): a stuck lock becomes
+    /// `Busy`, never a hang.
+    pub lock_timeout: Duration,
+    /// Most holds one sweep transaction removes (default 5,000); concurrent sweepers skip
+    /// each other's batches.
+    pub sweep_batch: u32,
+    /// Apply the embedded migrations when connecting (default true).
+    pub migrate: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::DEFAULT
+    }
+}
+
+/// One option's name and valid range, for messages and for the doors' documentation.
+#[derive(Debug, Clone)]
+pub struct OptionRange<T> {
+    /// The option's name as every door spells it (`lock_timeout`, `pool_size`, ...).
+    pub name: &'static str,
+    /// The values it accepts.
+    pub range: RangeInclusive<T>,
+}
+
+impl<T: PartialOrd + Copy + Show> OptionRange<T> {
+    /// `value` if it is in range, else a `Config` error naming the option and its range.
+    pub fn check(&self, value: T) -> Result<T> {
+        if self.range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(Error::Config(format!(
+                "{} must be from {} to {}, not {}",
+                self.name,
+                Shown(*self.range.start()),
+                Shown(*self.range.end()),
+                Shown(value)
+            )))
+        }
+    }
+}
+
+/// How a value of an option is written in messages.
+pub trait Show {
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl Show for u32 {
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl Show for Duration {
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.as_secs_f64() * 1000.0;
+        if ms >= 1000.0 {
+            write!(f, "{} s", self.as_secs_f64())
+        } else {
+            write!(f, "{ms} ms")
+        }
+    }
+}
+
+struct Shown<T>(T);
+
+impl<T: Show> fmt::Display for Shown<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.show(f)
+    }
+}
+
+const MS: Duration = Duration::from_millis(1);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+impl Options {
+    /// The defaults, as a constant the doors can name in their signatures.
+    pub const DEFAULT: Options = Options {
+        pool_size: 16,
+        min_idle: 2,
+        checkout_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        statement_timeout: Duration::from_secs(10),
+        lock_timeout: Duration::from_secs(3),
+        sweep_batch: 5_000,
+        migrate: true,
+    };
+
+    /// `pool_size`: 1 to 1,000 connections.
+    pub const POOL_SIZE: OptionRange<u32> = OptionRange { name: "pool_size", range: 1..=1_000 };
+    /// `min_idle`: 0 to 1,000, and at most `pool_size`.
+    pub const MIN_IDLE: OptionRange<u32> = OptionRange { name: "min_idle", range: 0..=1_000 };
+    /// `checkout_timeout`: 1 ms to 1 hour.
+    pub const CHECKOUT_TIMEOUT: OptionRange<Duration> =
+        OptionRange { name: "checkout_timeout", range: MS..=HOUR };
+    /// `connect_timeout`: 1 ms to 1 hour.
+    pub const CONNECT_TIMEOUT: OptionRange<Duration> =
+        OptionRange { name: "connect_timeout", range: MS..=HOUR };
+    /// `statement_timeout`: 1 ms to 1 day.
+    pub const STATEMENT_TIMEOUT: OptionRange<Duration> =
+        OptionRange { name: "statement_timeout", range: MS..=DAY };
+    /// `lock_timeout`: 1 ms to 1 day.
+    pub const LOCK_TIMEOUT: OptionRange<Duration> = OptionRange { name: "lock_timeout", range: MS..=DAY };
+    /// `sweep_batch`: 1 to 1,000,000 holds.
+    pub const SWEEP_BATCH: OptionRange<u32> = OptionRange { name: "sweep_batch", range: 1..=1_000_000 };
+
+    /// Sets `pool_size`, refusing a value out of [`Options::POOL_SIZE`].
+    pub fn set_pool_size(&mut self, n: u32) -> Result<&mut Self> {
+        self.pool_size = Self::POOL_SIZE.check(n)?;
+        Ok(self)
+    }
+
+    /// Sets `min_idle`, refusing a value out of [`Options::MIN_IDLE`]. Whether it fits the
+    /// pool size is checked at connect ([`Options::check`]), so the two may be set in any
+    /// order.
+    pub fn set_min_idle(&mut self, n: u32) -> Result<&mut Self> {
+        self.min_idle = Self::MIN_IDLE.check(n)?;
+        Ok(self)
+    }
+
+    /// Sets `checkout_timeout`, refusing a value out of [`Options::CHECKOUT_TIMEOUT`].
+    pub fn set_checkout_timeout(&mut self, d: Duration) -> Result<&mut Self> {
+        self.checkout_timeout = Self::CHECKOUT_TIMEOUT.check(d)?;
+        Ok(self)
+    }
+
+    /// Sets `connect_timeout`, refusing a value out of [`Options::CONNECT_TIMEOUT`].
+    pub fn set_connect_timeout(&mut self, d: Duration) -> Result<&mut Self> {
+        self.connect_timeout = Self::CONNECT_TIMEOUT.check(d)?;
+        Ok(self)
+    }
+
+    /// Sets `statement_timeout`, refusing a value out of [`Options::STATEMENT_TIMEOUT`].
+    pub fn set_statement_timeout(&mut self, d: Duration) -> Result<&mut Self> {
+        self.statement_timeout = Self::STATEMENT_TIMEOUT.check(d)?;
+        Ok(self)
+    }
+
+    /// Sets `lock_timeout`, refusing a value out of [`Options::LOCK_TIMEOUT`].
+    pub fn set_lock_timeout(&mut self, d: Duration) -> Result<&mut Self> {
+        self.lock_timeout = Self::LOCK_TIMEOUT.check(d)?;
+        Ok(self)
+    }
+
+    /// Sets `sweep_batch`, refusing a value out of [`Options::SWEEP_BATCH`].
+    pub fn set_sweep_batch(&mut self, n: u32) -> Result<&mut Self> {
+        self.sweep_batch = Self::SWEEP_BATCH.check(n)?;
+        Ok(self)
+    }
+
+    /// Checks every option against its range, and `min_idle` against `pool_size`: the
+    /// first problem as a `Config` error. [`SeatCore::connect`](crate::SeatCore::connect)
+    /// calls it.
+    pub fn check(&self) -> Result<()> {
+        Self::POOL_SIZE.check(self.pool_size)?;
+        Self::MIN_IDLE.check(self.min_idle)?;
+        Self::CHECKOUT_TIMEOUT.check(self.checkout_timeout)?;
+        Self::CONNECT_TIMEOUT.check(self.connect_timeout)?;
+        Self::STATEMENT_TIMEOUT.check(self.statement_timeout)?;
+        Self::LOCK_TIMEOUT.check(self.lock_timeout)?;
+        Self::SWEEP_BATCH.check(self.sweep_batch)?;
+        if self.min_idle > self.pool_size {
+            return Err(Error::Config(format!(
+                "min_idle ({}) must not exceed pool_size ({})",
+                self.min_idle, self.pool_size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A duration given in seconds as a float (Python) or milliseconds (C), refused when it
+/// is not a finite, non-negative number: the range check then names the option.
+pub fn seconds(name: &str, secs: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        Error::Config(format!("{name} must be a finite, positive number of seconds, not {secs}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_pass_their_own_checks() {
+        Options::DEFAULT.check().unwrap();
+        assert_eq!(Options::default(), Options::DEFAULT);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_not_changed() {
+        let mut o = Options::default();
+        let e = o.set_lock_timeout(Duration::ZERO).unwrap_err();
+        assert_eq!(e.to_string(), "configuration error: lock_timeout must be from 1 ms to 86400 s, not 0 ms");
+        assert_eq!(o.lock_timeout, Options::DEFAULT.lock_timeout, "unchanged");
+        assert!(o.set_pool_size(0).is_err());
+        assert!(o.set_pool_size(1001).is_err());
+        o.set_pool_size(4).unwrap().set_min_idle(8).unwrap();
+        assert!(o.check().unwrap_err().to_string().contains("min_idle (8) must not exceed pool_size (4)"));
+        assert!(o.set_sweep_batch(0).is_err());
+        assert!(seconds("checkout_timeout", -1.0).is_err());
+        assert!(seconds("checkout_timeout", f64::NAN).is_err());
+        assert_eq!(seconds("x", 0.25).unwrap(), Duration::from_millis(250));
+    }
+}

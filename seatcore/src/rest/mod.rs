@@ -1,0 +1,360 @@
+//! The REST contract as a plain function: an endpoint and a request's parts in, a status
+//! and a JSON document out. No sockets, no HTTP library: the HTTP door (`seatcore-server`)
+//! adds headers, authentication, streaming and I/O; a Python web app can call the same
+//! function through the Python door and answer exactly as the server does.
+
+mod body;
+
+use serde_json::Value;
+
+use crate::contract::{self, Op};
+use crate::error::{Error, InputError, Result};
+use crate::{validate, SeatCore};
+
+pub use body::{is_json_content_type, parse_object, JsonBody, MAX_DEPTH};
+
+/// Largest request body in bytes, except for initialize (413 beyond it).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest initialize body in bytes: room for a 500,000-seat map of short ids.
+pub const MAX_INITIALIZE_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The hold durations a REST server grants: requests are clamped into `min..=max` seconds;
+/// a request without a duration gets `default`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub min_hold_seconds: i64,
+    pub max_hold_seconds: i64,
+    pub default_hold_seconds: i64,
+}
+
+impl Settings {
+    /// The contract's defaults: holds of 60 to 1,800 s, 60 s when none is asked for.
+    pub const DEFAULT: Settings =
+        Settings { min_hold_seconds: 60, max_hold_seconds: 1800, default_hold_seconds: 60 };
+
+    /// Checks that every bound is a duration the core accepts and that `min <= max`.
+    pub fn check(&self) -> Result<()> {
+        for (name, secs) in [
+            ("min_hold_seconds", self.min_hold_seconds),
+            ("max_hold_seconds", self.max_hold_seconds),
+            ("default_hold_seconds", self.default_hold_seconds),
+        ] {
+            if validate::hold_seconds(secs).is_err() {
+                return Err(Error::Config(format!(
+                    "{name} must be from {} to {} seconds, not {secs}",
+                    validate::MIN_HOLD_SECONDS,
+                    validate::MAX_HOLD_SECONDS
+                )));
+            }
+        }
+        if self.min_hold_seconds > self.max_hold_seconds {
+            return Err(Error::Config(format!(
+                "the minimum hold ({} s) is longer than the maximum ({} s)",
+                self.min_hold_seconds, self.max_hold_seconds
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::DEFAULT
+    }
+}
+
+/// The endpoints of the REST contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Health,
+    Audit,
+    Reset,
+    Initialize,
+    Seats,
+    Hold,
+    Book,
+    Release,
+}
+
+impl Endpoint {
+    /// Every endpoint, in the order the documentation lists them.
+    pub const ALL: &'static [Endpoint] = &[
+        Endpoint::Health,
+        Endpoint::Audit,
+        Endpoint::Reset,
+        Endpoint::Initialize,
+        Endpoint::Seats,
+        Endpoint::Hold,
+        Endpoint::Book,
+        Endpoint::Release,
+    ];
+
+    /// The path template, e.g. `/shows/{show_id}/hold`; also the `route` label of metrics.
+    pub fn template(self) -> &'static str {
+        match self {
+            Endpoint::Health => "/health",
+            Endpoint::Audit => "/audit",
+            Endpoint::Reset => "/reset",
+            Endpoint::Initialize => "/shows/{show_id}/initialize",
+            Endpoint::Seats => "/shows/{show_id}/seats",
+            Endpoint::Hold => "/shows/{show_id}/hold",
+            Endpoint::Book => "/shows/{show_id}/book",
+            Endpoint::Release => "/shows/{show_id}/release-hold",
+        }
+    }
+
+    /// The last path segment after `/shows/<id>/`, for endpoints of one show.
+    fn action(self) -> Option<&'static str> {
+        self.template().strip_prefix("/shows/{show_id}/")
+    }
+
+    /// `GET` or `POST`.
+    pub fn method(self) -> &'static str {
+        match self {
+            Endpoint::Health | Endpoint::Audit | Endpoint::Seats => "GET",
+            _ => "POST",
+        }
+    }
+
+    /// The contract operation behind the endpoint.
+    pub fn op(self) -> Op {
+        match self {
+            Endpoint::Health => Op::Health,
+            Endpoint::Audit => Op::Audit,
+            Endpoint::Reset => Op::Reset,
+            Endpoint::Initialize => Op::Initialize,
+            Endpoint::Seats => Op::Status,
+            Endpoint::Hold => Op::Hold,
+            Endpoint::Book => Op::Book,
+            Endpoint::Release => Op::Release,
+        }
+    }
+
+    /// Whether an operator would restrict it: it needs the admin token when one is set.
+    pub fn requires_admin(self) -> bool {
+        matches!(self, Endpoint::Audit | Endpoint::Reset | Endpoint::Initialize)
+    }
+
+    /// The most body bytes a request may carry (413 beyond).
+    pub fn body_limit(self) -> usize {
+        match self {
+            Endpoint::Initialize => MAX_INITIALIZE_BODY_BYTES,
+            _ => MAX_BODY_BYTES,
+        }
+    }
+
+    /// One line on what it does, for the API's documentation.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Endpoint::Health => "Whether the database answers, and how many shows it holds.",
+            Endpoint::Audit => "Checks every invariant of one show (?show_id=) or of all shows.",
+            Endpoint::Reset => "Clears every hold and booking of every show; seat maps stay.",
+            Endpoint::Initialize => "Creates a show with its seat map.",
+            Endpoint::Seats => "Every seat of a show with its state, and the counts.",
+            Endpoint::Hold => "Holds seats, all or none, until expires_at.",
+            Endpoint::Book => "Books a live hold; booking it again returns the same booking.",
+            Endpoint::Release => "Releases a live hold early.",
+        }
+    }
+}
+
+/// The endpoint a path names, and its show id, percent-decoded (raw bytes: maybe not
+/// UTF-8; [`handle`] refuses those). The query string is ignored.
+pub fn resolve(url: &str) -> Option<(Endpoint, Option<Vec<u8>>)> {
+    let path = url.split(['?', '#']).next().unwrap_or("");
+    // `/`'s page and the server's own documents are the HTTP door's, not the contract's.
+    if let Some(e) = Endpoint::ALL.iter().find(|e| e.action().is_none() && e.template() == path) {
+        return Some((*e, None));
+    }
+    let rest = path.strip_prefix("/shows/")?;
+    let (id, action) = rest.split_once('/')?;
+    let endpoint = Endpoint::ALL.iter().find(|e| e.action() == Some(action))?;
+    if id.is_empty() {
+        return None;
+    }
+    Some((*endpoint, Some(percent_encoding::percent_decode_str(id).collect())))
+}
+
+/// The parts of a request the contract reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// The body, already read (at most [`Endpoint::body_limit`] bytes).
+    pub body: &'a [u8],
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<&'a str>,
+    /// The query string, without its `?`.
+    pub query: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// The first value of query parameter `name`, percent-decoded (`+` as a space).
+    pub fn param(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query?.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// What the contract answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// A JSON document.
+    Json(Value),
+    /// The status document of this show: stream it with [`SeatCore::seat_status_each`]
+    /// into a [`crate::StatusJson`], answering [`status_error`] if the read fails before
+    /// anything was sent.
+    Status(String),
+}
+
+/// A status and a body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Body,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Reply {
+        Reply { status, body: Body::Json(body) }
+    }
+
+    /// The reply for `err` raised by `op`.
+    pub fn error(op: Op, err: &Error) -> Reply {
+        let r = contract::rest_error(op, err);
+        Reply::json(r.status, r.body)
+    }
+
+    /// The reply for a body over `limit` bytes.
+    pub fn too_large(op: Op, limit: usize) -> Reply {
+        Reply::error(op, &Error::InvalidInput(InputError::BodyTooLarge { max: limit }))
+    }
+}
+
+/// The reply for a status read that failed before any of it was sent.
+pub fn status_error(err: &Error) -> Reply {
+    Reply::error(Op::Status, err)
+}
+
+/// Answers one request to `endpoint`. `show_id` is the raw, percent-decoded id from the
+/// path (see [`resolve`]); ignored by endpoints without one.
+pub fn handle(
+    core: &SeatCore,
+    settings: &Settings,
+    endpoint: Endpoint,
+    show_id: Option<&[u8]>,
+    rq: &Request,
+) -> Reply {
+    let op = endpoint.op();
+    if rq.body.len() > endpoint.body_limit() {
+        return Reply::too_large(op, endpoint.body_limit());
+    }
+    let show_id = match show_id.map(std::str::from_utf8) {
+        None => "",
+        Some(Ok(id)) => id,
+        Some(Err(_)) => return Reply::error(op, &InputError::ShowIdUtf8.into()),
+    };
+    let outcome = match endpoint {
+        Endpoint::Health => core.health().map(|h| to_json(&h)),
+        Endpoint::Audit => core.audit(rq.param("show_id").as_deref()).map(|a| to_json(&a)),
+        Endpoint::Reset => reset(core, rq),
+        Endpoint::Initialize => initialize(core, show_id, rq),
+        Endpoint::Seats => {
+            return match validate::show_id(show_id) {
+                Ok(_) => Reply { status: 200, body: Body::Status(show_id.to_owned()) },
+                Err(e) => Reply::error(op, &e.into()),
+            }
+        }
+        Endpoint::Hold => hold(core, settings, show_id, rq),
+        Endpoint::Book => hold_id_of(rq).and_then(|id| core.book(show_id, &id)).map(|b| to_json(&b)),
+        Endpoint::Release => {
+            hold_id_of(rq).and_then(|id| core.release(show_id, &id)).map(|()| contract::released())
+        }
+    };
+    match outcome {
+        Ok(body) => Reply::json(op.success_status(), body),
+        Err(e) => Reply::error(op, &e),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    // The core's result types serialize to plain maps, strings and numbers: cannot fail.
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// The request's JSON object, or the contract's 400.
+fn json_object(rq: &Request, max_seats: usize) -> Result<JsonBody> {
+    if !is_json_content_type(rq.content_type) {
+        return Err(InputError::NotAnObject.into());
+    }
+    Ok(parse_object(rq.body, max_seats)?)
+}
+
+fn reset(core: &SeatCore, rq: &Request) -> Result<Value> {
+    let empty =
+        rq.body.iter().all(u8::is_ascii_whitespace) || parse_object(rq.body, 0).is_ok_and(|b| b.keys == 0);
+    if !empty {
+        return Err(InputError::ResetPayload.into());
+    }
+    core.reset_all().map(|c| contract::reset(&c))
+}
+
+fn initialize(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+    let seat_ids = json_object(rq, validate::MAX_SEATS_PER_SHOW)?.seat_ids()?;
+    let n = core.initialize_show(show_id, &seat_ids)?;
+    Ok(contract::initialized(show_id, n))
+}
+
+fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
+    let mut body = json_object(rq, validate::MAX_SEATS_PER_HOLD)?;
+    let seat_ids = body.seat_ids()?;
+    let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
+    let hold = match rq.idempotency_key {
+        Some(key) => core.hold_with_key(show_id, &seat_ids, seconds, key)?,
+        None => core.hold(show_id, &seat_ids, seconds)?,
+    };
+    Ok(to_json(&hold))
+}
+
+/// The `hold_id` of a book or release body.
+fn hold_id_of(rq: &Request) -> Result<String> {
+    let body = json_object(rq, 0)?;
+    Ok(body::hold_id(body.hold_id.as_ref())?.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_to_endpoints() {
+        assert_eq!(resolve("/health?x=1"), Some((Endpoint::Health, None)));
+        assert_eq!(resolve("/reset"), Some((Endpoint::Reset, None)));
+        assert_eq!(resolve("/audit?show_id=x"), Some((Endpoint::Audit, None)));
+        assert_eq!(resolve("/shows/a%20b/hold"), Some((Endpoint::Hold, Some(b"a b".to_vec()))));
+        assert_eq!(resolve("/shows/%FF/seats"), Some((Endpoint::Seats, Some(vec![0xFF]))));
+        assert_eq!(resolve("/shows/x/release-hold"), Some((Endpoint::Release, Some(b"x".to_vec()))));
+        assert_eq!(resolve("/shows//hold"), None);
+        assert_eq!(resolve("/shows/x/hold/"), None);
+        assert_eq!(resolve("/shows/x/y/hold"), None);
+        assert_eq!(resolve("/health/"), None);
+        assert_eq!(resolve("/nope"), None);
+        assert_eq!(resolve("/"), None);
+        for e in Endpoint::ALL {
+            let path = e.template().replace("{show_id}", "s1");
+            assert_eq!(resolve(&path).map(|(e, _)| e), Some(*e), "{path}");
+        }
+        assert_eq!(Endpoint::Initialize.body_limit(), MAX_INITIALIZE_BODY_BYTES);
+        assert_eq!(Endpoint::Hold.body_limit(), MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        Settings::DEFAULT.check().unwrap();
+        let bad = Settings { min_hold_seconds: 100, max_hold_seconds: 50, ..Settings::DEFAULT };
+        assert!(bad.check().is_err());
+        let bad = Settings { default_hold_seconds: 0, ..Settings::DEFAULT };
+        assert!(bad.check().unwrap_err().to_string().contains("default_hold_seconds"));
+    }
+}

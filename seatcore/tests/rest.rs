@@ -1,0 +1,129 @@
+//! The REST contract as a function, against a real PostgreSQL: every door that serves HTTP
+//! (the server, a Python web app) answers through `seatcore::rest::handle`.
+
+use seatcore::rest::{self, Body, Endpoint, Request, Settings};
+use seatcore::testing::TestDb;
+use seatcore::{Options, SeatCore, StatusJson};
+use serde_json::{json, Value};
+
+fn core(db: &TestDb) -> SeatCore {
+    SeatCore::connect(&db.url, Options { pool_size: 2, ..Options::default() }).unwrap()
+}
+
+/// Calls `path` with `body` (as JSON unless `content_type` says otherwise).
+fn call(core: &SeatCore, path: &str, content_type: Option<&str>, body: &str) -> (u16, Value) {
+    let (endpoint, show_id) = rest::resolve(path).expect("a contract path");
+    let query = path.split_once('?').map(|(_, q)| q);
+    let rq = Request { body: body.as_bytes(), content_type, idempotency_key: None, query };
+    let reply = rest::handle(core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
+    let body = match reply.body {
+        Body::Json(v) => v,
+        Body::Status(show) => serde_json::to_value(core.seat_status(&show).unwrap()).unwrap(),
+    };
+    (reply.status, body)
+}
+
+const JSON: Option<&str> = Some("application/json");
+
+#[test]
+fn every_endpoint_answers_the_contract() {
+    let db = TestDb::new("rest_contract");
+    let core = core(&db);
+    let (s, v) = call(&core, "/shows/s1/initialize", JSON, r#"{"seat_ids":["A1"," A2 "]}"#);
+    assert_eq!(
+        (s, v),
+        (201, json!({"message": "show initialized with 2 seats", "show_id": "s1", "seat_count": 2}))
+    );
+    let (s, v) = call(&core, "/shows/s1/initialize", JSON, r#"{"seat_ids":["A1"]}"#);
+    assert_eq!((s, v), (409, json!({"error": "show already exists"})));
+    let (s, v) = call(&core, "/shows/s1/hold", JSON, r#"{"seat_ids":["A2"],"hold_duration_seconds":"120"}"#);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["seat_ids"], json!(["A2"]));
+    assert_eq!(v.as_object().unwrap().len(), 3, "hold_id, expires_at, seat_ids: {v}");
+    let hold_id = v["hold_id"].as_str().unwrap().to_owned();
+    let (s, v) = call(&core, "/shows/s1/hold", JSON, r#"{"seat_ids":["A1","A2"]}"#);
+    assert_eq!((s, v), (409, json!({"error": "seats unavailable", "unavailable_seats": ["A2"]})));
+    let (s, v) = call(&core, "/shows/s1/hold", JSON, r#"{"seat_ids":["A9"]}"#);
+    assert_eq!((s, v), (400, json!({"error": "invalid seat ID(s)"})));
+    let (s, v) = call(&core, "/shows/nope/hold", JSON, r#"{"seat_ids":["A1"]}"#);
+    assert_eq!((s, v), (400, json!({"error": "show not found"})));
+
+    let (s, v) = call(&core, "/shows/s1/seats", None, "");
+    assert_eq!(s, 200);
+    assert_eq!((v["total_seats"].as_u64(), v["held_seats"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(v["invariants_valid"], json!(true));
+    assert_eq!(v["seats"][0], json!({"seat_id": "A1", "status": "available"}));
+    assert_eq!(v["seats"][1]["status"], json!("held"));
+
+    let (s, v) = call(&core, "/shows/s1/book", Some("text/plain"), &format!(r#"{{"hold_id":"{hold_id}"}}"#));
+    assert_eq!((s, v), (400, json!({"error": "request body must be a JSON object"})));
+    let (s, v) = call(&core, "/shows/s1/book", JSON, r#"{"hold_id":"not-a-uuid"}"#);
+    assert_eq!((s, v), (400, json!({"error": "hold not found or expired"})));
+    let (s, v) = call(&core, "/shows/s1/book", JSON, r#"{"hold_id":"  "}"#);
+    assert_eq!((s, v), (400, json!({"error": "hold_id must be a non-empty string"})));
+    let (s, first) = call(&core, "/shows/s1/book", JSON, &format!(r#"{{"hold_id":"{hold_id}"}}"#));
+    assert_eq!(s, 200, "{first}");
+    let (s, again) = call(&core, "/shows/s1/book", JSON, &format!(r#"{{"hold_id":"{hold_id}"}}"#));
+    assert_eq!((s, &again), (200, &first), "booking is idempotent");
+    let (s, v) = call(&core, "/shows/s1/release-hold", JSON, &format!(r#"{{"hold_id":"{hold_id}"}}"#));
+    assert_eq!((s, v), (404, json!({"error": "hold not found"})));
+
+    let (s, v) = call(&core, "/reset", JSON, r#"{"x": 1}"#);
+    assert_eq!((s, v), (400, json!({"error": "reset payload must be empty"})));
+    let (s, v) = call(&core, "/reset", None, "");
+    assert_eq!(
+        (s, v),
+        (
+            200,
+            json!({"message": "all shows reset", "holds_cleared": 0, "bookings_cleared": 1, "seats_reset": 1})
+        )
+    );
+    let (s, v) = call(&core, "/audit?show_id=s1", None, "");
+    assert_eq!((s, &v["ok"], &v["shows"], &v["seats"]), (200, &json!(true), &json!(1), &json!(2)), "{v}");
+    let (s, v) = call(&core, "/audit", None, "");
+    assert_eq!((s, &v["problems"]), (200, &json!([])), "{v}");
+    let (s, v) = call(&core, "/health", None, "");
+    assert_eq!((s, v), (200, json!({"status": "healthy", "database": "connected", "shows": 1})));
+}
+
+#[test]
+fn an_unknown_show_is_a_404_on_a_status_read() {
+    let db = TestDb::new("rest_status_404");
+    let core = core(&db);
+    let (endpoint, show_id) = rest::resolve("/shows/nope/seats").unwrap();
+    assert_eq!(endpoint, Endpoint::Seats);
+    let reply = rest::handle(&core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &Request::default());
+    let Body::Status(show) = reply.body else { panic!("a status body") };
+    let err = core.seat_status(&show).unwrap_err();
+    let reply = rest::status_error(&err);
+    assert_eq!((reply.status, reply.body), (404, Body::Json(json!({"error": "show not found"}))));
+    let (endpoint, show_id) = rest::resolve("/shows/%FF/seats").unwrap();
+    let reply = rest::handle(&core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &Request::default());
+    assert_eq!(reply.status, 400);
+}
+
+#[test]
+fn the_streamed_status_equals_the_serialized_one() {
+    let db = TestDb::new("rest_status_stream");
+    let core = core(&db);
+    let seats: Vec<String> = (0..500).map(|i| format!("R{}S{}", i / 20, i % 20)).collect();
+    core.initialize_show("big", &seats).unwrap();
+    core.hold("big", &["R3S7", "R3S8"], 60).unwrap();
+    let hold = core.hold("big", &["R9S1"], 60).unwrap();
+    core.book("big", &hold.hold_id.to_string()).unwrap();
+
+    let whole = serde_json::to_vec(&core.seat_status("big").unwrap()).unwrap();
+    let mut doc = StatusJson::new(Vec::new()).unwrap();
+    let counts = core.seat_status_each("big", |seat| doc.seat(seat).unwrap()).unwrap();
+    let streamed = doc.finish(&counts).unwrap();
+    assert_eq!(String::from_utf8(streamed).unwrap(), String::from_utf8(whole.clone()).unwrap());
+    let v: Value = serde_json::from_slice(&whole).unwrap();
+    assert_eq!(v["total_seats"], 500);
+    assert_eq!(v["held_seats"], 2);
+    assert_eq!(v["booked_seats"], 1);
+    assert_eq!(
+        v["seats"][67],
+        json!({"seat_id": "R3S7", "status": "held", "hold_expires_at": v["seats"][67]["hold_expires_at"]})
+    );
+    assert!(v["seats"][67]["hold_expires_at"].as_str().unwrap().ends_with("+00:00"));
+}
