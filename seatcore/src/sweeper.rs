@@ -10,9 +10,13 @@ use crate::SeatCore;
 ///
 /// Expired holds free their seats the moment they expire whether or not a sweep ran; the
 /// sweeper only deletes the dead rows. Errors are retried at the next tick.
+///
+/// After `fork()` the child has no sweeper thread: dropping an inherited `Sweeper` there
+/// does nothing (the parent's thread goes on in the parent).
 pub struct Sweeper {
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    pid: u32,
 }
 
 impl Sweeper {
@@ -30,7 +34,7 @@ impl Sweeper {
                 }
             })
             .expect("spawning the sweeper thread");
-        Sweeper { stop: Some(stop), thread: Some(thread) }
+        Sweeper { stop: Some(stop), thread: Some(thread), pid: std::process::id() }
     }
 
     /// Stops the thread and waits for a sweep in progress to finish.
@@ -39,6 +43,12 @@ impl Sweeper {
     }
 
     fn shutdown(&mut self) {
+        if self.pid != std::process::id() {
+            // Inherited through fork: the thread is not in this process.
+            std::mem::forget(self.stop.take());
+            std::mem::forget(self.thread.take());
+            return;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -179,7 +179,10 @@ fn the_manager_table_lists_what_the_manager_returns() {
                 continue; // a shape, not one value
             }
             let value = body(value, 0, 0, &json!(["A1", "B2"])).to_string();
-            assert!(answers.contains(&value), "{method}: {value} is not an answer of the manager: {answers:?}");
+            assert!(
+                answers.contains(&value),
+                "{method}: {value} is not an answer of the manager: {answers:?}"
+            );
             checked += 1;
         }
         assert!(checked > 0 || method == "reset_all_seats", "{method}: no failure value checked in {row:?}");
@@ -233,7 +236,8 @@ fn no_document_links_outside_the_repository() {
             }
             assert!(!target.starts_with('/'), "{file}: absolute link {target:?}");
             let resolved = path.parent().unwrap().join(target);
-            let resolved = resolved.canonicalize().unwrap_or_else(|_| panic!("{file}: broken link {target:?}"));
+            let resolved =
+                resolved.canonicalize().unwrap_or_else(|_| panic!("{file}: broken link {target:?}"));
             assert!(resolved.starts_with(&root), "{file}: link {target:?} leaves the repository");
             checked += 1;
         }
@@ -246,7 +250,16 @@ fn no_document_links_outside_the_repository() {
 fn no_file_points_outside_the_repository() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let listed = std::process::Command::new("git")
-        .args(["grep", "-l", "-I", "-E", r"\.\./shared/|/work/shared", "--", ".", ":!seatcore/tests/contract_doc.rs"])
+        .args([
+            "grep",
+            "-l",
+            "-I",
+            "-E",
+            r"\.\./shared/|/work/shared",
+            "--",
+            ".",
+            ":!seatcore/tests/contract_doc.rs",
+        ])
         .current_dir(&root)
         .output()
         .expect("git searches the repository");
