@@ -166,6 +166,7 @@ typedef uint32_t seatcore_seat_state;
  * problems, each a sentence naming the show, seat and hold or booking.
  *
  * Made by `seatcore_audit`; the caller owns it and frees it with `seatcore_audit_free`.
+ * Immutable: several threads may read it at once; it is freed once, when none does.
  */
 typedef struct seatcore_audit_report seatcore_audit_report;
 
@@ -667,7 +668,8 @@ seatcore_result seatcore_health(const struct seatcore_client *client,
  * - `out`: required; on success `*out` is a new audit report the caller owns and frees
  *   with `seatcore_audit_free`; read it with `seatcore_audit_ok`, `seatcore_audit_shows`,
  *   `seatcore_audit_seats`, `seatcore_audit_held`, `seatcore_audit_booked`,
- *   `seatcore_audit_problem_count` and `seatcore_audit_problem`. Untouched on failure.
+ *   `seatcore_audit_problem_count`, `seatcore_audit_problems_listed` and
+ *   `seatcore_audit_problem`. Untouched on failure.
  * - `err`: optional.
  *
  * A broken invariant is not a failure: the call succeeds and the report says what is

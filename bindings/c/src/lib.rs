@@ -664,7 +664,8 @@ pub unsafe extern "C" fn seatcore_health(
 /// - `out`: required; on success `*out` is a new audit report the caller owns and frees
 ///   with `seatcore_audit_free`; read it with `seatcore_audit_ok`, `seatcore_audit_shows`,
 ///   `seatcore_audit_seats`, `seatcore_audit_held`, `seatcore_audit_booked`,
-///   `seatcore_audit_problem_count` and `seatcore_audit_problem`. Untouched on failure.
+///   `seatcore_audit_problem_count`, `seatcore_audit_problems_listed` and
+///   `seatcore_audit_problem`. Untouched on failure.
 /// - `err`: optional.
 ///
 /// A broken invariant is not a failure: the call succeeds and the report says what is

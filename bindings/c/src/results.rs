@@ -378,6 +378,9 @@ pub extern "C" fn seatcore_seat_state_name(state: u32) -> *const c_char {
 /// problems, each a sentence naming the show, seat and hold or booking.
 ///
 /// Made by `seatcore_audit`; the caller owns it and frees it with `seatcore_audit_free`.
+/// Immutable: several threads may read it at once; it is freed once, when none does.
+// Not `seatcore_audit`: in C a type and a function may not share a name, and the function
+// has it.
 pub struct seatcore_audit_report {
     ok: bool,
     shows: u64,
