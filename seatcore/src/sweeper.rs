@@ -4,7 +4,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::SeatCore;
+use crate::{OptionRange, SeatCore};
 
 /// A running background sweeper. Dropping it stops the thread and waits for it.
 ///
@@ -20,6 +20,11 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
+    /// The interval between sweeps: 1 ms to 1 day. The doors check the interval they are
+    /// given against it.
+    pub const INTERVAL: OptionRange<Duration> =
+        OptionRange { name: "sweep_interval", range: Duration::from_millis(1)..=Duration::from_secs(86_400) };
+
     pub(crate) fn start(core: SeatCore, interval: Duration) -> Sweeper {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
