@@ -49,6 +49,12 @@ pub enum InputError {
     ResetPayload,
     /// The show id in a URL is not UTF-8 once percent-decoded.
     ShowIdUtf8,
+    /// A page size is not an integer from 1 to `max`.
+    Limit { max: u32 },
+    /// `after` (or `Last-Event-ID`) is not a change id.
+    After,
+    /// A seat filter is not a valid seat id.
+    SeatIdFilter,
 }
 
 impl InputError {
@@ -86,6 +92,9 @@ impl InputError {
             InputError::HoldDurationType { .. } => "hold_duration_type",
             InputError::ResetPayload => "reset_payload",
             InputError::ShowIdUtf8 => "show_id_utf8",
+            InputError::Limit { .. } => "limit",
+            InputError::After => "after",
+            InputError::SeatIdFilter => "seat_id_filter",
         }
     }
 }
@@ -128,6 +137,11 @@ impl fmt::Display for InputError {
             }
             InputError::ResetPayload => f.write_str("reset payload must be empty"),
             InputError::ShowIdUtf8 => f.write_str("show_id must be valid UTF-8 once percent-decoded"),
+            InputError::Limit { max } => write!(f, "limit must be an integer between 1 and {max}"),
+            InputError::After => f.write_str("after must be a change id (an integer of 0 or more)"),
+            InputError::SeatIdFilter => {
+                f.write_str("seat_id must be 1 to 64 characters without control characters")
+            }
         }
     }
 }

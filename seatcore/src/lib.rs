@@ -39,11 +39,12 @@ use arc_swap::ArcSwapOption;
 pub use chrono::{DateTime, Utc};
 pub use error::{Error, ErrorKind, InputError, Result};
 pub use ops::audit::{Audit, MAX_REPORTED_PROBLEMS};
+pub use ops::changes::{Change, ChangeKind, ChangePage, HistoryQuery};
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
 pub use types::{
     iso8601, Booking, Health, Hold, ResetCounts, Seat, SeatCounts, SeatRef, SeatState, ShowStatus, Stats,
-    StatusJson,
+    StatusHead, StatusJson,
 };
 pub use uuid::Uuid;
 

@@ -13,8 +13,10 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "V1__init.sql", sql: include_str!("../../migrations/V1__init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "V1__init.sql", sql: include_str!("../../migrations/V1__init.sql") },
+    Migration { version: 2, name: "V2__changes.sql", sql: include_str!("../../migrations/V2__changes.sql") },
+];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).
 const MIGRATION_LOCK_KEY: i64 = 0x5EA7_C04E;

@@ -105,6 +105,18 @@ pub struct SeatCounts {
     /// Computed from the rows read: every seat of the seat map present exactly once, the
     /// counts add up, no seat both held and booked, every held seat backed by its live hold.
     pub invariants_valid: bool,
+    /// Every change with an id up to this is in the read (later ones may be too): follow
+    /// the change stream from here to miss nothing.
+    pub version: i64,
+}
+
+/// What a status read knows before its first seat: its version and an entity tag that
+/// changes whenever the document would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusHead {
+    pub version: i64,
+    /// A strong HTTP entity tag, quotes included.
+    pub etag: String,
 }
 
 /// A whole show's status, seats in seat-map order.
@@ -218,7 +230,7 @@ pub(crate) fn timestamp<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok,
     s.serialize_str(&iso8601(t))
 }
 
-fn optional_timestamp<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn optional_timestamp<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => timestamp(t, s),
         None => s.serialize_none(),

@@ -13,8 +13,14 @@ WITH h AS (DELETE FROM holds RETURNING 1),
            RETURNING 1),
      b AS (DELETE FROM bookings RETURNING 1),
      -- the same snapshot as the update, and the table lock keeps it true
-     taken AS (SELECT count(*) AS n FROM seats WHERE booking_id IS NOT NULL OR hold_expires_at > now())
-SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM b), (SELECT n FROM taken)";
+     taken AS (SELECT show_id, seat_no, seat_id FROM seats
+               WHERE booking_id IS NOT NULL OR hold_expires_at > now()),
+     -- one `reset` change per show whose seats it freed
+     logged AS (INSERT INTO changes (id, kind, show_id, seat_ids)
+                SELECT seatcore_change_id(row_number() OVER (ORDER BY show_id) - 1),
+                       'reset', show_id, array_agg(seat_id ORDER BY seat_no)
+                FROM taken GROUP BY show_id)
+SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM b), (SELECT count(*) FROM taken)";
 
 impl SeatCore {
     /// Clears every hold and booking of every show; seat maps stay. All or nothing.

@@ -10,7 +10,8 @@ use crate::types::Booking;
 use crate::{bump, validate, OnLost, SeatCore};
 
 /// Lock the hold, lock its seats in order, check they still carry it, then write the
-/// booking, flip the seats and retire the hold. No row when the hold does not exist.
+/// booking, flip the seats, retire the hold and record the change. No row when the hold does
+/// not exist.
 const BOOK_SQL: &str = "
 WITH h AS MATERIALIZED (
     SELECT hold_id, seat_nos, seat_ids, expires_at <= now() AS expired
@@ -41,6 +42,9 @@ WITH h AS MATERIALIZED (
     WHERE s.show_id = $1 AND s.seat_no = l.seat_no
 ), spent AS (
     DELETE FROM holds WHERE hold_id IN (SELECT booking_id FROM booking)
+), logged AS (
+    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, booking_id)
+    SELECT seatcore_change_id(0), 'booked', $1, seat_ids, booking_id, booking_id FROM booking
 )
 SELECT v.expired, v.intact, b.seat_ids, b.booked_at
 FROM verdict v LEFT JOIN booking b ON true";

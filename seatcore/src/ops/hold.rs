@@ -8,8 +8,8 @@ use crate::pool::Conn;
 use crate::types::Hold;
 use crate::{bump, validate, OnLost, SeatCore};
 
-/// One seat: flip it if it is free, and record the hold, in one statement shaped like the
-/// least SQL a hold needs. A statement that takes one row lock and waits for at most one
+/// One seat: flip it if it is free, and record the hold and its change, in one statement
+/// shaped like the least SQL a hold needs. A statement that takes one row lock and waits for at most one
 /// can never be part of a deadlock, so no ordering is needed. A seat that is taken in the
 /// statement's snapshot is never locked: refusals do not queue behind each other.
 const HOLD_ONE_SQL: &str = "
@@ -23,6 +23,9 @@ WITH flipped AS (
     INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at, request_key)
     SELECT $3, $1, ARRAY[seat_no], ARRAY[$2], hold_expires_at, $5 FROM flipped
     RETURNING expires_at
+), logged AS (
+    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
+    SELECT seatcore_change_id(0), 'held', $1, ARRAY[$2], $3, expires_at FROM new_hold
 )
 SELECT expires_at FROM new_hold";
 
@@ -48,6 +51,9 @@ WITH locked AS MATERIALIZED (
     SET hold_id = h.hold_id, hold_expires_at = h.expires_at
     FROM new_hold h, locked l
     WHERE s.show_id = $1 AND s.seat_no = l.seat_no
+), logged AS (
+    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
+    SELECT seatcore_change_id(0), 'held', $1, $2, hold_id, expires_at FROM new_hold
 )
 SELECT expires_at FROM new_hold";
 

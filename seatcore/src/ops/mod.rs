@@ -17,6 +17,7 @@
 mod admin;
 pub(crate) mod audit;
 mod book;
+pub(crate) mod changes;
 mod hold;
 mod release;
 mod show;

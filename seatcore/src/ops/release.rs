@@ -6,10 +6,10 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::{bump, validate, OnLost, SeatCore};
 
-/// Lock the live hold, lock its seats in order, free them, delete the hold.
+/// Lock the live hold, lock its seats in order, free them, delete the hold, record the change.
 const RELEASE_SQL: &str = "
 WITH h AS MATERIALIZED (
-    SELECT hold_id, seat_nos FROM holds
+    SELECT hold_id, seat_nos, seat_ids FROM holds
     WHERE hold_id = $2 AND show_id = $1 AND expires_at > now()
     FOR UPDATE
 ), locked AS MATERIALIZED (
@@ -24,6 +24,9 @@ WITH h AS MATERIALIZED (
     WHERE s.show_id = $1 AND s.seat_no = l.seat_no
 ), gone AS (
     DELETE FROM holds WHERE hold_id IN (SELECT hold_id FROM h)
+), logged AS (
+    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id)
+    SELECT seatcore_change_id(0), 'released', $1, seat_ids, hold_id FROM h
 )
 SELECT count(*) FROM h";
 

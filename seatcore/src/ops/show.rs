@@ -5,16 +5,20 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 
 use crate::error::{Error, Result};
-use crate::types::{Seat, SeatCounts, SeatRef, SeatState, ShowStatus};
+use crate::types::{Seat, SeatCounts, SeatRef, SeatState, ShowStatus, StatusHead};
 use crate::{validate, OnLost, SeatCore};
 
-/// One statement: the show row and its whole seat map, or nothing when the show exists.
+/// One statement: the show row, its whole seat map and its `initialized` change, or nothing
+/// when the show exists.
 const INITIALIZE_SQL: &str = "
 WITH new_show AS (
     INSERT INTO shows (show_id, seat_count)
     VALUES ($1, cardinality($2::text[]))
     ON CONFLICT (show_id) DO NOTHING
     RETURNING show_id
+), logged AS (
+    INSERT INTO changes (id, kind, show_id, seat_ids)
+    SELECT seatcore_change_id(0), 'initialized', show_id, $2 FROM new_show
 )
 INSERT INTO seats (show_id, seat_no, seat_id)
 SELECT new_show.show_id, t.seat_no::integer, t.seat_id
@@ -27,6 +31,11 @@ const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 /// consistent: never held and booked at once, and a live
 /// hold backed by its hold row. The hold row is looked up by key for live-held seats only (a
 /// scalar subquery, so never a scan of every hold of every show).
+///
+/// Also, once each (init plans): the version (every change up to it is in this read, see
+/// migrations/V2__changes.sql) and what else decides the document: this show's records above
+/// the horizon (committed, in this read, but not final yet) and its live holds (a hold that
+/// runs out changes the document without a record).
 const STATUS_SQL: &str = "
 SELECT s.seat_id,
        CASE WHEN s.booking_id IS NOT NULL THEN 2
@@ -40,7 +49,11 @@ SELECT s.seat_id,
                 coalesce((SELECT h.expires_at = s.hold_expires_at AND h.show_id = s.show_id
                                  AND s.seat_no = ANY (h.seat_nos)
                           FROM holds h WHERE h.hold_id = s.hold_id), false)
-            ELSE true END AS consistent
+            ELSE true END AS consistent,
+       (SELECT seatcore_change_horizon() - 1) AS version,
+       (SELECT count(*) || '.' || coalesce(sum(id), 0) FROM changes
+        WHERE show_id = $1 AND id > seatcore_change_horizon() - 1) AS pending,
+       (SELECT count(*) FROM holds WHERE show_id = $1 AND expires_at > now()) AS live_holds
 FROM seats s
 WHERE s.show_id = $1
 ORDER BY s.show_id, s.seat_no";
@@ -75,8 +88,21 @@ impl SeatCore {
     ///
     /// The read is one statement, so it sees one consistent moment. `ShowNotFound` when no
     /// such show exists; `each` is then never called.
-    pub fn seat_status_each(&self, show_id: &str, mut each: impl FnMut(SeatRef<'_>)) -> Result<SeatCounts> {
+    pub fn seat_status_each(&self, show_id: &str, each: impl FnMut(SeatRef<'_>)) -> Result<SeatCounts> {
+        self.seat_status_with(show_id, |_| true, each).map(|c| c.unwrap_or_default())
+    }
+
+    /// Like [`SeatCore::seat_status_each`], but first hands `head` the read's version and
+    /// ETag, before any seat: when it returns false the read stops there and `Ok(None)` is
+    /// returned (a client that has this document already).
+    pub fn seat_status_with(
+        &self,
+        show_id: &str,
+        head: impl FnOnce(&StatusHead) -> bool,
+        mut each: impl FnMut(SeatRef<'_>),
+    ) -> Result<Option<SeatCounts>> {
         let show_id = validate::show_id(show_id)?;
+        let mut head = Some(head);
         // Not retried: `each` may already have seen part of the seats.
         self.with_conn(OnLost::Fail, |c, _| {
             // Rows in seat-map order straight off the (show_id, seat_no) index, so the first
@@ -91,6 +117,14 @@ impl SeatCore {
             let mut counts = SeatCounts { invariants_valid: true, ..SeatCounts::default() };
             let mut declared = None;
             while let Some(row) = rows.next()? {
+                if let Some(head) = head.take() {
+                    counts.version = row.get(5);
+                    let etag =
+                        format!("\"{}.{}.{}\"", counts.version, row.get::<_, &str>(6), row.get::<_, i64>(7));
+                    if !head(&StatusHead { version: counts.version, etag }) {
+                        return Ok(None);
+                    }
+                }
                 let state = match row.get::<_, i32>(1) {
                     2 => SeatState::Booked,
                     1 => SeatState::Held,
@@ -117,7 +151,7 @@ impl SeatCore {
             }
             counts.invariants_valid &= declared.and_then(|d| u64::try_from(d).ok()) == Some(counts.total)
                 && counts.available + counts.held + counts.booked == counts.total;
-            Ok(counts)
+            Ok(Some(counts))
         })
     }
 

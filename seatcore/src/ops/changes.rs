@@ -1,0 +1,286 @@
+//! Reading the change log: a show's history, page by page, and the log's tail across all
+//! shows for a process that fans changes out to watchers.
+//!
+//! Every read returns only records below the horizon (see migrations/V2__changes.sql): the
+//! records of transactions older than any still in flight. So a reader that passes each
+//! page's `next` as the following `after` never misses a committed record, whatever order
+//! the writing transactions committed in.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use postgres::types::Type;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::{Error, InputError, Result};
+use crate::types::{optional_timestamp, timestamp};
+use crate::{validate, OnLost, SeatCore};
+
+/// Most records one page may carry.
+pub const MAX_PAGE: u32 = 1000;
+/// Records per page when none is asked for.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// What happened to seats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// A show was created with its seat map (`seat_ids`: the whole map).
+    Initialized,
+    /// Seats were held (`hold_id`, `expires_at`).
+    Held,
+    /// A live hold was given a new expiry (`expires_at`).
+    Extended,
+    /// Seats of a live hold were released early: all of them, or the ones listed.
+    Released,
+    /// A hold ran out of time. Its seats were free from `expires_at` on, unless held again
+    /// since (by a later `held` of another hold).
+    Expired,
+    /// A hold was booked (`booking_id` = `hold_id`).
+    Booked,
+    /// A booking was cancelled; its seats are free.
+    Cancelled,
+    /// Seats were blocked by the house.
+    Blocked,
+    /// Blocked seats were released by the house.
+    Unblocked,
+    /// An administrative reset freed these seats of the show.
+    Reset,
+}
+
+impl ChangeKind {
+    /// The kind's name, as in records and event streams.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Initialized => "initialized",
+            ChangeKind::Held => "held",
+            ChangeKind::Extended => "extended",
+            ChangeKind::Released => "released",
+            ChangeKind::Expired => "expired",
+            ChangeKind::Booked => "booked",
+            ChangeKind::Cancelled => "cancelled",
+            ChangeKind::Blocked => "blocked",
+            ChangeKind::Unblocked => "unblocked",
+            ChangeKind::Reset => "reset",
+        }
+    }
+
+    fn parse(name: &str) -> Option<ChangeKind> {
+        Some(match name {
+            "initialized" => ChangeKind::Initialized,
+            "held" => ChangeKind::Held,
+            "extended" => ChangeKind::Extended,
+            "released" => ChangeKind::Released,
+            "expired" => ChangeKind::Expired,
+            "booked" => ChangeKind::Booked,
+            "cancelled" => ChangeKind::Cancelled,
+            "blocked" => ChangeKind::Blocked,
+            "unblocked" => ChangeKind::Unblocked,
+            "reset" => ChangeKind::Reset,
+            _ => return None,
+        })
+    }
+}
+
+/// One record of the change log. Serializes to the contract's `{"id", "at", "kind",
+/// "show_id", "seat_ids"}` plus `hold_id`, `booking_id`, `expires_at` where they apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Grows with every record a reader sees; pass it as `after` to read on.
+    pub id: i64,
+    #[serde(serialize_with = "timestamp")]
+    pub at: DateTime<Utc>,
+    pub kind: ChangeKind,
+    pub show_id: String,
+    pub seat_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<Uuid>,
+    #[serde(serialize_with = "optional_timestamp", skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A page of changes, oldest first. Serializes to `{"changes": [...], "next": id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// The `after` of the next page: every record up to it has been returned (or filtered
+    /// out), now and for good.
+    pub next: i64,
+}
+
+/// What to read of a show's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Only records after this id (0: from the beginning).
+    pub after: i64,
+    /// Only records about this seat.
+    pub seat_id: Option<String>,
+    /// Most records to return, 1 to [`MAX_PAGE`].
+    pub limit: u32,
+}
+
+impl Default for HistoryQuery {
+    fn default() -> Self {
+        HistoryQuery { after: 0, seat_id: None, limit: DEFAULT_PAGE }
+    }
+}
+
+/// Records of one show after `$2`, below the horizon, optionally about seat `$3`; the
+/// horizon itself as the last column; and whether the show exists.
+const HISTORY_SQL: &str = "
+WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
+SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at, horizon.h,
+       true AS found
+FROM horizon, changes c
+WHERE c.show_id = $1 AND c.id > $2 AND c.id < horizon.h
+  AND ($3::text IS NULL OR $3 = ANY (c.seat_ids))
+ORDER BY c.id
+LIMIT $4";
+
+/// The horizon, and whether the show exists: for a page with no records.
+const EMPTY_PAGE_SQL: &str = "
+SELECT seatcore_change_horizon(), EXISTS (SELECT 1 FROM shows WHERE show_id = $1)";
+
+/// Records of every show after `$1`, below the horizon.
+const TAIL_SQL: &str = "
+WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
+SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at, horizon.h
+FROM horizon, changes c
+WHERE c.id > $1 AND c.id < horizon.h
+ORDER BY c.id
+LIMIT $2";
+
+/// The horizon alone.
+const HORIZON_SQL: &str = "SELECT seatcore_change_horizon()";
+
+/// The horizon, and where it must reach for every transaction in flight now to have ended.
+const CATCH_UP_SQL: &str = "
+SELECT seatcore_change_horizon(), pg_snapshot_xmax(pg_current_snapshot())::text::bigint << 20";
+
+/// How long a history read waits for the transactions in flight when it starts, so that
+/// a caller sees the changes it made itself.
+pub const CATCH_UP_WAIT: Duration = Duration::from_millis(500);
+
+/// Waits (at most [`CATCH_UP_WAIT`]) until every transaction in flight now has ended, so
+/// that everything committed before this call is below the horizon: a client reads its own
+/// changes. A transaction left open longer (anywhere in the cluster) only delays the newest
+/// records to a later page, never loses them.
+fn catch_up(client: &mut postgres::Client) -> Result<()> {
+    let started = Instant::now();
+    let mut target = None;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let row = client.query_typed(CATCH_UP_SQL, &[])?;
+        let Some(row) = row.first() else { return Ok(()) };
+        let horizon: i64 = row.get(0);
+        let target = *target.get_or_insert(row.get::<_, i64>(1));
+        if horizon >= target || started.elapsed() >= CATCH_UP_WAIT {
+            return Ok(());
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+fn change(row: &postgres::Row) -> Result<Change> {
+    let kind: &str = row.get(2);
+    let kind =
+        ChangeKind::parse(kind).ok_or_else(|| Error::Config(format!("unknown change kind {kind:?}")))?;
+    Ok(Change {
+        id: row.get(0),
+        at: row.get(1),
+        kind,
+        show_id: row.get(3),
+        seat_ids: row.get(4),
+        hold_id: row.get(5),
+        booking_id: row.get(6),
+        expires_at: row.get(7),
+    })
+}
+
+/// The page's `next`: the last record when the page is full (more may follow below the
+/// horizon), else the horizon's edge (everything below it has been seen).
+fn next_after(after: i64, changes: &[Change], limit: u32, horizon: i64) -> i64 {
+    match changes.last() {
+        Some(last) if changes.len() as u32 >= limit => last.id,
+        _ => after.max(horizon - 1),
+    }
+}
+
+/// Checks a page size.
+pub fn page_limit(limit: u32) -> Result<u32, InputError> {
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(InputError::Limit { max: MAX_PAGE })
+    }
+}
+
+impl SeatCore {
+    /// A page of `show_id`'s history, oldest first. `ShowNotFound` for an unknown show.
+    pub fn history(&self, show_id: &str, query: &HistoryQuery) -> Result<ChangePage> {
+        let show_id = validate::show_id(show_id)?;
+        let limit = page_limit(query.limit)?;
+        if query.after < 0 {
+            return Err(InputError::After.into());
+        }
+        let seat = match &query.seat_id {
+            Some(s) => Some(validate::seat_id(0, s).map_err(|_| InputError::SeatIdFilter)?),
+            None => None,
+        };
+        self.with_conn(OnLost::Retry, |c, _| {
+            catch_up(&mut c.client)?;
+            let rows = c.client.query_typed(
+                HISTORY_SQL,
+                &[
+                    (&show_id, Type::TEXT),
+                    (&query.after, Type::INT8),
+                    (&seat, Type::TEXT),
+                    (&i64::from(limit), Type::INT8),
+                ],
+            )?;
+            let (horizon, found) = match rows.first() {
+                Some(row) => (row.get::<_, i64>(8), true),
+                None => {
+                    let row = c.client.query_typed(EMPTY_PAGE_SQL, &[(&show_id, Type::TEXT)])?;
+                    let row = row.first().ok_or(Error::ShowNotFound)?;
+                    (row.get::<_, i64>(0), row.get::<_, bool>(1))
+                }
+            };
+            if !found {
+                return Err(Error::ShowNotFound);
+            }
+            let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
+            let next = next_after(query.after, &changes, limit, horizon);
+            Ok(ChangePage { changes, next })
+        })
+    }
+
+    /// The log's tail across every show: up to `limit` records after `after`, oldest first.
+    /// For a process that follows all changes and fans them out (a server's event streams).
+    pub fn changes_after(&self, after: i64, limit: u32) -> Result<ChangePage> {
+        let limit = page_limit(limit)?;
+        self.with_conn(OnLost::Retry, |c, _| {
+            let rows =
+                c.client.query_typed(TAIL_SQL, &[(&after, Type::INT8), (&i64::from(limit), Type::INT8)])?;
+            let horizon = match rows.first() {
+                Some(row) => row.get::<_, i64>(8),
+                None => c.client.query_typed(HORIZON_SQL, &[])?.first().map_or(0, |r| r.get(0)),
+            };
+            let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
+            let next = next_after(after, &changes, limit, horizon);
+            Ok(ChangePage { changes, next })
+        })
+    }
+
+    /// The id below which every change is final now: a reader that starts here misses
+    /// nothing that commits later. (A status read reports the same number as its version.)
+    pub fn change_horizon(&self) -> Result<i64> {
+        self.with_conn(OnLost::Retry, |c, _| {
+            Ok(c.client.query_typed(HORIZON_SQL, &[])?.first().map_or(0, |r| r.get::<_, i64>(0)) - 1)
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! The change log against a real PostgreSQL: one record per operation, written with it;
+//! history pages and filters; the status read's version and entity tag.
+
+use std::time::Duration;
+
+use seatcore::testing::TestDb;
+use seatcore::{ChangeKind, ErrorKind, HistoryQuery, Options, SeatCore};
+
+fn setup(label: &str) -> (TestDb, SeatCore) {
+    let db = TestDb::new(label);
+    let core = SeatCore::connect(&db.url, Options { pool_size: 4, ..Options::default() }).unwrap();
+    (db, core)
+}
+
+fn all(core: &SeatCore, show: &str) -> Vec<seatcore::Change> {
+    core.history(show, &HistoryQuery { limit: 1000, ..HistoryQuery::default() }).unwrap().changes
+}
+
+#[test]
+fn every_operation_writes_one_record() {
+    let (_db, core) = setup("changes_ops");
+    core.initialize_show("s", &["A1", "A2", "A3", "A4"]).unwrap();
+    let one = core.hold("s", &["A1"], 60).unwrap();
+    let two = core.hold("s", &["A3", "A2"], 60).unwrap();
+    core.book("s", &two.hold_id.to_string()).unwrap();
+    core.book("s", &two.hold_id.to_string()).unwrap(); // a repeat changes nothing
+    core.release("s", &one.hold_id.to_string()).unwrap();
+    let short = core.hold("s", &["A4"], 1).unwrap();
+    assert!(core.hold("s", &["A2"], 60).is_err(), "a refusal changes nothing");
+
+    let log = all(&core, "s");
+    let kinds: Vec<ChangeKind> = log.iter().map(|c| c.kind).collect();
+    use ChangeKind::*;
+    assert_eq!(kinds, [Initialized, Held, Held, Booked, Released, Held]);
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id), "ids grow");
+    assert_eq!(log[0].seat_ids, ["A1", "A2", "A3", "A4"]);
+    assert_eq!((log[1].hold_id, log[1].expires_at), (Some(one.hold_id), Some(one.expires_at)));
+    assert_eq!(log[2].seat_ids, ["A3", "A2"], "as requested");
+    assert_eq!((log[3].hold_id, log[3].booking_id), (Some(two.hold_id), Some(two.hold_id)));
+    assert_eq!((log[4].hold_id, &log[4].seat_ids), (Some(one.hold_id), &vec!["A1".to_string()]));
+
+    // the short hold expires; the sweep records it
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(core.sweep_expired().unwrap(), 1);
+    let last = all(&core, "s").pop().unwrap();
+    assert_eq!(
+        (last.kind, last.hold_id, last.expires_at),
+        (Expired, Some(short.hold_id), Some(short.expires_at))
+    );
+
+    core.reset_all().unwrap();
+    let last = all(&core, "s").pop().unwrap();
+    assert_eq!((last.kind, &last.seat_ids), (Reset, &vec!["A2".to_string(), "A3".to_string()]));
+    let json = serde_json::to_value(&last).unwrap();
+    assert_eq!(json["kind"], "reset");
+    assert!(json.get("hold_id").is_none(), "absent where it does not apply: {json}");
+}
+
+#[test]
+fn history_pages_and_filters() {
+    let (_db, core) = setup("changes_pages");
+    let seats: Vec<String> = (1..=10).map(|i| format!("A{i}")).collect();
+    core.initialize_show("s", &seats).unwrap();
+    core.initialize_show("other", &["X"]).unwrap();
+    for s in &seats {
+        let h = core.hold("s", &[s], 60).unwrap();
+        core.release("s", &h.hold_id.to_string()).unwrap();
+    }
+    // pages of 3 add up to the whole history, in order, without repeats
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let page = core.history("s", &HistoryQuery { after, limit: 3, seat_id: None }).unwrap();
+        assert!(page.changes.len() <= 3);
+        if page.changes.is_empty() {
+            break;
+        }
+        seen.extend(page.changes.iter().map(|c| c.id));
+        after = page.next;
+    }
+    assert_eq!(seen.len(), 21);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    let about_a7 = core
+        .history("s", &HistoryQuery { seat_id: Some("A7".into()), ..HistoryQuery::default() })
+        .unwrap()
+        .changes;
+    let kinds: Vec<ChangeKind> = about_a7.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [ChangeKind::Initialized, ChangeKind::Held, ChangeKind::Released]);
+    assert!(all(&core, "other").iter().all(|c| c.show_id == "other"));
+
+    let err = core.history("nope", &HistoryQuery::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ShowNotFound);
+    for bad in [
+        HistoryQuery { limit: 0, ..HistoryQuery::default() },
+        HistoryQuery { limit: 1001, ..HistoryQuery::default() },
+        HistoryQuery { after: -1, ..HistoryQuery::default() },
+        HistoryQuery { seat_id: Some(" ".into()), ..HistoryQuery::default() },
+    ] {
+        assert_eq!(core.history("s", &bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
+    }
+}
+
+fn head(core: &SeatCore, show: &str) -> seatcore::StatusHead {
+    let mut seen = None;
+    core.seat_status_with(
+        show,
+        |h| {
+            seen = Some(h.clone());
+            false
+        },
+        |_| {},
+    )
+    .unwrap();
+    seen.expect("the head comes before any seat")
+}
+
+#[test]
+fn a_status_read_carries_its_version_and_etag() {
+    let (_db, core) = setup("changes_version");
+    core.initialize_show("s", &["A1", "A2"]).unwrap();
+    core.initialize_show("t", &["B1"]).unwrap();
+    let first = head(&core, "s");
+    assert_eq!(head(&core, "s").etag, first.etag, "the same document, the same tag");
+    let status = core.seat_status("s").unwrap();
+    assert!(status.counts.version >= first.version);
+    assert_eq!(serde_json::to_value(&status).unwrap()["version"], status.counts.version);
+
+    core.hold("t", &["B1"], 60).unwrap();
+    let h = core.hold("s", &["A1"], 1).unwrap();
+    let held = head(&core, "s");
+    assert_ne!(held.etag, first.etag, "a hold changes the tag");
+    // following the log from the version of a read made before the hold finds the hold
+    let page = core.history("s", &HistoryQuery { after: first.version, ..HistoryQuery::default() }).unwrap();
+    assert!(page.changes.iter().any(|c| c.hold_id == Some(h.hold_id)), "{:?}", page.changes);
+    // a hold running out changes the document without a record: the tag changes too
+    std::thread::sleep(Duration::from_millis(1100));
+    let expired = head(&core, "s");
+    assert_ne!(expired.etag, held.etag);
+    assert_eq!(core.seat_status("s").unwrap().counts.held, 0);
+}
