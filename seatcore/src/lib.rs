@@ -67,6 +67,7 @@ struct Inner {
     /// another process after `fork()`, which the next call replaces (see `pool::Pool`).
     pool: ArcSwapOption<Pool>,
     sweep_batch: i64,
+    change_retention: Duration,
     counters: Counters,
 }
 
@@ -152,6 +153,7 @@ impl SeatCore {
                 spec,
                 pool: ArcSwapOption::from_pointee(pool),
                 sweep_batch: i64::from(options.sweep_batch),
+                change_retention: options.change_retention,
                 counters: Counters::default(),
             }),
             deadline: None,

@@ -33,6 +33,9 @@ pub struct Options {
     pub sweep_batch: u32,
     /// Apply the embedded migrations when connecting (default true).
     pub migrate: bool,
+    /// How long the change log keeps a record (default 30 days); the sweeper deletes older
+    /// ones.
+    pub change_retention: Duration,
 }
 
 impl Default for Options {
@@ -112,6 +115,7 @@ impl Options {
         lock_timeout: Duration::from_secs(3),
         sweep_batch: 5_000,
         migrate: true,
+        change_retention: Duration::from_secs(30 * 86_400),
     };
 
     /// `pool_size`: 1 to 1,000 connections.
@@ -131,6 +135,18 @@ impl Options {
     pub const LOCK_TIMEOUT: OptionRange<Duration> = OptionRange { name: "lock_timeout", range: MS..=DAY };
     /// `sweep_batch`: 1 to 1,000,000 holds.
     pub const SWEEP_BATCH: OptionRange<u32> = OptionRange { name: "sweep_batch", range: 1..=1_000_000 };
+
+    /// `change_retention`: 1 minute to 10 years.
+    pub const CHANGE_RETENTION: OptionRange<Duration> = OptionRange {
+        name: "change_retention",
+        range: Duration::from_secs(60)..=Duration::from_secs(3650 * 86_400),
+    };
+
+    /// Sets `change_retention`, refusing a value out of [`Options::CHANGE_RETENTION`].
+    pub fn set_change_retention(&mut self, d: Duration) -> Result<&mut Self> {
+        self.change_retention = Self::CHANGE_RETENTION.check(d)?;
+        Ok(self)
+    }
 
     /// Sets `pool_size`, refusing a value out of [`Options::POOL_SIZE`].
     pub fn set_pool_size(&mut self, n: u32) -> Result<&mut Self> {
@@ -184,6 +200,7 @@ impl Options {
         Self::STATEMENT_TIMEOUT.check(self.statement_timeout)?;
         Self::LOCK_TIMEOUT.check(self.lock_timeout)?;
         Self::SWEEP_BATCH.check(self.sweep_batch)?;
+        Self::CHANGE_RETENTION.check(self.change_retention)?;
         Ok(())
     }
 }

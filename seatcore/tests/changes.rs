@@ -138,3 +138,39 @@ fn a_status_read_carries_its_version_and_etag() {
     assert_ne!(expired.etag, held.etag);
     assert_eq!(core.seat_status("s").unwrap().counts.held, 0);
 }
+
+#[test]
+fn the_sweeper_records_expiry_without_any_request() {
+    let (_db, core) = setup("changes_expiry");
+    core.initialize_show("s", &["A1", "A2"]).unwrap();
+    assert_eq!(core.next_expiry().unwrap(), None, "no live hold");
+    let hold = core.hold("s", &["A1"], 2).unwrap();
+    let left = core.next_expiry().unwrap().expect("a live hold");
+    assert!(left <= Duration::from_secs(2) && !left.is_zero(), "{left:?}");
+    let sweeper = core.start_sweeper(seatcore::Sweeper::DEFAULT_INTERVAL);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let expired = loop {
+        let found = all(&core, "s").into_iter().find(|c| c.kind == ChangeKind::Expired);
+        if let Some(c) = found {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "no expired record");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    sweeper.stop();
+    assert_eq!((expired.hold_id, expired.expires_at), (Some(hold.hold_id), Some(hold.expires_at)));
+    assert!(expired.at >= hold.expires_at, "recorded after the expiry, by the database's clock");
+    println!("expired record {:?} after the expiry", (expired.at - hold.expires_at).to_std().unwrap());
+}
+
+#[test]
+fn old_changes_are_pruned() {
+    let (db, core) = setup("changes_prune");
+    core.initialize_show("s", &["A1", "A2"]).unwrap();
+    core.hold("s", &["A1"], 60).unwrap();
+    let mut c = db.client();
+    c.execute("UPDATE changes SET at = now() - interval '31 days' WHERE kind = 'initialized'", &[]).unwrap();
+    assert_eq!(core.prune_changes().unwrap(), 1);
+    let kinds: Vec<ChangeKind> = all(&core, "s").iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [ChangeKind::Held]);
+}

@@ -2,6 +2,8 @@
 
 use postgres::types::Type;
 
+use std::time::Duration;
+
 use crate::error::Result;
 use crate::{bump, OnLost, SeatCore};
 
@@ -32,7 +34,44 @@ WITH doomed AS MATERIALIZED (
 )
 SELECT count(*) FROM logged";
 
+/// How long until the next live hold expires, by the database's clock.
+const NEXT_EXPIRY_SQL: &str = "
+SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM holds WHERE expires_at > now()";
+
+/// One batch of changes older than the retention period.
+const PRUNE_SQL: &str = "
+DELETE FROM changes WHERE id IN (
+    SELECT id FROM changes WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2)";
+
+/// Changes one prune transaction deletes.
+const PRUNE_BATCH: i64 = 10_000;
+
 impl SeatCore {
+    /// How long until the next live hold (of any show) expires; `None` when none is live.
+    pub fn next_expiry(&self) -> Result<Option<Duration>> {
+        self.with_conn(OnLost::Retry, |c, _| {
+            let rows = c.client.query_typed(NEXT_EXPIRY_SQL, &[])?;
+            let secs: Option<f64> = rows.first().and_then(|r| r.get(0));
+            Ok(secs.map(|s| Duration::try_from_secs_f64(s).unwrap_or_default()))
+        })
+    }
+
+    /// Deletes changes older than [`Options::change_retention`](crate::Options), in
+    /// batches; returns how many.
+    pub fn prune_changes(&self) -> Result<u64> {
+        let secs = self.inner.change_retention.as_secs_f64();
+        let mut total = 0;
+        loop {
+            let deleted = self.with_conn(OnLost::Retry, |c, _| {
+                Ok(c.client.execute_typed(PRUNE_SQL, &[(&secs, Type::FLOAT8), (&PRUNE_BATCH, Type::INT8)])?)
+            })?;
+            total += deleted;
+            if deleted < PRUNE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Deletes every expired hold, in batches of `Options::sweep_batch`, each its own short
     /// transaction; returns how many holds were removed.
     ///
