@@ -23,6 +23,8 @@ pub enum Op {
     Reset,
     Health,
     Audit,
+    History,
+    Events,
 }
 
 /// A reply of the REST contract: its status and JSON body.
@@ -113,7 +115,9 @@ pub fn rest_error(op: Op, err: &Error) -> RestReply {
                 _ => (status, error_body(message)),
             }
         }
-        (ErrorKind::ShowNotFound, Op::Status) => (404, error_body("show not found")),
+        (ErrorKind::ShowNotFound, Op::Status | Op::History | Op::Events) => {
+            (404, error_body("show not found"))
+        }
         (ErrorKind::ShowNotFound | ErrorKind::HoldNotFound, Op::Book) => {
             (400, error_body("hold not found or expired"))
         }

@@ -29,6 +29,7 @@ pub mod testing;
 mod tls;
 mod types;
 pub mod validate;
+mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub use types::{
     StatusHead, StatusJson,
 };
 pub use uuid::Uuid;
+pub use watch::{Listener, Watch, CHANNEL as CHANGE_CHANNEL, NOTIFY_GAP, POLL as CHANGE_POLL};
 
 use error::{classify, DbFailure};
 use pool::{Conn, Pool, PoolSpec};
@@ -69,6 +71,9 @@ struct Inner {
     sweep_batch: i64,
     change_retention: Duration,
     counters: Counters,
+    /// When the handle was made, and when it last sent a change notification (µs since).
+    started: Instant,
+    last_notify: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -155,6 +160,8 @@ impl SeatCore {
                 sweep_batch: i64::from(options.sweep_batch),
                 change_retention: options.change_retention,
                 counters: Counters::default(),
+                started: Instant::now(),
+                last_notify: AtomicU64::new(0),
             }),
             deadline: None,
         };

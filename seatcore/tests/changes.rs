@@ -174,3 +174,29 @@ fn old_changes_are_pruned() {
     let kinds: Vec<ChangeKind> = all(&core, "s").iter().map(|c| c.kind).collect();
     assert_eq!(kinds, [ChangeKind::Held]);
 }
+
+#[test]
+fn a_watch_sees_changes_of_every_process_in_order() {
+    let (db, core) = setup("changes_watch");
+    core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
+    core.initialize_show("t", &["B1"]).unwrap();
+    let mut watch = core.watch("s", None).unwrap();
+    assert_eq!(watch.next(Duration::from_millis(50)).unwrap(), None, "it starts at the present");
+
+    // another handle (as another process would) makes the changes
+    let other = SeatCore::connect(&db.url, Options { pool_size: 2, ..Options::default() }).unwrap();
+    let hold = other.hold("s", &["A1", "A2"], 60).unwrap();
+    other.hold("t", &["B1"], 60).unwrap();
+    other.book("s", &hold.hold_id.to_string()).unwrap();
+    let first = watch.next(Duration::from_secs(10)).unwrap().expect("the hold");
+    let second = watch.next(Duration::from_secs(10)).unwrap().expect("the booking");
+    assert_eq!((first.kind, first.hold_id), (ChangeKind::Held, Some(hold.hold_id)));
+    assert_eq!((second.kind, second.booking_id), (ChangeKind::Booked, Some(hold.hold_id)));
+    assert!(first.id < second.id && second.id == watch.position());
+
+    // a watch resumed from the first record's id starts with the second
+    let mut resumed = core.watch("s", Some(first.id)).unwrap();
+    assert_eq!(resumed.next(Duration::from_secs(10)).unwrap().map(|c| c.id), Some(second.id));
+    assert_eq!(core.watch("nope", None).unwrap_err().kind(), ErrorKind::ShowNotFound);
+    assert_eq!(core.watch("s", Some(-1)).unwrap_err().kind(), ErrorKind::InvalidInput);
+}

@@ -14,11 +14,13 @@ fn core(db: &TestDb) -> SeatCore {
 fn call(core: &SeatCore, path: &str, content_type: Option<&str>, body: &str) -> (u16, Value) {
     let (endpoint, show_id) = rest::resolve(path).expect("a contract path");
     let query = path.split_once('?').map(|(_, q)| q);
-    let rq = Request { body: body.as_bytes(), content_type, idempotency_key: None, query };
+    let rq =
+        Request { body: body.as_bytes(), content_type, idempotency_key: None, query, last_event_id: None };
     let reply = rest::handle(core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
     let body = match reply.body {
         Body::Json(v) => v,
         Body::Status(show) => serde_json::to_value(core.seat_status(&show).unwrap()).unwrap(),
+        Body::Events { show_id, after } => json!({ "events": show_id, "after": after }),
     };
     (reply.status, body)
 }
@@ -78,6 +80,25 @@ fn every_endpoint_answers_the_contract() {
             json!({"message": "all shows reset", "holds_cleared": 0, "bookings_cleared": 1, "seats_reset": 1})
         )
     );
+    let (s, v) = call(&core, "/shows/s1/history?limit=2", None, "");
+    assert_eq!((s, v["changes"].as_array().map(Vec::len)), (200, Some(2)), "{v}");
+    assert_eq!(v["changes"][0]["kind"], "initialized");
+    let (s, v) = call(&core, "/shows/s1/history?seat_id=A2", None, "");
+    let kinds: Vec<&str> =
+        v["changes"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!((s, kinds), (200, vec!["initialized", "held", "booked"]));
+    let (s, v) = call(&core, "/shows/s1/history?limit=0", None, "");
+    assert_eq!((s, v), (400, json!({"error": "limit must be an integer between 1 and 1000"})));
+    let (s, v) = call(&core, "/shows/s1/history?after=-5", None, "");
+    assert_eq!((s, v), (400, json!({"error": "after must be a change id (an integer of 0 or more)"})));
+    let (s, v) = call(&core, "/shows/nope/history", None, "");
+    assert_eq!((s, v), (404, json!({"error": "show not found"})));
+    let (s, v) = call(&core, "/shows/s1/events?after=12", None, "");
+    assert_eq!((s, v), (200, json!({"events": "s1", "after": 12})));
+    let (s, v) = call(&core, "/shows/s1/events?after=x", None, "");
+    assert_eq!(s, 400, "{v}");
+    let (s, _) = call(&core, "/shows/nope/events", None, "");
+    assert_eq!(s, 404);
     let (s, v) = call(&core, "/audit?show_id=s1", None, "");
     assert_eq!((s, &v["ok"], &v["shows"], &v["seats"]), (200, &json!(true), &json!(1), &json!(2)), "{v}");
     let (s, v) = call(&core, "/audit", None, "");

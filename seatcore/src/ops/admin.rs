@@ -36,6 +36,7 @@ impl SeatCore {
                 seats_reset: row.get::<_, i64>(2) as u64,
             };
             tx.commit()?;
+            self.notify_changes(&mut c.client);
             Ok(counts)
         })
     }

@@ -66,7 +66,13 @@ impl SeatCore {
         let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
             return Err(Error::HoldNotFound);
         };
-        let outcome = self.with_conn(OnLost::Retry, |c, _| book_once(c, show_id, hold_id));
+        let outcome = self.with_conn(OnLost::Retry, |c, _| {
+            let outcome = book_once(c, show_id, hold_id);
+            if let Ok((_, true)) = &outcome {
+                self.notify_changes(&mut c.client);
+            }
+            outcome
+        });
         if let Ok((_, true)) = &outcome {
             bump(&self.inner.counters.bookings, 1);
         }

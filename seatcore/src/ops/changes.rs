@@ -221,7 +221,14 @@ pub fn page_limit(limit: u32) -> Result<u32, InputError> {
 
 impl SeatCore {
     /// A page of `show_id`'s history, oldest first. `ShowNotFound` for an unknown show.
+    ///
+    /// It first waits (briefly, see [`CATCH_UP_WAIT`]) for the transactions in flight, so
+    /// it includes every change committed before the call.
     pub fn history(&self, show_id: &str, query: &HistoryQuery) -> Result<ChangePage> {
+        self.history_page(show_id, query, true)
+    }
+
+    fn history_page(&self, show_id: &str, query: &HistoryQuery, wait: bool) -> Result<ChangePage> {
         let show_id = validate::show_id(show_id)?;
         let limit = page_limit(query.limit)?;
         if query.after < 0 {
@@ -232,7 +239,9 @@ impl SeatCore {
             None => None,
         };
         self.with_conn(OnLost::Retry, |c, _| {
-            catch_up(&mut c.client)?;
+            if wait {
+                catch_up(&mut c.client)?;
+            }
             let rows = c.client.query_typed(
                 HISTORY_SQL,
                 &[
@@ -257,6 +266,13 @@ impl SeatCore {
             let next = next_after(query.after, &changes, limit, horizon);
             Ok(ChangePage { changes, next })
         })
+    }
+
+    /// Like [`SeatCore::history`] without a seat filter, and without waiting for the
+    /// transactions in flight: for a watcher that will look again.
+    pub fn show_changes_after(&self, show_id: &str, after: i64, limit: u32) -> Result<ChangePage> {
+        let query = HistoryQuery { after, seat_id: None, limit };
+        self.history_page(show_id, &query, false)
     }
 
     /// The log's tail across every show: up to `limit` records after `after`, oldest first.

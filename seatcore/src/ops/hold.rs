@@ -125,6 +125,10 @@ impl SeatCore {
                     Some(hold) => same_request(hold, &seat_ids),
                     None => Err(e),
                 },
+                Ok(hold) => {
+                    self.notify_changes(&mut c.client);
+                    Ok(hold)
+                }
                 other => other,
             }
         });

@@ -49,6 +49,7 @@ impl SeatCore {
                 return Err(Error::HoldNotFound);
             }
             bump(&self.inner.counters.releases, 1);
+            self.notify_changes(&mut c.client);
             Ok(())
         })
     }

@@ -79,6 +79,7 @@ impl SeatCore {
             // estimates hinge on, so it costs one sample of the table. Best effort: a role
             // that may not analyze still gets its show.
             let _ = c.client.batch_execute(ANALYZE_SQL);
+            self.notify_changes(&mut c.client);
             Ok(inserted as usize)
         })
     }

@@ -84,7 +84,11 @@ impl SeatCore {
         loop {
             let swept = self.with_conn(OnLost::Retry, |c, _| {
                 let rows = c.client.query_typed(SWEEP_SQL, &[(&batch, Type::INT8)])?;
-                Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)))
+                let swept = rows.first().map_or(0, |r| r.get::<_, i64>(0));
+                if swept > 0 {
+                    self.notify_changes(&mut c.client);
+                }
+                Ok(swept)
             })?;
             total += swept as u64;
             bump(&self.inner.counters.holds_expired_swept, swept as u64);

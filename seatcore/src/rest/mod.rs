@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::contract::{self, Op};
 use crate::error::{Error, InputError, Result};
-use crate::{validate, SeatCore};
+use crate::ops::changes::MAX_PAGE;
+use crate::{validate, Change, HistoryQuery, SeatCore};
 
 pub use body::{is_json_content_type, parse_object, JsonBody, MAX_DEPTH};
 
@@ -74,6 +75,8 @@ pub enum Endpoint {
     Hold,
     Book,
     Release,
+    History,
+    Events,
 }
 
 impl Endpoint {
@@ -87,6 +90,8 @@ impl Endpoint {
         Endpoint::Hold,
         Endpoint::Book,
         Endpoint::Release,
+        Endpoint::History,
+        Endpoint::Events,
     ];
 
     /// The path template, e.g. `/shows/{show_id}/hold`; also the `route` label of metrics.
@@ -100,6 +105,8 @@ impl Endpoint {
             Endpoint::Hold => "/shows/{show_id}/hold",
             Endpoint::Book => "/shows/{show_id}/book",
             Endpoint::Release => "/shows/{show_id}/release-hold",
+            Endpoint::History => "/shows/{show_id}/history",
+            Endpoint::Events => "/shows/{show_id}/events",
         }
     }
 
@@ -111,7 +118,9 @@ impl Endpoint {
     /// `GET` or `POST`.
     pub fn method(self) -> &'static str {
         match self {
-            Endpoint::Health | Endpoint::Audit | Endpoint::Seats => "GET",
+            Endpoint::Health | Endpoint::Audit | Endpoint::Seats | Endpoint::History | Endpoint::Events => {
+                "GET"
+            }
             _ => "POST",
         }
     }
@@ -127,6 +136,8 @@ impl Endpoint {
             Endpoint::Hold => Op::Hold,
             Endpoint::Book => Op::Book,
             Endpoint::Release => Op::Release,
+            Endpoint::History => Op::History,
+            Endpoint::Events => Op::Events,
         }
     }
 
@@ -154,6 +165,10 @@ impl Endpoint {
             Endpoint::Hold => "Holds seats, all or none, until expires_at.",
             Endpoint::Book => "Books a live hold; booking it again returns the same booking.",
             Endpoint::Release => "Releases a live hold early.",
+            Endpoint::History => "A page of the show's changes, oldest first (?after=&seat_id=&limit=).",
+            Endpoint::Events => {
+                "The show's changes as server-sent events, live (from now, ?after= or Last-Event-ID)."
+            }
         }
     }
 }
@@ -186,6 +201,8 @@ pub struct Request<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The query string, without its `?`.
     pub query: Option<&'a str>,
+    /// The `Last-Event-ID` header (event streams).
+    pub last_event_id: Option<&'a str>,
 }
 
 impl Request<'_> {
@@ -202,10 +219,14 @@ impl Request<'_> {
 pub enum Body {
     /// A JSON document.
     Json(Value),
-    /// The status document of this show: stream it with [`SeatCore::seat_status_each`]
+    /// The status document of this show: stream it with [`SeatCore::seat_status_with`]
     /// into a [`crate::StatusJson`], answering [`status_error`] if the read fails before
     /// anything was sent.
     Status(String),
+    /// The show's change stream (the show exists): server-sent events of every change
+    /// after `after` (`None`: from now on), one event per change, `id:` the change id,
+    /// `event:` its kind, `data:` the change as JSON ([`event`]).
+    Events { show_id: String, after: Option<i64> },
 }
 
 /// A status and a body.
@@ -271,6 +292,13 @@ pub fn handle(
         Endpoint::Release => {
             hold_id_of(rq).and_then(|id| core.release(show_id, &id)).map(|()| contract::released())
         }
+        Endpoint::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| to_json(&p)),
+        Endpoint::Events => {
+            return match events_start(core, show_id, rq) {
+                Ok(after) => Reply { status: 200, body: Body::Events { show_id: show_id.to_owned(), after } },
+                Err(e) => Reply::error(op, &e),
+            }
+        }
     };
     match outcome {
         Ok(body) => Reply::json(op.success_status(), body),
@@ -315,6 +343,47 @@ fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Re
         None => core.hold(show_id, &seat_ids, seconds)?,
     };
     Ok(to_json(&hold))
+}
+
+/// A change id from a query parameter or header.
+fn change_id(raw: &str) -> Result<i64> {
+    let raw = raw.trim();
+    match raw.parse::<i64>() {
+        Ok(id) if raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        _ => Err(InputError::After.into()),
+    }
+}
+
+/// `?after=&seat_id=&limit=` of a history read.
+fn history_query(rq: &Request) -> Result<HistoryQuery> {
+    let mut q = HistoryQuery::default();
+    if let Some(after) = rq.param("after") {
+        q.after = change_id(&after)?;
+    }
+    if let Some(limit) = rq.param("limit") {
+        q.limit = limit.trim().parse::<u32>().map_err(|_| InputError::Limit { max: MAX_PAGE })?;
+    }
+    q.seat_id = rq.param("seat_id");
+    Ok(q)
+}
+
+/// Where an event stream starts: `?after=`, else `Last-Event-ID`, else now (`None`). The
+/// show must exist.
+fn events_start(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Option<i64>> {
+    let after = match (rq.param("after"), rq.last_event_id) {
+        (Some(a), _) => Some(change_id(&a)?),
+        (None, Some(id)) => Some(change_id(id)?),
+        (None, None) => None,
+    };
+    // Proves the show exists before the stream starts (a 404 cannot follow a 200).
+    core.show_changes_after(show_id, i64::MAX, 1)?;
+    Ok(after)
+}
+
+/// One change as a server-sent event: `id:`, `event:` and `data:` lines and a blank line.
+pub fn event(change: &Change) -> String {
+    let data = serde_json::to_string(change).unwrap_or_default();
+    format!("id: {}\nevent: {}\ndata: {data}\n\n", change.id, change.kind.as_str())
 }
 
 /// The `hold_id` of a book or release body.
