@@ -157,15 +157,15 @@ fn every_contract_row() {
     assert_eq!(m.status, 200);
     assert!(m.header("content-type").unwrap().starts_with("text/plain"));
     for line in [
-        r#"seatcore_http_requests_total{route="/shows/{id}/hold",method="POST",status="201"} 3"#,
-        r#"seatcore_http_requests_total{route="/shows/{id}/hold",method="POST",status="409"} 1"#,
+        r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="201"} 3"#,
+        r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="409"} 1"#,
         "seatcore_holds_granted_total 3",
         "seatcore_bookings_total 1",
         "seatcore_releases_total 1",
     ] {
         assert!(m.body.lines().any(|l| l == line), "metrics lack {line:?}:\n{}", m.body);
     }
-    assert!(m.body.contains("seatcore_http_request_duration_seconds_bucket{route=\"/shows/{id}/hold\""));
+    assert!(m.body.contains("seatcore_http_request_duration_seconds_bucket{route=\"/shows/{show_id}/hold\""));
     assert!(m.body.contains("seatcore_pool_connections{state=\"idle\"}"));
 
     // one log line per request: method, path, status, milliseconds
