@@ -17,7 +17,8 @@ use seatcore::Options;
     version,
     about = "seatcore-server: the seat-reservation REST API on PostgreSQL",
     after_help = "A flag wins over its environment variable. Without a subcommand the server runs.",
-    allow_negative_numbers = true
+    allow_negative_numbers = true,
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -286,6 +287,8 @@ mod tests {
         assert_eq!((c.options.pool_size, c.options.min_idle), (1, 1));
         // an empty token is no token
         assert_eq!(serve(&["--admin-token", ""]).unwrap().admin_token, None);
+        // the last of a repeated flag wins
+        assert_eq!(serve(&["--workers", "8", "--workers", "16"]).unwrap().workers, 16);
     }
 
     #[test]
