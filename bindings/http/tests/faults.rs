@@ -765,7 +765,7 @@ fn lost_database_replies_are_retried_without_double_effects() {
         "show_id = $1 AND expires_at > now()",
         "/shows/ld/release-hold",
         json!({ "hold_id": h3["hold_id"] }).to_string(),
-        "SELECT (count(*) = 0)::int FROM holds",
+        "SELECT (count(*) = 0)::int::int8 FROM holds",
     );
     assert_eq!((r.status, r.json()), (503, json!({"error": "database unavailable, try again"})));
     assert_eq!(r.header("retry-after"), Some("1"));
