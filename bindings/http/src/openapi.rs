@@ -24,7 +24,7 @@ pub fn document(settings: &Settings, admin_token: bool) -> Value {
     }
     for &endpoint in Endpoint::ALL {
         let mut item = Map::new();
-        item.insert(endpoint.method().to_ascii_lowercase(), operation(endpoint, admin_token));
+        item.insert(endpoint.method().to_ascii_lowercase(), operation(endpoint, settings, admin_token));
         paths.insert(endpoint.template().to_owned(), Value::Object(item));
     }
     json!({
@@ -69,7 +69,7 @@ fn own_page(route: Route) -> Option<Value> {
     }}))
 }
 
-fn operation(endpoint: Endpoint, admin_token: bool) -> Value {
+fn operation(endpoint: Endpoint, settings: &Settings, admin_token: bool) -> Value {
     let mut op = Map::new();
     op.insert("operationId".into(), json!(operation_id(endpoint)));
     let mut summary = endpoint.summary().to_owned();
@@ -90,7 +90,7 @@ fn operation(endpoint: Endpoint, admin_token: bool) -> Value {
     if let Some(body) = body {
         op.insert("requestBody".into(), body);
     }
-    op.insert("responses".into(), responses(endpoint));
+    op.insert("responses".into(), responses(endpoint, settings));
     Value::Object(op)
 }
 
@@ -194,35 +194,55 @@ fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
     }
 }
 
-/// The input errors `endpoint` can meet, one of each reply shape: enough to describe
-/// every status and body.
-fn input_errors(endpoint: Endpoint) -> Vec<InputError> {
+/// The input errors `endpoint` can meet: every reply shape, and the messages worth
+/// listing in the description.
+fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
     let mut errors = vec![InputError::BodyTooLarge { max: endpoint.body_limit() }];
     let show_id =
         [InputError::ShowIdLength { max: validate::MAX_SHOW_ID_CHARS }, InputError::ShowIdControlChar];
+    let object = [InputError::NotAnObject, InputError::TooDeep { max: rest::MAX_DEPTH }];
+    let seat_ids = |max: usize| {
+        [
+            InputError::SeatIdsNotAList,
+            InputError::NoSeats,
+            InputError::TooManySeats { max },
+            InputError::SeatIdNotAString { index: 0 },
+            InputError::EmptySeatId { index: 0 },
+            InputError::SeatIdTooLong { index: 0, max: validate::MAX_SEAT_ID_CHARS },
+            InputError::SeatIdControlChar { index: 0 },
+            InputError::DuplicateSeatIds,
+        ]
+    };
     match endpoint {
         Endpoint::Health => {}
         Endpoint::Audit | Endpoint::Seats => errors.extend(show_id),
         Endpoint::Reset => errors.push(InputError::ResetPayload),
-        Endpoint::Initialize | Endpoint::Hold => {
+        Endpoint::Initialize => {
             errors.extend(show_id);
-            errors.extend([
-                InputError::NotAnObject,
-                InputError::SeatIdsNotAList,
-                InputError::EmptySeatId { index: 0 },
-                InputError::DuplicateSeatIds,
-            ]);
+            errors.extend(object);
+            errors.extend(seat_ids(validate::MAX_SEATS_PER_SHOW));
+        }
+        Endpoint::Hold => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.extend(seat_ids(validate::MAX_SEATS_PER_HOLD));
+            errors.push(InputError::HoldDurationType {
+                min: settings.min_hold_seconds,
+                max: settings.max_hold_seconds,
+            });
+            errors.push(InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS });
         }
         Endpoint::Book | Endpoint::Release => {
             errors.extend(show_id);
-            errors.extend([InputError::NotAnObject, InputError::HoldIdMissing]);
+            errors.extend(object);
+            errors.push(InputError::HoldIdMissing);
         }
     }
     errors
 }
 
-/// One error of each shape for `kind`.
-fn examples(endpoint: Endpoint, kind: ErrorKind) -> Vec<Error> {
+/// The errors of `kind` that describe `endpoint`'s replies.
+fn examples(endpoint: Endpoint, kind: ErrorKind, settings: &Settings) -> Vec<Error> {
     match kind {
         ErrorKind::ShowNotFound => vec![Error::ShowNotFound],
         ErrorKind::ShowExists => vec![Error::ShowExists],
@@ -232,7 +252,9 @@ fn examples(endpoint: Endpoint, kind: ErrorKind) -> Vec<Error> {
         ErrorKind::HoldExpired => vec![Error::HoldExpired],
         ErrorKind::HoldInvalidated => vec![Error::HoldInvalidated],
         ErrorKind::RequestKeyReused => vec![Error::RequestKeyReused],
-        ErrorKind::InvalidInput => input_errors(endpoint).into_iter().map(Error::InvalidInput).collect(),
+        ErrorKind::InvalidInput => {
+            input_errors(endpoint, settings).into_iter().map(Error::InvalidInput).collect()
+        }
         ErrorKind::Busy => vec![Error::Busy(None)],
         ErrorKind::Unavailable => vec![Error::Unavailable("unreachable".into())],
         // A driver error cannot be made without a database; a configuration error stands
@@ -243,11 +265,11 @@ fn examples(endpoint: Endpoint, kind: ErrorKind) -> Vec<Error> {
 
 /// Every reply `endpoint` can give: its success, the errors it can meet (as the core
 /// answers them), and the admin token's 401.
-fn responses(endpoint: Endpoint) -> Value {
+fn responses(endpoint: Endpoint, settings: &Settings) -> Value {
     let op: Op = endpoint.op();
     let mut errors: BTreeMap<u16, Vec<Value>> = BTreeMap::new();
     for &kind in ErrorKind::ALL.iter().filter(|&&k| meets(endpoint, k)) {
-        for err in examples(endpoint, kind) {
+        for err in examples(endpoint, kind, settings) {
             let reply = contract::rest_error(op, &err);
             errors.entry(reply.status).or_default().push(reply.body);
         }
@@ -557,7 +579,13 @@ mod tests {
         let schema_400 = &hold["400"]["content"]["application/json"]["schema"];
         assert_eq!(schema_400["required"], json!(["error"]), "details is optional");
         assert_eq!(schema_400["properties"]["details"]["properties"]["index"]["type"], "integer");
-        assert!(hold["400"]["description"].as_str().unwrap().contains("invalid seat ID(s)"));
+        let described = hold["400"]["description"].as_str().unwrap();
+        assert!(described.contains("invalid seat ID(s)"), "{described}");
+        assert!(described.contains("between 5 and 900 seconds"), "{described}");
+        assert!(
+            described.contains(&format!("at most {} seats", validate::MAX_SEATS_PER_HOLD)),
+            "{described}"
+        );
         assert!(hold["422"].is_object());
         let release = responses("/shows/{show_id}/release-hold", "post");
         assert_eq!(release["404"]["description"], "hold not found");
