@@ -5,7 +5,7 @@ CARGO ?= cargo
 # The database: DATABASE_URL when set, else the project's private cluster (.pgdata/).
 DB_URL = $${DATABASE_URL:-$$(scripts/pg.sh start)}
 
-.PHONY: help run test test-rust test-python test-c test-hostile test-chaos bench db db-stop clean
+.PHONY: help run test lint test-rust test-python test-c test-hostile test-chaos bench db db-stop clean
 
 help:
 	@echo "make run    set up what is missing, start the private PostgreSQL, serve http://127.0.0.1:5000"
@@ -20,12 +20,18 @@ run:
 
 test:
 	@scripts/setup.sh python c browser
+	@$(MAKE) --no-print-directory lint
 	@url=$(DB_URL) && export DATABASE_URL="$$url" && \
 	  $(MAKE) --no-print-directory test-rust test-python test-c test-hostile test-chaos
 
+# Gates: formatting and lints of the Rust code (the Python door's test.sh runs ruff).
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
 test-rust:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
-	$(CARGO) test --workspace --doc --exclude tiny_http
+	$(CARGO) test --workspace --doc
 
 test-python:
 	bindings/python/test.sh

@@ -10,6 +10,9 @@
 # Without DATABASE_URL it uses the project's private cluster (scripts/pg.sh start).
 # SEATCORE_C_NO_VALGRIND=1 skips the valgrind runs; SEATCORE_C_PROFILE=release tests a
 # release build.
+#
+# A missing valgrind or C++ compiler fails the suite when CI is set; elsewhere the part
+# that needs it is skipped, and the last line says what was skipped.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,6 +27,22 @@ out=$target/seatcore-c-test
 mkdir -p "$out"
 
 step() { printf '\n== %s\n' "$*" >&2; }
+
+skipped=()
+# have TOOL PART: true when TOOL is installed; otherwise fails under CI, or records PART as
+# skipped and returns false.
+have() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ -n "${CI:-}" ]; then
+    echo "bindings/c/test.sh: $1 is not installed, and CI needs $2" >&2
+    exit 1
+  fi
+  printf '\n!! %s is not installed: skipping %s (with CI set this fails)\n' "$1" "$2" >&2
+  skipped+=("$2 (no $1)")
+  return 1
+}
+have_cxx=false
+if have c++ "the C++ example and header check"; then have_cxx=true; fi
 
 step "building libseatcore ($profile)"
 if [ "$profile" = release ]; then
@@ -50,12 +69,14 @@ cxxwarn=(-std=c++17 -Wall -Wextra -Werror -g)
   cc "${cwarn[@]}" $cflags examples/c/kiosk.c -o "$out/kiosk_static" "$libdir/libseatcore.a" $static_libs
   cc "${cwarn[@]}" $cflags examples/c/hammer.c -o "$out/hammer" $libs -lpthread
   cc "${cwarn[@]}" $cflags "$here/tests/bad_input.c" -o "$out/bad_input" $libs
-  c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp examples/cpp/kiosk.cpp -o "$out/kiosk_cpp" $libs
   # the header on its own, in each language
   printf '#include "seatcore.h"\nint main(void) { return SEATCORE_OK; }\n' > "$out/header_only.c"
   cc "${cwarn[@]}" $cflags "$out/header_only.c" -o "$out/header_only_c" $libs
-  cp "$out/header_only.c" "$out/header_only.cpp"
-  c++ "${cxxwarn[@]}" $cflags "$out/header_only.cpp" -o "$out/header_only_cpp" $libs
+  if $have_cxx; then
+    c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp examples/cpp/kiosk.cpp -o "$out/kiosk_cpp" $libs
+    cp "$out/header_only.c" "$out/header_only.cpp"
+    c++ "${cxxwarn[@]}" $cflags "$out/header_only.cpp" -o "$out/header_only_cpp" $libs
+  fi
 }
 if ldd "$out/kiosk_static" | grep -q libseatcore; then
   echo "kiosk_static links libseatcore dynamically" >&2
@@ -93,7 +114,7 @@ step "running against $schema"
 run kiosk "$out/kiosk"
 run kiosk-again "$out/kiosk"            # the show exists now: the second flow reuses it
 run kiosk-static "$out/kiosk_static"
-run kiosk-cpp "$out/kiosk_cpp"
+if $have_cxx; then run kiosk-cpp "$out/kiosk_cpp"; fi
 run bad-input "$out/bad_input"
 run hammer "$out/hammer" 8 40 120
 grep -q '^OK' "$out/hammer.log"
@@ -105,23 +126,31 @@ fi
 grep -q 'SEATCORE_UNAVAILABLE' "$out/kiosk-down.log"
 printf '  ok    %s\n' "kiosk-without-database" >&2
 # the booked seats are in the database: 2 per C kiosk run (3 runs) and 2 per C++ run
+want_booked=6
+if $have_cxx; then want_booked=8; fi
 booked=$(psql "$base_url" -qAtX -c "SELECT count(*) FROM $schema.seats WHERE booking_id IS NOT NULL
                                      AND show_id IN ('kiosk_demo_c', 'kiosk_demo_cpp')")
-if [ "$booked" != 8 ]; then
-  echo "expected 8 booked kiosk seats, found $booked" >&2
+if [ "$booked" != "$want_booked" ]; then
+  echo "expected $want_booked booked kiosk seats, found $booked" >&2
   exit 1
 fi
 printf '  ok    %s\n' "bookings-in-database" >&2
 
 if [ -n "${SEATCORE_C_NO_VALGRIND:-}" ]; then
   step "valgrind skipped (SEATCORE_C_NO_VALGRIND)"
-else
+  skipped+=("valgrind runs (SEATCORE_C_NO_VALGRIND)")
+elif have valgrind "the valgrind runs"; then
   step "under valgrind"
   vg=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
       --errors-for-leak-kinds=definite)
   run valgrind-kiosk "${vg[@]}" "$out/kiosk"
-  run valgrind-kiosk-cpp "${vg[@]}" "$out/kiosk_cpp"
+  if $have_cxx; then run valgrind-kiosk-cpp "${vg[@]}" "$out/kiosk_cpp"; fi
   run valgrind-bad-input "${vg[@]}" "$out/bad_input"
   run valgrind-hammer "${vg[@]}" "$out/hammer" 4 10 60
 fi
-step "C door: all passed"
+if [ ${#skipped[@]} -gt 0 ]; then
+  step "C door: passed, but SKIPPED:"
+  printf '  - %s\n' "${skipped[@]}" >&2
+else
+  step "C door: all passed"
+fi

@@ -1,5 +1,5 @@
 // The box-office kiosk in C++17 through seatcore.hpp: show the seat map, hold two seats,
-// book them, print the booking.
+// book them, print the booking, and audit the show.
 //
 //   DATABASE_URL=postgres://... ./kiosk_cpp [show_id]
 //
@@ -71,7 +71,20 @@ int main(int argc, char **argv) {
     std::string show_id = base;
     try {
         std::cout << "libseatcore " << seatcore_version() << '\n';
-        seatcore::Client client(url, seatcore::Options().pool_size(4));
+        seatcore::Options options;
+        options.pool_size(4);
+        // A setting out of range is refused at once, and the option keeps its value.
+        try {
+            options.lock_timeout_ms(0);
+            std::cerr << "kiosk_cpp: a lock timeout of 0 ms was accepted\n";
+            return 1;
+        } catch (const seatcore::Error &e) {
+            if (e.code() != SEATCORE_CONFIG) {
+                throw;
+            }
+            std::cout << "as expected, " << e.what() << " (" << e.code_name() << ")\n";
+        }
+        seatcore::Client client(url, options);
         ensure_show(client, show_id);
         std::vector<std::string> picked = print_seat_map(client, show_id);
         if (picked.size() < 2) {
@@ -105,6 +118,15 @@ int main(int argc, char **argv) {
             std::cout << "as expected, " << e.what() << '\n';
         }
         print_seat_map(client, show_id);
+        seatcore::Audit audit = client.audit(show_id);
+        std::cout << "audit of " << show_id << ": " << audit.seats << " seats, " << audit.held << " held, "
+                  << audit.booked << " booked, " << audit.problem_count << " problems\n";
+        for (const std::string &problem : audit.problems) {
+            std::cerr << "kiosk_cpp: audit: " << problem << '\n';
+        }
+        if (!audit.ok) {
+            return 1;
+        }
     } catch (const seatcore::Error &e) {
         std::cerr << "kiosk_cpp: " << e.what() << " (" << e.code_name() << ")\n";
         return 1;

@@ -4,6 +4,8 @@
 // become seatcore::Error exceptions carrying the result code, the message and (for
 // "seats unavailable") the taken seats. Results are copied into plain C++ values.
 // A seatcore::Client may be shared by many threads, like the seatcore_client it wraps.
+// A configuration that cannot work (an option out of range, a malformed URL, an unreadable
+// certificate) throws at once, with the code SEATCORE_CONFIG.
 #ifndef SEATCORE_HPP
 #define SEATCORE_HPP
 
@@ -33,6 +35,7 @@ using HoldPtr = Owned<seatcore_hold, seatcore_hold_free>;
 using BookingPtr = Owned<seatcore_booking, seatcore_booking_free>;
 using StatusPtr = Owned<seatcore_status, seatcore_status_free>;
 using OptionsPtr = Owned<seatcore_options, seatcore_options_free>;
+using AuditPtr = Owned<seatcore_audit_report, seatcore_audit_free>;
 
 // A failed call: its result code, its message, and its details.
 class Error : public std::runtime_error {
@@ -126,13 +129,31 @@ struct ShowStatus {
     std::vector<Seat> seats;  // seat-map order
 };
 
-// Connection settings; see seatcore_options_* in seatcore.h.
+// What Client::audit found. `problem_count` counts every problem; `problems` lists them,
+// or the first of them when there are more (see seatcore_audit_problems_listed).
+struct Audit {
+    bool ok;
+    std::uint64_t shows;
+    std::uint64_t seats;
+    std::uint64_t held;
+    std::uint64_t booked;
+    std::uint64_t problem_count;
+    std::vector<std::string> problems;
+};
+
+// Connection settings; see seatcore_options_* in seatcore.h for defaults and ranges. A value
+// out of range throws Error (SEATCORE_CONFIG) and leaves the option as it was.
 class Options {
 public:
     Options() : p_(seatcore_options_new()) {}
     Options &pool_size(std::uint32_t n) { return set(seatcore_options_set_pool_size, n); }
-    Options &lock_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_lock_timeout_ms, ms); }
+    Options &min_idle(std::uint32_t n) { return set(seatcore_options_set_min_idle, n); }
+    Options &checkout_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_checkout_timeout_ms, ms); }
     Options &connect_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_connect_timeout_ms, ms); }
+    Options &statement_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_statement_timeout_ms, ms); }
+    Options &lock_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_lock_timeout_ms, ms); }
+    Options &sweep_batch(std::uint32_t n) { return set(seatcore_options_set_sweep_batch, n); }
+    Options &migrate(bool on) { return set(seatcore_options_set_migrate, on); }
     const seatcore_options *get() const noexcept { return p_.get(); }
 
 private:
@@ -229,6 +250,23 @@ public:
         std::uint64_t shows = 0;
         detail::call([&](seatcore_error **err) { return seatcore_health(p_.get(), &shows, err); });
         return shows;
+    }
+
+    // Checks every invariant of the stored rows, of one show or (nullopt) of all.
+    Audit audit(const std::optional<std::string> &show_id = std::nullopt) const {
+        seatcore_audit_report *raw = nullptr;
+        detail::call([&](seatcore_error **err) {
+            return seatcore_audit(p_.get(), show_id ? show_id->c_str() : nullptr, &raw, err);
+        });
+        AuditPtr r(raw);
+        Audit out{seatcore_audit_ok(r.get()),           seatcore_audit_shows(r.get()),
+                  seatcore_audit_seats(r.get()),        seatcore_audit_held(r.get()),
+                  seatcore_audit_booked(r.get()),       seatcore_audit_problem_count(r.get()),
+                  {}};
+        for (std::size_t i = 0; i < seatcore_audit_problems_listed(r.get()); i++) {
+            out.problems.push_back(detail::str(seatcore_audit_problem(r.get(), i)));
+        }
+        return out;
     }
 
     seatcore_reset_counts reset_all() const {

@@ -32,7 +32,9 @@ pub mod validate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
 
 pub use chrono::{DateTime, Utc};
 pub use error::{Error, ErrorKind, InputError, Result};
@@ -46,19 +48,33 @@ pub use types::{
 pub use uuid::Uuid;
 
 use error::{classify, DbFailure};
-use pool::{Conn, Manager};
+use pool::{Conn, Pool, PoolSpec};
 
 /// A handle on the seat database, shared by all threads. Cloning is cheap (one pool).
-#[derive(Clone)]
+///
+/// Safe across `fork()`: a child process that uses a handle made before the fork opens a
+/// pool of its own on its first call and never touches the parent's connections.
 pub struct SeatCore {
     inner: Arc<Inner>,
+    /// When set, no operation of this handle waits past it (see [`SeatCore::until`]).
+    deadline: Option<Instant>,
 }
 
 struct Inner {
-    pool: r2d2::Pool<Manager>,
-    generation: Arc<AtomicU64>,
+    spec: PoolSpec,
+    /// This process's pool: none after `dispose()` until the next call opens one; a pool of
+    /// another process after `fork()`, which the next call replaces (see `pool::Pool`).
+    pool: ArcSwapOption<Pool>,
     sweep_batch: i64,
     counters: Counters,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.swap(None) {
+            pool::release(pool);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -85,10 +101,10 @@ const ATTEMPTS: u32 = 4;
 
 impl std::fmt::Debug for SeatCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.inner.pool.state();
+        let stats = self.stats();
         f.debug_struct("SeatCore")
-            .field("connections", &state.connections)
-            .field("idle", &state.idle_connections)
+            .field("connections", &stats.pool_connections)
+            .field("idle", &stats.pool_idle)
             .finish()
     }
 }
@@ -121,27 +137,94 @@ impl SeatCore {
             options.lock_timeout.as_millis(),
             options.statement_timeout.as_millis() * 3,
         );
-        let manager = Manager::new(config, tls, session_sql);
-        let generation = manager.generation();
-        let pool = r2d2::Pool::builder()
-            .max_size(options.pool_size)
-            .min_idle(Some(options.min_idle))
-            .connection_timeout(options.checkout_timeout)
-            .test_on_check_out(true) // our check costs no round trip; see pool::Manager
-            .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build(manager)?;
+        let spec = PoolSpec {
+            config,
+            tls,
+            session_sql,
+            max_size: options.pool_size,
+            min_idle: options.min_idle.min(options.pool_size),
+            checkout_timeout: options.checkout_timeout,
+        };
+        let pool = Pool::open(&spec, true)?;
         let core = SeatCore {
             inner: Arc::new(Inner {
-                pool,
-                generation,
+                spec,
+                pool: ArcSwapOption::from_pointee(pool),
                 sweep_batch: i64::from(options.sweep_batch),
                 counters: Counters::default(),
             }),
+            deadline: None,
         };
         if options.migrate {
             core.with_conn(OnLost::Retry, |c, _| migrate::migrate(&mut c.client))?;
         }
         Ok(core)
+    }
+
+    /// A handle on the same pool whose operations never wait past `deadline`: waiting for
+    /// a pooled connection, or to retry, ends there with `Unavailable`. For servers that
+    /// answer each request by a deadline counted from its arrival.
+    pub fn until(&self, deadline: Instant) -> SeatCore {
+        SeatCore { inner: Arc::clone(&self.inner), deadline: Some(deadline) }
+    }
+
+    /// Closes every pooled connection (operations in flight finish on theirs first). The
+    /// next operation opens a new pool, so disposing a handle still in use is safe.
+    pub fn dispose(&self) {
+        if let Some(pool) = self.inner.pool.swap(None) {
+            pool::release(pool);
+        }
+    }
+
+    /// Whether a pool is open in this process (false after [`SeatCore::dispose`] until
+    /// the next operation, and in a child process until its first operation).
+    pub fn is_open(&self) -> bool {
+        self.inner.pool.load().as_ref().is_some_and(|p| p.is_ours())
+    }
+
+    /// This process's pool, opened on first use after `dispose()` or `fork()`.
+    fn pool(&self) -> Result<Arc<Pool>> {
+        loop {
+            let current = self.inner.pool.load_full();
+            if let Some(pool) = current.as_ref().filter(|p| p.is_ours()) {
+                return Ok(Arc::clone(pool));
+            }
+            let fresh = Arc::new(Pool::open(&self.inner.spec, false)?);
+            let previous = self.inner.pool.compare_and_swap(&current, Some(Arc::clone(&fresh)));
+            let installed = match (previous.as_ref(), current.as_ref()) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            // Let go of what we loaded, and of the reference the swap handed back when ours
+            // won: a pool of another process is left untouched (see `pool::Pool`).
+            if installed {
+                if let Some(stored) = arc_swap::Guard::into_inner(previous) {
+                    pool::release(stored);
+                }
+            } else {
+                drop(previous);
+            }
+            if let Some(loaded) = current {
+                pool::release(loaded);
+            }
+            if installed {
+                return Ok(fresh);
+            }
+            // Another thread opened one first: close ours and use theirs.
+        }
+    }
+
+    /// How long a checkout may wait: the pool's timeout, cut short by the deadline.
+    fn checkout_wait(&self) -> Result<Duration> {
+        let wait = self.inner.spec.checkout_timeout;
+        match self.deadline {
+            None => Ok(wait),
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Ok(wait.min(left)),
+                _ => Err(Error::Unavailable("the request's deadline passed".into())),
+            },
+        }
     }
 
     /// Runs `op` on a pooled connection, retrying deadlocks and serialization failures
@@ -150,7 +233,8 @@ impl SeatCore {
     fn with_conn<T>(&self, on_lost: OnLost, mut op: impl FnMut(&mut Conn, u32) -> Result<T>) -> Result<T> {
         let mut attempt = 0;
         loop {
-            let mut conn = self.inner.pool.get()?;
+            let pool = self.pool()?;
+            let mut conn = pool.pool.get_timeout(self.checkout_wait()?)?;
             let outcome = op(&mut conn, attempt);
             let failure = match &outcome {
                 Err(Error::Database(e)) | Err(Error::Busy(Some(e))) => Some(classify(e)),
@@ -158,8 +242,7 @@ impl SeatCore {
                 _ => None,
             };
             if failure == Some(DbFailure::Lost) || conn.client.is_closed() {
-                // Every connection opened before now is suspect: drop them at checkout.
-                self.inner.generation.fetch_add(1, Ordering::AcqRel);
+                pool.retire_all();
             }
             attempt += 1;
             let again = match failure {
@@ -175,19 +258,21 @@ impl SeatCore {
         }
     }
 
-    /// Counters since this handle was opened, and the pool's state.
+    /// Counters since this handle was opened, and the pool's state (zeros while no pool is
+    /// open in this process).
     pub fn stats(&self) -> Stats {
         let c = &self.inner.counters;
-        let state = self.inner.pool.state();
+        let pool = self.inner.pool.load();
+        let state = pool.as_ref().filter(|p| p.is_ours()).map(|p| p.pool.state());
         Stats {
             holds_granted: c.holds_granted.load(Ordering::Relaxed),
             holds_refused: c.holds_refused.load(Ordering::Relaxed),
             bookings: c.bookings.load(Ordering::Relaxed),
             releases: c.releases.load(Ordering::Relaxed),
             holds_expired_swept: c.holds_expired_swept.load(Ordering::Relaxed),
-            pool_connections: state.connections,
-            pool_idle: state.idle_connections,
-            pool_max: self.inner.pool.max_size(),
+            pool_connections: state.as_ref().map_or(0, |s| s.connections),
+            pool_idle: state.as_ref().map_or(0, |s| s.idle_connections),
+            pool_max: self.inner.spec.max_size,
         }
     }
 
@@ -195,6 +280,12 @@ impl SeatCore {
     /// returned [`Sweeper`] is stopped or dropped.
     pub fn start_sweeper(&self, interval: Duration) -> Sweeper {
         Sweeper::start(self.clone(), interval)
+    }
+}
+
+impl Clone for SeatCore {
+    fn clone(&self) -> Self {
+        SeatCore { inner: Arc::clone(&self.inner), deadline: self.deadline }
     }
 }
 

@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 pub struct Options {
     /// Most connections the pool opens (default 16; [`Options::POOL_SIZE`]).
     pub pool_size: u32,
-    /// Connections kept open while idle (default 2; at most `pool_size`); the rest open on
-    /// demand.
+    /// Connections kept open while idle (default 2); the rest open on demand. A value above
+    /// `pool_size` keeps every connection of the pool open.
     pub min_idle: u32,
     /// How long a caller waits for a free connection before `Unavailable` (default 5 s).
     pub checkout_timeout: Duration,
@@ -116,7 +116,7 @@ impl Options {
 
     /// `pool_size`: 1 to 1,000 connections.
     pub const POOL_SIZE: OptionRange<u32> = OptionRange { name: "pool_size", range: 1..=1_000 };
-    /// `min_idle`: 0 to 1,000, and at most `pool_size`.
+    /// `min_idle`: 0 to 1,000 (capped by `pool_size` in effect).
     pub const MIN_IDLE: OptionRange<u32> = OptionRange { name: "min_idle", range: 0..=1_000 };
     /// `checkout_timeout`: 1 ms to 1 hour.
     pub const CHECKOUT_TIMEOUT: OptionRange<Duration> =
@@ -138,9 +138,7 @@ impl Options {
         Ok(self)
     }
 
-    /// Sets `min_idle`, refusing a value out of [`Options::MIN_IDLE`]. Whether it fits the
-    /// pool size is checked at connect ([`Options::check`]), so the two may be set in any
-    /// order.
+    /// Sets `min_idle`, refusing a value out of [`Options::MIN_IDLE`].
     pub fn set_min_idle(&mut self, n: u32) -> Result<&mut Self> {
         self.min_idle = Self::MIN_IDLE.check(n)?;
         Ok(self)
@@ -176,9 +174,8 @@ impl Options {
         Ok(self)
     }
 
-    /// Checks every option against its range, and `min_idle` against `pool_size`: the
-    /// first problem as a `Config` error. [`SeatCore::connect`](crate::SeatCore::connect)
-    /// calls it.
+    /// Checks every option against its range: the first problem as a `Config` error.
+    /// [`SeatCore::connect`](crate::SeatCore::connect) calls it.
     pub fn check(&self) -> Result<()> {
         Self::POOL_SIZE.check(self.pool_size)?;
         Self::MIN_IDLE.check(self.min_idle)?;
@@ -187,12 +184,6 @@ impl Options {
         Self::STATEMENT_TIMEOUT.check(self.statement_timeout)?;
         Self::LOCK_TIMEOUT.check(self.lock_timeout)?;
         Self::SWEEP_BATCH.check(self.sweep_batch)?;
-        if self.min_idle > self.pool_size {
-            return Err(Error::Config(format!(
-                "min_idle ({}) must not exceed pool_size ({})",
-                self.min_idle, self.pool_size
-            )));
-        }
         Ok(())
     }
 }
@@ -224,7 +215,8 @@ mod tests {
         assert!(o.set_pool_size(0).is_err());
         assert!(o.set_pool_size(1001).is_err());
         o.set_pool_size(4).unwrap().set_min_idle(8).unwrap();
-        assert!(o.check().unwrap_err().to_string().contains("min_idle (8) must not exceed pool_size (4)"));
+        o.check().unwrap();
+        assert!(o.set_min_idle(1001).is_err());
         assert!(o.set_sweep_batch(0).is_err());
         assert!(seconds("checkout_timeout", -1.0).is_err());
         assert!(seconds("checkout_timeout", f64::NAN).is_err());

@@ -1,9 +1,10 @@
 //! The connection pool: r2d2 over r2d2_postgres, with session settings applied at connect
-//! and a cheap, round-trip-free validity check at checkout.
+//! and a cheap, round-trip-free validity check at checkout; one pool per process.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use postgres::Client;
 use postgres_native_tls::MakeTlsConnector;
@@ -26,17 +27,71 @@ pub(crate) struct Manager {
     generation: Arc<AtomicU64>,
 }
 
-impl Manager {
-    pub(crate) fn new(config: postgres::Config, tls: MakeTlsConnector, session_sql: String) -> Self {
-        Manager {
-            inner: PostgresConnectionManager::new(config, tls),
-            session_sql,
-            generation: Arc::new(AtomicU64::new(0)),
-        }
+/// Everything needed to open a pool: kept so a pool can be opened again after
+/// `dispose()` or in a child process.
+#[derive(Clone)]
+pub(crate) struct PoolSpec {
+    pub(crate) config: postgres::Config,
+    pub(crate) tls: MakeTlsConnector,
+    /// Run on every new connection: timeouts and the time zone.
+    pub(crate) session_sql: String,
+    pub(crate) max_size: u32,
+    pub(crate) min_idle: u32,
+    pub(crate) checkout_timeout: Duration,
+}
+
+/// One process's pool.
+///
+/// A pool belongs to the process that opened it. After `fork()` the child must not touch
+/// it: its sockets are the parent's sessions (a word on them would corrupt the parent's
+/// conversation with the server), and its locks and helper threads were left behind by
+/// the fork. The child opens a pool of its own and never drops the inherited one, which
+/// would close (say goodbye on) the parent's sockets and join threads it does not have.
+pub(crate) struct Pool {
+    pub(crate) pid: u32,
+    pub(crate) pool: r2d2::Pool<Manager>,
+    pub(crate) generation: Arc<AtomicU64>,
+}
+
+impl Pool {
+    /// Opens a pool. With `eager`, waits until `min_idle` connections are open (so a
+    /// database that cannot be reached fails here); otherwise connections open on demand.
+    pub(crate) fn open(spec: &PoolSpec, eager: bool) -> Result<Pool, r2d2::Error> {
+        let generation = Arc::new(AtomicU64::new(0));
+        let manager = Manager {
+            inner: PostgresConnectionManager::new(spec.config.clone(), spec.tls.clone()),
+            session_sql: spec.session_sql.clone(),
+            generation: Arc::clone(&generation),
+        };
+        let builder = r2d2::Pool::builder()
+            .max_size(spec.max_size)
+            .min_idle(Some(spec.min_idle))
+            .connection_timeout(spec.checkout_timeout)
+            .test_on_check_out(true) // our check costs no round trip; see `Manager`
+            .error_handler(Box::new(r2d2::NopErrorHandler));
+        let pool = if eager { builder.build(manager)? } else { builder.build_unchecked(manager) };
+        Ok(Pool { pid: std::process::id(), pool, generation })
     }
 
-    pub(crate) fn generation(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.generation)
+    /// Marks every connection opened before now as suspect: each is dropped at its next
+    /// checkout instead of failing one request.
+    pub(crate) fn retire_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether this process opened the pool.
+    pub(crate) fn is_ours(&self) -> bool {
+        self.pid == std::process::id()
+    }
+}
+
+/// Lets go of a pool: closes it when this process opened it, else leaves it untouched
+/// (see [`Pool`]).
+pub(crate) fn release(pool: Arc<Pool>) {
+    if pool.is_ours() {
+        drop(pool);
+    } else {
+        std::mem::forget(pool);
     }
 }
 

@@ -36,9 +36,10 @@
  * The result of every fallible seatcore function.
  *
  * `SEATCORE_OK` is 0; every other value is a failure. Codes 1 to 99 are the core's
- * error kinds; codes from 100 on belong to the C API. The numbers are part of the ABI:
- * they never change and are never reused. Code that switches on a result must handle
- * unknown values: later versions may add codes.
+ * error kinds (`SEATCORE_` + the kind's name, with the kind's number); codes from 100 on
+ * belong to the C API. The numbers are part of the ABI: they never change and are never
+ * reused. Code that switches on a result must handle unknown values: later versions may
+ * add codes.
  */
 enum seatcore_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -95,14 +96,20 @@ enum seatcore_result
    */
   SEATCORE_BUSY = 10,
   /**
-   * The database cannot be reached (or a bad database URL), or no pooled connection came
-   * free in time.
+   * The database cannot be reached, or no pooled connection came free in time; retrying
+   * later may succeed.
    */
   SEATCORE_UNAVAILABLE = 11,
   /**
    * Any other database failure.
    */
   SEATCORE_DATABASE = 12,
+  /**
+   * The configuration cannot work: a malformed database URL, an unknown `sslmode`, an
+   * unreadable certificate, an option or interval out of its range. Reported at once,
+   * never retried; retrying changes nothing. The message says what to fix.
+   */
+  SEATCORE_CONFIG = 13,
   /**
    * A pointer argument that must not be NULL was NULL. Nothing was done.
    */
@@ -121,7 +128,8 @@ enum seatcore_result
    */
   SEATCORE_INDEX_OUT_OF_RANGE = 103,
   /**
-   * The core reported an error kind this version of the C API does not know.
+   * Returned by no call: `seatcore_result_name` names every value it does not know so
+   * (a code of a later version, say).
    */
   SEATCORE_UNKNOWN_ERROR = 199,
 };
@@ -152,6 +160,15 @@ typedef enum seatcore_seat_state seatcore_seat_state;
 typedef uint32_t seatcore_seat_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * What `seatcore_audit` found: whether every invariant holds, what was looked at, and the
+ * problems, each a sentence naming the show, seat and hold or booking.
+ *
+ * Made by `seatcore_audit`; the caller owns it and frees it with `seatcore_audit_free`.
+ * Immutable: several threads may read it at once; it is freed once, when none does.
+ */
+typedef struct seatcore_audit_report seatcore_audit_report;
 
 /**
  * A confirmed booking. Its id is the id of the hold it came from.
@@ -189,11 +206,15 @@ typedef struct seatcore_error seatcore_error;
 typedef struct seatcore_hold seatcore_hold;
 
 /**
- * How a client connects: pool size and timeouts. Defaults suit one kiosk process.
+ * How a client connects: pool size, timeouts, sweep batches, migrations.
  *
  * Made by `seatcore_options_new`, owned by the caller, freed with `seatcore_options_free`.
  * Only read by `seatcore_client_new`, which copies it: free it right after if you like.
  * Not for concurrent mutation; setters and `seatcore_client_new` must not race.
+ *
+ * Every setter checks its value against the option's range and refuses one outside it
+ * with `SEATCORE_CONFIG` (the message names the option and its range); the option then
+ * keeps the value it had. No value is ever silently changed.
  */
 typedef struct seatcore_options seatcore_options;
 
@@ -289,6 +310,7 @@ const char *seatcore_version(void);
 /**
  * The name of a result code, e.g. `"SEATCORE_HOLD_EXPIRED"`, or `"SEATCORE_UNKNOWN_ERROR"`
  * for a value this version does not know. A static string: never NULL, never freed.
+ * Thread-safe.
  */
 const char *seatcore_result_name(uint32_t code);
 
@@ -334,9 +356,8 @@ const char *seatcore_error_unavailable_seat(const struct seatcore_error *err, si
 void seatcore_error_free(struct seatcore_error *err);
 
 /**
- * A new options object with the defaults: pool of 16 connections, 2 kept idle, 5 s to get
- * a connection, 5 s to connect, 10 s statement timeout, 3 s lock timeout, sweep batches of
- * 5000, migrations applied at connect.
+ * A new options object with every option at its default (each setter states it); the
+ * defaults suit one kiosk process.
  *
  * The caller owns the result and frees it with `seatcore_options_free`. Never NULL.
  */
@@ -348,16 +369,22 @@ struct seatcore_options *seatcore_options_new(void);
 void seatcore_options_free(struct seatcore_options *options);
 
 /**
- * The most connections the pool opens (0 counts as 1). `SEATCORE_NULL_PARAMETER` when
- * `options` is NULL. `err` is optional (may be NULL).
+ * The most connections the pool opens. Default: 16. Valid: 1 to 1000.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */
 seatcore_result seatcore_options_set_pool_size(struct seatcore_options *options,
                                                uint32_t pool_size,
                                                struct seatcore_error **err);
 
 /**
- * Connections kept open while idle (at most the pool size). `SEATCORE_NULL_PARAMETER`
- * when `options` is NULL. `err` is optional (may be NULL).
+ * Connections kept open while idle; the rest open on demand. Default: 2. Valid: 0 to
+ * 1000, and at most the pool size (checked by `seatcore_client_new`, which fails with
+ * `SEATCORE_CONFIG` otherwise, so the two may be set in any order).
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */
 seatcore_result seatcore_options_set_min_idle(struct seatcore_options *options,
                                               uint32_t min_idle,
@@ -365,7 +392,10 @@ seatcore_result seatcore_options_set_min_idle(struct seatcore_options *options,
 
 /**
  * How long a call waits for a free pooled connection before `SEATCORE_UNAVAILABLE`, in
- * milliseconds. `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+ * milliseconds. Default: 5000 ms. Valid: 1 to 3600000 ms.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */
 seatcore_result seatcore_options_set_checkout_timeout_ms(struct seatcore_options *options,
                                                          uint64_t ms,
@@ -373,15 +403,21 @@ seatcore_result seatcore_options_set_checkout_timeout_ms(struct seatcore_options
 
 /**
  * How long opening a database connection may take, in milliseconds (when the URL does not
- * say). `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+ * say). Default: 5000 ms. Valid: 1 to 3600000 ms.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */
 seatcore_result seatcore_options_set_connect_timeout_ms(struct seatcore_options *options,
                                                         uint64_t ms,
                                                         struct seatcore_error **err);
 
 /**
- * Server-side cap on one statement, in milliseconds. `SEATCORE_NULL_PARAMETER` when
- * `options` is NULL. `err` may be NULL.
+ * Server-side cap on one statement, in milliseconds: a longer one becomes
+ * `SEATCORE_BUSY`. Default: 10000 ms. Valid: 1 to 86400000 ms.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */
 seatcore_result seatcore_options_set_statement_timeout_ms(struct seatcore_options *options,
                                                           uint64_t ms,
@@ -389,15 +425,31 @@ seatcore_result seatcore_options_set_statement_timeout_ms(struct seatcore_option
 
 /**
  * Server-side cap on waiting for a row lock, in milliseconds: a stuck lock becomes
- * `SEATCORE_BUSY`, never a hang. `SEATCORE_NULL_PARAMETER` when `options` is NULL.
+ * `SEATCORE_BUSY`, never a hang. Default: 3000 ms. Valid: 1 to 86400000 ms.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */
 seatcore_result seatcore_options_set_lock_timeout_ms(struct seatcore_options *options,
                                                      uint64_t ms,
                                                      struct seatcore_error **err);
 
 /**
- * Whether `seatcore_client_new` applies the schema migrations the database lacks (default
- * true). `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+ * The most expired holds one sweep transaction removes; concurrent sweepers skip each
+ * other's batches. Default: 5000. Valid: 1 to 1000000.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_options_set_sweep_batch(struct seatcore_options *options,
+                                                 uint32_t sweep_batch,
+                                                 struct seatcore_error **err);
+
+/**
+ * Whether `seatcore_client_new` applies the schema migrations the database lacks.
+ * Default: true.
+ *
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */
 seatcore_result seatcore_options_set_migrate(struct seatcore_options *options,
                                              bool migrate,
@@ -415,8 +467,11 @@ seatcore_result seatcore_options_set_migrate(struct seatcore_options *options,
  * - `err`: optional; on failure, when not NULL, `*err` is a new error object the caller
  *   frees with `seatcore_error_free`. Untouched on success.
  *
- * Fails with `SEATCORE_UNAVAILABLE` when the URL is malformed or the database cannot be
- * reached in time, `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`.
+ * Fails with `SEATCORE_CONFIG` at once, without retrying, when the configuration cannot
+ * work (a malformed URL, an unknown `sslmode`, an unreadable certificate or key, a
+ * minimum of idle connections above the pool size); with `SEATCORE_UNAVAILABLE` when the
+ * database cannot be reached in time; `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`.
+ * Thread-safe.
  */
 seatcore_result seatcore_client_new(const char *database_url,
                                     const struct seatcore_options *options,
@@ -602,6 +657,31 @@ seatcore_result seatcore_health(const struct seatcore_client *client,
                                 struct seatcore_error **err);
 
 /**
+ * Checks every invariant of the stored rows, in one read-only statement (one consistent
+ * moment, while other calls go on): no seat in two live holds or two bookings, every held
+ * or booked seat backed by its hold or booking and every hold or booking by its seats,
+ * every show's seat count. For operators and for tests' end states.
+ *
+ * - `client`: required.
+ * - `show_id`: optional; NULL audits every show, otherwise the one show (an unknown show
+ *   is audited as empty: no shows, no problems). Read only during the call.
+ * - `out`: required; on success `*out` is a new audit report the caller owns and frees
+ *   with `seatcore_audit_free`; read it with `seatcore_audit_ok`, `seatcore_audit_shows`,
+ *   `seatcore_audit_seats`, `seatcore_audit_held`, `seatcore_audit_booked`,
+ *   `seatcore_audit_problem_count`, `seatcore_audit_problems_listed` and
+ *   `seatcore_audit_problem`. Untouched on failure.
+ * - `err`: optional.
+ *
+ * A broken invariant is not a failure: the call succeeds and the report says what is
+ * wrong. Fails with `SEATCORE_INVALID_INPUT` (bad show id), `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_audit(const struct seatcore_client *client,
+                               const char *show_id,
+                               struct seatcore_audit_report **out,
+                               struct seatcore_error **err);
+
+/**
  * Copies the client's counters into `*out`. `SEATCORE_NULL_PARAMETER` when `client` or
  * `out` is NULL (nothing written). `err` optional. Thread-safe; no database round trip.
  */
@@ -610,12 +690,12 @@ seatcore_result seatcore_client_stats(const struct seatcore_client *client,
                                       struct seatcore_error **err);
 
 /**
- * Starts a thread that calls `seatcore_sweep_expired` every `interval_ms` milliseconds
- * (1 to 86400000); sweep errors are retried at the next tick.
+ * Starts a thread that calls `seatcore_sweep_expired` every `interval_ms` milliseconds;
+ * sweep errors are retried at the next tick. Valid: 1 to 86400000 ms.
  *
  * `client` and `out` required; on success `*out` is a new sweeper the caller frees with
- * `seatcore_sweeper_free`. `err` optional. `SEATCORE_INVALID_INPUT` for an interval out of
- * range. Thread-safe.
+ * `seatcore_sweeper_free`. `err` optional. `SEATCORE_CONFIG` for an interval out of range
+ * (no thread is started). Thread-safe.
  */
 seatcore_result seatcore_sweeper_start(const struct seatcore_client *client,
                                        uint64_t interval_ms,
@@ -757,6 +837,58 @@ void seatcore_status_free(struct seatcore_status *status);
  * `"unknown"` for any other value. A static string: never NULL, never to be freed.
  */
 const char *seatcore_seat_state_name(uint32_t state);
+
+/**
+ * True when every invariant holds (no problem found); false when one is broken or
+ * `report` is NULL.
+ */
+bool seatcore_audit_ok(const struct seatcore_audit_report *report);
+
+/**
+ * How many shows the audit looked at (1 or 0 for one show); 0 when `report` is NULL.
+ */
+uint64_t seatcore_audit_shows(const struct seatcore_audit_report *report);
+
+/**
+ * How many seats the audit looked at; 0 when `report` is NULL.
+ */
+uint64_t seatcore_audit_seats(const struct seatcore_audit_report *report);
+
+/**
+ * How many of those seats a live hold held at the audit's moment; 0 when `report` is NULL.
+ */
+uint64_t seatcore_audit_held(const struct seatcore_audit_report *report);
+
+/**
+ * How many of those seats were booked; 0 when `report` is NULL.
+ */
+uint64_t seatcore_audit_booked(const struct seatcore_audit_report *report);
+
+/**
+ * How many problems the audit found in all (0 exactly when `seatcore_audit_ok`); 0 when
+ * `report` is NULL. The report lists the first of them only: see
+ * `seatcore_audit_problems_listed`.
+ */
+uint64_t seatcore_audit_problem_count(const struct seatcore_audit_report *report);
+
+/**
+ * How many problems the report lists: all of them, or the first 100 when there are more;
+ * 0 when `report` is NULL.
+ */
+size_t seatcore_audit_problems_listed(const struct seatcore_audit_report *report);
+
+/**
+ * The `index`-th listed problem, a sentence such as `"show s1: seat A1 is held by ...,
+ * which is no live hold of it"`. Borrowed from `report` (valid until it is freed; do not
+ * free it); NULL when `report` is NULL or `index >= seatcore_audit_problems_listed(report)`.
+ */
+const char *seatcore_audit_problem(const struct seatcore_audit_report *report, size_t index);
+
+/**
+ * Frees an audit report and every string borrowed from it. NULL is a no-op. Must not race
+ * with other uses of the same object; freeing it twice is undefined behaviour.
+ */
+void seatcore_audit_free(struct seatcore_audit_report *report);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,18 +1,20 @@
 //! Result codes, the error object, and the one boundary every exported function goes through.
 
 use std::any::Any;
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::OnceLock;
 
 use seatcore_core::{Error, ErrorKind};
 
 /// The result of every fallible seatcore function.
 ///
 /// `SEATCORE_OK` is 0; every other value is a failure. Codes 1 to 99 are the core's
-/// error kinds; codes from 100 on belong to the C API. The numbers are part of the ABI:
-/// they never change and are never reused. Code that switches on a result must handle
-/// unknown values: later versions may add codes.
+/// error kinds (`SEATCORE_` + the kind's name, with the kind's number); codes from 100 on
+/// belong to the C API. The numbers are part of the ABI: they never change and are never
+/// reused. Code that switches on a result must handle unknown values: later versions may
+/// add codes.
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
@@ -44,11 +46,15 @@ pub enum seatcore_result {
     /// The database could not serve in time (lock or statement timeout); retrying later may
     /// succeed.
     SEATCORE_BUSY = 10,
-    /// The database cannot be reached (or a bad database URL), or no pooled connection came
-    /// free in time.
+    /// The database cannot be reached, or no pooled connection came free in time; retrying
+    /// later may succeed.
     SEATCORE_UNAVAILABLE = 11,
     /// Any other database failure.
     SEATCORE_DATABASE = 12,
+    /// The configuration cannot work: a malformed database URL, an unknown `sslmode`, an
+    /// unreadable certificate, an option or interval out of its range. Reported at once,
+    /// never retried; retrying changes nothing. The message says what to fix.
+    SEATCORE_CONFIG = 13,
     /// A pointer argument that must not be NULL was NULL. Nothing was done.
     SEATCORE_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8. Nothing was done.
@@ -58,55 +64,62 @@ pub enum seatcore_result {
     SEATCORE_PANIC = 102,
     /// An index argument was past the end of a list.
     SEATCORE_INDEX_OUT_OF_RANGE = 103,
-    /// The core reported an error kind this version of the C API does not know.
+    /// Returned by no call: `seatcore_result_name` names every value it does not know so
+    /// (a code of a later version, say).
     SEATCORE_UNKNOWN_ERROR = 199,
 }
 
 use seatcore_result::*;
 
-impl seatcore_result {
-    /// The result code of a core error kind: the same number.
-    pub(crate) fn from_kind(kind: ErrorKind) -> seatcore_result {
-        match kind as u32 {
-            1 => SEATCORE_SHOW_NOT_FOUND,
-            2 => SEATCORE_SHOW_EXISTS,
-            3 => SEATCORE_INVALID_SEAT_IDS,
-            4 => SEATCORE_SEATS_UNAVAILABLE,
-            5 => SEATCORE_HOLD_NOT_FOUND,
-            6 => SEATCORE_HOLD_EXPIRED,
-            7 => SEATCORE_HOLD_INVALIDATED,
-            8 => SEATCORE_INVALID_INPUT,
-            9 => SEATCORE_REQUEST_KEY_REUSED,
-            10 => SEATCORE_BUSY,
-            11 => SEATCORE_UNAVAILABLE,
-            12 => SEATCORE_DATABASE,
-            _ => SEATCORE_UNKNOWN_ERROR,
-        }
-    }
+/// The codes of the C API itself, which no core kind has, with their names. The names of
+/// the core's codes come from the core's table ([`ErrorKind::name`]).
+const C_ONLY: [(seatcore_result, &CStr); 6] = [
+    (SEATCORE_OK, c"SEATCORE_OK"),
+    (SEATCORE_NULL_PARAMETER, c"SEATCORE_NULL_PARAMETER"),
+    (SEATCORE_INVALID_UTF8, c"SEATCORE_INVALID_UTF8"),
+    (SEATCORE_PANIC, c"SEATCORE_PANIC"),
+    (SEATCORE_INDEX_OUT_OF_RANGE, c"SEATCORE_INDEX_OUT_OF_RANGE"),
+    (SEATCORE_UNKNOWN_ERROR, c"SEATCORE_UNKNOWN_ERROR"),
+];
 
-    /// The name of the code, as a static NUL-terminated string.
-    pub(crate) fn name(self) -> &'static [u8] {
-        match self {
-            SEATCORE_OK => b"SEATCORE_OK\0",
-            SEATCORE_SHOW_NOT_FOUND => b"SEATCORE_SHOW_NOT_FOUND\0",
-            SEATCORE_SHOW_EXISTS => b"SEATCORE_SHOW_EXISTS\0",
-            SEATCORE_INVALID_SEAT_IDS => b"SEATCORE_INVALID_SEAT_IDS\0",
-            SEATCORE_SEATS_UNAVAILABLE => b"SEATCORE_SEATS_UNAVAILABLE\0",
-            SEATCORE_HOLD_NOT_FOUND => b"SEATCORE_HOLD_NOT_FOUND\0",
-            SEATCORE_HOLD_EXPIRED => b"SEATCORE_HOLD_EXPIRED\0",
-            SEATCORE_HOLD_INVALIDATED => b"SEATCORE_HOLD_INVALIDATED\0",
-            SEATCORE_INVALID_INPUT => b"SEATCORE_INVALID_INPUT\0",
-            SEATCORE_REQUEST_KEY_REUSED => b"SEATCORE_REQUEST_KEY_REUSED\0",
-            SEATCORE_BUSY => b"SEATCORE_BUSY\0",
-            SEATCORE_UNAVAILABLE => b"SEATCORE_UNAVAILABLE\0",
-            SEATCORE_DATABASE => b"SEATCORE_DATABASE\0",
-            SEATCORE_NULL_PARAMETER => b"SEATCORE_NULL_PARAMETER\0",
-            SEATCORE_INVALID_UTF8 => b"SEATCORE_INVALID_UTF8\0",
-            SEATCORE_PANIC => b"SEATCORE_PANIC\0",
-            SEATCORE_INDEX_OUT_OF_RANGE => b"SEATCORE_INDEX_OUT_OF_RANGE\0",
-            SEATCORE_UNKNOWN_ERROR => b"SEATCORE_UNKNOWN_ERROR\0",
+impl seatcore_result {
+    /// The result code of a core error kind. Exhaustive on purpose: a new kind in the core
+    /// stops the build here until it has its code (the same number, `SEATCORE_` + name).
+    pub(crate) fn from_kind(kind: ErrorKind) -> seatcore_result {
+        match kind {
+            ErrorKind::ShowNotFound => SEATCORE_SHOW_NOT_FOUND,
+            ErrorKind::ShowExists => SEATCORE_SHOW_EXISTS,
+            ErrorKind::InvalidSeatIds => SEATCORE_INVALID_SEAT_IDS,
+            ErrorKind::SeatsUnavailable => SEATCORE_SEATS_UNAVAILABLE,
+            ErrorKind::HoldNotFound => SEATCORE_HOLD_NOT_FOUND,
+            ErrorKind::HoldExpired => SEATCORE_HOLD_EXPIRED,
+            ErrorKind::HoldInvalidated => SEATCORE_HOLD_INVALIDATED,
+            ErrorKind::InvalidInput => SEATCORE_INVALID_INPUT,
+            ErrorKind::RequestKeyReused => SEATCORE_REQUEST_KEY_REUSED,
+            ErrorKind::Busy => SEATCORE_BUSY,
+            ErrorKind::Unavailable => SEATCORE_UNAVAILABLE,
+            ErrorKind::Database => SEATCORE_DATABASE,
+            ErrorKind::Config => SEATCORE_CONFIG,
         }
     }
+}
+
+/// The name of a result code value, e.g. `SEATCORE_HOLD_EXPIRED`, or
+/// `SEATCORE_UNKNOWN_ERROR` for a value this version does not know. Static.
+pub(crate) fn result_name(code: u32) -> &'static CStr {
+    match ErrorKind::from_code(code) {
+        Some(kind) => kind_name(kind),
+        None => C_ONLY.iter().find(|(c, _)| *c as u32 == code).map_or(c"SEATCORE_UNKNOWN_ERROR", |(_, n)| n),
+    }
+}
+
+/// `SEATCORE_` + the kind's name, as a static C string (built once).
+fn kind_name(kind: ErrorKind) -> &'static CStr {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = NAMES
+        .get_or_init(|| ErrorKind::ALL.iter().map(|k| cstring(format!("SEATCORE_{}", k.name()))).collect());
+    let at = ErrorKind::ALL.iter().position(|k| *k == kind).expect("every kind is in ErrorKind::ALL");
+    &names[at]
 }
 
 /// What went wrong in a failed call: a result code, a message, and details.
@@ -166,13 +179,8 @@ impl From<Error> for seatcore_error {
             }
         }
         let mut out = seatcore_error::new(seatcore_result::from_kind(err.kind()), message);
-        match &err {
-            Error::InvalidInput(input) => out.index = input.index(),
-            Error::SeatsUnavailable { seat_ids } => {
-                out.unavailable = seat_ids.iter().map(|s| cstring(s.clone())).collect();
-            }
-            _ => {}
-        }
+        out.index = err.input().and_then(|input| input.index());
+        out.unavailable = err.unavailable_seats().iter().map(|s| cstring(s.clone())).collect();
         out
     }
 }
@@ -220,27 +228,30 @@ mod tests {
     use seatcore_core::InputError;
 
     #[test]
-    fn every_core_kind_keeps_its_number() {
-        let all = [
-            Error::ShowNotFound,
-            Error::ShowExists,
-            Error::InvalidSeatIds,
-            Error::SeatsUnavailable { seat_ids: vec!["A1".into()] },
-            Error::HoldNotFound,
-            Error::HoldExpired,
-            Error::HoldInvalidated,
-            Error::InvalidInput(InputError::NoSeats),
-            Error::RequestKeyReused,
-            Error::Unavailable("down".into()),
-        ];
-        for e in all {
-            let kind = e.kind();
+    fn every_core_kind_has_its_code_and_name() {
+        for &kind in ErrorKind::ALL {
             let code = seatcore_result::from_kind(kind);
-            assert_eq!(code as u32, kind as u32, "{e:?}");
-            assert_ne!(code, SEATCORE_UNKNOWN_ERROR);
+            assert_eq!(code as u32, kind.code(), "{kind:?}");
+            assert_eq!(result_name(code as u32).to_str().unwrap(), format!("SEATCORE_{}", kind.name()));
+            assert!(!C_ONLY.iter().any(|(c, _)| *c == code), "{kind:?} is listed as C-only");
         }
-        assert_eq!(seatcore_result::from_kind(ErrorKind::Busy) as u32, 10);
-        assert_eq!(seatcore_result::from_kind(ErrorKind::Database) as u32, 12);
+        // errors carry the code of their kind
+        let e = seatcore_error::from(Error::Config("bad sslmode".into()));
+        assert_eq!(e.code, SEATCORE_CONFIG);
+        assert_eq!(e.message.to_str().unwrap(), "configuration error: bad sslmode");
+    }
+
+    #[test]
+    fn c_only_codes_are_outside_the_core_range() {
+        for (code, name) in C_ONLY {
+            assert_eq!(ErrorKind::from_code(code as u32), None, "{code:?}");
+            assert_eq!(result_name(code as u32), name);
+            assert_eq!(name.to_str().unwrap(), format!("{code:?}"));
+        }
+        assert_eq!(result_name(77), c"SEATCORE_UNKNOWN_ERROR");
+        assert_eq!(result_name(u32::MAX), c"SEATCORE_UNKNOWN_ERROR");
+        // the names are built once: the same pointer every time
+        assert_eq!(result_name(1).as_ptr(), result_name(1).as_ptr());
     }
 
     #[test]
@@ -251,6 +262,7 @@ mod tests {
         assert_eq!(e.message.to_str().unwrap(), "seat_ids must not contain empty strings");
         let e = seatcore_error::from(Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] });
         assert_eq!(e.code, SEATCORE_SEATS_UNAVAILABLE);
+        assert_eq!(e.index, None);
         assert_eq!(e.unavailable, vec![CString::new("A1").unwrap(), CString::new("B2").unwrap()]);
     }
 
@@ -269,12 +281,5 @@ mod tests {
     #[test]
     fn interior_nul_does_not_truncate() {
         assert_eq!(cstring("a\0b".into()).to_str().unwrap(), "a\u{FFFD}b");
-    }
-
-    #[test]
-    fn names_are_nul_terminated() {
-        for code in [SEATCORE_OK, SEATCORE_PANIC, SEATCORE_UNKNOWN_ERROR, SEATCORE_SEATS_UNAVAILABLE] {
-            assert_eq!(code.name().last(), Some(&0));
-        }
     }
 }

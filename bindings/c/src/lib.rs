@@ -28,8 +28,8 @@ use seatcore_core::{validate, Options, SeatCore, Sweeper};
 
 pub use error::{seatcore_error, seatcore_result};
 pub use results::{
-    seatcore_booking, seatcore_hold, seatcore_seat, seatcore_seat_counts, seatcore_seat_state,
-    seatcore_status,
+    seatcore_audit_report, seatcore_booking, seatcore_hold, seatcore_seat, seatcore_seat_counts,
+    seatcore_seat_state, seatcore_status,
 };
 
 use error::{boundary, guard, Failure, NO_STRING};
@@ -44,30 +44,10 @@ pub extern "C" fn seatcore_version() -> *const c_char {
 
 /// The name of a result code, e.g. `"SEATCORE_HOLD_EXPIRED"`, or `"SEATCORE_UNKNOWN_ERROR"`
 /// for a value this version does not know. A static string: never NULL, never freed.
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn seatcore_result_name(code: u32) -> *const c_char {
-    let known = [
-        seatcore_result::SEATCORE_OK,
-        seatcore_result::SEATCORE_SHOW_NOT_FOUND,
-        seatcore_result::SEATCORE_SHOW_EXISTS,
-        seatcore_result::SEATCORE_INVALID_SEAT_IDS,
-        seatcore_result::SEATCORE_SEATS_UNAVAILABLE,
-        seatcore_result::SEATCORE_HOLD_NOT_FOUND,
-        seatcore_result::SEATCORE_HOLD_EXPIRED,
-        seatcore_result::SEATCORE_HOLD_INVALIDATED,
-        seatcore_result::SEATCORE_INVALID_INPUT,
-        seatcore_result::SEATCORE_REQUEST_KEY_REUSED,
-        seatcore_result::SEATCORE_BUSY,
-        seatcore_result::SEATCORE_UNAVAILABLE,
-        seatcore_result::SEATCORE_DATABASE,
-        seatcore_result::SEATCORE_NULL_PARAMETER,
-        seatcore_result::SEATCORE_INVALID_UTF8,
-        seatcore_result::SEATCORE_PANIC,
-        seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
-    ];
-    let code =
-        known.into_iter().find(|k| *k as u32 == code).unwrap_or(seatcore_result::SEATCORE_UNKNOWN_ERROR);
-    code.name().as_ptr().cast()
+    guard(c"SEATCORE_UNKNOWN_ERROR".as_ptr(), || error::result_name(code).as_ptr())
 }
 
 // ---- errors ----
@@ -132,23 +112,26 @@ pub unsafe extern "C" fn seatcore_error_free(err: *mut seatcore_error) {
 
 // ---- options ----
 
-/// How a client connects: pool size and timeouts. Defaults suit one kiosk process.
+/// How a client connects: pool size, timeouts, sweep batches, migrations.
 ///
 /// Made by `seatcore_options_new`, owned by the caller, freed with `seatcore_options_free`.
 /// Only read by `seatcore_client_new`, which copies it: free it right after if you like.
 /// Not for concurrent mutation; setters and `seatcore_client_new` must not race.
+///
+/// Every setter checks its value against the option's range and refuses one outside it
+/// with `SEATCORE_CONFIG` (the message names the option and its range); the option then
+/// keeps the value it had. No value is ever silently changed.
 pub struct seatcore_options {
     inner: Options,
 }
 
-/// A new options object with the defaults: pool of 16 connections, 2 kept idle, 5 s to get
-/// a connection, 5 s to connect, 10 s statement timeout, 3 s lock timeout, sweep batches of
-/// 5000, migrations applied at connect.
+/// A new options object with every option at its default (each setter states it); the
+/// defaults suit one kiosk process.
 ///
 /// The caller owns the result and frees it with `seatcore_options_free`. Never NULL.
 #[no_mangle]
 pub extern "C" fn seatcore_options_new() -> *mut seatcore_options {
-    Box::into_raw(Box::new(seatcore_options { inner: Options::default() }))
+    Box::into_raw(Box::new(seatcore_options { inner: Options::DEFAULT }))
 }
 
 /// Frees an options object. NULL is a no-op; freeing twice is undefined behaviour.
@@ -159,92 +142,130 @@ pub unsafe extern "C" fn seatcore_options_free(options: *mut seatcore_options) {
     }
 }
 
+/// Runs one of the core's setters on `options`: the core checks the range.
 unsafe fn set_option(
     options: *mut seatcore_options,
     err: *mut *mut seatcore_error,
-    set: impl FnOnce(&mut Options),
+    set: impl FnOnce(&mut Options) -> seatcore_core::Result<&mut Options>,
 ) -> seatcore_result {
     boundary(err, || {
-        set(&mut args::out(options, "options")?.inner);
+        set(&mut args::out(options, "options")?.inner)?;
         Ok(())
     })
 }
 
-/// The most connections the pool opens (0 counts as 1). `SEATCORE_NULL_PARAMETER` when
-/// `options` is NULL. `err` is optional (may be NULL).
+/// The most connections the pool opens. Default: 16. Valid: 1 to 1000.
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_set_pool_size(
     options: *mut seatcore_options,
     pool_size: u32,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.pool_size = pool_size)
+    set_option(options, err, |o| o.set_pool_size(pool_size))
 }
 
-/// Connections kept open while idle (at most the pool size). `SEATCORE_NULL_PARAMETER`
-/// when `options` is NULL. `err` is optional (may be NULL).
+/// Connections kept open while idle; the rest open on demand. Default: 2. Valid: 0 to
+/// 1000, and at most the pool size (checked by `seatcore_client_new`, which fails with
+/// `SEATCORE_CONFIG` otherwise, so the two may be set in any order).
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_set_min_idle(
     options: *mut seatcore_options,
     min_idle: u32,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.min_idle = min_idle)
+    set_option(options, err, |o| o.set_min_idle(min_idle))
 }
 
 /// How long a call waits for a free pooled connection before `SEATCORE_UNAVAILABLE`, in
-/// milliseconds. `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+/// milliseconds. Default: 5000 ms. Valid: 1 to 3600000 ms.
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_set_checkout_timeout_ms(
     options: *mut seatcore_options,
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.checkout_timeout = Duration::from_millis(ms))
+    set_option(options, err, |o| o.set_checkout_timeout(Duration::from_millis(ms)))
 }
 
 /// How long opening a database connection may take, in milliseconds (when the URL does not
-/// say). `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+/// say). Default: 5000 ms. Valid: 1 to 3600000 ms.
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_set_connect_timeout_ms(
     options: *mut seatcore_options,
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.connect_timeout = Duration::from_millis(ms))
+    set_option(options, err, |o| o.set_connect_timeout(Duration::from_millis(ms)))
 }
 
-/// Server-side cap on one statement, in milliseconds. `SEATCORE_NULL_PARAMETER` when
-/// `options` is NULL. `err` may be NULL.
+/// Server-side cap on one statement, in milliseconds: a longer one becomes
+/// `SEATCORE_BUSY`. Default: 10000 ms. Valid: 1 to 86400000 ms.
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_set_statement_timeout_ms(
     options: *mut seatcore_options,
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.statement_timeout = Duration::from_millis(ms))
+    set_option(options, err, |o| o.set_statement_timeout(Duration::from_millis(ms)))
 }
 
 /// Server-side cap on waiting for a row lock, in milliseconds: a stuck lock becomes
-/// `SEATCORE_BUSY`, never a hang. `SEATCORE_NULL_PARAMETER` when `options` is NULL.
+/// `SEATCORE_BUSY`, never a hang. Default: 3000 ms. Valid: 1 to 86400000 ms.
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_set_lock_timeout_ms(
     options: *mut seatcore_options,
     ms: u64,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.lock_timeout = Duration::from_millis(ms))
+    set_option(options, err, |o| o.set_lock_timeout(Duration::from_millis(ms)))
 }
 
-/// Whether `seatcore_client_new` applies the schema migrations the database lacks (default
-/// true). `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` may be NULL.
+/// The most expired holds one sweep transaction removes; concurrent sweepers skip each
+/// other's batches. Default: 5000. Valid: 1 to 1000000.
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_sweep_batch(
+    options: *mut seatcore_options,
+    sweep_batch: u32,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.set_sweep_batch(sweep_batch))
+}
+
+/// Whether `seatcore_client_new` applies the schema migrations the database lacks.
+/// Default: true.
+///
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_set_migrate(
     options: *mut seatcore_options,
     migrate: bool,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    set_option(options, err, |o| o.migrate = migrate)
+    set_option(options, err, |o| {
+        o.migrate = migrate;
+        Ok(o)
+    })
 }
 
 // ---- the client ----
@@ -266,6 +287,7 @@ const _: () = {
     shared_between_threads::<seatcore_hold>();
     shared_between_threads::<seatcore_booking>();
     shared_between_threads::<seatcore_status>();
+    shared_between_threads::<seatcore_audit_report>();
     shared_between_threads::<seatcore_error>();
 };
 
@@ -280,8 +302,11 @@ const _: () = {
 /// - `err`: optional; on failure, when not NULL, `*err` is a new error object the caller
 ///   frees with `seatcore_error_free`. Untouched on success.
 ///
-/// Fails with `SEATCORE_UNAVAILABLE` when the URL is malformed or the database cannot be
-/// reached in time, `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`.
+/// Fails with `SEATCORE_CONFIG` at once, without retrying, when the configuration cannot
+/// work (a malformed URL, an unknown `sslmode`, an unreadable certificate or key, a
+/// minimum of idle connections above the pool size); with `SEATCORE_UNAVAILABLE` when the
+/// database cannot be reached in time; `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`.
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_client_new(
     database_url: *const c_char,
@@ -291,7 +316,7 @@ pub unsafe extern "C" fn seatcore_client_new(
 ) -> seatcore_result {
     boundary(err, || {
         let url = args::text(database_url, "database_url")?;
-        let opts = options.as_ref().map_or_else(Options::default, |o| o.inner.clone());
+        let opts = options.as_ref().map_or(Options::DEFAULT, |o| o.inner.clone());
         let out = args::out(out, "out")?;
         let core = SeatCore::connect(url, opts)?;
         *out = Box::into_raw(Box::new(seatcore_client { core }));
@@ -628,6 +653,41 @@ pub unsafe extern "C" fn seatcore_health(
     })
 }
 
+/// Checks every invariant of the stored rows, in one read-only statement (one consistent
+/// moment, while other calls go on): no seat in two live holds or two bookings, every held
+/// or booked seat backed by its hold or booking and every hold or booking by its seats,
+/// every show's seat count. For operators and for tests' end states.
+///
+/// - `client`: required.
+/// - `show_id`: optional; NULL audits every show, otherwise the one show (an unknown show
+///   is audited as empty: no shows, no problems). Read only during the call.
+/// - `out`: required; on success `*out` is a new audit report the caller owns and frees
+///   with `seatcore_audit_free`; read it with `seatcore_audit_ok`, `seatcore_audit_shows`,
+///   `seatcore_audit_seats`, `seatcore_audit_held`, `seatcore_audit_booked`,
+///   `seatcore_audit_problem_count`, `seatcore_audit_problems_listed` and
+///   `seatcore_audit_problem`. Untouched on failure.
+/// - `err`: optional.
+///
+/// A broken invariant is not a failure: the call succeeds and the report says what is
+/// wrong. Fails with `SEATCORE_INVALID_INPUT` (bad show id), `SEATCORE_NULL_PARAMETER`,
+/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    out: *mut *mut seatcore_audit_report,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = if show_id.is_null() { None } else { Some(args::text(show_id, "show_id")?) };
+        let out = args::out(out, "out")?;
+        let audit = client.core.audit(show_id)?;
+        *out = Box::into_raw(Box::new(seatcore_audit_report::from(audit)));
+        Ok(())
+    })
+}
+
 /// Counters since a client was opened, and its pool's state.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -679,12 +739,12 @@ pub struct seatcore_sweeper {
     sweeper: Option<Sweeper>,
 }
 
-/// Starts a thread that calls `seatcore_sweep_expired` every `interval_ms` milliseconds
-/// (1 to 86400000); sweep errors are retried at the next tick.
+/// Starts a thread that calls `seatcore_sweep_expired` every `interval_ms` milliseconds;
+/// sweep errors are retried at the next tick. Valid: 1 to 86400000 ms.
 ///
 /// `client` and `out` required; on success `*out` is a new sweeper the caller frees with
-/// `seatcore_sweeper_free`. `err` optional. `SEATCORE_INVALID_INPUT` for an interval out of
-/// range. Thread-safe.
+/// `seatcore_sweeper_free`. `err` optional. `SEATCORE_CONFIG` for an interval out of range
+/// (no thread is started). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_sweeper_start(
     client: *const seatcore_client,
@@ -695,13 +755,8 @@ pub unsafe extern "C" fn seatcore_sweeper_start(
     boundary(err, || {
         let client = args::arg(client, "client")?;
         let out = args::out(out, "out")?;
-        if !(1..=86_400_000).contains(&interval_ms) {
-            return Err(Failure::new(
-                seatcore_result::SEATCORE_INVALID_INPUT,
-                "sweep interval must be between 1 and 86400000 milliseconds",
-            ));
-        }
-        let sweeper = client.core.start_sweeper(Duration::from_millis(interval_ms));
+        let interval = Sweeper::INTERVAL.check(Duration::from_millis(interval_ms))?;
+        let sweeper = client.core.start_sweeper(interval);
         *out = Box::into_raw(Box::new(seatcore_sweeper { sweeper: Some(sweeper) }));
         Ok(())
     })

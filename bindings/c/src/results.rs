@@ -1,4 +1,4 @@
-//! The result objects (hold, booking, seat status) and their accessors.
+//! The result objects (hold, booking, seat status, audit report) and their accessors.
 //!
 //! Each is an immutable snapshot owned by the caller: every string an accessor returns is
 //! owned by the object and stays valid until the object is freed. Immutable objects may be
@@ -7,7 +7,7 @@
 use std::ffi::{c_char, CString};
 use std::ptr;
 
-use seatcore_core::{iso8601, Booking, DateTime, Hold, SeatState, ShowStatus, Utc};
+use seatcore_core::{iso8601, Audit, Booking, DateTime, Hold, SeatState, ShowStatus, Utc};
 
 use crate::args;
 use crate::error::{boundary, cstring, guard, seatcore_error, seatcore_result, NO_STRING};
@@ -370,4 +370,103 @@ pub extern "C" fn seatcore_seat_state_name(state: u32) -> *const c_char {
         };
         name.as_ptr().cast()
     })
+}
+
+// ---- audit reports ----
+
+/// What `seatcore_audit` found: whether every invariant holds, what was looked at, and the
+/// problems, each a sentence naming the show, seat and hold or booking.
+///
+/// Made by `seatcore_audit`; the caller owns it and frees it with `seatcore_audit_free`.
+/// Immutable: several threads may read it at once; it is freed once, when none does.
+// Not `seatcore_audit`: in C a type and a function may not share a name, and the function
+// has it.
+pub struct seatcore_audit_report {
+    ok: bool,
+    shows: u64,
+    seats: u64,
+    held: u64,
+    booked: u64,
+    problem_count: u64,
+    problems: Vec<CString>,
+}
+
+impl From<Audit> for seatcore_audit_report {
+    fn from(a: Audit) -> seatcore_audit_report {
+        seatcore_audit_report {
+            ok: a.ok,
+            shows: a.shows,
+            seats: a.seats,
+            held: a.held,
+            booked: a.booked,
+            problem_count: a.problem_count,
+            problems: strings(a.problems),
+        }
+    }
+}
+
+/// True when every invariant holds (no problem found); false when one is broken or
+/// `report` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_ok(report: *const seatcore_audit_report) -> bool {
+    report.as_ref().is_some_and(|r| r.ok)
+}
+
+/// How many shows the audit looked at (1 or 0 for one show); 0 when `report` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_shows(report: *const seatcore_audit_report) -> u64 {
+    report.as_ref().map_or(0, |r| r.shows)
+}
+
+/// How many seats the audit looked at; 0 when `report` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_seats(report: *const seatcore_audit_report) -> u64 {
+    report.as_ref().map_or(0, |r| r.seats)
+}
+
+/// How many of those seats a live hold held at the audit's moment; 0 when `report` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_held(report: *const seatcore_audit_report) -> u64 {
+    report.as_ref().map_or(0, |r| r.held)
+}
+
+/// How many of those seats were booked; 0 when `report` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_booked(report: *const seatcore_audit_report) -> u64 {
+    report.as_ref().map_or(0, |r| r.booked)
+}
+
+/// How many problems the audit found in all (0 exactly when `seatcore_audit_ok`); 0 when
+/// `report` is NULL. The report lists the first of them only: see
+/// `seatcore_audit_problems_listed`.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_problem_count(report: *const seatcore_audit_report) -> u64 {
+    report.as_ref().map_or(0, |r| r.problem_count)
+}
+
+/// How many problems the report lists: all of them, or the first 100 when there are more;
+/// 0 when `report` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_problems_listed(report: *const seatcore_audit_report) -> usize {
+    report.as_ref().map_or(0, |r| r.problems.len())
+}
+
+/// The `index`-th listed problem, a sentence such as `"show s1: seat A1 is held by ...,
+/// which is no live hold of it"`. Borrowed from `report` (valid until it is freed; do not
+/// free it); NULL when `report` is NULL or `index >= seatcore_audit_problems_listed(report)`.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_problem(
+    report: *const seatcore_audit_report,
+    index: usize,
+) -> *const c_char {
+    report.as_ref().map_or(NO_STRING, |r| at(&r.problems, index))
+}
+
+/// Frees an audit report and every string borrowed from it. NULL is a no-op. Must not race
+/// with other uses of the same object; freeing it twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_audit_free(report: *mut seatcore_audit_report) {
+    if !report.is_null() {
+        drop(Box::from_raw(report));
+    }
 }

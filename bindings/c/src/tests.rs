@@ -3,8 +3,10 @@
 
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr;
+use std::time::Duration;
 
 use seatcore_core::testing::TestDb;
+use seatcore_core::{validate, ErrorKind, OptionRange, Options, Sweeper, MAX_REPORTED_PROBLEMS};
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
@@ -72,6 +74,126 @@ fn header_declares_the_whole_api() {
         }
     }
     assert!(functions > 40, "only {functions} declarations found");
+}
+
+/// The doc comment cbindgen wrote above the declaration of `function`, its lines joined.
+fn doc_of(header: &str, function: &str) -> String {
+    let decl = header
+        .match_indices(&format!("{function}("))
+        .map(|(i, _)| i)
+        .find(|&i| header[..i].ends_with([' ', '*']))
+        .unwrap_or_else(|| panic!("the header does not declare {function}"));
+    let before = &header[..decl];
+    let start = before.rfind("/**").unwrap_or_else(|| panic!("{function} has no doc comment"));
+    let end = start + before[start..].find("*/").expect("a closed comment");
+    before[start + 3..end]
+        .lines()
+        .map(|l| l.trim().trim_start_matches('*').trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What a doc comment states after `label: `, up to the next full stop or comma.
+fn stated<'a>(doc: &'a str, label: &str) -> Option<&'a str> {
+    let tag = format!("{label}: ");
+    assert!(doc.matches(&tag).count() <= 1, "{label} stated twice in {doc:?}");
+    let from = doc.find(&tag)? + tag.len();
+    let rest = &doc[from..];
+    Some(rest[..rest.find(['.', ',']).unwrap_or(rest.len())].trim())
+}
+
+fn count_range(r: &OptionRange<u32>) -> String {
+    format!("{} to {}", r.range.start(), r.range.end())
+}
+
+fn ms_range(r: &OptionRange<Duration>) -> String {
+    format!("{} to {} ms", r.range.start().as_millis(), r.range.end().as_millis())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+/// The defaults, ranges and limits the header's doc comments state are the core's: a test
+/// that fails when a number in the core moves and the header does not.
+#[test]
+fn header_states_the_cores_defaults_and_ranges() {
+    let header = String::from_utf8(generate_header()).unwrap();
+    let d = Options::DEFAULT;
+    let options: [(&str, String, Option<String>); 8] = [
+        ("seatcore_options_set_pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
+        ("seatcore_options_set_min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
+        (
+            "seatcore_options_set_checkout_timeout_ms",
+            ms(d.checkout_timeout),
+            Some(ms_range(&Options::CHECKOUT_TIMEOUT)),
+        ),
+        (
+            "seatcore_options_set_connect_timeout_ms",
+            ms(d.connect_timeout),
+            Some(ms_range(&Options::CONNECT_TIMEOUT)),
+        ),
+        (
+            "seatcore_options_set_statement_timeout_ms",
+            ms(d.statement_timeout),
+            Some(ms_range(&Options::STATEMENT_TIMEOUT)),
+        ),
+        ("seatcore_options_set_lock_timeout_ms", ms(d.lock_timeout), Some(ms_range(&Options::LOCK_TIMEOUT))),
+        (
+            "seatcore_options_set_sweep_batch",
+            d.sweep_batch.to_string(),
+            Some(count_range(&Options::SWEEP_BATCH)),
+        ),
+        ("seatcore_options_set_migrate", d.migrate.to_string(), None),
+    ];
+    for (function, default, range) in &options {
+        let doc = doc_of(&header, function);
+        assert_eq!(stated(&doc, "Default"), Some(default.as_str()), "the default stated for {function}");
+        assert_eq!(stated(&doc, "Valid"), range.as_deref(), "the range stated for {function}");
+    }
+    // every setter is in the table above, and no other comment states a default
+    let setters = header.matches("seatcore_result seatcore_options_set_").count();
+    assert_eq!(setters, options.len(), "a setter without a row in this test");
+    assert_eq!(header.matches("Default: ").count(), options.len(), "a default stated outside the setters");
+    let sweeper = doc_of(&header, "seatcore_sweeper_start");
+    assert_eq!(stated(&sweeper, "Valid"), Some(ms_range(&Sweeper::INTERVAL).as_str()));
+    // the core's limits, where a comment states them
+    for (function, phrase) in [
+        ("seatcore_initialize_show", format!("1 to {} characters", validate::MAX_SHOW_ID_CHARS)),
+        ("seatcore_initialize_show", format!("(1 to {} of them)", validate::MAX_SEATS_PER_SHOW)),
+        ("seatcore_hold_seats", format!("1 to {} NUL-terminated", validate::MAX_SEATS_PER_HOLD)),
+        (
+            "seatcore_hold_seats",
+            format!(
+                "({} to {}, by the database's clock)",
+                validate::MIN_HOLD_SECONDS,
+                validate::MAX_HOLD_SECONDS
+            ),
+        ),
+        ("seatcore_audit_problems_listed", format!("the first {MAX_REPORTED_PROBLEMS} when")),
+    ] {
+        let doc = doc_of(&header, function);
+        assert!(doc.contains(&phrase), "{function} does not state {phrase:?}: {doc}");
+    }
+}
+
+/// Every code of the header's enum has its name, and every core kind is in it.
+#[test]
+fn header_names_every_result_code() {
+    let header = String::from_utf8(generate_header()).unwrap();
+    let body = header.split("enum seatcore_result").nth(1).and_then(|s| s.split("};").next()).unwrap();
+    let mut values = Vec::new();
+    for line in body.lines().map(str::trim).filter(|l| l.starts_with("SEATCORE_")) {
+        let (name, value) = line.trim_end_matches(',').split_once(" = ").expect("NAME = value");
+        let value: u32 = value.parse().unwrap();
+        assert_eq!(unsafe { text(seatcore_result_name(value)) }, name);
+        values.push(value);
+    }
+    for kind in ErrorKind::ALL {
+        assert!(values.contains(&kind.code()), "the header lacks {kind:?}");
+        assert!(header.contains(&format!("SEATCORE_{} = {},", kind.name(), kind.code())), "{kind:?}");
+    }
+    assert!(values.len() > ErrorKind::ALL.len(), "the C API's own codes are missing");
 }
 
 // ---- helpers ----
@@ -143,6 +265,53 @@ fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *m
         assert!(out.is_null(), "out written on failure");
         Err(err)
     }
+}
+
+/// An audit report read through the C accessors.
+#[derive(Debug)]
+struct AuditView {
+    ok: bool,
+    shows: u64,
+    seats: u64,
+    held: u64,
+    booked: u64,
+    problem_count: u64,
+    problems: Vec<String>,
+}
+
+/// Audits through `seatcore_audit` (every show with `None`) and frees the report.
+fn audit(c: &Client, show: Option<&str>) -> AuditView {
+    let show = show.map(cs);
+    let mut report = ptr::null_mut();
+    let mut err = ptr::null_mut();
+    unsafe {
+        let code =
+            seatcore_audit(c.0, show.as_ref().map_or(ptr::null(), |s| s.as_ptr()), &mut report, &mut err);
+        if code != SEATCORE_OK {
+            panic!("audit failed: {}", take_error(err, code));
+        }
+        assert!(err.is_null());
+        let listed = seatcore_audit_problems_listed(report);
+        let view = AuditView {
+            ok: seatcore_audit_ok(report),
+            shows: seatcore_audit_shows(report),
+            seats: seatcore_audit_seats(report),
+            held: seatcore_audit_held(report),
+            booked: seatcore_audit_booked(report),
+            problem_count: seatcore_audit_problem_count(report),
+            problems: (0..listed).map(|i| text(seatcore_audit_problem(report, i)).to_owned()).collect(),
+        };
+        assert!(seatcore_audit_problem(report, listed).is_null());
+        seatcore_audit_free(report);
+        view
+    }
+}
+
+/// The end state of a test: the audit finds every invariant kept.
+fn assert_sound(c: &Client) -> AuditView {
+    let a = audit(c, None);
+    assert!(a.ok && a.problem_count == 0 && a.problems.is_empty(), "the audit found problems: {a:#?}");
+    a
 }
 
 // ---- the flow ----
@@ -235,6 +404,8 @@ fn hold_book_status_release_reset() {
         );
         assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
         seatcore_hold_free(h);
+        let mid = assert_sound(&c);
+        assert_eq!((mid.held, mid.booked), (0, 2));
 
         // health, sweep, stats, reset
         let mut shows = 0u64;
@@ -250,6 +421,8 @@ fn hold_book_status_release_reset() {
         assert_eq!(seatcore_reset_all(c.0, &mut reset, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(reset, seatcore_reset_counts { holds_cleared: 0, bookings_cleared: 1, seats_reset: 2 });
     }
+    let end = assert_sound(&c);
+    assert_eq!((end.shows, end.seats, end.held, end.booked), (1, 4, 0, 0));
     // the database agrees
     let booked: i64 = db.client().query_one("SELECT count(*) FROM bookings", &[]).unwrap().get(0);
     assert_eq!(booked, 0);
@@ -325,6 +498,8 @@ fn keyed_holds_and_domain_errors() {
         assert!(st.is_null());
         take_error(err, SEATCORE_SHOW_NOT_FOUND);
     }
+    let end = assert_sound(&c);
+    assert_eq!((end.seats, end.held, end.booked), (2, 1, 0));
 }
 
 // ---- bad input: an error code and a message, nothing written, nothing changed ----
@@ -462,6 +637,8 @@ fn bad_input_writes_nothing() {
     // nothing was held
     let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
     assert_eq!(holds, 0);
+    let end = assert_sound(&c);
+    assert_eq!((end.seats, end.held, end.booked), (2, 0, 0));
 }
 
 #[test]
@@ -478,11 +655,146 @@ fn unreachable_database_is_unavailable() {
         assert_eq!(code, SEATCORE_UNAVAILABLE);
         assert!(client.is_null());
         assert!(take_error(err, SEATCORE_UNAVAILABLE).starts_with("database unavailable"));
+    }
+}
+
+/// A configuration that cannot work is `SEATCORE_CONFIG`, found before any connection is
+/// tried (these URLs name a port where nothing listens: an attempt would be
+/// `SEATCORE_UNAVAILABLE`).
+#[test]
+fn configuration_errors_are_config_not_outages() {
+    for (url, needle) in [
+        ("not a url at all ===", "bad database URL"),
+        ("postgres://nobody@127.0.0.1:1/none?sslmode=sometimes", "bad database URL"),
+        (
+            "postgres://nobody@127.0.0.1:1/none?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+            "sslrootcert",
+        ),
+        ("host=127.0.0.1 port=1 sslcert=/nonexistent/c.pem sslkey=/nonexistent/c.key", "/nonexistent/c.pem"),
+        ("host=127.0.0.1 port=1 sslcert=/nonexistent/c.pem", "sslcert and sslkey go together"),
+    ] {
+        let mut client = ptr::null_mut();
         let mut err = ptr::null_mut();
-        let code =
-            seatcore_client_new(cs("not a url at all ===").as_ptr(), ptr::null(), &mut client, &mut err);
-        assert_eq!(code, SEATCORE_UNAVAILABLE);
-        assert!(take_error(err, SEATCORE_UNAVAILABLE).contains("bad database URL"));
+        let code = unsafe { seatcore_client_new(cs(url).as_ptr(), ptr::null(), &mut client, &mut err) };
+        assert_eq!(code, SEATCORE_CONFIG, "{url}");
+        assert!(client.is_null());
+        let msg = unsafe { take_error(err, SEATCORE_CONFIG) };
+        assert!(msg.starts_with("configuration error: ") && msg.contains(needle), "{url}: {msg}");
+    }
+    // min_idle above pool_size: each fine alone, refused together at connect
+    let opts = seatcore_options_new();
+    unsafe {
+        assert_eq!(seatcore_options_set_pool_size(opts, 3, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_options_set_min_idle(opts, 5, ptr::null_mut()), SEATCORE_OK);
+        let mut client = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        let code = seatcore_client_new(
+            cs("postgres://nobody@127.0.0.1:1/none").as_ptr(),
+            opts,
+            &mut client,
+            &mut err,
+        );
+        seatcore_options_free(opts);
+        assert_eq!(code, SEATCORE_CONFIG);
+        assert!(take_error(err, SEATCORE_CONFIG).contains("min_idle (5) must not exceed pool_size (3)"));
+    }
+}
+
+/// Each setter goes through the core's: a value out of range is refused with the core's
+/// message (naming the option and its range) and the option keeps its value; the ends of
+/// each range are accepted.
+#[test]
+fn out_of_range_options_are_refused_and_change_nothing() {
+    let o = seatcore_options_new();
+    unsafe {
+        macro_rules! refused {
+            ($setter:ident($value:expr), $core:expr) => {{
+                let mut err = ptr::null_mut();
+                let code = $setter(o, $value, &mut err);
+                assert_eq!(code, SEATCORE_CONFIG, "{}({})", stringify!($setter), $value);
+                let want = $core.unwrap_err().to_string();
+                assert_eq!(take_error(err, SEATCORE_CONFIG), want);
+                assert_eq!(
+                    (*o).inner,
+                    Options::DEFAULT,
+                    "{}({}) changed the options",
+                    stringify!($setter),
+                    $value
+                );
+            }};
+        }
+        let millis = Duration::from_millis;
+        refused!(seatcore_options_set_pool_size(0), Options::POOL_SIZE.check(0));
+        refused!(seatcore_options_set_pool_size(1001), Options::POOL_SIZE.check(1001));
+        refused!(seatcore_options_set_min_idle(u32::MAX), Options::MIN_IDLE.check(u32::MAX));
+        refused!(seatcore_options_set_checkout_timeout_ms(0), Options::CHECKOUT_TIMEOUT.check(millis(0)));
+        refused!(
+            seatcore_options_set_checkout_timeout_ms(3_600_001),
+            Options::CHECKOUT_TIMEOUT.check(millis(3_600_001))
+        );
+        refused!(seatcore_options_set_connect_timeout_ms(0), Options::CONNECT_TIMEOUT.check(millis(0)));
+        refused!(seatcore_options_set_statement_timeout_ms(0), Options::STATEMENT_TIMEOUT.check(millis(0)));
+        refused!(seatcore_options_set_lock_timeout_ms(0), Options::LOCK_TIMEOUT.check(millis(0)));
+        refused!(
+            seatcore_options_set_lock_timeout_ms(u64::MAX),
+            Options::LOCK_TIMEOUT.check(millis(u64::MAX))
+        );
+        refused!(seatcore_options_set_sweep_batch(0), Options::SWEEP_BATCH.check(0));
+        // the message is the core's, and says what to fix
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_options_set_lock_timeout_ms(o, 0, &mut err), SEATCORE_CONFIG);
+        let msg = take_error(err, SEATCORE_CONFIG);
+        assert!(msg.contains("lock_timeout must be from 1 ms to 86400 s, not 0 ms"), "{msg}");
+        // NULL options: a code, nothing else
+        assert_eq!(
+            seatcore_options_set_lock_timeout_ms(ptr::null_mut(), 5, ptr::null_mut()),
+            SEATCORE_NULL_PARAMETER
+        );
+
+        // the ends of every range are accepted, exactly
+        let ok = |code: seatcore_result| assert_eq!(code, SEATCORE_OK);
+        let end = |r: &OptionRange<Duration>| r.range.end().as_millis() as u64;
+        ok(seatcore_options_set_pool_size(o, *Options::POOL_SIZE.range.end(), ptr::null_mut()));
+        ok(seatcore_options_set_min_idle(o, *Options::MIN_IDLE.range.start(), ptr::null_mut()));
+        ok(seatcore_options_set_checkout_timeout_ms(o, end(&Options::CHECKOUT_TIMEOUT), ptr::null_mut()));
+        ok(seatcore_options_set_connect_timeout_ms(o, end(&Options::CONNECT_TIMEOUT), ptr::null_mut()));
+        ok(seatcore_options_set_statement_timeout_ms(o, 1, ptr::null_mut()));
+        ok(seatcore_options_set_lock_timeout_ms(o, 1, ptr::null_mut()));
+        ok(seatcore_options_set_sweep_batch(o, *Options::SWEEP_BATCH.range.end(), ptr::null_mut()));
+        ok(seatcore_options_set_migrate(o, false, ptr::null_mut()));
+        let want = Options {
+            pool_size: *Options::POOL_SIZE.range.end(),
+            min_idle: *Options::MIN_IDLE.range.start(),
+            checkout_timeout: *Options::CHECKOUT_TIMEOUT.range.end(),
+            connect_timeout: *Options::CONNECT_TIMEOUT.range.end(),
+            statement_timeout: millis(1),
+            lock_timeout: millis(1),
+            sweep_batch: *Options::SWEEP_BATCH.range.end(),
+            migrate: false,
+        };
+        assert_eq!((*o).inner, want);
+        seatcore_options_free(o);
+    }
+}
+
+/// A refused value leaves the one set before in force: the client's pool has the size set
+/// last, not a silently corrected one.
+#[test]
+fn a_client_gets_the_options_as_set() {
+    let db = TestDb::new("c_options");
+    let url = cs(&db.url);
+    let o = seatcore_options_new();
+    unsafe {
+        assert_eq!(seatcore_options_set_pool_size(o, 3, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_options_set_pool_size(o, 0, ptr::null_mut()), SEATCORE_CONFIG);
+        assert_eq!(seatcore_options_set_min_idle(o, 1, ptr::null_mut()), SEATCORE_OK);
+        let mut client = ptr::null_mut();
+        assert_eq!(seatcore_client_new(url.as_ptr(), o, &mut client, ptr::null_mut()), SEATCORE_OK);
+        seatcore_options_free(o);
+        let c = Client(client);
+        let mut stats = seatcore_stats::default();
+        assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(stats.pool_max, 3);
     }
 }
 
@@ -491,7 +803,9 @@ fn result_and_state_names() {
     unsafe {
         assert_eq!(text(seatcore_result_name(0)), "SEATCORE_OK");
         assert_eq!(text(seatcore_result_name(4)), "SEATCORE_SEATS_UNAVAILABLE");
+        assert_eq!(text(seatcore_result_name(13)), "SEATCORE_CONFIG");
         assert_eq!(text(seatcore_result_name(100)), "SEATCORE_NULL_PARAMETER");
+        assert_eq!(text(seatcore_result_name(199)), "SEATCORE_UNKNOWN_ERROR");
         assert_eq!(text(seatcore_result_name(77)), "SEATCORE_UNKNOWN_ERROR");
         assert_eq!(text(seatcore_seat_state_name(2)), "booked");
         assert_eq!(text(seatcore_seat_state_name(9)), "unknown");
@@ -566,6 +880,8 @@ fn one_client_many_threads() {
         assert_eq!(counts.held + counts.available, 20);
         assert!(counts.invariants_valid);
     }
+    let end = assert_sound(&c);
+    assert_eq!((end.seats, end.held as usize, end.booked), (20, n, 0));
 }
 
 #[test]
@@ -575,10 +891,13 @@ fn sweeper_removes_expired_holds() {
     initialize(&c, "s", &["A1"]);
     unsafe {
         let mut sw = ptr::null_mut();
-        let mut err = ptr::null_mut();
-        assert_eq!(seatcore_sweeper_start(c.0, 0, &mut sw, &mut err), SEATCORE_INVALID_INPUT);
-        assert!(sw.is_null());
-        take_error(err, SEATCORE_INVALID_INPUT);
+        for interval in [0, 86_400_001, u64::MAX] {
+            let mut err = ptr::null_mut();
+            assert_eq!(seatcore_sweeper_start(c.0, interval, &mut sw, &mut err), SEATCORE_CONFIG);
+            assert!(sw.is_null());
+            let want = Sweeper::INTERVAL.check(Duration::from_millis(interval)).unwrap_err().to_string();
+            assert_eq!(take_error(err, SEATCORE_CONFIG), want);
+        }
         let ids = [cs("A1")];
         let p = ptrs(&ids);
         let mut h = ptr::null_mut();
@@ -589,17 +908,21 @@ fn sweeper_removes_expired_holds() {
         seatcore_hold_free(h);
         assert_eq!(seatcore_sweeper_start(c.0, 20, &mut sw, ptr::null_mut()), SEATCORE_OK);
         assert!(!sw.is_null());
-        let mut holds = 1i64;
-        for _ in 0..100 {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            holds = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
-            if holds == 0 {
-                break;
-            }
+        // The hold expires after a second by the database's clock; then the sweeper removes
+        // it. Wait for that event (the deadline only guards against a sweeper that never runs).
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let mut stats = seatcore_stats::default();
+        while stats.holds_expired_swept == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
         }
         seatcore_sweeper_free(sw);
-        assert_eq!(holds, 0, "the sweeper never removed the expired hold");
+        assert_eq!(stats.holds_expired_swept, 1, "the sweeper never removed the expired hold");
     }
+    let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
+    assert_eq!(holds, 0);
+    let end = assert_sound(&c);
+    assert_eq!((end.seats, end.held), (1, 0));
 }
 
 #[test]
@@ -653,4 +976,98 @@ fn status_streams_in_seat_map_order() {
     assert_eq!(seen, [("C3".to_owned(), 0, false), ("A1".to_owned(), 0, false), ("B2".to_owned(), 1, true)]);
     assert_eq!((counts.total, counts.available, counts.held, counts.booked), (3, 2, 1, 0));
     assert!(counts.invariants_valid);
+}
+
+#[test]
+fn audit_reports_what_it_finds() {
+    let db = TestDb::new("c_audit");
+    let c = open(&db);
+    initialize(&c, "s1", &["A1", "A2", "A3"]);
+    initialize(&c, "s2", &["B1"]);
+    let h = hold(&c, "s1", &["A1", "A2"]).unwrap();
+    unsafe {
+        let mut b = ptr::null_mut();
+        let code = seatcore_book_hold(c.0, cs("s1").as_ptr(), seatcore_hold_id(h), &mut b, ptr::null_mut());
+        assert_eq!(code, SEATCORE_OK);
+        seatcore_booking_free(b);
+        seatcore_hold_free(h);
+    }
+    let h = hold(&c, "s2", &["B1"]).unwrap();
+    unsafe { seatcore_hold_free(h) };
+
+    // every show, one show, an unknown show
+    let all = assert_sound(&c);
+    assert_eq!((all.shows, all.seats, all.held, all.booked), (2, 4, 1, 2));
+    let one = audit(&c, Some("s2"));
+    assert!(one.ok);
+    assert_eq!((one.shows, one.seats, one.held, one.booked, one.problem_count), (1, 1, 1, 0, 0));
+    let none = audit(&c, Some("no_such_show"));
+    assert!(none.ok);
+    assert_eq!((none.shows, none.seats), (0, 0));
+
+    // bad arguments: a code, nothing written
+    unsafe {
+        let sentinel = 0x5ea7_usize as *mut seatcore_audit_report;
+        let mut out = sentinel;
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_audit(c.0, cs("").as_ptr(), &mut out, &mut err), SEATCORE_INVALID_INPUT);
+        assert!(take_error(err, SEATCORE_INVALID_INPUT).contains("show_id"));
+        let bad = CString::new(vec![b'A', 0xff]).unwrap();
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_audit(c.0, bad.as_ptr(), &mut out, &mut err), SEATCORE_INVALID_UTF8);
+        take_error(err, SEATCORE_INVALID_UTF8);
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_audit(ptr::null(), ptr::null(), &mut out, &mut err), SEATCORE_NULL_PARAMETER);
+        assert!(take_error(err, SEATCORE_NULL_PARAMETER).contains("client"));
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_audit(c.0, ptr::null(), ptr::null_mut(), &mut err), SEATCORE_NULL_PARAMETER);
+        assert!(take_error(err, SEATCORE_NULL_PARAMETER).contains("out"));
+        assert_eq!(out, sentinel, "out written on failure");
+        // accessors on NULL
+        assert!(!seatcore_audit_ok(ptr::null()));
+        assert_eq!(seatcore_audit_shows(ptr::null()), 0);
+        assert_eq!(seatcore_audit_seats(ptr::null()), 0);
+        assert_eq!(seatcore_audit_held(ptr::null()), 0);
+        assert_eq!(seatcore_audit_booked(ptr::null()), 0);
+        assert_eq!(seatcore_audit_problem_count(ptr::null()), 0);
+        assert_eq!(seatcore_audit_problems_listed(ptr::null()), 0);
+        assert!(seatcore_audit_problem(ptr::null(), 0).is_null());
+        seatcore_audit_free(ptr::null_mut());
+    }
+
+    // Rows broken behind the core's back: a show that declares more seats than it has, and
+    // a seat that claims a hold no live hold row lists.
+    let mut admin = db.client();
+    admin.execute("UPDATE shows SET seat_count = 5 WHERE show_id = 's2'", &[]).unwrap();
+    admin
+        .execute(
+            "UPDATE seats SET hold_id = gen_random_uuid(), hold_expires_at = now() + interval '1 hour'
+             WHERE show_id = 's1' AND seat_id = 'A3'",
+            &[],
+        )
+        .unwrap();
+    let broken = audit(&c, None);
+    assert!(!broken.ok);
+    assert_eq!(broken.problem_count, 2);
+    assert_eq!(broken.problems.len(), 2);
+    assert!(broken.problems.iter().any(|p| p == "show s2: declares 5 seats but has 1"), "{broken:?}");
+    assert!(broken.problems.iter().any(|p| p.starts_with("show s1: seat A3 is held by ")), "{broken:?}");
+    let s1 = audit(&c, Some("s1"));
+    assert_eq!((s1.ok, s1.problem_count), (false, 1));
+
+    // More problems than a report lists: the count says how many there are.
+    let seats: Vec<String> = (1..=MAX_REPORTED_PROBLEMS + 20).map(|i| format!("S{i}")).collect();
+    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
+    initialize(&c, "many", &refs);
+    admin
+        .execute(
+            "UPDATE seats SET hold_id = gen_random_uuid(), hold_expires_at = now() + interval '1 hour'
+             WHERE show_id = 'many'",
+            &[],
+        )
+        .unwrap();
+    let many = audit(&c, Some("many"));
+    assert!(!many.ok);
+    assert_eq!(many.problem_count as usize, MAX_REPORTED_PROBLEMS + 20);
+    assert_eq!(many.problems.len(), MAX_REPORTED_PROBLEMS);
 }

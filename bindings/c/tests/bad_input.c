@@ -1,7 +1,9 @@
 /*
  * Bad input through the C API: NULL handles and strings, non-UTF-8 bytes, empty lists,
- * absurd counts. Each must give its error code and a readable message, write nothing, and
- * change nothing in the database. Run by bindings/c/test.sh (also under valgrind).
+ * absurd counts, options out of range, configurations that cannot work. Each must give its
+ * error code and a readable message, write nothing, and change nothing (in the options or
+ * in the database: the audit finds every invariant kept). Run by bindings/c/test.sh (also
+ * under valgrind).
  *
  *   DATABASE_URL=postgres://... ./bad_input
  */
@@ -66,6 +68,8 @@ int main(void) {
     const char *bad_list[] = {"A1", not_utf8};
     const char *dup[] = {"A1", " A1 "};
     const char *blank[] = {"A1", "   "};
+    seatcore_options *options;
+    seatcore_audit_report *report = SENTINEL;
     seatcore_error *err = NULL;
     seatcore_result rc;
 
@@ -74,12 +78,40 @@ int main(void) {
         return 2;
     }
 
-    /* Opening: NULL URL, NULL out, non-UTF-8 URL, garbage URL. */
+    /* Options out of range: refused with the option's name and range, the value unchanged. */
+    options = seatcore_options_new();
+    CHECK(seatcore_options_set_pool_size(options, 3, NULL) == SEATCORE_OK);
+    EXPECT(seatcore_options_set_pool_size(options, 0, &err_), SEATCORE_CONFIG, "pool_size must be from 1 to 1000");
+    EXPECT(seatcore_options_set_pool_size(options, 1001, &err_), SEATCORE_CONFIG, "pool_size");
+    EXPECT(seatcore_options_set_lock_timeout_ms(options, 0, &err_), SEATCORE_CONFIG, "lock_timeout must be from 1 ms");
+    EXPECT(seatcore_options_set_lock_timeout_ms(options, UINT64_MAX, &err_), SEATCORE_CONFIG, "lock_timeout");
+    EXPECT(seatcore_options_set_statement_timeout_ms(options, 0, &err_), SEATCORE_CONFIG, "statement_timeout");
+    EXPECT(seatcore_options_set_checkout_timeout_ms(options, 0, &err_), SEATCORE_CONFIG, "checkout_timeout");
+    EXPECT(seatcore_options_set_connect_timeout_ms(options, 0, &err_), SEATCORE_CONFIG, "connect_timeout");
+    EXPECT(seatcore_options_set_min_idle(options, 1001, &err_), SEATCORE_CONFIG, "min_idle");
+    EXPECT(seatcore_options_set_sweep_batch(options, 0, &err_), SEATCORE_CONFIG, "sweep_batch");
+    CHECK(seatcore_options_set_lock_timeout_ms(options, 0, NULL) == SEATCORE_CONFIG); /* err may be NULL */
+    /* min_idle above pool_size: each fine alone, refused together when connecting */
+    CHECK(seatcore_options_set_min_idle(options, 4, NULL) == SEATCORE_OK);
+    EXPECT(seatcore_client_new(url, options, &client, &err_), SEATCORE_CONFIG, "min_idle (4) must not exceed pool_size (3)");
+    CHECK(seatcore_options_set_min_idle(options, 1, NULL) == SEATCORE_OK);
+
+    /* Opening: NULL URL, NULL out, non-UTF-8 URL, configurations that cannot work. */
     EXPECT(seatcore_client_new(NULL, NULL, &client, &err_), SEATCORE_NULL_PARAMETER, "database_url");
     EXPECT(seatcore_client_new(url, NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
     EXPECT(seatcore_client_new(not_utf8, NULL, &client, &err_), SEATCORE_INVALID_UTF8, "database_url");
+    EXPECT(seatcore_client_new("not a url at all ===", NULL, &client, &err_), SEATCORE_CONFIG, "bad database URL");
+    EXPECT(seatcore_client_new("postgres://nobody@127.0.0.1:1/none?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+                               NULL, &client, &err_),
+           SEATCORE_CONFIG, "sslrootcert");
     CHECK(client == NULL);
-    rc = seatcore_client_new(url, NULL, &client, &err);
+    /* The pool gets the size set last before the refused values: nothing was changed. */
+    rc = seatcore_client_new(url, options, &client, &err);
+    seatcore_options_free(options);
+    if (rc == SEATCORE_OK) {
+        seatcore_stats stats;
+        CHECK(seatcore_client_stats(client, &stats, NULL) == SEATCORE_OK && stats.pool_max == 3);
+    }
     if (rc != SEATCORE_OK) {
         fprintf(stderr, "bad_input: connect: %s\n", seatcore_error_message(err));
         seatcore_error_free(err);
@@ -158,11 +190,19 @@ int main(void) {
            "show not found");
     {
         seatcore_sweeper *sweeper = SENTINEL;
-        EXPECT(seatcore_sweeper_start(client, 0, &sweeper, &err_), SEATCORE_INVALID_INPUT, "interval");
+        EXPECT(seatcore_sweeper_start(client, 0, &sweeper, &err_), SEATCORE_CONFIG, "sweep_interval");
+        EXPECT(seatcore_sweeper_start(client, UINT64_MAX, &sweeper, &err_), SEATCORE_CONFIG, "sweep_interval");
         CHECK(sweeper == SENTINEL);
     }
 
+    /* The audit: NULL client or out, bad show ids. */
+    EXPECT(seatcore_audit(NULL, NULL, &report, &err_), SEATCORE_NULL_PARAMETER, "client");
+    EXPECT(seatcore_audit(client, NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
+    EXPECT(seatcore_audit(client, "", &report, &err_), SEATCORE_INVALID_INPUT, "show_id");
+    EXPECT(seatcore_audit(client, not_utf8, &report, &err_), SEATCORE_INVALID_UTF8, "show_id");
+
     /* Nothing was written through the out-parameters. */
+    CHECK(report == SENTINEL);
     CHECK(hold == SENTINEL);
     CHECK(booking == SENTINEL);
     CHECK(status == NULL);
@@ -181,7 +221,14 @@ int main(void) {
     CHECK(!seatcore_error_index(NULL, &index));
     CHECK(seatcore_error_unavailable_count(NULL) == 0);
     CHECK(seatcore_error_unavailable_seat(NULL, 0) == NULL);
+    CHECK(seatcore_audit_ok(NULL) == false);
+    CHECK(seatcore_audit_shows(NULL) == 0 && seatcore_audit_seats(NULL) == 0);
+    CHECK(seatcore_audit_held(NULL) == 0 && seatcore_audit_booked(NULL) == 0);
+    CHECK(seatcore_audit_problem_count(NULL) == 0 && seatcore_audit_problems_listed(NULL) == 0);
+    CHECK(seatcore_audit_problem(NULL, 0) == NULL);
     CHECK(strcmp(seatcore_result_name(4000000000u), "SEATCORE_UNKNOWN_ERROR") == 0);
+    CHECK(strcmp(seatcore_result_name(SEATCORE_CONFIG), "SEATCORE_CONFIG") == 0);
+    CHECK(strcmp(seatcore_result_name(SEATCORE_INDEX_OUT_OF_RANGE), "SEATCORE_INDEX_OUT_OF_RANGE") == 0);
     CHECK(strcmp(seatcore_seat_state_name(77), "unknown") == 0);
     rc = seatcore_seat_status(client, show, &status, NULL);
     CHECK(rc == SEATCORE_OK);
@@ -193,6 +240,16 @@ int main(void) {
     /* ... and the database is unchanged: no seat held or booked. */
     CHECK(counts.total == 3 && counts.available == 3 && counts.held == 0 && counts.invariants_valid);
     seatcore_status_free(status);
+    /* ... and every invariant holds, in this show and in all. */
+    report = NULL;
+    CHECK(seatcore_audit(client, show, &report, NULL) == SEATCORE_OK);
+    CHECK(seatcore_audit_ok(report) && seatcore_audit_shows(report) == 1 && seatcore_audit_seats(report) == 3);
+    CHECK(seatcore_audit_held(report) == 0 && seatcore_audit_booked(report) == 0);
+    CHECK(seatcore_audit_problem_count(report) == 0 && seatcore_audit_problem(report, 0) == NULL);
+    seatcore_audit_free(report);
+    report = NULL;
+    CHECK(seatcore_audit(client, NULL, &report, NULL) == SEATCORE_OK && seatcore_audit_ok(report));
+    seatcore_audit_free(report);
 
     /* Every _free takes NULL. */
     seatcore_client_free(NULL);
@@ -202,6 +259,7 @@ int main(void) {
     seatcore_status_free(NULL);
     seatcore_error_free(NULL);
     seatcore_sweeper_free(NULL);
+    seatcore_audit_free(NULL);
 
     seatcore_client_free(client);
     printf("bad_input: %d checks, %d failures\n", checks, failures);

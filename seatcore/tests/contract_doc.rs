@@ -1,0 +1,268 @@
+//! docs/contract.md is kept true by this test: every table marked with an HTML comment is
+//! read and compared with what the core answers.
+
+use std::collections::BTreeSet;
+
+use seatcore::contract::{manager_error, rest_error, Op};
+use seatcore::rest::{Endpoint, Settings, MAX_DEPTH};
+use seatcore::{validate, Error, ErrorKind, InputError};
+use serde_json::{json, Value};
+
+const DOC: &str = include_str!("../../docs/contract.md");
+
+/// The rows of the table after the comment that starts with `<!-- marker`, as cells without
+/// their surrounding backticks. The header and separator rows are skipped.
+fn table(marker: &str) -> Vec<Vec<String>> {
+    let start = DOC.find(&format!("<!-- {marker}")).unwrap_or_else(|| panic!("no table marked {marker:?}"));
+    DOC[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| l.trim().trim_matches('|').split(" | ").map(|c| unquote(c.trim()).to_owned()).collect())
+        .collect()
+}
+
+/// A cell that is one code span, without its backticks; any other cell as it is.
+fn unquote(cell: &str) -> &str {
+    match cell.strip_prefix('`').and_then(|c| c.strip_suffix('`')) {
+        Some(inner) if !inner.contains('`') => inner,
+        _ => cell,
+    }
+}
+
+/// A body cell as JSON, with the placeholders `N`, `i` and `[...]` filled in.
+fn body(cell: &str, n: usize, i: usize, list: &Value) -> Value {
+    let text = cell
+        .replace("at most N", &format!("at most {n}"))
+        .replace("\"index\": i", &format!("\"index\": {i}"))
+        .replace("[...]", &list.to_string());
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{cell}: {e}"))
+}
+
+#[test]
+fn the_endpoint_table_is_the_endpoint_list() {
+    let rows = table("endpoints");
+    assert_eq!(rows.len(), Endpoint::ALL.len(), "one row per endpoint");
+    for e in Endpoint::ALL {
+        let row = rows
+            .iter()
+            .find(|r| r[1] == e.template())
+            .unwrap_or_else(|| panic!("{} is not in the table", e.template()));
+        assert_eq!(row[0], e.method(), "{row:?}");
+        assert_eq!(row[2], e.op().success_status().to_string(), "{row:?}");
+        assert_eq!(row[3] == "yes", e.requires_admin(), "{row:?}");
+    }
+}
+
+fn input_error(problem: &str) -> InputError {
+    let s = Settings::DEFAULT;
+    match problem {
+        "body not a JSON object" => InputError::NotAnObject,
+        "body nested too deep" => InputError::TooDeep { max: MAX_DEPTH },
+        "body too large" => InputError::BodyTooLarge { max: 1000 },
+        "`seat_ids` not a list" => InputError::SeatIdsNotAList,
+        "`seat_ids` empty" => InputError::NoSeats,
+        "`seat_ids` too long" => InputError::TooManySeats { max: 1000 },
+        "element `i` not a string" => InputError::SeatIdNotAString { index: 3 },
+        "element `i` empty after trimming" => InputError::EmptySeatId { index: 3 },
+        "element `i` too long" => InputError::SeatIdTooLong { index: 3, max: validate::MAX_SEAT_ID_CHARS },
+        "element `i` with a control character" => InputError::SeatIdControlChar { index: 3 },
+        "duplicates after trimming" => InputError::DuplicateSeatIds,
+        "`hold_id` missing or blank" => InputError::HoldIdMissing,
+        "`hold_duration_seconds` of the wrong kind" => {
+            InputError::HoldDurationType { min: s.min_hold_seconds, max: s.max_hold_seconds }
+        }
+        "`/reset` with a non-empty body" => InputError::ResetPayload,
+        "show id too long or empty" => InputError::ShowIdLength { max: validate::MAX_SHOW_ID_CHARS },
+        "show id with a control character" => InputError::ShowIdControlChar,
+        "show id not UTF-8" => InputError::ShowIdUtf8,
+        "`Idempotency-Key` empty, too long or with control characters" => {
+            InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS }
+        }
+        other => panic!("the test does not know the problem {other:?}"),
+    }
+}
+
+#[test]
+fn the_input_error_table_is_what_the_server_answers() {
+    let rows = table("input errors");
+    assert!(rows.len() >= 18, "{rows:?}");
+    for row in rows {
+        let err = Error::InvalidInput(input_error(row[0].as_str()));
+        let reply = rest_error(Op::Hold, &err);
+        assert_eq!(reply.status.to_string(), row[1], "{row:?}");
+        assert_eq!(reply.body, body(&row[2], 1000, 3, &json!([])), "{row:?}");
+    }
+}
+
+fn operation(name: &str) -> Op {
+    match name {
+        "initialize" => Op::Initialize,
+        "seats" => Op::Status,
+        "hold" => Op::Hold,
+        "book" => Op::Book,
+        "release" => Op::Release,
+        "reset" => Op::Reset,
+        "health" => Op::Health,
+        other => panic!("the test does not know the operation {other:?}"),
+    }
+}
+
+/// One error of each named kind. Database failures that only a live server produces are
+/// stood in for by an `Unavailable` with the same kind where the table names it; `Busy`
+/// and `Database` carry a driver error, so they are reached through their kind below.
+fn error(name: &str) -> Option<Error> {
+    Some(match name {
+        "show exists" => Error::ShowExists,
+        "show not found" => Error::ShowNotFound,
+        "seat not on the map" => Error::InvalidSeatIds,
+        "seats unavailable" => Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] },
+        "request key reused" => Error::RequestKeyReused,
+        "hold not found" => Error::HoldNotFound,
+        "hold expired" => Error::HoldExpired,
+        "hold invalidated" => Error::HoldInvalidated,
+        "database unavailable" => Error::Unavailable("connection refused".into()),
+        "database busy" | "database error" => return None,
+        other => panic!("the test does not know the error {other:?}"),
+    })
+}
+
+#[test]
+fn the_rest_error_table_is_what_the_server_answers() {
+    let rows = table("rest errors");
+    assert!(rows.len() >= 17, "{rows:?}");
+    for row in rows {
+        let op = operation(&row[0]);
+        let Some(err) = error(&row[1]) else {
+            // Busy and Database wrap driver errors; their replies depend only on the kind.
+            let kind = if row[1] == "database busy" { ErrorKind::Busy } else { ErrorKind::Database };
+            let message = seatcore::contract::infrastructure_message(kind);
+            assert_eq!(body(&row[3], 0, 0, &json!([])), json!({ "error": message }), "{row:?}");
+            assert_eq!(row[2], if kind == ErrorKind::Busy { "503" } else { "500" }, "{row:?}");
+            continue;
+        };
+        let reply = rest_error(op, &err);
+        assert_eq!(reply.status.to_string(), row[2], "{row:?}");
+        assert_eq!(reply.body, body(&row[3], 0, 0, &json!(["A1", "B2"])), "{row:?}");
+    }
+}
+
+#[test]
+fn the_manager_table_lists_what_the_manager_returns() {
+    let rows = table("manager");
+    let candidates = [
+        "show exists",
+        "show not found",
+        "seat not on the map",
+        "seats unavailable",
+        "hold not found",
+        "hold expired",
+        "hold invalidated",
+    ];
+    let ops = [
+        ("initialize_show", Op::Initialize),
+        ("hold_seats", Op::Hold),
+        ("book_hold", Op::Book),
+        ("reset_all_seats", Op::Reset),
+    ];
+    for (method, op) in ops {
+        let row = rows.iter().find(|r| r[0].starts_with(&format!("{method}("))).expect(method);
+        let mut answers: BTreeSet<String> =
+            candidates.iter().filter_map(|c| error(c)).map(|e| manager_error(op, &e).to_string()).collect();
+        answers.insert(manager_error(op, &Error::InvalidInput(InputError::DuplicateSeatIds)).to_string());
+        // every `(False, ...)` the table lists is one the manager gives
+        let mut checked = 0;
+        for listed in row[2].split("`(False, ").skip(1) {
+            let value = listed.split(")`").next().unwrap();
+            if value.contains("\"...\"") || value.contains(": ...") || value.starts_with('<') {
+                continue; // a shape, not one value
+            }
+            let value = body(value, 0, 0, &json!(["A1", "B2"])).to_string();
+            assert!(
+                answers.contains(&value),
+                "{method}: {value} is not an answer of the manager: {answers:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 0 || method == "reset_all_seats", "{method}: no failure value checked in {row:?}");
+    }
+    let down = Error::Unavailable("no route".into());
+    assert!(manager_error(Op::Reset, &down)["error"].as_str().unwrap().starts_with("internal error: "));
+}
+
+#[test]
+fn the_error_kind_table_is_the_kind_table() {
+    let rows = table("error kinds");
+    assert_eq!(rows.len(), ErrorKind::ALL.len(), "one row per kind");
+    for (row, kind) in rows.iter().zip(ErrorKind::ALL) {
+        assert_eq!(row[0], kind.code().to_string(), "{row:?}");
+        assert_eq!(row[1], kind.name(), "{row:?}");
+        assert_eq!(row[2], kind.description(), "{row:?}");
+    }
+}
+
+#[test]
+fn the_document_links_only_inside_the_repository() {
+    for (i, _) in DOC.match_indices("](") {
+        let target = &DOC[i + 2..DOC[i..].find(')').map_or(DOC.len(), |j| i + j)];
+        assert!(!target.contains("://") && !target.starts_with('/'), "outside link {target:?}");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs").join(target);
+        assert!(path.exists(), "broken link {target:?}");
+    }
+}
+
+/// Every Markdown file of the repository links only to files inside it (or to web pages).
+#[test]
+fn no_document_links_outside_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap();
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "--cached", "--others", "--exclude-standard", "*.md"])
+        .current_dir(&root)
+        .output()
+        .expect("git lists the repository's files");
+    assert!(listed.status.success());
+    let files = String::from_utf8(listed.stdout).unwrap();
+    let mut checked = 0;
+    for file in files.lines().filter(|f| !f.contains("/vendor/")) {
+        let path = root.join(file);
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let target = &rest[..rest.find(')').unwrap_or(rest.len())];
+            let target = target.split('#').next().unwrap_or("");
+            if target.is_empty() || target.starts_with("http://") || target.starts_with("https://") {
+                continue;
+            }
+            assert!(!target.starts_with('/'), "{file}: absolute link {target:?}");
+            let resolved = path.parent().unwrap().join(target);
+            let resolved =
+                resolved.canonicalize().unwrap_or_else(|_| panic!("{file}: broken link {target:?}"));
+            assert!(resolved.starts_with(&root), "{file}: link {target:?} leaves the repository");
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} links found");
+}
+
+/// No file names a path outside the checkout (the contract lives in docs/contract.md).
+#[test]
+fn no_file_points_outside_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let listed = std::process::Command::new("git")
+        .args([
+            "grep",
+            "-l",
+            "-I",
+            "-E",
+            r"\.\./shared/|/work/shared",
+            "--",
+            ".",
+            ":!seatcore/tests/contract_doc.rs",
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("git searches the repository");
+    let found = String::from_utf8_lossy(&listed.stdout);
+    assert!(found.trim().is_empty(), "files point outside the repository:\n{found}");
+}

@@ -1,0 +1,157 @@
+//! A handle made before `fork()` keeps working in the parent and in every child, while the
+//! parent's threads are busy on it: each child opens a pool of its own and never touches
+//! the parent's connections (as with Python's multiprocessing or gunicorn --preload).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use seatcore::testing::TestDb;
+use seatcore::{Options, SeatCore};
+
+const CHILDREN: usize = 4;
+const HOLDS_PER_CHILD: usize = 20;
+
+fn seat(n: usize) -> String {
+    format!("S{n}")
+}
+
+/// The child's work: its own seats, one hold each. Returns the exit code.
+fn child(core: &SeatCore, k: usize) -> i32 {
+    for i in 0..HOLDS_PER_CHILD {
+        if let Err(e) = core.hold("s", &[seat(k * HOLDS_PER_CHILD + i)], 600) {
+            eprintln!("child {k}: hold {i} failed: {e}");
+            return 1;
+        }
+    }
+    match core.health() {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("child {k}: health failed: {e}");
+            1
+        }
+    }
+}
+
+/// Waits for every child to exit, at most `limit` in all; each one's exit code, or `None`
+/// for a child that hung (it is killed).
+fn wait_all(children: &[libc::pid_t], limit: Duration) -> Vec<Option<i32>> {
+    let deadline = Instant::now() + limit;
+    children
+        .iter()
+        .map(|&pid| loop {
+            let mut status = 0;
+            // SAFETY: plain waitpid on our own child.
+            let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if done == pid {
+                break libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            }
+            if Instant::now() > deadline {
+                // SAFETY: killing and reaping our own child.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        })
+        .collect()
+}
+
+#[test]
+fn a_handle_made_before_fork_works_in_children_and_parent() {
+    let db = TestDb::new("fork");
+    let core = SeatCore::connect(&db.url, Options { pool_size: 6, ..Options::default() }).unwrap();
+    let seats: Vec<String> = (0..200).map(seat).collect();
+    core.initialize_show("s", &seats).unwrap();
+
+    // The parent's threads keep the pool busy across the forks.
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let busy: Vec<_> = (0..3)
+        .map(|t| {
+            let (core, stop, done) = (core.clone(), Arc::clone(&stop), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut errors = Vec::new();
+                let mut i = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let s = seat(100 + t * 30 + i % 30);
+                    match core.hold("s", &[s], 60) {
+                        Ok(h) => {
+                            if let Err(e) = core.release("s", &h.hold_id.to_string()) {
+                                errors.push(e.to_string());
+                            }
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                    done.fetch_add(1, Ordering::Release);
+                    i += 1;
+                }
+                errors
+            })
+        })
+        .collect();
+    while done.load(Ordering::Acquire) < 30 {
+        std::thread::yield_now();
+    }
+
+    let mut children = Vec::new();
+    for k in 0..CHILDREN {
+        // SAFETY: the child runs only seatcore calls and then `_exit`s, never returning
+        // into the test harness.
+        match unsafe { libc::fork() } {
+            0 => {
+                let code = child(&core, k);
+                unsafe { libc::_exit(code) };
+            }
+            -1 => panic!("fork failed"),
+            pid => children.push(pid),
+        }
+    }
+    let exits = wait_all(&children, Duration::from_secs(60));
+    assert_eq!(exits, vec![Some(0); CHILDREN], "every child did its holds and exited (None: hung)");
+    let before = done.load(Ordering::Acquire);
+    while done.load(Ordering::Acquire) < before + 30 {
+        std::thread::yield_now();
+    }
+    stop.store(true, Ordering::Release);
+    for t in busy {
+        let errors = t.join().unwrap();
+        assert!(errors.is_empty(), "the parent's threads failed: {errors:?}");
+    }
+
+    let status = core.seat_status("s").unwrap();
+    assert_eq!(status.counts.held as usize, CHILDREN * HOLDS_PER_CHILD, "every child's holds are there");
+    for (i, s) in status.seats.iter().enumerate().take(CHILDREN * HOLDS_PER_CHILD) {
+        assert_eq!(s.state, seatcore::SeatState::Held, "seat {i}");
+    }
+    let audit = core.audit(Some("s")).unwrap();
+    assert!(audit.ok, "{:?}", audit.problems);
+}
+
+#[test]
+fn dispose_closes_the_pool_and_the_next_call_opens_one() {
+    let db = TestDb::new("dispose");
+    let core = SeatCore::connect(&db.url, Options { pool_size: 2, ..Options::default() }).unwrap();
+    assert!(core.is_open());
+    assert!(core.stats().pool_connections > 0);
+    core.dispose();
+    assert!(!core.is_open());
+    assert_eq!(core.stats().pool_connections, 0);
+    core.initialize_show("s", &["A1"]).unwrap();
+    assert!(core.is_open());
+}
+
+#[test]
+fn a_deadline_in_the_past_refuses_at_once() {
+    let db = TestDb::new("deadline");
+    let core = SeatCore::connect(&db.url, Options { pool_size: 1, ..Options::default() }).unwrap();
+    core.initialize_show("s", &["A1", "A2"]).unwrap();
+    let late = core.until(Instant::now());
+    let err = late.hold("s", &["A1"], 60).unwrap_err();
+    assert_eq!(err.kind(), seatcore::ErrorKind::Unavailable, "{err}");
+    assert_eq!(core.seat_status("s").unwrap().counts.held, 0, "nothing was written");
+    // with time left it works as usual
+    core.until(Instant::now() + Duration::from_secs(5)).hold("s", &["A1"], 60).unwrap();
+}
