@@ -1,6 +1,114 @@
-//! Command-line flags and environment variables. Flags win over the environment.
+//! The command line: every option declared once (flag, environment variable, default,
+//! range, help) and read by clap. A flag wins over its environment variable; an empty
+//! variable counts as unset.
 
+use std::ffi::OsString;
 use std::time::Duration;
+
+use clap::builder::FalseyValueParser;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use seatcore::rest::Settings;
+use seatcore::Options;
+
+/// The server's flags, as clap reads them.
+#[derive(Debug, Parser)]
+#[command(
+    name = "seatcore-server",
+    version,
+    about = "seatcore-server: the seat-reservation REST API on PostgreSQL",
+    after_help = "A flag wins over its environment variable. Without a subcommand the server runs.",
+    allow_negative_numbers = true,
+    args_override_self = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// PostgreSQL URL; without one the project's private cluster is started with scripts/pg.sh
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Listen address; port 0 picks a free port (printed at start)
+    #[arg(long, env = "SEATCORE_BIND", value_name = "ADDR:PORT", default_value = "127.0.0.1:5000")]
+    bind: String,
+
+    /// Worker threads, and the most database connections
+    #[arg(long, env = "SEATCORE_WORKERS", value_name = "N", value_parser = pool_size,
+          default_value_t = Options::DEFAULT.pool_size)]
+    workers: u32,
+
+    /// Shortest hold; shorter requests are raised to it
+    #[arg(long, env = "SEATCORE_MIN_HOLD_SECONDS", value_name = "N",
+          default_value_t = Settings::DEFAULT.min_hold_seconds)]
+    min_hold_seconds: i64,
+
+    /// Longest hold; longer requests are cut to it
+    #[arg(long, env = "SEATCORE_MAX_HOLD_SECONDS", value_name = "N",
+          default_value_t = Settings::DEFAULT.max_hold_seconds)]
+    max_hold_seconds: i64,
+
+    /// Hold length when a request gives none
+    #[arg(long, env = "SEATCORE_DEFAULT_HOLD_SECONDS", value_name = "N",
+          default_value_t = Settings::DEFAULT.default_hold_seconds)]
+    default_hold_seconds: i64,
+
+    /// How often expired holds are deleted (their seats are free at expiry anyway)
+    #[arg(long, env = "SEATCORE_SWEEP_INTERVAL_SECONDS", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    sweep_interval_seconds: u64,
+
+    /// How long a request waits for a database connection before it gets a 503
+    #[arg(long, env = "SEATCORE_POOL_TIMEOUT_SECONDS", value_name = "N", value_parser = checkout_timeout,
+          default_value_t = Options::DEFAULT.checkout_timeout.as_secs())]
+    pool_timeout_seconds: u64,
+
+    /// Require `Authorization: Bearer TOKEN` on the admin endpoints (POST /reset,
+    /// POST /shows/<id>/initialize, GET /audit); 401 without it
+    #[arg(long, env = "SEATCORE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
+    /// Client connections open at once; one more gets a 503 and is closed
+    #[arg(long, env = "SEATCORE_MAX_CONNECTIONS", value_name = "N",
+          default_value_t = tiny_http::Limits::default().max_connections as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+
+    /// From a request's first byte, how long a client has to send its head and body
+    /// before a 408
+    #[arg(long, env = "SEATCORE_REQUEST_TIMEOUT_SECONDS", value_name = "N",
+          default_value_t = tiny_http::Limits::default().request_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout_seconds: u64,
+
+    /// Do not create the demo show avengers_2026_7pm (SEATCORE_NO_DEMO=0 or false creates it)
+    #[arg(long, env = "SEATCORE_NO_DEMO", value_parser = FalseyValueParser::new())]
+    no_demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Checks every invariant of the database and prints the audit as JSON
+    ///
+    /// Exits 0 when every invariant holds, 1 when problems were found, 2 when the audit
+    /// could not run. The audit only reads.
+    Audit {
+        /// Audit this show only
+        #[arg(long, value_name = "SHOW_ID")]
+        show_id: Option<String>,
+    },
+}
+
+/// `workers` is the pool size: the core's range.
+fn pool_size(raw: &str) -> Result<u32, String> {
+    let n: u32 = raw.trim().parse().map_err(|e| format!("{e}"))?;
+    Options::POOL_SIZE.check(n).map_err(|e| e.to_string())
+}
+
+/// `pool-timeout-seconds` is the checkout timeout: the core's range.
+fn checkout_timeout(raw: &str) -> Result<u64, String> {
+    let n: u64 = raw.trim().parse().map_err(|e| format!("{e}"))?;
+    Options::CHECKOUT_TIMEOUT.check(Duration::from_secs(n)).map(|_| n).map_err(|e| e.to_string())
+}
 
 /// Everything the server is told at start.
 #[derive(Debug, Clone, PartialEq)]
@@ -9,251 +117,217 @@ pub struct Config {
     pub database_url: Option<String>,
     pub bind: String,
     pub workers: usize,
+    /// How the core connects: pool size (= workers) and checkout timeout.
+    pub options: Options,
+    /// The hold durations granted.
     pub settings: Settings,
+    /// When set, the admin endpoints need `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
     pub sweep_interval: Duration,
     pub demo: bool,
-    /// How long a request waits for a database connection before a 503.
-    pub pool_timeout: Duration,
     /// Client connections open at once; more get a 503 and are closed.
     pub max_connections: usize,
     /// From a request's first byte, how long the client has to send all of it.
     pub request_timeout: Duration,
 }
 
-/// The settings request handlers read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    pub min_hold_seconds: i64,
-    pub max_hold_seconds: i64,
-    pub default_hold_seconds: i64,
-    /// When set, `POST /reset` and `POST /shows/<id>/initialize` need `Authorization: Bearer <token>`.
-    pub admin_token: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings { min_hold_seconds: 60, max_hold_seconds: 1800, default_hold_seconds: 60, admin_token: None }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            database_url: None,
-            bind: "127.0.0.1:5000".into(),
-            workers: 16,
-            settings: Settings::default(),
-            sweep_interval: Duration::from_secs(10),
-            demo: true,
-            pool_timeout: Duration::from_secs(5),
-            max_connections: 4096,
-            request_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-pub const HELP: &str = "\
-seatcore-server: the seat-reservation REST API (the old Flask backend's contract) on PostgreSQL
-
-USAGE: seatcore-server [FLAGS]
-
-FLAGS (environment variable in brackets; a flag wins over its variable):
-  --database-url URL              PostgreSQL URL [DATABASE_URL]; without one the project's
-                                  private cluster is started with scripts/pg.sh
-  --bind ADDR:PORT                listen address [SEATCORE_BIND] (default 127.0.0.1:5000;
-                                  port 0 picks a free port, printed at start)
-  --workers N                     worker threads, and database connections (default 16)
-                                  [SEATCORE_WORKERS]
-  --min-hold-seconds N            shortest hold; shorter requests are raised to it (default 60)
-                                  [SEATCORE_MIN_HOLD_SECONDS]
-  --max-hold-seconds N            longest hold; longer requests are cut to it (default 1800)
-                                  [SEATCORE_MAX_HOLD_SECONDS]
-  --default-hold-seconds N        hold length when a request gives none (default 60)
-                                  [SEATCORE_DEFAULT_HOLD_SECONDS]
-  --sweep-interval-seconds N      how often expired holds are deleted (default 10)
-                                  [SEATCORE_SWEEP_INTERVAL_SECONDS]
-  --pool-timeout-seconds N        how long a request waits for a database connection before
-                                  it gets a 503 (default 5) [SEATCORE_POOL_TIMEOUT_SECONDS]
-  --admin-token TOKEN             require `Authorization: Bearer TOKEN` on POST /reset and
-                                  POST /shows/<id>/initialize [SEATCORE_ADMIN_TOKEN]
-  --max-connections N             client connections open at once; more get 503 and are
-                                  closed (default 4096) [SEATCORE_MAX_CONNECTIONS]
-  --request-timeout-seconds N     from a request's first byte, how long a client has to send
-                                  its head and body before a 408 (default 10)
-                                  [SEATCORE_REQUEST_TIMEOUT_SECONDS]
-  --no-demo                       do not create the demo show avengers_2026_7pm
-                                  [SEATCORE_NO_DEMO=1]
-  -h, --help                      print this help
-";
-
 /// What the command line asked for.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
-    Run(Config),
-    Help,
+    Serve(Config),
+    Audit { database_url: Option<String>, show_id: Option<String> },
 }
 
-/// Reads the environment (through `env`) and then the flags.
-pub fn parse(
-    args: impl IntoIterator<Item = std::ffi::OsString>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Parsed, String> {
-    let mut c = Config::default();
-    let nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
-    c.database_url = nonempty("DATABASE_URL");
-    if let Some(v) = nonempty("SEATCORE_BIND") {
-        c.bind = v;
-    }
-    let mut workers = nonempty("SEATCORE_WORKERS").map(|v| ("SEATCORE_WORKERS", v));
-    let mut min = nonempty("SEATCORE_MIN_HOLD_SECONDS").map(|v| ("SEATCORE_MIN_HOLD_SECONDS", v));
-    let mut max = nonempty("SEATCORE_MAX_HOLD_SECONDS").map(|v| ("SEATCORE_MAX_HOLD_SECONDS", v));
-    let mut default =
-        nonempty("SEATCORE_DEFAULT_HOLD_SECONDS").map(|v| ("SEATCORE_DEFAULT_HOLD_SECONDS", v));
-    let mut sweep =
-        nonempty("SEATCORE_SWEEP_INTERVAL_SECONDS").map(|v| ("SEATCORE_SWEEP_INTERVAL_SECONDS", v));
-    let mut pool =
-        nonempty("SEATCORE_POOL_TIMEOUT_SECONDS").map(|v| ("SEATCORE_POOL_TIMEOUT_SECONDS", v));
-    let mut max_connections =
-        nonempty("SEATCORE_MAX_CONNECTIONS").map(|v| ("SEATCORE_MAX_CONNECTIONS", v));
-    let mut request_timeout =
-        nonempty("SEATCORE_REQUEST_TIMEOUT_SECONDS").map(|v| ("SEATCORE_REQUEST_TIMEOUT_SECONDS", v));
-    c.settings.admin_token = nonempty("SEATCORE_ADMIN_TOKEN");
-    if let Some(v) = nonempty("SEATCORE_NO_DEMO") {
-        c.demo = matches!(v.as_str(), "0" | "false" | "no");
-    }
+/// Reads the process's arguments and environment. `Err` is clap's: `--help` and
+/// `--version` (exit 0) or a usage error naming the flag (exit 2); `Error::exit` prints it.
+pub fn parse() -> Result<Parsed, clap::Error> {
+    // An empty variable counts as unset: clap would read it as an empty value.
+    let command = Cli::command().mut_args(|arg| match arg.get_env() {
+        Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => arg.env(None::<&str>),
+        _ => arg,
+    });
+    parse_with(command, std::env::args_os())
+}
 
-    use lexopt::prelude::*;
-    let mut parser = lexopt::Parser::from_iter(args);
-    fn take(parser: &mut lexopt::Parser, name: &'static str) -> Result<(&'static str, String), String> {
-        let v = parser.value().map_err(|e| format!("{name}: {e}"))?;
-        let v = v.into_string().map_err(|_| format!("{name}: not valid UTF-8"))?;
-        Ok((name, v))
-    }
-    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
-        match arg {
-            Short('h') | Long("help") => return Ok(Parsed::Help),
-            Long("database-url") => c.database_url = Some(take(&mut parser, "--database-url")?.1),
-            Long("bind") => c.bind = take(&mut parser, "--bind")?.1,
-            Long("workers") => workers = Some(take(&mut parser, "--workers")?),
-            Long("min-hold-seconds") => min = Some(take(&mut parser, "--min-hold-seconds")?),
-            Long("max-hold-seconds") => max = Some(take(&mut parser, "--max-hold-seconds")?),
-            Long("default-hold-seconds") => default = Some(take(&mut parser, "--default-hold-seconds")?),
-            Long("sweep-interval-seconds") => sweep = Some(take(&mut parser, "--sweep-interval-seconds")?),
-            Long("pool-timeout-seconds") => pool = Some(take(&mut parser, "--pool-timeout-seconds")?),
-            Long("admin-token") => {
-                let token = take(&mut parser, "--admin-token")?.1;
-                c.settings.admin_token = (!token.is_empty()).then_some(token);
-            }
-            Long("max-connections") => max_connections = Some(take(&mut parser, "--max-connections")?),
-            Long("request-timeout-seconds") => {
-                request_timeout = Some(take(&mut parser, "--request-timeout-seconds")?)
-            }
-            Long("no-demo") => c.demo = false,
-            other => return Err(format!("{} (see --help)", other.unexpected())),
+fn parse_with(
+    mut command: clap::Command,
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<Parsed, clap::Error> {
+    let matches = command.try_get_matches_from_mut(args)?;
+    if let Some(sub) = matches.subcommand_name() {
+        // Only the database URL applies to a subcommand: refuse server flags rather than
+        // ignore them.
+        let server_flag = command.get_arguments().map(|a| a.get_id().as_str()).find(|&id| {
+            id != "database_url" && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        });
+        if let Some(id) = server_flag {
+            let message =
+                format!("--{} is a server flag; it does not apply to `{sub}`", id.replace('_', "-"));
+            return Err(command.error(clap::error::ErrorKind::ArgumentConflict, message));
         }
     }
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    cli.resolve().map_err(|message| command.error(clap::error::ErrorKind::ValueValidation, message))
+}
 
-    fn number(source: Option<(&str, String)>, lo: u64, hi: u64) -> Result<Option<u64>, String> {
-        let Some((name, raw)) = source else { return Ok(None) };
-        match raw.trim().parse::<u64>() {
-            Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
-            _ => Err(format!("{name}: expected a whole number from {lo} to {hi}, got {raw:?}")),
+impl Cli {
+    fn resolve(self) -> Result<Parsed, String> {
+        let database_url = self.database_url.filter(|u| !u.is_empty());
+        if let Some(Command::Audit { show_id }) = self.command {
+            return Ok(Parsed::Audit { database_url, show_id });
         }
+        let settings = Settings {
+            min_hold_seconds: self.min_hold_seconds,
+            max_hold_seconds: self.max_hold_seconds,
+            default_hold_seconds: self.default_hold_seconds,
+        };
+        settings
+            .check()
+            .map_err(|e| format!("--min-hold-seconds, --max-hold-seconds, --default-hold-seconds: {e}"))?;
+        let mut options = Options::DEFAULT;
+        options
+            .set_pool_size(self.workers)
+            .and_then(|o| o.set_min_idle(Options::DEFAULT.min_idle.min(self.workers)))
+            .and_then(|o| o.set_checkout_timeout(Duration::from_secs(self.pool_timeout_seconds)))
+            .map_err(|e| format!("--workers, --pool-timeout-seconds: {e}"))?;
+        Ok(Parsed::Serve(Config {
+            database_url,
+            bind: self.bind,
+            workers: self.workers as usize,
+            options,
+            settings,
+            admin_token: self.admin_token.filter(|t| !t.is_empty()),
+            sweep_interval: Duration::from_secs(self.sweep_interval_seconds),
+            demo: !self.no_demo,
+            max_connections: self.max_connections as usize,
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+        }))
     }
-    let max_hold = seatcore::validate::MAX_HOLD_SECONDS as u64;
-    if let Some(n) = number(workers, 1, 512)? {
-        c.workers = n as usize;
-    }
-    let s = &mut c.settings;
-    if let Some(n) = number(min, 1, max_hold)? {
-        s.min_hold_seconds = n as i64;
-    }
-    if let Some(n) = number(max, 1, max_hold)? {
-        s.max_hold_seconds = n as i64;
-    }
-    if let Some(n) = number(default, 1, max_hold)? {
-        s.default_hold_seconds = n as i64;
-    }
-    if s.min_hold_seconds > s.max_hold_seconds {
-        return Err(format!(
-            "the minimum hold ({} s) is longer than the maximum ({} s)",
-            s.min_hold_seconds, s.max_hold_seconds
-        ));
-    }
-    if let Some(n) = number(sweep, 1, 86_400)? {
-        c.sweep_interval = Duration::from_secs(n);
-    }
-    if let Some(n) = number(pool, 1, 600)? {
-        c.pool_timeout = Duration::from_secs(n);
-    }
-    if let Some(n) = number(max_connections, 1, 1_000_000)? {
-        c.max_connections = n as usize;
-    }
-    if let Some(n) = number(request_timeout, 1, 3600)? {
-        c.request_timeout = Duration::from_secs(n);
-    }
-    Ok(Parsed::Run(c))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
-        let args = std::iter::once("seatcore-server").chain(args.iter().copied()).map(Into::into);
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        match parse(args, |k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))? {
-            Parsed::Run(c) => Ok(c),
-            Parsed::Help => Err("help".into()),
+    /// Parses `args` as the command line, with no environment variable read (the
+    /// environment is tested on the real binary, in tests/config.rs).
+    fn parse(args: &[&str]) -> Result<Parsed, String> {
+        let command = Cli::command().mut_args(|a| a.env(None::<&str>));
+        parse_with(command, std::iter::once("seatcore-server").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())
+    }
+
+    fn serve(args: &[&str]) -> Result<Config, String> {
+        match parse(args)? {
+            Parsed::Serve(c) => Ok(c),
+            other => Err(format!("not a server: {other:?}")),
         }
     }
 
     #[test]
-    fn defaults_match_the_issue() {
-        let c = run(&[], &[]).unwrap();
+    fn defaults_are_the_documented_ones() {
+        let c = serve(&[]).unwrap();
+        assert_eq!(c.database_url, None);
         assert_eq!(c.bind, "127.0.0.1:5000");
         assert_eq!(c.workers, 16);
-        assert_eq!(c.settings.min_hold_seconds, 60);
-        assert_eq!(c.settings.max_hold_seconds, 1800);
-        assert_eq!(c.settings.default_hold_seconds, 60);
+        assert_eq!(c.options, Options::DEFAULT);
+        assert_eq!(c.settings, Settings::DEFAULT);
+        assert_eq!(
+            (c.settings.min_hold_seconds, c.settings.max_hold_seconds, c.settings.default_hold_seconds),
+            (60, 1800, 60)
+        );
         assert_eq!(c.sweep_interval, Duration::from_secs(10));
         assert!(c.demo);
-        assert_eq!(c.settings.admin_token, None);
+        assert_eq!(c.admin_token, None);
         assert_eq!(c.max_connections, 4096);
         assert_eq!(c.request_timeout, Duration::from_secs(10));
     }
 
     #[test]
-    fn connection_limits_parse_and_refuse_nonsense() {
-        let c = run(&["--max-connections", "50", "--request-timeout-seconds", "3"], &[]).unwrap();
-        assert_eq!((c.max_connections, c.request_timeout), (50, Duration::from_secs(3)));
-        let c = run(&[], &[("SEATCORE_MAX_CONNECTIONS", "7"), ("SEATCORE_REQUEST_TIMEOUT_SECONDS", "2")]).unwrap();
-        assert_eq!((c.max_connections, c.request_timeout), (7, Duration::from_secs(2)));
-        assert!(run(&["--max-connections", "0"], &[]).unwrap_err().contains("--max-connections"));
-        assert!(run(&["--request-timeout-seconds", "-1"], &[]).unwrap_err().contains("--request-timeout-seconds"));
-    }
-
-    #[test]
-    fn flags_win_over_environment() {
-        let c = run(
-            &["--bind", "0.0.0.0:8080", "--min-hold-seconds", "1", "--no-demo", "--workers=4"],
-            &[("SEATCORE_BIND", "127.0.0.1:9"), ("SEATCORE_WORKERS", "8"), ("SEATCORE_ADMIN_TOKEN", "t")],
-        )
+    fn every_flag_is_read() {
+        let c = serve(&[
+            "--database-url=postgres://u@h/db",
+            "--bind",
+            "0.0.0.0:8080",
+            "--workers",
+            "4",
+            "--min-hold-seconds",
+            "1",
+            "--max-hold-seconds",
+            "90",
+            "--default-hold-seconds",
+            "30",
+            "--sweep-interval-seconds",
+            "2",
+            "--pool-timeout-seconds",
+            "3",
+            "--admin-token",
+            "t",
+            "--max-connections",
+            "50",
+            "--request-timeout-seconds",
+            "7",
+            "--no-demo",
+        ])
         .unwrap();
+        assert_eq!(c.database_url.as_deref(), Some("postgres://u@h/db"));
         assert_eq!(c.bind, "0.0.0.0:8080");
-        assert_eq!(c.workers, 4);
-        assert_eq!(c.settings.min_hold_seconds, 1);
-        assert_eq!(c.settings.admin_token.as_deref(), Some("t"));
+        assert_eq!((c.workers, c.options.pool_size, c.options.min_idle), (4, 4, 2));
+        assert_eq!(c.options.checkout_timeout, Duration::from_secs(3));
+        assert_eq!(
+            c.settings,
+            Settings { min_hold_seconds: 1, max_hold_seconds: 90, default_hold_seconds: 30 }
+        );
+        assert_eq!(c.sweep_interval, Duration::from_secs(2));
+        assert_eq!(c.admin_token.as_deref(), Some("t"));
+        assert_eq!((c.max_connections, c.request_timeout), (50, Duration::from_secs(7)));
         assert!(!c.demo);
+        // one worker keeps at most one idle connection
+        let c = serve(&["--workers=1"]).unwrap();
+        assert_eq!((c.options.pool_size, c.options.min_idle), (1, 1));
+        // an empty token is no token
+        assert_eq!(serve(&["--admin-token", ""]).unwrap().admin_token, None);
+        // the last of a repeated flag wins
+        assert_eq!(serve(&["--workers", "8", "--workers", "16"]).unwrap().workers, 16);
     }
 
     #[test]
     fn bad_values_are_named() {
-        assert!(run(&["--workers", "0"], &[]).unwrap_err().contains("--workers"));
-        assert!(run(&["--max-hold-seconds", "x"], &[]).unwrap_err().contains("--max-hold-seconds"));
-        assert!(run(&["--min-hold-seconds", "100", "--max-hold-seconds", "50"], &[]).is_err());
-        assert!(run(&["--frobnicate"], &[]).unwrap_err().contains("frobnicate"));
-        assert!(run(&[], &[("SEATCORE_WORKERS", "-3")]).unwrap_err().contains("SEATCORE_WORKERS"));
-        assert_eq!(run(&["--help"], &[]).unwrap_err(), "help");
+        let named = |args: &[&str], words: &[&str]| {
+            let e = serve(args).unwrap_err();
+            for w in words {
+                assert!(e.contains(w), "{args:?}: {e:?} does not name {w:?}");
+            }
+        };
+        named(&["--workers", "0"], &["--workers", "pool_size must be from 1 to 1000, not 0"]);
+        named(&["--workers", "x"], &["--workers", "'x'"]);
+        named(&["--max-hold-seconds", "x"], &["--max-hold-seconds", "'x'"]);
+        named(&["--min-hold-seconds", "0"], &["min_hold_seconds must be from 1 to 86400 seconds, not 0"]);
+        named(
+            &["--min-hold-seconds", "100", "--max-hold-seconds", "50"],
+            &["minimum hold (100 s)", "(50 s)"],
+        );
+        named(&["--pool-timeout-seconds", "0"], &["--pool-timeout-seconds", "checkout_timeout"]);
+        named(&["--max-connections", "0"], &["--max-connections"]);
+        named(&["--request-timeout-seconds", "-1"], &["--request-timeout-seconds"]);
+        named(&["--sweep-interval-seconds", "0"], &["--sweep-interval-seconds"]);
+        named(&["--frobnicate"], &["--frobnicate"]);
+        assert!(parse(&["--help"]).unwrap_err().contains("--admin-token"));
+    }
+
+    #[test]
+    fn audit_is_a_subcommand() {
+        assert_eq!(parse(&["audit"]).unwrap(), Parsed::Audit { database_url: None, show_id: None });
+        assert_eq!(
+            parse(&["audit", "--show-id", "s1", "--database-url", "postgres://x"]).unwrap(),
+            Parsed::Audit { database_url: Some("postgres://x".into()), show_id: Some("s1".into()) }
+        );
+        assert_eq!(
+            parse(&["--database-url", "postgres://x", "audit"]).unwrap(),
+            Parsed::Audit { database_url: Some("postgres://x".into()), show_id: None }
+        );
+        // server flags do not silently apply to the audit
+        assert!(parse(&["audit", "--workers", "3"]).is_err());
+        assert!(parse(&["--workers", "3", "audit"]).is_err());
     }
 }

@@ -4,10 +4,9 @@
 //! show, start the sweeper, listen, and serve with a fixed pool of workers until SIGINT or
 //! SIGTERM; then finish the requests in flight, stop the sweeper and exit 0.
 
-mod body;
 mod config;
-mod error;
 mod metrics;
+mod openapi;
 mod reply;
 mod router;
 mod server;
@@ -18,56 +17,67 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use seatcore::{Error, Options, SeatCore};
+use seatcore::{Error, ErrorKind, Options, SeatCore};
 
 use crate::config::{Config, Parsed};
 use crate::router::{App, DEMO_SHOW};
 
+/// Exit status of a configuration the server cannot work with (as clap's usage errors).
+const EXIT_CONFIG: u8 = 2;
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    let config = match config::parse(std::env::args_os(), |k| std::env::var(k).ok()) {
-        Ok(Parsed::Run(c)) => c,
-        Ok(Parsed::Help) => {
-            print!("{}", config::HELP);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("seatcore-server: {e}");
-            return ExitCode::from(2);
-        }
+    let parsed = match config::parse() {
+        Ok(parsed) => parsed,
+        // --help and --version exit 0, usage errors 2, each with clap's own text.
+        Err(e) => e.exit(),
     };
-    match run(config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("seatcore-server: {e}");
-            ExitCode::FAILURE
-        }
+    match parsed {
+        Parsed::Serve(config) => match run(config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Failure { message, config }) => {
+                eprintln!("seatcore-server: {message}");
+                if config {
+                    ExitCode::from(EXIT_CONFIG)
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+        },
+        Parsed::Audit { database_url, show_id } => audit(database_url, show_id.as_deref()),
     }
 }
 
-fn run(config: Config) -> Result<(), String> {
+/// Why the server stopped: the message, and whether it is the configuration's fault.
+struct Failure {
+    message: String,
+    config: bool,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure { message, config: false }
+    }
+}
+
+fn run(config: Config) -> Result<(), Failure> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => private_cluster()?,
     };
-    let options = Options {
-        pool_size: config.workers as u32,
-        checkout_timeout: config.pool_timeout,
-        ..Options::default()
-    };
-    let core = connect(&url, options)?;
+    let core = connect(&url, config.options.clone())?;
     if config.demo {
         let seats: Vec<String> =
             ["A", "B", "C", "D", "E"].iter().flat_map(|r| (1..=10).map(move |n| format!("{r}{n}"))).collect();
         match core.initialize_show(DEMO_SHOW, &seats) {
             Ok(_) | Err(Error::ShowExists) => {}
-            Err(e) => return Err(format!("creating the demo show: {e}")),
+            Err(e) => return Err(format!("creating the demo show: {e}").into()),
         }
     }
-    if config.settings.admin_token.is_none() {
+    if config.admin_token.is_none() {
         eprintln!(
             "seatcore-server: warning: no admin token (--admin-token or SEATCORE_ADMIN_TOKEN): \
-             anyone who reaches this server may reset all shows and create shows"
+             anyone who reaches this server may reset all shows, create shows and read the audit"
         );
     }
     let sweeper = core.start_sweeper(config.sweep_interval);
@@ -94,14 +104,12 @@ fn run(config: Config) -> Result<(), String> {
         })
         .map_err(|e| format!("installing the signal handler: {e}"))?;
     }
+    let s = &config.settings;
     eprintln!(
         "seatcore-server: listening on http://{addr} ({} workers, holds {}..{} s, default {} s)",
-        config.workers,
-        config.settings.min_hold_seconds,
-        config.settings.max_hold_seconds,
-        config.settings.default_hold_seconds
+        config.workers, s.min_hold_seconds, s.max_hold_seconds, s.default_hold_seconds
     );
-    let app = Arc::new(App { core, settings: config.settings, metrics: Default::default() });
+    let app = Arc::new(App::new(core, config.settings, config.admin_token));
     server::serve(app, Arc::clone(&server), config.workers, stop);
     sweeper.stop();
     drop(server);
@@ -109,26 +117,63 @@ fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Connects, retrying for a while: the database may be starting alongside us.
-fn connect(url: &str, options: Options) -> Result<SeatCore, String> {
+/// Connects, retrying while the database is unreachable (it may be starting alongside
+/// us). Every other failure, above all a configuration the core cannot work with (a
+/// malformed URL, an unknown `sslmode`, an unreadable certificate), ends at once.
+fn connect(url: &str, options: Options) -> Result<SeatCore, Failure> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match SeatCore::connect(url, options.clone()) {
+        let e = match SeatCore::connect(url, options.clone()) {
             Ok(core) => return Ok(core),
-            Err(e) if e.kind() == seatcore::ErrorKind::Unavailable && Instant::now() < deadline => {
+            Err(e) => e,
+        };
+        match e.kind() {
+            ErrorKind::Unavailable if Instant::now() < deadline => {
                 eprintln!("seatcore-server: database not reachable yet ({e}); retrying");
                 std::thread::sleep(Duration::from_secs(1));
             }
-            Err(e) => return Err(format!("connecting to the database: {e}")),
+            ErrorKind::Config => return Err(Failure { message: e.to_string(), config: true }),
+            _ => return Err(format!("connecting to the database: {e}").into()),
+        }
+    }
+}
+
+/// `seatcore-server audit`: prints the core's audit as JSON. 0 when every invariant holds,
+/// 1 when problems were found, 2 when the audit could not run.
+fn audit(database_url: Option<String>, show_id: Option<&str>) -> ExitCode {
+    let outcome = (|| -> Result<seatcore::Audit, String> {
+        let url = match database_url {
+            Some(url) => url,
+            None => private_cluster().map_err(|f| f.message)?,
+        };
+        // One connection, and no migration: the audit only reads.
+        let options = Options { pool_size: 1, min_idle: 0, migrate: false, ..Options::DEFAULT };
+        let core = SeatCore::connect(&url, options).map_err(|e| e.to_string())?;
+        core.audit(show_id).map_err(|e| e.to_string())
+    })();
+    match outcome {
+        Ok(audit) => {
+            // An Audit is plain numbers and strings: it always serializes.
+            println!("{}", serde_json::to_string_pretty(&audit).unwrap_or_default());
+            if audit.ok {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("seatcore-server: audit: {} problem(s) found", audit.problem_count);
+                ExitCode::from(1)
+            }
+        }
+        Err(message) => {
+            eprintln!("seatcore-server: audit: {message}");
+            ExitCode::from(EXIT_CONFIG)
         }
     }
 }
 
 /// Starts (or reuses) the project's private PostgreSQL cluster and returns its URL.
-fn private_cluster() -> Result<String, String> {
+fn private_cluster() -> Result<String, Failure> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg.sh");
     if !std::path::Path::new(script).exists() {
-        return Err("no DATABASE_URL (or --database-url) given".into());
+        return Err(Failure { message: "no DATABASE_URL (or --database-url) given".into(), config: true });
     }
     eprintln!("seatcore-server: no DATABASE_URL; starting the private cluster ({script} start)");
     let out = std::process::Command::new("bash")
@@ -137,7 +182,7 @@ fn private_cluster() -> Result<String, String> {
         .output()
         .map_err(|e| format!("running {script}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{script} start failed"));
+        return Err(format!("{script} start failed").into());
     }
     let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     eprintln!("seatcore-server: database: {url}");

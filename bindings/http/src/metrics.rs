@@ -8,7 +8,8 @@ use std::time::Duration;
 use seatcore::Stats;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 #[derive(Default)]
 struct Latency {
@@ -32,7 +33,7 @@ struct Inner {
 }
 
 impl Metrics {
-    /// Counts one answered request. `route` is a template such as `/shows/{id}/hold`.
+    /// Counts one answered request. `route` is a template such as `/shows/{show_id}/hold`.
     pub fn record(&self, route: &'static str, method: &'static str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -50,7 +51,9 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         {
             let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            out.push_str("# HELP seatcore_http_requests_total HTTP requests answered, by route, method and status.\n");
+            out.push_str(
+                "# HELP seatcore_http_requests_total HTTP requests answered, by route, method and status.\n",
+            );
             out.push_str("# TYPE seatcore_http_requests_total counter\n");
             for ((route, method, status), n) in &m.requests {
                 let _ = writeln!(
@@ -67,7 +70,11 @@ impl Metrics {
                     cumulative += n;
                     let _ = writeln!(out, "seatcore_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
                 }
-                let _ = writeln!(out, "seatcore_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", l.count);
+                let _ = writeln!(
+                    out,
+                    "seatcore_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                    l.count
+                );
                 let _ = writeln!(out, "seatcore_http_request_duration_seconds_sum{{{labels}}} {}", l.sum);
                 let _ = writeln!(out, "seatcore_http_request_duration_seconds_count{{{labels}}} {}", l.count);
             }
@@ -76,10 +83,20 @@ impl Metrics {
             let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n");
         };
         counter(&mut out, "seatcore_holds_granted_total", "Holds granted.", core.holds_granted);
-        counter(&mut out, "seatcore_holds_refused_total", "Holds refused because seats were taken.", core.holds_refused);
+        counter(
+            &mut out,
+            "seatcore_holds_refused_total",
+            "Holds refused because seats were taken.",
+            core.holds_refused,
+        );
         counter(&mut out, "seatcore_bookings_total", "Holds booked (first bookings only).", core.bookings);
         counter(&mut out, "seatcore_releases_total", "Holds released early.", core.releases);
-        counter(&mut out, "seatcore_expirations_total", "Expired holds removed by sweeps.", core.holds_expired_swept);
+        counter(
+            &mut out,
+            "seatcore_expirations_total",
+            "Expired holds removed by sweeps.",
+            core.holds_expired_swept,
+        );
         let in_use = core.pool_connections.saturating_sub(core.pool_idle);
         let _ = write!(
             out,
@@ -117,18 +134,27 @@ mod tests {
     #[test]
     fn renders_counters_and_cumulative_buckets() {
         let m = Metrics::default();
-        m.record("/shows/{id}/hold", "POST", 201, Duration::from_micros(300));
-        m.record("/shows/{id}/hold", "POST", 409, Duration::from_millis(3));
-        m.record("/shows/{id}/hold", "POST", 201, Duration::from_secs(20));
-        let stats = Stats { holds_granted: 2, pool_connections: 5, pool_idle: 3, pool_max: 16, ..Stats::default() };
+        m.record("/shows/{show_id}/hold", "POST", 201, Duration::from_micros(300));
+        m.record("/shows/{show_id}/hold", "POST", 409, Duration::from_millis(3));
+        m.record("/shows/{show_id}/hold", "POST", 201, Duration::from_secs(20));
+        let stats =
+            Stats { holds_granted: 2, pool_connections: 5, pool_idle: 3, pool_max: 16, ..Stats::default() };
         let text = m.render(&stats);
         let has = |line: &str| assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
-        has(r#"seatcore_http_requests_total{route="/shows/{id}/hold",method="POST",status="201"} 2"#);
-        has(r#"seatcore_http_requests_total{route="/shows/{id}/hold",method="POST",status="409"} 1"#);
-        has(r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{id}/hold",method="POST",le="0.0005"} 1"#);
-        has(r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{id}/hold",method="POST",le="0.005"} 2"#);
-        has(r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{id}/hold",method="POST",le="10"} 2"#);
-        has(r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{id}/hold",method="POST",le="+Inf"} 3"#);
+        has(r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="201"} 2"#);
+        has(r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="409"} 1"#);
+        has(
+            r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{show_id}/hold",method="POST",le="0.0005"} 1"#,
+        );
+        has(
+            r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{show_id}/hold",method="POST",le="0.005"} 2"#,
+        );
+        has(
+            r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{show_id}/hold",method="POST",le="10"} 2"#,
+        );
+        has(
+            r#"seatcore_http_request_duration_seconds_bucket{route="/shows/{show_id}/hold",method="POST",le="+Inf"} 3"#,
+        );
         has("seatcore_holds_granted_total 2");
         has(r#"seatcore_pool_connections{state="in_use"} 2"#);
         has("seatcore_pool_max_connections 16");

@@ -1,7 +1,8 @@
-//! What a handler answers: a status, extra headers and a body, with no tiny_http types.
+//! What the router answers: a status, extra headers and a body, with no tiny_http types.
 
 use std::io::Read;
 
+use seatcore::contract;
 use serde_json::Value;
 
 /// A response body.
@@ -31,9 +32,10 @@ impl Reply {
         Reply { status, headers: Vec::new(), payload: Payload::Json(bytes) }
     }
 
-    /// `{"error": message}`.
-    pub fn error(status: u16, message: &str) -> Reply {
-        Reply::json(status, &serde_json::json!({ "error": message }))
+    /// A refusal of the server's own (not found, wrong method, admin token), in the
+    /// contract's error shape.
+    pub fn refusal(status: u16, message: &str) -> Reply {
+        Reply::json(status, &contract::error_body(message))
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {

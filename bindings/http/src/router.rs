@@ -1,420 +1,394 @@
-//! Routing: a plain function from (method, path, headers, body) to a [`Reply`].
+//! Routing: a plain function from a request's head (and a way to read its body) to a
+//! [`Reply`]. The contract's endpoints are answered by `seatcore::rest`; this door adds
+//! what belongs to HTTP: CORS preflight, 404 and 405, the admin token, the page, the
+//! metrics, the API description, and streaming of the seat status.
 //!
-//! No tiny_http types live here, so every handler is tested without sockets.
+//! No tiny_http types live here, so every branch is tested without sockets.
 
-use seatcore::{validate, SeatCore};
-use serde_json::json;
+use seatcore::rest::{self, Endpoint, Settings};
+use seatcore::{InputError, SeatCore};
 
-use crate::body::{self, JsonBody, SeatIdsError, NOT_AN_OBJECT};
-use crate::config::Settings;
-use crate::error::{error_reply, Op};
 use crate::metrics::Metrics;
 use crate::reply::{Payload, Reply};
-use crate::status;
-
-/// Largest request body in bytes, except for initialize (413 beyond it).
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// Largest initialize body in bytes: room for a 500,000-seat map of short ids.
-pub const MAX_INITIALIZE_BODY_BYTES: usize = 16 * 1024 * 1024;
+use crate::{openapi, status};
 
 /// The demo show created at start.
 pub const DEMO_SHOW: &str = "avengers_2026_7pm";
 
-const PAGE: &str = include_str!("page.html");
-const OPENAPI: &str = include_str!("openapi.json");
+/// The server's own refusals (the contract's replies come from the core).
+pub const NOT_FOUND: &str = "not found";
+pub const METHOD_NOT_ALLOWED: &str = "method not allowed";
+pub const ADMIN_TOKEN_REQUIRED: &str = "admin token required: send Authorization: Bearer <token>";
 
-/// What every handler shares.
+/// CORS header every reply carries.
+pub const CORS_ORIGIN: (&str, &str) = ("Access-Control-Allow-Origin", "*");
+
+const PAGE: &str = include_str!("page.html");
+
+/// What every request shares.
 pub struct App {
     pub core: SeatCore,
     pub settings: Settings,
+    /// When set, the admin endpoints ([`Endpoint::requires_admin`]) need it as a bearer token.
+    pub admin_token: Option<String>,
     pub metrics: Metrics,
+    /// `/openapi.json`, built once from the settings.
+    openapi: Vec<u8>,
 }
 
-/// An incoming request, already read (the body up to its limit).
-pub struct Request<'a> {
+impl App {
+    pub fn new(core: SeatCore, settings: Settings, admin_token: Option<String>) -> App {
+        let openapi = openapi::document(&settings, admin_token.is_some()).to_string().into_bytes();
+        App { core, settings, admin_token, metrics: Metrics::default(), openapi }
+    }
+}
+
+/// A request's head: method, target and headers.
+pub struct Head<'a> {
     pub method: &'a str,
     /// The request target as sent: path and optional query.
     pub url: &'a str,
     /// Header names as sent; looked up without regard to case.
     pub headers: &'a [(String, String)],
-    pub body: &'a [u8],
 }
 
-impl Request<'_> {
+impl Head<'_> {
     /// The first header called `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+
+    /// The query string, without its `?`.
+    fn query(&self) -> Option<&str> {
+        let (_, query) = self.url.split_once('?')?;
+        query.split('#').next()
+    }
 }
 
-/// The endpoints.
+/// Why a body could not be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Longer than the limit asked for.
+    TooLarge,
+    /// The client stopped sending, or sent a broken chunked encoding.
+    Unreadable,
+}
+
+/// What a path names: a page of the server's own, or an endpoint of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Page,
-    Health,
     Metrics,
     OpenApi,
-    Reset,
-    Initialize,
-    Seats,
-    Hold,
-    Book,
-    Release,
+    Api(Endpoint),
 }
 
 impl Route {
-    /// The route's template, the `route` label of the metrics.
+    /// The server's own pages, all read with `GET`.
+    pub const OWN: [Route; 3] = [Route::Page, Route::Metrics, Route::OpenApi];
+
+    /// The path template: the `route` label of the metrics.
     pub fn template(self) -> &'static str {
         match self {
             Route::Page => "/",
-            Route::Health => "/health",
             Route::Metrics => "/metrics",
             Route::OpenApi => "/openapi.json",
-            Route::Reset => "/reset",
-            Route::Initialize => "/shows/{id}/initialize",
-            Route::Seats => "/shows/{id}/seats",
-            Route::Hold => "/shows/{id}/hold",
-            Route::Book => "/shows/{id}/book",
-            Route::Release => "/shows/{id}/release-hold",
+            Route::Api(e) => e.template(),
         }
     }
 
     fn method(self) -> &'static str {
         match self {
-            Route::Page | Route::Health | Route::Metrics | Route::OpenApi | Route::Seats => "GET",
-            _ => "POST",
+            Route::Api(e) => e.method(),
+            Route::Page | Route::Metrics | Route::OpenApi => "GET",
+        }
+    }
+
+    /// The `Allow` header: `HEAD` wherever `GET` is allowed, `OPTIONS` everywhere.
+    fn allow(self) -> &'static str {
+        if self.method() == "GET" {
+            "GET, HEAD, OPTIONS"
+        } else {
+            "POST, OPTIONS"
         }
     }
 }
 
-/// The route a path names, and its percent-decoded show id (raw bytes: maybe not UTF-8).
-/// The query string is ignored.
+/// The route a path names, and the percent-decoded show id of a contract endpoint (raw
+/// bytes: maybe not UTF-8). The query string is ignored.
 pub fn resolve(url: &str) -> Option<(Route, Option<Vec<u8>>)> {
     let path = url.split(['?', '#']).next().unwrap_or("");
-    let fixed = match path {
-        "/" => Some(Route::Page),
-        "/health" => Some(Route::Health),
-        "/metrics" => Some(Route::Metrics),
-        "/openapi.json" => Some(Route::OpenApi),
-        "/reset" => Some(Route::Reset),
-        _ => None,
-    };
-    if let Some(route) = fixed {
-        return Some((route, None));
+    if let Some(own) = Route::OWN.into_iter().find(|r| r.template() == path) {
+        return Some((own, None));
     }
-    let rest = path.strip_prefix("/shows/")?;
-    let (id, action) = rest.split_once('/')?;
-    let route = match action {
-        "initialize" => Route::Initialize,
-        "seats" => Route::Seats,
-        "hold" => Route::Hold,
-        "book" => Route::Book,
-        "release-hold" => Route::Release,
-        _ => return None,
-    };
-    if id.is_empty() {
-        return None;
-    }
-    Some((route, Some(percent_encoding::percent_decode_str(id).collect())))
+    rest::resolve(url).map(|(endpoint, show_id)| (Route::Api(endpoint), show_id))
 }
 
-/// The most body bytes a request to `url` may carry.
-pub fn body_limit(url: &str) -> usize {
-    match resolve(url) {
-        Some((Route::Initialize, _)) => MAX_INITIALIZE_BODY_BYTES,
-        _ => MAX_BODY_BYTES,
-    }
-}
-
-/// The reply for a body over its limit.
-pub fn too_large(limit: usize) -> Reply {
-    Reply::error(413, &format!("request body must be at most {limit} bytes"))
-}
-
-/// Answers one request. The second value is the route's template for metrics and logs.
-pub fn route(app: &App, rq: &Request) -> (Reply, &'static str) {
-    let Some((route, raw_id)) = resolve(rq.url) else {
-        return (Reply::error(404, "not found"), "unmatched");
+/// Answers one request. `read_body(limit)` reads the body, at most `limit` bytes; it is
+/// called only once the request is known to need it. The second value is the route's
+/// template for metrics and logs.
+pub fn route(
+    app: &App,
+    rq: &Head,
+    read_body: impl FnOnce(usize) -> Result<Vec<u8>, BodyError>,
+) -> (Reply, &'static str) {
+    let Some((route, show_id)) = resolve(rq.url) else {
+        return (Reply::refusal(404, NOT_FOUND), "unmatched");
     };
-    let template = route.template();
-    let method = rq.method;
-    if method == "OPTIONS" {
-        return (preflight(rq, route), template);
+    let label = route.template();
+    if rq.method == "OPTIONS" {
+        return (preflight(rq, route), label);
     }
     let allowed = route.method();
-    if method != allowed && !(allowed == "GET" && method == "HEAD") {
-        let allow = if allowed == "GET" { "GET, HEAD, OPTIONS" } else { "POST, OPTIONS" };
-        let reply = Reply::error(405, "method not allowed").with_header("Allow", allow);
-        return (reply, template);
+    if rq.method != allowed && !(allowed == "GET" && rq.method == "HEAD") {
+        return (Reply::refusal(405, METHOD_NOT_ALLOWED).with_header("Allow", route.allow()), label);
     }
-    let show_id = match raw_id.map(String::from_utf8) {
-        None => String::new(),
-        Some(Ok(id)) => id,
-        Some(Err(_)) => {
-            return (Reply::error(400, "show_id must be valid UTF-8 once percent-decoded"), template)
+    let endpoint = match route {
+        Route::Page => {
+            return (Reply { status: 200, headers: Vec::new(), payload: Payload::Html(PAGE) }, label)
+        }
+        Route::OpenApi => {
+            let payload = Payload::Json(app.openapi.clone());
+            return (Reply { status: 200, headers: Vec::new(), payload }, label);
+        }
+        Route::Metrics => {
+            let payload = Payload::Metrics(app.metrics.render(&app.core.stats()));
+            return (Reply { status: 200, headers: Vec::new(), payload }, label);
+        }
+        Route::Api(endpoint) => endpoint,
+    };
+    if endpoint.requires_admin() {
+        if let Some(refusal) = admin_refusal(app, rq) {
+            return (refusal, label);
+        }
+    }
+    let limit = endpoint.body_limit();
+    let body = match read_body(limit) {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return (answer(&app.core, rest::Reply::too_large(endpoint.op(), limit)), label)
+        }
+        Err(BodyError::Unreadable) => {
+            let refused = rest::Reply::error(endpoint.op(), &InputError::NotAnObject.into());
+            return (answer(&app.core, refused), label);
         }
     };
-    let reply = match route {
-        Route::Page => Reply { status: 200, headers: Vec::new(), payload: Payload::Html(PAGE) },
-        Route::OpenApi => Reply {
-            status: 200,
-            headers: Vec::new(),
-            payload: Payload::Json(OPENAPI.as_bytes().to_vec()),
-        },
-        Route::Metrics => Reply {
-            status: 200,
-            headers: Vec::new(),
-            payload: Payload::Metrics(app.metrics.render(&app.core.stats())),
-        },
-        Route::Health => health(app),
-        Route::Reset => reset(app, rq),
-        Route::Initialize => initialize(app, rq, &show_id),
-        Route::Seats => status::seats(&app.core, show_id),
-        Route::Hold => hold(app, rq, &show_id),
-        Route::Book => book(app, rq, &show_id),
-        Route::Release => release(app, rq, &show_id),
+    let request = rest::Request {
+        body: &body,
+        content_type: rq.header("Content-Type"),
+        idempotency_key: rq.header("Idempotency-Key"),
+        query: rq.query(),
     };
-    (reply, template)
+    let reply = rest::handle(&app.core, &app.settings, endpoint, show_id.as_deref(), &request);
+    (answer(&app.core, reply), label)
 }
 
-/// CORS headers every reply carries.
-pub const CORS_ORIGIN: (&str, &str) = ("Access-Control-Allow-Origin", "*");
+/// The HTTP reply of a contract reply: a JSON document, or the streamed status of a show.
+pub fn answer(core: &SeatCore, reply: rest::Reply) -> Reply {
+    match reply.body {
+        rest::Body::Json(value) => Reply::json(reply.status, &value),
+        rest::Body::Status(show_id) => status::stream(core, show_id),
+    }
+}
 
-fn preflight(rq: &Request, route: Route) -> Reply {
-    let methods = if route.method() == "GET" { "GET, HEAD, OPTIONS" } else { "POST, OPTIONS" };
+fn preflight(rq: &Head, route: Route) -> Reply {
     let headers = rq
         .header("Access-Control-Request-Headers")
         .filter(|h| h.len() <= 1024 && h.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
         .unwrap_or("Content-Type, Authorization, Idempotency-Key")
         .to_owned();
     Reply { status: 204, headers: Vec::new(), payload: Payload::Empty }
-        .with_header("Access-Control-Allow-Methods", methods)
+        .with_header("Access-Control-Allow-Methods", route.allow())
         .with_header("Access-Control-Allow-Headers", headers)
         .with_header("Access-Control-Max-Age", "86400")
-        .with_header("Allow", methods)
-}
-
-/// The request's JSON object, or the contract's 400.
-fn json_object(rq: &Request, max_seats: usize) -> Result<JsonBody, Reply> {
-    if !body::is_json_content_type(rq.header("Content-Type")) {
-        return Err(Reply::error(400, NOT_AN_OBJECT));
-    }
-    body::parse_object(rq.body, max_seats).map_err(|()| Reply::error(400, NOT_AN_OBJECT))
-}
-
-fn seat_ids_error(e: &SeatIdsError) -> Reply {
-    match e.index() {
-        Some(index) => Reply::json(400, &json!({ "error": e.message(), "details": { "index": index } })),
-        None => Reply::error(400, &e.message()),
-    }
+        .with_header("Allow", route.allow())
 }
 
 /// `None` when no admin token is configured or the request carries it.
-fn admin_refusal(app: &App, rq: &Request) -> Option<Reply> {
-    let token = app.settings.admin_token.as_deref()?;
+fn admin_refusal(app: &App, rq: &Head) -> Option<Reply> {
+    let token = app.admin_token.as_deref()?;
     let given = rq.header("Authorization").and_then(|h| {
         let (scheme, value) = h.trim().split_once(' ')?;
         scheme.eq_ignore_ascii_case("Bearer").then(|| value.trim())
     });
     match given {
         Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => None,
-        _ => Some(
-            Reply::error(401, "admin token required: send Authorization: Bearer <token>")
-                .with_header("WWW-Authenticate", "Bearer"),
-        ),
+        _ => Some(Reply::refusal(401, ADMIN_TOKEN_REQUIRED).with_header("WWW-Authenticate", "Bearer")),
     }
 }
 
+/// Compares without stopping at the first difference, so the time taken tells nothing
+/// about how much of a guess was right.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn health(app: &App) -> Reply {
-    match app.core.health() {
-        Ok(h) => Reply::json(200, &json!({ "status": "healthy", "database": "connected", "shows": h.shows })),
-        Err(e) => error_reply(Op::Health, &e),
-    }
-}
-
-fn reset(app: &App, rq: &Request) -> Reply {
-    if let Some(refusal) = admin_refusal(app, rq) {
-        return refusal;
-    }
-    let empty = rq.body.iter().all(u8::is_ascii_whitespace)
-        || body::parse_object(rq.body, 0).is_ok_and(|b| b.keys == 0);
-    if !empty {
-        return Reply::error(400, "reset payload must be empty");
-    }
-    match app.core.reset_all() {
-        Ok(c) => Reply::json(
-            200,
-            &json!({
-                "message": "all shows reset",
-                "holds_cleared": c.holds_cleared,
-                "bookings_cleared": c.bookings_cleared,
-                "seats_reset": c.seats_reset,
-            }),
-        ),
-        Err(e) => error_reply(Op::Reset, &e),
-    }
-}
-
-fn initialize(app: &App, rq: &Request, show_id: &str) -> Reply {
-    if let Some(refusal) = admin_refusal(app, rq) {
-        return refusal;
-    }
-    let mut body = match json_object(rq, validate::MAX_SEATS_PER_SHOW) {
-        Ok(b) => b,
-        Err(reply) => return reply,
-    };
-    let seat_ids = match body.seat_ids() {
-        Ok(ids) => ids,
-        Err(e) => return seat_ids_error(&e),
-    };
-    match app.core.initialize_show(show_id, &seat_ids) {
-        Ok(n) => Reply::json(
-            201,
-            &json!({ "message": format!("show initialized with {n} seats"), "show_id": show_id, "seat_count": n }),
-        ),
-        Err(e) => error_reply(Op::Initialize, &e),
-    }
-}
-
-fn hold(app: &App, rq: &Request, show_id: &str) -> Reply {
-    let mut body = match json_object(rq, validate::MAX_SEATS_PER_HOLD) {
-        Ok(b) => b,
-        Err(reply) => return reply,
-    };
-    let seat_ids = match body.seat_ids() {
-        Ok(ids) => ids,
-        Err(e) => return seat_ids_error(&e),
-    };
-    let seconds = match body::hold_seconds(body.hold_duration_seconds.as_ref(), &app.settings) {
-        Ok(s) => s,
-        Err(message) => return Reply::error(400, &message),
-    };
-    let outcome = match rq.header("Idempotency-Key") {
-        Some(key) => app.core.hold_with_key(show_id, &seat_ids, seconds, key),
-        None => app.core.hold(show_id, &seat_ids, seconds),
-    };
-    match outcome {
-        Ok(h) => Reply::json(
-            201,
-            &json!({
-                "hold_id": h.hold_id.to_string(),
-                "expires_at": seatcore::iso8601(&h.expires_at),
-                "seat_ids": h.seat_ids,
-            }),
-        ),
-        Err(e) => error_reply(Op::Hold, &e),
-    }
-}
-
-/// The `hold_id` of a book or release body, or the contract's 400.
-fn hold_id_of(rq: &Request) -> Result<String, Reply> {
-    let body = json_object(rq, 0)?;
-    body::hold_id(body.hold_id.as_ref())
-        .map(str::to_owned)
-        .ok_or_else(|| Reply::error(400, "hold_id must be a non-empty string"))
-}
-
-fn book(app: &App, rq: &Request, show_id: &str) -> Reply {
-    let hold_id = match hold_id_of(rq) {
-        Ok(id) => id,
-        Err(reply) => return reply,
-    };
-    match app.core.book(show_id, &hold_id) {
-        Ok(b) => Reply::json(
-            200,
-            &json!({
-                "booking_id": b.booking_id.to_string(),
-                "seat_ids": b.seat_ids,
-                "booked_at": seatcore::iso8601(&b.booked_at),
-            }),
-        ),
-        Err(e) => error_reply(Op::Book, &e),
-    }
-}
-
-fn release(app: &App, rq: &Request, show_id: &str) -> Reply {
-    let hold_id = match hold_id_of(rq) {
-        Ok(id) => id,
-        Err(reply) => return reply,
-    };
-    match app.core.release(show_id, &hold_id) {
-        Ok(()) => Reply::json(200, &json!({ "message": "hold released" })),
-        Err(e) => error_reply(Op::Release, &e),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use seatcore::testing::TestDb;
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     #[test]
     fn paths_resolve_to_routes() {
         assert_eq!(resolve("/"), Some((Route::Page, None)));
-        assert_eq!(resolve("/health?x=1"), Some((Route::Health, None)));
-        assert_eq!(resolve("/shows/a%20b/hold"), Some((Route::Hold, Some(b"a b".to_vec()))));
-        assert_eq!(resolve("/shows/%FF/seats"), Some((Route::Seats, Some(vec![0xFF]))));
-        assert_eq!(resolve("/shows//hold"), None);
-        assert_eq!(resolve("/shows/x/hold/"), None);
-        assert_eq!(resolve("/shows/x/y/hold"), None);
-        assert_eq!(resolve("/health/"), None);
+        assert_eq!(resolve("/metrics?x"), Some((Route::Metrics, None)));
+        assert_eq!(resolve("/openapi.json"), Some((Route::OpenApi, None)));
+        assert_eq!(resolve("/health?x=1"), Some((Route::Api(Endpoint::Health), None)));
+        assert_eq!(resolve("/shows/a%20b/hold"), Some((Route::Api(Endpoint::Hold), Some(b"a b".to_vec()))));
         assert_eq!(resolve("/nope"), None);
-        assert_eq!(body_limit("/shows/x/initialize"), MAX_INITIALIZE_BODY_BYTES);
-        assert_eq!(body_limit("/shows/x/hold"), MAX_BODY_BYTES);
+        assert_eq!(resolve("/metrics/"), None);
+        for e in Endpoint::ALL {
+            let (route, _) = resolve(&e.template().replace("{show_id}", "s")).unwrap();
+            assert_eq!((route, route.template()), (Route::Api(*e), e.template()));
+        }
     }
 
     fn app(db: &TestDb, token: Option<&str>) -> App {
         let core = SeatCore::connect(&db.url, seatcore::Options { pool_size: 2, ..Default::default() })
             .expect("connecting");
-        let settings = Settings { admin_token: token.map(str::to_owned), ..Settings::default() };
-        App { core, settings, metrics: Metrics::default() }
+        App::new(core, Settings::DEFAULT, token.map(str::to_owned))
     }
 
-    fn call(app: &App, method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    struct Answer {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Value,
+        label: &'static str,
+        /// Whether the body was read, and with which limit.
+        read: Option<usize>,
+    }
+
+    impl Answer {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        }
+    }
+
+    fn call_with(
+        app: &App,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Result<&str, BodyError>,
+    ) -> Answer {
         let headers: Vec<(String, String)> =
             headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-        let rq = Request { method, url, headers: &headers, body: body.as_bytes() };
-        let (reply, _) = route(app, &rq);
-        let status = reply.status;
+        let mut read = None;
+        let (reply, label) = route(app, &Head { method, url, headers: &headers }, |limit| {
+            read = Some(limit);
+            body.map(|b| b.as_bytes().to_vec())
+        });
+        let (status, headers) = (reply.status, reply.headers.clone());
         let bytes = reply.body_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body, label, read }
+    }
+
+    fn call(app: &App, method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        call_with(app, method, url, headers, Ok(body))
     }
 
     const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
 
     #[test]
-    fn handlers_without_sockets() {
-        let db = TestDb::new("router_handlers");
+    fn the_admin_token_guards_the_admin_endpoints() {
+        let db = TestDb::new("router_admin");
         let app = app(&db, Some("s3cret"));
-        let (s, v) = call(&app, "POST", "/shows/s1/initialize", JSON, r#"{"seat_ids":["A1","A2"]}"#);
-        assert_eq!((s, v["error"].as_str()), (401, Some("admin token required: send Authorization: Bearer <token>")));
-        let auth = &[("Content-Type", "application/json"), ("Authorization", "Bearer s3cret")];
-        let (s, v) = call(&app, "POST", "/shows/s1/initialize", auth, r#"{"seat_ids":["A1"," A2 "]}"#);
-        assert_eq!((s, v), (201, json!({"message": "show initialized with 2 seats", "show_id": "s1", "seat_count": 2})));
-        let (s, v) = call(&app, "POST", "/shows/s1/hold", JSON, r#"{"seat_ids":["A2"],"hold_duration_seconds":"120"}"#);
-        assert_eq!(s, 201, "{v}");
-        assert_eq!(v["seat_ids"], json!(["A2"]));
-        let (s, v) = call(&app, "POST", "/shows/s1/hold", JSON, r#"{"seat_ids":["A1","A2"]}"#);
-        assert_eq!((s, v), (409, json!({"error": "seats unavailable", "unavailable_seats": ["A2"]})));
-        let (s, v) = call(&app, "GET", "/shows/s1/seats", &[], "");
-        assert_eq!(s, 200);
-        assert_eq!((v["total_seats"].as_u64(), v["held_seats"].as_u64()), (Some(2), Some(1)));
-        assert_eq!(v["invariants_valid"], json!(true));
-        assert_eq!(v["seats"][0], json!({"seat_id": "A1", "status": "available"}));
-        let (s, _) = call(&app, "GET", "/shows/s1/hold", &[], "");
-        assert_eq!(s, 405);
-        let (s, _) = call(&app, "POST", "/shows/s1/book", &[("content-type", "text/plain")], r#"{"hold_id":"x"}"#);
-        assert_eq!(s, 400);
-        let (s, v) = call(&app, "POST", "/shows/s1/book", JSON, r#"{"hold_id":"not-a-uuid"}"#);
-        assert_eq!((s, v), (400, json!({"error": "hold not found or expired"})));
-        let (s, v) = call(&app, "POST", "/reset", &[("Authorization", "bearer s3cret")], "");
-        assert_eq!((s, v["holds_cleared"].as_u64()), (200, Some(1)));
-        let (s, _) = call(&app, "GET", "/nowhere", &[], "");
-        assert_eq!(s, 404);
+        let refused = json!({"error": ADMIN_TOKEN_REQUIRED});
+        for auth in [None, Some("Bearer wrong"), Some("Basic s3cret"), Some("Bearer s3cre"), Some("Bearer")] {
+            let headers: Vec<(&str, &str)> =
+                JSON.iter().copied().chain(auth.map(|a| ("Authorization", a))).collect();
+            for e in Endpoint::ALL.iter().filter(|e| e.requires_admin()) {
+                let url = e.template().replace("{show_id}", "s1");
+                let a = call(&app, e.method(), &url, &headers, r#"{"seat_ids":["A1"]}"#);
+                assert_eq!((a.status, &a.body), (401, &refused), "{url} {auth:?}");
+                assert_eq!(a.header("WWW-Authenticate"), Some("Bearer"));
+                assert_eq!(a.read, None, "the body of a refused request is not read");
+            }
+        }
+        assert_eq!(app.core.health().unwrap().shows, 0, "nothing was written");
+        let auth = &[("Content-Type", "application/json"), ("Authorization", "bearer  s3cret ")];
+        let a = call(&app, "POST", "/shows/s1/initialize", auth, r#"{"seat_ids":["A1"," A2 "]}"#);
+        assert_eq!(a.status, 201, "{}", a.body);
+        assert_eq!(a.read, Some(rest::MAX_INITIALIZE_BODY_BYTES));
+        let a = call(&app, "GET", "/audit?show_id=s1", auth, "");
+        assert_eq!((a.status, a.body["ok"].as_bool(), a.body["seats"].as_u64()), (200, Some(true), Some(2)));
+        // everything else stays open
+        let a = call(&app, "POST", "/shows/s1/hold", JSON, r#"{"seat_ids":["A1"]}"#);
+        assert_eq!(a.status, 201, "{}", a.body);
+        let a = call(&app, "POST", "/reset", &auth[1..], "");
+        assert_eq!((a.status, a.body["holds_cleared"].as_u64()), (200, Some(1)));
+    }
+
+    #[test]
+    fn preflight_405_404_and_the_server_pages() {
+        let db = TestDb::new("router_http");
+        let app = app(&db, None);
+        let a = call(
+            &app,
+            "OPTIONS",
+            "/shows/x/hold",
+            &[("Access-Control-Request-Headers", "content-type, idempotency-key")],
+            "",
+        );
+        assert_eq!((a.status, a.label, a.read), (204, "/shows/{show_id}/hold", None));
+        assert_eq!(a.header("Access-Control-Allow-Methods"), Some("POST, OPTIONS"));
+        assert_eq!(a.header("Access-Control-Allow-Headers"), Some("content-type, idempotency-key"));
+        let a = call(&app, "OPTIONS", "/metrics", &[("Access-Control-Request-Headers", "x\u{7f}")], "");
+        assert_eq!(a.header("Access-Control-Allow-Methods"), Some("GET, HEAD, OPTIONS"));
+        assert_eq!(
+            a.header("Access-Control-Allow-Headers"),
+            Some("Content-Type, Authorization, Idempotency-Key")
+        );
+
+        for (method, url, allow) in [
+            ("GET", "/shows/x/hold", "POST, OPTIONS"),
+            ("DELETE", "/health", "GET, HEAD, OPTIONS"),
+            ("POST", "/audit", "GET, HEAD, OPTIONS"),
+            ("POST", "/openapi.json", "GET, HEAD, OPTIONS"),
+            ("HEAD", "/reset", "POST, OPTIONS"),
+        ] {
+            let a = call(&app, method, url, &[], "");
+            assert_eq!((a.status, &a.body), (405, &json!({"error": METHOD_NOT_ALLOWED})), "{method} {url}");
+            assert_eq!((a.header("Allow"), a.read), (Some(allow), None), "{method} {url}");
+        }
+        let a = call(&app, "GET", "/shows/x/nope", &[], "");
+        assert_eq!((a.status, &a.body, a.label), (404, &json!({"error": NOT_FOUND}), "unmatched"));
+        let a = call(&app, "HEAD", "/health", &[], "");
+        assert_eq!((a.status, a.body["status"].as_str()), (200, Some("healthy")));
+
+        let (reply, _) = route(&app, &Head { method: "GET", url: "/", headers: &[] }, |_| Ok(Vec::new()));
+        assert_eq!(reply.content_type(), Some("text/html; charset=utf-8"));
+        let a = call(&app, "GET", "/openapi.json", &[], "");
+        assert_eq!((a.status, a.body["openapi"].as_str()), (200, Some("3.0.3")));
+        let (reply, _) =
+            route(&app, &Head { method: "GET", url: "/metrics", headers: &[] }, |_| Ok(Vec::new()));
+        assert!(String::from_utf8(reply.body_bytes()).unwrap().contains("seatcore_pool_max_connections 2"));
+    }
+
+    #[test]
+    fn bodies_are_read_up_to_the_endpoint_limit() {
+        let db = TestDb::new("router_bodies");
+        let app = app(&db, None);
+        let a = call_with(&app, "POST", "/shows/s/hold", JSON, Err(BodyError::TooLarge));
+        let limit = rest::MAX_BODY_BYTES;
+        assert_eq!((a.status, a.read), (413, Some(limit)));
+        assert_eq!(a.body, json!({"error": format!("request body must be at most {limit} bytes")}));
+        let a = call_with(&app, "POST", "/shows/s/initialize", JSON, Err(BodyError::TooLarge));
+        assert_eq!((a.status, a.read), (413, Some(rest::MAX_INITIALIZE_BODY_BYTES)));
+        let a = call_with(&app, "POST", "/shows/s/book", JSON, Err(BodyError::Unreadable));
+        assert_eq!((a.status, a.body), (400, json!({"error": "request body must be a JSON object"})));
+        // the contract's answers come through unchanged, with the query string
+        let a = call(&app, "GET", "/audit?show_id=", &[], "");
+        assert_eq!(
+            (a.status, a.body),
+            (400, json!({"error": "show_id must be between 1 and 128 characters"}))
+        );
+        let a = call(&app, "GET", "/shows/nope/seats", &[], "");
+        assert_eq!((a.status, a.body), (404, json!({"error": "show not found"})));
+        let key = &[("Content-Type", "application/json"), ("Idempotency-Key", "")];
+        let a = call(&app, "POST", "/shows/s/hold", key, r#"{"seat_ids":["A1"]}"#);
+        assert_eq!(a.status, 400, "{}", a.body);
     }
 }

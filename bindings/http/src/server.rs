@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
 use crate::reply::{Payload, Reply};
-use crate::router::{self, App, CORS_ORIGIN};
+use crate::router::{self, App, BodyError, CORS_ORIGIN};
 
 /// Runs `workers` threads until `stop` is set (and the server unblocked), then lets each
 /// finish its request and the requests already queued, and returns.
@@ -45,16 +45,16 @@ fn worker(app: &App, server: &Server, stop: &AtomicBool) {
     }
 }
 
-/// Reads the body, at most `limit` bytes; `Err` carries the reply to send instead.
-fn read_body(rq: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, Reply> {
+/// Reads the body, at most `limit` bytes.
+fn read_body(rq: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, BodyError> {
     if rq.body_length().is_some_and(|n| n > limit) {
-        return Err(router::too_large(limit));
+        return Err(BodyError::TooLarge);
     }
     let mut body = Vec::with_capacity(rq.body_length().unwrap_or(0).min(limit));
     match rq.as_reader().take(limit as u64 + 1).read_to_end(&mut body) {
-        Ok(_) if body.len() > limit => Err(router::too_large(limit)),
+        Ok(_) if body.len() > limit => Err(BodyError::TooLarge),
         Ok(_) => Ok(body),
-        Err(_) => Err(Reply::error(400, "could not read the request body")),
+        Err(_) => Err(BodyError::Unreadable),
     }
 }
 
@@ -67,10 +67,8 @@ fn handle(app: &App, mut rq: tiny_http::Request) {
         .iter()
         .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
         .collect();
-    let (reply, route) = match read_body(&mut rq, router::body_limit(&url)) {
-        Ok(body) => router::route(app, &router::Request { method, url: &url, headers: &headers, body: &body }),
-        Err(reply) => (reply, router::resolve(&url).map_or("unmatched", |(r, _)| r.template())),
-    };
+    let head = router::Head { method, url: &url, headers: &headers };
+    let (reply, route) = router::route(app, &head, |limit| read_body(&mut rq, limit));
     let status = reply.status;
     let sent = rq.respond(to_response(reply));
     let took = started.elapsed();
@@ -98,10 +96,14 @@ fn header(name: &str, value: &str) -> Option<Header> {
 }
 
 fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
-    let mut headers: Vec<Header> = Vec::with_capacity(reply.headers.len() + 3);
+    let mut headers: Vec<Header> = Vec::with_capacity(reply.headers.len() + 4);
     headers.extend(header(CORS_ORIGIN.0, CORS_ORIGIN.1));
     headers.extend(reply.content_type().and_then(|ct| header("Content-Type", ct)));
     headers.extend(reply.headers.iter().filter_map(|(n, v)| header(n, v)));
+    if reply.status == 503 {
+        // Every 503 (database busy or unreachable) is worth a retry soon.
+        headers.extend(header("Retry-After", "1"));
+    }
     headers.extend(header("Server", "seatcore-server"));
     let (reader, length): (Box<dyn Read + Send>, Option<usize>) = match reply.payload {
         Payload::Json(bytes) => {
@@ -117,8 +119,7 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
         Payload::Empty => (Box::new(std::io::empty()), Some(0)),
     };
     // Bodies with a known length go out in one piece, whatever their size.
-    Response::new(StatusCode(reply.status), headers, reader, length, None)
-        .with_chunked_threshold(usize::MAX)
+    Response::new(StatusCode(reply.status), headers, reader, length, None).with_chunked_threshold(usize::MAX)
 }
 
 /// One line per request on stderr: method, path, status, milliseconds.

@@ -1,18 +1,18 @@
 //! `GET /shows/<id>/seats`, streamed: a 200,000-seat map is never built in memory.
 //!
-//! A producer thread reads the seats with `seat_status_each` and writes the JSON into
-//! chunks of [`CHUNK_BYTES`] sent over a bounded channel; the reply's body reads them. The
-//! `seats` array comes first and the counts after it (they are known only at the end;
-//! key order means nothing in JSON). A show that fits in one chunk gets a plain reply
-//! with a length, and an unknown show a 404, because nothing was sent before the answer.
+//! A producer thread reads the seats with `seat_status_each` and writes the core's
+//! [`StatusJson`] into chunks of [`CHUNK_BYTES`] sent over a bounded channel; the reply's
+//! body reads them. A show that fits in one chunk gets a plain reply with a length, and a
+//! read that fails before anything was sent gets the contract's error reply
+//! ([`rest::status_error`]), because nothing was sent before the answer.
 
-use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use seatcore::{SeatCore, SeatCounts, SeatRef, SeatState};
+use seatcore::{rest, Error, SeatCore, StatusJson};
 
-use crate::error::{error_reply, Op};
 use crate::reply::{Payload, Reply};
+use crate::router::answer;
 
 /// Bytes of JSON per chunk.
 pub const CHUNK_BYTES: usize = 64 * 1024;
@@ -28,51 +28,56 @@ enum Msg {
     /// The document is complete.
     Done,
     /// The read failed before anything was sent.
-    Failed(seatcore::Error),
+    Failed(Error),
     /// The read failed after part of the document was sent: the reply must break off.
     Broken,
 }
 
-/// The reply for a show's status.
-pub fn seats(core: &SeatCore, show_id: String) -> Reply {
+/// Where the producer's [`StatusJson`] writes: a buffer that becomes a chunk when full.
+struct Chunks {
+    buf: Vec<u8>,
+    tx: SyncSender<Msg>,
+    /// A chunk went out.
+    started: bool,
+    /// The reader is still there.
+    listening: bool,
+}
+
+impl Chunks {
+    /// Sends the buffer once it holds a chunk's worth.
+    fn ship_if_full(&mut self) {
+        if self.listening && self.buf.len() >= CHUNK_BYTES {
+            self.started = true;
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES + 256));
+            self.listening = self.tx.send(Msg::Chunk(full)).is_ok();
+        }
+    }
+}
+
+impl Write for Chunks {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        // Once the client left, what is left of the read is dropped.
+        if self.listening {
+            self.buf.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The reply for the status of `show_id` (a valid show id).
+pub fn stream(core: &SeatCore, show_id: String) -> Reply {
     let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
-    let core = core.clone();
-    let spawned = std::thread::Builder::new().name("seat-status".into()).spawn(move || {
-        let mut buf = Vec::with_capacity(CHUNK_BYTES + 256);
-        buf.extend_from_slice(b"{\"seats\":[");
-        let mut started = false; // a chunk went out
-        let mut listening = true; // the reader is still there
-        let mut first = true;
-        let outcome = core.seat_status_each(&show_id, |seat| {
-            if !listening {
-                return; // the client left; let the read finish and free the connection
-            }
-            if !first {
-                buf.push(b',');
-            }
-            first = false;
-            write_seat(&mut buf, seat);
-            if buf.len() >= CHUNK_BYTES {
-                started = true;
-                let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_BYTES + 256));
-                listening = tx.send(Msg::Chunk(full)).is_ok();
-            }
-        });
-        let _ = match outcome {
-            Ok(counts) => {
-                write_counts(&mut buf, &counts);
-                if started {
-                    tx.send(Msg::Chunk(buf)).and_then(|()| tx.send(Msg::Done))
-                } else {
-                    tx.send(Msg::Whole(buf))
-                }
-            }
-            Err(e) if !started => tx.send(Msg::Failed(e)),
-            Err(_) => tx.send(Msg::Broken),
-        };
-    });
-    if spawned.is_err() {
-        return Reply::error(503, "server busy, try again").with_header("Retry-After", "1");
+    let producer = core.clone();
+    let spawned = std::thread::Builder::new()
+        .name("seat-status".into())
+        .spawn(move || produce(&producer, &show_id, tx));
+    if let Err(e) = spawned {
+        // No thread to read with: the server is out of resources for now.
+        return answer(core, rest::status_error(&Error::Unavailable(Box::new(e))));
     }
     match rx.recv() {
         Ok(Msg::Whole(bytes)) => Reply { status: 200, headers: Vec::new(), payload: Payload::Json(bytes) },
@@ -81,33 +86,43 @@ pub fn seats(core: &SeatCore, show_id: String) -> Reply {
             headers: Vec::new(),
             payload: Payload::JsonStream(Box::new(ChunkReader { current: bytes, pos: 0, rx, done: false })),
         },
-        Ok(Msg::Failed(e)) => error_reply(Op::Status, &e),
-        Ok(Msg::Done) | Ok(Msg::Broken) | Err(_) => Reply::error(500, "internal error"),
+        Ok(Msg::Failed(e)) => answer(core, rest::status_error(&e)),
+        // The producer ended without a word (it panicked): nothing was sent, try again.
+        Ok(Msg::Done | Msg::Broken) | Err(_) => {
+            answer(core, rest::status_error(&Error::Unavailable("the seat status reader stopped".into())))
+        }
     }
 }
 
-fn write_seat(buf: &mut Vec<u8>, seat: SeatRef<'_>) {
-    buf.extend_from_slice(b"{\"seat_id\":");
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *buf, seat.seat_id);
-    buf.extend_from_slice(b",\"status\":\"");
-    buf.extend_from_slice(seat.state.as_str().as_bytes());
-    buf.push(b'"');
-    if let (SeatState::Held, Some(t)) = (seat.state, seat.hold_expires_at) {
-        buf.extend_from_slice(b",\"hold_expires_at\":\"");
-        buf.extend_from_slice(seatcore::iso8601(&t).as_bytes());
-        buf.push(b'"');
-    }
-    buf.push(b'}');
-}
-
-fn write_counts(buf: &mut Vec<u8>, c: &SeatCounts) {
-    use std::io::Write;
-    let _ = write!(
-        buf,
-        "],\"total_seats\":{},\"available_seats\":{},\"held_seats\":{},\"booked_seats\":{},\"invariants_valid\":{}}}",
-        c.total, c.available, c.held, c.booked, c.invariants_valid
-    );
+/// The producer thread: reads the seats into chunks, then says how it ended.
+fn produce(core: &SeatCore, show_id: &str, tx: SyncSender<Msg>) {
+    let chunks = Chunks {
+        buf: Vec::with_capacity(CHUNK_BYTES + 256),
+        tx: tx.clone(),
+        started: false,
+        listening: true,
+    };
+    // Writing into a Vec cannot fail.
+    let Ok(mut json) = StatusJson::new(chunks) else { return };
+    let outcome = core.seat_status_each(show_id, |seat| {
+        if json.get_mut().listening {
+            let _ = json.seat(seat);
+            json.get_mut().ship_if_full();
+        }
+    });
+    let started = json.get_mut().started;
+    let _ = match outcome {
+        Ok(counts) => match json.finish(&counts) {
+            Ok(Chunks { buf, listening: true, started: true, .. }) => {
+                tx.send(Msg::Chunk(buf)).and_then(|()| tx.send(Msg::Done))
+            }
+            Ok(Chunks { buf, listening: true, started: false, .. }) => tx.send(Msg::Whole(buf)),
+            Ok(Chunks { listening: false, .. }) => Ok(()),
+            Err(_) => tx.send(Msg::Broken),
+        },
+        Err(e) if !started => tx.send(Msg::Failed(e)),
+        Err(_) => tx.send(Msg::Broken),
+    };
 }
 
 /// Reads the chunks of a streamed document; an error if the producer broke off, so the
@@ -126,12 +141,12 @@ impl Read for ChunkReader {
                 return Ok(0);
             }
             match self.rx.recv() {
-                Ok(Msg::Chunk(bytes)) | Ok(Msg::Whole(bytes)) => {
+                Ok(Msg::Chunk(bytes) | Msg::Whole(bytes)) => {
                     self.current = bytes;
                     self.pos = 0;
                 }
                 Ok(Msg::Done) => self.done = true,
-                Ok(Msg::Failed(_)) | Ok(Msg::Broken) | Err(_) => {
+                Ok(Msg::Failed(_) | Msg::Broken) | Err(_) => {
                     return Err(io::Error::other("seat status read failed midway"));
                 }
             }
@@ -152,15 +167,19 @@ mod tests {
     #[test]
     fn large_maps_stream_and_small_ones_do_not() {
         let db = TestDb::new("status_stream");
-        let core = SeatCore::connect(&db.url, seatcore::Options { pool_size: 2, ..Default::default() }).unwrap();
+        let core =
+            SeatCore::connect(&db.url, seatcore::Options { pool_size: 2, ..Default::default() }).unwrap();
         let big: Vec<String> = (0..20_000).map(|i| format!("R{}_S{}", i / 100, i % 100)).collect();
         core.initialize_show("big", &big).unwrap();
         core.initialize_show("small", &["A1", "A2"]).unwrap();
         let hold = core.hold("big", &["R150_S7"], 60).unwrap();
 
-        let reply = seats(&core, "big".into());
+        let reply = stream(&core, "big".into());
         assert!(matches!(reply.payload, Payload::JsonStream(_)));
-        let v = reply.body_json();
+        let bytes = reply.body_bytes();
+        // byte for byte the core's document
+        assert_eq!(bytes, serde_json::to_vec(&core.seat_status("big").unwrap()).unwrap());
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["total_seats"], 20_000);
         assert_eq!(v["held_seats"], 1);
         assert_eq!(v["available_seats"], 19_999);
@@ -174,12 +193,31 @@ mod tests {
         assert_eq!(held["hold_expires_at"], Value::String(seatcore::iso8601(&hold.expires_at)));
         assert!(list[0].get("hold_expires_at").is_none());
 
-        let reply = seats(&core, "small".into());
+        let reply = stream(&core, "small".into());
         assert!(matches!(reply.payload, Payload::Json(_)));
         assert_eq!(reply.body_json()["total_seats"], 2);
 
-        let reply = seats(&core, "nope".into());
+        let reply = stream(&core, "nope".into());
         assert_eq!(reply.status, 404);
         assert_eq!(reply.body_json(), serde_json::json!({"error": "show not found"}));
+    }
+
+    #[test]
+    fn a_reader_that_leaves_early_stops_the_stream() {
+        let db = TestDb::new("status_leave");
+        let core =
+            SeatCore::connect(&db.url, seatcore::Options { pool_size: 1, min_idle: 0, ..Default::default() })
+                .unwrap();
+        let big: Vec<String> = (0..30_000).map(|i| format!("SEAT_{i}")).collect();
+        core.initialize_show("big", &big).unwrap();
+        let reply = stream(&core, "big".into());
+        let Payload::JsonStream(mut reader) = reply.payload else { panic!("not streamed") };
+        let mut first = [0u8; 16];
+        reader.read_exact(&mut first).unwrap();
+        assert_eq!(&first, b"{\"seats\":[{\"seat");
+        drop(reader);
+        // The producer finishes its read and gives its connection back: the one-connection
+        // pool serves the next read.
+        assert_eq!(core.seat_status("big").unwrap().counts.total, 30_000);
     }
 }

@@ -10,9 +10,8 @@ use support::*;
 
 #[test]
 fn server_talks_tls_to_postgresql() {
-    if Command::new("openssl").arg("version").output().map_or(true, |o| !o.status.success()) {
-        eprintln!("skipping server_talks_tls_to_postgresql: no openssl command");
-        return;
+    if !Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success()) {
+        return prerequisite_missing("server_talks_tls_to_postgresql", "no openssl command");
     }
     let cluster = Cluster::start("http-tls", true);
     let ca = cluster.ca_cert();

@@ -27,16 +27,20 @@ impl Server {
 
     /// Starts the binary through a wrapper, `program prefix...` (e.g. `prlimit ... --`).
     pub fn start_with(program: &str, prefix: &[&str], db_url: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(program)
-            .args(prefix)
+        let mut cmd = Command::new(program);
+        cmd.args(prefix)
             .args(["--bind", "127.0.0.1:0", "--workers", "8"])
             .args(args)
             .env("DATABASE_URL", db_url)
-            .env_remove("SEATCORE_ADMIN_TOKEN")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting seatcore-server");
+            .env_remove("SEATCORE_ADMIN_TOKEN");
+        Server::spawn(cmd)
+    }
+
+    /// Starts `cmd` (the binary, its flags and environment as the caller set them) and
+    /// waits until it listens.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child =
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("starting seatcore-server");
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
@@ -45,21 +49,26 @@ impl Server {
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
+                    {
+                        // logged before the address is handed out: a caller sees the line
+                        let mut l = log.lock().unwrap();
+                        l.push_str(&line);
+                        l.push('\n');
+                    }
                     if let Some(i) = line.find("listening on http://") {
                         let addr =
                             line[i + "listening on http://".len()..].split(' ').next().unwrap().to_owned();
                         let _ = tx.send(addr);
                     }
-                    let mut l = log.lock().unwrap();
-                    l.push_str(&line);
-                    l.push('\n');
                 }
             });
         }
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+        // The address comes when the server listens; the channel closes if it exits first.
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("the server did not start; its log:\n{}", log.lock().unwrap());
             }
         };
@@ -119,6 +128,15 @@ impl Server {
         call(method, &self.url(path), headers, body)
     }
 
+    /// The core's audit of `show` through `GET /audit`, asserted clean: every invariant
+    /// holds. Returns the audit document.
+    pub fn audit_ok(&self, show: &str) -> Value {
+        let v = self.get(&format!("/audit?show_id={show}")).expect(200);
+        assert_eq!(v["ok"], true, "the audit of {show} found problems: {v:#}");
+        assert_eq!(v["problems"], json!([]), "{v:#}");
+        v
+    }
+
     /// Makes a show through the API.
     pub fn show(&self, show_id: &str, seats: &[&str]) {
         let r = self.post_json(&format!("/shows/{show_id}/initialize"), &json!({ "seat_ids": seats }));
@@ -133,6 +151,23 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// The program to start the server: the binary cargo built for these tests.
+pub fn server_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_seatcore-server"))
+}
+
+/// Whether the tests run under CI (`CI` set, and not to `false` or `0`).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test's prerequisite is missing: under CI the test fails; elsewhere it says why it
+/// did not run, and the caller returns.
+pub fn prerequisite_missing(test: &str, what: &str) {
+    assert!(!under_ci(), "{test}: {what} (CI is set: every prerequisite must be there)");
+    eprintln!("skipping {test}: {what}");
 }
 
 /// A response, whatever its status.

@@ -1,0 +1,669 @@
+//! `GET /openapi.json`: the OpenAPI 3.0 description of the server, built at start from the
+//! core's definitions, so no number or message can drift from what the server does:
+//! the endpoints ([`Endpoint::ALL`]: paths, methods, summaries, admin flags, body limits),
+//! the limits of `seatcore::validate`, the server's hold bounds, and every error reply,
+//! taken from `seatcore::contract::rest_error` for the errors each endpoint can meet.
+
+use std::collections::BTreeMap;
+
+use seatcore::contract::{self, Op};
+use seatcore::rest::{self, Endpoint, Settings};
+use seatcore::{validate, Error, ErrorKind, InputError};
+use serde_json::{json, Map, Value};
+
+use crate::router::{Route, ADMIN_TOKEN_REQUIRED};
+
+/// The document for a server with these hold bounds; `admin_token` when the admin
+/// endpoints need a bearer token.
+pub fn document(settings: &Settings, admin_token: bool) -> Value {
+    let mut paths = Map::new();
+    for route in Route::OWN {
+        if let Some(item) = own_page(route) {
+            paths.insert(route.template().to_owned(), item);
+        }
+    }
+    for &endpoint in Endpoint::ALL {
+        let mut item = Map::new();
+        item.insert(endpoint.method().to_ascii_lowercase(), operation(endpoint, settings, admin_token));
+        paths.insert(endpoint.template().to_owned(), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "seatcore REST API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "Seat holds, bookings and releases for movie shows, served by seatcore-server. \
+                 Every response carries Access-Control-Allow-Origin: *; every 503 carries Retry-After. \
+                 Request bodies are limited to {} bytes ({} for initialize); holds last {}..={} seconds \
+                 ({} when a request gives none).",
+                rest::MAX_BODY_BYTES,
+                rest::MAX_INITIALIZE_BODY_BYTES,
+                settings.min_hold_seconds,
+                settings.max_hold_seconds,
+                settings.default_hold_seconds
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "adminToken": { "type": "http", "scheme": "bearer" } },
+            "schemas": schemas(settings),
+        },
+    })
+}
+
+/// `/`, `/metrics` and `/openapi.json` (`None` for a contract endpoint).
+fn own_page(route: Route) -> Option<Value> {
+    let (id, summary, media) = match route {
+        Route::Page => ("page", "The demo seat map page.", "text/html"),
+        Route::Metrics => ("metrics", "Prometheus text-format metrics.", "text/plain"),
+        Route::OpenApi => ("openapi", "This description.", "application/json"),
+        Route::Api(_) => return None,
+    };
+    let schema =
+        if media == "application/json" { json!({"type": "object"}) } else { json!({"type": "string"}) };
+    Some(json!({ "get": {
+        "operationId": id,
+        "summary": summary,
+        "responses": { "200": { "description": summary, "content": { media: { "schema": schema } } } },
+    }}))
+}
+
+fn operation(endpoint: Endpoint, settings: &Settings, admin_token: bool) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(operation_id(endpoint)));
+    let mut summary = endpoint.summary().to_owned();
+    if endpoint.requires_admin() {
+        summary.push_str(" Needs `Authorization: Bearer <token>` when the server has an admin token.");
+        // With a token configured the endpoint refuses requests without it; without one,
+        // anyone may call it.
+        let security =
+            if admin_token { json!([{ "adminToken": [] }]) } else { json!([{}, { "adminToken": [] }]) };
+        op.insert("security".into(), security);
+    }
+    op.insert("summary".into(), json!(summary));
+    op.insert("x-max-body-bytes".into(), json!(endpoint.body_limit()));
+    let (parameters, body) = request(endpoint);
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), Value::Array(parameters));
+    }
+    if let Some(body) = body {
+        op.insert("requestBody".into(), body);
+    }
+    op.insert("responses".into(), responses(endpoint, settings));
+    Value::Object(op)
+}
+
+/// `initializeShow`-style names from the endpoint's own name.
+fn operation_id(endpoint: Endpoint) -> String {
+    let name = format!("{endpoint:?}");
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+fn show_id_schema() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": validate::MAX_SHOW_ID_CHARS,
+        "pattern": NO_CONTROL_CHARACTERS,
+    })
+}
+
+/// Rust's `char::is_control` (Unicode Cc), which `validate` refuses in ids.
+const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$";
+
+/// The parameters and the request body of `endpoint`.
+fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
+    let mut parameters = Vec::new();
+    if endpoint.template().contains("{show_id}") {
+        parameters.push(json!({
+            "name": "show_id",
+            "in": "path",
+            "required": true,
+            "description": "The show's id, percent-encoded.",
+            "schema": show_id_schema(),
+        }));
+    }
+    let body = |schema: &str, required: bool| {
+        json!({
+            "required": required,
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } },
+        })
+    };
+    let body = match endpoint {
+        Endpoint::Health | Endpoint::Seats => None,
+        Endpoint::Audit => {
+            parameters.push(json!({
+                "name": "show_id",
+                "in": "query",
+                "required": false,
+                "description": "Audit this show only; without it, every show.",
+                "schema": show_id_schema(),
+            }));
+            None
+        }
+        Endpoint::Reset => Some(body("EmptyObject", false)),
+        Endpoint::Initialize => Some(body("SeatMap", true)),
+        Endpoint::Hold => {
+            parameters.push(json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": false,
+                "description": "Makes the hold safe to retry: a repeat with the same key and seats returns the same hold; with other seats, 422.",
+                "schema": { "type": "string", "minLength": 1, "maxLength": validate::MAX_REQUEST_KEY_CHARS },
+            }));
+            Some(body("HoldRequest", true))
+        }
+        Endpoint::Book | Endpoint::Release => Some(body("HoldRef", true)),
+    };
+    (parameters, body)
+}
+
+/// The success document of `endpoint`: a schema of `components`.
+fn success_schema(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Health => "Healthy",
+        Endpoint::Audit => "Audit",
+        Endpoint::Reset => "ResetResult",
+        Endpoint::Initialize => "Initialized",
+        Endpoint::Seats => "SeatStatus",
+        Endpoint::Hold => "Hold",
+        Endpoint::Book => "Booking",
+        Endpoint::Release => "Message",
+    }
+}
+
+/// Whether `endpoint` can meet an error of `kind`. Input errors and the database's
+/// failures can meet every endpoint.
+fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
+    use Endpoint::*;
+    match kind {
+        ErrorKind::ShowNotFound => matches!(endpoint, Seats | Hold | Book | Release),
+        ErrorKind::ShowExists => endpoint == Initialize,
+        ErrorKind::InvalidSeatIds | ErrorKind::SeatsUnavailable | ErrorKind::RequestKeyReused => {
+            endpoint == Hold
+        }
+        ErrorKind::HoldNotFound => matches!(endpoint, Book | Release),
+        ErrorKind::HoldExpired | ErrorKind::HoldInvalidated => endpoint == Book,
+        ErrorKind::InvalidInput
+        | ErrorKind::Busy
+        | ErrorKind::Unavailable
+        | ErrorKind::Database
+        | ErrorKind::Config => true,
+    }
+}
+
+/// The input errors `endpoint` can meet: every reply shape, and the messages worth
+/// listing in the description.
+fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
+    let mut errors = vec![InputError::BodyTooLarge { max: endpoint.body_limit() }];
+    let show_id =
+        [InputError::ShowIdLength { max: validate::MAX_SHOW_ID_CHARS }, InputError::ShowIdControlChar];
+    let object = [InputError::NotAnObject, InputError::TooDeep { max: rest::MAX_DEPTH }];
+    let seat_ids = |max: usize| {
+        [
+            InputError::SeatIdsNotAList,
+            InputError::NoSeats,
+            InputError::TooManySeats { max },
+            InputError::SeatIdNotAString { index: 0 },
+            InputError::EmptySeatId { index: 0 },
+            InputError::SeatIdTooLong { index: 0, max: validate::MAX_SEAT_ID_CHARS },
+            InputError::SeatIdControlChar { index: 0 },
+            InputError::DuplicateSeatIds,
+        ]
+    };
+    match endpoint {
+        Endpoint::Health => {}
+        Endpoint::Audit | Endpoint::Seats => errors.extend(show_id),
+        Endpoint::Reset => errors.push(InputError::ResetPayload),
+        Endpoint::Initialize => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.extend(seat_ids(validate::MAX_SEATS_PER_SHOW));
+        }
+        Endpoint::Hold => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.extend(seat_ids(validate::MAX_SEATS_PER_HOLD));
+            errors.push(InputError::HoldDurationType {
+                min: settings.min_hold_seconds,
+                max: settings.max_hold_seconds,
+            });
+            errors.push(InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS });
+        }
+        Endpoint::Book | Endpoint::Release => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.push(InputError::HoldIdMissing);
+        }
+    }
+    errors
+}
+
+/// The errors of `kind` that describe `endpoint`'s replies.
+fn examples(endpoint: Endpoint, kind: ErrorKind, settings: &Settings) -> Vec<Error> {
+    match kind {
+        ErrorKind::ShowNotFound => vec![Error::ShowNotFound],
+        ErrorKind::ShowExists => vec![Error::ShowExists],
+        ErrorKind::InvalidSeatIds => vec![Error::InvalidSeatIds],
+        ErrorKind::SeatsUnavailable => vec![Error::SeatsUnavailable { seat_ids: vec!["A1".into()] }],
+        ErrorKind::HoldNotFound => vec![Error::HoldNotFound],
+        ErrorKind::HoldExpired => vec![Error::HoldExpired],
+        ErrorKind::HoldInvalidated => vec![Error::HoldInvalidated],
+        ErrorKind::RequestKeyReused => vec![Error::RequestKeyReused],
+        ErrorKind::InvalidInput => {
+            input_errors(endpoint, settings).into_iter().map(Error::InvalidInput).collect()
+        }
+        ErrorKind::Busy => vec![Error::Busy(None)],
+        ErrorKind::Unavailable => vec![Error::Unavailable("unreachable".into())],
+        // A driver error cannot be made without a database; a configuration error stands
+        // for it (both are failures a client is told nothing about).
+        ErrorKind::Database | ErrorKind::Config => vec![Error::Config(String::new())],
+    }
+}
+
+/// Every reply `endpoint` can give: its success, the errors it can meet (as the core
+/// answers them), and the admin token's 401.
+fn responses(endpoint: Endpoint, settings: &Settings) -> Value {
+    let op: Op = endpoint.op();
+    let mut errors: BTreeMap<u16, Vec<Value>> = BTreeMap::new();
+    for &kind in ErrorKind::ALL.iter().filter(|&&k| meets(endpoint, k)) {
+        for err in examples(endpoint, kind, settings) {
+            let reply = contract::rest_error(op, &err);
+            errors.entry(reply.status).or_default().push(reply.body);
+        }
+    }
+    let mut out = Map::new();
+    out.insert(
+        op.success_status().to_string(),
+        json!({
+            "description": endpoint.summary(),
+            "content": { "application/json": {
+                "schema": { "$ref": format!("#/components/schemas/{}", success_schema(endpoint)) },
+            }},
+        }),
+    );
+    if endpoint.requires_admin() {
+        let body = contract::error_body(ADMIN_TOKEN_REQUIRED);
+        let mut reply = error_response(&[body]);
+        reply["headers"] =
+            json!({ "WWW-Authenticate": { "required": true, "schema": { "type": "string" } } });
+        out.insert("401".into(), reply);
+    }
+    for (status, bodies) in errors {
+        let mut reply = error_response(&bodies);
+        if status == 503 {
+            reply["headers"] = json!({
+                "Retry-After": { "description": "Seconds to wait.", "required": true, "schema": { "type": "string" } },
+            });
+        }
+        out.insert(status.to_string(), reply);
+    }
+    Value::Object(out)
+}
+
+/// A response whose body is one of `bodies`: described by their messages, its schema
+/// inferred from them.
+fn error_response(bodies: &[Value]) -> Value {
+    let mut messages: Vec<&str> = Vec::new();
+    for message in bodies.iter().filter_map(|b| b.get("error").or_else(|| b.get("status"))?.as_str()) {
+        if !messages.contains(&message) {
+            messages.push(message);
+        }
+    }
+    let schema = bodies.iter().map(infer).reduce(merge).unwrap_or_else(|| json!({"type": "object"}));
+    json!({
+        "description": messages.join("; "),
+        "content": { "application/json": { "schema": schema, "example": bodies[0] } },
+    })
+}
+
+/// The schema of a JSON document: its types, every key of an object required.
+fn infer(value: &Value) -> Value {
+    match value {
+        Value::Null => json!({ "nullable": true }),
+        Value::Bool(_) => json!({ "type": "boolean" }),
+        Value::Number(n) if n.is_f64() => json!({ "type": "number" }),
+        Value::Number(_) => json!({ "type": "integer" }),
+        Value::String(_) => json!({ "type": "string" }),
+        Value::Array(items) => match items.first() {
+            Some(item) => json!({ "type": "array", "items": infer(item) }),
+            None => json!({ "type": "array" }),
+        },
+        Value::Object(map) => {
+            let properties: Map<String, Value> = map.iter().map(|(k, v)| (k.clone(), infer(v))).collect();
+            json!({ "type": "object", "required": map.keys().collect::<Vec<_>>(), "properties": properties })
+        }
+    }
+}
+
+/// A schema that admits what either admits, for objects: every property of either,
+/// required when both require it.
+fn merge(a: Value, b: Value) -> Value {
+    let (Some(pa), Some(pb)) = (a["properties"].as_object(), b["properties"].as_object()) else {
+        return json!({ "anyOf": [a, b] });
+    };
+    let mut properties = pa.clone();
+    for (k, v) in pb {
+        properties.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    let required_b: Vec<&Value> = b["required"].as_array().map(|r| r.iter().collect()).unwrap_or_default();
+    let required: Vec<Value> = a["required"]
+        .as_array()
+        .map(|r| r.iter().filter(|k| required_b.contains(k)).cloned().collect())
+        .unwrap_or_default();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// The request bodies and success documents.
+fn schemas(settings: &Settings) -> Value {
+    let seat_id = json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": validate::MAX_SEAT_ID_CHARS,
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        "description": "Trimmed of surrounding whitespace; no control characters.",
+    });
+    let seat_ids = |max: usize| {
+        json!({
+            "type": "array",
+            "minItems": 1,
+            "maxItems": max,
+            "uniqueItems": true,
+            "items": seat_id,
+            "description": "Seat ids, trimmed; no duplicates after trimming.",
+        })
+    };
+    let timestamp = json!({ "type": "string", "format": "date-time" });
+    let uuid = json!({ "type": "string", "format": "uuid" });
+    let strings = json!({ "type": "array", "items": { "type": "string" } });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let object = |required: &[&str], properties: Value| json!({ "type": "object", "required": required, "properties": properties });
+    let Settings { min_hold_seconds: min, max_hold_seconds: max, default_hold_seconds: default } = *settings;
+    json!({
+        "EmptyObject": { "type": "object", "maxProperties": 0 },
+        "SeatMap": object(&["seat_ids"], json!({ "seat_ids": seat_ids(validate::MAX_SEATS_PER_SHOW) })),
+        "HoldRequest": object(&["seat_ids"], json!({
+            "seat_ids": seat_ids(validate::MAX_SEATS_PER_HOLD),
+            "hold_duration_seconds": {
+                "description": format!(
+                    "Absent: {default}. A number (its integer part) or a string of digits, clamped into \
+                     {min}..={max} seconds. Booleans and anything else are refused."
+                ),
+                "default": default,
+                "x-clamped-to": { "minimum": min, "maximum": max },
+                "oneOf": [ { "type": "number" }, { "type": "string", "pattern": "^[0-9]+$" } ],
+            },
+        })),
+        "HoldRef": object(&["hold_id"], json!({
+            "hold_id": { "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." },
+        })),
+        "Message": object(&["message"], json!({ "message": { "type": "string" } })),
+        "Initialized": object(&["message", "show_id", "seat_count"], json!({
+            "message": { "type": "string" },
+            "show_id": { "type": "string" },
+            "seat_count": count,
+        })),
+        "Seat": object(&["seat_id", "status"], json!({
+            "seat_id": { "type": "string" },
+            "status": { "type": "string", "enum": ["available", "held", "booked"] },
+            "hold_expires_at": { "type": "string", "format": "date-time", "description": "Only when held." },
+        })),
+        "SeatStatus": object(
+            &["seats", "total_seats", "available_seats", "held_seats", "booked_seats", "invariants_valid"],
+            json!({
+                "seats": { "type": "array", "items": { "$ref": "#/components/schemas/Seat" } },
+                "total_seats": count,
+                "available_seats": count,
+                "held_seats": count,
+                "booked_seats": count,
+                "invariants_valid": { "type": "boolean" },
+            }),
+        ),
+        "Hold": object(&["hold_id", "expires_at", "seat_ids"], json!({
+            "hold_id": uuid, "expires_at": timestamp, "seat_ids": strings,
+        })),
+        "Booking": object(&["booking_id", "seat_ids", "booked_at"], json!({
+            "booking_id": uuid, "seat_ids": strings, "booked_at": timestamp,
+        })),
+        "ResetResult": object(&["message", "holds_cleared", "bookings_cleared", "seats_reset"], json!({
+            "message": { "type": "string" },
+            "holds_cleared": count,
+            "bookings_cleared": count,
+            "seats_reset": count,
+        })),
+        "Healthy": object(&["status", "database", "shows"], json!({
+            "status": { "type": "string", "enum": ["healthy"] },
+            "database": { "type": "string", "enum": ["connected"] },
+            "shows": count,
+        })),
+        "Audit": object(&["ok", "shows", "seats", "held", "booked", "problem_count", "problems"], json!({
+            "ok": { "type": "boolean", "description": "Whether every invariant holds." },
+            "shows": count,
+            "seats": count,
+            "held": count,
+            "booked": count,
+            "problem_count": count,
+            "problems": {
+                "type": "array",
+                "maxItems": seatcore::MAX_REPORTED_PROBLEMS,
+                "items": { "type": "string" },
+                "description": "The first problems found, each naming the show, seat and hold or booking.",
+            },
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seatcore::{
+        Audit, Booking, Health, Hold, ResetCounts, Seat, SeatCounts, SeatState, ShowStatus, Utc, Uuid,
+    };
+
+    fn doc() -> Value {
+        document(&Settings { min_hold_seconds: 5, max_hold_seconds: 900, default_hold_seconds: 30 }, false)
+    }
+
+    fn resolve<'a>(doc: &'a Value, reference: &str) -> &'a Value {
+        let name = reference.strip_prefix("#/components/schemas/").expect("a schema reference");
+        let schema = &doc["components"]["schemas"][name];
+        assert!(schema.is_object(), "{reference} is not defined");
+        schema
+    }
+
+    /// Every `$ref` in `v` names a schema of `doc`.
+    fn refs_resolve(doc: &Value, v: &Value) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    resolve(doc, r);
+                }
+                m.values().for_each(|x| refs_resolve(doc, x));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs_resolve(doc, x)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_endpoint_and_page_is_described() {
+        let doc = doc();
+        refs_resolve(&doc, &doc);
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), Endpoint::ALL.len() + Route::OWN.len());
+        for route in Route::OWN {
+            assert!(paths[route.template()]["get"]["responses"]["200"].is_object(), "{}", route.template());
+        }
+        for &e in Endpoint::ALL {
+            let item = paths[e.template()].as_object().unwrap_or_else(|| panic!("{} missing", e.template()));
+            assert_eq!(item.keys().collect::<Vec<_>>(), [&e.method().to_ascii_lowercase()]);
+            let op = &item[&e.method().to_ascii_lowercase()];
+            assert!(op["summary"].as_str().unwrap().starts_with(e.summary()));
+            assert_eq!(op["x-max-body-bytes"], json!(e.body_limit()));
+            assert_eq!(op.get("security").is_some(), e.requires_admin(), "{}", e.template());
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key(&e.op().success_status().to_string()));
+            assert_eq!(responses.contains_key("401"), e.requires_admin(), "{}", e.template());
+            // every endpoint answers an over-long body and a failing database (the contract
+            // answers every failed reset with 500, every failed health check with 503)
+            let failures: &[&str] = match e {
+                Endpoint::Reset => &["413", "500"],
+                Endpoint::Health => &["413", "503"],
+                _ => &["413", "500", "503"],
+            };
+            for status in failures {
+                assert!(responses.contains_key(*status), "{} lacks {status}", e.template());
+            }
+            if let Some(r) = responses.get("503") {
+                assert_eq!(r["headers"]["Retry-After"]["required"], true);
+            }
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|p| {
+                    p.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect()
+                })
+                .unwrap_or_default();
+            let in_path: Vec<&str> =
+                if e.template().contains("{show_id}") { vec!["show_id"] } else { vec![] };
+            assert_eq!(declared, in_path, "{}", e.template());
+        }
+        let token = document(&Settings::DEFAULT, true);
+        assert_eq!(token["paths"]["/reset"]["post"]["security"], json!([{ "adminToken": [] }]));
+    }
+
+    #[test]
+    fn the_numbers_are_the_cores() {
+        let doc = doc();
+        let s = &doc["components"]["schemas"];
+        assert_eq!(s["SeatMap"]["properties"]["seat_ids"]["maxItems"], json!(validate::MAX_SEATS_PER_SHOW));
+        let hold = &s["HoldRequest"]["properties"];
+        assert_eq!(hold["seat_ids"]["maxItems"], json!(validate::MAX_SEATS_PER_HOLD));
+        assert_eq!(hold["seat_ids"]["items"]["maxLength"], json!(validate::MAX_SEAT_ID_CHARS));
+        assert_eq!(hold["hold_duration_seconds"]["default"], json!(30));
+        assert_eq!(hold["hold_duration_seconds"]["x-clamped-to"], json!({ "minimum": 5, "maximum": 900 }));
+        assert!(hold["hold_duration_seconds"]["description"].as_str().unwrap().contains("5..=900"));
+        let hold_op = &doc["paths"]["/shows/{show_id}/hold"]["post"];
+        let params = hold_op["parameters"].as_array().unwrap();
+        assert_eq!(params[0]["schema"]["maxLength"], json!(validate::MAX_SHOW_ID_CHARS));
+        assert_eq!(params[1]["name"], "Idempotency-Key");
+        assert_eq!(params[1]["schema"]["maxLength"], json!(validate::MAX_REQUEST_KEY_CHARS));
+        let too_large = |path: &str, method: &str| {
+            doc["paths"][path][method]["responses"]["413"]["description"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            too_large("/shows/{show_id}/hold", "post"),
+            format!("request body must be at most {} bytes", rest::MAX_BODY_BYTES)
+        );
+        assert_eq!(
+            too_large("/shows/{show_id}/initialize", "post"),
+            format!("request body must be at most {} bytes", rest::MAX_INITIALIZE_BODY_BYTES)
+        );
+        let info = doc["info"]["description"].as_str().unwrap();
+        assert!(info.contains(&rest::MAX_BODY_BYTES.to_string()) && info.contains("5..=900 seconds"));
+        assert_eq!(s["Audit"]["properties"]["problems"]["maxItems"], json!(seatcore::MAX_REPORTED_PROBLEMS));
+    }
+
+    #[test]
+    fn error_replies_are_the_cores() {
+        let doc = doc();
+        let responses = |path: &str, method: &str| doc["paths"][path][method]["responses"].clone();
+        let hold = responses("/shows/{show_id}/hold", "post");
+        assert_eq!(
+            hold["409"]["content"]["application/json"]["example"],
+            json!({"error": "seats unavailable", "unavailable_seats": ["A1"]})
+        );
+        let schema_409 = &hold["409"]["content"]["application/json"]["schema"];
+        assert_eq!(schema_409["required"], json!(["error", "unavailable_seats"]));
+        let schema_400 = &hold["400"]["content"]["application/json"]["schema"];
+        assert_eq!(schema_400["required"], json!(["error"]), "details is optional");
+        assert_eq!(schema_400["properties"]["details"]["properties"]["index"]["type"], "integer");
+        let described = hold["400"]["description"].as_str().unwrap();
+        assert!(described.contains("invalid seat ID(s)"), "{described}");
+        assert!(described.contains("between 5 and 900 seconds"), "{described}");
+        assert!(
+            described.contains(&format!("at most {} seats", validate::MAX_SEATS_PER_HOLD)),
+            "{described}"
+        );
+        assert!(hold["422"].is_object());
+        let release = responses("/shows/{show_id}/release-hold", "post");
+        assert_eq!(release["404"]["description"], "hold not found");
+        let health = responses("/health", "get");
+        assert_eq!(
+            health["503"]["content"]["application/json"]["schema"]["required"],
+            json!(["database", "error", "status"])
+        );
+        assert!(health.get("400").is_none());
+        let reset = responses("/reset", "post");
+        assert_eq!(
+            reset["500"]["content"]["application/json"]["schema"]["required"],
+            json!(["details", "error"])
+        );
+        assert_eq!(reset["401"]["description"], ADMIN_TOKEN_REQUIRED);
+        let seats = responses("/shows/{show_id}/seats", "get");
+        assert_eq!(seats["404"]["description"], "show not found");
+    }
+
+    /// The keys and types of a schema of `components` and of the core's own document.
+    fn check_shape(doc: &Value, name: &str, sample: &Value, optional: &[&str]) {
+        let schema = resolve(doc, &format!("#/components/schemas/{name}"));
+        let props = schema["properties"].as_object().unwrap();
+        let sample = sample.as_object().unwrap();
+        let mut keys: Vec<&String> = sample.keys().collect();
+        keys.extend(optional.iter().filter_map(|k| props.get_key_value(*k).map(|(k, _)| k)));
+        keys.sort();
+        keys.dedup();
+        assert_eq!(props.keys().collect::<Vec<_>>(), keys, "{name}: properties");
+        let mut required: Vec<&str> =
+            schema["required"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+        required.sort();
+        let mut want: Vec<&str> =
+            sample.keys().map(String::as_str).filter(|k| !optional.contains(k)).collect();
+        want.sort();
+        assert_eq!(required, want, "{name}: required");
+        for (k, v) in sample {
+            let declared = &props[k];
+            let inferred = infer(v)["type"].clone();
+            if declared.get("$ref").is_none() {
+                assert_eq!(declared["type"], inferred, "{name}.{k}");
+            }
+        }
+    }
+
+    #[test]
+    fn success_schemas_are_the_cores_documents() {
+        let doc = doc();
+        let now = Utc::now();
+        let hold = Hold {
+            hold_id: Uuid::new_v4(),
+            show_id: "s".into(),
+            expires_at: now,
+            seat_ids: vec!["A1".into()],
+        };
+        let booking = Booking {
+            booking_id: Uuid::new_v4(),
+            show_id: "s".into(),
+            seat_ids: vec!["A1".into()],
+            booked_at: now,
+        };
+        let seat = Seat { seat_id: "A1".into(), state: SeatState::Held, hold_expires_at: Some(now) };
+        let status =
+            ShowStatus { show_id: "s".into(), counts: SeatCounts::default(), seats: vec![seat.clone()] };
+        let audit =
+            Audit { ok: true, shows: 1, seats: 1, held: 0, booked: 0, problem_count: 0, problems: vec![] };
+        check_shape(&doc, "Hold", &serde_json::to_value(&hold).unwrap(), &[]);
+        check_shape(&doc, "Booking", &serde_json::to_value(&booking).unwrap(), &[]);
+        check_shape(&doc, "Seat", &serde_json::to_value(&seat).unwrap(), &["hold_expires_at"]);
+        check_shape(&doc, "SeatStatus", &serde_json::to_value(&status).unwrap(), &[]);
+        check_shape(&doc, "Healthy", &serde_json::to_value(Health { shows: 3 }).unwrap(), &[]);
+        check_shape(&doc, "Audit", &serde_json::to_value(&audit).unwrap(), &[]);
+        check_shape(&doc, "ResetResult", &contract::reset(&ResetCounts::default()), &[]);
+        check_shape(&doc, "Initialized", &contract::initialized("s", 2), &[]);
+        check_shape(&doc, "Message", &contract::released(), &[]);
+        let healthy = &doc["components"]["schemas"]["Healthy"]["properties"];
+        let health = serde_json::to_value(Health { shows: 3 }).unwrap();
+        assert_eq!(healthy["status"]["enum"][0], health["status"]);
+        assert_eq!(healthy["database"]["enum"][0], health["database"]);
+    }
+}
