@@ -39,7 +39,7 @@ record() { echo "$1" >>"$results"; }
 
 start_server() { # start_server LOGNAME: a release server on $port; sets server_pid
   "$tdir/release/seatcore-server" --bind "127.0.0.1:$port" --workers 16 --no-demo \
-    --database-url "$bench_url" --sweep-interval-seconds 3600 >"$out/$1.log" 2>&1 &
+    --database-url "$bench_url" --sweep-interval-ms 86400000 >"$out/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 }

@@ -40,7 +40,10 @@ use arc_swap::ArcSwapOption;
 pub use chrono::{DateTime, Utc};
 pub use error::{Error, ErrorKind, InputError, Result};
 pub use ops::audit::{Audit, MAX_REPORTED_PROBLEMS};
-pub use ops::changes::{Change, ChangeKind, ChangePage, HistoryQuery};
+pub use ops::changes::{
+    Change, ChangeKind, ChangePage, HistoryQuery, DEFAULT_PAGE as DEFAULT_CHANGE_PAGE,
+    MAX_PAGE as MAX_CHANGE_PAGE,
+};
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
 pub use types::{

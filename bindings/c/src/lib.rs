@@ -252,6 +252,20 @@ pub unsafe extern "C" fn seatcore_options_set_sweep_batch(
     set_option(options, err, |o| o.set_sweep_batch(sweep_batch))
 }
 
+/// How long the change log keeps a record, in seconds; the sweeper deletes older ones.
+/// Default: 2592000 s. Valid: 60 to 315360000 s.
+///
+/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_change_retention_s(
+    options: *mut seatcore_options,
+    seconds: u64,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| o.set_change_retention(Duration::from_secs(seconds)))
+}
+
 /// Whether `seatcore_client_new` applies the schema migrations the database lacks.
 /// Default: true.
 ///

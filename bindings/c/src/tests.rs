@@ -110,6 +110,10 @@ fn ms_range(r: &OptionRange<Duration>) -> String {
     format!("{} to {} ms", r.range.start().as_millis(), r.range.end().as_millis())
 }
 
+fn s_range(r: &OptionRange<Duration>) -> String {
+    format!("{} to {} s", r.range.start().as_secs(), r.range.end().as_secs())
+}
+
 fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
@@ -120,7 +124,7 @@ fn ms(d: Duration) -> String {
 fn header_states_the_cores_defaults_and_ranges() {
     let header = String::from_utf8(generate_header()).unwrap();
     let d = Options::DEFAULT;
-    let options: [(&str, String, Option<String>); 8] = [
+    let options: [(&str, String, Option<String>); 9] = [
         ("seatcore_options_set_pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
         ("seatcore_options_set_min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
         (
@@ -143,6 +147,11 @@ fn header_states_the_cores_defaults_and_ranges() {
             "seatcore_options_set_sweep_batch",
             d.sweep_batch.to_string(),
             Some(count_range(&Options::SWEEP_BATCH)),
+        ),
+        (
+            "seatcore_options_set_change_retention_s",
+            format!("{} s", d.change_retention.as_secs()),
+            Some(s_range(&Options::CHANGE_RETENTION)),
         ),
         ("seatcore_options_set_migrate", d.migrate.to_string(), None),
     ];
@@ -762,6 +771,8 @@ fn out_of_range_options_are_refused_and_change_nothing() {
         ok(seatcore_options_set_lock_timeout_ms(o, 1, ptr::null_mut()));
         ok(seatcore_options_set_sweep_batch(o, *Options::SWEEP_BATCH.range.end(), ptr::null_mut()));
         ok(seatcore_options_set_migrate(o, false, ptr::null_mut()));
+        let retention = Options::CHANGE_RETENTION.range.start().as_secs();
+        ok(seatcore_options_set_change_retention_s(o, retention, ptr::null_mut()));
         let want = Options {
             pool_size: *Options::POOL_SIZE.range.end(),
             min_idle: *Options::MIN_IDLE.range.start(),
@@ -771,6 +782,7 @@ fn out_of_range_options_are_refused_and_change_nothing() {
             lock_timeout: millis(1),
             sweep_batch: *Options::SWEEP_BATCH.range.end(),
             migrate: false,
+            change_retention: *Options::CHANGE_RETENTION.range.start(),
         };
         assert_eq!((*o).inner, want);
         seatcore_options_free(o);

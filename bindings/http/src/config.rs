@@ -52,10 +52,16 @@ struct Cli {
           default_value_t = Settings::DEFAULT.default_hold_seconds)]
     default_hold_seconds: i64,
 
-    /// How often expired holds are deleted (their seats are free at expiry anyway)
-    #[arg(long, env = "SEATCORE_SWEEP_INTERVAL_SECONDS", value_name = "N", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    sweep_interval_seconds: u64,
+    /// Longest sleep of the sweeper, which wakes at each hold's expiry to record it (the
+    /// seats are free at expiry anyway); holds made by other processes are noticed within it
+    #[arg(long, env = "SEATCORE_SWEEP_INTERVAL_MS", value_name = "MS", value_parser = sweep_interval,
+          default_value_t = seatcore::Sweeper::DEFAULT_INTERVAL.as_millis() as u64)]
+    sweep_interval_ms: u64,
+
+    /// How long the change log keeps a record; the sweeper deletes older ones
+    #[arg(long, env = "SEATCORE_CHANGE_RETENTION_DAYS", value_name = "DAYS", value_parser = retention_days,
+          default_value_t = Options::DEFAULT.change_retention.as_secs() / 86_400)]
+    change_retention_days: u64,
 
     /// How long a request waits for a database connection before it gets a 503
     #[arg(long, env = "SEATCORE_POOL_TIMEOUT_SECONDS", value_name = "N", value_parser = checkout_timeout,
@@ -102,6 +108,19 @@ enum Command {
 fn pool_size(raw: &str) -> Result<u32, String> {
     let n: u32 = raw.trim().parse().map_err(|e| format!("{e}"))?;
     Options::POOL_SIZE.check(n).map_err(|e| e.to_string())
+}
+
+/// `sweep-interval-ms`: the core's range for the sweeper's interval.
+fn sweep_interval(raw: &str) -> Result<u64, String> {
+    let n: u64 = raw.trim().parse().map_err(|e| format!("{e}"))?;
+    seatcore::Sweeper::INTERVAL.check(Duration::from_millis(n)).map(|_| n).map_err(|e| e.to_string())
+}
+
+/// `change-retention-days`: the core's range for the change log's retention.
+fn retention_days(raw: &str) -> Result<u64, String> {
+    let n: u64 = raw.trim().parse().map_err(|e| format!("{e}"))?;
+    let d = Duration::from_secs(n.saturating_mul(86_400));
+    Options::CHANGE_RETENTION.check(d).map(|_| n).map_err(|e| e.to_string())
 }
 
 /// `pool-timeout-seconds` is the checkout timeout: the core's range.
@@ -189,7 +208,8 @@ impl Cli {
             .set_pool_size(self.workers)
             .and_then(|o| o.set_min_idle(Options::DEFAULT.min_idle.min(self.workers)))
             .and_then(|o| o.set_checkout_timeout(Duration::from_secs(self.pool_timeout_seconds)))
-            .map_err(|e| format!("--workers, --pool-timeout-seconds: {e}"))?;
+            .and_then(|o| o.set_change_retention(Duration::from_secs(self.change_retention_days * 86_400)))
+            .map_err(|e| format!("--workers, --pool-timeout-seconds, --change-retention-days: {e}"))?;
         Ok(Parsed::Serve(Config {
             database_url,
             bind: self.bind,
@@ -197,7 +217,7 @@ impl Cli {
             options,
             settings,
             admin_token: self.admin_token.filter(|t| !t.is_empty()),
-            sweep_interval: Duration::from_secs(self.sweep_interval_seconds),
+            sweep_interval: Duration::from_millis(self.sweep_interval_ms),
             demo: !self.no_demo,
             max_connections: self.max_connections as usize,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
@@ -236,7 +256,7 @@ mod tests {
             (c.settings.min_hold_seconds, c.settings.max_hold_seconds, c.settings.default_hold_seconds),
             (60, 1800, 60)
         );
-        assert_eq!(c.sweep_interval, Duration::from_secs(10));
+        assert_eq!(c.sweep_interval, seatcore::Sweeper::DEFAULT_INTERVAL);
         assert!(c.demo);
         assert_eq!(c.admin_token, None);
         assert_eq!(c.max_connections, 4096);
@@ -257,8 +277,10 @@ mod tests {
             "90",
             "--default-hold-seconds",
             "30",
-            "--sweep-interval-seconds",
-            "2",
+            "--sweep-interval-ms",
+            "2000",
+            "--change-retention-days",
+            "7",
             "--pool-timeout-seconds",
             "3",
             "--admin-token",
@@ -279,6 +301,7 @@ mod tests {
             Settings { min_hold_seconds: 1, max_hold_seconds: 90, default_hold_seconds: 30 }
         );
         assert_eq!(c.sweep_interval, Duration::from_secs(2));
+        assert_eq!(c.options.change_retention, Duration::from_secs(7 * 86_400));
         assert_eq!(c.admin_token.as_deref(), Some("t"));
         assert_eq!((c.max_connections, c.request_timeout), (50, Duration::from_secs(7)));
         assert!(!c.demo);
@@ -310,7 +333,7 @@ mod tests {
         named(&["--pool-timeout-seconds", "0"], &["--pool-timeout-seconds", "checkout_timeout"]);
         named(&["--max-connections", "0"], &["--max-connections"]);
         named(&["--request-timeout-seconds", "-1"], &["--request-timeout-seconds"]);
-        named(&["--sweep-interval-seconds", "0"], &["--sweep-interval-seconds"]);
+        named(&["--sweep-interval-ms", "0"], &["--sweep-interval-ms"]);
         named(&["--frobnicate"], &["--frobnicate"]);
         assert!(parse(&["--help"]).unwrap_err().contains("--admin-token"));
     }

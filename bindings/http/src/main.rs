@@ -5,6 +5,7 @@
 //! SIGTERM; then finish the requests in flight, stop the sweeper and exit 0.
 
 mod config;
+mod events;
 mod metrics;
 mod openapi;
 mod reply;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use seatcore::{Error, ErrorKind, Options, SeatCore};
 
 use crate::config::{Config, Parsed};
+use crate::events::Hub;
 use crate::router::{App, DEMO_SHOW};
 
 /// Exit status of a configuration the server cannot work with (as clap's usage errors).
@@ -81,6 +83,7 @@ fn run(config: Config) -> Result<(), Failure> {
         );
     }
     let sweeper = core.start_sweeper(config.sweep_interval);
+    let hub = Hub::start(core.clone()).map_err(|e| format!("following the change log: {e}"))?;
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,
         request_timeout: config.request_timeout,
@@ -94,9 +97,12 @@ fn run(config: Config) -> Result<(), Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let (server, stop, workers) = (Arc::clone(&server), Arc::clone(&stop), config.workers);
+        let hub = hub.clone();
         ctrlc::set_handler(move || {
             if !stop.swap(true, Ordering::AcqRel) {
                 eprintln!("seatcore-server: shutting down: finishing requests in flight");
+                // Event streams never finish on their own: end them.
+                hub.stop();
                 for _ in 0..workers {
                     server.unblock();
                 }
@@ -109,7 +115,7 @@ fn run(config: Config) -> Result<(), Failure> {
         "seatcore-server: listening on http://{addr} ({} workers, holds {}..{} s, default {} s)",
         config.workers, s.min_hold_seconds, s.max_hold_seconds, s.default_hold_seconds
     );
-    let app = Arc::new(App::new(core, config.settings, config.admin_token));
+    let app = Arc::new(App::new(core, config.settings, config.admin_token, Some(hub)));
     server::serve(app, Arc::clone(&server), config.workers, stop);
     sweeper.stop();
     drop(server);

@@ -47,8 +47,11 @@ impl Metrics {
     }
 
     /// The exposition text, with the core's counters and pool state.
-    pub fn render(&self, core: &Stats) -> String {
+    pub fn render(&self, core: &Stats, event_streams: usize) -> String {
         let mut out = String::with_capacity(4096);
+        out.push_str("# HELP seatcore_event_streams Event-stream readers connected now.\n");
+        out.push_str("# TYPE seatcore_event_streams gauge\n");
+        let _ = writeln!(out, "seatcore_event_streams {event_streams}");
         {
             let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             out.push_str(
@@ -139,7 +142,8 @@ mod tests {
         m.record("/shows/{show_id}/hold", "POST", 201, Duration::from_secs(20));
         let stats =
             Stats { holds_granted: 2, pool_connections: 5, pool_idle: 3, pool_max: 16, ..Stats::default() };
-        let text = m.render(&stats);
+        let text = m.render(&stats, 3);
+        assert!(text.contains("seatcore_event_streams 3"), "{text}");
         let has = |line: &str| assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         has(r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="201"} 2"#);
         has(r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="409"} 1"#);

@@ -156,8 +156,49 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
             Some(body("HoldRequest", true))
         }
         Endpoint::Book | Endpoint::Release => Some(body("HoldRef", true)),
+        Endpoint::History => {
+            parameters.push(after_parameter());
+            parameters.push(json!({
+                "name": "seat_id",
+                "in": "query",
+                "required": false,
+                "description": "Only changes about this seat.",
+                "schema": { "type": "string", "minLength": 1, "maxLength": validate::MAX_SEAT_ID_CHARS },
+            }));
+            parameters.push(json!({
+                "name": "limit",
+                "in": "query",
+                "required": false,
+                "description": "Most changes in the page.",
+                "schema": { "type": "integer", "minimum": 1, "maximum": seatcore::MAX_CHANGE_PAGE,
+                            "default": seatcore::DEFAULT_CHANGE_PAGE },
+            }));
+            None
+        }
+        Endpoint::Events => {
+            parameters.push(after_parameter());
+            parameters.push(json!({
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": false,
+                "description": "Resume after this change id (when `after` is not given).",
+                "schema": { "type": "string", "pattern": "^[0-9]+$" },
+            }));
+            None
+        }
     };
     (parameters, body)
+}
+
+/// `?after=`: a change id.
+fn after_parameter() -> Value {
+    json!({
+        "name": "after",
+        "in": "query",
+        "required": false,
+        "description": "Only changes after this change id (0: from the beginning).",
+        "schema": { "type": "integer", "minimum": 0 },
+    })
 }
 
 /// The success document of `endpoint`: a schema of `components`.
@@ -171,6 +212,8 @@ fn success_schema(endpoint: Endpoint) -> &'static str {
         Endpoint::Hold => "Hold",
         Endpoint::Book => "Booking",
         Endpoint::Release => "Message",
+        Endpoint::History => "ChangePage",
+        Endpoint::Events => "EventStream",
     }
 }
 
@@ -179,7 +222,7 @@ fn success_schema(endpoint: Endpoint) -> &'static str {
 fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
     use Endpoint::*;
     match kind {
-        ErrorKind::ShowNotFound => matches!(endpoint, Seats | Hold | Book | Release),
+        ErrorKind::ShowNotFound => matches!(endpoint, Seats | Hold | Book | Release | History | Events),
         ErrorKind::ShowExists => endpoint == Initialize,
         ErrorKind::InvalidSeatIds | ErrorKind::SeatsUnavailable | ErrorKind::RequestKeyReused => {
             endpoint == Hold
@@ -237,6 +280,16 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
             errors.extend(object);
             errors.push(InputError::HoldIdMissing);
         }
+        Endpoint::History => {
+            errors.extend(show_id);
+            errors.push(InputError::After);
+            errors.push(InputError::Limit { max: seatcore::MAX_CHANGE_PAGE });
+            errors.push(InputError::SeatIdFilter);
+        }
+        Endpoint::Events => {
+            errors.extend(show_id);
+            errors.push(InputError::After);
+        }
     }
     errors
 }
@@ -275,11 +328,12 @@ fn responses(endpoint: Endpoint, settings: &Settings) -> Value {
         }
     }
     let mut out = Map::new();
+    let media = if endpoint == Endpoint::Events { "text/event-stream" } else { "application/json" };
     out.insert(
         op.success_status().to_string(),
         json!({
             "description": endpoint.summary(),
-            "content": { "application/json": {
+            "content": { media: {
                 "schema": { "$ref": format!("#/components/schemas/{}", success_schema(endpoint)) },
             }},
         }),
@@ -356,6 +410,20 @@ fn merge(a: Value, b: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": properties })
 }
 
+/// Every kind of change, as records and events name them.
+const CHANGE_KINDS: [&str; 10] = [
+    "initialized",
+    "held",
+    "extended",
+    "released",
+    "expired",
+    "booked",
+    "cancelled",
+    "blocked",
+    "unblocked",
+    "reset",
+];
+
 /// The request bodies and success documents.
 fn schemas(settings: &Settings) -> Value {
     let seat_id = json!({
@@ -411,7 +479,7 @@ fn schemas(settings: &Settings) -> Value {
             "hold_expires_at": { "type": "string", "format": "date-time", "description": "Only when held." },
         })),
         "SeatStatus": object(
-            &["seats", "total_seats", "available_seats", "held_seats", "booked_seats", "invariants_valid"],
+            &["seats", "total_seats", "available_seats", "held_seats", "booked_seats", "invariants_valid", "version"],
             json!({
                 "seats": { "type": "array", "items": { "$ref": "#/components/schemas/Seat" } },
                 "total_seats": count,
@@ -419,6 +487,7 @@ fn schemas(settings: &Settings) -> Value {
                 "held_seats": count,
                 "booked_seats": count,
                 "invariants_valid": { "type": "boolean" },
+                "version": { "type": "integer", "description": "Every change up to this id is in the document: follow the event stream from here." },
             }),
         ),
         "Hold": object(&["hold_id", "expires_at", "seat_ids"], json!({
@@ -438,6 +507,25 @@ fn schemas(settings: &Settings) -> Value {
             "database": { "type": "string", "enum": ["connected"] },
             "shows": count,
         })),
+        "Change": object(&["id", "at", "kind", "show_id", "seat_ids"], json!({
+            "id": { "type": "integer", "minimum": 1, "description": "Grows with every change a reader sees." },
+            "at": timestamp,
+            "kind": { "type": "string", "enum": CHANGE_KINDS },
+            "show_id": { "type": "string" },
+            "seat_ids": strings,
+            "hold_id": uuid,
+            "booking_id": uuid,
+            "expires_at": timestamp,
+        })),
+        "ChangePage": object(&["changes", "next"], json!({
+            "changes": { "type": "array", "maxItems": seatcore::MAX_CHANGE_PAGE,
+                         "items": { "$ref": "#/components/schemas/Change" } },
+            "next": { "type": "integer", "minimum": 0, "description": "Pass as `after` to read on." },
+        })),
+        "EventStream": {
+            "type": "string",
+            "description": "Server-sent events: per change `id: <change id>`, `event: <kind>`, `data: <the Change as JSON>`; a comment line at least every 15 s.",
+        },
         "Audit": object(&["ok", "shows", "seats", "held", "booked", "problem_count", "problems"], json!({
             "ok": { "type": "boolean", "description": "Whether every invariant holds." },
             "shows": count,

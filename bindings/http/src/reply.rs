@@ -11,6 +11,8 @@ pub enum Payload {
     Json(Vec<u8>),
     /// JSON produced while it is sent (large seat maps); the length is unknown.
     JsonStream(Box<dyn Read + Send>),
+    /// Server-sent events, produced as they happen, until the stream ends.
+    EventStream(Box<dyn Read + Send>),
     Html(&'static str),
     /// Prometheus text exposition format.
     Metrics(String),
@@ -47,6 +49,7 @@ impl Reply {
     pub fn content_type(&self) -> Option<&'static str> {
         match self.payload {
             Payload::Json(_) | Payload::JsonStream(_) => Some("application/json"),
+            Payload::EventStream(_) => Some("text/event-stream"),
             Payload::Html(_) => Some("text/html; charset=utf-8"),
             Payload::Metrics(_) => Some("text/plain; version=0.0.4; charset=utf-8"),
             Payload::Empty => None,
@@ -58,7 +61,7 @@ impl Reply {
     pub fn body_bytes(self) -> Vec<u8> {
         match self.payload {
             Payload::Json(b) => b,
-            Payload::JsonStream(mut r) => {
+            Payload::JsonStream(mut r) | Payload::EventStream(mut r) => {
                 let mut b = Vec::new();
                 r.read_to_end(&mut b).expect("reading a streamed body");
                 b

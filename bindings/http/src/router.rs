@@ -8,6 +8,7 @@
 use seatcore::rest::{self, Endpoint, Settings};
 use seatcore::{InputError, SeatCore};
 
+use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::reply::{Payload, Reply};
 use crate::{openapi, status};
@@ -32,14 +33,16 @@ pub struct App {
     /// When set, the admin endpoints ([`Endpoint::requires_admin`]) need it as a bearer token.
     pub admin_token: Option<String>,
     pub metrics: Metrics,
+    /// The fan-out of change events (none in handler tests that need no streams).
+    pub hub: Option<Hub>,
     /// `/openapi.json`, built once from the settings.
     openapi: Vec<u8>,
 }
 
 impl App {
-    pub fn new(core: SeatCore, settings: Settings, admin_token: Option<String>) -> App {
+    pub fn new(core: SeatCore, settings: Settings, admin_token: Option<String>, hub: Option<Hub>) -> App {
         let openapi = openapi::document(&settings, admin_token.is_some()).to_string().into_bytes();
-        App { core, settings, admin_token, metrics: Metrics::default(), openapi }
+        App { core, settings, admin_token, metrics: Metrics::default(), hub, openapi }
     }
 }
 
@@ -152,7 +155,8 @@ pub fn route(
             return (Reply { status: 200, headers: Vec::new(), payload }, label);
         }
         Route::Metrics => {
-            let payload = Payload::Metrics(app.metrics.render(&app.core.stats()));
+            let streams = app.hub.as_ref().map_or(0, Hub::subscribers);
+            let payload = Payload::Metrics(app.metrics.render(&app.core.stats(), streams));
             return (Reply { status: 200, headers: Vec::new(), payload }, label);
         }
         Route::Api(endpoint) => endpoint,
@@ -166,11 +170,11 @@ pub fn route(
     let body = match read_body(limit) {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
-            return (answer(&app.core, rest::Reply::too_large(endpoint.op(), limit)), label)
+            return (answer(app, rest::Reply::too_large(endpoint.op(), limit), None), label)
         }
         Err(BodyError::Unreadable) => {
             let refused = rest::Reply::error(endpoint.op(), &InputError::NotAnObject.into());
-            return (answer(&app.core, refused), label);
+            return (answer(app, refused, None), label);
         }
     };
     let request = rest::Request {
@@ -178,16 +182,26 @@ pub fn route(
         content_type: rq.header("Content-Type"),
         idempotency_key: rq.header("Idempotency-Key"),
         query: rq.query(),
+        last_event_id: rq.header("Last-Event-ID"),
     };
     let reply = rest::handle(&app.core, &app.settings, endpoint, show_id.as_deref(), &request);
-    (answer(&app.core, reply), label)
+    (answer(app, reply, rq.header("If-None-Match").map(str::to_owned)), label)
 }
 
-/// The HTTP reply of a contract reply: a JSON document, or the streamed status of a show.
-pub fn answer(core: &SeatCore, reply: rest::Reply) -> Reply {
+/// The HTTP reply of a contract reply: a JSON document, the streamed status of a show, or
+/// its event stream.
+pub fn answer(app: &App, reply: rest::Reply, if_none_match: Option<String>) -> Reply {
     match reply.body {
         rest::Body::Json(value) => Reply::json(reply.status, &value),
-        rest::Body::Status(show_id) => status::stream(core, show_id),
+        rest::Body::Status(show_id) => status::stream(&app.core, show_id, if_none_match),
+        rest::Body::Events { show_id, after } => match &app.hub {
+            Some(hub) => Reply {
+                status: 200,
+                headers: vec![("Cache-Control", "no-cache".to_owned())],
+                payload: Payload::EventStream(Box::new(hub.subscribe(show_id, after))),
+            },
+            None => Reply::refusal(503, "event streams are not running on this server"),
+        },
     }
 }
 
@@ -247,7 +261,7 @@ mod tests {
     fn app(db: &TestDb, token: Option<&str>) -> App {
         let core = SeatCore::connect(&db.url, seatcore::Options { pool_size: 2, ..Default::default() })
             .expect("connecting");
-        App::new(core, Settings::DEFAULT, token.map(str::to_owned))
+        App::new(core, Settings::DEFAULT, token.map(str::to_owned), None)
     }
 
     struct Answer {

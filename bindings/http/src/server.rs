@@ -110,7 +110,7 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
             let n = bytes.len();
             (Box::new(std::io::Cursor::new(bytes)), Some(n))
         }
-        Payload::JsonStream(reader) => (reader, None),
+        Payload::JsonStream(reader) | Payload::EventStream(reader) => (reader, None),
         Payload::Html(text) => (Box::new(text.as_bytes()), Some(text.len())),
         Payload::Metrics(text) => {
             let n = text.len();

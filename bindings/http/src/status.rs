@@ -1,18 +1,18 @@
 //! `GET /shows/<id>/seats`, streamed: a 200,000-seat map is never built in memory.
 //!
-//! A producer thread reads the seats with `seat_status_each` and writes the core's
+//! A producer thread reads the seats with `seat_status_with` and writes the core's
 //! [`StatusJson`] into chunks of [`CHUNK_BYTES`] sent over a bounded channel; the reply's
 //! body reads them. A show that fits in one chunk gets a plain reply with a length, and a
-//! read that fails before anything was sent gets the contract's error reply
-//! ([`rest::status_error`]), because nothing was sent before the answer.
+//! read that fails before anything was sent gets the contract's error reply, because
+//! nothing was sent before the answer. Every reply carries the read's `ETag`; a request
+//! whose `If-None-Match` names it gets `304 Not Modified` without the seats.
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use seatcore::{rest, Error, SeatCore, StatusJson};
+use seatcore::{Error, SeatCore, StatusJson};
 
 use crate::reply::{Payload, Reply};
-use crate::router::answer;
 
 /// Bytes of JSON per chunk.
 pub const CHUNK_BYTES: usize = 64 * 1024;
@@ -21,6 +21,10 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 const IN_FLIGHT: usize = 4;
 
 enum Msg {
+    /// The read's entity tag, before anything else.
+    Head(String),
+    /// The client has this document: the read stopped.
+    NotModified,
     /// The whole document (it fit in one chunk).
     Whole(Vec<u8>),
     /// Part of a longer document.
@@ -68,34 +72,53 @@ impl Write for Chunks {
     }
 }
 
-/// The reply for the status of `show_id` (a valid show id).
-pub fn stream(core: &SeatCore, show_id: String) -> Reply {
+/// The reply for the status of `show_id` (a valid show id). `if_none_match` is the
+/// request's `If-None-Match`.
+pub fn stream(core: &SeatCore, show_id: String, if_none_match: Option<String>) -> Reply {
     let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
     let producer = core.clone();
     let spawned = std::thread::Builder::new()
         .name("seat-status".into())
-        .spawn(move || produce(&producer, &show_id, tx));
+        .spawn(move || produce(&producer, &show_id, if_none_match.as_deref(), tx));
     if let Err(e) = spawned {
         // No thread to read with: the server is out of resources for now.
-        return answer(core, rest::status_error(&Error::Unavailable(Box::new(e))));
+        return failed(&Error::Unavailable(Box::new(e)));
     }
-    match rx.recv() {
-        Ok(Msg::Whole(bytes)) => Reply { status: 200, headers: Vec::new(), payload: Payload::Json(bytes) },
-        Ok(Msg::Chunk(bytes)) => Reply {
-            status: 200,
-            headers: Vec::new(),
-            payload: Payload::JsonStream(Box::new(ChunkReader { current: bytes, pos: 0, rx, done: false })),
-        },
-        Ok(Msg::Failed(e)) => answer(core, rest::status_error(&e)),
-        // The producer ended without a word (it panicked): nothing was sent, try again.
-        Ok(Msg::Done | Msg::Broken) | Err(_) => {
-            answer(core, rest::status_error(&Error::Unavailable("the seat status reader stopped".into())))
-        }
+    let mut headers = Vec::new();
+    loop {
+        return match rx.recv() {
+            Ok(Msg::Head(etag)) => {
+                headers.push(("ETag", etag));
+                continue;
+            }
+            Ok(Msg::NotModified) => Reply { status: 304, headers, payload: Payload::Empty },
+            Ok(Msg::Whole(bytes)) => Reply { status: 200, headers, payload: Payload::Json(bytes) },
+            Ok(Msg::Chunk(bytes)) => Reply {
+                status: 200,
+                headers,
+                payload: Payload::JsonStream(Box::new(ChunkReader {
+                    current: bytes,
+                    pos: 0,
+                    rx,
+                    done: false,
+                })),
+            },
+            Ok(Msg::Failed(e)) => failed(&e),
+            // The producer ended without a word (it panicked): nothing was sent, try again.
+            Ok(Msg::Done | Msg::Broken) | Err(_) => {
+                failed(&Error::Unavailable("the seat status reader stopped".into()))
+            }
+        };
     }
 }
 
+/// Whether an `If-None-Match` value names `etag` (or is `*`).
+fn matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
 /// The producer thread: reads the seats into chunks, then says how it ended.
-fn produce(core: &SeatCore, show_id: &str, tx: SyncSender<Msg>) {
+fn produce(core: &SeatCore, show_id: &str, if_none_match: Option<&str>, tx: SyncSender<Msg>) {
     let chunks = Chunks {
         buf: Vec::with_capacity(CHUNK_BYTES + 256),
         tx: tx.clone(),
@@ -104,7 +127,11 @@ fn produce(core: &SeatCore, show_id: &str, tx: SyncSender<Msg>) {
     };
     // Writing into a Vec cannot fail.
     let Ok(mut json) = StatusJson::new(chunks) else { return };
-    let outcome = core.seat_status_each(show_id, |seat| {
+    let head = |head: &seatcore::StatusHead| {
+        let _ = tx.send(Msg::Head(head.etag.clone()));
+        !if_none_match.is_some_and(|tags| matches(tags, &head.etag))
+    };
+    let outcome = core.seat_status_with(show_id, head, |seat| {
         if json.get_mut().listening {
             let _ = json.seat(seat);
             json.get_mut().ship_if_full();
@@ -112,7 +139,8 @@ fn produce(core: &SeatCore, show_id: &str, tx: SyncSender<Msg>) {
     });
     let started = json.get_mut().started;
     let _ = match outcome {
-        Ok(counts) => match json.finish(&counts) {
+        Ok(None) => tx.send(Msg::NotModified),
+        Ok(Some(counts)) => match json.finish(&counts) {
             Ok(Chunks { buf, listening: true, started: true, .. }) => {
                 tx.send(Msg::Chunk(buf)).and_then(|()| tx.send(Msg::Done))
             }
@@ -146,6 +174,7 @@ impl Read for ChunkReader {
                     self.pos = 0;
                 }
                 Ok(Msg::Done) => self.done = true,
+                Ok(Msg::Head(_) | Msg::NotModified) => {}
                 Ok(Msg::Failed(_) | Msg::Broken) | Err(_) => {
                     return Err(io::Error::other("seat status read failed midway"));
                 }
@@ -156,6 +185,12 @@ impl Read for ChunkReader {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// The contract's reply for a status read that failed before anything was sent.
+fn failed(err: &Error) -> Reply {
+    let r = seatcore::contract::rest_error(seatcore::contract::Op::Status, err);
+    Reply::json(r.status, &r.body)
 }
 
 #[cfg(test)]
@@ -174,11 +209,26 @@ mod tests {
         core.initialize_show("small", &["A1", "A2"]).unwrap();
         let hold = core.hold("big", &["R150_S7"], 60).unwrap();
 
-        let reply = stream(&core, "big".into());
+        let reply = stream(&core, "big".into(), None);
         assert!(matches!(reply.payload, Payload::JsonStream(_)));
+        let etag = reply.headers.iter().find(|(n, _)| *n == "ETag").map(|(_, v)| v.clone()).expect("an ETag");
         let bytes = reply.body_bytes();
-        // byte for byte the core's document
-        assert_eq!(bytes, serde_json::to_vec(&core.seat_status("big").unwrap()).unwrap());
+        // the core's document (two reads may differ in their version only)
+        let without_version = |bytes: &[u8]| {
+            let mut v: Value = serde_json::from_slice(bytes).unwrap();
+            assert!(v["version"].is_i64(), "{}", v["version"]);
+            v.as_object_mut().unwrap().remove("version");
+            v
+        };
+        assert_eq!(
+            without_version(&bytes),
+            without_version(&serde_json::to_vec(&core.seat_status("big").unwrap()).unwrap())
+        );
+        // a client that has it gets a 304; another tag gets the document
+        let reply = stream(&core, "big".into(), Some(format!("W/\"x\", {etag}")));
+        assert_eq!((reply.status, matches!(reply.payload, Payload::Empty)), (304, true));
+        let reply = stream(&core, "big".into(), Some("\"other\"".into()));
+        assert_eq!(reply.status, 200);
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["total_seats"], 20_000);
         assert_eq!(v["held_seats"], 1);
@@ -193,11 +243,11 @@ mod tests {
         assert_eq!(held["hold_expires_at"], Value::String(seatcore::iso8601(&hold.expires_at)));
         assert!(list[0].get("hold_expires_at").is_none());
 
-        let reply = stream(&core, "small".into());
+        let reply = stream(&core, "small".into(), None);
         assert!(matches!(reply.payload, Payload::Json(_)));
         assert_eq!(reply.body_json()["total_seats"], 2);
 
-        let reply = stream(&core, "nope".into());
+        let reply = stream(&core, "nope".into(), None);
         assert_eq!(reply.status, 404);
         assert_eq!(reply.body_json(), serde_json::json!({"error": "show not found"}));
     }
@@ -210,7 +260,7 @@ mod tests {
                 .unwrap();
         let big: Vec<String> = (0..30_000).map(|i| format!("SEAT_{i}")).collect();
         core.initialize_show("big", &big).unwrap();
-        let reply = stream(&core, "big".into());
+        let reply = stream(&core, "big".into(), None);
         let Payload::JsonStream(mut reader) = reply.payload else { panic!("not streamed") };
         let mut first = [0u8; 16];
         reader.read_exact(&mut first).unwrap();

@@ -492,7 +492,7 @@ fn killed_connections_give_clean_errors_and_the_pool_heals() {
 #[test]
 fn server_killed_mid_load_restarts_consistent_and_holds_expire() {
     let db = TestDb::new("faults_kill9");
-    let flags = ["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "1"];
+    let flags = ["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-ms", "1000"];
     let first = Server::start(&db.url, &flags);
     make_show(&first, "k9");
     // Holds of 8 s: some are surely still live when the server is killed.
@@ -549,7 +549,7 @@ fn lost_hold_reply_retried_with_the_same_key_gets_the_same_hold() {
     let db = TestDb::new("faults_lost");
     // No background sweep: the test sweeps when it wants to.
     let srv =
-        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "3600"]);
+        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-ms", "86400000"]);
     srv.show("lost", &["A1", "A2", "A3"]);
     let holds = |db: &TestDb| -> Vec<String> {
         db.client().query("SELECT hold_id::text FROM holds", &[]).unwrap().iter().map(|r| r.get(0)).collect()

@@ -480,7 +480,7 @@ fn short_holds_expire_and_are_swept() {
     let db = TestDb::new("http_expiry");
     // no sweeps during the first part: an expired hold must read as expired by itself
     let srv =
-        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "3600"]);
+        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-ms", "86400000"]);
     srv.show("e", &["A1", "A2"]);
     let h = srv.post("/shows/e/hold", r#"{"seat_ids": ["A1"], "hold_duration_seconds": 1}"#).expect(201);
     let r = srv.post("/shows/e/hold", r#"{"seat_ids": ["A1"]}"#).expect(409);
@@ -501,7 +501,7 @@ fn short_holds_expire_and_are_swept() {
 
     // with a 1 s sweeper the dead rows go away and are counted
     let srv =
-        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-seconds", "1"]);
+        Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-ms", "1000"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let n: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);

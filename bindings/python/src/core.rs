@@ -93,6 +93,7 @@ impl SeatCore {
             lock_timeout: args::duration("lock_timeout", lock_timeout)?,
             sweep_batch: args::count("sweep_batch", sweep_batch, 1, 1_000_000)?,
             migrate,
+            change_retention: Options::DEFAULT.change_retention,
         };
         let core = py
             .detach(|| seatcore::SeatCore::connect(&url, options.clone()))

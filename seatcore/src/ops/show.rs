@@ -33,9 +33,10 @@ const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 /// scalar subquery, so never a scan of every hold of every show).
 ///
 /// Also, once each (init plans): the version (every change up to it is in this read, see
-/// migrations/V2__changes.sql) and what else decides the document: this show's records above
-/// the horizon (committed, in this read, but not final yet) and its live holds (a hold that
-/// runs out changes the document without a record).
+/// migrations/V2__changes.sql) and what decides the document, for its entity tag: this
+/// show's records (the last one, and those above the horizon: committed, in this read, but
+/// not final yet) and its live holds (a hold that runs out changes the document without a
+/// record). Changes of other shows leave the tag alone.
 const STATUS_SQL: &str = "
 SELECT s.seat_id,
        CASE WHEN s.booking_id IS NOT NULL THEN 2
@@ -51,8 +52,9 @@ SELECT s.seat_id,
                           FROM holds h WHERE h.hold_id = s.hold_id), false)
             ELSE true END AS consistent,
        (SELECT seatcore_change_horizon() - 1) AS version,
-       (SELECT count(*) || '.' || coalesce(sum(id), 0) FROM changes
-        WHERE show_id = $1 AND id > seatcore_change_horizon() - 1) AS pending,
+       (SELECT coalesce(max(id), 0) || '.' || count(*) FILTER (WHERE id >= seatcore_change_horizon())
+               || '.' || coalesce(sum(id) FILTER (WHERE id >= seatcore_change_horizon()), 0)
+        FROM changes WHERE show_id = $1) AS changes,
        (SELECT count(*) FROM holds WHERE show_id = $1 AND expires_at > now()) AS live_holds
 FROM seats s
 WHERE s.show_id = $1
@@ -120,8 +122,7 @@ impl SeatCore {
             while let Some(row) = rows.next()? {
                 if let Some(head) = head.take() {
                     counts.version = row.get(5);
-                    let etag =
-                        format!("\"{}.{}.{}\"", counts.version, row.get::<_, &str>(6), row.get::<_, i64>(7));
+                    let etag = format!("\"{}.{}\"", row.get::<_, &str>(6), row.get::<_, i64>(7));
                     if !head(&StatusHead { version: counts.version, etag }) {
                         return Ok(None);
                     }
