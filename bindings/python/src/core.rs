@@ -4,12 +4,16 @@
 
 use std::sync::{Mutex, RwLock};
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use seatcore::{validate, Options};
+use pyo3::types::PyBytes;
+use seatcore::contract::{self, Op, RestReply};
+use seatcore::rest::{self, Body};
+use seatcore::{seconds, validate, Options};
 
-use crate::args;
+use crate::args::{self, Int};
 use crate::error;
-use crate::results::{Booking, Hold, ResetCounts, ShowStatus, Stats};
+use crate::results::{Audit, Booking, Hold, ResetCounts, ShowStatus, Stats};
 
 /// A connection pool on the seat database, shared by every thread of the process.
 ///
@@ -43,57 +47,102 @@ impl SeatCore {
         Ok(core)
     }
 
-    /// Runs `op` on the pool, detached from the interpreter, and maps its error.
+    /// Runs `op` on the pool, detached from the interpreter; the core's error as it is.
+    pub fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
+    ) -> seatcore::Result<T> {
+        py.detach(|| self.handle().and_then(|core| op(&core)))
+    }
+
+    /// [`SeatCore::call`], the error raised as its Python exception.
     fn run<T: Send>(
         &self,
         py: Python<'_>,
         op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
     ) -> PyResult<T> {
-        py.detach(|| self.handle().and_then(|core| op(&core))).map_err(|e| error::to_py(py, e))
+        self.call(py, op).map_err(|e| error::to_py(py, e))
     }
+}
+
+/// The connection options from the constructor's arguments, each checked against the
+/// core's range for it.
+#[allow(clippy::too_many_arguments)]
+fn options(
+    pool_size: Int,
+    min_idle: Int,
+    checkout_timeout: f64,
+    connect_timeout: f64,
+    statement_timeout: f64,
+    lock_timeout: f64,
+    sweep_batch: Int,
+    migrate: bool,
+) -> seatcore::Result<Options> {
+    let mut o = Options { migrate, ..Options::DEFAULT };
+    o.set_pool_size(Options::POOL_SIZE.check_wide(pool_size.0)?)?
+        .set_min_idle(Options::MIN_IDLE.check_wide(min_idle.0)?)?
+        .set_sweep_batch(Options::SWEEP_BATCH.check_wide(sweep_batch.0)?)?
+        .set_checkout_timeout(seconds(Options::CHECKOUT_TIMEOUT.name, checkout_timeout)?)?
+        .set_connect_timeout(seconds(Options::CONNECT_TIMEOUT.name, connect_timeout)?)?
+        .set_statement_timeout(seconds(Options::STATEMENT_TIMEOUT.name, statement_timeout)?)?
+        .set_lock_timeout(seconds(Options::LOCK_TIMEOUT.name, lock_timeout)?)?;
+    Ok(o)
+}
+
+/// A REST reply as its status and JSON bytes.
+fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
+    Ok((reply.status, serde_json::to_vec(&reply.body)?))
 }
 
 #[pymethods]
 impl SeatCore {
     /// Connects to `url` (`postgres://user:password@host:port/db?options=...`) and applies
-    /// missing schema migrations. Durations are in seconds.
+    /// missing schema migrations. Durations are in seconds. An option out of its range, a
+    /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
+    /// `ValueError`) at once; an unreachable database `DatabaseUnavailableError`.
     #[new]
-    #[pyo3(signature = (
-        url,
-        *,
-        pool_size = 16,
-        min_idle = 2,
-        checkout_timeout = 5.0,
-        connect_timeout = 5.0,
-        statement_timeout = 10.0,
-        lock_timeout = 3.0,
-        sweep_batch = 5000,
-        migrate = true,
-    ))]
+    #[pyo3(
+        signature = (
+            url,
+            *,
+            pool_size = Int(Options::DEFAULT.pool_size.into()),
+            min_idle = Int(Options::DEFAULT.min_idle.into()),
+            checkout_timeout = Options::DEFAULT.checkout_timeout.as_secs_f64(),
+            connect_timeout = Options::DEFAULT.connect_timeout.as_secs_f64(),
+            statement_timeout = Options::DEFAULT.statement_timeout.as_secs_f64(),
+            lock_timeout = Options::DEFAULT.lock_timeout.as_secs_f64(),
+            sweep_batch = Int(Options::DEFAULT.sweep_batch.into()),
+            migrate = Options::DEFAULT.migrate,
+        ),
+        // The defaults above, as Python shows them (a test compares the two).
+        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, migrate=True)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         url: &Bound<'_, PyAny>,
-        pool_size: i64,
-        min_idle: i64,
+        pool_size: Int,
+        min_idle: Int,
         checkout_timeout: f64,
         connect_timeout: f64,
         statement_timeout: f64,
         lock_timeout: f64,
-        sweep_batch: i64,
+        sweep_batch: Int,
         migrate: bool,
     ) -> PyResult<Self> {
         let url = args::string("url", url)?;
-        let options = Options {
-            pool_size: args::count("pool_size", pool_size, 1, 1_000)?,
-            min_idle: args::count("min_idle", min_idle, 0, 1_000)?,
-            checkout_timeout: args::duration("checkout_timeout", checkout_timeout)?,
-            connect_timeout: args::duration("connect_timeout", connect_timeout)?,
-            statement_timeout: args::duration("statement_timeout", statement_timeout)?,
-            lock_timeout: args::duration("lock_timeout", lock_timeout)?,
-            sweep_batch: args::count("sweep_batch", sweep_batch, 1, 1_000_000)?,
+        let options = options(
+            pool_size,
+            min_idle,
+            checkout_timeout,
+            connect_timeout,
+            statement_timeout,
+            lock_timeout,
+            sweep_batch,
             migrate,
-        };
+        )
+        .map_err(|e| error::to_py(py, e))?;
         let core = py
             .detach(|| seatcore::SeatCore::connect(&url, options.clone()))
             .map_err(|e| error::to_py(py, e))?;
@@ -109,7 +158,7 @@ impl SeatCore {
         seat_ids: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
         let show_id = args::string("show_id", show_id)?;
-        let seat_ids = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
+        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         self.run(py, |core| core.initialize_show(&show_id, &seat_ids))
     }
 
@@ -120,7 +169,7 @@ impl SeatCore {
     /// `InvalidSeatIdsError`, `SeatsUnavailableError` (with `.seat_ids`),
     /// `RequestKeyReusedError`, `InvalidInputError`.
     #[pyo3(
-        signature = (show_id, seat_ids, seconds = args::Seconds(600), *, request_key = None),
+        signature = (show_id, seat_ids, seconds = Int(600), *, request_key = None),
         text_signature = "($self, show_id, seat_ids, seconds=600, *, request_key=None)"
     )]
     fn hold(
@@ -128,18 +177,17 @@ impl SeatCore {
         py: Python<'_>,
         show_id: &Bound<'_, PyAny>,
         seat_ids: &Bound<'_, PyAny>,
-        seconds: args::Seconds,
+        seconds: Int,
         request_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Hold> {
         let show_id = args::string("show_id", show_id)?;
-        let seat_ids = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
-        let seconds = seconds.0;
-        let key = request_key.map(|k| args::string("request_key", k)).transpose()?;
+        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
+        let key = args::optional_string("request_key", request_key)?;
         let hold = self.run(py, |core| match &key {
-            Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds, key),
-            None => core.hold(&show_id, &seat_ids, seconds),
+            Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds.0, key),
+            None => core.hold(&show_id, &seat_ids, seconds.0),
         })?;
-        Ok(hold.into())
+        Ok(Hold(hold))
     }
 
     /// Books the seats of a live hold; idempotent (booking it again returns an equal
@@ -153,7 +201,7 @@ impl SeatCore {
     ) -> PyResult<Booking> {
         let show_id = args::string("show_id", show_id)?;
         let hold_id = args::hold_id(hold_id)?;
-        Ok(self.run(py, |core| core.book(&show_id, &hold_id))?.into())
+        Ok(Booking(self.run(py, |core| core.book(&show_id, &hold_id))?))
     }
 
     /// Releases a live hold, freeing its seats at once. Raises `HoldNotFoundError`
@@ -178,17 +226,12 @@ impl SeatCore {
     /// Reads a show's status in one consistent statement. Raises `ShowNotFoundError`.
     fn seat_status(&self, py: Python<'_>, show_id: &Bound<'_, PyAny>) -> PyResult<ShowStatus> {
         let show_id = args::string("show_id", show_id)?;
-        Ok(self.run(py, |core| core.seat_status(&show_id))?.into())
+        Ok(ShowStatus(self.run(py, |core| core.seat_status(&show_id))?))
     }
 
     /// Clears every hold and booking of every show (seat maps stay), all or nothing.
     fn reset_all(&self, py: Python<'_>) -> PyResult<ResetCounts> {
-        let counts = self.run(py, |core| core.reset_all())?;
-        Ok(ResetCounts {
-            holds_cleared: counts.holds_cleared,
-            bookings_cleared: counts.bookings_cleared,
-            seats_reset: counts.seats_reset,
-        })
+        Ok(ResetCounts(self.run(py, |core| core.reset_all())?))
     }
 
     /// Checks that the database answers and has the schema; returns the number of shows.
@@ -197,9 +240,88 @@ impl SeatCore {
         Ok(self.run(py, |core| core.health())?.shows)
     }
 
+    /// Checks every invariant of one show's rows (or of every show's, without `show_id`)
+    /// in one read-only statement: no seat in two live holds or bookings, every held or
+    /// booked seat backed by its hold or booking and the other way round, seat counts as
+    /// declared. An unknown show is audited as empty (`shows == 0`).
+    #[pyo3(signature = (show_id = None))]
+    fn audit(&self, py: Python<'_>, show_id: Option<&Bound<'_, PyAny>>) -> PyResult<Audit> {
+        let show_id = args::optional_string("show_id", show_id)?;
+        Ok(Audit(self.run(py, |core| core.audit(show_id.as_deref()))?))
+    }
+
+    /// Answers one request of the REST contract exactly as `seatcore-server` does, for a
+    /// Python web app: `(status, JSON body)`, or `None` when no endpoint of the contract is
+    /// `method path` (answer it yourself: 404 or 405).
+    ///
+    /// `path` is the request's path as sent (percent-encoded); `query` the query string
+    /// without its `?` (`GET /audit?show_id=...`). Holds are clamped into
+    /// `min_hold_seconds..=max_hold_seconds` and last `default_hold_seconds` when the body
+    /// names no duration (the contract's 60, 1800 and 60 unless given). Authentication
+    /// (an admin token for `/reset`, `initialize` and `/audit`) and headers are the app's.
+    #[pyo3(
+        signature = (
+            method,
+            path,
+            *,
+            body = &[] as &[u8],
+            content_type = None,
+            idempotency_key = None,
+            query = None,
+            min_hold_seconds = None,
+            max_hold_seconds = None,
+            default_hold_seconds = None,
+        ),
+        text_signature = "($self, method, path, *, body=b'', content_type=None, idempotency_key=None, query=None, min_hold_seconds=None, max_hold_seconds=None, default_hold_seconds=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn handle_rest<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        content_type: Option<&str>,
+        idempotency_key: Option<&str>,
+        query: Option<&str>,
+        min_hold_seconds: Option<Int>,
+        max_hold_seconds: Option<Int>,
+        default_hold_seconds: Option<Int>,
+    ) -> PyResult<Option<(u16, Bound<'py, PyBytes>)>> {
+        let defaults = rest::Settings::DEFAULT;
+        let settings = rest::Settings {
+            min_hold_seconds: min_hold_seconds.map_or(defaults.min_hold_seconds, |n| n.0),
+            max_hold_seconds: max_hold_seconds.map_or(defaults.max_hold_seconds, |n| n.0),
+            default_hold_seconds: default_hold_seconds.map_or(defaults.default_hold_seconds, |n| n.0),
+        };
+        settings.check().map_err(|e| error::to_py(py, e))?;
+        let Some((endpoint, show_id)) = rest::resolve(path) else { return Ok(None) };
+        if endpoint.method() != method {
+            return Ok(None);
+        }
+        let rq = rest::Request { body, content_type, idempotency_key, query };
+        let outcome = py.detach(|| -> serde_json::Result<(u16, Vec<u8>)> {
+            let core = match self.handle() {
+                Ok(core) => core,
+                Err(e) => return json(contract::rest_error(endpoint.op(), &e)),
+            };
+            let reply = rest::handle(&core, &settings, endpoint, show_id.as_deref(), &rq);
+            match reply.body {
+                Body::Json(value) => Ok((reply.status, serde_json::to_vec(&value)?)),
+                // Byte for byte the document the server streams.
+                Body::Status(show_id) => match core.seat_status(&show_id) {
+                    Ok(status) => Ok((reply.status, serde_json::to_vec(&status)?)),
+                    Err(e) => json(contract::rest_error(Op::Status, &e)),
+                },
+            }
+        });
+        let (status, document) = outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(Some((status, PyBytes::new(py, &document))))
+    }
+
     /// Counters since the pool was opened, and the pool's state.
     fn stats(&self, py: Python<'_>) -> PyResult<Stats> {
-        Ok(self.run(py, |core| Ok(core.stats()))?.into())
+        Ok(Stats(self.run(py, |core| Ok(core.stats()))?))
     }
 
     /// Closes the pool's connections (calls in flight finish first on theirs). The next
@@ -236,11 +358,10 @@ impl SeatCore {
     }
 
     fn __repr__(&self) -> String {
-        let open = self.core.read().unwrap_or_else(|p| p.into_inner()).is_some();
         format!(
             "<seatcore.SeatCore pool_size={} {}>",
             self.options.pool_size,
-            if open { "open" } else { "disposed" }
+            if self.is_open() { "open" } else { "disposed" }
         )
     }
 }
