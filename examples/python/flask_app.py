@@ -129,7 +129,8 @@ async function draw() {
     const b = document.createElement("button");
     b.textContent = seat.seat_id;
     b.className = `seat ${seat.status}` + (selected.has(seat.seat_id) ? " selected" : "");
-    b.onclick = () => { selected.has(seat.seat_id) ? selected.delete(seat.seat_id) : selected.add(seat.seat_id); draw(); };
+    b.onclick = () => {
+      selected.has(seat.seat_id) ? selected.delete(seat.seat_id) : selected.add(seat.seat_id); draw(); };
     map.appendChild(b);
   }
 }

@@ -29,7 +29,9 @@ def show(db: seatcore.DatabaseManager) -> str:
 
 
 @pytest.mark.parametrize("bad", NOT_A_LIST, ids=lambda v: type(v).__name__)
-def test_seat_ids_not_a_list(db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn) -> None:
+def test_seat_ids_not_a_list(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn,
+) -> None:
     with pytest.raises(TypeError, match="seat_ids must be a list of str"):
         db.hold_seats(show, bad)
     with pytest.raises(TypeError):
@@ -40,7 +42,9 @@ def test_seat_ids_not_a_list(db: seatcore.DatabaseManager, raw: psycopg.Connecti
 
 
 @pytest.mark.parametrize("bad", BAD_ELEMENTS, ids=str)
-def test_seat_id_elements_not_str(db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn) -> None:
+def test_seat_id_elements_not_str(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn,
+) -> None:
     with pytest.raises(TypeError, match=r"each seat_id must be a string \(seat_ids\[\d\]"):
         db.hold_seats(show, bad)
     with pytest.raises(TypeError):
@@ -55,7 +59,9 @@ def test_tuples_are_accepted(db: seatcore.DatabaseManager, show: str) -> None:
 
 
 @pytest.mark.parametrize("bad", [None, 5, b"s", ["s"], object()], ids=lambda v: type(v).__name__)
-def test_show_id_not_str(db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn) -> None:
+def test_show_id_not_str(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn,
+) -> None:
     for call in (
         lambda: db.hold_seats(bad, ["S1"]),
         lambda: db.initialize_show(bad, ["S1"]),
@@ -77,7 +83,9 @@ def test_hold_id_not_str(db: seatcore.DatabaseManager, show: str, bad: Any) -> N
 
 
 @pytest.mark.parametrize("bad", [None, "60", True, [60], float("nan"), float("inf")], ids=repr)
-def test_hold_duration_wrong_type(db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn) -> None:
+def test_hold_duration_wrong_type(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn,
+) -> None:
     with pytest.raises((TypeError, ValueError)):
         db.hold_seats(show, ["S1"], bad)
     untouched(raw, audit)
@@ -105,7 +113,9 @@ def test_huge_lists(db: seatcore.DatabaseManager, raw: psycopg.Connection, show:
     untouched(raw, audit)
 
 
-def test_bad_values_give_the_failure_shape(db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, audit: AuditFn) -> None:
+def test_bad_values_give_the_failure_shape(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, audit: AuditFn,
+) -> None:
     assert db.hold_seats(show, []) == (False, {"error": "seat_ids must contain at least one seat"})
     assert db.hold_seats(show, ["S1", " "]) == (
         False,
@@ -127,7 +137,9 @@ def test_bad_values_give_the_failure_shape(db: seatcore.DatabaseManager, raw: ps
     untouched(raw, audit)
 
 
-def test_unencodable_strings_raise_value_error(db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, audit: AuditFn) -> None:
+def test_unencodable_strings_raise_value_error(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, audit: AuditFn,
+) -> None:
     lone_surrogate = "S\ud8001"
     with pytest.raises(UnicodeEncodeError):  # a ValueError
         db.hold_seats(show, [lone_surrogate])

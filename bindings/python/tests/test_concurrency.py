@@ -48,7 +48,7 @@ def test_last_seat_race_has_exactly_one_winner(db: seatcore.DatabaseManager, aud
     for round_no in range(5):
         show = f"race{round_no}"
         db.initialize_show(show, ["S1", "S2"])
-        results = run_threads(16, lambda i: db.hold_seats(show, ["S1"]))
+        results = run_threads(16, lambda i, show=show: db.hold_seats(show, ["S1"]))
         winners = [r for r in results if r[0]]
         assert len(winners) == 1, results
         assert all(r == UNAVAILABLE_S1 for r in results if not r[0])
@@ -104,7 +104,9 @@ def test_overlapping_requests_never_grant_a_seat_twice(db: seatcore.DatabaseMana
     assert found.held + found.booked == status["held_seats"] + status["booked_seats"]
 
 
-def test_processes_race_for_the_last_seat_and_share_distinct_seats(url: str, db: seatcore.DatabaseManager, audit: AuditFn) -> None:
+def test_processes_race_for_the_last_seat_and_share_distinct_seats(
+    url: str, db: seatcore.DatabaseManager, audit: AuditFn,
+) -> None:
     procs, per_proc = 4, 10
     db.initialize_show("s", ["S1"] + [f"P{p}_{k}" for p in range(procs) for k in range(per_proc)])
     ctx = multiprocessing.get_context("spawn")

@@ -150,7 +150,9 @@ def test_hold_seats_on_booked_seat(db: seatcore.DatabaseManager) -> None:
     assert db.hold_seats("s", ["S1", "S2"]) == (False, {"error": "seats unavailable", "unavailable_seats": ["S1"]})
 
 
-def test_expired_hold_frees_its_seats_before_any_sweep(db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn) -> None:
+def test_expired_hold_frees_its_seats_before_any_sweep(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn,
+) -> None:
     db.initialize_show("s", seats(2))
     _, first = db.hold_seats("s", ["S1"])
     expire(raw, first["hold_id"])
@@ -268,7 +270,8 @@ def test_get_seat_status(db: seatcore.DatabaseManager) -> None:
     assert list(status) == [
         "total_seats", "available_seats", "held_seats", "booked_seats", "seats", "invariants_valid",
     ]
-    assert (status["total_seats"], status["available_seats"], status["held_seats"], status["booked_seats"]) == (4, 2, 1, 1)
+    tally = (status["total_seats"], status["available_seats"], status["held_seats"], status["booked_seats"])
+    assert tally == (4, 2, 1, 1)
     assert status["invariants_valid"] is True
     assert [s["seat_id"] for s in status["seats"]] == order  # seat-map order
     by_id = {s["seat_id"]: s for s in status["seats"]}

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 import seatcore
-from seatcore import _seatcore
 from conftest import AuditFn, counts, expire, seats
+from seatcore import _seatcore
 
 # The builtin each exception must also be: what Python users would catch.
 EXPECTED = {
