@@ -19,7 +19,7 @@ use seatcore::{rest, validate, Options};
 fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<core::SeatCore>()?;
-    m.add_class::<manager::_Manager>()?;
+    m.add_class::<manager::Manager>()?;
     m.add_class::<results::Hold>()?;
     m.add_class::<results::Booking>()?;
     m.add_class::<results::Seat>()?;

@@ -15,8 +15,8 @@ use crate::args;
 use crate::core::SeatCore;
 
 /// The contract's values for `DatabaseManager`, computed on a `SeatCore`.
-#[pyclass(frozen, module = "seatcore._seatcore")]
-pub struct _Manager {
+#[pyclass(frozen, name = "_Manager", module = "seatcore._seatcore")]
+pub struct Manager {
     core: Py<SeatCore>,
 }
 
@@ -33,10 +33,10 @@ fn outcome<'py, T: Serialize>(
 }
 
 #[pymethods]
-impl _Manager {
+impl Manager {
     #[new]
     fn new(core: Py<SeatCore>) -> Self {
-        _Manager { core }
+        Manager { core }
     }
 
     /// The `SeatCore` the values are computed on.

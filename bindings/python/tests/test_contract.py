@@ -8,6 +8,7 @@ import inspect
 import re
 import time
 import uuid
+from unittest import mock
 
 import psycopg
 import pytest
@@ -43,6 +44,23 @@ def test_signatures_match_the_old_class() -> None:
     for name in ["cleanup_expired_holds", "health_check", "reset_all_seats"]:
         assert list(inspect.signature(getattr(M, name)).parameters) == ["self"]
     assert list(inspect.signature(M.get_seat_status).parameters) == ["self", "show_id"]
+
+
+def test_the_class_is_a_plain_python_class(url: str) -> None:
+    # Applications subclass it and patch its methods in their own tests, as with the old class.
+    class Mine(seatcore.DatabaseManager):
+        def __init__(self, database_url: str, label: str) -> None:
+            super().__init__(database_url, pool_size=2)
+            self.label = label
+
+    db = Mine(url, "box office")
+    try:
+        assert db.label == "box office" and db.health_check()["status"] == "healthy"
+        with mock.patch.object(seatcore.DatabaseManager, "hold_seats", return_value=(False, {"error": "x"})):
+            assert db.hold_seats("s", ["A1"]) == (False, {"error": "x"})
+        assert db.hold_seats("s", ["A1"]) == (False, {"error": "show not found"})
+    finally:
+        db.engine.dispose()
 
 
 def test_constructor_creates_the_schema(url: str, raw: psycopg.Connection) -> None:
