@@ -63,10 +63,11 @@ pub fn unhealthy(error: &str) -> Value {
     json!({ "status": "unhealthy", "database": "disconnected", "error": error })
 }
 
-/// The Python `DatabaseManager`'s `get_seat_status` dict: the document of `GET
-/// /shows/<id>/seats` (as [`ShowStatus`] serializes it) with its keys in the old class's
-/// order, the counts, `seats`, then `invariants_valid`. A Python dict keeps its order; a JSON
-/// document's order means nothing, so the streamed REST document puts `seats` first.
+/// The Python `DatabaseManager`'s `get_seat_status` dict: the old class's keys in its order,
+/// the counts, `seats`, then `invariants_valid` (a Python dict keeps its order). It is the
+/// document of `GET /shows/<id>/seats` (as [`ShowStatus`] serializes it) without the
+/// change-stream `version`, which the old class did not have; the streamed REST document
+/// puts `seats` first, as a JSON object's order means nothing.
 pub fn manager_status(status: &ShowStatus) -> impl Serialize + '_ {
     #[derive(Serialize)]
     struct Ordered<'a> {
@@ -308,7 +309,14 @@ mod tests {
         use crate::{SeatCounts, SeatState};
         let status = ShowStatus {
             show_id: "s".into(),
-            counts: SeatCounts { total: 2, available: 1, held: 0, booked: 1, invariants_valid: true },
+            counts: SeatCounts {
+                total: 2,
+                available: 1,
+                held: 0,
+                booked: 1,
+                invariants_valid: true,
+                version: 7,
+            },
             seats: vec![
                 Seat { seat_id: "A1".into(), state: SeatState::Available, hold_expires_at: None },
                 Seat { seat_id: "A2".into(), state: SeatState::Booked, hold_expires_at: None },
@@ -320,7 +328,9 @@ mod tests {
         ));
         assert!(ordered.ends_with(r#"],"invariants_valid":true}"#), "{ordered}");
         let same: Value = serde_json::from_str(&ordered).unwrap();
-        assert_eq!(same, serde_json::to_value(&status).unwrap());
+        let mut document = serde_json::to_value(&status).unwrap();
+        assert_eq!(document.as_object_mut().unwrap().remove("version"), Some(json!(7)));
+        assert_eq!(same, document);
     }
 
     #[test]
