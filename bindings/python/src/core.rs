@@ -2,8 +2,6 @@
 //! interpreter (`py.detach`), so other Python threads run meanwhile: arguments are
 //! converted to owned values first, the core works detached, results are converted after.
 
-use std::sync::{Mutex, RwLock};
-
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -20,40 +18,22 @@ use crate::results::{Audit, Booking, Hold, ResetCounts, ShowStatus, Stats};
 /// `SeatCore(url, *, pool_size=16, ...)` connects and applies any missing schema
 /// migrations. Methods raise `seatcore.SeatcoreError` subclasses; while one waits on the
 /// database, other Python threads run. `dispose()` closes the pooled connections; the next
-/// call opens a fresh pool (as SQLAlchemy's `Engine.dispose()` does).
+/// call opens a fresh pool (as SQLAlchemy's `Engine.dispose()` does). A handle inherited
+/// through `fork()` opens a pool of its own in the child.
 #[pyclass(frozen, module = "seatcore._seatcore")]
 pub struct SeatCore {
-    url: String,
-    options: Options,
-    /// The live pool, or None after `dispose()` until the next call reopens one.
-    core: RwLock<Option<seatcore::SeatCore>>,
-    /// Taken (while detached) by whoever reopens the pool, so only one thread does.
-    reopen: Mutex<()>,
+    core: seatcore::SeatCore,
+    pool_size: u32,
 }
 
 impl SeatCore {
-    /// The live pool, reopened when disposed. Call only while detached: it may block on
-    /// the locks and on connecting.
-    fn handle(&self) -> seatcore::Result<seatcore::SeatCore> {
-        if let Some(core) = self.core.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(core.clone());
-        }
-        let _reopening = self.reopen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(core) = self.core.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(core.clone());
-        }
-        let core = seatcore::SeatCore::connect(&self.url, self.options.clone())?;
-        *self.core.write().unwrap_or_else(|p| p.into_inner()) = Some(core.clone());
-        Ok(core)
-    }
-
-    /// Runs `op` on the pool, detached from the interpreter; the core's error as it is.
+    /// Runs `op` on the core, detached from the interpreter; the core's error as it is.
     pub fn call<T: Send>(
         &self,
         py: Python<'_>,
         op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
     ) -> seatcore::Result<T> {
-        py.detach(|| self.handle().and_then(|core| op(&core)))
+        py.detach(|| op(&self.core))
     }
 
     /// [`SeatCore::call`], the error raised as its Python exception.
@@ -143,10 +123,10 @@ impl SeatCore {
             migrate,
         )
         .map_err(|e| error::to_py(py, e))?;
-        let core = py
-            .detach(|| seatcore::SeatCore::connect(&url, options.clone()))
-            .map_err(|e| error::to_py(py, e))?;
-        Ok(SeatCore { url, options, core: RwLock::new(Some(core)), reopen: Mutex::new(()) })
+        let pool_size = options.pool_size;
+        let core =
+            py.detach(|| seatcore::SeatCore::connect(&url, options)).map_err(|e| error::to_py(py, e))?;
+        Ok(SeatCore { core, pool_size })
     }
 
     /// Creates a show with its seat map (seat ids trimmed, order kept); returns the number
@@ -301,15 +281,11 @@ impl SeatCore {
         }
         let rq = rest::Request { body, content_type, idempotency_key, query };
         let outcome = py.detach(|| -> serde_json::Result<(u16, Vec<u8>)> {
-            let core = match self.handle() {
-                Ok(core) => core,
-                Err(e) => return json(contract::rest_error(endpoint.op(), &e)),
-            };
-            let reply = rest::handle(&core, &settings, endpoint, show_id.as_deref(), &rq);
+            let reply = rest::handle(&self.core, &settings, endpoint, show_id.as_deref(), &rq);
             match reply.body {
                 Body::Json(value) => Ok((reply.status, serde_json::to_vec(&value)?)),
                 // Byte for byte the document the server streams.
-                Body::Status(show_id) => match core.seat_status(&show_id) {
+                Body::Status(show_id) => match self.core.seat_status(&show_id) {
                     Ok(status) => Ok((reply.status, serde_json::to_vec(&status)?)),
                     Err(e) => json(contract::rest_error(Op::Status, &e)),
                 },
@@ -327,18 +303,13 @@ impl SeatCore {
     /// Closes the pool's connections (calls in flight finish first on theirs). The next
     /// call opens a new pool, so disposing a handle that is still in use is safe.
     fn dispose(&self, py: Python<'_>) {
-        py.detach(|| {
-            let _reopening = self.reopen.lock().unwrap_or_else(|p| p.into_inner());
-            let old = self.core.write().unwrap_or_else(|p| p.into_inner()).take();
-            // Dropped here, outside the write lock: closing connections does I/O.
-            drop(old);
-        })
+        py.detach(|| self.core.dispose())
     }
 
     /// True while a pool is open (false after `dispose()` until the next call).
     #[getter]
     fn is_open(&self) -> bool {
-        self.core.read().unwrap_or_else(|p| p.into_inner()).is_some()
+        self.core.is_open()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -360,7 +331,7 @@ impl SeatCore {
     fn __repr__(&self) -> String {
         format!(
             "<seatcore.SeatCore pool_size={} {}>",
-            self.options.pool_size,
+            self.pool_size,
             if self.is_open() { "open" } else { "disposed" }
         )
     }
