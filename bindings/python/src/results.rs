@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use pythonize::pythonize;
-use seatcore::{contract, iso8601, Uuid};
+use seatcore::{iso8601, Uuid};
 
 /// A granted hold: the seats are the caller's until `expires_at` (by the database's clock).
 #[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
@@ -211,17 +211,24 @@ impl ShowStatus {
         self.0.counts.invariants_valid
     }
 
+    /// Every change with an id up to this is in the read (later ones may be too): follow
+    /// the change stream from here to miss nothing.
+    #[getter]
+    fn version(&self) -> i64 {
+        self.0.counts.version
+    }
+
     /// Every seat, in seat-map order.
     #[getter]
     fn seats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.0.seats.iter().cloned().map(Seat))
     }
 
-    /// The contract's dict of `GET /shows/<id>/seats` (what `DatabaseManager.get_seat_status`
-    /// returns): the counts, `seats` as a list of `{"seat_id", "status"}` dicts (with
-    /// `"hold_expires_at"` only on held seats), and `invariants_valid`.
+    /// The document of `GET /shows/<id>/seats`: `seats` as a list of `{"seat_id",
+    /// "status"}` dicts (with `"hold_expires_at"` only on held seats), the counts,
+    /// `invariants_valid` and `version`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(pythonize(py, &contract::manager_status(&self.0))?)
+        Ok(pythonize(py, &self.0)?)
     }
 
     fn __len__(&self) -> usize {

@@ -165,7 +165,6 @@ OUT_OF_RANGE = [
     ({"pool_size": -3}, "pool_size must be from 1 to 1000, not -3"),
     ({"pool_size": 10**30}, "pool_size must be from 1 to 1000, not "),
     ({"min_idle": 1001}, "min_idle must be from 0 to 1000, not 1001"),
-    ({"pool_size": 2, "min_idle": 3}, "min_idle (3) must not exceed pool_size (2)"),
     ({"sweep_batch": 0}, "sweep_batch must be from 1 to 1000000, not 0"),
     ({"lock_timeout": 0}, "lock_timeout must be from 1 ms to 86400 s, not 0 ms"),
     ({"lock_timeout": float("nan")}, "lock_timeout must be a finite, positive number of seconds, not NaN"),

@@ -207,3 +207,23 @@ def test_dispose_while_threads_hold(db: seatcore.DatabaseManager, audit: AuditFn
         disposer.join(timeout=30)
     assert all(ok for batch in results for ok, _ in batch), [r for b in results for r in b if not r[0]][:3]
     assert counts(audit("s")) == (160, 160, 0)
+
+
+def _hold_in_child(db: seatcore.DatabaseManager, results: Any) -> None:
+    results.put(db.hold_seats("s", ["S2"]))
+
+
+def test_a_manager_inherited_through_fork_works_in_the_child(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
+    """The child opens a pool of its own and never touches the parent's connections."""
+    db.initialize_show("s", seats(3))
+    assert db.hold_seats("s", ["S1"])[0] is True
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_hold_in_child, args=(db, results))
+    child.start()
+    ok, hold = results.get(timeout=60)
+    child.join(timeout=30)
+    assert child.exitcode == 0 and ok is True and hold["seat_ids"] == ["S2"]
+    # The parent's pool still works.
+    assert db.hold_seats("s", ["S3"])[0] is True
+    assert counts(audit("s")) == (3, 3, 0)
