@@ -1,9 +1,10 @@
 """The old backend's REST API as a Flask app, every reply the seatcore core's.
 
-The routes are the core's endpoint table (``seatcore.REST_ENDPOINTS``); each request is
-answered by ``SeatCore.handle_rest``, the same function the Rust HTTP server answers with,
-so statuses, keys and messages are the contract's without a copy of them here. The app
-adds what belongs to it: the demo page, CORS headers, and the background sweep. It keeps
+The routes are the core's endpoint table (``seatcore.REST_ENDPOINTS``: every endpoint but
+the live event stream); each request is answered by ``SeatCore.handle_rest``, the core's
+REST contract (``seatcore::rest::handle``, which the Rust HTTP server answers with too), so
+statuses, keys and messages are the contract's without a copy of them here. The app adds
+what belongs to it: the demo page, CORS headers, and the background sweep. It keeps
 the old app's ``DatabaseManager`` for the rest (creating the demo show, sweeping, shutting
 down). Run it with::
 

@@ -57,6 +57,7 @@ fn options(
     statement_timeout: f64,
     lock_timeout: f64,
     sweep_batch: Int,
+    change_retention: f64,
     migrate: bool,
 ) -> seatcore::Result<Options> {
     let mut o = Options { migrate, ..Options::DEFAULT };
@@ -66,8 +67,20 @@ fn options(
         .set_checkout_timeout(seconds(Options::CHECKOUT_TIMEOUT.name, checkout_timeout)?)?
         .set_connect_timeout(seconds(Options::CONNECT_TIMEOUT.name, connect_timeout)?)?
         .set_statement_timeout(seconds(Options::STATEMENT_TIMEOUT.name, statement_timeout)?)?
-        .set_lock_timeout(seconds(Options::LOCK_TIMEOUT.name, lock_timeout)?)?;
+        .set_lock_timeout(seconds(Options::LOCK_TIMEOUT.name, lock_timeout)?)?
+        .set_change_retention(seconds(Options::CHANGE_RETENTION.name, change_retention)?)?;
     Ok(o)
+}
+
+/// Whether `handle_rest` answers `endpoint`: every endpoint whose reply is one document. The
+/// event stream is live and endless; a Python app serves it itself (from the history and
+/// its own push channel).
+pub fn answers(endpoint: rest::Endpoint) -> bool {
+    use rest::Endpoint::*;
+    match endpoint {
+        Health | Audit | Reset | Initialize | Seats | Hold | Book | Release | History => true,
+        Events => false,
+    }
 }
 
 /// A REST reply as its status and JSON bytes.
@@ -78,7 +91,8 @@ fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
 #[pymethods]
 impl SeatCore {
     /// Connects to `url` (`postgres://user:password@host:port/db?options=...`) and applies
-    /// missing schema migrations. Durations are in seconds. An option out of its range, a
+    /// missing schema migrations. Durations are in seconds (`change_retention`: how long the
+    /// change log keeps a record). An option out of its range, a
     /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
     /// `ValueError`) at once; an unreachable database `DatabaseUnavailableError`.
     #[new]
@@ -93,10 +107,11 @@ impl SeatCore {
             statement_timeout = Options::DEFAULT.statement_timeout.as_secs_f64(),
             lock_timeout = Options::DEFAULT.lock_timeout.as_secs_f64(),
             sweep_batch = Int(Options::DEFAULT.sweep_batch.into()),
+            change_retention = Options::DEFAULT.change_retention.as_secs_f64(),
             migrate = Options::DEFAULT.migrate,
         ),
         // The defaults above, as Python shows them (a test compares the two).
-        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, migrate=True)"
+        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, migrate=True)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -109,6 +124,7 @@ impl SeatCore {
         statement_timeout: f64,
         lock_timeout: f64,
         sweep_batch: Int,
+        change_retention: f64,
         migrate: bool,
     ) -> PyResult<Self> {
         let url = args::string("url", url)?;
@@ -120,6 +136,7 @@ impl SeatCore {
             statement_timeout,
             lock_timeout,
             sweep_batch,
+            change_retention,
             migrate,
         )
         .map_err(|e| error::to_py(py, e))?;
@@ -231,8 +248,9 @@ impl SeatCore {
     }
 
     /// Answers one request of the REST contract exactly as `seatcore-server` does, for a
-    /// Python web app: `(status, JSON body)`, or `None` when no endpoint of the contract is
-    /// `method path` (answer it yourself: 404 or 405).
+    /// Python web app: `(status, JSON body)`, or `None` when `method path` is none of the
+    /// endpoints it answers (`REST_ENDPOINTS`: every endpoint but the live event stream);
+    /// answer that yourself (404, 405).
     ///
     /// `path` is the request's path as sent (percent-encoded); `query` the query string
     /// without its `?` (`GET /audit?show_id=...`). Holds are clamped into
@@ -276,23 +294,25 @@ impl SeatCore {
         };
         settings.check().map_err(|e| error::to_py(py, e))?;
         let Some((endpoint, show_id)) = rest::resolve(path) else { return Ok(None) };
-        if endpoint.method() != method {
+        if endpoint.method() != method || !answers(endpoint) {
             return Ok(None);
         }
-        let rq = rest::Request { body, content_type, idempotency_key, query };
-        let outcome = py.detach(|| -> serde_json::Result<(u16, Vec<u8>)> {
+        let rq = rest::Request { body, content_type, idempotency_key, query, last_event_id: None };
+        let outcome = py.detach(|| -> serde_json::Result<Option<(u16, Vec<u8>)>> {
             let reply = rest::handle(&self.core, &settings, endpoint, show_id.as_deref(), &rq);
-            match reply.body {
-                Body::Json(value) => Ok((reply.status, serde_json::to_vec(&value)?)),
+            Ok(Some(match reply.body {
+                Body::Json(value) => (reply.status, serde_json::to_vec(&value)?),
                 // Byte for byte the document the server streams.
                 Body::Status(show_id) => match self.core.seat_status(&show_id) {
-                    Ok(status) => Ok((reply.status, serde_json::to_vec(&status)?)),
-                    Err(e) => json(contract::rest_error(Op::Status, &e)),
+                    Ok(status) => (reply.status, serde_json::to_vec(&status)?),
+                    Err(e) => json(contract::rest_error(Op::Status, &e))?,
                 },
-            }
+                // Not a document (see `answers`).
+                Body::Events { .. } => return Ok(None),
+            }))
         });
-        let (status, document) = outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-        Ok(Some((status, PyBytes::new(py, &document))))
+        let reply = outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(reply.map(|(status, document)| (status, PyBytes::new(py, &document))))
     }
 
     /// Counters since the pool was opened, and the pool's state.

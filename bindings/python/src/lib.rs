@@ -31,8 +31,11 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error::_raise_for_code, m)?)?;
     m.add("_EXCEPTION_CODES", error::exception_codes().into_py_dict(py)?)?;
     m.add("_DEFAULT_OPTIONS", default_options(py)?)?;
-    let endpoints: Vec<(&str, &str)> =
-        rest::Endpoint::ALL.iter().map(|e| (e.method(), e.template())).collect();
+    let endpoints: Vec<(&str, &str)> = rest::Endpoint::ALL
+        .iter()
+        .filter(|e| core::answers(**e))
+        .map(|e| (e.method(), e.template()))
+        .collect();
     m.add("REST_ENDPOINTS", PyTuple::new(py, endpoints)?)?;
     m.add("MAX_SEATS_PER_HOLD", validate::MAX_SEATS_PER_HOLD)?;
     m.add("MAX_SEATS_PER_SHOW", validate::MAX_SEATS_PER_SHOW)?;
@@ -54,6 +57,7 @@ fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item(Options::STATEMENT_TIMEOUT.name, o.statement_timeout.as_secs_f64())?;
     d.set_item(Options::LOCK_TIMEOUT.name, o.lock_timeout.as_secs_f64())?;
     d.set_item(Options::SWEEP_BATCH.name, o.sweep_batch)?;
+    d.set_item(Options::CHANGE_RETENTION.name, o.change_retention.as_secs_f64())?;
     d.set_item("migrate", o.migrate)?;
     Ok(d)
 }

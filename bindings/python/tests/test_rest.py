@@ -31,6 +31,9 @@ def test_every_endpoint_is_answered_and_nothing_else(core: seatcore.SeatCore) ->
         assert core.handle_rest(method, path, content_type=JSON, body=b"{}") is not None, path
         other = "POST" if method == "GET" else "GET"
         assert core.handle_rest(other, path) is None
+    # The live event stream is no single document: the app serves it.
+    assert ("GET", "/shows/{show_id}/events") not in seatcore.REST_ENDPOINTS
+    assert core.handle_rest("GET", "/shows/s/events") is None
     assert core.handle_rest("GET", "/") is None
     assert core.handle_rest("GET", "/shows/s/nothing") is None
     assert core.handle_rest("get", "/health") is None  # methods are case-sensitive, as in HTTP
@@ -57,6 +60,10 @@ def test_the_contract_through_the_handler(core: seatcore.SeatCore, audit: AuditF
     status, document = call(core, "GET", "/shows/s/seats")
     assert status == 200 and document == core.seat_status("s").to_dict()
     assert call(core, "GET", "/shows/nope/seats") == (404, {"error": "show not found"})
+    status, page = call(core, "GET", "/shows/s/history", query="limit=2")
+    assert status == 200 and [c["kind"] for c in page["changes"]] == ["initialized", "held"]
+    status, rest = call(core, "GET", "/shows/s/history", query=f"after={page['next']}")
+    assert status == 200 and [c["kind"] for c in rest["changes"]] == ["booked"]
     status, found = call(core, "GET", "/audit", query="show_id=s")
     assert status == 200 and found == core.audit("s").to_dict() and found["booked"] == 1
     assert counts(audit("s")) == (3, 0, 1)

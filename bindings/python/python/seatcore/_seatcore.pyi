@@ -32,7 +32,8 @@ MAX_SEATS_PER_SHOW: int
 MIN_HOLD_SECONDS: int
 MAX_HOLD_SECONDS: int
 MAX_REPORTED_PROBLEMS: int
-#: Every endpoint of the REST contract as ``(method, path template)``, e.g.
+#: The endpoints ``SeatCore.handle_rest`` answers (every endpoint of the REST contract but
+#: the live event stream) as ``(method, path template)``, e.g.
 #: ``("POST", "/shows/{show_id}/hold")``.
 REST_ENDPOINTS: Tuple[Tuple[str, str], ...]
 #: Each exception class name (``ShowNotFoundError``, ...) with its kind's code.
@@ -179,6 +180,7 @@ class SeatCore:
         statement_timeout: float = 10.0,
         lock_timeout: float = 3.0,
         sweep_batch: int = 5000,
+        change_retention: float = 2592000.0,
         migrate: bool = True,
     ) -> "SeatCore": ...
     def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> int: ...
