@@ -12,11 +12,12 @@ from collections import defaultdict
 
 def load(path):
     runs = defaultdict(list)
-    for line in open(path):
-        line = line.strip()
-        if line:
-            r = json.loads(line)
-            runs[r["scenario"]].append(r)
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                r = json.loads(line)
+                runs[r["scenario"]].append(r)
     return runs
 
 
@@ -27,10 +28,11 @@ def med(values):
 def machine():
     cpu = "?"
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -121,9 +123,9 @@ def fmt(v, digits=1):
 
 def table(out):
     head = ("scenario", "median", "unit", "x ceiling", "p50 ms", "p99 ms", "goal", "met", "runs")
-    lines = [head] + [(l, fmt(v), u, fmt(r, 2), fmt(p50, 2), fmt(p99, 2), g,
+    lines = [head] + [(label, fmt(v), u, fmt(r, 2), fmt(p50, 2), fmt(p99, 2), g,
                        {True: "yes", False: "NO", None: ""}[m], str(n))
-                      for l, v, u, r, p50, p99, g, m, n in out]
+                      for label, v, u, r, p50, p99, g, m, n in out]
     widths = [max(len(str(row[i])) for row in lines) for i in range(len(head))]
     text = []
     for i, row in enumerate(lines):
@@ -141,11 +143,11 @@ def chart(out, path):
     except ImportError:
         print("(no chart: matplotlib is not installed)", file=sys.stderr)
         return
-    bars = [(l, r) for l, v, u, r, *_ in out if r is not None]
+    bars = [(label, r) for label, _v, _u, r, *_ in out if r is not None]
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(bars) + 1.6))
-    labels = [l.split(" (")[0] for l, _ in bars][::-1]
+    labels = [label.split(" (")[0] for label, _ in bars][::-1]
     ratios = [r for _, r in bars][::-1]
-    colors = ["#888888" if l.startswith("ceiling") else "#2a7ab9" for l in labels]
+    colors = ["#888888" if label.startswith("ceiling") else "#2a7ab9" for label in labels]
     ax.barh(labels, ratios, color=colors)
     for i, r in enumerate(ratios):
         ax.text(r + 0.01, i, f"{r:.2f}", va="center", fontsize=8)

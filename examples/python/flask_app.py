@@ -1,7 +1,12 @@
-"""The old backend's REST API, as a Flask app on ``seatcore.DatabaseManager``.
+"""The old backend's REST API as a Flask app, every reply the seatcore core's.
 
-This is how the old Flask + SQLAlchemy backend was built, with one line changed: the
-import of ``DatabaseManager``. Run it with::
+The routes are the core's endpoint table (``seatcore.REST_ENDPOINTS``: every endpoint but
+the live event stream); each request is answered by ``SeatCore.handle_rest``, the core's
+REST contract (``seatcore::rest::handle``, which the Rust HTTP server answers with too), so
+statuses, keys and messages are the contract's without a copy of them here. The app adds
+what belongs to it: the demo page, CORS headers, and the background sweep. It keeps
+the old app's ``DatabaseManager`` for the rest (creating the demo show, sweeping, shutting
+down). Run it with::
 
     pip install . flask
     DATABASE_URL=postgres://user@host/db python examples/python/flask_app.py  # port 5000
@@ -13,84 +18,33 @@ from __future__ import annotations
 
 import atexit
 import html
-import json
-import math
 import os
 import threading
-from typing import Any, Dict, Optional, Tuple
+import urllib.parse
+from typing import Any, Optional
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 
-from seatcore import DatabaseManager  # was: from database_manager import DatabaseManager
+from seatcore import REST_ENDPOINTS, DatabaseManager
 
 DEMO_SHOW = "avengers_2026_7pm"
 DEMO_SEATS = [f"{row}{n}" for row in "ABCDE" for n in range(1, 11)]
-DURATION_ERROR = "hold_duration_seconds must be an integer between 60 and 1800 seconds"
-
-Reply = Tuple[Response, int]
-
-
-def error(message: str, status: int, **extra: Any) -> Reply:
-    return jsonify({"error": message, **extra}), status
-
-
-def json_object() -> Optional[Dict[str, Any]]:
-    """The request body when it is a JSON object, else None."""
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
-
-
-def check_seat_ids(seat_ids: Any) -> Optional[Reply]:
-    """The contract's seat_ids validation, in its order; None when the list is fine."""
-    if not isinstance(seat_ids, list):
-        return error("seat_ids must be provided as a non-empty JSON array", 400)
-    if not seat_ids:
-        return error("seat_ids must contain at least one seat", 400)
-    for i, seat in enumerate(seat_ids):
-        if not isinstance(seat, str):
-            return error("each seat_id must be a string", 400, details={"index": i})
-        if not seat.strip():
-            return error("seat_ids must not contain empty strings", 400, details={"index": i})
-    if len({seat.strip() for seat in seat_ids}) != len(seat_ids):
-        return error("seat_ids must not contain duplicates", 400)
-    return None
-
-
-def hold_duration(body: Dict[str, Any], low: int, high: int) -> Optional[int]:
-    """``hold_duration_seconds`` as the contract reads it, clamped; None when invalid."""
-    if "hold_duration_seconds" not in body:
-        seconds = 60
-    else:
-        raw = body["hold_duration_seconds"]
-        if isinstance(raw, bool):
-            return None
-        if isinstance(raw, int):
-            seconds = raw
-        elif isinstance(raw, float) and math.isfinite(raw):
-            seconds = int(raw)
-        elif isinstance(raw, str) and raw.isascii() and raw.isdigit():
-            seconds = int(raw)
-        else:
-            return None
-    return max(low, min(high, seconds))
-
-
-def status_for(failure: Dict[str, Any]) -> int:
-    """500 for database failures, 400 for everything else a manager call refuses."""
-    return 500 if str(failure.get("error", "")).startswith("internal error") else 400
 
 
 def create_app(
     database_url: Optional[str] = None,
     *,
-    hold_min_seconds: int = 60,
-    hold_max_seconds: int = 1800,
+    hold_min_seconds: Optional[int] = None,
+    hold_max_seconds: Optional[int] = None,
     sweep_interval: float = 10.0,
 ) -> Flask:
     """The REST app on one shared ``DatabaseManager``; creates the demo show and starts
-    the background sweep of expired holds (every ``sweep_interval`` seconds)."""
+    the background sweep of expired holds (every ``sweep_interval`` seconds). Holds are
+    clamped into ``hold_min_seconds..hold_max_seconds`` (the contract's 60 and 1800 unless
+    given)."""
     app = Flask(__name__)
     db = DatabaseManager(database_url or os.environ["DATABASE_URL"])
+    core = db.core
     db.initialize_show(DEMO_SHOW, DEMO_SEATS)  # (False, "show already exists") is fine
     stop = threading.Event()
 
@@ -111,104 +65,31 @@ def create_app(
     @app.after_request
     def cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         return response
 
-    @app.post("/shows/<show_id>/initialize")
-    def initialize(show_id: str) -> Reply:
-        body = json_object()
-        if body is None:
-            return error("request body must be a JSON object", 400)
-        seat_ids = body.get("seat_ids")
-        invalid = check_seat_ids(seat_ids)
-        if invalid:
-            return invalid
-        assert isinstance(seat_ids, list)
-        ok, message = db.initialize_show(show_id, seat_ids)
-        if ok:
-            count = len(seat_ids)
-            return jsonify({"message": message, "show_id": show_id, "seat_count": count}), 201
-        if message == "show already exists":
-            return error(message, 409)
-        return error(message, 500 if message.startswith("internal error") else 400)
+    def contract(**_: Any) -> Response:
+        """Any endpoint of the contract: the core's reply, as it is."""
+        method = "GET" if request.method == "HEAD" else request.method
+        reply = core.handle_rest(
+            method,
+            urllib.parse.quote(request.path),  # the path as sent, percent-encoded
+            body=request.get_data(cache=False),
+            content_type=request.headers.get("Content-Type"),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            query=request.query_string.decode("latin-1") or None,
+            min_hold_seconds=hold_min_seconds,
+            max_hold_seconds=hold_max_seconds,
+        )
+        if reply is None:  # cannot happen: Flask routed it here from the same table
+            return Response(status=404)
+        status, body = reply
+        return Response(body, status=status, mimetype="application/json")
 
-    @app.get("/shows/<show_id>/seats")
-    def seat_status(show_id: str) -> Reply:
-        status = db.get_seat_status(show_id)
-        if status is None:
-            return error("show not found", 404)
-        return jsonify(status), 200
-
-    @app.post("/shows/<show_id>/hold")
-    def hold(show_id: str) -> Reply:
-        body = json_object()
-        if body is None:
-            return error("request body must be a JSON object", 400)
-        seat_ids = body.get("seat_ids")
-        invalid = check_seat_ids(seat_ids)
-        if invalid:
-            return invalid
-        assert isinstance(seat_ids, list)
-        seconds = hold_duration(body, hold_min_seconds, hold_max_seconds)
-        if seconds is None:
-            return error(DURATION_ERROR, 400)
-        ok, result = db.hold_seats(show_id, seat_ids, seconds)
-        if ok:
-            return jsonify(result), 201
-        if result.get("error") == "seats unavailable":
-            return jsonify(result), 409
-        return jsonify(result), status_for(result)
-
-    def hold_id_from_body() -> Tuple[Optional[str], Optional[Reply]]:
-        body = json_object()
-        if body is None:
-            return None, error("request body must be a JSON object", 400)
-        hold_id = body.get("hold_id")
-        if not isinstance(hold_id, str) or not hold_id.strip():
-            return None, error("hold_id must be a non-empty string", 400)
-        return hold_id, None
-
-    @app.post("/shows/<show_id>/book")
-    def book(show_id: str) -> Reply:
-        hold_id, invalid = hold_id_from_body()
-        if invalid:
-            return invalid
-        assert hold_id is not None
-        ok, result = db.book_hold(show_id, hold_id)
-        if ok:
-            return jsonify(result), 200
-        return jsonify(result), status_for(result)
-
-    @app.post("/shows/<show_id>/release-hold")
-    def release(show_id: str) -> Reply:
-        hold_id, invalid = hold_id_from_body()
-        if invalid:
-            return invalid
-        assert hold_id is not None
-        if db.release_hold(show_id, hold_id):
-            return jsonify({"message": "hold released"}), 200
-        return error("hold not found", 404)
-
-    @app.post("/reset")
-    def reset() -> Reply:
-        raw = request.get_data(cache=True)
-        if raw.strip():
-            try:
-                payload = json.loads(raw)
-            except ValueError:
-                payload = None
-            if payload != {}:
-                return error("reset payload must be empty", 400)
-        ok, result = db.reset_all_seats()
-        if not ok:
-            return error("reset failed", 500, details=result.get("error"))
-        return jsonify({"message": "all shows reset", **result}), 200
-
-    @app.get("/health")
-    def health() -> Reply:
-        report = db.health_check()
-        return jsonify(report), 200 if report.get("status") == "healthy" else 503
+    for method, template in REST_ENDPOINTS:
+        rule = template.replace("{show_id}", "<show_id>")
+        app.add_url_rule(rule, endpoint=f"{method} {template}", view_func=contract, methods=[method])
 
     @app.get("/")
     def index() -> Response:
@@ -249,7 +130,8 @@ async function draw() {
     const b = document.createElement("button");
     b.textContent = seat.seat_id;
     b.className = `seat ${seat.status}` + (selected.has(seat.seat_id) ? " selected" : "");
-    b.onclick = () => { selected.has(seat.seat_id) ? selected.delete(seat.seat_id) : selected.add(seat.seat_id); draw(); };
+    b.onclick = () => {
+      selected.has(seat.seat_id) ? selected.delete(seat.seat_id) : selected.add(seat.seat_id); draw(); };
     map.appendChild(b);
   }
 }

@@ -6,9 +6,11 @@
 //! The doors add only what belongs to their medium: HTTP headers and streaming, Python
 //! tuples and `None`, C accessors.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, ErrorKind, InputError};
+use crate::{Seat, ShowStatus};
 
 /// The operations of the contract. An error's reply depends on the operation where the
 /// contract says so ("show not found" is a 404 on a status read but a 400 on a hold).
@@ -59,6 +61,32 @@ pub fn reset(counts: &crate::ResetCounts) -> Value {
 /// The contract's unhealthy document, with `error` as given.
 pub fn unhealthy(error: &str) -> Value {
     json!({ "status": "unhealthy", "database": "disconnected", "error": error })
+}
+
+/// The Python `DatabaseManager`'s `get_seat_status` dict: the old class's keys in its order,
+/// the counts, `seats`, then `invariants_valid` (a Python dict keeps its order). It is the
+/// document of `GET /shows/<id>/seats` (as [`ShowStatus`] serializes it) without the
+/// change-stream `version`, which the old class did not have; the streamed REST document
+/// puts `seats` first, as a JSON object's order means nothing.
+pub fn manager_status(status: &ShowStatus) -> impl Serialize + '_ {
+    #[derive(Serialize)]
+    struct Ordered<'a> {
+        total_seats: u64,
+        available_seats: u64,
+        held_seats: u64,
+        booked_seats: u64,
+        seats: &'a [Seat],
+        invariants_valid: bool,
+    }
+    let c = &status.counts;
+    Ordered {
+        total_seats: c.total,
+        available_seats: c.available,
+        held_seats: c.held,
+        booked_seats: c.booked,
+        seats: &status.seats,
+        invariants_valid: c.invariants_valid,
+    }
 }
 
 impl Op {
@@ -274,6 +302,35 @@ mod tests {
             json!("internal error: database unavailable: no route")
         );
         assert_eq!(manager_error(Op::Health, &down)["status"], json!("unhealthy"));
+    }
+
+    #[test]
+    fn the_manager_status_is_the_status_document_in_the_old_order() {
+        use crate::{SeatCounts, SeatState};
+        let status = ShowStatus {
+            show_id: "s".into(),
+            counts: SeatCounts {
+                total: 2,
+                available: 1,
+                held: 0,
+                booked: 1,
+                invariants_valid: true,
+                version: 7,
+            },
+            seats: vec![
+                Seat { seat_id: "A1".into(), state: SeatState::Available, hold_expires_at: None },
+                Seat { seat_id: "A2".into(), state: SeatState::Booked, hold_expires_at: None },
+            ],
+        };
+        let ordered = serde_json::to_string(&manager_status(&status)).unwrap();
+        assert!(ordered.starts_with(
+            r#"{"total_seats":2,"available_seats":1,"held_seats":0,"booked_seats":1,"seats":["#
+        ));
+        assert!(ordered.ends_with(r#"],"invariants_valid":true}"#), "{ordered}");
+        let same: Value = serde_json::from_str(&ordered).unwrap();
+        let mut document = serde_json::to_value(&status).unwrap();
+        assert_eq!(document.as_object_mut().unwrap().remove("version"), Some(json!(7)));
+        assert_eq!(same, document);
     }
 
     #[test]

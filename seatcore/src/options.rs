@@ -59,13 +59,28 @@ impl<T: PartialOrd + Copy + Show> OptionRange<T> {
         if self.range.contains(&value) {
             Ok(value)
         } else {
-            Err(Error::Config(format!(
-                "{} must be from {} to {}, not {}",
-                self.name,
-                Shown(*self.range.start()),
-                Shown(*self.range.end()),
-                Shown(value)
-            )))
+            Err(self.refusal(Shown(value)))
+        }
+    }
+
+    fn refusal(&self, value: impl fmt::Display) -> Error {
+        Error::Config(format!(
+            "{} must be from {} to {}, not {}",
+            self.name,
+            Shown(*self.range.start()),
+            Shown(*self.range.end()),
+            value
+        ))
+    }
+}
+
+impl OptionRange<u32> {
+    /// `value` if it is in range, for a door whose integers are wider than `u32` (a Python
+    /// `int`): a negative or huge value is refused with the same message as any other.
+    pub fn check_wide(&self, value: i64) -> Result<u32> {
+        match u32::try_from(value) {
+            Ok(v) => self.check(v),
+            Err(_) => Err(self.refusal(value)),
         }
     }
 }
@@ -235,6 +250,10 @@ mod tests {
         o.check().unwrap();
         assert!(o.set_min_idle(1001).is_err());
         assert!(o.set_sweep_batch(0).is_err());
+        assert_eq!(Options::MIN_IDLE.check_wide(3).unwrap(), 3);
+        let e = Options::MIN_IDLE.check_wide(-1).unwrap_err();
+        assert_eq!(e.to_string(), "configuration error: min_idle must be from 0 to 1000, not -1");
+        assert!(Options::POOL_SIZE.check_wide(i64::from(u32::MAX) + 1).is_err());
         assert!(seconds("checkout_timeout", -1.0).is_err());
         assert!(seconds("checkout_timeout", f64::NAN).is_err());
         assert_eq!(seconds("x", 0.25).unwrap(), Duration::from_millis(250));

@@ -1,19 +1,29 @@
 //! Python arguments to owned Rust values, checked while attached, before any database work.
 //!
-//! Wrong types become `TypeError`; values the core rejects become `InvalidInputError` (a
-//! `ValueError`) through the core's own rules in `seatcore::validate`.
+//! Wrong types become `TypeError`. Values are left to the core's own rules
+//! (`seatcore::validate`, the option ranges), so a bad value is refused with the core's
+//! message whichever door it came through.
 
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyInt, PyString};
-use seatcore::validate;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple};
+use seatcore::{validate, Error};
 
 use crate::error;
 
-/// A required string argument (`show_id`, `request_key`).
+/// A required string argument (`show_id`, `request_key`, `url`).
 pub fn string(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
     match obj.cast::<PyString>() {
         Ok(s) => Ok(s.to_str()?.to_owned()),
         Err(_) => Err(error::wrong_type(argument, "a str", obj)),
+    }
+}
+
+/// An optional string argument (`None` or a `str`).
+pub fn optional_string(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    match obj {
+        Some(obj) if !obj.is_none() => string(argument, obj).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -29,23 +39,24 @@ pub fn hold_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
-/// A list (or tuple, or other sequence) of seat id strings, at most `max` long.
-///
-/// The length is checked first, so a huge list is refused without converting its elements.
-pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
-    let py = obj.py();
+/// A list (or tuple, or other sequence) of seat id strings. The outer result is the
+/// Python side (a wrong type); the inner one the core's verdict on the count, checked first
+/// so a huge list is refused without converting its elements.
+pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<seatcore::Result<Vec<String>>> {
     if !is_sequence(obj) {
         return Err(error::wrong_type("seat_ids", "a list of str", obj));
     }
     let len = obj.len()?;
-    validate::seat_count(len, max).map_err(|e| error::input(py, e))?;
+    if let Err(e) = validate::seat_count(len, max) {
+        return Ok(Err(Error::InvalidInput(e)));
+    }
     let mut ids = Vec::with_capacity(len);
     for (index, item) in obj.try_iter()?.enumerate() {
         let item = item?;
         match item.cast::<PyString>() {
             Ok(s) => ids.push(s.to_str()?.to_owned()),
             Err(_) => {
-                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                return Err(PyTypeError::new_err(format!(
                     "each seat_id must be a string (seat_ids[{index}] is {})",
                     error::type_name(&item)
                 )))
@@ -54,15 +65,19 @@ pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
     }
     if ids.len() != len {
         // The sequence changed size while we read it (another thread mutated it).
-        return Err(pyo3::exceptions::PyRuntimeError::new_err("seat_ids changed size during the call"));
+        return Err(PyRuntimeError::new_err("seat_ids changed size during the call"));
     }
-    Ok(ids)
+    Ok(Ok(ids))
+}
+
+/// [`seat_ids`] for the idiomatic API, where the core's refusal is an exception too.
+pub fn seat_ids_or_raise(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
+    seat_ids(obj, max)?.map_err(|e| error::to_py(obj.py(), e))
 }
 
 /// A list, a tuple or another sequence, but not text or bytes (sequences of characters
 /// or ints, never what a caller meant).
 fn is_sequence(obj: &Bound<'_, PyAny>) -> bool {
-    use pyo3::types::{PyByteArray, PyBytes, PyList, PySequence, PyTuple};
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return true;
     }
@@ -72,43 +87,51 @@ fn is_sequence(obj: &Bound<'_, PyAny>) -> bool {
         && obj.cast::<PySequence>().is_ok()
 }
 
-/// A hold duration in whole seconds: an `int` (not a `bool`). Out-of-range values, however
-/// large, reach the core's check and become `InvalidInputError`.
-pub struct Seconds(pub i64);
+/// A whole number given as an `int` (not a `bool`). Values beyond `i64` saturate: the
+/// core's range check then says what is allowed.
+#[derive(Clone, Copy)]
+pub struct Int(pub i64);
 
-impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
+impl<'a, 'py> FromPyObject<'a, 'py> for Int {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
-            return Err(error::wrong_type("the hold duration", "an int", &obj));
+            return Err(PyTypeError::new_err(format!("must be an int, not {}", error::type_name(&obj))));
         }
-        match obj.extract::<i64>() {
-            Ok(n) => Ok(Seconds(n)),
-            // Beyond i64: saturate, and let the core's range check say what is allowed.
-            Err(_) => Ok(Seconds(if obj.lt(0)? { i64::MIN } else { i64::MAX })),
-        }
+        saturated(&obj).map(Int)
     }
 }
 
-/// A positive duration in seconds (an `int` or `float`), for connection settings.
-pub fn duration(argument: &str, secs: f64) -> PyResult<std::time::Duration> {
-    if secs.is_finite() && secs > 0.0 && secs < 1e9 {
-        Ok(std::time::Duration::from_secs_f64(secs))
-    } else {
-        Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "{argument} must be a positive number of seconds, not {secs}"
-        )))
+fn saturated(int: &Bound<'_, PyAny>) -> PyResult<i64> {
+    match int.extract::<i64>() {
+        Ok(n) => Ok(n),
+        Err(_) => Ok(if int.lt(0)? { i64::MIN } else { i64::MAX }),
     }
 }
 
-/// A count for connection settings, within `min..=max`.
-pub fn count(argument: &str, n: i64, min: i64, max: i64) -> PyResult<u32> {
-    if (min..=max).contains(&n) {
-        Ok(n as u32)
-    } else {
-        Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "{argument} must be between {min} and {max}, not {n}"
-        )))
+/// A hold duration as the old `DatabaseManager` took it (it went to
+/// `timedelta(seconds=...)`): an `int` or int-like (`operator.index`), or a finite `float`
+/// cut to its whole seconds. A `bool` is a `TypeError`.
+pub fn whole_seconds(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(error::wrong_type(argument, "an int", obj));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let secs = f.value();
+        if !secs.is_finite() {
+            return Err(PyValueError::new_err(format!("{argument} must be a finite number, not {secs}")));
+        }
+        return Ok(secs.trunc() as i64); // saturating: the core's range check follows
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return saturated(obj);
+    }
+    // int-likes such as numpy integers
+    let py = obj.py();
+    match py.import("operator")?.call_method1("index", (obj,)) {
+        Ok(int) => saturated(&int),
+        Err(e) if e.is_instance_of::<PyTypeError>(py) => Err(error::wrong_type(argument, "an int", obj)),
+        Err(e) => Err(e),
     }
 }

@@ -2,103 +2,148 @@
 //! interpreter (`py.detach`), so other Python threads run meanwhile: arguments are
 //! converted to owned values first, the core works detached, results are converted after.
 
-use std::sync::{Mutex, RwLock};
-
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use seatcore::{validate, Options};
+use pyo3::types::PyBytes;
+use seatcore::contract::{self, Op, RestReply};
+use seatcore::rest::{self, Body};
+use seatcore::{seconds, validate, Options};
 
-use crate::args;
+use crate::args::{self, Int};
 use crate::error;
-use crate::results::{Booking, Hold, ResetCounts, ShowStatus, Stats};
+use crate::results::{Audit, Booking, Hold, ResetCounts, ShowStatus, Stats};
 
 /// A connection pool on the seat database, shared by every thread of the process.
 ///
 /// `SeatCore(url, *, pool_size=16, ...)` connects and applies any missing schema
 /// migrations. Methods raise `seatcore.SeatcoreError` subclasses; while one waits on the
 /// database, other Python threads run. `dispose()` closes the pooled connections; the next
-/// call opens a fresh pool (as SQLAlchemy's `Engine.dispose()` does).
+/// call opens a fresh pool (as SQLAlchemy's `Engine.dispose()` does). A handle inherited
+/// through `fork()` opens a pool of its own in the child.
 #[pyclass(frozen, module = "seatcore._seatcore")]
 pub struct SeatCore {
-    url: String,
-    options: Options,
-    /// The live pool, or None after `dispose()` until the next call reopens one.
-    core: RwLock<Option<seatcore::SeatCore>>,
-    /// Taken (while detached) by whoever reopens the pool, so only one thread does.
-    reopen: Mutex<()>,
+    core: seatcore::SeatCore,
+    pool_size: u32,
 }
 
 impl SeatCore {
-    /// The live pool, reopened when disposed. Call only while detached: it may block on
-    /// the locks and on connecting.
-    fn handle(&self) -> seatcore::Result<seatcore::SeatCore> {
-        if let Some(core) = self.core.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(core.clone());
-        }
-        let _reopening = self.reopen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(core) = self.core.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(core.clone());
-        }
-        let core = seatcore::SeatCore::connect(&self.url, self.options.clone())?;
-        *self.core.write().unwrap_or_else(|p| p.into_inner()) = Some(core.clone());
-        Ok(core)
+    /// Runs `op` on the core, detached from the interpreter; the core's error as it is.
+    pub fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
+    ) -> seatcore::Result<T> {
+        py.detach(|| op(&self.core))
     }
 
-    /// Runs `op` on the pool, detached from the interpreter, and maps its error.
+    /// [`SeatCore::call`], the error raised as its Python exception.
     fn run<T: Send>(
         &self,
         py: Python<'_>,
         op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
     ) -> PyResult<T> {
-        py.detach(|| self.handle().and_then(|core| op(&core))).map_err(|e| error::to_py(py, e))
+        self.call(py, op).map_err(|e| error::to_py(py, e))
     }
+}
+
+/// The connection options from the constructor's arguments, each checked against the
+/// core's range for it.
+#[allow(clippy::too_many_arguments)]
+fn options(
+    pool_size: Int,
+    min_idle: Int,
+    checkout_timeout: f64,
+    connect_timeout: f64,
+    statement_timeout: f64,
+    lock_timeout: f64,
+    sweep_batch: Int,
+    change_retention: f64,
+    migrate: bool,
+) -> seatcore::Result<Options> {
+    let mut o = Options { migrate, ..Options::DEFAULT };
+    o.set_pool_size(Options::POOL_SIZE.check_wide(pool_size.0)?)?
+        .set_min_idle(Options::MIN_IDLE.check_wide(min_idle.0)?)?
+        .set_sweep_batch(Options::SWEEP_BATCH.check_wide(sweep_batch.0)?)?
+        .set_checkout_timeout(seconds(Options::CHECKOUT_TIMEOUT.name, checkout_timeout)?)?
+        .set_connect_timeout(seconds(Options::CONNECT_TIMEOUT.name, connect_timeout)?)?
+        .set_statement_timeout(seconds(Options::STATEMENT_TIMEOUT.name, statement_timeout)?)?
+        .set_lock_timeout(seconds(Options::LOCK_TIMEOUT.name, lock_timeout)?)?
+        .set_change_retention(seconds(Options::CHANGE_RETENTION.name, change_retention)?)?;
+    Ok(o)
+}
+
+/// Whether `handle_rest` answers `endpoint`: every endpoint whose reply is one document. The
+/// event stream is live and endless; a Python app serves it itself (from the history and
+/// its own push channel).
+pub fn answers(endpoint: rest::Endpoint) -> bool {
+    use rest::Endpoint::*;
+    match endpoint {
+        Health | Audit | Reset | Initialize | Seats | Hold | Book | Release | History => true,
+        Events => false,
+    }
+}
+
+/// A REST reply as its status and JSON bytes.
+fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
+    Ok((reply.status, serde_json::to_vec(&reply.body)?))
 }
 
 #[pymethods]
 impl SeatCore {
     /// Connects to `url` (`postgres://user:password@host:port/db?options=...`) and applies
-    /// missing schema migrations. Durations are in seconds.
+    /// missing schema migrations. Durations are in seconds (`change_retention`: how long the
+    /// change log keeps a record). An option out of its range, a
+    /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
+    /// `ValueError`) at once; an unreachable database `DatabaseUnavailableError`.
     #[new]
-    #[pyo3(signature = (
-        url,
-        *,
-        pool_size = 16,
-        min_idle = 2,
-        checkout_timeout = 5.0,
-        connect_timeout = 5.0,
-        statement_timeout = 10.0,
-        lock_timeout = 3.0,
-        sweep_batch = 5000,
-        migrate = true,
-    ))]
+    #[pyo3(
+        signature = (
+            url,
+            *,
+            pool_size = Int(Options::DEFAULT.pool_size.into()),
+            min_idle = Int(Options::DEFAULT.min_idle.into()),
+            checkout_timeout = Options::DEFAULT.checkout_timeout.as_secs_f64(),
+            connect_timeout = Options::DEFAULT.connect_timeout.as_secs_f64(),
+            statement_timeout = Options::DEFAULT.statement_timeout.as_secs_f64(),
+            lock_timeout = Options::DEFAULT.lock_timeout.as_secs_f64(),
+            sweep_batch = Int(Options::DEFAULT.sweep_batch.into()),
+            change_retention = Options::DEFAULT.change_retention.as_secs_f64(),
+            migrate = Options::DEFAULT.migrate,
+        ),
+        // The defaults above, as Python shows them (a test compares the two).
+        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, migrate=True)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         url: &Bound<'_, PyAny>,
-        pool_size: i64,
-        min_idle: i64,
+        pool_size: Int,
+        min_idle: Int,
         checkout_timeout: f64,
         connect_timeout: f64,
         statement_timeout: f64,
         lock_timeout: f64,
-        sweep_batch: i64,
+        sweep_batch: Int,
+        change_retention: f64,
         migrate: bool,
     ) -> PyResult<Self> {
         let url = args::string("url", url)?;
-        let options = Options {
-            pool_size: args::count("pool_size", pool_size, 1, 1_000)?,
-            min_idle: args::count("min_idle", min_idle, 0, 1_000)?,
-            checkout_timeout: args::duration("checkout_timeout", checkout_timeout)?,
-            connect_timeout: args::duration("connect_timeout", connect_timeout)?,
-            statement_timeout: args::duration("statement_timeout", statement_timeout)?,
-            lock_timeout: args::duration("lock_timeout", lock_timeout)?,
-            sweep_batch: args::count("sweep_batch", sweep_batch, 1, 1_000_000)?,
+        let options = options(
+            pool_size,
+            min_idle,
+            checkout_timeout,
+            connect_timeout,
+            statement_timeout,
+            lock_timeout,
+            sweep_batch,
+            change_retention,
             migrate,
-            change_retention: Options::DEFAULT.change_retention,
-        };
-        let core = py
-            .detach(|| seatcore::SeatCore::connect(&url, options.clone()))
-            .map_err(|e| error::to_py(py, e))?;
-        Ok(SeatCore { url, options, core: RwLock::new(Some(core)), reopen: Mutex::new(()) })
+        )
+        .map_err(|e| error::to_py(py, e))?;
+        let pool_size = options.pool_size;
+        let core =
+            py.detach(|| seatcore::SeatCore::connect(&url, options)).map_err(|e| error::to_py(py, e))?;
+        Ok(SeatCore { core, pool_size })
     }
 
     /// Creates a show with its seat map (seat ids trimmed, order kept); returns the number
@@ -110,7 +155,7 @@ impl SeatCore {
         seat_ids: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
         let show_id = args::string("show_id", show_id)?;
-        let seat_ids = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
+        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         self.run(py, |core| core.initialize_show(&show_id, &seat_ids))
     }
 
@@ -121,7 +166,7 @@ impl SeatCore {
     /// `InvalidSeatIdsError`, `SeatsUnavailableError` (with `.seat_ids`),
     /// `RequestKeyReusedError`, `InvalidInputError`.
     #[pyo3(
-        signature = (show_id, seat_ids, seconds = args::Seconds(600), *, request_key = None),
+        signature = (show_id, seat_ids, seconds = Int(600), *, request_key = None),
         text_signature = "($self, show_id, seat_ids, seconds=600, *, request_key=None)"
     )]
     fn hold(
@@ -129,18 +174,17 @@ impl SeatCore {
         py: Python<'_>,
         show_id: &Bound<'_, PyAny>,
         seat_ids: &Bound<'_, PyAny>,
-        seconds: args::Seconds,
+        seconds: Int,
         request_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Hold> {
         let show_id = args::string("show_id", show_id)?;
-        let seat_ids = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
-        let seconds = seconds.0;
-        let key = request_key.map(|k| args::string("request_key", k)).transpose()?;
+        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
+        let key = args::optional_string("request_key", request_key)?;
         let hold = self.run(py, |core| match &key {
-            Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds, key),
-            None => core.hold(&show_id, &seat_ids, seconds),
+            Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds.0, key),
+            None => core.hold(&show_id, &seat_ids, seconds.0),
         })?;
-        Ok(hold.into())
+        Ok(Hold(hold))
     }
 
     /// Books the seats of a live hold; idempotent (booking it again returns an equal
@@ -154,7 +198,7 @@ impl SeatCore {
     ) -> PyResult<Booking> {
         let show_id = args::string("show_id", show_id)?;
         let hold_id = args::hold_id(hold_id)?;
-        Ok(self.run(py, |core| core.book(&show_id, &hold_id))?.into())
+        Ok(Booking(self.run(py, |core| core.book(&show_id, &hold_id))?))
     }
 
     /// Releases a live hold, freeing its seats at once. Raises `HoldNotFoundError`
@@ -179,17 +223,12 @@ impl SeatCore {
     /// Reads a show's status in one consistent statement. Raises `ShowNotFoundError`.
     fn seat_status(&self, py: Python<'_>, show_id: &Bound<'_, PyAny>) -> PyResult<ShowStatus> {
         let show_id = args::string("show_id", show_id)?;
-        Ok(self.run(py, |core| core.seat_status(&show_id))?.into())
+        Ok(ShowStatus(self.run(py, |core| core.seat_status(&show_id))?))
     }
 
     /// Clears every hold and booking of every show (seat maps stay), all or nothing.
     fn reset_all(&self, py: Python<'_>) -> PyResult<ResetCounts> {
-        let counts = self.run(py, |core| core.reset_all())?;
-        Ok(ResetCounts {
-            holds_cleared: counts.holds_cleared,
-            bookings_cleared: counts.bookings_cleared,
-            seats_reset: counts.seats_reset,
-        })
+        Ok(ResetCounts(self.run(py, |core| core.reset_all())?))
     }
 
     /// Checks that the database answers and has the schema; returns the number of shows.
@@ -198,26 +237,99 @@ impl SeatCore {
         Ok(self.run(py, |core| core.health())?.shows)
     }
 
+    /// Checks every invariant of one show's rows (or of every show's, without `show_id`)
+    /// in one read-only statement: no seat in two live holds or bookings, every held or
+    /// booked seat backed by its hold or booking and the other way round, seat counts as
+    /// declared. An unknown show is audited as empty (`shows == 0`).
+    #[pyo3(signature = (show_id = None))]
+    fn audit(&self, py: Python<'_>, show_id: Option<&Bound<'_, PyAny>>) -> PyResult<Audit> {
+        let show_id = args::optional_string("show_id", show_id)?;
+        Ok(Audit(self.run(py, |core| core.audit(show_id.as_deref()))?))
+    }
+
+    /// Answers one request of the REST contract exactly as `seatcore-server` does, for a
+    /// Python web app: `(status, JSON body)`, or `None` when `method path` is none of the
+    /// endpoints it answers (`REST_ENDPOINTS`: every endpoint but the live event stream);
+    /// answer that yourself (404, 405).
+    ///
+    /// `path` is the request's path as sent (percent-encoded); `query` the query string
+    /// without its `?` (`GET /audit?show_id=...`). Holds are clamped into
+    /// `min_hold_seconds..=max_hold_seconds` and last `default_hold_seconds` when the body
+    /// names no duration (the contract's 60, 1800 and 60 unless given). Authentication
+    /// (an admin token for `/reset`, `initialize` and `/audit`) and headers are the app's.
+    #[pyo3(
+        signature = (
+            method,
+            path,
+            *,
+            body = &[] as &[u8],
+            content_type = None,
+            idempotency_key = None,
+            query = None,
+            min_hold_seconds = None,
+            max_hold_seconds = None,
+            default_hold_seconds = None,
+        ),
+        text_signature = "($self, method, path, *, body=b'', content_type=None, idempotency_key=None, query=None, min_hold_seconds=None, max_hold_seconds=None, default_hold_seconds=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn handle_rest<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        content_type: Option<&str>,
+        idempotency_key: Option<&str>,
+        query: Option<&str>,
+        min_hold_seconds: Option<Int>,
+        max_hold_seconds: Option<Int>,
+        default_hold_seconds: Option<Int>,
+    ) -> PyResult<Option<(u16, Bound<'py, PyBytes>)>> {
+        let defaults = rest::Settings::DEFAULT;
+        let settings = rest::Settings {
+            min_hold_seconds: min_hold_seconds.map_or(defaults.min_hold_seconds, |n| n.0),
+            max_hold_seconds: max_hold_seconds.map_or(defaults.max_hold_seconds, |n| n.0),
+            default_hold_seconds: default_hold_seconds.map_or(defaults.default_hold_seconds, |n| n.0),
+        };
+        settings.check().map_err(|e| error::to_py(py, e))?;
+        let Some((endpoint, show_id)) = rest::resolve(path) else { return Ok(None) };
+        if endpoint.method() != method || !answers(endpoint) {
+            return Ok(None);
+        }
+        let rq = rest::Request { body, content_type, idempotency_key, query, last_event_id: None };
+        let outcome = py.detach(|| -> serde_json::Result<Option<(u16, Vec<u8>)>> {
+            let reply = rest::handle(&self.core, &settings, endpoint, show_id.as_deref(), &rq);
+            Ok(Some(match reply.body {
+                Body::Json(value) => (reply.status, serde_json::to_vec(&value)?),
+                // Byte for byte the document the server streams.
+                Body::Status(show_id) => match self.core.seat_status(&show_id) {
+                    Ok(status) => (reply.status, serde_json::to_vec(&status)?),
+                    Err(e) => json(contract::rest_error(Op::Status, &e))?,
+                },
+                // Not a document (see `answers`).
+                Body::Events { .. } => return Ok(None),
+            }))
+        });
+        let reply = outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(reply.map(|(status, document)| (status, PyBytes::new(py, &document))))
+    }
+
     /// Counters since the pool was opened, and the pool's state.
     fn stats(&self, py: Python<'_>) -> PyResult<Stats> {
-        Ok(self.run(py, |core| Ok(core.stats()))?.into())
+        Ok(Stats(self.run(py, |core| Ok(core.stats()))?))
     }
 
     /// Closes the pool's connections (calls in flight finish first on theirs). The next
     /// call opens a new pool, so disposing a handle that is still in use is safe.
     fn dispose(&self, py: Python<'_>) {
-        py.detach(|| {
-            let _reopening = self.reopen.lock().unwrap_or_else(|p| p.into_inner());
-            let old = self.core.write().unwrap_or_else(|p| p.into_inner()).take();
-            // Dropped here, outside the write lock: closing connections does I/O.
-            drop(old);
-        })
+        py.detach(|| self.core.dispose())
     }
 
     /// True while a pool is open (false after `dispose()` until the next call).
     #[getter]
     fn is_open(&self) -> bool {
-        self.core.read().unwrap_or_else(|p| p.into_inner()).is_some()
+        self.core.is_open()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -237,11 +349,10 @@ impl SeatCore {
     }
 
     fn __repr__(&self) -> String {
-        let open = self.core.read().unwrap_or_else(|p| p.into_inner()).is_some();
         format!(
             "<seatcore.SeatCore pool_size={} {}>",
-            self.options.pool_size,
-            if open { "open" } else { "disposed" }
+            self.pool_size,
+            if self.is_open() { "open" } else { "disposed" }
         )
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! The exception classes are plain Python classes in `seatcore/exceptions.py` (they need
 //! multiple inheritance from builtins such as `LookupError` and `ConnectionError`, which
-//! native exception types cannot have); this module only picks the class for each
-//! [`ErrorKind`] and fills in its extra attributes.
+//! native exception types cannot have). Each is named after its kind in the core's table,
+//! `kind.title() + "Error"`, and takes its `code` from the same table; this module picks the
+//! class and fills in the extra attributes some kinds carry.
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -14,72 +15,18 @@ use seatcore::{Error, ErrorKind, InputError};
 /// The module that defines the exception classes.
 const EXCEPTIONS_MODULE: &str = "seatcore.exceptions";
 
-/// Every kind the core has today, for the mapping's test hook.
-const ALL_KINDS: [ErrorKind; 12] = [
-    ErrorKind::ShowNotFound,
-    ErrorKind::ShowExists,
-    ErrorKind::InvalidSeatIds,
-    ErrorKind::SeatsUnavailable,
-    ErrorKind::HoldNotFound,
-    ErrorKind::HoldExpired,
-    ErrorKind::HoldInvalidated,
-    ErrorKind::InvalidInput,
-    ErrorKind::RequestKeyReused,
-    ErrorKind::Busy,
-    ErrorKind::Unavailable,
-    ErrorKind::Database,
-];
-
-/// The name of the exception class in `seatcore.exceptions` raised for `kind`.
-pub fn exception_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::ShowNotFound => "ShowNotFoundError",
-        ErrorKind::ShowExists => "ShowExistsError",
-        ErrorKind::InvalidSeatIds => "InvalidSeatIdsError",
-        ErrorKind::SeatsUnavailable => "SeatsUnavailableError",
-        ErrorKind::HoldNotFound => "HoldNotFoundError",
-        ErrorKind::HoldExpired => "HoldExpiredError",
-        ErrorKind::HoldInvalidated => "HoldInvalidatedError",
-        ErrorKind::InvalidInput => "InvalidInputError",
-        ErrorKind::RequestKeyReused => "RequestKeyReusedError",
-        ErrorKind::Busy => "DatabaseBusyError",
-        ErrorKind::Unavailable => "DatabaseUnavailableError",
-        ErrorKind::Database => "DatabaseError",
-        // A kind added to the core later still lands under the common base class.
-        _ => "SeatcoreError",
-    }
-}
-
-/// A short, stable name for what was wrong with an input, exposed as
-/// `InvalidInputError.reason` so callers need not parse messages.
-pub fn input_reason(err: &InputError) -> &'static str {
-    match err {
-        InputError::NoSeats => "no_seats",
-        InputError::TooManySeats { .. } => "too_many_seats",
-        InputError::EmptySeatId { .. } => "empty_seat_id",
-        InputError::SeatIdTooLong { .. } => "seat_id_too_long",
-        InputError::SeatIdControlChar { .. } => "seat_id_control_char",
-        InputError::DuplicateSeatIds => "duplicate_seat_ids",
-        InputError::ShowIdLength { .. } => "show_id_length",
-        InputError::ShowIdControlChar => "show_id_control_char",
-        InputError::HoldDuration { .. } => "hold_duration",
-        InputError::RequestKey { .. } => "request_key",
-        _ => "invalid_input",
-    }
-}
-
-/// The stable kind with this number, if the core has one.
-pub fn kind_from_code(code: u32) -> Option<ErrorKind> {
-    ALL_KINDS.into_iter().find(|k| *k as u32 == code)
+/// The name of the exception class raised for `kind`: its title in the core's table plus
+/// `Error` (`ShowNotFoundError`, ..., `DatabaseBusyError`, `ConfigError`).
+pub fn class_name(kind: ErrorKind) -> String {
+    format!("{}Error", kind.title())
 }
 
 /// The exception class for `kind`, imported once per class.
 fn exception_class<'py>(py: Python<'py>, kind: ErrorKind) -> PyResult<&'py Bound<'py, PyType>> {
-    // One cell per kind, indexed by code; index 0 is the base class for unknown kinds.
-    static CLASSES: [PyOnceLock<Py<PyType>>; ALL_KINDS.len() + 1] =
-        [const { PyOnceLock::new() }; ALL_KINDS.len() + 1];
-    let slot = ALL_KINDS.iter().position(|k| *k == kind).map_or(0, |i| i + 1);
-    CLASSES[slot].import(py, EXCEPTIONS_MODULE, exception_name(kind))
+    static CLASSES: [PyOnceLock<Py<PyType>>; ErrorKind::ALL.len()] =
+        [const { PyOnceLock::new() }; ErrorKind::ALL.len()];
+    let slot = ErrorKind::ALL.iter().position(|k| *k == kind).unwrap_or_default();
+    CLASSES[slot].import(py, EXCEPTIONS_MODULE, &class_name(kind))
 }
 
 /// Turns a core error into the Python exception of its kind.
@@ -88,19 +35,29 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
 }
 
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
-    let class = exception_class(py, err.kind())?;
+    let kind = err.kind();
+    let class = exception_class(py, kind)?;
     let message = err.to_string();
-    let instance = match err {
-        Error::SeatsUnavailable { seat_ids } => class.call1((message, PyTuple::new(py, seat_ids)?))?,
-        Error::InvalidInput(input) => class.call1((message, input.index(), input_reason(input)))?,
-        _ => class.call1((message,))?,
+    // The constructor arguments of each class: the message, and what some kinds carry.
+    let instance = match kind {
+        ErrorKind::SeatsUnavailable => class.call1((message, PyTuple::new(py, err.unavailable_seats())?))?,
+        ErrorKind::InvalidInput => match err.input() {
+            Some(input) => class.call1((message, input.index(), input.reason()))?,
+            None => class.call1((message,))?,
+        },
+        ErrorKind::ShowNotFound
+        | ErrorKind::ShowExists
+        | ErrorKind::InvalidSeatIds
+        | ErrorKind::HoldNotFound
+        | ErrorKind::HoldExpired
+        | ErrorKind::HoldInvalidated
+        | ErrorKind::RequestKeyReused
+        | ErrorKind::Busy
+        | ErrorKind::Unavailable
+        | ErrorKind::Database
+        | ErrorKind::Config => class.call1((message,))?,
     };
     Ok(PyErr::from_value(instance))
-}
-
-/// `InvalidInputError` for an input the core rejected before any database work.
-pub fn input(py: Python<'_>, err: InputError) -> PyErr {
-    to_py(py, Error::InvalidInput(err))
 }
 
 /// A `TypeError` naming the argument and the expected type.
@@ -113,36 +70,43 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
 }
 
-/// Test hook: the class name for a kind code, or None for a code the core does not have.
-#[pyfunction]
-pub fn _exception_name_for_code(code: u32) -> Option<&'static str> {
-    kind_from_code(code).map(exception_name)
+/// Every exception class name with its kind's code, from the core's table; the exception
+/// module sets each class's `code` from it and fails to import when a kind has no class.
+pub fn exception_codes() -> Vec<(String, u32)> {
+    ErrorKind::ALL.iter().map(|k| (class_name(*k), k.code())).collect()
 }
 
-/// Test hook: raises the exception the mapping gives for an error of this kind code
-/// (kinds whose errors carry a database source are represented by a stand-in source).
+/// Test hook: the class name for a kind code, or None for a code the core does not have.
+#[pyfunction]
+pub fn _exception_name_for_code(code: u32) -> Option<String> {
+    ErrorKind::from_code(code).map(class_name)
+}
+
+/// Test hook: raises the exception the mapping gives for a stand-in error of this kind code.
 #[pyfunction]
 pub fn _raise_for_code(py: Python<'_>, code: u32) -> PyResult<()> {
-    let err = match kind_from_code(code) {
-        Some(ErrorKind::ShowNotFound) => Error::ShowNotFound,
-        Some(ErrorKind::ShowExists) => Error::ShowExists,
-        Some(ErrorKind::InvalidSeatIds) => Error::InvalidSeatIds,
-        Some(ErrorKind::SeatsUnavailable) => {
-            Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] }
-        }
-        Some(ErrorKind::HoldNotFound) => Error::HoldNotFound,
-        Some(ErrorKind::HoldExpired) => Error::HoldExpired,
-        Some(ErrorKind::HoldInvalidated) => Error::HoldInvalidated,
-        Some(ErrorKind::InvalidInput) => Error::InvalidInput(InputError::EmptySeatId { index: 2 }),
-        Some(ErrorKind::RequestKeyReused) => Error::RequestKeyReused,
-        Some(ErrorKind::Unavailable) => Error::Unavailable("stand-in: connection refused".into()),
-        // Busy and Database wrap a postgres::Error, which only a live server produces;
-        // the live tests reach them. Here, the class lookup alone.
-        Some(kind) => {
+    let Some(kind) = ErrorKind::from_code(code) else {
+        return Err(PyTypeError::new_err(format!("no error kind has code {code}")));
+    };
+    let err = match kind {
+        ErrorKind::ShowNotFound => Error::ShowNotFound,
+        ErrorKind::ShowExists => Error::ShowExists,
+        ErrorKind::InvalidSeatIds => Error::InvalidSeatIds,
+        ErrorKind::SeatsUnavailable => Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] },
+        ErrorKind::HoldNotFound => Error::HoldNotFound,
+        ErrorKind::HoldExpired => Error::HoldExpired,
+        ErrorKind::HoldInvalidated => Error::HoldInvalidated,
+        ErrorKind::InvalidInput => Error::InvalidInput(InputError::EmptySeatId { index: 2 }),
+        ErrorKind::RequestKeyReused => Error::RequestKeyReused,
+        ErrorKind::Busy => Error::Busy(None),
+        ErrorKind::Unavailable => Error::Unavailable("stand-in: connection refused".into()),
+        ErrorKind::Config => Error::Config("stand-in: sslmode must be one of ...".into()),
+        // Database errors wrap a postgres::Error, which only a live server produces; the
+        // live tests reach them. Here, the class lookup alone.
+        ErrorKind::Database => {
             let class = exception_class(py, kind)?;
             return Err(PyErr::from_value(class.call1(("stand-in",))?));
         }
-        None => return Err(PyTypeError::new_err(format!("no error kind has code {code}"))),
     };
     Err(to_py(py, err))
 }

@@ -1,31 +1,63 @@
 //! `seatcore._seatcore`: the native half of the `seatcore` Python package.
 //!
-//! A thin door onto the core crate: `SeatCore` (the handle), typed results, and the error
-//! mapping. The pure-Python package around it (`python/seatcore/`) adds the exception
-//! classes and the drop-in `DatabaseManager`.
+//! A thin door onto the core crate: `SeatCore` (the handle), typed results, the values of
+//! the drop-in `DatabaseManager`, and the error mapping. The pure-Python package around it
+//! (`python/seatcore/`) adds the exception classes and the `DatabaseManager` class itself.
 
 mod args;
 mod core;
 mod error;
+mod manager;
 mod results;
 
 use pyo3::prelude::*;
+use pyo3::types::{IntoPyDict, PyDict, PyTuple};
+use seatcore::{rest, validate, Options};
 
 /// Native seat holds, bookings and releases on PostgreSQL. Import from `seatcore`.
 #[pymodule]
 fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
     m.add_class::<core::SeatCore>()?;
+    m.add_class::<manager::Manager>()?;
     m.add_class::<results::Hold>()?;
     m.add_class::<results::Booking>()?;
     m.add_class::<results::Seat>()?;
     m.add_class::<results::ShowStatus>()?;
     m.add_class::<results::ResetCounts>()?;
+    m.add_class::<results::Audit>()?;
     m.add_class::<results::Stats>()?;
     m.add_function(wrap_pyfunction!(error::_exception_name_for_code, m)?)?;
     m.add_function(wrap_pyfunction!(error::_raise_for_code, m)?)?;
-    m.add("MAX_SEATS_PER_HOLD", seatcore::validate::MAX_SEATS_PER_HOLD)?;
-    m.add("MAX_SEATS_PER_SHOW", seatcore::validate::MAX_SEATS_PER_SHOW)?;
-    m.add("MIN_HOLD_SECONDS", seatcore::validate::MIN_HOLD_SECONDS)?;
-    m.add("MAX_HOLD_SECONDS", seatcore::validate::MAX_HOLD_SECONDS)?;
+    m.add("_EXCEPTION_CODES", error::exception_codes().into_py_dict(py)?)?;
+    m.add("_DEFAULT_OPTIONS", default_options(py)?)?;
+    let endpoints: Vec<(&str, &str)> = rest::Endpoint::ALL
+        .iter()
+        .filter(|e| core::answers(**e))
+        .map(|e| (e.method(), e.template()))
+        .collect();
+    m.add("REST_ENDPOINTS", PyTuple::new(py, endpoints)?)?;
+    m.add("MAX_SEATS_PER_HOLD", validate::MAX_SEATS_PER_HOLD)?;
+    m.add("MAX_SEATS_PER_SHOW", validate::MAX_SEATS_PER_SHOW)?;
+    m.add("MIN_HOLD_SECONDS", validate::MIN_HOLD_SECONDS)?;
+    m.add("MAX_HOLD_SECONDS", validate::MAX_HOLD_SECONDS)?;
+    m.add("MAX_REPORTED_PROBLEMS", seatcore::MAX_REPORTED_PROBLEMS)?;
     Ok(())
+}
+
+/// `SeatCore`'s keyword defaults, from `Options::DEFAULT` (a test holds the constructor's
+/// shown signature to them).
+fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let o = Options::DEFAULT;
+    let d = PyDict::new(py);
+    d.set_item(Options::POOL_SIZE.name, o.pool_size)?;
+    d.set_item(Options::MIN_IDLE.name, o.min_idle)?;
+    d.set_item(Options::CHECKOUT_TIMEOUT.name, o.checkout_timeout.as_secs_f64())?;
+    d.set_item(Options::CONNECT_TIMEOUT.name, o.connect_timeout.as_secs_f64())?;
+    d.set_item(Options::STATEMENT_TIMEOUT.name, o.statement_timeout.as_secs_f64())?;
+    d.set_item(Options::LOCK_TIMEOUT.name, o.lock_timeout.as_secs_f64())?;
+    d.set_item(Options::SWEEP_BATCH.name, o.sweep_batch)?;
+    d.set_item(Options::CHANGE_RETENTION.name, o.change_retention.as_secs_f64())?;
+    d.set_item("migrate", o.migrate)?;
+    Ok(d)
 }

@@ -1,61 +1,67 @@
-//! The typed, immutable results of the idiomatic API, and their contract dicts.
+//! The typed, immutable results of the idiomatic API: each wraps the core's result type.
 //!
 //! Timestamps are aware `datetime`s in UTC; ids are `uuid.UUID`s; seat lists are tuples.
-//! Each result's `to_dict()` gives the REST contract's JSON object for it (plain `str`,
-//! `int`, `list` values, timestamps as ISO 8601 text), which is what `DatabaseManager`
-//! returns.
+//! Each result's `to_dict()` is the core's serde shape of it (the REST contract's JSON
+//! object, as plain `dict`, `list`, `str`, `int` and `bool` values).
+
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
-use seatcore::{iso8601, SeatState, Uuid};
+use pyo3::types::PyTuple;
+use pythonize::pythonize;
+use seatcore::{iso8601, Uuid};
 
 /// A granted hold: the seats are the caller's until `expires_at` (by the database's clock).
 #[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Hold {
-    /// The hold's id (pass it, or its text, to `book` and `release`).
-    #[pyo3(get)]
-    pub hold_id: Uuid,
-    /// The show the seats belong to.
-    #[pyo3(get)]
-    pub show_id: String,
-    pub seat_ids: Vec<String>,
-    /// When the hold ends, an aware UTC datetime.
-    #[pyo3(get)]
-    pub expires_at: DateTime<Utc>,
-}
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hold(pub seatcore::Hold);
 
-impl From<seatcore::Hold> for Hold {
-    fn from(h: seatcore::Hold) -> Self {
-        Hold { hold_id: h.hold_id, show_id: h.show_id, seat_ids: h.seat_ids, expires_at: h.expires_at }
+impl Hash for Hold {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hold_id.hash(state);
     }
 }
 
 #[pymethods]
 impl Hold {
+    /// The hold's id (pass it, or its text, to `book` and `release`).
+    #[getter]
+    fn hold_id(&self) -> Uuid {
+        self.0.hold_id
+    }
+
+    /// The show the seats belong to.
+    #[getter]
+    fn show_id(&self) -> &str {
+        &self.0.show_id
+    }
+
     /// The held seat ids (trimmed), in request order.
     #[getter]
     fn seat_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.seat_ids)
+        PyTuple::new(py, &self.0.seat_ids)
+    }
+
+    /// When the hold ends, an aware UTC datetime.
+    #[getter]
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
     }
 
     /// The contract's dict: `{"hold_id", "expires_at", "seat_ids"}` with text values.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("hold_id", self.hold_id.to_string())?;
-        d.set_item("expires_at", iso8601(&self.expires_at))?;
-        d.set_item("seat_ids", PyList::new(py, &self.seat_ids)?)?;
-        Ok(d)
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
     }
 
     fn __repr__(&self) -> String {
+        let h = &self.0;
         format!(
             "Hold(hold_id='{}', show_id={:?}, seat_ids={:?}, expires_at='{}')",
-            self.hold_id,
-            self.show_id,
-            self.seat_ids,
-            iso8601(&self.expires_at)
+            h.hold_id,
+            h.show_id,
+            h.seat_ids,
+            iso8601(&h.expires_at)
         )
     }
 }
@@ -63,282 +69,368 @@ impl Hold {
 /// A confirmed booking. `booking_id` equals the id of the hold it came from; booking the
 /// same hold again returns an equal value.
 #[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Booking {
-    /// The booking's id: the id of the hold it confirmed.
-    #[pyo3(get)]
-    pub booking_id: Uuid,
-    /// The show the seats belong to.
-    #[pyo3(get)]
-    pub show_id: String,
-    pub seat_ids: Vec<String>,
-    /// When the first booking of the hold was made, an aware UTC datetime.
-    #[pyo3(get)]
-    pub booked_at: DateTime<Utc>,
-}
+#[derive(Clone, PartialEq, Eq)]
+pub struct Booking(pub seatcore::Booking);
 
-impl From<seatcore::Booking> for Booking {
-    fn from(b: seatcore::Booking) -> Self {
-        Booking { booking_id: b.booking_id, show_id: b.show_id, seat_ids: b.seat_ids, booked_at: b.booked_at }
+impl Hash for Booking {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.booking_id.hash(state);
     }
 }
 
 #[pymethods]
 impl Booking {
+    /// The booking's id: the id of the hold it confirmed.
+    #[getter]
+    fn booking_id(&self) -> Uuid {
+        self.0.booking_id
+    }
+
+    /// The show the seats belong to.
+    #[getter]
+    fn show_id(&self) -> &str {
+        &self.0.show_id
+    }
+
     /// The booked seat ids, in the order the hold asked for them.
     #[getter]
     fn seat_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.seat_ids)
+        PyTuple::new(py, &self.0.seat_ids)
+    }
+
+    /// When the first booking of the hold was made, an aware UTC datetime.
+    #[getter]
+    fn booked_at(&self) -> DateTime<Utc> {
+        self.0.booked_at
     }
 
     /// The contract's dict: `{"booking_id", "seat_ids", "booked_at"}` with text values.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("booking_id", self.booking_id.to_string())?;
-        d.set_item("seat_ids", PyList::new(py, &self.seat_ids)?)?;
-        d.set_item("booked_at", iso8601(&self.booked_at))?;
-        Ok(d)
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
     }
 
     fn __repr__(&self) -> String {
+        let b = &self.0;
         format!(
             "Booking(booking_id='{}', show_id={:?}, seat_ids={:?}, booked_at='{}')",
-            self.booking_id,
-            self.show_id,
-            self.seat_ids,
-            iso8601(&self.booked_at)
+            b.booking_id,
+            b.show_id,
+            b.seat_ids,
+            iso8601(&b.booked_at)
         )
     }
 }
 
 /// One seat of a status read.
 #[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Seat {
-    /// The seat's id.
-    #[pyo3(get)]
-    pub seat_id: String,
-    pub state: SeatState,
-    /// When the seat's hold ends; set exactly when `status == "held"`.
-    #[pyo3(get)]
-    pub hold_expires_at: Option<DateTime<Utc>>,
+#[derive(Clone, PartialEq, Eq)]
+pub struct Seat(pub seatcore::Seat);
+
+impl Hash for Seat {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.seat_id.hash(state);
+        self.0.state.hash(state);
+    }
 }
 
 #[pymethods]
 impl Seat {
+    /// The seat's id.
+    #[getter]
+    fn seat_id(&self) -> &str {
+        &self.0.seat_id
+    }
+
     /// `"available"`, `"held"` or `"booked"`.
     #[getter]
     fn status(&self) -> &'static str {
-        self.state.as_str()
+        self.0.state.as_str()
+    }
+
+    /// When the seat's hold ends; set exactly when `status == "held"`.
+    #[getter]
+    fn hold_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.hold_expires_at
     }
 
     fn __repr__(&self) -> String {
-        match &self.hold_expires_at {
+        let s = &self.0;
+        match &s.hold_expires_at {
             Some(t) => format!(
                 "Seat(seat_id={:?}, status='{}', hold_expires_at='{}')",
-                self.seat_id,
-                self.state.as_str(),
+                s.seat_id,
+                s.state.as_str(),
                 iso8601(t)
             ),
-            None => format!("Seat(seat_id={:?}, status='{}')", self.seat_id, self.state.as_str()),
+            None => format!("Seat(seat_id={:?}, status='{}')", s.seat_id, s.state.as_str()),
         }
-    }
-}
-
-impl Seat {
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("seat_id", &self.seat_id)?;
-        d.set_item("status", self.state.as_str())?;
-        if let Some(t) = &self.hold_expires_at {
-            d.set_item("hold_expires_at", iso8601(t))?;
-        }
-        Ok(d)
     }
 }
 
 /// A show's status at one moment: counts, every seat in seat-map order, and whether the
 /// data satisfied the invariants.
 #[pyclass(frozen, module = "seatcore._seatcore")]
-pub struct ShowStatus {
-    /// The show's id.
-    #[pyo3(get)]
-    pub show_id: String,
-    /// Seats on the seat map.
-    #[pyo3(get)]
-    pub total_seats: u64,
-    /// Seats neither held nor booked.
-    #[pyo3(get)]
-    pub available_seats: u64,
-    /// Seats under a live hold.
-    #[pyo3(get)]
-    pub held_seats: u64,
-    /// Seats booked.
-    #[pyo3(get)]
-    pub booked_seats: u64,
-    /// Computed from the rows read: every seat present once, counts adding up, no seat
-    /// both held and booked, every held seat backed by its live hold.
-    #[pyo3(get)]
-    pub invariants_valid: bool,
-    pub seats: Vec<Seat>,
-}
-
-impl From<seatcore::ShowStatus> for ShowStatus {
-    fn from(s: seatcore::ShowStatus) -> Self {
-        ShowStatus {
-            show_id: s.show_id,
-            total_seats: s.counts.total,
-            available_seats: s.counts.available,
-            held_seats: s.counts.held,
-            booked_seats: s.counts.booked,
-            invariants_valid: s.counts.invariants_valid,
-            seats: s
-                .seats
-                .into_iter()
-                .map(|seat| Seat {
-                    seat_id: seat.seat_id,
-                    state: seat.state,
-                    hold_expires_at: seat.hold_expires_at,
-                })
-                .collect(),
-        }
-    }
-}
+pub struct ShowStatus(pub seatcore::ShowStatus);
 
 #[pymethods]
 impl ShowStatus {
+    /// The show's id.
+    #[getter]
+    fn show_id(&self) -> &str {
+        &self.0.show_id
+    }
+
+    /// Seats on the seat map.
+    #[getter]
+    fn total_seats(&self) -> u64 {
+        self.0.counts.total
+    }
+
+    /// Seats neither held nor booked.
+    #[getter]
+    fn available_seats(&self) -> u64 {
+        self.0.counts.available
+    }
+
+    /// Seats under a live hold.
+    #[getter]
+    fn held_seats(&self) -> u64 {
+        self.0.counts.held
+    }
+
+    /// Seats booked.
+    #[getter]
+    fn booked_seats(&self) -> u64 {
+        self.0.counts.booked
+    }
+
+    /// Computed from the rows read: every seat present once, counts adding up, no seat
+    /// both held and booked, every held seat backed by its live hold.
+    #[getter]
+    fn invariants_valid(&self) -> bool {
+        self.0.counts.invariants_valid
+    }
+
+    /// Every change with an id up to this is in the read (later ones may be too): follow
+    /// the change stream from here to miss nothing.
+    #[getter]
+    fn version(&self) -> i64 {
+        self.0.counts.version
+    }
+
     /// Every seat, in seat-map order.
     #[getter]
     fn seats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.seats.iter().cloned())
+        PyTuple::new(py, self.0.seats.iter().cloned().map(Seat))
     }
 
-    /// The contract's dict of `GET /shows/<id>/seats`: counts, `seats` as a list of
-    /// `{"seat_id", "status"}` dicts (with `"hold_expires_at"` only on held seats), and
-    /// `invariants_valid`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("total_seats", self.total_seats)?;
-        d.set_item("available_seats", self.available_seats)?;
-        d.set_item("held_seats", self.held_seats)?;
-        d.set_item("booked_seats", self.booked_seats)?;
-        let seats = PyList::empty(py);
-        for seat in &self.seats {
-            seats.append(seat.to_dict(py)?)?;
-        }
-        d.set_item("seats", seats)?;
-        d.set_item("invariants_valid", self.invariants_valid)?;
-        Ok(d)
+    /// The document of `GET /shows/<id>/seats`: `seats` as a list of `{"seat_id",
+    /// "status"}` dicts (with `"hold_expires_at"` only on held seats), the counts,
+    /// `invariants_valid` and `version`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
     }
 
     fn __len__(&self) -> usize {
-        self.seats.len()
+        self.0.seats.len()
     }
 
     fn __repr__(&self) -> String {
+        let c = &self.0.counts;
         format!(
             "ShowStatus(show_id={:?}, total_seats={}, available_seats={}, held_seats={}, booked_seats={}, invariants_valid={})",
-            self.show_id,
-            self.total_seats,
-            self.available_seats,
-            self.held_seats,
-            self.booked_seats,
-            if self.invariants_valid { "True" } else { "False" }
+            self.0.show_id,
+            c.total,
+            c.available,
+            c.held,
+            c.booked,
+            if c.invariants_valid { "True" } else { "False" }
         )
     }
 }
 
 /// What an administrative reset cleared.
 #[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ResetCounts {
-    /// Holds deleted.
-    #[pyo3(get)]
-    pub holds_cleared: u64,
-    /// Bookings deleted.
-    #[pyo3(get)]
-    pub bookings_cleared: u64,
-    /// Seats that were held or booked and are available now.
-    #[pyo3(get)]
-    pub seats_reset: u64,
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResetCounts(pub seatcore::ResetCounts);
+
+impl Hash for ResetCounts {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let c = &self.0;
+        (c.holds_cleared, c.bookings_cleared, c.seats_reset).hash(state);
+    }
 }
 
 #[pymethods]
 impl ResetCounts {
+    /// Holds deleted.
+    #[getter]
+    fn holds_cleared(&self) -> u64 {
+        self.0.holds_cleared
+    }
+
+    /// Bookings deleted.
+    #[getter]
+    fn bookings_cleared(&self) -> u64 {
+        self.0.bookings_cleared
+    }
+
+    /// Seats that were held or booked and are available now.
+    #[getter]
+    fn seats_reset(&self) -> u64 {
+        self.0.seats_reset
+    }
+
     /// The contract's dict: `{"holds_cleared", "bookings_cleared", "seats_reset"}`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("holds_cleared", self.holds_cleared)?;
-        d.set_item("bookings_cleared", self.bookings_cleared)?;
-        d.set_item("seats_reset", self.seats_reset)?;
-        Ok(d)
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
     }
 
     fn __repr__(&self) -> String {
+        let c = &self.0;
         format!(
             "ResetCounts(holds_cleared={}, bookings_cleared={}, seats_reset={})",
-            self.holds_cleared, self.bookings_cleared, self.seats_reset
+            c.holds_cleared, c.bookings_cleared, c.seats_reset
+        )
+    }
+}
+
+/// What the invariant audit found: every promise the rows must keep, checked in one
+/// read-only statement. `ok` exactly when `problems` is empty.
+#[pyclass(frozen, eq, module = "seatcore._seatcore")]
+#[derive(PartialEq, Eq)]
+pub struct Audit(pub seatcore::Audit);
+
+#[pymethods]
+impl Audit {
+    /// Whether every invariant holds.
+    #[getter]
+    fn ok(&self) -> bool {
+        self.0.ok
+    }
+
+    /// Shows looked at (0 for an unknown show).
+    #[getter]
+    fn shows(&self) -> u64 {
+        self.0.shows
+    }
+
+    /// Seats looked at.
+    #[getter]
+    fn seats(&self) -> u64 {
+        self.0.seats
+    }
+
+    /// Seats held by a live hold at the audit's moment.
+    #[getter]
+    fn held(&self) -> u64 {
+        self.0.held
+    }
+
+    /// Seats booked at the audit's moment.
+    #[getter]
+    fn booked(&self) -> u64 {
+        self.0.booked
+    }
+
+    /// How many problems were found in all.
+    #[getter]
+    fn problem_count(&self) -> u64 {
+        self.0.problem_count
+    }
+
+    /// The first problems found (at most `MAX_REPORTED_PROBLEMS`), each a sentence naming
+    /// the show, seat and hold or booking.
+    #[getter]
+    fn problems<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.0.problems)
+    }
+
+    /// The audit document (as `GET /audit` answers it).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
+    }
+
+    fn __repr__(&self) -> String {
+        let a = &self.0;
+        format!(
+            "Audit(ok={}, shows={}, seats={}, held={}, booked={}, problem_count={})",
+            if a.ok { "True" } else { "False" },
+            a.shows,
+            a.seats,
+            a.held,
+            a.booked,
+            a.problem_count
         )
     }
 }
 
 /// Counters since the handle was opened (or last disposed), and the pool's state.
 #[pyclass(frozen, module = "seatcore._seatcore")]
-pub struct Stats {
-    /// Holds granted.
-    #[pyo3(get)]
-    pub holds_granted: u64,
-    /// Holds refused because seats were taken.
-    #[pyo3(get)]
-    pub holds_refused: u64,
-    /// First bookings made (repeats not counted).
-    #[pyo3(get)]
-    pub bookings: u64,
-    /// Holds released early.
-    #[pyo3(get)]
-    pub releases: u64,
-    /// Expired holds deleted by sweeps.
-    #[pyo3(get)]
-    pub holds_expired_swept: u64,
-    /// Connections open in the pool.
-    #[pyo3(get)]
-    pub pool_connections: u32,
-    /// Open connections that are idle.
-    #[pyo3(get)]
-    pub pool_idle: u32,
-    /// Most connections the pool opens.
-    #[pyo3(get)]
-    pub pool_max: u32,
-}
-
-impl From<seatcore::Stats> for Stats {
-    fn from(s: seatcore::Stats) -> Self {
-        Stats {
-            holds_granted: s.holds_granted,
-            holds_refused: s.holds_refused,
-            bookings: s.bookings,
-            releases: s.releases,
-            holds_expired_swept: s.holds_expired_swept,
-            pool_connections: s.pool_connections,
-            pool_idle: s.pool_idle,
-            pool_max: s.pool_max,
-        }
-    }
-}
+pub struct Stats(pub seatcore::Stats);
 
 #[pymethods]
 impl Stats {
+    /// Holds granted.
+    #[getter]
+    fn holds_granted(&self) -> u64 {
+        self.0.holds_granted
+    }
+
+    /// Holds refused because seats were taken.
+    #[getter]
+    fn holds_refused(&self) -> u64 {
+        self.0.holds_refused
+    }
+
+    /// First bookings made (repeats not counted).
+    #[getter]
+    fn bookings(&self) -> u64 {
+        self.0.bookings
+    }
+
+    /// Holds released early.
+    #[getter]
+    fn releases(&self) -> u64 {
+        self.0.releases
+    }
+
+    /// Expired holds deleted by sweeps.
+    #[getter]
+    fn holds_expired_swept(&self) -> u64 {
+        self.0.holds_expired_swept
+    }
+
+    /// Connections open in the pool.
+    #[getter]
+    fn pool_connections(&self) -> u32 {
+        self.0.pool_connections
+    }
+
+    /// Open connections that are idle.
+    #[getter]
+    fn pool_idle(&self) -> u32 {
+        self.0.pool_idle
+    }
+
+    /// Most connections the pool opens.
+    #[getter]
+    fn pool_max(&self) -> u32 {
+        self.0.pool_max
+    }
+
     fn __repr__(&self) -> String {
+        let s = &self.0;
         format!(
             "Stats(holds_granted={}, holds_refused={}, bookings={}, releases={}, holds_expired_swept={}, pool_connections={}, pool_idle={}, pool_max={})",
-            self.holds_granted,
-            self.holds_refused,
-            self.bookings,
-            self.releases,
-            self.holds_expired_swept,
-            self.pool_connections,
-            self.pool_idle,
-            self.pool_max
+            s.holds_granted,
+            s.holds_refused,
+            s.bookings,
+            s.releases,
+            s.holds_expired_swept,
+            s.pool_connections,
+            s.pool_idle,
+            s.pool_max
         )
     }
 }

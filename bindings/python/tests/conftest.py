@@ -1,8 +1,14 @@
-"""Fixtures: a fresh schema per test on a real PostgreSQL, and invariant checks.
+"""Fixtures: a fresh schema per test on a real PostgreSQL, checked by the core's audit.
 
 The server is ``DATABASE_URL`` when set, else the project's private cluster
 (``scripts/pg.sh start``). Each test gets its own schema, reached through a URL with
-``options=-c search_path=<schema>``, dropped afterwards.
+``options=-c search_path=<schema>``, dropped afterwards. Before it is dropped, the core's
+invariant audit (``SeatCore.audit``) checks every show the test left in it, unless the test
+is marked ``breaks_invariants`` (it corrupts the rows on purpose, and checks the audit
+catches that where it can).
+
+A test whose prerequisite (a command) is missing is skipped on a developer's machine and
+fails when ``CI`` is set (:func:`require`).
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ import itertools
 import os
 import pathlib
 import re
+import shutil
 import subprocess
-from typing import Iterator, List
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import psycopg
 import pytest
@@ -21,6 +28,9 @@ import seatcore
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 _counter = itertools.count()
+
+#: The ``audit`` fixture: the core's audit of one show, asserted clean.
+AuditFn = Callable[[str], seatcore.Audit]
 
 
 def with_search_path(url: str, schema: str) -> str:
@@ -42,6 +52,43 @@ def server_url() -> str:
     return url
 
 
+def require(command: str) -> str:
+    """The path of ``command``; without it the test is skipped, or fails when ``CI`` is set."""
+    path = shutil.which(command)
+    if path is None:
+        message = f"needs the {command} command"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI is set: a missing prerequisite is a failure)")
+        pytest.skip(message)
+    return path
+
+
+def audited(core: seatcore.SeatCore, show_id: Optional[str] = None) -> seatcore.Audit:
+    """The core's audit of ``show_id`` (every show without it), asserted clean; a named show
+    must exist, or the audit would check nothing."""
+    result = core.audit(show_id)
+    assert result.ok, result.problems
+    assert result.problem_count == 0 and result.problems == ()
+    if show_id is not None:
+        assert result.shows == 1, f"no show {show_id!r} to audit"
+    return result
+
+
+def counts(result: seatcore.Audit) -> Tuple[int, int, int]:
+    """``(seats, held, booked)`` of an audit."""
+    return result.seats, result.held, result.booked
+
+
+def audit_end_state(url: str) -> None:
+    """Audits every show a test left behind, when the test's schema has seatcore's tables."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT to_regclass('shows') IS NOT NULL").fetchone()
+    if row is None or not row[0]:
+        return  # the test never created the schema (or dropped it on purpose)
+    with seatcore.SeatCore(url, pool_size=1, min_idle=0, migrate=False) as core:
+        audited(core)
+
+
 @pytest.fixture
 def schema(server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
     label = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:30]
@@ -49,10 +96,14 @@ def schema(server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
         admin.execute(f"CREATE SCHEMA {name}")
-    yield name
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        # Connections still open on the schema (a test's pool) do not block the drop.
-        admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    try:
+        yield name
+        if request.node.get_closest_marker("breaks_invariants") is None:
+            audit_end_state(with_search_path(server_url, name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            # Connections still open on the schema (a test's pool) do not block the drop.
+            admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
 @pytest.fixture
@@ -74,6 +125,21 @@ def core(url: str) -> Iterator[seatcore.SeatCore]:
     """An idiomatic handle on this test's schema."""
     with seatcore.SeatCore(url) as handle:
         yield handle
+
+
+@pytest.fixture
+def audit(url: str) -> Iterator[AuditFn]:
+    """``audit(show_id)``: the core's audit of one show of this test's schema, asserted clean."""
+    handle: List[seatcore.SeatCore] = []
+
+    def check(show_id: str) -> seatcore.Audit:
+        if not handle:
+            handle.append(seatcore.SeatCore(url, pool_size=1, min_idle=0))
+        return audited(handle[0], show_id)
+
+    yield check
+    for core in handle:
+        core.dispose()
 
 
 @pytest.fixture
@@ -100,54 +166,3 @@ def expire(raw: psycopg.Connection, hold_id: str) -> None:
             "UPDATE seats SET hold_expires_at = now() - interval '1 minute' WHERE hold_id = %s",
             (hold_id,),
         )
-
-
-def check_invariants(raw: psycopg.Connection, show_id: str) -> dict:
-    """Asserts the contract's invariants straight from the tables; returns the counts."""
-    row = raw.execute(
-        """
-        SELECT count(*),
-               count(*) FILTER (WHERE booking_id IS NOT NULL),
-               count(*) FILTER (WHERE booking_id IS NULL AND hold_expires_at > now()),
-               count(*) FILTER (WHERE booking_id IS NULL AND (hold_expires_at IS NULL OR hold_expires_at <= now())),
-               count(*) FILTER (WHERE hold_id IS NOT NULL AND booking_id IS NOT NULL),
-               (SELECT seat_count FROM shows WHERE show_id = %(s)s)
-        FROM seats WHERE show_id = %(s)s
-        """,
-        {"s": show_id},
-    ).fetchone()
-    assert row is not None
-    total, booked, held, available, both, declared = row
-    assert total == declared
-    assert available + held + booked == total
-    assert both == 0
-    # No seat in two live holds, nor in a live hold and a booking.
-    (overlaps,) = raw.execute(
-        """
-        SELECT count(*) FROM (
-            SELECT n FROM (
-                SELECT unnest(seat_nos) AS n FROM holds WHERE show_id = %(s)s AND expires_at > now()
-                UNION ALL
-                SELECT unnest(seat_nos) FROM bookings WHERE show_id = %(s)s
-            ) x GROUP BY n HAVING count(*) > 1
-        ) y
-        """,
-        {"s": show_id},
-    ).fetchone()  # type: ignore[misc]
-    assert overlaps == 0
-    # Every live hold's seats carry that hold; every booking's seats carry that booking.
-    (stray,) = raw.execute(
-        """
-        SELECT (SELECT count(*) FROM holds h, unnest(h.seat_nos) n
-                JOIN seats s ON s.seat_no = n
-                WHERE h.show_id = %(s)s AND s.show_id = h.show_id AND h.expires_at > now()
-                  AND s.hold_id IS DISTINCT FROM h.hold_id)
-             + (SELECT count(*) FROM bookings b, unnest(b.seat_nos) n
-                JOIN seats s ON s.seat_no = n
-                WHERE b.show_id = %(s)s AND s.show_id = b.show_id
-                  AND s.booking_id IS DISTINCT FROM b.booking_id)
-        """,
-        {"s": show_id},
-    ).fetchone()  # type: ignore[misc]
-    assert stray == 0
-    return {"total": total, "available": available, "held": held, "booked": booked}

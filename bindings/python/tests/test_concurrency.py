@@ -1,6 +1,6 @@
 """Concurrency with Python threads and processes, and proof that the GIL is released.
 
-Every test checks the database's invariants afterwards, straight from the tables."""
+Every test checks the database's invariants afterwards with the core's audit."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 import seatcore
 from _workers import race
-from conftest import check_invariants, seats
+from conftest import AuditFn, counts, seats
 
 UNAVAILABLE_S1 = (False, {"error": "seats unavailable", "unavailable_seats": ["S1"]})
 
@@ -44,28 +44,28 @@ def run_threads(n: int, target: Any) -> List[Any]:
     return results
 
 
-def test_last_seat_race_has_exactly_one_winner(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_last_seat_race_has_exactly_one_winner(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
     for round_no in range(5):
         show = f"race{round_no}"
         db.initialize_show(show, ["S1", "S2"])
-        results = run_threads(16, lambda i: db.hold_seats(show, ["S1"]))
+        results = run_threads(16, lambda i, show=show: db.hold_seats(show, ["S1"]))
         winners = [r for r in results if r[0]]
         assert len(winners) == 1, results
         assert all(r == UNAVAILABLE_S1 for r in results if not r[0])
-        assert check_invariants(raw, show) == {"total": 2, "available": 1, "held": 1, "booked": 0}
+        assert counts(audit(show)) == (2, 1, 0)
 
 
-def test_last_seat_race_for_bookings(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_last_seat_race_for_bookings(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
     # Many threads book the same hold at once: all get the same booking.
     db.initialize_show("s", seats(3))
     _, hold = db.hold_seats("s", ["S1", "S2"])
     results = run_threads(12, lambda i: db.book_hold("s", hold["hold_id"]))
     assert all(r[0] for r in results)
     assert len({(r[1]["booking_id"], r[1]["booked_at"]) for r in results}) == 1
-    assert check_invariants(raw, "s") == {"total": 3, "available": 1, "held": 0, "booked": 2}
+    assert counts(audit("s")) == (3, 0, 2)
 
 
-def test_distinct_seats_every_hold_granted_once(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_distinct_seats_every_hold_granted_once(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
     threads, per_thread = 8, 30
     db.initialize_show("s", seats(threads * per_thread))
 
@@ -78,10 +78,10 @@ def test_distinct_seats_every_hold_granted_once(db: seatcore.DatabaseManager, ra
     held = [hold["seat_ids"][0] for _, hold in results]
     assert sorted(held) == sorted(seats(threads * per_thread))
     assert len({hold["hold_id"] for _, hold in results}) == threads * per_thread
-    assert check_invariants(raw, "s") == {"total": 240, "available": 0, "held": 240, "booked": 0}
+    assert counts(audit("s")) == (240, 240, 0)
 
 
-def test_overlapping_requests_never_grant_a_seat_twice(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_overlapping_requests_never_grant_a_seat_twice(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
     db.initialize_show("s", seats(24))
 
     def contend(i: int) -> List[Tuple[bool, Dict[str, Any]]]:
@@ -100,11 +100,13 @@ def test_overlapping_requests_never_grant_a_seat_twice(db: seatcore.DatabaseMana
     assert granted, "no hold was ever granted"
     status = db.get_seat_status("s")
     assert status is not None and status["invariants_valid"] is True
-    counts = check_invariants(raw, "s")
-    assert counts["held"] + counts["booked"] == status["held_seats"] + status["booked_seats"]
+    found = audit("s")
+    assert found.held + found.booked == status["held_seats"] + status["booked_seats"]
 
 
-def test_processes_race_for_the_last_seat_and_share_distinct_seats(url: str, db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_processes_race_for_the_last_seat_and_share_distinct_seats(
+    url: str, db: seatcore.DatabaseManager, audit: AuditFn,
+) -> None:
     procs, per_proc = 4, 10
     db.initialize_show("s", ["S1"] + [f"P{p}_{k}" for p in range(procs) for k in range(per_proc)])
     ctx = multiprocessing.get_context("spawn")
@@ -124,10 +126,10 @@ def test_processes_race_for_the_last_seat_and_share_distinct_seats(url: str, db:
     assert len(winners) == 1
     assert all((ok, r) == UNAVAILABLE_S1 for ok, r, _ in outcomes if not ok)
     assert all(ok for _, _, own in outcomes for ok, _ in own)
-    assert check_invariants(raw, "s") == {"total": 41, "available": 0, "held": 41, "booked": 0}
+    assert counts(audit("s")) == (41, 41, 0)
 
 
-def test_gil_is_released_while_a_call_waits_on_the_database(url: str, raw: psycopg.Connection) -> None:
+def test_gil_is_released_while_a_call_waits_on_the_database(url: str, raw: psycopg.Connection, audit: AuditFn) -> None:
     """Deterministic, not timed: a hold blocks on a row lock taken by a raw transaction;
     while it is provably blocked inside PostgreSQL, this thread runs Python code and
     completes other DatabaseManager calls. If the GIL were held, nothing here could run
@@ -165,12 +167,12 @@ def test_gil_is_released_while_a_call_waits_on_the_database(url: str, raw: psyco
     blocked.join(timeout=20)
     assert not blocked.is_alive()
     assert outcome["hold"][0] is True
-    assert check_invariants(raw, "s") == {"total": 3, "available": 1, "held": 2, "booked": 0}
+    assert counts(audit("s")) == (3, 2, 0)
     db.engine.dispose()
 
 
 @pytest.mark.parametrize("threads", [8])
-def test_eight_threads_share_one_idiomatic_handle(core: seatcore.SeatCore, raw: psycopg.Connection, threads: int) -> None:
+def test_eight_threads_share_one_idiomatic_handle(core: seatcore.SeatCore, threads: int, audit: AuditFn) -> None:
     core.initialize_show("s", seats(threads * 10))
 
     def work(i: int) -> List[seatcore.Hold]:
@@ -179,10 +181,10 @@ def test_eight_threads_share_one_idiomatic_handle(core: seatcore.SeatCore, raw: 
     holds = [h for batch in run_threads(threads, work) for h in batch]
     assert len({h.hold_id for h in holds}) == threads * 10
     assert core.stats().holds_granted == threads * 10
-    assert check_invariants(raw, "s")["held"] == threads * 10
+    assert audit("s").held == threads * 10
 
 
-def test_dispose_while_threads_hold(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_dispose_while_threads_hold(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
     """engine.dispose() in the middle of traffic: calls in flight finish on their own
     connections, later calls reopen a pool; no call fails and nothing is granted twice."""
     db.initialize_show("s", seats(160))
@@ -204,4 +206,24 @@ def test_dispose_while_threads_hold(db: seatcore.DatabaseManager, raw: psycopg.C
         done.set()
         disposer.join(timeout=30)
     assert all(ok for batch in results for ok, _ in batch), [r for b in results for r in b if not r[0]][:3]
-    assert check_invariants(raw, "s") == {"total": 160, "available": 0, "held": 160, "booked": 0}
+    assert counts(audit("s")) == (160, 160, 0)
+
+
+def _hold_in_child(db: seatcore.DatabaseManager, results: Any) -> None:
+    results.put(db.hold_seats("s", ["S2"]))
+
+
+def test_a_manager_inherited_through_fork_works_in_the_child(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
+    """The child opens a pool of its own and never touches the parent's connections."""
+    db.initialize_show("s", seats(3))
+    assert db.hold_seats("s", ["S1"])[0] is True
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_hold_in_child, args=(db, results))
+    child.start()
+    ok, hold = results.get(timeout=60)
+    child.join(timeout=30)
+    assert child.exitcode == 0 and ok is True and hold["seat_ids"] == ["S2"]
+    # The parent's pool still works.
+    assert db.hold_seats("s", ["S3"])[0] is True
+    assert counts(audit("s")) == (3, 3, 0)

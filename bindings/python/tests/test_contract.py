@@ -8,12 +8,13 @@ import inspect
 import re
 import time
 import uuid
+from unittest import mock
 
 import psycopg
 import pytest
 
 import seatcore
-from conftest import check_invariants, expire, seats, with_search_path
+from conftest import AuditFn, counts, expire, seats, with_search_path
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$")
 
@@ -43,6 +44,23 @@ def test_signatures_match_the_old_class() -> None:
     for name in ["cleanup_expired_holds", "health_check", "reset_all_seats"]:
         assert list(inspect.signature(getattr(M, name)).parameters) == ["self"]
     assert list(inspect.signature(M.get_seat_status).parameters) == ["self", "show_id"]
+
+
+def test_the_class_is_a_plain_python_class(url: str) -> None:
+    # Applications subclass it and patch its methods in their own tests, as with the old class.
+    class Mine(seatcore.DatabaseManager):
+        def __init__(self, database_url: str, label: str) -> None:
+            super().__init__(database_url, pool_size=2)
+            self.label = label
+
+    db = Mine(url, "box office")
+    try:
+        assert db.label == "box office" and db.health_check()["status"] == "healthy"
+        with mock.patch.object(seatcore.DatabaseManager, "hold_seats", return_value=(False, {"error": "x"})):
+            assert db.hold_seats("s", ["A1"]) == (False, {"error": "x"})
+        assert db.hold_seats("s", ["A1"]) == (False, {"error": "show not found"})
+    finally:
+        db.engine.dispose()
 
 
 def test_constructor_creates_the_schema(url: str, raw: psycopg.Connection) -> None:
@@ -94,7 +112,7 @@ def test_initialize_show_trims_and_validates(db: seatcore.DatabaseManager) -> No
 # --- hold_seats -------------------------------------------------------------------------
 
 
-def test_hold_seats_success_shape(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_hold_seats_success_shape(db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn) -> None:
     db.initialize_show("s", seats(5))
     before = db_now(raw)
     ok, hold = db.hold_seats("s", ["S2", "S1"], 120)
@@ -105,7 +123,7 @@ def test_hold_seats_success_shape(db: seatcore.DatabaseManager, raw: psycopg.Con
     assert hold["seat_ids"] == ["S2", "S1"] and type(hold["seat_ids"]) is list
     expires = parse(hold["expires_at"])
     assert before + dt.timedelta(seconds=120) <= expires <= after + dt.timedelta(seconds=120)
-    check_invariants(raw, "s")
+    audit("s")
 
 
 def test_hold_seats_default_duration_is_600(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
@@ -127,7 +145,7 @@ def test_hold_seats_is_not_clamped(db: seatcore.DatabaseManager, raw: psycopg.Co
     assert ok and parse(long["expires_at"]) - before > dt.timedelta(seconds=7190)
 
 
-def test_hold_seats_failures(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_hold_seats_failures(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
     db.initialize_show("s", seats(4))
     assert db.hold_seats("nope", ["S1"]) == (False, {"error": "show not found"})
     assert db.hold_seats("s", ["S1", "Z9"]) == (False, {"error": "invalid seat ID(s)"})
@@ -140,7 +158,7 @@ def test_hold_seats_failures(db: seatcore.DatabaseManager, raw: psycopg.Connecti
         False,
         {"error": "seats unavailable", "unavailable_seats": ["S1", "S3"]},
     )
-    assert check_invariants(raw, "s") == {"total": 4, "available": 2, "held": 2, "booked": 0}
+    assert counts(audit("s")) == (4, 2, 0)
 
 
 def test_hold_seats_on_booked_seat(db: seatcore.DatabaseManager) -> None:
@@ -150,13 +168,15 @@ def test_hold_seats_on_booked_seat(db: seatcore.DatabaseManager) -> None:
     assert db.hold_seats("s", ["S1", "S2"]) == (False, {"error": "seats unavailable", "unavailable_seats": ["S1"]})
 
 
-def test_expired_hold_frees_its_seats_before_any_sweep(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_expired_hold_frees_its_seats_before_any_sweep(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn,
+) -> None:
     db.initialize_show("s", seats(2))
     _, first = db.hold_seats("s", ["S1"])
     expire(raw, first["hold_id"])
     ok, second = db.hold_seats("s", ["S1", "S2"])
     assert ok and second["seat_ids"] == ["S1", "S2"]
-    check_invariants(raw, "s")
+    audit("s")
 
 
 def test_hold_duration_bad_values(db: seatcore.DatabaseManager) -> None:
@@ -172,7 +192,7 @@ def test_hold_duration_bad_values(db: seatcore.DatabaseManager) -> None:
 # --- book_hold --------------------------------------------------------------------------
 
 
-def test_book_hold_and_repeat(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_book_hold_and_repeat(db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn) -> None:
     db.initialize_show("s", seats(3))
     _, hold = db.hold_seats("s", ["S3", "S1"])
     before = db_now(raw)
@@ -184,10 +204,10 @@ def test_book_hold_and_repeat(db: seatcore.DatabaseManager, raw: psycopg.Connect
     assert parse(booking["booked_at"]) >= before
     # Idempotent: the same booking, field for field.
     assert db.book_hold("s", hold["hold_id"]) == (True, booking)
-    assert check_invariants(raw, "s") == {"total": 3, "available": 1, "held": 0, "booked": 2}
+    assert counts(audit("s")) == (3, 0, 2)
 
 
-def test_book_hold_failures(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_book_hold_failures(db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn) -> None:
     db.initialize_show("s", seats(3))
     db.initialize_show("other", seats(3))
     not_found = (False, {"error": "hold not found or expired"})
@@ -202,27 +222,30 @@ def test_book_hold_failures(db: seatcore.DatabaseManager, raw: psycopg.Connectio
     _, released = db.hold_seats("s", ["S2"])
     assert db.release_hold("s", released["hold_id"])
     assert db.book_hold("s", released["hold_id"]) == not_found
-    check_invariants(raw, "s")
+    audit("s")
 
 
+@pytest.mark.breaks_invariants
 def test_book_hold_invalidated(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
     db.initialize_show("s", seats(2))
     _, hold = db.hold_seats("s", ["S1", "S2"])
     # The seats lose their hold behind the hold's back (as a partial administrative reset would).
     raw.execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL WHERE seat_id = 'S2'")
     assert db.book_hold("s", hold["hold_id"]) == (False, {"error": "hold invalidated (seat state mismatch)"})
-    (booked,) = raw.execute("SELECT count(*) FROM seats WHERE booking_id IS NOT NULL").fetchone()  # type: ignore[misc]
-    assert booked == 0
+    # Nothing was booked, and the audit names the broken hold.
+    found = db.core.audit("s")
+    assert (found.ok, found.booked, found.problem_count) == (False, 0, 1)
+    assert hold["hold_id"] in found.problems[0] and "does not carry it" in found.problems[0]
 
 
 # --- release_hold -----------------------------------------------------------------------
 
 
-def test_release_hold(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_release_hold(db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn) -> None:
     db.initialize_show("s", seats(2))
     _, hold = db.hold_seats("s", ["S1", "S2"])
     assert db.release_hold("s", hold["hold_id"]) is True
-    assert check_invariants(raw, "s")["available"] == 2
+    assert counts(audit("s")) == (2, 0, 0)
     assert db.release_hold("s", hold["hold_id"]) is False
     assert db.release_hold("s", "junk") is False
     assert db.release_hold("s", str(uuid.uuid4())) is False
@@ -237,7 +260,7 @@ def test_release_hold(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> 
 # --- cleanup_expired_holds --------------------------------------------------------------
 
 
-def test_cleanup_expired_holds(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_cleanup_expired_holds(db: seatcore.DatabaseManager, raw: psycopg.Connection, audit: AuditFn) -> None:
     db.initialize_show("s", seats(4))
     assert db.cleanup_expired_holds() == 0
     holds = [db.hold_seats("s", [seat])[1] for seat in ["S1", "S2", "S3"]]
@@ -248,13 +271,13 @@ def test_cleanup_expired_holds(db: seatcore.DatabaseManager, raw: psycopg.Connec
     (left,) = raw.execute("SELECT count(*) FROM holds").fetchone()  # type: ignore[misc]
     assert left == 1
     assert db.cleanup_expired_holds() == 0
-    assert check_invariants(raw, "s") == {"total": 4, "available": 3, "held": 1, "booked": 0}
+    assert counts(audit("s")) == (4, 1, 0)
 
 
 # --- get_seat_status --------------------------------------------------------------------
 
 
-def test_get_seat_status(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_get_seat_status(db: seatcore.DatabaseManager) -> None:
     order = ["C3", "A1", "B2", "A2"]
     db.initialize_show("s", order)
     _, held = db.hold_seats("s", ["B2"])
@@ -265,7 +288,8 @@ def test_get_seat_status(db: seatcore.DatabaseManager, raw: psycopg.Connection) 
     assert list(status) == [
         "total_seats", "available_seats", "held_seats", "booked_seats", "seats", "invariants_valid",
     ]
-    assert (status["total_seats"], status["available_seats"], status["held_seats"], status["booked_seats"]) == (4, 2, 1, 1)
+    tally = (status["total_seats"], status["available_seats"], status["held_seats"], status["booked_seats"])
+    assert tally == (4, 2, 1, 1)
     assert status["invariants_valid"] is True
     assert [s["seat_id"] for s in status["seats"]] == order  # seat-map order
     by_id = {s["seat_id"]: s for s in status["seats"]}
@@ -276,6 +300,7 @@ def test_get_seat_status(db: seatcore.DatabaseManager, raw: psycopg.Connection) 
     assert db.get_seat_status("") is None
 
 
+@pytest.mark.breaks_invariants
 def test_invariants_valid_is_computed_from_the_data(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
     db.initialize_show("s", seats(2))
     _, hold = db.hold_seats("s", ["S1"])
@@ -285,6 +310,9 @@ def test_invariants_valid_is_computed_from_the_data(db: seatcore.DatabaseManager
     raw.execute("DELETE FROM holds WHERE hold_id = %s", (hold["hold_id"],))
     status = db.get_seat_status("s")
     assert status is not None and status["invariants_valid"] is False
+    found = db.core.audit("s")
+    assert found.ok is False and found.problem_count == 1
+    assert found.problems == (f"show s: seat S1 is held by {hold['hold_id']}, which is no live hold of it",)
 
 
 # --- health_check -----------------------------------------------------------------------
@@ -308,13 +336,13 @@ def test_health_check_unhealthy(db: seatcore.DatabaseManager, raw: psycopg.Conne
 # --- reset_all_seats --------------------------------------------------------------------
 
 
-def test_reset_all_seats(db: seatcore.DatabaseManager, raw: psycopg.Connection) -> None:
+def test_reset_all_seats(db: seatcore.DatabaseManager, audit: AuditFn) -> None:
     db.initialize_show("s", seats(5))
     db.hold_seats("s", ["S1"])
     _, b = db.hold_seats("s", ["S2", "S3"])
     db.book_hold("s", b["hold_id"])
     assert db.reset_all_seats() == (True, {"holds_cleared": 1, "bookings_cleared": 1, "seats_reset": 3})
-    assert check_invariants(raw, "s") == {"total": 5, "available": 5, "held": 0, "booked": 0}
+    assert counts(audit("s")) == (5, 0, 0)
     assert db.reset_all_seats() == (True, {"holds_cleared": 0, "bookings_cleared": 0, "seats_reset": 0})
     # Seat maps stay.
     assert db.hold_seats("s", ["S2"])[0] is True

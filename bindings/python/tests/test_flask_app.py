@@ -7,6 +7,7 @@ import datetime as dt
 import importlib.util
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Dict, Iterator, Optional, Tuple
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import ROOT, check_invariants
+from conftest import ROOT, AuditFn, expire
 
 APP_PATH = ROOT / "examples" / "python" / "flask_app.py"
 
@@ -79,6 +80,10 @@ def test_demo_show_page_health_and_cors(client: Client) -> None:
     status, page = client.get("/")
     assert status == 200 and "<html" in page and "avengers_2026_7pm" in page
     assert "https://" not in page and "http://" not in page  # no CDN: works offline
+    # Routes come from the core's endpoint table: a wrong method is Flask's 405, with Allow.
+    status, _, headers = client.call("GET", "/shows/avengers_2026_7pm/hold")
+    assert status == 405 and "POST" in headers["Allow"]
+    assert client.call("GET", "/nowhere")[0] == 404
 
 
 def test_initialize_and_its_validation(client: Client) -> None:
@@ -98,11 +103,12 @@ def test_initialize_and_its_validation(client: Client) -> None:
     not_object = {"error": "request body must be a JSON object"}
     assert client.post("/shows/t/initialize", ["A1"]) == (400, not_object)
     assert client.post("/shows/t/initialize", raw=b"{nope") == (400, not_object)
-    assert client.post("/shows/t/initialize", raw=b'{"seat_ids": ["A1"]}', content_type="text/plain") == (400, not_object)
+    as_text = client.post("/shows/t/initialize", raw=b'{"seat_ids": ["A1"]}', content_type="text/plain")
+    assert as_text == (400, not_object)
     assert client.get("/shows/t/seats") == (404, {"error": "show not found"})
 
 
-def test_hold_book_release_flow(client: Client, raw: psycopg.Connection) -> None:
+def test_hold_book_release_flow(client: Client, audit: AuditFn) -> None:
     client.post("/shows/s/initialize", {"seat_ids": ["A1", "A2", "A3"]})
     status, hold = client.post("/shows/s/hold", {"seat_ids": ["A1", "A2"], "hold_duration_seconds": 120})
     assert status == 201 and set(hold) == {"hold_id", "expires_at", "seat_ids"}
@@ -124,7 +130,9 @@ def test_hold_book_release_flow(client: Client, raw: psycopg.Connection) -> None
     status, seats = client.get("/shows/s/seats")
     assert (seats["available_seats"], seats["held_seats"], seats["booked_seats"]) == (1, 0, 2)
     assert seats["invariants_valid"] is True
-    check_invariants(raw, "s")
+    status, found = client.get("/audit?show_id=s")
+    assert status == 200 and found["ok"] is True and (found["seats"], found["booked"]) == (3, 2)
+    assert audit("s").booked == 2
 
 
 def test_hold_duration_rules(client: Client, raw: psycopg.Connection) -> None:
@@ -159,7 +167,7 @@ def test_reset(client: Client) -> None:
         200, {"message": "all shows reset", "holds_cleared": 0, "bookings_cleared": 0, "seats_reset": 0})
 
 
-def test_concurrent_http_holds_on_the_last_seat(client: Client, raw: psycopg.Connection) -> None:
+def test_concurrent_http_holds_on_the_last_seat(client: Client, audit: AuditFn) -> None:
     client.post("/shows/s/initialize", {"seat_ids": ["A1"]})
     barrier = threading.Barrier(12)
     statuses: list = []
@@ -174,7 +182,7 @@ def test_concurrent_http_holds_on_the_last_seat(client: Client, raw: psycopg.Con
     for t in threads:
         t.join(timeout=60)
     assert sorted(statuses) == [201] + [409] * 11
-    assert check_invariants(raw, "s")["held"] == 1
+    assert audit("s").held == 1
 
 
 def test_unhealthy_database_is_503(client: Client, raw: psycopg.Connection) -> None:
@@ -184,10 +192,6 @@ def test_unhealthy_database_is_503(client: Client, raw: psycopg.Connection) -> N
 
 
 def test_background_sweep_removes_expired_holds(client: Client, raw: psycopg.Connection) -> None:
-    import time
-
-    from conftest import expire
-
     client.post("/shows/s/initialize", {"seat_ids": ["A1", "A2"]})
     _, dead = client.post("/shows/s/hold", {"seat_ids": ["A1"]})
     client.post("/shows/s/hold", {"seat_ids": ["A2"]})

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import uuid
 
 import psycopg
 import pytest
 
 import seatcore
+from conftest import AuditFn, counts, expire, seats
 from seatcore import _seatcore
-from conftest import check_invariants, expire, seats
 
-# The builtin each exception must also be, per the issue: what Python users would catch.
+# The builtin each exception must also be: what Python users would catch.
 EXPECTED = {
     1: ("ShowNotFoundError", LookupError),
     2: ("ShowExistsError", seatcore.SeatcoreError),
@@ -26,7 +27,22 @@ EXPECTED = {
     10: ("DatabaseBusyError", TimeoutError),
     11: ("DatabaseUnavailableError", ConnectionError),
     12: ("DatabaseError", seatcore.SeatcoreError),
+    13: ("ConfigError", ValueError),
 }
+
+
+def test_every_kind_of_the_core_has_its_exception_class() -> None:
+    # The core's table, as the native module hands it over: class name -> kind code.
+    table = _seatcore._EXCEPTION_CODES
+    assert sorted(table.values()) == list(range(1, len(table) + 1))
+    assert {code: name for name, code in table.items()} == {code: name for code, (name, _) in EXPECTED.items()}
+    for name, code in table.items():
+        assert name in seatcore.__all__ and name in seatcore.exceptions.__all__
+        assert getattr(seatcore, name).code == code
+    # Every exception class of the package is a kind of the core, or the common base.
+    classes = {n for n in seatcore.exceptions.__all__ if isinstance(getattr(seatcore, n), type)}
+    assert classes == set(table) | {"SeatcoreError"}
+    assert seatcore.SeatcoreError.code == 0
 
 
 @pytest.mark.parametrize("code", sorted(EXPECTED))
@@ -44,7 +60,7 @@ def test_every_error_kind_maps_to_its_exception(code: int) -> None:
 
 def test_unknown_kind_codes() -> None:
     assert _seatcore._exception_name_for_code(0) is None
-    assert _seatcore._exception_name_for_code(13) is None
+    assert _seatcore._exception_name_for_code(len(EXPECTED) + 1) is None
     with pytest.raises(TypeError):
         _seatcore._raise_for_code(99)
 
@@ -59,6 +75,8 @@ def test_mapped_exceptions_carry_their_details() -> None:
     assert str(bad.value) == "seat_ids must not contain empty strings"
     assert issubclass(seatcore.DatabaseBusyError, seatcore.DatabaseError)
     assert issubclass(seatcore.DatabaseUnavailableError, seatcore.DatabaseError)
+    with pytest.raises(seatcore.ConfigError, match="configuration error: stand-in"):
+        _seatcore._raise_for_code(13)
 
 
 def test_hold_is_typed_and_frozen(core: seatcore.SeatCore, raw: psycopg.Connection) -> None:
@@ -92,7 +110,7 @@ def test_booking_is_idempotent_and_equal(core: seatcore.SeatCore) -> None:
     assert first.to_dict()["booked_at"] == first.booked_at.isoformat()
 
 
-def test_domain_errors(core: seatcore.SeatCore, raw: psycopg.Connection) -> None:
+def test_domain_errors(core: seatcore.SeatCore, raw: psycopg.Connection, audit: AuditFn) -> None:
     core.initialize_show("s", seats(3))
     with pytest.raises(seatcore.ShowExistsError):
         core.initialize_show("s", ["X"])
@@ -116,10 +134,10 @@ def test_domain_errors(core: seatcore.SeatCore, raw: psycopg.Connection) -> None
         core.book("s", hold.hold_id)
     with pytest.raises(seatcore.ShowNotFoundError):
         core.seat_status("nope")
-    check_invariants(raw, "s")
+    audit("s")
 
 
-def test_request_key_makes_a_retry_return_the_same_hold(core: seatcore.SeatCore, raw: psycopg.Connection) -> None:
+def test_request_key_makes_a_retry_return_the_same_hold(core: seatcore.SeatCore, audit: AuditFn) -> None:
     core.initialize_show("s", seats(3))
     first = core.hold("s", ["S1", "S2"], 60, request_key="req-1")
     retry = core.hold("s", ["S2", "S1"], 60, request_key="req-1")
@@ -129,7 +147,7 @@ def test_request_key_makes_a_retry_return_the_same_hold(core: seatcore.SeatCore,
     with pytest.raises(seatcore.InvalidInputError) as bad_key:
         core.hold("s", ["S3"], 60, request_key="")
     assert bad_key.value.reason == "request_key"
-    assert check_invariants(raw, "s")["held"] == 2
+    assert audit("s").held == 2
 
 
 def test_status_reset_health_stats(core: seatcore.SeatCore) -> None:
@@ -172,3 +190,46 @@ def test_public_names_have_docstrings() -> None:
                 if attr.startswith("_") or attr == "code":
                     continue
                 assert getattr(member, "__doc__", None), f"{name}.{attr}"
+
+
+def test_constructor_defaults_are_the_cores() -> None:
+    shown = {
+        name: p.default
+        for name, p in inspect.signature(seatcore.SeatCore).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    defaults = _seatcore._DEFAULT_OPTIONS
+    assert shown == defaults
+    assert {name: type(v) for name, v in shown.items()} == {name: type(v) for name, v in defaults.items()}
+
+
+def test_audit(core: seatcore.SeatCore, raw: psycopg.Connection) -> None:
+    core.initialize_show("s", seats(4))
+    core.initialize_show("t", seats(2))
+    hold = core.hold("s", ["S1", "S2"])
+    core.book("s", hold.hold_id)
+    core.hold("s", ["S3"])
+    found = core.audit("s")
+    assert isinstance(found, seatcore.Audit)
+    assert (found.ok, found.shows, found.seats, found.held, found.booked) == (True, 1, 4, 1, 2)
+    assert (found.problem_count, found.problems) == (0, ())
+    with pytest.raises(AttributeError):
+        found.ok = False  # type: ignore[misc]
+    assert found.to_dict() == {
+        "ok": True, "shows": 1, "seats": 4, "held": 1, "booked": 2, "problem_count": 0, "problems": [],
+    }
+    assert found == core.audit("s") and "Audit(ok=True" in repr(found)
+    everything = core.audit()
+    assert (everything.ok, everything.shows, everything.seats) == (True, 2, 6)
+    assert core.audit("nope").shows == 0
+    with pytest.raises(TypeError, match="show_id must be a str"):
+        core.audit(5)  # type: ignore[arg-type]
+    with pytest.raises(seatcore.InvalidInputError):
+        core.audit("")
+    # A seat booked behind the core's back, by a booking that does not list it.
+    raw.execute("UPDATE seats SET booking_id = %s WHERE seat_id = 'S4'", (str(hold.hold_id),))
+    broken = core.audit("s")
+    assert (broken.ok, broken.problem_count) == (False, 1)
+    assert broken.problems == (f"show s: seat S4 is booked by {hold.hold_id}, which does not list it",)
+    raw.execute("UPDATE seats SET booking_id = NULL WHERE seat_id = 'S4'")
+    assert counts(core.audit("s")) == (4, 1, 2)

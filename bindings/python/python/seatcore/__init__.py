@@ -5,7 +5,9 @@ Two ways in:
 * :class:`DatabaseManager`, a drop-in for the old backend's class: same methods, same
   plain-value results (tuples, dicts, lists, str, int, None).
 * :class:`SeatCore`, the idiomatic API: typed, immutable results (:class:`Hold`,
-  :class:`Booking`, :class:`ShowStatus`, ...) and exceptions under :class:`SeatcoreError`.
+  :class:`Booking`, :class:`ShowStatus`, ...) and exceptions under :class:`SeatcoreError`,
+  the invariant audit (:meth:`SeatCore.audit`) and the REST contract for Python web apps
+  (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`).
 
 Both are safe to share between threads; database calls release the GIL.
 """
@@ -13,9 +15,12 @@ Both are safe to share between threads; database calls release the GIL.
 from ._manager import DatabaseManager, Engine
 from ._seatcore import (
     MAX_HOLD_SECONDS,
+    MAX_REPORTED_PROBLEMS,
     MAX_SEATS_PER_HOLD,
     MAX_SEATS_PER_SHOW,
     MIN_HOLD_SECONDS,
+    REST_ENDPOINTS,
+    Audit,
     Booking,
     Hold,
     ResetCounts,
@@ -25,6 +30,7 @@ from ._seatcore import (
     Stats,
 )
 from .exceptions import (
+    ConfigError,
     DatabaseBusyError,
     DatabaseError,
     DatabaseUnavailableError,
@@ -49,11 +55,14 @@ __all__ = [
     "Seat",
     "ShowStatus",
     "ResetCounts",
+    "Audit",
     "Stats",
+    "REST_ENDPOINTS",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
     "MIN_HOLD_SECONDS",
     "MAX_HOLD_SECONDS",
+    "MAX_REPORTED_PROBLEMS",
     "SeatcoreError",
     "ShowNotFoundError",
     "ShowExistsError",
@@ -67,4 +76,5 @@ __all__ = [
     "DatabaseError",
     "DatabaseBusyError",
     "DatabaseUnavailableError",
+    "ConfigError",
 ]

@@ -1,30 +1,20 @@
 """``DatabaseManager``: the old backend's class, method for method, on :class:`SeatCore`.
 
-Every method returns the plain values of the contract's table (tuples, dicts, lists, str,
-int, bool, None) and never raises for a database failure: that becomes the method's
-failure shape with ``{"error": "internal error: ..."}``. Wrong argument *types* (``None``
-for a list, an int for a show id, ...) raise ``TypeError``, as any Python API does.
+This module keeps the old class's Python shape (constructor, method signatures and
+defaults, the ``engine`` attribute; a plain class, so it can be subclassed and patched).
+Every value the methods return is the core's, computed by the native ``_Manager``: success
+values are the serde shapes of the core's results, failures the core's failure values of
+the contract. A database failure never raises: it becomes the method's failure shape with
+``{"error": "internal error: ..."}``. Wrong argument *types* (``None`` for a list, an int
+for a show id, ...) raise ``TypeError``, as any Python API does.
 """
 
 from __future__ import annotations
 
-import math
-import operator
 import re
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
-from ._seatcore import SeatCore
-from .exceptions import (
-    HoldExpiredError,
-    HoldInvalidatedError,
-    HoldNotFoundError,
-    InvalidInputError,
-    InvalidSeatIdsError,
-    SeatcoreError,
-    SeatsUnavailableError,
-    ShowExistsError,
-    ShowNotFoundError,
-)
+from ._seatcore import SeatCore, _Manager
 
 __all__ = ["DatabaseManager", "Engine"]
 
@@ -36,17 +26,6 @@ def _native_url(database_url: str) -> str:
     if not isinstance(database_url, str):
         raise TypeError(f"database_url must be a str, not {type(database_url).__name__}")
     return _DRIVER.sub(r"\1://", database_url, count=1)
-
-
-def _internal(err: SeatcoreError) -> Dict[str, Any]:
-    return {"error": f"internal error: {err}"}
-
-
-def _input_failure(err: InvalidInputError) -> Dict[str, Any]:
-    failure: Dict[str, Any] = {"error": str(err)}
-    if err.index is not None:
-        failure["details"] = {"index": err.index}
-    return failure
 
 
 class Engine:
@@ -80,13 +59,13 @@ class DatabaseManager:
     engine: Engine
 
     def __init__(self, database_url: str, **options: Any) -> None:
-        self._core = SeatCore(_native_url(database_url), **options)
-        self.engine = Engine(self._core)
+        self._values = _Manager(SeatCore(_native_url(database_url), **options))
+        self.engine = Engine(self._values.core)
 
     @property
     def core(self) -> SeatCore:
         """The :class:`seatcore.SeatCore` behind this manager, for the idiomatic API."""
-        return self._core
+        return self._values.core
 
     def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> Tuple[bool, str]:
         """Creates a show with its seat map.
@@ -94,15 +73,7 @@ class DatabaseManager:
         Returns ``(True, "show initialized with N seats")``, ``(False, "show already
         exists")``, or ``(False, <validation message>)`` for bad seat ids.
         """
-        try:
-            count = self._core.initialize_show(show_id, seat_ids)
-        except ShowExistsError as err:
-            return False, str(err)
-        except InvalidInputError as err:
-            return False, str(err)
-        except SeatcoreError as err:
-            return False, _internal(err)["error"]
-        return True, f"show initialized with {count} seats"
+        return self._values.initialize_show(show_id, seat_ids)
 
     def hold_seats(
         self,
@@ -116,22 +87,10 @@ class DatabaseManager:
         ...})`` with ``"show not found"``, ``"invalid seat ID(s)"``, ``"duplicate seats in
         request"``, or ``"seats unavailable"`` plus ``"unavailable_seats"``. A duration
         the core does not accept (below 1 s, above one day) or other bad input gives
-        ``(False, {"error": <message>})``.
+        ``(False, {"error": <message>})``. A float is cut to its whole seconds, as the old
+        class's ``timedelta(seconds=...)`` took it.
         """
-        seconds = _whole_seconds(hold_duration_sec)
-        try:
-            hold = self._core.hold(show_id, seat_ids, seconds)
-        except SeatsUnavailableError as err:
-            return False, {"error": "seats unavailable", "unavailable_seats": list(err.seat_ids)}
-        except (ShowNotFoundError, InvalidSeatIdsError) as err:
-            return False, {"error": str(err)}
-        except InvalidInputError as err:
-            if err.reason == "duplicate_seat_ids":
-                return False, {"error": "duplicate seats in request"}
-            return False, _input_failure(err)
-        except SeatcoreError as err:
-            return False, _internal(err)
-        return True, hold.to_dict()
+        return self._values.hold_seats(show_id, seat_ids, hold_duration_sec)
 
     def book_hold(self, show_id: str, hold_id: str) -> Tuple[bool, Dict[str, Any]]:
         """Books a live hold; booking it again returns the same booking.
@@ -140,71 +99,28 @@ class DatabaseManager:
         ...})`` with ``"hold not found or expired"``, ``"hold expired"`` or ``"hold
         invalidated (seat state mismatch)"``.
         """
-        try:
-            booking = self._core.book(show_id, hold_id)
-        except HoldNotFoundError:
-            return False, {"error": "hold not found or expired"}
-        except (HoldExpiredError, HoldInvalidatedError) as err:
-            return False, {"error": str(err)}
-        except InvalidInputError as err:
-            return False, _input_failure(err)
-        except SeatcoreError as err:
-            return False, _internal(err)
-        return True, booking.to_dict()
+        return self._values.book_hold(show_id, hold_id)
 
     def release_hold(self, show_id: str, hold_id: str) -> bool:
         """Releases a live hold. Returns True, or False when there is no such live hold
         (or the database failed)."""
-        try:
-            self._core.release(show_id, hold_id)
-        except SeatcoreError:
-            return False
-        return True
+        return self._values.release_hold(show_id, hold_id)
 
     def cleanup_expired_holds(self) -> int:
         """Deletes expired holds; returns how many (0 when the database failed)."""
-        try:
-            return self._core.sweep_expired()
-        except SeatcoreError:
-            return 0
+        return self._values.cleanup_expired_holds()
 
     def get_seat_status(self, show_id: str) -> Optional[Dict[str, Any]]:
         """The dict of ``GET /shows/<id>/seats``, or None for an unknown show (or when the
         database failed)."""
-        try:
-            return self._core.seat_status(show_id).to_dict()
-        except SeatcoreError:
-            return None
+        return self._values.get_seat_status(show_id)
 
     def health_check(self) -> Dict[str, Any]:
         """``{"status": "healthy", "database": "connected", "shows": N}``, or
         ``{"status": "unhealthy", "database": "disconnected", "error": ...}``."""
-        try:
-            shows = self._core.health()
-        except SeatcoreError as err:
-            return {"status": "unhealthy", "database": "disconnected", "error": str(err)}
-        return {"status": "healthy", "database": "connected", "shows": shows}
+        return self._values.health_check()
 
     def reset_all_seats(self) -> Tuple[bool, Dict[str, Any]]:
         """Clears every hold and booking. Returns ``(True, {"holds_cleared",
         "bookings_cleared", "seats_reset"})`` or ``(False, {"error": ...})``."""
-        try:
-            counts = self._core.reset_all()
-        except SeatcoreError as err:
-            return False, _internal(err)
-        return True, counts.to_dict()
-
-
-def _whole_seconds(value: Union[int, float]) -> int:
-    """The old class passed the duration to ``timedelta(seconds=...)``: ints and floats
-    both worked. Floats are truncated here; other non-integers are a TypeError."""
-    if isinstance(value, bool):
-        raise TypeError("hold_duration_sec must be an int, not bool")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"hold_duration_sec must be a finite number, not {value}")
-        return int(value)
-    try:
-        return operator.index(value)  # int, and int-likes such as numpy integers
-    except TypeError:
-        raise TypeError(f"hold_duration_sec must be an int, not {type(value).__name__}") from None
+        return self._values.reset_all_seats()

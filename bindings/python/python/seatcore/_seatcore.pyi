@@ -3,7 +3,7 @@
 import datetime
 import uuid
 from types import TracebackType
-from typing import Dict, List, Optional, Sequence, Tuple, Type, Union, final
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, final
 
 __all__ = [
     "SeatCore",
@@ -12,19 +12,34 @@ __all__ = [
     "Seat",
     "ShowStatus",
     "ResetCounts",
+    "Audit",
     "Stats",
+    "_Manager",
     "_exception_name_for_code",
     "_raise_for_code",
+    "_EXCEPTION_CODES",
+    "_DEFAULT_OPTIONS",
+    "REST_ENDPOINTS",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
     "MIN_HOLD_SECONDS",
     "MAX_HOLD_SECONDS",
+    "MAX_REPORTED_PROBLEMS",
 ]
 
 MAX_SEATS_PER_HOLD: int
 MAX_SEATS_PER_SHOW: int
 MIN_HOLD_SECONDS: int
 MAX_HOLD_SECONDS: int
+MAX_REPORTED_PROBLEMS: int
+#: The endpoints ``SeatCore.handle_rest`` answers (every endpoint of the REST contract but
+#: the live event stream) as ``(method, path template)``, e.g.
+#: ``("POST", "/shows/{show_id}/hold")``.
+REST_ENDPOINTS: Tuple[Tuple[str, str], ...]
+#: Each exception class name (``ShowNotFoundError``, ...) with its kind's code.
+_EXCEPTION_CODES: Dict[str, int]
+#: ``SeatCore``'s keyword defaults, from the core's ``Options::DEFAULT``.
+_DEFAULT_OPTIONS: Dict[str, Union[int, float, bool]]
 
 @final
 class Hold:
@@ -88,8 +103,10 @@ class ShowStatus:
     @property
     def invariants_valid(self) -> bool: ...
     @property
+    def version(self) -> int: ...
+    @property
     def seats(self) -> Tuple[Seat, ...]: ...
-    def to_dict(self) -> Dict[str, object]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
     def __len__(self) -> int: ...
 
 @final
@@ -105,6 +122,27 @@ class ResetCounts:
     def to_dict(self) -> Dict[str, int]: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+
+@final
+class Audit:
+    """What the invariant audit found; ``ok`` exactly when ``problems`` is empty."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def shows(self) -> int: ...
+    @property
+    def seats(self) -> int: ...
+    @property
+    def held(self) -> int: ...
+    @property
+    def booked(self) -> int: ...
+    @property
+    def problem_count(self) -> int: ...
+    @property
+    def problems(self) -> Tuple[str, ...]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Stats:
@@ -142,6 +180,7 @@ class SeatCore:
         statement_timeout: float = 10.0,
         lock_timeout: float = 3.0,
         sweep_batch: int = 5000,
+        change_retention: float = 2592000.0,
         migrate: bool = True,
     ) -> "SeatCore": ...
     def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> int: ...
@@ -159,6 +198,20 @@ class SeatCore:
     def seat_status(self, show_id: str) -> ShowStatus: ...
     def reset_all(self) -> ResetCounts: ...
     def health(self) -> int: ...
+    def audit(self, show_id: Optional[str] = None) -> Audit: ...
+    def handle_rest(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        content_type: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        query: Optional[str] = None,
+        min_hold_seconds: Optional[int] = None,
+        max_hold_seconds: Optional[int] = None,
+        default_hold_seconds: Optional[int] = None,
+    ) -> Optional[Tuple[int, bytes]]: ...
     def stats(self) -> Stats: ...
     def dispose(self) -> None: ...
     @property
@@ -170,6 +223,24 @@ class SeatCore:
         exc_value: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> bool: ...
+
+@final
+class _Manager:
+    """The contract's values for ``DatabaseManager``, computed on a ``SeatCore``."""
+
+    def __new__(cls, core: SeatCore) -> "_Manager": ...
+    @property
+    def core(self) -> SeatCore: ...
+    def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> Tuple[bool, str]: ...
+    def hold_seats(
+        self, show_id: str, seat_ids: Sequence[str], hold_duration_sec: Union[int, float]
+    ) -> Tuple[bool, Dict[str, Any]]: ...
+    def book_hold(self, show_id: str, hold_id: str) -> Tuple[bool, Dict[str, Any]]: ...
+    def release_hold(self, show_id: str, hold_id: str) -> bool: ...
+    def cleanup_expired_holds(self) -> int: ...
+    def get_seat_status(self, show_id: str) -> Optional[Dict[str, Any]]: ...
+    def health_check(self) -> Dict[str, Any]: ...
+    def reset_all_seats(self) -> Tuple[bool, Dict[str, Any]]: ...
 
 def _exception_name_for_code(code: int) -> Optional[str]: ...
 def _raise_for_code(code: int) -> None: ...

@@ -4,13 +4,16 @@ Each class also derives from the builtin a Python user would reach for: lookups 
 nothing are :class:`LookupError`, bad input is :class:`ValueError`, an unreachable database
 is :class:`ConnectionError`, a database that timed out is :class:`TimeoutError`.
 
-The native module picks the class for each of the core's error kinds (in
-``bindings/python/src/error.rs``); ``code`` is that kind's stable number.
+Each class is named after one of the core's error kinds (its title plus ``Error``) and its
+``code`` is that kind's stable number, both taken from the core's table when this module is
+imported: a kind without a class here fails the import.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Iterable, Optional, Tuple
+
+from . import _seatcore
 
 __all__ = [
     "SeatcoreError",
@@ -26,32 +29,27 @@ __all__ = [
     "DatabaseError",
     "DatabaseBusyError",
     "DatabaseUnavailableError",
+    "ConfigError",
 ]
 
 
 class SeatcoreError(Exception):
     """Base class of every error seatcore raises."""
 
-    #: The core's stable error-kind number (0 for a kind this package does not know yet).
+    #: The core's stable number of the error's kind (set from the core's table below).
     code: ClassVar[int] = 0
 
 
 class ShowNotFoundError(SeatcoreError, LookupError):
     """No show has this id."""
 
-    code: ClassVar[int] = 1
-
 
 class ShowExistsError(SeatcoreError):
     """A show with this id was initialized before; its seat map is unchanged."""
 
-    code: ClassVar[int] = 2
-
 
 class InvalidSeatIdsError(SeatcoreError, LookupError):
     """At least one requested seat id is not on the show's seat map."""
-
-    code: ClassVar[int] = 3
 
 
 class SeatsUnavailableError(SeatcoreError):
@@ -59,8 +57,6 @@ class SeatsUnavailableError(SeatcoreError):
 
     ``seat_ids`` holds the unavailable seats, in seat-map order.
     """
-
-    code: ClassVar[int] = 4
 
     #: The seats that were unavailable, in seat-map order.
     seat_ids: Tuple[str, ...]
@@ -74,19 +70,13 @@ class HoldNotFoundError(SeatcoreError, LookupError):
     """No live hold of this show has this id (never made, released, booked, swept or not
     a UUID)."""
 
-    code: ClassVar[int] = 5
-
 
 class HoldExpiredError(SeatcoreError):
     """The hold's time ran out (by the database's clock); hold the seats again."""
 
-    code: ClassVar[int] = 6
-
 
 class HoldInvalidatedError(SeatcoreError):
     """The hold's seats no longer carry it (an administrative reset ran)."""
-
-    code: ClassVar[int] = 7
 
 
 class InvalidInputError(SeatcoreError, ValueError):
@@ -95,8 +85,6 @@ class InvalidInputError(SeatcoreError, ValueError):
     ``index`` is the position in ``seat_ids`` the error is about (or ``None``);
     ``reason`` a short stable name such as ``"duplicate_seat_ids"`` or ``"no_seats"``.
     """
-
-    code: ClassVar[int] = 8
 
     #: The position in ``seat_ids`` this error is about, if any.
     index: Optional[int]
@@ -112,22 +100,32 @@ class InvalidInputError(SeatcoreError, ValueError):
 class RequestKeyReusedError(SeatcoreError, ValueError):
     """The request key was used before for a different hold request of this show."""
 
-    code: ClassVar[int] = 9
-
 
 class DatabaseError(SeatcoreError):
     """The database failed (rather than the request); the base of the two below."""
-
-    code: ClassVar[int] = 12
 
 
 class DatabaseBusyError(DatabaseError, TimeoutError):
     """The database could not serve in time (lock or statement timeout); retry later."""
 
-    code: ClassVar[int] = 10
-
 
 class DatabaseUnavailableError(DatabaseError, ConnectionError):
     """The database cannot be reached, or no pooled connection came free in time."""
 
-    code: ClassVar[int] = 11
+
+class ConfigError(SeatcoreError, ValueError):
+    """The configuration cannot work: a malformed database URL, a bad ``sslmode``, an
+    unreadable certificate, an option out of its range. Retrying changes nothing; the
+    message says what to fix."""
+
+
+def _take_codes_from_the_core() -> None:
+    classes = {name: globals().get(name) for name in __all__}
+    for name, code in _seatcore._EXCEPTION_CODES.items():
+        cls = classes.get(name)
+        if not (isinstance(cls, type) and issubclass(cls, SeatcoreError)):
+            raise ImportError(f"seatcore.exceptions has no class {name} for the core's error kind {code}")
+        cls.code = code
+
+
+_take_codes_from_the_core()

@@ -1,0 +1,130 @@
+//! The native half of `seatcore.DatabaseManager` (`seatcore/_manager.py` keeps the old
+//! class's Python shape: signatures, docstrings, `engine`, subclassing and patching).
+//!
+//! Every value returned here is the core's: success values are the serde shapes of its
+//! result types, failures `seatcore::contract::manager_error` for the operation. Wrong
+//! argument *types* raise `TypeError`; nothing else raises.
+
+use pyo3::prelude::*;
+use pythonize::pythonize;
+use seatcore::contract::{self, Op};
+use seatcore::validate;
+use serde::Serialize;
+
+use crate::args;
+use crate::core::SeatCore;
+
+/// The contract's values for `DatabaseManager`, computed on a `SeatCore`.
+#[pyclass(frozen, name = "_Manager", module = "seatcore._seatcore")]
+pub struct Manager {
+    core: Py<SeatCore>,
+}
+
+/// `(True, the success value)` or `(False, the failure value)` of the manager's method for `op`.
+fn outcome<'py, T: Serialize>(
+    py: Python<'py>,
+    op: Op,
+    result: seatcore::Result<T>,
+) -> PyResult<(bool, Bound<'py, PyAny>)> {
+    Ok(match result {
+        Ok(value) => (true, pythonize(py, &value)?),
+        Err(e) => (false, pythonize(py, &contract::manager_error(op, &e))?),
+    })
+}
+
+#[pymethods]
+impl Manager {
+    #[new]
+    fn new(core: Py<SeatCore>) -> Self {
+        Manager { core }
+    }
+
+    /// The `SeatCore` the values are computed on.
+    #[getter]
+    fn core(&self, py: Python<'_>) -> Py<SeatCore> {
+        self.core.clone_ref(py)
+    }
+
+    /// `(True, "show initialized with N seats")` or `(False, message)`.
+    fn initialize_show<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        seat_ids: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
+            .and_then(|ids| self.core.get().call(py, |core| core.initialize_show(&show_id, &ids)));
+        outcome(py, Op::Initialize, result.map(contract::initialized_message))
+    }
+
+    /// `(True, hold dict)` or `(False, failure dict)`; the duration is not clamped.
+    fn hold_seats<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        seat_ids: &Bound<'py, PyAny>,
+        hold_duration_sec: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
+        let show_id = args::string("show_id", show_id)?;
+        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?
+            .and_then(|ids| self.core.get().call(py, |core| core.hold(&show_id, &ids, seconds)));
+        outcome(py, Op::Hold, result)
+    }
+
+    /// `(True, booking dict)` or `(False, failure dict)`.
+    fn book_hold<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        hold_id: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let hold_id = args::hold_id(hold_id)?;
+        outcome(py, Op::Book, self.core.get().call(py, |core| core.book(&show_id, &hold_id)))
+    }
+
+    /// True, or False when there is no such live hold (or the database failed).
+    fn release_hold(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        hold_id: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let show_id = args::string("show_id", show_id)?;
+        let hold_id = args::hold_id(hold_id)?;
+        Ok(self.core.get().call(py, |core| core.release(&show_id, &hold_id)).is_ok())
+    }
+
+    /// The number of expired holds deleted (0 when the database failed).
+    fn cleanup_expired_holds(&self, py: Python<'_>) -> u64 {
+        self.core.get().call(py, |core| core.sweep_expired()).unwrap_or(0)
+    }
+
+    /// The status dict, or None for an unknown show (or when the database failed).
+    fn get_seat_status<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let show_id = args::string("show_id", show_id)?;
+        match self.core.get().call(py, |core| core.seat_status(&show_id)) {
+            Ok(status) => Ok(Some(pythonize(py, &contract::manager_status(&status))?)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The healthy dict, or the unhealthy one.
+    fn health_check<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self.core.get().call(py, |core| core.health()) {
+            Ok(health) => pythonize(py, &health)?,
+            Err(e) => pythonize(py, &contract::manager_error(Op::Health, &e))?,
+        })
+    }
+
+    /// `(True, counts dict)` or `(False, failure dict)`.
+    fn reset_all_seats<'py>(&self, py: Python<'py>) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        outcome(py, Op::Reset, self.core.get().call(py, |core| core.reset_all()))
+    }
+}
