@@ -4,8 +4,8 @@
 //! show, start the sweeper, listen, and serve with a fixed pool of workers until SIGINT or
 //! SIGTERM; then finish the requests in flight, stop the sweeper and exit 0.
 
-mod body;
 mod config;
+#[allow(dead_code)]
 mod error;
 mod metrics;
 mod reply;

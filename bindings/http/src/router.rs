@@ -2,10 +2,10 @@
 //!
 //! No tiny_http types live here, so every handler is tested without sockets.
 
-use seatcore::{validate, SeatCore};
+use seatcore::rest::{self, Endpoint};
+use seatcore::SeatCore;
 use serde_json::json;
 
-use crate::body::{self, JsonBody, SeatIdsError, NOT_AN_OBJECT};
 use crate::config::Settings;
 use crate::error::{error_reply, Op};
 use crate::metrics::Metrics;
@@ -156,11 +156,9 @@ pub fn route(app: &App, rq: &Request) -> (Reply, &'static str) {
     };
     let reply = match route {
         Route::Page => Reply { status: 200, headers: Vec::new(), payload: Payload::Html(PAGE) },
-        Route::OpenApi => Reply {
-            status: 200,
-            headers: Vec::new(),
-            payload: Payload::Json(OPENAPI.as_bytes().to_vec()),
-        },
+        Route::OpenApi => {
+            Reply { status: 200, headers: Vec::new(), payload: Payload::Json(OPENAPI.as_bytes().to_vec()) }
+        }
         Route::Metrics => Reply {
             status: 200,
             headers: Vec::new(),
@@ -194,18 +192,28 @@ fn preflight(rq: &Request, route: Route) -> Reply {
         .with_header("Allow", methods)
 }
 
-/// The request's JSON object, or the contract's 400.
-fn json_object(rq: &Request, max_seats: usize) -> Result<JsonBody, Reply> {
-    if !body::is_json_content_type(rq.header("Content-Type")) {
-        return Err(Reply::error(400, NOT_AN_OBJECT));
-    }
-    body::parse_object(rq.body, max_seats).map_err(|()| Reply::error(400, NOT_AN_OBJECT))
-}
-
-fn seat_ids_error(e: &SeatIdsError) -> Reply {
-    match e.index() {
-        Some(index) => Reply::json(400, &json!({ "error": e.message(), "details": { "index": index } })),
-        None => Reply::error(400, &e.message()),
+/// Answers a contract endpoint with the core's REST handler.
+fn contract(app: &App, rq: &Request, endpoint: Endpoint, show_id: &str) -> Reply {
+    let settings = rest::Settings {
+        min_hold_seconds: app.settings.min_hold_seconds,
+        max_hold_seconds: app.settings.max_hold_seconds,
+        default_hold_seconds: app.settings.default_hold_seconds,
+    };
+    let request = rest::Request {
+        body: rq.body,
+        content_type: rq.header("Content-Type"),
+        idempotency_key: rq.header("Idempotency-Key"),
+        query: rq.url.split_once('?').map(|(_, q)| q),
+    };
+    let reply = rest::handle(&app.core, &settings, endpoint, Some(show_id.as_bytes()), &request);
+    let out = match reply.body {
+        rest::Body::Json(value) => Reply::json(reply.status, &value),
+        rest::Body::Status(id) => return status::seats(&app.core, id),
+    };
+    if reply.status == 503 {
+        out.with_header("Retry-After", "1")
+    } else {
+        out
     }
 }
 
@@ -240,111 +248,26 @@ fn reset(app: &App, rq: &Request) -> Reply {
     if let Some(refusal) = admin_refusal(app, rq) {
         return refusal;
     }
-    let empty = rq.body.iter().all(u8::is_ascii_whitespace)
-        || body::parse_object(rq.body, 0).is_ok_and(|b| b.keys == 0);
-    if !empty {
-        return Reply::error(400, "reset payload must be empty");
-    }
-    match app.core.reset_all() {
-        Ok(c) => Reply::json(
-            200,
-            &json!({
-                "message": "all shows reset",
-                "holds_cleared": c.holds_cleared,
-                "bookings_cleared": c.bookings_cleared,
-                "seats_reset": c.seats_reset,
-            }),
-        ),
-        Err(e) => error_reply(Op::Reset, &e),
-    }
+    contract(app, rq, Endpoint::Reset, "")
 }
 
 fn initialize(app: &App, rq: &Request, show_id: &str) -> Reply {
     if let Some(refusal) = admin_refusal(app, rq) {
         return refusal;
     }
-    let mut body = match json_object(rq, validate::MAX_SEATS_PER_SHOW) {
-        Ok(b) => b,
-        Err(reply) => return reply,
-    };
-    let seat_ids = match body.seat_ids() {
-        Ok(ids) => ids,
-        Err(e) => return seat_ids_error(&e),
-    };
-    match app.core.initialize_show(show_id, &seat_ids) {
-        Ok(n) => Reply::json(
-            201,
-            &json!({ "message": format!("show initialized with {n} seats"), "show_id": show_id, "seat_count": n }),
-        ),
-        Err(e) => error_reply(Op::Initialize, &e),
-    }
+    contract(app, rq, Endpoint::Initialize, show_id)
 }
 
 fn hold(app: &App, rq: &Request, show_id: &str) -> Reply {
-    let mut body = match json_object(rq, validate::MAX_SEATS_PER_HOLD) {
-        Ok(b) => b,
-        Err(reply) => return reply,
-    };
-    let seat_ids = match body.seat_ids() {
-        Ok(ids) => ids,
-        Err(e) => return seat_ids_error(&e),
-    };
-    let seconds = match body::hold_seconds(body.hold_duration_seconds.as_ref(), &app.settings) {
-        Ok(s) => s,
-        Err(message) => return Reply::error(400, &message),
-    };
-    let outcome = match rq.header("Idempotency-Key") {
-        Some(key) => app.core.hold_with_key(show_id, &seat_ids, seconds, key),
-        None => app.core.hold(show_id, &seat_ids, seconds),
-    };
-    match outcome {
-        Ok(h) => Reply::json(
-            201,
-            &json!({
-                "hold_id": h.hold_id.to_string(),
-                "expires_at": seatcore::iso8601(&h.expires_at),
-                "seat_ids": h.seat_ids,
-            }),
-        ),
-        Err(e) => error_reply(Op::Hold, &e),
-    }
-}
-
-/// The `hold_id` of a book or release body, or the contract's 400.
-fn hold_id_of(rq: &Request) -> Result<String, Reply> {
-    let body = json_object(rq, 0)?;
-    body::hold_id(body.hold_id.as_ref())
-        .map(str::to_owned)
-        .ok_or_else(|| Reply::error(400, "hold_id must be a non-empty string"))
+    contract(app, rq, Endpoint::Hold, show_id)
 }
 
 fn book(app: &App, rq: &Request, show_id: &str) -> Reply {
-    let hold_id = match hold_id_of(rq) {
-        Ok(id) => id,
-        Err(reply) => return reply,
-    };
-    match app.core.book(show_id, &hold_id) {
-        Ok(b) => Reply::json(
-            200,
-            &json!({
-                "booking_id": b.booking_id.to_string(),
-                "seat_ids": b.seat_ids,
-                "booked_at": seatcore::iso8601(&b.booked_at),
-            }),
-        ),
-        Err(e) => error_reply(Op::Book, &e),
-    }
+    contract(app, rq, Endpoint::Book, show_id)
 }
 
 fn release(app: &App, rq: &Request, show_id: &str) -> Reply {
-    let hold_id = match hold_id_of(rq) {
-        Ok(id) => id,
-        Err(reply) => return reply,
-    };
-    match app.core.release(show_id, &hold_id) {
-        Ok(()) => Reply::json(200, &json!({ "message": "hold released" })),
-        Err(e) => error_reply(Op::Release, &e),
-    }
+    contract(app, rq, Endpoint::Release, show_id)
 }
 
 #[cfg(test)]
@@ -392,11 +315,23 @@ mod tests {
         let db = TestDb::new("router_handlers");
         let app = app(&db, Some("s3cret"));
         let (s, v) = call(&app, "POST", "/shows/s1/initialize", JSON, r#"{"seat_ids":["A1","A2"]}"#);
-        assert_eq!((s, v["error"].as_str()), (401, Some("admin token required: send Authorization: Bearer <token>")));
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (401, Some("admin token required: send Authorization: Bearer <token>"))
+        );
         let auth = &[("Content-Type", "application/json"), ("Authorization", "Bearer s3cret")];
         let (s, v) = call(&app, "POST", "/shows/s1/initialize", auth, r#"{"seat_ids":["A1"," A2 "]}"#);
-        assert_eq!((s, v), (201, json!({"message": "show initialized with 2 seats", "show_id": "s1", "seat_count": 2})));
-        let (s, v) = call(&app, "POST", "/shows/s1/hold", JSON, r#"{"seat_ids":["A2"],"hold_duration_seconds":"120"}"#);
+        assert_eq!(
+            (s, v),
+            (201, json!({"message": "show initialized with 2 seats", "show_id": "s1", "seat_count": 2}))
+        );
+        let (s, v) = call(
+            &app,
+            "POST",
+            "/shows/s1/hold",
+            JSON,
+            r#"{"seat_ids":["A2"],"hold_duration_seconds":"120"}"#,
+        );
         assert_eq!(s, 201, "{v}");
         assert_eq!(v["seat_ids"], json!(["A2"]));
         let (s, v) = call(&app, "POST", "/shows/s1/hold", JSON, r#"{"seat_ids":["A1","A2"]}"#);
@@ -408,7 +343,8 @@ mod tests {
         assert_eq!(v["seats"][0], json!({"seat_id": "A1", "status": "available"}));
         let (s, _) = call(&app, "GET", "/shows/s1/hold", &[], "");
         assert_eq!(s, 405);
-        let (s, _) = call(&app, "POST", "/shows/s1/book", &[("content-type", "text/plain")], r#"{"hold_id":"x"}"#);
+        let (s, _) =
+            call(&app, "POST", "/shows/s1/book", &[("content-type", "text/plain")], r#"{"hold_id":"x"}"#);
         assert_eq!(s, 400);
         let (s, v) = call(&app, "POST", "/shows/s1/book", JSON, r#"{"hold_id":"not-a-uuid"}"#);
         assert_eq!((s, v), (400, json!({"error": "hold not found or expired"})));
