@@ -102,7 +102,8 @@ impl ClientConnection {
             // seatcore: the request's first byte is here; the rest of its head and its
             // body (when read here, see `request::new_request`) must follow in time.
             if first_line && buf.is_empty() {
-                self.deadline.set(Some(Instant::now() + self.limits.request_timeout));
+                self.deadline
+                    .set(Some(Instant::now() + self.limits.request_timeout));
             }
             if buf.len() >= self.limits.max_header_line {
                 return Err(IoError::new(ErrorKind::InvalidData, "header line too long"));
@@ -127,7 +128,8 @@ impl ClientConnection {
             // reading the request line
             let (method, path, version) = {
                 // seatcore: an idle keep-alive connection may wait this long for its next request.
-                self.deadline.set(Some(Instant::now() + self.limits.idle_timeout));
+                self.deadline
+                    .set(Some(Instant::now() + self.limits.idle_timeout));
                 let line = self.read_next_line(true).map_err(ReadError::ReadIoError)?;
 
                 parse_request_line(
@@ -183,7 +185,9 @@ impl ClientConnection {
             use crate::request;
             match e {
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed(version),
+                request::RequestCreationError::ExpectationFailed => {
+                    ReadError::ExpectationFailed(version)
+                }
             }
         })?;
 
@@ -211,7 +215,9 @@ impl Iterator for ClientConnection {
                 Err(ReadError::WrongRequestLine) => {
                     let writer = self.sink.next().unwrap();
                     let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, HTTPVersion(1, 1), &[], false, None).ok();
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
                     return None; // we don't know where the next request would start,
                                  // se we have to close
                 }
@@ -228,7 +234,9 @@ impl Iterator for ClientConnection {
                     // request timeout
                     let writer = self.sink.next().unwrap();
                     let response = Response::new_empty(StatusCode(408));
-                    response.raw_print(writer, HTTPVersion(1, 1), &[], false, None).ok();
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
                     return None; // closing the connection
                 }
 
@@ -247,23 +255,31 @@ impl Iterator for ClientConnection {
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
                 let writer = self.sink.next().unwrap();
-                let response =
-                    Response::from_string("This server only supports HTTP versions 1.0 and 1.1".to_owned())
-                        .with_status_code(StatusCode(505));
-                response.raw_print(writer, HTTPVersion(1, 1), &[], false, None).ok();
+                let response = Response::from_string(
+                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
+                )
+                .with_status_code(StatusCode(505));
+                response
+                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                    .ok();
                 continue;
             }
 
             // updating the status of the connection
-            let connection_header =
-                rq.headers().iter().find(|h| h.field.equiv("Connection")).map(|h| h.value.as_str());
+            let connection_header = rq
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("Connection"))
+                .map(|h| h.value.as_str());
 
             let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
 
             match lowercase {
                 Some(ref val) if val.contains("close") => self.no_more_requests = true,
                 Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
-                Some(ref val) if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) => {
+                Some(ref val)
+                    if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
+                {
                     self.no_more_requests = true
                 }
                 None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
@@ -299,7 +315,9 @@ fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadE
     let path = parts.next().map(ToOwned::to_owned);
     let version = parts.next().and_then(|w| parse_http_version(w).ok());
 
-    method.and_then(|method| Some((method, path?, version?))).ok_or(ReadError::WrongRequestLine)
+    method
+        .and_then(|method| Some((method, path?, version?)))
+        .ok_or(ReadError::WrongRequestLine)
 }
 
 #[cfg(test)]

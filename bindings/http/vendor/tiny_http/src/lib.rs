@@ -252,13 +252,20 @@ impl Server {
     where
         A: ToSocketAddrs,
     {
-        Server::new(ServerConfig { addr: ConfigListenAddr::from_socket_addrs(addr)?, ssl: None, limits })
+        Server::new(ServerConfig {
+            addr: ConfigListenAddr::from_socket_addrs(addr)?,
+            ssl: None,
+            limits,
+        })
     }
 
     /// Shortcut for an HTTPS server on a specific address.
     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
     #[inline]
-    pub fn https<A>(addr: A, config: SslConfig) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
+    pub fn https<A>(
+        addr: A,
+        config: SslConfig,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
     where
         A: ToSocketAddrs,
     {
@@ -272,7 +279,9 @@ impl Server {
     #[cfg(unix)]
     #[inline]
     /// Shortcut for a UNIX socket server at a specific path
-    pub fn http_unix(path: &std::path::Path) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+    pub fn http_unix(
+        path: &std::path::Path,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::unix_from_path(path),
             ssl: None,
@@ -317,7 +326,9 @@ impl Server {
 
         // building the SSL capabilities
         #[cfg(all(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        compile_error!("Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time");
+        compile_error!(
+            "Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time"
+        );
         #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
         type SslContext = ();
         #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -325,15 +336,15 @@ impl Server {
         let ssl: Option<SslContext> = {
             match ssl_config {
                 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => {
-                    Some(SslContext::from_pem(config.certificate, Zeroizing::new(config.private_key))?)
-                }
+                Some(config) => Some(SslContext::from_pem(
+                    config.certificate,
+                    Zeroizing::new(config.private_key),
+                )?),
                 #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                Some(_) => {
-                    return Err(
-                        "Building a server with SSL requires enabling the `ssl` feature in tiny-http".into()
-                    )
-                }
+                Some(_) => return Err(
+                    "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
+                        .into(),
+                ),
                 None => None,
             }
         };
@@ -367,7 +378,10 @@ impl Server {
                             let _ = sock.shutdown(Shutdown::Write);
                             continue;
                         }
-                        if sock.set_timeouts(Some(READ_WAKEUP), Some(limits.write_timeout)).is_err() {
+                        if sock
+                            .set_timeouts(Some(READ_WAKEUP), Some(limits.write_timeout))
+                            .is_err()
+                        {
                             continue;
                         }
                         let halves = match ssl {
@@ -448,7 +462,11 @@ impl Server {
         });
 
         // result
-        Ok(Server { messages, close: close_trigger, listening_addr: local_addr })
+        Ok(Server {
+            messages,
+            close: close_trigger,
+            listening_addr: local_addr,
+        })
     }
 
     /// Returns an iterator for all the incoming requests.

@@ -142,8 +142,10 @@ where
     W: Write + Send + 'static,
 {
     // finding the transfer-encoding header
-    let transfer_encoding =
-        headers.iter().find(|h: &&Header| h.field.equiv("Transfer-Encoding")).map(|h| h.value.clone());
+    let transfer_encoding = headers
+        .iter()
+        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
+        .map(|h| h.value.clone());
 
     // finding the content-length header
     let content_length = if transfer_encoding.is_some() {
@@ -159,7 +161,11 @@ where
 
     // true if the client sent a `Expect: 100-continue` header
     let expects_continue = {
-        match headers.iter().find(|h: &&Header| h.field.equiv("Expect")).map(|h| h.value.as_str()) {
+        match headers
+            .iter()
+            .find(|h: &&Header| h.field.equiv("Expect"))
+            .map(|h| h.value.as_str())
+        {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("100-continue") => true,
             _ => return Err(RequestCreationError::ExpectationFailed),
@@ -168,7 +174,11 @@ where
 
     // true if the client sent a `Connection: upgrade` header
     let connection_upgrade = {
-        match headers.iter().find(|h: &&Header| h.field.equiv("Connection")).map(|h| h.value.as_str()) {
+        match headers
+            .iter()
+            .find(|h: &&Header| h.field.equiv("Connection"))
+            .map(|h| h.value.as_str())
+        {
             Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
             _ => false,
         }
@@ -297,7 +307,11 @@ impl Request {
     /// If you call this on a non-websocket request, tiny-http will wait until this `Stream` object
     ///  is destroyed before continuing to read or write on the socket. Therefore you should always
     ///  destroy it as soon as possible.
-    pub fn upgrade<R: Read>(mut self, protocol: &str, response: Response<R>) -> Box<dyn ReadWrite + Send> {
+    pub fn upgrade<R: Read>(
+        mut self,
+        protocol: &str,
+        response: Response<R>,
+    ) -> Box<dyn ReadWrite + Send> {
         use crate::util::CustomStream;
 
         response
@@ -314,7 +328,10 @@ impl Request {
 
         let stream = CustomStream::new(self.extract_reader_impl(), self.extract_writer_impl());
         if let Some(sender) = self.notify_when_responded.take() {
-            let stream = NotifyOnDrop { sender, inner: stream };
+            let stream = NotifyOnDrop {
+                sender,
+                inner: stream,
+            };
             Box::new(stream) as Box<dyn ReadWrite + Send>
         } else {
             Box::new(stream) as Box<dyn ReadWrite + Send>
@@ -378,7 +395,10 @@ impl Request {
     pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
         let writer = self.extract_writer_impl();
         if let Some(sender) = self.notify_when_responded.take() {
-            let writer = NotifyOnDrop { sender, inner: writer };
+            let writer = NotifyOnDrop {
+                sender,
+                inner: writer,
+            };
             Box::new(writer) as Box<dyn Write + Send + 'static>
         } else {
             writer
@@ -462,7 +482,11 @@ impl Request {
 
 impl fmt::Debug for Request {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> Result<(), fmt::Error> {
-        write!(formatter, "Request({} {} from {:?})", self.method, self.path, self.remote_addr)
+        write!(
+            formatter,
+            "Request({} {} from {:?})",
+            self.method, self.path, self.remote_addr
+        )
     }
 }
 

@@ -107,7 +107,10 @@ impl Deadline {
     }
 
     fn passed(&self) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).map_or(false, |at| Instant::now() >= at)
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map_or(false, |at| Instant::now() >= at)
     }
 }
 
@@ -128,7 +131,12 @@ impl RefinedTcpStream {
             deadline: Arc::clone(&deadline),
         };
 
-        let write = RefinedTcpStream { stream: write, close_read: false, close_write: true, deadline };
+        let write = RefinedTcpStream {
+            stream: write,
+            close_read: false,
+            close_write: true,
+            deadline,
+        };
 
         Ok((read, write))
     }
@@ -167,7 +175,10 @@ impl Read for RefinedTcpStream {
             match self.stream.read(buf) {
                 // seatcore: the socket's read timeout fired; keep waiting until the deadline.
                 Err(e)
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
                 {
                     if self.deadline.passed() {
                         return Err(std::io::Error::new(

@@ -58,13 +58,18 @@ where
 
 impl<R: Read + Send> SequentialReaderBuilder<R> {
     pub fn new(reader: R) -> SequentialReaderBuilder<R> {
-        SequentialReaderBuilder { inner: SequentialReaderBuilderInner::First(reader) }
+        SequentialReaderBuilder {
+            inner: SequentialReaderBuilderInner::First(reader),
+        }
     }
 }
 
 impl<W: Write + Send> SequentialWriterBuilder<W> {
     pub fn new(writer: W) -> SequentialWriterBuilder<W> {
-        SequentialWriterBuilder { writer: Arc::new(Mutex::new(writer)), next_trigger: None }
+        SequentialWriterBuilder {
+            writer: Arc::new(Mutex::new(writer)),
+            next_trigger: None,
+        }
     }
 }
 
@@ -77,13 +82,15 @@ impl<R: Read + Send> Iterator for SequentialReaderBuilder<R> {
         let inner = mem::replace(&mut self.inner, SequentialReaderBuilderInner::NotFirst(rx));
 
         match inner {
-            SequentialReaderBuilderInner::First(reader) => {
-                Some(SequentialReader { inner: SequentialReaderInner::MyTurn(reader), next: tx })
-            }
+            SequentialReaderBuilderInner::First(reader) => Some(SequentialReader {
+                inner: SequentialReaderInner::MyTurn(reader),
+                next: tx,
+            }),
 
-            SequentialReaderBuilderInner::NotFirst(previous) => {
-                Some(SequentialReader { inner: SequentialReaderInner::Waiting(previous), next: tx })
-            }
+            SequentialReaderBuilderInner::NotFirst(previous) => Some(SequentialReader {
+                inner: SequentialReaderInner::Waiting(previous),
+                next: tx,
+            }),
         }
     }
 }
@@ -95,7 +102,11 @@ impl<W: Write + Send> Iterator for SequentialWriterBuilder<W> {
         let mut next_next_trigger = Some(rx);
         ::std::mem::swap(&mut next_next_trigger, &mut self.next_trigger);
 
-        Some(SequentialWriter { trigger: next_next_trigger, writer: self.writer.clone(), on_finish: tx })
+        Some(SequentialWriter {
+            trigger: next_next_trigger,
+            writer: self.writer.clone(),
+            on_finish: tx,
+        })
     }
 }
 
