@@ -35,9 +35,6 @@ pub struct ClientConnection {
     // set to true if we know that the previous request is the last one
     no_more_requests: bool,
 
-    // true if the connection goes through SSL
-    secure: bool,
-
     // seatcore: when the request being read must be complete (see `Limits`)
     deadline: Arc<Deadline>,
     limits: Limits,
@@ -61,7 +58,6 @@ impl ClientConnection {
         limits: Limits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
-        let secure = read_socket.secure();
         let deadline = read_socket.deadline();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
@@ -73,15 +69,9 @@ impl ClientConnection {
             remote_addr,
             next_header_source: first_header,
             no_more_requests: false,
-            secure,
             deadline,
             limits,
         }
-    }
-
-    /// true if the connection is HTTPS
-    pub fn secure(&self) -> bool {
-        self.secure
     }
 
     /// Reads the next line from self.next_header_source.
@@ -171,7 +161,6 @@ impl ClientConnection {
 
         // building the next reader
         let request = crate::request::new_request(
-            self.secure,
             method,
             path,
             version.clone(),
