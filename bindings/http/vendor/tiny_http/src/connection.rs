@@ -95,8 +95,8 @@ impl Connection {
         }
     }
 
-    /// seatcore: socket timeouts. Reads wake up every `read` so a deadline can be checked
-    /// (see `RefinedTcpStream`); a write blocked longer than `write` fails.
+    /// seatcore: socket timeouts, short: a blocked read or write wakes up so that its
+    /// deadline can be checked (see `RefinedTcpStream`).
     pub(crate) fn set_timeouts(
         &self,
         read: Option<std::time::Duration>,

@@ -108,7 +108,7 @@ use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
-pub use request::{ReadWrite, Request};
+pub use request::Request;
 pub use response::{Response, ResponseBox};
 
 mod client;
@@ -174,8 +174,9 @@ pub struct ServerConfig {
 }
 
 /// seatcore: what a single connection may hold. Each connection has its own thread (as
-/// upstream), so slow clients cost threads, not workers; these bounds keep that finite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// upstream), which reads its requests and writes their responses, so slow clients cost
+/// threads, not workers; these bounds keep that finite.
+#[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Connections open at once; a connection beyond it gets `503` and is closed at once.
     pub max_connections: usize,
@@ -184,7 +185,8 @@ pub struct Limits {
     /// From a request's first byte, how long the client has to send its head and (when
     /// it is at most `prefetch_body_bytes`) its body. A slower client gets `408`.
     pub request_timeout: Duration,
-    /// A response write blocked this long (a client that does not read) fails.
+    /// From the start of a response, how long the connection's thread may take to write all
+    /// of it (a client that reads slowly or not at all); then the connection is closed.
     pub write_timeout: Duration,
     /// Bodies up to this size are read by the connection's thread before the request is
     /// handed out, so a handler never waits on a slow body.
@@ -193,6 +195,10 @@ pub struct Limits {
     pub max_header_line: usize,
     /// Most header lines in one request.
     pub max_headers: usize,
+    /// The response the library sends by itself, given its status (400, 408, 414, 417, 431,
+    /// 500, 501, 503, 505) and what went wrong, in a few words: the application chooses its
+    /// body and headers; the status stays, and `Connection: close` is added.
+    pub error_response: fn(StatusCode, &'static str) -> ResponseBox,
 }
 
 impl Default for Limits {
@@ -205,12 +211,21 @@ impl Default for Limits {
             prefetch_body_bytes: 1024 * 1024,
             max_header_line: 16 * 1024,
             max_headers: 100,
+            error_response: |status, _| Response::empty(status).boxed(),
         }
     }
 }
 
-/// How often a blocked read wakes up to check its connection's deadline.
-const READ_WAKEUP: Duration = Duration::from_millis(500);
+impl Limits {
+    /// The response for a request the library refuses by itself.
+    fn refusal(&self, status: StatusCode, info: &'static str) -> ResponseBox {
+        let response = (self.error_response)(status, info).with_status_code(status);
+        response.with_connection_close()
+    }
+}
+
+/// How often a blocked read or write wakes up to check its connection's deadline.
+const WAKEUP: Duration = Duration::from_millis(500);
 
 impl Server {
     /// Shortcut for a simple server on a specific address.
@@ -300,23 +315,19 @@ impl Server {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
                         // seatcore: over the cap, answer 503 and close instead of taking a
-                        // thread; best effort, the socket is fresh so the write does not block.
+                        // thread. One write, on a fresh socket, given up after `WAKEUP`.
                         if open_connections.load(Relaxed) >= limits.max_connections {
-                            const BODY: &str = "{\"error\": \"too many connections, retry\"}\n";
-                            let reply = format!(
-                                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-                                 Retry-After: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
-                                BODY.len()
-                            );
+                            let mut reply = Vec::new();
+                            let response = limits.refusal(StatusCode(503), "too many connections");
+                            let _ =
+                                response.raw_print(&mut reply, HTTPVersion(1, 1), &[], false, None);
                             let mut sock = sock;
-                            let _ = std::io::Write::write_all(&mut sock, reply.as_bytes());
+                            let _ = sock.set_timeouts(None, Some(WAKEUP));
+                            let _ = std::io::Write::write_all(&mut sock, &reply);
                             let _ = sock.shutdown(Shutdown::Write);
                             continue;
                         }
-                        if sock
-                            .set_timeouts(Some(READ_WAKEUP), Some(limits.write_timeout))
-                            .is_err()
-                        {
+                        if sock.set_timeouts(Some(WAKEUP), Some(WAKEUP)).is_err() {
                             continue;
                         }
                         let halves = RefinedTcpStream::new(sock);
@@ -352,9 +363,7 @@ impl Server {
                         tasks_pool.spawn(Box::new(move || {
                             let _open = open.take();
                             if let Some(client) = client.take() {
-                                for rq in client {
-                                    messages.push(rq.into());
-                                }
+                                client.serve(|rq| messages.push(rq.into()));
                             }
                         }));
                     }

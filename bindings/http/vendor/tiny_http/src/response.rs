@@ -453,6 +453,14 @@ where
         Ok(())
     }
 
+    /// seatcore: adds `Connection: close` (which `add_header` ignores), for a response after
+    /// which the server closes the connection.
+    pub(crate) fn with_connection_close(mut self) -> Response<R> {
+        let close = Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap();
+        self.headers.push(close);
+        self
+    }
+
     /// Retrieves the current value of the `Response` status code
     pub fn status_code(&self) -> StatusCode {
         self.status_code

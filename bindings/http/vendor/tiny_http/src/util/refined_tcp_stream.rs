@@ -69,11 +69,12 @@ pub struct RefinedTcpStream {
     deadline: Arc<Deadline>,
 }
 
-/// seatcore: the instant by which the current read must have completed, shared by the
-/// connection's reader and its `ClientConnection`. The socket's read timeout is short, so a
-/// blocked read wakes up regularly; it is retried until this deadline passes, then fails
-/// with `TimedOut`. This bounds how long a client may take to send a request in total,
-/// however it trickles its bytes (slowloris).
+/// seatcore: the instant by which the current read (on the read half) or write (on the write
+/// half) must have completed, set by the `ClientConnection`. The socket's timeouts are short,
+/// so a blocked read or write wakes up regularly; it is retried until this deadline passes,
+/// then fails with `TimedOut`, and no write starts after it. This bounds how long a client
+/// may take to send a request, or to take a response, in total, however it trickles its
+/// bytes (slowloris).
 #[derive(Default)]
 pub(crate) struct Deadline(Mutex<Option<Instant>>);
 
@@ -86,7 +87,7 @@ impl Deadline {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .map_or(false, |at| Instant::now() >= at)
+            .is_some_and(|at| Instant::now() >= at)
     }
 }
 
@@ -99,19 +100,18 @@ impl RefinedTcpStream {
 
         let (read, write) = (stream.try_clone()?, stream);
 
-        let deadline = Arc::new(Deadline::default());
         let read = RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
-            deadline: Arc::clone(&deadline),
+            deadline: Arc::new(Deadline::default()),
         };
 
         let write = RefinedTcpStream {
             stream: write,
             close_read: false,
             close_write: true,
-            deadline,
+            deadline: Arc::new(Deadline::default()),
         };
 
         Ok((read, write))
@@ -121,7 +121,7 @@ impl RefinedTcpStream {
         self.stream.peer_addr()
     }
 
-    /// seatcore: the deadline shared with this connection's other half.
+    /// seatcore: this half's deadline.
     pub(crate) fn deadline(&self) -> Arc<Deadline> {
         Arc::clone(&self.deadline)
     }
@@ -166,7 +166,26 @@ impl Read for RefinedTcpStream {
 
 impl Write for RefinedTcpStream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
-        self.stream.write(buf)
+        loop {
+            // seatcore: as `read`, with the check before each write too, as a client that
+            // reads a little at a time makes every write succeed, with a few bytes.
+            if self.deadline.passed() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client was too slow reading the response",
+                ));
+            }
+            match self.stream.write(buf) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                other => return other,
+            }
+        }
     }
 
     fn flush(&mut self) -> IoResult<()> {
