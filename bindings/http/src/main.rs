@@ -74,6 +74,7 @@ fn run(config: Config) -> Result<(), String> {
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,
         request_timeout: config.request_timeout,
+        error_response: server::library_reply,
         ..tiny_http::Limits::default()
     };
     let server = tiny_http::Server::http_with_limits(&config.bind, limits)

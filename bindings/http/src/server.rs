@@ -1,5 +1,7 @@
 //! The thin I/O layer: a fixed pool of worker threads share one `tiny_http::Server` and
 //! loop on `recv()`; each request is read (body capped), routed, answered, logged, counted.
+//! A worker hands its response to the connection's own thread, which writes it (the
+//! vendored tiny_http): a client that reads slowly, or not at all, never holds a worker.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,7 +70,9 @@ fn handle(app: &App, mut rq: tiny_http::Request) {
         .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
         .collect();
     let (reply, route) = match read_body(&mut rq, router::body_limit(&url)) {
-        Ok(body) => router::route(app, &router::Request { method, url: &url, headers: &headers, body: &body }),
+        Ok(body) => {
+            router::route(app, &router::Request { method, url: &url, headers: &headers, body: &body })
+        }
         Err(reply) => (reply, router::resolve(&url).map_or("unmatched", |(r, _)| r.template())),
     };
     let status = reply.status;
@@ -76,6 +80,18 @@ fn handle(app: &App, mut rq: tiny_http::Request) {
     let took = started.elapsed();
     app.metrics.record(route, method, status, took);
     log_line(method, &url, status, took, sent.is_err());
+}
+
+/// The replies tiny_http makes by itself (`tiny_http::Limits::error_response`): a malformed
+/// or refused request, a request not received in time, the connection cap, a request
+/// dropped unanswered. JSON with the CORS header, as every reply.
+pub fn library_reply(status: StatusCode, problem: &'static str) -> Response<Box<dyn Read + Send>> {
+    let reply = match status.0 {
+        503 => Reply::error(503, "too many connections, retry").with_header("Retry-After", "1"),
+        500 => Reply::error(500, "internal error"),
+        code => Reply::error(code, problem),
+    };
+    to_response(reply)
 }
 
 fn method_name(m: &Method) -> &'static str {
@@ -117,14 +133,14 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
         Payload::Empty => (Box::new(std::io::empty()), Some(0)),
     };
     // Bodies with a known length go out in one piece, whatever their size.
-    Response::new(StatusCode(reply.status), headers, reader, length, None)
-        .with_chunked_threshold(usize::MAX)
+    Response::new(StatusCode(reply.status), headers, reader, length, None).with_chunked_threshold(usize::MAX)
 }
 
-/// One line per request on stderr: method, path, status, milliseconds.
-fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, broken: bool) {
+/// One line per request on stderr: method, path, status, milliseconds (until the response
+/// is handed to the connection's thread).
+fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, closed: bool) {
     let path: String = url.chars().take(256).flat_map(char::escape_default).collect();
-    let note = if broken { " (client gone)" } else { "" };
+    let note = if closed { " (connection closed)" } else { "" };
     let line = format!("{method} {path} {status} {:.2}ms{note}\n", took.as_secs_f64() * 1000.0);
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
