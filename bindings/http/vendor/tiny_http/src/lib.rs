@@ -154,7 +154,7 @@ impl From<Request> for Message {
 
 // this trait is to make sure that Server implements Share and Send
 #[doc(hidden)]
-#[allow(dead_code)] // seatcore: a compile-time check only; rustc warns about it since 1.78
+#[allow(dead_code)] // seatcore: a compile-time check, which rustc's dead-code lint reports
 trait MustBeShareDummy: Sync + Send {}
 #[doc(hidden)]
 impl MustBeShareDummy for Server {}
@@ -188,8 +188,8 @@ pub struct Limits {
     /// From the start of a response, how long the connection's thread may take to write all
     /// of it (a client that reads slowly or not at all); then the connection is closed.
     pub write_timeout: Duration,
-    /// Bodies up to this size are read by the connection's thread before the request is
-    /// handed out, so a handler never waits on a slow body.
+    /// Bodies up to this size (and as much of a chunked body) are read by the connection's
+    /// thread before the request is handed out, so a handler never waits on a slow body.
     pub prefetch_body_bytes: usize,
     /// Longest request line or header line, in bytes.
     pub max_header_line: usize,
