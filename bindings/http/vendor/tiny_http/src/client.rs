@@ -12,7 +12,7 @@ use crate::request::Answer;
 use crate::util::{Deadline, RefinedTcpStream};
 use crate::util::{SequentialReader, SequentialReaderBuilder};
 use crate::{Limits, Request, ResponseBox};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,6 +30,10 @@ pub struct ClientConnection {
 
     // seatcore: where the responses go, written by this connection's own thread only
     sink: BufWriter<RefinedTcpStream>,
+
+    // seatcore: each request's response comes back to this thread through this channel
+    answer: Sender<Answer>,
+    answered: Receiver<Answer>,
 
     // Reader to read the next header from
     next_header_source: SequentialReader<BufReader<RefinedTcpStream>>,
@@ -66,10 +70,13 @@ impl ClientConnection {
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
+        let (answer, answered) = mpsc::channel();
 
         ClientConnection {
             source,
             sink: BufWriter::with_capacity(1024, write_socket),
+            answer,
+            answered,
             remote_addr,
             next_header_source: first_header,
             no_more_requests: false,
@@ -86,7 +93,7 @@ impl ClientConnection {
     /// request as soon as it was read: a client pipelining requests without reading the
     /// responses held one handler per request, all waiting to write in turn.
     pub(crate) fn serve(mut self, dispatch: impl Fn(Request)) {
-        while let Some((rq, answered)) = self.next_request() {
+        while let Some(rq) = self.next_request() {
             let version = rq.http_version().clone();
             let do_not_send_body = *rq.method() == Method::Head;
             let te: Vec<Header> = rq
@@ -97,7 +104,7 @@ impl ClientConnection {
                 .collect();
             dispatch(rq);
 
-            let (response, body) = match answered.recv() {
+            let (response, body) = match self.answered.recv() {
                 Ok(Answer {
                     response: Some(response),
                     body,
@@ -219,9 +226,7 @@ impl ClientConnection {
 
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
-    ///
-    /// seatcore: also returns where its response will come from (see `serve`).
-    fn read(&mut self) -> Result<(Request, Receiver<Answer>), ReadError> {
+    fn read(&mut self) -> Result<Request, ReadError> {
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
@@ -277,9 +282,7 @@ impl ClientConnection {
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
-        // seatcore: the response comes back on this channel; a `100 Continue` is written
-        // here, in time, like a response.
-        let (answer, answered) = mpsc::channel();
+        // seatcore: a `100 Continue` is written here, in time, like a response.
         self.write_deadline
             .set(Some(Instant::now() + self.limits.write_timeout));
 
@@ -293,7 +296,7 @@ impl ClientConnection {
             self.remote_addr.as_ref().ok().copied().flatten(),
             data_source,
             &mut self.sink,
-            answer,
+            self.answer.clone(),
             self.limits.prefetch_body_bytes,
         )
         .map_err(|e| {
@@ -310,7 +313,7 @@ impl ClientConnection {
         })?;
 
         // return the request
-        Ok((request, answered))
+        Ok(request)
     }
 
     /// Blocks until the next Request is available.
@@ -319,14 +322,14 @@ impl ClientConnection {
     /// seatcore: upstream's `Iterator::next`; the library's own replies are worded by
     /// `Limits::error_response` (upstream's had no body), and every refusal closes the
     /// connection.
-    fn next_request(&mut self) -> Option<(Request, Receiver<Answer>)> {
+    fn next_request(&mut self) -> Option<Request> {
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         if self.no_more_requests {
             return None;
         }
 
-        let (rq, answered) = match self.read() {
+        let rq = match self.read() {
             Err(ReadError::Refused(status, info)) => {
                 self.refuse(status, info);
                 return None; // we don't know where the next request would start,
@@ -366,7 +369,7 @@ impl ClientConnection {
         };
 
         // returning the request
-        Some((rq, answered))
+        Some(rq)
     }
 }
 
