@@ -27,7 +27,7 @@ fn a_late_committing_transaction_is_never_skipped() {
     assert!(page.changes.is_empty(), "held back while an older transaction is open: {:?}", page.changes);
     assert_eq!(page.next, start.next.max(page.next));
     // The status already shows the hold; its version stops before it.
-    let version = core.change_horizon().unwrap();
+    let version = core.last_change_id().unwrap();
     assert!(version < hold_record_id(&db), "the horizon is below the held-back record");
 
     // The old transaction writes its record (a smaller id) and commits.

@@ -86,7 +86,7 @@ fn every_endpoint_answers_the_contract() {
     let (s, v) = call(&core, "/shows/s1/history?seat_id=A2", None, "");
     let kinds: Vec<&str> =
         v["changes"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
-    assert_eq!((s, kinds), (200, vec!["initialized", "held", "booked"]));
+    assert_eq!((s, kinds), (200, vec!["initialized", "held", "booked", "reset"]));
     let (s, v) = call(&core, "/shows/s1/history?limit=0", None, "");
     assert_eq!((s, v), (400, json!({"error": "limit must be an integer between 1 and 1000"})));
     let (s, v) = call(&core, "/shows/s1/history?after=-5", None, "");

@@ -58,6 +58,12 @@ struct Cli {
           default_value_t = seatcore::Sweeper::DEFAULT_INTERVAL.as_millis() as u64)]
     sweep_interval_ms: u64,
 
+    /// An event stream sends a comment line after this long without an event
+    #[arg(long, env = "SEATCORE_EVENT_KEEP_ALIVE_SECONDS", value_name = "N",
+          default_value_t = crate::events::KEEP_ALIVE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    event_keep_alive_seconds: u64,
+
     /// How long the change log keeps a record; the sweeper deletes older ones
     #[arg(long, env = "SEATCORE_CHANGE_RETENTION_DAYS", value_name = "DAYS", value_parser = retention_days,
           default_value_t = Options::DEFAULT.change_retention.as_secs() / 86_400)]
@@ -143,6 +149,8 @@ pub struct Config {
     /// When set, the admin endpoints need `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     pub sweep_interval: Duration,
+    /// An event stream's longest silence before a comment line.
+    pub event_keep_alive: Duration,
     pub demo: bool,
     /// Client connections open at once; more get a 503 and are closed.
     pub max_connections: usize,
@@ -218,6 +226,7 @@ impl Cli {
             settings,
             admin_token: self.admin_token.filter(|t| !t.is_empty()),
             sweep_interval: Duration::from_millis(self.sweep_interval_ms),
+            event_keep_alive: Duration::from_secs(self.event_keep_alive_seconds),
             demo: !self.no_demo,
             max_connections: self.max_connections as usize,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),

@@ -21,8 +21,8 @@ use seatcore::{Change, SeatCore};
 
 /// Changes queued for one reader before it is cut off as too slow.
 pub const QUEUE: usize = 4096;
-/// A comment line goes out when no event did for this long, so proxies and clients see
-/// the stream is alive.
+/// By default, a comment line goes out when no event did for this long, so proxies and
+/// clients see the stream is alive.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Changes one read of the log returns at most.
 const PAGE: u32 = 1000;
@@ -35,6 +35,7 @@ pub struct Hub {
 
 struct Inner {
     core: SeatCore,
+    keep_alive: Duration,
     state: Mutex<State>,
 }
 
@@ -46,12 +47,14 @@ struct State {
 }
 
 impl Hub {
-    /// Starts the hub's thread from the present end of the log.
-    pub fn start(core: SeatCore) -> seatcore::Result<Hub> {
-        let cursor = core.change_horizon()?;
+    /// Starts the hub's thread from the present end of the log; streams send a comment
+    /// after `keep_alive` without an event.
+    pub fn start(core: SeatCore, keep_alive: Duration) -> seatcore::Result<Hub> {
+        let cursor = core.last_change_id()?;
         let hub = Hub {
             inner: Arc::new(Inner {
                 core,
+                keep_alive,
                 state: Mutex::new(State { cursor, subscribers: HashMap::new(), stopped: false }),
             }),
         };
@@ -123,6 +126,7 @@ impl Hub {
         };
         Subscription {
             core: self.inner.core.clone(),
+            keep_alive: self.inner.keep_alive,
             show_id,
             replay,
             live: rx,
@@ -142,6 +146,7 @@ impl Hub {
 /// One reader's stream: the text of its server-sent events, produced as they come.
 pub struct Subscription {
     core: SeatCore,
+    keep_alive: Duration,
     show_id: String,
     /// History still to replay: after the first id, up to the second.
     replay: Option<(i64, i64)>,
@@ -167,7 +172,7 @@ impl Subscription {
             }
             return Ok(true);
         }
-        match self.live.recv_timeout(KEEP_ALIVE) {
+        match self.live.recv_timeout(self.keep_alive) {
             Ok(change) => {
                 self.push(&change);
                 // Whatever else is queued goes out with it.

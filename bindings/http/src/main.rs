@@ -83,10 +83,12 @@ fn run(config: Config) -> Result<(), Failure> {
         );
     }
     let sweeper = core.start_sweeper(config.sweep_interval);
-    let hub = Hub::start(core.clone()).map_err(|e| format!("following the change log: {e}"))?;
+    let hub = Hub::start(core.clone(), config.event_keep_alive)
+        .map_err(|e| format!("following the change log: {e}"))?;
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,
         request_timeout: config.request_timeout,
+        error_response: server::library_reply,
         ..tiny_http::Limits::default()
     };
     let server = tiny_http::Server::http_with_limits(&config.bind, limits)

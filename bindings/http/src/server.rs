@@ -1,5 +1,7 @@
 //! The thin I/O layer: a fixed pool of worker threads share one `tiny_http::Server` and
 //! loop on `recv()`; each request is read (body capped), routed, answered, logged, counted.
+//! A worker hands its response to the connection's own thread, which writes it (the
+//! vendored tiny_http): a client that reads slowly, or not at all, never holds a worker.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,6 +78,18 @@ fn handle(app: &App, mut rq: tiny_http::Request) {
     log_line(method, &url, status, took, sent.is_err());
 }
 
+/// The replies tiny_http makes by itself (`tiny_http::Limits::error_response`): a malformed
+/// or refused request, a request not received in time, the connection cap, a request
+/// dropped unanswered. JSON with the CORS header, as every reply.
+pub fn library_reply(status: StatusCode, problem: &'static str) -> Response<Box<dyn Read + Send>> {
+    let reply = match status.0 {
+        503 => Reply::refusal(503, "too many connections, retry"),
+        500 => Reply::refusal(500, "internal error"),
+        code => Reply::refusal(code, problem),
+    };
+    to_response(reply)
+}
+
 fn method_name(m: &Method) -> &'static str {
     match m {
         Method::Get => "GET",
@@ -105,6 +119,7 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
         headers.extend(header("Retry-After", "1"));
     }
     headers.extend(header("Server", "seatcore-server"));
+    let streaming = matches!(reply.payload, Payload::EventStream(_));
     let (reader, length): (Box<dyn Read + Send>, Option<usize>) = match reply.payload {
         Payload::Json(bytes) => {
             let n = bytes.len();
@@ -119,13 +134,21 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
         Payload::Empty => (Box::new(std::io::empty()), Some(0)),
     };
     // Bodies with a known length go out in one piece, whatever their size.
-    Response::new(StatusCode(reply.status), headers, reader, length, None).with_chunked_threshold(usize::MAX)
+    let response = Response::new(StatusCode(reply.status), headers, reader, length, None)
+        .with_chunked_threshold(usize::MAX);
+    // Events go out as they happen, and the stream may last for hours.
+    if streaming {
+        response.streaming()
+    } else {
+        response
+    }
 }
 
-/// One line per request on stderr: method, path, status, milliseconds.
-fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, broken: bool) {
+/// One line per request on stderr: method, path, status, milliseconds (until the response
+/// is handed to the connection's thread).
+fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, closed: bool) {
     let path: String = url.chars().take(256).flat_map(char::escape_default).collect();
-    let note = if broken { " (client gone)" } else { "" };
+    let note = if closed { " (connection closed)" } else { "" };
     let line = format!("{method} {path} {status} {:.2}ms{note}\n", took.as_secs_f64() * 1000.0);
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

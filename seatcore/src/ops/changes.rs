@@ -128,33 +128,31 @@ impl Default for HistoryQuery {
     }
 }
 
-/// Records of one show after `$2`, below the horizon, optionally about seat `$3`; the
-/// horizon itself as the last column; and whether the show exists.
+/// Records of one show after `$2`, below the horizon, optionally about seat `$3`.
 const HISTORY_SQL: &str = "
 WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
-SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at, horizon.h,
-       true AS found
+SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at
 FROM horizon, changes c
 WHERE c.show_id = $1 AND c.id > $2 AND c.id < horizon.h
   AND ($3::text IS NULL OR $3 = ANY (c.seat_ids))
 ORDER BY c.id
 LIMIT $4";
 
-/// The horizon, and whether the show exists: for a page with no records.
-const EMPTY_PAGE_SQL: &str = "
-SELECT seatcore_change_horizon(), EXISTS (SELECT 1 FROM shows WHERE show_id = $1)";
+/// Whether the show exists: for a page with no records.
+const SHOW_EXISTS_SQL: &str = "SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1)";
 
 /// Records of every show after `$1`, below the horizon.
 const TAIL_SQL: &str = "
 WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
-SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at, horizon.h
+SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at
 FROM horizon, changes c
 WHERE c.id > $1 AND c.id < horizon.h
 ORDER BY c.id
 LIMIT $2";
 
-/// The horizon alone.
-const HORIZON_SQL: &str = "SELECT seatcore_change_horizon()";
+/// The newest record below the horizon (the primary key, read backwards: one row).
+const LAST_FINAL_SQL: &str = "
+SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()";
 
 /// The horizon, and where it must reach for every transaction in flight now to have ended.
 const CATCH_UP_SQL: &str = "
@@ -201,13 +199,15 @@ fn change(row: &postgres::Row) -> Result<Change> {
     })
 }
 
-/// The page's `next`: the last record when the page is full (more may follow below the
-/// horizon), else the horizon's edge (everything below it has been seen).
-fn next_after(after: i64, changes: &[Change], limit: u32, horizon: i64) -> i64 {
-    match changes.last() {
-        Some(last) if changes.len() as u32 >= limit => last.id,
-        _ => after.max(horizon - 1),
-    }
+/// The page's `next`: the last record returned, else `after`.
+///
+/// Never the horizon itself: after a crash, PostgreSQL hands out again the transaction ids
+/// it had given to transactions that left nothing in its log (they were in flight), so the
+/// horizon of before the crash may lie above ids written after it. Every committed record
+/// has an id below every id written after it commits, crash or not: a reader that stands
+/// on the last record it saw misses nothing.
+fn next_after(after: i64, changes: &[Change]) -> i64 {
+    changes.last().map_or(after, |last| last.id.max(after))
 }
 
 /// Checks a page size.
@@ -251,19 +251,14 @@ impl SeatCore {
                     (&i64::from(limit), Type::INT8),
                 ],
             )?;
-            let (horizon, found) = match rows.first() {
-                Some(row) => (row.get::<_, i64>(8), true),
-                None => {
-                    let row = c.client.query_typed(EMPTY_PAGE_SQL, &[(&show_id, Type::TEXT)])?;
-                    let row = row.first().ok_or(Error::ShowNotFound)?;
-                    (row.get::<_, i64>(0), row.get::<_, bool>(1))
+            if rows.is_empty() {
+                let row = c.client.query_typed(SHOW_EXISTS_SQL, &[(&show_id, Type::TEXT)])?;
+                if !row.first().is_some_and(|r| r.get::<_, bool>(0)) {
+                    return Err(Error::ShowNotFound);
                 }
-            };
-            if !found {
-                return Err(Error::ShowNotFound);
             }
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
-            let next = next_after(query.after, &changes, limit, horizon);
+            let next = next_after(query.after, &changes);
             Ok(ChangePage { changes, next })
         })
     }
@@ -282,21 +277,18 @@ impl SeatCore {
         self.with_conn(OnLost::Retry, |c, _| {
             let rows =
                 c.client.query_typed(TAIL_SQL, &[(&after, Type::INT8), (&i64::from(limit), Type::INT8)])?;
-            let horizon = match rows.first() {
-                Some(row) => row.get::<_, i64>(8),
-                None => c.client.query_typed(HORIZON_SQL, &[])?.first().map_or(0, |r| r.get(0)),
-            };
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
-            let next = next_after(after, &changes, limit, horizon);
+            let next = next_after(after, &changes);
             Ok(ChangePage { changes, next })
         })
     }
 
-    /// The id below which every change is final now: a reader that starts here misses
-    /// nothing that commits later. (A status read reports the same number as its version.)
-    pub fn change_horizon(&self) -> Result<i64> {
+    /// The id of the newest change that is final now (0 when there is none): a reader that
+    /// starts after it misses nothing that commits later. A status read reports the same
+    /// number as its version.
+    pub fn last_change_id(&self) -> Result<i64> {
         self.with_conn(OnLost::Retry, |c, _| {
-            Ok(c.client.query_typed(HORIZON_SQL, &[])?.first().map_or(0, |r| r.get::<_, i64>(0)) - 1)
+            Ok(c.client.query_typed(LAST_FINAL_SQL, &[])?.first().map_or(0, |r| r.get::<_, i64>(0)))
         })
     }
 }

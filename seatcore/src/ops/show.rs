@@ -51,7 +51,7 @@ SELECT s.seat_id,
                                  AND s.seat_no = ANY (h.seat_nos)
                           FROM holds h WHERE h.hold_id = s.hold_id), false)
             ELSE true END AS consistent,
-       (SELECT seatcore_change_horizon() - 1) AS version,
+       (SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()) AS version,
        (SELECT coalesce(max(id), 0) || '.' || count(*) FILTER (WHERE id >= seatcore_change_horizon())
                || '.' || coalesce(sum(id) FILTER (WHERE id >= seatcore_change_horizon()), 0)
         FROM changes WHERE show_id = $1) AS changes,

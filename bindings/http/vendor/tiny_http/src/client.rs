@@ -2,21 +2,24 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{self, BufReader, BufWriter, ErrorKind, Read, Write};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use crate::common::{HTTPVersion, Method};
+use crate::common::{HTTPVersion, Header, Method, StatusCode};
+use crate::request::Answer;
 use crate::util::{Deadline, RefinedTcpStream};
-use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
-use crate::Limits;
-use crate::Request;
+use crate::util::{SequentialReader, SequentialReaderBuilder};
+use crate::{Limits, Request, ResponseBox};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Instant;
 
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
+///
+/// seatcore: and write their responses, one request at a time (see `serve`).
 pub struct ClientConnection {
     // address of the client
     remote_addr: IoResult<Option<SocketAddr>>,
@@ -25,9 +28,12 @@ pub struct ClientConnection {
     //  the wrong order
     source: SequentialReaderBuilder<BufReader<RefinedTcpStream>>,
 
-    // sequence of Writers to the stream, to avoid writing response #2 before
-    //  response #1
-    sink: SequentialWriterBuilder<BufWriter<RefinedTcpStream>>,
+    // seatcore: where the responses go, written by this connection's own thread only
+    sink: BufWriter<RefinedTcpStream>,
+
+    // seatcore: each request's response comes back to this thread through this channel
+    answer: Sender<Answer>,
+    answered: Receiver<Answer>,
 
     // Reader to read the next header from
     next_header_source: SequentialReader<BufReader<RefinedTcpStream>>,
@@ -35,21 +41,19 @@ pub struct ClientConnection {
     // set to true if we know that the previous request is the last one
     no_more_requests: bool,
 
-    // true if the connection goes through SSL
-    secure: bool,
-
-    // seatcore: when the request being read must be complete (see `Limits`)
-    deadline: Arc<Deadline>,
+    // seatcore: by when the request being read, and the response being written, must be
+    // complete (see `Limits`)
+    read_deadline: Arc<Deadline>,
+    write_deadline: Arc<Deadline>,
     limits: Limits,
 }
 
 /// Error that can happen when reading a request.
 #[derive(Debug)]
 enum ReadError {
-    WrongRequestLine,
-    WrongHeader(HTTPVersion),
-    /// the client sent an unrecognized `Expect` header
-    ExpectationFailed(HTTPVersion),
+    /// seatcore: the request is refused with this status and reason (its head is malformed
+    /// or too large, or its framing is ambiguous), and the connection closed.
+    Refused(StatusCode, &'static str),
     ReadIoError(IoError),
 }
 
@@ -61,34 +65,126 @@ impl ClientConnection {
         limits: Limits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
-        let secure = read_socket.secure();
-        let deadline = read_socket.deadline();
+        let read_deadline = read_socket.deadline();
+        let write_deadline = write_socket.deadline();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
+        let (answer, answered) = mpsc::channel();
 
         ClientConnection {
             source,
-            sink: SequentialWriterBuilder::new(BufWriter::with_capacity(1024, write_socket)),
+            sink: BufWriter::with_capacity(1024, write_socket),
+            answer,
+            answered,
             remote_addr,
             next_header_source: first_header,
             no_more_requests: false,
-            secure,
-            deadline,
+            read_deadline,
+            write_deadline,
             limits,
         }
     }
 
-    /// true if the connection is HTTPS
-    pub fn secure(&self) -> bool {
-        self.secure
+    /// seatcore: serves the connection until it closes. Each request is read, handed to
+    /// `dispatch` (for a thread calling `Server::recv`), and its response, once given, is
+    /// written here, within `Limits::write_timeout`; what the handler left of the body is
+    /// read to its end, and only then is the next request read. Upstream handed out every
+    /// request as soon as it was read: a client pipelining requests without reading the
+    /// responses held one handler per request, all waiting to write in turn.
+    pub(crate) fn serve(mut self, dispatch: impl Fn(Request)) {
+        while let Some(rq) = self.next_request() {
+            let version = rq.http_version().clone();
+            let do_not_send_body = *rq.method() == Method::Head;
+            let te: Vec<Header> = rq
+                .headers()
+                .iter()
+                .filter(|h| h.field.equiv("TE"))
+                .cloned()
+                .collect();
+            dispatch(rq);
+
+            let (response, body) = match self.answered.recv() {
+                Ok(Answer {
+                    response: Some(response),
+                    body,
+                }) => (response, body),
+                // the request was dropped unanswered
+                Ok(Answer {
+                    response: None,
+                    body,
+                }) => (self.limits.refusal(StatusCode(500), "no response"), body),
+                Err(_) => return,
+            };
+            if self
+                .write_response(response, version, &te, do_not_send_body)
+                .is_err()
+            {
+                return;
+            }
+            if let Some(mut body) = body {
+                if io::copy(&mut body, &mut io::sink()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// seatcore: writes a response, completely, within `Limits::write_timeout` from now; a
+    /// streaming response (`Response::streaming`) piece by piece, each piece within
+    /// `Limits::write_timeout` and sent at once.
+    fn write_response(
+        &mut self,
+        response: ResponseBox,
+        version: HTTPVersion,
+        request_headers: &[Header],
+        do_not_send_body: bool,
+    ) -> IoResult<()> {
+        self.write_deadline
+            .set(Some(Instant::now() + self.limits.write_timeout));
+        if response.is_streaming() {
+            let mut pieces = Pieces {
+                sink: &mut self.sink,
+                deadline: &self.write_deadline,
+                timeout: self.limits.write_timeout,
+            };
+            response.raw_print(
+                &mut pieces,
+                version,
+                request_headers,
+                do_not_send_body,
+                None,
+            )?;
+        } else {
+            response.raw_print(
+                &mut self.sink,
+                version,
+                request_headers,
+                do_not_send_body,
+                None,
+            )?;
+        }
+        self.sink.flush()
+    }
+
+    /// seatcore: answers a request the library refuses by itself; the connection closes.
+    fn refuse(&mut self, status: StatusCode, reason: &'static str) {
+        let response = self.limits.refusal(status, reason);
+        self.write_response(response, HTTPVersion(1, 1), &[], false)
+            .ok();
     }
 
     /// Reads the next line from self.next_header_source.
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self, first_line: bool) -> IoResult<AsciiString> {
+    ///
+    /// seatcore: a bare `LF` ends a line too (RFC 9112 §2.2; upstream waited for a `CRLF`
+    ///  until the request timed out). A bare `CR`, another control character than `HTAB`
+    ///  or a byte beyond ASCII refuses the request with 400 (upstream closed the connection
+    ///  without a response), a line longer than `Limits::max_header_line` with 414 for the
+    ///  request line and 431 for a header line.
+    fn read_next_line(&mut self, first_line: bool) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -96,25 +192,50 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(b) => b.map_err(ReadError::ReadIoError)?,
+                None => {
+                    let err = IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF");
+                    return Err(ReadError::ReadIoError(err));
+                }
             };
             // seatcore: the request's first byte is here; the rest of its head and its
             // body (when read here, see `request::new_request`) must follow in time.
-            if first_line && buf.is_empty() {
-                self.deadline.set(Some(Instant::now() + self.limits.request_timeout));
+            if first_line && buf.is_empty() && !prev_byte_was_cr {
+                self.read_deadline
+                    .set(Some(Instant::now() + self.limits.request_timeout));
+            }
+
+            if byte == b'\n' {
+                return AsciiString::from_ascii(buf)
+                    .map_err(|_| ReadError::Refused(StatusCode(400), "non-ASCII request head"));
+            }
+            if prev_byte_was_cr {
+                return Err(ReadError::Refused(
+                    StatusCode(400),
+                    "bare CR in the request head",
+                ));
+            }
+            prev_byte_was_cr = byte == b'\r';
+            if prev_byte_was_cr {
+                continue;
+            }
+            if !byte.is_ascii() {
+                return Err(ReadError::Refused(
+                    StatusCode(400),
+                    "non-ASCII request head",
+                ));
+            }
+            if byte.is_ascii_control() && byte != b'\t' {
+                let info = "control character in the request head";
+                return Err(ReadError::Refused(StatusCode(400), info));
             }
             if buf.len() >= self.limits.max_header_line {
-                return Err(IoError::new(ErrorKind::InvalidData, "header line too long"));
+                return Err(if first_line {
+                    ReadError::Refused(StatusCode(414), "request line too long")
+                } else {
+                    ReadError::Refused(StatusCode(431), "header line too long")
+                });
             }
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
-            }
-
-            prev_byte_was_cr = byte == b'\r';
 
             buf.push(byte);
         }
@@ -127,30 +248,44 @@ impl ClientConnection {
             // reading the request line
             let (method, path, version) = {
                 // seatcore: an idle keep-alive connection may wait this long for its next request.
-                self.deadline.set(Some(Instant::now() + self.limits.idle_timeout));
-                let line = self.read_next_line(true).map_err(ReadError::ReadIoError)?;
+                self.read_deadline
+                    .set(Some(Instant::now() + self.limits.idle_timeout));
+                let line = self.read_next_line(true)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
                 )?
             };
 
+            // seatcore: versions but 1.0 and 1.1 get 505 and the connection closes (upstream
+            // answered those above 1.1 and went on reading the connection; it served 0.9).
+            if !(HTTPVersion(1, 0)..=HTTPVersion(1, 1)).contains(&version) {
+                let info = "only HTTP/1.0 and HTTP/1.1 are supported";
+                return Err(ReadError::Refused(StatusCode(505), info));
+            }
+
             // getting all headers
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line(false).map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line(false)?;
 
                     if line.is_empty() {
                         break;
                     };
                     if headers.len() >= self.limits.max_headers {
-                        return Err(ReadError::WrongHeader(version));
+                        return Err(ReadError::Refused(StatusCode(431), "too many header lines"));
                     }
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
+                    // seatcore: the line is parsed as sent. Upstream trimmed it first, taking
+                    // an obsolete folded line (` X: y`, RFC 9112 §5.2) for a header of its own.
+                    headers.push(match Header::from_str(line.as_str()) {
+                        Ok(h) if !h.field.as_str().is_empty() => h,
+                        _ => {
+                            return Err(ReadError::Refused(
+                                StatusCode(400),
+                                "malformed header line",
+                            ))
+                        }
                     });
                 }
 
@@ -160,119 +295,98 @@ impl ClientConnection {
             (method, path, version, headers)
         };
 
-        // building the writer for the request
-        let writer = self.sink.next().unwrap();
-
         // follow-up for next potential request
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
+        // seatcore: a `100 Continue` is written here, in time, like a response.
+        self.write_deadline
+            .set(Some(Instant::now() + self.limits.write_timeout));
+
         // building the next reader
         let request = crate::request::new_request(
-            self.secure,
             method,
             path,
-            version.clone(),
+            version,
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            // seatcore: upstream unwrapped this, a panic when the client was already gone
+            self.remote_addr.as_ref().ok().copied().flatten(),
             data_source,
-            writer,
+            &mut self.sink,
+            self.answer.clone(),
             self.limits.prefetch_body_bytes,
         )
         .map_err(|e| {
             use crate::request;
             match e {
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed(version),
+                request::RequestCreationError::ExpectationFailed => {
+                    ReadError::Refused(StatusCode(417), "only Expect: 100-continue is supported")
+                }
+                request::RequestCreationError::Refused(status, info) => {
+                    ReadError::Refused(status, info)
+                }
             }
         })?;
 
         // return the request
         Ok(request)
     }
-}
-
-impl Iterator for ClientConnection {
-    type Item = Request;
 
     /// Blocks until the next Request is available.
     /// Returns None when no new Requests will come from the client.
-    fn next(&mut self) -> Option<Request> {
-        use crate::{Response, StatusCode};
-
+    ///
+    /// seatcore: upstream's `Iterator::next`; the library's own replies are worded by
+    /// `Limits::error_response` (upstream's had no body), and every refusal closes the
+    /// connection.
+    fn next_request(&mut self) -> Option<Request> {
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         if self.no_more_requests {
             return None;
         }
 
-        loop {
-            let rq = match self.read() {
-                Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, HTTPVersion(1, 1), &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response.raw_print(writer, HTTPVersion(1, 1), &[], false, None).ok();
-                    return None; // closing the connection
-                }
-
-                Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
-                    return None; // TODO: should be recoverable, but needs handling in case of body
-                }
-
-                Err(ReadError::ReadIoError(_)) => return None,
-
-                Ok(rq) => rq,
-            };
-
-            // checking HTTP version
-            if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response =
-                    Response::from_string("This server only supports HTTP versions 1.0 and 1.1".to_owned())
-                        .with_status_code(StatusCode(505));
-                response.raw_print(writer, HTTPVersion(1, 1), &[], false, None).ok();
-                continue;
+        let rq = match self.read() {
+            Err(ReadError::Refused(status, info)) => {
+                self.refuse(status, info);
+                return None; // we don't know where the next request would start,
+                             // se we have to close
             }
 
-            // updating the status of the connection
-            let connection_header =
-                rq.headers().iter().find(|h| h.field.equiv("Connection")).map(|h| h.value.as_str());
+            Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
+                // request timeout
+                self.refuse(StatusCode(408), "request not received in time");
+                return None; // closing the connection
+            }
 
-            let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
+            Err(ReadError::ReadIoError(_)) => return None,
 
-            match lowercase {
-                Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
-                Some(ref val) if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) => {
-                    self.no_more_requests = true
-                }
-                None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
-                _ => (),
-            };
+            Ok(rq) => rq,
+        };
 
-            // returning the request
-            return Some(rq);
-        }
+        // updating the status of the connection
+        let connection_header = rq
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Connection"))
+            .map(|h| h.value.as_str());
+
+        let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
+
+        match lowercase {
+            Some(ref val) if val.contains("close") => self.no_more_requests = true,
+            Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
+            Some(ref val)
+                if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
+            {
+                self.no_more_requests = true
+            }
+            None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
+            _ => (),
+        };
+
+        // returning the request
+        Some(rq)
     }
 }
 
@@ -284,7 +398,12 @@ fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
         "HTTP/1.1" => (1, 1),
         "HTTP/2.0" => (2, 0),
         "HTTP/3.0" => (3, 0),
-        _ => return Err(ReadError::WrongRequestLine),
+        _ => {
+            return Err(ReadError::Refused(
+                StatusCode(400),
+                "malformed request line",
+            ))
+        }
     };
 
     Ok(HTTPVersion(major, minor))
@@ -292,14 +411,30 @@ fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
 
 /// Parses the request line of the request.
 /// eg. GET / HTTP/1.1
+///
+/// seatcore: exactly three parts, none empty (upstream read `GET  HTTP/1.1` as a request
+/// for `` and ignored anything after the version).
 fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadError> {
     let mut parts = line.split(' ');
 
-    let method = parts.next().and_then(|w| w.parse().ok());
-    let path = parts.next().map(ToOwned::to_owned);
+    let method = parts
+        .next()
+        .filter(|w| !w.is_empty())
+        .and_then(|w| w.parse().ok());
+    let path = parts
+        .next()
+        .filter(|w| !w.is_empty())
+        .map(ToOwned::to_owned);
     let version = parts.next().and_then(|w| parse_http_version(w).ok());
+    let rest = parts.next();
 
-    method.and_then(|method| Some((method, path?, version?))).ok_or(ReadError::WrongRequestLine)
+    method
+        .and_then(|method| Some((method, path?, version?)))
+        .filter(|_| rest.is_none())
+        .ok_or(ReadError::Refused(
+            StatusCode(400),
+            "malformed request line",
+        ))
 }
 
 #[cfg(test)]
@@ -314,5 +449,26 @@ mod test {
 
         assert!(super::parse_request_line("GET /hello").is_err());
         assert!(super::parse_request_line("qsd qsd qsd").is_err());
+    }
+}
+
+/// seatcore: the writer of a streaming response: every write has its own deadline and is
+/// flushed to the socket at once.
+struct Pieces<'a, W: Write> {
+    sink: &'a mut W,
+    deadline: &'a Deadline,
+    timeout: std::time::Duration,
+}
+
+impl<W: Write> Write for Pieces<'_, W> {
+    fn write(&mut self, data: &[u8]) -> IoResult<usize> {
+        self.deadline.set(Some(Instant::now() + self.timeout));
+        let n = self.sink.write(data)?;
+        self.sink.flush()?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> IoResult<()> {
+        self.sink.flush()
     }
 }

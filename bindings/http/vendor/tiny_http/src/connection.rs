@@ -24,7 +24,9 @@ impl Listener {
 
     pub(crate) fn accept(&self) -> std::io::Result<(Connection, Option<SocketAddr>)> {
         match self {
-            Self::Tcp(l) => l.accept().map(|(conn, addr)| (Connection::from(conn), Some(addr))),
+            Self::Tcp(l) => l
+                .accept()
+                .map(|(conn, addr)| (Connection::from(conn), Some(addr))),
             #[cfg(unix)]
             Self::Unix(l) => l.accept().map(|(conn, _)| (Connection::from(conn), None)),
         }
@@ -93,8 +95,8 @@ impl Connection {
         }
     }
 
-    /// seatcore: socket timeouts. Reads wake up every `read` so a deadline can be checked
-    /// (see `RefinedTcpStream`); a write blocked longer than `write` fails.
+    /// seatcore: socket timeouts, short: a blocked read or write wakes up so that its
+    /// deadline can be checked (see `RefinedTcpStream`).
     pub(crate) fn set_timeouts(
         &self,
         read: Option<std::time::Duration>,

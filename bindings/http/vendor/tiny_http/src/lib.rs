@@ -91,9 +91,6 @@
 #![deny(rust_2018_idioms)]
 #![allow(clippy::match_like_matches_macro)]
 
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-use zeroize::Zeroizing;
-
 use std::error::Error;
 use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
@@ -101,7 +98,6 @@ use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -112,17 +108,14 @@ use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
-pub use request::{ReadWrite, Request};
+pub use request::Request;
 pub use response::{Response, ResponseBox};
-pub use test::TestRequest;
 
 mod client;
 mod common;
 mod connection;
 mod request;
 mod response;
-mod ssl;
-mod test;
 mod util;
 
 /// The main class of this library.
@@ -161,6 +154,7 @@ impl From<Request> for Message {
 
 // this trait is to make sure that Server implements Share and Send
 #[doc(hidden)]
+#[allow(dead_code)] // seatcore: a compile-time check, which rustc's dead-code lint reports
 trait MustBeShareDummy: Sync + Send {}
 #[doc(hidden)]
 impl MustBeShareDummy for Server {}
@@ -175,16 +169,14 @@ pub struct ServerConfig {
     /// The addresses to try to listen to.
     pub addr: ConfigListenAddr,
 
-    /// If `Some`, then the server will use SSL to encode the communications.
-    pub ssl: Option<SslConfig>,
-
     /// seatcore: bounds on what one client connection may cost.
     pub limits: Limits,
 }
 
 /// seatcore: what a single connection may hold. Each connection has its own thread (as
-/// upstream), so slow clients cost threads, not workers; these bounds keep that finite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// upstream), which reads its requests and writes their responses, so slow clients cost
+/// threads, not workers; these bounds keep that finite.
+#[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Connections open at once; a connection beyond it gets `503` and is closed at once.
     pub max_connections: usize,
@@ -193,15 +185,20 @@ pub struct Limits {
     /// From a request's first byte, how long the client has to send its head and (when
     /// it is at most `prefetch_body_bytes`) its body. A slower client gets `408`.
     pub request_timeout: Duration,
-    /// A response write blocked this long (a client that does not read) fails.
+    /// From the start of a response, how long the connection's thread may take to write all
+    /// of it (a client that reads slowly or not at all); then the connection is closed.
     pub write_timeout: Duration,
-    /// Bodies up to this size are read by the connection's thread before the request is
-    /// handed out, so a handler never waits on a slow body.
+    /// Bodies up to this size (and as much of a chunked body) are read by the connection's
+    /// thread before the request is handed out, so a handler never waits on a slow body.
     pub prefetch_body_bytes: usize,
     /// Longest request line or header line, in bytes.
     pub max_header_line: usize,
     /// Most header lines in one request.
     pub max_headers: usize,
+    /// The response the library sends by itself, given its status (400, 408, 414, 417, 431,
+    /// 500, 501, 503, 505) and what went wrong, in a few words: the application chooses its
+    /// body and headers; the status stays, and `Connection: close` is added.
+    pub error_response: fn(StatusCode, &'static str) -> ResponseBox,
 }
 
 impl Default for Limits {
@@ -214,21 +211,21 @@ impl Default for Limits {
             prefetch_body_bytes: 1024 * 1024,
             max_header_line: 16 * 1024,
             max_headers: 100,
+            error_response: |status, _| Response::empty(status).boxed(),
         }
     }
 }
 
-/// How often a blocked read wakes up to check its connection's deadline.
-const READ_WAKEUP: Duration = Duration::from_millis(500);
-
-/// Configuration of the server for SSL.
-#[derive(Debug, Clone)]
-pub struct SslConfig {
-    /// Contains the public certificate to send to clients.
-    pub certificate: Vec<u8>,
-    /// Contains the ultra-secret private key used to decode communications.
-    pub private_key: Vec<u8>,
+impl Limits {
+    /// The response for a request the library refuses by itself.
+    fn refusal(&self, status: StatusCode, info: &'static str) -> ResponseBox {
+        let response = (self.error_response)(status, info).with_status_code(status);
+        response.with_connection_close()
+    }
 }
+
+/// How often a blocked read or write wakes up to check its connection's deadline.
+const WAKEUP: Duration = Duration::from_millis(500);
 
 impl Server {
     /// Shortcut for a simple server on a specific address.
@@ -239,7 +236,6 @@ impl Server {
     {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: None,
             limits: Limits::default(),
         })
     }
@@ -252,30 +248,20 @@ impl Server {
     where
         A: ToSocketAddrs,
     {
-        Server::new(ServerConfig { addr: ConfigListenAddr::from_socket_addrs(addr)?, ssl: None, limits })
-    }
-
-    /// Shortcut for an HTTPS server on a specific address.
-    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-    #[inline]
-    pub fn https<A>(addr: A, config: SslConfig) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
-    where
-        A: ToSocketAddrs,
-    {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: Some(config),
-            limits: Limits::default(),
+            limits,
         })
     }
 
     #[cfg(unix)]
     #[inline]
     /// Shortcut for a UNIX socket server at a specific path
-    pub fn http_unix(path: &std::path::Path) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+    pub fn http_unix(
+        path: &std::path::Path,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::unix_from_path(path),
-            ssl: None,
             limits: Limits::default(),
         })
     }
@@ -283,7 +269,7 @@ impl Server {
     /// Builds a new server that listens on the specified address.
     pub fn new(config: ServerConfig) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = config.addr.bind()?;
-        Self::from_listener_with_limits(listener, config.ssl, config.limits)
+        Self::from_listener_with_limits(listener, config.limits)
     }
 
     /// Builds a new server using the specified TCP listener.
@@ -292,15 +278,13 @@ impl Server {
     /// such as from systemd. For other cases, you probably want the `new()` function.
     pub fn from_listener<L: Into<Listener>>(
         listener: L,
-        ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        Self::from_listener_with_limits(listener, ssl_config, Limits::default())
+        Self::from_listener_with_limits(listener, Limits::default())
     }
 
     /// seatcore: `from_listener` with connection limits.
     pub fn from_listener_with_limits<L: Into<Listener>>(
         listener: L,
-        ssl_config: Option<SslConfig>,
         limits: Limits,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
@@ -313,29 +297,6 @@ impl Server {
             let local_addr = listener.local_addr()?;
             log::debug!("Server listening on {}", local_addr);
             (listener, local_addr)
-        };
-
-        // building the SSL capabilities
-        #[cfg(all(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        compile_error!("Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time");
-        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-        type SslContext = ();
-        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
-            match ssl_config {
-                #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => {
-                    Some(SslContext::from_pem(config.certificate, Zeroizing::new(config.private_key))?)
-                }
-                #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                Some(_) => {
-                    return Err(
-                        "Building a server with SSL requires enabling the `ssl` feature in tiny-http".into()
-                    )
-                }
-                None => None,
-            }
         };
 
         // creating a task where server.accept() is continuously called
@@ -354,38 +315,22 @@ impl Server {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
                         // seatcore: over the cap, answer 503 and close instead of taking a
-                        // thread; best effort, the socket is fresh so the write does not block.
+                        // thread. One write, on a fresh socket, given up after `WAKEUP`.
                         if open_connections.load(Relaxed) >= limits.max_connections {
-                            const BODY: &str = "{\"error\": \"too many connections, retry\"}\n";
-                            let reply = format!(
-                                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-                                 Retry-After: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
-                                BODY.len()
-                            );
+                            let mut reply = Vec::new();
+                            let response = limits.refusal(StatusCode(503), "too many connections");
+                            let _ =
+                                response.raw_print(&mut reply, HTTPVersion(1, 1), &[], false, None);
                             let mut sock = sock;
-                            let _ = std::io::Write::write_all(&mut sock, reply.as_bytes());
+                            let _ = sock.set_timeouts(None, Some(WAKEUP));
+                            let _ = std::io::Write::write_all(&mut sock, &reply);
                             let _ = sock.shutdown(Shutdown::Write);
                             continue;
                         }
-                        if sock.set_timeouts(Some(READ_WAKEUP), Some(limits.write_timeout)).is_err() {
+                        if sock.set_timeouts(Some(WAKEUP), Some(WAKEUP)).is_err() {
                             continue;
                         }
-                        let halves = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
+                        let halves = RefinedTcpStream::new(sock);
                         // seatcore: no descriptor for the second half: drop this client
                         // (the socket closes) and keep listening.
                         let (read_closable, write_closable) = match halves {
@@ -418,18 +363,7 @@ impl Server {
                         tasks_pool.spawn(Box::new(move || {
                             let _open = open.take();
                             if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
+                                client.serve(|rq| messages.push(rq.into()));
                             }
                         }));
                     }
@@ -448,7 +382,11 @@ impl Server {
         });
 
         // result
-        Ok(Server { messages, close: close_trigger, listening_addr: local_addr })
+        Ok(Server {
+            messages,
+            close: close_trigger,
+            listening_addr: local_addr,
+        })
     }
 
     /// Returns an iterator for all the incoming requests.

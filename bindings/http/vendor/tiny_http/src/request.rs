@@ -3,12 +3,11 @@ use std::io::{self, Cursor, ErrorKind, Read, Write};
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::str::FromStr;
 
 use std::sync::mpsc::Sender;
 
 use crate::util::{EqualReader, FusedReader};
-use crate::{HTTPVersion, Header, Method, Response, StatusCode};
+use crate::{HTTPVersion, Header, Method, Response, ResponseBox, StatusCode};
 use chunked_transfer::Decoder;
 
 /// Represents an HTTP request made by a client.
@@ -21,43 +20,28 @@ use chunked_transfer::Decoder;
 ///
 /// # Pipelining
 ///
-/// If a client sends multiple requests in a row (without waiting for the response), then you will
-/// get multiple `Request` objects simultaneously. This is called *requests pipelining*.
-/// Tiny-http automatically reorders the responses so that you don't need to worry about the order
-/// in which you call `respond` or `into_writer`.
-///
-/// This mechanic is disabled if:
-///
-///  - The body of a request is large enough (handling requires pipelining requires storing the
-///    body of the request in a buffer ; if the body is too big, tiny-http will avoid doing that)
-///  - A request sends a `Expect: 100-continue` header (which means that the client waits to
-///    know whether its body will be processed before sending it)
-///  - A request sends a `Connection: close` header or `Connection: upgrade` header (used for
-///    websockets), which indicates that this is the last request that will be received on this
-///    connection
+/// seatcore: a connection has at most one `Request` out at a time. Its own thread reads a
+/// request, waits for the response, writes it, and only then reads the client's next request;
+/// pipelined requests wait in the socket, and one connection never holds more than one of the
+/// threads that call `recv()`.
 ///
 /// # Automatic cleanup
 ///
-/// If a `Request` object is destroyed without `into_writer` or `respond` being called,
-/// an empty response with a 500 status code (internal server error) will automatically be
-/// sent back to the client.
+/// If a `Request` object is destroyed without `respond` being called,
+/// a response with a 500 status code (internal server error, worded by
+/// `Limits::error_response`) will automatically be sent back to the client.
 /// This means that if your code fails during the handling of a request, this "internal server
 /// error" response will automatically be sent during the stack unwinding.
 ///
-/// # Testing
-///
-/// If you want to build fake requests to test your server, use [`TestRequest`](crate::test::TestRequest).
 pub struct Request {
     // where to read the body from
     data_reader: Option<Box<dyn Read + Send + 'static>>,
 
-    // if this writer is empty, then the request has been answered
-    response_writer: Option<Box<dyn Write + Send + 'static>>,
+    // seatcore: where the response goes (the connection's own thread writes it); `None`
+    // once the request has been answered
+    answer: Option<Sender<Answer>>,
 
     remote_addr: Option<SocketAddr>,
-
-    // true if HTTPS, false if HTTP
-    secure: bool,
 
     method: Method,
 
@@ -68,36 +52,14 @@ pub struct Request {
     headers: Vec<Header>,
 
     body_length: Option<usize>,
-
-    // true if a `100 Continue` response must be sent when `as_reader()` is called
-    must_send_continue: bool,
-
-    // If Some, a message must be sent after responding
-    notify_when_responded: Option<Sender<()>>,
 }
 
-struct NotifyOnDrop<R> {
-    sender: Sender<()>,
-    inner: R,
-}
-
-impl<R: Read> Read for NotifyOnDrop<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
-    }
-}
-impl<R: Write> Write for NotifyOnDrop<R> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-impl<R> Drop for NotifyOnDrop<R> {
-    fn drop(&mut self) {
-        self.sender.send(()).unwrap();
-    }
+/// seatcore: what a `Request` hands back to its connection's thread: the response (`None`
+/// when the request was dropped unanswered) and what is left of the request's body, which
+/// that thread reads to its end before it reads the next request.
+pub(crate) struct Answer {
+    pub(crate) response: Option<ResponseBox>,
+    pub(crate) body: Option<Box<dyn Read + Send + 'static>>,
 }
 
 /// Error that can happen when building a `Request` object.
@@ -108,6 +70,10 @@ pub enum RequestCreationError {
 
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
+
+    /// seatcore: the request's framing is invalid or unsupported (RFC 9112 §6.3): answer
+    /// with this status and close the connection.
+    Refused(StatusCode, &'static str),
 }
 
 impl From<IoError> for RequestCreationError {
@@ -124,65 +90,65 @@ impl From<IoError> for RequestCreationError {
 /// You must pass a `Read` that will allow the `Request` object to read from the incoming data.
 /// It is the responsibility of the `Request` to read only the data of the request and not further.
 ///
-/// The `Write` object will be used by the `Request` to write the response.
+/// seatcore: `interim` receives the `100 Continue` an `Expect: 100-continue` asks for, at once;
+/// `answer` takes the response back to the connection's thread (see `Answer`).
 #[allow(clippy::too_many_arguments)]
-pub fn new_request<R, W>(
-    secure: bool,
+pub fn new_request<R>(
     method: Method,
     path: String,
     version: HTTPVersion,
     headers: Vec<Header>,
     remote_addr: Option<SocketAddr>,
     mut source_data: R,
-    writer: W,
+    interim: &mut dyn Write,
+    answer: Sender<Answer>,
     prefetch_body_bytes: usize,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
-    W: Write + Send + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding =
-        headers.iter().find(|h: &&Header| h.field.equiv("Transfer-Encoding")).map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
-    };
+    // seatcore: the body's framing as RFC 9112 §6.3 has it. Anything ambiguous is refused
+    // and the connection closed, so that no request can hide in another's body (request
+    // smuggling). Upstream read the body as chunked whenever a Transfer-Encoding was given,
+    // whatever its value and whatever Content-Length said, and took the first
+    // Content-Length as given (`+2` accepted, an overflow read as none).
+    let has_transfer_encoding = headers.iter().any(|h| h.field.equiv("Transfer-Encoding"));
+    if has_transfer_encoding && headers.iter().any(|h| h.field.equiv("Content-Length")) {
+        return Err(RequestCreationError::Refused(
+            StatusCode(400),
+            "Content-Length and Transfer-Encoding must not be used together",
+        ));
+    }
+    let chunked = has_transfer_encoding && is_chunked(&headers, &version)?;
+    let content_length = content_length(&headers)?;
 
     // true if the client sent a `Expect: 100-continue` header
     let expects_continue = {
-        match headers.iter().find(|h: &&Header| h.field.equiv("Expect")).map(|h| h.value.as_str()) {
+        match headers
+            .iter()
+            .find(|h: &&Header| h.field.equiv("Expect"))
+            .map(|h| h.value.as_str())
+        {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("100-continue") => true,
             _ => return Err(RequestCreationError::ExpectationFailed),
         }
     };
 
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers.iter().find(|h: &&Header| h.field.equiv("Connection")).map(|h| h.value.as_str()) {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
+    // seatcore: upstream sent `100 Continue` when the handler first read the body, through
+    // the response writer. Here the connection's thread sends it at once (RFC 9110 §10.1.1
+    // allows it) and then reads the body like any other; HTTP/1.0 clients get none.
+    if expects_continue && version >= (1, 1) && (chunked || content_length.unwrap_or(0) > 0) {
+        interim.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        interim.flush()?;
+    }
 
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
-    let reader = if connection_upgrade {
-        // if we have a `Connection: upgrade`, always keeping the whole reader
-        Box::new(source_data) as Box<dyn Read + Send + 'static>
-    } else if let Some(content_length) = content_length {
+    let reader = if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= prefetch_body_bytes && !expects_continue {
+        } else if content_length <= prefetch_body_bytes {
             // seatcore: upstream read bodies up to 1 KiB here, in the connection's own
             // thread; larger ones were read by whoever handled the request, so a client
             // trickling its body tied up a worker. Bodies up to `Limits::prefetch_body_bytes`
@@ -210,10 +176,25 @@ where
             let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
             Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
         }
-    } else if transfer_encoding.is_some() {
-        // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
-        // over the message (RFC2616 #3.6)
-        Box::new(FusedReader::new(Decoder::new(source_data))) as Box<dyn Read + Send + 'static>
+    } else if chunked {
+        // seatcore: the first `prefetch_body_bytes` of a chunked body are read here too,
+        // under the request deadline; whoever handles the request reads the rest, if any.
+        let mut decoder = FusedReader::new(Decoder::new(source_data));
+        let mut buffer = Vec::new();
+        let limit = prefetch_body_bytes as u64 + 1;
+        if let Err(e) = decoder.by_ref().take(limit).read_to_end(&mut buffer) {
+            return Err(match e.kind() {
+                ErrorKind::InvalidInput => {
+                    RequestCreationError::Refused(StatusCode(400), "malformed chunked body")
+                }
+                _ => RequestCreationError::CreationIoError(e),
+            });
+        }
+        if buffer.len() <= prefetch_body_bytes {
+            Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
+        } else {
+            Box::new(Cursor::new(buffer).chain(decoder)) as Box<dyn Read + Send + 'static>
+        }
     } else {
         // if we have neither a Content-Length nor a Transfer-Encoding,
         // assuming that we have no data
@@ -223,26 +204,76 @@ where
 
     Ok(Request {
         data_reader: Some(reader),
-        response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
+        answer: Some(answer),
         remote_addr,
-        secure,
         method,
         path,
         http_version: version,
         headers,
         body_length: content_length,
-        must_send_continue: expects_continue,
-        notify_when_responded: None,
     })
 }
 
-impl Request {
-    /// Returns true if the request was made through HTTPS.
-    #[inline]
-    pub fn secure(&self) -> bool {
-        self.secure
+/// seatcore: whether a request with a `Transfer-Encoding` has a chunked body. Only `chunked`
+/// alone is understood (RFC 9112 §6.1): a body whose last coding is not `chunked` has no
+/// known end (400); other codings are not implemented (501); HTTP/1.0 has no transfer
+/// codings (400).
+fn is_chunked(headers: &[Header], version: &HTTPVersion) -> Result<bool, RequestCreationError> {
+    if *version < (1, 1) {
+        let info = "Transfer-Encoding is not HTTP/1.0";
+        return Err(RequestCreationError::Refused(StatusCode(400), info));
     }
+    let codings: Vec<&str> = headers
+        .iter()
+        .filter(|h| h.field.equiv("Transfer-Encoding"))
+        .flat_map(|h| h.value.as_str().split(','))
+        .map(|c| c.trim_matches(|c| c == ' ' || c == '\t'))
+        .collect();
+    match codings.as_slice() {
+        [only] if only.eq_ignore_ascii_case("chunked") => Ok(true),
+        [.., last] if !last.eq_ignore_ascii_case("chunked") => {
+            let info = "chunked must be the last transfer coding";
+            Err(RequestCreationError::Refused(StatusCode(400), info))
+        }
+        _ => {
+            let info = "only the chunked transfer coding is supported";
+            Err(RequestCreationError::Refused(StatusCode(501), info))
+        }
+    }
+}
 
+/// seatcore: the body length the `Content-Length` headers give, if any. Every value, of
+/// repeated headers and of comma-separated lists alike, must be the same plain decimal
+/// number (RFC 9110 §8.6: digits only, no sign, within `usize`).
+fn content_length(headers: &[Header]) -> Result<Option<usize>, RequestCreationError> {
+    let mut length = None;
+    let values = headers
+        .iter()
+        .filter(|h| h.field.equiv("Content-Length"))
+        .flat_map(|h| h.value.as_str().split(','))
+        .map(|v| v.trim_matches(|c| c == ' ' || c == '\t'));
+    for value in values {
+        let n = if value.bytes().all(|b| b.is_ascii_digit()) {
+            value.parse::<usize>().ok()
+        } else {
+            None
+        };
+        match (n, length) {
+            (None, _) => {
+                let info = "Content-Length must be a decimal number of bytes";
+                return Err(RequestCreationError::Refused(StatusCode(400), info));
+            }
+            (Some(n), Some(l)) if n != l => {
+                let info = "Content-Length values differ";
+                return Err(RequestCreationError::Refused(StatusCode(400), info));
+            }
+            (Some(n), _) => length = Some(n),
+        }
+    }
+    Ok(length)
+}
+
+impl Request {
     /// Returns the method requested by the client (eg. `GET`, `POST`, etc.).
     #[inline]
     pub fn method(&self) -> &Method {
@@ -288,39 +319,6 @@ impl Request {
         self.remote_addr.as_ref()
     }
 
-    /// Sends a response with a `Connection: upgrade` header, then turns the `Request` into a `Stream`.
-    ///
-    /// The main purpose of this function is to support websockets.
-    /// If you detect that the request wants to use some kind of protocol upgrade, you can
-    ///  call this function to obtain full control of the socket stream.
-    ///
-    /// If you call this on a non-websocket request, tiny-http will wait until this `Stream` object
-    ///  is destroyed before continuing to read or write on the socket. Therefore you should always
-    ///  destroy it as soon as possible.
-    pub fn upgrade<R: Read>(mut self, protocol: &str, response: Response<R>) -> Box<dyn ReadWrite + Send> {
-        use crate::util::CustomStream;
-
-        response
-            .raw_print(
-                self.response_writer.as_mut().unwrap().by_ref(),
-                self.http_version.clone(),
-                &self.headers,
-                false,
-                Some(protocol),
-            )
-            .ok(); // TODO: unused result
-
-        self.response_writer.as_mut().unwrap().flush().ok(); // TODO: unused result
-
-        let stream = CustomStream::new(self.extract_reader_impl(), self.extract_writer_impl());
-        if let Some(sender) = self.notify_when_responded.take() {
-            let stream = NotifyOnDrop { sender, inner: stream };
-            Box::new(stream) as Box<dyn ReadWrite + Send>
-        } else {
-            Box::new(stream) as Box<dyn ReadWrite + Send>
-        }
-    }
-
     /// Allows to read the body of the request.
     ///
     /// # Example
@@ -343,146 +341,59 @@ impl Request {
     /// # }
     /// ```
     ///
-    /// If the client sent a `Expect: 100-continue` header with the request, calling this
-    ///  function will send back a `100 Continue` response.
+    /// seatcore: a client that sent `Expect: 100-continue` has had its `100 Continue` when the
+    ///  request was read.
     #[inline]
     pub fn as_reader(&mut self) -> &mut dyn Read {
-        if self.must_send_continue {
-            let msg = Response::new_empty(StatusCode(100));
-            msg.raw_print(
-                self.response_writer.as_mut().unwrap().by_ref(),
-                self.http_version.clone(),
-                &self.headers,
-                true,
-                None,
-            )
-            .ok();
-            self.response_writer.as_mut().unwrap().flush().ok();
-            self.must_send_continue = false;
-        }
-
         self.data_reader.as_mut().unwrap()
     }
 
-    /// Turns the `Request` into a writer.
-    ///
-    /// The writer has a raw access to the stream to the user.
-    /// This function is useful for things like CGI.
-    ///
-    /// Note that the destruction of the `Writer` object may trigger
-    /// some events. For exemple if a client has sent multiple requests and the requests
-    /// have been processed in parallel, the destruction of a writer will trigger
-    /// the writing of the next response.
-    /// Therefore you should always destroy the `Writer` as soon as possible.
-    #[inline]
-    pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
-        let writer = self.extract_writer_impl();
-        if let Some(sender) = self.notify_when_responded.take() {
-            let writer = NotifyOnDrop { sender, inner: writer };
-            Box::new(writer) as Box<dyn Write + Send + 'static>
-        } else {
-            writer
-        }
-    }
-
-    /// Extract the response `Writer` object from the Request, dropping this `Writer` has the same side effects
-    /// as the object returned by `into_writer` above.
-    ///
-    /// This may only be called once on a single request.
-    fn extract_writer_impl(&mut self) -> Box<dyn Write + Send + 'static> {
-        use std::mem;
-
-        assert!(self.response_writer.is_some());
-
-        let mut writer = None;
-        mem::swap(&mut self.response_writer, &mut writer);
-        writer.unwrap()
-    }
-
-    /// Extract the body `Reader` object from the Request.
-    ///
-    /// This may only be called once on a single request.
-    fn extract_reader_impl(&mut self) -> Box<dyn Read + Send + 'static> {
-        use std::mem;
-
-        assert!(self.data_reader.is_some());
-
-        let mut reader = None;
-        mem::swap(&mut self.data_reader, &mut reader);
-        reader.unwrap()
-    }
-
     /// Sends a response to this request.
+    ///
+    /// seatcore: the response goes to the connection's own thread, which writes it (within
+    /// `Limits::write_timeout`, or the connection is closed) and only then reads the
+    /// client's next request; this returns at once, so a client that does not read costs
+    /// its own connection's thread, never the caller. An error means that the connection
+    /// is already closed.
     #[inline]
     pub fn respond<R>(mut self, response: Response<R>) -> Result<(), IoError>
     where
-        R: Read,
+        R: Read + Send + 'static,
     {
-        let res = self.respond_impl(response);
-        if let Some(sender) = self.notify_when_responded.take() {
-            sender.send(()).unwrap();
+        self.respond_impl(Some(response.boxed()))
+    }
+
+    fn respond_impl(&mut self, response: Option<ResponseBox>) -> Result<(), IoError> {
+        let answer = Answer {
+            response,
+            body: self.data_reader.take(),
+        };
+        match self.answer.take() {
+            Some(sender) => sender
+                .send(answer)
+                .map_err(|_| IoError::new(ErrorKind::BrokenPipe, "the connection is closed")),
+            None => Ok(()),
         }
-        res
-    }
-
-    fn respond_impl<R>(&mut self, response: Response<R>) -> Result<(), IoError>
-    where
-        R: Read,
-    {
-        let mut writer = self.extract_writer_impl();
-
-        let do_not_send_body = self.method == Method::Head;
-
-        Self::ignore_client_closing_errors(response.raw_print(
-            writer.by_ref(),
-            self.http_version.clone(),
-            &self.headers,
-            do_not_send_body,
-            None,
-        ))?;
-
-        Self::ignore_client_closing_errors(writer.flush())
-    }
-
-    fn ignore_client_closing_errors(result: io::Result<()>) -> io::Result<()> {
-        result.or_else(|err| match err.kind() {
-            ErrorKind::BrokenPipe => Ok(()),
-            ErrorKind::ConnectionAborted => Ok(()),
-            ErrorKind::ConnectionRefused => Ok(()),
-            ErrorKind::ConnectionReset => Ok(()),
-            _ => Err(err),
-        })
-    }
-
-    pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
-        self.notify_when_responded = Some(sender);
-        self
     }
 }
 
 impl fmt::Debug for Request {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> Result<(), fmt::Error> {
-        write!(formatter, "Request({} {} from {:?})", self.method, self.path, self.remote_addr)
+        write!(
+            formatter,
+            "Request({} {} from {:?})",
+            self.method, self.path, self.remote_addr
+        )
     }
 }
 
 impl Drop for Request {
     fn drop(&mut self) {
-        if self.response_writer.is_some() {
-            let response = Response::empty(500);
-            let _ = self.respond_impl(response); // ignoring any potential error
-            if let Some(sender) = self.notify_when_responded.take() {
-                sender.send(()).unwrap();
-            }
+        if self.answer.is_some() {
+            let _ = self.respond_impl(None); // the connection's thread answers 500
         }
     }
 }
-
-/// Dummy trait that regroups the `Read` and `Write` traits.
-///
-/// Automatically implemented on all types that implement both `Read` and `Write`.
-pub trait ReadWrite: Read + Write {}
-impl<T> ReadWrite for T where T: Read + Write {}
 
 #[cfg(test)]
 mod tests {

@@ -81,8 +81,14 @@ where
             let (_queue, result) = self.condvar.wait_timeout(queue, timeout).unwrap();
             queue = _queue;
             let sleep_time = now.elapsed();
-            duration = if duration > sleep_time { duration - sleep_time } else { Duration::from_millis(0) };
-            if result.timed_out() || (duration.as_secs() == 0 && duration.subsec_nanos() < 1_000_000) {
+            duration = if duration > sleep_time {
+                duration - sleep_time
+            } else {
+                Duration::from_millis(0)
+            };
+            if result.timed_out()
+                || (duration.as_secs() == 0 && duration.subsec_nanos() < 1_000_000)
+            {
                 return None;
             }
         }

@@ -5,13 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::connection::Connection;
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-use crate::ssl::SslStream;
 
 pub(crate) enum Stream {
     Http(Connection),
-    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-    Https(SslStream),
 }
 
 impl Stream {
@@ -20,8 +16,6 @@ impl Stream {
     fn try_clone(&self) -> IoResult<Self> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.try_clone().map(Stream::Http),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => Ok(Stream::Https(ssl_stream.clone())),
         }
     }
 }
@@ -33,27 +27,15 @@ impl From<Connection> for Stream {
 }
 
 impl Stream {
-    fn secure(&self) -> bool {
-        match self {
-            Stream::Http(_) => false,
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(_) => true,
-        }
-    }
-
     fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.peer_addr(),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => ssl_stream.peer_addr(),
         }
     }
 
     fn shutdown(&mut self, how: Shutdown) -> IoResult<()> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.shutdown(how),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => ssl_stream.shutdown(how),
         }
     }
 }
@@ -62,8 +44,6 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.read(buf),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => ssl_stream.read(buf),
         }
     }
 }
@@ -72,16 +52,12 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.write(buf),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => ssl_stream.write(buf),
         }
     }
 
     fn flush(&mut self) -> IoResult<()> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.flush(),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => ssl_stream.flush(),
         }
     }
 }
@@ -93,11 +69,12 @@ pub struct RefinedTcpStream {
     deadline: Arc<Deadline>,
 }
 
-/// seatcore: the instant by which the current read must have completed, shared by the
-/// connection's reader and its `ClientConnection`. The socket's read timeout is short, so a
-/// blocked read wakes up regularly; it is retried until this deadline passes, then fails
-/// with `TimedOut`. This bounds how long a client may take to send a request in total,
-/// however it trickles its bytes (slowloris).
+/// seatcore: the instant by which the current read (on the read half) or write (on the write
+/// half) must have completed, set by the `ClientConnection`. The socket's timeouts are short,
+/// so a blocked read or write wakes up regularly; it is retried until this deadline passes,
+/// then fails with `TimedOut`, and no write starts after it. This bounds how long a client
+/// may take to send a request, or to take a response, in total, however it trickles its
+/// bytes (slowloris).
 #[derive(Default)]
 pub(crate) struct Deadline(Mutex<Option<Instant>>);
 
@@ -107,7 +84,10 @@ impl Deadline {
     }
 
     fn passed(&self) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).map_or(false, |at| Instant::now() >= at)
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| Instant::now() >= at)
     }
 }
 
@@ -120,30 +100,28 @@ impl RefinedTcpStream {
 
         let (read, write) = (stream.try_clone()?, stream);
 
-        let deadline = Arc::new(Deadline::default());
         let read = RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
-            deadline: Arc::clone(&deadline),
+            deadline: Arc::new(Deadline::default()),
         };
 
-        let write = RefinedTcpStream { stream: write, close_read: false, close_write: true, deadline };
+        let write = RefinedTcpStream {
+            stream: write,
+            close_read: false,
+            close_write: true,
+            deadline: Arc::new(Deadline::default()),
+        };
 
         Ok((read, write))
-    }
-
-    /// Returns true if this struct wraps around a secure connection.
-    #[inline]
-    pub(crate) fn secure(&self) -> bool {
-        self.stream.secure()
     }
 
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
     }
 
-    /// seatcore: the deadline shared with this connection's other half.
+    /// seatcore: this half's deadline.
     pub(crate) fn deadline(&self) -> Arc<Deadline> {
         Arc::clone(&self.deadline)
     }
@@ -167,7 +145,10 @@ impl Read for RefinedTcpStream {
             match self.stream.read(buf) {
                 // seatcore: the socket's read timeout fired; keep waiting until the deadline.
                 Err(e)
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
                 {
                     if self.deadline.passed() {
                         return Err(std::io::Error::new(
@@ -185,7 +166,26 @@ impl Read for RefinedTcpStream {
 
 impl Write for RefinedTcpStream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
-        self.stream.write(buf)
+        loop {
+            // seatcore: as `read`, with the check before each write too, as a client that
+            // reads a little at a time makes every write succeed, with a few bytes.
+            if self.deadline.passed() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client was too slow reading the response",
+                ));
+            }
+            match self.stream.write(buf) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                other => return other,
+            }
+        }
     }
 
     fn flush(&mut self) -> IoResult<()> {
