@@ -161,7 +161,7 @@ pub struct Config {
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
-    Serve(Config),
+    Serve(Box<Config>),
     Audit { database_url: Option<String>, show_id: Option<String> },
 }
 
@@ -218,7 +218,7 @@ impl Cli {
             .and_then(|o| o.set_checkout_timeout(Duration::from_secs(self.pool_timeout_seconds)))
             .and_then(|o| o.set_change_retention(Duration::from_secs(self.change_retention_days * 86_400)))
             .map_err(|e| format!("--workers, --pool-timeout-seconds, --change-retention-days: {e}"))?;
-        Ok(Parsed::Serve(Config {
+        Ok(Parsed::Serve(Box::new(Config {
             database_url,
             bind: self.bind,
             workers: self.workers as usize,
@@ -230,7 +230,7 @@ impl Cli {
             demo: !self.no_demo,
             max_connections: self.max_connections as usize,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
-        }))
+        })))
     }
 }
 
@@ -248,7 +248,7 @@ mod tests {
 
     fn serve(args: &[&str]) -> Result<Config, String> {
         match parse(args)? {
-            Parsed::Serve(c) => Ok(c),
+            Parsed::Serve(c) => Ok(*c),
             other => Err(format!("not a server: {other:?}")),
         }
     }

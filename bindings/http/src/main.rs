@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match parsed {
-        Parsed::Serve(config) => match run(config) {
+        Parsed::Serve(config) => match run(*config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(Failure { message, config }) => {
                 eprintln!("seatcore-server: {message}");

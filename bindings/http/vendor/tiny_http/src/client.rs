@@ -437,21 +437,6 @@ fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadE
         ))
 }
 
-#[cfg(test)]
-mod test {
-    #[test]
-    fn test_parse_request_line() {
-        let (method, path, ver) = super::parse_request_line("GET /hello HTTP/1.1").unwrap();
-
-        assert!(method == crate::Method::Get);
-        assert!(path == "/hello");
-        assert!(ver == crate::common::HTTPVersion(1, 1));
-
-        assert!(super::parse_request_line("GET /hello").is_err());
-        assert!(super::parse_request_line("qsd qsd qsd").is_err());
-    }
-}
-
 /// seatcore: the writer of a streaming response: every write has its own deadline and is
 /// flushed to the socket at once.
 struct Pieces<'a, W: Write> {
@@ -470,5 +455,20 @@ impl<W: Write> Write for Pieces<'_, W> {
 
     fn flush(&mut self) -> IoResult<()> {
         self.sink.flush()
+    }
+}
+
+#[cfg(test)]
+mod test {
+    #[test]
+    fn test_parse_request_line() {
+        let (method, path, ver) = super::parse_request_line("GET /hello HTTP/1.1").unwrap();
+
+        assert!(method == crate::Method::Get);
+        assert!(path == "/hello");
+        assert!(ver == crate::common::HTTPVersion(1, 1));
+
+        assert!(super::parse_request_line("GET /hello").is_err());
+        assert!(super::parse_request_line("qsd qsd qsd").is_err());
     }
 }
