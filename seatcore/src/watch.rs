@@ -160,7 +160,7 @@ impl SeatCore {
         }
         let after = match after {
             Some(a) => a,
-            None => self.last_change_id()?,
+            None => self.present_change_id()?,
         };
         // The first page; also proves the show exists.
         let first = self.show_changes_after(&show_id, after, MAX_PAGE)?;

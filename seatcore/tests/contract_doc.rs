@@ -80,6 +80,9 @@ fn input_error(problem: &str) -> InputError {
         "`Idempotency-Key` empty, too long or with control characters" => {
             InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS }
         }
+        "`limit` not an integer from 1 to 1000" => InputError::Limit { max: seatcore::MAX_CHANGE_PAGE },
+        "`after` or `Last-Event-ID` not a change id" => InputError::After,
+        "`seat_id` filter not a seat id" => InputError::SeatIdFilter,
         other => panic!("the test does not know the problem {other:?}"),
     }
 }
@@ -105,6 +108,8 @@ fn operation(name: &str) -> Op {
         "release" => Op::Release,
         "reset" => Op::Reset,
         "health" => Op::Health,
+        "history" => Op::History,
+        "events" => Op::Events,
         other => panic!("the test does not know the operation {other:?}"),
     }
 }
@@ -206,6 +211,11 @@ fn the_error_kind_table_is_the_kind_table() {
 fn the_document_links_only_inside_the_repository() {
     for (i, _) in DOC.match_indices("](") {
         let target = &DOC[i + 2..DOC[i..].find(')').map_or(DOC.len(), |j| i + j)];
+        if let Some(anchor) = target.strip_prefix('#') {
+            let heading = format!("## {}", anchor.replace('-', " "));
+            assert!(DOC.lines().any(|l| l.eq_ignore_ascii_case(&heading)), "no heading for {target:?}");
+            continue;
+        }
         assert!(!target.contains("://") && !target.starts_with('/'), "outside link {target:?}");
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs").join(target);
         assert!(path.exists(), "broken link {target:?}");

@@ -95,6 +95,8 @@ fn every_endpoint_answers_the_contract() {
     assert_eq!((s, v), (404, json!({"error": "show not found"})));
     let (s, v) = call(&core, "/shows/s1/events?after=12", None, "");
     assert_eq!((s, v), (200, json!({"events": "s1", "after": 12})));
+    let (s, v) = call(&core, "/shows/s1/events", None, "");
+    assert_eq!((s, &v["after"]), (200, &json!(core.last_change_id().unwrap())), "from now: {v}");
     let (s, v) = call(&core, "/shows/s1/events?after=x", None, "");
     assert_eq!(s, 400, "{v}");
     let (s, _) = call(&core, "/shows/nope/events", None, "");

@@ -108,8 +108,8 @@ impl Hub {
         }
     }
 
-    /// A reader of `show_id`'s changes after `after` (`None`: from now on).
-    pub fn subscribe(&self, show_id: String, after: Option<i64>) -> Subscription {
+    /// A reader of `show_id`'s changes after `after`.
+    pub fn subscribe(&self, show_id: String, after: i64) -> Subscription {
         let (tx, rx) = sync_channel(QUEUE);
         let cursor = {
             let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -120,17 +120,16 @@ impl Hub {
         };
         // Replayed from the log: what lies between the reader's start and the hub's
         // cursor; the hub hands over everything after it.
-        let replay = match after {
-            Some(after) if after < cursor => Some((after, cursor)),
-            _ => None,
-        };
+        // When the reader starts ahead of the hub, what the hub has yet to hand over up to
+        // `after` is dropped by `last`.
+        let replay = (after < cursor).then_some((after, cursor));
         Subscription {
             core: self.inner.core.clone(),
             keep_alive: self.inner.keep_alive,
             show_id,
             replay,
             live: rx,
-            last: after.unwrap_or(cursor),
+            last: after,
             out: Vec::new(),
             pos: 0,
             ended: false,

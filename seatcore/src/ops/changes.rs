@@ -291,4 +291,14 @@ impl SeatCore {
             Ok(c.client.query_typed(LAST_FINAL_SQL, &[])?.first().map_or(0, |r| r.get::<_, i64>(0)))
         })
     }
+
+    /// Where a reader "from now" starts: the newest change once every transaction in flight
+    /// at the call has ended (waiting at most [`CATCH_UP_WAIT`]), so that nothing committed
+    /// before the call is reported as new.
+    pub fn present_change_id(&self) -> Result<i64> {
+        self.with_conn(OnLost::Retry, |c, _| {
+            catch_up(&mut c.client)?;
+            Ok(c.client.query_typed(LAST_FINAL_SQL, &[])?.first().map_or(0, |r| r.get::<_, i64>(0)))
+        })
+    }
 }

@@ -224,9 +224,9 @@ pub enum Body {
     /// anything was sent.
     Status(String),
     /// The show's change stream (the show exists): server-sent events of every change
-    /// after `after` (`None`: from now on), one event per change, `id:` the change id,
-    /// `event:` its kind, `data:` the change as JSON ([`event`]).
-    Events { show_id: String, after: Option<i64> },
+    /// after `after`, one event per change, `id:` the change id, `event:` its kind, `data:`
+    /// the change as JSON ([`event`]).
+    Events { show_id: String, after: i64 },
 }
 
 /// A status and a body.
@@ -367,9 +367,9 @@ fn history_query(rq: &Request) -> Result<HistoryQuery> {
     Ok(q)
 }
 
-/// Where an event stream starts: `?after=`, else `Last-Event-ID`, else now (`None`). The
-/// show must exist.
-fn events_start(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Option<i64>> {
+/// Where an event stream starts: `?after=`, else `Last-Event-ID`, else now. The show must
+/// exist.
+fn events_start(core: &SeatCore, show_id: &str, rq: &Request) -> Result<i64> {
     let after = match (rq.param("after"), rq.last_event_id) {
         (Some(a), _) => Some(change_id(&a)?),
         (None, Some(id)) => Some(change_id(id)?),
@@ -377,7 +377,10 @@ fn events_start(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Option<i
     };
     // Proves the show exists before the stream starts (a 404 cannot follow a 200).
     core.show_changes_after(show_id, i64::MAX, 1)?;
-    Ok(after)
+    match after {
+        Some(after) => Ok(after),
+        None => core.present_change_id(),
+    }
 }
 
 /// One change as a server-sent event: `id:`, `event:` and `data:` lines and a blank line.
