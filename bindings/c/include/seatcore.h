@@ -379,9 +379,8 @@ seatcore_result seatcore_options_set_pool_size(struct seatcore_options *options,
                                                struct seatcore_error **err);
 
 /**
- * Connections kept open while idle; the rest open on demand. Default: 2. Valid: 0 to
- * 1000, and at most the pool size (checked by `seatcore_client_new`, which fails with
- * `SEATCORE_CONFIG` otherwise, so the two may be set in any order).
+ * Connections kept open while idle; the rest open on demand (a value above the pool size
+ * keeps every connection of the pool open). Default: 2. Valid: 0 to 1000.
  *
  * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
  * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
@@ -444,6 +443,17 @@ seatcore_result seatcore_options_set_lock_timeout_ms(struct seatcore_options *op
 seatcore_result seatcore_options_set_sweep_batch(struct seatcore_options *options,
                                                  uint32_t sweep_batch,
                                                  struct seatcore_error **err);
+
+/**
+ * How long the change log keeps a record, in seconds; the sweeper deletes older ones.
+ * Default: 2592000 s. Valid: 60 to 315360000 s.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_options_set_change_retention_s(struct seatcore_options *options,
+                                                        uint64_t seconds,
+                                                        struct seatcore_error **err);
 
 /**
  * Whether `seatcore_client_new` applies the schema migrations the database lacks.

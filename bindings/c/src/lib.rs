@@ -167,9 +167,8 @@ pub unsafe extern "C" fn seatcore_options_set_pool_size(
     set_option(options, err, |o| o.set_pool_size(pool_size))
 }
 
-/// Connections kept open while idle; the rest open on demand. Default: 2. Valid: 0 to
-/// 1000, and at most the pool size (checked by `seatcore_client_new`, which fails with
-/// `SEATCORE_CONFIG` otherwise, so the two may be set in any order).
+/// Connections kept open while idle; the rest open on demand (a value above the pool size
+/// keeps every connection of the pool open). Default: 2. Valid: 0 to 1000.
 ///
 /// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
 /// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
