@@ -34,9 +34,9 @@ const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 ///
 /// Also, once each (init plans): the version (every change up to it is in this read, see
 /// migrations/V2__changes.sql) and what decides the document, for its entity tag: this
-/// show's records (the last one, and those above the horizon: committed, in this read, but
-/// not final yet) and its live holds (a hold that runs out changes the document without a
-/// record). Changes of other shows leave the tag alone.
+/// show's records in this read (the newest and how many: a record that commits late, below
+/// the newest, still adds one) and its live holds (a hold that runs out changes the document
+/// without a record). Changes of other shows leave the tag alone.
 const STATUS_SQL: &str = "
 SELECT s.seat_id,
        CASE WHEN s.booking_id IS NOT NULL THEN 2
@@ -52,9 +52,7 @@ SELECT s.seat_id,
                           FROM holds h WHERE h.hold_id = s.hold_id), false)
             ELSE true END AS consistent,
        (SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()) AS version,
-       (SELECT coalesce(max(id), 0) || '.' || count(*) FILTER (WHERE id >= seatcore_change_horizon())
-               || '.' || coalesce(sum(id) FILTER (WHERE id >= seatcore_change_horizon()), 0)
-        FROM changes WHERE show_id = $1) AS changes,
+       (SELECT coalesce(max(id), 0) || '.' || count(*) FROM changes WHERE show_id = $1) AS changes,
        (SELECT count(*) FROM holds WHERE show_id = $1 AND expires_at > now()) AS live_holds
 FROM seats s
 WHERE s.show_id = $1
