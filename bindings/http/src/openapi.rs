@@ -328,6 +328,8 @@ fn responses(endpoint: Endpoint, settings: &Settings) -> Value {
         }
     }
     let mut out = Map::new();
+    // For an event stream, the schema describes each event (OpenAPI before 3.2); a comment
+    // line goes out at least every 15 s.
     let media = if endpoint == Endpoint::Events { "text/event-stream" } else { "application/json" };
     out.insert(
         op.success_status().to_string(),
@@ -522,10 +524,15 @@ fn schemas(settings: &Settings) -> Value {
                          "items": { "$ref": "#/components/schemas/Change" } },
             "next": { "type": "integer", "minimum": 0, "description": "Pass as `after` to read on." },
         })),
-        "EventStream": {
-            "type": "string",
-            "description": "Server-sent events: per change `id: <change id>`, `event: <kind>`, `data: <the Change as JSON>`; a comment line at least every 15 s.",
-        },
+        "EventStream": object(&["data", "event"], json!({
+            "id": { "type": "string", "pattern": "^[0-9]+$", "description": "The change's id." },
+            "event": { "type": "string", "enum": CHANGE_KINDS },
+            "data": {
+                "type": "string",
+                "description": "The change (a Change) as JSON.",
+                "contentMediaType": "application/json",
+            },
+        })),
         "Audit": object(&["ok", "shows", "seats", "held", "booked", "problem_count", "problems"], json!({
             "ok": { "type": "boolean", "description": "Whether every invariant holds." },
             "shows": count,

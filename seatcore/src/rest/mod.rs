@@ -370,10 +370,11 @@ fn history_query(rq: &Request) -> Result<HistoryQuery> {
 /// Where an event stream starts: `?after=`, else `Last-Event-ID`, else now. The show must
 /// exist.
 fn events_start(core: &SeatCore, show_id: &str, rq: &Request) -> Result<i64> {
-    let after = match (rq.param("after"), rq.last_event_id) {
-        (Some(a), _) => Some(change_id(&a)?),
-        (None, Some(id)) => Some(change_id(id)?),
-        (None, None) => None,
+    // Both are checked when both are given; `after` wins.
+    let resume = rq.last_event_id.map(change_id).transpose()?;
+    let after = match rq.param("after") {
+        Some(a) => Some(change_id(&a)?),
+        None => resume,
     };
     // Proves the show exists before the stream starts (a 404 cannot follow a 200).
     core.show_changes_after(show_id, i64::MAX, 1)?;
