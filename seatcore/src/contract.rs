@@ -27,6 +27,10 @@ pub enum Op {
     Audit,
     History,
     Events,
+    Map,
+    HoldBest,
+    Block,
+    Unblock,
 }
 
 /// A reply of the REST contract: its status and JSON body.
@@ -75,6 +79,7 @@ pub fn manager_status(status: &ShowStatus) -> impl Serialize + '_ {
         available_seats: u64,
         held_seats: u64,
         booked_seats: u64,
+        blocked_seats: u64,
         seats: &'a [Seat],
         invariants_valid: bool,
     }
@@ -84,6 +89,7 @@ pub fn manager_status(status: &ShowStatus) -> impl Serialize + '_ {
         available_seats: c.available,
         held_seats: c.held,
         booked_seats: c.booked,
+        blocked_seats: c.blocked,
         seats: &status.seats,
         invariants_valid: c.invariants_valid,
     }
@@ -93,7 +99,7 @@ impl Op {
     /// The HTTP status of success.
     pub fn success_status(self) -> u16 {
         match self {
-            Op::Initialize | Op::Hold => 201,
+            Op::Initialize | Op::Hold | Op::HoldBest => 201,
             _ => 200,
         }
     }
@@ -143,9 +149,10 @@ pub fn rest_error(op: Op, err: &Error) -> RestReply {
                 _ => (status, error_body(message)),
             }
         }
-        (ErrorKind::ShowNotFound, Op::Status | Op::History | Op::Events) => {
-            (404, error_body("show not found"))
-        }
+        (
+            ErrorKind::ShowNotFound,
+            Op::Status | Op::History | Op::Events | Op::Map | Op::Block | Op::Unblock,
+        ) => (404, error_body("show not found")),
         (ErrorKind::ShowNotFound | ErrorKind::HoldNotFound, Op::Book) => {
             (400, error_body("hold not found or expired"))
         }
@@ -160,6 +167,7 @@ pub fn rest_error(op: Op, err: &Error) -> RestReply {
             (409, json!({ "error": "seats unavailable", "unavailable_seats": err.unavailable_seats() }))
         }
         (ErrorKind::HoldExpired, _) => (400, error_body("hold expired")),
+        (ErrorKind::NoAdjacentSeats, _) => (409, error_body("no adjacent seats available")),
         (ErrorKind::HoldInvalidated, _) => (400, error_body("hold invalidated (seat state mismatch)")),
         (ErrorKind::RequestKeyReused, _) => {
             (422, error_body("Idempotency-Key already used for a different hold request of this show"))
@@ -314,6 +322,7 @@ mod tests {
                 available: 1,
                 held: 0,
                 booked: 1,
+                blocked: 0,
                 invariants_valid: true,
                 version: 7,
             },
@@ -324,7 +333,7 @@ mod tests {
         };
         let ordered = serde_json::to_string(&manager_status(&status)).unwrap();
         assert!(ordered.starts_with(
-            r#"{"total_seats":2,"available_seats":1,"held_seats":0,"booked_seats":1,"seats":["#
+            r#"{"total_seats":2,"available_seats":1,"held_seats":0,"booked_seats":1,"blocked_seats":0,"seats":["#
         ));
         assert!(ordered.ends_with(r#"],"invariants_valid":true}"#), "{ordered}");
         let same: Value = serde_json::from_str(&ordered).unwrap();

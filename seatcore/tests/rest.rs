@@ -150,3 +150,118 @@ fn the_streamed_status_equals_the_serialized_one() {
     );
     assert!(v["seats"][67]["hold_expires_at"].as_str().unwrap().ends_with("+00:00"));
 }
+
+#[test]
+fn seat_maps_blocks_and_best_available_over_rest() {
+    let db = TestDb::new("rest_maps");
+    let core = core(&db);
+    let body = json!({"seats": [
+        {"seat_id": "L1", "section": "stalls", "row": "1", "position": 1, "category": "vip", "accessible": true},
+        {"seat_id": "L2", "section": "stalls", "row": "1", "position": 2, "category": "vip"},
+        {"seat_id": "L3", "section": "stalls", "row": "1", "position": 3},
+        {"seat_id": "L5", "section": "stalls", "row": "1", "position": 5, "rank": 0.5},
+        {"seat_id": "BOX"}
+    ]})
+    .to_string();
+    let (s, v) = call(&core, "/shows/s/initialize", JSON, &body);
+    assert_eq!((s, &v["seat_count"]), (201, &json!(5)), "{v}");
+    let (s, v) = call(&core, "/shows/s/map", None, "");
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["seats"][0],
+        json!({"seat_id": "L1", "section": "stalls", "row": "1", "position": 1,
+        "category": "vip", "accessible": true, "rank": v["seats"][0]["rank"]})
+    );
+    assert_eq!(v["seats"][3]["rank"], json!(0.5));
+    assert_eq!((&v["seats"][4]["row"], &v["seats"][4]["position"]), (&json!(null), &json!(null)));
+
+    // refused maps, with the seat's index; nothing is written
+    for (body, status, error, index) in [
+        (
+            json!({"seat_ids": ["A1"], "seats": [{"seat_id": "A1"}]}),
+            400,
+            "give either seat_ids or seats, not both",
+            None,
+        ),
+        (json!({}), 400, "seat_ids must be provided as a non-empty JSON array", None),
+        (json!({"seats": "A1"}), 400, "seats must be provided as a non-empty JSON array", None),
+        (json!({"seats": []}), 400, "seats must contain at least one seat", None),
+        (json!({"seats": [{"seat_id": "A"}, 5]}), 400, "each seat must be a JSON object", Some(1)),
+        (
+            json!({"seats": [{"seat_id": "A", "row": "1"}]}),
+            400,
+            "position must be given when row is given",
+            Some(0),
+        ),
+        (
+            json!({"seats": [{"seat_id": "A", "row": "1", "position": -2}]}),
+            400,
+            "position must be an integer of 0 or more",
+            Some(0),
+        ),
+        (
+            json!({"seats": [{"seat_id": "A", "row": "1", "position": 1.5}]}),
+            400,
+            "position must be an integer of 0 or more",
+            Some(0),
+        ),
+        (
+            json!({"seats": [{"seat_id": "A", "row": "1", "position": 1}, {"seat_id": "B", "row": "1", "position": 1}]}),
+            400,
+            "two seats of a section and row must not share a position",
+            Some(1),
+        ),
+        (json!({"seats": [{"seat_id": 7}]}), 400, "seat_id must be a string", Some(0)),
+        (json!({"seats": [{"row": "1", "position": 1}]}), 400, "seat_id must be given", Some(0)),
+        (
+            json!({"seats": [{"seat_id": "A", "accessible": "yes"}]}),
+            400,
+            "accessible must be true or false",
+            Some(0),
+        ),
+        (
+            json!({"seats": [{"seat_id": "A"}, {"seat_id": " A "}]}),
+            400,
+            "seat_ids must not contain duplicates",
+            None,
+        ),
+    ] {
+        let (s, v) = call(&core, "/shows/t/initialize", JSON, &body.to_string());
+        assert_eq!((s, v["error"].as_str()), (status, Some(error)), "{body}");
+        assert_eq!(v["details"]["index"].as_u64(), index.map(|i: u64| i), "{body}");
+    }
+    assert_eq!(call(&core, "/shows/t/map", None, "").0, 404, "nothing was written");
+
+    // blocks
+    let (s, v) = call(&core, "/shows/s/block", JSON, r#"{"seat_ids": ["L3"], "reason": "broken"}"#);
+    assert_eq!((s, v), (200, json!({"blocked": ["L3"]})));
+    let (s, v) = call(&core, "/shows/s/block", JSON, r#"{"seat_ids": ["ZZ"]}"#);
+    assert_eq!((s, v), (400, json!({"error": "invalid seat ID(s)"})));
+    let (s, v) = call(&core, "/shows/s/block", JSON, r#"{"seat_ids": ["L1"], "reason": 5}"#);
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = call(&core, "/shows/s/seats", None, "");
+    assert_eq!((s, &v["blocked_seats"], &v["seats"][2]["status"]), (200, &json!(1), &json!("blocked")));
+    let (s, v) = call(&core, "/shows/s/hold", JSON, r#"{"seat_ids": ["L2", "L3"]}"#);
+    assert_eq!((s, v), (409, json!({"error": "seats unavailable", "unavailable_seats": ["L3"]})));
+
+    // best available: L1-L2 is the only pair (L3 blocked, L5 beyond an aisle)
+    let (s, v) = call(&core, "/shows/s/hold-best", JSON, r#"{"count": 2}"#);
+    assert_eq!((s, &v["seat_ids"]), (201, &json!(["L1", "L2"])), "{v}");
+    let (s, v) = call(&core, "/shows/s/hold-best", JSON, r#"{"count": 2}"#);
+    assert_eq!((s, v), (409, json!({"error": "no adjacent seats available"})));
+    let (s, v) = call(&core, "/shows/s/hold-best", JSON, r#"{"count": 1, "category": "balcony"}"#);
+    assert_eq!((s, v), (409, json!({"error": "no adjacent seats available"})));
+    for bad in [r#"{"count": 0}"#, r#"{"count": 51}"#, r#"{"count": "2"}"#, r#"{"count": 1.5}"#, r#"{}"#] {
+        let (s, v) = call(&core, "/shows/s/hold-best", JSON, bad);
+        assert_eq!((s, v), (400, json!({"error": "count must be an integer between 1 and 50"})), "{bad}");
+    }
+    let (s, v) = call(&core, "/shows/s/hold-best", JSON, r#"{"count": 1, "accessible": "yes"}"#);
+    assert_eq!((s, v), (400, json!({"error": "accessible must be true or false"})));
+    let (s, v) = call(&core, "/shows/nope/hold-best", JSON, r#"{"count": 1}"#);
+    assert_eq!((s, v), (400, json!({"error": "show not found"})));
+    let (s, v) = call(&core, "/shows/s/unblock", JSON, r#"{"seat_ids": ["L3"]}"#);
+    assert_eq!((s, v), (200, json!({"unblocked": ["L3"]})));
+    // L3 (the row's middle: rank 0) beats L5 (rank 0.5, as given)
+    let (s, v) = call(&core, "/shows/s/hold-best", JSON, r#"{"count": 1}"#);
+    assert_eq!((s, &v["seat_ids"]), (201, &json!(["L3"])), "{v}");
+}

@@ -111,6 +111,11 @@ enum seatcore_result
    */
   SEATCORE_CONFIG = 13,
   /**
+   * No block of adjacent free seats of one row fits a best-available request; nothing
+   * was held.
+   */
+  SEATCORE_NO_ADJACENT_SEATS = 17,
+  /**
    * A pointer argument that must not be NULL was NULL. Nothing was done.
    */
   SEATCORE_NULL_PARAMETER = 100,
@@ -152,6 +157,10 @@ enum seatcore_seat_state
   SEATCORE_SEAT_AVAILABLE = 0,
   SEATCORE_SEAT_HELD = 1,
   SEATCORE_SEAT_BOOKED = 2,
+  /**
+   * Blocked by the house (not for sale until unblocked).
+   */
+  SEATCORE_SEAT_BLOCKED = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -261,8 +270,10 @@ typedef struct seatcore_seat {
 typedef void (*seatcore_seat_callback)(void *user_data, const struct seatcore_seat *seat);
 
 /**
- * The counts of a status read. `total == available + held + booked` whenever
- * `invariants_valid` is true; `invariants_valid` is computed from the rows read.
+ * The counts of a status read. `total == available + held + booked + blocked` whenever
+ * `invariants_valid` is true; `invariants_valid` is computed from the rows read. Every
+ * change with an id up to `version` is in the read: follow the change log from there to
+ * miss nothing.
  */
 typedef struct seatcore_seat_counts {
   uint64_t total;
@@ -270,6 +281,8 @@ typedef struct seatcore_seat_counts {
   uint64_t held;
   uint64_t booked;
   bool invariants_valid;
+  uint64_t blocked;
+  int64_t version;
 } seatcore_seat_counts;
 
 /**

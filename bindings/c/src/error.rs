@@ -55,6 +55,9 @@ pub enum seatcore_result {
     /// unreadable certificate, an option or interval out of its range. Reported at once,
     /// never retried; retrying changes nothing. The message says what to fix.
     SEATCORE_CONFIG = 13,
+    /// No block of adjacent free seats of one row fits a best-available request; nothing
+    /// was held.
+    SEATCORE_NO_ADJACENT_SEATS = 17,
     /// A pointer argument that must not be NULL was NULL. Nothing was done.
     SEATCORE_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8. Nothing was done.
@@ -100,6 +103,7 @@ impl seatcore_result {
             ErrorKind::Unavailable => SEATCORE_UNAVAILABLE,
             ErrorKind::Database => SEATCORE_DATABASE,
             ErrorKind::Config => SEATCORE_CONFIG,
+            ErrorKind::NoAdjacentSeats => SEATCORE_NO_ADJACENT_SEATS,
         }
     }
 }

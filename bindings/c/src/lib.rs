@@ -598,13 +598,7 @@ pub unsafe extern "C" fn seatcore_seat_status_each(
             unsafe { callback(user_data, &seat) };
         })?;
         if let Some(out) = out_counts.as_mut() {
-            *out = seatcore_seat_counts {
-                total: c.total,
-                available: c.available,
-                held: c.held,
-                booked: c.booked,
-                invariants_valid: c.invariants_valid,
-            };
+            *out = c.into();
         }
         Ok(())
     })

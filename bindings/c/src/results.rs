@@ -44,10 +44,14 @@ pub enum seatcore_seat_state {
     SEATCORE_SEAT_AVAILABLE = 0,
     SEATCORE_SEAT_HELD = 1,
     SEATCORE_SEAT_BOOKED = 2,
+    /// Blocked by the house (not for sale until unblocked).
+    SEATCORE_SEAT_BLOCKED = 3,
 }
 
-/// The counts of a status read. `total == available + held + booked` whenever
-/// `invariants_valid` is true; `invariants_valid` is computed from the rows read.
+/// The counts of a status read. `total == available + held + booked + blocked` whenever
+/// `invariants_valid` is true; `invariants_valid` is computed from the rows read. Every
+/// change with an id up to `version` is in the read: follow the change log from there to
+/// miss nothing.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct seatcore_seat_counts {
@@ -56,6 +60,22 @@ pub struct seatcore_seat_counts {
     pub held: u64,
     pub booked: u64,
     pub invariants_valid: bool,
+    pub blocked: u64,
+    pub version: i64,
+}
+
+impl From<seatcore_core::SeatCounts> for seatcore_seat_counts {
+    fn from(c: seatcore_core::SeatCounts) -> seatcore_seat_counts {
+        seatcore_seat_counts {
+            total: c.total,
+            available: c.available,
+            held: c.held,
+            booked: c.booked,
+            invariants_valid: c.invariants_valid,
+            blocked: c.blocked,
+            version: c.version,
+        }
+    }
 }
 
 /// One seat of a status read, as borrowed views into its `seatcore_status`.
@@ -131,6 +151,7 @@ impl From<SeatState> for seatcore_seat_state {
             SeatState::Available => seatcore_seat_state::SEATCORE_SEAT_AVAILABLE,
             SeatState::Held => seatcore_seat_state::SEATCORE_SEAT_HELD,
             SeatState::Booked => seatcore_seat_state::SEATCORE_SEAT_BOOKED,
+            SeatState::Blocked => seatcore_seat_state::SEATCORE_SEAT_BLOCKED,
         }
     }
 }
@@ -140,13 +161,7 @@ impl From<ShowStatus> for seatcore_status {
         let c = st.counts;
         seatcore_status {
             show_id: cstring(st.show_id),
-            counts: seatcore_seat_counts {
-                total: c.total,
-                available: c.available,
-                held: c.held,
-                booked: c.booked,
-                invariants_valid: c.invariants_valid,
-            },
+            counts: c.into(),
             seats: st
                 .seats
                 .into_iter()

@@ -950,8 +950,15 @@ fn status_streams_in_seat_map_order() {
         seen.push((text(seat.seat_id).to_owned(), seat.state as u32, !seat.hold_expires_at.is_null()));
     }
     let mut seen: Vec<(String, u32, bool)> = Vec::new();
-    let mut counts =
-        seatcore_seat_counts { total: 0, available: 0, held: 0, booked: 0, invariants_valid: false };
+    let mut counts = seatcore_seat_counts {
+        total: 0,
+        available: 0,
+        held: 0,
+        booked: 0,
+        invariants_valid: false,
+        blocked: 0,
+        version: 0,
+    };
     unsafe {
         let code = seatcore_seat_status_each(
             c.0,

@@ -132,7 +132,7 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
         })
     };
     let body = match endpoint {
-        Endpoint::Health | Endpoint::Seats => None,
+        Endpoint::Health | Endpoint::Seats | Endpoint::Map => None,
         Endpoint::Audit => {
             parameters.push(json!({
                 "name": "show_id",
@@ -146,13 +146,7 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
         Endpoint::Reset => Some(body("EmptyObject", false)),
         Endpoint::Initialize => Some(body("SeatMap", true)),
         Endpoint::Hold => {
-            parameters.push(json!({
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": false,
-                "description": "Makes the hold safe to retry: a repeat with the same key and seats returns the same hold; with other seats, 422.",
-                "schema": { "type": "string", "minLength": 1, "maxLength": validate::MAX_REQUEST_KEY_CHARS },
-            }));
+            parameters.push(idempotency_key());
             Some(body("HoldRequest", true))
         }
         Endpoint::Book | Endpoint::Release => Some(body("HoldRef", true)),
@@ -175,6 +169,12 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
             }));
             None
         }
+        Endpoint::HoldBest => {
+            parameters.push(idempotency_key());
+            Some(body("BestRequest", true))
+        }
+        Endpoint::Block => Some(body("BlockRequest", true)),
+        Endpoint::Unblock => Some(body("SeatList", true)),
         Endpoint::Events => {
             parameters.push(after_parameter());
             parameters.push(json!({
@@ -188,6 +188,17 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
         }
     };
     (parameters, body)
+}
+
+/// The `Idempotency-Key` header of holds.
+fn idempotency_key() -> Value {
+    json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes the hold safe to retry: a repeat with the same key returns the same hold (for a plain hold, only with the same seats; with other seats, 422).",
+        "schema": { "type": "string", "minLength": 1, "maxLength": validate::MAX_REQUEST_KEY_CHARS },
+    })
 }
 
 /// `?after=`: a change id.
@@ -214,6 +225,10 @@ fn success_schema(endpoint: Endpoint) -> &'static str {
         Endpoint::Release => "Message",
         Endpoint::History => "ChangePage",
         Endpoint::Events => "EventStream",
+        Endpoint::Map => "SeatMapDocument",
+        Endpoint::HoldBest => "Hold",
+        Endpoint::Block => "Blocked",
+        Endpoint::Unblock => "Unblocked",
     }
 }
 
@@ -222,11 +237,17 @@ fn success_schema(endpoint: Endpoint) -> &'static str {
 fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
     use Endpoint::*;
     match kind {
-        ErrorKind::ShowNotFound => matches!(endpoint, Seats | Hold | Book | Release | History | Events),
-        ErrorKind::ShowExists => endpoint == Initialize,
-        ErrorKind::InvalidSeatIds | ErrorKind::SeatsUnavailable | ErrorKind::RequestKeyReused => {
-            endpoint == Hold
+        ErrorKind::ShowNotFound => {
+            matches!(
+                endpoint,
+                Seats | Hold | Book | Release | History | Events | Map | HoldBest | Block | Unblock
+            )
         }
+        ErrorKind::ShowExists => endpoint == Initialize,
+        ErrorKind::InvalidSeatIds => matches!(endpoint, Hold | Block | Unblock),
+        ErrorKind::SeatsUnavailable => matches!(endpoint, Hold | Block),
+        ErrorKind::RequestKeyReused => endpoint == Hold,
+        ErrorKind::NoAdjacentSeats => endpoint == HoldBest,
         ErrorKind::HoldNotFound => matches!(endpoint, Book | Release),
         ErrorKind::HoldExpired | ErrorKind::HoldInvalidated => endpoint == Book,
         ErrorKind::InvalidInput
@@ -264,6 +285,14 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
             errors.extend(show_id);
             errors.extend(object);
             errors.extend(seat_ids(validate::MAX_SEATS_PER_SHOW));
+            errors.extend([
+                InputError::SeatMapTwice,
+                InputError::SeatsNotAList,
+                InputError::NoMapSeats,
+                InputError::SeatNotAnObject { index: 0 },
+                InputError::SeatField { index: 0, field: "position", rule: "an integer of 0 or more" },
+                InputError::PositionTaken { index: 1 },
+            ]);
         }
         Endpoint::Hold => {
             errors.extend(show_id);
@@ -290,6 +319,27 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
             errors.extend(show_id);
             errors.push(InputError::After);
         }
+        Endpoint::Map => errors.extend(show_id),
+        Endpoint::HoldBest => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.push(InputError::Count { max: seatcore::BEST_MAX_COUNT });
+            errors.push(InputError::Filter { field: "category", rule: "a string" });
+            errors.push(InputError::Filter { field: "accessible", rule: "true or false" });
+            errors.push(InputError::HoldDurationType {
+                min: settings.min_hold_seconds,
+                max: settings.max_hold_seconds,
+            });
+            errors.push(InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS });
+        }
+        Endpoint::Block | Endpoint::Unblock => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.extend(seat_ids(validate::MAX_SEATS_PER_SHOW));
+            if endpoint == Endpoint::Block {
+                errors.push(InputError::BlockReason { max: seatcore::MAX_BLOCK_REASON_CHARS });
+            }
+        }
     }
     errors
 }
@@ -305,6 +355,7 @@ fn examples(endpoint: Endpoint, kind: ErrorKind, settings: &Settings) -> Vec<Err
         ErrorKind::HoldExpired => vec![Error::HoldExpired],
         ErrorKind::HoldInvalidated => vec![Error::HoldInvalidated],
         ErrorKind::RequestKeyReused => vec![Error::RequestKeyReused],
+        ErrorKind::NoAdjacentSeats => vec![Error::NoAdjacentSeats],
         ErrorKind::InvalidInput => {
             input_errors(endpoint, settings).into_iter().map(Error::InvalidInput).collect()
         }
@@ -449,11 +500,67 @@ fn schemas(settings: &Settings) -> Value {
     let uuid = json!({ "type": "string", "format": "uuid" });
     let strings = json!({ "type": "array", "items": { "type": "string" } });
     let count = json!({ "type": "integer", "minimum": 0 });
+    let name = json!({
+        "type": "string",
+        "maxLength": seatcore::seat_map::MAX_NAME_CHARS,
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+    });
     let object = |required: &[&str], properties: Value| json!({ "type": "object", "required": required, "properties": properties });
     let Settings { min_hold_seconds: min, max_hold_seconds: max, default_hold_seconds: default } = *settings;
     json!({
         "EmptyObject": { "type": "object", "maxProperties": 0 },
-        "SeatMap": object(&["seat_ids"], json!({ "seat_ids": seat_ids(validate::MAX_SEATS_PER_SHOW) })),
+        "SeatMap": {
+            "description": "A flat list of seat ids (rows and positions come from ids like A1), or a structured map.",
+            "oneOf": [
+                object(&["seat_ids"], json!({ "seat_ids": seat_ids(validate::MAX_SEATS_PER_SHOW) })),
+                object(&["seats"], json!({ "seats": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": validate::MAX_SEATS_PER_SHOW,
+                    "items": { "$ref": "#/components/schemas/MapSeatRequest" },
+                }})),
+            ],
+        },
+        "MapSeatRequest": object(&["seat_id"], json!({
+            "seat_id": seat_id,
+            "section": name.clone(),
+            "row": name.clone(),
+            "position": { "type": "integer", "minimum": 0, "description": "Required when row is given; adjacent seats differ by 1." },
+            "category": name.clone(),
+            "accessible": { "type": "boolean" },
+            "rank": { "type": "number", "description": "Lower is better." },
+        })),
+        "MapSeat": object(&["seat_id", "section", "row", "position", "category", "accessible", "rank"], json!({
+            "seat_id": { "type": "string" },
+            "section": { "type": "string" },
+            "row": { "type": "string", "nullable": true },
+            "position": { "type": "integer", "minimum": 0, "nullable": true },
+            "category": { "type": "string" },
+            "accessible": { "type": "boolean" },
+            "rank": { "type": "number" },
+        })),
+        "SeatMapDocument": object(&["show_id", "seats"], json!({
+            "show_id": { "type": "string" },
+            "seats": { "type": "array", "items": { "$ref": "#/components/schemas/MapSeat" } },
+        })),
+        "BestRequest": object(&["count"], json!({
+            "count": { "type": "integer", "minimum": 1, "maximum": seatcore::BEST_MAX_COUNT },
+            "category": { "type": "string", "maxLength": seatcore::seat_map::MAX_NAME_CHARS },
+            "section": { "type": "string", "maxLength": seatcore::seat_map::MAX_NAME_CHARS },
+            "accessible": { "type": "boolean" },
+            "hold_duration_seconds": {
+                "description": format!("As for a hold: clamped into {min}..={max} seconds; {default} when absent."),
+                "oneOf": [ { "type": "number" }, { "type": "string", "pattern": "^[0-9]+$" } ],
+            },
+        })),
+        "SeatList": object(&["seat_ids"], json!({ "seat_ids": seat_ids(validate::MAX_SEATS_PER_SHOW) })),
+        "BlockRequest": object(&["seat_ids"], json!({
+            "seat_ids": seat_ids(validate::MAX_SEATS_PER_SHOW),
+            "reason": { "type": "string", "maxLength": seatcore::MAX_BLOCK_REASON_CHARS,
+                        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$" },
+        })),
+        "Blocked": object(&["blocked"], json!({ "blocked": strings })),
+        "Unblocked": object(&["unblocked"], json!({ "unblocked": strings })),
         "HoldRequest": object(&["seat_ids"], json!({
             "seat_ids": seat_ids(validate::MAX_SEATS_PER_HOLD),
             "hold_duration_seconds": {
@@ -477,17 +584,18 @@ fn schemas(settings: &Settings) -> Value {
         })),
         "Seat": object(&["seat_id", "status"], json!({
             "seat_id": { "type": "string" },
-            "status": { "type": "string", "enum": ["available", "held", "booked"] },
+            "status": { "type": "string", "enum": ["available", "held", "booked", "blocked"] },
             "hold_expires_at": { "type": "string", "format": "date-time", "description": "Only when held." },
         })),
         "SeatStatus": object(
-            &["seats", "total_seats", "available_seats", "held_seats", "booked_seats", "invariants_valid", "version"],
+            &["seats", "total_seats", "available_seats", "held_seats", "booked_seats", "blocked_seats", "invariants_valid", "version"],
             json!({
                 "seats": { "type": "array", "items": { "$ref": "#/components/schemas/Seat" } },
                 "total_seats": count,
                 "available_seats": count,
                 "held_seats": count,
                 "booked_seats": count,
+                "blocked_seats": count,
                 "invariants_valid": { "type": "boolean" },
                 "version": { "type": "integer", "description": "Every change up to this id is in the document: follow the event stream from here." },
             }),
@@ -632,7 +740,14 @@ mod tests {
     fn the_numbers_are_the_cores() {
         let doc = doc();
         let s = &doc["components"]["schemas"];
-        assert_eq!(s["SeatMap"]["properties"]["seat_ids"]["maxItems"], json!(validate::MAX_SEATS_PER_SHOW));
+        let map = &s["SeatMap"]["oneOf"];
+        assert_eq!(map[0]["properties"]["seat_ids"]["maxItems"], json!(validate::MAX_SEATS_PER_SHOW));
+        assert_eq!(map[1]["properties"]["seats"]["maxItems"], json!(validate::MAX_SEATS_PER_SHOW));
+        assert_eq!(s["BestRequest"]["properties"]["count"]["maximum"], json!(seatcore::BEST_MAX_COUNT));
+        assert_eq!(
+            s["BlockRequest"]["properties"]["reason"]["maxLength"],
+            json!(seatcore::MAX_BLOCK_REASON_CHARS)
+        );
         let hold = &s["HoldRequest"]["properties"];
         assert_eq!(hold["seat_ids"]["maxItems"], json!(validate::MAX_SEATS_PER_HOLD));
         assert_eq!(hold["seat_ids"]["items"]["maxLength"], json!(validate::MAX_SEAT_ID_CHARS));

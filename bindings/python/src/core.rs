@@ -78,7 +78,8 @@ fn options(
 pub fn answers(endpoint: rest::Endpoint) -> bool {
     use rest::Endpoint::*;
     match endpoint {
-        Health | Audit | Reset | Initialize | Seats | Hold | Book | Release | History => true,
+        Health | Audit | Reset | Initialize | Seats | Hold | Book | Release | History | Map | HoldBest
+        | Block | Unblock => true,
         Events => false,
     }
 }

@@ -55,7 +55,8 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         | ErrorKind::Busy
         | ErrorKind::Unavailable
         | ErrorKind::Database
-        | ErrorKind::Config => class.call1((message,))?,
+        | ErrorKind::Config
+        | ErrorKind::NoAdjacentSeats => class.call1((message,))?,
     };
     Ok(PyErr::from_value(instance))
 }
@@ -101,6 +102,7 @@ pub fn _raise_for_code(py: Python<'_>, code: u32) -> PyResult<()> {
         ErrorKind::Busy => Error::Busy(None),
         ErrorKind::Unavailable => Error::Unavailable("stand-in: connection refused".into()),
         ErrorKind::Config => Error::Config("stand-in: sslmode must be one of ...".into()),
+        ErrorKind::NoAdjacentSeats => Error::NoAdjacentSeats,
         // Database errors wrap a postgres::Error, which only a live server produces; the
         // live tests reach them. Here, the class lookup alone.
         ErrorKind::Database => {

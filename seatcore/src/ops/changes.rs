@@ -128,27 +128,43 @@ impl Default for HistoryQuery {
     }
 }
 
+/// The columns of a change record as [`change`] reads them, from `changes c`.
+macro_rules! change_columns {
+    () => {
+        "c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at"
+    };
+}
+pub(crate) use change_columns;
+
 /// Records of one show after `$2`, below the horizon, optionally about seat `$3`.
-const HISTORY_SQL: &str = "
+const HISTORY_SQL: &str = concat!(
+    "
 WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
-SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at
+SELECT ",
+    change_columns!(),
+    "
 FROM horizon, changes c
 WHERE c.show_id = $1 AND c.id > $2 AND c.id < horizon.h
   AND ($3::text IS NULL OR $3 = ANY (c.seat_ids))
 ORDER BY c.id
-LIMIT $4";
+LIMIT $4"
+);
 
 /// Whether the show exists: for a page with no records.
 const SHOW_EXISTS_SQL: &str = "SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1)";
 
 /// Records of every show after `$1`, below the horizon.
-const TAIL_SQL: &str = "
+const TAIL_SQL: &str = concat!(
+    "
 WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
-SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at
+SELECT ",
+    change_columns!(),
+    "
 FROM horizon, changes c
 WHERE c.id > $1 AND c.id < horizon.h
 ORDER BY c.id
-LIMIT $2";
+LIMIT $2"
+);
 
 /// The newest record below the horizon (the primary key, read backwards: one row).
 const LAST_FINAL_SQL: &str = "
@@ -183,7 +199,7 @@ fn catch_up(client: &mut postgres::Client) -> Result<()> {
     }
 }
 
-fn change(row: &postgres::Row) -> Result<Change> {
+pub(crate) fn change(row: &postgres::Row) -> Result<Change> {
     let kind: &str = row.get(2);
     let kind =
         ChangeKind::parse(kind).ok_or_else(|| Error::Config(format!("unknown change kind {kind:?}")))?;

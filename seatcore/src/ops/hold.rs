@@ -4,9 +4,9 @@ use postgres::types::Type;
 use uuid::Uuid;
 
 use crate::error::{classify, DbFailure, Error, Result};
-use crate::pool::Conn;
 use crate::types::Hold;
 use crate::{bump, validate, OnLost, SeatCore};
+use postgres::GenericClient;
 
 /// One seat: flip it if it is free, and record the hold and its change, in one statement
 /// shaped like the least SQL a hold needs. A statement that takes one row lock and waits for at most one
@@ -17,7 +17,8 @@ WITH flipped AS (
     UPDATE seats
     SET hold_id = $3, hold_expires_at = now() + make_interval(secs => $4)
     WHERE show_id = $1 AND seat_id = $2
-      AND booking_id IS NULL AND (hold_expires_at IS NULL OR hold_expires_at <= now())
+      AND booking_id IS NULL AND block_reason IS NULL
+      AND (hold_expires_at IS NULL OR hold_expires_at <= now())
     RETURNING seat_no, hold_expires_at
 ), new_hold AS (
     INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at, request_key)
@@ -37,7 +38,8 @@ const HOLD_MANY_SQL: &str = "
 WITH locked AS MATERIALIZED (
     SELECT seat_no FROM seats
     WHERE show_id = $1 AND seat_id = ANY ($2)
-      AND booking_id IS NULL AND (hold_expires_at IS NULL OR hold_expires_at <= now())
+      AND booking_id IS NULL AND block_reason IS NULL
+      AND (hold_expires_at IS NULL OR hold_expires_at <= now())
     ORDER BY seat_no
     FOR UPDATE
 ), new_hold AS (
@@ -62,7 +64,8 @@ const DIAGNOSE_SQL: &str = "
 SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1) AS show_exists,
        count(*) AS found,
        coalesce(array_agg(seat_id ORDER BY seat_no)
-                FILTER (WHERE booking_id IS NOT NULL OR hold_expires_at > now()), '{}') AS taken
+                FILTER (WHERE booking_id IS NOT NULL OR block_reason IS NOT NULL OR hold_expires_at > now()),
+                '{}') AS taken
 FROM seats
 WHERE show_id = $1 AND seat_id = ANY ($2)";
 
@@ -115,16 +118,18 @@ impl SeatCore {
             // After a lost connection the first attempt may have committed: look for it.
             // With a key, a repeat of an earlier request is answered from its hold.
             if attempt > 0 || key.is_some() {
-                if let Some(hold) = find(c, show_id, hold_id, key)? {
+                if let Some(hold) = find(&mut c.client, show_id, hold_id, key)? {
                     return same_request(hold, &seat_ids);
                 }
             }
-            match try_hold(c, show_id, &seat_ids, seconds, hold_id, key) {
+            match try_hold(&mut c.client, show_id, &seat_ids, seconds, hold_id, key) {
                 // Raced with a concurrent request carrying the same key: answer with its hold.
-                Err(e) if key.is_some() && lost_key_race(&e) => match find(c, show_id, hold_id, key)? {
-                    Some(hold) => same_request(hold, &seat_ids),
-                    None => Err(e),
-                },
+                Err(e) if key.is_some() && lost_key_race(&e) => {
+                    match find(&mut c.client, show_id, hold_id, key)? {
+                        Some(hold) => same_request(hold, &seat_ids),
+                        None => Err(e),
+                    }
+                }
                 Ok(hold) => {
                     self.notify_changes(&mut c.client);
                     Ok(hold)
@@ -142,8 +147,8 @@ impl SeatCore {
     }
 }
 
-fn try_hold(
-    c: &mut Conn,
+pub(crate) fn try_hold(
+    c: &mut impl GenericClient,
     show_id: &str,
     seat_ids: &[String],
     seconds: i64,
@@ -153,7 +158,7 @@ fn try_hold(
     let secs = seconds as f64;
     for _ in 0..=REFUSAL_RETRIES {
         let rows = if let [seat] = seat_ids {
-            c.client.query_typed(
+            c.query_typed(
                 HOLD_ONE_SQL,
                 &[
                     (&show_id, Type::TEXT),
@@ -164,7 +169,7 @@ fn try_hold(
                 ],
             )?
         } else {
-            c.client.query_typed(
+            c.query_typed(
                 HOLD_MANY_SQL,
                 &[
                     (&show_id, Type::TEXT),
@@ -183,8 +188,7 @@ fn try_hold(
                 expires_at: row.get(0),
             });
         }
-        let rows =
-            c.client.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
+        let rows = c.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
         let row = rows.first().ok_or(Error::ShowNotFound)?;
         if !row.get::<_, bool>("show_exists") {
             return Err(Error::ShowNotFound);
@@ -212,10 +216,15 @@ fn lost_key_race(e: &Error) -> bool {
     }
 }
 
-fn find(c: &mut Conn, show_id: &str, hold_id: Uuid, key: Option<&str>) -> Result<Option<Hold>> {
-    let rows = c
-        .client
-        .query_typed(FIND_SQL, &[(&show_id, Type::TEXT), (&hold_id, Type::UUID), (&key, Type::TEXT)])?;
+pub(crate) fn find(
+    c: &mut impl GenericClient,
+    show_id: &str,
+    hold_id: Uuid,
+    key: Option<&str>,
+) -> Result<Option<Hold>> {
+    let params: [(&(dyn postgres::types::ToSql + Sync), Type); 3] =
+        [(&show_id, Type::TEXT), (&hold_id, Type::UUID), (&key, Type::TEXT)];
+    let rows = c.query_typed(FIND_SQL, &params)?;
     Ok(rows.first().map(|row| Hold {
         hold_id: row.get(0),
         show_id: show_id.to_owned(),

@@ -16,9 +16,11 @@
 
 mod admin;
 pub(crate) mod audit;
+pub(crate) mod best;
 mod book;
 pub(crate) mod changes;
-mod hold;
+pub(crate) mod hold;
+pub(crate) mod map;
 mod release;
 mod show;
 mod sweep;

@@ -8,24 +8,6 @@ use crate::error::{Error, Result};
 use crate::types::{Seat, SeatCounts, SeatRef, SeatState, ShowStatus, StatusHead};
 use crate::{validate, OnLost, SeatCore};
 
-/// One statement: the show row, its whole seat map and its `initialized` change, or nothing
-/// when the show exists.
-const INITIALIZE_SQL: &str = "
-WITH new_show AS (
-    INSERT INTO shows (show_id, seat_count)
-    VALUES ($1, cardinality($2::text[]))
-    ON CONFLICT (show_id) DO NOTHING
-    RETURNING show_id
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids)
-    SELECT seatcore_change_id(0), 'initialized', show_id, $2 FROM new_show
-)
-INSERT INTO seats (show_id, seat_no, seat_id)
-SELECT new_show.show_id, t.seat_no::integer, t.seat_id
-FROM new_show, unnest($2::text[]) WITH ORDINALITY AS t (seat_id, seat_no)";
-
-const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
-
 /// Every seat in seat-map order with its state by the database's clock, the show's declared
 /// seat count (once, as an init plan; NULL if the show row is missing), and whether the row is
 /// consistent: never held and booked at once, and a live
@@ -40,12 +22,14 @@ const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 const STATUS_SQL: &str = "
 SELECT s.seat_id,
        CASE WHEN s.booking_id IS NOT NULL THEN 2
+            WHEN s.block_reason IS NOT NULL THEN 3
             WHEN s.hold_expires_at > now() THEN 1
             ELSE 0 END::int4 AS state,
        CASE WHEN s.booking_id IS NULL AND s.hold_expires_at > now()
             THEN s.hold_expires_at END AS hold_expires_at,
        (SELECT seat_count FROM shows WHERE show_id = $1)::int8 AS declared,
        CASE WHEN s.hold_id IS NOT NULL AND s.booking_id IS NOT NULL THEN false
+            WHEN s.block_reason IS NOT NULL AND (s.hold_id IS NOT NULL OR s.booking_id IS NOT NULL) THEN false
             WHEN s.hold_expires_at > now() THEN
                 coalesce((SELECT h.expires_at = s.hold_expires_at AND h.show_id = s.show_id
                                  AND s.seat_no = ANY (h.seat_nos)
@@ -59,31 +43,6 @@ WHERE s.show_id = $1
 ORDER BY s.show_id, s.seat_no";
 
 impl SeatCore {
-    /// Creates a show with its seat map, in the given order. Seat ids are trimmed.
-    ///
-    /// Errors: `InvalidInput` (bad show id, empty/duplicate/over-long seat ids, more than
-    /// [`validate::MAX_SEATS_PER_SHOW`]), `ShowExists`.
-    pub fn initialize_show<S: AsRef<str>>(&self, show_id: &str, seat_ids: &[S]) -> Result<usize> {
-        let show_id = validate::show_id(show_id)?;
-        let seat_ids = validate::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
-        self.with_conn(OnLost::Fail, |c, _| {
-            let inserted = c
-                .client
-                .execute_typed(INITIALIZE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
-            if inserted == 0 {
-                return Err(Error::ShowExists);
-            }
-            // Until the planner's statistics know the new show, it takes the show for a
-            // handful of rows and plans every hold as a scan of the whole seat map (300 ms
-            // instead of 1 for 300k seats). A bulk load wants an ANALYZE; only the column the
-            // estimates hinge on, so it costs one sample of the table. Best effort: a role
-            // that may not analyze still gets its show.
-            let _ = c.client.batch_execute(ANALYZE_SQL);
-            self.notify_changes(&mut c.client);
-            Ok(inserted as usize)
-        })
-    }
-
     /// Reads a show's status, handing each seat to `each` in seat-map order as it arrives
     /// from the database (nothing is collected), and returns the counts.
     ///
@@ -126,6 +85,7 @@ impl SeatCore {
                     }
                 }
                 let state = match row.get::<_, i32>(1) {
+                    3 => SeatState::Blocked,
                     2 => SeatState::Booked,
                     1 => SeatState::Held,
                     _ => SeatState::Available,
@@ -134,6 +94,7 @@ impl SeatCore {
                     SeatState::Available => counts.available += 1,
                     SeatState::Held => counts.held += 1,
                     SeatState::Booked => counts.booked += 1,
+                    SeatState::Blocked => counts.blocked += 1,
                 }
                 counts.total += 1;
                 declared = row.get::<_, Option<i64>>(3);
@@ -150,7 +111,7 @@ impl SeatCore {
                 return Err(Error::ShowNotFound);
             }
             counts.invariants_valid &= declared.and_then(|d| u64::try_from(d).ok()) == Some(counts.total)
-                && counts.available + counts.held + counts.booked == counts.total;
+                && counts.available + counts.held + counts.booked + counts.blocked == counts.total;
             Ok(Some(counts))
         })
     }

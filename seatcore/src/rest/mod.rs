@@ -7,10 +7,12 @@ mod body;
 
 use serde_json::Value;
 
+use crate::best::MAX_COUNT as BEST_MAX_COUNT;
 use crate::contract::{self, Op};
 use crate::error::{Error, InputError, Result};
 use crate::ops::changes::MAX_PAGE;
-use crate::{validate, Change, HistoryQuery, SeatCore};
+use crate::ops::map::MAX_REASON_CHARS;
+use crate::{validate, BestFilters, Change, HistoryQuery, SeatCore};
 
 pub use body::{is_json_content_type, parse_object, JsonBody, MAX_DEPTH};
 
@@ -77,6 +79,10 @@ pub enum Endpoint {
     Release,
     History,
     Events,
+    Map,
+    HoldBest,
+    Block,
+    Unblock,
 }
 
 impl Endpoint {
@@ -92,6 +98,10 @@ impl Endpoint {
         Endpoint::Release,
         Endpoint::History,
         Endpoint::Events,
+        Endpoint::Map,
+        Endpoint::HoldBest,
+        Endpoint::Block,
+        Endpoint::Unblock,
     ];
 
     /// The path template, e.g. `/shows/{show_id}/hold`; also the `route` label of metrics.
@@ -107,6 +117,10 @@ impl Endpoint {
             Endpoint::Release => "/shows/{show_id}/release-hold",
             Endpoint::History => "/shows/{show_id}/history",
             Endpoint::Events => "/shows/{show_id}/events",
+            Endpoint::Map => "/shows/{show_id}/map",
+            Endpoint::HoldBest => "/shows/{show_id}/hold-best",
+            Endpoint::Block => "/shows/{show_id}/block",
+            Endpoint::Unblock => "/shows/{show_id}/unblock",
         }
     }
 
@@ -118,10 +132,20 @@ impl Endpoint {
     /// `GET` or `POST`.
     pub fn method(self) -> &'static str {
         match self {
-            Endpoint::Health | Endpoint::Audit | Endpoint::Seats | Endpoint::History | Endpoint::Events => {
-                "GET"
-            }
-            _ => "POST",
+            Endpoint::Health
+            | Endpoint::Audit
+            | Endpoint::Seats
+            | Endpoint::History
+            | Endpoint::Events
+            | Endpoint::Map => "GET",
+            Endpoint::Reset
+            | Endpoint::Initialize
+            | Endpoint::Hold
+            | Endpoint::Book
+            | Endpoint::Release
+            | Endpoint::HoldBest
+            | Endpoint::Block
+            | Endpoint::Unblock => "POST",
         }
     }
 
@@ -138,18 +162,25 @@ impl Endpoint {
             Endpoint::Release => Op::Release,
             Endpoint::History => Op::History,
             Endpoint::Events => Op::Events,
+            Endpoint::Map => Op::Map,
+            Endpoint::HoldBest => Op::HoldBest,
+            Endpoint::Block => Op::Block,
+            Endpoint::Unblock => Op::Unblock,
         }
     }
 
     /// Whether an operator would restrict it: it needs the admin token when one is set.
     pub fn requires_admin(self) -> bool {
-        matches!(self, Endpoint::Audit | Endpoint::Reset | Endpoint::Initialize)
+        matches!(
+            self,
+            Endpoint::Audit | Endpoint::Reset | Endpoint::Initialize | Endpoint::Block | Endpoint::Unblock
+        )
     }
 
     /// The most body bytes a request may carry (413 beyond).
     pub fn body_limit(self) -> usize {
         match self {
-            Endpoint::Initialize => MAX_INITIALIZE_BODY_BYTES,
+            Endpoint::Initialize | Endpoint::Block | Endpoint::Unblock => MAX_INITIALIZE_BODY_BYTES,
             _ => MAX_BODY_BYTES,
         }
     }
@@ -169,6 +200,14 @@ impl Endpoint {
             Endpoint::Events => {
                 "The show's changes as server-sent events, live (from now, ?after= or Last-Event-ID)."
             }
+            Endpoint::Map => {
+                "The show's seat map: sections, rows, positions, categories, accessibility, ranks."
+            }
+            Endpoint::HoldBest => {
+                "Holds the best `count` adjacent seats of one row, leaving no lone seat where it can."
+            }
+            Endpoint::Block => "Blocks seats (house seats, broken seats), all or none.",
+            Endpoint::Unblock => "Unblocks seats.",
         }
     }
 }
@@ -293,6 +332,10 @@ pub fn handle(
             hold_id_of(rq).and_then(|id| core.release(show_id, &id)).map(|()| contract::released())
         }
         Endpoint::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| to_json(&p)),
+        Endpoint::Map => core.seat_map(show_id).map(|m| to_json(&m)),
+        Endpoint::HoldBest => hold_best(core, settings, show_id, rq),
+        Endpoint::Block => block(core, show_id, rq),
+        Endpoint::Unblock => unblock(core, show_id, rq),
         Endpoint::Events => {
             return match events_start(core, show_id, rq) {
                 Ok(after) => Reply { status: 200, body: Body::Events { show_id: show_id.to_owned(), after } },
@@ -328,10 +371,66 @@ fn reset(core: &SeatCore, rq: &Request) -> Result<Value> {
     core.reset_all().map(|c| contract::reset(&c))
 }
 
+/// `{"seat_ids": [...]}` or `{"seats": [{...}]}`, not both.
 fn initialize(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
-    let seat_ids = json_object(rq, validate::MAX_SEATS_PER_SHOW)?.seat_ids()?;
-    let n = core.initialize_show(show_id, &seat_ids)?;
+    let mut body = json_object(rq, validate::MAX_SEATS_PER_SHOW)?;
+    let n = match (body.seat_ids.is_some(), body.seats.take()) {
+        (true, Some(_)) => return Err(InputError::SeatMapTwice.into()),
+        (false, Some(seats)) => core.initialize_map(show_id, &seats?)?,
+        (_, None) => core.initialize_show(show_id, &body.seat_ids()?)?,
+    };
     Ok(contract::initialized(show_id, n))
+}
+
+/// `{"count", "category"?, "section"?, "accessible"?, "hold_duration_seconds"?}`.
+fn hold_best(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
+    let body = json_object(rq, 0)?;
+    let count = match &body.count {
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        _ => None,
+    }
+    .filter(|n| (1..=BEST_MAX_COUNT).contains(n))
+    .ok_or(InputError::Count { max: BEST_MAX_COUNT })?;
+    let text = |field: &'static str, v: &Option<Value>| match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(InputError::Filter { field, rule: "a string" }),
+    };
+    let filters = BestFilters {
+        category: text("category", &body.category)?,
+        section: text("section", &body.section)?,
+        accessible: match &body.accessible {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => return Err(InputError::Filter { field: "accessible", rule: "true or false" }.into()),
+        },
+    };
+    let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
+    let hold = match rq.idempotency_key {
+        Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
+        None => core.hold_best(show_id, count, &filters, seconds)?,
+    };
+    Ok(to_json(&hold))
+}
+
+/// `{"seat_ids": [...], "reason"?}` → `{"blocked": [...]}`.
+fn block(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+    let mut body = json_object(rq, validate::MAX_SEATS_PER_SHOW)?;
+    let seat_ids = body.seat_ids()?;
+    let reason = match &body.reason {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(InputError::BlockReason { max: MAX_REASON_CHARS }.into()),
+    };
+    let blocked = core.block(show_id, &seat_ids, reason)?;
+    Ok(serde_json::json!({ "blocked": blocked }))
+}
+
+/// `{"seat_ids": [...]}` → `{"unblocked": [...]}`.
+fn unblock(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+    let seat_ids = json_object(rq, validate::MAX_SEATS_PER_SHOW)?.seat_ids()?;
+    let unblocked = core.unblock(show_id, &seat_ids)?;
+    Ok(serde_json::json!({ "unblocked": unblocked }))
 }
 
 fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {

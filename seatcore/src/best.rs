@@ -1,0 +1,349 @@
+//! Best available: the search for a block of adjacent free seats, on an in-memory copy of a
+//! show's map and seat states. Pure: the database part (keeping the copy current, holding
+//! the block) is in `ops::best`.
+//!
+//! A block is `count` seats of one section and row at consecutive positions, all free, all
+//! matching the request's filters. Among the blocks, first those that leave no new orphan
+//! (a lone free seat with a taken seat, an aisle or the row's end on both sides), then the
+//! lowest sum of ranks, then the block that comes first in the map.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::seat_map::MapEntry;
+use crate::Change;
+use crate::ChangeKind;
+
+/// Most seats one best-available hold may take.
+pub const MAX_COUNT: usize = 50;
+
+/// What a best-available request asks for besides the count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub category: Option<String>,
+    pub section: Option<String>,
+    /// `Some(true)`: accessible seats only; `Some(false)`: seats that are not accessible.
+    pub accessible: Option<bool>,
+}
+
+/// A seat's state in the copy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum State {
+    Free,
+    Held { hold: Uuid, until: DateTime<Utc> },
+    Booked { booking: Uuid },
+    Blocked,
+}
+
+/// One seat of a row.
+#[derive(Debug, Clone)]
+struct RowSeat {
+    /// Index into the show's seats (seat number − 1).
+    seat: usize,
+    position: u32,
+    rank: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    section: String,
+    /// Seats by position.
+    seats: Vec<RowSeat>,
+}
+
+/// A chosen block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Block {
+    /// Seat indexes (seat number − 1), in position order.
+    pub seats: Vec<usize>,
+    /// Whether taking it leaves a new orphan.
+    pub orphan: bool,
+    pub rank_sum: f64,
+}
+
+/// A show's map: what never changes.
+#[derive(Debug)]
+pub(crate) struct Map {
+    pub seat_ids: Vec<String>,
+    index: HashMap<String, usize>,
+    categories: Vec<String>,
+    accessible: Vec<bool>,
+    rows: Vec<Row>,
+}
+
+/// A show's map and the states of its seats at some moment. Cloning copies the states only.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    pub map: Arc<Map>,
+    pub states: Vec<State>,
+}
+
+impl Model {
+    /// The model of a map (in map order) with every seat free.
+    pub fn new(map: &[MapEntry]) -> Model {
+        let mut rows: Vec<Row> = Vec::new();
+        let mut row_of: HashMap<(&str, &str), usize> = HashMap::new();
+        for (seat, e) in map.iter().enumerate() {
+            if let (Some(row), Some(position)) = (&e.row, e.position) {
+                let i = *row_of.entry((&e.section, row)).or_insert_with(|| {
+                    rows.push(Row { section: e.section.clone(), seats: Vec::new() });
+                    rows.len() - 1
+                });
+                rows[i].seats.push(RowSeat { seat, position, rank: e.rank });
+            }
+        }
+        for row in &mut rows {
+            row.seats.sort_by_key(|s| s.position);
+        }
+        Model {
+            map: Arc::new(Map {
+                seat_ids: map.iter().map(|e| e.seat_id.clone()).collect(),
+                index: map.iter().enumerate().map(|(i, e)| (e.seat_id.clone(), i)).collect(),
+                categories: map.iter().map(|e| e.category.clone()).collect(),
+                accessible: map.iter().map(|e| e.accessible).collect(),
+                rows,
+            }),
+            states: vec![State::Free; map.len()],
+        }
+    }
+
+    /// The id of the seat at `index`.
+    pub fn seat_id(&self, index: usize) -> &str {
+        &self.map.seat_ids[index]
+    }
+
+    fn free(&self, seat: usize, now: DateTime<Utc>) -> bool {
+        match self.states[seat] {
+            State::Free => true,
+            State::Held { until, .. } => until <= now,
+            State::Booked { .. } | State::Blocked => false,
+        }
+    }
+
+    fn matches(&self, seat: usize, f: &Filters, section: &str) -> bool {
+        f.category.as_deref().is_none_or(|c| self.map.categories[seat] == c)
+            && f.section.as_deref().is_none_or(|s| section == s)
+            && f.accessible.is_none_or(|a| self.map.accessible[seat] == a)
+    }
+
+    /// The best block of `count` seats at `now`, if any.
+    pub fn best(&self, count: usize, filters: &Filters, now: DateTime<Utc>) -> Option<Block> {
+        let mut best: Option<Block> = None;
+        for row in &self.map.rows {
+            let seats = &row.seats;
+            let mut start = 0;
+            while start < seats.len() {
+                // A run: free seats at consecutive positions, seats[start..end].
+                if !self.free(seats[start].seat, now) {
+                    start += 1;
+                    continue;
+                }
+                let mut end = start + 1;
+                while end < seats.len()
+                    && seats[end].position == seats[end - 1].position + 1
+                    && self.free(seats[end].seat, now)
+                {
+                    end += 1;
+                }
+                let run = &seats[start..end];
+                if run.len() >= count {
+                    for first in 0..=run.len() - count {
+                        let block = &run[first..first + count];
+                        if !block.iter().all(|s| self.matches(s.seat, filters, &row.section)) {
+                            continue;
+                        }
+                        let left = first;
+                        let right = run.len() - first - count;
+                        let candidate = Block {
+                            seats: block.iter().map(|s| s.seat).collect(),
+                            orphan: left == 1 || right == 1,
+                            rank_sum: block.iter().map(|s| s.rank).sum(),
+                        };
+                        if best.as_ref().is_none_or(|b| better(&candidate, b)) {
+                            best = Some(candidate);
+                        }
+                    }
+                }
+                start = end;
+            }
+        }
+        best
+    }
+
+    /// The seat's index, by id.
+    pub fn seat(&self, seat_id: &str) -> Option<usize> {
+        self.map.index.get(seat_id).copied()
+    }
+
+    /// Applies a change of the log. The rules hold whatever order two changes of one seat
+    /// arrive in when their transactions overlapped: a release or expiry frees only seats
+    /// still held by that hold, a cancellation only seats booked by that booking.
+    pub fn apply(&mut self, change: &Change) {
+        let seats: Vec<usize> = change.seat_ids.iter().filter_map(|id| self.seat(id)).collect();
+        for seat in seats {
+            let state = &mut self.states[seat];
+            match change.kind {
+                ChangeKind::Held => {
+                    if let (Some(hold), Some(until)) = (change.hold_id, change.expires_at) {
+                        *state = State::Held { hold, until };
+                    }
+                }
+                ChangeKind::Extended => {
+                    if let (State::Held { hold, until }, Some(new)) = (state, change.expires_at) {
+                        if Some(*hold) == change.hold_id {
+                            *until = new;
+                        }
+                    }
+                }
+                ChangeKind::Released | ChangeKind::Expired => {
+                    if matches!(state, State::Held { hold, .. } if Some(*hold) == change.hold_id) {
+                        *state = State::Free;
+                    }
+                }
+                ChangeKind::Booked => {
+                    if let Some(booking) = change.booking_id {
+                        *state = State::Booked { booking };
+                    }
+                }
+                ChangeKind::Cancelled => {
+                    if matches!(state, State::Booked { booking } if Some(*booking) == change.booking_id) {
+                        *state = State::Free;
+                    }
+                }
+                ChangeKind::Blocked => *state = State::Blocked,
+                ChangeKind::Unblocked => {
+                    if *state == State::Blocked {
+                        *state = State::Free;
+                    }
+                }
+                ChangeKind::Reset => {
+                    if matches!(state, State::Held { .. } | State::Booked { .. }) {
+                        *state = State::Free;
+                    }
+                }
+                ChangeKind::Initialized => {}
+            }
+        }
+    }
+}
+
+/// Whether block `a` beats block `b`.
+fn better(a: &Block, b: &Block) -> bool {
+    (a.orphan, a.rank_sum, a.seats[0]) < (b.orphan, b.rank_sum, b.seats[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seat_map::{resolve, MapSeat};
+
+    fn row(n: u32) -> Vec<MapSeat> {
+        (1..=n).map(|p| MapSeat::flat(format!("A{p}"))).collect()
+    }
+
+    fn model(seats: &[MapSeat], taken: &[&str]) -> Model {
+        let mut m = Model::new(&resolve(seats).unwrap());
+        for id in taken {
+            let i = m.seat(id).unwrap();
+            m.states[i] = State::Blocked;
+        }
+        m
+    }
+
+    fn ids(m: &Model, b: &Block) -> Vec<String> {
+        b.seats.iter().map(|&i| m.seat_id(i).to_owned()).collect()
+    }
+
+    const NOW: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+    #[test]
+    fn middle_seats_first_and_no_new_orphans() {
+        // A1..A10 free: two from the middle
+        let m = model(&row(10), &[]);
+        let b = m.best(2, &Filters::default(), NOW).unwrap();
+        assert_eq!(ids(&m, &b), ["A5", "A6"]);
+        assert!(!b.orphan);
+        // A1..A5 free: the middle pairs (A2 A3, A3 A4) rank best but leave A1 or A5 alone;
+        // of the pairs that leave no one alone, A1 A2 and A4 A5 tie: the first in the map
+        let m = model(&row(5), &[]);
+        let b = m.best(2, &Filters::default(), NOW).unwrap();
+        assert_eq!((ids(&m, &b), b.orphan), (vec!["A1".to_string(), "A2".to_string()], false));
+        // A1 A2 A3 free, A4.. taken: every pair leaves one alone; the better-ranked goes
+        let m = model(&row(6), &["A4", "A5", "A6"]);
+        let b = m.best(2, &Filters::default(), NOW).unwrap();
+        assert_eq!((ids(&m, &b), b.orphan), (vec!["A2".to_string(), "A3".to_string()], true));
+        // when every block leaves an orphan, the best-ranked one is taken anyway
+        let m = model(&row(3), &[]);
+        let b = m.best(2, &Filters::default(), NOW).unwrap();
+        assert!(b.orphan);
+        assert_eq!(m.best(4, &Filters::default(), NOW), None);
+    }
+
+    #[test]
+    fn aisles_break_adjacency_and_filters_apply() {
+        let seat = |id: &str, pos: i64, cat: &str, acc: bool| MapSeat {
+            seat_id: id.into(),
+            row: Some("1".into()),
+            position: Some(pos),
+            category: Some(cat.into()),
+            accessible: Some(acc),
+            ..MapSeat::default()
+        };
+        // positions 1 2 | aisle | 4 5 6
+        let m = model(
+            &[
+                seat("a", 1, "std", false),
+                seat("b", 2, "std", false),
+                seat("c", 4, "vip", true),
+                seat("d", 5, "vip", false),
+                seat("e", 6, "vip", false),
+            ],
+            &[],
+        );
+        assert_eq!(
+            m.best(3, &Filters::default(), NOW).map(|b| ids(&m, &b)),
+            Some(vec!["c".into(), "d".into(), "e".into()])
+        );
+        let vip = Filters { category: Some("vip".into()), ..Filters::default() };
+        assert_eq!(m.best(3, &vip, NOW).map(|b| ids(&m, &b)), Some(vec!["c".into(), "d".into(), "e".into()]));
+        let std = Filters { category: Some("std".into()), ..Filters::default() };
+        assert_eq!(m.best(3, &std, NOW), None, "a run across the aisle is no block");
+        let acc = Filters { accessible: Some(true), ..Filters::default() };
+        assert_eq!(m.best(1, &acc, NOW).map(|b| ids(&m, &b)), Some(vec!["c".into()]));
+        let nope = Filters { category: Some("balcony".into()), ..Filters::default() };
+        assert_eq!(m.best(1, &nope, NOW), None);
+    }
+
+    #[test]
+    fn expired_holds_are_free_and_changes_apply() {
+        let mut m = model(&row(4), &[]);
+        let hold = Uuid::new_v4();
+        let later = NOW + chrono::Duration::seconds(60);
+        let change = |kind, seats: &[&str]| Change {
+            id: 1,
+            at: NOW,
+            kind,
+            show_id: "s".into(),
+            seat_ids: seats.iter().map(|s| s.to_string()).collect(),
+            hold_id: Some(hold),
+            booking_id: Some(hold),
+            expires_at: Some(later),
+        };
+        m.apply(&change(ChangeKind::Held, &["A2", "A3"]));
+        assert_eq!(m.best(3, &Filters::default(), NOW), None);
+        assert!(m.best(3, &Filters::default(), later).is_some(), "free once expired");
+        // a release of another hold frees nothing
+        let mut other = change(ChangeKind::Released, &["A2"]);
+        other.hold_id = Some(Uuid::new_v4());
+        m.apply(&other);
+        assert!(!m.free(1, NOW));
+        m.apply(&change(ChangeKind::Released, &["A2", "A3"]));
+        assert!(m.free(1, NOW) && m.free(2, NOW));
+        m.apply(&change(ChangeKind::Blocked, &["A1"]));
+        m.apply(&change(ChangeKind::Reset, &["A1"]));
+        assert!(!m.free(0, NOW), "a reset leaves blocks");
+    }
+}

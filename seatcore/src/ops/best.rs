@@ -1,0 +1,309 @@
+//! Best-available holds: the best block of adjacent free seats of a show, held at once.
+//!
+//! Each process keeps a copy of a show's map and seat states (`best::Model`), loaded once
+//! and brought up to date from the change log. The best-available holds of one show in one
+//! process decide one at a time, and each sees every decision before it. Each is one
+//! short transaction:
+//!   1. under the show's lock (in this process), the copy is brought up to date with every
+//!      change committed so far (the final part of the log is kept; the newest records, not
+//!      final yet, are applied to a view of it), the blocks other threads are holding right
+//!      now are marked taken in the view, and the transaction gets its id, so the log
+//!      records the holds of a show in the order they were decided;
+//!   2. the best block is chosen in memory (microseconds, whatever the show's size) and
+//!      marked as being held; the lock is let go;
+//!   3. the block is held by the same statement as a plain hold (lock the seats that look
+//!      free, in seat-map order; hold only if that is every seat) and the transaction
+//!      commits. A seat taken meanwhile (by a plain hold, or by another process) means
+//!      another round from step 1, which then sees the seat taken.
+//!
+//! So the commits of one show's best-available holds overlap (group commit), and no two
+//! threads of a process ever pick the same seat. Two processes may pick the same block at
+//! once: the seat locks let one have it, and the other tries its next best. Lock order is
+//! the plain hold's: seats in seat-map order, nothing else.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+
+use chrono::{DateTime, Utc};
+use postgres::types::Type;
+use postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::best::{Filters, Model, State, MAX_COUNT};
+use crate::error::{Error, InputError, Result};
+use crate::ops::changes::{change, change_columns};
+use crate::ops::hold::{find, try_hold};
+use crate::seat_map::{MapEntry, MAX_NAME_CHARS};
+use crate::types::Hold;
+use crate::{bump, validate, OnLost, SeatCore};
+
+/// Shows whose copies a process keeps; past it, the least recently used goes.
+const CACHED_SHOWS: usize = 32;
+
+/// Rounds per request before it is answered busy (every round lost a seat to a concurrent
+/// hold).
+const ATTEMPTS: usize = 16;
+
+/// The show's map and seat states, the final id of the log they include, and the
+/// database's clock: one statement, one snapshot.
+const LOAD_SQL: &str = "
+SELECT s.seat_id, m.section, m.row_label, m.position, m.category, m.accessible, m.rank,
+       s.hold_id, s.hold_expires_at, s.booking_id, s.block_reason IS NOT NULL AS blocked,
+       (SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()) AS final_id,
+       now() AS db_now
+FROM seats s JOIN seat_map m ON m.show_id = s.show_id AND m.seat_no = s.seat_no
+WHERE s.show_id = $1
+ORDER BY s.seat_no";
+
+/// The show's changes after `$2` (final or not), the horizon, and the database's clock
+/// (one row with NULL changes when there are none); it gives the transaction its id.
+const REFRESH_SQL: &str = concat!(
+    "
+WITH horizon AS MATERIALIZED (
+    SELECT seatcore_change_horizon() AS h, now() AS db_now, pg_current_xact_id() AS xid)
+SELECT ",
+    change_columns!(),
+    ", horizon.h, horizon.db_now
+FROM horizon LEFT JOIN changes c ON c.show_id = $1 AND c.id > $2
+ORDER BY c.id"
+);
+
+/// One show's copy: its state as of the final part of the log up to `cursor`, and the
+/// blocks this process's threads are holding right now.
+struct Copy {
+    base: Model,
+    cursor: i64,
+    in_flight: HashMap<Uuid, Vec<usize>>,
+    used: u64,
+}
+
+/// A show's copy (none until first used), and the signal that a block being held by a
+/// thread of this process was held or given up.
+#[derive(Default)]
+struct Slot {
+    copy: Mutex<Option<Copy>>,
+    settled: Condvar,
+}
+
+/// How long a request with no block to take waits for the blocks other threads are holding
+/// to settle, before it looks again anyway.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The copies of a process, by show.
+#[derive(Default)]
+pub(crate) struct Copies {
+    shows: Mutex<HashMap<String, Arc<Slot>>>,
+    clock: std::sync::atomic::AtomicU64,
+}
+
+impl Copies {
+    /// The slot of a show's copy; the least recently used copy goes when there are too many.
+    fn slot(&self, show_id: &str) -> Arc<Slot> {
+        let mut shows = self.shows.lock().unwrap_or_else(|p| p.into_inner());
+        if !shows.contains_key(show_id) && shows.len() >= CACHED_SHOWS {
+            let oldest = shows
+                .iter()
+                .filter_map(|(k, v)| {
+                    v.copy.try_lock().ok().map(|c| (c.as_ref().map_or(0, |c| c.used), k.clone()))
+                })
+                .min();
+            if let Some((_, k)) = oldest {
+                shows.remove(&k);
+            }
+        }
+        Arc::clone(shows.entry(show_id.to_owned()).or_default())
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Checks a filter name.
+fn filter(field: &'static str, raw: Option<&str>) -> Result<Option<String>, InputError> {
+    match raw {
+        Some(v) if v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control) => {
+            Err(InputError::Filter {
+                field,
+                rule: "a string of at most 64 characters without control characters",
+            })
+        }
+        v => Ok(v.map(str::to_owned)),
+    }
+}
+
+impl SeatCore {
+    /// Holds the best `count` adjacent seats of one row of `show_id` that match `filters`,
+    /// for `seconds` (by the database's clock). The seats come in position order.
+    ///
+    /// Errors: `InvalidInput` (count not 1 to 50, bad filters, duration), `ShowNotFound`,
+    /// `NoAdjacentSeats` (no block fits now; nothing was held).
+    pub fn hold_best(&self, show_id: &str, count: usize, filters: &Filters, seconds: i64) -> Result<Hold> {
+        self.hold_best_inner(show_id, count, filters, seconds, None)
+    }
+
+    /// Like [`SeatCore::hold_best`], safe to retry after a lost reply: a repeat with the
+    /// same `request_key` returns the hold the first call made, as long as it exists.
+    pub fn hold_best_with_key(
+        &self,
+        show_id: &str,
+        count: usize,
+        filters: &Filters,
+        seconds: i64,
+        request_key: &str,
+    ) -> Result<Hold> {
+        let key = validate::request_key(request_key)?;
+        self.hold_best_inner(show_id, count, filters, seconds, Some(key))
+    }
+
+    fn hold_best_inner(
+        &self,
+        show_id: &str,
+        count: usize,
+        filters: &Filters,
+        seconds: i64,
+        key: Option<&str>,
+    ) -> Result<Hold> {
+        let show_id = validate::show_id(show_id)?;
+        if !(1..=MAX_COUNT).contains(&count) {
+            return Err(InputError::Count { max: MAX_COUNT }.into());
+        }
+        let filters = Filters {
+            category: filter("category", filters.category.as_deref())?,
+            section: filter("section", filters.section.as_deref())?,
+            accessible: filters.accessible,
+        };
+        let seconds = validate::hold_seconds(seconds)?;
+        let hold_id = Uuid::new_v4();
+        let slot = self.inner.copies.slot(show_id);
+        let outcome = self.with_conn(OnLost::Retry, |c, attempt| {
+            // After a lost connection the first attempt may have committed; with a key, a
+            // repeat is answered from the hold it made.
+            if attempt > 0 || key.is_some() {
+                if let Some(hold) = find(&mut c.client, show_id, hold_id, key)? {
+                    return Ok(hold);
+                }
+            }
+            let mut lost = 0;
+            while lost < ATTEMPTS {
+                let mut tx = c.client.transaction()?;
+                let decision = {
+                    let mut guard = slot.copy.lock().unwrap_or_else(|p| p.into_inner());
+                    // The refresh also gives the transaction its id, so the holds of one
+                    // show are recorded in the order this process decided them.
+                    let (view, now) = refresh(&mut tx, show_id, &mut guard)?;
+                    let copy = guard.as_mut().ok_or(Error::ShowNotFound)?;
+                    copy.used = self.inner.copies.tick();
+                    match view.best(count, &filters, now) {
+                        Some(block) => {
+                            copy.in_flight.insert(hold_id, block.seats.clone());
+                            Some(block.seats.iter().map(|&i| view.seat_id(i).to_owned()).collect::<Vec<_>>())
+                        }
+                        None if copy.in_flight.is_empty() => return Err(Error::NoAdjacentSeats),
+                        // Blocks other threads are holding right now may fail and come
+                        // free: look again once one of them has settled.
+                        None => {
+                            let _settled = slot.settled.wait_timeout(guard, SETTLE_WAIT);
+                            None
+                        }
+                    }
+                };
+                let Some(seats) = decision else { continue };
+                let held = try_hold(&mut tx, show_id, &seats, seconds, hold_id, key)
+                    .and_then(|hold| tx.commit().map(|()| hold).map_err(Error::from));
+                if let Some(copy) = slot.copy.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                    copy.in_flight.remove(&hold_id);
+                }
+                slot.settled.notify_all();
+                match held {
+                    Ok(hold) => {
+                        self.notify_changes(&mut c.client);
+                        return Ok(hold);
+                    }
+                    // Taken since the copy was brought up to date: the next round sees it.
+                    Err(Error::SeatsUnavailable { .. }) => lost += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(Error::Busy(None))
+        });
+        let counters = &self.inner.counters;
+        match &outcome {
+            Ok(_) => bump(&counters.holds_granted, 1),
+            Err(Error::NoAdjacentSeats) => bump(&counters.holds_refused, 1),
+            Err(_) => {}
+        }
+        outcome
+    }
+}
+
+/// Brings the show's copy up to date (loading it the first time) and returns a view of the
+/// show now (the blocks being held by this process's threads marked taken), and the
+/// database's clock.
+fn refresh(
+    tx: &mut impl GenericClient,
+    show_id: &str,
+    copy: &mut Option<Copy>,
+) -> Result<(Model, DateTime<Utc>)> {
+    if copy.is_none() {
+        *copy = Some(load(tx, show_id)?);
+    }
+    let Some(current) = copy.as_mut() else { return Err(Error::ShowNotFound) };
+    let rows = tx.query_typed(REFRESH_SQL, &[(&show_id, Type::TEXT), (&current.cursor, Type::INT8)])?;
+    let Some(first) = rows.first() else { return Err(Error::ShowNotFound) };
+    let horizon: i64 = first.get(8);
+    let now: DateTime<Utc> = first.get(9);
+    let mut pending = Vec::new();
+    for row in rows.iter().filter(|r| r.get::<_, Option<i64>>(0).is_some()) {
+        let change = change(row)?;
+        if change.id < horizon {
+            // Final: no record below it can appear any more.
+            current.base.apply(&change);
+            current.cursor = change.id;
+        } else {
+            pending.push(change);
+        }
+    }
+    let mut view = current.base.clone();
+    for change in &pending {
+        view.apply(change);
+    }
+    for seats in current.in_flight.values() {
+        for &seat in seats {
+            view.states[seat] = State::Booked { booking: Uuid::nil() };
+        }
+    }
+    Ok((view, now))
+}
+
+/// Reads a show's map and seat states.
+fn load(tx: &mut impl GenericClient, show_id: &str) -> Result<Copy> {
+    let rows = tx.query_typed(LOAD_SQL, &[(&show_id, Type::TEXT)])?;
+    if rows.is_empty() {
+        return Err(Error::ShowNotFound);
+    }
+    let map: Vec<MapEntry> = rows
+        .iter()
+        .map(|r| MapEntry {
+            seat_id: r.get(0),
+            section: r.get(1),
+            row: r.get(2),
+            position: r.get::<_, Option<i32>>(3).and_then(|p| u32::try_from(p).ok()),
+            category: r.get(4),
+            accessible: r.get(5),
+            rank: r.get(6),
+        })
+        .collect();
+    let mut base = Model::new(&map);
+    for (i, r) in rows.iter().enumerate() {
+        base.states[i] =
+            match (r.get::<_, Option<Uuid>>(9), r.get::<_, bool>(10), r.get::<_, Option<Uuid>>(7)) {
+                (Some(booking), _, _) => State::Booked { booking },
+                (None, true, _) => State::Blocked,
+                (None, false, Some(hold)) => State::Held { hold, until: r.get(8) },
+                (None, false, None) => State::Free,
+            };
+    }
+    let cursor = rows[0].get(11);
+    Ok(Copy { base, cursor, in_flight: HashMap::new(), used: 0 })
+}
