@@ -50,6 +50,16 @@ pub fn initialized(show_id: &str, seat_count: usize) -> Value {
     json!({ "message": initialized_message(seat_count), "show_id": show_id, "seat_count": seat_count })
 }
 
+/// `200 {"blocked": [...]}` of `POST /shows/<id>/block`: the seats named, now all blocked.
+pub fn blocked(seat_ids: &[String]) -> Value {
+    json!({ "blocked": seat_ids })
+}
+
+/// `200 {"unblocked": [...]}` of `POST /shows/<id>/unblock`: the seats named, now none blocked.
+pub fn unblocked(seat_ids: &[String]) -> Value {
+    json!({ "unblocked": seat_ids })
+}
+
 /// `200 {"message": "hold released"}` of `POST /shows/<id>/release-hold`.
 pub fn released() -> Value {
     json!({ "message": "hold released" })

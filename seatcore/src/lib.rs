@@ -160,6 +160,7 @@ impl SeatCore {
             max_size: options.pool_size,
             min_idle: options.min_idle.min(options.pool_size),
             checkout_timeout: options.checkout_timeout,
+            lock_timeout: options.lock_timeout,
         };
         let pool = Pool::open(&spec, true)?;
         let core = SeatCore {
@@ -233,6 +234,13 @@ impl SeatCore {
             }
             // Another thread opened one first: close ours and use theirs.
         }
+    }
+
+    /// When an operation that began now must give up waiting on others: after `wait`, or
+    /// at the deadline if that comes first.
+    fn give_up_at(&self, wait: Duration) -> Instant {
+        let at = Instant::now() + wait;
+        self.deadline.map_or(at, |deadline| deadline.min(at))
     }
 
     /// How long a checkout may wait: the pool's timeout, cut short by the deadline.

@@ -38,6 +38,9 @@ pub(crate) struct PoolSpec {
     pub(crate) max_size: u32,
     pub(crate) min_idle: u32,
     pub(crate) checkout_timeout: Duration,
+    /// The connections' `lock_timeout`: also how long a best-available hold may keep
+    /// losing its seats to other processes.
+    pub(crate) lock_timeout: Duration,
 }
 
 /// One process's pool.

@@ -505,6 +505,12 @@ fn schemas(settings: &Settings) -> Value {
         "maxLength": seatcore::seat_map::MAX_NAME_CHARS,
         "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
     });
+    let nullable = |schema: &Value, description: &str| {
+        let mut schema = schema.clone();
+        schema["nullable"] = json!(true);
+        schema["description"] = json!(description);
+        schema
+    };
     let object = |required: &[&str], properties: Value| json!({ "type": "object", "required": required, "properties": properties });
     let Settings { min_hold_seconds: min, max_hold_seconds: max, default_hold_seconds: default } = *settings;
     json!({
@@ -524,11 +530,11 @@ fn schemas(settings: &Settings) -> Value {
         "MapSeatRequest": object(&["seat_id"], json!({
             "seat_id": seat_id,
             "section": name.clone(),
-            "row": name.clone(),
-            "position": { "type": "integer", "minimum": 0, "description": "Required when row is given; adjacent seats differ by 1." },
+            "row": nullable(&name, "Absent or null: a seat in no row (a box, a standing place); such seats rank after all rows."),
+            "position": { "type": "integer", "minimum": 0, "nullable": true, "description": "Required when row is given; adjacent seats differ by 1." },
             "category": name.clone(),
             "accessible": { "type": "boolean" },
-            "rank": { "type": "number", "description": "Lower is better." },
+            "rank": { "type": "number", "nullable": true, "description": "Lower is better; absent or null: by row, then distance from the row's middle." },
         })),
         "MapSeat": object(&["seat_id", "section", "row", "position", "category", "accessible", "rank"], json!({
             "seat_id": { "type": "string" },
@@ -545,8 +551,8 @@ fn schemas(settings: &Settings) -> Value {
         })),
         "BestRequest": object(&["count"], json!({
             "count": { "type": "integer", "minimum": 1, "maximum": seatcore::BEST_MAX_COUNT },
-            "category": { "type": "string", "maxLength": seatcore::seat_map::MAX_NAME_CHARS },
-            "section": { "type": "string", "maxLength": seatcore::seat_map::MAX_NAME_CHARS },
+            "category": name.clone(),
+            "section": name.clone(),
             "accessible": { "type": "boolean" },
             "hold_duration_seconds": {
                 "description": format!("As for a hold: clamped into {min}..={max} seconds; {default} when absent."),

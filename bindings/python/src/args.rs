@@ -6,7 +6,10 @@
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyMapping, PySequence, PyString, PyTuple,
+};
+use seatcore::seat_map::MapSeat;
 use seatcore::{validate, Error};
 
 use crate::error;
@@ -134,4 +137,93 @@ pub fn whole_seconds(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
         Err(e) if e.is_instance_of::<PyTypeError>(py) => Err(error::wrong_type(argument, "an int", obj)),
         Err(e) => Err(e),
     }
+}
+
+/// The seats of a structured map: each a `str` (a seat id; its row and position come from
+/// it, as for `initialize_show`) or a mapping with `seat_id` and any of `section`, `row`,
+/// `position`, `category`, `accessible`, `rank`. Wrong types and unknown keys are a
+/// `TypeError` naming the seat's index; values are the core's to check (`seat_map::resolve`).
+pub fn map_seats(obj: &Bound<'_, PyAny>) -> PyResult<seatcore::Result<Vec<MapSeat>>> {
+    if !is_sequence(obj) {
+        return Err(error::wrong_type("seats", "a list of str or dict", obj));
+    }
+    let len = obj.len()?;
+    if let Err(e) = validate::seat_count(len, validate::MAX_SEATS_PER_SHOW) {
+        return Ok(Err(Error::InvalidInput(e)));
+    }
+    let mut seats = Vec::with_capacity(len);
+    for (index, item) in obj.try_iter()?.enumerate() {
+        seats.push(map_seat(index, &item?)?);
+    }
+    if seats.len() != len {
+        return Err(PyRuntimeError::new_err("seats changed size during the call"));
+    }
+    Ok(Ok(seats))
+}
+
+fn map_seat(index: usize, item: &Bound<'_, PyAny>) -> PyResult<MapSeat> {
+    if let Ok(s) = item.cast::<PyString>() {
+        return Ok(MapSeat::flat(s.to_str()?));
+    }
+    let Ok(mapping) = item.cast::<PyMapping>() else {
+        return Err(PyTypeError::new_err(format!(
+            "each seat must be a str or a dict (seats[{index}] is {})",
+            error::type_name(item)
+        )));
+    };
+    let wrong = |key: &str, expected: &str, value: &Bound<'_, PyAny>| {
+        PyTypeError::new_err(format!(
+            "seats[{index}]['{key}'] must be {expected}, not {}",
+            error::type_name(value)
+        ))
+    };
+    let text = |key: &str, value: &Bound<'_, PyAny>| -> PyResult<String> {
+        match value.cast::<PyString>() {
+            Ok(s) => Ok(s.to_str()?.to_owned()),
+            Err(_) => Err(wrong(key, "a str", value)),
+        }
+    };
+    let mut seat = MapSeat::default();
+    let mut seat_id = None;
+    for entry in mapping.items()?.iter() {
+        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = entry.extract()?;
+        let Ok(key) = key.cast::<PyString>() else {
+            return Err(PyTypeError::new_err(format!("seats[{index}] has a key that is not a str")));
+        };
+        let key = key.to_str()?;
+        let absent = value.is_none();
+        match key {
+            "seat_id" => seat_id = Some(text(key, &value)?),
+            "section" => seat.section = Some(text(key, &value)?),
+            "category" => seat.category = Some(text(key, &value)?),
+            "row" if absent => {}
+            "row" => seat.row = Some(text(key, &value)?),
+            "position" if absent => {}
+            "position" => match value.extract::<Int>() {
+                Ok(n) => seat.position = Some(n.0),
+                Err(_) => return Err(wrong(key, "an int", &value)),
+            },
+            "accessible" => match value.cast::<PyBool>() {
+                Ok(b) => seat.accessible = Some(b.is_true()),
+                Err(_) => return Err(wrong(key, "a bool", &value)),
+            },
+            "rank" if absent => {}
+            "rank" => {
+                if value.is_instance_of::<PyBool>()
+                    || !(value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>())
+                {
+                    return Err(wrong(key, "an int or float", &value));
+                }
+                seat.rank = Some(value.extract::<f64>()?);
+            }
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "seats[{index}] has an unknown key '{other}' (known: seat_id, section, row, position, category, accessible, rank)"
+                )))
+            }
+        }
+    }
+    seat.seat_id =
+        seat_id.ok_or_else(|| PyTypeError::new_err(format!("seats[{index}] has no \"seat_id\"")))?;
+    Ok(seat)
 }

@@ -4,14 +4,14 @@
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 use seatcore::contract::{self, Op, RestReply};
 use seatcore::rest::{self, Body};
 use seatcore::{seconds, validate, Options};
 
 use crate::args::{self, Int};
 use crate::error;
-use crate::results::{Audit, Booking, Hold, ResetCounts, ShowStatus, Stats};
+use crate::results::{Audit, Booking, Hold, MapSeat, ResetCounts, ShowStatus, Stats};
 
 /// A connection pool on the seat database, shared by every thread of the process.
 ///
@@ -158,6 +158,100 @@ impl SeatCore {
         let show_id = args::string("show_id", show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         self.run(py, |core| core.initialize_show(&show_id, &seat_ids))
+    }
+
+    /// Creates a show with a structured seat map; returns the number of seats. Each seat
+    /// is a `str` (a seat id: "A12" is row A, position 12) or a dict with `seat_id` and
+    /// any of `section`, `row`, `position` (required with `row`), `category`,
+    /// `accessible`, `rank` (lower is better; by default front rows first, then nearer
+    /// the row's middle). Raises `ShowExistsError`, `InvalidInputError` (naming the seat's
+    /// index: two seats at one place, a seat id twice, ...).
+    fn initialize_map(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        seats: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let show_id = args::string("show_id", show_id)?;
+        let seats = args::map_seats(seats)?.map_err(|e| error::to_py(py, e))?;
+        self.run(py, |core| core.initialize_map(&show_id, &seats))
+    }
+
+    /// The show's seat map, seats in map order. Raises `ShowNotFoundError`.
+    fn seat_map<'py>(&self, py: Python<'py>, show_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let show_id = args::string("show_id", show_id)?;
+        let map = self.run(py, |core| core.seat_map(&show_id))?;
+        PyTuple::new(py, map.seats.into_iter().map(MapSeat))
+    }
+
+    /// Blocks seats (house seats, broken seats), all or none: a blocked seat cannot be
+    /// held. Blocking a blocked seat again is fine (its reason is replaced). Returns the
+    /// seats (trimmed).
+    /// Raises `ShowNotFoundError`, `InvalidSeatIdsError`, `SeatsUnavailableError` (with
+    /// `.seat_ids`: seats held or booked).
+    #[pyo3(signature = (show_id, seat_ids, reason = None))]
+    fn block<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        seat_ids: &Bound<'py, PyAny>,
+        reason: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let show_id = args::string("show_id", show_id)?;
+        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
+        let reason = args::optional_string("reason", reason)?;
+        let blocked = self.run(py, |core| core.block(&show_id, &seat_ids, reason.as_deref()))?;
+        PyTuple::new(py, blocked)
+    }
+
+    /// Unblocks seats, all or none (seats that are not blocked stay as they are); returns
+    /// the seats (trimmed). Raises
+    /// `ShowNotFoundError`, `InvalidSeatIdsError`.
+    fn unblock<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        seat_ids: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let show_id = args::string("show_id", show_id)?;
+        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
+        let unblocked = self.run(py, |core| core.unblock(&show_id, &seat_ids))?;
+        PyTuple::new(py, unblocked)
+    }
+
+    /// Holds the best `count` seats side by side in one row, matching the filters: a
+    /// block that leaves no lone seat when there is one, then the lowest rank sum. The
+    /// result is a hold like any other. Raises `NoAdjacentSeatsError` when no block
+    /// matches, `ShowNotFoundError`, `InvalidInputError`, `RequestKeyReusedError`.
+    #[pyo3(
+        signature = (show_id, count, seconds = Int(600), *, category = None, section = None, accessible = None, request_key = None),
+        text_signature = "($self, show_id, count, seconds=600, *, category=None, section=None, accessible=None, request_key=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn hold_best(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        count: Int,
+        seconds: Int,
+        category: Option<&Bound<'_, PyAny>>,
+        section: Option<&Bound<'_, PyAny>>,
+        accessible: Option<bool>,
+        request_key: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Hold> {
+        let show_id = args::string("show_id", show_id)?;
+        let filters = seatcore::BestFilters {
+            category: args::optional_string("category", category)?,
+            section: args::optional_string("section", section)?,
+            accessible,
+        };
+        let count = usize::try_from(count.0).unwrap_or(0);
+        let key = args::optional_string("request_key", request_key)?;
+        let hold = self.run(py, |core| match &key {
+            Some(key) => core.hold_best_with_key(&show_id, count, &filters, seconds.0, key),
+            None => core.hold_best(&show_id, count, &filters, seconds.0),
+        })?;
+        Ok(Hold(hold))
     }
 
     /// Holds `seat_ids` of `show_id` for `seconds`, all or none, by the database's clock.

@@ -27,6 +27,7 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::ResetCounts>()?;
     m.add_class::<results::Audit>()?;
     m.add_class::<results::Stats>()?;
+    m.add_class::<results::MapSeat>()?;
     m.add_function(wrap_pyfunction!(error::_exception_name_for_code, m)?)?;
     m.add_function(wrap_pyfunction!(error::_raise_for_code, m)?)?;
     m.add("_EXCEPTION_CODES", error::exception_codes().into_py_dict(py)?)?;
@@ -41,6 +42,7 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_SEATS_PER_SHOW", validate::MAX_SEATS_PER_SHOW)?;
     m.add("MIN_HOLD_SECONDS", validate::MIN_HOLD_SECONDS)?;
     m.add("MAX_HOLD_SECONDS", validate::MAX_HOLD_SECONDS)?;
+    m.add("MAX_BEST_COUNT", seatcore::BEST_MAX_COUNT)?;
     m.add("MAX_REPORTED_PROBLEMS", seatcore::MAX_REPORTED_PROBLEMS)?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use seatcore::contract::{self, Op};
 use seatcore::validate;
 use serde::Serialize;
 
-use crate::args;
+use crate::args::{self, Int};
 use crate::core::SeatCore;
 
 /// The contract's values for `DatabaseManager`, computed on a `SeatCore`.
@@ -121,6 +121,88 @@ impl Manager {
             Ok(health) => pythonize(py, &health)?,
             Err(e) => pythonize(py, &contract::manager_error(Op::Health, &e))?,
         })
+    }
+
+    /// `(True, "show initialized with N seats")` or `(False, message)`, for a structured
+    /// map (seats as `SeatCore.initialize_map` takes them).
+    fn initialize_seat_map<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        seats: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let result = args::map_seats(seats)?
+            .and_then(|seats| self.core.get().call(py, |core| core.initialize_map(&show_id, &seats)));
+        outcome(py, Op::Initialize, result.map(contract::initialized_message))
+    }
+
+    /// The map dict `{"show_id", "seats": [...]}`, or None for an unknown show (or when
+    /// the database failed).
+    fn get_seat_map<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let show_id = args::string("show_id", show_id)?;
+        match self.core.get().call(py, |core| core.seat_map(&show_id)) {
+            Ok(map) => Ok(Some(pythonize(py, &map)?)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// `(True, {"blocked": [...]})` or `(False, failure dict)`.
+    #[pyo3(signature = (show_id, seat_ids, reason = None))]
+    fn block_seats<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        seat_ids: &Bound<'py, PyAny>,
+        reason: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let reason = args::optional_string("reason", reason)?;
+        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
+            .and_then(|ids| self.core.get().call(py, |core| core.block(&show_id, &ids, reason.as_deref())));
+        outcome(py, Op::Block, result.map(|ids| contract::blocked(&ids)))
+    }
+
+    /// `(True, {"unblocked": [...]})` or `(False, failure dict)`.
+    fn unblock_seats<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        seat_ids: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
+            .and_then(|ids| self.core.get().call(py, |core| core.unblock(&show_id, &ids)));
+        outcome(py, Op::Unblock, result.map(|ids| contract::unblocked(&ids)))
+    }
+
+    /// `(True, hold dict)` or `(False, failure dict)`; the duration is not clamped.
+    #[pyo3(signature = (show_id, count, hold_duration_sec, category = None, section = None, accessible = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn hold_best_seats<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        count: Int,
+        hold_duration_sec: &Bound<'py, PyAny>,
+        category: Option<&Bound<'py, PyAny>>,
+        section: Option<&Bound<'py, PyAny>>,
+        accessible: Option<bool>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
+        let show_id = args::string("show_id", show_id)?;
+        let filters = seatcore::BestFilters {
+            category: args::optional_string("category", category)?,
+            section: args::optional_string("section", section)?,
+            accessible,
+        };
+        let count = usize::try_from(count.0).unwrap_or(0);
+        let result = self.core.get().call(py, |core| core.hold_best(&show_id, count, &filters, seconds));
+        outcome(py, Op::HoldBest, result)
     }
 
     /// `(True, counts dict)` or `(False, failure dict)`.

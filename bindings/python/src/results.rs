@@ -186,7 +186,7 @@ impl ShowStatus {
         self.0.counts.total
     }
 
-    /// Seats neither held nor booked.
+    /// Seats neither held, booked nor blocked.
     #[getter]
     fn available_seats(&self) -> u64 {
         self.0.counts.available
@@ -202,6 +202,12 @@ impl ShowStatus {
     #[getter]
     fn booked_seats(&self) -> u64 {
         self.0.counts.booked
+    }
+
+    /// Seats blocked by the house (neither available nor holdable).
+    #[getter]
+    fn blocked_seats(&self) -> u64 {
+        self.0.counts.blocked
     }
 
     /// Computed from the rows read: every seat present once, counts adding up, no seat
@@ -431,6 +437,76 @@ impl Stats {
             s.pool_connections,
             s.pool_idle,
             s.pool_max
+        )
+    }
+}
+
+/// One seat of a show's map (`SeatCore.seat_map`), every field settled.
+#[pyclass(frozen, eq, module = "seatcore._seatcore")]
+#[derive(Clone, PartialEq)]
+pub struct MapSeat(pub seatcore::seat_map::MapEntry);
+
+#[pymethods]
+impl MapSeat {
+    /// The seat's id.
+    #[getter]
+    fn seat_id(&self) -> &str {
+        &self.0.seat_id
+    }
+
+    /// The seat's section ("" when the map names none).
+    #[getter]
+    fn section(&self) -> &str {
+        &self.0.section
+    }
+
+    /// The seat's row, or None for a seat in no row.
+    #[getter]
+    fn row(&self) -> Option<&str> {
+        self.0.row.as_deref()
+    }
+
+    /// The seat's place in its row (adjacent seats differ by 1), or None.
+    #[getter]
+    fn position(&self) -> Option<u32> {
+        self.0.position
+    }
+
+    /// The seat's category ("" when the map names none).
+    #[getter]
+    fn category(&self) -> &str {
+        &self.0.category
+    }
+
+    /// Whether the seat is accessible.
+    #[getter]
+    fn accessible(&self) -> bool {
+        self.0.accessible
+    }
+
+    /// The seat's rank: lower is better.
+    #[getter]
+    fn rank(&self) -> f64 {
+        self.0.rank
+    }
+
+    /// The contract's dict: `{"seat_id", "section", "row", "position", "category",
+    /// "accessible", "rank"}`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.0;
+        format!(
+            "MapSeat(seat_id={:?}, section={:?}, row={}, position={}, category={:?}, accessible={}, rank={})",
+            s.seat_id,
+            s.section,
+            s.row.as_ref().map_or("None".to_owned(), |r| format!("{r:?}")),
+            s.position.map_or("None".to_owned(), |p| p.to_string()),
+            s.category,
+            if s.accessible { "True" } else { "False" },
+            s.rank
         )
     }
 }

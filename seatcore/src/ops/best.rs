@@ -18,11 +18,15 @@
 //!
 //! So the commits of one show's best-available holds overlap (group commit), and no two
 //! threads of a process ever pick the same seat. Two processes may pick the same block at
-//! once: the seat locks let one have it, and the other tries its next best. Lock order is
-//! the plain hold's: seats in seat-map order, nothing else.
+//! once: the seat locks let one have it, and the other tries its next best. A request that
+//! lost twice takes its next rounds in turn with the other such requests of the show,
+//! cluster-wide (an advisory lock on the show until the round ends), and gives up (busy)
+//! only after `lock_timeout` of lost rounds. Lock order: that advisory lock first, then the
+//! plain hold's seats in seat-map order.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use postgres::types::Type;
@@ -40,9 +44,13 @@ use crate::{bump, validate, OnLost, SeatCore};
 /// Shows whose copies a process keeps; past it, the least recently used goes.
 const CACHED_SHOWS: usize = 32;
 
-/// Rounds per request before it is answered busy (every round lost a seat to a concurrent
-/// hold).
-const ATTEMPTS: usize = 16;
+/// Rounds lost to other processes after which a request takes its rounds in turn with the
+/// other such requests of the show, cluster-wide (an advisory lock on the show held until
+/// its round ends), rather than racing them again.
+const TAKE_TURNS_AFTER: usize = 2;
+
+/// The advisory lock of a show's contended best-available rounds.
+const TURN_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('seatcore.best:' || $1, 0))";
 
 /// The show's map and seat states, the final id of the log they include, and the
 /// database's clock: one statement, one snapshot.
@@ -184,9 +192,15 @@ impl SeatCore {
                     return Ok(hold);
                 }
             }
+            // Every lost round is a hold another process made, so rounds go on while they
+            // are lost, until the time a hold may wait on locks is up.
+            let give_up = self.give_up_at(self.inner.spec.lock_timeout);
             let mut lost = 0;
-            while lost < ATTEMPTS {
+            while lost == 0 || Instant::now() < give_up {
                 let mut tx = c.client.transaction()?;
+                if lost >= TAKE_TURNS_AFTER {
+                    tx.query_typed(TURN_SQL, &[(&show_id, Type::TEXT)])?;
+                }
                 let decision = {
                     let mut guard = slot.copy.lock().unwrap_or_else(|p| p.into_inner());
                     // The refresh also gives the transaction its id, so the holds of one

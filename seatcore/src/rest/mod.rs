@@ -422,15 +422,13 @@ fn block(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
         Some(Value::String(s)) => Some(s.as_str()),
         Some(_) => return Err(InputError::BlockReason { max: MAX_REASON_CHARS }.into()),
     };
-    let blocked = core.block(show_id, &seat_ids, reason)?;
-    Ok(serde_json::json!({ "blocked": blocked }))
+    Ok(contract::blocked(&core.block(show_id, &seat_ids, reason)?))
 }
 
 /// `{"seat_ids": [...]}` → `{"unblocked": [...]}`.
 fn unblock(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
     let seat_ids = json_object(rq, validate::MAX_SEATS_PER_SHOW)?.seat_ids()?;
-    let unblocked = core.unblock(show_id, &seat_ids)?;
-    Ok(serde_json::json!({ "unblocked": unblocked }))
+    Ok(contract::unblocked(&core.unblock(show_id, &seat_ids)?))
 }
 
 fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {

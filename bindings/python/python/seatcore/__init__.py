@@ -14,6 +14,7 @@ Both are safe to share between threads; database calls release the GIL.
 
 from ._manager import DatabaseManager, Engine
 from ._seatcore import (
+    MAX_BEST_COUNT,
     MAX_HOLD_SECONDS,
     MAX_REPORTED_PROBLEMS,
     MAX_SEATS_PER_HOLD,
@@ -23,6 +24,7 @@ from ._seatcore import (
     Audit,
     Booking,
     Hold,
+    MapSeat,
     ResetCounts,
     Seat,
     SeatCore,
@@ -39,6 +41,7 @@ from .exceptions import (
     HoldNotFoundError,
     InvalidInputError,
     InvalidSeatIdsError,
+    NoAdjacentSeatsError,
     RequestKeyReusedError,
     SeatcoreError,
     SeatsUnavailableError,
@@ -53,6 +56,7 @@ __all__ = [
     "Hold",
     "Booking",
     "Seat",
+    "MapSeat",
     "ShowStatus",
     "ResetCounts",
     "Audit",
@@ -63,6 +67,7 @@ __all__ = [
     "MIN_HOLD_SECONDS",
     "MAX_HOLD_SECONDS",
     "MAX_REPORTED_PROBLEMS",
+    "MAX_BEST_COUNT",
     "SeatcoreError",
     "ShowNotFoundError",
     "ShowExistsError",
@@ -77,4 +82,5 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseUnavailableError",
     "ConfigError",
+    "NoAdjacentSeatsError",
 ]

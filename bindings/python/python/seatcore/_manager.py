@@ -12,7 +12,7 @@ for a show id, ...) raise ``TypeError``, as any Python API does.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ._seatcore import SeatCore, _Manager
 
@@ -124,3 +124,54 @@ class DatabaseManager:
         """Clears every hold and booking. Returns ``(True, {"holds_cleared",
         "bookings_cleared", "seats_reset"})`` or ``(False, {"error": ...})``."""
         return self._values.reset_all_seats()
+
+    # Beyond the old class: seat maps, blocked seats and best-available holds, in its style.
+
+    def initialize_seat_map(
+        self, show_id: str, seats: Sequence[Union[str, Mapping[str, Any]]]
+    ) -> Tuple[bool, str]:
+        """Creates a show with a structured seat map: each seat a seat id (``"A12"``: row
+        A, position 12) or a dict with ``seat_id`` and any of ``section``, ``row``,
+        ``position``, ``category``, ``accessible``, ``rank``.
+
+        Returns ``(True, "show initialized with N seats")``, ``(False, "show already
+        exists")``, or ``(False, <validation message>)`` naming the seat's index.
+        """
+        return self._values.initialize_seat_map(show_id, seats)
+
+    def get_seat_map(self, show_id: str) -> Optional[Dict[str, Any]]:
+        """The dict of ``GET /shows/<id>/map`` (``{"show_id", "seats": [...]}``), or None
+        for an unknown show (or when the database failed)."""
+        return self._values.get_seat_map(show_id)
+
+    def block_seats(
+        self, show_id: str, seat_ids: Sequence[str], reason: Optional[str] = None
+    ) -> Tuple[bool, Dict[str, Any]]:
+        """Blocks seats, all or none. Returns ``(True, {"blocked": [...]})`` (the seats
+        named) or ``(False, {"error": ...})``, with ``"unavailable_seats"``
+        when some are held or booked."""
+        return self._values.block_seats(show_id, seat_ids, reason)
+
+    def unblock_seats(self, show_id: str, seat_ids: Sequence[str]) -> Tuple[bool, Dict[str, Any]]:
+        """Unblocks seats, all or none. Returns ``(True, {"unblocked": [...]})`` or
+        ``(False, {"error": ...})``."""
+        return self._values.unblock_seats(show_id, seat_ids)
+
+    def hold_best_seats(
+        self,
+        show_id: str,
+        count: int,
+        hold_duration_sec: Union[int, float] = 600,
+        category: Optional[str] = None,
+        section: Optional[str] = None,
+        accessible: Optional[bool] = None,
+    ) -> Tuple[bool, Dict[str, Any]]:
+        """Holds the best ``count`` seats side by side in one row matching the filters
+        (no lone seat left when avoidable, then the lowest rank sum).
+
+        Returns ``(True, {"hold_id", "expires_at", "seat_ids"})`` or ``(False, {"error":
+        ...})`` with ``"no adjacent seats available"`` when no block matches.
+        """
+        return self._values.hold_best_seats(
+            show_id, count, hold_duration_sec, category, section, accessible
+        )

@@ -3,7 +3,7 @@
 import datetime
 import uuid
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union, final
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union, final
 
 __all__ = [
     "SeatCore",
@@ -14,6 +14,7 @@ __all__ = [
     "ResetCounts",
     "Audit",
     "Stats",
+    "MapSeat",
     "_Manager",
     "_exception_name_for_code",
     "_raise_for_code",
@@ -25,6 +26,7 @@ __all__ = [
     "MIN_HOLD_SECONDS",
     "MAX_HOLD_SECONDS",
     "MAX_REPORTED_PROBLEMS",
+    "MAX_BEST_COUNT",
 ]
 
 MAX_SEATS_PER_HOLD: int
@@ -32,6 +34,10 @@ MAX_SEATS_PER_SHOW: int
 MIN_HOLD_SECONDS: int
 MAX_HOLD_SECONDS: int
 MAX_REPORTED_PROBLEMS: int
+MAX_BEST_COUNT: int
+#: A seat of ``SeatCore.initialize_map``: a seat id, or a dict with ``seat_id`` and any of
+#: ``section``, ``row``, ``position``, ``category``, ``accessible``, ``rank``.
+_MapSeatInput = Union[str, Mapping[str, Union[str, int, float, bool, None]]]
 #: The endpoints ``SeatCore.handle_rest`` answers (every endpoint of the REST contract but
 #: the live event stream) as ``(method, path template)``, e.g.
 #: ``("POST", "/shows/{show_id}/hold")``.
@@ -101,6 +107,8 @@ class ShowStatus:
     @property
     def booked_seats(self) -> int: ...
     @property
+    def blocked_seats(self) -> int: ...
+    @property
     def invariants_valid(self) -> bool: ...
     @property
     def version(self) -> int: ...
@@ -166,6 +174,27 @@ class Stats:
     def pool_max(self) -> int: ...
 
 @final
+class MapSeat:
+    """One seat of a show's map, every field settled."""
+
+    @property
+    def seat_id(self) -> str: ...
+    @property
+    def section(self) -> str: ...
+    @property
+    def row(self) -> Optional[str]: ...
+    @property
+    def position(self) -> Optional[int]: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def accessible(self) -> bool: ...
+    @property
+    def rank(self) -> float: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
 class SeatCore:
     """A connection pool on the seat database, shared by every thread of the process."""
 
@@ -184,6 +213,23 @@ class SeatCore:
         migrate: bool = True,
     ) -> "SeatCore": ...
     def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> int: ...
+    def initialize_map(self, show_id: str, seats: Sequence[_MapSeatInput]) -> int: ...
+    def seat_map(self, show_id: str) -> Tuple[MapSeat, ...]: ...
+    def block(
+        self, show_id: str, seat_ids: Sequence[str], reason: Optional[str] = None
+    ) -> Tuple[str, ...]: ...
+    def unblock(self, show_id: str, seat_ids: Sequence[str]) -> Tuple[str, ...]: ...
+    def hold_best(
+        self,
+        show_id: str,
+        count: int,
+        seconds: int = 600,
+        *,
+        category: Optional[str] = None,
+        section: Optional[str] = None,
+        accessible: Optional[bool] = None,
+        request_key: Optional[str] = None,
+    ) -> Hold: ...
     def hold(
         self,
         show_id: str,
@@ -241,6 +287,23 @@ class _Manager:
     def get_seat_status(self, show_id: str) -> Optional[Dict[str, Any]]: ...
     def health_check(self) -> Dict[str, Any]: ...
     def reset_all_seats(self) -> Tuple[bool, Dict[str, Any]]: ...
+    def initialize_seat_map(
+        self, show_id: str, seats: Sequence[_MapSeatInput]
+    ) -> Tuple[bool, str]: ...
+    def get_seat_map(self, show_id: str) -> Optional[Dict[str, Any]]: ...
+    def block_seats(
+        self, show_id: str, seat_ids: Sequence[str], reason: Optional[str] = None
+    ) -> Tuple[bool, Dict[str, Any]]: ...
+    def unblock_seats(self, show_id: str, seat_ids: Sequence[str]) -> Tuple[bool, Dict[str, Any]]: ...
+    def hold_best_seats(
+        self,
+        show_id: str,
+        count: int,
+        hold_duration_sec: Union[int, float],
+        category: Optional[str] = None,
+        section: Optional[str] = None,
+        accessible: Optional[bool] = None,
+    ) -> Tuple[bool, Dict[str, Any]]: ...
 
 def _exception_name_for_code(code: int) -> Optional[str]: ...
 def _raise_for_code(code: int) -> None: ...

@@ -30,6 +30,7 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseUnavailableError",
     "ConfigError",
+    "NoAdjacentSeatsError",
 ]
 
 
@@ -117,6 +118,11 @@ class ConfigError(SeatcoreError, ValueError):
     """The configuration cannot work: a malformed database URL, a bad ``sslmode``, an
     unreadable certificate, an option out of its range. Retrying changes nothing; the
     message says what to fix."""
+
+
+class NoAdjacentSeatsError(SeatcoreError):
+    """No row has that many free seats side by side matching the filters (or a filter
+    names a category or section the show does not have); nothing was held."""
 
 
 def _take_codes_from_the_core() -> None:
