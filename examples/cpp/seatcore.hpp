@@ -36,6 +36,7 @@ using BookingPtr = Owned<seatcore_booking, seatcore_booking_free>;
 using StatusPtr = Owned<seatcore_status, seatcore_status_free>;
 using OptionsPtr = Owned<seatcore_options, seatcore_options_free>;
 using AuditPtr = Owned<seatcore_audit_report, seatcore_audit_free>;
+using SeatMapPtr = Owned<seatcore_map, seatcore_map_free>;
 
 // A failed call: its result code, its message, and its details.
 class Error : public std::runtime_error {
@@ -131,6 +132,27 @@ struct ShowStatus {
 
 // What Client::audit found. `problem_count` counts every problem; `problems` lists them,
 // or the first of them when there are more (see seatcore_audit_problems_listed).
+// One seat of a seat map. As input: an empty section or category means none, no row means
+// a seat in no row (unless place_from_id: row and position from the seat id, "A12"), no
+// rank means the default rank. Read back from seat_map(), every field is settled.
+struct MapSeat {
+    std::string seat_id;
+    std::string section;
+    std::optional<std::string> row;
+    std::int64_t position = -1;
+    std::string category;
+    bool accessible = false;
+    bool place_from_id = false;
+    std::optional<double> rank;
+};
+
+// Which seats a best-available hold may take; nullopt does not filter.
+struct BestFilters {
+    std::optional<std::string> category;
+    std::optional<std::string> section;
+    std::optional<bool> accessible;
+};
+
 struct Audit {
     bool ok;
     std::uint64_t shows;
@@ -193,13 +215,81 @@ public:
         detail::call([&](seatcore_error **err) {
             return seatcore_hold_seats(p_.get(), show_id.c_str(), ids.data(), ids.size(), seconds, &raw, err);
         });
-        HoldPtr h(raw);
-        Hold out{detail::str(seatcore_hold_id(h.get())), detail::str(seatcore_hold_show_id(h.get())), {},
-                 detail::str(seatcore_hold_expires_at(h.get())), seatcore_hold_expires_at_us(h.get())};
-        for (std::size_t i = 0; i < seatcore_hold_seat_count(h.get()); i++) {
-            out.seat_ids.push_back(detail::str(seatcore_hold_seat_id(h.get(), i)));
+        return hold_of(raw);
+    }
+
+    // A structured seat map: see seatcore_map_seat (an empty row: a seat in no row).
+    std::size_t initialize_map(const std::string &show_id, const std::vector<MapSeat> &seats) const {
+        std::vector<seatcore_map_seat> raw;
+        raw.reserve(seats.size());
+        for (const MapSeat &s : seats) {
+            seatcore_map_seat r{};
+            r.seat_id = s.seat_id.c_str();
+            r.section = s.section.empty() ? nullptr : s.section.c_str();
+            r.row = s.row ? s.row->c_str() : nullptr;
+            r.position = s.position;
+            r.category = s.category.empty() ? nullptr : s.category.c_str();
+            r.accessible = s.accessible;
+            r.place_from_id = s.place_from_id;
+            r.has_rank = s.rank.has_value();
+            r.rank = s.rank.value_or(0.0);
+            raw.push_back(r);
+        }
+        std::size_t n = 0;
+        detail::call([&](seatcore_error **err) {
+            return seatcore_initialize_map(p_.get(), show_id.c_str(), raw.data(), raw.size(), &n, err);
+        });
+        return n;
+    }
+
+    // The show's seat map, in map order, every field settled.
+    std::vector<MapSeat> seat_map(const std::string &show_id) const {
+        seatcore_map *raw = nullptr;
+        detail::call([&](seatcore_error **err) { return seatcore_seat_map(p_.get(), show_id.c_str(), &raw, err); });
+        SeatMapPtr m(raw);
+        std::vector<MapSeat> out;
+        out.reserve(seatcore_map_count(m.get()));
+        for (std::size_t i = 0; i < seatcore_map_count(m.get()); i++) {
+            seatcore_map_entry e;
+            detail::call([&](seatcore_error **err) { return seatcore_map_seat_at(m.get(), i, &e, err); });
+            out.push_back(MapSeat{e.seat_id, e.section, e.row ? std::optional<std::string>(e.row) : std::nullopt,
+                                  e.position, e.category, e.accessible, false, e.rank});
         }
         return out;
+    }
+
+    // Blocks seats, all or none (an empty reason: none).
+    void block_seats(const std::string &show_id, const std::vector<std::string> &seat_ids,
+                     const std::string &reason = "") const {
+        auto ids = detail::c_strings(seat_ids);
+        detail::call([&](seatcore_error **err) {
+            return seatcore_block_seats(p_.get(), show_id.c_str(), ids.data(), ids.size(),
+                                        reason.empty() ? nullptr : reason.c_str(), err);
+        });
+    }
+
+    void unblock_seats(const std::string &show_id, const std::vector<std::string> &seat_ids) const {
+        auto ids = detail::c_strings(seat_ids);
+        detail::call([&](seatcore_error **err) {
+            return seatcore_unblock_seats(p_.get(), show_id.c_str(), ids.data(), ids.size(), err);
+        });
+    }
+
+    // Holds the best `count` seats side by side in one row matching the filters; throws
+    // SEATCORE_NO_ADJACENT_SEATS when no block fits.
+    Hold hold_best(const std::string &show_id, std::size_t count, std::int64_t seconds,
+                   const BestFilters &filters = {}, const std::optional<std::string> &request_key = std::nullopt) const {
+        seatcore_best_filters f{filters.category ? filters.category->c_str() : nullptr,
+                                filters.section ? filters.section->c_str() : nullptr,
+                                filters.accessible ? (*filters.accessible ? SEATCORE_ACCESSIBLE_ONLY
+                                                                          : SEATCORE_NOT_ACCESSIBLE)
+                                                   : SEATCORE_ANY};
+        seatcore_hold *raw = nullptr;
+        detail::call([&](seatcore_error **err) {
+            return seatcore_hold_best(p_.get(), show_id.c_str(), count, &f, seconds,
+                                      request_key ? request_key->c_str() : nullptr, &raw, err);
+        });
+        return hold_of(raw);
     }
 
     Booking book_hold(const std::string &show_id, const std::string &hold_id) const {
@@ -278,6 +368,17 @@ public:
     const seatcore_client *get() const noexcept { return p_.get(); }
 
 private:
+    // Copies a hold made by the C API into a Hold, and frees it.
+    static Hold hold_of(seatcore_hold *raw) {
+        HoldPtr h(raw);
+        Hold out{detail::str(seatcore_hold_id(h.get())), detail::str(seatcore_hold_show_id(h.get())), {},
+                 detail::str(seatcore_hold_expires_at(h.get())), seatcore_hold_expires_at_us(h.get())};
+        for (std::size_t i = 0; i < seatcore_hold_seat_count(h.get()); i++) {
+            out.seat_ids.push_back(detail::str(seatcore_hold_seat_id(h.get(), i)));
+        }
+        return out;
+    }
+
     ClientPtr p_;
 };
 

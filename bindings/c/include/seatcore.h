@@ -33,6 +33,21 @@
 #include <stdint.h>
 
 /**
+ * `seatcore_best_filters.accessible`: any seat.
+ */
+#define SEATCORE_ANY -1
+
+/**
+ * `seatcore_best_filters.accessible`: seats that are not accessible.
+ */
+#define SEATCORE_NOT_ACCESSIBLE 0
+
+/**
+ * `seatcore_best_filters.accessible`: accessible seats only.
+ */
+#define SEATCORE_ACCESSIBLE_ONLY 1
+
+/**
  * The result of every fallible seatcore function.
  *
  * `SEATCORE_OK` is 0; every other value is a failure. Codes 1 to 99 are the core's
@@ -215,6 +230,14 @@ typedef struct seatcore_error seatcore_error;
 typedef struct seatcore_hold seatcore_hold;
 
 /**
+ * A show's seat map at one moment, in map order.
+ *
+ * Made by `seatcore_seat_map`; the caller owns it and frees it with
+ * `seatcore_map_free`.
+ */
+typedef struct seatcore_map seatcore_map;
+
+/**
  * How a client connects: pool size, timeouts, sweep batches, migrations.
  *
  * Made by `seatcore_options_new`, owned by the caller, freed with `seatcore_options_free`.
@@ -310,6 +333,66 @@ typedef struct seatcore_stats {
   uint32_t pool_idle;
   uint32_t pool_max;
 } seatcore_stats;
+
+/**
+ * One seat of a structured seat map, as `seatcore_initialize_map` takes it.
+ *
+ * - `seat_id`: required.
+ * - `section`, `category`: NULL for none ("").
+ * - `row`: NULL for a seat in no row (a box, a standing place: ranked after every row);
+ *   otherwise `position` (0 or more) is its place in the row: seats of one section and row
+ *   whose positions differ by 1 are side by side. `position` is ignored without a row.
+ * - `place_from_id`: when true and `row` is NULL, the row and position come from the seat
+ *   id as for `seatcore_initialize_show` (`"A12"`: row A, position 12).
+ * - `accessible`: an accessible seat (wheelchair place).
+ * - `has_rank`, `rank`: with `has_rank`, the seat's rank (finite; lower is better);
+ *   without, the default: front rows first (in map order), then nearer the row's middle.
+ *
+ * Start from a zeroed seat (`seatcore_map_seat s = {0};`: no section, row, category or
+ * rank) and set what you need.
+ */
+typedef struct seatcore_map_seat {
+  const char *seat_id;
+  const char *section;
+  const char *row;
+  int64_t position;
+  const char *category;
+  bool accessible;
+  bool place_from_id;
+  bool has_rank;
+  double rank;
+} seatcore_map_seat;
+
+/**
+ * One seat of a show's map, as borrowed views into its `seatcore_map`.
+ *
+ * The strings point into the map object: valid until it is freed, never to be freed by the
+ * caller. `row` is NULL for a seat in no row; `position` is then -1.
+ */
+typedef struct seatcore_map_entry {
+  const char *seat_id;
+  const char *section;
+  const char *row;
+  int64_t position;
+  const char *category;
+  bool accessible;
+  double rank;
+} seatcore_map_entry;
+
+/**
+ * Which seats a best-available hold may take. Every field is optional: NULL (or
+ * `SEATCORE_ANY`) does not filter.
+ *
+ * - `category`, `section`: only seats of this category / section (a name the show does not
+ *   have gives `SEATCORE_NO_ADJACENT_SEATS`).
+ * - `accessible`: `SEATCORE_ANY` (-1), `SEATCORE_NOT_ACCESSIBLE` (0) or
+ *   `SEATCORE_ACCESSIBLE_ONLY` (1).
+ */
+typedef struct seatcore_best_filters {
+  const char *category;
+  const char *section;
+  int32_t accessible;
+} seatcore_best_filters;
 
 #ifdef __cplusplus
 extern "C" {
@@ -912,6 +995,129 @@ const char *seatcore_audit_problem(const struct seatcore_audit_report *report, s
  * with other uses of the same object; freeing it twice is undefined behaviour.
  */
 void seatcore_audit_free(struct seatcore_audit_report *report);
+
+/**
+ * Creates a show with a structured seat map: sections, rows, positions, categories,
+ * accessibility and ranks.
+ *
+ * - `client`, `show_id`: required.
+ * - `seats`, `count`: 1 to 500000 seats, in map order (see `seatcore_map_seat`). Read only
+ *   during the call.
+ * - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
+ * - `err`: optional; on failure, when not NULL, receives an error object to free. For a
+ *   seat that breaks a rule, `seatcore_error_index` gives its index.
+ *
+ * Fails with `SEATCORE_SHOW_EXISTS`, `SEATCORE_INVALID_INPUT` (empty or duplicate seat ids,
+ * two seats at one place of a row, a negative position, a rank that is not finite, names
+ * too long), `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code.
+ * Nothing is written on failure. Thread-safe.
+ */
+seatcore_result seatcore_initialize_map(const struct seatcore_client *client,
+                                        const char *show_id,
+                                        const struct seatcore_map_seat *seats,
+                                        size_t count,
+                                        size_t *out_seat_count,
+                                        struct seatcore_error **err);
+
+/**
+ * Reads a show's seat map.
+ *
+ * - `client`, `show_id`: required.
+ * - `out`: required; on success `*out` is a new map the caller owns and frees with
+ *   `seatcore_map_free`. Untouched on failure.
+ *
+ * Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_INPUT` (bad show id),
+ * `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_seat_map(const struct seatcore_client *client,
+                                  const char *show_id,
+                                  struct seatcore_map **out,
+                                  struct seatcore_error **err);
+
+/**
+ * The number of seats of a map (0 for NULL).
+ */
+size_t seatcore_map_count(const struct seatcore_map *map);
+
+/**
+ * Writes the `index`-th seat of the map, in map order, into `*out`. The strings in `*out`
+ * are borrowed from `map`: valid until `seatcore_map_free(map)`, not to be freed.
+ *
+ * Returns `SEATCORE_NULL_PARAMETER` when `map` or `out` is NULL and
+ * `SEATCORE_INDEX_OUT_OF_RANGE` when `index >= seatcore_map_count(map)`; `*out` is
+ * then untouched. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_map_seat_at(const struct seatcore_map *map,
+                                     size_t index,
+                                     struct seatcore_map_entry *out,
+                                     struct seatcore_error **err);
+
+/**
+ * Frees a map and every string borrowed from it. NULL is a no-op. Must not race with
+ * other uses of the same object; freeing it twice is undefined behaviour.
+ */
+void seatcore_map_free(struct seatcore_map *map);
+
+/**
+ * Blocks seats (house seats, broken seats), all or none: a blocked seat cannot be held
+ * until it is unblocked, and a reset leaves it blocked. Blocking a blocked seat again is
+ * fine (its reason is replaced).
+ *
+ * - `client`, `show_id`: required.
+ * - `seat_ids`, `count`: 1 to 500000 NUL-terminated UTF-8 seat ids. Read only during the call.
+ * - `reason`: optional (NULL for none): at most 200 characters, no control characters.
+ *
+ * Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_SEAT_IDS` (a seat not on the
+ * map), `SEATCORE_SEATS_UNAVAILABLE` (some are held or booked: the error lists them),
+ * `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a
+ * database code. Thread-safe.
+ */
+seatcore_result seatcore_block_seats(const struct seatcore_client *client,
+                                     const char *show_id,
+                                     const char *const *seat_ids,
+                                     size_t count,
+                                     const char *reason,
+                                     struct seatcore_error **err);
+
+/**
+ * Unblocks seats, all or none (seats that are not blocked stay as they are).
+ *
+ * Arguments and failures as `seatcore_block_seats`, without `reason` and
+ * `SEATCORE_SEATS_UNAVAILABLE`. Thread-safe.
+ */
+seatcore_result seatcore_unblock_seats(const struct seatcore_client *client,
+                                       const char *show_id,
+                                       const char *const *seat_ids,
+                                       size_t count,
+                                       struct seatcore_error **err);
+
+/**
+ * Holds the best `count` seats side by side in one row that match `filters`, for `seconds`
+ * (1 to 86400, by the database's clock): a block that leaves no lone seat between taken
+ * seats when such a block exists, then the lowest rank sum. The hold is like any other
+ * (book it, release it, let it expire); its seats come in position order.
+ *
+ * - `client`, `show_id`: required.
+ * - `count`: 1 to 50.
+ * - `filters`: optional (NULL: any seat); see `seatcore_best_filters`.
+ * - `request_key`: optional (NULL for none): with a key, a retry after a lost reply
+ *   returns the hold the first call made, as `seatcore_hold_seats_with_key`.
+ * - `out`: required; on success `*out` is a new hold the caller owns and frees with
+ *   `seatcore_hold_free`. Untouched on failure.
+ *
+ * Fails with `SEATCORE_NO_ADJACENT_SEATS` (no block fits now), `SEATCORE_SHOW_NOT_FOUND`,
+ * `SEATCORE_INVALID_INPUT` (count, filters, duration, key), `SEATCORE_REQUEST_KEY_REUSED`,
+ * `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no
+ * seat is ever granted to two callers.
+ */
+seatcore_result seatcore_hold_best(const struct seatcore_client *client,
+                                   const char *show_id,
+                                   size_t count,
+                                   const struct seatcore_best_filters *filters,
+                                   int64_t seconds,
+                                   const char *request_key,
+                                   struct seatcore_hold **out,
+                                   struct seatcore_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

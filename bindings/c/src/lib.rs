@@ -17,6 +17,7 @@ mod error;
 #[cfg(test)]
 mod hostile_tests;
 mod results;
+mod seat_map;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +31,10 @@ pub use error::{seatcore_error, seatcore_result};
 pub use results::{
     seatcore_audit_report, seatcore_booking, seatcore_hold, seatcore_seat, seatcore_seat_counts,
     seatcore_seat_state, seatcore_status,
+};
+pub use seat_map::{
+    seatcore_best_filters, seatcore_map, seatcore_map_entry, seatcore_map_seat, SEATCORE_ACCESSIBLE_ONLY,
+    SEATCORE_ANY, SEATCORE_NOT_ACCESSIBLE,
 };
 
 use error::{boundary, guard, Failure, NO_STRING};
@@ -290,7 +295,7 @@ pub unsafe extern "C" fn seatcore_options_set_migrate(
 /// at once; open one client per process and share it. Only `seatcore_client_free` needs
 /// exclusive access: call it once, after every other use has returned.
 pub struct seatcore_client {
-    core: SeatCore,
+    pub(crate) core: SeatCore,
 }
 
 // The header promises that a client may be shared between threads: hold the compiler to it.
@@ -301,6 +306,7 @@ const _: () = {
     shared_between_threads::<seatcore_booking>();
     shared_between_threads::<seatcore_status>();
     shared_between_threads::<seatcore_audit_report>();
+    shared_between_threads::<seatcore_map>();
     shared_between_threads::<seatcore_error>();
 };
 
