@@ -1,6 +1,8 @@
 -- wrk script: every request holds one seat nobody asked for before (distinct seats),
 -- or, with MODE=cycle, alternates: hold a seat, then book the hold it got back.
 -- MODE=storm: every request asks for the same seat (S1); one wins, the rest are refused.
+-- MODE=best: alternates: hold the best 4 seats together, then release the hold it got back
+-- (so the show stays as full as it started).
 -- Env: SHOW (show id), MODE (distinct | cycle | storm), SPAN (seats per wrk thread).
 local threads = {}
 local next_tid = 0
@@ -38,6 +40,14 @@ function request()
     local id = table.remove(pending)
     return wrk.format("POST", "/shows/" .. show .. "/book", headers, '{"hold_id":"' .. id .. '"}')
   end
+  if mode == "best" then
+    if #pending > 0 then
+      local id = table.remove(pending)
+      return wrk.format("POST", "/shows/" .. show .. "/release-hold", headers, '{"hold_id":"' .. id .. '"}')
+    end
+    return wrk.format("POST", "/shows/" .. show .. "/hold-best", headers,
+      '{"count":4,"hold_duration_seconds":600}')
+  end
   counter = counter + 1
   if counter > span then counter = 1 end
   return hold("S" .. (base + counter))
@@ -46,7 +56,7 @@ end
 function response(status, hdrs, body)
   if status == 201 then
     ok = ok + 1
-    if mode == "cycle" then
+    if mode == "cycle" or mode == "best" then
       local id = string.match(body, '"hold_id"%s*:%s*"([^"]+)"')
       if id then table.insert(pending, id) end
     end

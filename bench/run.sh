@@ -99,6 +99,16 @@ for rep in $(seq "$reps"); do
   run_wrk http_storm_c16 "$rep" "storm_$rep" storm 16
 done
 
+# Best-available holds of 4 seats on a 20,000-seat show that is 70 % taken, each followed by
+# a release: 1 connection (latency), then 16 (throughput).
+for rep in $(seq "$reps"); do
+  python3 bench/best_show.py "$base" "best_$rep" >"$out/best_show.txt"
+  for c in 1 16; do
+    line=$(SHOW="best_$rep" MODE=best wrk -t1 -c"$c" -d"${secs}s" -s bench/hold.lua "$base" | grep '^RESULT ' | cut -d' ' -f2-)
+    record "{\"scenario\":\"http_best4_c$c\",\"rep\":$rep,\"taken\":$(cat "$out/best_show.txt"),\"wrk\":$line}"
+  done
+done
+
 # A 200k-seat status through the server (streamed), then the server's peak memory.
 for rep in $(seq "$reps"); do
   t=$(curl -s -o /dev/null -w '%{time_total}' "$base/shows/d16_1/seats")

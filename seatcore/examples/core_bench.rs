@@ -48,6 +48,49 @@ fn main() {
     best_available(&db, &core, threads, secs);
 }
 
+/// The other way to choose: one SQL query finding the runs of free seats of every row (gaps
+/// and islands over the seat map) and the best block of 4 in them, no orphan first, then
+/// the lowest rank sum. Timed alone (no hold), as often as it fits in `secs` seconds.
+fn sql_select(db: &TestDb, show: &str, secs: u64) {
+    const QUERY: &str = "
+WITH free AS (
+    SELECT m.section, m.row_label, m.position, m.rank,
+           m.position - row_number() OVER (PARTITION BY m.section, m.row_label ORDER BY m.position) AS grp
+    FROM seat_map m JOIN seats s ON s.show_id = m.show_id AND s.seat_no = m.seat_no
+    WHERE m.show_id = $1 AND m.row_label IS NOT NULL AND s.booking_id IS NULL
+      AND s.block_reason IS NULL AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= now())
+), w AS (
+    SELECT section, row_label, position, sum(rank) OVER r4 AS cost, count(*) OVER r4 AS n,
+           min(position) OVER g AS lo, max(position) OVER g AS hi
+    FROM free
+    WINDOW r4 AS (PARTITION BY section, row_label, grp ORDER BY position ROWS BETWEEN CURRENT ROW AND 3 FOLLOWING),
+           g AS (PARTITION BY section, row_label, grp)
+)
+SELECT section, row_label, position FROM w WHERE n = 4
+ORDER BY (position - lo = 1 OR hi - (position + 3) = 1), cost
+LIMIT 1";
+    let mut c = db.client();
+    let statement = c.prepare(QUERY).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(secs.min(5));
+    let mut lat = Vec::new();
+    while Instant::now() < deadline {
+        let t0 = Instant::now();
+        let rows = c.query(&statement, &[&show]).unwrap();
+        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(rows.len(), 1, "the query found no block");
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (p50, p99) = (lat[lat.len() / 2], lat[lat.len() * 99 / 100]);
+    println!(
+        "best 4 of 20000 seats chosen by one SQL query (no hold): p50 {p50:.2} ms, p99 {p99:.2} ms, n={}",
+        lat.len()
+    );
+    println!(
+        "RESULT {{\"scenario\":\"core_best4_sql_select\",\"rep\":0,\"per_s\":{:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}",
+        1000.0 / p50
+    );
+}
+
 /// A 20,000-seat show (20 sections of 25 rows of 40), 70 % taken, the front rows most;
 /// `threads` threads each hold the best 4 seats and release them, for `secs` seconds.
 fn best_available(db: &TestDb, core: &SeatCore, threads: usize, secs: u64) {
@@ -87,6 +130,9 @@ fn best_available(db: &TestDb, core: &SeatCore, threads: usize, secs: u64) {
     }
     let st = core.seat_status(&show).unwrap();
     let taken = st.counts.booked as f64 / st.counts.total as f64;
+    if threads == 1 {
+        sql_select(db, &show, secs);
+    }
     let filters = seatcore::BestFilters::default();
     // warm: the first call loads the show
     let h = core.hold_best(&show, 4, &filters, 600).unwrap();
