@@ -73,6 +73,8 @@ pub enum InputError {
     Filter { field: &'static str, rule: &'static str },
     /// A block's reason is too long or not a string.
     BlockReason { max: usize },
+    /// More requests than one group of holds may carry.
+    TooManyRequests { max: usize },
 }
 
 impl InputError {
@@ -125,6 +127,7 @@ impl InputError {
             InputError::Count { .. } => "count",
             InputError::Filter { .. } => "filter",
             InputError::BlockReason { .. } => "block_reason",
+            InputError::TooManyRequests { .. } => "too_many_requests",
         }
     }
 }
@@ -185,6 +188,7 @@ impl fmt::Display for InputError {
             InputError::BlockReason { max } => {
                 write!(f, "reason must be a string of at most {max} characters without control characters")
             }
+            InputError::TooManyRequests { max } => write!(f, "at most {max} requests may be held together"),
         }
     }
 }

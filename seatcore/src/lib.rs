@@ -47,6 +47,7 @@ pub use ops::changes::{
     Change, ChangeKind, ChangePage, HistoryQuery, DEFAULT_PAGE as DEFAULT_CHANGE_PAGE,
     MAX_PAGE as MAX_CHANGE_PAGE,
 };
+pub use ops::group::{GROUP_SIZE_BUCKETS, MAX_GROUP};
 pub use ops::map::MAX_REASON_CHARS as MAX_BLOCK_REASON_CHARS;
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
@@ -83,6 +84,10 @@ struct Inner {
     last_notify: AtomicU64,
     /// Copies of shows' maps and seat states for best-available holds.
     copies: ops::best::Copies,
+    /// Whether holds that arrive together are made as one group ([`Options::group_holds`]),
+    /// and the queues of those groups.
+    group_holds: bool,
+    groups: ops::group::Groups,
 }
 
 impl Drop for Inner {
@@ -173,6 +178,8 @@ impl SeatCore {
                 started: Instant::now(),
                 last_notify: AtomicU64::new(0),
                 copies: Default::default(),
+                group_holds: options.group_holds,
+                groups: Default::default(),
             }),
             deadline: None,
         };
@@ -301,6 +308,7 @@ impl SeatCore {
             pool_connections: state.as_ref().map_or(0, |s| s.connections),
             pool_idle: state.as_ref().map_or(0, |s| s.idle_connections),
             pool_max: self.inner.spec.max_size,
+            hold_groups: self.inner.groups.sizes(),
         }
     }
 

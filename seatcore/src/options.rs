@@ -36,6 +36,10 @@ pub struct Options {
     /// How long the change log keeps a record (default 30 days); the sweeper deletes older
     /// ones.
     pub change_retention: Duration,
+    /// Make the holds of one show that arrive together in one transaction (default true):
+    /// each stays all-or-none and independent, and gets its answer once it is durable. A
+    /// hold that arrives alone is made at once, as if this were off.
+    pub group_holds: bool,
 }
 
 impl Default for Options {
@@ -131,6 +135,7 @@ impl Options {
         sweep_batch: 5_000,
         migrate: true,
         change_retention: Duration::from_secs(30 * 86_400),
+        group_holds: true,
     };
 
     /// `pool_size`: 1 to 1,000 connections.

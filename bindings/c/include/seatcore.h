@@ -332,6 +332,11 @@ typedef struct seatcore_stats {
   uint32_t pool_connections;
   uint32_t pool_idle;
   uint32_t pool_max;
+  /**
+   * Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
+   * holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
+   */
+  uint64_t hold_groups[GROUP_SIZE_BUCKETS];
 } seatcore_stats;
 
 /**
@@ -560,6 +565,17 @@ seatcore_result seatcore_options_set_change_retention_s(struct seatcore_options 
 seatcore_result seatcore_options_set_migrate(struct seatcore_options *options,
                                              bool migrate,
                                              struct seatcore_error **err);
+
+/**
+ * Whether the holds of one show that arrive together (from this client's threads) are
+ * made in one transaction: each stays all-or-none and independent, and gets its answer
+ * once it is durable; a hold that arrives alone is made at once. Default: true.
+ *
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_options_set_group_holds(struct seatcore_options *options,
+                                                 bool group_holds,
+                                                 struct seatcore_error **err);
 
 /**
  * Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a

@@ -25,7 +25,7 @@ use std::ffi::{c_char, c_void};
 use std::ptr;
 use std::time::Duration;
 
-use seatcore_core::{validate, Options, SeatCore, Sweeper};
+use seatcore_core::{validate, Options, SeatCore, Sweeper, GROUP_SIZE_BUCKETS};
 
 pub use error::{seatcore_error, seatcore_result};
 pub use results::{
@@ -282,6 +282,23 @@ pub unsafe extern "C" fn seatcore_options_set_migrate(
 ) -> seatcore_result {
     set_option(options, err, |o| {
         o.migrate = migrate;
+        Ok(o)
+    })
+}
+
+/// Whether the holds of one show that arrive together (from this client's threads) are
+/// made in one transaction: each stays all-or-none and independent, and gets its answer
+/// once it is durable; a hold that arrives alone is made at once. Default: true.
+///
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_group_holds(
+    options: *mut seatcore_options,
+    group_holds: bool,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| {
+        o.group_holds = group_holds;
         Ok(o)
     })
 }
@@ -713,6 +730,9 @@ pub struct seatcore_stats {
     pub pool_connections: u32,
     pub pool_idle: u32,
     pub pool_max: u32,
+    /// Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
+    /// holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
+    pub hold_groups: [u64; GROUP_SIZE_BUCKETS],
 }
 
 /// Copies the client's counters into `*out`. `SEATCORE_NULL_PARAMETER` when `client` or
@@ -736,6 +756,7 @@ pub unsafe extern "C" fn seatcore_client_stats(
             pool_connections: s.pool_connections,
             pool_idle: s.pool_idle,
             pool_max: s.pool_max,
+            hold_groups: s.hold_groups,
         };
         Ok(())
     })

@@ -125,7 +125,7 @@ fn ms(d: Duration) -> String {
 fn header_states_the_cores_defaults_and_ranges() {
     let header = String::from_utf8(generate_header()).unwrap();
     let d = Options::DEFAULT;
-    let options: [(&str, String, Option<String>); 9] = [
+    let options: [(&str, String, Option<String>); 10] = [
         ("seatcore_options_set_pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
         ("seatcore_options_set_min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
         (
@@ -155,6 +155,7 @@ fn header_states_the_cores_defaults_and_ranges() {
             Some(s_range(&Options::CHANGE_RETENTION)),
         ),
         ("seatcore_options_set_migrate", d.migrate.to_string(), None),
+        ("seatcore_options_set_group_holds", d.group_holds.to_string(), None),
     ];
     for (function, default, range) in &options {
         let doc = doc_of(&header, function);
@@ -773,6 +774,7 @@ fn out_of_range_options_are_refused_and_change_nothing() {
         ok(seatcore_options_set_lock_timeout_ms(o, 1, ptr::null_mut()));
         ok(seatcore_options_set_sweep_batch(o, *Options::SWEEP_BATCH.range.end(), ptr::null_mut()));
         ok(seatcore_options_set_migrate(o, false, ptr::null_mut()));
+        ok(seatcore_options_set_group_holds(o, false, ptr::null_mut()));
         let retention = Options::CHANGE_RETENTION.range.start().as_secs();
         ok(seatcore_options_set_change_retention_s(o, retention, ptr::null_mut()));
         let want = Options {
@@ -785,6 +787,7 @@ fn out_of_range_options_are_refused_and_change_nothing() {
             sweep_batch: *Options::SWEEP_BATCH.range.end(),
             migrate: false,
             change_retention: *Options::CHANGE_RETENTION.range.start(),
+            group_holds: false,
         };
         assert_eq!((*o).inner, want);
         seatcore_options_free(o);

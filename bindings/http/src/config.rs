@@ -92,6 +92,11 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout_seconds: u64,
 
+    /// Make each hold on its own, never grouped with the holds of the same show that arrive
+    /// together (SEATCORE_NO_GROUP_HOLDS=0 or false groups them)
+    #[arg(long, env = "SEATCORE_NO_GROUP_HOLDS", value_parser = FalseyValueParser::new())]
+    no_group_holds: bool,
+
     /// Do not create the demo show avengers_2026_7pm (SEATCORE_NO_DEMO=0 or false creates it)
     #[arg(long, env = "SEATCORE_NO_DEMO", value_parser = FalseyValueParser::new())]
     no_demo: bool,
@@ -211,7 +216,7 @@ impl Cli {
         settings
             .check()
             .map_err(|e| format!("--min-hold-seconds, --max-hold-seconds, --default-hold-seconds: {e}"))?;
-        let mut options = Options::DEFAULT;
+        let mut options = Options { group_holds: !self.no_group_holds, ..Options::DEFAULT };
         options
             .set_pool_size(self.workers)
             .and_then(|o| o.set_min_idle(Options::DEFAULT.min_idle.min(self.workers)))

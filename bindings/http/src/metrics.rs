@@ -100,6 +100,17 @@ impl Metrics {
             "Expired holds removed by sweeps.",
             core.holds_expired_swept,
         );
+        out.push_str("# HELP seatcore_hold_groups_total Groups of holds made in one transaction, by how many holds they had.\n");
+        out.push_str("# TYPE seatcore_hold_groups_total counter\n");
+        for (i, n) in core.hold_groups.iter().enumerate() {
+            let (low, high) = (1u64 << i, (1u64 << (i + 1)) - 1);
+            let size = match (low == high, i + 1 == core.hold_groups.len()) {
+                (true, _) => low.to_string(),
+                (false, true) => format!("{low}+"),
+                (false, false) => format!("{low}-{high}"),
+            };
+            let _ = writeln!(out, "seatcore_hold_groups_total{{size=\"{size}\"}} {n}");
+        }
         let in_use = core.pool_connections.saturating_sub(core.pool_idle);
         let _ = write!(
             out,

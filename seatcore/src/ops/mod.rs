@@ -5,7 +5,8 @@
 //! - seat rows are always locked with an explicit `ORDER BY show_id, seat_no ... FOR UPDATE`
 //!   before they are updated, except by a one-seat hold, which takes a single row lock and
 //!   so can never close a cycle;
-//! - a hold locks only seats that look free in its snapshot: refusals never wait;
+//! - a hold locks only seats that look free in its snapshot: refusals never wait; a group of
+//!   holds locks all its seats in one such statement;
 //! - a statement that locks an existing hold row does so before it locks that hold's seats;
 //!   a hold statement locks seats only and inserts its new hold row;
 //! - the sweep deletes expired hold rows only (`SKIP LOCKED`) and never locks a seat.
@@ -19,6 +20,7 @@ pub(crate) mod audit;
 pub(crate) mod best;
 mod book;
 pub(crate) mod changes;
+pub(crate) mod group;
 pub(crate) mod hold;
 pub(crate) mod map;
 mod release;
