@@ -353,6 +353,10 @@ impl Drop for Finished<'_> {
     }
 }
 
+/// A hold that lost in its group: its index, the seats earlier winners took (with their
+/// numbers), and the seats the lock statement did not find free.
+type Loser<'a> = (usize, Vec<(i32, String)>, Vec<&'a str>);
+
 /// What a group's transaction decided for one of its holds.
 enum Outcome {
     Decided(Result<Hold>),
@@ -380,7 +384,7 @@ fn group_transaction(
     // the lock statement did not find free (why: asked below).
     let mut claimed: HashSet<&str> = HashSet::new();
     let mut winners: Vec<usize> = Vec::new();
-    let mut losers: Vec<(usize, Vec<(i32, String)>, Vec<&str>)> = Vec::new();
+    let mut losers: Vec<Loser> = Vec::new();
     for &i in open {
         let seats = &requests[i].seat_ids;
         let free = |s: &String| locked.contains_key(s) && !claimed.contains(s.as_str());
