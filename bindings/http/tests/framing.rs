@@ -504,3 +504,57 @@ fn expect_100_continue_and_pipelined_requests_are_served_in_order() {
     assert_eq!(statuses(&reply.all), expected);
     assert_audit_ok(&db);
 }
+
+#[test]
+fn a_body_left_unread_is_never_read_whole() {
+    let db = TestDb::new("framing_unread_body");
+    let mut srv = Server::start(&db.url, &["--no-demo"]);
+    srv.show("u", &["A1"]);
+    let hold = |framing: &str| {
+        format!("POST /shows/u/hold HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{framing}\r\n")
+    };
+    let too_large = json!({"error": format!("request body must be at most {} bytes", 256 * 1024)});
+
+    // A body declared 100 GB long and never sent: 413, and the connection ends at once (the
+    // rest is not waited for, and no buffer of its length is made).
+    let huge = hold("Content-Length: 100000000000\r\n");
+    let reply = exchange(&srv.addr, huge.as_bytes());
+    assert_eq!((reply.status, reply.header("Connection")), (413, Some("close")), "{}", reply.all);
+    assert_eq!(serde_json::from_str::<Value>(&reply.body).unwrap(), too_large);
+    assert!(reply.closed && reply.responses() == 1, "{}", reply.all);
+
+    // The same, with 2 MiB of it sent: read and thrown away while the connection closes.
+    let mut s = TcpStream::connect(&srv.addr).unwrap();
+    s.set_read_timeout(Some(AT_ONCE)).unwrap();
+    s.write_all(huge.as_bytes()).unwrap();
+    let sender = {
+        let mut s = s.try_clone().unwrap();
+        std::thread::spawn(move || s.write_all(&vec![b' '; 2 << 20]).is_ok())
+    };
+    let reply = read_reply(&mut s);
+    assert_eq!((reply.status, reply.header("Connection")), (413, Some("close")), "{}", reply.all);
+    assert!(reply.closed, "{}", reply.all);
+    drop(s);
+    let _ = sender.join();
+
+    // A chunked body over the limit: what is left of it after the handler (up to 1 MiB) is
+    // read, and the connection serves its next request; a longer rest closes it.
+    let chunked = |len: usize| {
+        let body = format!(r#"{{"seat_ids": ["A1"], "pad": "{}"}}"#, "x".repeat(len));
+        let mut out = hold("Transfer-Encoding: chunked\r\n");
+        for piece in body.as_bytes().chunks(64 * 1024) {
+            out.push_str(&format!("{:x}\r\n{}\r\n", piece.len(), String::from_utf8_lossy(piece)));
+        }
+        out + "0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    };
+    let reply = exchange(&srv.addr, chunked(1100 * 1024).as_bytes());
+    assert_eq!(statuses(&reply.all), [413, 200], "{}", &reply.all[..reply.all.len().min(600)]);
+    let reply = exchange(&srv.addr, chunked(3 << 20).as_bytes());
+    assert_eq!(statuses(&reply.all), [413], "{}", &reply.all[..reply.all.len().min(600)]);
+    assert!(reply.closed);
+
+    // The server lives on.
+    assert_eq!(srv.get("/health").status, 200);
+    assert!(srv.exited().is_none(), "the server died: {}", srv.log());
+    assert_audit_ok(&db);
+}

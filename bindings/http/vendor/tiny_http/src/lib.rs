@@ -191,6 +191,11 @@ pub struct Limits {
     /// Bodies up to this size (and as much of a chunked body) are read by the connection's
     /// thread before the request is handed out, so a handler never waits on a slow body.
     pub prefetch_body_bytes: usize,
+    /// What a handler leaves unread of a longer body is read and thrown away by the
+    /// connection's thread, up to this many bytes, so the connection can serve its next
+    /// request. When more is left, the response carries `Connection: close`, the rest is
+    /// never read, and the connection closes.
+    pub drain_body_bytes: usize,
     /// Longest request line or header line, in bytes.
     pub max_header_line: usize,
     /// Most header lines in one request.
@@ -209,6 +214,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             prefetch_body_bytes: 1024 * 1024,
+            drain_body_bytes: 1024 * 1024,
             max_header_line: 16 * 1024,
             max_headers: 100,
             error_response: |status, _| Response::empty(status).boxed(),
