@@ -558,3 +558,99 @@ fn a_body_left_unread_is_never_read_whole() {
     assert!(srv.exited().is_none(), "the server died: {}", srv.log());
     assert_audit_ok(&db);
 }
+
+/// The value of an unlabelled (or fully labelled) line of the metrics.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the metrics:\n{text}"))
+}
+
+/// The resident memory of process `pid`, in bytes (Linux).
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading /proc/PID/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
+#[test]
+fn clients_that_never_read_a_large_status_hold_no_database_connection() {
+    let db = TestDb::new("framing_status_hoard");
+    // 8 workers and database connections, so 2 large status reads at once; a 16 MiB buffer.
+    let srv = Server::start(&db.url, &["--no-demo", "--status-buffer-mib", "16"]);
+    let (reads, buffer) = (2.0, 16.0 * 1024.0 * 1024.0);
+    let seats: Vec<String> = (0..200_000).map(|i| format!("S{i:06}")).collect();
+    srv.post_json("/shows/big/initialize", &json!({ "seat_ids": seats })).expect(201);
+    let document = srv.get("/shows/big/seats").body.len() as f64;
+    let pid = srv.pid().unwrap();
+    let resident_before = resident_bytes(pid);
+    let metrics = || srv.get("/metrics").body;
+    let served = || srv.log().matches("GET /shows/big/seats ").count() - 1;
+
+    // 20 clients ask for the 200,000-seat status (about 8 MB each) and never read.
+    let hoarders: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(&srv.addr).unwrap();
+            s.write_all(b"GET /shows/big/seats HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s
+        })
+        .collect();
+
+    // /health, on fresh connections, answers within 1 s all along: until every hoarder got
+    // its answer, and until their replies are given up (their write deadline) and the memory
+    // they held is back. Meanwhile no database connection waits for them, and the status
+    // memory stays within its bound.
+    let started = Instant::now();
+    let (mut checks, mut worst, mut peak_buffer, mut peak_resident) = (0, Duration::ZERO, 0.0f64, 0u64);
+    let mut freed_while_hoarded = false;
+    loop {
+        let took = health(&srv.addr, Duration::from_secs(1)).unwrap_or_else(|e| {
+            panic!("/health, check {checks}, while 20 clients hoard: {e}\n{}", srv.log())
+        });
+        worst = worst.max(took);
+        checks += 1;
+        let m = metrics();
+        let buffered = metric(&m, "seatcore_status_buffer_bytes");
+        let in_use = metric(&m, r#"seatcore_pool_connections{state="in_use"}"#);
+        peak_buffer = peak_buffer.max(buffered);
+        peak_resident = peak_resident.max(resident_bytes(pid));
+        let all_answered = served() == hoarders.len();
+        freed_while_hoarded |= all_answered && buffered > 0.0 && in_use == 0.0;
+        if all_answered && buffered == 0.0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "the hoarded replies were never given up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = srv.log();
+    let (ok, busy) = (
+        log.matches("GET /shows/big/seats 200 ").count() - 1,
+        log.matches("GET /shows/big/seats 503 ").count(),
+    );
+    println!(
+        "status hoarders: 20 clients never reading a {:.1} MB status: {ok} answered 200, {busy} 503; \
+         /health {checks} checks, the slowest {:.1} ms; status buffer peak {:.1} MiB; resident memory \
+         {:.1} MiB before, peak {:.1} MiB",
+        document / 1e6,
+        worst.as_secs_f64() * 1e3,
+        peak_buffer / 1048576.0,
+        resident_before as f64 / 1048576.0,
+        peak_resident as f64 / 1048576.0,
+    );
+    assert_eq!(ok + busy, 20, "{log}");
+    assert!(ok >= 2, "fewer hoarders served than large reads allowed at once: {log}");
+    assert!(freed_while_hoarded, "the database connections were not all back while the replies waited");
+    // The bound: the buffer, plus the reads admitted while it was not full yet.
+    let bound = buffer + reads * (document + 65_536.0);
+    assert!(peak_buffer <= bound, "status buffer {peak_buffer} over {bound}");
+    assert!(
+        (peak_resident as f64) <= resident_before as f64 + bound + 32.0 * 1048576.0,
+        "resident memory grew from {resident_before} to {peak_resident}"
+    );
+    drop(hoarders);
+    assert_audit_ok(&db);
+}
