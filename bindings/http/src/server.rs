@@ -26,11 +26,12 @@ use crate::router::{self, App, BodyError, CORS_ORIGIN};
 const TICK: Duration = Duration::from_millis(200);
 
 /// Runs the dispatcher and `workers` threads until `stop` is set (and the server unblocked),
-/// then lets the workers finish their requests and the requests already queued, and returns.
+/// then lets the workers finish their requests and the requests already queued, waits for
+/// the connections' threads to write the responses (at most a write deadline), and returns.
 pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<AtomicBool>) {
     let queue = Arc::new(Queue::default());
     let dispatcher = {
-        let (app, queue) = (Arc::clone(&app), Arc::clone(&queue));
+        let (app, queue, server) = (Arc::clone(&app), Arc::clone(&queue), Arc::clone(&server));
         std::thread::Builder::new()
             .name("http-dispatcher".into())
             .spawn(move || dispatch(&app, &server, &queue, &stop))
@@ -54,6 +55,12 @@ pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<Atomi
     queue.close();
     for t in threads {
         let _ = t.join();
+    }
+    // Every request taken is answered; its response may still be on its way to the socket.
+    let write_timeout = tiny_http::Limits::default().write_timeout;
+    let until = Instant::now() + write_timeout + Duration::from_secs(1);
+    while server.responses_in_flight() > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

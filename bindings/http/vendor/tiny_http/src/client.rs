@@ -12,6 +12,7 @@ use crate::request::Answer;
 use crate::util::{Deadline, RefinedTcpStream};
 use crate::util::{SequentialReader, SequentialReaderBuilder};
 use crate::{Limits, Request, ResponseBox};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +52,9 @@ pub struct ClientConnection {
     read_deadline: Arc<Deadline>,
     write_deadline: Arc<Deadline>,
     limits: Limits,
+
+    // seatcore: the server's count of responses not written yet (`Server::responses_in_flight`)
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// Error that can happen when reading a request.
@@ -68,6 +72,7 @@ impl ClientConnection {
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
         limits: Limits,
+        in_flight: Arc<AtomicUsize>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let read_deadline = read_socket.deadline();
@@ -88,6 +93,7 @@ impl ClientConnection {
             read_deadline,
             write_deadline,
             limits,
+            in_flight,
         }
     }
 
@@ -114,16 +120,22 @@ impl ClientConnection {
                 .collect();
             dispatch(rq);
 
-            let (mut response, body) = match self.answered.recv() {
+            let (mut response, body, taken) = match self.answered.recv() {
                 Ok(Answer {
                     response: Some(response),
                     body,
-                }) => (response, body),
+                    taken,
+                }) => (response, body, taken),
                 // the request was dropped unanswered
                 Ok(Answer {
                     response: None,
                     body,
-                }) => (self.limits.refusal(StatusCode(500), "no response"), body),
+                    taken,
+                }) => (
+                    self.limits.refusal(StatusCode(500), "no response"),
+                    body,
+                    taken,
+                ),
                 Err(_) => return,
             };
             let drain = self.limits.drain_body_bytes as u64;
@@ -132,10 +144,11 @@ impl ClientConnection {
             if too_long {
                 response = response.with_connection_close();
             }
-            if self
-                .write_response(response, version, &te, do_not_send_body)
-                .is_err()
-            {
+            let written = self.write_response(response, version, &te, do_not_send_body);
+            if taken {
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
+            }
+            if written.is_err() {
                 return;
             }
             if too_long {

@@ -57,6 +57,9 @@ pub struct Request {
     // seatcore: when its head was read, and when it was handed out (see `arrived`, `queued`)
     arrived: Instant,
     queued: Instant,
+
+    // seatcore: handed out by `Server::recv` (counted in `Server::responses_in_flight`)
+    pub(crate) taken: bool,
 }
 
 /// seatcore: a request's body, and how much of it the connection's thread has not read from
@@ -84,6 +87,8 @@ impl Read for Body {
 pub(crate) struct Answer {
     pub(crate) response: Option<ResponseBox>,
     pub(crate) body: Option<Body>,
+    /// The request was counted in `Server::responses_in_flight`.
+    pub(crate) taken: bool,
 }
 
 /// Error that can happen when building a `Request` object.
@@ -258,6 +263,7 @@ where
         body_length: content_length,
         arrived,
         queued: Instant::now(),
+        taken: false,
     })
 }
 
@@ -430,6 +436,7 @@ impl Request {
         let answer = Answer {
             response,
             body: self.data_reader.take(),
+            taken: self.taken,
         };
         match self.answer.take() {
             Some(sender) => sender
