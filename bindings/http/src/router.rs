@@ -169,7 +169,8 @@ pub fn resolve(url: &str) -> Option<(Route, Option<Vec<u8>>)> {
 ///
 /// Nothing waits past `deadline`: an endpoint of the contract reached after it gets the
 /// contract's 503 (database unavailable) at once, without its body read; one reached before
-/// it waits for its database connection until it at most.
+/// it waits for its database connection until it at most. The time spent receiving the
+/// body (a body longer than what tiny_http reads ahead) moves the deadline back by as much.
 pub fn route(
     app: &App,
     rq: &Head,
@@ -213,9 +214,13 @@ pub fn route(
         let r = seatcore::contract::rest_error(endpoint.op(), &late);
         return (Reply::json(r.status, &r.body), label);
     }
-    let core = app.core.until(deadline);
     let limit = endpoint.body_limit();
-    let body = match read_body(limit) {
+    let reading = Instant::now();
+    let body = read_body(limit);
+    // Receiving a body longer than what was read ahead is the client's time, not a wait.
+    let deadline = deadline + reading.elapsed();
+    let core = app.core.until(deadline);
+    let body = match body {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             return (answer(app, &core, deadline, rest::Reply::too_large(endpoint.op(), limit), None), label)
@@ -501,5 +506,21 @@ mod tests {
         assert_eq!(call_late("GET", "/nope").0, 404);
         assert_eq!(call_late("GET", "/shows/s1/hold").0, 405);
         assert_eq!(app.core.health().unwrap().shows, 0, "nothing was written");
+    }
+
+    #[test]
+    fn receiving_the_body_does_not_count_against_the_deadline() {
+        let db = TestDb::new("router_slow_body");
+        let app = app(&db, None);
+        app.core.initialize_show("s1", &["A1"]).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let head = Head { method: "POST", url: "/shows/s1/hold", headers: JSON_OWNED.as_slice() };
+        // A client that takes a second to send its body (past the deadline as given).
+        let (reply, _) = route(&app, &head, deadline, |_| {
+            std::thread::sleep(Duration::from_secs(1));
+            Ok(br#"{"seat_ids":["A1"]}"#.to_vec())
+        });
+        let status = reply.status;
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply.body_bytes()));
     }
 }
