@@ -72,7 +72,7 @@ impl App {
 }
 
 /// The default deadline of a request is the pool timeout plus this: a request that finds a
-/// worker at once waits the whole pool timeout for a connection, as before.
+/// worker at once still waits the whole pool timeout for a connection.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// The default number of large status reads at once for `workers` workers: a quarter of
