@@ -122,6 +122,8 @@ pub struct StatusHead {
     pub version: i64,
     /// A strong HTTP entity tag, quotes included.
     pub etag: String,
+    /// The show's seat count, as declared when it was created: how many seats follow.
+    pub seats: u64,
 }
 
 /// A whole show's status, seats in seat-map order.

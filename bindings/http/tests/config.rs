@@ -22,6 +22,9 @@ const VARIABLES: &[&str] = &[
     "SEATCORE_ADMIN_TOKEN",
     "SEATCORE_MAX_CONNECTIONS",
     "SEATCORE_REQUEST_TIMEOUT_SECONDS",
+    "SEATCORE_REQUEST_DEADLINE_MS",
+    "SEATCORE_STATUS_READS",
+    "SEATCORE_STATUS_BUFFER_MIB",
     "SEATCORE_NO_DEMO",
 ];
 
@@ -66,6 +69,9 @@ fn help_names_every_flag_and_variable_and_hides_secrets() {
         "--admin-token",
         "--max-connections",
         "--request-timeout-seconds",
+        "--request-deadline-ms",
+        "--status-reads",
+        "--status-buffer-mib",
         "--no-demo",
         "--help",
         "audit",
@@ -131,6 +137,13 @@ fn bad_values_are_named_and_end_the_process() {
         (&[], &[("SEATCORE_MAX_HOLD_SECONDS", "x")], &["--max-hold-seconds", "'x'"]),
         (&["--min-hold-seconds", "100", "--max-hold-seconds", "50"], &[], &["minimum hold (100 s)"]),
         (&["--request-timeout-seconds", "0"], &[], &["--request-timeout-seconds"]),
+        (&[], &[("SEATCORE_REQUEST_DEADLINE_MS", "0")], &["--request-deadline-ms"]),
+        (
+            &["--workers", "2", "--status-reads", "3"],
+            &[],
+            &["--status-reads (3) must not exceed --workers (2)"],
+        ),
+        (&[], &[("SEATCORE_STATUS_BUFFER_MIB", "-1")], &["--status-buffer-mib"]),
         (&["--frobnicate"], &[], &["--frobnicate"]),
         (&["audit", "--workers", "2"], &[], &["--workers"]),
     ] {

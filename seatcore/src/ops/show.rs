@@ -52,9 +52,10 @@ impl SeatCore {
         self.seat_status_with(show_id, |_| true, each).map(|c| c.unwrap_or_default())
     }
 
-    /// Like [`SeatCore::seat_status_each`], but first hands `head` the read's version and
-    /// ETag, before any seat: when it returns false the read stops there and `Ok(None)` is
-    /// returned (a client that has this document already).
+    /// Like [`SeatCore::seat_status_each`], but first hands `head` the read's version, ETag
+    /// and seat count, before any seat: when it returns false the read stops there and
+    /// `Ok(None)` is returned (a client that has this document already, or a reader that
+    /// will not take this many seats now).
     pub fn seat_status_with(
         &self,
         show_id: &str,
@@ -80,7 +81,8 @@ impl SeatCore {
                 if let Some(head) = head.take() {
                     counts.version = row.get(5);
                     let etag = format!("\"{}.{}\"", row.get::<_, &str>(6), row.get::<_, i64>(7));
-                    if !head(&StatusHead { version: counts.version, etag }) {
+                    let seats = row.get::<_, Option<i64>>(3).and_then(|d| u64::try_from(d).ok()).unwrap_or(0);
+                    if !head(&StatusHead { version: counts.version, etag, seats }) {
                         return Ok(None);
                     }
                 }
