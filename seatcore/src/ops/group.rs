@@ -97,6 +97,8 @@ pub(crate) struct Request {
 /// A request in a show's queue, and its answer once its group committed.
 struct Ticket {
     request: Request,
+    /// The caller's deadline: its group gives up waiting at the earliest of its holds'.
+    deadline: Option<std::time::Instant>,
     answer: Mutex<Option<Result<Hold>>>,
 }
 
@@ -169,7 +171,7 @@ impl SeatCore {
     pub(crate) fn hold_grouped(&self, show_id: &str, request: Request) -> Result<Hold> {
         let groups = &self.inner.groups;
         let lane = groups.lane(show_id);
-        let ticket = Arc::new(Ticket { request, answer: Mutex::new(None) });
+        let ticket = Arc::new(Ticket { request, deadline: self.deadline, answer: Mutex::new(None) });
         let mut state = lock(&lane.state);
         state.queue.push(Arc::clone(&ticket));
         loop {
@@ -184,7 +186,10 @@ impl SeatCore {
                 drop(state);
                 groups.sizes.count(group.len());
                 let finished = Finished { lane: &lane, group: &group };
-                self.make_group(show_id, &group);
+                match group.iter().filter_map(|t| t.deadline).min() {
+                    Some(deadline) => self.until(deadline).make_group(show_id, &group),
+                    None => self.make_group(show_id, &group),
+                }
                 drop(finished);
                 state = lock(&lane.state);
                 continue;
