@@ -22,6 +22,7 @@ mod error;
 pub mod migrate;
 mod ops;
 mod options;
+mod per_process;
 mod pool;
 pub mod rest;
 pub mod seat_map;
