@@ -27,6 +27,10 @@ pub enum Op {
     Audit,
     History,
     Events,
+    /// Extending a hold.
+    Extend,
+    /// Cancelling a booking.
+    CancelBooking,
 }
 
 /// A reply of the REST contract: its status and JSON body.
@@ -143,6 +147,22 @@ pub fn rest_error(op: Op, err: &Error) -> RestReply {
                 _ => (status, error_body(message)),
             }
         }
+        // The hold lifecycle: an extension names every hold it cannot extend alike.
+        (
+            ErrorKind::ShowNotFound
+            | ErrorKind::HoldNotFound
+            | ErrorKind::HoldExpired
+            | ErrorKind::HoldInvalidated,
+            Op::Extend,
+        ) => (400, error_body("hold not found or expired")),
+        (ErrorKind::ShowNotFound | ErrorKind::BookingNotFound, Op::CancelBooking) => {
+            (404, error_body("booking not found"))
+        }
+        (ErrorKind::BookingNotFound, _) => (404, error_body("booking not found")),
+        (ErrorKind::SeatsNotInHold, _) => {
+            (400, json!({ "error": "seats not in hold", "seat_ids": err.seats_not_in_hold() }))
+        }
+        (ErrorKind::BookingCancelled, _) => (400, error_body("booking cancelled")),
         (ErrorKind::ShowNotFound, Op::Status | Op::History | Op::Events) => {
             (404, error_body("show not found"))
         }
@@ -240,6 +260,29 @@ mod tests {
         assert_eq!(rest(Op::Release, Error::HoldNotFound), (404, json!({"error": "hold not found"})));
         assert_eq!(rest(Op::Release, Error::ShowNotFound), (404, json!({"error": "hold not found"})));
         assert_eq!(rest(Op::Hold, Error::RequestKeyReused).0, 422);
+    }
+
+    #[test]
+    fn lifecycle_errors_follow_the_contract() {
+        let gone = json!({"error": "hold not found or expired"});
+        for e in [Error::HoldNotFound, Error::HoldExpired, Error::HoldInvalidated, Error::ShowNotFound] {
+            assert_eq!(rest(Op::Extend, e), (400, gone.clone()));
+        }
+        assert_eq!(
+            rest(Op::Release, Error::SeatsNotInHold { seat_ids: vec!["B7".into(), "Z1".into()] }),
+            (400, json!({"error": "seats not in hold", "seat_ids": ["B7", "Z1"]}))
+        );
+        assert_eq!(
+            rest(Op::CancelBooking, Error::BookingNotFound),
+            (404, json!({"error": "booking not found"}))
+        );
+        assert_eq!(rest(Op::Book, Error::BookingCancelled), (400, json!({"error": "booking cancelled"})));
+        assert_eq!(manager_error(Op::Extend, &Error::HoldExpired), gone);
+        assert_eq!(
+            manager_error(Op::CancelBooking, &Error::BookingNotFound),
+            json!({"error": "booking not found"})
+        );
+        assert_eq!(manager_error(Op::Release, &Error::HoldNotFound), json!({"error": "hold not found"}));
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub enum InputError {
     After,
     /// A seat filter is not a valid seat id.
     SeatIdFilter,
+    /// `booking_id` is missing, not a string, or blank.
+    BookingIdMissing,
 }
 
 impl InputError {
@@ -95,6 +97,7 @@ impl InputError {
             InputError::Limit { .. } => "limit",
             InputError::After => "after",
             InputError::SeatIdFilter => "seat_id_filter",
+            InputError::BookingIdMissing => "booking_id_missing",
         }
     }
 }
@@ -142,6 +145,7 @@ impl fmt::Display for InputError {
             InputError::SeatIdFilter => {
                 f.write_str("seat_id must be 1 to 64 characters without control characters")
             }
+            InputError::BookingIdMissing => f.write_str("booking_id must be a non-empty string"),
         }
     }
 }
@@ -201,6 +205,20 @@ pub enum Error {
     /// message says what to fix.
     #[error("configuration error: {0}")]
     Config(String),
+    /// No booking of this show has this id (never made, another show's, or not a UUID).
+    #[error("booking not found")]
+    BookingNotFound,
+    /// Some seats to release are not in the hold (not its seats, or not on the seat map at
+    /// all); nothing was released.
+    #[error("seats not in hold: {}", seat_ids.join(", "))]
+    SeatsNotInHold {
+        /// The seats that are not in the hold, in request order.
+        seat_ids: Vec<String>,
+    },
+    /// The hold was booked and that booking was cancelled: its seats are free, and booking
+    /// the hold again does not take them back.
+    #[error("booking cancelled")]
+    BookingCancelled,
 }
 
 /// Declares [`ErrorKind`] and its table in one place: variant, stable number, name, title
@@ -282,6 +300,15 @@ error_kinds! {
     /// The configuration cannot work.
     Config = 13, "CONFIG", "Config",
         "The configuration cannot work (database URL, TLS files, an option out of range); retrying changes nothing.";
+    /// No booking of this show has this id.
+    BookingNotFound = 14, "BOOKING_NOT_FOUND", "BookingNotFound",
+        "No booking of this show has this id (never made, another show's, or not a UUID).";
+    /// Some seats to release are not in the hold.
+    SeatsNotInHold = 15, "SEATS_NOT_IN_HOLD", "SeatsNotInHold",
+        "Some seats to release are not in the hold; nothing was released.";
+    /// The hold's booking was cancelled.
+    BookingCancelled = 16, "BOOKING_CANCELLED", "BookingCancelled",
+        "The hold was booked and the booking cancelled; its seats are free again, hold them anew.";
 }
 
 impl ErrorKind {
@@ -319,6 +346,9 @@ impl Error {
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Database(_) => ErrorKind::Database,
             Error::Config(_) => ErrorKind::Config,
+            Error::BookingNotFound => ErrorKind::BookingNotFound,
+            Error::SeatsNotInHold { .. } => ErrorKind::SeatsNotInHold,
+            Error::BookingCancelled => ErrorKind::BookingCancelled,
         }
     }
 
@@ -339,6 +369,14 @@ impl Error {
     pub fn unavailable_seats(&self) -> &[String] {
         match self {
             Error::SeatsUnavailable { seat_ids } => seat_ids,
+            _ => &[],
+        }
+    }
+
+    /// The seats that are not in the hold, for `SeatsNotInHold`; empty otherwise.
+    pub fn seats_not_in_hold(&self) -> &[String] {
+        match self {
+            Error::SeatsNotInHold { seat_ids } => seat_ids,
             _ => &[],
         }
     }
@@ -446,6 +484,9 @@ mod tests {
         assert_eq!(Error::SeatsUnavailable { seat_ids: vec![] }.kind().code(), 4);
         assert_eq!(Error::InvalidInput(InputError::NoSeats).kind().code(), 8);
         assert_eq!(Error::Config("x".into()).kind().code(), 13);
+        assert_eq!(Error::BookingNotFound.kind().code(), 14);
+        assert_eq!(Error::SeatsNotInHold { seat_ids: vec![] }.kind().code(), 15);
+        assert_eq!(Error::BookingCancelled.kind().code(), 16);
         assert_eq!(ErrorKind::Busy.name(), "BUSY");
         assert_eq!(ErrorKind::Busy.title(), "DatabaseBusy");
         assert!(!Error::HoldExpired.is_infrastructure());

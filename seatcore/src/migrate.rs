@@ -16,6 +16,11 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "V1__init.sql", sql: include_str!("../../migrations/V1__init.sql") },
     Migration { version: 2, name: "V2__changes.sql", sql: include_str!("../../migrations/V2__changes.sql") },
+    Migration {
+        version: 3,
+        name: "V3__lifecycle.sql",
+        sql: include_str!("../../migrations/V3__lifecycle.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).

@@ -7,7 +7,11 @@
 //!   so can never close a cycle;
 //! - a hold locks only seats that look free in its snapshot: refusals never wait;
 //! - a statement that locks an existing hold row does so before it locks that hold's seats;
-//!   a hold statement locks seats only and inserts its new hold row;
+//!   a hold statement locks seats only and inserts its new hold row. The hold lifecycle
+//!   keeps the rule: an extension or a partial release locks the hold row, then its seats
+//!   in seat-map order; a cancellation locks the booking row (a booking is its hold, once
+//!   booked), then its seats in seat-map order. No statement locks a hold or booking row
+//!   after a seat, and each locks one such row at most;
 //! - the sweep deletes expired hold rows only (`SKIP LOCKED`) and never locks a seat.
 //!
 //! Statements go through `query_typed` (the unnamed statement): one round trip, no
@@ -17,8 +21,11 @@
 mod admin;
 pub(crate) mod audit;
 mod book;
+pub(crate) mod cancel;
 pub(crate) mod changes;
+mod extend;
 mod hold;
 mod release;
+pub(crate) mod release_seats;
 mod show;
 mod sweep;

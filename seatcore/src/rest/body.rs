@@ -30,6 +30,7 @@ pub struct JsonBody {
     /// JSON, and are read here rather than refused by the parser.
     pub hold_duration_seconds: Option<Box<RawValue>>,
     pub hold_id: Option<Value>,
+    pub booking_id: Option<Value>,
     /// How many keys the object had.
     pub keys: usize,
 }
@@ -91,6 +92,7 @@ impl<'de> Visitor<'de> for BodySeed {
                 "seat_ids" => body.seat_ids = Some(map.next_value_seed(SeatIdsSeed { max: self.max_seats })?),
                 "hold_duration_seconds" => body.hold_duration_seconds = Some(map.next_value()?),
                 "hold_id" => body.hold_id = Some(map.next_value()?),
+                "booking_id" => body.booking_id = Some(map.next_value()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -253,6 +255,14 @@ pub fn hold_id(raw: Option<&Value>) -> Result<&str, InputError> {
     }
 }
 
+/// `booking_id` of cancel-booking: a non-empty string (whitespace only counts as empty).
+pub fn booking_id(raw: Option<&Value>) -> Result<&str, InputError> {
+    match raw {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.as_str()),
+        _ => Err(InputError::BookingIdMissing),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +347,11 @@ mod tests {
         assert_eq!(hold_id(Some(&json!("  "))), Err(HoldIdMissing));
         assert_eq!(hold_id(Some(&json!(5))), Err(HoldIdMissing));
         assert_eq!(hold_id(None), Err(HoldIdMissing));
+        assert_eq!(booking_id(Some(&json!("b"))), Ok("b"));
+        for bad in [json!(""), json!(" "), json!(null), json!(7), json!(["b"])] {
+            assert_eq!(booking_id(Some(&bad)), Err(BookingIdMissing), "{bad}");
+        }
+        assert_eq!(booking_id(None), Err(BookingIdMissing));
     }
 
     #[test]
