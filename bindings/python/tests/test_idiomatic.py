@@ -28,6 +28,9 @@ EXPECTED = {
     11: ("DatabaseUnavailableError", ConnectionError),
     12: ("DatabaseError", seatcore.SeatcoreError),
     13: ("ConfigError", ValueError),
+    14: ("BookingNotFoundError", LookupError),
+    15: ("SeatsNotInHoldError", LookupError),
+    16: ("BookingCancelledError", seatcore.SeatcoreError),
 }
 
 

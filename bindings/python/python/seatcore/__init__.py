@@ -7,7 +7,9 @@ Two ways in:
 * :class:`SeatCore`, the idiomatic API: typed, immutable results (:class:`Hold`,
   :class:`Booking`, :class:`ShowStatus`, ...) and exceptions under :class:`SeatcoreError`,
   the invariant audit (:meth:`SeatCore.audit`) and the REST contract for Python web apps
-  (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`).
+  (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`). The hold lifecycle:
+  :meth:`SeatCore.extend`, :meth:`SeatCore.release_seats` (:class:`SeatsReleased`) and
+  :meth:`SeatCore.cancel_booking` (:class:`Cancellation`).
 
 Both are safe to share between threads; database calls release the GIL.
 """
@@ -22,14 +24,18 @@ from ._seatcore import (
     REST_ENDPOINTS,
     Audit,
     Booking,
+    Cancellation,
     Hold,
     ResetCounts,
     Seat,
     SeatCore,
+    SeatsReleased,
     ShowStatus,
     Stats,
 )
 from .exceptions import (
+    BookingCancelledError,
+    BookingNotFoundError,
     ConfigError,
     DatabaseBusyError,
     DatabaseError,
@@ -41,6 +47,7 @@ from .exceptions import (
     InvalidSeatIdsError,
     RequestKeyReusedError,
     SeatcoreError,
+    SeatsNotInHoldError,
     SeatsUnavailableError,
     ShowExistsError,
     ShowNotFoundError,
@@ -57,6 +64,8 @@ __all__ = [
     "ResetCounts",
     "Audit",
     "Stats",
+    "SeatsReleased",
+    "Cancellation",
     "REST_ENDPOINTS",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
@@ -77,4 +86,7 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseUnavailableError",
     "ConfigError",
+    "BookingNotFoundError",
+    "SeatsNotInHoldError",
+    "BookingCancelledError",
 ]

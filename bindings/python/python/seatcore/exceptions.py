@@ -30,6 +30,9 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseUnavailableError",
     "ConfigError",
+    "BookingNotFoundError",
+    "SeatsNotInHoldError",
+    "BookingCancelledError",
 ]
 
 
@@ -117,6 +120,32 @@ class ConfigError(SeatcoreError, ValueError):
     """The configuration cannot work: a malformed database URL, a bad ``sslmode``, an
     unreadable certificate, an option out of its range. Retrying changes nothing; the
     message says what to fix."""
+
+
+# ---- the hold lifecycle ----
+
+
+class BookingNotFoundError(SeatcoreError, LookupError):
+    """No booking of this show has this id (never made, another show's, or not a UUID)."""
+
+
+class SeatsNotInHoldError(SeatcoreError, LookupError):
+    """Some seats to release are not in the hold; nothing was released.
+
+    ``seat_ids`` holds the asked seats the hold does not have, in request order.
+    """
+
+    #: The asked seats the hold does not have, in request order.
+    seat_ids: Tuple[str, ...]
+
+    def __init__(self, message: str, seat_ids: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.seat_ids = tuple(seat_ids)
+
+
+class BookingCancelledError(SeatcoreError):
+    """The hold was booked and the booking cancelled: its seats are free again, and booking
+    the hold again does not take them back; hold them anew."""
 
 
 def _take_codes_from_the_core() -> None:
