@@ -413,8 +413,18 @@ impl RowLock {
 }
 
 /// A core whose statements wait long enough for a row lock held through a hold's expiry.
+/// With a statement timeout of a minute, an extension or a partial release of a hold with
+/// less than a minute (and a second) left locks and checks the seats first.
 fn patient(db: &TestDb) -> SeatCore {
-    connect(db, Options { pool_size: 4, lock_timeout: Duration::from_secs(60), ..Options::default() })
+    connect(
+        db,
+        Options {
+            pool_size: 4,
+            lock_timeout: Duration::from_secs(60),
+            statement_timeout: Duration::from_secs(60),
+            ..Options::default()
+        },
+    )
 }
 
 #[test]
@@ -469,21 +479,67 @@ fn an_extension_that_waited_past_the_expiry_is_refused() {
 fn an_extension_that_waited_for_a_live_hold_extends_it() {
     let db = TestDb::new("extend_race_live");
     let core = patient(&db);
-    core.initialize_show("s", &["A1"]).unwrap();
+    core.initialize_show("s", &["A1", "A2"]).unwrap();
+    // far from its end: the one-statement path
     let hold = core.hold("s", &["A1"], 600).unwrap();
     let lock = RowLock::take(&db, hold.hold_id);
+    let called = db_now(&db);
     let extension = {
         let (core, id) = (core.clone(), hold.hold_id.to_string());
+        std::thread::spawn(move || core.extend("s", &id, 900))
+    };
+    lock.wait_for_a_waiter(&db);
+    lock.let_go();
+    let extended = extension.join().unwrap().unwrap();
+    let span = chrono::Duration::seconds(900);
+    assert!(
+        extended.expires_at >= called + span && extended.expires_at <= db_now(&db) + span,
+        "{extended:?}"
+    );
+    assert_eq!(core.seat_status("s").unwrap().seats[0].hold_expires_at, Some(extended.expires_at));
+
+    // within a statement timeout of its end: judged, and counted, from when its row was locked
+    let near = core.hold("s", &["A2"], 30).unwrap();
+    let lock = RowLock::take(&db, near.hold_id);
+    let extension = {
+        let (core, id) = (core.clone(), near.hold_id.to_string());
         std::thread::spawn(move || core.extend("s", &id, 900))
     };
     lock.wait_for_a_waiter(&db);
     let released_at = db_now(&db);
     lock.let_go();
     let extended = extension.join().unwrap().unwrap();
-    // counted from when the row was locked, after the wait: not from the statement's start
-    assert!(extended.expires_at >= released_at + chrono::Duration::seconds(900), "{extended:?}");
-    assert_eq!(core.seat_status("s").unwrap().seats[0].hold_expires_at, Some(extended.expires_at));
+    assert!(extended.expires_at >= released_at + span, "{extended:?} counts from before the wait");
+    assert_eq!(core.seat_status("s").unwrap().seats[1].hold_expires_at, Some(extended.expires_at));
     assert_audit(&core, "s");
+}
+
+#[test]
+fn nothing_is_written_when_a_hold_s_seats_do_not_all_carry_it() {
+    let (db, core) = setup("not_intact");
+    core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
+    let hold = core.hold("s", &["A1", "A2", "A3"], 600).unwrap();
+    let id = hold.hold_id.to_string();
+    let changes = history(&core, "s").len();
+    // behind the core's back: one seat no longer carries the hold
+    db.client()
+        .execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL WHERE seat_id = 'A2'", &[])
+        .unwrap();
+    assert_eq!(core.extend("s", &id, 900).unwrap_err().kind(), ErrorKind::HoldInvalidated);
+    for seats in [&["A2"][..], &["A1", "A2"][..]] {
+        assert_eq!(core.release_seats("s", &id, seats).unwrap_err().kind(), ErrorKind::HoldInvalidated);
+    }
+    // the hold, its seats and the log are as they were
+    let st = core.seat_status("s").unwrap();
+    assert_eq!(st.seats[0].hold_expires_at, Some(hold.expires_at));
+    assert_eq!(st.seats[2].hold_expires_at, Some(hold.expires_at));
+    let row = db.client().query_one("SELECT expires_at, seat_ids FROM holds", &[]).unwrap();
+    assert_eq!(row.get::<_, DateTime<Utc>>(0), hold.expires_at);
+    assert_eq!(row.get::<_, Vec<String>>(1), ["A1", "A2", "A3"]);
+    assert_eq!(history(&core, "s").len(), changes);
+    // the audit names the damage
+    assert!(!core.audit(Some("s")).unwrap().ok);
+    core.reset_all().unwrap();
 }
 
 #[test]
@@ -515,9 +571,18 @@ fn a_partial_release_that_waited_past_the_expiry_frees_nothing() {
 fn the_lifecycle_races_keep_every_invariant() {
     const THREADS: u64 = 16;
     let db = TestDb::new("lifecycle_race");
+    // Holds of 1 to 8 s with a statement timeout of 3 s: extensions and partial releases of
+    // holds with more than 4 s left take the one-statement path, the others lock and check
+    // the seats first; both race with expiry.
     let core = connect(
         &db,
-        Options { pool_size: 20, min_idle: 1, max_hold_life: Duration::from_secs(4), ..Options::default() },
+        Options {
+            pool_size: 20,
+            min_idle: 1,
+            max_hold_life: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(3),
+            ..Options::default()
+        },
     );
     let map: Vec<String> =
         (0..48).map(|i| format!("{}{}", (b'A' + (i / 8) as u8) as char, i % 8 + 1)).collect();
@@ -561,7 +626,7 @@ fn the_lifecycle_races_keep_every_invariant() {
                         0..=2 => {
                             let start = rng.usize(..map.len() - 4);
                             let seats = &map[start..start + rng.usize(1..=4)];
-                            match core.hold("race", seats, rng.i64(1..=3)) {
+                            match core.hold("race", seats, rng.i64(1..=8)) {
                                 Ok(h) => {
                                     let mut list = holds.lock().unwrap();
                                     list.push((h.hold_id.to_string(), h.seat_ids));
@@ -576,7 +641,7 @@ fn the_lifecycle_races_keep_every_invariant() {
                         }
                         3 | 4 => {
                             let Some((id, _)) = pick_hold(&mut rng) else { continue };
-                            match core.extend("race", &id, rng.i64(1..=3)) {
+                            match core.extend("race", &id, rng.i64(1..=8)) {
                                 Ok(h) => {
                                     assert!(!h.seat_ids.is_empty());
                                     count("extended");
