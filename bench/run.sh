@@ -3,7 +3,8 @@
 #
 # In one run on one machine: the ceiling (pgbench running the least SQL a hold needs, with the
 # same number of clients) and seatcore's doors on the same PostgreSQL server, alternated
-# BENCH_REPS times so drift cancels out; then the one-off figures (200k-seat show, sweep,
+# BENCH_REPS times so drift cancels out (extend-hold and partial releases right after a run
+# of holds, each measured against it); then the one-off figures (200k-seat show, sweep,
 # Python and C in-process, server peak memory). Prints a table of medians and writes
 # docs/bench.svg and bench-out/results.jsonl.
 #
@@ -63,7 +64,7 @@ make_show() { # make_show ID N
 echo "bench: making the shows" >&2
 start_server setup-server
 for rep in $(seq "$reps"); do
-  for s in ceiling_c16 d16 ceiling_c64 d64 cyc; do make_show "${s}_$rep" 200000; done
+  for s in ceiling_c16 d16 ceiling_c64 d64 cyc hl ext part; do make_show "${s}_$rep" 200000; done
   make_show "storm_$rep" 10
 done
 record "{\"scenario\":\"server_peak_rss_initialize\",\"rep\":1,\"mb\":$(peak_mb)}"
@@ -100,6 +101,10 @@ for rep in $(seq "$reps"); do
   run_wrk http_holds_c64 "$rep" "d64_$rep" distinct 64
   run_wrk http_hold_book_c16 "$rep" "cyc_$rep" cycle 16
   run_wrk http_storm_c16 "$rep" "storm_$rep" storm 16
+  # the hold lifecycle, right after the holds it is measured against
+  run_wrk http_holds_c16_lifecycle "$rep" "hl_$rep" distinct 16
+  run_wrk http_extend_c16 "$rep" "ext_$rep" extend 16
+  run_wrk http_partial_release_c16 "$rep" "part_$rep" partial 16
 done
 
 # How big the groups of holds were over the runs above (the server's own counts).
