@@ -246,3 +246,74 @@ fn a_watch_made_before_fork_goes_on_in_the_child_on_its_own_connection() {
     assert_eq!(seen.len(), 2, "the child's hold, then the parent's: {seen:?}");
     assert_eq!(listening(&db, &name), parent, "the parent's listening connection is the one it had");
 }
+
+/// The child's part of the next test: threads of its own, more than the pool's one
+/// connection, so they wait for each other in the child's pool. Returns the exit code.
+fn contend_in_child(core: &SeatCore, k: usize) -> i32 {
+    let failures: usize = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..3)
+            .map(|t| {
+                scope.spawn(move || {
+                    (0..5).filter(|i| core.hold("s", &[seat(100 + k * 15 + t * 5 + i)], 600).is_err()).count()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap_or(1)).sum()
+    });
+    i32::from(failures != 0)
+}
+
+/// Children forked while the parent's threads wait for the pool's only connection, whose
+/// own threads then wait for the only connection of the child's pool: nobody in a child
+/// waits on anything the parent's threads were holding or waiting in at the fork.
+#[test]
+fn children_wait_in_their_own_pool_while_the_parents_threads_wait_in_theirs() {
+    let db = TestDb::new("fork_waiters");
+    let core =
+        SeatCore::connect(&db.url, Options { pool_size: 1, min_idle: 1, ..Options::default() }).unwrap();
+    let seats: Vec<String> = (0..200).map(seat).collect();
+    core.initialize_show("s", &seats).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let busy: Vec<_> = (0..4)
+        .map(|t| {
+            let (core, stop, done) = (core.clone(), Arc::clone(&stop), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut failures = 0;
+                while !stop.load(Ordering::Acquire) {
+                    if core.seat_status("s").is_err() || core.health().is_err() {
+                        failures += 1;
+                    }
+                    done.fetch_add(1, Ordering::Release);
+                }
+                (t, failures)
+            })
+        })
+        .collect();
+    let mut children = Vec::new();
+    for k in 0..6 {
+        let before = done.load(Ordering::Acquire);
+        while done.load(Ordering::Acquire) < before + 5 {
+            std::thread::yield_now();
+        }
+        // SAFETY: the child runs seatcore calls only and then `_exit`s.
+        match unsafe { libc::fork() } {
+            0 => {
+                let code =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| contend_in_child(&core, k)))
+                        .unwrap_or(1);
+                unsafe { libc::_exit(code) };
+            }
+            -1 => panic!("fork failed"),
+            pid => children.push(pid),
+        }
+    }
+    let exits = wait_all(&children, Duration::from_secs(60));
+    stop.store(true, Ordering::Release);
+    for t in busy {
+        assert_eq!(t.join().unwrap().1, 0, "the parent's threads failed");
+    }
+    assert_eq!(exits, vec![Some(0); 6], "every child made its holds (None: hung)");
+    let audit = core.audit(Some("s")).unwrap();
+    assert!(audit.ok && audit.held == 6 * 15, "{audit:?}");
+}

@@ -295,7 +295,7 @@ fn history_pages_filters_and_accessors() {
 }
 
 #[test]
-fn a_watch_sees_another_threads_changes_in_order_and_resumes_from_any_id() {
+fn a_watch_sees_another_handles_changes_in_order_and_resumes_from_any_id() {
     let db = TestDb::new("c_watch");
     let c = open(&db.url);
     let seats: Vec<String> = (1..=12).map(|i| format!("A{i}")).collect();
@@ -305,20 +305,23 @@ fn a_watch_sees_another_threads_changes_in_order_and_resumes_from_any_id() {
     let start = unsafe { seatcore_watch_position(w.0) };
     assert!(next(&w, 0).is_none(), "nothing new yet");
 
+    // The writer is another handle (a pool of its own) on another thread.
+    let other = open(&db.url);
     let expected = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
+            let writer = &other;
             let mut done = Vec::new();
             for (i, seat) in seats.iter().enumerate() {
-                let (id, _) = hold(&c, "s", seat);
+                let (id, _) = hold(writer, "s", seat);
                 done.push(("held", id.clone()));
                 if i == 0 {
-                    hold(&c, "other", "X"); // another show's change is not this watch's
+                    hold(writer, "other", "X"); // another show's change is not this watch's
                 }
                 if i % 2 == 0 {
-                    book(&c, "s", &id);
+                    book(writer, "s", &id);
                     done.push(("booked", id));
                 } else {
-                    release(&c, "s", &id);
+                    release(writer, "s", &id);
                     done.push(("released", id));
                 }
             }

@@ -268,6 +268,13 @@ class Gunicorn:
         """The first ``count`` workers, once each is ready."""
         return [int(pid) for (pid,) in self.wait_for(r"worker ready: (\d+)", count)]
 
+    def wait_until_gone(self, pid: int) -> None:
+        """Waits (at most 20 s) until the worker ``pid`` has exited and the master reaped it."""
+        deadline = time.monotonic() + 20
+        while os.path.exists(f"/proc/{pid}"):
+            assert time.monotonic() < deadline, f"worker {pid} did not exit on SIGTERM:\n{self.log()}"
+            time.sleep(0.02)
+
     def served(self) -> List[Tuple[int, int]]:
         """``(worker pid, status)`` of every request logged, in order."""
         text = self.access.read_text() if self.access.exists() else ""
@@ -286,13 +293,15 @@ class Gunicorn:
             return err.code, json.loads(err.read())
 
     def stop(self) -> None:
+        """Stops gunicorn; it must be quick: well within its 30 s grace for the workers, so a
+        worker that hangs on its way out fails the test."""
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=60)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
-            pytest.fail(f"gunicorn did not stop on SIGTERM:\n{self.log()}")
+            pytest.fail(f"gunicorn did not stop within 20 s of SIGTERM:\n{self.log()}")
 
 
 def backends(raw: psycopg.Connection, application_name: str) -> Dict[int, int]:
@@ -373,11 +382,13 @@ def test_gunicorn_preload_workers_serve_on_connections_of_their_own(
 
         # A worker that never served (a fresh replacement) exits: it closes nothing of the
         # master's. Then the master's sweeper still removes an expired hold.
+        # Each exit must be prompt: well within gunicorn's 30 s grace, after which the
+        # master would kill a worker that hangs on its way out.
         os.kill(workers[0], signal.SIGTERM)
         (fresh,) = server.workers(WORKERS + 1)[WORKERS:]
-        server.wait_for(rf"Worker exiting \(pid: {workers[0]}\)")
+        server.wait_until_gone(workers[0])
         os.kill(fresh, signal.SIGTERM)
-        server.wait_for(rf"Worker exiting \(pid: {fresh}\)")
+        server.wait_until_gone(fresh)
         server.workers(WORKERS + 2)  # its replacement
         still = backends(raw, name)
         assert set(inherited) <= set(still), "an exiting worker closed the master's connections"
