@@ -632,7 +632,9 @@ fn clients_that_never_read_a_large_status_hold_no_database_connection() {
         peak_buffer = peak_buffer.max(buffered);
         peak_resident = peak_resident.max(resident_bytes(pid));
         let all_answered = served() == hoarders.len();
-        freed_while_hoarded |= all_answered && buffered > 0.0 && in_use == 0.0;
+        // Replies waiting in memory for clients that do not read, with no database
+        // connection in use: the reads that made them are over.
+        freed_while_hoarded |= buffered > 0.0 && in_use == 0.0;
         if all_answered && buffered == 0.0 {
             break;
         }
