@@ -274,7 +274,7 @@ impl SeatCore {
         let mut attempt = 0;
         loop {
             let pool = self.pool()?;
-            let mut conn = pool.checkout(self.checkout_wait()?)?;
+            let mut conn = pool.pool.get_timeout(self.checkout_wait()?)?;
             let outcome = op(&mut conn, attempt);
             let failure = match &outcome {
                 Err(Error::Database(e)) | Err(Error::Busy(Some(e))) => Some(classify(e)),

@@ -2,10 +2,9 @@
 //! and a cheap, round-trip-free validity check at checkout; one pool per process.
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use postgres::Client;
 use postgres_native_tls::MakeTlsConnector;
@@ -51,52 +50,10 @@ pub(crate) struct PoolSpec {
 /// conversation with the server), and its locks and helper threads were left behind by
 /// the fork. The child opens a pool of its own and never drops the inherited one, which
 /// would close (say goodbye on) the parent's sockets and join threads it does not have.
-///
-/// A caller that finds no idle connection waits on the standard library's condition
-/// variable here, not inside r2d2: r2d2 parks its waiters in parking_lot's process-wide
-/// table, which a `fork()` copies with entries of threads the child does not have, mid-way
-/// through changes those threads were making. Kept out of that table, the parent's waiting
-/// threads leave it consistent for a child, whose own pool uses it again.
 pub(crate) struct Pool {
     pub(crate) pid: u32,
     pub(crate) pool: r2d2::Pool<Manager>,
     pub(crate) generation: Arc<AtomicU64>,
-    waiting: Mutex<()>,
-    returned: Condvar,
-}
-
-/// How long a waiting caller sleeps at most before it looks for a connection again: a
-/// connection r2d2 opened in the background wakes nobody here.
-const LOOK_AGAIN: Duration = Duration::from_millis(5);
-
-/// What r2d2 answers for a checkout that timed out with no connect error to report.
-const BARE_TIMEOUT: &str = "timed out waiting for connection";
-
-/// A connection out of a [`Pool`]; it goes back, and wakes a waiting caller, when dropped.
-pub(crate) struct Checkout<'a> {
-    conn: Option<r2d2::PooledConnection<Manager>>,
-    pool: &'a Pool,
-}
-
-impl Deref for Checkout<'_> {
-    type Target = Conn;
-
-    fn deref(&self) -> &Conn {
-        self.conn.as_ref().expect("a checkout holds its connection until dropped")
-    }
-}
-
-impl DerefMut for Checkout<'_> {
-    fn deref_mut(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("a checkout holds its connection until dropped")
-    }
-}
-
-impl Drop for Checkout<'_> {
-    fn drop(&mut self) {
-        drop(self.conn.take());
-        self.pool.returned.notify_one();
-    }
 }
 
 impl Pool {
@@ -116,43 +73,7 @@ impl Pool {
             .test_on_check_out(true) // our check costs no round trip; see `Manager`
             .error_handler(Box::new(r2d2::NopErrorHandler));
         let pool = if eager { builder.build(manager)? } else { builder.build_unchecked(manager) };
-        Ok(Pool {
-            pid: std::process::id(),
-            pool,
-            generation,
-            waiting: Mutex::new(()),
-            returned: Condvar::new(),
-        })
-    }
-
-    /// A connection, waiting at most `wait` for one. Each look asks r2d2 without waiting
-    /// (which also has it open another connection when the pool may grow); between looks
-    /// the caller waits here for a connection to come back (see [`Pool`]). The error after
-    /// the last look says why no connection could be had (r2d2 keeps the last connect error).
-    pub(crate) fn checkout(&self, wait: Duration) -> Result<Checkout<'_>, r2d2::Error> {
-        let deadline = Instant::now() + wait;
-        // r2d2 hands its last connect error to one look only (its `Display` is the bare
-        // timeout without one): keep the latest that carries one.
-        let mut kept: Option<r2d2::Error> = None;
-        loop {
-            match self.pool.get_timeout(Duration::ZERO) {
-                Ok(conn) => return Ok(Checkout { conn: Some(conn), pool: self }),
-                Err(e) => {
-                    let now = Instant::now();
-                    let bare = e.to_string() == BARE_TIMEOUT;
-                    let why = match kept.take() {
-                        Some(earlier) if bare => earlier,
-                        _ => e,
-                    };
-                    if now >= deadline {
-                        return Err(why);
-                    }
-                    let idle = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-                    drop(self.returned.wait_timeout(idle, (deadline - now).min(LOOK_AGAIN)));
-                    kept = Some(why);
-                }
-            }
-        }
+        Ok(Pool { pid: std::process::id(), pool, generation })
     }
 
     /// Marks every connection opened before now as suspect: each is dropped at its next

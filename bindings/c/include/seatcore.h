@@ -35,6 +35,12 @@
 #include <stdint.h>
 
 /**
+ * How many counts `seatcore_stats.hold_groups` has: groups of 1, 2-3, 4-7, ..., 256 and
+ * more holds.
+ */
+#define SEATCORE_GROUP_SIZE_BUCKETS 9
+
+/**
  * Pass as `after` to `seatcore_watch_open` to watch from now: after every change
  * committed before the call.
  */
@@ -410,7 +416,7 @@ typedef struct seatcore_stats {
    * Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
    * holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
    */
-  uint64_t hold_groups[GROUP_SIZE_BUCKETS];
+  uint64_t hold_groups[SEATCORE_GROUP_SIZE_BUCKETS];
 } seatcore_stats;
 
 /**

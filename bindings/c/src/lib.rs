@@ -742,8 +742,13 @@ pub struct seatcore_stats {
     pub pool_max: u32,
     /// Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
     /// holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
-    pub hold_groups: [u64; GROUP_SIZE_BUCKETS],
+    pub hold_groups: [u64; SEATCORE_GROUP_SIZE_BUCKETS],
 }
+
+/// How many counts `seatcore_stats.hold_groups` has: groups of 1, 2-3, 4-7, ..., 256 and
+/// more holds.
+pub const SEATCORE_GROUP_SIZE_BUCKETS: usize = 9;
+const _: () = assert!(SEATCORE_GROUP_SIZE_BUCKETS == GROUP_SIZE_BUCKETS, "the core's group sizes");
 
 /// Copies the client's counters into `*out`. `SEATCORE_NULL_PARAMETER` when `client` or
 /// `out` is NULL (nothing written). `err` optional. Thread-safe; no database round trip.
