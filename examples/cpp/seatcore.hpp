@@ -154,6 +154,8 @@ public:
     Options &lock_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_lock_timeout_ms, ms); }
     Options &sweep_batch(std::uint32_t n) { return set(seatcore_options_set_sweep_batch, n); }
     Options &migrate(bool on) { return set(seatcore_options_set_migrate, on); }
+    // Where status reads go (a hot standby); see seatcore_options_set_read_url.
+    Options &read_url(const std::string &url) { return set(seatcore_options_set_read_url, url.c_str()); }
     const seatcore_options *get() const noexcept { return p_.get(); }
 
 private:

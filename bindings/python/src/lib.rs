@@ -61,5 +61,6 @@ fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item(Options::SWEEP_BATCH.name, o.sweep_batch)?;
     d.set_item(Options::CHANGE_RETENTION.name, o.change_retention.as_secs_f64())?;
     d.set_item("migrate", o.migrate)?;
+    d.set_item("read_url", o.read_url)?;
     Ok(d)
 }
