@@ -1,6 +1,7 @@
 /*
  * A box-office kiosk in C99: show the seat map of a show, hold two seats, book them,
- * print the booking.
+ * print the booking; then offer the best four seats together (held, shown, and released
+ * when the customer declines).
  *
  *   DATABASE_URL=postgres://... ./kiosk [show_id]
  *
@@ -54,7 +55,8 @@ static int ensure_show(const seatcore_client *client, const char *show_id) {
     return 0;
 }
 
-/* Prints the seat map (one row of the hall per line: . free, h held, X booked) and picks
+/* Prints the seat map (one row of the hall per line: . free, h held, X booked, # blocked)
+ * and picks
  * the first two available seats into picked[0..1]; *found says how many it found. */
 static int show_seat_map(const seatcore_client *client, const char *show_id,
                          char picked[2][65], int *found) {
@@ -93,6 +95,7 @@ static int show_seat_map(const seatcore_client *client, const char *show_id,
         }
         printf(" %s", seat.state == SEATCORE_SEAT_AVAILABLE ? "."
                       : seat.state == SEATCORE_SEAT_HELD    ? "h"
+                      : seat.state == SEATCORE_SEAT_BLOCKED ? "#"
                                                             : "X");
         if (seat.state == SEATCORE_SEAT_AVAILABLE && *found < 2) {
             strncpy(picked[*found], seat.seat_id, 64);
@@ -106,6 +109,40 @@ static int show_seat_map(const seatcore_client *client, const char *show_id,
         fprintf(stderr, "kiosk: the database reports broken invariants\n");
         return 1;
     }
+    return 0;
+}
+
+/* Offers the best four seats side by side in one row: holds them, shows them, and
+ * releases them (this customer declines). No four together is an answer, not a failure. */
+static int offer_best_four(const seatcore_client *client, const char *show_id) {
+    seatcore_hold *best = NULL;
+    seatcore_error *err = NULL;
+    seatcore_result rc;
+    size_t i;
+
+    rc = seatcore_hold_best(client, show_id, 4, NULL, 120, NULL, &best, &err);
+    if (rc == SEATCORE_NO_ADJACENT_SEATS) {
+        printf("no four seats together are left\n");
+        seatcore_error_free(err);
+        return 0;
+    }
+    if (rc != SEATCORE_OK) {
+        return fail("hold the best four seats", rc, err);
+    }
+    printf("best four together:");
+    for (i = 0; i < seatcore_hold_seat_count(best); i++) {
+        printf(" %s", seatcore_hold_seat_id(best, i));
+    }
+    printf(" (held until %s)\n", seatcore_hold_expires_at(best));
+    rc = seatcore_hold_seat_count(best) == 4 ? SEATCORE_OK : SEATCORE_INVALID_INPUT;
+    if (rc == SEATCORE_OK) {
+        rc = seatcore_release_hold(client, show_id, seatcore_hold_id(best), &err);
+    }
+    seatcore_hold_free(best);
+    if (rc != SEATCORE_OK) {
+        return fail("offer the best four seats", rc, err);
+    }
+    printf("declined: the four seats are free again\n");
     return 0;
 }
 
@@ -181,7 +218,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "kiosk: the booking does not match the hold\n");
         goto done;
     }
-    if (show_seat_map(client, show_id, picked, &found)) {
+    if (show_seat_map(client, show_id, picked, &found) || offer_best_four(client, show_id)) {
         goto done;
     }
     status = 0;

@@ -118,6 +118,67 @@ int main(int argc, char **argv) {
             std::cout << "as expected, " << e.what() << '\n';
         }
         print_seat_map(client, show_id);
+        // The best four together in one row: held, shown, released (the customer declines).
+        try {
+            seatcore::Hold best = client.hold_best(show_id, 4, 120);
+            std::cout << "best four together:";
+            for (const std::string &seat : best.seat_ids) {
+                std::cout << ' ' << seat;
+            }
+            std::cout << '\n';
+            if (best.seat_ids.size() != 4) {
+                std::cerr << "kiosk_cpp: the best-four hold has " << best.seat_ids.size() << " seats\n";
+                return 1;
+            }
+            client.release_hold(show_id, best.hold_id);
+        } catch (const seatcore::Error &e) {
+            if (e.code() != SEATCORE_NO_ADJACENT_SEATS) {
+                throw;
+            }
+            std::cout << "no four seats together are left\n";
+        }
+        // A structured map of its own: a premium back row with an accessible aisle seat.
+        std::string hall = show_id + "_hall";
+        std::vector<seatcore::MapSeat> seats;
+        for (int row = 0; row < 3; row++) {
+            for (int n = 1; n <= 8; n++) {
+                seatcore::MapSeat s;
+                s.seat_id = std::string(1, static_cast<char>('A' + row)) + std::to_string(n);
+                s.section = "stalls";
+                s.row = std::string(1, static_cast<char>('A' + row));
+                s.position = n;
+                s.category = row == 2 ? "premium" : "standard";
+                s.accessible = n == 1;
+                seats.push_back(s);
+            }
+        }
+        try {
+            client.initialize_map(hall, seats);
+        } catch (const seatcore::Error &e) {
+            if (e.code() != SEATCORE_SHOW_EXISTS) {
+                throw;
+            }
+        }
+        client.block_seats(hall, {"C8"}, "camera");
+        seatcore::BestFilters premium_access;
+        premium_access.category = "premium";
+        premium_access.accessible = true;
+        try {
+            seatcore::Hold wheelchair = client.hold_best(hall, 1, 60, premium_access);
+            std::cout << "accessible premium seat: " << wheelchair.seat_ids.at(0) << '\n';
+            client.release_hold(hall, wheelchair.hold_id);
+        } catch (const seatcore::Error &e) {
+            if (e.code() != SEATCORE_NO_ADJACENT_SEATS) {
+                throw;
+            }
+        }
+        std::vector<seatcore::MapSeat> read = client.seat_map(hall);
+        if (read.size() != seats.size() || read.at(16).row != std::optional<std::string>("C") ||
+            read.at(16).category != "premium" || !read.at(16).accessible) {
+            std::cerr << "kiosk_cpp: the seat map did not read back\n";
+            return 1;
+        }
+        client.unblock_seats(hall, {"C8"});
         seatcore::Audit audit = client.audit(show_id);
         std::cout << "audit of " << show_id << ": " << audit.seats << " seats, " << audit.held << " held, "
                   << audit.booked << " booked, " << audit.problem_count << " problems\n";

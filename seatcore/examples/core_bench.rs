@@ -5,9 +5,10 @@
 //!
 //! Uses DATABASE_URL, or the private cluster (scripts/pg.sh), in a throwaway schema.
 //! Prints one line per figure: initialize and status of a big show, sweeping expired holds,
-//! hold throughput with N threads on distinct seats, and best-available holds of 4 seats on
-//! a 20,000-seat show that is 70 % taken (1 thread, then N); `RESULT {json}` lines for
-//! bench/run.sh. `--only best` runs the last alone.
+//! hold throughput with N threads on distinct seats, and, measured against it, extensions of
+//! those holds and partial releases; best-available holds of 4 seats on a 20,000-seat show
+//! that is 70 % taken (1 thread, then N); `RESULT {json}` lines for bench/run.sh. `--only
+//! best` runs the last alone.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -46,6 +47,49 @@ fn main() {
     }
     best_available(&db, &core, 1, secs);
     best_available(&db, &core, threads, secs);
+}
+
+/// The other way to choose: one SQL query finding the runs of free seats of every row (gaps
+/// and islands over the seat map) and the best block of 4 in them, no orphan first, then
+/// the lowest rank sum. Timed alone (no hold), as often as it fits in `secs` seconds.
+fn sql_select(db: &TestDb, show: &str, secs: u64) {
+    const QUERY: &str = "
+WITH free AS (
+    SELECT m.section, m.row_label, m.position, m.rank,
+           m.position - row_number() OVER (PARTITION BY m.section, m.row_label ORDER BY m.position) AS grp
+    FROM seat_map m JOIN seats s ON s.show_id = m.show_id AND s.seat_no = m.seat_no
+    WHERE m.show_id = $1 AND m.row_label IS NOT NULL AND s.booking_id IS NULL
+      AND s.block_reason IS NULL AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= now())
+), w AS (
+    SELECT section, row_label, position, sum(rank) OVER r4 AS cost, count(*) OVER r4 AS n,
+           min(position) OVER g AS lo, max(position) OVER g AS hi
+    FROM free
+    WINDOW r4 AS (PARTITION BY section, row_label, grp ORDER BY position ROWS BETWEEN CURRENT ROW AND 3 FOLLOWING),
+           g AS (PARTITION BY section, row_label, grp)
+)
+SELECT section, row_label, position FROM w WHERE n = 4
+ORDER BY (position - lo = 1 OR hi - (position + 3) = 1), cost
+LIMIT 1";
+    let mut c = db.client();
+    let statement = c.prepare(QUERY).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(secs.min(5));
+    let mut lat = Vec::new();
+    while Instant::now() < deadline {
+        let t0 = Instant::now();
+        let rows = c.query(&statement, &[&show]).unwrap();
+        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(rows.len(), 1, "the query found no block");
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (p50, p99) = (lat[lat.len() / 2], lat[lat.len() * 99 / 100]);
+    println!(
+        "best 4 of 20000 seats chosen by one SQL query (no hold): p50 {p50:.2} ms, p99 {p99:.2} ms, n={}",
+        lat.len()
+    );
+    println!(
+        "RESULT {{\"scenario\":\"core_best4_sql_select\",\"rep\":0,\"per_s\":{:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}",
+        1000.0 / p50
+    );
 }
 
 /// A 20,000-seat show (20 sections of 25 rows of 40), 70 % taken, the front rows most;
@@ -87,6 +131,9 @@ fn best_available(db: &TestDb, core: &SeatCore, threads: usize, secs: u64) {
     }
     let st = core.seat_status(&show).unwrap();
     let taken = st.counts.booked as f64 / st.counts.total as f64;
+    if threads == 1 {
+        sql_select(db, &show, secs);
+    }
     let filters = seatcore::BestFilters::default();
     // warm: the first call loads the show
     let h = core.hold_best(&show, 4, &filters, 600).unwrap();
@@ -198,22 +245,22 @@ fn everything_but_best(
             let mine: Vec<String> = hold_map[t * per_thread..(t + 1) * per_thread].to_vec();
             std::thread::spawn(move || {
                 let mut local = Vec::new();
+                let mut held = Vec::new();
                 for seat in mine {
                     if Instant::now() >= deadline {
                         break;
                     }
                     let t0 = Instant::now();
-                    core.hold("holds", &[seat], 600).unwrap();
+                    held.push(core.hold("holds", &[seat], 600).unwrap().hold_id.to_string());
                     local.push(t0.elapsed().as_secs_f64() * 1000.0);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 lat.lock().unwrap().extend(local);
+                held
             })
         })
         .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    let held: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let elapsed = start.elapsed().as_secs_f64();
     let n = done.load(Ordering::Relaxed);
     let mut l = lat.lock().unwrap().clone();
@@ -223,4 +270,68 @@ fn everything_but_best(
     println!(
         "RESULT {{\"scenario\":\"core_holds_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
     );
+
+    // Extensions: each thread extends the holds it made above, in turn, for as long.
+    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+        let mine = &held[t];
+        core.extend("holds", &mine[i % mine.len()], 600).unwrap();
+    });
+    println!("extend-hold, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
+    println!(
+        "RESULT {{\"scenario\":\"core_extend_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
+    );
+
+    // Partial releases: each thread holds 20 of its own seats, then releases them one by one
+    // (the last one releases the hold), and again. The holds' time counts: each is timed with
+    // the release that follows it.
+    const SEATS_PER_HOLD: usize = 20;
+    let partial_map: Vec<String> = (0..threads * per_thread).map(|i| format!("P{i}")).collect();
+    core.initialize_show("partial", &partial_map).unwrap();
+    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+        let round = i / SEATS_PER_HOLD;
+        let first = t * per_thread + (round * SEATS_PER_HOLD) % per_thread;
+        let seats = &partial_map[first..first + SEATS_PER_HOLD];
+        thread_local! { static HOLD: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) }; }
+        if i % SEATS_PER_HOLD == 0 {
+            let hold = core.hold("partial", seats, 600).unwrap();
+            HOLD.with(|h| *h.borrow_mut() = hold.hold_id.to_string());
+        }
+        let seat = &seats[i % SEATS_PER_HOLD];
+        HOLD.with(|h| core.release_seats("partial", &h.borrow(), &[seat]).unwrap());
+    });
+    println!("partial release, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
+    println!(
+        "RESULT {{\"scenario\":\"core_partial_release_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
+    );
+}
+
+/// Runs `op(thread, i)` for i = 0, 1, ... on `threads` threads for `secs` seconds; returns the
+/// rate, p50 and p99 latency (ms) and count of the operations.
+fn timed(threads: usize, secs: u64, op: impl Fn(usize, usize) + Sync) -> (f64, f64, f64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let lat: Vec<Vec<f64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let op = &op;
+                scope.spawn(move || {
+                    let mut local = Vec::new();
+                    let mut i = 0;
+                    while Instant::now() < deadline {
+                        let t0 = Instant::now();
+                        op(t, i);
+                        local.push(t0.elapsed().as_secs_f64() * 1000.0);
+                        i += 1;
+                    }
+                    local
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut l: Vec<f64> = lat.into_iter().flatten().collect();
+    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = l.len() as u64;
+    (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100], n)
 }

@@ -43,6 +43,13 @@ pub struct Options {
     /// served by a standby says how far behind it may be (`replayed_at`), and a show the
     /// standby does not know yet is looked up on the primary.
     pub read_url: Option<String>,
+    /// Make the holds of one show that arrive together in one transaction (default true):
+    /// each stays all-or-none and independent, and gets its answer once it is durable. A
+    /// hold that arrives alone is made at once, as if this were off.
+    pub group_holds: bool,
+    /// The longest an extended hold may live, counted from its creation (default 1 hour):
+    /// [`SeatCore::extend`](crate::SeatCore::extend) never moves an expiry past it.
+    pub max_hold_life: Duration,
 }
 
 impl Default for Options {
@@ -139,6 +146,8 @@ impl Options {
         migrate: true,
         change_retention: Duration::from_secs(30 * 86_400),
         read_url: None,
+        group_holds: true,
+        max_hold_life: Duration::from_secs(3600),
     };
 
     /// `pool_size`: 1 to 1,000 connections.
@@ -164,6 +173,18 @@ impl Options {
         name: "change_retention",
         range: Duration::from_secs(60)..=Duration::from_secs(3650 * 86_400),
     };
+
+    /// `max_hold_life`: 1 second to 1 day (the longest hold, `validate::MAX_HOLD_SECONDS`).
+    pub const MAX_HOLD_LIFE: OptionRange<Duration> = OptionRange {
+        name: "max_hold_life",
+        range: Duration::from_secs(1)..=Duration::from_secs(crate::validate::MAX_HOLD_SECONDS as u64),
+    };
+
+    /// Sets `max_hold_life`, refusing a value out of [`Options::MAX_HOLD_LIFE`].
+    pub fn set_max_hold_life(&mut self, d: Duration) -> Result<&mut Self> {
+        self.max_hold_life = Self::MAX_HOLD_LIFE.check(d)?;
+        Ok(self)
+    }
 
     /// Sets `change_retention`, refusing a value out of [`Options::CHANGE_RETENTION`].
     pub fn set_change_retention(&mut self, d: Duration) -> Result<&mut Self> {
@@ -224,6 +245,7 @@ impl Options {
         Self::LOCK_TIMEOUT.check(self.lock_timeout)?;
         Self::SWEEP_BATCH.check(self.sweep_batch)?;
         Self::CHANGE_RETENTION.check(self.change_retention)?;
+        Self::MAX_HOLD_LIFE.check(self.max_hold_life)?;
         Ok(())
     }
 }
@@ -258,6 +280,14 @@ mod tests {
         o.check().unwrap();
         assert!(o.set_min_idle(1001).is_err());
         assert!(o.set_sweep_batch(0).is_err());
+        let e = o.set_max_hold_life(Duration::from_secs(86_401)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration error: max_hold_life must be from 1 s to 86400 s, not 86401 s"
+        );
+        assert_eq!(o.max_hold_life, Duration::from_secs(3600), "unchanged");
+        assert!(o.set_max_hold_life(Duration::from_millis(999)).is_err());
+        o.set_max_hold_life(Duration::from_secs(120)).unwrap();
         assert_eq!(Options::MIN_IDLE.check_wide(3).unwrap(), 3);
         let e = Options::MIN_IDLE.check_wide(-1).unwrap_err();
         assert_eq!(e.to_string(), "configuration error: min_idle must be from 0 to 1000, not -1");

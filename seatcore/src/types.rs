@@ -128,6 +128,8 @@ pub struct StatusHead {
     pub version: i64,
     /// A strong HTTP entity tag, quotes included.
     pub etag: String,
+    /// The show's seat count, as declared when it was created: how many seats follow.
+    pub seats: u64,
 }
 
 /// A whole show's status, seats in seat-map order.
@@ -234,6 +236,10 @@ pub struct Stats {
     pub pool_connections: u32,
     pub pool_idle: u32,
     pub pool_max: u32,
+    /// Groups of holds made (see [`crate::Options::group_holds`]), by size: element `i`
+    /// counts groups of `2^i` to `2^(i+1) - 1` holds (1, 2-3, 4-7, ...; the last, 256 and
+    /// more). A hold made alone is a group of one.
+    pub hold_groups: [u64; crate::GROUP_SIZE_BUCKETS],
 }
 
 /// Serializes a timestamp as [`iso8601`] text.

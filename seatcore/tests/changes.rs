@@ -120,6 +120,7 @@ fn a_status_read_carries_its_version_and_etag() {
     core.initialize_show("s", &["A1", "A2"]).unwrap();
     core.initialize_show("t", &["B1"]).unwrap();
     let first = head(&core, "s");
+    assert_eq!(first.seats, 2, "the seat count comes with the head");
     assert_eq!(head(&core, "s").etag, first.etag, "the same document, the same tag");
     let status = core.seat_status("s").unwrap();
     assert!(status.counts.version >= first.version);

@@ -33,6 +33,21 @@
 #include <stdint.h>
 
 /**
+ * `seatcore_best_filters.accessible`: any seat.
+ */
+#define SEATCORE_ANY -1
+
+/**
+ * `seatcore_best_filters.accessible`: seats that are not accessible.
+ */
+#define SEATCORE_NOT_ACCESSIBLE 0
+
+/**
+ * `seatcore_best_filters.accessible`: accessible seats only.
+ */
+#define SEATCORE_ACCESSIBLE_ONLY 1
+
+/**
  * The result of every fallible seatcore function.
  *
  * `SEATCORE_OK` is 0; every other value is a failure. Codes 1 to 99 are the core's
@@ -116,6 +131,20 @@ enum seatcore_result
    */
   SEATCORE_NO_ADJACENT_SEATS = 17,
   /**
+   * No booking of this show has this id (never made, another show's, or not a UUID).
+   */
+  SEATCORE_BOOKING_NOT_FOUND = 14,
+  /**
+   * Some seats to release are not in the hold; nothing was released. The error object
+   * lists them (`seatcore_error_not_in_hold_seat`).
+   */
+  SEATCORE_SEATS_NOT_IN_HOLD = 15,
+  /**
+   * The hold was booked and the booking cancelled: its seats are free again, and booking
+   * the hold again does not take them back; hold them anew.
+   */
+  SEATCORE_BOOKING_CANCELLED = 16,
+  /**
    * A pointer argument that must not be NULL was NULL. Nothing was done.
    */
   SEATCORE_NULL_PARAMETER = 100,
@@ -187,6 +216,14 @@ typedef struct seatcore_audit_report seatcore_audit_report;
 typedef struct seatcore_booking seatcore_booking;
 
 /**
+ * A cancelled booking: kept in the database, marked cancelled; its seats are available.
+ *
+ * Made by `seatcore_cancel_booking`; the caller owns it and frees it with
+ * `seatcore_cancellation_free`. Immutable: several threads may read it at once.
+ */
+typedef struct seatcore_cancellation seatcore_cancellation;
+
+/**
  * A handle on the seat database: a pool of connections.
  *
  * Thread safety: a client is safe to share between threads. Every function taking a
@@ -215,6 +252,14 @@ typedef struct seatcore_error seatcore_error;
 typedef struct seatcore_hold seatcore_hold;
 
 /**
+ * A show's seat map at one moment, in map order.
+ *
+ * Made by `seatcore_seat_map`; the caller owns it and frees it with
+ * `seatcore_map_free`.
+ */
+typedef struct seatcore_map seatcore_map;
+
+/**
  * How a client connects: pool size, timeouts, sweep batches, migrations.
  *
  * Made by `seatcore_options_new`, owned by the caller, freed with `seatcore_options_free`.
@@ -226,6 +271,14 @@ typedef struct seatcore_hold seatcore_hold;
  * keeps the value it had. No value is ever silently changed.
  */
 typedef struct seatcore_options seatcore_options;
+
+/**
+ * What `seatcore_release_seats` did: the seats released and those the hold keeps.
+ *
+ * Made by `seatcore_release_seats`; the caller owns it and frees it with
+ * `seatcore_seats_released_free`. Immutable: several threads may read it at once.
+ */
+typedef struct seatcore_seats_released seatcore_seats_released;
 
 /**
  * A show's status at one moment: counts, and every seat in seat-map order.
@@ -309,7 +362,72 @@ typedef struct seatcore_stats {
   uint32_t pool_connections;
   uint32_t pool_idle;
   uint32_t pool_max;
+  /**
+   * Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
+   * holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
+   */
+  uint64_t hold_groups[GROUP_SIZE_BUCKETS];
 } seatcore_stats;
+
+/**
+ * One seat of a structured seat map, as `seatcore_initialize_map` takes it.
+ *
+ * - `seat_id`: required.
+ * - `section`, `category`: NULL for none ("").
+ * - `row`: NULL for a seat in no row (a box, a standing place: ranked after every row);
+ *   otherwise `position` (0 or more) is its place in the row: seats of one section and row
+ *   whose positions differ by 1 are side by side. `position` is ignored without a row.
+ * - `place_from_id`: when true and `row` is NULL, the row and position come from the seat
+ *   id as for `seatcore_initialize_show` (`"A12"`: row A, position 12).
+ * - `accessible`: an accessible seat (wheelchair place).
+ * - `has_rank`, `rank`: with `has_rank`, the seat's rank (finite; lower is better);
+ *   without, the default: front rows first (in map order), then nearer the row's middle.
+ *
+ * Start from a zeroed seat (`seatcore_map_seat s = {0};`: no section, row, category or
+ * rank) and set what you need.
+ */
+typedef struct seatcore_map_seat {
+  const char *seat_id;
+  const char *section;
+  const char *row;
+  int64_t position;
+  const char *category;
+  bool accessible;
+  bool place_from_id;
+  bool has_rank;
+  double rank;
+} seatcore_map_seat;
+
+/**
+ * One seat of a show's map, as borrowed views into its `seatcore_map`.
+ *
+ * The strings point into the map object: valid until it is freed, never to be freed by the
+ * caller. `row` is NULL for a seat in no row; `position` is then -1.
+ */
+typedef struct seatcore_map_entry {
+  const char *seat_id;
+  const char *section;
+  const char *row;
+  int64_t position;
+  const char *category;
+  bool accessible;
+  double rank;
+} seatcore_map_entry;
+
+/**
+ * Which seats a best-available hold may take. Every field is optional: NULL (or
+ * `SEATCORE_ANY`) does not filter.
+ *
+ * - `category`, `section`: only seats of this category / section (a name the show does not
+ *   have gives `SEATCORE_NO_ADJACENT_SEATS`).
+ * - `accessible`: `SEATCORE_ANY` (-1), `SEATCORE_NOT_ACCESSIBLE` (0) or
+ *   `SEATCORE_ACCESSIBLE_ONLY` (1).
+ */
+typedef struct seatcore_best_filters {
+  const char *category;
+  const char *section;
+  int32_t accessible;
+} seatcore_best_filters;
 
 #ifdef __cplusplus
 extern "C" {
@@ -492,6 +610,17 @@ seatcore_result seatcore_options_set_migrate(struct seatcore_options *options,
 seatcore_result seatcore_options_set_read_url(struct seatcore_options *options,
                                               const char *read_url,
                                               struct seatcore_error **err);
+
+/**
+ * Whether the holds of one show that arrive together (from this client's threads) are
+ * made in one transaction: each stays all-or-none and independent, and gets its answer
+ * once it is durable; a hold that arrives alone is made at once. Default: true.
+ *
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_options_set_group_holds(struct seatcore_options *options,
+                                                 bool group_holds,
+                                                 struct seatcore_error **err);
 
 /**
  * Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a
@@ -747,6 +876,188 @@ seatcore_result seatcore_sweeper_start(const struct seatcore_client *client,
 void seatcore_sweeper_free(struct seatcore_sweeper *sweeper);
 
 /**
+ * The longest life of an extended hold, from its creation, in seconds:
+ * `seatcore_extend_hold` never moves an expiry past it. Default: 3600 s. Valid: 1 to
+ * 86400 s.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_options_set_max_hold_life_s(struct seatcore_options *options,
+                                                     uint64_t seconds,
+                                                     struct seatcore_error **err);
+
+/**
+ * Gives a live hold a new expiry: `seconds` (1 to 86400) from now by the database's
+ * clock, but never later than the hold's creation plus the maximum hold life
+ * (`seatcore_options_set_max_hold_life_s`). The expiry is set, not added to: it may be
+ * earlier than before.
+ *
+ * - `client`, `show_id`, `hold_id`: required; `hold_id` is the hold's UUID text (anything
+ *   else is simply `SEATCORE_HOLD_NOT_FOUND`).
+ * - `out`: required; on success `*out` is a new hold object (its seats and new expiry) the
+ *   caller owns and frees with `seatcore_hold_free`. Untouched on failure.
+ * - `err`: optional; on failure, when not NULL, receives an error object to free.
+ *
+ * A hold counts as live when its row is locked (after waiting for a booking or release of
+ * it in flight), by the database's clock, and only while every seat still carries it: an
+ * extension racing the hold's expiry is made while it was live or refused, never after its
+ * seats went to someone else. Fails with `SEATCORE_HOLD_NOT_FOUND` (never made, released,
+ * booked, swept), `SEATCORE_HOLD_EXPIRED` (also when the hold has lived its maximum life
+ * already: it runs on to its expiry), `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_INVALID_INPUT`
+ * (bad show id, `seconds` out of range), `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_extend_hold(const struct seatcore_client *client,
+                                     const char *show_id,
+                                     const char *hold_id,
+                                     int64_t seconds,
+                                     struct seatcore_hold **out,
+                                     struct seatcore_error **err);
+
+/**
+ * Releases some seats of a live hold: they are available at once, and the hold keeps the
+ * others with its expiry (booking it books only those). Releasing every seat releases the
+ * hold, as `seatcore_release_hold` does. All or nothing: when a seat asked for is not in
+ * the hold, nothing is released.
+ *
+ * - `client`, `show_id`, `hold_id`: required.
+ * - `seat_ids`, `count`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates).
+ *   Read only during the call.
+ * - `out`: optional; on success, when not NULL, `*out` is a new object saying what was
+ *   released and what the hold keeps, which the caller frees with
+ *   `seatcore_seats_released_free`. Untouched on failure.
+ * - `err`: optional. For `SEATCORE_SEATS_NOT_IN_HOLD` it lists the seats asked for that
+ *   the hold does not have (`seatcore_error_not_in_hold_seat`).
+ *
+ * Fails with `SEATCORE_HOLD_NOT_FOUND` (also for an expired, booked or malformed hold id),
+ * `SEATCORE_SEATS_NOT_IN_HOLD`, `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_release_seats(const struct seatcore_client *client,
+                                       const char *show_id,
+                                       const char *hold_id,
+                                       const char *const *seat_ids,
+                                       size_t count,
+                                       struct seatcore_seats_released **out,
+                                       struct seatcore_error **err);
+
+/**
+ * The id of the hold the seats came from. Borrowed from `released` (valid until it is
+ * freed); NULL when `released` is NULL.
+ */
+const char *seatcore_seats_released_hold_id(const struct seatcore_seats_released *released);
+
+/**
+ * How many seats were released; 0 when `released` is NULL.
+ */
+size_t seatcore_seats_released_seat_count(const struct seatcore_seats_released *released);
+
+/**
+ * The `index`-th released seat id (trimmed, in request order). Borrowed from `released`
+ * (valid until it is freed); NULL when `released` is NULL or `index` is out of range.
+ */
+const char *seatcore_seats_released_seat_id(const struct seatcore_seats_released *released,
+                                            size_t index);
+
+/**
+ * How many seats the hold keeps: 0 when every seat was released (the hold is released
+ * then) or `released` is NULL.
+ */
+size_t seatcore_seats_released_remaining_count(const struct seatcore_seats_released *released);
+
+/**
+ * The `index`-th seat id the hold keeps, in the order the hold asked for them. Borrowed
+ * from `released` (valid until it is freed); NULL when `released` is NULL or `index` is
+ * out of range.
+ */
+const char *seatcore_seats_released_remaining_seat_id(const struct seatcore_seats_released *released,
+                                                      size_t index);
+
+/**
+ * Frees a released-seats object and every string borrowed from it. NULL is a no-op. Must
+ * not race with other uses of the same object; freeing it twice is undefined behaviour.
+ */
+void seatcore_seats_released_free(struct seatcore_seats_released *released);
+
+/**
+ * Cancels a booking: its seats are available at once. The booking is kept, marked
+ * cancelled. Idempotent: cancelling it again succeeds with the same seats and time, and
+ * changes nothing. Booking its hold again then fails with `SEATCORE_BOOKING_CANCELLED`:
+ * the seats are never taken back that way.
+ *
+ * - `client`, `show_id`, `booking_id`: required; `booking_id` is the booking's UUID text
+ *   (anything else is simply `SEATCORE_BOOKING_NOT_FOUND`).
+ * - `out`: optional; on success, when not NULL, `*out` is a new cancellation object the
+ *   caller frees with `seatcore_cancellation_free`. Untouched on failure.
+ * - `err`: optional.
+ *
+ * Fails with `SEATCORE_BOOKING_NOT_FOUND` (never made, another show's, not a UUID),
+ * `SEATCORE_INVALID_INPUT` (bad show id), `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_cancel_booking(const struct seatcore_client *client,
+                                        const char *show_id,
+                                        const char *booking_id,
+                                        struct seatcore_cancellation **out,
+                                        struct seatcore_error **err);
+
+/**
+ * The cancelled booking's id, 36-character UUID text. Borrowed from `cancellation` (valid
+ * until it is freed); NULL when `cancellation` is NULL.
+ */
+const char *seatcore_cancellation_booking_id(const struct seatcore_cancellation *cancellation);
+
+/**
+ * The id of the show the booking belongs to. Borrowed from `cancellation` (valid until it
+ * is freed); NULL when `cancellation` is NULL.
+ */
+const char *seatcore_cancellation_show_id(const struct seatcore_cancellation *cancellation);
+
+/**
+ * How many seats the booking had (all available now); 0 when `cancellation` is NULL.
+ */
+size_t seatcore_cancellation_seat_count(const struct seatcore_cancellation *cancellation);
+
+/**
+ * The `index`-th seat id of the cancelled booking. Borrowed from `cancellation` (valid
+ * until it is freed); NULL when `cancellation` is NULL or `index` is out of range.
+ */
+const char *seatcore_cancellation_seat_id(const struct seatcore_cancellation *cancellation,
+                                          size_t index);
+
+/**
+ * When the booking was first cancelled, as ISO 8601 text. Borrowed from `cancellation`
+ * (valid until it is freed); NULL when `cancellation` is NULL.
+ */
+const char *seatcore_cancellation_cancelled_at(const struct seatcore_cancellation *cancellation);
+
+/**
+ * When the booking was first cancelled, in microseconds since the Unix epoch (UTC); 0
+ * when `cancellation` is NULL.
+ */
+int64_t seatcore_cancellation_cancelled_at_us(const struct seatcore_cancellation *cancellation);
+
+/**
+ * Frees a cancellation object and every string borrowed from it. NULL is a no-op. Must
+ * not race with other uses of the same object; freeing it twice is undefined behaviour.
+ */
+void seatcore_cancellation_free(struct seatcore_cancellation *cancellation);
+
+/**
+ * For `SEATCORE_SEATS_NOT_IN_HOLD`: how many seats asked for are not in the hold. 0 for
+ * other errors and when `err` is NULL.
+ */
+size_t seatcore_error_not_in_hold_count(const struct seatcore_error *err);
+
+/**
+ * For `SEATCORE_SEATS_NOT_IN_HOLD`: the `index`-th seat id asked for that the hold does not
+ * have, in request order. Borrowed from `err` (valid until it is freed); NULL when `err`
+ * is NULL or `index` is out of range.
+ */
+const char *seatcore_error_not_in_hold_seat(const struct seatcore_error *err, size_t index);
+
+/**
  * The hold's id: a UUID in its 36-character text form, to pass to `seatcore_book_hold` or
  * `seatcore_release_hold`.
  *
@@ -935,6 +1246,129 @@ const char *seatcore_audit_problem(const struct seatcore_audit_report *report, s
  * with other uses of the same object; freeing it twice is undefined behaviour.
  */
 void seatcore_audit_free(struct seatcore_audit_report *report);
+
+/**
+ * Creates a show with a structured seat map: sections, rows, positions, categories,
+ * accessibility and ranks.
+ *
+ * - `client`, `show_id`: required.
+ * - `seats`, `count`: 1 to 500000 seats, in map order (see `seatcore_map_seat`). Read only
+ *   during the call.
+ * - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
+ * - `err`: optional; on failure, when not NULL, receives an error object to free. For a
+ *   seat that breaks a rule, `seatcore_error_index` gives its index.
+ *
+ * Fails with `SEATCORE_SHOW_EXISTS`, `SEATCORE_INVALID_INPUT` (empty or duplicate seat ids,
+ * two seats at one place of a row, a negative position, a rank that is not finite, names
+ * too long), `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code.
+ * Nothing is written on failure. Thread-safe.
+ */
+seatcore_result seatcore_initialize_map(const struct seatcore_client *client,
+                                        const char *show_id,
+                                        const struct seatcore_map_seat *seats,
+                                        size_t count,
+                                        size_t *out_seat_count,
+                                        struct seatcore_error **err);
+
+/**
+ * Reads a show's seat map.
+ *
+ * - `client`, `show_id`: required.
+ * - `out`: required; on success `*out` is a new map the caller owns and frees with
+ *   `seatcore_map_free`. Untouched on failure.
+ *
+ * Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_INPUT` (bad show id),
+ * `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_seat_map(const struct seatcore_client *client,
+                                  const char *show_id,
+                                  struct seatcore_map **out,
+                                  struct seatcore_error **err);
+
+/**
+ * The number of seats of a map (0 for NULL).
+ */
+size_t seatcore_map_count(const struct seatcore_map *map);
+
+/**
+ * Writes the `index`-th seat of the map, in map order, into `*out`. The strings in `*out`
+ * are borrowed from `map`: valid until `seatcore_map_free(map)`, not to be freed.
+ *
+ * Returns `SEATCORE_NULL_PARAMETER` when `map` or `out` is NULL and
+ * `SEATCORE_INDEX_OUT_OF_RANGE` when `index >= seatcore_map_count(map)`; `*out` is
+ * then untouched. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_map_seat_at(const struct seatcore_map *map,
+                                     size_t index,
+                                     struct seatcore_map_entry *out,
+                                     struct seatcore_error **err);
+
+/**
+ * Frees a map and every string borrowed from it. NULL is a no-op. Must not race with
+ * other uses of the same object; freeing it twice is undefined behaviour.
+ */
+void seatcore_map_free(struct seatcore_map *map);
+
+/**
+ * Blocks seats (house seats, broken seats), all or none: a blocked seat cannot be held
+ * until it is unblocked, and a reset leaves it blocked. Blocking a blocked seat again is
+ * fine (its reason is replaced).
+ *
+ * - `client`, `show_id`: required.
+ * - `seat_ids`, `count`: 1 to 500000 NUL-terminated UTF-8 seat ids. Read only during the call.
+ * - `reason`: optional (NULL for none): at most 200 characters, no control characters.
+ *
+ * Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_SEAT_IDS` (a seat not on the
+ * map), `SEATCORE_SEATS_UNAVAILABLE` (some are held or booked: the error lists them),
+ * `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a
+ * database code. Thread-safe.
+ */
+seatcore_result seatcore_block_seats(const struct seatcore_client *client,
+                                     const char *show_id,
+                                     const char *const *seat_ids,
+                                     size_t count,
+                                     const char *reason,
+                                     struct seatcore_error **err);
+
+/**
+ * Unblocks seats, all or none (seats that are not blocked stay as they are).
+ *
+ * Arguments and failures as `seatcore_block_seats`, without `reason` and
+ * `SEATCORE_SEATS_UNAVAILABLE`. Thread-safe.
+ */
+seatcore_result seatcore_unblock_seats(const struct seatcore_client *client,
+                                       const char *show_id,
+                                       const char *const *seat_ids,
+                                       size_t count,
+                                       struct seatcore_error **err);
+
+/**
+ * Holds the best `count` seats side by side in one row that match `filters`, for `seconds`
+ * (1 to 86400, by the database's clock): a block that leaves no lone seat between taken
+ * seats when such a block exists, then the lowest rank sum. The hold is like any other
+ * (book it, release it, let it expire); its seats come in position order.
+ *
+ * - `client`, `show_id`: required.
+ * - `count`: 1 to 50.
+ * - `filters`: optional (NULL: any seat); see `seatcore_best_filters`.
+ * - `request_key`: optional (NULL for none): with a key, a retry after a lost reply
+ *   returns the hold the first call made, as `seatcore_hold_seats_with_key`.
+ * - `out`: required; on success `*out` is a new hold the caller owns and frees with
+ *   `seatcore_hold_free`. Untouched on failure.
+ *
+ * Fails with `SEATCORE_NO_ADJACENT_SEATS` (no block fits now), `SEATCORE_SHOW_NOT_FOUND`,
+ * `SEATCORE_INVALID_INPUT` (count, filters, duration, key), `SEATCORE_REQUEST_KEY_REUSED`,
+ * `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no
+ * seat is ever granted to two callers.
+ */
+seatcore_result seatcore_hold_best(const struct seatcore_client *client,
+                                   const char *show_id,
+                                   size_t count,
+                                   const struct seatcore_best_filters *filters,
+                                   int64_t seconds,
+                                   const char *request_key,
+                                   struct seatcore_hold **out,
+                                   struct seatcore_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -16,7 +16,11 @@ mod args;
 mod error;
 #[cfg(test)]
 mod hostile_tests;
+mod lifecycle;
+#[cfg(test)]
+mod lifecycle_tests;
 mod results;
+mod seat_map;
 #[cfg(test)]
 mod tests;
 
@@ -24,12 +28,17 @@ use std::ffi::{c_char, c_void};
 use std::ptr;
 use std::time::Duration;
 
-use seatcore_core::{validate, Options, SeatCore, Sweeper};
+use seatcore_core::{validate, Options, SeatCore, Sweeper, GROUP_SIZE_BUCKETS};
 
 pub use error::{seatcore_error, seatcore_result};
+pub use lifecycle::*;
 pub use results::{
     seatcore_audit_report, seatcore_booking, seatcore_hold, seatcore_seat, seatcore_seat_counts,
     seatcore_seat_state, seatcore_status,
+};
+pub use seat_map::{
+    seatcore_best_filters, seatcore_map, seatcore_map_entry, seatcore_map_seat, SEATCORE_ACCESSIBLE_ONLY,
+    SEATCORE_ANY, SEATCORE_NOT_ACCESSIBLE,
 };
 
 use error::{boundary, guard, Failure, NO_STRING};
@@ -304,6 +313,23 @@ pub unsafe extern "C" fn seatcore_options_set_read_url(
     })
 }
 
+/// Whether the holds of one show that arrive together (from this client's threads) are
+/// made in one transaction: each stays all-or-none and independent, and gets its answer
+/// once it is durable; a hold that arrives alone is made at once. Default: true.
+///
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_group_holds(
+    options: *mut seatcore_options,
+    group_holds: bool,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    set_option(options, err, |o| {
+        o.group_holds = group_holds;
+        Ok(o)
+    })
+}
+
 // ---- the client ----
 
 /// A handle on the seat database: a pool of connections.
@@ -313,7 +339,7 @@ pub unsafe extern "C" fn seatcore_options_set_read_url(
 /// at once; open one client per process and share it. Only `seatcore_client_free` needs
 /// exclusive access: call it once, after every other use has returned.
 pub struct seatcore_client {
-    core: SeatCore,
+    pub(crate) core: SeatCore,
 }
 
 // The header promises that a client may be shared between threads: hold the compiler to it.
@@ -324,7 +350,10 @@ const _: () = {
     shared_between_threads::<seatcore_booking>();
     shared_between_threads::<seatcore_status>();
     shared_between_threads::<seatcore_audit_report>();
+    shared_between_threads::<seatcore_map>();
     shared_between_threads::<seatcore_error>();
+    shared_between_threads::<seatcore_seats_released>();
+    shared_between_threads::<seatcore_cancellation>();
 };
 
 /// Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a
@@ -730,6 +759,9 @@ pub struct seatcore_stats {
     pub pool_connections: u32,
     pub pool_idle: u32,
     pub pool_max: u32,
+    /// Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
+    /// holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
+    pub hold_groups: [u64; GROUP_SIZE_BUCKETS],
 }
 
 /// Copies the client's counters into `*out`. `SEATCORE_NULL_PARAMETER` when `client` or
@@ -753,6 +785,7 @@ pub unsafe extern "C" fn seatcore_client_stats(
             pool_connections: s.pool_connections,
             pool_idle: s.pool_idle,
             pool_max: s.pool_max,
+            hold_groups: s.hold_groups,
         };
         Ok(())
     })

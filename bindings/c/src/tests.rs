@@ -10,6 +10,7 @@ use seatcore_core::{validate, ErrorKind, OptionRange, Options, Sweeper, MAX_REPO
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
+use crate::seat_map::*;
 use crate::*;
 
 const HEADER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/include/seatcore.h");
@@ -124,7 +125,7 @@ fn ms(d: Duration) -> String {
 fn header_states_the_cores_defaults_and_ranges() {
     let header = String::from_utf8(generate_header()).unwrap();
     let d = Options::DEFAULT;
-    let options: [(&str, String, Option<String>); 10] = [
+    let options: [(&str, String, Option<String>); 12] = [
         ("seatcore_options_set_pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
         ("seatcore_options_set_min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
         (
@@ -154,6 +155,12 @@ fn header_states_the_cores_defaults_and_ranges() {
             Some(s_range(&Options::CHANGE_RETENTION)),
         ),
         ("seatcore_options_set_migrate", d.migrate.to_string(), None),
+        ("seatcore_options_set_group_holds", d.group_holds.to_string(), None),
+        (
+            "seatcore_options_set_max_hold_life_s",
+            format!("{} s", d.max_hold_life.as_secs()),
+            Some(s_range(&Options::MAX_HOLD_LIFE)),
+        ),
         ("seatcore_options_set_read_url", d.read_url.as_deref().unwrap_or("none").to_owned(), None),
     ];
     for (function, default, range) in &options {
@@ -208,7 +215,7 @@ fn header_names_every_result_code() {
 
 // ---- helpers ----
 
-struct Client(*mut seatcore_client);
+pub(crate) struct Client(pub(crate) *mut seatcore_client);
 
 impl Drop for Client {
     fn drop(&mut self) {
@@ -216,7 +223,7 @@ impl Drop for Client {
     }
 }
 
-fn open(db: &TestDb) -> Client {
+pub(crate) fn open(db: &TestDb) -> Client {
     let url = CString::new(db.url.clone()).unwrap();
     let mut client = ptr::null_mut();
     let mut err = ptr::null_mut();
@@ -228,21 +235,21 @@ fn open(db: &TestDb) -> Client {
     Client(client)
 }
 
-fn cs(s: &str) -> CString {
+pub(crate) fn cs(s: &str) -> CString {
     CString::new(s).unwrap()
 }
 
-fn ptrs(v: &[CString]) -> Vec<*const c_char> {
+pub(crate) fn ptrs(v: &[CString]) -> Vec<*const c_char> {
     v.iter().map(|s| s.as_ptr()).collect()
 }
 
-unsafe fn text<'a>(p: *const c_char) -> &'a str {
+pub(crate) unsafe fn text<'a>(p: *const c_char) -> &'a str {
     assert!(!p.is_null());
     CStr::from_ptr(p).to_str().unwrap()
 }
 
 /// Takes the error of a failed call: its code must match, and the object is freed.
-unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String {
+pub(crate) unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String {
     assert!(!err.is_null(), "no error object for {code:?}");
     assert_eq!(seatcore_error_code(err), code);
     let msg = text(seatcore_error_message(err)).to_owned();
@@ -250,7 +257,7 @@ unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String 
     msg
 }
 
-fn initialize(c: &Client, show: &str, seats: &[&str]) {
+pub(crate) fn initialize(c: &Client, show: &str, seats: &[&str]) {
     let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
     let p = ptrs(&ids);
     let mut n = 0usize;
@@ -261,7 +268,11 @@ fn initialize(c: &Client, show: &str, seats: &[&str]) {
     assert_eq!(n, seats.len());
 }
 
-fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *mut seatcore_error> {
+pub(crate) fn hold(
+    c: &Client,
+    show: &str,
+    seats: &[&str],
+) -> Result<*mut seatcore_hold, *mut seatcore_error> {
     let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
     let p = ptrs(&ids);
     let mut out = ptr::null_mut();
@@ -279,7 +290,7 @@ fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *m
 
 /// An audit report read through the C accessors.
 #[derive(Debug)]
-struct AuditView {
+pub(crate) struct AuditView {
     ok: bool,
     shows: u64,
     seats: u64,
@@ -318,7 +329,7 @@ fn audit(c: &Client, show: Option<&str>) -> AuditView {
 }
 
 /// The end state of a test: the audit finds every invariant kept.
-fn assert_sound(c: &Client) -> AuditView {
+pub(crate) fn assert_sound(c: &Client) -> AuditView {
     let a = audit(c, None);
     assert!(a.ok && a.problem_count == 0 && a.problems.is_empty(), "the audit found problems: {a:#?}");
     a
@@ -779,8 +790,11 @@ fn out_of_range_options_are_refused_and_change_nothing() {
         ok(seatcore_options_set_lock_timeout_ms(o, 1, ptr::null_mut()));
         ok(seatcore_options_set_sweep_batch(o, *Options::SWEEP_BATCH.range.end(), ptr::null_mut()));
         ok(seatcore_options_set_migrate(o, false, ptr::null_mut()));
+        ok(seatcore_options_set_group_holds(o, false, ptr::null_mut()));
         let retention = Options::CHANGE_RETENTION.range.start().as_secs();
         ok(seatcore_options_set_change_retention_s(o, retention, ptr::null_mut()));
+        let life = Options::MAX_HOLD_LIFE.range.end().as_secs();
+        ok(seatcore_options_set_max_hold_life_s(o, life, ptr::null_mut()));
         ok(seatcore_options_set_read_url(o, c"postgres://u@h1:5432,h2:5433/db".as_ptr(), ptr::null_mut()));
         let want = Options {
             pool_size: *Options::POOL_SIZE.range.end(),
@@ -792,6 +806,8 @@ fn out_of_range_options_are_refused_and_change_nothing() {
             sweep_batch: *Options::SWEEP_BATCH.range.end(),
             migrate: false,
             change_retention: *Options::CHANGE_RETENTION.range.start(),
+            group_holds: false,
+            max_hold_life: *Options::MAX_HOLD_LIFE.range.end(),
             read_url: Some("postgres://u@h1:5432,h2:5433/db".into()),
         };
         assert_eq!((*o).inner, want);
@@ -1101,4 +1117,292 @@ fn audit_reports_what_it_finds() {
     assert!(!many.ok);
     assert_eq!(many.problem_count as usize, MAX_REPORTED_PROBLEMS + 20);
     assert_eq!(many.problems.len(), MAX_REPORTED_PROBLEMS);
+}
+
+// ---- seat maps ----
+
+/// A zeroed map seat, as C's `seatcore_map_seat s = {0};`.
+fn map_seat(id: &CString) -> seatcore_map_seat {
+    seatcore_map_seat {
+        seat_id: id.as_ptr(),
+        section: ptr::null(),
+        row: ptr::null(),
+        position: 0,
+        category: ptr::null(),
+        accessible: false,
+        place_from_id: false,
+        has_rank: false,
+        rank: 0.0,
+    }
+}
+
+/// The seat ids of a hold, and frees it.
+unsafe fn hold_seats(h: *mut seatcore_hold) -> Vec<String> {
+    let ids =
+        (0..seatcore_hold_seat_count(h)).map(|i| text(seatcore_hold_seat_id(h, i)).to_owned()).collect();
+    seatcore_hold_free(h);
+    ids
+}
+
+#[test]
+fn seat_maps_blocks_and_best_available() {
+    let db = TestDb::new("c_seat_map");
+    let c = open(&db);
+    // Two rows of six in section "stalls"; row B is premium; B1 accessible; a box with no row.
+    let ids: Vec<CString> = ["A1", "A2", "A3", "A4", "A5", "A6", "B1", "B2", "B3", "B4", "B5", "B6", "BOX"]
+        .iter()
+        .map(|s| cs(s))
+        .collect();
+    let (stalls, premium, row_a, row_b) = (cs("stalls"), cs("premium"), cs("A"), cs("B"));
+    let seats: Vec<seatcore_map_seat> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut s = map_seat(id);
+            if i < 12 {
+                s.section = stalls.as_ptr();
+                s.row = if i < 6 { row_a.as_ptr() } else { row_b.as_ptr() };
+                s.position = (i % 6) as i64 + 1;
+            }
+            if (6..12).contains(&i) {
+                s.category = premium.as_ptr();
+            }
+            s.accessible = i == 6;
+            s
+        })
+        .collect();
+    let show = cs("map_show");
+    unsafe {
+        let mut n = 0usize;
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), seats.len(), &mut n, &mut err),
+            SEATCORE_OK
+        );
+        assert_eq!(n, 13);
+
+        // The map reads back in map order with every field.
+        let mut map = ptr::null_mut();
+        assert_eq!(seatcore_seat_map(c.0, show.as_ptr(), &mut map, &mut err), SEATCORE_OK);
+        assert_eq!(seatcore_map_count(map), 13);
+        let mut e = std::mem::zeroed::<seatcore_map_entry>();
+        assert_eq!(seatcore_map_seat_at(map, 6, &mut e, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((text(e.seat_id), text(e.section), text(e.row)), ("B1", "stalls", "B"));
+        assert_eq!((e.position, text(e.category), e.accessible), (1, "premium", true));
+        assert_eq!(seatcore_map_seat_at(map, 12, &mut e, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((text(e.seat_id), e.row.is_null(), e.position), ("BOX", true, -1));
+        assert_eq!(seatcore_map_seat_at(map, 13, &mut e, &mut err), SEATCORE_INDEX_OUT_OF_RANGE);
+        take_error(err, SEATCORE_INDEX_OUT_OF_RANGE);
+        seatcore_map_free(map);
+
+        // Block A3 and A4: row A is left with runs of two; best 3 must come from row B.
+        let blocked = [cs("A3"), cs("A4")];
+        let bp = ptrs(&blocked);
+        let reason = cs("camera platform");
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_block_seats(c.0, show.as_ptr(), bp.as_ptr(), bp.len(), reason.as_ptr(), &mut err),
+            SEATCORE_OK
+        );
+        let mut status = ptr::null_mut();
+        assert_eq!(seatcore_seat_status(c.0, show.as_ptr(), &mut status, ptr::null_mut()), SEATCORE_OK);
+        let mut counts = std::mem::zeroed::<seatcore_seat_counts>();
+        assert_eq!(seatcore_status_counts(status, &mut counts, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((counts.blocked, counts.available), (2, 11));
+        seatcore_status_free(status);
+        assert!(matches!(hold(&c, "map_show", &["A3"]), Err(e) if !e.is_null() && {
+            take_error(e, SEATCORE_SEATS_UNAVAILABLE); true
+        }));
+
+        let mut h = ptr::null_mut();
+        assert_eq!(
+            seatcore_hold_best(c.0, show.as_ptr(), 3, ptr::null(), 60, ptr::null(), &mut h, &mut err),
+            SEATCORE_OK
+        );
+        let got = hold_seats(h);
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|s| s.starts_with('B')), "{got:?}");
+
+        // Filters: accessible only gives B1 (unless taken); a category the show lacks: no block.
+        let filters = seatcore_best_filters {
+            category: ptr::null(),
+            section: ptr::null(),
+            accessible: SEATCORE_ACCESSIBLE_ONLY,
+        };
+        let code = seatcore_hold_best(c.0, show.as_ptr(), 1, &filters, 60, ptr::null(), &mut h, &mut err);
+        if got.contains(&"B1".to_owned()) {
+            assert_eq!(code, SEATCORE_NO_ADJACENT_SEATS);
+            take_error(err, SEATCORE_NO_ADJACENT_SEATS);
+            err = ptr::null_mut();
+        } else {
+            assert_eq!(code, SEATCORE_OK);
+            assert_eq!(hold_seats(h), ["B1"]);
+        }
+        let gold = cs("gold");
+        let filters =
+            seatcore_best_filters { category: gold.as_ptr(), section: ptr::null(), accessible: SEATCORE_ANY };
+        assert_eq!(
+            seatcore_hold_best(c.0, show.as_ptr(), 1, &filters, 60, ptr::null(), &mut h, &mut err),
+            SEATCORE_NO_ADJACENT_SEATS
+        );
+        take_error(err, SEATCORE_NO_ADJACENT_SEATS);
+
+        // Bad input changes nothing.
+        let mut err = ptr::null_mut();
+        let bad = seatcore_best_filters { category: ptr::null(), section: ptr::null(), accessible: 7 };
+        assert_eq!(
+            seatcore_hold_best(c.0, show.as_ptr(), 1, &bad, 60, ptr::null(), &mut h, &mut err),
+            SEATCORE_INVALID_INPUT
+        );
+        take_error(err, SEATCORE_INVALID_INPUT);
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_hold_best(c.0, show.as_ptr(), 0, ptr::null(), 60, ptr::null(), &mut h, &mut err),
+            SEATCORE_INVALID_INPUT
+        );
+        take_error(err, SEATCORE_INVALID_INPUT);
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_hold_best(
+                c.0,
+                show.as_ptr(),
+                1,
+                ptr::null(),
+                60,
+                ptr::null(),
+                ptr::null_mut(),
+                &mut err
+            ),
+            SEATCORE_NULL_PARAMETER
+        );
+        take_error(err, SEATCORE_NULL_PARAMETER);
+
+        // A request key makes a retry return the same hold.
+        let key = cs("kiosk-7-req-1");
+        let (mut first, mut again) = (ptr::null_mut(), ptr::null_mut());
+        assert_eq!(
+            seatcore_hold_best(
+                c.0,
+                show.as_ptr(),
+                2,
+                ptr::null(),
+                60,
+                key.as_ptr(),
+                &mut first,
+                ptr::null_mut()
+            ),
+            SEATCORE_OK
+        );
+        assert_eq!(
+            seatcore_hold_best(
+                c.0,
+                show.as_ptr(),
+                2,
+                ptr::null(),
+                60,
+                key.as_ptr(),
+                &mut again,
+                ptr::null_mut()
+            ),
+            SEATCORE_OK
+        );
+        assert_eq!(text(seatcore_hold_id(first)), text(seatcore_hold_id(again)));
+        seatcore_hold_free(first);
+        seatcore_hold_free(again);
+
+        // Unblock; a seat not on the map refuses the whole call.
+        let unknown = [cs("A3"), cs("Z9")];
+        let up = ptrs(&unknown);
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_unblock_seats(c.0, show.as_ptr(), up.as_ptr(), up.len(), &mut err),
+            SEATCORE_INVALID_SEAT_IDS
+        );
+        take_error(err, SEATCORE_INVALID_SEAT_IDS);
+        assert_eq!(
+            seatcore_unblock_seats(c.0, show.as_ptr(), bp.as_ptr(), bp.len(), ptr::null_mut()),
+            SEATCORE_OK
+        );
+        assert!(hold(&c, "map_show", &["A3"]).map(|h| seatcore_hold_free(h)).is_ok());
+    }
+    assert_sound(&c);
+}
+
+#[test]
+fn bad_seat_maps_name_the_seat_and_write_nothing() {
+    let db = TestDb::new("c_bad_map");
+    let c = open(&db);
+    let (a1, a2, row) = (cs("A1"), cs("A2"), cs("A"));
+    let show = cs("bad_map");
+    unsafe {
+        let mut a = map_seat(&a1);
+        a.row = row.as_ptr();
+        a.position = 1;
+        let mut b = map_seat(&a2);
+        b.row = row.as_ptr();
+        b.position = 1; // the same place as A1
+        let mut err = ptr::null_mut();
+        let seats = [a, b];
+        assert_eq!(
+            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
+            SEATCORE_INVALID_INPUT
+        );
+        let mut index = 0usize;
+        assert!(seatcore_error_index(err, &mut index));
+        assert_eq!(index, 1);
+        take_error(err, SEATCORE_INVALID_INPUT);
+        // A negative position in a row, a NULL seat id, a rank that is not finite.
+        b.position = -3;
+        let seats = [a, b];
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
+            SEATCORE_INVALID_INPUT
+        );
+        take_error(err, SEATCORE_INVALID_INPUT);
+        b.position = 2;
+        b.seat_id = ptr::null();
+        let seats = [a, b];
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
+            SEATCORE_NULL_PARAMETER
+        );
+        take_error(err, SEATCORE_NULL_PARAMETER);
+        b.seat_id = a2.as_ptr();
+        b.has_rank = true;
+        b.rank = f64::INFINITY;
+        let seats = [a, b];
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
+            SEATCORE_INVALID_INPUT
+        );
+        take_error(err, SEATCORE_INVALID_INPUT);
+        let mut err = ptr::null_mut();
+        assert_eq!(
+            seatcore_initialize_map(c.0, show.as_ptr(), ptr::null(), 0, ptr::null_mut(), &mut err),
+            SEATCORE_INVALID_INPUT
+        );
+        take_error(err, SEATCORE_INVALID_INPUT);
+        // Nothing was written: the show does not exist.
+        let mut map = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_seat_map(c.0, show.as_ptr(), &mut map, &mut err), SEATCORE_SHOW_NOT_FOUND);
+        take_error(err, SEATCORE_SHOW_NOT_FOUND);
+        assert!(map.is_null());
+        // Place from id: a flat seat inside a map.
+        let mut flat = map_seat(&a1);
+        flat.place_from_id = true;
+        assert_eq!(
+            seatcore_initialize_map(c.0, show.as_ptr(), &flat, 1, ptr::null_mut(), ptr::null_mut()),
+            SEATCORE_OK
+        );
+        assert_eq!(seatcore_seat_map(c.0, show.as_ptr(), &mut map, ptr::null_mut()), SEATCORE_OK);
+        let mut e = std::mem::zeroed::<seatcore_map_entry>();
+        assert_eq!(seatcore_map_seat_at(map, 0, &mut e, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((text(e.row), e.position), ("A", 1));
+        seatcore_map_free(map);
+    }
+    assert_sound(&c);
 }

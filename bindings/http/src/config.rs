@@ -57,6 +57,12 @@ struct Cli {
           default_value_t = Settings::DEFAULT.default_hold_seconds)]
     default_hold_seconds: i64,
 
+    /// Longest life of an extended hold, from its creation: extend-hold never moves an
+    /// expiry past it
+    #[arg(long, env = "SEATCORE_MAX_HOLD_LIFE_SECONDS", value_name = "N", value_parser = max_hold_life,
+          default_value_t = Options::DEFAULT.max_hold_life.as_secs())]
+    max_hold_life_seconds: u64,
+
     /// Longest sleep of the sweeper, which wakes at each hold's expiry to record it (the
     /// seats are free at expiry anyway); holds made by other processes are noticed within it
     #[arg(long, env = "SEATCORE_SWEEP_INTERVAL_MS", value_name = "MS", value_parser = sweep_interval,
@@ -79,8 +85,27 @@ struct Cli {
           default_value_t = Options::DEFAULT.checkout_timeout.as_secs())]
     pool_timeout_seconds: u64,
 
+    /// From a request's arrival, how long it may wait for a worker, a database connection or
+    /// a large status read before it gets a 503 [default: the pool timeout plus 1000]
+    #[arg(long, env = "SEATCORE_REQUEST_DEADLINE_MS", value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    request_deadline_ms: Option<u64>,
+
+    /// Seat-status reads of shows over 1,000 seats in progress at once; as many more wait
+    /// within their deadline, the rest get a 503 [default: a quarter of --workers, at least 1]
+    #[arg(long, env = "SEATCORE_STATUS_READS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    status_reads: Option<u32>,
+
+    /// Memory for seat-status JSON read from the database and not sent yet, all clients
+    /// together; a large status read starts only while it is not full
+    #[arg(long, env = "SEATCORE_STATUS_BUFFER_MIB", value_name = "MIB",
+          default_value_t = crate::status::DEFAULT_BUFFER_MIB,
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    status_buffer_mib: u64,
+
     /// Require `Authorization: Bearer TOKEN` on the admin endpoints (POST /reset,
-    /// POST /shows/<id>/initialize, GET /audit); 401 without it
+    /// POST /shows/<id>/initialize, GET /audit, POST /shows/<id>/cancel-booking); 401 without it
     #[arg(long, env = "SEATCORE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 
@@ -96,6 +121,11 @@ struct Cli {
           default_value_t = tiny_http::Limits::default().request_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout_seconds: u64,
+
+    /// Make each hold on its own, never grouped with the holds of the same show that arrive
+    /// together (SEATCORE_NO_GROUP_HOLDS=0 or false groups them)
+    #[arg(long, env = "SEATCORE_NO_GROUP_HOLDS", value_parser = FalseyValueParser::new())]
+    no_group_holds: bool,
 
     /// Do not create the demo show avengers_2026_7pm (SEATCORE_NO_DEMO=0 or false creates it)
     #[arg(long, env = "SEATCORE_NO_DEMO", value_parser = FalseyValueParser::new())]
@@ -134,6 +164,12 @@ fn retention_days(raw: &str) -> Result<u64, String> {
     Options::CHANGE_RETENTION.check(d).map(|_| n).map_err(|e| e.to_string())
 }
 
+/// `max-hold-life-seconds`: the core's range for the longest life of a hold.
+fn max_hold_life(raw: &str) -> Result<u64, String> {
+    let n: u64 = raw.trim().parse().map_err(|e| format!("{e}"))?;
+    Options::MAX_HOLD_LIFE.check(Duration::from_secs(n)).map(|_| n).map_err(|e| e.to_string())
+}
+
 /// `pool-timeout-seconds` is the checkout timeout: the core's range.
 fn checkout_timeout(raw: &str) -> Result<u64, String> {
     let n: u64 = raw.trim().parse().map_err(|e| format!("{e}"))?;
@@ -161,6 +197,12 @@ pub struct Config {
     pub max_connections: usize,
     /// From a request's first byte, how long the client has to send all of it.
     pub request_timeout: Duration,
+    /// From a request's arrival, how long it may wait before it gets a 503.
+    pub request_deadline: Duration,
+    /// Large seat-status reads at once.
+    pub status_reads: usize,
+    /// Bytes of seat-status JSON read and not sent yet, all clients together.
+    pub status_buffer_bytes: usize,
 }
 
 /// What the command line asked for.
@@ -216,14 +258,31 @@ impl Cli {
         settings
             .check()
             .map_err(|e| format!("--min-hold-seconds, --max-hold-seconds, --default-hold-seconds: {e}"))?;
-        let mut options = Options::DEFAULT;
+        let mut options = Options { group_holds: !self.no_group_holds, ..Options::DEFAULT };
         options
             .set_pool_size(self.workers)
             .and_then(|o| o.set_min_idle(Options::DEFAULT.min_idle.min(self.workers)))
             .and_then(|o| o.set_checkout_timeout(Duration::from_secs(self.pool_timeout_seconds)))
             .and_then(|o| o.set_change_retention(Duration::from_secs(self.change_retention_days * 86_400)))
-            .map_err(|e| format!("--workers, --pool-timeout-seconds, --change-retention-days: {e}"))?;
+            .and_then(|o| o.set_max_hold_life(Duration::from_secs(self.max_hold_life_seconds)))
+            .map_err(|e| {
+                format!(
+                    "--workers, --pool-timeout-seconds, --change-retention-days, --max-hold-life-seconds: {e}"
+                )
+            })?;
         options.read_url = self.read_database_url.filter(|u| !u.is_empty());
+        let status_reads =
+            self.status_reads.map_or(crate::router::status_reads(self.workers as usize), |n| n as usize);
+        if status_reads > self.workers as usize {
+            return Err(format!(
+                "--status-reads ({status_reads}) must not exceed --workers ({}): each read holds a database connection",
+                self.workers
+            ));
+        }
+        let request_deadline = match self.request_deadline_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None => options.checkout_timeout + crate::router::DEADLINE_MARGIN,
+        };
         Ok(Parsed::Serve(Box::new(Config {
             database_url,
             bind: self.bind,
@@ -236,6 +295,9 @@ impl Cli {
             demo: !self.no_demo,
             max_connections: self.max_connections as usize,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            request_deadline,
+            status_reads,
+            status_buffer_bytes: (self.status_buffer_mib << 20) as usize,
         })))
     }
 }
@@ -276,6 +338,11 @@ mod tests {
         assert_eq!(c.admin_token, None);
         assert_eq!(c.max_connections, 4096);
         assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.request_deadline, Duration::from_secs(6), "the pool timeout plus 1 s");
+        assert_eq!((c.status_reads, c.status_buffer_bytes), (4, 64 << 20));
+        // the defaults follow the pool timeout and the workers
+        let c = serve(&["--pool-timeout-seconds", "2", "--workers", "3"]).unwrap();
+        assert_eq!((c.request_deadline, c.status_reads), (Duration::from_secs(3), 1));
     }
 
     #[test]
@@ -297,6 +364,8 @@ mod tests {
             "2000",
             "--change-retention-days",
             "7",
+            "--max-hold-life-seconds",
+            "600",
             "--pool-timeout-seconds",
             "3",
             "--admin-token",
@@ -305,6 +374,12 @@ mod tests {
             "50",
             "--request-timeout-seconds",
             "7",
+            "--request-deadline-ms",
+            "2500",
+            "--status-reads",
+            "3",
+            "--status-buffer-mib",
+            "8",
             "--no-demo",
         ])
         .unwrap();
@@ -322,8 +397,11 @@ mod tests {
         );
         assert_eq!(c.sweep_interval, Duration::from_secs(2));
         assert_eq!(c.options.change_retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(c.options.max_hold_life, Duration::from_secs(600));
         assert_eq!(c.admin_token.as_deref(), Some("t"));
         assert_eq!((c.max_connections, c.request_timeout), (50, Duration::from_secs(7)));
+        assert_eq!(c.request_deadline, Duration::from_millis(2500));
+        assert_eq!((c.status_reads, c.status_buffer_bytes), (3, 8 << 20));
         assert!(!c.demo);
         // one worker keeps at most one idle connection
         let c = serve(&["--workers=1"]).unwrap();
@@ -354,6 +432,18 @@ mod tests {
         named(&["--max-connections", "0"], &["--max-connections"]);
         named(&["--request-timeout-seconds", "-1"], &["--request-timeout-seconds"]);
         named(&["--sweep-interval-ms", "0"], &["--sweep-interval-ms"]);
+        named(&["--request-deadline-ms", "0"], &["--request-deadline-ms"]);
+        named(&["--status-reads", "0"], &["--status-reads"]);
+        named(
+            &["--status-reads", "5", "--workers", "4"],
+            &["--status-reads (5) must not exceed --workers (4)"],
+        );
+        named(&["--status-buffer-mib", "0"], &["--status-buffer-mib"]);
+        named(
+            &["--max-hold-life-seconds", "0"],
+            &["--max-hold-life-seconds", "max_hold_life must be from 1 s to 86400 s, not 0 ms"],
+        );
+        named(&["--max-hold-life-seconds", "86401"], &["--max-hold-life-seconds", "not 86401 s"]);
         named(&["--frobnicate"], &["--frobnicate"]);
         assert!(parse(&["--help"]).unwrap_err().contains("--admin-token"));
     }

@@ -79,7 +79,8 @@ fn run(config: Config) -> Result<(), Failure> {
     if config.admin_token.is_none() {
         eprintln!(
             "seatcore-server: warning: no admin token (--admin-token or SEATCORE_ADMIN_TOKEN): \
-             anyone who reaches this server may reset all shows, create shows and read the audit"
+             anyone who reaches this server may reset all shows, create shows, cancel bookings \
+             and read the audit"
         );
     }
     let sweeper = core.start_sweeper(config.sweep_interval);
@@ -98,16 +99,15 @@ fn run(config: Config) -> Result<(), Failure> {
 
     let stop = Arc::new(AtomicBool::new(false));
     {
-        let (server, stop, workers) = (Arc::clone(&server), Arc::clone(&stop), config.workers);
+        let (server, stop) = (Arc::clone(&server), Arc::clone(&stop));
         let hub = hub.clone();
         ctrlc::set_handler(move || {
             if !stop.swap(true, Ordering::AcqRel) {
                 eprintln!("seatcore-server: shutting down: finishing requests in flight");
                 // Event streams never finish on their own: end them.
                 hub.stop();
-                for _ in 0..workers {
-                    server.unblock();
-                }
+                // The dispatcher waits for the next request: wake it.
+                server.unblock();
             }
         })
         .map_err(|e| format!("installing the signal handler: {e}"))?;
@@ -117,7 +117,10 @@ fn run(config: Config) -> Result<(), Failure> {
         "seatcore-server: listening on http://{addr} ({} workers, holds {}..{} s, default {} s)",
         config.workers, s.min_hold_seconds, s.max_hold_seconds, s.default_hold_seconds
     );
-    let app = Arc::new(App::new(core, config.settings, config.admin_token, Some(hub)));
+    let mut app = App::new(core, config.settings, config.admin_token, Some(hub));
+    app.deadline = config.request_deadline;
+    app.streams = Arc::new(status::Streams::new(config.status_reads, config.status_buffer_bytes));
+    let app = Arc::new(app);
     server::serve(app, Arc::clone(&server), config.workers, stop);
     sweeper.stop();
     drop(server);

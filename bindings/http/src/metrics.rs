@@ -33,7 +33,9 @@ struct Inner {
 }
 
 impl Metrics {
-    /// Counts one answered request. `route` is a template such as `/shows/{show_id}/hold`.
+    /// Counts one answered request. `route` is a template such as `/shows/{show_id}/hold`;
+    /// `took` runs from the request's arrival (its head read) to its reply, time in the
+    /// queue included.
     pub fn record(&self, route: &'static str, method: &'static str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -46,12 +48,18 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, with the core's counters and pool state.
-    pub fn render(&self, core: &Stats, event_streams: usize) -> String {
+    /// The exposition text, with the core's counters and pool state, the event-stream
+    /// readers and the bytes of seat-status documents read but not sent yet.
+    pub fn render(&self, core: &Stats, event_streams: usize, status_buffered: usize) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP seatcore_event_streams Event-stream readers connected now.\n");
         out.push_str("# TYPE seatcore_event_streams gauge\n");
         let _ = writeln!(out, "seatcore_event_streams {event_streams}");
+        out.push_str(
+            "# HELP seatcore_status_buffer_bytes Seat-status JSON read from the database and not sent yet.\n",
+        );
+        out.push_str("# TYPE seatcore_status_buffer_bytes gauge\n");
+        let _ = writeln!(out, "seatcore_status_buffer_bytes {status_buffered}");
         {
             let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             out.push_str(
@@ -64,7 +72,7 @@ impl Metrics {
                     "seatcore_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
                 );
             }
-            out.push_str("# HELP seatcore_http_request_duration_seconds Time from a request's arrival to the end of its reply.\n");
+            out.push_str("# HELP seatcore_http_request_duration_seconds Time from a request's arrival (its head read) to its reply, time in the queue included.\n");
             out.push_str("# TYPE seatcore_http_request_duration_seconds histogram\n");
             for ((route, method), l) in &m.latency {
                 let labels = format!("route=\"{route}\",method=\"{method}\"");
@@ -100,6 +108,17 @@ impl Metrics {
             "Expired holds removed by sweeps.",
             core.holds_expired_swept,
         );
+        out.push_str("# HELP seatcore_hold_groups_total Groups of holds made in one transaction, by how many holds they had.\n");
+        out.push_str("# TYPE seatcore_hold_groups_total counter\n");
+        for (i, n) in core.hold_groups.iter().enumerate() {
+            let (low, high) = (1u64 << i, (1u64 << (i + 1)) - 1);
+            let size = match (low == high, i + 1 == core.hold_groups.len()) {
+                (true, _) => low.to_string(),
+                (false, true) => format!("{low}+"),
+                (false, false) => format!("{low}-{high}"),
+            };
+            let _ = writeln!(out, "seatcore_hold_groups_total{{size=\"{size}\"}} {n}");
+        }
         let in_use = core.pool_connections.saturating_sub(core.pool_idle);
         let _ = write!(
             out,
@@ -142,8 +161,9 @@ mod tests {
         m.record("/shows/{show_id}/hold", "POST", 201, Duration::from_secs(20));
         let stats =
             Stats { holds_granted: 2, pool_connections: 5, pool_idle: 3, pool_max: 16, ..Stats::default() };
-        let text = m.render(&stats, 3);
+        let text = m.render(&stats, 3, 70_000);
         assert!(text.contains("seatcore_event_streams 3"), "{text}");
+        assert!(text.contains("seatcore_status_buffer_bytes 70000"), "{text}");
         let has = |line: &str| assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         has(r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="201"} 2"#);
         has(r#"seatcore_http_requests_total{route="/shows/{show_id}/hold",method="POST",status="409"} 1"#);

@@ -5,13 +5,17 @@
 //!
 //! No tiny_http types live here, so every branch is tested without sockets.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use seatcore::rest::{self, Endpoint, Settings};
-use seatcore::{InputError, SeatCore};
+use seatcore::{Error, InputError, SeatCore};
 
 use crate::events::Hub;
 use crate::metrics::Metrics;
+use crate::openapi;
 use crate::reply::{Payload, Reply};
-use crate::{openapi, status};
+use crate::status::{self, Streams};
 
 /// The demo show created at start.
 pub const DEMO_SHOW: &str = "avengers_2026_7pm";
@@ -35,15 +39,47 @@ pub struct App {
     pub metrics: Metrics,
     /// The fan-out of change events (none in handler tests that need no streams).
     pub hub: Option<Hub>,
+    /// From a request's arrival, how long it may wait (for a worker, a database connection,
+    /// a pass for a large status read) before it gets its 503.
+    pub deadline: Duration,
+    /// The bounds on large status reads.
+    pub streams: Arc<Streams>,
     /// `/openapi.json`, built once from the settings.
     openapi: Vec<u8>,
 }
 
 impl App {
+    /// An application with the default deadline (the pool timeout plus [`DEADLINE_MARGIN`])
+    /// and status bounds (see `crate::config`).
     pub fn new(core: SeatCore, settings: Settings, admin_token: Option<String>, hub: Option<Hub>) -> App {
         let openapi = openapi::document(&settings, admin_token.is_some()).to_string().into_bytes();
-        App { core, settings, admin_token, metrics: Metrics::default(), hub, openapi }
+        let options = seatcore::Options::DEFAULT;
+        let streams = Streams::new(
+            status_reads(options.pool_size as usize),
+            (status::DEFAULT_BUFFER_MIB << 20) as usize,
+        );
+        App {
+            core,
+            settings,
+            admin_token,
+            metrics: Metrics::default(),
+            hub,
+            deadline: options.checkout_timeout + DEADLINE_MARGIN,
+            streams: Arc::new(streams),
+            openapi,
+        }
     }
+}
+
+/// The default deadline of a request is the pool timeout plus this: a request that finds a
+/// worker at once still waits the whole pool timeout for a connection.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// The default number of large status reads at once for `workers` workers: a quarter of
+/// them (at least one), so that however many clients ask for large documents, most database
+/// connections stay free for everything else.
+pub fn status_reads(workers: usize) -> usize {
+    (workers / 4).max(1)
 }
 
 /// A request's head: method, target and headers.
@@ -130,9 +166,15 @@ pub fn resolve(url: &str) -> Option<(Route, Option<Vec<u8>>)> {
 /// Answers one request. `read_body(limit)` reads the body, at most `limit` bytes; it is
 /// called only once the request is known to need it. The second value is the route's
 /// template for metrics and logs.
+///
+/// Nothing waits past `deadline`: an endpoint of the contract reached after it gets the
+/// contract's 503 (database unavailable) at once, without its body read; one reached before
+/// it waits for its database connection until it at most. The time spent receiving the
+/// body (a body longer than what tiny_http reads ahead) moves the deadline back by as much.
 pub fn route(
     app: &App,
     rq: &Head,
+    deadline: Instant,
     read_body: impl FnOnce(usize) -> Result<Vec<u8>, BodyError>,
 ) -> (Reply, &'static str) {
     let Some((route, show_id)) = resolve(rq.url) else {
@@ -156,7 +198,8 @@ pub fn route(
         }
         Route::Metrics => {
             let streams = app.hub.as_ref().map_or(0, Hub::subscribers);
-            let payload = Payload::Metrics(app.metrics.render(&app.core.stats(), streams));
+            let payload =
+                Payload::Metrics(app.metrics.render(&app.core.stats(), streams, app.streams.buffered()));
             return (Reply { status: 200, headers: Vec::new(), payload }, label);
         }
         Route::Api(endpoint) => endpoint,
@@ -166,15 +209,25 @@ pub fn route(
             return (refusal, label);
         }
     }
+    if Instant::now() >= deadline {
+        let late = Error::Unavailable("the request's deadline passed".into());
+        let r = seatcore::contract::rest_error(endpoint.op(), &late);
+        return (Reply::json(r.status, &r.body), label);
+    }
     let limit = endpoint.body_limit();
-    let body = match read_body(limit) {
+    let reading = Instant::now();
+    let body = read_body(limit);
+    // Receiving a body longer than what was read ahead is the client's time, not a wait.
+    let deadline = deadline + reading.elapsed();
+    let core = app.core.until(deadline);
+    let body = match body {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
-            return (answer(app, rest::Reply::too_large(endpoint.op(), limit), None), label)
+            return (answer(app, &core, deadline, rest::Reply::too_large(endpoint.op(), limit), None), label)
         }
         Err(BodyError::Unreadable) => {
             let refused = rest::Reply::error(endpoint.op(), &InputError::NotAnObject.into());
-            return (answer(app, refused, None), label);
+            return (answer(app, &core, deadline, refused, None), label);
         }
     };
     let request = rest::Request {
@@ -184,16 +237,22 @@ pub fn route(
         query: rq.query(),
         last_event_id: rq.header("Last-Event-ID"),
     };
-    let reply = rest::handle(&app.core, &app.settings, endpoint, show_id.as_deref(), &request);
-    (answer(app, reply, rq.header("If-None-Match").map(str::to_owned)), label)
+    let reply = rest::handle(&core, &app.settings, endpoint, show_id.as_deref(), &request);
+    (answer(app, &core, deadline, reply, rq.header("If-None-Match").map(str::to_owned)), label)
 }
 
 /// The HTTP reply of a contract reply: a JSON document, the streamed status of a show, or
 /// its event stream.
-pub fn answer(app: &App, reply: rest::Reply, if_none_match: Option<String>) -> Reply {
+fn answer(
+    app: &App,
+    core: &SeatCore,
+    deadline: Instant,
+    reply: rest::Reply,
+    if_none_match: Option<String>,
+) -> Reply {
     match reply.body {
         rest::Body::Json(value) => Reply::json(reply.status, &value),
-        rest::Body::Status(show_id) => status::stream(&app.core, show_id, if_none_match),
+        rest::Body::Status(show_id) => status::stream(core, &app.streams, deadline, show_id, if_none_match),
         rest::Body::Events { show_id, after } => match &app.hub {
             Some(hub) => Reply {
                 status: 200,
@@ -258,6 +317,10 @@ mod tests {
         }
     }
 
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
     fn app(db: &TestDb, token: Option<&str>) -> App {
         let core = SeatCore::connect(&db.url, seatcore::Options { pool_size: 2, ..Default::default() })
             .expect("connecting");
@@ -289,7 +352,7 @@ mod tests {
         let headers: Vec<(String, String)> =
             headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
         let mut read = None;
-        let (reply, label) = route(app, &Head { method, url, headers: &headers }, |limit| {
+        let (reply, label) = route(app, &Head { method, url, headers: &headers }, soon(), |limit| {
             read = Some(limit);
             body.map(|b| b.as_bytes().to_vec())
         });
@@ -304,6 +367,8 @@ mod tests {
     }
 
     const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
+    static JSON_OWNED: std::sync::LazyLock<Vec<(String, String)>> =
+        std::sync::LazyLock::new(|| vec![("content-type".into(), "application/json".into())]);
 
     #[test]
     fn the_admin_token_guards_the_admin_endpoints() {
@@ -372,12 +437,13 @@ mod tests {
         let a = call(&app, "HEAD", "/health", &[], "");
         assert_eq!((a.status, a.body["status"].as_str()), (200, Some("healthy")));
 
-        let (reply, _) = route(&app, &Head { method: "GET", url: "/", headers: &[] }, |_| Ok(Vec::new()));
+        let (reply, _) =
+            route(&app, &Head { method: "GET", url: "/", headers: &[] }, soon(), |_| Ok(Vec::new()));
         assert_eq!(reply.content_type(), Some("text/html; charset=utf-8"));
         let a = call(&app, "GET", "/openapi.json", &[], "");
         assert_eq!((a.status, a.body["openapi"].as_str()), (200, Some("3.0.3")));
         let (reply, _) =
-            route(&app, &Head { method: "GET", url: "/metrics", headers: &[] }, |_| Ok(Vec::new()));
+            route(&app, &Head { method: "GET", url: "/metrics", headers: &[] }, soon(), |_| Ok(Vec::new()));
         assert!(String::from_utf8(reply.body_bytes()).unwrap().contains("seatcore_pool_max_connections 2"));
     }
 
@@ -404,5 +470,57 @@ mod tests {
         let key = &[("Content-Type", "application/json"), ("Idempotency-Key", "")];
         let a = call(&app, "POST", "/shows/s/hold", key, r#"{"seat_ids":["A1"]}"#);
         assert_eq!(a.status, 400, "{}", a.body);
+    }
+
+    #[test]
+    fn a_request_past_its_deadline_gets_503_without_touching_the_database() {
+        let db = TestDb::new("router_late");
+        let app = app(&db, None);
+        let late = Instant::now();
+        let call_late = |method: &str, url: &str| {
+            let mut read = false;
+            let (reply, label) =
+                route(&app, &Head { method, url, headers: JSON_OWNED.as_slice() }, late, |_| {
+                    read = true;
+                    Ok(br#"{"seat_ids":["A1"]}"#.to_vec())
+                });
+            let status = reply.status;
+            (status, reply.body_bytes(), label, read)
+        };
+        for e in Endpoint::ALL {
+            let url = e.template().replace("{show_id}", "s1");
+            let (status, body, label, read) = call_late(e.method(), &url);
+            let expected = seatcore::contract::rest_error(e.op(), &Error::Unavailable("late".into()));
+            assert_eq!((status, label, read), (expected.status, e.template(), false), "{url}");
+            assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), expected.body, "{url}");
+        }
+        let (status, body, ..) = call_late("POST", "/shows/s1/hold");
+        assert_eq!(
+            (status, serde_json::from_slice::<Value>(&body).unwrap()),
+            (503, json!({"error": "database unavailable, try again"}))
+        );
+        // What needs no database is answered as ever.
+        assert_eq!(call_late("GET", "/openapi.json").0, 200);
+        assert_eq!(call_late("GET", "/metrics").0, 200);
+        assert_eq!(call_late("OPTIONS", "/shows/s1/hold").0, 204);
+        assert_eq!(call_late("GET", "/nope").0, 404);
+        assert_eq!(call_late("GET", "/shows/s1/hold").0, 405);
+        assert_eq!(app.core.health().unwrap().shows, 0, "nothing was written");
+    }
+
+    #[test]
+    fn receiving_the_body_does_not_count_against_the_deadline() {
+        let db = TestDb::new("router_slow_body");
+        let app = app(&db, None);
+        app.core.initialize_show("s1", &["A1"]).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let head = Head { method: "POST", url: "/shows/s1/hold", headers: JSON_OWNED.as_slice() };
+        // A client that takes a second to send its body (past the deadline as given).
+        let (reply, _) = route(&app, &head, deadline, |_| {
+            std::thread::sleep(Duration::from_secs(1));
+            Ok(br#"{"seat_ids":["A1"]}"#.to_vec())
+        });
+        let status = reply.status;
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply.body_bytes()));
     }
 }

@@ -1,11 +1,20 @@
-//! The thin I/O layer: a fixed pool of worker threads share one `tiny_http::Server` and
-//! loop on `recv()`; each request is read (body capped), routed, answered, logged, counted.
-//! A worker hands its response to the connection's own thread, which writes it (the
-//! vendored tiny_http): a client that reads slowly, or not at all, never holds a worker.
+//! The thin I/O layer: a fixed pool of worker threads; each request is read (body capped),
+//! routed, answered, logged, counted. A worker hands its response to the connection's own
+//! thread, which writes it (the vendored tiny_http): a client that reads slowly, or not at
+//! all, never holds a worker.
+//!
+//! Every request has a deadline, [`App::deadline`] after it was queued (its head, and the
+//! body the library reads ahead, are in). A dispatcher thread takes the requests from
+//! tiny_http into the workers' queue and answers those still queued at their deadline
+//! itself, with the contract's 503: it never waits for anything else, so such a request is
+//! answered at its deadline even when every worker is busy. A worker's request waits for a
+//! database connection until its deadline at most (`SeatCore::until`). Logs and latency
+//! histograms count from the request's arrival (its head read), time in the queue included.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Response, Server, StatusCode};
@@ -13,36 +22,142 @@ use tiny_http::{Header, Method, Response, Server, StatusCode};
 use crate::reply::{Payload, Reply};
 use crate::router::{self, App, BodyError, CORS_ORIGIN};
 
-/// Runs `workers` threads until `stop` is set (and the server unblocked), then lets each
-/// finish its request and the requests already queued, and returns.
+/// The dispatcher looks at `stop` at least this often.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Runs the dispatcher and `workers` threads until `stop` is set (and the server unblocked),
+/// then lets the workers finish their requests and the requests already queued, waits for
+/// the connections' threads to write the responses (at most a write deadline), and returns.
 pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<AtomicBool>) {
+    let queue = Arc::new(Queue::default());
+    let dispatcher = {
+        let (app, queue, server) = (Arc::clone(&app), Arc::clone(&queue), Arc::clone(&server));
+        std::thread::Builder::new()
+            .name("http-dispatcher".into())
+            .spawn(move || dispatch(&app, &server, &queue, &stop))
+            .expect("spawning the dispatcher thread")
+    };
     let threads: Vec<_> = (0..workers)
         .map(|i| {
-            let (app, server, stop) = (Arc::clone(&app), Arc::clone(&server), Arc::clone(&stop));
+            let (app, queue) = (Arc::clone(&app), Arc::clone(&queue));
             std::thread::Builder::new()
                 .name(format!("http-worker-{i}"))
-                .spawn(move || worker(&app, &server, &stop))
+                .spawn(move || {
+                    while let Some(queued) = queue.pop() {
+                        handle(&app, queued);
+                    }
+                })
                 .expect("spawning a worker thread")
         })
         .collect();
+    let _ = dispatcher.join();
+    // The dispatcher closes the queue however it ends.
+    queue.close();
     for t in threads {
         let _ = t.join();
     }
+    // Every request taken is answered; its response may still be on its way to the socket.
+    let write_timeout = tiny_http::Limits::default().write_timeout;
+    let until = Instant::now() + write_timeout + Duration::from_secs(1);
+    while server.responses_in_flight() > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
-fn worker(app: &App, server: &Server, stop: &AtomicBool) {
+/// A request waiting for a worker, and its deadline.
+struct Queued {
+    rq: tiny_http::Request,
+    deadline: Instant,
+}
+
+/// The workers' queue, oldest first.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    waiting: VecDeque<Queued>,
+    /// No more requests come: workers leave once it is empty.
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, queued: Queued) {
+        self.lock().waiting.push_back(queued);
+        self.ready.notify_one();
+    }
+
+    /// The oldest request; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<Queued> {
+        let mut state = self.lock();
+        loop {
+            if let Some(queued) = state.waiting.pop_front() {
+                return Some(queued);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+
+    /// Takes out the requests whose deadline has come; returns them and the next deadline.
+    fn expired(&self, now: Instant) -> (Vec<Queued>, Option<Instant>) {
+        let mut state = self.lock();
+        if state.waiting.iter().all(|q| q.deadline > now) {
+            return (Vec::new(), state.waiting.iter().map(|q| q.deadline).min());
+        }
+        let (late, waiting): (VecDeque<Queued>, VecDeque<Queued>) =
+            state.waiting.drain(..).partition(|q| q.deadline <= now);
+        state.waiting = waiting;
+        (late.into(), state.waiting.iter().map(|q| q.deadline).min())
+    }
+}
+
+/// Moves requests from tiny_http to the workers' queue, and answers each one still queued
+/// at its deadline, until `stop`; then moves what tiny_http still holds, and closes the
+/// queue. Never waits for a worker or the database.
+fn dispatch(app: &App, server: &Server, queue: &Queue, stop: &AtomicBool) {
+    let mut next_deadline: Option<Instant> = None;
     loop {
         if stop.load(Ordering::Acquire) {
             // Answer what was accepted before the signal, then leave.
             while let Ok(Some(rq)) = server.try_recv() {
-                handle(app, rq);
+                let deadline = rq.queued() + app.deadline;
+                queue.push(Queued { rq, deadline });
             }
+            queue.close();
             return;
         }
-        // A bounded wait, so a worker notices `stop` even when another worker took the
-        // unblock meant for it.
-        if let Ok(Some(rq)) = server.recv_timeout(Duration::from_millis(200)) {
-            handle(app, rq);
+        // `next_deadline` is the earliest deadline in the queue, or an earlier one (of a
+        // request a worker has taken since).
+        let now = Instant::now();
+        let wait = next_deadline.map_or(TICK, |d| d.saturating_duration_since(now).min(TICK));
+        if let Ok(Some(rq)) = server.recv_timeout(wait.max(Duration::from_millis(1))) {
+            let deadline = rq.queued() + app.deadline;
+            next_deadline = Some(next_deadline.map_or(deadline, |d| d.min(deadline)));
+            queue.push(Queued { rq, deadline });
+        }
+        let now = Instant::now();
+        if next_deadline.is_some_and(|d| d <= now) {
+            let (late, next) = queue.expired(now);
+            next_deadline = next;
+            for queued in late {
+                // Past its deadline: answered at once, without the database or its body.
+                handle(app, queued);
+            }
         }
     }
 }
@@ -60,8 +175,8 @@ fn read_body(rq: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, BodyE
     }
 }
 
-fn handle(app: &App, mut rq: tiny_http::Request) {
-    let started = Instant::now();
+fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
+    let arrived = rq.arrived();
     let method: &'static str = method_name(rq.method());
     let url = rq.url().to_owned();
     let headers: Vec<(String, String)> = rq
@@ -70,10 +185,10 @@ fn handle(app: &App, mut rq: tiny_http::Request) {
         .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
         .collect();
     let head = router::Head { method, url: &url, headers: &headers };
-    let (reply, route) = router::route(app, &head, |limit| read_body(&mut rq, limit));
+    let (reply, route) = router::route(app, &head, deadline, |limit| read_body(&mut rq, limit));
     let status = reply.status;
     let sent = rq.respond(to_response(reply));
-    let took = started.elapsed();
+    let took = arrived.elapsed();
     app.metrics.record(route, method, status, took);
     log_line(method, &url, status, took, sent.is_err());
 }
@@ -144,8 +259,8 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
     }
 }
 
-/// One line per request on stderr: method, path, status, milliseconds (until the response
-/// is handed to the connection's thread).
+/// One line per request on stderr: method, path, status, milliseconds (from the request's
+/// arrival, its head read, until the response is handed to the connection's thread).
 fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, closed: bool) {
     let path: String = url.chars().take(256).flat_map(char::escape_default).collect();
     let note = if closed { " (connection closed)" } else { "" };

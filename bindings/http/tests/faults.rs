@@ -9,8 +9,9 @@
 //! acknowledged, a commit visible), never for a fixed time, so a busy machine only makes
 //! the tests slower.
 //!
-//! The database crash runs on its own throwaway cluster (other tests share the private
-//! one); the other faults touch only their own schema and connections.
+//! The database crash and the outage with a full queue each run on a throwaway cluster of
+//! their own (other tests share the private one); the other faults touch only their own
+//! schema and connections.
 //! Figures (requests, acknowledgements, recovery times) are printed on stderr as
 //! `faults: ...` lines; `docs/faults.md` quotes them.
 
@@ -423,6 +424,107 @@ fn database_crash_under_load() {
             outage.as_millis(),
             recovery.as_millis()
         ),
+    );
+}
+
+/// The durations (ms) of the log lines `METHOD PATH STATUS 123.45ms`.
+fn logged_durations(log: &str, prefix: &str) -> Vec<f64> {
+    log.lines().filter_map(|l| l.strip_prefix(prefix)?.strip_suffix("ms")?.parse().ok()).collect()
+}
+
+/// The value of a labelled line of the metrics, e.g. `name{labels}`.
+fn metric(text: &str, line_start: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {line_start} in the metrics:\n{text}"))
+}
+
+#[test]
+fn every_request_queued_in_an_outage_is_answered_by_its_deadline() {
+    let cluster = Cluster::start("faults-deadline", false);
+    // 8 workers, pool timeout 2 s: the requests' deadline is 3 s (the pool timeout plus 1 s).
+    let srv = Server::start(&cluster.url("127.0.0.1", ""), &["--no-demo", "--pool-timeout-seconds", "2"]);
+    let deadline = Duration::from_secs(3);
+    let margin = Duration::from_secs(1);
+    srv.show("late", &["A1"]);
+    cluster.crash();
+
+    // 100 clients send a hold at once, each on its own connection, 12 times the workers:
+    // most wait in the queue for a worker, which waits for a connection that never comes.
+    const CLIENTS: usize = 100;
+    let go = Arc::new(std::sync::Barrier::new(CLIENTS));
+    let url = srv.url("/shows/late/hold");
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (go, url) = (Arc::clone(&go), url.clone());
+            thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+                go.wait();
+                let started = Instant::now();
+                let r = agent
+                    .post(&url)
+                    .set("Content-Type", "application/json")
+                    .send_string(r#"{"seat_ids":["A1"]}"#);
+                let took = started.elapsed();
+                match r {
+                    Err(ureq::Error::Status(status, r)) => {
+                        let retry = r.header("Retry-After").map(str::to_owned);
+                        Ok((status, retry, r.into_string().unwrap_or_default(), took))
+                    }
+                    Ok(r) => Ok((r.status(), None, r.into_string().unwrap_or_default(), took)),
+                    Err(e) => Err(format!("no answer after {took:?}: {e}")),
+                }
+            })
+        })
+        .collect();
+    let mut took: Vec<Duration> = Vec::new();
+    for c in clients {
+        let (status, retry, body, t) =
+            c.join().unwrap().unwrap_or_else(|e| panic!("a hold during the outage: {e}"));
+        assert_eq!(
+            (status, retry.as_deref(), serde_json::from_str::<Value>(&body).ok()),
+            (503, Some("1"), Some(json!({"error": "database unavailable, try again"}))),
+            "a hold during the outage"
+        );
+        took.push(t);
+    }
+    took.sort();
+    let slowest = *took.last().unwrap();
+    assert!(slowest <= deadline + margin, "a request was answered {slowest:?} after it was sent");
+
+    // The server counts each request from its arrival, time in the queue included: each
+    // logged duration is its client's wait, less the trip (at most the margin).
+    let mut logged = logged_durations(&srv.log(), "POST /shows/late/hold 503 ");
+    assert_eq!(logged.len(), CLIENTS, "{}", srv.log());
+    logged.sort_by(f64::total_cmp);
+    for (server, client) in logged.iter().zip(&took) {
+        let client = client.as_secs_f64() * 1e3;
+        assert!(
+            *server >= client - margin.as_secs_f64() * 1e3,
+            "logged {server} ms for a wait of {client} ms"
+        );
+    }
+    let queued = logged.iter().filter(|&&ms| ms >= 2500.0).count();
+    let metrics = srv.get("/metrics").body;
+    let labels = r#"route="/shows/{show_id}/hold",method="POST""#;
+    let count = metric(&metrics, &format!("seatcore_http_request_duration_seconds_count{{{labels}}}"));
+    let sum = metric(&metrics, &format!("seatcore_http_request_duration_seconds_sum{{{labels}}}"));
+    let under =
+        metric(&metrics, &format!(r#"seatcore_http_request_duration_seconds_bucket{{{labels},le="2.5"}}"#));
+    let logged_sum: f64 = logged.iter().sum::<f64>() / 1e3;
+    assert_eq!(count, CLIENTS as f64);
+    assert!((sum - logged_sum).abs() < 0.1, "histogram sum {sum} s, logs {logged_sum} s");
+    assert_eq!(under, (CLIENTS - queued) as f64, "{metrics}");
+
+    cluster.up();
+    wait_until("/health 200 after the outage", || srv.get("/health").status == 200);
+    eprintln!(
+        "faults: outage deadline: {CLIENTS} concurrent holds with PostgreSQL stopped, 8 workers, pool timeout 2 s, \
+         deadline 3 s: all 503 JSON, the fastest in {:.2} s, the median {:.2} s, the slowest {:.2} s; \
+         {queued} logged at 2.5 s or more (time in the queue counted)",
+        took[0].as_secs_f64(),
+        took[CLIENTS / 2].as_secs_f64(),
+        slowest.as_secs_f64()
     );
 }
 

@@ -142,6 +142,17 @@ fn health(addr: &str, limit: Duration) -> Result<Duration, String> {
     Ok(started.elapsed())
 }
 
+/// Makes show `big`, 200,000 seats, in-process (making it is not what these tests are
+/// about, and a debug build on a busy machine parses the 2.6 MB request slowly); returns
+/// the size of its status document as the core writes it.
+fn big_show(db: &TestDb) -> usize {
+    let options = seatcore::Options { pool_size: 1, min_idle: 0, ..seatcore::Options::DEFAULT };
+    let core = seatcore::SeatCore::connect(&db.url, options).expect("connecting");
+    let seats: Vec<String> = (0..200_000).map(|i| format!("S{i:06}")).collect();
+    core.initialize_show("big", &seats).expect("making the show");
+    serde_json::to_vec(&core.seat_status("big").unwrap()).unwrap().len()
+}
+
 fn assert_audit_ok(db: &TestDb) {
     let core = seatcore::SeatCore::connect(&db.url, seatcore::Options::DEFAULT).expect("connecting");
     let audit = core.audit(None).expect("the audit runs");
@@ -201,8 +212,7 @@ fn a_reply_must_be_written_within_its_deadline() {
     let db = TestDb::new("framing_deadline");
     let srv = Server::start(&db.url, &["--no-demo"]);
     // A status of about 8 MB: more than the socket buffers of both ends hold.
-    let seats: Vec<String> = (0..200_000).map(|i| format!("S{i:06}")).collect();
-    srv.post_json("/shows/big/initialize", &json!({ "seat_ids": seats })).expect(201);
+    big_show(&db);
 
     let mut slow = TcpStream::connect(&srv.addr).unwrap();
     let client_port = slow.local_addr().unwrap().port();
@@ -502,5 +512,151 @@ fn expect_100_continue_and_pipelined_requests_are_served_in_order() {
     let reply = exchange(&srv.addr, pipeline.as_bytes());
     assert!(reply.closed, "the connection closes after the last request");
     assert_eq!(statuses(&reply.all), expected);
+    assert_audit_ok(&db);
+}
+
+#[test]
+fn a_body_left_unread_is_never_read_whole() {
+    let db = TestDb::new("framing_unread_body");
+    let mut srv = Server::start(&db.url, &["--no-demo"]);
+    srv.show("u", &["A1"]);
+    let hold = |framing: &str| {
+        format!("POST /shows/u/hold HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{framing}\r\n")
+    };
+    let too_large = json!({"error": format!("request body must be at most {} bytes", 256 * 1024)});
+
+    // A body declared 100 GB long and never sent: 413, and the connection ends at once (the
+    // rest is not waited for, and no buffer of its length is made).
+    let huge = hold("Content-Length: 100000000000\r\n");
+    let reply = exchange(&srv.addr, huge.as_bytes());
+    assert_eq!((reply.status, reply.header("Connection")), (413, Some("close")), "{}", reply.all);
+    assert_eq!(serde_json::from_str::<Value>(&reply.body).unwrap(), too_large);
+    assert!(reply.closed && reply.responses() == 1, "{}", reply.all);
+
+    // The same, with 2 MiB of it sent: read and thrown away while the connection closes.
+    let mut s = TcpStream::connect(&srv.addr).unwrap();
+    s.set_read_timeout(Some(AT_ONCE)).unwrap();
+    s.write_all(huge.as_bytes()).unwrap();
+    let sender = {
+        let mut s = s.try_clone().unwrap();
+        std::thread::spawn(move || s.write_all(&vec![b' '; 2 << 20]).is_ok())
+    };
+    let reply = read_reply(&mut s);
+    assert_eq!((reply.status, reply.header("Connection")), (413, Some("close")), "{}", reply.all);
+    assert!(reply.closed, "{}", reply.all);
+    drop(s);
+    let _ = sender.join();
+
+    // A chunked body over the limit: what is left of it after the handler (up to 1 MiB) is
+    // read, and the connection serves its next request; a longer rest closes it.
+    let chunked = |len: usize| {
+        let body = format!(r#"{{"seat_ids": ["A1"], "pad": "{}"}}"#, "x".repeat(len));
+        let mut out = hold("Transfer-Encoding: chunked\r\n");
+        for piece in body.as_bytes().chunks(64 * 1024) {
+            out.push_str(&format!("{:x}\r\n{}\r\n", piece.len(), String::from_utf8_lossy(piece)));
+        }
+        out + "0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    };
+    let reply = exchange(&srv.addr, chunked(1100 * 1024).as_bytes());
+    assert_eq!(statuses(&reply.all), [413, 200], "{}", &reply.all[..reply.all.len().min(600)]);
+    let reply = exchange(&srv.addr, chunked(3 << 20).as_bytes());
+    assert_eq!(statuses(&reply.all), [413], "{}", &reply.all[..reply.all.len().min(600)]);
+    assert!(reply.closed);
+
+    // The server lives on.
+    assert_eq!(srv.get("/health").status, 200);
+    assert!(srv.exited().is_none(), "the server died: {}", srv.log());
+    assert_audit_ok(&db);
+}
+
+/// The value of an unlabelled (or fully labelled) line of the metrics.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the metrics:\n{text}"))
+}
+
+/// The resident memory of process `pid`, in bytes (Linux).
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading /proc/PID/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
+#[test]
+fn clients_that_never_read_a_large_status_hold_no_database_connection() {
+    let db = TestDb::new("framing_status_hoard");
+    // 8 workers and database connections, so 2 large status reads at once; a 16 MiB buffer.
+    let srv = Server::start(&db.url, &["--no-demo", "--status-buffer-mib", "16"]);
+    let (reads, buffer) = (2.0, 16.0 * 1024.0 * 1024.0);
+    let document = big_show(&db) as f64;
+    let pid = srv.pid().unwrap();
+    let resident_before = resident_bytes(pid);
+    let metrics = || srv.get("/metrics").body;
+    let served = || srv.log().matches("GET /shows/big/seats ").count();
+
+    // 20 clients ask for the 200,000-seat status (about 8 MB each) and never read.
+    let hoarders: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(&srv.addr).unwrap();
+            s.write_all(b"GET /shows/big/seats HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s
+        })
+        .collect();
+
+    // /health, on fresh connections, answers within 1 s all along: until every hoarder got
+    // its answer, and until their replies are given up (their write deadline) and the memory
+    // they held is back. Meanwhile no database connection waits for them, and the status
+    // memory stays within its bound.
+    let started = Instant::now();
+    let (mut checks, mut worst, mut peak_buffer, mut peak_resident) = (0, Duration::ZERO, 0.0f64, 0u64);
+    let mut freed_while_hoarded = false;
+    loop {
+        let took = health(&srv.addr, Duration::from_secs(1)).unwrap_or_else(|e| {
+            panic!("/health, check {checks}, while 20 clients hoard: {e}\n{}", srv.log())
+        });
+        worst = worst.max(took);
+        checks += 1;
+        let m = metrics();
+        let buffered = metric(&m, "seatcore_status_buffer_bytes");
+        let in_use = metric(&m, r#"seatcore_pool_connections{state="in_use"}"#);
+        peak_buffer = peak_buffer.max(buffered);
+        peak_resident = peak_resident.max(resident_bytes(pid));
+        let all_answered = served() == hoarders.len();
+        freed_while_hoarded |= all_answered && buffered > 0.0 && in_use == 0.0;
+        if all_answered && buffered == 0.0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "the hoarded replies were never given up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = srv.log();
+    let (ok, busy) =
+        (log.matches("GET /shows/big/seats 200 ").count(), log.matches("GET /shows/big/seats 503 ").count());
+    println!(
+        "status hoarders: 20 clients never reading a {:.1} MB status: {ok} answered 200, {busy} 503; \
+         /health {checks} checks, the slowest {:.1} ms; status buffer peak {:.1} MiB; resident memory \
+         {:.1} MiB before, peak {:.1} MiB",
+        document / 1e6,
+        worst.as_secs_f64() * 1e3,
+        peak_buffer / 1048576.0,
+        resident_before as f64 / 1048576.0,
+        peak_resident as f64 / 1048576.0,
+    );
+    assert_eq!(ok + busy, 20, "{log}");
+    assert!(ok >= 2, "fewer hoarders served than large reads allowed at once: {log}");
+    assert!(freed_while_hoarded, "the database connections were not all back while the replies waited");
+    // The bound: the buffer, plus the reads admitted while it was not full yet.
+    let bound = buffer + reads * (document + 65_536.0);
+    assert!(peak_buffer <= bound, "status buffer {peak_buffer} over {bound}");
+    assert!(
+        (peak_resident as f64) <= resident_before as f64 + bound + 32.0 * 1048576.0,
+        "resident memory grew from {resident_before} to {peak_resident}"
+    );
+    drop(hoarders);
     assert_audit_ok(&db);
 }

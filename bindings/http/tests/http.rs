@@ -32,7 +32,7 @@ fn every_contract_row() {
     v.as_object_mut().unwrap().remove("version");
     assert_eq!(
         v,
-        json!({"total_seats": 4, "available_seats": 4, "held_seats": 0, "booked_seats": 0, "invariants_valid": true,
+        json!({"total_seats": 4, "available_seats": 4, "held_seats": 0, "booked_seats": 0, "blocked_seats": 0, "invariants_valid": true,
                "seats": [{"seat_id": "C3", "status": "available"}, {"seat_id": "A1", "status": "available"},
                          {"seat_id": "B2", "status": "available"}, {"seat_id": "Z9", "status": "available"}]})
     );

@@ -432,10 +432,17 @@ impl Stats {
         self.0.pool_max
     }
 
+    /// Groups of holds made, by size: element `i` counts groups of `2**i` to
+    /// `2**(i+1) - 1` holds (1, 2-3, 4-7, ...; the last, 256 and more).
+    #[getter]
+    fn hold_groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.0.hold_groups)
+    }
+
     fn __repr__(&self) -> String {
         let s = &self.0;
         format!(
-            "Stats(holds_granted={}, holds_refused={}, bookings={}, releases={}, holds_expired_swept={}, pool_connections={}, pool_idle={}, pool_max={})",
+            "Stats(holds_granted={}, holds_refused={}, bookings={}, releases={}, holds_expired_swept={}, pool_connections={}, pool_idle={}, pool_max={}, hold_groups={:?})",
             s.holds_granted,
             s.holds_refused,
             s.bookings,
@@ -443,7 +450,8 @@ impl Stats {
             s.holds_expired_swept,
             s.pool_connections,
             s.pool_idle,
-            s.pool_max
+            s.pool_max,
+            s.hold_groups
         )
     }
 }

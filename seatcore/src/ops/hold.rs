@@ -4,6 +4,7 @@ use postgres::types::Type;
 use uuid::Uuid;
 
 use crate::error::{classify, DbFailure, Error, Result};
+use crate::ops::group::Request;
 use crate::types::Hold;
 use crate::{bump, validate, OnLost, SeatCore};
 use postgres::GenericClient;
@@ -114,6 +115,11 @@ impl SeatCore {
         let seat_ids = validate::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
         let seconds = validate::hold_seconds(seconds)?;
         let hold_id = Uuid::new_v4();
+        if key.is_none() && self.inner.group_holds {
+            let outcome = self.hold_grouped(show_id, Request { seat_ids, seconds, hold_id });
+            self.count_hold(&outcome);
+            return outcome;
+        }
         let outcome = self.with_conn(OnLost::Retry, |c, attempt| {
             // After a lost connection the first attempt may have committed: look for it.
             // With a key, a repeat of an earlier request is answered from its hold.
@@ -137,13 +143,17 @@ impl SeatCore {
                 other => other,
             }
         });
+        self.count_hold(&outcome);
+        outcome
+    }
+
+    pub(crate) fn count_hold(&self, outcome: &Result<Hold>) {
         let counters = &self.inner.counters;
-        match &outcome {
+        match outcome {
             Ok(_) => bump(&counters.holds_granted, 1),
             Err(Error::SeatsUnavailable { .. }) => bump(&counters.holds_refused, 1),
             Err(_) => {}
         }
-        outcome
     }
 }
 

@@ -55,9 +55,10 @@ impl SeatCore {
         self.seat_status_with(show_id, |_| true, each).map(|c| c.unwrap_or_default())
     }
 
-    /// Like [`SeatCore::seat_status_each`], but first hands `head` the read's version and
-    /// ETag, before any seat: when it returns false the read stops there and `Ok(None)` is
-    /// returned (a client that has this document already).
+    /// Like [`SeatCore::seat_status_each`], but first hands `head` the read's version, ETag
+    /// and seat count, before any seat: when it returns false the read stops there and
+    /// `Ok(None)` is returned (a client that has this document already, or a reader that
+    /// will not take this many seats now).
     ///
     /// With a reader ([`Options::read_url`](crate::Options::read_url)), a standby serves the
     /// read; the counts then carry `replayed_at`, and `version` is what the standby holds.
@@ -119,7 +120,8 @@ fn status_once(
             counts.replayed_at = row.get(8);
             if let Some(head) = head.take() {
                 let etag = format!("\"{}.{}\"", row.get::<_, &str>(6), row.get::<_, i64>(7));
-                if !head(&StatusHead { version: counts.version, etag }) {
+                let seats = row.get::<_, Option<i64>>(3).and_then(|d| u64::try_from(d).ok()).unwrap_or(0);
+                if !head(&StatusHead { version: counts.version, etag, seats }) {
                     return Ok(None);
                 }
             }

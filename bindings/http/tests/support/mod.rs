@@ -109,6 +109,11 @@ impl Server {
         None
     }
 
+    /// The exit status, if the process has ended.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut().unwrap().try_wait().unwrap()
+    }
+
     // --- HTTP helpers ---
 
     pub fn get(&self, path: &str) -> Resp {

@@ -12,9 +12,15 @@ use crate::request::Answer;
 use crate::util::{Deadline, RefinedTcpStream};
 use crate::util::{SequentialReader, SequentialReaderBuilder};
 use crate::{Limits, Request, ResponseBox};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// seatcore: after the response that ends a connection whose client may still be sending
+/// (a body left unread), how long the connection's thread reads and throws away what comes
+/// before it closes the socket (see `ClientConnection::linger`).
+const LINGER: Duration = Duration::from_secs(2);
 
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
@@ -46,6 +52,9 @@ pub struct ClientConnection {
     read_deadline: Arc<Deadline>,
     write_deadline: Arc<Deadline>,
     limits: Limits,
+
+    // seatcore: the server's count of responses not written yet (`Server::responses_in_flight`)
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// Error that can happen when reading a request.
@@ -63,6 +72,7 @@ impl ClientConnection {
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
         limits: Limits,
+        in_flight: Arc<AtomicUsize>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let read_deadline = read_socket.deadline();
@@ -83,6 +93,7 @@ impl ClientConnection {
             read_deadline,
             write_deadline,
             limits,
+            in_flight,
         }
     }
 
@@ -92,6 +103,11 @@ impl ClientConnection {
     /// read to its end, and only then is the next request read. Upstream handed out every
     /// request as soon as it was read: a client pipelining requests without reading the
     /// responses held one handler per request, all waiting to write in turn.
+    ///
+    /// What is left of a body is read in small pieces, up to `Limits::drain_body_bytes`;
+    /// when more is left (known from its `Content-Length`), the response carries
+    /// `Connection: close` and the connection closes after it, the rest never read; when
+    /// the rest of a chunked body turns out longer, the connection closes too.
     pub(crate) fn serve(mut self, dispatch: impl Fn(Request)) {
         while let Some(rq) = self.next_request() {
             let version = rq.http_version().clone();
@@ -104,28 +120,72 @@ impl ClientConnection {
                 .collect();
             dispatch(rq);
 
-            let (response, body) = match self.answered.recv() {
+            let (mut response, body, taken) = match self.answered.recv() {
                 Ok(Answer {
                     response: Some(response),
                     body,
-                }) => (response, body),
+                    taken,
+                }) => (response, body, taken),
                 // the request was dropped unanswered
                 Ok(Answer {
                     response: None,
                     body,
-                }) => (self.limits.refusal(StatusCode(500), "no response"), body),
+                    taken,
+                }) => (
+                    self.limits.refusal(StatusCode(500), "no response"),
+                    body,
+                    taken,
+                ),
                 Err(_) => return,
             };
-            if self
-                .write_response(response, version, &te, do_not_send_body)
-                .is_err()
-            {
+            let drain = self.limits.drain_body_bytes as u64;
+            let unread = body.as_ref().map_or(Some(0), |b| b.unread);
+            let too_long = unread.is_some_and(|n| n > drain);
+            if too_long {
+                response = response.with_connection_close();
+            }
+            let written = self.write_response(response, version, &te, do_not_send_body);
+            if taken {
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
+            }
+            if written.is_err() {
                 return;
             }
-            if let Some(mut body) = body {
-                if io::copy(&mut body, &mut io::sink()).is_err() {
-                    return;
+            if too_long {
+                drop(body);
+                self.linger();
+                return;
+            }
+            if let Some(body) = body {
+                let drained = io::copy(&mut body.take(drain + 1), &mut io::sink());
+                match drained {
+                    Ok(n) if n <= drain => {}
+                    // longer than it may be: no next request is read
+                    Ok(_) => {
+                        self.linger();
+                        return;
+                    }
+                    Err(_) => return,
                 }
+            }
+        }
+    }
+
+    /// seatcore: ends a connection whose client may still be sending: half-closes it (the
+    /// client sees the end of the responses) and reads what comes for at most `LINGER`, or
+    /// until the client closes its side, before the socket is closed. Closing a socket with
+    /// unread bytes resets the connection, and the client could lose the response it has
+    /// not read yet.
+    fn linger(&mut self) {
+        let until = Instant::now() + LINGER;
+        let _ = self.sink.flush();
+        self.sink.get_mut().shutdown_write();
+        self.read_deadline.set(Some(until));
+        let mut buf = [0u8; 8192];
+        while Instant::now() < until {
+            match self.next_header_source.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
             }
         }
     }
@@ -295,6 +355,9 @@ impl ClientConnection {
             (method, path, version, headers)
         };
 
+        // seatcore: the request has arrived: its head is read
+        let arrived = Instant::now();
+
         // follow-up for next potential request
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
@@ -315,6 +378,7 @@ impl ClientConnection {
             &mut self.sink,
             self.answer.clone(),
             self.limits.prefetch_body_bytes,
+            arrived,
         )
         .map_err(|e| {
             use crate::request;

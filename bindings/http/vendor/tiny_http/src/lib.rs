@@ -133,6 +133,10 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // seatcore: requests handed out whose response is not written yet (see
+    // `responses_in_flight`)
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 enum Message {
@@ -191,6 +195,11 @@ pub struct Limits {
     /// Bodies up to this size (and as much of a chunked body) are read by the connection's
     /// thread before the request is handed out, so a handler never waits on a slow body.
     pub prefetch_body_bytes: usize,
+    /// What a handler leaves unread of a longer body is read and thrown away by the
+    /// connection's thread, up to this many bytes, so the connection can serve its next
+    /// request. When more is left, the response carries `Connection: close`, the rest is
+    /// never read, and the connection closes.
+    pub drain_body_bytes: usize,
     /// Longest request line or header line, in bytes.
     pub max_header_line: usize,
     /// Most header lines in one request.
@@ -209,6 +218,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             prefetch_body_bytes: 1024 * 1024,
+            drain_body_bytes: 1024 * 1024,
             max_header_line: 16 * 1024,
             max_headers: 100,
             error_response: |status, _| Response::empty(status).boxed(),
@@ -289,6 +299,8 @@ impl Server {
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         let open_connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let inside_in_flight = Arc::clone(&in_flight);
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -342,7 +354,12 @@ impl Server {
                             }
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable, limits))
+                        Ok(ClientConnection::new(
+                            write_closable,
+                            read_closable,
+                            limits,
+                            Arc::clone(&inside_in_flight),
+                        ))
                     }
                     Err(e) => Err(e),
                 };
@@ -386,6 +403,7 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            in_flight,
         })
     }
 
@@ -409,11 +427,27 @@ impl Server {
         //self.requests_receiver.lock().len()
     }
 
+    /// seatcore: how many requests handed out (by `recv`, `recv_timeout`, `try_recv`) have
+    /// a response that is not written yet: not given to `respond`, or given and not yet
+    /// written to the connection completely (nor given up). A server that stops waits for
+    /// it to reach 0 before it exits, or the last responses are lost.
+    pub fn responses_in_flight(&self) -> usize {
+        self.in_flight.load(Relaxed)
+    }
+
+    /// seatcore: counts a request handed out, until its connection's thread has written its
+    /// response.
+    fn hand_out(&self, mut rq: Request) -> Request {
+        rq.taken = true;
+        self.in_flight.fetch_add(1, Relaxed);
+        rq
+    }
+
     /// Blocks until an HTTP request has been submitted and returns it.
     pub fn recv(&self) -> IoResult<Request> {
         match self.messages.pop() {
             Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(rq),
+            Some(Message::NewRequest(rq)) => Ok(self.hand_out(rq)),
             None => Err(IoError::new(IoErrorKind::Other, "thread unblocked")),
         }
     }
@@ -422,7 +456,7 @@ impl Server {
     pub fn recv_timeout(&self, timeout: Duration) -> IoResult<Option<Request>> {
         match self.messages.pop_timeout(timeout) {
             Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(Some(rq)),
+            Some(Message::NewRequest(rq)) => Ok(Some(self.hand_out(rq))),
             None => Ok(None),
         }
     }
@@ -431,7 +465,7 @@ impl Server {
     pub fn try_recv(&self) -> IoResult<Option<Request>> {
         match self.messages.try_pop() {
             Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(Some(rq)),
+            Some(Message::NewRequest(rq)) => Ok(Some(self.hand_out(rq))),
             None => Ok(None),
         }
     }

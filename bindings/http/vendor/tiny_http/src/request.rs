@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use std::sync::mpsc::Sender;
+use std::time::Instant;
 
 use crate::util::{EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, ResponseBox, StatusCode};
@@ -35,7 +36,7 @@ use chunked_transfer::Decoder;
 ///
 pub struct Request {
     // where to read the body from
-    data_reader: Option<Box<dyn Read + Send + 'static>>,
+    data_reader: Option<Body>,
 
     // seatcore: where the response goes (the connection's own thread writes it); `None`
     // once the request has been answered
@@ -52,6 +53,32 @@ pub struct Request {
     headers: Vec<Header>,
 
     body_length: Option<usize>,
+
+    // seatcore: when its head was read, and when it was handed out (see `arrived`, `queued`)
+    arrived: Instant,
+    queued: Instant,
+
+    // seatcore: handed out by `Server::recv` (counted in `Server::responses_in_flight`)
+    pub(crate) taken: bool,
+}
+
+/// seatcore: a request's body, and how much of it the connection's thread has not read from
+/// the socket yet.
+pub(crate) struct Body {
+    reader: Box<dyn Read + Send + 'static>,
+    /// Bytes of the body still on the socket: `Some(0)` when it was read ahead (or there is
+    /// none), `None` when it is not known (the rest of a long chunked body).
+    pub(crate) unread: Option<u64>,
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        if let Some(unread) = &mut self.unread {
+            *unread = unread.saturating_sub(n as u64);
+        }
+        Ok(n)
+    }
 }
 
 /// seatcore: what a `Request` hands back to its connection's thread: the response (`None`
@@ -59,7 +86,9 @@ pub struct Request {
 /// that thread reads to its end before it reads the next request.
 pub(crate) struct Answer {
     pub(crate) response: Option<ResponseBox>,
-    pub(crate) body: Option<Box<dyn Read + Send + 'static>>,
+    pub(crate) body: Option<Body>,
+    /// The request was counted in `Server::responses_in_flight`.
+    pub(crate) taken: bool,
 }
 
 /// Error that can happen when building a `Request` object.
@@ -91,7 +120,8 @@ impl From<IoError> for RequestCreationError {
 /// It is the responsibility of the `Request` to read only the data of the request and not further.
 ///
 /// seatcore: `interim` receives the `100 Continue` an `Expect: 100-continue` asks for, at once;
-/// `answer` takes the response back to the connection's thread (see `Answer`).
+/// `answer` takes the response back to the connection's thread (see `Answer`); `arrived` is
+/// when the head was read.
 #[allow(clippy::too_many_arguments)]
 pub fn new_request<R>(
     method: Method,
@@ -103,6 +133,7 @@ pub fn new_request<R>(
     interim: &mut dyn Write,
     answer: Sender<Answer>,
     prefetch_body_bytes: usize,
+    arrived: Instant,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
@@ -145,9 +176,13 @@ where
 
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
-    let reader = if let Some(content_length) = content_length {
+    // seatcore: with the number of bytes left on the socket (see `Body`)
+    let (reader, unread) = if let Some(content_length) = content_length {
         if content_length == 0 {
-            Box::new(io::empty()) as Box<dyn Read + Send + 'static>
+            (
+                Box::new(io::empty()) as Box<dyn Read + Send + 'static>,
+                Some(0),
+            )
         } else if content_length <= prefetch_body_bytes {
             // seatcore: upstream read bodies up to 1 KiB here, in the connection's own
             // thread; larger ones were read by whoever handled the request, so a client
@@ -171,10 +206,16 @@ where
                 offset += read;
             }
 
-            Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
+            (
+                Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>,
+                Some(0),
+            )
         } else {
-            let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
-            Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
+            let data_reader = EqualReader::new(source_data, content_length);
+            (
+                Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>,
+                Some(content_length as u64),
+            )
         }
     } else if chunked {
         // seatcore: the first `prefetch_body_bytes` of a chunked body are read here too,
@@ -191,19 +232,28 @@ where
             });
         }
         if buffer.len() <= prefetch_body_bytes {
-            Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
+            (
+                Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>,
+                Some(0),
+            )
         } else {
-            Box::new(Cursor::new(buffer).chain(decoder)) as Box<dyn Read + Send + 'static>
+            (
+                Box::new(Cursor::new(buffer).chain(decoder)) as Box<dyn Read + Send + 'static>,
+                None,
+            )
         }
     } else {
         // if we have neither a Content-Length nor a Transfer-Encoding,
         // assuming that we have no data
         // TODO: could also be multipart/byteranges
-        Box::new(io::empty()) as Box<dyn Read + Send + 'static>
+        (
+            Box::new(io::empty()) as Box<dyn Read + Send + 'static>,
+            Some(0),
+        )
     };
 
     Ok(Request {
-        data_reader: Some(reader),
+        data_reader: Some(Body { reader, unread }),
         answer: Some(answer),
         remote_addr,
         method,
@@ -211,6 +261,9 @@ where
         http_version: version,
         headers,
         body_length: content_length,
+        arrived,
+        queued: Instant::now(),
+        taken: false,
     })
 }
 
@@ -306,6 +359,22 @@ impl Request {
         self.body_length
     }
 
+    /// seatcore: when the request arrived: the instant its head had been read. What the
+    /// client waits for runs from here: the rest of the body read ahead, the time in the
+    /// queue of `Server::recv`, the handler.
+    #[inline]
+    pub fn arrived(&self) -> Instant {
+        self.arrived
+    }
+
+    /// seatcore: when the request was queued for `Server::recv`: its head and the part of
+    /// its body the connection's thread reads ahead (`Limits::prefetch_body_bytes`) had been
+    /// read. Its time in the queue runs from here.
+    #[inline]
+    pub fn queued(&self) -> Instant {
+        self.queued
+    }
+
     /// Returns the address of the client that sent this request.
     ///
     /// The address is always `Some` for TCP listeners, but always `None` for UNIX listeners
@@ -367,6 +436,7 @@ impl Request {
         let answer = Answer {
             response,
             body: self.data_reader.take(),
+            taken: self.taken,
         };
         match self.answer.take() {
             Some(sender) => sender

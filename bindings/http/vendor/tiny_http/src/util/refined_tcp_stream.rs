@@ -121,6 +121,12 @@ impl RefinedTcpStream {
         self.stream.peer_addr()
     }
 
+    /// seatcore: shuts the connection down for writing: the client reads the end of the
+    /// responses, and the connection can still be read.
+    pub(crate) fn shutdown_write(&mut self) {
+        self.stream.shutdown(Shutdown::Write).ok();
+    }
+
     /// seatcore: this half's deadline.
     pub(crate) fn deadline(&self) -> Arc<Deadline> {
         Arc::clone(&self.deadline)

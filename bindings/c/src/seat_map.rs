@@ -1,0 +1,408 @@
+//! Seat maps, blocked seats and best-available holds.
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+
+use seatcore_core::seat_map::{MapEntry, MapSeat};
+use seatcore_core::{validate, BestFilters, InputError};
+
+use crate::args;
+use crate::error::{boundary, cstring, seatcore_error, seatcore_result, Failure};
+use crate::results::seatcore_hold;
+use crate::seatcore_client;
+
+/// One seat of a structured seat map, as `seatcore_initialize_map` takes it.
+///
+/// - `seat_id`: required.
+/// - `section`, `category`: NULL for none ("").
+/// - `row`: NULL for a seat in no row (a box, a standing place: ranked after every row);
+///   otherwise `position` (0 or more) is its place in the row: seats of one section and row
+///   whose positions differ by 1 are side by side. `position` is ignored without a row.
+/// - `place_from_id`: when true and `row` is NULL, the row and position come from the seat
+///   id as for `seatcore_initialize_show` (`"A12"`: row A, position 12).
+/// - `accessible`: an accessible seat (wheelchair place).
+/// - `has_rank`, `rank`: with `has_rank`, the seat's rank (finite; lower is better);
+///   without, the default: front rows first (in map order), then nearer the row's middle.
+///
+/// Start from a zeroed seat (`seatcore_map_seat s = {0};`: no section, row, category or
+/// rank) and set what you need.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct seatcore_map_seat {
+    pub seat_id: *const c_char,
+    pub section: *const c_char,
+    pub row: *const c_char,
+    pub position: i64,
+    pub category: *const c_char,
+    pub accessible: bool,
+    pub place_from_id: bool,
+    pub has_rank: bool,
+    pub rank: f64,
+}
+
+/// One seat of a show's map, as borrowed views into its `seatcore_map`.
+///
+/// The strings point into the map object: valid until it is freed, never to be freed by the
+/// caller. `row` is NULL for a seat in no row; `position` is then -1.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct seatcore_map_entry {
+    pub seat_id: *const c_char,
+    pub section: *const c_char,
+    pub row: *const c_char,
+    pub position: i64,
+    pub category: *const c_char,
+    pub accessible: bool,
+    pub rank: f64,
+}
+
+/// Which seats a best-available hold may take. Every field is optional: NULL (or
+/// `SEATCORE_ANY`) does not filter.
+///
+/// - `category`, `section`: only seats of this category / section (a name the show does not
+///   have gives `SEATCORE_NO_ADJACENT_SEATS`).
+/// - `accessible`: `SEATCORE_ANY` (-1), `SEATCORE_NOT_ACCESSIBLE` (0) or
+///   `SEATCORE_ACCESSIBLE_ONLY` (1).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct seatcore_best_filters {
+    pub category: *const c_char,
+    pub section: *const c_char,
+    pub accessible: i32,
+}
+
+/// `seatcore_best_filters.accessible`: any seat.
+pub const SEATCORE_ANY: i32 = -1;
+/// `seatcore_best_filters.accessible`: seats that are not accessible.
+pub const SEATCORE_NOT_ACCESSIBLE: i32 = 0;
+/// `seatcore_best_filters.accessible`: accessible seats only.
+pub const SEATCORE_ACCESSIBLE_ONLY: i32 = 1;
+
+/// A show's seat map at one moment, in map order.
+///
+/// Made by `seatcore_seat_map`; the caller owns it and frees it with
+/// `seatcore_map_free`.
+pub struct seatcore_map {
+    seats: Vec<Entry>,
+}
+
+struct Entry {
+    seat_id: CString,
+    section: CString,
+    row: Option<CString>,
+    position: i64,
+    category: CString,
+    accessible: bool,
+    rank: f64,
+}
+
+impl From<MapEntry> for Entry {
+    fn from(e: MapEntry) -> Entry {
+        Entry {
+            seat_id: cstring(e.seat_id),
+            section: cstring(e.section),
+            row: e.row.map(cstring),
+            position: e.position.map_or(-1, i64::from),
+            category: cstring(e.category),
+            accessible: e.accessible,
+            rank: e.rank,
+        }
+    }
+}
+
+/// An optional NUL-terminated UTF-8 string field of the seat at `index`.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string.
+unsafe fn field(p: *const c_char, index: usize, field: &'static str) -> Result<Option<String>, Failure> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    match CStr::from_ptr(p).to_str() {
+        Ok(s) => Ok(Some(s.to_owned())),
+        Err(_) => Err(seatcore_error::new(
+            seatcore_result::SEATCORE_INVALID_UTF8,
+            format!("seats[{index}].{field} is not valid UTF-8"),
+        )
+        .at(index)),
+    }
+}
+
+/// The seats of a map (`const seatcore_map_seat *seats, size_t count`), the count checked
+/// against the core's limit before the array is touched.
+///
+/// # Safety
+/// `seats` is NULL or points to `count` seats whose strings are NULL or NUL-terminated.
+unsafe fn map_seats(seats: *const seatcore_map_seat, count: usize) -> Result<Vec<MapSeat>, Failure> {
+    validate::seat_count(count, validate::MAX_SEATS_PER_SHOW)
+        .map_err(|e| Failure::from(seatcore_core::Error::from(e)))?;
+    if seats.is_null() {
+        return Err(seatcore_error::null("seats"));
+    }
+    std::slice::from_raw_parts(seats, count)
+        .iter()
+        .enumerate()
+        .map(|(index, s)| {
+            let Some(seat_id) = field(s.seat_id, index, "seat_id")? else {
+                return Err(seatcore_error::null(&format!("seats[{index}].seat_id")).at(index));
+            };
+            let row = field(s.row, index, "row")?;
+            let position = match (&row, s.position) {
+                (None, _) => None,
+                (Some(_), p) if p < 0 => {
+                    return Err(Failure::from(seatcore_core::Error::from(InputError::SeatField {
+                        index,
+                        field: "position",
+                        rule: "0 or more when row is given",
+                    })))
+                }
+                (Some(_), p) => Some(p),
+            };
+            Ok(MapSeat {
+                seat_id,
+                section: field(s.section, index, "section")?,
+                row,
+                position,
+                category: field(s.category, index, "category")?,
+                accessible: Some(s.accessible),
+                rank: s.has_rank.then_some(s.rank),
+                derive_place: s.place_from_id,
+            })
+        })
+        .collect()
+}
+
+/// Creates a show with a structured seat map: sections, rows, positions, categories,
+/// accessibility and ranks.
+///
+/// - `client`, `show_id`: required.
+/// - `seats`, `count`: 1 to 500000 seats, in map order (see `seatcore_map_seat`). Read only
+///   during the call.
+/// - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
+/// - `err`: optional; on failure, when not NULL, receives an error object to free. For a
+///   seat that breaks a rule, `seatcore_error_index` gives its index.
+///
+/// Fails with `SEATCORE_SHOW_EXISTS`, `SEATCORE_INVALID_INPUT` (empty or duplicate seat ids,
+/// two seats at one place of a row, a negative position, a rank that is not finite, names
+/// too long), `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code.
+/// Nothing is written on failure. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_initialize_map(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    seats: *const seatcore_map_seat,
+    count: usize,
+    out_seat_count: *mut usize,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let seats = map_seats(seats, count)?;
+        let n = client.core.initialize_map(show_id, &seats)?;
+        if let Some(out) = out_seat_count.as_mut() {
+            *out = n;
+        }
+        Ok(())
+    })
+}
+
+/// Reads a show's seat map.
+///
+/// - `client`, `show_id`: required.
+/// - `out`: required; on success `*out` is a new map the caller owns and frees with
+///   `seatcore_map_free`. Untouched on failure.
+///
+/// Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_INPUT` (bad show id),
+/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_seat_map(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    out: *mut *mut seatcore_map,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let out = args::out(out, "out")?;
+        let map = client.core.seat_map(show_id)?;
+        let seats = map.seats.into_iter().map(Entry::from).collect();
+        *out = Box::into_raw(Box::new(seatcore_map { seats }));
+        Ok(())
+    })
+}
+
+/// The number of seats of a map (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_map_count(map: *const seatcore_map) -> usize {
+    map.as_ref().map_or(0, |m| m.seats.len())
+}
+
+/// Writes the `index`-th seat of the map, in map order, into `*out`. The strings in `*out`
+/// are borrowed from `map`: valid until `seatcore_map_free(map)`, not to be freed.
+///
+/// Returns `SEATCORE_NULL_PARAMETER` when `map` or `out` is NULL and
+/// `SEATCORE_INDEX_OUT_OF_RANGE` when `index >= seatcore_map_count(map)`; `*out` is
+/// then untouched. `err` is optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_map_seat_at(
+    map: *const seatcore_map,
+    index: usize,
+    out: *mut seatcore_map_entry,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let map = args::arg(map, "map")?;
+        let out = args::out(out, "out")?;
+        let Some(e) = map.seats.get(index) else {
+            return Err(seatcore_error::new(
+                seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
+                format!("seat index {index} is out of range (the map has {} seats)", map.seats.len()),
+            ));
+        };
+        *out = seatcore_map_entry {
+            seat_id: e.seat_id.as_ptr(),
+            section: e.section.as_ptr(),
+            row: e.row.as_ref().map_or(ptr::null(), |r| r.as_ptr()),
+            position: e.position,
+            category: e.category.as_ptr(),
+            accessible: e.accessible,
+            rank: e.rank,
+        };
+        Ok(())
+    })
+}
+
+/// Frees a map and every string borrowed from it. NULL is a no-op. Must not race with
+/// other uses of the same object; freeing it twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_map_free(map: *mut seatcore_map) {
+    if !map.is_null() {
+        drop(Box::from_raw(map));
+    }
+}
+
+/// Blocks seats (house seats, broken seats), all or none: a blocked seat cannot be held
+/// until it is unblocked, and a reset leaves it blocked. Blocking a blocked seat again is
+/// fine (its reason is replaced).
+///
+/// - `client`, `show_id`: required.
+/// - `seat_ids`, `count`: 1 to 500000 NUL-terminated UTF-8 seat ids. Read only during the call.
+/// - `reason`: optional (NULL for none): at most 200 characters, no control characters.
+///
+/// Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_SEAT_IDS` (a seat not on the
+/// map), `SEATCORE_SEATS_UNAVAILABLE` (some are held or booked: the error lists them),
+/// `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a
+/// database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_block_seats(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    seat_ids: *const *const c_char,
+    count: usize,
+    reason: *const c_char,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
+        let reason = if reason.is_null() { None } else { Some(args::text(reason, "reason")?) };
+        client.core.block(show_id, &ids, reason)?;
+        Ok(())
+    })
+}
+
+/// Unblocks seats, all or none (seats that are not blocked stay as they are).
+///
+/// Arguments and failures as `seatcore_block_seats`, without `reason` and
+/// `SEATCORE_SEATS_UNAVAILABLE`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_unblock_seats(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    seat_ids: *const *const c_char,
+    count: usize,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
+        client.core.unblock(show_id, &ids)?;
+        Ok(())
+    })
+}
+
+/// Holds the best `count` seats side by side in one row that match `filters`, for `seconds`
+/// (1 to 86400, by the database's clock): a block that leaves no lone seat between taken
+/// seats when such a block exists, then the lowest rank sum. The hold is like any other
+/// (book it, release it, let it expire); its seats come in position order.
+///
+/// - `client`, `show_id`: required.
+/// - `count`: 1 to 50.
+/// - `filters`: optional (NULL: any seat); see `seatcore_best_filters`.
+/// - `request_key`: optional (NULL for none): with a key, a retry after a lost reply
+///   returns the hold the first call made, as `seatcore_hold_seats_with_key`.
+/// - `out`: required; on success `*out` is a new hold the caller owns and frees with
+///   `seatcore_hold_free`. Untouched on failure.
+///
+/// Fails with `SEATCORE_NO_ADJACENT_SEATS` (no block fits now), `SEATCORE_SHOW_NOT_FOUND`,
+/// `SEATCORE_INVALID_INPUT` (count, filters, duration, key), `SEATCORE_REQUEST_KEY_REUSED`,
+/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no
+/// seat is ever granted to two callers.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_hold_best(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    count: usize,
+    filters: *const seatcore_best_filters,
+    seconds: i64,
+    request_key: *const c_char,
+    out: *mut *mut seatcore_hold,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let client = args::arg(client, "client")?;
+        let show_id = args::text(show_id, "show_id")?;
+        let filters = match filters.as_ref() {
+            None => BestFilters::default(),
+            Some(f) => BestFilters {
+                category: optional(f.category, "filters.category")?,
+                section: optional(f.section, "filters.section")?,
+                accessible: match f.accessible {
+                    SEATCORE_ANY => None,
+                    SEATCORE_NOT_ACCESSIBLE => Some(false),
+                    SEATCORE_ACCESSIBLE_ONLY => Some(true),
+                    _ => {
+                        return Err(Failure::from(seatcore_core::Error::from(InputError::Filter {
+                            field: "accessible",
+                            rule: "SEATCORE_ANY, SEATCORE_NOT_ACCESSIBLE or SEATCORE_ACCESSIBLE_ONLY",
+                        })))
+                    }
+                },
+            },
+        };
+        let key = optional(request_key, "request_key")?;
+        let out = args::out(out, "out")?;
+        let hold = match key {
+            Some(key) => client.core.hold_best_with_key(show_id, count, &filters, seconds, &key)?,
+            None => client.core.hold_best(show_id, count, &filters, seconds)?,
+        };
+        *out = Box::into_raw(Box::new(seatcore_hold::from(hold)));
+        Ok(())
+    })
+}
+
+/// An optional NUL-terminated UTF-8 string argument.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string.
+unsafe fn optional(p: *const c_char, what: &str) -> Result<Option<String>, Failure> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        args::text(p, what).map(|s| Some(s.to_owned()))
+    }
+}

@@ -1,0 +1,503 @@
+//! Grouped holds: the holds of one show that arrive together are made by one transaction.
+//!
+//! A hold that finds no group of its show being made makes its own at once, with the
+//! single-hold statement (no added latency on an idle system). A hold that arrives while
+//! [`RUNNING_PER_SHOW`] groups of its show are being made waits in the show's queue; the
+//! next caller to find room takes everything queued (up to [`MAX_GROUP`] holds) and makes
+//! it as one group:
+//!   1. one statement locks every requested seat that looks free, in seat-map order (the
+//!      order every other hold locks in, so groups never deadlock with anything);
+//!   2. the holds are decided in queue order: a hold wins when each of its seats is locked
+//!      and not claimed by an earlier winner of the group;
+//!   3. one statement records the winners (seats, holds, change log), and, when some lost,
+//!      one statement says why each lost (taken seats, unknown seats, unknown show);
+//!   4. the transaction commits, and only then does any caller get its answer.
+//!
+//! So each hold stays all-or-none and independent: a hold is refused only for a seat that
+//! is taken or that an earlier hold of the group won. Holds with a request key are made
+//! alone (their lookup of an earlier request is per key).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use postgres::types::Type;
+use uuid::Uuid;
+
+use crate::error::InputError;
+use crate::error::{Error, Result};
+use crate::ops::hold::try_hold;
+use crate::per_process::PerProcess;
+use crate::types::Hold;
+use crate::{validate, OnLost, SeatCore};
+
+/// Groups of one show made at once (each on its own connection): while one commits, the
+/// next is being decided.
+pub const RUNNING_PER_SHOW: usize = 2;
+
+/// Most holds in one group.
+pub const MAX_GROUP: usize = 256;
+
+/// Most seats, over all its holds, in one group.
+const MAX_GROUP_SEATS: usize = 10_000;
+
+/// Lock every requested seat that looks free, in seat-map order, keeping those still free
+/// once locked.
+const LOCK_SQL: &str = "
+SELECT seat_no, seat_id FROM seats
+WHERE show_id = $1 AND seat_id = ANY ($2)
+  AND booking_id IS NULL AND block_reason IS NULL
+  AND (hold_expires_at IS NULL OR hold_expires_at <= now())
+ORDER BY seat_no
+FOR UPDATE";
+
+/// Record the winners: their seats flipped, their holds, their change records (the i-th
+/// winner's record is the transaction's i-th).
+const RECORD_SQL: &str = "
+WITH h AS (
+    SELECT w.i, w.hold_id, now() + make_interval(secs => w.secs) AS expires_at
+    FROM unnest($2::uuid[], $3::float8[]) WITH ORDINALITY AS w(hold_id, secs, i)
+), s AS (
+    SELECT * FROM unnest($4::int8[], $5::int4[], $6::text[]) WITH ORDINALITY AS s(hold_i, seat_no, seat_id, ord)
+), flipped AS (
+    UPDATE seats t SET hold_id = h.hold_id, hold_expires_at = h.expires_at
+    FROM s JOIN h ON h.i = s.hold_i
+    WHERE t.show_id = $1 AND t.seat_no = s.seat_no
+), new_holds AS (
+    INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at)
+    SELECT h.hold_id, $1, array_agg(s.seat_no ORDER BY s.seat_no), array_agg(s.seat_id ORDER BY s.ord),
+           h.expires_at
+    FROM h JOIN s ON s.hold_i = h.i
+    GROUP BY h.i, h.hold_id, h.expires_at
+    RETURNING hold_id, seat_ids, expires_at
+), logged AS (
+    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
+    SELECT seatcore_change_id(h.i - 1), 'held', $1, n.seat_ids, n.hold_id, n.expires_at
+    FROM new_holds n JOIN h USING (hold_id)
+)
+SELECT hold_id, expires_at FROM new_holds";
+
+/// Why holds lost: the state of their seats now (the group's winners included), and
+/// whether the show exists.
+const DIAGNOSE_SQL: &str = "
+SELECT seat_id,
+       booking_id IS NOT NULL OR block_reason IS NOT NULL OR coalesce(hold_expires_at > now(), false) AS taken,
+       seat_no
+FROM seats
+WHERE show_id = $1 AND seat_id = ANY ($2)
+UNION ALL
+SELECT NULL, EXISTS (SELECT 1 FROM shows WHERE show_id = $1), NULL
+ORDER BY seat_no NULLS FIRST";
+
+/// One hold waiting to be made: validated, with its own id.
+pub(crate) struct Request {
+    pub(crate) seat_ids: Vec<String>,
+    pub(crate) seconds: i64,
+    pub(crate) hold_id: Uuid,
+}
+
+/// A request in a show's queue, and its answer once its group committed.
+struct Ticket {
+    request: Request,
+    /// The caller's deadline: its group gives up waiting at the earliest of its holds'.
+    deadline: Option<std::time::Instant>,
+    answer: Mutex<Option<Result<Hold>>>,
+}
+
+#[derive(Default)]
+struct LaneState {
+    queue: Vec<Arc<Ticket>>,
+    running: usize,
+}
+
+/// One show's queue.
+#[derive(Default)]
+struct Lane {
+    state: Mutex<LaneState>,
+    /// Signalled when a group finishes: its callers have their answers, and there is room
+    /// for the next group.
+    done: Condvar,
+}
+
+/// The queues of a process, by show, and how many holds each group made. A child process
+/// after `fork()` starts with no queues: the groups its parent's threads were making are not
+/// its own.
+#[derive(Default)]
+pub(crate) struct Groups {
+    lanes: PerProcess<Mutex<HashMap<String, Arc<Lane>>>>,
+    sizes: GroupSizes,
+}
+
+/// How many groups had 1, 2-3, 4-7, ... holds: bucket `i` counts groups of `2^i` to
+/// `2^(i+1) - 1` holds (the last bucket, 256 and more).
+#[derive(Default)]
+pub(crate) struct GroupSizes([std::sync::atomic::AtomicU64; GROUP_SIZE_BUCKETS]);
+
+/// Buckets of [`crate::Stats::hold_groups`]: groups of 1, 2-3, 4-7, ..., 256 and more holds.
+pub const GROUP_SIZE_BUCKETS: usize = 9;
+
+impl GroupSizes {
+    fn count(&self, holds: usize) {
+        let bucket = (usize::BITS - 1 - holds.max(1).leading_zeros()) as usize;
+        self.0[bucket.min(GROUP_SIZE_BUCKETS - 1)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn read(&self) -> [u64; GROUP_SIZE_BUCKETS] {
+        std::array::from_fn(|i| self.0[i].load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Groups {
+    /// How many groups had 1, 2-3, 4-7, ... holds (see [`GROUP_SIZE_BUCKETS`]).
+    pub(crate) fn sizes(&self) -> [u64; GROUP_SIZE_BUCKETS] {
+        self.sizes.read()
+    }
+
+    fn lane(&self, show_id: &str) -> Arc<Lane> {
+        let lanes = self.lanes.get();
+        let mut lanes = lock(&lanes);
+        if let Some(lane) = lanes.get(show_id) {
+            return Arc::clone(lane);
+        }
+        // Forget the queues of shows nobody is holding in.
+        if lanes.len() >= 1024 {
+            lanes.retain(|_, lane| Arc::strong_count(lane) > 1);
+        }
+        Arc::clone(lanes.entry(show_id.to_owned()).or_default())
+    }
+}
+
+impl SeatCore {
+    /// Makes a hold as part of a group of the show's holds that arrive together.
+    pub(crate) fn hold_grouped(&self, show_id: &str, request: Request) -> Result<Hold> {
+        let groups = &self.inner.groups;
+        let lane = groups.lane(show_id);
+        let ticket = Arc::new(Ticket { request, deadline: self.deadline, answer: Mutex::new(None) });
+        let mut state = lock(&lane.state);
+        state.queue.push(Arc::clone(&ticket));
+        loop {
+            if let Some(answer) = lock(&ticket.answer).take() {
+                return answer;
+            }
+            let queued = state.queue.iter().any(|t| Arc::ptr_eq(t, &ticket));
+            if queued && state.running < RUNNING_PER_SHOW {
+                // Room for a group: this caller makes one of everything queued.
+                let group = take_group(&mut state.queue);
+                state.running += 1;
+                drop(state);
+                groups.sizes.count(group.len());
+                let finished = Finished { lane: &lane, group: &group };
+                match group.iter().filter_map(|t| t.deadline).min() {
+                    Some(deadline) => self.until(deadline).make_group(show_id, &group),
+                    None => self.make_group(show_id, &group),
+                }
+                drop(finished);
+                state = lock(&lane.state);
+                continue;
+            }
+            if queued {
+                if let Some(deadline) = self.deadline {
+                    // Not taken into a group yet: give up at the deadline.
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        state.queue.retain(|t| !Arc::ptr_eq(t, &ticket));
+                        return Err(Error::Unavailable("the request's deadline passed".into()));
+                    }
+                    state = lane.done.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+                    continue;
+                }
+            }
+            state = lane.done.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Makes `group` and answers each of its tickets.
+    fn make_group(&self, show_id: &str, group: &[Arc<Ticket>]) {
+        let requests: Vec<&Request> = group.iter().map(|t| &t.request).collect();
+        let answers = if let [one] = requests.as_slice() {
+            vec![self.with_conn(OnLost::Retry, |c, attempt| {
+                if attempt > 0 {
+                    if let Some(hold) = crate::ops::hold::find(&mut c.client, show_id, one.hold_id, None)? {
+                        return Ok(hold);
+                    }
+                }
+                let hold = try_hold(&mut c.client, show_id, &one.seat_ids, one.seconds, one.hold_id, None)?;
+                self.notify_changes(&mut c.client);
+                Ok(hold)
+            })]
+        } else {
+            self.hold_group(show_id, &requests)
+        };
+        for (ticket, answer) in group.iter().zip(answers) {
+            *lock(&ticket.answer) = Some(answer);
+        }
+    }
+
+    /// Holds seats of one show for several requests at once, in one transaction: each
+    /// request (seat ids, seconds) is all-or-none and independent, refused only for a seat
+    /// that is taken or that an earlier request of the group won, or for its own bad input.
+    /// The answers come in request order, once the group is durable. At most [`MAX_GROUP`]
+    /// requests.
+    pub fn hold_together<S: AsRef<str>>(&self, show_id: &str, requests: &[(&[S], i64)]) -> Vec<Result<Hold>> {
+        let show_id = match validate::show_id(show_id) {
+            Ok(id) => id,
+            Err(e) => return requests.iter().map(|_| Err(Error::from(e.clone()))).collect(),
+        };
+        if requests.len() > MAX_GROUP {
+            let e = InputError::TooManyRequests { max: MAX_GROUP };
+            return requests.iter().map(|_| Err(Error::from(e.clone()))).collect();
+        }
+        let checked: Vec<Result<Request>> = requests
+            .iter()
+            .map(|(seats, seconds)| {
+                Ok(Request {
+                    seat_ids: validate::seat_ids(seats, validate::MAX_SEATS_PER_HOLD)?,
+                    seconds: validate::hold_seconds(*seconds)?,
+                    hold_id: Uuid::new_v4(),
+                })
+            })
+            .collect();
+        let valid: Vec<&Request> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let count = valid.len();
+        let mut made =
+            if valid.is_empty() { Vec::new() } else { self.hold_group(show_id, &valid) }.into_iter();
+        let answers: Vec<Result<Hold>> = checked
+            .into_iter()
+            .map(|r| match r {
+                Ok(_) => made.next().unwrap_or(Err(Error::Busy(None))),
+                Err(e) => Err(e),
+            })
+            .collect();
+        if count > 0 {
+            self.inner.groups.sizes.count(count);
+        }
+        for answer in &answers {
+            self.count_hold(answer);
+        }
+        answers
+    }
+
+    /// Makes the holds of one show in one transaction; an answer per request, in order.
+    fn hold_group(&self, show_id: &str, requests: &[&Request]) -> Vec<Result<Hold>> {
+        let mut answers: Vec<Option<Result<Hold>>> = requests.iter().map(|_| None).collect();
+        let outcome = self.with_conn(OnLost::Retry, |c, attempt| {
+            if attempt > 0 {
+                // The lost attempt may have committed: its winners exist; the others go again.
+                for (i, r) in requests.iter().enumerate() {
+                    if answers[i].is_none() {
+                        if let Some(hold) = crate::ops::hold::find(&mut c.client, show_id, r.hold_id, None)? {
+                            answers[i] = Some(Ok(hold));
+                        }
+                    }
+                }
+            }
+            let open: Vec<usize> = (0..requests.len()).filter(|&i| answers[i].is_none()).collect();
+            let decided = group_transaction(&mut c.client, show_id, requests, &open)?;
+            for (i, outcome) in open.into_iter().zip(decided) {
+                answers[i] = Some(match outcome {
+                    Outcome::Decided(answer) => answer,
+                    Outcome::Again => {
+                        let r = requests[i];
+                        try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None)
+                    }
+                });
+            }
+            self.notify_changes(&mut c.client);
+            Ok(())
+        });
+        answers
+            .into_iter()
+            .map(|a| match (&outcome, a) {
+                (_, Some(answer)) => answer,
+                (Err(e), None) => Err(shared(e)),
+                (Ok(()), None) => Err(Error::Busy(None)),
+            })
+            .collect()
+    }
+}
+
+/// The failure of a group's transaction, for each of its holds: a busy database is busy
+/// for all of them, and any other failure says that the database failed them.
+fn shared(e: &Error) -> Error {
+    match e {
+        Error::Busy(_) => Error::Busy(None),
+        other => Error::Unavailable(other.to_string().into()),
+    }
+}
+
+/// Takes the queue's first holds, up to [`MAX_GROUP`] holds and [`MAX_GROUP_SEATS`] seats.
+fn take_group(queue: &mut Vec<Arc<Ticket>>) -> Vec<Arc<Ticket>> {
+    let mut seats = 0;
+    let mut n = 0;
+    for t in queue.iter() {
+        if n == MAX_GROUP || (n > 0 && seats + t.request.seat_ids.len() > MAX_GROUP_SEATS) {
+            break;
+        }
+        seats += t.request.seat_ids.len();
+        n += 1;
+    }
+    queue.drain(..n).collect()
+}
+
+/// Ends a group however it ends (a panic included): every ticket has an answer, the group's
+/// room is free, and the waiters look again.
+struct Finished<'a> {
+    lane: &'a Lane,
+    group: &'a [Arc<Ticket>],
+}
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        for t in self.group {
+            let mut answer = lock(&t.answer);
+            if answer.is_none() {
+                *answer = Some(Err(Error::Busy(None)));
+            }
+        }
+        lock(&self.lane.state).running -= 1;
+        self.lane.done.notify_all();
+    }
+}
+
+/// A hold that lost in its group: its index, the seats earlier winners took (with their
+/// numbers), and the seats the lock statement did not find free.
+type Loser<'a> = (usize, Vec<(i32, String)>, Vec<&'a str>);
+
+/// What a group's transaction decided for one of its holds.
+enum Outcome {
+    Decided(Result<Hold>),
+    /// Its seats looked taken to the lock statement and are free now (released or expired
+    /// in between): make it alone, after the group.
+    Again,
+}
+
+/// One attempt at the group `open` (indexes into `requests`): lock, decide, record, say why
+/// the others lost, commit.
+fn group_transaction(
+    client: &mut postgres::Client,
+    show_id: &str,
+    requests: &[&Request],
+    open: &[usize],
+) -> Result<Vec<Outcome>> {
+    let mut tx = client.transaction()?;
+    let wanted: Vec<&str> =
+        distinct(open.iter().flat_map(|&i| requests[i].seat_ids.iter().map(String::as_str)));
+    let rows = tx.query_typed(LOCK_SQL, &[(&show_id, Type::TEXT), (&wanted, Type::TEXT_ARRAY)])?;
+    // Seat id -> seat number, of the seats locked free.
+    let locked: HashMap<String, i32> = rows.iter().map(|r| (r.get(1), r.get(0))).collect();
+
+    // Decide in queue order. A loser's seats are those an earlier winner took, and those
+    // the lock statement did not find free (why: asked below).
+    let mut claimed: HashSet<&str> = HashSet::new();
+    let mut winners: Vec<usize> = Vec::new();
+    let mut losers: Vec<Loser> = Vec::new();
+    for &i in open {
+        let seats = &requests[i].seat_ids;
+        let free = |s: &String| locked.contains_key(s) && !claimed.contains(s.as_str());
+        if seats.iter().all(free) {
+            claimed.extend(seats.iter().map(String::as_str));
+            winners.push(i);
+        } else {
+            let to_earlier: Vec<(i32, String)> = seats
+                .iter()
+                .filter(|s| claimed.contains(s.as_str()))
+                .map(|s| (locked[s], s.clone()))
+                .collect();
+            let outside: Vec<&str> =
+                seats.iter().filter(|s| !locked.contains_key(*s)).map(String::as_str).collect();
+            losers.push((i, to_earlier, outside));
+        }
+    }
+
+    let mut expires = HashMap::new();
+    if !winners.is_empty() {
+        let hold_ids: Vec<Uuid> = winners.iter().map(|&i| requests[i].hold_id).collect();
+        let secs: Vec<f64> = winners.iter().map(|&i| requests[i].seconds as f64).collect();
+        let (mut seat_hold, mut seat_nos, mut seat_ids) = (Vec::new(), Vec::new(), Vec::new());
+        for (w, &i) in winners.iter().enumerate() {
+            for seat in &requests[i].seat_ids {
+                seat_hold.push(w as i64 + 1);
+                seat_nos.push(locked[seat]);
+                seat_ids.push(seat.as_str());
+            }
+        }
+        let rows = tx.query_typed(
+            RECORD_SQL,
+            &[
+                (&show_id, Type::TEXT),
+                (&hold_ids, Type::UUID_ARRAY),
+                (&secs, Type::FLOAT8_ARRAY),
+                (&seat_hold, Type::INT8_ARRAY),
+                (&seat_nos, Type::INT4_ARRAY),
+                (&seat_ids, Type::TEXT_ARRAY),
+            ],
+        )?;
+        for r in &rows {
+            expires.insert(r.get::<_, Uuid>(0), r.get::<_, chrono::DateTime<chrono::Utc>>(1));
+        }
+    }
+
+    // Why the seats the lock statement did not find free were not: taken, unknown, or no show.
+    let mut why: HashMap<usize, Outcome> = HashMap::new();
+    let asked: Vec<&str> = distinct(losers.iter().flat_map(|(_, _, outside)| outside.iter().copied()));
+    let (mut show_exists, mut state) = (true, HashMap::new());
+    if !asked.is_empty() {
+        let rows = tx.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&asked, Type::TEXT_ARRAY)])?;
+        for r in &rows {
+            match r.get::<_, Option<String>>(0) {
+                Some(id) => {
+                    state.insert(id, (r.get::<_, bool>(1), r.get::<_, i32>(2)));
+                }
+                None => show_exists = r.get(1),
+            }
+        }
+    }
+    for (i, to_earlier, outside) in losers {
+        let outcome = if !show_exists {
+            Outcome::Decided(Err(Error::ShowNotFound))
+        } else if outside.iter().any(|s| !state.contains_key(*s)) {
+            Outcome::Decided(Err(Error::InvalidSeatIds))
+        } else {
+            let mut taken = to_earlier;
+            taken.extend(outside.iter().filter(|s| state[**s].0).map(|s| (state[*s].1, (*s).to_owned())));
+            taken.sort();
+            if taken.is_empty() {
+                Outcome::Again
+            } else {
+                Outcome::Decided(Err(Error::SeatsUnavailable {
+                    seat_ids: taken.into_iter().map(|(_, s)| s).collect(),
+                }))
+            }
+        };
+        why.insert(i, outcome);
+    }
+    tx.commit()?;
+
+    Ok(open
+        .iter()
+        .map(|&i| match why.remove(&i) {
+            Some(outcome) => outcome,
+            None => {
+                let r = requests[i];
+                Outcome::Decided(match expires.get(&r.hold_id) {
+                    Some(&expires_at) => Ok(Hold {
+                        hold_id: r.hold_id,
+                        show_id: show_id.to_owned(),
+                        seat_ids: r.seat_ids.clone(),
+                        expires_at,
+                    }),
+                    None => Err(Error::Busy(None)),
+                })
+            }
+        })
+        .collect())
+}
+
+/// The distinct seat ids of `seats`, in first-seen order.
+fn distinct<'a>(seats: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    seats.filter(|s| seen.insert(*s)).collect()
+}

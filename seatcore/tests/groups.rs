@@ -1,0 +1,250 @@
+//! Grouped holds against a real PostgreSQL: conflicting holds forced into one group, each
+//! hold still all-or-none and independent; many threads whose holds the core groups by
+//! itself, with the rows checked by the audit and every grant by the change log.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Barrier};
+
+use seatcore::testing::TestDb;
+use seatcore::{ChangeKind, Error, ErrorKind, HistoryQuery, Options, SeatCore, MAX_GROUP};
+
+fn core(db: &TestDb, pool: u32, group_holds: bool) -> SeatCore {
+    SeatCore::connect(&db.url, Options { pool_size: pool, group_holds, ..Options::default() }).unwrap()
+}
+
+fn seats(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("S{i}")).collect()
+}
+
+fn kind<T: std::fmt::Debug>(r: &seatcore::Result<T>) -> Option<ErrorKind> {
+    r.as_ref().err().map(Error::kind)
+}
+
+#[test]
+fn a_group_decides_in_order_and_a_refusal_refuses_nothing_else() {
+    let db = TestDb::new("group_order");
+    let core = core(&db, 2, true);
+    core.initialize_show("g", &seats(20)).unwrap();
+    core.hold("g", &["S11"], 60).unwrap(); // taken before the group
+
+    let requests: Vec<(&[&str], i64)> = vec![
+        (&["S1", "S2"], 60),   // 0: wins
+        (&["S2", "S3"], 60),   // 1: S2 went to 0
+        (&["S4"], 90),         // 2: wins
+        (&["S5", "NOPE"], 60), // 3: a seat not on the map
+        (&["S3"], 60),         // 4: wins: 1 lost, so S3 is free
+        (&["S10", "S11"], 60), // 5: S11 was taken before
+        (&["S10"], 60),        // 6: wins: 5 lost
+        (&["S6"], 0),          // 7: bad duration: its own error
+        (&["S6"], 60),         // 8: wins
+        (&["S4"], 60),         // 9: S4 went to 2
+    ];
+    let answers = core.hold_together("g", &requests);
+    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
+    use ErrorKind::*;
+    assert_eq!(
+        kinds,
+        [
+            None,
+            Some(SeatsUnavailable),
+            None,
+            Some(InvalidSeatIds),
+            None,
+            Some(SeatsUnavailable),
+            None,
+            Some(InvalidInput),
+            None,
+            Some(SeatsUnavailable)
+        ]
+    );
+    assert_eq!(answers[1].as_ref().unwrap_err().unavailable_seats(), ["S2"]);
+    assert_eq!(answers[5].as_ref().unwrap_err().unavailable_seats(), ["S11"]);
+    assert_eq!(answers[9].as_ref().unwrap_err().unavailable_seats(), ["S4"]);
+    let held: Vec<&seatcore::Hold> = answers.iter().filter_map(|a| a.as_ref().ok()).collect();
+    assert_eq!(held[0].seat_ids, ["S1", "S2"]);
+    assert!(held[1].expires_at > held[0].expires_at, "each hold keeps its own duration");
+
+    // The rows say the same, and each winner has its record in the log, in group order.
+    let status = core.seat_status("g").unwrap();
+    let rows = db.client().query("SELECT seat_id, hold_id FROM seats WHERE show_id = 'g'", &[]).unwrap();
+    let held_by: HashMap<String, Option<seatcore::Uuid>> =
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    for h in &held {
+        for s in &h.seat_ids {
+            assert_eq!(held_by[s], Some(h.hold_id), "{s}");
+        }
+    }
+    assert_eq!(status.counts.held, 1 + 2 + 1 + 1 + 1 + 1); // S11 and the five winners' seats
+    let log = core.history("g", &HistoryQuery::default()).unwrap();
+    let grants: Vec<seatcore::Uuid> =
+        log.changes.iter().filter(|c| c.kind == ChangeKind::Held).filter_map(|c| c.hold_id).collect();
+    let mut expected = vec![];
+    expected.extend(held.iter().map(|h| h.hold_id));
+    assert_eq!(&grants[1..], expected, "one record per winner, in group order, after S11's");
+    assert!(core.audit(Some("g")).unwrap().ok);
+    // Each of the group's holds is like any other: book one, release another.
+    core.book("g", &held[0].hold_id.to_string()).unwrap();
+    core.release("g", &held[1].hold_id.to_string()).unwrap();
+    assert!(core.audit(Some("g")).unwrap().ok);
+}
+
+#[test]
+fn a_hot_seat_in_one_group_has_exactly_one_winner() {
+    let db = TestDb::new("group_hot_seat");
+    let core = core(&db, 2, true);
+    core.initialize_show("hot", &seats(3)).unwrap();
+    let requests: Vec<(&[&str], i64)> = (0..50).map(|_| (&["S2"][..], 60)).collect();
+    let answers = core.hold_together("hot", &requests);
+    assert_eq!(answers.iter().filter(|a| a.is_ok()).count(), 1);
+    assert!(answers[0].is_ok(), "the first in the group wins");
+    for a in &answers[1..] {
+        assert_eq!(a.as_ref().unwrap_err().unavailable_seats(), ["S2"]);
+    }
+    let stats = core.stats();
+    assert_eq!((stats.holds_granted, stats.holds_refused), (1, 49));
+    assert_eq!(stats.hold_groups[5], 1, "one group of 32 to 63 holds: {:?}", stats.hold_groups);
+    assert!(core.audit(Some("hot")).unwrap().ok);
+}
+
+#[test]
+fn a_group_for_an_unknown_show_or_bad_input_writes_nothing() {
+    let db = TestDb::new("group_bad");
+    let core = core(&db, 2, true);
+    let answers = core.hold_together("nope", &[(&["S1"][..], 60), (&["S2"][..], 60)]);
+    assert!(answers.iter().all(|a| kind(a) == Some(ErrorKind::ShowNotFound)));
+    let answers = core.hold_together("", &[(&["S1"][..], 60)]);
+    assert_eq!(kind(&answers[0]), Some(ErrorKind::InvalidInput));
+    core.initialize_show("g", &seats(4)).unwrap();
+    let too_many: Vec<(&[&str], i64)> = (0..=MAX_GROUP).map(|_| (&["S1"][..], 60)).collect();
+    let answers = core.hold_together("g", &too_many);
+    assert!(answers.iter().all(|a| kind(a) == Some(ErrorKind::InvalidInput)));
+    let answers = core.hold_together("g", &[(&[][..], 60), (&["S1", "S1"][..], 60)]);
+    assert!(answers.iter().all(|a| kind(a) == Some(ErrorKind::InvalidInput)));
+    let status = core.seat_status("g").unwrap();
+    assert_eq!(status.counts.available, 4);
+    assert!(core
+        .history("g", &HistoryQuery::default())
+        .unwrap()
+        .changes
+        .iter()
+        .all(|c| c.kind != ChangeKind::Held));
+}
+
+/// Many threads hold at once, the core grouping their holds by itself: distinct seats all
+/// granted once, a hot seat granted once per release, and the audit clean.
+#[test]
+fn threads_holding_at_once_are_grouped_and_every_grant_is_sound() {
+    let db = TestDb::new("group_threads");
+    let core = core(&db, 4, true);
+    let n_seats = 2_000;
+    core.initialize_show("busy", &seats(n_seats)).unwrap();
+    let threads = 32;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (core, barrier) = (core.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut mine = Vec::new();
+                let mut hot = 0;
+                for i in 0..40 {
+                    // Distinct seats: thread t takes S(t*40+i+1); and everyone wants S2000.
+                    let seat = format!("S{}", t * 40 + i + 1);
+                    let h = core.hold("busy", &[seat.as_str()], 60).expect("a distinct seat");
+                    mine.push(h);
+                    if let Ok(h) = core.hold("busy", &["S2000"], 60) {
+                        hot += 1;
+                        core.release("busy", &h.hold_id.to_string()).unwrap();
+                    }
+                }
+                (mine, hot)
+            })
+        })
+        .collect();
+    let mut granted = HashSet::new();
+    let mut hot_wins = 0;
+    for h in handles {
+        let (mine, hot) = h.join().unwrap();
+        for hold in mine {
+            for s in hold.seat_ids {
+                assert!(granted.insert(s.clone()), "{s} granted twice");
+            }
+        }
+        hot_wins += hot;
+    }
+    assert_eq!(granted.len(), threads * 40);
+    assert!(hot_wins >= 1);
+    let stats = core.stats();
+    assert!(
+        stats.hold_groups[1..].iter().sum::<u64>() > 0,
+        "no group of two or more: {:?}",
+        stats.hold_groups
+    );
+    let status = core.seat_status("busy").unwrap();
+    assert_eq!(status.counts.held as usize, threads * 40);
+    // Every grant of the hot seat is in the log, each released before the next.
+    let log = core.history(
+        "busy",
+        &HistoryQuery {
+            seat_id: Some("S2000".into()),
+            limit: seatcore::MAX_CHANGE_PAGE,
+            ..Default::default()
+        },
+    );
+    let log = log.unwrap();
+    let held = log.changes.iter().filter(|c| c.kind == ChangeKind::Held).count();
+    let released = log.changes.iter().filter(|c| c.kind == ChangeKind::Released).count();
+    assert_eq!((held, released), (hot_wins, hot_wins));
+    // Replayed in id order with the log's rule (a release frees only seats that still carry
+    // its hold), the records end where the rows are: S2000 free. Two holds of the seat whose
+    // transactions overlapped may come in either order.
+    let mut holder = None;
+    let mut per_hold: HashMap<seatcore::Uuid, (usize, usize)> = HashMap::new();
+    for c in &log.changes {
+        let Some(h) = c.hold_id else {
+            assert_eq!(c.kind, ChangeKind::Initialized);
+            continue;
+        };
+        match c.kind {
+            ChangeKind::Held => {
+                holder = Some(h);
+                per_hold.entry(h).or_default().0 += 1;
+            }
+            ChangeKind::Released => {
+                if holder == Some(h) {
+                    holder = None;
+                }
+                per_hold.entry(h).or_default().1 += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(holder, None);
+    assert!(per_hold.values().all(|&n| n == (1, 1)), "each hold once held and once released");
+    assert!(core.audit(None).unwrap().ok);
+}
+
+/// The same load with grouping off gives the same guarantees (the option is honoured: no
+/// group of two or more is made).
+#[test]
+fn holds_made_alone_when_grouping_is_off() {
+    let db = TestDb::new("group_off");
+    let core = core(&db, 4, false);
+    core.initialize_show("alone", &seats(200)).unwrap();
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let core = core.clone();
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    core.hold("alone", &[format!("S{}", t * 20 + i + 1)], 60).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(core.stats().hold_groups, [0; seatcore::GROUP_SIZE_BUCKETS]);
+    assert_eq!(core.seat_status("alone").unwrap().counts.held, 160);
+    assert!(core.audit(None).unwrap().ok);
+}
