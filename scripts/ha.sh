@@ -162,9 +162,12 @@ states() {
   monitor "SELECT string_agg(nodename || ':' || reportedstate || '/' || goalstate, ' ' ORDER BY nodeid)
            FROM pgautofailover.node"
 }
-healthy() { # one primary and one secondary, each where the monitor wants it
-  local s
-  s=$(states)
+healthy() { # one primary and one secondary, each where the monitor wants it, both keepers
+  # running and reporting, both servers passing the monitor's health checks
+  local s n
+  for n in "${nodes[@]}"; do keeper_pid "$n" >/dev/null || return 1; done
+  s=$(monitor "SELECT string_agg(nodename || ':' || reportedstate || '/' || goalstate, ' ' ORDER BY nodeid)
+               FROM pgautofailover.node WHERE health = 1 AND reporttime > now() - interval '3 seconds'")
   [[ "$s" == *":primary/primary"* && "$s" == *":secondary/secondary"* ]]
 }
 node_in() { # node_in STATE...: the node whose reported and assigned state is one of STATEs
@@ -232,8 +235,11 @@ start() {
     [ -L "$dir" ] && dir=$(readlink -f "$dir")
     create
   else
+    # the keepers give up when the monitor does not answer: it goes first
+    run_keeper monitor
+    wait_for "the monitor" monitor_answers
     local n
-    for n in monitor "${nodes[@]}"; do run_keeper "$n"; done
+    for n in "${nodes[@]}"; do run_keeper "$n"; done
   fi
   wait_for "a primary and a secondary" healthy
   say "formation up after $(since "$started") s: $(states)"
