@@ -52,7 +52,7 @@ import psycopg
 
 import seatcore
 
-SEATS = 400
+SEATS = 3000
 SHOWS = 3
 HOLD_SECONDS = 120
 # How long a client keeps retrying an idempotent write (a hold with its request key, a
@@ -426,7 +426,7 @@ def main() -> int:
         if "wait_primary" not in alone:
             led.error(f"the standby was back before the writes without it were checked:\n{alone}")
         # reads routed to the standby are served by the primary meanwhile
-        status, v = reader.request("GET", f"/shows/{shows[0]}/seats")
+        status, v = Http(bases[2]).request("GET", f"/shows/{shows[0]}/seats")
         if status != 200 or "replayed_at" in v:
             led.error(f"a status read with the standby down: {status} {str(v)[:200]}")
         figures.append(measure(led, "kill-standby", t0, time.time(), None))
