@@ -176,10 +176,12 @@ node_in() { # node_in STATE...: the node whose reported and assigned state is on
   monitor "SELECT nodename FROM pgautofailover.node WHERE reportedstate::text IN (${states_sql%,})
            AND goalstate = reportedstate ORDER BY nodeid LIMIT 1"
 }
-takes_writes() { # takes_writes NODE: a session there may write
-  PGCONNECT_TIMEOUT=2 psql -X -q -tA \
+takes_writes() { # takes_writes NODE: a transaction there commits a write within 2 s
+  # (a promoted node may still wait for a standby that is gone before it acknowledges a
+  # commit: a read-write session alone is not enough)
+  timeout 2 env PGCONNECT_TIMEOUT=2 psql -X -q -tA \
     "postgres://postgres@127.0.0.1:$(port_of "$1")/seatcore?target_session_attrs=read-write" \
-    -c "SELECT 1" >/dev/null 2>&1
+    -c "SELECT txid_current()" >/dev/null 2>&1
 }
 without_standby() { [ -n "$(node_in wait_primary)" ]; }
 monitor_answers() { [ "$(monitor "SELECT 1")" = 1 ]; }
@@ -302,10 +304,13 @@ failover() {
   old=$(node_in primary)
   new=$(other_than "$old")
   started=$(now)
-  as_owner pg_autoctl perform switchover --pgdata "$dir/monitor" --formation default >>"$dir/logs/events.log" 2>&1 ||
-    { tail -n 20 "$dir/logs/events.log" >&2; die "the switchover failed"; }
+  # the command returns once the old primary follows the new one; the new one takes writes
+  # before that
+  as_owner pg_autoctl perform switchover --pgdata "$dir/monitor" --formation default >>"$dir/logs/events.log" 2>&1 &
+  local pid=$!
   wait_for "$new to take writes" takes_writes "$new"
   say "failover: $new takes writes $(since "$started") s after the switchover began"
+  wait "$pid" || { tail -n 20 "$dir/logs/events.log" >&2; die "the switchover failed"; }
   wait_for "a primary and a secondary" healthy
 }
 

@@ -269,20 +269,24 @@ def ha(script: str, command: str) -> float:
     return started
 
 
-def promoted_at(monitor_url: str, since: float) -> Optional[float]:
-    """When the monitor let the heir take writes (wait_primary or primary assigned), from its event log."""
+def promotion(monitor_url: str, since: float) -> Tuple[Optional[float], Optional[float]]:
+    """From the monitor's event log: when the heir reported its PostgreSQL promoted
+    (stop_replication), and when the monitor let it acknowledge writes without the old
+    primary (wait_primary assigned)."""
     with psycopg.connect(monitor_url, autocommit=True) as c:
         row = c.execute(
-            "SELECT extract(epoch FROM min(eventtime))::float8 FROM pgautofailover.event "
-            "WHERE goalstate IN ('wait_primary', 'primary') AND reportedstate <> goalstate "
-            "AND reportedstate NOT IN ('wait_primary', 'primary', 'single') "
-            "AND eventtime >= to_timestamp(%s)",
+            "SELECT extract(epoch FROM min(eventtime) FILTER (WHERE reportedstate = 'stop_replication'))::float8, "
+            "extract(epoch FROM min(eventtime) FILTER (WHERE goalstate = 'wait_primary' "
+            "AND reportedstate = 'stop_replication'))::float8 "
+            "FROM pgautofailover.event WHERE eventtime >= to_timestamp(%s)",
             (since,),
         ).fetchone()
-    return row[0] if row and row[0] is not None else None
+    return (row[0], row[1]) if row else (None, None)
 
 
-def measure(led: Ledger, label: str, t0: float, until: float, promoted: Optional[float]) -> Dict[str, Any]:
+def measure(
+    led: Ledger, label: str, t0: float, until: float, promoted: Tuple[Optional[float], Optional[float]]
+) -> Dict[str, Any]:
     """Figures of one event, from the writes that ended between t0 and `until`."""
     with led.lock:
         window = [a for a in led.attempts if t0 <= a.ended <= until]
@@ -298,10 +302,13 @@ def measure(led: Ledger, label: str, t0: float, until: float, promoted: Optional
         else 0.0,
         "longest_without_a_write_s": round(gap, 2),
     }
-    if promoted is not None:
-        figures["promoted_after_s"] = round(promoted - t0, 2)
-        back = [a.ended for a in window if a.ok and a.started >= promoted]
-        figures["writes_back_after_promotion_s"] = round(min(back) - promoted, 2) if back else None
+    at, released = promoted
+    if released is not None:
+        figures["released_after_s"] = round(released - t0, 2)
+    if at is not None:
+        figures["promoted_after_s"] = round(at - t0, 2)
+        back = [a.ended for a in window if a.ok and a.started >= at]
+        figures["writes_back_after_promotion_s"] = round(min(back) - at, 2) if back else None
     say(label, json.dumps(figures))
     return figures
 
@@ -407,16 +414,16 @@ def main() -> int:
         t0 = ha(a.ha, "failover")
         done = time.time()
         progress(done)
-        figures.append(measure(led, "switchover", t0, time.time(), promoted_at(a.monitor_url, t0)))
+        figures.append(measure(led, "switchover", t0, time.time(), promotion(a.monitor_url, t0)))
 
         # 2. The primary killed, then brought back as a standby.
         t0 = ha(a.ha, "kill-primary")
         done = time.time()
         progress(done)
-        figures.append(measure(led, "kill-primary", t0, time.time(), promoted_at(a.monitor_url, t0)))
+        figures.append(measure(led, "kill-primary", t0, time.time(), promotion(a.monitor_url, t0)))
         t0 = ha(a.ha, "revive")
         progress(time.time())
-        figures.append(measure(led, "old primary rejoins", t0, time.time(), None))
+        figures.append(measure(led, "old primary rejoins", t0, time.time(), (None, None)))
 
         # 3. The standby killed: writes go on without it (degraded), then it comes back.
         t0 = ha(a.ha, "kill-standby")
@@ -429,10 +436,10 @@ def main() -> int:
         status, v = Http(bases[2]).request("GET", f"/shows/{shows[0]}/seats")
         if status != 200 or "replayed_at" in v:
             led.error(f"a status read with the standby down: {status} {str(v)[:200]}")
-        figures.append(measure(led, "kill-standby", t0, time.time(), None))
+        figures.append(measure(led, "kill-standby", t0, time.time(), (None, None)))
         t0 = ha(a.ha, "revive")
         progress(time.time())
-        figures.append(measure(led, "standby rejoins", t0, time.time(), None))
+        figures.append(measure(led, "standby rejoins", t0, time.time(), (None, None)))
     finally:
         stop.set()
         for t in threads:
