@@ -11,7 +11,8 @@
 #                                the URL for writes; --read: for reads (a standby preferred);
 #                                --monitor: the monitor's database
 #   scripts/ha.sh status         the monitor's view of the nodes, and the URLs
-#   scripts/ha.sh failover       planned switchover; returns once the new primary takes writes
+#   scripts/ha.sh failover       planned switchover; prints when the new primary takes writes, and
+#                                returns once the old one follows it
 #   scripts/ha.sh kill-primary   SIGKILL to the primary's PostgreSQL and its keeper; returns once
 #                                a new primary takes writes
 #   scripts/ha.sh kill-standby   SIGKILL to the standby's PostgreSQL and its keeper; returns once
