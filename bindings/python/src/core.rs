@@ -63,8 +63,9 @@ fn options(
     max_hold_life: f64,
     migrate: bool,
     group_holds: bool,
+    read_url: Option<String>,
 ) -> seatcore::Result<Options> {
-    let mut o = Options { migrate, group_holds, ..Options::DEFAULT };
+    let mut o = Options { migrate, group_holds, read_url, ..Options::DEFAULT };
     o.set_pool_size(Options::POOL_SIZE.check_wide(pool_size.0)?)?
         .set_min_idle(Options::MIN_IDLE.check_wide(min_idle.0)?)?
         .set_sweep_batch(Options::SWEEP_BATCH.check_wide(sweep_batch.0)?)?
@@ -97,12 +98,15 @@ fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
 
 #[pymethods]
 impl SeatCore {
-    /// Connects to `url` (`postgres://user:password@host:port/db?options=...`) and applies
-    /// missing schema migrations. Durations are in seconds (`change_retention`: how long the
-    /// change log keeps a record; `max_hold_life`: `extend` never moves a hold's expiry past
-    /// its creation plus this). With `group_holds`, the holds of one show that arrive
-    /// together from this process's threads are made in one transaction (each still
-    /// all-or-none and independent, answered once durable). An option out of its range, a
+    /// Connects to `url` (`postgres://user:password@host:port/db?options=...`; several hosts
+    /// `postgres://h1:5432,h2:5432/db` reach the one that takes writes) and applies
+    /// missing schema migrations. `read_url`: where status, map and history reads go (a hot
+    /// standby; the primary when it does not answer). Durations are in seconds
+    /// (`change_retention`: how long the change log keeps a record; `max_hold_life`: `extend`
+    /// never moves a hold's expiry past its creation plus this). With `group_holds`, the holds
+    /// of one show that arrive together from this process's threads are made in one
+    /// transaction (each still all-or-none and independent, answered once durable). An option
+    /// out of its range, a
     /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
     /// `ValueError`) at once; an unreachable database `DatabaseUnavailableError`.
     #[new]
@@ -121,9 +125,10 @@ impl SeatCore {
             max_hold_life = Options::DEFAULT.max_hold_life.as_secs_f64(),
             migrate = Options::DEFAULT.migrate,
             group_holds = Options::DEFAULT.group_holds,
+            read_url = None,
         ),
         // The defaults above, as Python shows them (a test compares the two).
-        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, max_hold_life=3600.0, migrate=True, group_holds=True)"
+        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, max_hold_life=3600.0, migrate=True, group_holds=True, read_url=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -140,8 +145,10 @@ impl SeatCore {
         max_hold_life: f64,
         migrate: bool,
         group_holds: bool,
+        read_url: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let url = args::string("url", url)?;
+        let read_url = args::optional_string("read_url", read_url)?;
         let options = options(
             pool_size,
             min_idle,
@@ -154,6 +161,7 @@ impl SeatCore {
             max_hold_life,
             migrate,
             group_holds,
+            read_url,
         )
         .map_err(|e| error::to_py(py, e))?;
         let pool_size = options.pool_size;

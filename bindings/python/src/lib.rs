@@ -71,5 +71,6 @@ fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item(Options::MAX_HOLD_LIFE.name, o.max_hold_life.as_secs_f64())?;
     d.set_item("migrate", o.migrate)?;
     d.set_item("group_holds", o.group_holds)?;
+    d.set_item("read_url", o.read_url)?;
     Ok(d)
 }
