@@ -127,11 +127,11 @@ def create_app(
         if opened is None:
             return not_found()
         if isinstance(opened, tuple):
-            status, body = opened
-            return Response(body, status_code=status, media_type="application/json")
+            status, refusal = opened
+            return Response(refusal, status_code=status, media_type="application/json")
         stream = opened
 
-        async def body() -> AsyncIterator[str]:
+        async def sent() -> AsyncIterator[str]:
             # Closed when the client goes away (the task is cancelled) or at shutdown.
             async with stream:
                 while not stream.closed:
@@ -139,7 +139,7 @@ def create_app(
                         yield change.to_event()
                     yield KEEP_ALIVE
 
-        return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(sent(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     # Show ids may hold an encoded "/": each pattern takes any path, the core resolves it.
     for method, template in (*REST_ENDPOINTS, EVENTS_ENDPOINT):

@@ -12,6 +12,7 @@ import re
 import subprocess
 import threading
 import time
+import uuid
 from typing import Any, Callable, Iterator, List
 
 import psycopg
@@ -129,3 +130,37 @@ def test_contract(door: Client, raw: psycopg.Connection, check: Check) -> None:
 @pytest.mark.parametrize("door", ["server", "fastapi"], indirect=True)
 def test_event_stream(door: Client, raw: psycopg.Connection, check: Check) -> None:
     check(door, raw)
+
+
+def test_fastapi_event_streams_close_their_connections_when_clients_leave(url: str, raw: psycopg.Connection) -> None:
+    name = f"sse_{uuid.uuid4().hex[:8]}"
+
+    def listening() -> int:
+        row = raw.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND query LIKE 'LISTEN %%'", (name,)
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def until(count: int, what: str) -> None:
+        deadline = time.monotonic() + 30
+        while listening() != count:
+            assert time.monotonic() < deadline, what
+            time.sleep(0.02)
+
+    door = serve_fastapi(f"{url}&application_name={name}")
+    client = next(door)
+    try:
+        first = client.events("/shows/avengers_2026_7pm/events")
+        second = client.events("/shows/avengers_2026_7pm/events?after=0")
+        until(2, "two event streams, two LISTEN connections")
+        assert second.next()[1]["event"] == "initialized"
+        first.close()
+        until(1, "a stream whose client left kept its connection")
+        # The other stream goes on, and ordinary requests are served meanwhile.
+        assert client.post("/shows/avengers_2026_7pm/hold", {"seat_ids": ["A1"]})[0] == 201
+        assert second.next()[1]["event"] == "held"
+        second.close()
+        until(0, "a stream whose client left kept its connection")
+    finally:
+        door.close()
