@@ -103,6 +103,12 @@ pub fn answers(endpoint: rest::Endpoint) -> bool {
     }
 }
 
+/// How `open_events` answers: the contract's refusal, or the show's stream from its start.
+enum Opened {
+    Refused((u16, Vec<u8>)),
+    Stream(String, Box<seatcore::Watch>),
+}
+
 /// A REST reply as its status and JSON bytes.
 fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
     Ok((reply.status, serde_json::to_vec(&reply.body)?))
@@ -557,22 +563,22 @@ impl SeatCore {
             return Ok(None);
         }
         let rq = rest::Request { query, last_event_id, ..rest::Request::default() };
-        let outcome = py.detach(|| {
+        let outcome = py.detach(|| -> serde_json::Result<Opened> {
             let reply = rest::handle(&self.core, &rest::Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
-            match reply.body {
+            Ok(match reply.body {
                 Body::Events { show_id, after } => match self.core.watch(&show_id, Some(after)) {
-                    Ok(watch) => Ok(Err((show_id, watch))),
-                    Err(e) => json(contract::rest_error(Op::Events, &e)).map(Ok),
+                    Ok(watch) => Opened::Stream(show_id, Box::new(watch)),
+                    Err(e) => Opened::Refused(json(contract::rest_error(Op::Events, &e))?),
                 },
-                _ => self.document(reply).map(|d| Ok(d.unwrap_or_default())),
-            }
+                _ => Opened::Refused(self.document(reply)?.unwrap_or_default()),
+            })
         });
         match outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))? {
-            Ok((status, document)) => {
+            Opened::Refused((status, document)) => {
                 Ok(Some((status, PyBytes::new(py, &document)).into_pyobject(py)?.into_any()))
             }
-            Err((show_id, watch)) => {
-                let stream = changes::ChangeStream::new(show_id, timeout, watch);
+            Opened::Stream(show_id, watch) => {
+                let stream = changes::ChangeStream::new(show_id, timeout, *watch);
                 Ok(Some(Bound::new(py, stream)?.into_any()))
             }
         }
