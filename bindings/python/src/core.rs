@@ -38,6 +38,19 @@ impl SeatCore {
         py.detach(|| op(&self.core))
     }
 
+    /// A REST reply as its status and JSON bytes; the seat status document read now, byte
+    /// for byte the one the server streams. `None` for an event stream (no document).
+    fn document(&self, reply: rest::Reply) -> serde_json::Result<Option<(u16, Vec<u8>)>> {
+        Ok(Some(match reply.body {
+            Body::Json(value) => (reply.status, serde_json::to_vec(&value)?),
+            Body::Status(show_id) => match self.core.seat_status(&show_id) {
+                Ok(status) => (reply.status, serde_json::to_vec(&status)?),
+                Err(e) => json(contract::rest_error(Op::Status, &e))?,
+            },
+            Body::Events { .. } => return Ok(None),
+        }))
+    }
+
     /// [`SeatCore::call`], the error raised as its Python exception.
     fn run<T: Send>(
         &self,
@@ -89,6 +102,12 @@ pub fn answers(endpoint: rest::Endpoint) -> bool {
         ExtendHold | CancelBooking => true,
         Events => false,
     }
+}
+
+/// How `open_events` answers: the contract's refusal, or the show's stream from its start.
+enum Opened {
+    Refused((u16, Vec<u8>)),
+    Stream(String, Box<seatcore::Watch>),
 }
 
 /// A REST reply as its status and JSON bytes.
@@ -517,21 +536,60 @@ impl SeatCore {
             return Ok(None);
         }
         let rq = rest::Request { body, content_type, idempotency_key, query, last_event_id: None };
-        let outcome = py.detach(|| -> serde_json::Result<Option<(u16, Vec<u8>)>> {
+        let outcome = py.detach(|| {
             let reply = rest::handle(&self.core, &settings, endpoint, show_id.as_deref(), &rq);
-            Ok(Some(match reply.body {
-                Body::Json(value) => (reply.status, serde_json::to_vec(&value)?),
-                // Byte for byte the document the server streams.
-                Body::Status(show_id) => match self.core.seat_status(&show_id) {
-                    Ok(status) => (reply.status, serde_json::to_vec(&status)?),
-                    Err(e) => json(contract::rest_error(Op::Status, &e))?,
-                },
-                // Not a document (see `answers`).
-                Body::Events { .. } => return Ok(None),
-            }))
+            self.document(reply)
         });
         let reply = outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok(reply.map(|(status, document)| (status, PyBytes::new(py, &document))))
+    }
+
+    /// Opens the event stream of `GET path` (`/shows/<id>/events`) for a Python web app, as
+    /// `seatcore-server` starts it: a `ChangeStream` of the show's changes after the query's
+    /// `after`, else after the `Last-Event-ID` header's id, else from now (replaying the
+    /// history first). Send each change as `Change.to_event()`. When the request is refused
+    /// (an unknown show, a bad `after` or `Last-Event-ID`, a bad show id, the database
+    /// unavailable), returns the contract's reply instead: `(status, JSON body)`. `None`
+    /// when `path` is not the events endpoint (`EVENTS_ENDPOINT`). With `timeout` (seconds)
+    /// the stream's iteration ends when no change came for that long (a web app's cue for a
+    /// keep-alive comment); iterating again goes on.
+    #[pyo3(
+        signature = (path, *, query = None, last_event_id = None, timeout = None),
+        text_signature = "($self, path, *, query=None, last_event_id=None, timeout=None)"
+    )]
+    fn open_events<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        query: Option<&str>,
+        last_event_id: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let timeout = changes::timeout(timeout)?;
+        let Some((endpoint, show_id)) = rest::resolve(path) else { return Ok(None) };
+        if endpoint != rest::Endpoint::Events {
+            return Ok(None);
+        }
+        let rq = rest::Request { query, last_event_id, ..rest::Request::default() };
+        let outcome = py.detach(|| -> serde_json::Result<Opened> {
+            let reply = rest::handle(&self.core, &rest::Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
+            Ok(match reply.body {
+                Body::Events { show_id, after } => match self.core.watch(&show_id, Some(after)) {
+                    Ok(watch) => Opened::Stream(show_id, Box::new(watch)),
+                    Err(e) => Opened::Refused(json(contract::rest_error(Op::Events, &e))?),
+                },
+                _ => Opened::Refused(self.document(reply)?.unwrap_or_default()),
+            })
+        });
+        match outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))? {
+            Opened::Refused((status, document)) => {
+                Ok(Some((status, PyBytes::new(py, &document)).into_pyobject(py)?.into_any()))
+            }
+            Opened::Stream(show_id, watch) => {
+                let stream = changes::ChangeStream::new(show_id, timeout, *watch);
+                Ok(Some(Bound::new(py, stream)?.into_any()))
+            }
+        }
     }
 
     /// Counters since the pool was opened, and the pool's state.
@@ -543,6 +601,12 @@ impl SeatCore {
     /// call opens a new pool, so disposing a handle that is still in use is safe.
     fn dispose(&self, py: Python<'_>) {
         py.detach(|| self.core.dispose())
+    }
+
+    /// The most connections the pool opens (the constructor's `pool_size`).
+    #[getter]
+    fn pool_size(&self) -> u32 {
+        self.pool_size
     }
 
     /// True while a pool is open (false after `dispose()` until the next call).

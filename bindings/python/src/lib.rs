@@ -45,6 +45,8 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .map(|e| (e.method(), e.template()))
         .collect();
     m.add("REST_ENDPOINTS", PyTuple::new(py, endpoints)?)?;
+    let events = rest::Endpoint::Events;
+    m.add("EVENTS_ENDPOINT", (events.method(), events.template()))?;
     m.add("MAX_SEATS_PER_HOLD", validate::MAX_SEATS_PER_HOLD)?;
     m.add("MAX_SEATS_PER_SHOW", validate::MAX_SEATS_PER_SHOW)?;
     m.add("MIN_HOLD_SECONDS", validate::MIN_HOLD_SECONDS)?;

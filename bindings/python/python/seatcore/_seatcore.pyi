@@ -26,6 +26,7 @@ __all__ = [
     "_EXCEPTION_CODES",
     "_DEFAULT_OPTIONS",
     "REST_ENDPOINTS",
+    "EVENTS_ENDPOINT",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
     "MIN_HOLD_SECONDS",
@@ -52,6 +53,9 @@ MAX_CHANGE_PAGE: int
 #: the live event stream) as ``(method, path template)``, e.g.
 #: ``("POST", "/shows/{show_id}/hold")``.
 REST_ENDPOINTS: Tuple[Tuple[str, str], ...]
+#: The live event stream's endpoint, ``("GET", "/shows/{show_id}/events")``, which
+#: ``SeatCore.open_events`` opens.
+EVENTS_ENDPOINT: Tuple[str, str]
 #: Each exception class name (``ShowNotFoundError``, ...) with its kind's code.
 _EXCEPTION_CODES: Dict[str, int]
 #: ``SeatCore``'s keyword defaults, from the core's ``Options::DEFAULT``.
@@ -262,6 +266,7 @@ class Change:
     @property
     def expires_at(self) -> Optional[datetime.datetime]: ...
     def to_dict(self) -> Dict[str, Union[int, str, List[str]]]: ...
+    def to_event(self) -> str: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -377,8 +382,18 @@ class SeatCore:
         max_hold_seconds: Optional[int] = None,
         default_hold_seconds: Optional[int] = None,
     ) -> Optional[Tuple[int, bytes]]: ...
+    def open_events(
+        self,
+        path: str,
+        *,
+        query: Optional[str] = None,
+        last_event_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> Union[None, Tuple[int, bytes], ChangeStream]: ...
     def stats(self) -> Stats: ...
     def dispose(self) -> None: ...
+    @property
+    def pool_size(self) -> int: ...
     @property
     def is_open(self) -> bool: ...
     def __enter__(self) -> "SeatCore": ...
