@@ -36,17 +36,30 @@ fn state(core: &SeatCore, show: &str, seat: &str) -> SeatState {
     core.seat_status(show).unwrap().seats.into_iter().find(|s| s.seat_id == seat).expect(seat).state
 }
 
-fn history(core: &SeatCore, show: &str) -> Vec<seatcore::Change> {
-    let mut all = Vec::new();
-    let mut after = 0;
+fn history(db: &TestDb, core: &SeatCore, show: &str) -> Vec<seatcore::Change> {
+    // The log shows a record once no transaction older than it is still open anywhere in the
+    // cluster; other tests' transactions can delay that. Read until every committed record
+    // of the show is there.
+    let committed: i64 =
+        db.client().query_one("SELECT count(*) FROM changes WHERE show_id = $1", &[&show]).unwrap().get(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let page = core.history(show, &HistoryQuery { after, limit: 1000, seat_id: None }).unwrap();
-        let done = page.changes.is_empty();
-        all.extend(page.changes);
-        if done {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = core.history(show, &HistoryQuery { after, limit: 1000, seat_id: None }).unwrap();
+            let done = page.changes.is_empty();
+            all.extend(page.changes);
+            if done {
+                break;
+            }
+            after = page.next;
+        }
+        if all.len() as i64 >= committed {
             return all;
         }
-        after = page.next;
+        assert!(Instant::now() < deadline, "the log never showed all {committed} records of {show}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -103,7 +116,7 @@ fn an_extension_counts_from_now_and_stops_at_the_maximum_life() {
 
     // each extension is one `extended` record with the hold's seats and new expiry
     let extended: Vec<_> =
-        history(&core, "s").into_iter().filter(|c| c.kind == ChangeKind::Extended).collect();
+        history(&db, &core, "s").into_iter().filter(|c| c.kind == ChangeKind::Extended).collect();
     assert_eq!(extended.len(), 3);
     for (record, hold) in extended.iter().zip([&longer, &capped, &shorter]) {
         assert_eq!(record.hold_id, Some(hold.hold_id));
@@ -130,7 +143,7 @@ fn only_a_live_hold_is_extended() {
     core.book("s", &booked).unwrap();
     let live = core.hold("s", &["A3"], 60).unwrap();
     let short = core.hold("s", &["A4"], 1).unwrap();
-    let changes = history(&core, "s").len();
+    let changes = history(&db, &core, "s").len();
 
     assert_eq!(kind(core.extend("s", &released, 60)), ErrorKind::HoldNotFound);
     assert_eq!(kind(core.extend("s", &booked, 60)), ErrorKind::HoldNotFound);
@@ -153,7 +166,7 @@ fn only_a_live_hold_is_extended() {
     assert_eq!(kind(core.extend("s", &short.hold_id.to_string(), 60)), ErrorKind::HoldNotFound);
 
     // nothing was written by a refusal (the sweep wrote its `expired`)
-    let after: Vec<_> = history(&core, "s").into_iter().skip(changes).map(|c| c.kind).collect();
+    let after: Vec<_> = history(&db, &core, "s").into_iter().skip(changes).map(|c| c.kind).collect();
     assert_eq!(after, [ChangeKind::Expired]);
     assert_eq!(core.seat_status("s").unwrap().seats[2].hold_expires_at, Some(live.expires_at));
     assert_audit(&core, "s");
@@ -178,7 +191,7 @@ fn a_hold_past_its_maximum_life_keeps_its_expiry() {
 
 #[test]
 fn a_partial_release_frees_those_seats_and_the_hold_keeps_the_rest() {
-    let (_db, core) = setup("partial");
+    let (db, core) = setup("partial");
     core.initialize_show("s", &["A1", "A2", "A3", "A4", "B1"]).unwrap();
     let hold = core.hold("s", &["A4", "A1", "A3", "A2"], 120).unwrap();
     let id = hold.hold_id.to_string();
@@ -209,7 +222,7 @@ fn a_partial_release_frees_those_seats_and_the_hold_keeps_the_rest() {
     assert_audit(&core, "s");
 
     let released: Vec<_> =
-        history(&core, "s").into_iter().filter(|c| c.kind == ChangeKind::Released).collect();
+        history(&db, &core, "s").into_iter().filter(|c| c.kind == ChangeKind::Released).collect();
     assert_eq!(released.len(), 1);
     assert_eq!(
         (released[0].seat_ids.clone(), released[0].hold_id),
@@ -221,7 +234,7 @@ fn a_partial_release_frees_those_seats_and_the_hold_keeps_the_rest() {
 
 #[test]
 fn releasing_every_seat_releases_the_hold() {
-    let (_db, core) = setup("partial_all");
+    let (db, core) = setup("partial_all");
     core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
     let hold = core.hold("s", &["A1", "A2"], 120).unwrap();
     let id = hold.hold_id.to_string();
@@ -235,7 +248,7 @@ fn releasing_every_seat_releases_the_hold() {
     assert!(matches!(core.release_seats("s", &id, &["A1"]), Err(Error::HoldNotFound)));
     assert_eq!(core.audit(Some("s")).unwrap().held, 0);
     assert_eq!(core.sweep_expired().unwrap(), 0, "no hold row is left behind");
-    let kinds: Vec<_> = history(&core, "s").into_iter().map(|c| (c.kind, c.seat_ids)).collect();
+    let kinds: Vec<_> = history(&db, &core, "s").into_iter().map(|c| (c.kind, c.seat_ids)).collect();
     assert_eq!(
         kinds[1..],
         [
@@ -254,7 +267,7 @@ fn seats_not_in_the_hold_are_named_and_nothing_is_released() {
     core.initialize_show("t", &["A1"]).unwrap();
     let hold = core.hold("s", &["A1", "A2"], 120).unwrap();
     let id = hold.hold_id.to_string();
-    let changes = history(&core, "s").len();
+    let changes = history(&db, &core, "s").len();
 
     let e = core.release_seats("s", &id, &["A1", "ZZ9", "A3"]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::SeatsNotInHold);
@@ -275,7 +288,7 @@ fn seats_not_in_the_hold_are_named_and_nothing_is_released() {
     assert!(matches!(core.release_seats("t", &id, &["A1"]), Err(Error::HoldNotFound)));
 
     // nothing written
-    assert_eq!(history(&core, "s").len(), changes);
+    assert_eq!(history(&db, &core, "s").len(), changes);
     let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
     assert_eq!(holds, 1);
     let st = core.seat_status("s").unwrap();
@@ -306,9 +319,9 @@ fn a_cancelled_booking_frees_its_seats_and_stays_cancelled() {
     assert_eq!(core.seat_status("s").unwrap().counts.available, 3);
     assert_audit(&core, "s");
     // again: the same answer, nothing written
-    let changes = history(&core, "s").len();
+    let changes = history(&db, &core, "s").len();
     assert_eq!(core.cancel_booking("s", &format!(" {id} ")).unwrap(), c);
-    assert_eq!(history(&core, "s").len(), changes);
+    assert_eq!(history(&db, &core, "s").len(), changes);
     // booking the hold again never takes the seats back
     let e = core.book("s", &id).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BookingCancelled);
@@ -339,7 +352,7 @@ fn a_cancelled_booking_frees_its_seats_and_stays_cancelled() {
     assert!(matches!(core.cancel_booking("t", &held.hold_id.to_string()), Err(Error::BookingNotFound)));
 
     let cancelled: Vec<_> =
-        history(&core, "s").into_iter().filter(|c| c.kind == ChangeKind::Cancelled).collect();
+        history(&db, &core, "s").into_iter().filter(|c| c.kind == ChangeKind::Cancelled).collect();
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0].booking_id, Some(booking.booking_id));
     assert_eq!(cancelled[0].seat_ids, ["A2", "A1"]);
@@ -450,7 +463,7 @@ fn an_extension_that_waited_past_the_expiry_never_takes_seats_back() {
     for seat in &st.seats {
         assert_eq!((seat.state, seat.hold_expires_at), (SeatState::Held, Some(taker.expires_at)));
     }
-    assert!(!history(&core, "s").iter().any(|c| c.kind == ChangeKind::Extended));
+    assert!(!history(&db, &core, "s").iter().any(|c| c.kind == ChangeKind::Extended));
     core.book("s", &taker.hold_id.to_string()).unwrap();
     assert_audit(&core, "s");
 }
@@ -520,7 +533,7 @@ fn nothing_is_written_when_a_hold_s_seats_do_not_all_carry_it() {
     core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
     let hold = core.hold("s", &["A1", "A2", "A3"], 600).unwrap();
     let id = hold.hold_id.to_string();
-    let changes = history(&core, "s").len();
+    let changes = history(&db, &core, "s").len();
     // behind the core's back: one seat no longer carries the hold
     db.client()
         .execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL WHERE seat_id = 'A2'", &[])
@@ -536,7 +549,7 @@ fn nothing_is_written_when_a_hold_s_seats_do_not_all_carry_it() {
     let row = db.client().query_one("SELECT expires_at, seat_ids FROM holds", &[]).unwrap();
     assert_eq!(row.get::<_, DateTime<Utc>>(0), hold.expires_at);
     assert_eq!(row.get::<_, Vec<String>>(1), ["A1", "A2", "A3"]);
-    assert_eq!(history(&core, "s").len(), changes);
+    assert_eq!(history(&db, &core, "s").len(), changes);
     // the audit names the damage
     assert!(!core.audit(Some("s")).unwrap().ok);
     core.reset_all().unwrap();
@@ -559,7 +572,7 @@ fn a_partial_release_that_waited_past_the_expiry_frees_nothing() {
     lock.let_go();
     assert!(matches!(release.join().unwrap(), Err(Error::HoldNotFound)));
     assert_eq!(core.seat_status("s").unwrap().seats[0].hold_expires_at, Some(taker.expires_at));
-    assert!(!history(&core, "s").iter().any(|c| c.kind == ChangeKind::Released));
+    assert!(!history(&db, &core, "s").iter().any(|c| c.kind == ChangeKind::Released));
     assert_audit(&core, "s");
 }
 
@@ -730,7 +743,7 @@ fn the_lifecycle_races_keep_every_invariant() {
 
     // By the change log: a hold loses seats only by releases, so a booking books exactly
     // the seats granted minus those released (no release succeeds once a hold is booked).
-    let log = history(&core, "race");
+    let log = history(&db, &core, "race");
     let mut granted: HashMap<seatcore::Uuid, Vec<String>> = HashMap::new();
     let mut lost: HashMap<seatcore::Uuid, Vec<String>> = HashMap::new();
     for c in log.iter().filter(|c| c.hold_id.is_some()) {
@@ -838,7 +851,7 @@ fn the_rest_answers_of_the_lifecycle() {
     let default: DateTime<Utc> = v["expires_at"].as_str().unwrap().parse().unwrap();
     assert!(default <= db_now(&db) + chrono::Duration::seconds(60));
 
-    let changes = history(&core, "s1").len();
+    let changes = history(&db, &core, "s1").len();
     let gone = json!({"error": "hold not found or expired"});
     for body in
         [r#"{"hold_id":"not-a-uuid"}"#.to_owned(), format!(r#"{{"hold_id":"{}"}}"#, seatcore::Uuid::new_v4())]
@@ -886,7 +899,7 @@ fn the_rest_answers_of_the_lifecycle() {
     );
     assert_eq!(release(r#"["A1", "A1 "]"#), (400, json!({"error": "seat_ids must not contain duplicates"})));
     assert_eq!(call(&core, &s, "/shows/s1/release-hold", r#"{"seat_ids":["A1"]}"#), (400, missing.clone()));
-    assert_eq!(history(&core, "s1").len(), changes, "no refusal wrote anything");
+    assert_eq!(history(&db, &core, "s1").len(), changes, "no refusal wrote anything");
     assert_eq!(core.seat_status("s1").unwrap().counts.held, 3);
 
     assert_eq!(

@@ -960,7 +960,7 @@ mod tests {
         check_shape(&doc, "Hold", &serde_json::to_value(&hold).unwrap(), &[]);
         check_shape(&doc, "Booking", &serde_json::to_value(&booking).unwrap(), &[]);
         check_shape(&doc, "Seat", &serde_json::to_value(&seat).unwrap(), &["hold_expires_at"]);
-        check_shape(&doc, "SeatStatus", &serde_json::to_value(&status).unwrap(), &[]);
+        check_shape(&doc, "SeatStatus", &serde_json::to_value(&status).unwrap(), &["replayed_at"]);
         check_shape(&doc, "Healthy", &serde_json::to_value(Health { shows: 3 }).unwrap(), &[]);
         check_shape(&doc, "Audit", &serde_json::to_value(&audit).unwrap(), &[]);
         check_shape(&doc, "ResetResult", &contract::reset(&ResetCounts::default()), &[]);
