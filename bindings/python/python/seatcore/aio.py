@@ -278,6 +278,7 @@ class SeatCore:
         max_hold_life: float = 3600.0,
         migrate: bool = True,
         group_holds: bool = True,
+        read_url: Optional[str] = None,
     ) -> SeatCore:
         """Connects as ``seatcore.SeatCore(url, **options)`` does (same options, defaults and
         exceptions: ``ConfigError`` for a bad option or URL, ``DatabaseUnavailableError``),
@@ -296,6 +297,7 @@ class SeatCore:
             max_hold_life=max_hold_life,
             migrate=migrate,
             group_holds=group_holds,
+            read_url=read_url,
         )
         return cls(await asyncio.get_running_loop().run_in_executor(None, make))
 
