@@ -3,7 +3,14 @@
 -- MODE=storm: every request asks for the same seat (S1); one wins, the rest are refused.
 -- MODE=best: alternates: hold the best 4 seats together, then release the hold it got back
 -- (so the show stays as full as it started).
--- Env: SHOW (show id), MODE (distinct | cycle | storm), SPAN (seats per wrk thread).
+-- MODE=extend: each wrk thread holds 256 seats (one per hold), then extends those holds in
+-- turn (extend-hold, 600 s), so each hold is extended a few times in a run, and two
+-- requests hardly ever wait for the same hold.
+-- MODE=partial: each wrk thread keeps 64 holds of 20 seats and releases one seat of each in
+-- turn (release-hold with seat_ids); a hold whose last seat goes is replaced by a new one.
+-- In both modes the holds made are part of the run (each counts as a request).
+-- Env: SHOW (show id), MODE (distinct | cycle | storm | best | extend | partial), SPAN (seats per
+-- wrk thread).
 local threads = {}
 local next_tid = 0
 
@@ -15,7 +22,11 @@ end
 
 local show, mode, span, base, counter
 local pending = {}
-ok, refused, other, booked = 0, 0, 0, 0
+-- MODE=extend: hold ids; MODE=partial: {id, seats left}; the next one to use; holds asked for.
+local pool, turn, asked = {}, 0, 0
+local POOL = { extend = 256, partial = 64 }
+local PARTIAL_SEATS = 20
+ok, refused, other, booked, extended, released = 0, 0, 0, 0, 0, 0
 
 function init(args)
   show = os.getenv("SHOW")
@@ -32,9 +43,50 @@ local function hold(seat)
     '{"seat_ids":["' .. seat .. '"],"hold_duration_seconds":600}')
 end
 
+local function hold_many(n)
+  local seats = {}
+  for i = 1, n do
+    counter = counter + 1
+    if counter > span then counter = 1 end
+    seats[i] = '"S' .. (base + counter) .. '"'
+  end
+  return wrk.format("POST", "/shows/" .. show .. "/hold", headers,
+    '{"seat_ids":[' .. table.concat(seats, ",") .. '],"hold_duration_seconds":600}')
+end
+
+-- The next hold of the pool, in turn.
+local function next_in_pool()
+  turn = turn % #pool + 1
+  return pool[turn]
+end
+
 function request()
   if mode == "storm" then
     return hold("S1")
+  end
+  if mode == "extend" then
+    if asked < POOL.extend or #pool == 0 then
+      asked = asked + 1
+      return hold_many(1)
+    end
+    return wrk.format("POST", "/shows/" .. show .. "/extend-hold", headers,
+      '{"hold_id":"' .. next_in_pool() .. '","hold_duration_seconds":600}')
+  end
+  if mode == "partial" then
+    if asked < POOL.partial or #pool == 0 then
+      asked = asked + 1
+      return hold_many(PARTIAL_SEATS)
+    end
+    local h = next_in_pool()
+    local seat = table.remove(h.seats)
+    if #h.seats == 0 then
+      -- its last seat: the hold goes, and a new one takes its place
+      table.remove(pool, turn)
+      turn = turn - 1
+      asked = asked - 1
+    end
+    return wrk.format("POST", "/shows/" .. show .. "/release-hold", headers,
+      '{"hold_id":"' .. h.id .. '","seat_ids":["' .. seat .. '"]}')
   end
   if mode == "cycle" and #pending > 0 then
     local id = table.remove(pending)
@@ -59,7 +111,22 @@ function response(status, hdrs, body)
     if mode == "cycle" or mode == "best" then
       local id = string.match(body, '"hold_id"%s*:%s*"([^"]+)"')
       if id then table.insert(pending, id) end
+    local id = string.match(body, '"hold_id"%s*:%s*"([^"]+)"')
+    if mode == "cycle" and id then
+      table.insert(pending, id)
+    elseif mode == "extend" and id then
+      table.insert(pool, id)
+    elseif mode == "partial" and id then
+      local seats = {}
+      for seat in string.gmatch(string.match(body, '"seat_ids"%s*:%s*(%b[])'), '"([^"]+)"') do
+        table.insert(seats, seat)
+      end
+      table.insert(pool, { id = id, seats = seats })
     end
+  elseif status == 200 and mode == "extend" then
+    extended = extended + 1
+  elseif status == 200 and mode == "partial" then
+    released = released + 1
   elseif status == 200 then
     booked = booked + 1
   elseif status == 409 then
@@ -70,15 +137,16 @@ function response(status, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  local o, r, x, b = 0, 0, 0, 0
+  local o, r, x, b, e, p = 0, 0, 0, 0, 0, 0
   for _, t in ipairs(threads) do
     o = o + t:get("ok"); r = r + t:get("refused"); x = x + t:get("other"); b = b + t:get("booked")
+    e = e + t:get("extended"); p = p + t:get("released")
   end
   local secs = summary.duration / 1e6
   io.write(string.format(
-    'RESULT {"requests":%d,"seconds":%.3f,"ok":%d,"refused":%d,"booked":%d,"other":%d,' ..
-    '"errors":%d,"p50_ms":%.3f,"p99_ms":%.3f}\n',
-    summary.requests, secs, o, r, b, x,
+    'RESULT {"requests":%d,"seconds":%.3f,"ok":%d,"refused":%d,"booked":%d,"extended":%d,' ..
+    '"released":%d,"other":%d,"errors":%d,"p50_ms":%.3f,"p99_ms":%.3f}\n',
+    summary.requests, secs, o, r, b, e, p, x,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status +
       summary.errors.timeout,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))

@@ -3,11 +3,14 @@
 #
 # In one run on one machine: the ceiling (pgbench running the least SQL a hold needs, with the
 # same number of clients) and seatcore's doors on the same PostgreSQL server, alternated
-# BENCH_REPS times so drift cancels out; then the one-off figures (200k-seat show, sweep,
+# BENCH_REPS times so drift cancels out (extend-hold and partial releases right after a run
+# of holds, each measured against it); then the one-off figures (200k-seat show, sweep,
 # Python and C in-process, server peak memory). Prints a table of medians and writes
 # docs/bench.svg and bench-out/results.jsonl.
 #
 # Settings: BENCH_REPS (3), BENCH_SECONDS (10 per timed run), BENCH_PORT (5055),
+# BENCH_WORKERS (the server's --workers, 64: a worker waiting for its grouped hold holds no
+# connection, so more workers make bigger groups),
 # DATABASE_URL (else the private cluster; a database seatcore_bench is made afresh in it).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +18,7 @@ cd "$root"
 reps=${BENCH_REPS:-3}
 secs=${BENCH_SECONDS:-10}
 port=${BENCH_PORT:-5055}
+workers=${BENCH_WORKERS:-64}
 out=$root/bench-out
 mkdir -p "$out"
 results=$out/results.jsonl
@@ -38,7 +42,7 @@ tdir=${CARGO_TARGET_DIR:-$root/target}
 record() { echo "$1" >>"$results"; }
 
 start_server() { # start_server LOGNAME: a release server on $port; sets server_pid
-  "$tdir/release/seatcore-server" --bind "127.0.0.1:$port" --workers 16 --no-demo \
+  "$tdir/release/seatcore-server" --bind "127.0.0.1:$port" --workers "$workers" --no-demo \
     --database-url "$bench_url" --sweep-interval-ms 86400000 >"$out/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
@@ -60,7 +64,7 @@ make_show() { # make_show ID N
 echo "bench: making the shows" >&2
 start_server setup-server
 for rep in $(seq "$reps"); do
-  for s in ceiling_c16 d16 ceiling_c64 d64 cyc; do make_show "${s}_$rep" 200000; done
+  for s in ceiling_c16 d16 ceiling_c64 d64 cyc hl ext part; do make_show "${s}_$rep" 200000; done
   make_show "storm_$rep" 10
 done
 record "{\"scenario\":\"server_peak_rss_initialize\",\"rep\":1,\"mb\":$(peak_mb)}"
@@ -97,7 +101,17 @@ for rep in $(seq "$reps"); do
   run_wrk http_holds_c64 "$rep" "d64_$rep" distinct 64
   run_wrk http_hold_book_c16 "$rep" "cyc_$rep" cycle 16
   run_wrk http_storm_c16 "$rep" "storm_$rep" storm 16
+  # the hold lifecycle, right after the holds it is measured against
+  run_wrk http_holds_c16_lifecycle "$rep" "hl_$rep" distinct 16
+  run_wrk http_extend_c16 "$rep" "ext_$rep" extend 16
+  run_wrk http_partial_release_c16 "$rep" "part_$rep" partial 16
 done
+
+# How big the groups of holds were over the runs above (the server's own counts).
+groups=$(curl -sf "$base/metrics" | python3 -c '
+import json, re, sys
+print(json.dumps({m.group(1): int(m.group(2)) for m in re.finditer(r"seatcore_hold_groups_total\{size=\"([^\"]+)\"\} (\d+)", sys.stdin.read())}))')
+record "{\"scenario\":\"hold_group_sizes\",\"rep\":1,\"groups\":$groups}"
 
 # Best-available holds of 4 seats on a 20,000-seat show that is 70 % taken, each followed by
 # a release: 1 connection (latency), then 16 (throughput).

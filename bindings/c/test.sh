@@ -2,7 +2,7 @@
 # The C door's test suite, called by `make test` with DATABASE_URL exported.
 #
 # Builds libseatcore (debug), writes a pkg-config file for the build tree, compiles the C
-# examples with -std=c99 -Wall -Wextra -Werror -pedantic and the C++ one with -std=c++17
+# examples and tests with -std=c99 -Wall -Wextra -Werror -pedantic and the C++ ones with -std=c++17
 # -Wall -Wextra -Werror (through pkg-config, shared and static), runs them against a fresh
 # schema of DATABASE_URL, then again under valgrind (no errors, no definite leaks).
 #
@@ -69,11 +69,13 @@ cxxwarn=(-std=c++17 -Wall -Wextra -Werror -g)
   cc "${cwarn[@]}" $cflags examples/c/kiosk.c -o "$out/kiosk_static" "$libdir/libseatcore.a" $static_libs
   cc "${cwarn[@]}" $cflags examples/c/hammer.c -o "$out/hammer" $libs -lpthread
   cc "${cwarn[@]}" $cflags "$here/tests/bad_input.c" -o "$out/bad_input" $libs
+  cc "${cwarn[@]}" $cflags "$here/tests/lifecycle.c" -o "$out/lifecycle" $libs
   # the header on its own, in each language
   printf '#include "seatcore.h"\nint main(void) { return SEATCORE_OK; }\n' > "$out/header_only.c"
   cc "${cwarn[@]}" $cflags "$out/header_only.c" -o "$out/header_only_c" $libs
   if $have_cxx; then
     c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp examples/cpp/kiosk.cpp -o "$out/kiosk_cpp" $libs
+    c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp "$here/tests/lifecycle.cpp" -o "$out/lifecycle_cpp" $libs
     cp "$out/header_only.c" "$out/header_only.cpp"
     c++ "${cxxwarn[@]}" $cflags "$out/header_only.cpp" -o "$out/header_only_cpp" $libs
   fi
@@ -116,6 +118,8 @@ run kiosk-again "$out/kiosk"            # the show exists now: the second flow r
 run kiosk-static "$out/kiosk_static"
 if $have_cxx; then run kiosk-cpp "$out/kiosk_cpp"; fi
 run bad-input "$out/bad_input"
+run lifecycle "$out/lifecycle" lifecycle_c
+if $have_cxx; then run lifecycle-cpp "$out/lifecycle_cpp" lifecycle_cpp; fi
 run hammer "$out/hammer" 8 40 120
 grep -q '^OK' "$out/hammer.log"
 # the kiosk must fail, not crash, without a reachable database
@@ -146,6 +150,8 @@ elif have valgrind "the valgrind runs"; then
   run valgrind-kiosk "${vg[@]}" "$out/kiosk"
   if $have_cxx; then run valgrind-kiosk-cpp "${vg[@]}" "$out/kiosk_cpp"; fi
   run valgrind-bad-input "${vg[@]}" "$out/bad_input"
+  run valgrind-lifecycle "${vg[@]}" "$out/lifecycle" lifecycle_c_valgrind
+  if $have_cxx; then run valgrind-lifecycle-cpp "${vg[@]}" "$out/lifecycle_cpp" lifecycle_cpp_valgrind; fi
   run valgrind-hammer "${vg[@]}" "$out/hammer" 4 10 60
 fi
 if [ ${#skipped[@]} -gt 0 ]; then

@@ -1,8 +1,9 @@
 // seatcore.hpp: a small C++17 RAII wrapper over seatcore.h.
 //
 // Every C object lives in a std::unique_ptr with its _free function as deleter; failures
-// become seatcore::Error exceptions carrying the result code, the message and (for
-// "seats unavailable") the taken seats. Results are copied into plain C++ values.
+// become seatcore::Error exceptions carrying the result code, the message and the seats
+// concerned (the taken seats for "seats unavailable", the seats the hold lacks for "seats
+// not in hold"). Results are copied into plain C++ values.
 // A seatcore::Client may be shared by many threads, like the seatcore_client it wraps.
 // A configuration that cannot work (an option out of range, a malformed URL, an unreadable
 // certificate) throws at once, with the code SEATCORE_CONFIG.
@@ -37,14 +38,16 @@ using StatusPtr = Owned<seatcore_status, seatcore_status_free>;
 using OptionsPtr = Owned<seatcore_options, seatcore_options_free>;
 using AuditPtr = Owned<seatcore_audit_report, seatcore_audit_free>;
 using SeatMapPtr = Owned<seatcore_map, seatcore_map_free>;
+using SeatsReleasedPtr = Owned<seatcore_seats_released, seatcore_seats_released_free>;
+using CancellationPtr = Owned<seatcore_cancellation, seatcore_cancellation_free>;
 
 // A failed call: its result code, its message, and its details.
 class Error : public std::runtime_error {
 public:
     Error(seatcore_result code, std::string message, std::vector<std::string> unavailable,
-          std::optional<std::size_t> index)
+          std::optional<std::size_t> index, std::vector<std::string> not_in_hold = {})
         : std::runtime_error(std::move(message)), code_(code), unavailable_(std::move(unavailable)),
-          index_(index) {}
+          index_(index), not_in_hold_(std::move(not_in_hold)) {}
 
     seatcore_result code() const noexcept { return code_; }
     const char *code_name() const noexcept { return seatcore_result_name(code_); }
@@ -52,11 +55,14 @@ public:
     const std::vector<std::string> &unavailable_seats() const noexcept { return unavailable_; }
     // For errors about one element of a seat list: its position.
     std::optional<std::size_t> index() const noexcept { return index_; }
+    // For SEATCORE_SEATS_NOT_IN_HOLD: the seats asked for that the hold does not have.
+    const std::vector<std::string> &seats_not_in_hold() const noexcept { return not_in_hold_; }
 
 private:
     seatcore_result code_;
     std::vector<std::string> unavailable_;
     std::optional<std::size_t> index_;
+    std::vector<std::string> not_in_hold_;
 };
 
 namespace detail {
@@ -77,8 +83,12 @@ inline void check(seatcore_result code, seatcore_error *raw) {
     if (seatcore_error_index(err.get(), &index)) {
         at = index;
     }
+    std::vector<std::string> not_in_hold;
+    for (std::size_t i = 0; i < seatcore_error_not_in_hold_count(err.get()); i++) {
+        not_in_hold.push_back(str(seatcore_error_not_in_hold_seat(err.get(), i)));
+    }
     std::string message = err ? str(seatcore_error_message(err.get())) : seatcore_result_name(code);
-    throw Error(code, std::move(message), std::move(unavailable), at);
+    throw Error(code, std::move(message), std::move(unavailable), at, std::move(not_in_hold));
 }
 
 // Runs one C call `f(&err)` and throws its error, if any. (The call must finish before `err`
@@ -163,6 +173,23 @@ struct Audit {
     std::vector<std::string> problems;
 };
 
+// What Client::release_seats did: the seats released, and those the hold keeps (none: the
+// hold is released).
+struct SeatsReleased {
+    std::string hold_id;
+    std::vector<std::string> seat_ids;
+    std::vector<std::string> remaining_seat_ids;
+};
+
+// A cancelled booking (kept, marked cancelled; its seats are available).
+struct Cancellation {
+    std::string booking_id;
+    std::string show_id;
+    std::vector<std::string> seat_ids;
+    std::string cancelled_at;  // ISO 8601
+    std::int64_t cancelled_at_us;
+};
+
 // Connection settings; see seatcore_options_* in seatcore.h for defaults and ranges. A value
 // out of range throws Error (SEATCORE_CONFIG) and leaves the option as it was.
 class Options {
@@ -176,6 +203,7 @@ public:
     Options &lock_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_lock_timeout_ms, ms); }
     Options &sweep_batch(std::uint32_t n) { return set(seatcore_options_set_sweep_batch, n); }
     Options &migrate(bool on) { return set(seatcore_options_set_migrate, on); }
+    Options &max_hold_life_s(std::uint64_t s) { return set(seatcore_options_set_max_hold_life_s, s); }
     const seatcore_options *get() const noexcept { return p_.get(); }
 
 private:
@@ -358,6 +386,66 @@ public:
         }
         return out;
     }
+
+    // ---- the hold lifecycle ----
+
+    // A new expiry for a live hold: `seconds` from now, never past its creation plus the
+    // maximum hold life. Returns the hold with its new expiry.
+    Hold extend_hold(const std::string &show_id, const std::string &hold_id, std::int64_t seconds) const {
+        seatcore_hold *raw = nullptr;
+        detail::call([&](seatcore_error **err) {
+            return seatcore_extend_hold(p_.get(), show_id.c_str(), hold_id.c_str(), seconds, &raw, err);
+        });
+        HoldPtr h(raw);
+        Hold out{detail::str(seatcore_hold_id(h.get())), detail::str(seatcore_hold_show_id(h.get())), {},
+                 detail::str(seatcore_hold_expires_at(h.get())), seatcore_hold_expires_at_us(h.get())};
+        for (std::size_t i = 0; i < seatcore_hold_seat_count(h.get()); i++) {
+            out.seat_ids.push_back(detail::str(seatcore_hold_seat_id(h.get(), i)));
+        }
+        return out;
+    }
+
+    // Releases some seats of a live hold; it keeps the rest. Throws SEATCORE_SEATS_NOT_IN_HOLD
+    // (Error::seats_not_in_hold lists them) without releasing anything.
+    SeatsReleased release_seats(const std::string &show_id, const std::string &hold_id,
+                                const std::vector<std::string> &seat_ids) const {
+        auto ids = detail::c_strings(seat_ids);
+        seatcore_seats_released *raw = nullptr;
+        detail::call([&](seatcore_error **err) {
+            return seatcore_release_seats(p_.get(), show_id.c_str(), hold_id.c_str(), ids.data(), ids.size(),
+                                          &raw, err);
+        });
+        SeatsReleasedPtr r(raw);
+        SeatsReleased out{detail::str(seatcore_seats_released_hold_id(r.get())), {}, {}};
+        for (std::size_t i = 0; i < seatcore_seats_released_seat_count(r.get()); i++) {
+            out.seat_ids.push_back(detail::str(seatcore_seats_released_seat_id(r.get(), i)));
+        }
+        for (std::size_t i = 0; i < seatcore_seats_released_remaining_count(r.get()); i++) {
+            out.remaining_seat_ids.push_back(detail::str(seatcore_seats_released_remaining_seat_id(r.get(), i)));
+        }
+        return out;
+    }
+
+    // Cancels a booking (again: the same answer). Booking its hold again then throws
+    // SEATCORE_BOOKING_CANCELLED.
+    Cancellation cancel_booking(const std::string &show_id, const std::string &booking_id) const {
+        seatcore_cancellation *raw = nullptr;
+        detail::call([&](seatcore_error **err) {
+            return seatcore_cancel_booking(p_.get(), show_id.c_str(), booking_id.c_str(), &raw, err);
+        });
+        CancellationPtr c(raw);
+        Cancellation out{detail::str(seatcore_cancellation_booking_id(c.get())),
+                         detail::str(seatcore_cancellation_show_id(c.get())),
+                         {},
+                         detail::str(seatcore_cancellation_cancelled_at(c.get())),
+                         seatcore_cancellation_cancelled_at_us(c.get())};
+        for (std::size_t i = 0; i < seatcore_cancellation_seat_count(c.get()); i++) {
+            out.seat_ids.push_back(detail::str(seatcore_cancellation_seat_id(c.get(), i)));
+        }
+        return out;
+    }
+
+    // ---- end of the hold lifecycle ----
 
     seatcore_reset_counts reset_all() const {
         seatcore_reset_counts counts{};

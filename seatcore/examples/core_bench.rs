@@ -5,9 +5,10 @@
 //!
 //! Uses DATABASE_URL, or the private cluster (scripts/pg.sh), in a throwaway schema.
 //! Prints one line per figure: initialize and status of a big show, sweeping expired holds,
-//! hold throughput with N threads on distinct seats, and best-available holds of 4 seats on
-//! a 20,000-seat show that is 70 % taken (1 thread, then N); `RESULT {json}` lines for
-//! bench/run.sh. `--only best` runs the last alone.
+//! hold throughput with N threads on distinct seats, and, measured against it, extensions of
+//! those holds and partial releases; best-available holds of 4 seats on a 20,000-seat show
+//! that is 70 % taken (1 thread, then N); `RESULT {json}` lines for bench/run.sh. `--only
+//! best` runs the last alone.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -244,22 +245,22 @@ fn everything_but_best(
             let mine: Vec<String> = hold_map[t * per_thread..(t + 1) * per_thread].to_vec();
             std::thread::spawn(move || {
                 let mut local = Vec::new();
+                let mut held = Vec::new();
                 for seat in mine {
                     if Instant::now() >= deadline {
                         break;
                     }
                     let t0 = Instant::now();
-                    core.hold("holds", &[seat], 600).unwrap();
+                    held.push(core.hold("holds", &[seat], 600).unwrap().hold_id.to_string());
                     local.push(t0.elapsed().as_secs_f64() * 1000.0);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 lat.lock().unwrap().extend(local);
+                held
             })
         })
         .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    let held: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let elapsed = start.elapsed().as_secs_f64();
     let n = done.load(Ordering::Relaxed);
     let mut l = lat.lock().unwrap().clone();
@@ -269,4 +270,68 @@ fn everything_but_best(
     println!(
         "RESULT {{\"scenario\":\"core_holds_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
     );
+
+    // Extensions: each thread extends the holds it made above, in turn, for as long.
+    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+        let mine = &held[t];
+        core.extend("holds", &mine[i % mine.len()], 600).unwrap();
+    });
+    println!("extend-hold, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
+    println!(
+        "RESULT {{\"scenario\":\"core_extend_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
+    );
+
+    // Partial releases: each thread holds 20 of its own seats, then releases them one by one
+    // (the last one releases the hold), and again. The holds' time counts: each is timed with
+    // the release that follows it.
+    const SEATS_PER_HOLD: usize = 20;
+    let partial_map: Vec<String> = (0..threads * per_thread).map(|i| format!("P{i}")).collect();
+    core.initialize_show("partial", &partial_map).unwrap();
+    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+        let round = i / SEATS_PER_HOLD;
+        let first = t * per_thread + (round * SEATS_PER_HOLD) % per_thread;
+        let seats = &partial_map[first..first + SEATS_PER_HOLD];
+        thread_local! { static HOLD: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) }; }
+        if i % SEATS_PER_HOLD == 0 {
+            let hold = core.hold("partial", seats, 600).unwrap();
+            HOLD.with(|h| *h.borrow_mut() = hold.hold_id.to_string());
+        }
+        let seat = &seats[i % SEATS_PER_HOLD];
+        HOLD.with(|h| core.release_seats("partial", &h.borrow(), &[seat]).unwrap());
+    });
+    println!("partial release, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
+    println!(
+        "RESULT {{\"scenario\":\"core_partial_release_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
+    );
+}
+
+/// Runs `op(thread, i)` for i = 0, 1, ... on `threads` threads for `secs` seconds; returns the
+/// rate, p50 and p99 latency (ms) and count of the operations.
+fn timed(threads: usize, secs: u64, op: impl Fn(usize, usize) + Sync) -> (f64, f64, f64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let lat: Vec<Vec<f64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let op = &op;
+                scope.spawn(move || {
+                    let mut local = Vec::new();
+                    let mut i = 0;
+                    while Instant::now() < deadline {
+                        let t0 = Instant::now();
+                        op(t, i);
+                        local.push(t0.elapsed().as_secs_f64() * 1000.0);
+                        i += 1;
+                    }
+                    local
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut l: Vec<f64> = lat.into_iter().flatten().collect();
+    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = l.len() as u64;
+    (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100], n)
 }

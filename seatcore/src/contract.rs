@@ -31,6 +31,10 @@ pub enum Op {
     HoldBest,
     Block,
     Unblock,
+    /// Extending a hold.
+    Extend,
+    /// Cancelling a booking.
+    CancelBooking,
 }
 
 /// A reply of the REST contract: its status and JSON body.
@@ -163,6 +167,22 @@ pub fn rest_error(op: Op, err: &Error) -> RestReply {
             ErrorKind::ShowNotFound,
             Op::Status | Op::History | Op::Events | Op::Map | Op::Block | Op::Unblock,
         ) => (404, error_body("show not found")),
+        // The hold lifecycle: an extension names every hold it cannot extend alike.
+        (
+            ErrorKind::ShowNotFound
+            | ErrorKind::HoldNotFound
+            | ErrorKind::HoldExpired
+            | ErrorKind::HoldInvalidated,
+            Op::Extend,
+        ) => (400, error_body("hold not found or expired")),
+        (ErrorKind::ShowNotFound | ErrorKind::BookingNotFound, Op::CancelBooking) => {
+            (404, error_body("booking not found"))
+        }
+        (ErrorKind::BookingNotFound, _) => (404, error_body("booking not found")),
+        (ErrorKind::SeatsNotInHold, _) => {
+            (400, json!({ "error": "seats not in hold", "seat_ids": err.seats_not_in_hold() }))
+        }
+        (ErrorKind::BookingCancelled, _) => (400, error_body("booking cancelled")),
         (ErrorKind::ShowNotFound | ErrorKind::HoldNotFound, Op::Book) => {
             (400, error_body("hold not found or expired"))
         }
@@ -258,6 +278,29 @@ mod tests {
         assert_eq!(rest(Op::Release, Error::HoldNotFound), (404, json!({"error": "hold not found"})));
         assert_eq!(rest(Op::Release, Error::ShowNotFound), (404, json!({"error": "hold not found"})));
         assert_eq!(rest(Op::Hold, Error::RequestKeyReused).0, 422);
+    }
+
+    #[test]
+    fn lifecycle_errors_follow_the_contract() {
+        let gone = json!({"error": "hold not found or expired"});
+        for e in [Error::HoldNotFound, Error::HoldExpired, Error::HoldInvalidated, Error::ShowNotFound] {
+            assert_eq!(rest(Op::Extend, e), (400, gone.clone()));
+        }
+        assert_eq!(
+            rest(Op::Release, Error::SeatsNotInHold { seat_ids: vec!["B7".into(), "Z1".into()] }),
+            (400, json!({"error": "seats not in hold", "seat_ids": ["B7", "Z1"]}))
+        );
+        assert_eq!(
+            rest(Op::CancelBooking, Error::BookingNotFound),
+            (404, json!({"error": "booking not found"}))
+        );
+        assert_eq!(rest(Op::Book, Error::BookingCancelled), (400, json!({"error": "booking cancelled"})));
+        assert_eq!(manager_error(Op::Extend, &Error::HoldExpired), gone);
+        assert_eq!(
+            manager_error(Op::CancelBooking, &Error::BookingNotFound),
+            json!({"error": "booking not found"})
+        );
+        assert_eq!(manager_error(Op::Release, &Error::HoldNotFound), json!({"error": "hold not found"}));
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub enum InputError {
     BlockReason { max: usize },
     /// More requests than one group of holds may carry.
     TooManyRequests { max: usize },
+    /// `booking_id` is missing, not a string, or blank.
+    BookingIdMissing,
 }
 
 impl InputError {
@@ -128,6 +130,7 @@ impl InputError {
             InputError::Filter { .. } => "filter",
             InputError::BlockReason { .. } => "block_reason",
             InputError::TooManyRequests { .. } => "too_many_requests",
+            InputError::BookingIdMissing => "booking_id_missing",
         }
     }
 }
@@ -189,6 +192,7 @@ impl fmt::Display for InputError {
                 write!(f, "reason must be a string of at most {max} characters without control characters")
             }
             InputError::TooManyRequests { max } => write!(f, "at most {max} requests may be held together"),
+            InputError::BookingIdMissing => f.write_str("booking_id must be a non-empty string"),
         }
     }
 }
@@ -252,6 +256,20 @@ pub enum Error {
     /// filters); nothing was held.
     #[error("no adjacent seats available")]
     NoAdjacentSeats,
+    /// No booking of this show has this id (never made, another show's, or not a UUID).
+    #[error("booking not found")]
+    BookingNotFound,
+    /// Some seats to release are not in the hold (not its seats, or not on the seat map at
+    /// all); nothing was released.
+    #[error("seats not in hold: {}", seat_ids.join(", "))]
+    SeatsNotInHold {
+        /// The seats that are not in the hold, in request order.
+        seat_ids: Vec<String>,
+    },
+    /// The hold was booked and that booking was cancelled: its seats are free, and booking
+    /// the hold again does not take them back.
+    #[error("booking cancelled")]
+    BookingCancelled,
 }
 
 /// Declares [`ErrorKind`] and its table in one place: variant, stable number, name, title
@@ -333,6 +351,15 @@ error_kinds! {
     /// The configuration cannot work.
     Config = 13, "CONFIG", "Config",
         "The configuration cannot work (database URL, TLS files, an option out of range); retrying changes nothing.";
+    /// No booking of this show has this id.
+    BookingNotFound = 14, "BOOKING_NOT_FOUND", "BookingNotFound",
+        "No booking of this show has this id (never made, another show's, or not a UUID).";
+    /// Some seats to release are not in the hold.
+    SeatsNotInHold = 15, "SEATS_NOT_IN_HOLD", "SeatsNotInHold",
+        "Some seats to release are not in the hold; nothing was released.";
+    /// The hold's booking was cancelled.
+    BookingCancelled = 16, "BOOKING_CANCELLED", "BookingCancelled",
+        "The hold was booked and the booking cancelled; its seats are free again, hold them anew.";
     /// No block of adjacent free seats fits a best-available request.
     NoAdjacentSeats = 17, "NO_ADJACENT_SEATS", "NoAdjacentSeats",
         "No block of adjacent free seats of one row fits the request; nothing was held.";
@@ -374,6 +401,9 @@ impl Error {
             Error::Database(_) => ErrorKind::Database,
             Error::Config(_) => ErrorKind::Config,
             Error::NoAdjacentSeats => ErrorKind::NoAdjacentSeats,
+            Error::BookingNotFound => ErrorKind::BookingNotFound,
+            Error::SeatsNotInHold { .. } => ErrorKind::SeatsNotInHold,
+            Error::BookingCancelled => ErrorKind::BookingCancelled,
         }
     }
 
@@ -394,6 +424,14 @@ impl Error {
     pub fn unavailable_seats(&self) -> &[String] {
         match self {
             Error::SeatsUnavailable { seat_ids } => seat_ids,
+            _ => &[],
+        }
+    }
+
+    /// The seats that are not in the hold, for `SeatsNotInHold`; empty otherwise.
+    pub fn seats_not_in_hold(&self) -> &[String] {
+        match self {
+            Error::SeatsNotInHold { seat_ids } => seat_ids,
             _ => &[],
         }
     }
@@ -501,6 +539,9 @@ mod tests {
         assert_eq!(Error::SeatsUnavailable { seat_ids: vec![] }.kind().code(), 4);
         assert_eq!(Error::InvalidInput(InputError::NoSeats).kind().code(), 8);
         assert_eq!(Error::Config("x".into()).kind().code(), 13);
+        assert_eq!(Error::BookingNotFound.kind().code(), 14);
+        assert_eq!(Error::SeatsNotInHold { seat_ids: vec![] }.kind().code(), 15);
+        assert_eq!(Error::BookingCancelled.kind().code(), 16);
         assert_eq!(ErrorKind::Busy.name(), "BUSY");
         assert_eq!(ErrorKind::Busy.title(), "DatabaseBusy");
         assert!(!Error::HoldExpired.is_infrastructure());

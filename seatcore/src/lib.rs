@@ -22,6 +22,7 @@ mod error;
 pub mod migrate;
 mod ops;
 mod options;
+mod per_process;
 mod pool;
 pub mod rest;
 pub mod seat_map;
@@ -43,12 +44,14 @@ pub use best::{Filters as BestFilters, MAX_COUNT as BEST_MAX_COUNT};
 pub use chrono::{DateTime, Utc};
 pub use error::{Error, ErrorKind, InputError, Result};
 pub use ops::audit::{Audit, MAX_REPORTED_PROBLEMS};
+pub use ops::cancel::Cancellation;
 pub use ops::changes::{
     Change, ChangeKind, ChangePage, HistoryQuery, DEFAULT_PAGE as DEFAULT_CHANGE_PAGE,
     MAX_PAGE as MAX_CHANGE_PAGE,
 };
 pub use ops::group::{GROUP_SIZE_BUCKETS, MAX_GROUP};
 pub use ops::map::MAX_REASON_CHARS as MAX_BLOCK_REASON_CHARS;
+pub use ops::release_seats::SeatsReleased;
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
 pub use types::{
@@ -78,6 +81,7 @@ struct Inner {
     pool: ArcSwapOption<Pool>,
     sweep_batch: i64,
     change_retention: Duration,
+    max_hold_life: Duration,
     counters: Counters,
     /// When the handle was made, and when it last sent a change notification (µs since).
     started: Instant,
@@ -174,6 +178,7 @@ impl SeatCore {
                 pool: ArcSwapOption::from_pointee(pool),
                 sweep_batch: i64::from(options.sweep_batch),
                 change_retention: options.change_retention,
+                max_hold_life: options.max_hold_life,
                 counters: Counters::default(),
                 started: Instant::now(),
                 last_notify: AtomicU64::new(0),

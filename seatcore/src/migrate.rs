@@ -17,6 +17,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "V1__init.sql", sql: include_str!("../../migrations/V1__init.sql") },
     Migration { version: 2, name: "V2__changes.sql", sql: include_str!("../../migrations/V2__changes.sql") },
     Migration {
+        version: 3,
+        name: "V3__lifecycle.sql",
+        sql: include_str!("../../migrations/V3__lifecycle.sql"),
+    },
+    Migration {
         version: 4,
         name: "V4__seat_maps.sql",
         sql: include_str!("../../migrations/V4__seat_maps.sql"),

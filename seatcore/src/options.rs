@@ -40,6 +40,9 @@ pub struct Options {
     /// each stays all-or-none and independent, and gets its answer once it is durable. A
     /// hold that arrives alone is made at once, as if this were off.
     pub group_holds: bool,
+    /// The longest an extended hold may live, counted from its creation (default 1 hour):
+    /// [`SeatCore::extend`](crate::SeatCore::extend) never moves an expiry past it.
+    pub max_hold_life: Duration,
 }
 
 impl Default for Options {
@@ -136,6 +139,7 @@ impl Options {
         migrate: true,
         change_retention: Duration::from_secs(30 * 86_400),
         group_holds: true,
+        max_hold_life: Duration::from_secs(3600),
     };
 
     /// `pool_size`: 1 to 1,000 connections.
@@ -161,6 +165,18 @@ impl Options {
         name: "change_retention",
         range: Duration::from_secs(60)..=Duration::from_secs(3650 * 86_400),
     };
+
+    /// `max_hold_life`: 1 second to 1 day (the longest hold, `validate::MAX_HOLD_SECONDS`).
+    pub const MAX_HOLD_LIFE: OptionRange<Duration> = OptionRange {
+        name: "max_hold_life",
+        range: Duration::from_secs(1)..=Duration::from_secs(crate::validate::MAX_HOLD_SECONDS as u64),
+    };
+
+    /// Sets `max_hold_life`, refusing a value out of [`Options::MAX_HOLD_LIFE`].
+    pub fn set_max_hold_life(&mut self, d: Duration) -> Result<&mut Self> {
+        self.max_hold_life = Self::MAX_HOLD_LIFE.check(d)?;
+        Ok(self)
+    }
 
     /// Sets `change_retention`, refusing a value out of [`Options::CHANGE_RETENTION`].
     pub fn set_change_retention(&mut self, d: Duration) -> Result<&mut Self> {
@@ -221,6 +237,7 @@ impl Options {
         Self::LOCK_TIMEOUT.check(self.lock_timeout)?;
         Self::SWEEP_BATCH.check(self.sweep_batch)?;
         Self::CHANGE_RETENTION.check(self.change_retention)?;
+        Self::MAX_HOLD_LIFE.check(self.max_hold_life)?;
         Ok(())
     }
 }
@@ -255,6 +272,14 @@ mod tests {
         o.check().unwrap();
         assert!(o.set_min_idle(1001).is_err());
         assert!(o.set_sweep_batch(0).is_err());
+        let e = o.set_max_hold_life(Duration::from_secs(86_401)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration error: max_hold_life must be from 1 s to 86400 s, not 86401 s"
+        );
+        assert_eq!(o.max_hold_life, Duration::from_secs(3600), "unchanged");
+        assert!(o.set_max_hold_life(Duration::from_millis(999)).is_err());
+        o.set_max_hold_life(Duration::from_secs(120)).unwrap();
         assert_eq!(Options::MIN_IDLE.check_wide(3).unwrap(), 3);
         let e = Options::MIN_IDLE.check_wide(-1).unwrap_err();
         assert_eq!(e.to_string(), "configuration error: min_idle must be from 0 to 1000, not -1");

@@ -131,6 +131,20 @@ enum seatcore_result
    */
   SEATCORE_NO_ADJACENT_SEATS = 17,
   /**
+   * No booking of this show has this id (never made, another show's, or not a UUID).
+   */
+  SEATCORE_BOOKING_NOT_FOUND = 14,
+  /**
+   * Some seats to release are not in the hold; nothing was released. The error object
+   * lists them (`seatcore_error_not_in_hold_seat`).
+   */
+  SEATCORE_SEATS_NOT_IN_HOLD = 15,
+  /**
+   * The hold was booked and the booking cancelled: its seats are free again, and booking
+   * the hold again does not take them back; hold them anew.
+   */
+  SEATCORE_BOOKING_CANCELLED = 16,
+  /**
    * A pointer argument that must not be NULL was NULL. Nothing was done.
    */
   SEATCORE_NULL_PARAMETER = 100,
@@ -202,6 +216,14 @@ typedef struct seatcore_audit_report seatcore_audit_report;
 typedef struct seatcore_booking seatcore_booking;
 
 /**
+ * A cancelled booking: kept in the database, marked cancelled; its seats are available.
+ *
+ * Made by `seatcore_cancel_booking`; the caller owns it and frees it with
+ * `seatcore_cancellation_free`. Immutable: several threads may read it at once.
+ */
+typedef struct seatcore_cancellation seatcore_cancellation;
+
+/**
  * A handle on the seat database: a pool of connections.
  *
  * Thread safety: a client is safe to share between threads. Every function taking a
@@ -249,6 +271,14 @@ typedef struct seatcore_map seatcore_map;
  * keeps the value it had. No value is ever silently changed.
  */
 typedef struct seatcore_options seatcore_options;
+
+/**
+ * What `seatcore_release_seats` did: the seats released and those the hold keeps.
+ *
+ * Made by `seatcore_release_seats`; the caller owns it and frees it with
+ * `seatcore_seats_released_free`. Immutable: several threads may read it at once.
+ */
+typedef struct seatcore_seats_released seatcore_seats_released;
 
 /**
  * A show's status at one moment: counts, and every seat in seat-map order.
@@ -829,6 +859,188 @@ seatcore_result seatcore_sweeper_start(const struct seatcore_client *client,
  * no-op; freeing twice is undefined behaviour.
  */
 void seatcore_sweeper_free(struct seatcore_sweeper *sweeper);
+
+/**
+ * The longest life of an extended hold, from its creation, in seconds:
+ * `seatcore_extend_hold` never moves an expiry past it. Default: 3600 s. Valid: 1 to
+ * 86400 s.
+ *
+ * `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
+ */
+seatcore_result seatcore_options_set_max_hold_life_s(struct seatcore_options *options,
+                                                     uint64_t seconds,
+                                                     struct seatcore_error **err);
+
+/**
+ * Gives a live hold a new expiry: `seconds` (1 to 86400) from now by the database's
+ * clock, but never later than the hold's creation plus the maximum hold life
+ * (`seatcore_options_set_max_hold_life_s`). The expiry is set, not added to: it may be
+ * earlier than before.
+ *
+ * - `client`, `show_id`, `hold_id`: required; `hold_id` is the hold's UUID text (anything
+ *   else is simply `SEATCORE_HOLD_NOT_FOUND`).
+ * - `out`: required; on success `*out` is a new hold object (its seats and new expiry) the
+ *   caller owns and frees with `seatcore_hold_free`. Untouched on failure.
+ * - `err`: optional; on failure, when not NULL, receives an error object to free.
+ *
+ * A hold counts as live when its row is locked (after waiting for a booking or release of
+ * it in flight), by the database's clock, and only while every seat still carries it: an
+ * extension racing the hold's expiry is made while it was live or refused, never after its
+ * seats went to someone else. Fails with `SEATCORE_HOLD_NOT_FOUND` (never made, released,
+ * booked, swept), `SEATCORE_HOLD_EXPIRED` (also when the hold has lived its maximum life
+ * already: it runs on to its expiry), `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_INVALID_INPUT`
+ * (bad show id, `seconds` out of range), `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_extend_hold(const struct seatcore_client *client,
+                                     const char *show_id,
+                                     const char *hold_id,
+                                     int64_t seconds,
+                                     struct seatcore_hold **out,
+                                     struct seatcore_error **err);
+
+/**
+ * Releases some seats of a live hold: they are available at once, and the hold keeps the
+ * others with its expiry (booking it books only those). Releasing every seat releases the
+ * hold, as `seatcore_release_hold` does. All or nothing: when a seat asked for is not in
+ * the hold, nothing is released.
+ *
+ * - `client`, `show_id`, `hold_id`: required.
+ * - `seat_ids`, `count`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates).
+ *   Read only during the call.
+ * - `out`: optional; on success, when not NULL, `*out` is a new object saying what was
+ *   released and what the hold keeps, which the caller frees with
+ *   `seatcore_seats_released_free`. Untouched on failure.
+ * - `err`: optional. For `SEATCORE_SEATS_NOT_IN_HOLD` it lists the seats asked for that
+ *   the hold does not have (`seatcore_error_not_in_hold_seat`).
+ *
+ * Fails with `SEATCORE_HOLD_NOT_FOUND` (also for an expired, booked or malformed hold id),
+ * `SEATCORE_SEATS_NOT_IN_HOLD`, `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_release_seats(const struct seatcore_client *client,
+                                       const char *show_id,
+                                       const char *hold_id,
+                                       const char *const *seat_ids,
+                                       size_t count,
+                                       struct seatcore_seats_released **out,
+                                       struct seatcore_error **err);
+
+/**
+ * The id of the hold the seats came from. Borrowed from `released` (valid until it is
+ * freed); NULL when `released` is NULL.
+ */
+const char *seatcore_seats_released_hold_id(const struct seatcore_seats_released *released);
+
+/**
+ * How many seats were released; 0 when `released` is NULL.
+ */
+size_t seatcore_seats_released_seat_count(const struct seatcore_seats_released *released);
+
+/**
+ * The `index`-th released seat id (trimmed, in request order). Borrowed from `released`
+ * (valid until it is freed); NULL when `released` is NULL or `index` is out of range.
+ */
+const char *seatcore_seats_released_seat_id(const struct seatcore_seats_released *released,
+                                            size_t index);
+
+/**
+ * How many seats the hold keeps: 0 when every seat was released (the hold is released
+ * then) or `released` is NULL.
+ */
+size_t seatcore_seats_released_remaining_count(const struct seatcore_seats_released *released);
+
+/**
+ * The `index`-th seat id the hold keeps, in the order the hold asked for them. Borrowed
+ * from `released` (valid until it is freed); NULL when `released` is NULL or `index` is
+ * out of range.
+ */
+const char *seatcore_seats_released_remaining_seat_id(const struct seatcore_seats_released *released,
+                                                      size_t index);
+
+/**
+ * Frees a released-seats object and every string borrowed from it. NULL is a no-op. Must
+ * not race with other uses of the same object; freeing it twice is undefined behaviour.
+ */
+void seatcore_seats_released_free(struct seatcore_seats_released *released);
+
+/**
+ * Cancels a booking: its seats are available at once. The booking is kept, marked
+ * cancelled. Idempotent: cancelling it again succeeds with the same seats and time, and
+ * changes nothing. Booking its hold again then fails with `SEATCORE_BOOKING_CANCELLED`:
+ * the seats are never taken back that way.
+ *
+ * - `client`, `show_id`, `booking_id`: required; `booking_id` is the booking's UUID text
+ *   (anything else is simply `SEATCORE_BOOKING_NOT_FOUND`).
+ * - `out`: optional; on success, when not NULL, `*out` is a new cancellation object the
+ *   caller frees with `seatcore_cancellation_free`. Untouched on failure.
+ * - `err`: optional.
+ *
+ * Fails with `SEATCORE_BOOKING_NOT_FOUND` (never made, another show's, not a UUID),
+ * `SEATCORE_INVALID_INPUT` (bad show id), `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_cancel_booking(const struct seatcore_client *client,
+                                        const char *show_id,
+                                        const char *booking_id,
+                                        struct seatcore_cancellation **out,
+                                        struct seatcore_error **err);
+
+/**
+ * The cancelled booking's id, 36-character UUID text. Borrowed from `cancellation` (valid
+ * until it is freed); NULL when `cancellation` is NULL.
+ */
+const char *seatcore_cancellation_booking_id(const struct seatcore_cancellation *cancellation);
+
+/**
+ * The id of the show the booking belongs to. Borrowed from `cancellation` (valid until it
+ * is freed); NULL when `cancellation` is NULL.
+ */
+const char *seatcore_cancellation_show_id(const struct seatcore_cancellation *cancellation);
+
+/**
+ * How many seats the booking had (all available now); 0 when `cancellation` is NULL.
+ */
+size_t seatcore_cancellation_seat_count(const struct seatcore_cancellation *cancellation);
+
+/**
+ * The `index`-th seat id of the cancelled booking. Borrowed from `cancellation` (valid
+ * until it is freed); NULL when `cancellation` is NULL or `index` is out of range.
+ */
+const char *seatcore_cancellation_seat_id(const struct seatcore_cancellation *cancellation,
+                                          size_t index);
+
+/**
+ * When the booking was first cancelled, as ISO 8601 text. Borrowed from `cancellation`
+ * (valid until it is freed); NULL when `cancellation` is NULL.
+ */
+const char *seatcore_cancellation_cancelled_at(const struct seatcore_cancellation *cancellation);
+
+/**
+ * When the booking was first cancelled, in microseconds since the Unix epoch (UTC); 0
+ * when `cancellation` is NULL.
+ */
+int64_t seatcore_cancellation_cancelled_at_us(const struct seatcore_cancellation *cancellation);
+
+/**
+ * Frees a cancellation object and every string borrowed from it. NULL is a no-op. Must
+ * not race with other uses of the same object; freeing it twice is undefined behaviour.
+ */
+void seatcore_cancellation_free(struct seatcore_cancellation *cancellation);
+
+/**
+ * For `SEATCORE_SEATS_NOT_IN_HOLD`: how many seats asked for are not in the hold. 0 for
+ * other errors and when `err` is NULL.
+ */
+size_t seatcore_error_not_in_hold_count(const struct seatcore_error *err);
+
+/**
+ * For `SEATCORE_SEATS_NOT_IN_HOLD`: the `index`-th seat id asked for that the hold does not
+ * have, in request order. Borrowed from `err` (valid until it is freed); NULL when `err`
+ * is NULL or `index` is out of range.
+ */
+const char *seatcore_error_not_in_hold_seat(const struct seatcore_error *err, size_t index);
 
 /**
  * The hold's id: a UUID in its 36-character text form, to pass to `seatcore_book_hold` or

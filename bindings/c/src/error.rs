@@ -58,6 +58,14 @@ pub enum seatcore_result {
     /// No block of adjacent free seats of one row fits a best-available request; nothing
     /// was held.
     SEATCORE_NO_ADJACENT_SEATS = 17,
+    /// No booking of this show has this id (never made, another show's, or not a UUID).
+    SEATCORE_BOOKING_NOT_FOUND = 14,
+    /// Some seats to release are not in the hold; nothing was released. The error object
+    /// lists them (`seatcore_error_not_in_hold_seat`).
+    SEATCORE_SEATS_NOT_IN_HOLD = 15,
+    /// The hold was booked and the booking cancelled: its seats are free again, and booking
+    /// the hold again does not take them back; hold them anew.
+    SEATCORE_BOOKING_CANCELLED = 16,
     /// A pointer argument that must not be NULL was NULL. Nothing was done.
     SEATCORE_NULL_PARAMETER = 100,
     /// A string argument was not valid UTF-8. Nothing was done.
@@ -104,6 +112,9 @@ impl seatcore_result {
             ErrorKind::Database => SEATCORE_DATABASE,
             ErrorKind::Config => SEATCORE_CONFIG,
             ErrorKind::NoAdjacentSeats => SEATCORE_NO_ADJACENT_SEATS,
+            ErrorKind::BookingNotFound => SEATCORE_BOOKING_NOT_FOUND,
+            ErrorKind::SeatsNotInHold => SEATCORE_SEATS_NOT_IN_HOLD,
+            ErrorKind::BookingCancelled => SEATCORE_BOOKING_CANCELLED,
         }
     }
 }
@@ -138,6 +149,8 @@ pub struct seatcore_error {
     pub(crate) index: Option<usize>,
     /// For `SEATCORE_SEATS_UNAVAILABLE`: the taken seats, in seat-map order.
     pub(crate) unavailable: Vec<CString>,
+    /// For `SEATCORE_SEATS_NOT_IN_HOLD`: the seats asked for that the hold does not have.
+    pub(crate) not_in_hold: Vec<CString>,
 }
 
 /// A failure on its way to C.
@@ -145,7 +158,13 @@ pub(crate) type Failure = seatcore_error;
 
 impl seatcore_error {
     pub(crate) fn new(code: seatcore_result, message: impl Into<String>) -> seatcore_error {
-        seatcore_error { code, message: cstring(message.into()), index: None, unavailable: Vec::new() }
+        seatcore_error {
+            code,
+            message: cstring(message.into()),
+            index: None,
+            unavailable: Vec::new(),
+            not_in_hold: Vec::new(),
+        }
     }
 
     pub(crate) fn at(mut self, index: usize) -> seatcore_error {
@@ -185,6 +204,7 @@ impl From<Error> for seatcore_error {
         let mut out = seatcore_error::new(seatcore_result::from_kind(err.kind()), message);
         out.index = err.input().and_then(|input| input.index());
         out.unavailable = err.unavailable_seats().iter().map(|s| cstring(s.clone())).collect();
+        out.not_in_hold = err.seats_not_in_hold().iter().map(|s| cstring(s.clone())).collect();
         out
     }
 }

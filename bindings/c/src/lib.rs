@@ -16,6 +16,9 @@ mod args;
 mod error;
 #[cfg(test)]
 mod hostile_tests;
+mod lifecycle;
+#[cfg(test)]
+mod lifecycle_tests;
 mod results;
 mod seat_map;
 #[cfg(test)]
@@ -28,6 +31,7 @@ use std::time::Duration;
 use seatcore_core::{validate, Options, SeatCore, Sweeper, GROUP_SIZE_BUCKETS};
 
 pub use error::{seatcore_error, seatcore_result};
+pub use lifecycle::*;
 pub use results::{
     seatcore_audit_report, seatcore_booking, seatcore_hold, seatcore_seat, seatcore_seat_counts,
     seatcore_seat_state, seatcore_status,
@@ -325,6 +329,8 @@ const _: () = {
     shared_between_threads::<seatcore_audit_report>();
     shared_between_threads::<seatcore_map>();
     shared_between_threads::<seatcore_error>();
+    shared_between_threads::<seatcore_seats_released>();
+    shared_between_threads::<seatcore_cancellation>();
 };
 
 /// Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a

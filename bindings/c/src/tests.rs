@@ -125,7 +125,7 @@ fn ms(d: Duration) -> String {
 fn header_states_the_cores_defaults_and_ranges() {
     let header = String::from_utf8(generate_header()).unwrap();
     let d = Options::DEFAULT;
-    let options: [(&str, String, Option<String>); 10] = [
+    let options: [(&str, String, Option<String>); 11] = [
         ("seatcore_options_set_pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
         ("seatcore_options_set_min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
         (
@@ -156,6 +156,11 @@ fn header_states_the_cores_defaults_and_ranges() {
         ),
         ("seatcore_options_set_migrate", d.migrate.to_string(), None),
         ("seatcore_options_set_group_holds", d.group_holds.to_string(), None),
+        (
+            "seatcore_options_set_max_hold_life_s",
+            format!("{} s", d.max_hold_life.as_secs()),
+            Some(s_range(&Options::MAX_HOLD_LIFE)),
+        ),
     ];
     for (function, default, range) in &options {
         let doc = doc_of(&header, function);
@@ -209,7 +214,7 @@ fn header_names_every_result_code() {
 
 // ---- helpers ----
 
-struct Client(*mut seatcore_client);
+pub(crate) struct Client(pub(crate) *mut seatcore_client);
 
 impl Drop for Client {
     fn drop(&mut self) {
@@ -217,7 +222,7 @@ impl Drop for Client {
     }
 }
 
-fn open(db: &TestDb) -> Client {
+pub(crate) fn open(db: &TestDb) -> Client {
     let url = CString::new(db.url.clone()).unwrap();
     let mut client = ptr::null_mut();
     let mut err = ptr::null_mut();
@@ -229,21 +234,21 @@ fn open(db: &TestDb) -> Client {
     Client(client)
 }
 
-fn cs(s: &str) -> CString {
+pub(crate) fn cs(s: &str) -> CString {
     CString::new(s).unwrap()
 }
 
-fn ptrs(v: &[CString]) -> Vec<*const c_char> {
+pub(crate) fn ptrs(v: &[CString]) -> Vec<*const c_char> {
     v.iter().map(|s| s.as_ptr()).collect()
 }
 
-unsafe fn text<'a>(p: *const c_char) -> &'a str {
+pub(crate) unsafe fn text<'a>(p: *const c_char) -> &'a str {
     assert!(!p.is_null());
     CStr::from_ptr(p).to_str().unwrap()
 }
 
 /// Takes the error of a failed call: its code must match, and the object is freed.
-unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String {
+pub(crate) unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String {
     assert!(!err.is_null(), "no error object for {code:?}");
     assert_eq!(seatcore_error_code(err), code);
     let msg = text(seatcore_error_message(err)).to_owned();
@@ -251,7 +256,7 @@ unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String 
     msg
 }
 
-fn initialize(c: &Client, show: &str, seats: &[&str]) {
+pub(crate) fn initialize(c: &Client, show: &str, seats: &[&str]) {
     let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
     let p = ptrs(&ids);
     let mut n = 0usize;
@@ -262,7 +267,11 @@ fn initialize(c: &Client, show: &str, seats: &[&str]) {
     assert_eq!(n, seats.len());
 }
 
-fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *mut seatcore_error> {
+pub(crate) fn hold(
+    c: &Client,
+    show: &str,
+    seats: &[&str],
+) -> Result<*mut seatcore_hold, *mut seatcore_error> {
     let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
     let p = ptrs(&ids);
     let mut out = ptr::null_mut();
@@ -280,7 +289,7 @@ fn hold(c: &Client, show: &str, seats: &[&str]) -> Result<*mut seatcore_hold, *m
 
 /// An audit report read through the C accessors.
 #[derive(Debug)]
-struct AuditView {
+pub(crate) struct AuditView {
     ok: bool,
     shows: u64,
     seats: u64,
@@ -319,7 +328,7 @@ fn audit(c: &Client, show: Option<&str>) -> AuditView {
 }
 
 /// The end state of a test: the audit finds every invariant kept.
-fn assert_sound(c: &Client) -> AuditView {
+pub(crate) fn assert_sound(c: &Client) -> AuditView {
     let a = audit(c, None);
     assert!(a.ok && a.problem_count == 0 && a.problems.is_empty(), "the audit found problems: {a:#?}");
     a
@@ -777,6 +786,8 @@ fn out_of_range_options_are_refused_and_change_nothing() {
         ok(seatcore_options_set_group_holds(o, false, ptr::null_mut()));
         let retention = Options::CHANGE_RETENTION.range.start().as_secs();
         ok(seatcore_options_set_change_retention_s(o, retention, ptr::null_mut()));
+        let life = Options::MAX_HOLD_LIFE.range.end().as_secs();
+        ok(seatcore_options_set_max_hold_life_s(o, life, ptr::null_mut()));
         let want = Options {
             pool_size: *Options::POOL_SIZE.range.end(),
             min_idle: *Options::MIN_IDLE.range.start(),
@@ -788,6 +799,7 @@ fn out_of_range_options_are_refused_and_change_nothing() {
             migrate: false,
             change_retention: *Options::CHANGE_RETENTION.range.start(),
             group_holds: false,
+            max_hold_life: *Options::MAX_HOLD_LIFE.range.end(),
         };
         assert_eq!((*o).inner, want);
         seatcore_options_free(o);

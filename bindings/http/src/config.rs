@@ -52,6 +52,12 @@ struct Cli {
           default_value_t = Settings::DEFAULT.default_hold_seconds)]
     default_hold_seconds: i64,
 
+    /// Longest life of an extended hold, from its creation: extend-hold never moves an
+    /// expiry past it
+    #[arg(long, env = "SEATCORE_MAX_HOLD_LIFE_SECONDS", value_name = "N", value_parser = max_hold_life,
+          default_value_t = Options::DEFAULT.max_hold_life.as_secs())]
+    max_hold_life_seconds: u64,
+
     /// Longest sleep of the sweeper, which wakes at each hold's expiry to record it (the
     /// seats are free at expiry anyway); holds made by other processes are noticed within it
     #[arg(long, env = "SEATCORE_SWEEP_INTERVAL_MS", value_name = "MS", value_parser = sweep_interval,
@@ -94,7 +100,7 @@ struct Cli {
     status_buffer_mib: u64,
 
     /// Require `Authorization: Bearer TOKEN` on the admin endpoints (POST /reset,
-    /// POST /shows/<id>/initialize, GET /audit); 401 without it
+    /// POST /shows/<id>/initialize, GET /audit, POST /shows/<id>/cancel-booking); 401 without it
     #[arg(long, env = "SEATCORE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 
@@ -151,6 +157,12 @@ fn retention_days(raw: &str) -> Result<u64, String> {
     let n: u64 = raw.trim().parse().map_err(|e| format!("{e}"))?;
     let d = Duration::from_secs(n.saturating_mul(86_400));
     Options::CHANGE_RETENTION.check(d).map(|_| n).map_err(|e| e.to_string())
+}
+
+/// `max-hold-life-seconds`: the core's range for the longest life of a hold.
+fn max_hold_life(raw: &str) -> Result<u64, String> {
+    let n: u64 = raw.trim().parse().map_err(|e| format!("{e}"))?;
+    Options::MAX_HOLD_LIFE.check(Duration::from_secs(n)).map(|_| n).map_err(|e| e.to_string())
 }
 
 /// `pool-timeout-seconds` is the checkout timeout: the core's range.
@@ -247,7 +259,12 @@ impl Cli {
             .and_then(|o| o.set_min_idle(Options::DEFAULT.min_idle.min(self.workers)))
             .and_then(|o| o.set_checkout_timeout(Duration::from_secs(self.pool_timeout_seconds)))
             .and_then(|o| o.set_change_retention(Duration::from_secs(self.change_retention_days * 86_400)))
-            .map_err(|e| format!("--workers, --pool-timeout-seconds, --change-retention-days: {e}"))?;
+            .and_then(|o| o.set_max_hold_life(Duration::from_secs(self.max_hold_life_seconds)))
+            .map_err(|e| {
+                format!(
+                    "--workers, --pool-timeout-seconds, --change-retention-days, --max-hold-life-seconds: {e}"
+                )
+            })?;
         let status_reads =
             self.status_reads.map_or(crate::router::status_reads(self.workers as usize), |n| n as usize);
         if status_reads > self.workers as usize {
@@ -340,6 +357,8 @@ mod tests {
             "2000",
             "--change-retention-days",
             "7",
+            "--max-hold-life-seconds",
+            "600",
             "--pool-timeout-seconds",
             "3",
             "--admin-token",
@@ -367,6 +386,7 @@ mod tests {
         );
         assert_eq!(c.sweep_interval, Duration::from_secs(2));
         assert_eq!(c.options.change_retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(c.options.max_hold_life, Duration::from_secs(600));
         assert_eq!(c.admin_token.as_deref(), Some("t"));
         assert_eq!((c.max_connections, c.request_timeout), (50, Duration::from_secs(7)));
         assert_eq!(c.request_deadline, Duration::from_millis(2500));
@@ -408,6 +428,11 @@ mod tests {
             &["--status-reads (5) must not exceed --workers (4)"],
         );
         named(&["--status-buffer-mib", "0"], &["--status-buffer-mib"]);
+        named(
+            &["--max-hold-life-seconds", "0"],
+            &["--max-hold-life-seconds", "max_hold_life must be from 1 s to 86400 s, not 0 ms"],
+        );
+        named(&["--max-hold-life-seconds", "86401"], &["--max-hold-life-seconds", "not 86401 s"]);
         named(&["--frobnicate"], &["--frobnicate"]);
         assert!(parse(&["--help"]).unwrap_err().contains("--admin-token"));
     }

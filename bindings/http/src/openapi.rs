@@ -149,7 +149,10 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
             parameters.push(idempotency_key());
             Some(body("HoldRequest", true))
         }
-        Endpoint::Book | Endpoint::Release => Some(body("HoldRef", true)),
+        Endpoint::Book => Some(body("HoldRef", true)),
+        Endpoint::Release => Some(body("ReleaseRequest", true)),
+        Endpoint::ExtendHold => Some(body("ExtendRequest", true)),
+        Endpoint::CancelBooking => Some(body("BookingRef", true)),
         Endpoint::History => {
             parameters.push(after_parameter());
             parameters.push(json!({
@@ -222,13 +225,15 @@ fn success_schema(endpoint: Endpoint) -> &'static str {
         Endpoint::Seats => "SeatStatus",
         Endpoint::Hold => "Hold",
         Endpoint::Book => "Booking",
-        Endpoint::Release => "Message",
+        Endpoint::Release => "Released",
         Endpoint::History => "ChangePage",
         Endpoint::Events => "EventStream",
         Endpoint::Map => "SeatMapDocument",
         Endpoint::HoldBest => "Hold",
         Endpoint::Block => "Blocked",
         Endpoint::Unblock => "Unblocked",
+        Endpoint::ExtendHold => "Hold",
+        Endpoint::CancelBooking => "Cancelled",
     }
 }
 
@@ -248,8 +253,12 @@ fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
         ErrorKind::SeatsUnavailable => matches!(endpoint, Hold | Block),
         ErrorKind::RequestKeyReused => endpoint == Hold,
         ErrorKind::NoAdjacentSeats => endpoint == HoldBest,
-        ErrorKind::HoldNotFound => matches!(endpoint, Book | Release),
-        ErrorKind::HoldExpired | ErrorKind::HoldInvalidated => endpoint == Book,
+        ErrorKind::HoldNotFound => matches!(endpoint, Book | Release | ExtendHold),
+        ErrorKind::HoldExpired => matches!(endpoint, Book | ExtendHold),
+        ErrorKind::HoldInvalidated => matches!(endpoint, Book | Release | ExtendHold),
+        ErrorKind::BookingNotFound => endpoint == CancelBooking,
+        ErrorKind::SeatsNotInHold => endpoint == Release,
+        ErrorKind::BookingCancelled => endpoint == Book,
         ErrorKind::InvalidInput
         | ErrorKind::Busy
         | ErrorKind::Unavailable
@@ -304,10 +313,30 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
             });
             errors.push(InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS });
         }
-        Endpoint::Book | Endpoint::Release => {
+        Endpoint::Book => {
             errors.extend(show_id);
             errors.extend(object);
             errors.push(InputError::HoldIdMissing);
+        }
+        Endpoint::Release => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.push(InputError::HoldIdMissing);
+            errors.extend(seat_ids(validate::MAX_SEATS_PER_HOLD));
+        }
+        Endpoint::ExtendHold => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.push(InputError::HoldIdMissing);
+            errors.push(InputError::HoldDurationType {
+                min: settings.min_hold_seconds,
+                max: settings.max_hold_seconds,
+            });
+        }
+        Endpoint::CancelBooking => {
+            errors.extend(show_id);
+            errors.extend(object);
+            errors.push(InputError::BookingIdMissing);
         }
         Endpoint::History => {
             errors.extend(show_id);
@@ -356,6 +385,9 @@ fn examples(endpoint: Endpoint, kind: ErrorKind, settings: &Settings) -> Vec<Err
         ErrorKind::HoldInvalidated => vec![Error::HoldInvalidated],
         ErrorKind::RequestKeyReused => vec![Error::RequestKeyReused],
         ErrorKind::NoAdjacentSeats => vec![Error::NoAdjacentSeats],
+        ErrorKind::BookingNotFound => vec![Error::BookingNotFound],
+        ErrorKind::SeatsNotInHold => vec![Error::SeatsNotInHold { seat_ids: vec!["A1".into()] }],
+        ErrorKind::BookingCancelled => vec![Error::BookingCancelled],
         ErrorKind::InvalidInput => {
             input_errors(endpoint, settings).into_iter().map(Error::InvalidInput).collect()
         }
@@ -513,6 +545,11 @@ fn schemas(settings: &Settings) -> Value {
     };
     let object = |required: &[&str], properties: Value| json!({ "type": "object", "required": required, "properties": properties });
     let Settings { min_hold_seconds: min, max_hold_seconds: max, default_hold_seconds: default } = *settings;
+    let mut released_seats = seat_ids(validate::MAX_SEATS_PER_HOLD);
+    released_seats["description"] = json!(
+        "Release only these seats (trimmed, no duplicates) of the hold, which keeps the rest; all of them \
+         release the hold. Without it, the whole hold."
+    );
     json!({
         "EmptyObject": { "type": "object", "maxProperties": 0 },
         "SeatMap": {
@@ -582,7 +619,36 @@ fn schemas(settings: &Settings) -> Value {
         "HoldRef": object(&["hold_id"], json!({
             "hold_id": { "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." },
         })),
-        "Message": object(&["message"], json!({ "message": { "type": "string" } })),
+        "ReleaseRequest": object(&["hold_id"], json!({
+            "hold_id": { "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." },
+            "seat_ids": released_seats,
+        })),
+        "ExtendRequest": object(&["hold_id"], json!({
+            "hold_id": { "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." },
+            "hold_duration_seconds": {
+                "description": format!(
+                    "The hold ends this long from now (not added to the time left). Absent: {default}. A number \
+                     (its integer part) or a string of digits, clamped into {min}..={max} seconds; never past the \
+                     hold's creation plus the server's maximum hold life (--max-hold-life-seconds). Booleans and \
+                     anything else are refused."
+                ),
+                "default": default,
+                "x-clamped-to": { "minimum": min, "maximum": max },
+                "oneOf": [ { "type": "number" }, { "type": "string", "pattern": "^[0-9]+$" } ],
+            },
+        })),
+        "BookingRef": object(&["booking_id"], json!({
+            "booking_id": { "type": "string", "minLength": 1, "description": "The booking's UUID (its hold's id); anything else is simply not found." },
+        })),
+        "Released": object(&["message"], json!({
+            "message": { "type": "string", "enum": ["hold released", "seats released"] },
+            "seat_ids": { "type": "array", "items": { "type": "string" }, "description": "With seat_ids in the request: the seats released." },
+            "remaining_seat_ids": { "type": "array", "items": { "type": "string" }, "description": "With seat_ids in the request: the seats the hold keeps (none: the hold is released)." },
+        })),
+        "Cancelled": object(&["message", "seat_ids"], json!({
+            "message": { "type": "string", "enum": ["booking cancelled"] },
+            "seat_ids": strings,
+        })),
         "Initialized": object(&["message", "show_id", "seat_count"], json!({
             "message": { "type": "string" },
             "show_id": { "type": "string" },
@@ -668,7 +734,8 @@ fn schemas(settings: &Settings) -> Value {
 mod tests {
     use super::*;
     use seatcore::{
-        Audit, Booking, Health, Hold, ResetCounts, Seat, SeatCounts, SeatState, ShowStatus, Utc, Uuid,
+        Audit, Booking, Cancellation, Health, Hold, ResetCounts, Seat, SeatCounts, SeatState, SeatsReleased,
+        ShowStatus, Utc, Uuid,
     };
 
     fn doc() -> Value {
@@ -805,6 +872,20 @@ mod tests {
         assert!(hold["422"].is_object());
         let release = responses("/shows/{show_id}/release-hold", "post");
         assert_eq!(release["404"]["description"], "hold not found");
+        let described = release["400"]["description"].as_str().unwrap();
+        assert!(described.contains("seats not in hold"), "{described}");
+        let schema_400 = &release["400"]["content"]["application/json"]["schema"];
+        assert_eq!(schema_400["properties"]["seat_ids"]["type"], "array");
+        let extend = responses("/shows/{show_id}/extend-hold", "post");
+        let described = extend["400"]["description"].as_str().unwrap();
+        assert!(described.contains("hold not found or expired"), "{described}");
+        assert!(described.contains("between 5 and 900 seconds"), "{described}");
+        assert!(extend.get("404").is_none(), "an extension answers 400 for every hold it cannot extend");
+        let cancel = responses("/shows/{show_id}/cancel-booking", "post");
+        assert_eq!(cancel["404"]["description"], "booking not found");
+        assert!(cancel["401"].is_object(), "cancel-booking needs the admin token");
+        let book = responses("/shows/{show_id}/book", "post");
+        assert!(book["400"]["description"].as_str().unwrap().contains("booking cancelled"));
         let health = responses("/health", "get");
         assert_eq!(
             health["503"]["content"]["application/json"]["schema"]["required"],
@@ -876,7 +957,27 @@ mod tests {
         check_shape(&doc, "Audit", &serde_json::to_value(&audit).unwrap(), &[]);
         check_shape(&doc, "ResetResult", &contract::reset(&ResetCounts::default()), &[]);
         check_shape(&doc, "Initialized", &contract::initialized("s", 2), &[]);
-        check_shape(&doc, "Message", &contract::released(), &[]);
+        let optional = ["seat_ids", "remaining_seat_ids"];
+        check_shape(&doc, "Released", &contract::released(), &optional);
+        let partial = SeatsReleased {
+            hold_id: Uuid::new_v4(),
+            show_id: "s".into(),
+            seat_ids: vec!["A1".into()],
+            remaining_seat_ids: vec!["A2".into()],
+        };
+        check_shape(&doc, "Released", &serde_json::to_value(&partial).unwrap(), &optional);
+        let cancelled = Cancellation {
+            booking_id: Uuid::new_v4(),
+            show_id: "s".into(),
+            seat_ids: vec!["A1".into()],
+            cancelled_at: now,
+        };
+        check_shape(&doc, "Cancelled", &serde_json::to_value(&cancelled).unwrap(), &[]);
+        let released = &doc["components"]["schemas"]["Released"]["properties"]["message"]["enum"];
+        assert_eq!(
+            released,
+            &json!([contract::released()["message"], serde_json::to_value(&partial).unwrap()["message"]])
+        );
         let healthy = &doc["components"]["schemas"]["Healthy"]["properties"];
         let health = serde_json::to_value(Health { shows: 3 }).unwrap();
         assert_eq!(healthy["status"]["enum"][0], health["status"]);

@@ -33,12 +33,22 @@ pub fn optional_string(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResu
 /// A hold id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core, which
 /// answers "hold not found".
 pub fn hold_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    uuid_text("hold_id", obj)
+}
+
+/// A booking id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core,
+/// which answers "booking not found".
+pub fn booking_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    uuid_text("booking_id", obj)
+}
+
+fn uuid_text(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_str()?.to_owned());
     }
     match obj.extract::<seatcore::Uuid>() {
         Ok(id) => Ok(id.to_string()),
-        Err(_) => Err(error::wrong_type("hold_id", "a str or uuid.UUID", obj)),
+        Err(_) => Err(error::wrong_type(argument, "a str or uuid.UUID", obj)),
     }
 }
 

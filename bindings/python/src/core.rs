@@ -11,6 +11,7 @@ use seatcore::{seconds, validate, Options};
 
 use crate::args::{self, Int};
 use crate::error;
+use crate::lifecycle::{Cancellation, SeatsReleased};
 use crate::results::{Audit, Booking, Hold, MapSeat, ResetCounts, ShowStatus, Stats};
 
 /// A connection pool on the seat database, shared by every thread of the process.
@@ -58,6 +59,7 @@ fn options(
     lock_timeout: f64,
     sweep_batch: Int,
     change_retention: f64,
+    max_hold_life: f64,
     migrate: bool,
     group_holds: bool,
 ) -> seatcore::Result<Options> {
@@ -69,7 +71,8 @@ fn options(
         .set_connect_timeout(seconds(Options::CONNECT_TIMEOUT.name, connect_timeout)?)?
         .set_statement_timeout(seconds(Options::STATEMENT_TIMEOUT.name, statement_timeout)?)?
         .set_lock_timeout(seconds(Options::LOCK_TIMEOUT.name, lock_timeout)?)?
-        .set_change_retention(seconds(Options::CHANGE_RETENTION.name, change_retention)?)?;
+        .set_change_retention(seconds(Options::CHANGE_RETENTION.name, change_retention)?)?
+        .set_max_hold_life(seconds(Options::MAX_HOLD_LIFE.name, max_hold_life)?)?;
     Ok(o)
 }
 
@@ -81,6 +84,7 @@ pub fn answers(endpoint: rest::Endpoint) -> bool {
     match endpoint {
         Health | Audit | Reset | Initialize | Seats | Hold | Book | Release | History | Map | HoldBest
         | Block | Unblock => true,
+        ExtendHold | CancelBooking => true,
         Events => false,
     }
 }
@@ -94,7 +98,8 @@ fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
 impl SeatCore {
     /// Connects to `url` (`postgres://user:password@host:port/db?options=...`) and applies
     /// missing schema migrations. Durations are in seconds (`change_retention`: how long the
-    /// change log keeps a record). With `group_holds`, the holds of one show that arrive
+    /// change log keeps a record; `max_hold_life`: `extend` never moves a hold's expiry past
+    /// its creation plus this). With `group_holds`, the holds of one show that arrive
     /// together from this process's threads are made in one transaction (each still
     /// all-or-none and independent, answered once durable). An option out of its range, a
     /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
@@ -112,11 +117,12 @@ impl SeatCore {
             lock_timeout = Options::DEFAULT.lock_timeout.as_secs_f64(),
             sweep_batch = Int(Options::DEFAULT.sweep_batch.into()),
             change_retention = Options::DEFAULT.change_retention.as_secs_f64(),
+            max_hold_life = Options::DEFAULT.max_hold_life.as_secs_f64(),
             migrate = Options::DEFAULT.migrate,
             group_holds = Options::DEFAULT.group_holds,
         ),
         // The defaults above, as Python shows them (a test compares the two).
-        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, migrate=True, group_holds=True)"
+        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, max_hold_life=3600.0, migrate=True, group_holds=True)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -130,6 +136,7 @@ impl SeatCore {
         lock_timeout: f64,
         sweep_batch: Int,
         change_retention: f64,
+        max_hold_life: f64,
         migrate: bool,
         group_holds: bool,
     ) -> PyResult<Self> {
@@ -143,6 +150,7 @@ impl SeatCore {
             lock_timeout,
             sweep_batch,
             change_retention,
+            max_hold_life,
             migrate,
             group_holds,
         )
@@ -315,6 +323,64 @@ impl SeatCore {
         self.run(py, |core| core.release(&show_id, &hold_id))
     }
 
+    // ---- the hold lifecycle ----
+
+    /// Gives a live hold a new expiry: `seconds` (1 to 86,400) from now by the database's
+    /// clock, never later than the hold's creation plus `max_hold_life`. The expiry is set,
+    /// not added to: it may be earlier than before. Returns the `Hold` with its new
+    /// `expires_at` and the seats it holds. Raises `HoldNotFoundError`, `HoldExpiredError`
+    /// (also for a hold past its maximum life), `HoldInvalidatedError`,
+    /// `InvalidInputError`.
+    #[pyo3(
+        signature = (show_id, hold_id, seconds = Int(600)),
+        text_signature = "($self, show_id, hold_id, seconds=600)"
+    )]
+    fn extend(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        hold_id: &Bound<'_, PyAny>,
+        seconds: Int,
+    ) -> PyResult<Hold> {
+        let show_id = args::string("show_id", show_id)?;
+        let hold_id = args::hold_id(hold_id)?;
+        Ok(Hold(self.run(py, |core| core.extend(&show_id, &hold_id, seconds.0))?))
+    }
+
+    /// Releases some seats of a live hold: they are available at once, the hold keeps the
+    /// rest (releasing every seat releases the hold). Raises `HoldNotFoundError`,
+    /// `SeatsNotInHoldError` (with `.seat_ids`: the asked seats the hold does not have;
+    /// nothing is released), `InvalidInputError`.
+    fn release_seats(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        hold_id: &Bound<'_, PyAny>,
+        seat_ids: &Bound<'_, PyAny>,
+    ) -> PyResult<SeatsReleased> {
+        let show_id = args::string("show_id", show_id)?;
+        let hold_id = args::hold_id(hold_id)?;
+        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
+        Ok(SeatsReleased(self.run(py, |core| core.release_seats(&show_id, &hold_id, &seat_ids))?))
+    }
+
+    /// Cancels a booking: its seats are available at once; the booking is kept, marked
+    /// cancelled. Idempotent (cancelling again returns an equal `Cancellation`); booking
+    /// the hold again raises `BookingCancelledError`. `booking_id` is a `str` or
+    /// `uuid.UUID`. Raises `BookingNotFoundError`.
+    fn cancel_booking(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        booking_id: &Bound<'_, PyAny>,
+    ) -> PyResult<Cancellation> {
+        let show_id = args::string("show_id", show_id)?;
+        let booking_id = args::booking_id(booking_id)?;
+        Ok(Cancellation(self.run(py, |core| core.cancel_booking(&show_id, &booking_id))?))
+    }
+
+    // ---- end of the hold lifecycle ----
+
     /// Deletes every expired hold; returns how many. (Seats of an expired hold are
     /// available from the moment it expires, swept or not.)
     fn sweep_expired(&self, py: Python<'_>) -> PyResult<u64> {
@@ -357,7 +423,8 @@ impl SeatCore {
     /// without its `?` (`GET /audit?show_id=...`). Holds are clamped into
     /// `min_hold_seconds..=max_hold_seconds` and last `default_hold_seconds` when the body
     /// names no duration (the contract's 60, 1800 and 60 unless given). Authentication
-    /// (an admin token for `/reset`, `initialize` and `/audit`) and headers are the app's.
+    /// (an admin token for `/reset`, `initialize`, `/audit` and `cancel-booking`) and
+    /// headers are the app's.
     #[pyo3(
         signature = (
             method,

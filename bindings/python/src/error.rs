@@ -41,6 +41,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     // The constructor arguments of each class: the message, and what some kinds carry.
     let instance = match kind {
         ErrorKind::SeatsUnavailable => class.call1((message, PyTuple::new(py, err.unavailable_seats())?))?,
+        ErrorKind::SeatsNotInHold => class.call1((message, PyTuple::new(py, err.seats_not_in_hold())?))?,
         ErrorKind::InvalidInput => match err.input() {
             Some(input) => class.call1((message, input.index(), input.reason()))?,
             None => class.call1((message,))?,
@@ -57,6 +58,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         | ErrorKind::Database
         | ErrorKind::Config
         | ErrorKind::NoAdjacentSeats => class.call1((message,))?,
+        ErrorKind::BookingNotFound | ErrorKind::BookingCancelled => class.call1((message,))?,
     };
     Ok(PyErr::from_value(instance))
 }
@@ -103,6 +105,9 @@ pub fn _raise_for_code(py: Python<'_>, code: u32) -> PyResult<()> {
         ErrorKind::Unavailable => Error::Unavailable("stand-in: connection refused".into()),
         ErrorKind::Config => Error::Config("stand-in: sslmode must be one of ...".into()),
         ErrorKind::NoAdjacentSeats => Error::NoAdjacentSeats,
+        ErrorKind::BookingNotFound => Error::BookingNotFound,
+        ErrorKind::SeatsNotInHold => Error::SeatsNotInHold { seat_ids: vec!["B7".into(), "Z1".into()] },
+        ErrorKind::BookingCancelled => Error::BookingCancelled,
         // Database errors wrap a postgres::Error, which only a live server produces; the
         // live tests reach them. Here, the class lookup alone.
         ErrorKind::Database => {

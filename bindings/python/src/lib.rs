@@ -7,6 +7,7 @@
 mod args;
 mod core;
 mod error;
+mod lifecycle;
 mod manager;
 mod results;
 
@@ -28,6 +29,8 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::Audit>()?;
     m.add_class::<results::Stats>()?;
     m.add_class::<results::MapSeat>()?;
+    m.add_class::<lifecycle::SeatsReleased>()?;
+    m.add_class::<lifecycle::Cancellation>()?;
     m.add_function(wrap_pyfunction!(error::_exception_name_for_code, m)?)?;
     m.add_function(wrap_pyfunction!(error::_raise_for_code, m)?)?;
     m.add("_EXCEPTION_CODES", error::exception_codes().into_py_dict(py)?)?;
@@ -60,6 +63,7 @@ fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item(Options::LOCK_TIMEOUT.name, o.lock_timeout.as_secs_f64())?;
     d.set_item(Options::SWEEP_BATCH.name, o.sweep_batch)?;
     d.set_item(Options::CHANGE_RETENTION.name, o.change_retention.as_secs_f64())?;
+    d.set_item(Options::MAX_HOLD_LIFE.name, o.max_hold_life.as_secs_f64())?;
     d.set_item("migrate", o.migrate)?;
     d.set_item("group_holds", o.group_holds)?;
     Ok(d)

@@ -209,4 +209,53 @@ impl Manager {
     fn reset_all_seats<'py>(&self, py: Python<'py>) -> PyResult<(bool, Bound<'py, PyAny>)> {
         outcome(py, Op::Reset, self.core.get().call(py, |core| core.reset_all()))
     }
+
+    // ---- the hold lifecycle ----
+
+    /// `(True, hold dict)` with the new expiry, or `(False, failure dict)`; the duration is
+    /// not clamped (the core takes 1 to 86,400 s), the maximum hold life still applies.
+    fn extend_hold<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        hold_id: &Bound<'py, PyAny>,
+        hold_duration_sec: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
+        let show_id = args::string("show_id", show_id)?;
+        let hold_id = args::hold_id(hold_id)?;
+        outcome(py, Op::Extend, self.core.get().call(py, |core| core.extend(&show_id, &hold_id, seconds)))
+    }
+
+    /// `(True, {"message": "seats released", "seat_ids", "remaining_seat_ids"})` or
+    /// `(False, failure dict)`.
+    fn release_seats<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        hold_id: &Bound<'py, PyAny>,
+        seat_ids: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let hold_id = args::hold_id(hold_id)?;
+        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?
+            .and_then(|ids| self.core.get().call(py, |core| core.release_seats(&show_id, &hold_id, &ids)));
+        outcome(py, Op::Release, result)
+    }
+
+    /// `(True, {"message": "booking cancelled", "seat_ids"})` or `(False, failure dict)`.
+    fn cancel_booking<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        booking_id: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let booking_id = args::booking_id(booking_id)?;
+        outcome(
+            py,
+            Op::CancelBooking,
+            self.core.get().call(py, |core| core.cancel_booking(&show_id, &booking_id)),
+        )
+    }
 }

@@ -29,6 +29,9 @@ EXPECTED = {
     12: ("DatabaseError", seatcore.SeatcoreError),
     13: ("ConfigError", ValueError),
     17: ("NoAdjacentSeatsError", seatcore.SeatcoreError),
+    14: ("BookingNotFoundError", LookupError),
+    15: ("SeatsNotInHoldError", LookupError),
+    16: ("BookingCancelledError", seatcore.SeatcoreError),
 }
 
 

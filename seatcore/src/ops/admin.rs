@@ -5,13 +5,14 @@ use crate::types::{Health, ResetCounts};
 use crate::{OnLost, SeatCore};
 
 /// Table locks first, in one fixed order, so a reset waits for in-flight seat operations
-/// instead of interleaving with them.
+/// instead of interleaving with them. Cancelled bookings are deleted too, but only the
+/// bookings in force count as cleared.
 const RESET_SQL: &str = "
 WITH h AS (DELETE FROM holds RETURNING 1),
      s AS (UPDATE seats SET hold_id = NULL, hold_expires_at = NULL, booking_id = NULL
            WHERE hold_id IS NOT NULL OR booking_id IS NOT NULL
            RETURNING 1),
-     b AS (DELETE FROM bookings RETURNING 1),
+     b AS (DELETE FROM bookings RETURNING cancelled_at),
      -- the same snapshot as the update, and the table lock keeps it true
      taken AS (SELECT show_id, seat_no, seat_id FROM seats
                WHERE booking_id IS NOT NULL OR hold_expires_at > now()),
@@ -20,7 +21,7 @@ WITH h AS (DELETE FROM holds RETURNING 1),
                 SELECT seatcore_change_id(row_number() OVER (ORDER BY show_id) - 1),
                        'reset', show_id, array_agg(seat_id ORDER BY seat_no)
                 FROM taken GROUP BY show_id)
-SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM b), (SELECT count(*) FROM taken)";
+SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM b WHERE cancelled_at IS NULL), (SELECT count(*) FROM taken)";
 
 impl SeatCore {
     /// Clears every hold and booking of every show; seat maps stay. All or nothing.

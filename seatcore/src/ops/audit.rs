@@ -29,17 +29,18 @@ pub struct Audit {
 }
 
 /// Every check as one `problem` text per violation. `$1` is a show id, or NULL for all.
-/// Checks: a seat in two live holds or two bookings; a live hold's seat that does not
-/// carry it (or carries another expiry, or is booked); a seat held by no live hold that
+/// Checks: a seat in two live holds or two bookings in force; a live hold's seat that does
+/// not carry it (or carries another expiry, or is booked); a seat held by no live hold that
 /// lists it; a booking's seat that does not carry it; a booked seat its booking does not
-/// list; a show whose seat count differs from its seat rows.
+/// list; a seat that carries a cancelled booking (a cancelled booking owns no seat); a show
+/// whose seat count differs from its seat rows.
 const PROBLEMS_SQL: &str = "
 WITH live AS (
     SELECT hold_id, show_id, expires_at, unnest(seat_nos) AS seat_no
     FROM holds WHERE expires_at > now() AND ($1::text IS NULL OR show_id = $1)
 ), booked AS (
     SELECT booking_id, show_id, unnest(seat_nos) AS seat_no
-    FROM bookings WHERE $1::text IS NULL OR show_id = $1
+    FROM bookings WHERE cancelled_at IS NULL AND ($1::text IS NULL OR show_id = $1)
 ), picked AS (
     SELECT * FROM seats WHERE $1::text IS NULL OR show_id = $1
 ), problems AS (
@@ -69,6 +70,11 @@ WITH live AS (
     WHERE s.booking_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM booked b
                       WHERE b.show_id = s.show_id AND b.seat_no = s.seat_no AND b.booking_id = s.booking_id)
+      AND NOT EXISTS (SELECT 1 FROM bookings c WHERE c.booking_id = s.booking_id AND c.cancelled_at IS NOT NULL)
+    UNION ALL
+    SELECT format('show %s: seat %s is booked by %s, which was cancelled', s.show_id, s.seat_id, s.booking_id)
+    FROM picked s JOIN bookings c ON c.booking_id = s.booking_id
+    WHERE c.cancelled_at IS NOT NULL
     UNION ALL
     SELECT format('show %s: declares %s seats but has %s', sh.show_id, sh.seat_count, coalesce(n.seats, 0))
     FROM shows sh LEFT JOIN (SELECT show_id, count(*) AS seats FROM picked GROUP BY show_id) n USING (show_id)

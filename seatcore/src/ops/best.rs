@@ -37,6 +37,7 @@ use crate::best::{Filters, Model, State, MAX_COUNT};
 use crate::error::{Error, InputError, Result};
 use crate::ops::changes::{change, change_columns};
 use crate::ops::hold::{find, try_hold};
+use crate::per_process::PerProcess;
 use crate::seat_map::{MapEntry, MAX_NAME_CHARS};
 use crate::types::Hold;
 use crate::{bump, validate, OnLost, SeatCore};
@@ -97,17 +98,19 @@ struct Slot {
 /// to settle, before it looks again anyway.
 const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// The copies of a process, by show.
+/// The copies of a process, by show. A child process after `fork()` starts with none: its
+/// parent's threads may have been filling or using them.
 #[derive(Default)]
 pub(crate) struct Copies {
-    shows: Mutex<HashMap<String, Arc<Slot>>>,
+    shows: PerProcess<Mutex<HashMap<String, Arc<Slot>>>>,
     clock: std::sync::atomic::AtomicU64,
 }
 
 impl Copies {
     /// The slot of a show's copy; the least recently used copy goes when there are too many.
     fn slot(&self, show_id: &str) -> Arc<Slot> {
-        let mut shows = self.shows.lock().unwrap_or_else(|p| p.into_inner());
+        let shows = self.shows.get();
+        let mut shows = shows.lock().unwrap_or_else(|p| p.into_inner());
         if !shows.contains_key(show_id) && shows.len() >= CACHED_SHOWS {
             let oldest = shows
                 .iter()

@@ -52,15 +52,16 @@ FROM verdict v LEFT JOIN booking b ON true";
 /// An earlier booking of this hold. Run as its own statement: a concurrent first booking
 /// that committed while we waited for the hold row is visible only to a new snapshot.
 const PRIOR_SQL: &str = "
-SELECT seat_ids, booked_at FROM bookings WHERE booking_id = $2 AND show_id = $1";
+SELECT seat_ids, booked_at, cancelled_at IS NOT NULL FROM bookings WHERE booking_id = $2 AND show_id = $1";
 
 impl SeatCore {
     /// Books the seats of a live hold. Idempotent: booking the same hold again returns the
-    /// same booking (same id, seats and `booked_at`).
+    /// same booking (same id, seats and `booked_at`), until the booking is cancelled: then
+    /// booking the hold again fails with `BookingCancelled` and never takes the seats back.
     ///
     /// `hold_id` is the hold's UUID as text; anything else is simply not found.
     /// Errors: `HoldNotFound` (never made, released, swept, another show's, not a UUID),
-    /// `HoldExpired`, `HoldInvalidated`.
+    /// `HoldExpired`, `HoldInvalidated`, `BookingCancelled`.
     pub fn book(&self, show_id: &str, hold_id: &str) -> Result<Booking> {
         let show_id = validate::show_id(show_id)?;
         let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
@@ -102,6 +103,7 @@ fn book_once(c: &mut Conn, show_id: &str, hold_id: Uuid) -> Result<(Booking, boo
     }
     let prior = c.client.query_typed(PRIOR_SQL, &params)?;
     match prior.first() {
+        Some(row) if row.get::<_, bool>(2) => Err(Error::BookingCancelled),
         Some(row) => Ok((booking(row.get(0), row.get(1)), false)),
         None => Err(Error::HoldNotFound),
     }

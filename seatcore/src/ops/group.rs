@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::error::InputError;
 use crate::error::{Error, Result};
 use crate::ops::hold::try_hold;
+use crate::per_process::PerProcess;
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
 
@@ -117,10 +118,12 @@ struct Lane {
     done: Condvar,
 }
 
-/// The queues of a process, by show, and how many holds each group made.
+/// The queues of a process, by show, and how many holds each group made. A child process
+/// after `fork()` starts with no queues: the groups its parent's threads were making are not
+/// its own.
 #[derive(Default)]
 pub(crate) struct Groups {
-    lanes: Mutex<HashMap<String, Arc<Lane>>>,
+    lanes: PerProcess<Mutex<HashMap<String, Arc<Lane>>>>,
     sizes: GroupSizes,
 }
 
@@ -154,7 +157,8 @@ impl Groups {
     }
 
     fn lane(&self, show_id: &str) -> Arc<Lane> {
-        let mut lanes = lock(&self.lanes);
+        let lanes = self.lanes.get();
+        let mut lanes = lock(&lanes);
         if let Some(lane) = lanes.get(show_id) {
             return Arc::clone(lane);
         }

@@ -40,6 +40,7 @@ pub struct JsonBody {
     pub section: Option<Value>,
     pub accessible: Option<Value>,
     pub reason: Option<Value>,
+    pub booking_id: Option<Value>,
     /// How many keys the object had.
     pub keys: usize,
 }
@@ -107,6 +108,7 @@ impl<'de> Visitor<'de> for BodySeed {
                 "section" => body.section = Some(map.next_value()?),
                 "accessible" => body.accessible = Some(map.next_value()?),
                 "reason" => body.reason = Some(map.next_value()?),
+                "booking_id" => body.booking_id = Some(map.next_value()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -446,6 +448,14 @@ pub fn hold_id(raw: Option<&Value>) -> Result<&str, InputError> {
     }
 }
 
+/// `booking_id` of cancel-booking: a non-empty string (whitespace only counts as empty).
+pub fn booking_id(raw: Option<&Value>) -> Result<&str, InputError> {
+    match raw {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.as_str()),
+        _ => Err(InputError::BookingIdMissing),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +540,11 @@ mod tests {
         assert_eq!(hold_id(Some(&json!("  "))), Err(HoldIdMissing));
         assert_eq!(hold_id(Some(&json!(5))), Err(HoldIdMissing));
         assert_eq!(hold_id(None), Err(HoldIdMissing));
+        assert_eq!(booking_id(Some(&json!("b"))), Ok("b"));
+        for bad in [json!(""), json!(" "), json!(null), json!(7), json!(["b"])] {
+            assert_eq!(booking_id(Some(&bad)), Err(BookingIdMissing), "{bad}");
+        }
+        assert_eq!(booking_id(None), Err(BookingIdMissing));
     }
 
     #[test]

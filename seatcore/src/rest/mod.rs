@@ -83,6 +83,8 @@ pub enum Endpoint {
     HoldBest,
     Block,
     Unblock,
+    ExtendHold,
+    CancelBooking,
 }
 
 impl Endpoint {
@@ -96,6 +98,8 @@ impl Endpoint {
         Endpoint::Hold,
         Endpoint::Book,
         Endpoint::Release,
+        Endpoint::ExtendHold,
+        Endpoint::CancelBooking,
         Endpoint::History,
         Endpoint::Events,
         Endpoint::Map,
@@ -121,6 +125,8 @@ impl Endpoint {
             Endpoint::HoldBest => "/shows/{show_id}/hold-best",
             Endpoint::Block => "/shows/{show_id}/block",
             Endpoint::Unblock => "/shows/{show_id}/unblock",
+            Endpoint::ExtendHold => "/shows/{show_id}/extend-hold",
+            Endpoint::CancelBooking => "/shows/{show_id}/cancel-booking",
         }
     }
 
@@ -145,7 +151,9 @@ impl Endpoint {
             | Endpoint::Release
             | Endpoint::HoldBest
             | Endpoint::Block
-            | Endpoint::Unblock => "POST",
+            | Endpoint::Unblock
+            | Endpoint::ExtendHold
+            | Endpoint::CancelBooking => "POST",
         }
     }
 
@@ -166,6 +174,8 @@ impl Endpoint {
             Endpoint::HoldBest => Op::HoldBest,
             Endpoint::Block => Op::Block,
             Endpoint::Unblock => Op::Unblock,
+            Endpoint::ExtendHold => Op::Extend,
+            Endpoint::CancelBooking => Op::CancelBooking,
         }
     }
 
@@ -173,7 +183,12 @@ impl Endpoint {
     pub fn requires_admin(self) -> bool {
         matches!(
             self,
-            Endpoint::Audit | Endpoint::Reset | Endpoint::Initialize | Endpoint::Block | Endpoint::Unblock
+            Endpoint::Audit
+                | Endpoint::Reset
+                | Endpoint::Initialize
+                | Endpoint::Block
+                | Endpoint::Unblock
+                | Endpoint::CancelBooking
         )
     }
 
@@ -195,7 +210,15 @@ impl Endpoint {
             Endpoint::Seats => "Every seat of a show with its state, and the counts.",
             Endpoint::Hold => "Holds seats, all or none, until expires_at.",
             Endpoint::Book => "Books a live hold; booking it again returns the same booking.",
-            Endpoint::Release => "Releases a live hold early.",
+            Endpoint::Release => {
+                "Releases a live hold early: all of it, or only the seats listed (the hold keeps the rest)."
+            }
+            Endpoint::ExtendHold => {
+                "Gives a live hold a new expiry from now, never past its creation plus the maximum hold life."
+            }
+            Endpoint::CancelBooking => {
+                "Cancels a booking: its seats are available again; the booking is kept, marked cancelled."
+            }
             Endpoint::History => "A page of the show's changes, oldest first (?after=&seat_id=&limit=).",
             Endpoint::Events => {
                 "The show's changes as server-sent events, live (from now, ?after= or Last-Event-ID)."
@@ -328,9 +351,9 @@ pub fn handle(
         }
         Endpoint::Hold => hold(core, settings, show_id, rq),
         Endpoint::Book => hold_id_of(rq).and_then(|id| core.book(show_id, &id)).map(|b| to_json(&b)),
-        Endpoint::Release => {
-            hold_id_of(rq).and_then(|id| core.release(show_id, &id)).map(|()| contract::released())
-        }
+        Endpoint::Release => release(core, show_id, rq),
+        Endpoint::ExtendHold => extend(core, settings, show_id, rq),
+        Endpoint::CancelBooking => cancel_booking(core, show_id, rq),
         Endpoint::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| to_json(&p)),
         Endpoint::Map => core.seat_map(show_id).map(|m| to_json(&m)),
         Endpoint::HoldBest => hold_best(core, settings, show_id, rq),
@@ -440,6 +463,31 @@ fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Re
         None => core.hold(show_id, &seat_ids, seconds)?,
     };
     Ok(to_json(&hold))
+}
+
+/// `release-hold`: the whole hold, or only the seats of `seat_ids` when the body has them.
+fn release(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+    let mut body = json_object(rq, validate::MAX_SEATS_PER_HOLD)?;
+    let hold_id = body::hold_id(body.hold_id.as_ref())?.to_owned();
+    if body.seat_ids.is_none() {
+        return core.release(show_id, &hold_id).map(|()| contract::released());
+    }
+    let seat_ids = body.seat_ids()?;
+    core.release_seats(show_id, &hold_id, &seat_ids).map(|r| to_json(&r))
+}
+
+/// `extend-hold`: the duration is read and clamped as a hold's.
+fn extend(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
+    let body = json_object(rq, 0)?;
+    let hold_id = body::hold_id(body.hold_id.as_ref())?;
+    let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
+    core.extend(show_id, hold_id, seconds).map(|h| to_json(&h))
+}
+
+fn cancel_booking(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+    let body = json_object(rq, 0)?;
+    let booking_id = body::booking_id(body.booking_id.as_ref())?;
+    core.cancel_booking(show_id, booking_id).map(|c| to_json(&c))
 }
 
 /// A change id from a query parameter or header.

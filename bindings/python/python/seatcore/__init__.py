@@ -7,7 +7,9 @@ Two ways in:
 * :class:`SeatCore`, the idiomatic API: typed, immutable results (:class:`Hold`,
   :class:`Booking`, :class:`ShowStatus`, ...) and exceptions under :class:`SeatcoreError`,
   the invariant audit (:meth:`SeatCore.audit`) and the REST contract for Python web apps
-  (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`).
+  (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`). The hold lifecycle:
+  :meth:`SeatCore.extend`, :meth:`SeatCore.release_seats` (:class:`SeatsReleased`) and
+  :meth:`SeatCore.cancel_booking` (:class:`Cancellation`).
 
 Both are safe to share between threads; database calls release the GIL.
 """
@@ -23,15 +25,19 @@ from ._seatcore import (
     REST_ENDPOINTS,
     Audit,
     Booking,
+    Cancellation,
     Hold,
     MapSeat,
     ResetCounts,
     Seat,
     SeatCore,
+    SeatsReleased,
     ShowStatus,
     Stats,
 )
 from .exceptions import (
+    BookingCancelledError,
+    BookingNotFoundError,
     ConfigError,
     DatabaseBusyError,
     DatabaseError,
@@ -44,6 +50,7 @@ from .exceptions import (
     NoAdjacentSeatsError,
     RequestKeyReusedError,
     SeatcoreError,
+    SeatsNotInHoldError,
     SeatsUnavailableError,
     ShowExistsError,
     ShowNotFoundError,
@@ -61,6 +68,8 @@ __all__ = [
     "ResetCounts",
     "Audit",
     "Stats",
+    "SeatsReleased",
+    "Cancellation",
     "REST_ENDPOINTS",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
@@ -83,4 +92,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "ConfigError",
     "NoAdjacentSeatsError",
+    "BookingNotFoundError",
+    "SeatsNotInHoldError",
+    "BookingCancelledError",
 ]

@@ -96,8 +96,9 @@ class DatabaseManager:
         """Books a live hold; booking it again returns the same booking.
 
         Returns ``(True, {"booking_id", "seat_ids", "booked_at"})`` or ``(False, {"error":
-        ...})`` with ``"hold not found or expired"``, ``"hold expired"`` or ``"hold
-        invalidated (seat state mismatch)"``.
+        ...})`` with ``"hold not found or expired"``, ``"hold expired"``, ``"hold
+        invalidated (seat state mismatch)"`` or ``"booking cancelled"`` (the booking was
+        cancelled since).
         """
         return self._values.book_hold(show_id, hold_id)
 
@@ -175,3 +176,43 @@ class DatabaseManager:
         return self._values.hold_best_seats(
             show_id, count, hold_duration_sec, category, section, accessible
         )
+    # ---- the hold lifecycle (not in the old class) ----
+
+    def extend_hold(
+        self,
+        show_id: str,
+        hold_id: str,
+        hold_duration_sec: Union[int, float] = 600,
+    ) -> Tuple[bool, Dict[str, Any]]:
+        """Gives a live hold a new expiry, ``hold_duration_sec`` seconds from now (not
+        clamped; the core takes 1 s to one day), never later than its creation plus the
+        maximum hold life (``max_hold_life``, default 3600 s).
+
+        Returns ``(True, {"hold_id", "expires_at", "seat_ids"})`` or ``(False, {"error":
+        "hold not found or expired"})`` for a hold that is unknown, expired, released or
+        booked; ``(False, {"error": <message>})`` for bad input.
+        """
+        return self._values.extend_hold(show_id, hold_id, hold_duration_sec)
+
+    def release_seats(
+        self, show_id: str, hold_id: str, seat_ids: Sequence[str]
+    ) -> Tuple[bool, Dict[str, Any]]:
+        """Releases some seats of a live hold; the hold keeps the rest (releasing every
+        seat releases the hold).
+
+        Returns ``(True, {"message": "seats released", "seat_ids", "remaining_seat_ids"})``,
+        ``(False, {"error": "hold not found"})``, ``(False, {"error": "seats not in hold",
+        "seat_ids": [...]})`` (nothing released) or ``(False, {"error": <message>})`` for
+        bad seat ids.
+        """
+        return self._values.release_seats(show_id, hold_id, seat_ids)
+
+    def cancel_booking(self, show_id: str, booking_id: str) -> Tuple[bool, Dict[str, Any]]:
+        """Cancels a booking: its seats become available; the booking is kept, marked
+        cancelled, and booking its hold again gives ``(False, {"error": "booking
+        cancelled"})``.
+
+        Returns ``(True, {"message": "booking cancelled", "seat_ids"})`` (again for a
+        booking cancelled before) or ``(False, {"error": "booking not found"})``.
+        """
+        return self._values.cancel_booking(show_id, booking_id)

@@ -31,6 +31,9 @@ __all__ = [
     "DatabaseUnavailableError",
     "ConfigError",
     "NoAdjacentSeatsError",
+    "BookingNotFoundError",
+    "SeatsNotInHoldError",
+    "BookingCancelledError",
 ]
 
 
@@ -123,6 +126,32 @@ class ConfigError(SeatcoreError, ValueError):
 class NoAdjacentSeatsError(SeatcoreError):
     """No row has that many free seats side by side matching the filters (or a filter
     names a category or section the show does not have); nothing was held."""
+
+
+# ---- the hold lifecycle ----
+
+
+class BookingNotFoundError(SeatcoreError, LookupError):
+    """No booking of this show has this id (never made, another show's, or not a UUID)."""
+
+
+class SeatsNotInHoldError(SeatcoreError, LookupError):
+    """Some seats to release are not in the hold; nothing was released.
+
+    ``seat_ids`` holds the asked seats the hold does not have, in request order.
+    """
+
+    #: The asked seats the hold does not have, in request order.
+    seat_ids: Tuple[str, ...]
+
+    def __init__(self, message: str, seat_ids: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.seat_ids = tuple(seat_ids)
+
+
+class BookingCancelledError(SeatcoreError):
+    """The hold was booked and the booking cancelled: its seats are free again, and booking
+    the hold again does not take them back; hold them anew."""
 
 
 def _take_codes_from_the_core() -> None:

@@ -1,0 +1,310 @@
+//! The hold lifecycle through the C API, called the way C calls it: extending a hold,
+//! releasing some of its seats, cancelling a booking; out-parameters written only on
+//! success; bad input refused with nothing written. Every test ends with the audit.
+
+use std::ffi::CString;
+use std::ptr;
+
+use seatcore_core::testing::TestDb;
+
+use crate::error::seatcore_result::*;
+use crate::results::*;
+use crate::tests::{assert_sound, cs, hold, initialize, open, ptrs, take_error, text, Client};
+use crate::*;
+
+fn counts(c: &Client, show: &str) -> seatcore_seat_counts {
+    let mut status = ptr::null_mut();
+    let mut counts = seatcore_seat_counts {
+        total: 0,
+        available: 0,
+        held: 0,
+        booked: 0,
+        blocked: 0,
+        version: 0,
+        invariants_valid: false,
+    };
+    unsafe {
+        assert_eq!(seatcore_seat_status(c.0, cs(show).as_ptr(), &mut status, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(seatcore_status_counts(status, &mut counts, ptr::null_mut()), SEATCORE_OK);
+        seatcore_status_free(status);
+    }
+    assert!(counts.invariants_valid);
+    counts
+}
+
+unsafe fn hold_seats(h: *const seatcore_hold) -> Vec<String> {
+    (0..seatcore_hold_seat_count(h)).map(|i| text(seatcore_hold_seat_id(h, i)).to_owned()).collect()
+}
+
+#[test]
+fn extend_release_some_seats_book_and_cancel() {
+    let db = TestDb::new("c_lifecycle");
+    let c = open(&db);
+    initialize(&c, "s", &["A1", "A2", "A3", "A4"]);
+    let show = cs("s");
+    let h = hold(&c, "s", &["A1", "A2", "A3"]).unwrap();
+    unsafe {
+        let id = CString::new(text(seatcore_hold_id(h))).unwrap();
+        let before = seatcore_hold_expires_at_us(h);
+
+        // extend: a new hold object with the new expiry
+        let mut extended = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        let code = seatcore_extend_hold(c.0, show.as_ptr(), id.as_ptr(), 600, &mut extended, &mut err);
+        assert_eq!((code, err.is_null()), (SEATCORE_OK, true));
+        assert!(seatcore_hold_expires_at_us(extended) > before + 500_000_000);
+        assert_eq!(text(seatcore_hold_id(extended)), text(seatcore_hold_id(h)));
+        assert_eq!(hold_seats(extended), ["A1", "A2", "A3"]);
+        seatcore_hold_free(extended);
+
+        // release one seat
+        let seats = [cs(" A2")];
+        let p = ptrs(&seats);
+        let mut released = ptr::null_mut();
+        let code = seatcore_release_seats(
+            c.0,
+            show.as_ptr(),
+            id.as_ptr(),
+            p.as_ptr(),
+            1,
+            &mut released,
+            ptr::null_mut(),
+        );
+        assert_eq!(code, SEATCORE_OK);
+        assert_eq!(text(seatcore_seats_released_hold_id(released)), id.to_str().unwrap());
+        assert_eq!(seatcore_seats_released_seat_count(released), 1);
+        assert_eq!(text(seatcore_seats_released_seat_id(released, 0)), "A2");
+        assert!(seatcore_seats_released_seat_id(released, 1).is_null());
+        let kept: Vec<&str> = (0..seatcore_seats_released_remaining_count(released))
+            .map(|i| text(seatcore_seats_released_remaining_seat_id(released, i)))
+            .collect();
+        assert_eq!(kept, ["A1", "A3"]);
+        assert!(seatcore_seats_released_remaining_seat_id(released, 2).is_null());
+        seatcore_seats_released_free(released);
+        assert_eq!(counts(&c, "s").held, 2);
+
+        // seats not in the hold: named, nothing released, out untouched
+        let seats = [cs("A1"), cs("A4"), cs("Z9")];
+        let p = ptrs(&seats);
+        let sentinel = 0x5ea7_usize as *mut seatcore_seats_released;
+        let mut out = sentinel;
+        let mut err = ptr::null_mut();
+        let code = seatcore_release_seats(c.0, show.as_ptr(), id.as_ptr(), p.as_ptr(), 3, &mut out, &mut err);
+        assert_eq!((code, out), (SEATCORE_SEATS_NOT_IN_HOLD, sentinel));
+        assert_eq!(seatcore_error_not_in_hold_count(err), 2);
+        assert_eq!(text(seatcore_error_not_in_hold_seat(err, 0)), "A4");
+        assert_eq!(text(seatcore_error_not_in_hold_seat(err, 1)), "Z9");
+        assert!(seatcore_error_not_in_hold_seat(err, 2).is_null());
+        assert_eq!(seatcore_error_unavailable_count(err), 0);
+        assert_eq!(take_error(err, SEATCORE_SEATS_NOT_IN_HOLD), "seats not in hold: A4, Z9");
+        assert_eq!(counts(&c, "s").held, 2);
+        // `out` is optional
+        let seats = [cs("A3")];
+        let p = ptrs(&seats);
+        let code = seatcore_release_seats(
+            c.0,
+            show.as_ptr(),
+            id.as_ptr(),
+            p.as_ptr(),
+            1,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        );
+        assert_eq!(code, SEATCORE_OK);
+
+        // book what is left, cancel it twice, book again: refused
+        let mut booking = ptr::null_mut();
+        assert_eq!(
+            seatcore_book_hold(c.0, show.as_ptr(), id.as_ptr(), &mut booking, ptr::null_mut()),
+            SEATCORE_OK
+        );
+        assert_eq!(seatcore_booking_seat_count(booking), 1);
+        let booked_at = seatcore_booking_booked_at_us(booking);
+        seatcore_booking_free(booking);
+        let mut first = ptr::null_mut();
+        assert_eq!(
+            seatcore_cancel_booking(c.0, show.as_ptr(), id.as_ptr(), &mut first, ptr::null_mut()),
+            SEATCORE_OK
+        );
+        assert_eq!(text(seatcore_cancellation_booking_id(first)), id.to_str().unwrap());
+        assert_eq!(text(seatcore_cancellation_show_id(first)), "s");
+        assert_eq!(seatcore_cancellation_seat_count(first), 1);
+        assert_eq!(text(seatcore_cancellation_seat_id(first, 0)), "A1");
+        assert!(seatcore_cancellation_seat_id(first, 1).is_null());
+        assert!(seatcore_cancellation_cancelled_at_us(first) >= booked_at);
+        assert!(text(seatcore_cancellation_cancelled_at(first)).ends_with("+00:00"));
+        let mut again = ptr::null_mut();
+        assert_eq!(
+            seatcore_cancel_booking(c.0, show.as_ptr(), id.as_ptr(), &mut again, ptr::null_mut()),
+            SEATCORE_OK
+        );
+        assert_eq!(
+            seatcore_cancellation_cancelled_at_us(again),
+            seatcore_cancellation_cancelled_at_us(first)
+        );
+        seatcore_cancellation_free(first);
+        seatcore_cancellation_free(again);
+        assert_eq!(
+            seatcore_cancel_booking(c.0, show.as_ptr(), id.as_ptr(), ptr::null_mut(), ptr::null_mut()),
+            SEATCORE_OK
+        );
+        let mut out = 0x5ea7_usize as *mut seatcore_booking;
+        let mut err = ptr::null_mut();
+        let code = seatcore_book_hold(c.0, show.as_ptr(), id.as_ptr(), &mut out, &mut err);
+        assert_eq!((code, out as usize), (SEATCORE_BOOKING_CANCELLED, 0x5ea7));
+        assert_eq!(take_error(err, SEATCORE_BOOKING_CANCELLED), "booking cancelled");
+        assert_eq!(counts(&c, "s").available, 4);
+
+        // the extension of a hold that is gone
+        let mut out = 0x5ea7_usize as *mut seatcore_hold;
+        let mut err = ptr::null_mut();
+        let code = seatcore_extend_hold(c.0, show.as_ptr(), id.as_ptr(), 60, &mut out, &mut err);
+        assert_eq!((code, out as usize), (SEATCORE_HOLD_NOT_FOUND, 0x5ea7));
+        take_error(err, SEATCORE_HOLD_NOT_FOUND);
+        seatcore_hold_free(h);
+    }
+    assert_sound(&c);
+}
+
+#[test]
+fn bad_lifecycle_input_writes_nothing() {
+    let db = TestDb::new("c_lifecycle_bad");
+    let c = open(&db);
+    initialize(&c, "s", &["A1", "A2"]);
+    let show = cs("s");
+    let h = hold(&c, "s", &["A1", "A2"]).unwrap();
+    unsafe {
+        let id = CString::new(text(seatcore_hold_id(h))).unwrap();
+        let expires = seatcore_hold_expires_at_us(h);
+        let fail = |code: seatcore_result, want: seatcore_result, err: *mut seatcore_error, needle: &str| {
+            assert_eq!(code, want);
+            let msg = take_error(err, want);
+            assert!(msg.contains(needle), "{msg:?} lacks {needle:?}");
+        };
+        let sentinel = 0x5ea7_usize as *mut seatcore_hold;
+        let mut out = sentinel;
+        for (client, show_id, hold_id, seconds, want, needle) in [
+            (ptr::null(), show.as_ptr(), id.as_ptr(), 60, SEATCORE_NULL_PARAMETER, "client"),
+            (c.0 as *const _, ptr::null(), id.as_ptr(), 60, SEATCORE_NULL_PARAMETER, "show_id"),
+            (c.0 as *const _, show.as_ptr(), ptr::null(), 60, SEATCORE_NULL_PARAMETER, "hold_id"),
+            (c.0 as *const _, show.as_ptr(), id.as_ptr(), 0, SEATCORE_INVALID_INPUT, "between 1 and 86400"),
+            (c.0 as *const _, show.as_ptr(), id.as_ptr(), -1, SEATCORE_INVALID_INPUT, "hold duration"),
+            (
+                c.0 as *const _,
+                show.as_ptr(),
+                cs("not-a-uuid").as_ptr(),
+                60,
+                SEATCORE_HOLD_NOT_FOUND,
+                "hold not found",
+            ),
+            (c.0 as *const _, cs("").as_ptr(), id.as_ptr(), 60, SEATCORE_INVALID_INPUT, "show_id"),
+        ] {
+            let mut err = ptr::null_mut();
+            let code = seatcore_extend_hold(client, show_id, hold_id, seconds, &mut out, &mut err);
+            fail(code, want, err, needle);
+            assert_eq!(out, sentinel, "out written on failure");
+        }
+        let mut err = ptr::null_mut();
+        let code = seatcore_extend_hold(c.0, show.as_ptr(), id.as_ptr(), 60, ptr::null_mut(), &mut err);
+        fail(code, SEATCORE_NULL_PARAMETER, err, "out");
+        let bad = CString::new(vec![b'A', 0xff]).unwrap();
+        let mut err = ptr::null_mut();
+        let code = seatcore_extend_hold(c.0, show.as_ptr(), bad.as_ptr(), 60, &mut out, &mut err);
+        fail(code, SEATCORE_INVALID_UTF8, err, "hold_id is not valid UTF-8");
+
+        // partial releases: NULL list, zero count, NULL element, duplicates, bad UTF-8
+        let mut released = 0x5ea7_usize as *mut seatcore_seats_released;
+        let a1 = cs("A1");
+        let dup = [a1.as_ptr(), cs(" A1").into_raw().cast_const()];
+        let with_null = [a1.as_ptr(), ptr::null()];
+        let with_bad = [a1.as_ptr(), bad.as_ptr()];
+        for (list, count, want, needle) in [
+            (ptr::null(), 1, SEATCORE_NULL_PARAMETER, "seat_ids"),
+            (with_null.as_ptr(), 0, SEATCORE_INVALID_INPUT, "at least one seat"),
+            (with_null.as_ptr(), 2, SEATCORE_NULL_PARAMETER, "seat_ids[1]"),
+            (dup.as_ptr(), 2, SEATCORE_INVALID_INPUT, "duplicates"),
+            (with_bad.as_ptr(), 2, SEATCORE_INVALID_UTF8, "seat_ids[1]"),
+            (with_null.as_ptr(), 1001, SEATCORE_INVALID_INPUT, "at most 1000"),
+        ] {
+            let mut err = ptr::null_mut();
+            let code =
+                seatcore_release_seats(c.0, show.as_ptr(), id.as_ptr(), list, count, &mut released, &mut err);
+            fail(code, want, err, needle);
+            assert_eq!(released as usize, 0x5ea7, "out written on failure");
+        }
+        drop(CString::from_raw(dup[1].cast_mut()));
+
+        // cancellations of what is no booking
+        let mut cancelled = 0x5ea7_usize as *mut seatcore_cancellation;
+        for (show_id, booking_id, want) in [
+            (show.as_ptr(), id.as_ptr(), SEATCORE_BOOKING_NOT_FOUND),
+            (show.as_ptr(), cs("nope").as_ptr(), SEATCORE_BOOKING_NOT_FOUND),
+            (show.as_ptr(), ptr::null(), SEATCORE_NULL_PARAMETER),
+            (ptr::null(), id.as_ptr(), SEATCORE_NULL_PARAMETER),
+        ] {
+            let mut err = ptr::null_mut();
+            let code = seatcore_cancel_booking(c.0, show_id, booking_id, &mut cancelled, &mut err);
+            assert_eq!(code, want);
+            take_error(err, want);
+            assert_eq!(cancelled as usize, 0x5ea7);
+        }
+        assert_eq!(seatcore_error_not_in_hold_count(ptr::null()), 0);
+        assert!(seatcore_error_not_in_hold_seat(ptr::null(), 0).is_null());
+        assert_eq!(seatcore_seats_released_seat_count(ptr::null()), 0);
+        assert_eq!(seatcore_cancellation_cancelled_at_us(ptr::null()), 0);
+        seatcore_seats_released_free(ptr::null_mut());
+        seatcore_cancellation_free(ptr::null_mut());
+
+        // nothing changed: the hold keeps both seats and its expiry
+        let c2 = counts(&c, "s");
+        assert_eq!((c2.held, c2.available), (2, 0));
+        let mut again = ptr::null_mut();
+        assert_eq!(
+            seatcore_extend_hold(c.0, show.as_ptr(), id.as_ptr(), 60, &mut again, ptr::null_mut()),
+            SEATCORE_OK
+        );
+        assert!(seatcore_hold_expires_at_us(again) <= expires + 1_000_000, "a 60 s extension of a 60 s hold");
+        seatcore_hold_free(again);
+        seatcore_hold_free(h);
+    }
+    assert_sound(&c);
+}
+
+#[test]
+fn the_maximum_hold_life_is_an_option() {
+    let db = TestDb::new("c_lifecycle_life");
+    unsafe {
+        let options = seatcore_options_new();
+        let mut err = ptr::null_mut();
+        assert_eq!(seatcore_options_set_max_hold_life_s(options, 0, &mut err), SEATCORE_CONFIG);
+        assert!(take_error(err, SEATCORE_CONFIG).contains("max_hold_life must be from 1 s to 86400 s"));
+        assert_eq!(seatcore_options_set_max_hold_life_s(options, 90, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!(
+            seatcore_options_set_max_hold_life_s(ptr::null_mut(), 90, ptr::null_mut()),
+            SEATCORE_NULL_PARAMETER
+        );
+        let url = cs(&db.url);
+        let mut client = ptr::null_mut();
+        assert_eq!(seatcore_client_new(url.as_ptr(), options, &mut client, ptr::null_mut()), SEATCORE_OK);
+        seatcore_options_free(options);
+        let c = Client(client);
+        initialize(&c, "s", &["A1"]);
+        let h = hold(&c, "s", &["A1"]).unwrap();
+        let mut extended = ptr::null_mut();
+        let code = seatcore_extend_hold(
+            c.0,
+            cs("s").as_ptr(),
+            seatcore_hold_id(h),
+            3600,
+            &mut extended,
+            ptr::null_mut(),
+        );
+        assert_eq!(code, SEATCORE_OK);
+        // capped at creation + 90 s; the hold was made just before its 60 s expiry was set
+        let gained = seatcore_hold_expires_at_us(extended) - seatcore_hold_expires_at_us(h);
+        assert!(gained > 0 && gained <= 30_000_000, "{gained} µs gained");
+        seatcore_hold_free(extended);
+        seatcore_hold_free(h);
+        assert_sound(&c);
+    }
+}

@@ -1,0 +1,81 @@
+// The hold lifecycle through the C++ wrapper (examples/cpp/seatcore.hpp): extend a hold,
+// release one of its seats, a refusal carrying the seats the hold lacks, book, cancel, and
+// booking the hold again refused. Exits 0 when every check holds.
+//
+//   DATABASE_URL=postgres://... ./lifecycle_cpp SHOW_ID
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "seatcore.hpp"
+
+namespace {
+int failures = 0;
+
+void check(bool ok, const char *what) {
+    if (!ok) {
+        std::cerr << "check failed: " << what << "\n";
+        failures++;
+    }
+}
+
+// Runs `f`, which must throw a seatcore::Error with `code`; returns it.
+template <typename F>
+seatcore::Error refused(F &&f, seatcore_result code) {
+    try {
+        f();
+    } catch (const seatcore::Error &e) {
+        check(e.code() == code, e.code_name());
+        return e;
+    }
+    check(false, "no error thrown");
+    return seatcore::Error(SEATCORE_OK, "", {}, std::nullopt);
+}
+}  // namespace
+
+int main(int argc, char **argv) {
+    const char *url = std::getenv("DATABASE_URL");
+    if (url == nullptr) {
+        std::cerr << "lifecycle_cpp: DATABASE_URL is not set\n";
+        return 2;
+    }
+    const std::string show = argc > 1 ? argv[1] : "cpp_lifecycle";
+    try {
+        seatcore::Options options;
+        options.max_hold_life_s(120);
+        refused([&] { options.max_hold_life_s(0); }, SEATCORE_CONFIG);
+        seatcore::Client client(url, options);
+        client.initialize_show(show, {"A1", "A2", "A3", "A4"});
+        auto hold = client.hold_seats(show, {"A1", "A2", "A3"}, 60);
+        auto extended = client.extend_hold(show, hold.hold_id, 3600);
+        check(extended.expires_at_us > hold.expires_at_us, "extended");
+        check(extended.expires_at_us - hold.expires_at_us <= 60 * 1000000LL, "capped by the maximum life");
+        auto released = client.release_seats(show, hold.hold_id, {"A2"});
+        check(released.seat_ids == std::vector<std::string>{"A2"}, "released A2");
+        check(released.remaining_seat_ids == std::vector<std::string>{"A1", "A3"}, "kept A1, A3");
+        auto e = refused([&] { client.release_seats(show, hold.hold_id, {"A4", "A1"}); }, SEATCORE_SEATS_NOT_IN_HOLD);
+        check(e.seats_not_in_hold() == std::vector<std::string>{"A4"}, "A4 is not in the hold");
+        auto booking = client.book_hold(show, hold.hold_id);
+        check(booking.seat_ids.size() == 2, "booked two");
+        auto cancelled = client.cancel_booking(show, booking.booking_id);
+        auto again = client.cancel_booking(show, booking.booking_id);
+        check(cancelled.seat_ids == std::vector<std::string>{"A1", "A3"}, "cancelled A1, A3");
+        check(again.cancelled_at == cancelled.cancelled_at, "the same cancellation");
+        refused([&] { client.book_hold(show, hold.hold_id); }, SEATCORE_BOOKING_CANCELLED);
+        refused([&] { client.cancel_booking(show, "nope"); }, SEATCORE_BOOKING_NOT_FOUND);
+        refused([&] { client.extend_hold(show, hold.hold_id, 60); }, SEATCORE_HOLD_NOT_FOUND);
+        auto audit = client.audit(show);
+        check(audit.ok && audit.held == 0 && audit.booked == 0, "the audit");
+        std::cout << "cancelled " << cancelled.booking_id << " at " << cancelled.cancelled_at << "\n";
+    } catch (const seatcore::Error &e) {
+        std::cerr << "lifecycle_cpp: " << e.code_name() << ": " << e.what() << "\n";
+        return 1;
+    }
+    if (failures) {
+        std::cerr << "lifecycle_cpp: " << failures << " checks failed\n";
+        return 1;
+    }
+    std::cout << "OK\n";
+    return 0;
+}
