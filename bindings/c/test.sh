@@ -70,12 +70,16 @@ cxxwarn=(-std=c++17 -Wall -Wextra -Werror -g)
   cc "${cwarn[@]}" $cflags examples/c/hammer.c -o "$out/hammer" $libs -lpthread
   cc "${cwarn[@]}" $cflags "$here/tests/bad_input.c" -o "$out/bad_input" $libs
   cc "${cwarn[@]}" $cflags "$here/tests/lifecycle.c" -o "$out/lifecycle" $libs
+  # the change log, and fork safety
+  cc "${cwarn[@]}" $cflags examples/c/watch.c -o "$out/watch" $libs -lpthread
+  cc "${cwarn[@]}" $cflags "$here/tests/fork.c" -o "$out/fork" $libs -lpthread
   # the header on its own, in each language
   printf '#include "seatcore.h"\nint main(void) { return SEATCORE_OK; }\n' > "$out/header_only.c"
   cc "${cwarn[@]}" $cflags "$out/header_only.c" -o "$out/header_only_c" $libs
   if $have_cxx; then
     c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp examples/cpp/kiosk.cpp -o "$out/kiosk_cpp" $libs
     c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp "$here/tests/lifecycle.cpp" -o "$out/lifecycle_cpp" $libs
+    c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp examples/cpp/watch.cpp -o "$out/watch_cpp" $libs -lpthread
     cp "$out/header_only.c" "$out/header_only.cpp"
     c++ "${cxxwarn[@]}" $cflags "$out/header_only.cpp" -o "$out/header_only_cpp" $libs
   fi
@@ -122,6 +126,9 @@ run lifecycle "$out/lifecycle" lifecycle_c
 if $have_cxx; then run lifecycle-cpp "$out/lifecycle_cpp" lifecycle_cpp; fi
 run hammer "$out/hammer" 8 40 120
 grep -q '^OK' "$out/hammer.log"
+run watch "$out/watch" 20
+if $have_cxx; then run watch-cpp "$out/watch_cpp"; fi
+run fork "$out/fork"
 # the kiosk must fail, not crash, without a reachable database
 if DATABASE_URL=postgres://nobody@127.0.0.1:1/none "$out/kiosk" >"$out/kiosk-down.log" 2>&1; then
   echo "kiosk succeeded without a database" >&2
@@ -153,6 +160,12 @@ elif have valgrind "the valgrind runs"; then
   run valgrind-lifecycle "${vg[@]}" "$out/lifecycle" lifecycle_c_valgrind
   if $have_cxx; then run valgrind-lifecycle-cpp "${vg[@]}" "$out/lifecycle_cpp" lifecycle_cpp_valgrind; fi
   run valgrind-hammer "${vg[@]}" "$out/hammer" 4 10 60
+  run valgrind-watch "${vg[@]}" "$out/watch" 10
+  if $have_cxx; then run valgrind-watch-cpp "${vg[@]}" "$out/watch_cpp"; fi
+  # Memory errors only: a forked child keeps, on purpose, what it inherited (the parent's
+  # pool, what the parent's threads had in flight) and must not free it, which a leak check
+  # would count against the child.
+  run valgrind-fork valgrind -q --error-exitcode=99 --leak-check=no "$out/fork"
 fi
 if [ ${#skipped[@]} -gt 0 ]; then
   step "C door: passed, but SKIPPED:"

@@ -10,6 +10,7 @@
 #ifndef SEATCORE_HPP
 #define SEATCORE_HPP
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +41,9 @@ using AuditPtr = Owned<seatcore_audit_report, seatcore_audit_free>;
 using SeatMapPtr = Owned<seatcore_map, seatcore_map_free>;
 using SeatsReleasedPtr = Owned<seatcore_seats_released, seatcore_seats_released_free>;
 using CancellationPtr = Owned<seatcore_cancellation, seatcore_cancellation_free>;
+using HistoryPtr = Owned<seatcore_history_page, seatcore_history_free>;
+using WatchPtr = Owned<seatcore_watch, seatcore_watch_free>;
+using ChangePtr = Owned<seatcore_change, seatcore_change_free>;
 
 // A failed call: its result code, its message, and its details.
 class Error : public std::runtime_error {
@@ -214,6 +218,8 @@ private:
     }
     OptionsPtr p_;
 };
+
+struct History;  // the change log, at the end of this file
 
 // A handle on the seat database. Movable, not copyable; thread-safe like seatcore_client.
 class Client {
@@ -446,6 +452,10 @@ public:
     }
 
     // ---- end of the hold lifecycle ----
+    // A page of the show's history, oldest first: the changes after change id `after`, only
+    // those about `seat_id` when given, at most `limit` (1 to 1000).
+    History history(const std::string &show_id, std::int64_t after = 0,
+                    const std::optional<std::string> &seat_id = std::nullopt, std::uint32_t limit = 100) const;
 
     seatcore_reset_counts reset_all() const {
         seatcore_reset_counts counts{};
@@ -468,6 +478,98 @@ private:
     }
 
     ClientPtr p_;
+};
+
+// ---- the change log ----
+
+// One record of a show's change log.
+struct Change {
+    std::int64_t id;
+    std::string kind;  // "held", "booked", "released", ...
+    std::string show_id;
+    std::vector<std::string> seat_ids;
+    std::optional<std::string> hold_id;
+    std::optional<std::string> booking_id;
+    std::string at;  // ISO 8601
+    std::int64_t at_us;
+    std::optional<std::string> expires_at;  // ISO 8601; held, extended, expired
+    std::int64_t expires_at_us;             // 0 without expires_at
+};
+
+// A page of a show's history, oldest first; `next` is the `after` of the following page.
+struct History {
+    std::vector<Change> changes;
+    std::int64_t next;
+};
+
+namespace detail {
+inline std::optional<std::string> opt(const char *s) {
+    return s ? std::optional<std::string>(s) : std::nullopt;
+}
+
+inline Change change(const seatcore_change *c) {
+    Change out{seatcore_change_id(c),
+               str(seatcore_change_kind(c)),
+               str(seatcore_change_show_id(c)),
+               {},
+               opt(seatcore_change_hold_id(c)),
+               opt(seatcore_change_booking_id(c)),
+               str(seatcore_change_at(c)),
+               seatcore_change_at_us(c),
+               opt(seatcore_change_expires_at(c)),
+               seatcore_change_expires_at_us(c)};
+    for (std::size_t i = 0; i < seatcore_change_seat_count(c); i++) {
+        out.seat_ids.push_back(str(seatcore_change_seat_id(c, i)));
+    }
+    return out;
+}
+}  // namespace detail
+
+inline History Client::history(const std::string &show_id, std::int64_t after,
+                               const std::optional<std::string> &seat_id, std::uint32_t limit) const {
+    seatcore_history_page *raw = nullptr;
+    detail::call([&](seatcore_error **err) {
+        return seatcore_history(p_.get(), show_id.c_str(), after, seat_id ? seat_id->c_str() : nullptr, limit, &raw,
+                                err);
+    });
+    HistoryPtr page(raw);
+    History out{{}, seatcore_history_next(page.get())};
+    for (std::size_t i = 0; i < seatcore_history_count(page.get()); i++) {
+        out.changes.push_back(detail::change(seatcore_history_change(page.get(), i)));
+    }
+    return out;
+}
+
+// A watch of one show's changes: each committed change once, in id order. Owns a database
+// connection (closed when the Watch is destroyed). Movable, not copyable; one thread at a time.
+class Watch {
+public:
+    // From now (after every change committed before), or after change id `*after`.
+    Watch(const Client &client, const std::string &show_id, std::optional<std::int64_t> after = std::nullopt) {
+        seatcore_watch *raw = nullptr;
+        detail::call([&](seatcore_error **err) {
+            return seatcore_watch_open(client.get(), show_id.c_str(), after ? *after : SEATCORE_FROM_NOW, &raw, err);
+        });
+        p_.reset(raw);
+    }
+
+    // The next change, waiting up to `timeout`; nullopt when none came in time.
+    std::optional<Change> next(std::chrono::milliseconds timeout) {
+        seatcore_change *raw = nullptr;
+        auto ms = static_cast<std::uint64_t>(timeout.count() < 0 ? 0 : timeout.count());
+        detail::call([&](seatcore_error **err) { return seatcore_watch_next(p_.get(), ms, &raw, err); });
+        if (raw == nullptr) {
+            return std::nullopt;
+        }
+        ChangePtr c(raw);
+        return detail::change(c.get());
+    }
+
+    // The id of the last change returned (or the starting point): resume from it.
+    std::int64_t position() const noexcept { return seatcore_watch_position(p_.get()); }
+
+private:
+    WatchPtr p_;
 };
 
 }  // namespace seatcore

@@ -11,6 +11,12 @@ down). Run it with::
     pip install . flask
     DATABASE_URL=postgres://user@host/db python examples/python/flask_app.py  # port 5000
 
+or under gunicorn, one app shared by the workers (``--preload`` makes it once, in the
+master, before the workers fork; each worker then opens connections of its own, and the
+sweep thread runs in the master only)::
+
+    DATABASE_URL=... gunicorn --preload --workers 4 --chdir examples/python 'flask_app:create_app()'
+
 Flask is a dependency of this example only, not of seatcore.
 """
 

@@ -28,19 +28,36 @@ pub const POLL: Duration = Duration::from_millis(100);
 
 /// A connection of its own that LISTENs on [`CHANNEL`]. It reconnects by itself after the
 /// database restarts; while it cannot, [`Listener::wait`] just waits out its timeout.
+///
+/// Its connection belongs to the process that opened it. A listener inherited through
+/// `fork()` opens a connection of its own in the child on its next wait, and never uses or
+/// closes the inherited one, which is the parent's session (as with the pool).
 pub struct Listener {
     spec: PoolSpec,
     client: Option<postgres::Client>,
+    /// The process that opened `client`.
+    pid: u32,
     /// No reconnection attempt before this.
     retry_at: Option<Instant>,
 }
 
 impl Listener {
     pub(crate) fn new(spec: PoolSpec) -> Listener {
-        Listener { spec, client: None, retry_at: None }
+        Listener { spec, client: None, pid: std::process::id(), retry_at: None }
+    }
+
+    /// Lets go of a connection inherited through `fork()` without a word on it.
+    fn disown_inherited(&mut self) {
+        let pid = std::process::id();
+        if self.pid != pid {
+            std::mem::forget(self.client.take());
+            self.pid = pid;
+            self.retry_at = None;
+        }
     }
 
     fn connect(&mut self) -> Option<&mut postgres::Client> {
+        self.disown_inherited();
         if self.client.as_ref().is_some_and(|c| !c.is_closed()) {
             return self.client.as_mut();
         }
@@ -92,11 +109,18 @@ impl Listener {
     }
 }
 
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.disown_inherited();
+    }
+}
+
 /// A watch of one show's changes, from a given change id on: [`Watch::next`] returns each
 /// committed change once, in id order, waiting for the next when there is none.
 ///
 /// It has a database connection of its own (the listener) besides the pool's. Dropping it
-/// closes that connection.
+/// closes that connection. A watch inherited through `fork()` goes on in the child from its
+/// position, on connections of the child's own (see [`Listener`] and the pool).
 pub struct Watch {
     core: SeatCore,
     show_id: String,

@@ -155,3 +155,165 @@ fn a_deadline_in_the_past_refuses_at_once() {
     // with time left it works as usual
     core.until(Instant::now() + Duration::from_secs(5)).hold("s", &["A1"], 60).unwrap();
 }
+
+/// The backends of `application_name` that LISTEN for changes.
+fn listening(db: &TestDb, application_name: &str) -> Vec<i32> {
+    let rows = db
+        .client()
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN %' \
+             ORDER BY pid",
+            &[&application_name],
+        )
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// Waits on `watch` (nothing is to come) until `n` backends of `application_name` listen, at
+/// most 30 s; returns them.
+fn wait_listening(db: &TestDb, watch: &mut seatcore::Watch, application_name: &str, n: usize) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // an empty wait goes to the listener, which connects first
+        assert_eq!(watch.next(Duration::from_millis(50)).unwrap(), None, "a change nobody made");
+        let pids = listening(db, application_name);
+        if pids.len() >= n || Instant::now() > deadline {
+            return pids;
+        }
+    }
+}
+
+/// The child's part of the next test: the inherited watch goes on, on a listening connection
+/// of the child's own. Returns the exit code.
+fn watch_in_child(db: &TestDb, core: &SeatCore, watch: &mut seatcore::Watch, name: &str, parent: i32) -> i32 {
+    let hold = match core.hold("s", &["A2"], 60) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("child: hold failed: {e}");
+            return 1;
+        }
+    };
+    match watch.next(Duration::from_secs(30)) {
+        Ok(Some(c)) if c.hold_id == Some(hold.hold_id) => {}
+        other => {
+            eprintln!("child: the watch gave {other:?}, not the child's hold");
+            return 1;
+        }
+    }
+    let listeners = wait_listening(db, watch, name, 2);
+    if listeners.len() != 2 || !listeners.contains(&parent) {
+        eprintln!("child: listening backends {listeners:?}: want the parent's {parent} and the child's own");
+        return 1;
+    }
+    // Dropping the inherited watch closes the child's connection, never the parent's.
+    0
+}
+
+#[test]
+fn a_watch_made_before_fork_goes_on_in_the_child_on_its_own_connection() {
+    let db = TestDb::new("fork_watch");
+    let name = format!("fork_watch_{}", std::process::id());
+    let url = format!("{}&application_name={name}", db.url);
+    let core = SeatCore::connect(&url, Options { pool_size: 2, ..Options::default() }).unwrap();
+    core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
+    let mut watch = core.watch("s", Some(0)).unwrap();
+    assert_eq!(watch.next(Duration::from_secs(10)).unwrap().unwrap().kind, seatcore::ChangeKind::Initialized);
+    let parent = wait_listening(&db, &mut watch, &name, 1);
+    assert_eq!(parent.len(), 1, "the parent's watch listens on one connection: {parent:?}");
+
+    // SAFETY: the child runs seatcore calls only and then `_exit`s.
+    let pid = match unsafe { libc::fork() } {
+        0 => {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                watch_in_child(&db, &core, &mut watch, &name, parent[0])
+            }))
+            .unwrap_or(1);
+            drop(watch);
+            unsafe { libc::_exit(code) };
+        }
+        -1 => panic!("fork failed"),
+        pid => pid,
+    };
+    assert_eq!(wait_all(&[pid], Duration::from_secs(60)), vec![Some(0)], "the child's watch worked");
+
+    // The parent's watch goes on, on the connection it had: the child never used or closed it.
+    let held = core.hold("s", &["A3"], 60).unwrap();
+    let mut seen = Vec::new();
+    while seen.last() != Some(&Some(held.hold_id)) {
+        let change = watch.next(Duration::from_secs(30)).unwrap().expect("the parent's hold is seen");
+        seen.push(change.hold_id);
+    }
+    assert_eq!(seen.len(), 2, "the child's hold, then the parent's: {seen:?}");
+    assert_eq!(listening(&db, &name), parent, "the parent's listening connection is the one it had");
+}
+
+/// The child's part of the next test: threads of its own, more than the pool's one
+/// connection, so they wait for each other in the child's pool. Returns the exit code.
+fn contend_in_child(core: &SeatCore, k: usize) -> i32 {
+    let failures: usize = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..3)
+            .map(|t| {
+                scope.spawn(move || {
+                    (0..5).filter(|i| core.hold("s", &[seat(100 + k * 15 + t * 5 + i)], 600).is_err()).count()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap_or(1)).sum()
+    });
+    i32::from(failures != 0)
+}
+
+/// Children forked while the parent's threads wait for the pool's only connection, whose
+/// own threads then wait for the only connection of the child's pool: nobody in a child
+/// waits on anything the parent's threads were holding or waiting in at the fork.
+#[test]
+fn children_wait_in_their_own_pool_while_the_parents_threads_wait_in_theirs() {
+    let db = TestDb::new("fork_waiters");
+    let core =
+        SeatCore::connect(&db.url, Options { pool_size: 1, min_idle: 1, ..Options::default() }).unwrap();
+    let seats: Vec<String> = (0..200).map(seat).collect();
+    core.initialize_show("s", &seats).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let busy: Vec<_> = (0..4)
+        .map(|t| {
+            let (core, stop, done) = (core.clone(), Arc::clone(&stop), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut failures = 0;
+                while !stop.load(Ordering::Acquire) {
+                    if core.seat_status("s").is_err() || core.health().is_err() {
+                        failures += 1;
+                    }
+                    done.fetch_add(1, Ordering::Release);
+                }
+                (t, failures)
+            })
+        })
+        .collect();
+    let mut children = Vec::new();
+    for k in 0..6 {
+        let before = done.load(Ordering::Acquire);
+        while done.load(Ordering::Acquire) < before + 5 {
+            std::thread::yield_now();
+        }
+        // SAFETY: the child runs seatcore calls only and then `_exit`s.
+        match unsafe { libc::fork() } {
+            0 => {
+                let code =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| contend_in_child(&core, k)))
+                        .unwrap_or(1);
+                unsafe { libc::_exit(code) };
+            }
+            -1 => panic!("fork failed"),
+            pid => children.push(pid),
+        }
+    }
+    let exits = wait_all(&children, Duration::from_secs(60));
+    stop.store(true, Ordering::Release);
+    for t in busy {
+        assert_eq!(t.join().unwrap().1, 0, "the parent's threads failed");
+    }
+    assert_eq!(exits, vec![Some(0); 6], "every child made its holds (None: hung)");
+    let audit = core.audit(Some("s")).unwrap();
+    assert!(audit.ok && audit.held == 6 * 15, "{audit:?}");
+}

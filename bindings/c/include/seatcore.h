@@ -19,7 +19,9 @@
  *  - Thread safety: a seatcore_client is safe to share between threads (it is a connection
  *    pool); call any function on it from any number of threads at once. Result objects are
  *    immutable and may be read from several threads; each object must be freed once, when
- *    no other thread uses it.
+ *    no other thread uses it. A seatcore_watch is used by one thread at a time.
+ *  - fork(): a client (or watch) made before it works in the child, on connections the
+ *    child opens; the parent's connections are never used or closed by the child.
  */
 
 
@@ -31,6 +33,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * Pass as `after` to `seatcore_watch_open` to watch from now: after every change
+ * committed before the call.
+ */
+#define SEATCORE_FROM_NOW -1
 
 /**
  * `seatcore_best_filters.accessible`: any seat.
@@ -224,6 +232,16 @@ typedef struct seatcore_booking seatcore_booking;
 typedef struct seatcore_cancellation seatcore_cancellation;
 
 /**
+ * One record of a show's change log: what happened to which seats, and when.
+ *
+ * Made by `seatcore_watch_next` (the caller owns it and frees it with
+ * `seatcore_change_free`), or borrowed from a history page (`seatcore_history_change`:
+ * valid until the page is freed, never freed by the caller). Immutable: several threads
+ * may read it at once. Every string an accessor returns is borrowed from the change.
+ */
+typedef struct seatcore_change seatcore_change;
+
+/**
  * A handle on the seat database: a pool of connections.
  *
  * Thread safety: a client is safe to share between threads. Every function taking a
@@ -241,6 +259,14 @@ typedef struct seatcore_client seatcore_client;
  * `seatcore_error_free`. Immutable, so it may be read from any thread.
  */
 typedef struct seatcore_error seatcore_error;
+
+/**
+ * A page of a show's history, oldest first, and where the next page starts.
+ *
+ * Made by `seatcore_history`; the caller owns it and frees it with
+ * `seatcore_history_free`. Immutable: several threads may read it at once.
+ */
+typedef struct seatcore_history_page seatcore_history_page;
 
 /**
  * A granted hold: its seats belong to the caller until its expiry (database clock).
@@ -296,6 +322,24 @@ typedef struct seatcore_status seatcore_status;
  * outlive the client.
  */
 typedef struct seatcore_sweeper seatcore_sweeper;
+
+/**
+ * A watch of one show's changes: `seatcore_watch_next` returns each committed change once,
+ * in id order, waiting for the next when there is none. Changes of every process on the
+ * database arrive (PostgreSQL `LISTEN`/`NOTIFY`, and a look at the log every 100 ms
+ * besides).
+ *
+ * Made by `seatcore_watch_open`; the caller owns it and frees it with
+ * `seatcore_watch_free`, which closes its database connection. It holds its own
+ * reference to the client's pool, so it may outlive the client.
+ *
+ * Thread safety: a watch is used by one thread at a time (a second thread calling
+ * `seatcore_watch_next` on the same watch waits until the first call returns). Different
+ * watches may be used by different threads at once. After `fork()` a watch goes on in the
+ * child on a connection of the child's own, unless another thread of the parent was in
+ * `seatcore_watch_next` on it at the moment of the fork: open a new watch in the child then.
+ */
+typedef struct seatcore_watch seatcore_watch;
 
 /**
  * One seat of a status read, as borrowed views into its `seatcore_status`.
@@ -859,6 +903,181 @@ seatcore_result seatcore_sweeper_start(const struct seatcore_client *client,
  * no-op; freeing twice is undefined behaviour.
  */
 void seatcore_sweeper_free(struct seatcore_sweeper *sweeper);
+
+/**
+ * The change's id; ids grow. Pass it as `after` to `seatcore_history` or
+ * `seatcore_watch_open` to go on from here. 0 when `change` is NULL.
+ */
+int64_t seatcore_change_id(const struct seatcore_change *change);
+
+/**
+ * What happened: `"initialized"`, `"held"`, `"extended"`, `"released"`, `"expired"`,
+ * `"booked"`, `"cancelled"`, `"blocked"`, `"unblocked"` or `"reset"`. A static string:
+ * valid for the life of the program, never freed. NULL when `change` is NULL.
+ */
+const char *seatcore_change_kind(const struct seatcore_change *change);
+
+/**
+ * The id of the show the change is about. Borrowed from `change` (valid until it, or the
+ * page it came from, is freed); NULL when `change` is NULL.
+ */
+const char *seatcore_change_show_id(const struct seatcore_change *change);
+
+/**
+ * How many seats the change is about; 0 when `change` is NULL.
+ */
+size_t seatcore_change_seat_count(const struct seatcore_change *change);
+
+/**
+ * The `index`-th seat id of the change. Borrowed from `change`; NULL when `change` is NULL
+ * or `index` is out of range.
+ */
+const char *seatcore_change_seat_id(const struct seatcore_change *change, size_t index);
+
+/**
+ * The id (UUID text) of the hold the change is about, or NULL when it is about none (or
+ * `change` is NULL). Borrowed from `change`.
+ */
+const char *seatcore_change_hold_id(const struct seatcore_change *change);
+
+/**
+ * The id (UUID text) of the booking the change is about, or NULL when it is about none
+ * (or `change` is NULL). Borrowed from `change`.
+ */
+const char *seatcore_change_booking_id(const struct seatcore_change *change);
+
+/**
+ * When the change was committed, as ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`,
+ * the database's clock). Borrowed from `change`; NULL when `change` is NULL.
+ */
+const char *seatcore_change_at(const struct seatcore_change *change);
+
+/**
+ * When the change was committed, in microseconds since the Unix epoch (UTC); 0 when
+ * `change` is NULL.
+ */
+int64_t seatcore_change_at_us(const struct seatcore_change *change);
+
+/**
+ * When the hold ends (`held`, `extended`) or ended (`expired`), as ISO 8601 text; NULL for
+ * other kinds (or when `change` is NULL). Borrowed from `change`.
+ */
+const char *seatcore_change_expires_at(const struct seatcore_change *change);
+
+/**
+ * `seatcore_change_expires_at` in microseconds since the Unix epoch (UTC); 0 when the
+ * change has none (or `change` is NULL).
+ */
+int64_t seatcore_change_expires_at_us(const struct seatcore_change *change);
+
+/**
+ * Frees a change made by `seatcore_watch_next`, and every string borrowed from it. NULL
+ * is a no-op. Never pass a change borrowed from a history page. Must not race with other
+ * uses of the same change; freeing it twice is undefined behaviour.
+ */
+void seatcore_change_free(struct seatcore_change *change);
+
+/**
+ * Reads a page of a show's history, oldest first: the changes after change id `after`
+ * (0: from the beginning), only those about `seat_id` when it is not NULL, at most `limit`.
+ * The page includes every change committed before the call.
+ *
+ * - `client`, `show_id`: required.
+ * - `after`: 0 or a change id (a change's id, a page's next, a watch's position).
+ * - `seat_id`: optional (NULL: every change); read only during the call.
+ * - `limit`: 1 to 1000.
+ * - `out`: required; on success `*out` is a new page the caller owns and frees with
+ *   `seatcore_history_free`; read it with `seatcore_history_count`,
+ *   `seatcore_history_change` and `seatcore_history_next`. Untouched on failure.
+ * - `err`: optional.
+ *
+ * Pass the page's `seatcore_history_next` as `after` to read the following page; a page
+ * with no change means there is nothing more now. Fails with `SEATCORE_SHOW_NOT_FOUND`,
+ * `SEATCORE_INVALID_INPUT` (negative `after`, `limit` out of range, bad show or seat id),
+ * `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_history(const struct seatcore_client *client,
+                                 const char *show_id,
+                                 int64_t after,
+                                 const char *seat_id,
+                                 uint32_t limit,
+                                 struct seatcore_history_page **out,
+                                 struct seatcore_error **err);
+
+/**
+ * How many changes the page has; 0 when `page` is NULL.
+ */
+size_t seatcore_history_count(const struct seatcore_history_page *page);
+
+/**
+ * The `index`-th change of the page, oldest first. Borrowed from `page`: valid until
+ * `seatcore_history_free(page)`; never pass it to `seatcore_change_free`. NULL when `page`
+ * is NULL or `index >= seatcore_history_count(page)`.
+ */
+const struct seatcore_change *seatcore_history_change(const struct seatcore_history_page *page,
+                                                      size_t index);
+
+/**
+ * The `after` of the next page: every change up to it was returned (or filtered out),
+ * now and for good. Equal to the `after` asked for when the page is empty. 0 when `page`
+ * is NULL.
+ */
+int64_t seatcore_history_next(const struct seatcore_history_page *page);
+
+/**
+ * Frees a page and every change and string borrowed from it. NULL is a no-op. Must not
+ * race with other uses of the page; freeing it twice is undefined behaviour.
+ */
+void seatcore_history_free(struct seatcore_history_page *page);
+
+/**
+ * Opens a watch of `show_id`: the changes after change id `after` (0: every change; a
+ * change's id, a page's next, a watch's position), or with `SEATCORE_FROM_NOW` those
+ * committed after the call (it starts after every change committed before it).
+ *
+ * - `client`, `show_id`: required.
+ * - `out`: required; on success `*out` is a new watch the caller owns and frees with
+ *   `seatcore_watch_free`. Untouched on failure.
+ * - `err`: optional.
+ *
+ * Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_INPUT` (a negative `after` other
+ * than `SEATCORE_FROM_NOW`, a bad show id), `SEATCORE_NULL_PARAMETER`,
+ * `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+ */
+seatcore_result seatcore_watch_open(const struct seatcore_client *client,
+                                    const char *show_id,
+                                    int64_t after,
+                                    struct seatcore_watch **out,
+                                    struct seatcore_error **err);
+
+/**
+ * Waits up to `timeout_ms` milliseconds (0: do not wait) for the watch's next change.
+ *
+ * On `SEATCORE_OK`, `*out` is the next change, a new object the caller owns and frees with
+ * `seatcore_change_free`, or NULL when none came in time. On failure `*out` is untouched
+ * and the watch stays usable: call again to retry (a database that is down gives
+ * `SEATCORE_UNAVAILABLE` and the like until it is back; nothing is skipped).
+ *
+ * `watch` and `out` required; `err` optional. Fails with `SEATCORE_NULL_PARAMETER` or a
+ * database code. Blocks the calling thread while it waits.
+ */
+seatcore_result seatcore_watch_next(const struct seatcore_watch *watch,
+                                    uint64_t timeout_ms,
+                                    struct seatcore_change **out,
+                                    struct seatcore_error **err);
+
+/**
+ * The id of the last change the watch returned (or its starting point): pass it as
+ * `after` to `seatcore_watch_open` or `seatcore_history` to go on from there. 0 when
+ * `watch` is NULL. Waits while another thread is in `seatcore_watch_next` on the watch.
+ */
+int64_t seatcore_watch_position(const struct seatcore_watch *watch);
+
+/**
+ * Closes the watch's database connection and frees it. NULL is a no-op. Call it once,
+ * when no other thread uses the watch; freeing it twice is undefined behaviour.
+ */
+void seatcore_watch_free(struct seatcore_watch *watch);
 
 /**
  * The longest life of an extended hold, from its creation, in seconds:

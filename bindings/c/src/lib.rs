@@ -13,6 +13,9 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+mod changes;
+#[cfg(test)]
+mod changes_tests;
 mod error;
 #[cfg(test)]
 mod hostile_tests;
@@ -30,6 +33,7 @@ use std::time::Duration;
 
 use seatcore_core::{validate, Options, SeatCore, Sweeper, GROUP_SIZE_BUCKETS};
 
+pub use changes::{seatcore_change, seatcore_history_page, seatcore_watch, SEATCORE_FROM_NOW};
 pub use error::{seatcore_error, seatcore_result};
 pub use lifecycle::*;
 pub use results::{

@@ -10,6 +10,7 @@ use seatcore::rest::{self, Body};
 use seatcore::{seconds, validate, Options};
 
 use crate::args::{self, Int};
+use crate::changes;
 use crate::error;
 use crate::lifecycle::{Cancellation, SeatsReleased};
 use crate::results::{Audit, Booking, Hold, MapSeat, ResetCounts, ShowStatus, Stats};
@@ -412,6 +413,48 @@ impl SeatCore {
     fn audit(&self, py: Python<'_>, show_id: Option<&Bound<'_, PyAny>>) -> PyResult<Audit> {
         let show_id = args::optional_string("show_id", show_id)?;
         Ok(Audit(self.run(py, |core| core.audit(show_id.as_deref()))?))
+    }
+
+    // ---- the change log ----
+
+    /// A page of `show_id`'s history, oldest first: the changes after change id `after`
+    /// (0: from the beginning), only those about `seat_id` when given, at most `limit`
+    /// (1 to `MAX_CHANGE_PAGE`). Pass the page's `next` as `after` for the following page.
+    /// It includes every change committed before the call. Raises `ShowNotFoundError`, and
+    /// `InvalidInputError` for a negative `after`, a `limit` out of range or a malformed
+    /// `seat_id`.
+    #[pyo3(
+        signature = (show_id, *, after = Int(0), seat_id = None, limit = Int(seatcore::DEFAULT_CHANGE_PAGE as i64)),
+        text_signature = "($self, show_id, *, after=0, seat_id=None, limit=100)"
+    )]
+    fn history(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        after: Int,
+        seat_id: Option<&Bound<'_, PyAny>>,
+        limit: Int,
+    ) -> PyResult<changes::ChangePage> {
+        changes::history(self, py, show_id, after, seat_id, limit)
+    }
+
+    /// A `ChangeStream` of `show_id`: an iterator of its changes in id order, each once,
+    /// after change id `after` (with None: from now, after every change committed before
+    /// the call), waiting for each new one with the GIL released. With `timeout` (seconds)
+    /// the iteration ends when no change came for that long. Raises `ShowNotFoundError`, and
+    /// `InvalidInputError` for a negative `after`.
+    #[pyo3(
+        signature = (show_id, *, after = None, timeout = None),
+        text_signature = "($self, show_id, *, after=None, timeout=None)"
+    )]
+    fn changes(
+        &self,
+        py: Python<'_>,
+        show_id: &Bound<'_, PyAny>,
+        after: Option<Int>,
+        timeout: Option<f64>,
+    ) -> PyResult<changes::ChangeStream> {
+        changes::stream(self, py, show_id, after, timeout)
     }
 
     /// Answers one request of the REST contract exactly as `seatcore-server` does, for a

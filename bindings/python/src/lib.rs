@@ -5,6 +5,7 @@
 //! (`python/seatcore/`) adds the exception classes and the `DatabaseManager` class itself.
 
 mod args;
+mod changes;
 mod core;
 mod error;
 mod lifecycle;
@@ -31,6 +32,9 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::MapSeat>()?;
     m.add_class::<lifecycle::SeatsReleased>()?;
     m.add_class::<lifecycle::Cancellation>()?;
+    m.add_class::<changes::Change>()?;
+    m.add_class::<changes::ChangePage>()?;
+    m.add_class::<changes::ChangeStream>()?;
     m.add_function(wrap_pyfunction!(error::_exception_name_for_code, m)?)?;
     m.add_function(wrap_pyfunction!(error::_raise_for_code, m)?)?;
     m.add("_EXCEPTION_CODES", error::exception_codes().into_py_dict(py)?)?;
@@ -47,6 +51,7 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_HOLD_SECONDS", validate::MAX_HOLD_SECONDS)?;
     m.add("MAX_BEST_COUNT", seatcore::BEST_MAX_COUNT)?;
     m.add("MAX_REPORTED_PROBLEMS", seatcore::MAX_REPORTED_PROBLEMS)?;
+    m.add("MAX_CHANGE_PAGE", seatcore::MAX_CHANGE_PAGE)?;
     Ok(())
 }
 

@@ -115,6 +115,24 @@ impl Manager {
         }
     }
 
+    /// `(True, {"changes": [...], "next": id})` or `(False, failure dict)`.
+    #[pyo3(
+        signature = (show_id, after = Int(0), seat_id = None, limit = Int(seatcore::DEFAULT_CHANGE_PAGE as i64)),
+        text_signature = "($self, show_id, after=0, seat_id=None, limit=100)"
+    )]
+    fn get_history<'py>(
+        &self,
+        py: Python<'py>,
+        show_id: &Bound<'py, PyAny>,
+        after: Int,
+        seat_id: Option<&Bound<'py, PyAny>>,
+        limit: Int,
+    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+        let show_id = args::string("show_id", show_id)?;
+        let query = crate::changes::query(after, seat_id, limit)?;
+        outcome(py, Op::History, self.core.get().call(py, |core| core.history(&show_id, &query)))
+    }
+
     /// The healthy dict, or the unhealthy one.
     fn health_check<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Ok(match self.core.get().call(py, |core| core.health()) {

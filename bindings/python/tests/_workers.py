@@ -17,3 +17,10 @@ def race(url: str, show_id: str, contested: List[str], own: List[str], barrier: 
         results.put((ok, contested_result, own_results))
     finally:
         db.engine.dispose()
+
+
+def hold_each(url: str, show_id: str, seat_ids: List[str]) -> None:
+    """Holds each of ``seat_ids`` in turn, one hold per seat, on a handle of its own."""
+    with seatcore.SeatCore(url, pool_size=1) as core:
+        for seat in seat_ids:
+            core.hold(show_id, [seat], 60)

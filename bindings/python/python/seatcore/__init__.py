@@ -6,17 +6,22 @@ Two ways in:
   plain-value results (tuples, dicts, lists, str, int, None).
 * :class:`SeatCore`, the idiomatic API: typed, immutable results (:class:`Hold`,
   :class:`Booking`, :class:`ShowStatus`, ...) and exceptions under :class:`SeatcoreError`,
-  the invariant audit (:meth:`SeatCore.audit`) and the REST contract for Python web apps
+  the invariant audit (:meth:`SeatCore.audit`), the change log (:meth:`SeatCore.history`
+  pages of :class:`Change` records, :meth:`SeatCore.changes` a :class:`ChangeStream` of
+  them as they happen) and the REST contract for Python web apps
   (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`). The hold lifecycle:
   :meth:`SeatCore.extend`, :meth:`SeatCore.release_seats` (:class:`SeatsReleased`) and
   :meth:`SeatCore.cancel_booking` (:class:`Cancellation`).
 
-Both are safe to share between threads; database calls release the GIL.
+Both are safe to share between threads; database calls release the GIL. Both may be made
+before ``fork()`` (``multiprocessing``, ``gunicorn --preload``): a child opens connections of
+its own on its first call and never touches the parent's.
 """
 
 from ._manager import DatabaseManager, Engine
 from ._seatcore import (
     MAX_BEST_COUNT,
+    MAX_CHANGE_PAGE,
     MAX_HOLD_SECONDS,
     MAX_REPORTED_PROBLEMS,
     MAX_SEATS_PER_HOLD,
@@ -26,6 +31,9 @@ from ._seatcore import (
     Audit,
     Booking,
     Cancellation,
+    Change,
+    ChangePage,
+    ChangeStream,
     Hold,
     MapSeat,
     ResetCounts,
@@ -70,6 +78,9 @@ __all__ = [
     "Stats",
     "SeatsReleased",
     "Cancellation",
+    "Change",
+    "ChangePage",
+    "ChangeStream",
     "REST_ENDPOINTS",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
@@ -77,6 +88,7 @@ __all__ = [
     "MAX_HOLD_SECONDS",
     "MAX_REPORTED_PROBLEMS",
     "MAX_BEST_COUNT",
+    "MAX_CHANGE_PAGE",
     "SeatcoreError",
     "ShowNotFoundError",
     "ShowExistsError",

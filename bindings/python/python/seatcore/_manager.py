@@ -52,7 +52,8 @@ class DatabaseManager:
     to :class:`seatcore.SeatCore` (``pool_size``, ``lock_timeout``, ...).
 
     One manager is meant to be shared by every thread of a process; the GIL is released
-    while a call waits on the database.
+    while a call waits on the database. A manager made before ``fork()`` works in the
+    child, on connections the child opens (see the README's "Processes and fork").
     """
 
     #: The engine stand-in; ``engine.dispose()`` closes the pool.
@@ -115,6 +116,23 @@ class DatabaseManager:
         """The dict of ``GET /shows/<id>/seats``, or None for an unknown show (or when the
         database failed)."""
         return self._values.get_seat_status(show_id)
+
+    def get_history(
+        self,
+        show_id: str,
+        after: int = 0,
+        seat_id: Optional[str] = None,
+        limit: int = 100,
+    ) -> Tuple[bool, Dict[str, Any]]:
+        """A page of the show's change log, oldest first: the changes after change id
+        ``after``, only those about ``seat_id`` when given, at most ``limit`` (1 to 1000).
+
+        Returns ``(True, {"changes": [...], "next": id})`` (the document of ``GET
+        /shows/<id>/history``; pass ``next`` as ``after`` for the following page) or
+        ``(False, {"error": ...})`` with ``"show not found"`` or the message of a bad
+        ``after``, ``limit`` or ``seat_id``.
+        """
+        return self._values.get_history(show_id, after, seat_id, limit)
 
     def health_check(self) -> Dict[str, Any]:
         """``{"status": "healthy", "database": "connected", "shows": N}``, or

@@ -3,7 +3,7 @@
 import datetime
 import uuid
 from types import TracebackType
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union, final
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union, final
 
 __all__ = [
     "SeatCore",
@@ -17,6 +17,9 @@ __all__ = [
     "MapSeat",
     "SeatsReleased",
     "Cancellation",
+    "Change",
+    "ChangePage",
+    "ChangeStream",
     "_Manager",
     "_exception_name_for_code",
     "_raise_for_code",
@@ -29,6 +32,7 @@ __all__ = [
     "MAX_HOLD_SECONDS",
     "MAX_REPORTED_PROBLEMS",
     "MAX_BEST_COUNT",
+    "MAX_CHANGE_PAGE",
 ]
 
 MAX_SEATS_PER_HOLD: int
@@ -40,6 +44,10 @@ MAX_BEST_COUNT: int
 #: A seat of ``SeatCore.initialize_map``: a seat id, or a dict with ``seat_id`` and any of
 #: ``section``, ``row``, ``position``, ``category``, ``accessible``, ``rank``.
 _MapSeatInput = Union[str, Mapping[str, Union[str, int, float, bool, None]]]
+
+
+#: Most changes one history page may carry (``SeatCore.history``'s ``limit``).
+MAX_CHANGE_PAGE: int
 #: The endpoints ``SeatCore.handle_rest`` answers (every endpoint of the REST contract but
 #: the live event stream) as ``(method, path template)``, e.g.
 #: ``("POST", "/shows/{show_id}/hold")``.
@@ -232,6 +240,63 @@ class Cancellation:
     def __hash__(self) -> int: ...
 
 @final
+class Change:
+    """One record of a show's change log: what happened to which seats, and when."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def at(self) -> datetime.datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def show_id(self) -> str: ...
+    @property
+    def seat_ids(self) -> Tuple[str, ...]: ...
+    @property
+    def hold_id(self) -> Optional[uuid.UUID]: ...
+    @property
+    def booking_id(self) -> Optional[uuid.UUID]: ...
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]: ...
+    def to_dict(self) -> Dict[str, Union[int, str, List[str]]]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ChangePage:
+    """A page of a show's history, oldest first, and where the next page starts."""
+
+    @property
+    def changes(self) -> Tuple[Change, ...]: ...
+    @property
+    def next(self) -> int: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Change]: ...
+
+@final
+class ChangeStream:
+    """An iterator of one show's changes, in id order, each once; waits with the GIL released."""
+
+    def __iter__(self) -> "ChangeStream": ...
+    def __next__(self) -> Change: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def show_id(self) -> str: ...
+    def __enter__(self) -> "ChangeStream": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> bool: ...
+
+@final
 class SeatCore:
     """A connection pool on the seat database, shared by every thread of the process."""
 
@@ -290,6 +355,12 @@ class SeatCore:
     def reset_all(self) -> ResetCounts: ...
     def health(self) -> int: ...
     def audit(self, show_id: Optional[str] = None) -> Audit: ...
+    def history(
+        self, show_id: str, *, after: int = 0, seat_id: Optional[str] = None, limit: int = 100
+    ) -> ChangePage: ...
+    def changes(
+        self, show_id: str, *, after: Optional[int] = None, timeout: Optional[float] = None
+    ) -> ChangeStream: ...
     def handle_rest(
         self,
         method: str,
@@ -357,6 +428,9 @@ class _Manager:
         self, show_id: str, hold_id: str, seat_ids: Sequence[str]
     ) -> Tuple[bool, Dict[str, Any]]: ...
     def cancel_booking(self, show_id: str, booking_id: str) -> Tuple[bool, Dict[str, Any]]: ...
+    def get_history(
+        self, show_id: str, after: int = 0, seat_id: Optional[str] = None, limit: int = 100
+    ) -> Tuple[bool, Dict[str, Any]]: ...
 
 def _exception_name_for_code(code: int) -> Optional[str]: ...
 def _raise_for_code(code: int) -> None: ...

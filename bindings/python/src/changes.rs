@@ -1,0 +1,338 @@
+//! The change log in Python: `Change` (one record), `ChangePage` (a page of a show's
+//! history) and `ChangeStream` (an iterator of a show's changes, built on the core's
+//! `Watch`), with the arguments of `SeatCore.history` and `SeatCore.changes`.
+//!
+//! A stream waits detached from the interpreter, in slices of [`SLICE`]: between two slices
+//! it runs the interpreter's pending signal handlers, so `KeyboardInterrupt` (or any
+//! exception a handler raises) ends a wait within a slice.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Mutex, TryLockError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyIterator, PyTuple};
+use pythonize::pythonize;
+use seatcore::{iso8601, HistoryQuery, Uuid, Watch};
+
+use crate::args::{self, Int};
+use crate::core::SeatCore;
+use crate::error;
+
+/// Longest a stream waits detached before it looks at the interpreter's signals.
+pub const SLICE: Duration = Duration::from_millis(200);
+
+/// One record of a show's change log: what happened to which seats, and when.
+#[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
+#[derive(Clone, PartialEq, Eq)]
+pub struct Change(pub seatcore::Change);
+
+impl Hash for Change {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state);
+    }
+}
+
+#[pymethods]
+impl Change {
+    /// The record's id; ids grow. Pass it as `after` to read or follow on from here.
+    #[getter]
+    fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    /// When the change was committed, an aware UTC datetime (the database's clock).
+    #[getter]
+    fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// What happened: `"initialized"`, `"held"`, `"extended"`, `"released"`, `"expired"`,
+    /// `"booked"`, `"cancelled"`, `"blocked"`, `"unblocked"` or `"reset"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.0.kind.as_str()
+    }
+
+    /// The show the seats belong to.
+    #[getter]
+    fn show_id(&self) -> &str {
+        &self.0.show_id
+    }
+
+    /// The seats the change is about.
+    #[getter]
+    fn seat_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.0.seat_ids)
+    }
+
+    /// The hold the change is about, or None.
+    #[getter]
+    fn hold_id(&self) -> Option<Uuid> {
+        self.0.hold_id
+    }
+
+    /// The booking the change is about, or None.
+    #[getter]
+    fn booking_id(&self) -> Option<Uuid> {
+        self.0.booking_id
+    }
+
+    /// When the hold ends (`held`, `extended`) or ended (`expired`), or None.
+    #[getter]
+    fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+
+    /// The record as the REST contract's JSON object: `{"id", "at", "kind", "show_id",
+    /// "seat_ids"}` plus `"hold_id"`, `"booking_id"` and `"expires_at"` where they apply.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
+    }
+
+    fn __repr__(&self) -> String {
+        let c = &self.0;
+        let mut out = format!(
+            "Change(id={}, kind='{}', show_id={:?}, seat_ids={:?}, at='{}'",
+            c.id,
+            c.kind.as_str(),
+            c.show_id,
+            c.seat_ids,
+            iso8601(&c.at)
+        );
+        if let Some(id) = c.hold_id {
+            out.push_str(&format!(", hold_id='{id}'"));
+        }
+        if let Some(id) = c.booking_id {
+            out.push_str(&format!(", booking_id='{id}'"));
+        }
+        if let Some(t) = &c.expires_at {
+            out.push_str(&format!(", expires_at='{}'", iso8601(t)));
+        }
+        out + ")"
+    }
+}
+
+/// A page of a show's history, oldest first, and where the next page starts.
+#[pyclass(frozen, module = "seatcore._seatcore")]
+pub struct ChangePage(pub seatcore::ChangePage);
+
+#[pymethods]
+impl ChangePage {
+    /// The changes, oldest first.
+    #[getter]
+    fn changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.0.changes.iter().cloned().map(Change))
+    }
+
+    /// The `after` of the next page: every record up to it was returned (or filtered out),
+    /// now and for good. Equal to `after` when the page is empty.
+    #[getter]
+    fn next(&self) -> i64 {
+        self.0.next
+    }
+
+    /// The document of `GET /shows/<id>/history`: `{"changes": [...], "next": id}`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize(py, &self.0)?)
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.changes.len()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.changes(py)?.as_any().try_iter()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ChangePage(changes=<{} changes>, next={})", self.0.changes.len(), self.0.next)
+    }
+}
+
+/// The history query of the arguments; their values are left to the core's checks.
+pub fn query(after: Int, seat_id: Option<&Bound<'_, PyAny>>, limit: Int) -> PyResult<HistoryQuery> {
+    Ok(HistoryQuery {
+        after: after.0,
+        seat_id: args::optional_string("seat_id", seat_id)?,
+        // Beyond u32: the core's range check refuses it as it refuses 0.
+        limit: u32::try_from(limit.0).unwrap_or(0),
+    })
+}
+
+/// `SeatCore.history`: a page of `show_id`'s history.
+pub fn history(
+    core: &SeatCore,
+    py: Python<'_>,
+    show_id: &Bound<'_, PyAny>,
+    after: Int,
+    seat_id: Option<&Bound<'_, PyAny>>,
+    limit: Int,
+) -> PyResult<ChangePage> {
+    let show_id = args::string("show_id", show_id)?;
+    let query = query(after, seat_id, limit)?;
+    let page = core.call(py, |c| c.history(&show_id, &query)).map_err(|e| error::to_py(py, e))?;
+    Ok(ChangePage(page))
+}
+
+/// `SeatCore.changes`: a stream of `show_id`'s changes after `after` (from now with None).
+pub fn stream(
+    core: &SeatCore,
+    py: Python<'_>,
+    show_id: &Bound<'_, PyAny>,
+    after: Option<Int>,
+    timeout: Option<f64>,
+) -> PyResult<ChangeStream> {
+    let show_id = args::string("show_id", show_id)?;
+    let timeout = match timeout {
+        None => None,
+        Some(t) => Some(seatcore::seconds("timeout", t).map_err(|_| {
+            PyValueError::new_err(format!("timeout must be a number of seconds, 0 or more, not {t}"))
+        })?),
+    };
+    let watch = core.call(py, |c| c.watch(&show_id, after.map(|a| a.0))).map_err(|e| error::to_py(py, e))?;
+    Ok(ChangeStream {
+        show_id,
+        timeout,
+        position: AtomicI64::new(watch.position()),
+        closing: AtomicBool::new(false),
+        watch: Mutex::new(Some(watch)),
+    })
+}
+
+/// An iterator of one show's changes, in id order, each once: the changes after its
+/// starting point, then each new one as it is committed (by any process). Made by
+/// `SeatCore.changes(show_id, after=..., timeout=...)`.
+///
+/// It waits for the next change with the GIL released. Without `timeout` it waits for as
+/// long as it takes; with one, the iteration ends when no change came for `timeout`
+/// seconds (iterating again goes on from the same place). Signals are handled while it
+/// waits: Ctrl-C raises `KeyboardInterrupt` from the wait, and the stream can go on.
+///
+/// It holds a database connection of its own (a `LISTEN`); `close()` (or leaving a `with`
+/// block, or dropping the stream) closes it, after which iteration ends at once. One thread
+/// iterates a stream at a time; `close()` may come from any thread.
+#[pyclass(frozen, module = "seatcore._seatcore")]
+pub struct ChangeStream {
+    show_id: String,
+    timeout: Option<Duration>,
+    /// The id of the last change returned (or the starting point).
+    position: AtomicI64,
+    /// Set by `close()` while another thread waits: that thread closes the watch.
+    closing: AtomicBool,
+    /// None once closed.
+    watch: Mutex<Option<Watch>>,
+}
+
+impl ChangeStream {
+    /// Closes the watch (its connection) now.
+    fn shut(&self, watch: &mut Option<Watch>) {
+        if let Some(w) = watch.take() {
+            self.position.store(w.position(), Ordering::Release);
+        }
+    }
+}
+
+#[pymethods]
+impl ChangeStream {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// The next change; waits for one (see the class). `StopIteration` once closed, or when
+    /// `timeout` passed without a change.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Change>> {
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        let mut guard = match self.watch.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                return Err(PyRuntimeError::new_err("another thread is iterating this change stream"))
+            }
+        };
+        loop {
+            if self.closing.load(Ordering::Acquire) {
+                self.shut(&mut guard);
+            }
+            let Some(watch) = guard.as_mut() else { return Ok(None) };
+            let slice = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
+                None => SLICE,
+            };
+            let got = py.detach(|| watch.next(slice));
+            self.position.store(watch.position(), Ordering::Release);
+            match got {
+                Ok(Some(change)) => return Ok(Some(Change(change))),
+                Ok(None) => {}
+                Err(e) => return Err(error::to_py(py, e)),
+            }
+            py.check_signals()?;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Closes the stream's database connection; iteration ends. Safe to call twice, and
+    /// from another thread while one waits (the wait then ends within a fraction of a
+    /// second).
+    fn close(&self, py: Python<'_>) {
+        self.closing.store(true, Ordering::Release);
+        let watch = match self.watch.try_lock() {
+            Ok(mut guard) => guard.take(),
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().take(),
+            Err(TryLockError::WouldBlock) => None, // the iterating thread closes it
+        };
+        if let Some(watch) = watch {
+            self.position.store(watch.position(), Ordering::Release);
+            py.detach(move || drop(watch));
+        }
+    }
+
+    /// True once `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// The id of the last change returned (or the starting point): pass it as `after` to
+    /// `SeatCore.changes` or `SeatCore.history` to go on from here.
+    #[getter]
+    fn position(&self) -> i64 {
+        self.position.load(Ordering::Acquire)
+    }
+
+    /// The show watched.
+    #[getter]
+    fn show_id(&self) -> &str {
+        &self.show_id
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the stream on leaving a `with` block.
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc_value: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<seatcore.ChangeStream show_id={:?} position={}{}>",
+            self.show_id,
+            self.position(),
+            if self.closed() { " closed" } else { "" }
+        )
+    }
+}
