@@ -433,6 +433,12 @@ impl PlacedSeat<'_> {
     }
 }
 
+impl std::fmt::Debug for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layout").field("seats", &self.seats.len()).field("rows", &self.rows.len()).finish()
+    }
+}
+
 impl Layout {
     /// How many seats.
     pub fn len(&self) -> usize {
