@@ -151,7 +151,11 @@ impl SeatCore {
             let mut tx = c.client.transaction()?;
             let created = tx.query_typed(
                 CREATE_SQL,
-                &[(&show_id, Type::TEXT), (&seat_count, Type::INT4), (&SeatIdArray(layout), Type::TEXT_ARRAY)],
+                &[
+                    (&show_id, Type::TEXT),
+                    (&seat_count, Type::INT4),
+                    (&SeatIdArray(layout), Type::TEXT_ARRAY),
+                ],
             )?;
             if created.first().map_or(0, |r| r.get::<_, i64>(0)) == 0 {
                 return Err(Error::ShowExists);

@@ -18,12 +18,11 @@ use super::{default_rank, derived_place_str, rowless_rank, MapEntry, MAX_NAME_CH
 use crate::error::InputError;
 use crate::validate;
 
-/// Where a problem stands in the order problems are reported: every problem of an earlier
-/// stage before any of a later one, and within a stage the first seat's.
+/// Where a problem stands in the order problems are reported: no seats or too many first,
+/// then every problem of an earlier stage before any of a later one, and within a stage the
+/// first seat's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Stage {
-    /// No seats, or too many.
-    Count,
     /// A map's element the caller could not read as a seat (of the wrong JSON type).
     Shape,
     /// A seat's own fields (for a flat list, an element that is not a string too).
@@ -75,11 +74,8 @@ impl Strings {
     fn insert(&mut self, s: &str) -> (u32, bool) {
         let Strings { text, ends, index, hasher } = self;
         let hash = hasher.hash_one(s);
-        let entry = index.entry(
-            hash,
-            |&n| slice(text, ends, n) == s,
-            |&n| hasher.hash_one(slice(text, ends, n)),
-        );
+        let entry =
+            index.entry(hash, |&n| slice(text, ends, n) == s, |&n| hasher.hash_one(slice(text, ends, n)));
         match entry {
             Entry::Occupied(e) => (*e.get(), false),
             Entry::Vacant(e) => {
@@ -118,10 +114,9 @@ struct Slot {
     flags: u8,
 }
 
-/// A row of the map: its section and name, and its lowest and highest positions.
+/// A row of the map: its name, and its lowest and highest positions.
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    section: u32,
     name: u32,
     lo: u32,
     hi: u32,
@@ -260,7 +255,8 @@ impl MapBuilder {
             return Err(if self.flat { InputError::NoSeats } else { InputError::NoMapSeats });
         }
         validate::seat_count(self.given, self.max)?;
-        for (stage, problem) in [(Stage::Shape, &self.shape), (Stage::Seat, &self.seat), (Stage::Clash, &self.clash)]
+        for (stage, problem) in
+            [(Stage::Shape, &self.shape), (Stage::Seat, &self.seat), (Stage::Clash, &self.clash)]
         {
             if stage <= through {
                 if let Some(e) = problem {
@@ -299,7 +295,7 @@ impl MapBuilder {
             let next = self.rows.len() as u32;
             let number = *self.row_numbers.entry((section, name)).or_insert(next);
             if number == next {
-                self.rows.push(Row { section, name, lo: p, hi: p });
+                self.rows.push(Row { name, lo: p, hi: p });
             }
             if self.places.insert(u64::from(number) << 32 | u64::from(p)) {
                 let row = &mut self.rows[number as usize];
@@ -558,7 +554,10 @@ mod tests {
         assert_eq!((b1.section, b1.row, b1.position, b1.category), ("", Some("B"), Some(1), "standard"));
         assert_eq!(b1.rank, default_rank(0, 1, 1, 2));
         assert_eq!(layout.seat(2).rank, default_rank(1, 7, 7, 7));
-        assert_eq!((layout.seat(3).row, layout.seat(3).position, layout.seat(3).rank), (None, None, 1e12 + 4.0));
+        assert_eq!(
+            (layout.seat(3).row, layout.seat(3).position, layout.seat(3).rank),
+            (None, None, 1e12 + 4.0)
+        );
         // B02's place is B2's: no row
         assert_eq!((layout.seat(4).row, layout.seat(4).position), (None, None));
     }
