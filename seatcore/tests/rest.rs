@@ -396,7 +396,16 @@ fn an_initialize_read_as_it_arrives_answers_as_one_read_whole() {
         );
         assert_eq!(whole.0, 201, "{body}: {}", whole.1);
         assert_eq!((streamed.0, &streamed.1["seat_count"]), (201, &whole.1["seat_count"]), "{body}");
-        assert_eq!(core.seat_map(&b).unwrap().seats, core.seat_map(&a).unwrap().seats, "{body}");
+        let map = core.seat_map(&b).unwrap().seats;
+        assert_eq!(map, core.seat_map(&a).unwrap().seats, "{body}");
+        // the show's one change lists its seats in map order
+        let log = core.history(&b, &seatcore::HistoryQuery { limit: 10, ..Default::default() }).unwrap();
+        let ids: Vec<&str> = map.iter().map(|s| s.seat_id.as_str()).collect();
+        assert_eq!(log.changes.len(), 1, "{body}");
+        assert_eq!(
+            (log.changes[0].kind.as_str(), &log.changes[0].seat_ids),
+            ("initialized", &ids.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        );
         let [_, again] =
             initialize_both(&core, "/shows/x/initialize", &format!("/shows/{b}/initialize"), JSON, body);
         assert_eq!(again, (409, json!({"error": "show already exists"})));

@@ -2,33 +2,28 @@
 
 use std::io::Write;
 
-use bytes::BytesMut;
-use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::types::Type;
 use postgres::{CopyInWriter, Transaction};
-use postgres_protocol::types::{array_to_sql, text_to_sql, ArrayDimension};
 
 use crate::error::{Error, InputError, Result};
 use crate::seat_map::{Layout, MapBuilder, MapEntry, MapSeat, ShowMap, Stage};
 use crate::{validate, OnLost, SeatCore};
 
-/// The show row and its `initialized` change, or nothing when the show exists (waiting for
-/// a transaction that is creating it to end). Returns how many shows were created.
+/// The show row, or nothing when the show exists (waiting for a transaction that is
+/// creating it to end). Returns the id of the transaction's first change record: the
+/// show's `initialized` change, written last.
 const CREATE_SQL: &str = "
-WITH new_show AS (
-    INSERT INTO shows (show_id, seat_count)
-    VALUES ($1, $2)
-    ON CONFLICT (show_id) DO NOTHING
-    RETURNING show_id
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids)
-    SELECT seatcore_change_id(0), 'initialized', show_id, $3 FROM new_show
-)
-SELECT count(*) FROM new_show";
+INSERT INTO shows (show_id, seat_count)
+VALUES ($1, $2)
+ON CONFLICT (show_id) DO NOTHING
+RETURNING seatcore_change_id(0)";
 
-/// The seats and the map of a new show, in PostgreSQL's binary COPY format.
+/// The seats, the map and the `initialized` change of a new show, in PostgreSQL's binary
+/// COPY format, in the transaction that creates the show row.
 const COPY_SEATS_SQL: &str = "COPY seats (show_id, seat_no, seat_id) FROM STDIN (FORMAT binary)";
 const COPY_MAP_SQL: &str = "COPY seat_map (show_id, seat_no, section, row_label, position, category, \
                             accessible, rank) FROM STDIN (FORMAT binary)";
+const COPY_CHANGE_SQL: &str = "COPY changes (id, kind, show_id, seat_ids) FROM STDIN (FORMAT binary)";
 
 const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 
@@ -149,17 +144,10 @@ impl SeatCore {
         let seat_count = i32::try_from(layout.len()).unwrap_or(i32::MAX);
         self.with_conn(OnLost::Fail, |c, _| {
             let mut tx = c.client.transaction()?;
-            let created = tx.query_typed(
-                CREATE_SQL,
-                &[
-                    (&show_id, Type::TEXT),
-                    (&seat_count, Type::INT4),
-                    (&SeatIdArray(layout), Type::TEXT_ARRAY),
-                ],
-            )?;
-            if created.first().map_or(0, |r| r.get::<_, i64>(0)) == 0 {
+            let created = tx.query_typed(CREATE_SQL, &[(&show_id, Type::TEXT), (&seat_count, Type::INT4)])?;
+            let Some(change_id) = created.first().map(|r| r.get::<_, i64>(0)) else {
                 return Err(Error::ShowExists);
-            }
+            };
             let mut seats = BinaryRows::start(&mut tx, COPY_SEATS_SQL)?;
             for (i, seat_id) in layout.seat_ids().enumerate() {
                 seats.row(3)?;
@@ -187,6 +175,13 @@ impl SeatCore {
                 map.float8(seat.rank);
             }
             map.finish()?;
+            let mut log = BinaryRows::start(&mut tx, COPY_CHANGE_SQL)?;
+            log.row(4)?;
+            log.int8(change_id);
+            log.text("initialized");
+            log.text(show_id);
+            log.text_array(layout.seat_ids(), layout.seat_ids_bytes())?;
+            log.finish()?;
             tx.commit()?;
             // Until the planner's statistics know the new show, it takes the show for a
             // handful of rows and plans every hold as a scan of the whole seat map (300 ms
@@ -291,45 +286,15 @@ fn seat_no(i: usize) -> i32 {
     i32::try_from(i + 1).unwrap_or(i32::MAX)
 }
 
-/// A map's seat ids as a `text[]` parameter, encoded straight from the compact map.
-#[derive(Debug)]
-struct SeatIdArray<'a>(&'a Layout);
-
-impl ToSql for SeatIdArray<'_> {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        let len = i32::try_from(self.0.len())?;
-        let dimension = ArrayDimension { len, lower_bound: 1 };
-        array_to_sql(
-            Some(dimension),
-            Type::TEXT.oid(),
-            self.0.seat_ids(),
-            |id, buf| {
-                text_to_sql(id, buf);
-                Ok(postgres_protocol::IsNull::No)
-            },
-            out,
-        )?;
-        Ok(IsNull::No)
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::TEXT_ARRAY
-    }
-
-    to_sql_checked!();
-}
-
 /// Bytes handed to PostgreSQL at a time during a `COPY`.
-const COPY_PIECE: usize = 256 * 1024;
+const COPY_PIECE: usize = 64 * 1024;
 
 /// Rows written in PostgreSQL's binary `COPY` format (a header, then per row its field
 /// count and each field as a length and big-endian bytes, then a trailer), and handed over
 /// in pieces of [`COPY_PIECE`] bytes. `postgres::binary_copy` would do the encoding, but it
-/// hands every row to the driver on its own, which costs more than the row for a big map.
+/// hands every row to the driver on its own, which costs more than the row for a big map
+/// (measured for 200,000 rows of three fields: 0.11 s of CPU against 0.006 s), and it
+/// writes a value, such as the 200,000 ids of the `initialized` change, in one piece.
 struct BinaryRows<'a> {
     out: CopyInWriter<'a>,
     buf: Vec<u8>,
@@ -348,10 +313,32 @@ impl<'a> BinaryRows<'a> {
 
     /// Starts a row of `fields` fields.
     fn row(&mut self, fields: i16) -> Result<()> {
+        self.send_if_full()?;
+        self.buf.extend_from_slice(&fields.to_be_bytes());
+        Ok(())
+    }
+
+    fn send_if_full(&mut self) -> Result<()> {
         if self.buf.len() >= COPY_PIECE {
             self.send()?;
         }
-        self.buf.extend_from_slice(&fields.to_be_bytes());
+        Ok(())
+    }
+
+    /// A one-dimensional `text[]` of `ids` (without NULLs), whose texts are `bytes` long
+    /// together, written as it goes: the array's length, its header (dimensions, no NULLs,
+    /// element type, size, lower bound 1), then each element as a field is.
+    fn text_array<'s>(&mut self, ids: impl ExactSizeIterator<Item = &'s str>, bytes: usize) -> Result<()> {
+        let n = ids.len();
+        // At most 500,000 ids of at most 256 bytes: far below 2 GiB.
+        self.buf.extend_from_slice(&((20 + 4 * n + bytes) as i32).to_be_bytes());
+        for word in [1, 0, Type::TEXT.oid() as i32, n as i32, 1] {
+            self.buf.extend_from_slice(&word.to_be_bytes());
+        }
+        for id in ids {
+            self.send_if_full()?;
+            self.text(id);
+        }
         Ok(())
     }
 
@@ -366,6 +353,10 @@ impl<'a> BinaryRows<'a> {
     }
 
     fn int4(&mut self, v: i32) {
+        self.field(&v.to_be_bytes());
+    }
+
+    fn int8(&mut self, v: i64) {
         self.field(&v.to_be_bytes());
     }
 

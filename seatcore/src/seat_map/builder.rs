@@ -451,6 +451,11 @@ impl Layout {
         (0..self.seats.len() as u32).map(|n| self.ids.get(n))
     }
 
+    /// How many bytes the seat ids take together.
+    pub fn seat_ids_bytes(&self) -> usize {
+        self.ids.text.len()
+    }
+
     /// The seat at `i` (in map order, from 0).
     pub fn seat(&self, i: usize) -> PlacedSeat<'_> {
         let slot = &self.seats[i];
