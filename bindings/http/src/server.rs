@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use seatcore::rest::Endpoint;
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
 use crate::reply::{Payload, Reply};
@@ -188,6 +189,21 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
     let took = arrived.elapsed();
     app.metrics.record(route, method, status, took);
     log_line(method, &url, status, took, sent.is_err());
+    if route == Endpoint::Initialize.template() {
+        release_freed_memory();
+    }
+}
+
+/// Gives the memory freed in the allocator's arenas back to the system. An initialize
+/// builds a seat map of up to tens of megabytes and frees it; glibc keeps what it freed
+/// inside an arena resident (only the arena's top is given back), and the next initialize,
+/// on another worker's arena, would add its own.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system; callable from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The replies tiny_http makes by itself (`tiny_http::Limits::error_response`): a malformed
