@@ -292,7 +292,7 @@ fn initialize_both(
     let a = rest::handle(core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
     let (_, show_id) = rest::resolve(streamed).unwrap();
     let rq = Request { content_type: ct, ..Request::default() };
-    let read = rest::read_initialize(show_id.as_deref(), &rq, Trickle(body.as_bytes()));
+    let read = rest::read_initialize(show_id.as_deref(), &rq, Trickle(body.as_bytes()), Some(body.len()));
     let b = rest::initialize_read(core, read);
     let json = |r: rest::Reply| match r.body {
         Body::Json(v) => (r.status, v),

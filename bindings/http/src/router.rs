@@ -236,7 +236,8 @@ pub fn route(app: &App, rq: &Head, deadline: Instant, body: &mut dyn BodySource)
         Err(BodyError::TooLarge)
     } else if endpoint == Endpoint::Initialize {
         let request = api_request(rq, &[]);
-        let read = rest::read_initialize(show_id.as_deref(), &request, body.reader());
+        let length = body.declared_length();
+        let read = rest::read_initialize(show_id.as_deref(), &request, body.reader(), length);
         // Receiving a body longer than what was read ahead is the client's time, not a wait.
         let deadline = deadline + reading.elapsed();
         let core = app.core.until(deadline);

@@ -92,6 +92,7 @@ impl SeatCore {
     pub fn initialize_show<S: AsRef<str>>(&self, show_id: &str, seat_ids: &[S]) -> Result<usize> {
         validate::seat_count(seat_ids.len(), validate::MAX_SEATS_PER_SHOW)?;
         let mut map = MapBuilder::ids();
+        map.reserve(seat_ids.len(), seat_ids.iter().map(|s| s.as_ref().len()).sum());
         for id in seat_ids {
             map.push_id(id.as_ref());
         }
@@ -107,6 +108,7 @@ impl SeatCore {
     pub fn initialize_map(&self, show_id: &str, seats: &[MapSeat]) -> Result<usize> {
         let show_id = validate::show_id(show_id)?;
         let mut map = MapBuilder::map();
+        map.reserve(seats.len(), seats.iter().map(|s| s.seat_id.len()).sum());
         for seat in seats {
             map.push(seat.spec());
         }

@@ -45,7 +45,8 @@ impl InitializeBody {
 /// Reads a whole body held in memory.
 pub(super) fn from_slice(bytes: &[u8]) -> Result<InitializeBody, InputError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let body = (&mut de).deserialize_map(BodyVisitor).map_err(|e| not_an_object(&e))?;
+    let body =
+        (&mut de).deserialize_map(BodyVisitor { size_hint: bytes.len() }).map_err(|e| not_an_object(&e))?;
     de.end().map_err(|e| not_an_object(&e))?;
     Ok(body)
 }
@@ -62,10 +63,17 @@ pub(super) enum StreamError {
 /// Reads a body from `body`, at most `limit` bytes of it. A body that turns out not to be
 /// a JSON object is still read to its end (up to the limit), so that a body over the limit
 /// is reported as such whatever it holds.
-pub(super) fn from_reader(body: impl Read, limit: usize) -> Result<InitializeBody, StreamError> {
+/// `length` is the length the request declares, if any.
+pub(super) fn from_reader(
+    body: impl Read,
+    length: Option<usize>,
+    limit: usize,
+) -> Result<InitializeBody, StreamError> {
+    let size_hint = length.unwrap_or(0).min(limit);
     let mut reader = BufReader::with_capacity(READ_BUFFER, Limited::new(body, limit));
     let mut de = serde_json::Deserializer::from_reader(&mut reader);
-    let parsed = (&mut de).deserialize_map(BodyVisitor).and_then(|body| de.end().map(|()| body));
+    let parsed =
+        (&mut de).deserialize_map(BodyVisitor { size_hint }).and_then(|body| de.end().map(|()| body));
     match parsed {
         Ok(body) => Ok(body),
         Err(e) if e.is_io() => Err(read_failure(&io::Error::from(e))),
@@ -191,8 +199,12 @@ impl Visitor<'_> for KeySeed {
     }
 }
 
-/// The body: a JSON object; a repeated key keeps its last value.
-struct BodyVisitor;
+/// The body: a JSON object; a repeated key keeps its last value. `size_hint` is the body's
+/// length when known: at most a quarter of it are seat ids of a flat list (`"A",`), a
+/// sixteenth seats of a map (`{"seat_id":"A"},`).
+struct BodyVisitor {
+    size_hint: usize,
+}
 
 impl<'de> Visitor<'de> for BodyVisitor {
     type Value = InitializeBody;
@@ -207,12 +219,14 @@ impl<'de> Visitor<'de> for BodyVisitor {
                     // A repeated key: the earlier list is let go before the new one is read.
                     body.seat_ids = None;
                     let mut ids = MapBuilder::ids();
+                    ids.reserve(self.size_hint / 4, self.size_hint);
                     let listed = map.next_value_seed(ListSeed { map: &mut ids, flat: true })?;
                     body.seat_ids = Some(listed.then_some(ids));
                 }
                 Key::Seats => {
                     body.seats = None;
                     let mut seats = MapBuilder::map();
+                    seats.reserve(self.size_hint / 16, self.size_hint);
                     let listed = map.next_value_seed(ListSeed { map: &mut seats, flat: false })?;
                     body.seats = Some(listed.then_some(seats));
                 }

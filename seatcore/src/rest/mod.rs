@@ -424,11 +424,17 @@ pub struct InitializeRequest {
 /// [`Endpoint::body_limit`] bytes, each seat checked and stored compactly as the parser
 /// meets it; [`initialize_read`] then creates the show. Together they answer exactly what
 /// [`handle`] answers for the same request with its body in memory (`rq.body` is not
-/// read). `show_id` is the raw id from the path (see [`resolve`]).
+/// read). `show_id` is the raw id from the path (see [`resolve`]); `length` the length the
+/// request declares (`Content-Length`), if any, by which the seat map is sized up front.
 ///
 /// A body that is refused before its end (a wrong `Content-Type`, malformed JSON) is
 /// still read to its end, so that a body over the limit gets its 413 whatever it holds.
-pub fn read_initialize(show_id: Option<&[u8]>, rq: &Request, body: impl Read) -> InitializeRequest {
+pub fn read_initialize(
+    show_id: Option<&[u8]>,
+    rq: &Request,
+    body: impl Read,
+    length: Option<usize>,
+) -> InitializeRequest {
     let op = Op::Initialize;
     let limit = Endpoint::Initialize.body_limit();
     let (show_id, early) = match show_id.map(std::str::from_utf8) {
@@ -439,7 +445,7 @@ pub fn read_initialize(show_id: Option<&[u8]>, rq: &Request, body: impl Read) ->
     let early = early.or_else(|| (!is_json_content_type(rq.content_type)).then_some(InputError::NotAnObject));
     let body = match early {
         Some(problem) => Err(initialize::refuse(body, limit, problem)),
-        None => initialize::from_reader(body, limit),
+        None => initialize::from_reader(body, length, limit),
     };
     let body = body.map_err(|e| match e {
         StreamError::TooLarge => Reply::too_large(op, limit),

@@ -195,6 +195,17 @@ impl MapBuilder {
         }
     }
 
+    /// Makes room for `seats` seats whose ids take `id_bytes` bytes together, so that the
+    /// map's lists are allocated once rather than grown (each growth copies the list and
+    /// leaves the old copy to the allocator). More than is used costs address space only:
+    /// pages are resident once written.
+    pub fn reserve(&mut self, seats: usize, id_bytes: usize) {
+        let seats = seats.min(self.max);
+        self.seats.reserve(seats.saturating_sub(self.seats.len()));
+        self.ids.ends.reserve(seats.saturating_sub(self.ids.ends.len()));
+        self.ids.text.reserve(id_bytes.saturating_sub(self.ids.text.len()));
+    }
+
     /// How many seats were given so far: the index of the next one.
     pub fn len(&self) -> usize {
         self.given
