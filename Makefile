@@ -5,7 +5,7 @@ CARGO ?= cargo
 # The database: DATABASE_URL when set, else the project's private cluster (.pgdata/).
 DB_URL = $${DATABASE_URL:-$$(scripts/pg.sh start)}
 
-.PHONY: help run test lint test-rust test-python test-c test-hostile test-chaos bench db db-stop clean
+.PHONY: help run test lint test-rust test-python test-c test-hostile test-chaos test-ha bench db db-stop clean
 
 help:
 	@echo "make run    set up what is missing, start the private PostgreSQL, serve http://127.0.0.1:5000"
@@ -19,10 +19,11 @@ run:
 	  DATABASE_URL="$$url" $(CARGO) run --release -q -p seatcore-server -- $(ARGS)
 
 test:
-	@scripts/setup.sh python c browser
+	@scripts/setup.sh python c browser ha
 	@$(MAKE) --no-print-directory lint
 	@url=$(DB_URL) && export DATABASE_URL="$$url" && \
 	  $(MAKE) --no-print-directory test-rust test-python test-c test-hostile test-chaos
+	@$(MAKE) --no-print-directory test-ha
 
 # Gates: formatting and lints of the Rust code (the Python door's test.sh runs ruff).
 lint:
@@ -47,6 +48,11 @@ test-hostile:
 # after test-python: the many-instances round drives the Python module it installed
 test-chaos:
 	scripts/chaos.sh
+
+# the failover round on a pg_auto_failover formation of its own (scripts/ha.sh, docs/ha.md);
+# needs the Python module, which it builds when missing
+test-ha:
+	scripts/ha-test.sh
 
 bench:
 	bench/run.sh

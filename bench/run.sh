@@ -152,6 +152,11 @@ DATABASE_URL=$bench_url "$tdir/release/examples/core_bench" --seats 200000 --thr
   esac
 done
 
+# seatcore.aio: 64 tasks on one event loop against 8 threads on the sync API (release build,
+# installed above), and a 1 ms timer's lag under that load.
+"$root/.venv/bin/python" bench/aio_bench.py --url "$bench_url" --seconds "$secs" --reps "$reps" \
+  --jsonl "$results" >"$out/aio_bench.txt"
+
 # The C library, release build, 8 threads (each cycle: a hold, then a booking or a release).
 cc -O2 -std=c99 -Wall -Ibindings/c/include examples/c/hammer.c -o "$out/hammer" \
   -L"$tdir/release" -lseatcore -lpthread -Wl,-rpath,"$tdir/release"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Many instances, one PostgreSQL (issue 7, "Faults"): three seatcore-server processes, the
+# Many instances, one PostgreSQL: three seatcore-server processes, the
 # Python module (SeatCore with request keys, and DatabaseManager), the C kiosk example run
 # over and over, and the C hammer example, all at once against the same shows; then every
 # acknowledged booking is looked up and every invariant checked (scripts/chaos/many.py),

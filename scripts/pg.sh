@@ -14,6 +14,8 @@
 # the newest /usr/lib/postgresql/*/bin, else whatever is on PATH).
 # SEATCORE_PG_SSL=1 at first start: also make a private CA and a server certificate for
 # localhost/127.0.0.1 (<data>/ca.crt is the CA to trust) and turn TLS on.
+# SEATCORE_PG_PRIMARY=PORT at first start: make the cluster a hot standby of the cluster on
+# 127.0.0.1:PORT (a copy by pg_basebackup that streams from it) instead of a new one.
 # PostgreSQL refuses to run as root; as root the cluster runs as the `postgres` user.
 set -euo pipefail
 
@@ -69,8 +71,13 @@ start() {
       chown postgres: "$data"
     fi
     chmod 700 "$data"
-    as_owner "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-    cat >>"$data/postgresql.conf" <<CONF
+    if [ -n "${SEATCORE_PG_PRIMARY:-}" ]; then
+      # -R writes primary_conninfo and standby.signal: it starts as a streaming hot standby
+      as_owner "$bin/pg_basebackup" -D "$data" -h 127.0.0.1 -p "$SEATCORE_PG_PRIMARY" -U postgres \
+        -X stream -R --no-sync --checkpoint=fast >/dev/null
+    else
+      as_owner "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+      cat >>"$data/postgresql.conf" <<CONF
 # seatcore's private cluster: loopback only, sized for tests and benchmarks
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
@@ -81,7 +88,8 @@ synchronous_commit = on
 log_min_messages = warning
 log_min_error_statement = panic
 CONF
-    if [ "${SEATCORE_PG_SSL:-0}" = 1 ]; then make_certs; fi
+      if [ "${SEATCORE_PG_SSL:-0}" = 1 ]; then make_certs; fi
+    fi
   fi
   echo "$port" | as_owner tee "$data/seatcore.port" >/dev/null
   sed -i "s/^port = .*//" "$data/postgresql.conf"

@@ -4,6 +4,8 @@
 #   scripts/setup.sh python   also the project's .venv (maturin, pytest, flask, mypy)
 #   scripts/setup.sh c        also a C toolchain and valgrind
 #   scripts/setup.sh browser  also Chromium, for the demo page's browser test
+#   scripts/setup.sh ha       also pg_auto_failover for the installed PostgreSQL, for
+#                             scripts/ha.sh (the failover formation and its test)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -59,6 +61,17 @@ for extra in "$@"; do
     browser)
       command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
         apt_install chromium
+      ;;
+    ha)
+      # the extension and pg_autoctl, built for the newest PostgreSQL server installed
+      major=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 | cut -d/ -f5)
+      if [ -z "$major" ]; then
+        echo "setup: missing: the PostgreSQL server, needed before pg_auto_failover" >&2
+        exit 1
+      fi
+      if [ ! -f "/usr/lib/postgresql/$major/lib/pgautofailover.so" ] || ! command -v pg_autoctl >/dev/null 2>&1; then
+        apt_install "postgresql-$major-auto-failover"
+      fi
       ;;
     *) echo "setup: unknown extra '$extra'" >&2; exit 2 ;;
   esac

@@ -208,6 +208,8 @@ public:
     Options &sweep_batch(std::uint32_t n) { return set(seatcore_options_set_sweep_batch, n); }
     Options &migrate(bool on) { return set(seatcore_options_set_migrate, on); }
     Options &max_hold_life_s(std::uint64_t s) { return set(seatcore_options_set_max_hold_life_s, s); }
+    // Where status reads go (a hot standby); see seatcore_options_set_read_url.
+    Options &read_url(const std::string &url) { return set(seatcore_options_set_read_url, url.c_str()); }
     const seatcore_options *get() const noexcept { return p_.get(); }
 
 private:

@@ -75,12 +75,20 @@ def create_app(
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         return response
 
+    def raw_path() -> str:
+        """The path as sent, percent-encoded (an encoded "/" in a show id stays encoded):
+        the server's raw request URI (werkzeug, gunicorn), else the decoded path encoded."""
+        uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+        if isinstance(uri, str) and uri.startswith("/"):
+            return uri.split("?", 1)[0]
+        return urllib.parse.quote(request.path)
+
     def contract(**_: Any) -> Response:
         """Any endpoint of the contract: the core's reply, as it is."""
         method = "GET" if request.method == "HEAD" else request.method
         reply = core.handle_rest(
             method,
-            urllib.parse.quote(request.path),  # the path as sent, percent-encoded
+            raw_path(),
             body=request.get_data(cache=False),
             content_type=request.headers.get("Content-Type"),
             idempotency_key=request.headers.get("Idempotency-Key"),
@@ -88,13 +96,14 @@ def create_app(
             min_hold_seconds=hold_min_seconds,
             max_hold_seconds=hold_max_seconds,
         )
-        if reply is None:  # cannot happen: Flask routed it here from the same table
+        if reply is None:  # a path the rule took but the contract does not know
             return Response(status=404)
         status, body = reply
         return Response(body, status=status, mimetype="application/json")
 
+    # Show ids may hold an encoded "/": each rule takes any path, the core resolves it.
     for method, template in REST_ENDPOINTS:
-        rule = template.replace("{show_id}", "<show_id>")
+        rule = template.replace("{show_id}", "<path:show_id>")
         app.add_url_rule(rule, endpoint=f"{method} {template}", view_func=contract, methods=[method])
 
     @app.get("/")

@@ -378,6 +378,7 @@ mod tests {
                 blocked: 0,
                 invariants_valid: true,
                 version: 7,
+                replayed_at: None,
             },
             seats: vec![
                 Seat { seat_id: "A1".into(), state: SeatState::Available, hold_expires_at: None },

@@ -442,7 +442,9 @@ impl Error {
 pub(crate) enum DbFailure {
     /// Deadlock or serialization failure: the statement was rolled back; run it again.
     Retry,
-    /// The connection is gone or the server is shutting down / starting up.
+    /// The connection is gone, the server is shutting down or starting up, or it no longer
+    /// takes writes (a primary demoted by a failover): the pool must connect afresh, and
+    /// may find the new primary.
     Lost,
     /// Lock or statement timeout.
     Busy,
@@ -469,10 +471,47 @@ pub(crate) fn classify(err: &postgres::Error) -> DbFailure {
         || *code == SqlState::CRASH_SHUTDOWN
         || *code == SqlState::CANNOT_CONNECT_NOW
         || *code == SqlState::TOO_MANY_CONNECTIONS
+        || *code == SqlState::READ_ONLY_SQL_TRANSACTION
     {
         DbFailure::Lost
     } else {
         DbFailure::Other
+    }
+}
+
+/// A read that failed after it had handed part of its rows to the caller: it is not run
+/// again (the caller would see those rows twice), whatever the failure.
+#[derive(Debug)]
+pub(crate) struct BrokeOff(pub(crate) postgres::Error);
+
+impl fmt::Display for BrokeOff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the read broke off after part of it was handed over: {}", self.0)
+    }
+}
+
+impl std::error::Error for BrokeOff {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl Error {
+    /// This error, for a read that had handed over part of its rows: a failure that would
+    /// be retried (a lost connection, a conflict with a standby's replay) becomes
+    /// `Unavailable` and is not retried.
+    pub(crate) fn broke_off(self) -> Error {
+        let retried = |e: &postgres::Error| matches!(classify(e), DbFailure::Retry | DbFailure::Lost);
+        match self {
+            Error::Database(e) | Error::Busy(Some(e)) if retried(&e) => {
+                Error::Unavailable(Box::new(BrokeOff(e)))
+            }
+            Error::Unavailable(source) => match source.downcast::<postgres::Error>() {
+                Ok(e) => Error::Unavailable(Box::new(BrokeOff(*e))),
+                Err(source) => Error::Unavailable(source),
+            },
+            other => other,
+        }
     }
 }
 

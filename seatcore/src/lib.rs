@@ -61,8 +61,9 @@ pub use types::{
 pub use uuid::Uuid;
 pub use watch::{Listener, Watch, CHANNEL as CHANGE_CHANNEL, NOTIFY_GAP, POLL as CHANGE_POLL};
 
-use error::{classify, DbFailure};
+use error::{classify, BrokeOff, DbFailure};
 use pool::{Conn, Pool, PoolSpec};
+use tls::SessionAttrs;
 
 /// A handle on the seat database, shared by all threads. Cloning is cheap (one pool).
 ///
@@ -75,10 +76,10 @@ pub struct SeatCore {
 }
 
 struct Inner {
-    spec: PoolSpec,
-    /// This process's pool: none after `dispose()` until the next call opens one; a pool of
-    /// another process after `fork()`, which the next call replaces (see `pool::Pool`).
-    pool: ArcSwapOption<Pool>,
+    /// The primary: every write, and every read not routed to the reader.
+    primary: Site,
+    /// Where status, map and history reads go, when [`Options::read_url`] is set.
+    reader: Option<Site>,
     sweep_batch: i64,
     change_retention: Duration,
     max_hold_life: Duration,
@@ -94,10 +95,65 @@ struct Inner {
     groups: ops::group::Groups,
 }
 
-impl Drop for Inner {
+/// One database (or list of hosts) the handle connects to, and this process's pool there.
+struct Site {
+    spec: PoolSpec,
+    /// This process's pool: none after `dispose()` until the next call opens one; a pool of
+    /// another process after `fork()`, which the next call replaces (see `pool::Pool`).
+    pool: ArcSwapOption<Pool>,
+}
+
+impl Drop for Site {
     fn drop(&mut self) {
+        self.dispose();
+    }
+}
+
+impl Site {
+    fn new(spec: PoolSpec, pool: Option<Pool>) -> Site {
+        Site { spec, pool: ArcSwapOption::new(pool.map(Arc::new)) }
+    }
+
+    fn dispose(&self) {
         if let Some(pool) = self.pool.swap(None) {
             pool::release(pool);
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.pool.load().as_ref().is_some_and(|p| p.is_ours())
+    }
+
+    /// This process's pool, opened on first use after `dispose()` or `fork()`.
+    fn pool(&self) -> Result<Arc<Pool>> {
+        loop {
+            let current = self.pool.load_full();
+            if let Some(pool) = current.as_ref().filter(|p| p.is_ours()) {
+                return Ok(Arc::clone(pool));
+            }
+            let fresh = Arc::new(Pool::open(&self.spec, false)?);
+            let previous = self.pool.compare_and_swap(&current, Some(Arc::clone(&fresh)));
+            let installed = match (previous.as_ref(), current.as_ref()) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            // Let go of what we loaded, and of the reference the swap handed back when ours
+            // won: a pool of another process is left untouched (see `pool::Pool`).
+            if installed {
+                if let Some(stored) = arc_swap::Guard::into_inner(previous) {
+                    pool::release(stored);
+                }
+            } else {
+                drop(previous);
+            }
+            if let Some(loaded) = current {
+                pool::release(loaded);
+            }
+            if installed {
+                return Ok(fresh);
+            }
+            // Another thread opened one first: close ours and use theirs.
         }
     }
 }
@@ -146,14 +202,8 @@ impl SeatCore {
     /// the timeouts.
     pub fn connect(url: &str, options: Options) -> Result<SeatCore> {
         options.check()?;
-        let (mut config, tls) = tls::configure(url)?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(options.connect_timeout);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("seatcore");
-        }
-        config.keepalives(true).keepalives_idle(Duration::from_secs(30));
+        // Several hosts: the writer wants the one that takes writes, the reader a standby.
+        let (config, tls, fallbacks) = endpoint(url, &options, SessionAttrs::ReadWrite)?;
         // Plain SET (not startup options) so a transaction-mode pooler needs no configuration.
         let session_sql = format!(
             "SET statement_timeout = {}; SET lock_timeout = {}; \
@@ -165,17 +215,31 @@ impl SeatCore {
         let spec = PoolSpec {
             config,
             tls,
+            fallbacks,
             session_sql,
             max_size: options.pool_size,
             min_idle: options.min_idle.min(options.pool_size),
             checkout_timeout: options.checkout_timeout,
             lock_timeout: options.lock_timeout,
         };
+        let reader = match &options.read_url {
+            None => None,
+            Some(read_url) => {
+                let (config, tls, mut fallbacks) = endpoint(read_url, &options, SessionAttrs::PreferStandby)?;
+                // When no server of the read URL answers, the primary serves the reads.
+                fallbacks.push((spec.config.clone(), spec.tls.clone()));
+                let spec = PoolSpec { config, tls, fallbacks, ..spec.clone() };
+                // Opened now, filled in the background: a standby that is down does not stop
+                // the handle from connecting.
+                let pool = Pool::open(&spec, false)?;
+                Some(Site::new(spec, Some(pool)))
+            }
+        };
         let pool = Pool::open(&spec, true)?;
         let core = SeatCore {
             inner: Arc::new(Inner {
-                spec,
-                pool: ArcSwapOption::from_pointee(pool),
+                primary: Site::new(spec, Some(pool)),
+                reader,
                 sweep_batch: i64::from(options.sweep_batch),
                 change_retention: options.change_retention,
                 max_hold_life: options.max_hold_life,
@@ -204,48 +268,16 @@ impl SeatCore {
     /// Closes every pooled connection (operations in flight finish on theirs first). The
     /// next operation opens a new pool, so disposing a handle still in use is safe.
     pub fn dispose(&self) {
-        if let Some(pool) = self.inner.pool.swap(None) {
-            pool::release(pool);
+        self.inner.primary.dispose();
+        if let Some(reader) = &self.inner.reader {
+            reader.dispose();
         }
     }
 
     /// Whether a pool is open in this process (false after [`SeatCore::dispose`] until
     /// the next operation, and in a child process until its first operation).
     pub fn is_open(&self) -> bool {
-        self.inner.pool.load().as_ref().is_some_and(|p| p.is_ours())
-    }
-
-    /// This process's pool, opened on first use after `dispose()` or `fork()`.
-    fn pool(&self) -> Result<Arc<Pool>> {
-        loop {
-            let current = self.inner.pool.load_full();
-            if let Some(pool) = current.as_ref().filter(|p| p.is_ours()) {
-                return Ok(Arc::clone(pool));
-            }
-            let fresh = Arc::new(Pool::open(&self.inner.spec, false)?);
-            let previous = self.inner.pool.compare_and_swap(&current, Some(Arc::clone(&fresh)));
-            let installed = match (previous.as_ref(), current.as_ref()) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            };
-            // Let go of what we loaded, and of the reference the swap handed back when ours
-            // won: a pool of another process is left untouched (see `pool::Pool`).
-            if installed {
-                if let Some(stored) = arc_swap::Guard::into_inner(previous) {
-                    pool::release(stored);
-                }
-            } else {
-                drop(previous);
-            }
-            if let Some(loaded) = current {
-                pool::release(loaded);
-            }
-            if installed {
-                return Ok(fresh);
-            }
-            // Another thread opened one first: close ours and use theirs.
-        }
+        self.inner.primary.is_open()
     }
 
     /// When an operation that began now must give up waiting on others: after `wait`, or
@@ -257,7 +289,7 @@ impl SeatCore {
 
     /// How long a checkout may wait: the pool's timeout, cut short by the deadline.
     fn checkout_wait(&self) -> Result<Duration> {
-        let wait = self.inner.spec.checkout_timeout;
+        let wait = self.inner.primary.spec.checkout_timeout;
         match self.deadline {
             None => Ok(wait),
             Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
@@ -267,29 +299,62 @@ impl SeatCore {
         }
     }
 
-    /// Runs `op` on a pooled connection, retrying deadlocks and serialization failures
-    /// (always safe: the statement was rolled back) and, when `on_lost` allows, lost
-    /// connections. `op` receives the attempt number, starting at 0.
-    fn with_conn<T>(&self, on_lost: OnLost, mut op: impl FnMut(&mut Conn, u32) -> Result<T>) -> Result<T> {
+    /// Runs `op` on a pooled connection to the primary, retrying deadlocks and serialization
+    /// failures (always safe: the statement was rolled back) and, when `on_lost` allows,
+    /// lost connections (a server that went away or no longer takes writes). `op` receives
+    /// the attempt number, starting at 0.
+    fn with_conn<T>(&self, on_lost: OnLost, op: impl FnMut(&mut Conn, u32) -> Result<T>) -> Result<T> {
+        self.run_at(&self.inner.primary, on_lost, op)
+    }
+
+    /// Runs a read where reads go: the reader ([`Options::read_url`]) when there is one, else
+    /// the primary; retried as [`OnLost::Retry`] allows. A standby may not have replayed a
+    /// show made a moment ago, so `ShowNotFound` from the reader is asked again of the
+    /// primary: a read is late at worst, never wrong.
+    fn read<T>(&self, mut op: impl FnMut(&mut Conn, u32) -> Result<T>) -> Result<T> {
+        if let Some(reader) = &self.inner.reader {
+            match self.run_at(reader, OnLost::Retry, &mut op) {
+                Err(Error::ShowNotFound) => {}
+                other => return other,
+            }
+        }
+        self.run_at(&self.inner.primary, OnLost::Retry, op)
+    }
+
+    fn run_at<T>(
+        &self,
+        site: &Site,
+        on_lost: OnLost,
+        mut op: impl FnMut(&mut Conn, u32) -> Result<T>,
+    ) -> Result<T> {
         let mut attempt = 0;
         loop {
-            let pool = self.pool()?;
+            let pool = site.pool()?;
             let mut conn = pool.pool.get_timeout(self.checkout_wait()?)?;
             let outcome = op(&mut conn, attempt);
+            // A read that broke off after handing over part of its rows is never run again.
+            let mut broke_off = false;
             let failure = match &outcome {
                 Err(Error::Database(e)) | Err(Error::Busy(Some(e))) => Some(classify(e)),
-                Err(Error::Unavailable(e)) => e.downcast_ref::<postgres::Error>().map(classify),
+                Err(Error::Unavailable(e)) => match e.downcast_ref::<BrokeOff>() {
+                    Some(BrokeOff(e)) => {
+                        broke_off = true;
+                        Some(classify(e))
+                    }
+                    None => e.downcast_ref::<postgres::Error>().map(classify),
+                },
                 _ => None,
             };
             if failure == Some(DbFailure::Lost) || conn.client.is_closed() {
                 pool.retire_all();
             }
             attempt += 1;
-            let again = match failure {
-                Some(DbFailure::Retry) => true,
-                Some(DbFailure::Lost) => on_lost == OnLost::Retry,
-                _ => false,
-            };
+            let again = !broke_off
+                && match failure {
+                    Some(DbFailure::Retry) => true,
+                    Some(DbFailure::Lost) => on_lost == OnLost::Retry,
+                    _ => false,
+                };
             if !again || attempt >= ATTEMPTS {
                 return outcome;
             }
@@ -302,7 +367,7 @@ impl SeatCore {
     /// open in this process).
     pub fn stats(&self) -> Stats {
         let c = &self.inner.counters;
-        let pool = self.inner.pool.load();
+        let pool = self.inner.primary.pool.load();
         let state = pool.as_ref().filter(|p| p.is_ours()).map(|p| p.pool.state());
         Stats {
             holds_granted: c.holds_granted.load(Ordering::Relaxed),
@@ -312,7 +377,7 @@ impl SeatCore {
             holds_expired_swept: c.holds_expired_swept.load(Ordering::Relaxed),
             pool_connections: state.as_ref().map_or(0, |s| s.connections),
             pool_idle: state.as_ref().map_or(0, |s| s.idle_connections),
-            pool_max: self.inner.spec.max_size,
+            pool_max: self.inner.primary.spec.max_size,
             hold_groups: self.inner.groups.sizes(),
         }
     }
@@ -332,4 +397,49 @@ impl Clone for SeatCore {
 
 fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
+}
+
+/// What a pool connects to for `url`: the driver's config with the options' timeouts, the TLS
+/// connector, and the stand-ins tried when the first choice cannot be reached.
+///
+/// A URL that names several hosts and no `target_session_attrs` gets `default_attrs`
+/// (connecting to whichever host answers first is never what a writer or a reader wants);
+/// `prefer-standby` becomes `read-only`, then `any` as a stand-in.
+fn endpoint(
+    url: &str,
+    options: &Options,
+    default_attrs: SessionAttrs,
+) -> Result<(postgres::Config, postgres_native_tls::MakeTlsConnector, Vec<pool::Target>)> {
+    use postgres::config::TargetSessionAttrs;
+    let target = tls::configure(url)?;
+    let attrs = target.session_attrs.or((target.host_count() > 1).then_some(default_attrs));
+    let mut config = target.config;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(options.connect_timeout);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("seatcore");
+    }
+    config.keepalives(true);
+    // The driver's default is two hours: far too long to notice a server that vanished.
+    if config.get_keepalives_idle() == Duration::from_secs(7200) {
+        config.keepalives_idle(Duration::from_secs(30));
+    }
+    let mut fallbacks = Vec::new();
+    match attrs {
+        None | Some(SessionAttrs::Any) => {}
+        Some(SessionAttrs::ReadWrite) => {
+            config.target_session_attrs(TargetSessionAttrs::ReadWrite);
+        }
+        Some(SessionAttrs::ReadOnly) => {
+            config.target_session_attrs(TargetSessionAttrs::ReadOnly);
+        }
+        Some(SessionAttrs::PreferStandby) => {
+            let mut any = config.clone();
+            any.target_session_attrs(TargetSessionAttrs::Any);
+            fallbacks.push((any, target.tls.clone()));
+            config.target_session_attrs(TargetSessionAttrs::ReadOnly);
+        }
+    }
+    Ok((config, target.tls, fallbacks))
 }

@@ -36,6 +36,13 @@ pub struct Options {
     /// How long the change log keeps a record (default 30 days); the sweeper deletes older
     /// ones.
     pub change_retention: Duration,
+    /// Where status, map and history reads go (default: none, every read goes to the main
+    /// URL): a hot standby, or several hosts (`postgres://h1:5432,h2:5433/db`; with no
+    /// `target_session_attrs` a standby is preferred, as libpq's `prefer-standby`). When no
+    /// host of it answers, the main URL serves the reads. Writes never go there. A read
+    /// served by a standby says how far behind it may be (`replayed_at`), and a show the
+    /// standby does not know yet is looked up on the primary.
+    pub read_url: Option<String>,
     /// Make the holds of one show that arrive together in one transaction (default true):
     /// each stays all-or-none and independent, and gets its answer once it is durable. A
     /// hold that arrives alone is made at once, as if this were off.
@@ -138,6 +145,7 @@ impl Options {
         sweep_batch: 5_000,
         migrate: true,
         change_retention: Duration::from_secs(30 * 86_400),
+        read_url: None,
         group_holds: true,
         max_hold_life: Duration::from_secs(3600),
     };

@@ -1,19 +1,29 @@
 //! The connection pool: r2d2 over r2d2_postgres, with session settings applied at connect
 //! and a cheap, round-trip-free validity check at checkout; one pool per process.
+//!
+//! A pool may have several places to connect to, tried in order (see [`PoolSpec::targets`]):
+//! a reader pool prefers a standby and falls back to any server, then to the primary. A
+//! connection that did not go to the first choice is kept only for [`SECOND_CHOICE_LIFE`], so
+//! the pool returns to its first choice once that is back.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use postgres::Client;
 use postgres_native_tls::MakeTlsConnector;
 use r2d2_postgres::PostgresConnectionManager;
 
+/// How long a connection that did not go to the pool's first choice is kept.
+pub(crate) const SECOND_CHOICE_LIFE: Duration = Duration::from_secs(30);
+
 /// A pooled connection and the pool generation it was opened in.
 pub(crate) struct Conn {
     pub(crate) client: Client,
     generation: u64,
+    /// For a connection to a second choice: when it is dropped at checkout.
+    retire_at: Option<Instant>,
 }
 
 /// Opens connections and decides which ones are still good.
@@ -22,17 +32,26 @@ pub(crate) struct Conn {
 /// and every connection opened before is dropped at its next checkout instead of failing
 /// one request each. This costs no round trip, unlike r2d2's default validation query.
 pub(crate) struct Manager {
-    inner: PostgresConnectionManager<MakeTlsConnector>,
+    /// Where to connect.
+    first: PostgresConnectionManager<MakeTlsConnector>,
+    /// Where to connect when `first` cannot be reached, in order.
+    fallbacks: Vec<PostgresConnectionManager<MakeTlsConnector>>,
     session_sql: String,
     generation: Arc<AtomicU64>,
 }
+
+/// One place a pool may connect to.
+pub(crate) type Target = (postgres::Config, MakeTlsConnector);
 
 /// Everything needed to open a pool: kept so a pool can be opened again after
 /// `dispose()` or in a child process.
 #[derive(Clone)]
 pub(crate) struct PoolSpec {
+    /// Where the pool connects: the first choice (also what a listener connects to).
     pub(crate) config: postgres::Config,
     pub(crate) tls: MakeTlsConnector,
+    /// Where it connects when the first choice cannot be reached, in order.
+    pub(crate) fallbacks: Vec<Target>,
     /// Run on every new connection: timeouts and the time zone.
     pub(crate) session_sql: String,
     pub(crate) max_size: u32,
@@ -62,7 +81,12 @@ impl Pool {
     pub(crate) fn open(spec: &PoolSpec, eager: bool) -> Result<Pool, r2d2::Error> {
         let generation = Arc::new(AtomicU64::new(0));
         let manager = Manager {
-            inner: PostgresConnectionManager::new(spec.config.clone(), spec.tls.clone()),
+            first: PostgresConnectionManager::new(spec.config.clone(), spec.tls.clone()),
+            fallbacks: spec
+                .fallbacks
+                .iter()
+                .map(|(config, tls)| PostgresConnectionManager::new(config.clone(), tls.clone()))
+                .collect(),
             session_sql: spec.session_sql.clone(),
             generation: Arc::clone(&generation),
         };
@@ -109,7 +133,9 @@ impl fmt::Display for ConnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConnError::Postgres(e) => write!(f, "{e}"),
-            ConnError::Stale => f.write_str("connection opened before a connection failure"),
+            ConnError::Stale => {
+                f.write_str("connection retired (opened before a connection failure, or a stand-in)")
+            }
         }
     }
 }
@@ -129,13 +155,28 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Conn, ConnError> {
         let generation = self.generation.load(Ordering::Acquire);
-        let mut client = self.inner.connect().map_err(ConnError::Postgres)?;
+        // When every choice fails, the first one's failure says most.
+        let (mut client, retire_at) = self
+            .first
+            .connect()
+            .map(|client| (client, None))
+            .or_else(|first_failure| {
+                self.fallbacks
+                    .iter()
+                    .find_map(|target| target.connect().ok())
+                    .map(|client| (client, Some(Instant::now() + SECOND_CHOICE_LIFE)))
+                    .ok_or(first_failure)
+            })
+            .map_err(ConnError::Postgres)?;
         client.batch_execute(&self.session_sql).map_err(ConnError::Postgres)?;
-        Ok(Conn { client, generation })
+        Ok(Conn { client, generation, retire_at })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnError> {
-        if conn.client.is_closed() || conn.generation < self.generation.load(Ordering::Acquire) {
+        if conn.client.is_closed()
+            || conn.generation < self.generation.load(Ordering::Acquire)
+            || conn.retire_at.is_some_and(|at| Instant::now() >= at)
+        {
             Err(ConnError::Stale)
         } else {
             Ok(())

@@ -90,20 +90,53 @@ pub struct Cluster {
     /// The port it listens on (127.0.0.1).
     pub port: u16,
     ssl: bool,
+    /// For a hot standby: the port of the cluster it streams from.
+    primary: Option<u16>,
 }
 
 impl Cluster {
     /// Starts a new cluster; `label` names its folder.
     pub fn start(label: &str, ssl: bool) -> Cluster {
+        Cluster::make(label, ssl, None)
+    }
+
+    /// Starts a hot standby of this cluster: a copy (pg_basebackup) that streams from it and
+    /// answers reads. Its `seatcore` database is this cluster's.
+    pub fn standby(&self, label: &str) -> Cluster {
+        Cluster::make(label, self.ssl, Some(self.port))
+    }
+
+    fn make(label: &str, ssl: bool, primary: Option<u16>) -> Cluster {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // under the temp dir and world-searchable, so the postgres user (as root) can own
         // the data folder inside
         let parent = std::env::temp_dir().join(format!("seatcore-{label}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&parent).unwrap();
         std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let cluster = Cluster { dir: parent.join("data"), port, ssl };
+        let cluster = Cluster { dir: parent.join("data"), port, ssl, primary };
         cluster.up();
         cluster
+    }
+
+    /// A plain client on the cluster's `seatcore` database, for looking behind the core's back.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url("127.0.0.1", "sslmode=disable"), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connecting to the cluster on port {}: {e}", self.port))
+    }
+
+    /// Waits until `standby` has replayed everything this cluster has written so far.
+    pub fn wait_replayed(&self, standby: &Cluster) {
+        let lsn: String = self.client().query_one("SELECT pg_current_wal_lsn()::text", &[]).unwrap().get(0);
+        let mut s = standby.client();
+        let started = std::time::Instant::now();
+        while !s
+            .query_one("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", &[&lsn])
+            .unwrap()
+            .get::<_, bool>(0)
+        {
+            assert!(started.elapsed().as_secs() < 60, "the standby did not replay up to {lsn} in 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// Runs `scripts/pg.sh VERB` on this cluster.
@@ -113,6 +146,7 @@ impl Cluster {
             .env("SEATCORE_PGDATA", &self.dir)
             .env("SEATCORE_PG_PORT", self.port.to_string())
             .env("SEATCORE_PG_SSL", if self.ssl { "1" } else { "0" })
+            .env("SEATCORE_PG_PRIMARY", self.primary.map(|p| p.to_string()).unwrap_or_default())
             .output()
             .unwrap()
     }

@@ -113,6 +113,12 @@ pub struct SeatCounts {
     /// Every change with an id up to this is in the read (later ones may be too): follow
     /// the change stream from here to miss nothing.
     pub version: i64,
+    /// Set when a standby served the read ([`Options::read_url`](crate::Options::read_url)):
+    /// the commit time of the last transaction it had replayed, so the read holds every
+    /// change the primary committed until about then. `None` from a primary, and from a
+    /// standby that has replayed nothing since it started (the primary wrote nothing since).
+    #[serde(serialize_with = "optional_timestamp", skip_serializing_if = "Option::is_none")]
+    pub replayed_at: Option<DateTime<Utc>>,
 }
 
 /// What a status read knows before its first seat: its version and an entity tag that

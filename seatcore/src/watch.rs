@@ -172,7 +172,7 @@ impl Watch {
 impl SeatCore {
     /// A listener on the change log's notifications, on a connection of its own.
     pub fn listener(&self) -> Listener {
-        Listener::new(self.inner.spec.clone())
+        Listener::new(self.inner.primary.spec.clone())
     }
 
     /// Watches `show_id` from change id `after` on (exclusive), or from now with `None`.

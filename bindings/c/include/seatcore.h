@@ -35,6 +35,12 @@
 #include <stdint.h>
 
 /**
+ * How many counts `seatcore_stats.hold_groups` has: groups of 1, 2-3, 4-7, ..., 256 and
+ * more holds.
+ */
+#define SEATCORE_GROUP_SIZE_BUCKETS 9
+
+/**
  * Pass as `after` to `seatcore_watch_open` to watch from now: after every change
  * committed before the call.
  */
@@ -410,7 +416,7 @@ typedef struct seatcore_stats {
    * Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
    * holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
    */
-  uint64_t hold_groups[GROUP_SIZE_BUCKETS];
+  uint64_t hold_groups[SEATCORE_GROUP_SIZE_BUCKETS];
 } seatcore_stats;
 
 /**
@@ -641,6 +647,21 @@ seatcore_result seatcore_options_set_migrate(struct seatcore_options *options,
                                              struct seatcore_error **err);
 
 /**
+ * Where status and seat-map reads go: a hot standby, or several hosts
+ * (`postgres://h1:5432,h2:5432/db`; a standby preferred). When no host of it answers, the
+ * database URL of `seatcore_client_new` serves the reads. Writes never go there. A read a
+ * standby served says how far behind it may be (`seatcore_status_replayed_at_us`).
+ * Default: none. Without one (and after NULL) every read goes to the database URL. The
+ * URL is checked by `seatcore_client_new` (`SEATCORE_CONFIG` when malformed).
+ *
+ * `SEATCORE_NULL_PARAMETER` when `options` is NULL, `SEATCORE_INVALID_UTF8`. `err` is
+ * optional (may be NULL).
+ */
+seatcore_result seatcore_options_set_read_url(struct seatcore_options *options,
+                                              const char *read_url,
+                                              struct seatcore_error **err);
+
+/**
  * Whether the holds of one show that arrive together (from this client's threads) are
  * made in one transaction: each stays all-or-none and independent, and gets its answer
  * once it is durable; a hold that arrives alone is made at once. Default: true.
@@ -653,8 +674,8 @@ seatcore_result seatcore_options_set_group_holds(struct seatcore_options *option
 
 /**
  * Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a
- * `key=value` connection string), creating or upgrading the schema unless the options say
- * not to.
+ * `key=value` connection string; several hosts `postgres://h1:5432,h2:5432/db` reach the
+ * one that takes writes), creating or upgrading the schema unless the options say not to.
  *
  * - `database_url`: required, NUL-terminated UTF-8; read only during the call.
  * - `options`: optional; NULL means the defaults. Read only during the call.
@@ -1360,6 +1381,14 @@ const char *seatcore_status_show_id(const struct seatcore_status *status);
 seatcore_result seatcore_status_counts(const struct seatcore_status *status,
                                        struct seatcore_seat_counts *out,
                                        struct seatcore_error **err);
+
+/**
+ * When a standby served the read (`seatcore_options_set_read_url`): the commit time of the
+ * last transaction it had replayed, in microseconds since the Unix epoch (UTC); the read
+ * holds every change the primary committed until about then. 0 when the primary served
+ * it, and when `status` is NULL.
+ */
+int64_t seatcore_status_replayed_at_us(const struct seatcore_status *status);
 
 /**
  * How many seats the status lists (the show's seat map size); 0 when `status` is NULL.

@@ -294,6 +294,29 @@ pub unsafe extern "C" fn seatcore_options_set_migrate(
     })
 }
 
+/// Where status and seat-map reads go: a hot standby, or several hosts
+/// (`postgres://h1:5432,h2:5432/db`; a standby preferred). When no host of it answers, the
+/// database URL of `seatcore_client_new` serves the reads. Writes never go there. A read a
+/// standby served says how far behind it may be (`seatcore_status_replayed_at_us`).
+/// Default: none. Without one (and after NULL) every read goes to the database URL. The
+/// URL is checked by `seatcore_client_new` (`SEATCORE_CONFIG` when malformed).
+///
+/// `SEATCORE_NULL_PARAMETER` when `options` is NULL, `SEATCORE_INVALID_UTF8`. `err` is
+/// optional (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_options_set_read_url(
+    options: *mut seatcore_options,
+    read_url: *const c_char,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    boundary(err, || {
+        let read_url =
+            if read_url.is_null() { None } else { Some(args::text(read_url, "read_url")?.to_owned()) };
+        args::out(options, "options")?.inner.read_url = read_url;
+        Ok(())
+    })
+}
+
 /// Whether the holds of one show that arrive together (from this client's threads) are
 /// made in one transaction: each stays all-or-none and independent, and gets its answer
 /// once it is durable; a hold that arrives alone is made at once. Default: true.
@@ -338,8 +361,8 @@ const _: () = {
 };
 
 /// Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a
-/// `key=value` connection string), creating or upgrading the schema unless the options say
-/// not to.
+/// `key=value` connection string; several hosts `postgres://h1:5432,h2:5432/db` reach the
+/// one that takes writes), creating or upgrading the schema unless the options say not to.
 ///
 /// - `database_url`: required, NUL-terminated UTF-8; read only during the call.
 /// - `options`: optional; NULL means the defaults. Read only during the call.
@@ -742,8 +765,13 @@ pub struct seatcore_stats {
     pub pool_max: u32,
     /// Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
     /// holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
-    pub hold_groups: [u64; GROUP_SIZE_BUCKETS],
+    pub hold_groups: [u64; SEATCORE_GROUP_SIZE_BUCKETS],
 }
+
+/// How many counts `seatcore_stats.hold_groups` has: groups of 1, 2-3, 4-7, ..., 256 and
+/// more holds.
+pub const SEATCORE_GROUP_SIZE_BUCKETS: usize = 9;
+const _: () = assert!(SEATCORE_GROUP_SIZE_BUCKETS == GROUP_SIZE_BUCKETS, "the core's group sizes");
 
 /// Copies the client's counters into `*out`. `SEATCORE_NULL_PARAMETER` when `client` or
 /// `out` is NULL (nothing written). `err` optional. Thread-safe; no database round trip.

@@ -109,6 +109,8 @@ pub struct seatcore_status {
     show_id: CString,
     counts: seatcore_seat_counts,
     seats: Vec<SeatRow>,
+    /// When a standby served the read: its last replayed commit, µs since the epoch.
+    replayed_at_us: i64,
 }
 
 pub(crate) fn stamp(t: &DateTime<Utc>) -> (CString, i64) {
@@ -162,6 +164,7 @@ impl From<ShowStatus> for seatcore_status {
         seatcore_status {
             show_id: cstring(st.show_id),
             counts: c.into(),
+            replayed_at_us: c.replayed_at.map_or(0, |t| t.timestamp_micros()),
             seats: st
                 .seats
                 .into_iter()
@@ -323,6 +326,15 @@ pub unsafe extern "C" fn seatcore_status_counts(
         *out = status.counts;
         Ok(())
     })
+}
+
+/// When a standby served the read (`seatcore_options_set_read_url`): the commit time of the
+/// last transaction it had replayed, in microseconds since the Unix epoch (UTC); the read
+/// holds every change the primary committed until about then. 0 when the primary served
+/// it, and when `status` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_status_replayed_at_us(status: *const seatcore_status) -> i64 {
+    status.as_ref().map_or(0, |s| s.replayed_at_us)
 }
 
 /// How many seats the status lists (the show's seat map size); 0 when `status` is NULL.

@@ -125,7 +125,7 @@ fn ms(d: Duration) -> String {
 fn header_states_the_cores_defaults_and_ranges() {
     let header = String::from_utf8(generate_header()).unwrap();
     let d = Options::DEFAULT;
-    let options: [(&str, String, Option<String>); 11] = [
+    let options: [(&str, String, Option<String>); 12] = [
         ("seatcore_options_set_pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
         ("seatcore_options_set_min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
         (
@@ -161,6 +161,7 @@ fn header_states_the_cores_defaults_and_ranges() {
             format!("{} s", d.max_hold_life.as_secs()),
             Some(s_range(&Options::MAX_HOLD_LIFE)),
         ),
+        ("seatcore_options_set_read_url", d.read_url.as_deref().unwrap_or("none").to_owned(), None),
     ];
     for (function, default, range) in &options {
         let doc = doc_of(&header, function);
@@ -368,6 +369,7 @@ fn hold_book_status_release_reset() {
         assert_eq!(seatcore_status_counts(st, &mut counts, ptr::null_mut()), SEATCORE_OK);
         assert_eq!((counts.total, counts.available, counts.held, counts.booked), (4, 2, 2, 0));
         assert!(counts.invariants_valid);
+        assert_eq!(seatcore_status_replayed_at_us(st), 0, "the primary served it");
         assert_eq!(seatcore_status_seat_count(st), 4);
         let mut seat = std::mem::zeroed::<seatcore_seat>();
         let mut order = Vec::new();
@@ -639,6 +641,11 @@ fn bad_input_writes_nothing() {
             seatcore_options_set_pool_size(ptr::null_mut(), 3, ptr::null_mut()),
             SEATCORE_NULL_PARAMETER
         );
+        assert_eq!(
+            seatcore_options_set_read_url(ptr::null_mut(), ptr::null(), ptr::null_mut()),
+            SEATCORE_NULL_PARAMETER
+        );
+        assert_eq!(seatcore_status_replayed_at_us(ptr::null()), 0);
         let mut client = ptr::null_mut();
         assert_eq!(
             seatcore_client_new(ptr::null(), ptr::null(), &mut client, ptr::null_mut()),
@@ -788,6 +795,7 @@ fn out_of_range_options_are_refused_and_change_nothing() {
         ok(seatcore_options_set_change_retention_s(o, retention, ptr::null_mut()));
         let life = Options::MAX_HOLD_LIFE.range.end().as_secs();
         ok(seatcore_options_set_max_hold_life_s(o, life, ptr::null_mut()));
+        ok(seatcore_options_set_read_url(o, c"postgres://u@h1:5432,h2:5433/db".as_ptr(), ptr::null_mut()));
         let want = Options {
             pool_size: *Options::POOL_SIZE.range.end(),
             min_idle: *Options::MIN_IDLE.range.start(),
@@ -800,8 +808,11 @@ fn out_of_range_options_are_refused_and_change_nothing() {
             change_retention: *Options::CHANGE_RETENTION.range.start(),
             group_holds: false,
             max_hold_life: *Options::MAX_HOLD_LIFE.range.end(),
+            read_url: Some("postgres://u@h1:5432,h2:5433/db".into()),
         };
         assert_eq!((*o).inner, want);
+        ok(seatcore_options_set_read_url(o, ptr::null(), ptr::null_mut()));
+        assert_eq!((*o).inner.read_url, None);
         seatcore_options_free(o);
     }
 }

@@ -28,6 +28,11 @@ struct Cli {
     #[arg(long, env = "DATABASE_URL", value_name = "URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
 
+    /// PostgreSQL URL for status, map and history reads: a hot standby, or several hosts
+    /// (a standby preferred); the primary serves them when none answers. Writes never go there
+    #[arg(long, env = "SEATCORE_READ_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    read_database_url: Option<String>,
+
     /// Listen address; port 0 picks a free port (printed at start)
     #[arg(long, env = "SEATCORE_BIND", value_name = "ADDR:PORT", default_value = "127.0.0.1:5000")]
     bind: String,
@@ -265,6 +270,7 @@ impl Cli {
                     "--workers, --pool-timeout-seconds, --change-retention-days, --max-hold-life-seconds: {e}"
                 )
             })?;
+        options.read_url = self.read_database_url.filter(|u| !u.is_empty());
         let status_reads =
             self.status_reads.map_or(crate::router::status_reads(self.workers as usize), |n| n as usize);
         if status_reads > self.workers as usize {
@@ -343,6 +349,7 @@ mod tests {
     fn every_flag_is_read() {
         let c = serve(&[
             "--database-url=postgres://u@h/db",
+            "--read-database-url=postgres://u@h1:5432,h2:5433/db?target_session_attrs=prefer-standby",
             "--bind",
             "0.0.0.0:8080",
             "--workers",
@@ -377,6 +384,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.database_url.as_deref(), Some("postgres://u@h/db"));
+        assert_eq!(
+            c.options.read_url.as_deref(),
+            Some("postgres://u@h1:5432,h2:5433/db?target_session_attrs=prefer-standby")
+        );
         assert_eq!(c.bind, "0.0.0.0:8080");
         assert_eq!((c.workers, c.options.pool_size, c.options.min_idle), (4, 4, 2));
         assert_eq!(c.options.checkout_timeout, Duration::from_secs(3));
@@ -450,6 +461,7 @@ mod tests {
         );
         // server flags do not silently apply to the audit
         assert!(parse(&["audit", "--workers", "3"]).is_err());
+        assert!(parse(&["audit", "--read-database-url", "postgres://x"]).is_err());
         assert!(parse(&["--workers", "3", "audit"]).is_err());
     }
 }

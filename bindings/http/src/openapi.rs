@@ -670,6 +670,10 @@ fn schemas(settings: &Settings) -> Value {
                 "blocked_seats": count,
                 "invariants_valid": { "type": "boolean" },
                 "version": { "type": "integer", "description": "Every change up to this id is in the document: follow the event stream from here." },
+                "replayed_at": {
+                    "type": "string", "format": "date-time",
+                    "description": "Only when a standby served the read (--read-database-url): the commit time of the last transaction it had replayed.",
+                },
             }),
         ),
         "Hold": object(&["hold_id", "expires_at", "seat_ids"], json!({
@@ -703,6 +707,10 @@ fn schemas(settings: &Settings) -> Value {
             "changes": { "type": "array", "maxItems": seatcore::MAX_CHANGE_PAGE,
                          "items": { "$ref": "#/components/schemas/Change" } },
             "next": { "type": "integer", "minimum": 0, "description": "Pass as `after` to read on." },
+            "replayed_at": {
+                "type": "string", "format": "date-time",
+                "description": "Only when a standby served the page (--read-database-url): the commit time of the last transaction it had replayed; later records come in later pages.",
+            },
         })),
         "EventStream": object(&["data", "event"], json!({
             "id": { "type": "string", "pattern": "^[0-9]+$", "description": "The change's id." },

@@ -10,6 +10,7 @@ use support::*;
 /// Every variable the server reads, removed so the caller's environment does not leak in.
 const VARIABLES: &[&str] = &[
     "DATABASE_URL",
+    "SEATCORE_READ_DATABASE_URL",
     "SEATCORE_BIND",
     "SEATCORE_WORKERS",
     "SEATCORE_MIN_HOLD_SECONDS",
@@ -52,12 +53,17 @@ fn stderr(out: &Output) -> String {
 fn help_names_every_flag_and_variable_and_hides_secrets() {
     let out = run(
         &["--help"],
-        &[("SEATCORE_ADMIN_TOKEN", "sekrit-token"), ("DATABASE_URL", "postgres://u:pa55@h/db")],
+        &[
+            ("SEATCORE_ADMIN_TOKEN", "sekrit-token"),
+            ("DATABASE_URL", "postgres://u:pa55@h/db"),
+            ("SEATCORE_READ_DATABASE_URL", "postgres://u:pa55@h1,h2/db"),
+        ],
     );
     assert!(out.status.success(), "{out:?}");
     let help = String::from_utf8(out.stdout).unwrap();
     for flag in [
         "--database-url",
+        "--read-database-url",
         "--bind",
         "--workers",
         "--min-hold-seconds",

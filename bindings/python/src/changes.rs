@@ -93,6 +93,13 @@ impl Change {
         Ok(pythonize(py, &self.0)?)
     }
 
+    /// The record as one server-sent event of `GET /shows/<id>/events`, byte for byte what
+    /// `seatcore-server` sends: `id:`, `event:` (the kind) and `data:` (`to_dict()` as JSON)
+    /// lines, then a blank line.
+    fn to_event(&self) -> String {
+        seatcore::rest::event(&self.0)
+    }
+
     fn __repr__(&self) -> String {
         let c = &self.0;
         let mut out = format!(
@@ -178,6 +185,17 @@ pub fn history(
     Ok(ChangePage(page))
 }
 
+/// The `timeout` argument of a stream: seconds, 0 or more, or None (no timeout).
+pub fn timeout(timeout: Option<f64>) -> PyResult<Option<Duration>> {
+    timeout
+        .map(|t| {
+            seatcore::seconds("timeout", t).map_err(|_| {
+                PyValueError::new_err(format!("timeout must be a number of seconds, 0 or more, not {t}"))
+            })
+        })
+        .transpose()
+}
+
 /// `SeatCore.changes`: a stream of `show_id`'s changes after `after` (from now with None).
 pub fn stream(
     core: &SeatCore,
@@ -187,20 +205,9 @@ pub fn stream(
     timeout: Option<f64>,
 ) -> PyResult<ChangeStream> {
     let show_id = args::string("show_id", show_id)?;
-    let timeout = match timeout {
-        None => None,
-        Some(t) => Some(seatcore::seconds("timeout", t).map_err(|_| {
-            PyValueError::new_err(format!("timeout must be a number of seconds, 0 or more, not {t}"))
-        })?),
-    };
+    let timeout = self::timeout(timeout)?;
     let watch = core.call(py, |c| c.watch(&show_id, after.map(|a| a.0))).map_err(|e| error::to_py(py, e))?;
-    Ok(ChangeStream {
-        show_id,
-        timeout,
-        position: AtomicI64::new(watch.position()),
-        closing: AtomicBool::new(false),
-        watch: Mutex::new(Some(watch)),
-    })
+    Ok(ChangeStream::new(show_id, timeout, watch))
 }
 
 /// An iterator of one show's changes, in id order, each once: the changes after its
@@ -228,6 +235,17 @@ pub struct ChangeStream {
 }
 
 impl ChangeStream {
+    /// A stream of `show_id` on an open watch.
+    pub fn new(show_id: String, timeout: Option<Duration>, watch: Watch) -> ChangeStream {
+        ChangeStream {
+            show_id,
+            timeout,
+            position: AtomicI64::new(watch.position()),
+            closing: AtomicBool::new(false),
+            watch: Mutex::new(Some(watch)),
+        }
+    }
+
     /// Closes the watch (its connection) now.
     fn shut(&self, watch: &mut Option<Watch>) {
         if let Some(w) = watch.take() {

@@ -38,6 +38,19 @@ impl SeatCore {
         py.detach(|| op(&self.core))
     }
 
+    /// A REST reply as its status and JSON bytes; the seat status document read now, byte
+    /// for byte the one the server streams. `None` for an event stream (no document).
+    fn document(&self, reply: rest::Reply) -> serde_json::Result<Option<(u16, Vec<u8>)>> {
+        Ok(Some(match reply.body {
+            Body::Json(value) => (reply.status, serde_json::to_vec(&value)?),
+            Body::Status(show_id) => match self.core.seat_status(&show_id) {
+                Ok(status) => (reply.status, serde_json::to_vec(&status)?),
+                Err(e) => json(contract::rest_error(Op::Status, &e))?,
+            },
+            Body::Events { .. } => return Ok(None),
+        }))
+    }
+
     /// [`SeatCore::call`], the error raised as its Python exception.
     fn run<T: Send>(
         &self,
@@ -63,8 +76,9 @@ fn options(
     max_hold_life: f64,
     migrate: bool,
     group_holds: bool,
+    read_url: Option<String>,
 ) -> seatcore::Result<Options> {
-    let mut o = Options { migrate, group_holds, ..Options::DEFAULT };
+    let mut o = Options { migrate, group_holds, read_url, ..Options::DEFAULT };
     o.set_pool_size(Options::POOL_SIZE.check_wide(pool_size.0)?)?
         .set_min_idle(Options::MIN_IDLE.check_wide(min_idle.0)?)?
         .set_sweep_batch(Options::SWEEP_BATCH.check_wide(sweep_batch.0)?)?
@@ -90,6 +104,12 @@ pub fn answers(endpoint: rest::Endpoint) -> bool {
     }
 }
 
+/// How `open_events` answers: the contract's refusal, or the show's stream from its start.
+enum Opened {
+    Refused((u16, Vec<u8>)),
+    Stream(String, Box<seatcore::Watch>),
+}
+
 /// A REST reply as its status and JSON bytes.
 fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
     Ok((reply.status, serde_json::to_vec(&reply.body)?))
@@ -97,12 +117,15 @@ fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
 
 #[pymethods]
 impl SeatCore {
-    /// Connects to `url` (`postgres://user:password@host:port/db?options=...`) and applies
-    /// missing schema migrations. Durations are in seconds (`change_retention`: how long the
-    /// change log keeps a record; `max_hold_life`: `extend` never moves a hold's expiry past
-    /// its creation plus this). With `group_holds`, the holds of one show that arrive
-    /// together from this process's threads are made in one transaction (each still
-    /// all-or-none and independent, answered once durable). An option out of its range, a
+    /// Connects to `url` (`postgres://user:password@host:port/db?options=...`; several hosts
+    /// `postgres://h1:5432,h2:5432/db` reach the one that takes writes) and applies
+    /// missing schema migrations. `read_url`: where status, map and history reads go (a hot
+    /// standby; the primary when it does not answer). Durations are in seconds
+    /// (`change_retention`: how long the change log keeps a record; `max_hold_life`: `extend`
+    /// never moves a hold's expiry past its creation plus this). With `group_holds`, the holds
+    /// of one show that arrive together from this process's threads are made in one
+    /// transaction (each still all-or-none and independent, answered once durable). An option
+    /// out of its range, a
     /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
     /// `ValueError`) at once; an unreachable database `DatabaseUnavailableError`.
     #[new]
@@ -121,9 +144,10 @@ impl SeatCore {
             max_hold_life = Options::DEFAULT.max_hold_life.as_secs_f64(),
             migrate = Options::DEFAULT.migrate,
             group_holds = Options::DEFAULT.group_holds,
+            read_url = None,
         ),
         // The defaults above, as Python shows them (a test compares the two).
-        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, max_hold_life=3600.0, migrate=True, group_holds=True)"
+        text_signature = "(url, *, pool_size=16, min_idle=2, checkout_timeout=5.0, connect_timeout=5.0, statement_timeout=10.0, lock_timeout=3.0, sweep_batch=5000, change_retention=2592000.0, max_hold_life=3600.0, migrate=True, group_holds=True, read_url=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -140,8 +164,10 @@ impl SeatCore {
         max_hold_life: f64,
         migrate: bool,
         group_holds: bool,
+        read_url: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let url = args::string("url", url)?;
+        let read_url = args::optional_string("read_url", read_url)?;
         let options = options(
             pool_size,
             min_idle,
@@ -154,6 +180,7 @@ impl SeatCore {
             max_hold_life,
             migrate,
             group_holds,
+            read_url,
         )
         .map_err(|e| error::to_py(py, e))?;
         let pool_size = options.pool_size;
@@ -509,21 +536,60 @@ impl SeatCore {
             return Ok(None);
         }
         let rq = rest::Request { body, content_type, idempotency_key, query, last_event_id: None };
-        let outcome = py.detach(|| -> serde_json::Result<Option<(u16, Vec<u8>)>> {
+        let outcome = py.detach(|| {
             let reply = rest::handle(&self.core, &settings, endpoint, show_id.as_deref(), &rq);
-            Ok(Some(match reply.body {
-                Body::Json(value) => (reply.status, serde_json::to_vec(&value)?),
-                // Byte for byte the document the server streams.
-                Body::Status(show_id) => match self.core.seat_status(&show_id) {
-                    Ok(status) => (reply.status, serde_json::to_vec(&status)?),
-                    Err(e) => json(contract::rest_error(Op::Status, &e))?,
-                },
-                // Not a document (see `answers`).
-                Body::Events { .. } => return Ok(None),
-            }))
+            self.document(reply)
         });
         let reply = outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok(reply.map(|(status, document)| (status, PyBytes::new(py, &document))))
+    }
+
+    /// Opens the event stream of `GET path` (`/shows/<id>/events`) for a Python web app, as
+    /// `seatcore-server` starts it: a `ChangeStream` of the show's changes after the query's
+    /// `after`, else after the `Last-Event-ID` header's id, else from now (replaying the
+    /// history first). Send each change as `Change.to_event()`. When the request is refused
+    /// (an unknown show, a bad `after` or `Last-Event-ID`, a bad show id, the database
+    /// unavailable), returns the contract's reply instead: `(status, JSON body)`. `None`
+    /// when `path` is not the events endpoint (`EVENTS_ENDPOINT`). With `timeout` (seconds)
+    /// the stream's iteration ends when no change came for that long (a web app's cue for a
+    /// keep-alive comment); iterating again goes on.
+    #[pyo3(
+        signature = (path, *, query = None, last_event_id = None, timeout = None),
+        text_signature = "($self, path, *, query=None, last_event_id=None, timeout=None)"
+    )]
+    fn open_events<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        query: Option<&str>,
+        last_event_id: Option<&str>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let timeout = changes::timeout(timeout)?;
+        let Some((endpoint, show_id)) = rest::resolve(path) else { return Ok(None) };
+        if endpoint != rest::Endpoint::Events {
+            return Ok(None);
+        }
+        let rq = rest::Request { query, last_event_id, ..rest::Request::default() };
+        let outcome = py.detach(|| -> serde_json::Result<Opened> {
+            let reply = rest::handle(&self.core, &rest::Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
+            Ok(match reply.body {
+                Body::Events { show_id, after } => match self.core.watch(&show_id, Some(after)) {
+                    Ok(watch) => Opened::Stream(show_id, Box::new(watch)),
+                    Err(e) => Opened::Refused(json(contract::rest_error(Op::Events, &e))?),
+                },
+                _ => Opened::Refused(self.document(reply)?.unwrap_or_default()),
+            })
+        });
+        match outcome.map_err(|e| PyRuntimeError::new_err(e.to_string()))? {
+            Opened::Refused((status, document)) => {
+                Ok(Some((status, PyBytes::new(py, &document)).into_pyobject(py)?.into_any()))
+            }
+            Opened::Stream(show_id, watch) => {
+                let stream = changes::ChangeStream::new(show_id, timeout, *watch);
+                Ok(Some(Bound::new(py, stream)?.into_any()))
+            }
+        }
     }
 
     /// Counters since the pool was opened, and the pool's state.
@@ -535,6 +601,12 @@ impl SeatCore {
     /// call opens a new pool, so disposing a handle that is still in use is safe.
     fn dispose(&self, py: Python<'_>) {
         py.detach(|| self.core.dispose())
+    }
+
+    /// The most connections the pool opens (the constructor's `pool_size`).
+    #[getter]
+    fn pool_size(&self) -> u32 {
+        self.pool_size
     }
 
     /// True while a pool is open (false after `dispose()` until the next call).

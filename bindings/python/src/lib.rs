@@ -45,6 +45,8 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .map(|e| (e.method(), e.template()))
         .collect();
     m.add("REST_ENDPOINTS", PyTuple::new(py, endpoints)?)?;
+    let events = rest::Endpoint::Events;
+    m.add("EVENTS_ENDPOINT", (events.method(), events.template()))?;
     m.add("MAX_SEATS_PER_HOLD", validate::MAX_SEATS_PER_HOLD)?;
     m.add("MAX_SEATS_PER_SHOW", validate::MAX_SEATS_PER_SHOW)?;
     m.add("MIN_HOLD_SECONDS", validate::MIN_HOLD_SECONDS)?;
@@ -71,5 +73,6 @@ fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item(Options::MAX_HOLD_LIFE.name, o.max_hold_life.as_secs_f64())?;
     d.set_item("migrate", o.migrate)?;
     d.set_item("group_holds", o.group_holds)?;
+    d.set_item("read_url", o.read_url)?;
     Ok(d)
 }

@@ -224,6 +224,13 @@ impl ShowStatus {
         self.0.counts.version
     }
 
+    /// Set when a standby served the read (`read_url`): the commit time of the last
+    /// transaction it had replayed, an aware UTC datetime. `None` from the primary.
+    #[getter]
+    fn replayed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.counts.replayed_at
+    }
+
     /// Every seat, in seat-map order.
     #[getter]
     fn seats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
@@ -232,7 +239,7 @@ impl ShowStatus {
 
     /// The document of `GET /shows/<id>/seats`: `seats` as a list of `{"seat_id",
     /// "status"}` dicts (with `"hold_expires_at"` only on held seats), the counts,
-    /// `invariants_valid` and `version`.
+    /// `invariants_valid`, `version`, and `replayed_at` when a standby served the read.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Ok(pythonize(py, &self.0)?)
     }

@@ -81,6 +81,23 @@ def test_sqlalchemy_style_url_is_accepted(server_url: str, schema: str) -> None:
     db.engine.dispose()
 
 
+def test_a_list_of_hosts_reaches_the_one_that_answers(server_url: str, schema: str) -> None:
+    """Several hosts, the first one down, behind a SQLAlchemy driver name: the URL reaches the
+    core whole, as ``url`` and as ``read_url``, and the core finds the host that answers."""
+    one = with_search_path(server_url, schema)
+    m = re.match(r"^postgres(?:ql)?://((?:[^@/]*@)?)([^/?]+)(.*)$", one)
+    assert m, f"not a postgres:// URL: {server_url}"
+    several = f"postgresql+psycopg://{m.group(1)}127.0.0.1:1,{m.group(2)}{m.group(3)}"
+    db = seatcore.DatabaseManager(several, read_url=several, connect_timeout=1.0)
+    assert db.initialize_show("s", ["A1", "A2"]) == (True, "show initialized with 2 seats")
+    ok, hold = db.hold_seats("s", ["A1"])
+    assert ok and db.book_hold("s", hold["hold_id"])[0]
+    assert db.get_seat_status("s")["booked_seats"] == 1
+    # the host that answered is a primary, so no standby served the read
+    assert db.core.seat_status("s").replayed_at is None
+    db.engine.dispose()
+
+
 def test_unreachable_database_raises_connection_error() -> None:
     with pytest.raises(ConnectionError) as info:
         seatcore.DatabaseManager("postgres://nobody@127.0.0.1:1/none", connect_timeout=1.0)

@@ -197,7 +197,7 @@ impl SeatCore {
             }
             // Every lost round is a hold another process made, so rounds go on while they
             // are lost, until the time a hold may wait on locks is up.
-            let give_up = self.give_up_at(self.inner.spec.lock_timeout);
+            let give_up = self.give_up_at(self.inner.primary.spec.lock_timeout);
             let mut lost = 0;
             while lost == 0 || Instant::now() < give_up {
                 let mut tx = c.client.transaction()?;

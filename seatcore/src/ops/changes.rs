@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, InputError, Result};
 use crate::types::{optional_timestamp, timestamp};
-use crate::{validate, OnLost, SeatCore};
+use crate::{validate, Conn, OnLost, SeatCore};
 
 /// Most records one page may carry.
 pub const MAX_PAGE: u32 = 1000;
@@ -102,13 +102,19 @@ pub struct Change {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A page of changes, oldest first. Serializes to `{"changes": [...], "next": id}`.
+/// A page of changes, oldest first. Serializes to `{"changes": [...], "next": id}`, plus
+/// `replayed_at` when a standby served it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangePage {
     pub changes: Vec<Change>,
     /// The `after` of the next page: every record up to it has been returned (or filtered
     /// out), now and for good.
     pub next: i64,
+    /// Set when a standby served the page ([`Options::read_url`](crate::Options::read_url)):
+    /// the commit time of the last transaction it had replayed. Records the primary
+    /// committed after it come in later pages. `None` from a primary.
+    #[serde(serialize_with = "optional_timestamp", skip_serializing_if = "Option::is_none")]
+    pub replayed_at: Option<DateTime<Utc>>,
 }
 
 /// What to read of a show's history.
@@ -136,13 +142,23 @@ macro_rules! change_columns {
 }
 pub(crate) use change_columns;
 
-/// Records of one show after `$2`, below the horizon, optionally about seat `$3`.
+/// On a standby: the commit time of the last transaction it replayed. NULL on a primary.
+macro_rules! replayed_at {
+    () => {
+        "CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() END"
+    };
+}
+
+/// Records of one show after `$2`, below the horizon, optionally about seat `$3`; each row
+/// also says when the server last replayed a transaction, if it is a standby.
 const HISTORY_SQL: &str = concat!(
     "
-WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
+WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h, ",
+    replayed_at!(),
+    " AS replayed_at)
 SELECT ",
     change_columns!(),
-    "
+    ", horizon.replayed_at
 FROM horizon, changes c
 WHERE c.show_id = $1 AND c.id > $2 AND c.id < horizon.h
   AND ($3::text IS NULL OR $3 = ANY (c.seat_ids))
@@ -150,8 +166,9 @@ ORDER BY c.id
 LIMIT $4"
 );
 
-/// Whether the show exists: for a page with no records.
-const SHOW_EXISTS_SQL: &str = "SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1)";
+/// Whether the show exists, for a page with no records; and the replay time.
+const SHOW_EXISTS_SQL: &str =
+    concat!("SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1), ", replayed_at!());
 
 /// Records of every show after `$1`, below the horizon.
 const TAIL_SQL: &str = concat!(
@@ -240,10 +257,16 @@ impl SeatCore {
     ///
     /// It first waits (briefly, see [`CATCH_UP_WAIT`]) for the transactions in flight, so
     /// it includes every change committed before the call.
+    ///
+    /// With a reader ([`Options::read_url`](crate::Options::read_url)), a standby serves it:
+    /// the page then holds what the standby has replayed (`replayed_at`), which may not yet
+    /// include the caller's own last changes.
     pub fn history(&self, show_id: &str, query: &HistoryQuery) -> Result<ChangePage> {
         self.history_page(show_id, query, true)
     }
 
+    /// A page of history: from the reader for a caller's read (`wait`), from the primary
+    /// for a watcher, which must stand on one server's log.
     fn history_page(&self, show_id: &str, query: &HistoryQuery, wait: bool) -> Result<ChangePage> {
         let show_id = validate::show_id(show_id)?;
         let limit = page_limit(query.limit)?;
@@ -254,7 +277,7 @@ impl SeatCore {
             Some(s) => Some(validate::seat_id(0, s).map_err(|_| InputError::SeatIdFilter)?),
             None => None,
         };
-        self.with_conn(OnLost::Retry, |c, _| {
+        let page = |c: &mut Conn, _| {
             if wait {
                 catch_up(&mut c.client)?;
             }
@@ -267,16 +290,25 @@ impl SeatCore {
                     (&i64::from(limit), Type::INT8),
                 ],
             )?;
-            if rows.is_empty() {
-                let row = c.client.query_typed(SHOW_EXISTS_SQL, &[(&show_id, Type::TEXT)])?;
-                if !row.first().is_some_and(|r| r.get::<_, bool>(0)) {
-                    return Err(Error::ShowNotFound);
+            let replayed_at = match rows.first() {
+                Some(row) => row.get(8),
+                None => {
+                    let row = c.client.query_typed(SHOW_EXISTS_SQL, &[(&show_id, Type::TEXT)])?;
+                    match row.first() {
+                        Some(row) if row.get::<_, bool>(0) => row.get(1),
+                        _ => return Err(Error::ShowNotFound),
+                    }
                 }
-            }
+            };
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
             let next = next_after(query.after, &changes);
-            Ok(ChangePage { changes, next })
-        })
+            Ok(ChangePage { changes, next, replayed_at })
+        };
+        if wait {
+            self.read(page)
+        } else {
+            self.with_conn(OnLost::Retry, page)
+        }
     }
 
     /// Like [`SeatCore::history`] without a seat filter, and without waiting for the
@@ -295,7 +327,7 @@ impl SeatCore {
                 c.client.query_typed(TAIL_SQL, &[(&after, Type::INT8), (&i64::from(limit), Type::INT8)])?;
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
             let next = next_after(after, &changes);
-            Ok(ChangePage { changes, next })
+            Ok(ChangePage { changes, next, replayed_at: None })
         })
     }
 

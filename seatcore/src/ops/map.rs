@@ -197,9 +197,13 @@ impl SeatCore {
     }
 
     /// A show's map, in map order. `ShowNotFound` for an unknown show.
+    ///
+    /// With a reader ([`Options::read_url`](crate::Options::read_url)), a standby serves it.
+    /// A map is written once, with its show, and never changes: a standby has all of it or
+    /// none (then the primary is asked), so a map read is never behind.
     pub fn seat_map(&self, show_id: &str) -> Result<ShowMap> {
         let show_id = validate::show_id(show_id)?;
-        self.with_conn(OnLost::Retry, |c, _| {
+        self.read(|c, _| {
             let rows = c.client.query_typed(MAP_SQL, &[(&show_id, Type::TEXT)])?;
             if rows.is_empty() {
                 return Err(Error::ShowNotFound);

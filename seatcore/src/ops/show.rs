@@ -5,20 +5,23 @@ use postgres::types::Type;
 use postgres::IsolationLevel;
 
 use crate::error::{Error, Result};
+use crate::pool::Conn;
 use crate::types::{Seat, SeatCounts, SeatRef, SeatState, ShowStatus, StatusHead};
-use crate::{validate, OnLost, SeatCore};
+use crate::{validate, SeatCore};
 
 /// What decides a show's status document, read before its seats (in the same snapshot):
 /// the show's declared seat count (NULL when there is no such show), the version (every
 /// change up to it is in this read, see migrations/V2__changes.sql), and for the entity tag
 /// this show's records in this read (the newest and how many: a record that commits late,
 /// below the newest, still adds one) and its live holds (a hold that runs out changes the
-/// document without a record). Changes of other shows leave the tag alone.
+/// document without a record). Changes of other shows leave the tag alone. On a standby, the
+/// commit time of the last transaction it replayed.
 const STATUS_HEAD_SQL: &str = "
 SELECT (SELECT seat_count FROM shows WHERE show_id = $1)::int8 AS declared,
        (SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()) AS version,
        (SELECT coalesce(max(id), 0) || '.' || count(*) FROM changes WHERE show_id = $1) AS changes,
-       (SELECT count(*) FROM holds WHERE show_id = $1 AND expires_at > now()) AS live_holds";
+       (SELECT count(*) FROM holds WHERE show_id = $1 AND expires_at > now()) AS live_holds,
+       CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() END AS replayed_at";
 
 /// Every seat in seat-map order: its id; its state by the database's clock (0 available,
 /// 1 held, 2 booked, 3 blocked) plus [`INCONSISTENT`] when the row is not consistent (held
@@ -67,6 +70,9 @@ impl SeatCore {
     /// and seat count, before any seat: when it returns false the read stops there and
     /// `Ok(None)` is returned (a client that has this document already, or a reader that
     /// will not take this many seats now).
+    ///
+    /// With a reader ([`Options::read_url`](crate::Options::read_url)), a standby serves the
+    /// read; the counts then carry `replayed_at`, and `version` is what the standby holds.
     pub fn seat_status_with(
         &self,
         show_id: &str,
@@ -75,75 +81,16 @@ impl SeatCore {
     ) -> Result<Option<SeatCounts>> {
         let show_id = validate::show_id(show_id)?;
         let mut head = Some(head);
-        // Not retried: `each` may already have seen part of the seats.
-        self.with_conn(OnLost::Fail, |c, _| {
-            // Rows in seat-map order straight off the (show_id, seat_no) index, so the first
-            // arrive at once and nothing is sorted; left alone, the planner picks a parallel
-            // bitmap scan, or once the table holds a dozen big shows a sequential scan, plus
-            // an on-disk sort of the whole show (measured for 200,000 seats among 2.8 million:
-            // 0.19 s by the index, 0.84 s by the scan and sort). Settings scoped to this
-            // read-only transaction, whose one snapshot both statements see.
-            let mut tx = c
-                .client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            tx.batch_execute(
-                "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
-                 SET LOCAL max_parallel_workers_per_gather = 0",
-            )?;
-            let top = tx.query_typed(STATUS_HEAD_SQL, &[(&show_id, Type::TEXT)])?;
-            let Some(top) = top.first() else { return Err(Error::ShowNotFound) };
-            let Some(declared) = top.get::<_, Option<i64>>(0) else { return Err(Error::ShowNotFound) };
-            let mut counts =
-                SeatCounts { invariants_valid: true, version: top.get(1), ..SeatCounts::default() };
-            let etag = format!("\"{}.{}\"", top.get::<_, &str>(2), top.get::<_, i64>(3));
-            let seats = u64::try_from(declared).unwrap_or(0);
-            if head.take().is_some_and(|head| !head(&StatusHead { version: counts.version, etag, seats })) {
-                return Ok(None);
-            }
-            // Fetched a batch at a time: the driver then hands over rows in bulk, where row by
-            // row it costs more than the database does to produce them.
-            tx.execute_typed(
-                &format!("DECLARE seat_status NO SCROLL CURSOR FOR {STATUS_SQL}"),
-                &[(&show_id, Type::TEXT)],
-            )?;
-            loop {
-                let rows = tx.query_typed(STATUS_FETCH_SQL, &[])?;
-                for row in &rows {
-                    let code = row.get::<_, i32>(1);
-                    let state = match code & !INCONSISTENT {
-                        3 => SeatState::Blocked,
-                        2 => SeatState::Booked,
-                        1 => SeatState::Held,
-                        _ => SeatState::Available,
-                    };
-                    match state {
-                        SeatState::Available => counts.available += 1,
-                        SeatState::Held => counts.held += 1,
-                        SeatState::Booked => counts.booked += 1,
-                        SeatState::Blocked => counts.blocked += 1,
-                    }
-                    counts.total += 1;
-                    counts.invariants_valid &= code & INCONSISTENT == 0;
-                    each(SeatRef {
-                        seat_id: row.get::<_, &str>(0),
-                        state,
-                        hold_expires_at: row.get::<_, Option<DateTime<Utc>>>(2),
-                    });
+        // Whether `each` has seen a seat: from then on the read is never run again.
+        let mut handed = false;
+        self.read(|c, _| {
+            status_once(c, show_id, &mut head, &mut each, &mut handed).map_err(|e| {
+                if handed {
+                    e.broke_off()
+                } else {
+                    e
                 }
-                if rows.len() < STATUS_BATCH {
-                    break;
-                }
-            }
-            tx.commit()?;
-            if counts.total == 0 {
-                return Err(Error::ShowNotFound);
-            }
-            counts.invariants_valid &= seats == counts.total
-                && counts.available + counts.held + counts.booked + counts.blocked == counts.total;
-            Ok(Some(counts))
+            })
         })
     }
 
@@ -159,4 +106,88 @@ impl SeatCore {
         })?;
         Ok(ShowStatus { show_id: show_id.to_owned(), counts, seats })
     }
+}
+
+/// One attempt at a status read (see [`SeatCore::seat_status_with`]).
+fn status_once(
+    c: &mut Conn,
+    show_id: &str,
+    head: &mut Option<impl FnOnce(&StatusHead) -> bool>,
+    each: &mut impl FnMut(SeatRef<'_>),
+    handed: &mut bool,
+) -> Result<Option<SeatCounts>> {
+    // Rows in seat-map order straight off the (show_id, seat_no) index, so the first arrive
+    // at once and nothing is sorted; left alone, the planner picks a parallel bitmap scan,
+    // or once the table holds a dozen big shows a sequential scan, plus an on-disk sort of
+    // the whole show (measured for 200,000 seats among 2.8 million: 0.19 s by the index,
+    // 0.84 s by the scan and sort). Settings scoped to this read-only transaction, whose one
+    // snapshot both statements see.
+    let mut tx = c
+        .client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    tx.batch_execute(
+        "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
+         SET LOCAL max_parallel_workers_per_gather = 0",
+    )?;
+    let top = tx.query_typed(STATUS_HEAD_SQL, &[(&show_id, Type::TEXT)])?;
+    let Some(top) = top.first() else { return Err(Error::ShowNotFound) };
+    let Some(declared) = top.get::<_, Option<i64>>(0) else { return Err(Error::ShowNotFound) };
+    let mut counts = SeatCounts {
+        invariants_valid: true,
+        version: top.get(1),
+        replayed_at: top.get(4),
+        ..SeatCounts::default()
+    };
+    let seats = u64::try_from(declared).unwrap_or(0);
+    if let Some(head) = head.take() {
+        let etag = format!("\"{}.{}\"", top.get::<_, &str>(2), top.get::<_, i64>(3));
+        if !head(&StatusHead { version: counts.version, etag, seats }) {
+            return Ok(None);
+        }
+    }
+    // Fetched a batch at a time: the driver then hands over rows in bulk, where row by row
+    // it costs more than the database does to produce them.
+    tx.execute_typed(
+        &format!("DECLARE seat_status NO SCROLL CURSOR FOR {STATUS_SQL}"),
+        &[(&show_id, Type::TEXT)],
+    )?;
+    loop {
+        let rows = tx.query_typed(STATUS_FETCH_SQL, &[])?;
+        for row in &rows {
+            let code = row.get::<_, i32>(1);
+            let state = match code & !INCONSISTENT {
+                3 => SeatState::Blocked,
+                2 => SeatState::Booked,
+                1 => SeatState::Held,
+                _ => SeatState::Available,
+            };
+            match state {
+                SeatState::Available => counts.available += 1,
+                SeatState::Held => counts.held += 1,
+                SeatState::Booked => counts.booked += 1,
+                SeatState::Blocked => counts.blocked += 1,
+            }
+            counts.total += 1;
+            counts.invariants_valid &= code & INCONSISTENT == 0;
+            *handed = true;
+            each(SeatRef {
+                seat_id: row.get::<_, &str>(0),
+                state,
+                hold_expires_at: row.get::<_, Option<DateTime<Utc>>>(2),
+            });
+        }
+        if rows.len() < STATUS_BATCH {
+            break;
+        }
+    }
+    tx.commit()?;
+    if counts.total == 0 {
+        return Err(Error::ShowNotFound);
+    }
+    counts.invariants_valid &= seats == counts.total
+        && counts.available + counts.held + counts.booked + counts.blocked == counts.total;
+    Ok(Some(counts))
 }

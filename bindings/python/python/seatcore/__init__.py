@@ -9,9 +9,12 @@ Two ways in:
   the invariant audit (:meth:`SeatCore.audit`), the change log (:meth:`SeatCore.history`
   pages of :class:`Change` records, :meth:`SeatCore.changes` a :class:`ChangeStream` of
   them as they happen) and the REST contract for Python web apps
-  (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`). The hold lifecycle:
+  (:meth:`SeatCore.handle_rest`, routed by :data:`REST_ENDPOINTS`, and
+  :meth:`SeatCore.open_events` for the event stream). The hold lifecycle:
   :meth:`SeatCore.extend`, :meth:`SeatCore.release_seats` (:class:`SeatsReleased`) and
   :meth:`SeatCore.cancel_booking` (:class:`Cancellation`).
+
+For asyncio, :mod:`seatcore.aio` has :class:`SeatCore`'s methods as coroutines.
 
 Both are safe to share between threads; database calls release the GIL. Both may be made
 before ``fork()`` (``multiprocessing``, ``gunicorn --preload``): a child opens connections of
@@ -20,6 +23,7 @@ its own on its first call and never touches the parent's.
 
 from ._manager import DatabaseManager, Engine
 from ._seatcore import (
+    EVENTS_ENDPOINT,
     MAX_BEST_COUNT,
     MAX_CHANGE_PAGE,
     MAX_HOLD_SECONDS,
@@ -82,6 +86,7 @@ __all__ = [
     "ChangePage",
     "ChangeStream",
     "REST_ENDPOINTS",
+    "EVENTS_ENDPOINT",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
     "MIN_HOLD_SECONDS",

@@ -48,8 +48,10 @@ class DatabaseManager:
 
     ``DatabaseManager(database_url)`` connects, creating the schema if it is missing.
     ``database_url`` is a PostgreSQL URL; a SQLAlchemy driver suffix
-    (``postgresql+psycopg2://``) is accepted and ignored. Keyword ``options`` are passed
-    to :class:`seatcore.SeatCore` (``pool_size``, ``lock_timeout``, ...).
+    (``postgresql+psycopg2://``) is accepted and ignored, as in ``read_url``. Several hosts
+    (``postgresql://h1:5432,h2:5432/db``) reach the one that takes writes. Keyword
+    ``options`` are passed to :class:`seatcore.SeatCore` (``pool_size``, ``lock_timeout``,
+    ``read_url``, ...).
 
     One manager is meant to be shared by every thread of a process; the GIL is released
     while a call waits on the database. A manager made before ``fork()`` works in the
@@ -60,6 +62,8 @@ class DatabaseManager:
     engine: Engine
 
     def __init__(self, database_url: str, **options: Any) -> None:
+        if isinstance(options.get("read_url"), str):
+            options["read_url"] = _native_url(options["read_url"])
         self._values = _Manager(SeatCore(_native_url(database_url), **options))
         self.engine = Engine(self._values.core)
 

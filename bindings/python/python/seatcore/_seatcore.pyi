@@ -26,6 +26,7 @@ __all__ = [
     "_EXCEPTION_CODES",
     "_DEFAULT_OPTIONS",
     "REST_ENDPOINTS",
+    "EVENTS_ENDPOINT",
     "MAX_SEATS_PER_HOLD",
     "MAX_SEATS_PER_SHOW",
     "MIN_HOLD_SECONDS",
@@ -52,10 +53,13 @@ MAX_CHANGE_PAGE: int
 #: the live event stream) as ``(method, path template)``, e.g.
 #: ``("POST", "/shows/{show_id}/hold")``.
 REST_ENDPOINTS: Tuple[Tuple[str, str], ...]
+#: The live event stream's endpoint, ``("GET", "/shows/{show_id}/events")``, which
+#: ``SeatCore.open_events`` opens.
+EVENTS_ENDPOINT: Tuple[str, str]
 #: Each exception class name (``ShowNotFoundError``, ...) with its kind's code.
 _EXCEPTION_CODES: Dict[str, int]
 #: ``SeatCore``'s keyword defaults, from the core's ``Options::DEFAULT``.
-_DEFAULT_OPTIONS: Dict[str, Union[int, float, bool]]
+_DEFAULT_OPTIONS: Dict[str, Union[int, float, bool, None]]
 
 @final
 class Hold:
@@ -122,6 +126,8 @@ class ShowStatus:
     def invariants_valid(self) -> bool: ...
     @property
     def version(self) -> int: ...
+    @property
+    def replayed_at(self) -> Optional[datetime.datetime]: ...
     @property
     def seats(self) -> Tuple[Seat, ...]: ...
     def to_dict(self) -> Dict[str, Any]: ...
@@ -260,6 +266,7 @@ class Change:
     @property
     def expires_at(self) -> Optional[datetime.datetime]: ...
     def to_dict(self) -> Dict[str, Union[int, str, List[str]]]: ...
+    def to_event(self) -> str: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -315,6 +322,7 @@ class SeatCore:
         max_hold_life: float = 3600.0,
         migrate: bool = True,
         group_holds: bool = True,
+        read_url: Optional[str] = None,
     ) -> "SeatCore": ...
     def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> int: ...
     def initialize_map(self, show_id: str, seats: Sequence[_MapSeatInput]) -> int: ...
@@ -374,8 +382,18 @@ class SeatCore:
         max_hold_seconds: Optional[int] = None,
         default_hold_seconds: Optional[int] = None,
     ) -> Optional[Tuple[int, bytes]]: ...
+    def open_events(
+        self,
+        path: str,
+        *,
+        query: Optional[str] = None,
+        last_event_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> Union[None, Tuple[int, bytes], ChangeStream]: ...
     def stats(self) -> Stats: ...
     def dispose(self) -> None: ...
+    @property
+    def pool_size(self) -> int: ...
     @property
     def is_open(self) -> bool: ...
     def __enter__(self) -> "SeatCore": ...
