@@ -14,13 +14,19 @@
 //! `row order × 1,000,000 + |position − (lowest + highest position) / 2|`. A seat without a
 //! row ranks after every seat in a row. The migration that gave older shows their maps
 //! uses the same formula.
+//!
+//! [`MapBuilder`] checks and settles a map one seat at a time into a compact [`Layout`]
+//! (what a show is created from); [`resolve`] does the same for a list of [`MapSeat`]s and
+//! gives [`MapEntry`]s.
 
-use std::collections::{HashMap, HashSet};
+mod builder;
 
 use serde::Serialize;
 
+pub(crate) use builder::Stage;
+pub use builder::{Layout, MapBuilder, PlacedSeat, SeatSpec};
+
 use crate::error::InputError;
-use crate::validate;
 
 /// Longest section, row or category name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -43,6 +49,20 @@ impl MapSeat {
     /// A seat of a flat list of ids: its row and position derived from its id.
     pub fn flat(seat_id: impl Into<String>) -> MapSeat {
         MapSeat { seat_id: seat_id.into(), derive_place: true, ..MapSeat::default() }
+    }
+
+    /// A borrowed view, as [`MapBuilder::push`] takes it.
+    pub fn spec(&self) -> SeatSpec<'_> {
+        SeatSpec {
+            seat_id: &self.seat_id,
+            section: self.section.as_deref(),
+            row: self.row.as_deref(),
+            position: self.position,
+            category: self.category.as_deref(),
+            accessible: self.accessible,
+            rank: self.rank,
+            derive_place: self.derive_place,
+        }
     }
 }
 
@@ -68,6 +88,11 @@ pub struct ShowMap {
 
 /// The row and position of a flat seat id: letters then digits.
 pub fn derived_place(seat_id: &str) -> Option<(String, u32)> {
+    derived_place_str(seat_id).map(|(row, position)| (row.to_owned(), position))
+}
+
+/// [`derived_place`], the row borrowed from the id.
+fn derived_place_str(seat_id: &str) -> Option<(&str, u32)> {
     let split = seat_id.find(|c: char| c.is_ascii_digit())?;
     let (letters, digits) = seat_id.split_at(split);
     if letters.is_empty()
@@ -77,7 +102,7 @@ pub fn derived_place(seat_id: &str) -> Option<(String, u32)> {
     {
         return None;
     }
-    Some((letters.to_owned(), digits.parse().ok()?))
+    Some((letters, digits.parse().ok()?))
 }
 
 /// The default rank of a seat at `position` in the `row_order`-th row of the map (from 0),
@@ -93,119 +118,18 @@ fn rowless_rank(seat_no: usize) -> f64 {
     1e12 + seat_no as f64
 }
 
-fn name(index: usize, field: &'static str, raw: Option<&str>, default: &str) -> Result<String, InputError> {
-    let Some(raw) = raw else { return Ok(default.to_owned()) };
-    if raw.chars().count() > MAX_NAME_CHARS || raw.chars().any(char::is_control) {
-        return Err(InputError::SeatField {
-            index,
-            field,
-            rule: "a string of at most 64 characters without control characters",
-        });
-    }
-    Ok(raw.to_owned())
-}
-
 /// Checks a map and settles every seat's fields, in map order: seat ids as in a flat list
 /// (trimmed, no duplicates), names within [`MAX_NAME_CHARS`], a position (0 or more) for
 /// every seat in a row, no two seats at one place of a row, finite ranks; defaults for what
-/// is not given.
+/// is not given. The first problem is reported: no seats or too many, then the first seat
+/// whose own fields break a rule, then the first seat that repeats an id or takes a place of
+/// an earlier seat (see [`MapBuilder`]).
 pub fn resolve(seats: &[MapSeat]) -> Result<Vec<MapEntry>, InputError> {
-    if seats.is_empty() {
-        return Err(InputError::NoMapSeats);
+    let mut builder = MapBuilder::map();
+    for seat in seats {
+        builder.push(seat.spec());
     }
-    validate::seat_count(seats.len(), validate::MAX_SEATS_PER_SHOW)?;
-    let mut entries = Vec::with_capacity(seats.len());
-    let mut places: HashSet<(&str, String, u32)> = HashSet::with_capacity(seats.len());
-    let mut ids: HashSet<String> = HashSet::with_capacity(seats.len());
-    // A flat seat whose derived place is taken simply has no row.
-    let mut derived: Vec<bool> = Vec::with_capacity(seats.len());
-    for (index, seat) in seats.iter().enumerate() {
-        let seat_id = validate::seat_id(index, &seat.seat_id)?;
-        let section = name(index, "section", seat.section.as_deref(), "")?;
-        let category = name(index, "category", seat.category.as_deref(), "standard")?;
-        let mut row = match &seat.row {
-            Some(r) if r.is_empty() => {
-                return Err(InputError::SeatField { index, field: "row", rule: "a non-empty string" })
-            }
-            r => r.as_deref().map(|r| name(index, "row", Some(r), "")).transpose()?,
-        };
-        let mut position = match seat.position {
-            Some(p) => Some(u32::try_from(p).map_err(|_| InputError::SeatField {
-                index,
-                field: "position",
-                rule: "an integer of 0 or more",
-            })?),
-            None => None,
-        };
-        let is_derived = seat.derive_place && seat.row.is_none() && seat.position.is_none();
-        if row.is_some() && position.is_none() {
-            return Err(InputError::SeatField { index, field: "position", rule: "given when row is given" });
-        }
-        if is_derived {
-            if let Some((r, p)) = derived_place(&seat_id) {
-                row = Some(r);
-                position = Some(p);
-            }
-        }
-        if let Some(rank) = seat.rank {
-            if !rank.is_finite() {
-                return Err(InputError::SeatField { index, field: "rank", rule: "a finite number" });
-            }
-        }
-        entries.push(MapEntry {
-            seat_id,
-            section,
-            row,
-            position,
-            category,
-            accessible: seat.accessible.unwrap_or(false),
-            rank: seat.rank.unwrap_or(f64::NAN),
-        });
-        derived.push(is_derived);
-    }
-    for (index, entry) in entries.iter_mut().enumerate() {
-        if !ids.insert(entry.seat_id.clone()) {
-            return Err(InputError::DuplicateSeatIds);
-        }
-        if let (Some(row), Some(position)) = (&entry.row, entry.position) {
-            if !places.insert((entry.section.as_str(), row.clone(), position)) {
-                if derived[index] {
-                    entry.row = None;
-                    entry.position = None;
-                } else {
-                    return Err(InputError::PositionTaken { index });
-                }
-            }
-        }
-    }
-    fill_default_ranks(&mut entries);
-    Ok(entries)
-}
-
-/// Gives every seat without a rank its default (see the module's documentation).
-fn fill_default_ranks(entries: &mut [MapEntry]) {
-    // Rows in the order they first appear, with their lowest and highest positions.
-    let mut rows: HashMap<(String, String), (usize, u32, u32)> = HashMap::new();
-    for e in entries.iter() {
-        if let (Some(row), Some(p)) = (&e.row, e.position) {
-            let next = rows.len();
-            let r = rows.entry((e.section.clone(), row.clone())).or_insert((next, p, p));
-            r.1 = r.1.min(p);
-            r.2 = r.2.max(p);
-        }
-    }
-    for (i, e) in entries.iter_mut().enumerate() {
-        if !e.rank.is_nan() {
-            continue;
-        }
-        e.rank = match (&e.row, e.position) {
-            (Some(row), Some(p)) => {
-                let (order, lo, hi) = rows[&(e.section.clone(), row.clone())];
-                default_rank(order, p, lo, hi)
-            }
-            _ => rowless_rank(i + 1),
-        };
-    }
+    Ok(builder.finish()?.seats().map(|s| s.to_entry()).collect())
 }
 
 #[cfg(test)]

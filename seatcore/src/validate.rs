@@ -31,6 +31,11 @@ pub fn show_id(raw: &str) -> Result<&str, InputError> {
 
 /// Trims and checks the seat id found at `index` of a request's list.
 pub fn seat_id(index: usize, raw: &str) -> Result<String, InputError> {
+    seat_id_str(index, raw).map(str::to_owned)
+}
+
+/// [`seat_id`], the trimmed id borrowed from `raw`.
+pub fn seat_id_str(index: usize, raw: &str) -> Result<&str, InputError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(InputError::EmptySeatId { index });
@@ -41,7 +46,7 @@ pub fn seat_id(index: usize, raw: &str) -> Result<String, InputError> {
     if trimmed.chars().any(char::is_control) {
         return Err(InputError::SeatIdControlChar { index });
     }
-    Ok(trimmed.to_owned())
+    Ok(trimmed)
 }
 
 /// Checks the length of a seat list before its elements are looked at.

@@ -265,3 +265,151 @@ fn seat_maps_blocks_and_best_available_over_rest() {
     let (s, v) = call(&core, "/shows/s/hold-best", JSON, r#"{"count": 1}"#);
     assert_eq!((s, &v["seat_ids"]), (201, &json!(["L3"])), "{v}");
 }
+
+/// A body that arrives a few bytes at a time.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = out.len().min(self.0.len()).min(7);
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// `POST path` answered by `rest::handle` with the body in memory, and by
+/// `rest::read_initialize` + `rest::initialize_read` with the body arriving.
+fn initialize_both(
+    core: &SeatCore,
+    whole: &str,
+    streamed: &str,
+    ct: Option<&str>,
+    body: &str,
+) -> [(u16, Value); 2] {
+    let (endpoint, show_id) = rest::resolve(whole).unwrap();
+    let rq = Request { body: body.as_bytes(), content_type: ct, ..Request::default() };
+    let a = rest::handle(core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
+    let (_, show_id) = rest::resolve(streamed).unwrap();
+    let rq = Request { content_type: ct, ..Request::default() };
+    let read = rest::read_initialize(show_id.as_deref(), &rq, Trickle(body.as_bytes()), Some(body.len()));
+    let b = rest::initialize_read(core, read);
+    let json = |r: rest::Reply| match r.body {
+        Body::Json(v) => (r.status, v),
+        other => panic!("a JSON reply, not {other:?}"),
+    };
+    [json(a), json(b)]
+}
+
+#[test]
+fn an_initialize_read_as_it_arrives_answers_as_one_read_whole() {
+    let db = TestDb::new("rest_initialize_stream");
+    let core = core(&db);
+    let long_id = "x".repeat(200);
+    let many = format!("{{\"seat_ids\": [{}\"A\"]}}", "\"A\",".repeat(500_000));
+    let deep = format!("{{\"seat_ids\": [\"A1\"], \"hold_id\": {}{}}}", "[".repeat(200), "]".repeat(200));
+    let refused: Vec<(String, &str)> = [
+        r#"{"seat_ids": []}"#,
+        r#"{"seat_ids": "A1"}"#,
+        r#"{"seat_ids": null}"#,
+        r#"{"seat_ids": {"0": "A1"}}"#,
+        r#"{"seat_ids": ["A1", 2, ""]}"#,
+        r#"{"seat_ids": ["A1", " ", 2]}"#,
+        r#"{"seat_ids": ["A1", [[1]], " "]}"#,
+        r#"{"seat_ids": ["A1", " A1"]}"#,
+        r#"{"seat_ids": ["A1", "B\u0032", "B2"]}"#,
+        r#"{"seat_ids": ["A\u0000"]}"#,
+        r#"{"seat_ids": ["A1"], "seat_ids": 5}"#,
+        r#"{"seat_ids": ["A1"], "seats": [{"seat_id": "A1"}]}"#,
+        r#"{"seats": [{"seat_id": "A1"}], "seat_ids": 7}"#,
+        r#"{}"#,
+        r#"{"seats": "A1"}"#,
+        r#"{"seats": []}"#,
+        r#"{"seats": [{"seat_id": "A"}, 5]}"#,
+        r#"{"seats": [{"seat_id": "A"}, [1, 2]]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": "1"}]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": "1", "row": null}]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": ""}]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": "1", "position": -2}]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": "1", "position": 1.5}]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": "1", "position": 18446744073709551615}]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": "1", "position": 1}, {"seat_id": "B", "row": "1", "position": 1}]}"#,
+        r#"{"seats": [{"seat_id": "A", "row": "1", "position": 1}, {"seat_id": "A"}, {"seat_id": "B", "row": "1", "position": 1}]}"#,
+        r#"{"seats": [{"seat_id": 7}]}"#,
+        r#"{"seats": [{"seat_id": "A", "seat_id": 7}]}"#,
+        r#"{"seats": [{"row": "1", "position": 1}]}"#,
+        r#"{"seats": [{"seat_id": "A", "accessible": "yes"}]}"#,
+        r#"{"seats": [{"seat_id": "A", "section": null}]}"#,
+        r#"{"seats": [{"seat_id": "A", "category": {"x": 1}}]}"#,
+        r#"{"seats": [{"seat_id": "A", "rank": "1"}]}"#,
+        r#"{"seats": [{"seat_id": "A"}, {"seat_id": " A "}]}"#,
+        r#"{"seats": [{"seat_id": " "}, {"seat_id": "B", "rank": true}]}"#,
+        r#"{"seat_ids": ["A1"]"#,
+        r#"{"seat_ids": ["A1"]} x"#,
+        r#"["A1"]"#,
+        "",
+        deep.as_str(),
+        many.as_str(),
+    ]
+    .into_iter()
+    .map(|b| (b.to_owned(), "t"))
+    .chain([
+        // the show id's problems after a flat list's, and between a map's kinds of problem
+        (r#"{"seat_ids": ["A1", "A1"]}"#.to_owned(), long_id.as_str()),
+        (r#"{"seat_ids": ["A1"]}"#.to_owned(), long_id.as_str()),
+        (r#"{"seats": [{"seat_id": "A"}, 5]}"#.to_owned(), long_id.as_str()),
+        (r#"{"seats": [{"seat_id": "A"}, {"seat_id": "A"}]}"#.to_owned(), long_id.as_str()),
+        (r#"{"seats": [{"seat_id": " "}]}"#.to_owned(), long_id.as_str()),
+    ])
+    .collect();
+    for (body, show) in &refused {
+        let path = format!("/shows/{show}/initialize");
+        let [whole, streamed] = initialize_both(&core, &path, &path, JSON, body);
+        assert_eq!(whole.0, 400, "{body}: {}", whole.1);
+        assert_eq!(streamed, whole, "{}", &body[..body.len().min(200)]);
+    }
+    for (ct, path) in [(Some("text/plain"), "/shows/t/initialize"), (JSON, "/shows/%FF/initialize")] {
+        let [whole, streamed] = initialize_both(&core, path, path, ct, r#"{"seat_ids": ["A1"]}"#);
+        assert_eq!((whole.0, &streamed), (400, &whole), "{path} {ct:?}");
+    }
+    assert_eq!(core.health().unwrap().shows, 0, "nothing was written");
+
+    let accepted = [
+        r#"{"seat_ids": [" A1 ", "B\u0032", "A2", "VIP", "B02"], "hold_id": "x", "other": [[{}]]}"#,
+        r#"{"seat_ids": 5, "seat_ids": ["A1"]}"#,
+        r#"{"seats": [
+            {"seat_id": "L1", "section": "stalls", "row": "1", "position": 1, "category": "vip", "accessible": true},
+            {"seat_id": "L2", "section": "stalls", "row": "1", "position": 2, "rank": 3, "x": [1]},
+            {"seat_id": "L3", "row": "1", "position": 2, "rank": null, "row": null},
+            {"seat_id": "L5", "section": "stalls", "row": "1", "position": 5, "rank": 0.5},
+            {"seat_id": "BOX", "position": null}
+        ]}"#,
+    ];
+    for (i, body) in accepted.iter().enumerate() {
+        let (a, b) = (format!("a{i}"), format!("b{i}"));
+        let [whole, streamed] = initialize_both(
+            &core,
+            &format!("/shows/{a}/initialize"),
+            &format!("/shows/{b}/initialize"),
+            JSON,
+            body,
+        );
+        assert_eq!(whole.0, 201, "{body}: {}", whole.1);
+        assert_eq!((streamed.0, &streamed.1["seat_count"]), (201, &whole.1["seat_count"]), "{body}");
+        let map = core.seat_map(&b).unwrap().seats;
+        assert_eq!(map, core.seat_map(&a).unwrap().seats, "{body}");
+        // the show's one change lists its seats in map order
+        let log = core.history(&b, &seatcore::HistoryQuery { limit: 10, ..Default::default() }).unwrap();
+        let ids: Vec<&str> = map.iter().map(|s| s.seat_id.as_str()).collect();
+        assert_eq!(log.changes.len(), 1, "{body}");
+        assert_eq!(
+            (log.changes[0].kind.as_str(), &log.changes[0].seat_ids),
+            ("initialized", &ids.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        );
+        let [_, again] =
+            initialize_both(&core, "/shows/x/initialize", &format!("/shows/{b}/initialize"), JSON, body);
+        assert_eq!(again, (409, json!({"error": "show already exists"})));
+    }
+    let audit = core.audit(None).unwrap();
+    assert!(audit.ok, "{:?}", audit.problems);
+}

@@ -202,10 +202,19 @@ fn private_cluster() -> Result<String, Failure> {
 
 /// glibc gives each thread that allocates its own arena (up to 8 per core), each keeping
 /// its freed memory; with a dozen workers that multiplies the resident size. Two suffice.
+///
+/// Blocks of [`MMAP_THRESHOLD`] bytes or more (a big show's seat map, read buffers) get
+/// pages of their own, given back when freed: glibc's default raises that threshold to the
+/// size of every such block freed, after which big maps come from the arenas, where what
+/// is freed stays resident and fragments.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only adjusts allocator settings; called before any thread starts.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
     }
 }
+
+/// Blocks at least this large are mapped on their own (see [`limit_malloc_arenas`]).
+const MMAP_THRESHOLD: i32 = 256 * 1024;

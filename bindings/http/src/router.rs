@@ -5,6 +5,7 @@
 //!
 //! No tiny_http types live here, so every branch is tested without sockets.
 
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,13 +105,32 @@ impl Head<'_> {
     }
 }
 
+/// A request's body, not read yet.
+pub trait BodySource {
+    /// The length the request declares (`Content-Length`), if any.
+    fn declared_length(&self) -> Option<usize>;
+    /// The body as it arrives: its end, or an error when the client stopped sending or sent
+    /// a broken chunked encoding.
+    fn reader(&mut self) -> &mut dyn Read;
+}
+
 /// Why a body could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyError {
-    /// Longer than the limit asked for.
+    /// Longer than the limit.
     TooLarge,
     /// The client stopped sending, or sent a broken chunked encoding.
     Unreadable,
+}
+
+/// Reads a whole body, at most `limit` bytes.
+fn read_body(body: &mut dyn BodySource, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let mut bytes = Vec::with_capacity(body.declared_length().unwrap_or(0).min(limit));
+    match body.reader().take(limit as u64 + 1).read_to_end(&mut bytes) {
+        Ok(_) if bytes.len() > limit => Err(BodyError::TooLarge),
+        Ok(_) => Ok(bytes),
+        Err(_) => Err(BodyError::Unreadable),
+    }
 }
 
 /// What a path names: a page of the server's own, or an endpoint of the contract.
@@ -163,20 +183,16 @@ pub fn resolve(url: &str) -> Option<(Route, Option<Vec<u8>>)> {
     rest::resolve(url).map(|(endpoint, show_id)| (Route::Api(endpoint), show_id))
 }
 
-/// Answers one request. `read_body(limit)` reads the body, at most `limit` bytes; it is
-/// called only once the request is known to need it. The second value is the route's
+/// Answers one request. Its body is read only once the request is known to need it, at
+/// most [`Endpoint::body_limit`] bytes: whole, or for an initialize as it arrives (the seat
+/// map is checked and stored compactly while it is read). The second value is the route's
 /// template for metrics and logs.
 ///
 /// Nothing waits past `deadline`: an endpoint of the contract reached after it gets the
 /// contract's 503 (database unavailable) at once, without its body read; one reached before
 /// it waits for its database connection until it at most. The time spent receiving the
 /// body (a body longer than what tiny_http reads ahead) moves the deadline back by as much.
-pub fn route(
-    app: &App,
-    rq: &Head,
-    deadline: Instant,
-    read_body: impl FnOnce(usize) -> Result<Vec<u8>, BodyError>,
-) -> (Reply, &'static str) {
+pub fn route(app: &App, rq: &Head, deadline: Instant, body: &mut dyn BodySource) -> (Reply, &'static str) {
     let Some((route, show_id)) = resolve(rq.url) else {
         return (Reply::refusal(404, NOT_FOUND), "unmatched");
     };
@@ -216,7 +232,20 @@ pub fn route(
     }
     let limit = endpoint.body_limit();
     let reading = Instant::now();
-    let body = read_body(limit);
+    let body = if body.declared_length().is_some_and(|n| n > limit) {
+        Err(BodyError::TooLarge)
+    } else if endpoint == Endpoint::Initialize {
+        let request = api_request(rq, &[]);
+        let length = body.declared_length();
+        let read = rest::read_initialize(show_id.as_deref(), &request, body.reader(), length);
+        // Receiving a body longer than what was read ahead is the client's time, not a wait.
+        let deadline = deadline + reading.elapsed();
+        let core = app.core.until(deadline);
+        let reply = rest::initialize_read(&core, read);
+        return (answer(app, &core, deadline, reply, None), label);
+    } else {
+        read_body(body, limit)
+    };
     // Receiving a body longer than what was read ahead is the client's time, not a wait.
     let deadline = deadline + reading.elapsed();
     let core = app.core.until(deadline);
@@ -230,15 +259,20 @@ pub fn route(
             return (answer(app, &core, deadline, refused, None), label);
         }
     };
-    let request = rest::Request {
-        body: &body,
+    let request = api_request(rq, &body);
+    let reply = rest::handle(&core, &app.settings, endpoint, show_id.as_deref(), &request);
+    (answer(app, &core, deadline, reply, rq.header("If-None-Match").map(str::to_owned)), label)
+}
+
+/// The parts of a request the contract reads.
+fn api_request<'a>(rq: &'a Head, body: &'a [u8]) -> rest::Request<'a> {
+    rest::Request {
+        body,
         content_type: rq.header("Content-Type"),
         idempotency_key: rq.header("Idempotency-Key"),
         query: rq.query(),
         last_event_id: rq.header("Last-Event-ID"),
-    };
-    let reply = rest::handle(&core, &app.settings, endpoint, show_id.as_deref(), &request);
-    (answer(app, &core, deadline, reply, rq.header("If-None-Match").map(str::to_owned)), label)
+    }
 }
 
 /// The HTTP reply of a contract reply: a JSON document, the streamed status of a show, or
@@ -332,13 +366,52 @@ mod tests {
         headers: Vec<(&'static str, String)>,
         body: Value,
         label: &'static str,
-        /// Whether the body was read, and with which limit.
-        read: Option<usize>,
+        /// Whether the body was read.
+        read: bool,
     }
 
     impl Answer {
         fn header(&self, name: &str) -> Option<&str> {
             self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// A body for [`route`]: these bytes, or a body over any limit, or one whose client
+    /// stops sending; it records whether it was read.
+    struct TestBody<'a> {
+        body: Result<&'a [u8], BodyError>,
+        /// Whether its length is declared (else it comes in chunks).
+        declared: bool,
+        read: bool,
+    }
+
+    impl<'a> TestBody<'a> {
+        fn new(body: Result<&'a [u8], BodyError>) -> TestBody<'a> {
+            TestBody { body, declared: true, read: false }
+        }
+    }
+
+    impl BodySource for TestBody<'_> {
+        fn declared_length(&self) -> Option<usize> {
+            match self.body {
+                Ok(b) => self.declared.then_some(b.len()),
+                Err(BodyError::TooLarge) => Some(usize::MAX),
+                Err(BodyError::Unreadable) => None,
+            }
+        }
+
+        fn reader(&mut self) -> &mut dyn Read {
+            self.read = true;
+            self
+        }
+    }
+
+    impl Read for TestBody<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match &mut self.body {
+                Ok(b) => b.read(out),
+                Err(_) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "the client left")),
+            }
         }
     }
 
@@ -351,15 +424,12 @@ mod tests {
     ) -> Answer {
         let headers: Vec<(String, String)> =
             headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-        let mut read = None;
-        let (reply, label) = route(app, &Head { method, url, headers: &headers }, soon(), |limit| {
-            read = Some(limit);
-            body.map(|b| b.as_bytes().to_vec())
-        });
+        let mut body = TestBody::new(body.map(str::as_bytes));
+        let (reply, label) = route(app, &Head { method, url, headers: &headers }, soon(), &mut body);
         let (status, headers) = (reply.status, reply.headers.clone());
         let bytes = reply.body_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, label, read }
+        let body_json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body: body_json, label, read: body.read }
     }
 
     fn call(app: &App, method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
@@ -383,14 +453,14 @@ mod tests {
                 let a = call(&app, e.method(), &url, &headers, r#"{"seat_ids":["A1"]}"#);
                 assert_eq!((a.status, &a.body), (401, &refused), "{url} {auth:?}");
                 assert_eq!(a.header("WWW-Authenticate"), Some("Bearer"));
-                assert_eq!(a.read, None, "the body of a refused request is not read");
+                assert!(!a.read, "the body of a refused request is not read");
             }
         }
         assert_eq!(app.core.health().unwrap().shows, 0, "nothing was written");
         let auth = &[("Content-Type", "application/json"), ("Authorization", "bearer  s3cret ")];
         let a = call(&app, "POST", "/shows/s1/initialize", auth, r#"{"seat_ids":["A1"," A2 "]}"#);
         assert_eq!(a.status, 201, "{}", a.body);
-        assert_eq!(a.read, Some(rest::MAX_INITIALIZE_BODY_BYTES));
+        assert!(a.read);
         let a = call(&app, "GET", "/audit?show_id=s1", auth, "");
         assert_eq!((a.status, a.body["ok"].as_bool(), a.body["seats"].as_u64()), (200, Some(true), Some(2)));
         // everything else stays open
@@ -411,7 +481,7 @@ mod tests {
             &[("Access-Control-Request-Headers", "content-type, idempotency-key")],
             "",
         );
-        assert_eq!((a.status, a.label, a.read), (204, "/shows/{show_id}/hold", None));
+        assert_eq!((a.status, a.label, a.read), (204, "/shows/{show_id}/hold", false));
         assert_eq!(a.header("Access-Control-Allow-Methods"), Some("POST, OPTIONS"));
         assert_eq!(a.header("Access-Control-Allow-Headers"), Some("content-type, idempotency-key"));
         let a = call(&app, "OPTIONS", "/metrics", &[("Access-Control-Request-Headers", "x\u{7f}")], "");
@@ -430,7 +500,7 @@ mod tests {
         ] {
             let a = call(&app, method, url, &[], "");
             assert_eq!((a.status, &a.body), (405, &json!({"error": METHOD_NOT_ALLOWED})), "{method} {url}");
-            assert_eq!((a.header("Allow"), a.read), (Some(allow), None), "{method} {url}");
+            assert_eq!((a.header("Allow"), a.read), (Some(allow), false), "{method} {url}");
         }
         let a = call(&app, "GET", "/shows/x/nope", &[], "");
         assert_eq!((a.status, &a.body, a.label), (404, &json!({"error": NOT_FOUND}), "unmatched"));
@@ -438,12 +508,16 @@ mod tests {
         assert_eq!((a.status, a.body["status"].as_str()), (200, Some("healthy")));
 
         let (reply, _) =
-            route(&app, &Head { method: "GET", url: "/", headers: &[] }, soon(), |_| Ok(Vec::new()));
+            route(&app, &Head { method: "GET", url: "/", headers: &[] }, soon(), &mut TestBody::new(Ok(b"")));
         assert_eq!(reply.content_type(), Some("text/html; charset=utf-8"));
         let a = call(&app, "GET", "/openapi.json", &[], "");
         assert_eq!((a.status, a.body["openapi"].as_str()), (200, Some("3.0.3")));
-        let (reply, _) =
-            route(&app, &Head { method: "GET", url: "/metrics", headers: &[] }, soon(), |_| Ok(Vec::new()));
+        let (reply, _) = route(
+            &app,
+            &Head { method: "GET", url: "/metrics", headers: &[] },
+            soon(),
+            &mut TestBody::new(Ok(b"")),
+        );
         assert!(String::from_utf8(reply.body_bytes()).unwrap().contains("seatcore_pool_max_connections 2"));
     }
 
@@ -451,14 +525,41 @@ mod tests {
     fn bodies_are_read_up_to_the_endpoint_limit() {
         let db = TestDb::new("router_bodies");
         let app = app(&db, None);
+        let too_large =
+            |limit: usize| json!({"error": format!("request body must be at most {limit} bytes")});
+        // a declared length over the limit: refused unread
         let a = call_with(&app, "POST", "/shows/s/hold", JSON, Err(BodyError::TooLarge));
-        let limit = rest::MAX_BODY_BYTES;
-        assert_eq!((a.status, a.read), (413, Some(limit)));
-        assert_eq!(a.body, json!({"error": format!("request body must be at most {limit} bytes")}));
+        assert_eq!((a.status, a.read, a.body), (413, false, too_large(rest::MAX_BODY_BYTES)));
         let a = call_with(&app, "POST", "/shows/s/initialize", JSON, Err(BodyError::TooLarge));
-        assert_eq!((a.status, a.read), (413, Some(rest::MAX_INITIALIZE_BODY_BYTES)));
-        let a = call_with(&app, "POST", "/shows/s/book", JSON, Err(BodyError::Unreadable));
-        assert_eq!((a.status, a.body), (400, json!({"error": "request body must be a JSON object"})));
+        assert_eq!((a.status, a.read, a.body), (413, false, too_large(rest::MAX_INITIALIZE_BODY_BYTES)));
+        // a body without a declared length: read up to the limit
+        let long = format!("{{\"seat_ids\": [{}\"A1\"]}}", " ".repeat(rest::MAX_BODY_BYTES));
+        let chunked = |url: &str, body: &str| {
+            let mut body = TestBody { declared: false, ..TestBody::new(Ok(body.as_bytes())) };
+            let (reply, _) =
+                route(&app, &Head { method: "POST", url, headers: JSON_OWNED.as_slice() }, soon(), &mut body);
+            let status = reply.status;
+            (status, serde_json::from_slice::<Value>(&reply.body_bytes()).unwrap(), body.read)
+        };
+        assert_eq!(chunked("/shows/s/hold", &long), (413, too_large(rest::MAX_BODY_BYTES), true));
+        let long = format!("{{\"seat_ids\": [\"A1\"]}}{}", " ".repeat(rest::MAX_INITIALIZE_BODY_BYTES));
+        assert_eq!(
+            chunked("/shows/s/initialize", &long),
+            (413, too_large(rest::MAX_INITIALIZE_BODY_BYTES), true)
+        );
+        // over the limit, whatever comes before the limit
+        let long = format!("[{}", " ".repeat(rest::MAX_INITIALIZE_BODY_BYTES));
+        assert_eq!(
+            chunked("/shows/s/initialize", &long),
+            (413, too_large(rest::MAX_INITIALIZE_BODY_BYTES), true)
+        );
+        let not_an_object = json!({"error": "request body must be a JSON object"});
+        assert_eq!(chunked("/shows/s/initialize", &long[..1000]), (400, not_an_object.clone(), true));
+        for url in ["/shows/s/book", "/shows/s/initialize"] {
+            let a = call_with(&app, "POST", url, JSON, Err(BodyError::Unreadable));
+            assert_eq!((a.status, &a.body), (400, &not_an_object), "{url}");
+        }
+        assert_eq!(app.core.health().unwrap().shows, 0, "nothing was written");
         // the contract's answers come through unchanged, with the query string
         let a = call(&app, "GET", "/audit?show_id=", &[], "");
         assert_eq!(
@@ -478,14 +579,11 @@ mod tests {
         let app = app(&db, None);
         let late = Instant::now();
         let call_late = |method: &str, url: &str| {
-            let mut read = false;
+            let mut body = TestBody::new(Ok(br#"{"seat_ids":["A1"]}"#));
             let (reply, label) =
-                route(&app, &Head { method, url, headers: JSON_OWNED.as_slice() }, late, |_| {
-                    read = true;
-                    Ok(br#"{"seat_ids":["A1"]}"#.to_vec())
-                });
+                route(&app, &Head { method, url, headers: JSON_OWNED.as_slice() }, late, &mut body);
             let status = reply.status;
-            (status, reply.body_bytes(), label, read)
+            (status, reply.body_bytes(), label, body.read)
         };
         for e in Endpoint::ALL {
             let url = e.template().replace("{show_id}", "s1");
@@ -513,14 +611,29 @@ mod tests {
         let db = TestDb::new("router_slow_body");
         let app = app(&db, None);
         app.core.initialize_show("s1", &["A1"]).unwrap();
-        let deadline = Instant::now() + Duration::from_millis(500);
-        let head = Head { method: "POST", url: "/shows/s1/hold", headers: JSON_OWNED.as_slice() };
-        // A client that takes a second to send its body (past the deadline as given).
-        let (reply, _) = route(&app, &head, deadline, |_| {
-            std::thread::sleep(Duration::from_secs(1));
-            Ok(br#"{"seat_ids":["A1"]}"#.to_vec())
-        });
-        let status = reply.status;
-        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply.body_bytes()));
+        // A client that takes a second to send its body (past the deadline as given), read
+        // whole (a hold) or as it arrives (an initialize).
+        struct Slow(&'static [u8]);
+        impl BodySource for Slow {
+            fn declared_length(&self) -> Option<usize> {
+                None
+            }
+            fn reader(&mut self) -> &mut dyn Read {
+                self
+            }
+        }
+        impl Read for Slow {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                std::thread::sleep(Duration::from_secs(1));
+                self.0.read(out)
+            }
+        }
+        for url in ["/shows/s1/hold", "/shows/s2/initialize"] {
+            let deadline = Instant::now() + Duration::from_millis(500);
+            let head = Head { method: "POST", url, headers: JSON_OWNED.as_slice() };
+            let (reply, _) = route(&app, &head, deadline, &mut Slow(br#"{"seat_ids":["A1"]}"#));
+            let status = reply.status;
+            assert_eq!(status, 201, "{url}: {}", String::from_utf8_lossy(&reply.body_bytes()));
+        }
     }
 }

@@ -17,10 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use seatcore::rest::Endpoint;
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
 use crate::reply::{Payload, Reply};
-use crate::router::{self, App, BodyError, CORS_ORIGIN};
+use crate::router::{self, App, BodySource, CORS_ORIGIN};
 
 /// The dispatcher looks at `stop` at least this often.
 const TICK: Duration = Duration::from_millis(200);
@@ -162,16 +163,13 @@ fn dispatch(app: &App, server: &Server, queue: &Queue, stop: &AtomicBool) {
     }
 }
 
-/// Reads the body, at most `limit` bytes.
-fn read_body(rq: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, BodyError> {
-    if rq.body_length().is_some_and(|n| n > limit) {
-        return Err(BodyError::TooLarge);
+impl BodySource for tiny_http::Request {
+    fn declared_length(&self) -> Option<usize> {
+        self.body_length()
     }
-    let mut body = Vec::with_capacity(rq.body_length().unwrap_or(0).min(limit));
-    match rq.as_reader().take(limit as u64 + 1).read_to_end(&mut body) {
-        Ok(_) if body.len() > limit => Err(BodyError::TooLarge),
-        Ok(_) => Ok(body),
-        Err(_) => Err(BodyError::Unreadable),
+
+    fn reader(&mut self) -> &mut dyn Read {
+        self.as_reader()
     }
 }
 
@@ -185,12 +183,27 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
         .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
         .collect();
     let head = router::Head { method, url: &url, headers: &headers };
-    let (reply, route) = router::route(app, &head, deadline, |limit| read_body(&mut rq, limit));
+    let (reply, route) = router::route(app, &head, deadline, &mut rq);
     let status = reply.status;
     let sent = rq.respond(to_response(reply));
     let took = arrived.elapsed();
     app.metrics.record(route, method, status, took);
     log_line(method, &url, status, took, sent.is_err());
+    if route == Endpoint::Initialize.template() {
+        release_freed_memory();
+    }
+}
+
+/// Gives the memory freed in the allocator's arenas back to the system. An initialize
+/// builds a seat map of up to tens of megabytes and frees it; glibc keeps what it freed
+/// inside an arena resident (only the arena's top is given back), and the next initialize,
+/// on another worker's arena, would add its own.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system; callable from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The replies tiny_http makes by itself (`tiny_http::Limits::error_response`): a malformed

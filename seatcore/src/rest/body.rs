@@ -1,5 +1,5 @@
 //! Request bodies: the JSON object, `seat_ids` validated while it is parsed, and
-//! `hold_duration_seconds`.
+//! `hold_duration_seconds`. (An initialize body is read by `initialize`, as it arrives.)
 //!
 //! `seat_ids` is checked element by element as the parser meets it, so a 200,000-seat
 //! initialize never holds a `serde_json::Value` per seat, and the checks run in the
@@ -14,7 +14,6 @@ use serde_json::Value;
 
 use super::Settings;
 use crate::error::InputError;
-use crate::seat_map::MapSeat;
 use crate::validate;
 
 /// Deepest nesting of arrays and objects a body may have (serde_json's own limit).
@@ -31,9 +30,6 @@ pub struct JsonBody {
     /// JSON, and are read here rather than refused by the parser.
     pub hold_duration_seconds: Option<Box<RawValue>>,
     pub hold_id: Option<Value>,
-    /// A structured seat map, checked for types while it is parsed (its rules are
-    /// `seat_map::resolve`'s).
-    pub seats: Option<Result<Vec<MapSeat>, InputError>>,
     /// The small fields of best-available holds and blocks.
     pub count: Option<Value>,
     pub category: Option<Value>,
@@ -70,7 +66,7 @@ pub fn parse_object(bytes: &[u8], max_seats: usize) -> Result<JsonBody, InputErr
 }
 
 /// serde_json reports its nesting limit only in its message (pinned by a test below).
-fn not_an_object(e: &serde_json::Error) -> InputError {
+pub(super) fn not_an_object(e: &serde_json::Error) -> InputError {
     if e.to_string().starts_with("recursion limit exceeded") {
         InputError::TooDeep { max: MAX_DEPTH }
     } else {
@@ -102,7 +98,6 @@ impl<'de> Visitor<'de> for BodySeed {
                 "seat_ids" => body.seat_ids = Some(map.next_value_seed(SeatIdsSeed { max: self.max_seats })?),
                 "hold_duration_seconds" => body.hold_duration_seconds = Some(map.next_value()?),
                 "hold_id" => body.hold_id = Some(map.next_value()?),
-                "seats" => body.seats = Some(map.next_value_seed(SeatsSeed { max: self.max_seats })?),
                 "count" => body.count = Some(map.next_value()?),
                 "category" => body.category = Some(map.next_value()?),
                 "section" => body.section = Some(map.next_value()?),
@@ -187,186 +182,9 @@ impl<'de> Visitor<'de> for SeatIdsSeed {
     }
 }
 
-struct SeatsSeed {
-    max: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for SeatsSeed {
-    type Value = Result<Vec<MapSeat>, InputError>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-/// A seat map: anything but an array is "not a list"; each element is read into a
-/// [`MapSeat`] (a type error names the element and field), nothing else is stored.
-impl<'de> Visitor<'de> for SeatsSeed {
-    type Value = Result<Vec<MapSeat>, InputError>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatsNotAList))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatsNotAList))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatsNotAList))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatsNotAList))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatsNotAList))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatsNotAList))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Err(InputError::SeatsNotAList))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut seats = Vec::new();
-        let mut first_error = None;
-        let mut len = 0usize;
-        while let Some(element) = seq.next_element_seed(SeatSeed { index: len })? {
-            if first_error.is_none() && len < self.max {
-                match element {
-                    Ok(seat) => seats.push(seat),
-                    Err(e) => first_error = Some(e),
-                }
-            }
-            len += 1;
-        }
-        if len == 0 {
-            return Ok(Err(InputError::NoMapSeats));
-        }
-        if let Err(e) = validate::seat_count(len, self.max) {
-            return Ok(Err(e));
-        }
-        Ok(first_error.map_or(Ok(seats), Err))
-    }
-}
-
-/// One seat of a map, at `index`.
-struct SeatSeed {
-    index: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for SeatSeed {
-    type Value = Result<MapSeat, InputError>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SeatSeed {
-    type Value = Result<MapSeat, InputError>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let index = self.index;
-        let mut seat = MapSeat::default();
-        let mut seat_id = None;
-        let mut error = None;
-        let wrong = |field, rule| InputError::SeatField { index, field, rule };
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let value: Element = map.next_value()?;
-            let problem = match (key.as_ref(), value) {
-                ("seat_id", Element::Str(s)) => {
-                    seat_id = Some(s);
-                    None
-                }
-                ("seat_id", _) => Some(wrong("seat_id", "a string")),
-                ("row", Element::Str(s)) => {
-                    seat.row = Some(s);
-                    None
-                }
-                ("row", Element::Null) => None,
-                ("row", _) => Some(wrong("row", "a string")),
-                ("position", Element::Int(n)) => {
-                    seat.position = Some(n);
-                    None
-                }
-                ("position", Element::Null) => None,
-                ("position", _) => Some(wrong("position", "an integer of 0 or more")),
-                ("section", Element::Str(s)) => {
-                    seat.section = Some(s);
-                    None
-                }
-                ("section", _) => Some(wrong("section", "a string")),
-                ("category", Element::Str(s)) => {
-                    seat.category = Some(s);
-                    None
-                }
-                ("category", _) => Some(wrong("category", "a string")),
-                ("accessible", Element::Bool(b)) => {
-                    seat.accessible = Some(b);
-                    None
-                }
-                ("accessible", _) => Some(wrong("accessible", "true or false")),
-                ("rank", Element::Int(n)) => {
-                    seat.rank = Some(n as f64);
-                    None
-                }
-                ("rank", Element::Float(x)) => {
-                    seat.rank = Some(x);
-                    None
-                }
-                ("rank", Element::Null) => None,
-                ("rank", _) => Some(wrong("rank", "a number")),
-                _ => None,
-            };
-            if error.is_none() {
-                error = problem;
-            }
-        }
-        if let Some(e) = error {
-            return Ok(Err(e));
-        }
-        match seat_id {
-            Some(id) => {
-                seat.seat_id = id;
-                Ok(Ok(seat))
-            }
-            None => Ok(Err(wrong("seat_id", "given"))),
-        }
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatNotAnObject { index: self.index }))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatNotAnObject { index: self.index }))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatNotAnObject { index: self.index }))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatNotAnObject { index: self.index }))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatNotAnObject { index: self.index }))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatNotAnObject { index: self.index }))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Err(InputError::SeatNotAnObject { index: self.index }))
-    }
-}
-
-/// One element of `seat_ids`, or one field of a map's seat: a string, a scalar, or
-/// anything else (skipped without storing it).
+/// One element of `seat_ids`: a string, or anything else (skipped without storing it).
 enum Element {
     Str(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Null,
     Other,
 }
 
@@ -384,20 +202,20 @@ impl<'de> de::Deserialize<'de> for Element {
             fn visit_string<E>(self, s: String) -> Result<Element, E> {
                 Ok(Element::Str(s))
             }
-            fn visit_bool<E>(self, b: bool) -> Result<Element, E> {
-                Ok(Element::Bool(b))
+            fn visit_bool<E>(self, _: bool) -> Result<Element, E> {
+                Ok(Element::Other)
             }
-            fn visit_i64<E>(self, n: i64) -> Result<Element, E> {
-                Ok(Element::Int(n))
+            fn visit_i64<E>(self, _: i64) -> Result<Element, E> {
+                Ok(Element::Other)
             }
-            fn visit_u64<E>(self, n: u64) -> Result<Element, E> {
-                Ok(i64::try_from(n).map_or(Element::Float(n as f64), Element::Int))
+            fn visit_u64<E>(self, _: u64) -> Result<Element, E> {
+                Ok(Element::Other)
             }
-            fn visit_f64<E>(self, x: f64) -> Result<Element, E> {
-                Ok(Element::Float(x))
+            fn visit_f64<E>(self, _: f64) -> Result<Element, E> {
+                Ok(Element::Other)
             }
             fn visit_unit<E>(self) -> Result<Element, E> {
-                Ok(Element::Null)
+                Ok(Element::Other)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}

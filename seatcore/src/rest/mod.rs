@@ -4,6 +4,9 @@
 //! function through the Python door and answer exactly as the server does.
 
 mod body;
+mod initialize;
+
+use std::io::Read;
 
 use serde_json::Value;
 
@@ -13,6 +16,7 @@ use crate::error::{Error, InputError, Result};
 use crate::ops::changes::MAX_PAGE;
 use crate::ops::map::MAX_REASON_CHARS;
 use crate::{validate, BestFilters, Change, HistoryQuery, SeatCore};
+use initialize::{InitializeBody, StreamError};
 
 pub use body::{is_json_content_type, parse_object, JsonBody, MAX_DEPTH};
 
@@ -396,13 +400,71 @@ fn reset(core: &SeatCore, rq: &Request) -> Result<Value> {
 
 /// `{"seat_ids": [...]}` or `{"seats": [{...}]}`, not both.
 fn initialize(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
-    let mut body = json_object(rq, validate::MAX_SEATS_PER_SHOW)?;
-    let n = match (body.seat_ids.is_some(), body.seats.take()) {
-        (true, Some(_)) => return Err(InputError::SeatMapTwice.into()),
-        (false, Some(seats)) => core.initialize_map(show_id, &seats?)?,
-        (_, None) => core.initialize_show(show_id, &body.seat_ids()?)?,
-    };
+    if !is_json_content_type(rq.content_type) {
+        return Err(InputError::NotAnObject.into());
+    }
+    create_show(core, show_id, initialize::from_slice(rq.body)?)
+}
+
+fn create_show(core: &SeatCore, show_id: &str, body: InitializeBody) -> Result<Value> {
+    let (map, checked_first) = body.into_map()?;
+    let n = core.initialize_checked(show_id, map, Some(checked_first))?;
     Ok(contract::initialized(show_id, n))
+}
+
+/// A `POST /shows/{show_id}/initialize` whose body was read as it arrived
+/// ([`read_initialize`]): the seat map, built and checked as far as it can be without the
+/// database, or the reply that refuses the request.
+pub struct InitializeRequest {
+    show_id: String,
+    body: std::result::Result<InitializeBody, Reply>,
+}
+
+/// Reads the body of `POST /shows/{show_id}/initialize` from `body` as it arrives, at most
+/// [`Endpoint::body_limit`] bytes, each seat checked and stored compactly as the parser
+/// meets it; [`initialize_read`] then creates the show. Together they answer exactly what
+/// [`handle`] answers for the same request with its body in memory (`rq.body` is not
+/// read). `show_id` is the raw id from the path (see [`resolve`]); `length` the length the
+/// request declares (`Content-Length`), if any, by which the seat map is sized up front.
+///
+/// A body that is refused before its end (a wrong `Content-Type`, malformed JSON) is
+/// still read to its end, so that a body over the limit gets its 413 whatever it holds.
+pub fn read_initialize(
+    show_id: Option<&[u8]>,
+    rq: &Request,
+    body: impl Read,
+    length: Option<usize>,
+) -> InitializeRequest {
+    let op = Op::Initialize;
+    let limit = Endpoint::Initialize.body_limit();
+    let (show_id, early) = match show_id.map(std::str::from_utf8) {
+        None => (String::new(), None),
+        Some(Ok(id)) => (id.to_owned(), None),
+        Some(Err(_)) => (String::new(), Some(InputError::ShowIdUtf8)),
+    };
+    let early = early.or_else(|| (!is_json_content_type(rq.content_type)).then_some(InputError::NotAnObject));
+    let body = match early {
+        Some(problem) => Err(initialize::refuse(body, limit, problem)),
+        None => initialize::from_reader(body, length, limit),
+    };
+    let body = body.map_err(|e| match e {
+        StreamError::TooLarge => Reply::too_large(op, limit),
+        StreamError::Input(e) => Reply::error(op, &e.into()),
+    });
+    InitializeRequest { show_id, body }
+}
+
+/// Creates the show of a request read by [`read_initialize`], or refuses it.
+pub fn initialize_read(core: &SeatCore, request: InitializeRequest) -> Reply {
+    let op = Op::Initialize;
+    let outcome = match request.body {
+        Ok(body) => create_show(core, &request.show_id, body),
+        Err(refusal) => return refusal,
+    };
+    match outcome {
+        Ok(body) => Reply::json(op.success_status(), body),
+        Err(e) => Reply::error(op, &e),
+    }
 }
 
 /// `{"count", "category"?, "section"?, "accessible"?, "hold_duration_seconds"?}`.

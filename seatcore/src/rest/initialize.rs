@@ -1,0 +1,607 @@
+//! The initialize body, read as it arrives: the elements of `seat_ids` or `seats` go
+//! straight into a [`MapBuilder`] as the parser meets them. No value and no string is kept
+//! per seat (the builder keeps every id in one buffer), so a 200,000-seat body costs the
+//! compact map and a read buffer, whether it comes as bytes or from a socket.
+//!
+//! The checks, their messages and their order are those of [`super::parse_object`] and
+//! [`crate::seat_map::resolve`]: a body the one refuses, this refuses with the same error.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::body::not_an_object;
+use crate::error::InputError;
+use crate::seat_map::{MapBuilder, SeatSpec, Stage};
+
+/// Bytes read from the body at a time.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// What an initialize body asks for, once read.
+#[derive(Default)]
+pub(super) struct InitializeBody {
+    /// `seat_ids`: the map, or `None` when the value was not a list.
+    seat_ids: Option<Option<MapBuilder>>,
+    /// `seats`: the map, or `None` when the value was not a list.
+    seats: Option<Option<MapBuilder>>,
+}
+
+impl InitializeBody {
+    /// The map to create, and how far its problems go before the show id's: a flat list is
+    /// checked whole before the show id, a structured map as far as its seats' types.
+    pub(super) fn into_map(self) -> Result<(MapBuilder, Stage), InputError> {
+        match (self.seat_ids, self.seats) {
+            (Some(_), Some(_)) => Err(InputError::SeatMapTwice),
+            (None, Some(seats)) => seats.map(|m| (m, Stage::Shape)).ok_or(InputError::SeatsNotAList),
+            (Some(ids), None) => ids.map(|m| (m, Stage::Clash)).ok_or(InputError::SeatIdsNotAList),
+            (None, None) => Err(InputError::SeatIdsNotAList),
+        }
+    }
+}
+
+/// Reads a whole body held in memory.
+pub(super) fn from_slice(bytes: &[u8]) -> Result<InitializeBody, InputError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let body =
+        (&mut de).deserialize_map(BodyVisitor { size_hint: bytes.len() }).map_err(|e| not_an_object(&e))?;
+    de.end().map_err(|e| not_an_object(&e))?;
+    Ok(body)
+}
+
+/// Why a streamed body could not be had.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum StreamError {
+    /// More than the limit.
+    TooLarge,
+    /// The body is not a JSON object, or could not be read to its end.
+    Input(InputError),
+}
+
+/// Reads a body from `body`, at most `limit` bytes of it. A body that turns out not to be
+/// a JSON object is still read to its end (up to the limit), so that a body over the limit
+/// is reported as such whatever it holds.
+/// `length` is the length the request declares, if any.
+pub(super) fn from_reader(
+    body: impl Read,
+    length: Option<usize>,
+    limit: usize,
+) -> Result<InitializeBody, StreamError> {
+    let size_hint = length.unwrap_or(0).min(limit);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, Limited::new(body, limit));
+    let mut de = serde_json::Deserializer::from_reader(&mut reader);
+    let parsed =
+        (&mut de).deserialize_map(BodyVisitor { size_hint }).and_then(|body| de.end().map(|()| body));
+    match parsed {
+        Ok(body) => Ok(body),
+        Err(e) if e.is_io() => Err(read_failure(&io::Error::from(e))),
+        Err(e) => {
+            drain(&mut reader)?;
+            Err(StreamError::Input(not_an_object(&e)))
+        }
+    }
+}
+
+/// The refusal of a body refused before it was parsed: `problem`, unless the body is over
+/// `limit` or cannot be read (it is read to its end, and dropped).
+pub(super) fn refuse(body: impl Read, limit: usize, problem: InputError) -> StreamError {
+    let mut reader = BufReader::with_capacity(READ_BUFFER, Limited::new(body, limit));
+    match drain(&mut reader) {
+        Ok(()) => StreamError::Input(problem),
+        Err(e) => e,
+    }
+}
+
+/// Reads what is left of a body, at most its limit; `Ok` when it ends within it.
+fn drain(body: &mut impl BufRead) -> Result<(), StreamError> {
+    loop {
+        match body.fill_buf() {
+            Ok([]) => return Ok(()),
+            Ok(buf) => {
+                let n = buf.len();
+                body.consume(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_failure(&e)),
+        }
+    }
+}
+
+/// A failed read of the body: past its limit, or the client stopped sending.
+fn read_failure(e: &io::Error) -> StreamError {
+    if e.get_ref().is_some_and(|inner| inner.is::<TooLarge>()) {
+        StreamError::TooLarge
+    } else {
+        StreamError::Input(InputError::NotAnObject)
+    }
+}
+
+/// The error of a read past the limit.
+#[derive(Debug)]
+struct TooLarge;
+
+impl fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the body is longer than its limit")
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// A reader that gives at most `left` bytes, and fails with [`TooLarge`] when more follow.
+struct Limited<R> {
+    inner: R,
+    left: usize,
+}
+
+impl<R: Read> Limited<R> {
+    fn new(inner: R, limit: usize) -> Limited<R> {
+        Limited { inner, left: limit }
+    }
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(TooLarge)),
+            };
+        }
+        let n = buf.len().min(self.left);
+        let got = self.inner.read(&mut buf[..n])?;
+        self.left -= got;
+        Ok(got)
+    }
+}
+
+/// A key of the body object.
+enum Key {
+    SeatIds,
+    Seats,
+    /// A field another endpoint reads as a JSON value (so refused where it would be).
+    Value,
+    /// `hold_duration_seconds`, read as raw JSON text.
+    Raw,
+    Other,
+}
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "seat_ids" => Key::SeatIds,
+            "seats" => Key::Seats,
+            "hold_duration_seconds" => Key::Raw,
+            "hold_id" | "count" | "category" | "section" | "accessible" | "reason" | "booking_id" => {
+                Key::Value
+            }
+            _ => Key::Other,
+        })
+    }
+}
+
+/// The body: a JSON object; a repeated key keeps its last value. `size_hint` is the body's
+/// length when known: at most a quarter of it are seat ids of a flat list (`"A",`), a
+/// sixteenth seats of a map (`{"seat_id":"A"},`).
+struct BodyVisitor {
+    size_hint: usize,
+}
+
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = InitializeBody;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InitializeBody, A::Error> {
+        let mut body = InitializeBody::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key {
+                Key::SeatIds => {
+                    // A repeated key: the earlier list is let go before the new one is read.
+                    body.seat_ids = None;
+                    let mut ids = MapBuilder::ids();
+                    ids.reserve(self.size_hint / 4, self.size_hint);
+                    let listed = map.next_value_seed(ListSeed { map: &mut ids, flat: true })?;
+                    body.seat_ids = Some(listed.then_some(ids));
+                }
+                Key::Seats => {
+                    body.seats = None;
+                    let mut seats = MapBuilder::map();
+                    seats.reserve(self.size_hint / 16, self.size_hint);
+                    let listed = map.next_value_seed(ListSeed { map: &mut seats, flat: false })?;
+                    body.seats = Some(listed.then_some(seats));
+                }
+                Key::Value => {
+                    map.next_value::<Value>()?;
+                }
+                Key::Raw => {
+                    map.next_value::<Box<RawValue>>()?;
+                }
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(body)
+    }
+}
+
+/// `seat_ids` (`flat`) or `seats`: each element goes into `map`. The value is whether it
+/// was a list; anything else is skipped.
+struct ListSeed<'m> {
+    map: &'m mut MapBuilder,
+    flat: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        if self.flat {
+            while seq.next_element_seed(IdSeed { map: self.map })?.is_some() {}
+        } else {
+            let mut scratch = Scratch::default();
+            while seq.next_element_seed(SeatSeed { map: self.map, scratch: &mut scratch })?.is_some() {}
+        }
+        Ok(true)
+    }
+}
+
+/// One element of `seat_ids`: a string is a seat id; anything else is "not a string"
+/// (arrays and objects skipped without a depth limit past their own level).
+struct IdSeed<'m> {
+    map: &'m mut MapBuilder,
+}
+
+impl IdSeed<'_> {
+    fn not_a_string(self) {
+        let index = self.map.len();
+        self.map.push_unreadable(InputError::SeatIdNotAString { index });
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for IdSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        self.map.push_id(s);
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.not_a_string();
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.not_a_string();
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.not_a_string();
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.not_a_string();
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.not_a_string();
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.not_a_string();
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.not_a_string();
+        Ok(())
+    }
+}
+
+/// The text fields of the seat being read, reused from seat to seat.
+#[derive(Default)]
+struct Scratch {
+    seat_id: String,
+    section: String,
+    row: String,
+    category: String,
+    /// Fields nobody reads.
+    other: String,
+}
+
+/// A field of a map's seat.
+#[derive(Clone, Copy)]
+enum Field {
+    SeatId,
+    Row,
+    Position,
+    Section,
+    Category,
+    Accessible,
+    Rank,
+    Other,
+}
+
+struct FieldSeed;
+
+impl<'de> DeserializeSeed<'de> for FieldSeed {
+    type Value = Field;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for FieldSeed {
+    type Value = Field;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, key: &str) -> Result<Field, E> {
+        Ok(match key {
+            "seat_id" => Field::SeatId,
+            "row" => Field::Row,
+            "position" => Field::Position,
+            "section" => Field::Section,
+            "category" => Field::Category,
+            "accessible" => Field::Accessible,
+            "rank" => Field::Rank,
+            _ => Field::Other,
+        })
+    }
+}
+
+/// A field's value: a string (written into the field's scratch), a scalar, or anything
+/// else (skipped without storing it).
+enum Scalar {
+    Str,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    Other,
+}
+
+/// Reads one value; a string replaces the text of `buf`.
+struct ScalarSeed<'b> {
+    buf: &'b mut String,
+}
+
+impl<'de> DeserializeSeed<'de> for ScalarSeed<'_> {
+    type Value = Scalar;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarSeed<'_> {
+    type Value = Scalar;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Scalar, E> {
+        self.buf.clear();
+        self.buf.push_str(s);
+        Ok(Scalar::Str)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Int(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Scalar, E> {
+        Ok(i64::try_from(n).map_or(Scalar::Float(n as f64), Scalar::Int))
+    }
+    fn visit_f64<E>(self, x: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Float(x))
+    }
+    fn visit_unit<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
+/// One seat of a map: an object whose fields have the right JSON types goes into the
+/// builder; anything else is the first problem of its kind at this index.
+struct SeatSeed<'m, 's> {
+    map: &'m mut MapBuilder,
+    scratch: &'s mut Scratch,
+}
+
+impl SeatSeed<'_, '_> {
+    fn not_an_object(self) {
+        let index = self.map.len();
+        self.map.push_unreadable(InputError::SeatNotAnObject { index });
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for SeatSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SeatSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
+        let index = self.map.len();
+        let s = self.scratch;
+        let wrong = |field, rule| InputError::SeatField { index, field, rule };
+        let (mut seat_id, mut section, mut row, mut category) = (false, false, false, false);
+        let (mut position, mut accessible, mut rank) = (None, None, None);
+        let mut error = None;
+        while let Some(field) = fields.next_key_seed(FieldSeed)? {
+            let buf = match field {
+                Field::SeatId => &mut s.seat_id,
+                Field::Section => &mut s.section,
+                Field::Row => &mut s.row,
+                Field::Category => &mut s.category,
+                _ => &mut s.other,
+            };
+            let value = fields.next_value_seed(ScalarSeed { buf })?;
+            let problem = match (field, value) {
+                (Field::SeatId, Scalar::Str) => {
+                    seat_id = true;
+                    None
+                }
+                (Field::SeatId, _) => Some(wrong("seat_id", "a string")),
+                (Field::Row, Scalar::Str) => {
+                    row = true;
+                    None
+                }
+                (Field::Row, Scalar::Null) => None,
+                (Field::Row, _) => Some(wrong("row", "a string")),
+                (Field::Position, Scalar::Int(n)) => {
+                    position = Some(n);
+                    None
+                }
+                (Field::Position, Scalar::Null) => None,
+                (Field::Position, _) => Some(wrong("position", "an integer of 0 or more")),
+                (Field::Section, Scalar::Str) => {
+                    section = true;
+                    None
+                }
+                (Field::Section, _) => Some(wrong("section", "a string")),
+                (Field::Category, Scalar::Str) => {
+                    category = true;
+                    None
+                }
+                (Field::Category, _) => Some(wrong("category", "a string")),
+                (Field::Accessible, Scalar::Bool(b)) => {
+                    accessible = Some(b);
+                    None
+                }
+                (Field::Accessible, _) => Some(wrong("accessible", "true or false")),
+                (Field::Rank, Scalar::Int(n)) => {
+                    rank = Some(n as f64);
+                    None
+                }
+                (Field::Rank, Scalar::Float(x)) => {
+                    rank = Some(x);
+                    None
+                }
+                (Field::Rank, Scalar::Null) => None,
+                (Field::Rank, _) => Some(wrong("rank", "a number")),
+                (Field::Other, _) => None,
+            };
+            if error.is_none() {
+                error = problem;
+            }
+        }
+        let error = error.or_else(|| (!seat_id).then(|| wrong("seat_id", "given")));
+        match error {
+            Some(e) => self.map.push_unreadable(e),
+            None => self.map.push(SeatSpec {
+                seat_id: &s.seat_id,
+                section: section.then_some(s.section.as_str()),
+                row: row.then_some(s.row.as_str()),
+                position,
+                category: category.then_some(s.category.as_str()),
+                accessible,
+                rank,
+                derive_place: false,
+            }),
+        }
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.not_an_object();
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.not_an_object();
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.not_an_object();
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.not_an_object();
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.not_an_object();
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.not_an_object();
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.not_an_object();
+        Ok(())
+    }
+}
