@@ -21,6 +21,8 @@ use support::*;
 /// How long any one thing the page should show may take to appear (a busy machine).
 const WAIT: Duration = Duration::from_secs(60);
 const HALL: &str = "demo_hall";
+/// The page has drawn its show and follows its event stream.
+const LIVE: &str = "body[data-loaded=\"true\"][data-live=\"open\"]";
 
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
@@ -34,16 +36,16 @@ fn launch(path: &str) -> Browser {
         .headless(true)
         .sandbox(false)
         .window_size(Some((1320, 1180)))
-        .idle_browser_timeout(Duration::from_secs(600))
+        .idle_browser_timeout(WAIT * 2)
         .args(vec![OsStr::new("--disable-quic"), OsStr::new("--disable-component-update")])
         .build()
         .expect("browser options");
     Browser::new(options).expect("starting chromium")
 }
 
-/// Evaluates `expr` in the page; the result is passed through JSON.
+/// Evaluates `expr` in the page; the result is passed through JSON (`undefined` is null).
 fn js(tab: &Tab, expr: &str) -> Value {
-    let wrapped = format!("JSON.stringify((() => {{ return {expr}; }})())");
+    let wrapped = format!("JSON.stringify((() => {{ return {expr}; }})()) ?? 'null'");
     let r = tab.evaluate(&wrapped, false).unwrap_or_else(|e| panic!("evaluating {expr}: {e}"));
     match r.value {
         Some(Value::String(s)) => serde_json::from_str(&s).unwrap(),
@@ -55,7 +57,14 @@ fn text(tab: &Tab, selector: &str) -> String {
     tab.find_element(selector).unwrap_or_else(|e| panic!("{selector}: {e}")).get_inner_text().unwrap()
 }
 
+/// Brings the tab to the front: a tab behind another renders no frames, and a click waits
+/// for one.
+fn front(tab: &Tab) {
+    tab.bring_to_front().expect("bringing the tab to the front");
+}
+
 fn click(tab: &Tab, selector: &str) {
+    front(tab);
     tab.wait_for_element(selector).unwrap_or_else(|e| panic!("{selector}: {e}")).click().unwrap();
 }
 
@@ -78,6 +87,7 @@ fn seat_in(id: &str, state: &str) -> String {
 
 /// Types into an input, replacing what it held.
 fn set_input(tab: &Tab, selector: &str, value: &str) {
+    front(tab);
     let el = tab.find_element(selector).unwrap();
     el.click().unwrap();
     js(tab, &format!("document.querySelector({selector:?}).select()"));
@@ -111,6 +121,21 @@ fn status_of(srv: &Server, show: &str, seat: &str) -> String {
     statuses(srv, show)[seat].0.clone()
 }
 
+/// The change record of `kind` about `hold_id` in the demo hall's history.
+fn record(srv: &Server, kind: &str, hold_id: &str) -> Value {
+    let page = srv.get(&format!("/shows/{HALL}/history?limit=1000")).expect(200);
+    let found =
+        page["changes"].as_array().unwrap().iter().find(|c| c["kind"] == kind && c["hold_id"] == hold_id);
+    found.unwrap_or_else(|| panic!("no {kind} record of {hold_id} in {page:#}")).clone()
+}
+
+/// Seconds from a record's time to the expiry it set, both read from the database's clock
+/// by the statement that made the change.
+fn lasts(record: &Value) -> f64 {
+    let at = chrono::DateTime::parse_from_rfc3339(record["at"].as_str().unwrap()).unwrap();
+    seconds_until(record["expires_at"].as_str().unwrap(), at.with_timezone(&chrono::Utc))
+}
+
 fn screenshot_path() -> PathBuf {
     match std::env::var_os("SEATCORE_SCREENSHOT") {
         Some(p) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p),
@@ -136,7 +161,7 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
 
     // The built-in demo show: a flat list of ids drawn as rows A to E.
     tab.navigate_to(&srv.url("/")).unwrap().wait_until_navigated().unwrap();
-    wait(&tab, "body[data-loaded=\"true\"][data-live=\"open\"]");
+    wait(&tab, LIVE);
     assert_eq!(text(&tab, "#show-name"), "avengers_2026_7pm");
     assert_eq!(js(&tab, "document.querySelectorAll('#map .seat').length"), json!(50));
     wait(&tab, &seat_in("C4", "booked"));
@@ -147,13 +172,16 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
     assert_eq!(js(&tab, "document.getElementById('create-input').value"), json!(HALL));
     click(&tab, "#create-button");
     wait(&tab, &seat_in("K15", "blocked"));
-    wait(&tab, "body[data-loaded=\"true\"][data-live=\"open\"]");
+    wait(&tab, LIVE);
     assert_eq!(text(&tab, "#show-name"), HALL);
     let map = srv.get(&format!("/shows/{HALL}/map")).expect(200);
     let on_map = map["seats"].as_array().unwrap().len();
     assert_eq!(on_map, 122);
     assert_eq!(js(&tab, "document.querySelectorAll('#map .seat').length"), json!(on_map));
-    assert_eq!(js(&tab, "[...document.querySelectorAll('#map h3')].map(h => h.textContent)"), json!(["Stalls", "Balcony"]));
+    assert_eq!(
+        js(&tab, "[...document.querySelectorAll('#map h3')].map(h => h.textContent)"),
+        json!(["Stalls", "Balcony"])
+    );
     let counts = srv.get(&format!("/shows/{HALL}/seats")).expect(200);
     assert_eq!((counts["blocked_seats"].as_u64(), counts["available_seats"].as_u64()), (Some(3), Some(119)));
     assert_eq!((text(&tab, "#count-blocked"), text(&tab, "#count-free")), ("3".into(), "119".into()));
@@ -163,7 +191,8 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
         "(() => { const r = id => document.querySelector(`#map .seat[data-seat=\"${id}\"]`).getBoundingClientRect(); \
          return [r('B4').left - r('B3').right, r('B6').left - r('B4').right, r('B4').width]; })()",
     );
-    let (near, aisle, width) = (gaps[0].as_f64().unwrap(), gaps[1].as_f64().unwrap(), gaps[2].as_f64().unwrap());
+    let (near, aisle, width) =
+        (gaps[0].as_f64().unwrap(), gaps[1].as_f64().unwrap(), gaps[2].as_f64().unwrap());
     assert!(near < width / 2.0 && aisle > width, "seat gaps {near} and {aisle} for seats {width} wide");
     // seats name themselves and their state
     assert_eq!(
@@ -188,11 +217,12 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
     let hold_id = js(&tab, "document.querySelector('#holds .hold').dataset.hold");
     let hold_id = hold_id.as_str().unwrap().to_owned();
     let hold = format!("#holds .hold[data-hold=\"{hold_id}\"]");
-    let now = db_now(&db);
     let s = statuses(&srv, HALL);
     assert_eq!((s["B7"].0.as_str(), s["B8"].0.as_str()), ("held", "held"));
-    let left = seconds_until(s["B7"].1.as_deref().unwrap(), now);
-    assert!((100.0..=121.0).contains(&left), "held for {left} s, the page asked 120");
+    let held = record(&srv, "held", &hold_id);
+    assert_eq!(held["seat_ids"], json!(["B7", "B8"]));
+    assert!((lasts(&held) - 120.0).abs() < 1.0, "held for {} s, the page asked 120", lasts(&held));
+    assert_eq!(s["B7"].1.as_deref(), held["expires_at"].as_str());
     assert!(text(&tab, &format!("{hold} .countdown")).ends_with(" left"));
 
     // Extend it: 600 s from now.
@@ -200,16 +230,19 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
     set_input(&tab, "#duration", "600");
     click(&tab, &format!("{hold} button.extend"));
     wait(&tab, &format!("{hold} .countdown:not([data-expires={before}])"));
-    let now = db_now(&db);
-    let left = seconds_until(statuses(&srv, HALL)["B7"].1.as_deref().unwrap(), now);
-    assert!((560.0..=601.0).contains(&left), "extended to {left} s, the page asked 600");
+    let extended = record(&srv, "extended", &hold_id);
+    assert!((lasts(&extended) - 600.0).abs() < 1.0, "extended by {} s, the page asked 600", lasts(&extended));
+    assert_eq!(statuses(&srv, HALL)["B7"].1.as_deref(), extended["expires_at"].as_str());
     assert!(text(&tab, "#notice").contains("extended"), "{}", text(&tab, "#notice"));
 
     // Release B8 alone: the hold keeps B7.
     click(&tab, &format!("{hold} button.release-seat[data-seat=\"B8\"]"));
     wait(&tab, &seat_in("B8", "free"));
     assert_eq!(text(&tab, &format!("{hold} strong")), "B7");
-    assert_eq!((status_of(&srv, HALL, "B7"), status_of(&srv, HALL, "B8")), ("held".into(), "available".into()));
+    assert_eq!(
+        (status_of(&srv, HALL, "B7"), status_of(&srv, HALL, "B8")),
+        ("held".into(), "available".into())
+    );
 
     // Book it.
     click(&tab, &format!("{hold} button.book"));
@@ -247,6 +280,22 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
     wait(&tab, "#error:not(:empty)");
     assert_eq!(text(&tab, "#error"), "Best available failed: no adjacent seats available [HTTP 409]");
 
+    // The page opened a second time (its own tab, its own session): the first tab's holds
+    // are someone else's there, and what the second tab holds reaches the first live.
+    let tab2 = browser.new_tab().expect("a second tab");
+    tab2.set_default_timeout(WAIT);
+    tab2.navigate_to(&srv.url(&format!("/?show={HALL}"))).unwrap().wait_until_navigated().unwrap();
+    wait(&tab2, LIVE);
+    wait(&tab2, &seat_in("B7", "booked"));
+    for id in &best {
+        wait(&tab2, &seat_in(id, "held"));
+    }
+    assert_eq!(js(&tab2, "document.querySelectorAll('#holds .hold').length"), json!(0));
+    click(&tab2, &seat("J4"));
+    click(&tab2, "#hold-button");
+    wait(&tab2, &seat_in("J4", "mine"));
+    wait(&tab, &seat_in("J4", "held"));
+
     // Another client, through the API: its hold reaches the page through the event stream.
     let other = srv.post(&format!("/shows/{HALL}/hold"), r#"{"seat_ids": ["E15", "E16"]}"#).expect(201);
     wait(&tab, &seat_in("E15", "held"));
@@ -255,9 +304,15 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
     let latest = text(&tab, "#activity li:first-child");
     assert!(latest.contains("held") && latest.contains("E15, E16") && !latest.contains("yours"), "{latest}");
     let yours = js(&tab, "[...document.querySelectorAll('#activity li')].filter(l => l.textContent.includes('yours')).map(l => l.dataset.kind)");
-    assert_eq!(yours, json!(["held", "booked", "released", "extended", "held"]), "this page's own changes, newest first");
+    assert_eq!(
+        yours,
+        json!(["held", "booked", "released", "extended", "held"]),
+        "this page's own changes, newest first"
+    );
 
-    let shot = tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
+    front(&tab);
+    let shot =
+        tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
     assert!(shot.starts_with(b"\x89PNG"), "not a PNG");
     let shot_path = screenshot_path();
     std::fs::write(&shot_path, &shot).unwrap_or_else(|e| panic!("writing {}: {e}", shot_path.display()));
@@ -266,6 +321,8 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
     wait(&tab, &seat_in("E15", "free"));
     srv.post(&format!("/shows/{HALL}/block"), r#"{"seat_ids": ["J1"], "reason": "broken"}"#).expect(200);
     wait(&tab, &seat_in("J1", "blocked"));
+    click(&tab2, "#holds .hold button.release-all");
+    wait(&tab, &seat_in("J4", "free"));
 
     // Release all of the best hold.
     click(&tab, "#holds .hold button.release-all");
@@ -280,12 +337,19 @@ fn the_demo_page_holds_extends_releases_books_and_follows_other_clients_live() {
     wait(&tab, "#audit-result:not(:empty)");
     assert_eq!(text(&tab, "#audit-result"), "Every invariant holds: 122 seats, 0 held, 1 booked.");
     let a = srv.audit_ok(HALL);
-    assert_eq!((a["seats"].as_u64(), a["held"].as_u64(), a["booked"].as_u64()), (Some(122), Some(0), Some(1)));
+    assert_eq!(
+        (a["seats"].as_u64(), a["held"].as_u64(), a["booked"].as_u64()),
+        (Some(122), Some(0), Some(1))
+    );
     let a = srv.get("/audit").expect(200);
     assert_eq!((a["ok"].as_bool(), a["booked"].as_u64()), (Some(true), Some(2)), "{a:#}");
     // the page counts what the server counts
     let s = srv.get(&format!("/shows/{HALL}/seats")).expect(200);
-    for (id, key) in [("#count-free", "available_seats"), ("#count-booked", "booked_seats"), ("#count-blocked", "blocked_seats")] {
+    for (id, key) in [
+        ("#count-free", "available_seats"),
+        ("#count-booked", "booked_seats"),
+        ("#count-blocked", "blocked_seats"),
+    ] {
         assert_eq!(text(&tab, id), s[key].to_string(), "{id}");
     }
 
