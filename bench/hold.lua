@@ -108,11 +108,8 @@ end
 function response(status, hdrs, body)
   if status == 201 then
     ok = ok + 1
-    if mode == "cycle" or mode == "best" then
-      local id = string.match(body, '"hold_id"%s*:%s*"([^"]+)"')
-      if id then table.insert(pending, id) end
     local id = string.match(body, '"hold_id"%s*:%s*"([^"]+)"')
-    if mode == "cycle" and id then
+    if (mode == "cycle" or mode == "best") and id then
       table.insert(pending, id)
     elseif mode == "extend" and id then
       table.insert(pool, id)
