@@ -261,6 +261,7 @@ class SeatCore:
         self._streams: weakref.WeakSet[ChangeStream] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closing: Optional[concurrent.futures.Future[None]] = None
+        self._closer: Optional[threading.Thread] = None
 
     @classmethod
     async def connect(
@@ -519,13 +520,16 @@ class SeatCore:
         with self._lock:
             if self._closing is None:
                 self._closing = concurrent.futures.Future()
-                closing = self._closing
-                threading.Thread(
-                    target=_run_into, args=(self._shut, closing), name="seatcore-aio-close", daemon=True
-                ).start()
+                self._closer = threading.Thread(
+                    target=_run_into, args=(self._shut, self._closing), name="seatcore-aio-close", daemon=True
+                )
+                self._closer.start()
         streams = list(self._streams)
         await asyncio.gather(*(s.aclose() for s in streams))
         await asyncio.shield(asyncio.wrap_future(self._closing))
+        # The closer has settled the future and has only its own exit left.
+        if self._closer is not None:
+            self._closer.join()
 
     async def __aenter__(self) -> SeatCore:
         return self
