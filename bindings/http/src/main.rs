@@ -99,15 +99,13 @@ fn run(config: Config) -> Result<(), Failure> {
 
     let stop = Arc::new(AtomicBool::new(false));
     {
-        let (server, stop) = (Arc::clone(&server), Arc::clone(&stop));
+        let stop = Arc::clone(&stop);
         let hub = hub.clone();
         ctrlc::set_handler(move || {
             if !stop.swap(true, Ordering::AcqRel) {
                 eprintln!("seatcore-server: shutting down: finishing requests in flight");
                 // Event streams never finish on their own: end them.
                 hub.stop();
-                // The dispatcher waits for the next request: wake it.
-                server.unblock();
             }
         })
         .map_err(|e| format!("installing the signal handler: {e}"))?;

@@ -3,18 +3,18 @@
 //! thread, which writes it (the vendored tiny_http): a client that reads slowly, or not at
 //! all, never holds a worker.
 //!
-//! Every request has a deadline, [`App::deadline`] after it was queued (its head, and the
-//! body the library reads ahead, are in). A dispatcher thread takes the requests from
-//! tiny_http into the workers' queue and answers those still queued at their deadline
-//! itself, with the contract's 503: it never waits for anything else, so such a request is
-//! answered at its deadline even when every worker is busy. A worker's request waits for a
-//! database connection until its deadline at most (`SeatCore::until`). Logs and latency
-//! histograms count from the request's arrival (its head read), time in the queue included.
+//! Workers take requests straight from tiny_http's queue, oldest first. Every request has
+//! a deadline, [`App::deadline`] after it was queued (its head, and the body the library
+//! reads ahead, are in). A watcher thread answers the requests still queued at their
+//! deadline itself, with the contract's 503: it never waits for anything else, so such a
+//! request is answered at its deadline even when every worker is busy. A worker's request
+//! waits for a database connection until its deadline at most (`SeatCore::until`). Logs
+//! and latency histograms count from the request's arrival (its head read), time in the
+//! queue included.
 
-use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seatcore::rest::Endpoint;
@@ -23,37 +23,33 @@ use tiny_http::{Header, Method, Response, Server, StatusCode};
 use crate::reply::{Payload, Reply};
 use crate::router::{self, App, BodySource, CORS_ORIGIN};
 
-/// The dispatcher looks at `stop` at least this often.
+/// The watcher looks at `stop` at least this often.
 const TICK: Duration = Duration::from_millis(200);
 
-/// Runs the dispatcher and `workers` threads until `stop` is set (and the server unblocked),
-/// then lets the workers finish their requests and the requests already queued, waits for
-/// the connections' threads to write the responses (at most a write deadline), and returns.
+/// Runs the watcher and `workers` threads until `stop` is set, then lets the workers finish
+/// their requests and the requests already queued, waits for the connections' threads to
+/// write the responses (at most a write deadline), and returns.
 pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<AtomicBool>) {
-    let queue = Arc::new(Queue::default());
-    let dispatcher = {
-        let (app, queue, server) = (Arc::clone(&app), Arc::clone(&queue), Arc::clone(&server));
-        std::thread::Builder::new()
-            .name("http-dispatcher".into())
-            .spawn(move || dispatch(&app, &server, &queue, &stop))
-            .expect("spawning the dispatcher thread")
-    };
     let threads: Vec<_> = (0..workers)
         .map(|i| {
-            let (app, queue) = (Arc::clone(&app), Arc::clone(&queue));
+            let (app, server) = (Arc::clone(&app), Arc::clone(&server));
             std::thread::Builder::new()
                 .name(format!("http-worker-{i}"))
                 .spawn(move || {
-                    while let Some(queued) = queue.pop() {
-                        handle(&app, queued);
+                    // An error is the watcher's unblock: no more requests for this worker.
+                    while let Ok(rq) = server.recv() {
+                        let deadline = rq.queued() + app.deadline;
+                        handle(&app, Queued { rq, deadline });
                     }
                 })
                 .expect("spawning a worker thread")
         })
         .collect();
-    let _ = dispatcher.join();
-    // The dispatcher closes the queue however it ends.
-    queue.close();
+    watch(&app, &server, &stop);
+    // Each worker leaves at an unblock, queued after every request accepted so far.
+    for _ in 0..workers {
+        server.unblock();
+    }
     for t in threads {
         let _ = t.join();
     }
@@ -65,101 +61,28 @@ pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<Atomi
     }
 }
 
-/// A request waiting for a worker, and its deadline.
+/// A request taken from the queue, and its deadline.
 struct Queued {
     rq: tiny_http::Request,
     deadline: Instant,
 }
 
-/// The workers' queue, oldest first.
-#[derive(Default)]
-struct Queue {
-    state: Mutex<QueueState>,
-    ready: Condvar,
-}
-
-#[derive(Default)]
-struct QueueState {
-    waiting: VecDeque<Queued>,
-    /// No more requests come: workers leave once it is empty.
-    closed: bool,
-}
-
-impl Queue {
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn push(&self, queued: Queued) {
-        self.lock().waiting.push_back(queued);
-        self.ready.notify_one();
-    }
-
-    /// The oldest request; `None` once the queue is closed and empty.
-    fn pop(&self) -> Option<Queued> {
-        let mut state = self.lock();
-        loop {
-            if let Some(queued) = state.waiting.pop_front() {
-                return Some(queued);
-            }
-            if state.closed {
-                return None;
-            }
-            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
-    fn close(&self) {
-        self.lock().closed = true;
-        self.ready.notify_all();
-    }
-
-    /// Takes out the requests whose deadline has come; returns them and the next deadline.
-    fn expired(&self, now: Instant) -> (Vec<Queued>, Option<Instant>) {
-        let mut state = self.lock();
-        if state.waiting.iter().all(|q| q.deadline > now) {
-            return (Vec::new(), state.waiting.iter().map(|q| q.deadline).min());
-        }
-        let (late, waiting): (VecDeque<Queued>, VecDeque<Queued>) =
-            state.waiting.drain(..).partition(|q| q.deadline <= now);
-        state.waiting = waiting;
-        (late.into(), state.waiting.iter().map(|q| q.deadline).min())
-    }
-}
-
-/// Moves requests from tiny_http to the workers' queue, and answers each one still queued
-/// at its deadline, until `stop`; then moves what tiny_http still holds, and closes the
-/// queue. Never waits for a worker or the database.
-fn dispatch(app: &App, server: &Server, queue: &Queue, stop: &AtomicBool) {
-    let mut next_deadline: Option<Instant> = None;
-    loop {
-        if stop.load(Ordering::Acquire) {
-            // Answer what was accepted before the signal, then leave.
-            while let Ok(Some(rq)) = server.try_recv() {
-                let deadline = rq.queued() + app.deadline;
-                queue.push(Queued { rq, deadline });
-            }
-            queue.close();
-            return;
-        }
-        // `next_deadline` is the earliest deadline in the queue, or an earlier one (of a
-        // request a worker has taken since).
+/// Answers each request still queued at its deadline, until `stop`. Never waits for a
+/// worker or the database: it sleeps until the oldest queued request's deadline, or
+/// [`TICK`] (a request queued meanwhile has its deadline later than that, as `TICK` is at
+/// most half a deadline).
+fn watch(app: &App, server: &Server, stop: &AtomicBool) {
+    let tick = TICK.min(app.deadline / 2).max(Duration::from_millis(1));
+    while !stop.load(Ordering::Acquire) {
         let now = Instant::now();
-        let wait = next_deadline.map_or(TICK, |d| d.saturating_duration_since(now).min(TICK));
-        if let Ok(Some(rq)) = server.recv_timeout(wait.max(Duration::from_millis(1))) {
+        let (late, oldest) = server.take_queued(|rq| rq.queued() + app.deadline <= now);
+        for rq in late {
+            // Past its deadline: answered at once, without the database or its body.
             let deadline = rq.queued() + app.deadline;
-            next_deadline = Some(next_deadline.map_or(deadline, |d| d.min(deadline)));
-            queue.push(Queued { rq, deadline });
+            handle(app, Queued { rq, deadline });
         }
-        let now = Instant::now();
-        if next_deadline.is_some_and(|d| d <= now) {
-            let (late, next) = queue.expired(now);
-            next_deadline = next;
-            for queued in late {
-                // Past its deadline: answered at once, without the database or its body.
-                handle(app, queued);
-            }
-        }
+        let wake = oldest.map_or(now + tick, |t| (t + app.deadline).min(now + tick));
+        std::thread::sleep(wake.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
     }
 }
 

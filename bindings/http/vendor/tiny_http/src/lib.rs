@@ -470,6 +470,33 @@ impl Server {
         }
     }
 
+    /// seatcore: takes out of the queue, oldest first, the requests not yet handed out that
+    /// `take` says to take (by their `queued()` time, say), and hands them out as `recv`
+    /// does. Returns them and the earliest `queued()` time of the requests left in the queue.
+    pub fn take_queued(
+        &self,
+        mut take: impl FnMut(&Request) -> bool,
+    ) -> (Vec<Request>, Option<std::time::Instant>) {
+        let taken = self
+            .messages
+            .take_where(|m| matches!(m, Message::NewRequest(rq) if take(rq)));
+        let mut oldest = None;
+        self.messages.for_each(|m| {
+            if let Message::NewRequest(rq) = m {
+                oldest =
+                    Some(oldest.map_or(rq.queued(), |t: std::time::Instant| t.min(rq.queued())));
+            }
+        });
+        let taken = taken
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::NewRequest(rq) => Some(self.hand_out(rq)),
+                Message::Error(_) => None,
+            })
+            .collect();
+        (taken, oldest)
+    }
+
     /// Unblock thread stuck in recv() or incoming_requests().
     /// If there are several such threads, only one is unblocked.
     /// This method allows graceful shutdown of server.
