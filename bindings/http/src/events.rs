@@ -3,7 +3,8 @@
 //!
 //! The hub's thread follows the log's tail across all shows (`SeatCore::changes_after`),
 //! woken by the log's notifications (one listening connection per server) or its own poll,
-//! and hands each change to the subscribers of its show. A subscriber that starts in the
+//! and hands each change to the subscribers of its show. With no subscriber it reads
+//! nothing; the next subscriber moves it to the log's end. A subscriber that starts in the
 //! past (`?after=` or `Last-Event-ID`) first replays the show's history up to where the hub
 //! was when it subscribed; the hub delivers everything after. Both parts read the log below
 //! its horizon, so a reader never misses a committed change, and the ids it sees only grow.
@@ -43,6 +44,9 @@ struct State {
     /// Every change up to this id has been handed to the subscribers of its time.
     cursor: i64,
     subscribers: HashMap<String, Vec<SyncSender<Arc<Change>>>>,
+    /// No subscriber since the hub last read the log: the hub reads nothing, and the
+    /// cursor may lag behind the log's end until a subscriber comes.
+    idle: bool,
     stopped: bool,
 }
 
@@ -55,7 +59,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 core,
                 keep_alive,
-                state: Mutex::new(State { cursor, subscribers: HashMap::new(), stopped: false }),
+                state: Mutex::new(State { cursor, subscribers: HashMap::new(), idle: true, stopped: false }),
             }),
         };
         let follower = hub.clone();
@@ -76,7 +80,20 @@ impl Hub {
     fn follow(&self) {
         let mut listener = self.inner.core.listener();
         loop {
-            let cursor = self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).cursor;
+            let cursor = {
+                let state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+                if state.stopped {
+                    return;
+                }
+                if state.idle {
+                    // Nobody to hand changes to: read nothing, only take the notifications
+                    // off the listening connection. The first subscriber moves the cursor.
+                    drop(state);
+                    listener.wait(seatcore::CHANGE_POLL);
+                    continue;
+                }
+                state.cursor
+            };
             let page = match self.inner.core.changes_after(cursor, PAGE) {
                 Ok(page) => page,
                 Err(_) => {
@@ -101,6 +118,7 @@ impl Hub {
                 }
                 state.subscribers.retain(|_, subs| !subs.is_empty());
                 state.cursor = state.cursor.max(page.next);
+                state.idle = state.subscribers.is_empty();
             }
             if !full {
                 listener.wait(seatcore::CHANGE_POLL);
@@ -111,8 +129,16 @@ impl Hub {
     /// A reader of `show_id`'s changes after `after`.
     pub fn subscribe(&self, show_id: String, after: i64) -> Subscription {
         let (tx, rx) = sync_channel(QUEUE);
+        let idle = self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).idle;
+        // The hub wakes from idling at the log's end, not at the change it last handed over.
+        let end = if idle { self.inner.core.last_change_id().ok() } else { None };
         let cursor = {
             let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            if state.idle {
+                // Nothing between the cursor and `end` is owed to anyone: nobody subscribed.
+                state.cursor = state.cursor.max(end.unwrap_or(0));
+                state.idle = false;
+            }
             if !state.stopped {
                 state.subscribers.entry(show_id.clone()).or_default().push(tx);
             }
