@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "V4__seat_maps.sql",
         sql: include_str!("../../migrations/V4__seat_maps.sql"),
     },
+    Migration {
+        version: 5,
+        name: "V5__planned_once.sql",
+        sql: include_str!("../../migrations/V5__planned_once.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).

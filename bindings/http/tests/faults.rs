@@ -836,7 +836,7 @@ fn lost_database_replies_are_retried_without_double_effects() {
     // A hold commits, its reply is lost: the core retries on a new connection, finds the hold
     // by the id it chose, and answers with it. One hold, not two, and no 409 against itself.
     let r = with_lost_reply(
-        "INSERT INTO holds",
+        "seatcore_hold_many(",
         "/shows/ld/hold",
         r#"{"seat_ids": ["A1", "A2"]}"#.into(),
         "SELECT count(*) FROM holds",

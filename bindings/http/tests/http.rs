@@ -28,7 +28,9 @@ fn every_contract_row() {
 
     // seats: seat-map order, every key, no hold_expires_at unless held
     let mut v = srv.get("/shows/s1/seats").expect(200);
-    assert!(v["version"].as_i64().is_some_and(|n| n > 0), "{v}");
+    // The newest final change: the initialize's own record is final once every older
+    // transaction of the cluster (other tests run beside) has ended, so it may not be yet.
+    assert!(v["version"].as_i64().is_some_and(|n| n >= 0), "{v}");
     v.as_object_mut().unwrap().remove("version");
     assert_eq!(
         v,

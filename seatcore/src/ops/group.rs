@@ -41,40 +41,12 @@ pub const MAX_GROUP: usize = 256;
 const MAX_GROUP_SEATS: usize = 10_000;
 
 /// Lock every requested seat that looks free, in seat-map order, keeping those still free
-/// once locked.
-const LOCK_SQL: &str = "
-SELECT seat_no, seat_id FROM seats
-WHERE show_id = $1 AND seat_id = ANY ($2)
-  AND booking_id IS NULL AND block_reason IS NULL
-  AND (hold_expires_at IS NULL OR hold_expires_at <= now())
-ORDER BY seat_no
-FOR UPDATE";
+/// once locked (`seatcore_lock_free_seats`, migrations/V5: planned once per session).
+const LOCK_SQL: &str = "SELECT seat_no, seat_id FROM seatcore_lock_free_seats($1, $2)";
 
 /// Record the winners: their seats flipped, their holds, their change records (the i-th
-/// winner's record is the transaction's i-th).
-const RECORD_SQL: &str = "
-WITH h AS (
-    SELECT w.i, w.hold_id, now() + make_interval(secs => w.secs) AS expires_at
-    FROM unnest($2::uuid[], $3::float8[]) WITH ORDINALITY AS w(hold_id, secs, i)
-), s AS (
-    SELECT * FROM unnest($4::int8[], $5::int4[], $6::text[]) WITH ORDINALITY AS s(hold_i, seat_no, seat_id, ord)
-), flipped AS (
-    UPDATE seats t SET hold_id = h.hold_id, hold_expires_at = h.expires_at
-    FROM s JOIN h ON h.i = s.hold_i
-    WHERE t.show_id = $1 AND t.seat_no = s.seat_no
-), new_holds AS (
-    INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at)
-    SELECT h.hold_id, $1, array_agg(s.seat_no ORDER BY s.seat_no), array_agg(s.seat_id ORDER BY s.ord),
-           h.expires_at
-    FROM h JOIN s ON s.hold_i = h.i
-    GROUP BY h.i, h.hold_id, h.expires_at
-    RETURNING hold_id, seat_ids, expires_at
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
-    SELECT seatcore_change_id(h.i - 1), 'held', $1, n.seat_ids, n.hold_id, n.expires_at
-    FROM new_holds n JOIN h USING (hold_id)
-)
-SELECT hold_id, expires_at FROM new_holds";
+/// winner's record is the transaction's i-th) (`seatcore_record_holds`, migrations/V5).
+const RECORD_SQL: &str = "SELECT hold_id, expires_at FROM seatcore_record_holds($1, $2, $3, $4, $5, $6)";
 
 /// Why holds lost: the state of their seats now (the group's winners included), and
 /// whether the show exists.
@@ -101,6 +73,9 @@ struct Ticket {
     /// The caller's deadline: its group gives up waiting at the earliest of its holds'.
     deadline: Option<std::time::Instant>,
     answer: Mutex<Option<Result<Hold>>>,
+    /// Signalled (under the lane's lock) when its answer is in, or when it heads the queue
+    /// and there is room for a group: each waiter is woken for its own reasons only.
+    ready: Condvar,
 }
 
 #[derive(Default)]
@@ -113,9 +88,17 @@ struct LaneState {
 #[derive(Default)]
 struct Lane {
     state: Mutex<LaneState>,
-    /// Signalled when a group finishes: its callers have their answers, and there is room
-    /// for the next group.
-    done: Condvar,
+}
+
+impl LaneState {
+    /// Wakes the queue's first ticket when there is room for a group: it makes the next one.
+    fn wake_next(&self) {
+        if self.running < RUNNING_PER_SHOW {
+            if let Some(first) = self.queue.first() {
+                first.ready.notify_one();
+            }
+        }
+    }
 }
 
 /// The queues of a process, by show, and how many holds each group made. A child process
@@ -175,7 +158,12 @@ impl SeatCore {
     pub(crate) fn hold_grouped(&self, show_id: &str, request: Request) -> Result<Hold> {
         let groups = &self.inner.groups;
         let lane = groups.lane(show_id);
-        let ticket = Arc::new(Ticket { request, deadline: self.deadline, answer: Mutex::new(None) });
+        let ticket = Arc::new(Ticket {
+            request,
+            deadline: self.deadline,
+            answer: Mutex::new(None),
+            ready: Condvar::new(),
+        });
         let mut state = lock(&lane.state);
         state.queue.push(Arc::clone(&ticket));
         loop {
@@ -204,13 +192,15 @@ impl SeatCore {
                     let left = deadline.saturating_duration_since(std::time::Instant::now());
                     if left.is_zero() {
                         state.queue.retain(|t| !Arc::ptr_eq(t, &ticket));
+                        // It may have been woken to make the next group: pass that on.
+                        state.wake_next();
                         return Err(Error::Unavailable("the request's deadline passed".into()));
                     }
-                    state = lane.done.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+                    state = ticket.ready.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
                     continue;
                 }
             }
-            state = lane.done.wait(state).unwrap_or_else(|p| p.into_inner());
+            state = ticket.ready.wait(state).unwrap_or_else(|p| p.into_inner());
         }
     }
 
@@ -343,7 +333,7 @@ fn take_group(queue: &mut Vec<Arc<Ticket>>) -> Vec<Arc<Ticket>> {
 }
 
 /// Ends a group however it ends (a panic included): every ticket has an answer, the group's
-/// room is free, and the waiters look again.
+/// room is free, its callers are woken, and so is the queue's first ticket.
 struct Finished<'a> {
     lane: &'a Lane,
     group: &'a [Arc<Ticket>],
@@ -357,8 +347,12 @@ impl Drop for Finished<'_> {
                 *answer = Some(Err(Error::Busy(None)));
             }
         }
-        lock(&self.lane.state).running -= 1;
-        self.lane.done.notify_all();
+        let mut state = lock(&self.lane.state);
+        state.running -= 1;
+        for t in self.group {
+            t.ready.notify_one();
+        }
+        state.wake_next();
     }
 }
 

@@ -10,55 +10,19 @@ use crate::{bump, validate, OnLost, SeatCore};
 use postgres::GenericClient;
 
 /// One seat: flip it if it is free, and record the hold and its change, in one statement
-/// shaped like the least SQL a hold needs. A statement that takes one row lock and waits for at most one
-/// can never be part of a deadlock, so no ordering is needed. A seat that is taken in the
-/// statement's snapshot is never locked: refusals do not queue behind each other.
-const HOLD_ONE_SQL: &str = "
-WITH flipped AS (
-    UPDATE seats
-    SET hold_id = $3, hold_expires_at = now() + make_interval(secs => $4)
-    WHERE show_id = $1 AND seat_id = $2
-      AND booking_id IS NULL AND block_reason IS NULL
-      AND (hold_expires_at IS NULL OR hold_expires_at <= now())
-    RETURNING seat_no, hold_expires_at
-), new_hold AS (
-    INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at, request_key)
-    SELECT $3, $1, ARRAY[seat_no], ARRAY[$2], hold_expires_at, $5 FROM flipped
-    RETURNING expires_at
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
-    SELECT seatcore_change_id(0), 'held', $1, ARRAY[$2], $3, expires_at FROM new_hold
-)
-SELECT expires_at FROM new_hold";
+/// shaped like the least SQL a hold needs (`seatcore_hold_one`, migrations/V5: planned once
+/// per session). A statement that takes one row lock and waits for at most one can never
+/// be part of a deadlock, so no ordering is needed. A seat that is taken in the statement's
+/// snapshot is never locked: refusals do not queue behind each other. The hold's expiry, or
+/// NULL when nothing was written.
+const HOLD_ONE_SQL: &str = "SELECT seatcore_hold_one($1, $2, $3, $4, $5)";
 
 /// Several seats: lock those that look free, in seat-map order (so overlapping holds never
 /// deadlock), keeping only those still free once locked; if that is every requested seat,
-/// record the hold and flip them, else change nothing. Seats taken in the statement's
-/// snapshot are never locked, so a crowd of refused callers does not queue on them.
-const HOLD_MANY_SQL: &str = "
-WITH locked AS MATERIALIZED (
-    SELECT seat_no FROM seats
-    WHERE show_id = $1 AND seat_id = ANY ($2)
-      AND booking_id IS NULL AND block_reason IS NULL
-      AND (hold_expires_at IS NULL OR hold_expires_at <= now())
-    ORDER BY seat_no
-    FOR UPDATE
-), new_hold AS (
-    INSERT INTO holds (hold_id, show_id, seat_nos, seat_ids, expires_at, request_key)
-    SELECT $3, $1, array_agg(seat_no ORDER BY seat_no), $2, now() + make_interval(secs => $4), $5
-    FROM locked
-    HAVING count(*) = cardinality($2)
-    RETURNING hold_id, expires_at
-), flipped AS (
-    UPDATE seats s
-    SET hold_id = h.hold_id, hold_expires_at = h.expires_at
-    FROM new_hold h, locked l
-    WHERE s.show_id = $1 AND s.seat_no = l.seat_no
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
-    SELECT seatcore_change_id(0), 'held', $1, $2, hold_id, expires_at FROM new_hold
-)
-SELECT expires_at FROM new_hold";
+/// record the hold and flip them, else change nothing (`seatcore_hold_many`,
+/// migrations/V5). Seats taken in the statement's snapshot are never locked, so a crowd of
+/// refused callers does not queue on them. The hold's expiry, or NULL.
+const HOLD_MANY_SQL: &str = "SELECT seatcore_hold_many($1, $2, $3, $4, $5)";
 
 /// Why a hold was refused: run only after a refusal, as its own statement.
 const DIAGNOSE_SQL: &str = "
@@ -190,12 +154,12 @@ pub(crate) fn try_hold(
                 ],
             )?
         };
-        if let Some(row) = rows.first() {
+        if let Some(expires_at) = rows.first().and_then(|row| row.get::<_, Option<_>>(0)) {
             return Ok(Hold {
                 hold_id,
                 show_id: show_id.to_owned(),
                 seat_ids: seat_ids.to_vec(),
-                expires_at: row.get(0),
+                expires_at,
             });
         }
         let rows = c.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;

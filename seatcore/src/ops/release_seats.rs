@@ -46,29 +46,10 @@ impl Serialize for SeatsReleased {
 /// or the session has no statement timeout): `RELEASE_SEATS_SQL` decides then. The seat is
 /// still checked: if it does not carry the hold, `seatcore_assert` ends the statement with
 /// SQLSTATE SC001 and nothing is written.
-const RELEASE_ONE_LIVE_SQL: &str = "
-WITH seat AS MATERIALIZED (
-    SELECT seat_no FROM seats WHERE show_id = $1 AND seat_id = $3[1]
-), kept AS (
-    UPDATE holds h
-    SET seat_nos = array_remove(h.seat_nos, s.seat_no), seat_ids = array_remove(h.seat_ids, $3[1])
-    FROM seat s
-    WHERE h.hold_id = $2 AND h.show_id = $1 AND s.seat_no = ANY (h.seat_nos)
-      AND cardinality(h.seat_nos) > 1
-      AND h.expires_at > now() + nullif(current_setting('statement_timeout'), '0')::interval + interval '1 second'
-    RETURNING h.hold_id, h.seat_ids
-), freed AS (
-    UPDATE seats SET hold_id = NULL, hold_expires_at = NULL
-    FROM seat s, kept k
-    WHERE seats.show_id = $1 AND seats.seat_no = s.seat_no AND seats.hold_id = k.hold_id
-      AND seats.booking_id IS NULL
-    RETURNING 1
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id)
-    SELECT seatcore_change_id(0), 'released', $1, $3, hold_id FROM kept
-)
-SELECT seat_ids FROM kept
-WHERE seatcore_assert((SELECT count(*) FROM freed) = 1, 'a released seat did not carry its hold')";
+///
+/// The statement is the function `seatcore_release_one_live` (migrations/V5: planned once
+/// per session); it answers the kept seats, or NULL.
+const RELEASE_ONE_LIVE_SQL: &str = "SELECT seatcore_release_one_live($1, $2, $3)";
 
 /// `RELEASE_ONE_LIVE_SQL` for several seats: they are locked in seat-map order (`locked`,
 /// after the hold row, as every statement locks them) before they are freed.
@@ -205,8 +186,8 @@ impl SeatCore {
             };
             match c.client.query_typed(live_sql, &params) {
                 Ok(rows) => {
-                    if let Some(row) = rows.first() {
-                        return released(c, row.get(0));
+                    if let Some(kept) = rows.first().and_then(|row| row.get::<_, Option<Vec<String>>>(0)) {
+                        return released(c, kept);
                     }
                 }
                 // A seat did not carry the hold: nothing was written; judge it below.
