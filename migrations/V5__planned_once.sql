@@ -166,3 +166,94 @@ BEGIN
     RETURN v_kept;
 END
 $$;
+
+-- A live hold extended (see `EXTEND_LIVE_SQL` in seatcore/src/ops/extend.rs for when that is
+-- safe): the hold's seat ids and new expiry, or no row (nothing written) when it is not such
+-- a hold. Seats that do not all carry the hold end the call with SQLSTATE SC001 (nothing
+-- written).
+CREATE FUNCTION seatcore_extend_live(p_show text, p_hold uuid, p_secs float8, p_life float8)
+RETURNS TABLE (seat_ids text[], expires_at timestamptz)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH h AS (
+        UPDATE holds
+        SET expires_at = least(clock_timestamp() + make_interval(secs => p_secs),
+                               created_at + make_interval(secs => p_life))
+        WHERE hold_id = p_hold AND show_id = p_show
+          AND least(expires_at, created_at + make_interval(secs => p_life))
+              > now() + nullif(current_setting('statement_timeout'), '0')::interval + interval '1 second'
+        RETURNING seat_nos, seat_ids, expires_at
+    ), flipped AS (
+        UPDATE seats SET hold_expires_at = (SELECT expires_at FROM h)
+        WHERE show_id = p_show AND seat_no = ANY ((SELECT seat_nos FROM h)::integer[]) AND hold_id = p_hold
+          AND booking_id IS NULL
+        RETURNING 1
+    ), logged AS (
+        INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
+        SELECT seatcore_change_id(0), 'extended', p_show, seat_ids, p_hold, expires_at FROM h
+    )
+    SELECT h.seat_ids, h.expires_at FROM h
+    WHERE seatcore_assert((SELECT count(*) FROM flipped) = cardinality(h.seat_nos),
+                          'an extended hold''s seats do not all carry it');
+END
+$$;
+
+-- A group of holds in one call (and, called alone, one transaction): lock every asked seat
+-- that looks free, in seat-map order; decide the holds in order (hold i wins when each of
+-- its seats is locked free and not won by an earlier hold); record the winners as
+-- `seatcore_record_holds` does. Hold i asks for the seats k with p_hold_of[k] = i (in order
+-- of i), and holds p_secs[i] seconds. Answers each hold's expiry (NULL: it lost), and the
+-- seats locked free (ids and numbers), from which the caller tells why the others lost.
+-- Meant for small groups (the core sends a few hundred seats at most): the checks compare
+-- arrays element by element.
+CREATE FUNCTION seatcore_hold_group(p_show text, p_holds uuid[], p_secs float8[],
+                                    p_hold_of bigint[], p_seat_ids text[],
+                                    OUT expires timestamptz[], OUT locked_ids text[], OUT locked_nos integer[])
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    v_k integer := 1;
+    v_claimed text[] := '{}';
+    v_seats text[];
+    v_win_holds uuid[] := '{}';
+    v_win_secs float8[] := '{}';
+    v_win_of bigint[] := '{}';
+    v_win_nos integer[] := '{}';
+    v_win_ids text[] := '{}';
+    v_seat text;
+    v_row record;
+BEGIN
+    SELECT coalesce(array_agg(l.seat_id ORDER BY l.seat_no), '{}'),
+           coalesce(array_agg(l.seat_no ORDER BY l.seat_no), '{}')
+    INTO locked_ids, locked_nos
+    FROM seatcore_lock_free_seats(p_show, ARRAY(SELECT DISTINCT unnest(p_seat_ids))) AS l;
+    expires := array_fill(NULL::timestamptz, ARRAY[cardinality(p_holds)]);
+    FOR i IN 1 .. cardinality(p_holds) LOOP
+        v_seats := '{}';
+        WHILE v_k <= cardinality(p_seat_ids) AND p_hold_of[v_k] = i LOOP
+            v_seats := v_seats || p_seat_ids[v_k];
+            v_k := v_k + 1;
+        END LOOP;
+        IF cardinality(v_seats) > 0 AND v_seats <@ locked_ids AND NOT (v_seats && v_claimed) THEN
+            v_claimed := v_claimed || v_seats;
+            v_win_holds := v_win_holds || p_holds[i];
+            v_win_secs := v_win_secs || p_secs[i];
+            FOREACH v_seat IN ARRAY v_seats LOOP
+                v_win_of := v_win_of || cardinality(v_win_holds)::bigint;
+                v_win_nos := v_win_nos || locked_nos[array_position(locked_ids, v_seat)];
+                v_win_ids := v_win_ids || v_seat;
+            END LOOP;
+        END IF;
+    END LOOP;
+    IF cardinality(v_win_holds) > 0 THEN
+        FOR v_row IN
+            SELECT r.hold_id, r.expires_at
+            FROM seatcore_record_holds(p_show, v_win_holds, v_win_secs, v_win_of, v_win_nos, v_win_ids) AS r
+        LOOP
+            expires[array_position(p_holds, v_row.hold_id)] := v_row.expires_at;
+        END LOOP;
+    END IF;
+END
+$$;

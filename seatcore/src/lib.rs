@@ -49,7 +49,7 @@ pub use ops::changes::{
     Change, ChangeKind, ChangePage, HistoryQuery, DEFAULT_PAGE as DEFAULT_CHANGE_PAGE,
     MAX_PAGE as MAX_CHANGE_PAGE,
 };
-pub use ops::group::{GROUP_SIZE_BUCKETS, MAX_GROUP};
+pub use ops::group::{GROUP_SIZE_BUCKETS, MAX_GROUP, ONE_CALL_SEATS};
 pub use ops::map::MAX_REASON_CHARS as MAX_BLOCK_REASON_CHARS;
 pub use ops::release_seats::SeatsReleased;
 pub use options::{seconds, OptionRange, Options};

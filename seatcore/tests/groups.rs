@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Barrier};
 
 use seatcore::testing::TestDb;
-use seatcore::{ChangeKind, Error, ErrorKind, HistoryQuery, Options, SeatCore, MAX_GROUP};
+use seatcore::{ChangeKind, Error, ErrorKind, HistoryQuery, Options, SeatCore, MAX_GROUP, ONE_CALL_SEATS};
 
 fn core(db: &TestDb, pool: u32, group_holds: bool) -> SeatCore {
     SeatCore::connect(&db.url, Options { pool_size: pool, group_holds, ..Options::default() }).unwrap()
@@ -86,6 +86,48 @@ fn a_group_decides_in_order_and_a_refusal_refuses_nothing_else() {
     core.book("g", &held[0].hold_id.to_string()).unwrap();
     core.release("g", &held[1].hold_id.to_string()).unwrap();
     assert!(core.audit(Some("g")).unwrap().ok);
+}
+
+#[test]
+fn a_group_too_big_for_one_call_decides_the_same_way() {
+    let db = TestDb::new("group_big");
+    let core = core(&db, 2, true);
+    let all = seats(ONE_CALL_SEATS + 100);
+    core.initialize_show("g", &all).unwrap();
+    core.hold("g", &["S11"], 60).unwrap(); // taken before the group
+                                           // One big hold first (more seats than one call takes), then the conflicts.
+    let big: Vec<&str> = all[20..].iter().map(String::as_str).collect();
+    let requests: Vec<(&[&str], i64)> = vec![
+        (&big, 60),            // 0: wins
+        (&["S1", "S2"], 60),   // 1: wins
+        (&["S2", "S3"], 60),   // 2: S2 went to 1
+        (&["S5", "NOPE"], 60), // 3: a seat not on the map
+        (&["S10", "S11"], 60), // 4: S11 was taken before
+        (&["S3", "S30"], 60),  // 5: S30 went to 0
+        (&["S3"], 60),         // 6: wins
+    ];
+    let answers = core.hold_together("g", &requests);
+    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
+    use ErrorKind::*;
+    assert_eq!(
+        kinds,
+        [
+            None,
+            None,
+            Some(SeatsUnavailable),
+            Some(InvalidSeatIds),
+            Some(SeatsUnavailable),
+            Some(SeatsUnavailable),
+            None
+        ]
+    );
+    assert_eq!(answers[2].as_ref().unwrap_err().unavailable_seats(), ["S2"]);
+    assert_eq!(answers[4].as_ref().unwrap_err().unavailable_seats(), ["S11"]);
+    assert_eq!(answers[5].as_ref().unwrap_err().unavailable_seats(), ["S30"]);
+    let status = core.seat_status("g").unwrap();
+    assert_eq!(status.counts.held as usize, 1 + big.len() + 2 + 1);
+    let audit = core.audit(Some("g")).unwrap();
+    assert!(audit.ok, "{audit:?}");
 }
 
 #[test]

@@ -26,27 +26,10 @@ use crate::{validate, OnLost, SeatCore};
 ///
 /// The seats are still checked: every seat of the hold must carry it, or `seatcore_assert`
 /// ends the statement with SQLSTATE SC001 and nothing is written.
-const EXTEND_LIVE_SQL: &str = "
-WITH h AS (
-    UPDATE holds
-    SET expires_at = least(clock_timestamp() + make_interval(secs => $3),
-                           created_at + make_interval(secs => $4))
-    WHERE hold_id = $2 AND show_id = $1
-      AND least(expires_at, created_at + make_interval(secs => $4))
-          > now() + nullif(current_setting('statement_timeout'), '0')::interval + interval '1 second'
-    RETURNING seat_nos, seat_ids, expires_at
-), flipped AS (
-    UPDATE seats SET hold_expires_at = (SELECT expires_at FROM h)
-    WHERE show_id = $1 AND seat_no = ANY ((SELECT seat_nos FROM h)::integer[]) AND hold_id = $2
-      AND booking_id IS NULL
-    RETURNING 1
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, expires_at)
-    SELECT seatcore_change_id(0), 'extended', $1, seat_ids, $2, expires_at FROM h
-)
-SELECT seat_ids, expires_at FROM h
-WHERE seatcore_assert((SELECT count(*) FROM flipped) = cardinality(seat_nos),
-                      'an extended hold''s seats do not all carry it')";
+///
+/// The statement is the function `seatcore_extend_live` (migrations/V5: planned once per
+/// session).
+const EXTEND_LIVE_SQL: &str = "SELECT seat_ids, expires_at FROM seatcore_extend_live($1, $2, $3, $4)";
 
 /// Every other case: lock the hold row, judge it by the clock at that moment, lock its
 /// seats in seat-map order, check they still carry it, then move the expiry of the hold and

@@ -5,13 +5,17 @@
 //! [`RUNNING_PER_SHOW`] groups of its show are being made waits in the show's queue; the
 //! next caller to find room takes everything queued (up to [`MAX_GROUP`] holds) and makes
 //! it as one group:
-//!   1. one statement locks every requested seat that looks free, in seat-map order (the
-//!      order every other hold locks in, so groups never deadlock with anything);
+//!   1. every requested seat that looks free is locked, in seat-map order (the order
+//!      every other hold locks in, so groups never deadlock with anything);
 //!   2. the holds are decided in queue order: a hold wins when each of its seats is locked
 //!      and not claimed by an earlier winner of the group;
-//!   3. one statement records the winners (seats, holds, change log), and, when some lost,
-//!      one statement says why each lost (taken seats, unknown seats, unknown show);
+//!   3. the winners are recorded (seats, holds, change log);
 //!   4. the transaction commits, and only then does any caller get its answer.
+//!
+//! A group of up to [`ONE_CALL_SEATS`] seats does steps 1 to 4 in one call of the database
+//! function `seatcore_hold_group` (one round trip); a bigger one in a transaction of one
+//! statement per step. When some holds lost, one more statement says why each lost (taken
+//! seats, unknown seats, unknown show).
 //!
 //! So each hold stays all-or-none and independent: a hold is refused only for a seat that
 //! is taken or that an earlier hold of the group won. Holds with a request key are made
@@ -21,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use postgres::types::Type;
+use postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::error::InputError;
@@ -47,6 +52,10 @@ const LOCK_SQL: &str = "SELECT seat_no, seat_id FROM seatcore_lock_free_seats($1
 /// Record the winners: their seats flipped, their holds, their change records (the i-th
 /// winner's record is the transaction's i-th) (`seatcore_record_holds`, migrations/V5).
 const RECORD_SQL: &str = "SELECT hold_id, expires_at FROM seatcore_record_holds($1, $2, $3, $4, $5, $6)";
+
+/// A whole group in one call (`seatcore_hold_group`, migrations/V5): each hold's expiry
+/// (NULL: lost), and the seats locked free.
+const GROUP_SQL: &str = "SELECT expires, locked_ids, locked_nos FROM seatcore_hold_group($1, $2, $3, $4, $5)";
 
 /// Why holds lost: the state of their seats now (the group's winners included), and
 /// whether the show exists.
@@ -369,42 +378,26 @@ enum Outcome {
 }
 
 /// One attempt at the group `open` (indexes into `requests`): lock, decide, record, say why
-/// the others lost, commit.
+/// the others lost, commit. A group of at most [`ONE_CALL_SEATS`] seats is made by one call
+/// of `seatcore_hold_group` (one round trip, its own transaction; the losers are explained
+/// after it); a bigger one by a transaction of three statements.
 fn group_transaction(
     client: &mut postgres::Client,
     show_id: &str,
     requests: &[&Request],
     open: &[usize],
 ) -> Result<Vec<Outcome>> {
+    let seats: usize = open.iter().map(|&i| requests[i].seat_ids.len()).sum();
+    if seats <= ONE_CALL_SEATS {
+        return group_in_one_call(client, show_id, requests, open);
+    }
     let mut tx = client.transaction()?;
     let wanted: Vec<&str> =
         distinct(open.iter().flat_map(|&i| requests[i].seat_ids.iter().map(String::as_str)));
     let rows = tx.query_typed(LOCK_SQL, &[(&show_id, Type::TEXT), (&wanted, Type::TEXT_ARRAY)])?;
     // Seat id -> seat number, of the seats locked free.
     let locked: HashMap<String, i32> = rows.iter().map(|r| (r.get(1), r.get(0))).collect();
-
-    // Decide in queue order. A loser's seats are those an earlier winner took, and those
-    // the lock statement did not find free (why: asked below).
-    let mut claimed: HashSet<&str> = HashSet::new();
-    let mut winners: Vec<usize> = Vec::new();
-    let mut losers: Vec<Loser> = Vec::new();
-    for &i in open {
-        let seats = &requests[i].seat_ids;
-        let free = |s: &String| locked.contains_key(s) && !claimed.contains(s.as_str());
-        if seats.iter().all(free) {
-            claimed.extend(seats.iter().map(String::as_str));
-            winners.push(i);
-        } else {
-            let to_earlier: Vec<(i32, String)> = seats
-                .iter()
-                .filter(|s| claimed.contains(s.as_str()))
-                .map(|s| (locked[s], s.clone()))
-                .collect();
-            let outside: Vec<&str> =
-                seats.iter().filter(|s| !locked.contains_key(*s)).map(String::as_str).collect();
-            losers.push((i, to_earlier, outside));
-        }
-    }
+    let (winners, losers) = decide(requests, open, &locked);
 
     let mut expires = HashMap::new();
     if !winners.is_empty() {
@@ -433,13 +426,98 @@ fn group_transaction(
             expires.insert(r.get::<_, Uuid>(0), r.get::<_, chrono::DateTime<chrono::Utc>>(1));
         }
     }
+    let why = explain(&mut tx, show_id, losers)?;
+    tx.commit()?;
+    Ok(answers(show_id, requests, open, why, &expires))
+}
 
-    // Why the seats the lock statement did not find free were not: taken, unknown, or no show.
+/// Most seats, over all its holds, of a group made by one call of the database function
+/// `seatcore_hold_group` (whose checks compare arrays element by element); a bigger group
+/// is made by a transaction of three statements.
+pub const ONE_CALL_SEATS: usize = 256;
+
+/// The group `open` in one call: lock, decide, record and commit by `seatcore_hold_group`;
+/// then why the others lost (the same rule, decided again from the seats it locked free).
+fn group_in_one_call(
+    client: &mut postgres::Client,
+    show_id: &str,
+    requests: &[&Request],
+    open: &[usize],
+) -> Result<Vec<Outcome>> {
+    let hold_ids: Vec<Uuid> = open.iter().map(|&i| requests[i].hold_id).collect();
+    let secs: Vec<f64> = open.iter().map(|&i| requests[i].seconds as f64).collect();
+    let (mut hold_of, mut seat_ids) = (Vec::new(), Vec::new());
+    for (n, &i) in open.iter().enumerate() {
+        for seat in &requests[i].seat_ids {
+            hold_of.push(n as i64 + 1);
+            seat_ids.push(seat.as_str());
+        }
+    }
+    let rows = client.query_typed(
+        GROUP_SQL,
+        &[
+            (&show_id, Type::TEXT),
+            (&hold_ids, Type::UUID_ARRAY),
+            (&secs, Type::FLOAT8_ARRAY),
+            (&hold_of, Type::INT8_ARRAY),
+            (&seat_ids, Type::TEXT_ARRAY),
+        ],
+    )?;
+    let row = rows.first().ok_or(Error::Busy(None))?;
+    let made: Vec<Option<chrono::DateTime<chrono::Utc>>> = row.get(0);
+    let locked_ids: Vec<String> = row.get(1);
+    let locked_nos: Vec<i32> = row.get(2);
+    let locked: HashMap<String, i32> = locked_ids.into_iter().zip(locked_nos).collect();
+    let expires: HashMap<Uuid, chrono::DateTime<chrono::Utc>> =
+        hold_ids.iter().zip(made).filter_map(|(id, e)| Some((*id, e?))).collect();
+    let (_, losers) = decide(requests, open, &locked);
+    let why = explain(client, show_id, losers)?;
+    Ok(answers(show_id, requests, open, why, &expires))
+}
+
+/// Decides the group in queue order: a hold wins when each of its seats is locked free
+/// (`locked`) and not won by an earlier hold. A loser's seats are those an earlier winner
+/// took, and those the lock statement did not find free (why: [`explain`]).
+fn decide<'a>(
+    requests: &'a [&Request],
+    open: &[usize],
+    locked: &HashMap<String, i32>,
+) -> (Vec<usize>, Vec<Loser<'a>>) {
+    let mut claimed: HashSet<&str> = HashSet::new();
+    let mut winners: Vec<usize> = Vec::new();
+    let mut losers: Vec<Loser> = Vec::new();
+    for &i in open {
+        let seats = &requests[i].seat_ids;
+        let free = |s: &String| locked.contains_key(s) && !claimed.contains(s.as_str());
+        if seats.iter().all(free) {
+            claimed.extend(seats.iter().map(String::as_str));
+            winners.push(i);
+        } else {
+            let to_earlier: Vec<(i32, String)> = seats
+                .iter()
+                .filter(|s| claimed.contains(s.as_str()))
+                .map(|s| (locked[s], s.clone()))
+                .collect();
+            let outside: Vec<&str> =
+                seats.iter().filter(|s| !locked.contains_key(*s)).map(String::as_str).collect();
+            losers.push((i, to_earlier, outside));
+        }
+    }
+    (winners, losers)
+}
+
+/// Why each loser lost: the seats the lock statement did not find free were taken,
+/// unknown, or the show is; a loser none of whose seats is taken now goes again alone.
+fn explain(
+    c: &mut impl GenericClient,
+    show_id: &str,
+    losers: Vec<Loser<'_>>,
+) -> Result<HashMap<usize, Outcome>> {
     let mut why: HashMap<usize, Outcome> = HashMap::new();
     let asked: Vec<&str> = distinct(losers.iter().flat_map(|(_, _, outside)| outside.iter().copied()));
     let (mut show_exists, mut state) = (true, HashMap::new());
     if !asked.is_empty() {
-        let rows = tx.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&asked, Type::TEXT_ARRAY)])?;
+        let rows = c.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&asked, Type::TEXT_ARRAY)])?;
         for r in &rows {
             match r.get::<_, Option<String>>(0) {
                 Some(id) => {
@@ -468,10 +546,18 @@ fn group_transaction(
         };
         why.insert(i, outcome);
     }
-    tx.commit()?;
+    Ok(why)
+}
 
-    Ok(open
-        .iter()
+/// Each open hold's outcome: its loss (`why`), or the hold it won (its expiry in `expires`).
+fn answers(
+    show_id: &str,
+    requests: &[&Request],
+    open: &[usize],
+    mut why: HashMap<usize, Outcome>,
+    expires: &HashMap<Uuid, chrono::DateTime<chrono::Utc>>,
+) -> Vec<Outcome> {
+    open.iter()
         .map(|&i| match why.remove(&i) {
             Some(outcome) => outcome,
             None => {
@@ -487,7 +573,7 @@ fn group_transaction(
                 })
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The distinct seat ids of `seats`, in first-seen order.
