@@ -149,7 +149,10 @@ BEGIN
         FROM seat s
         WHERE h.hold_id = p_hold AND h.show_id = p_show AND s.seat_no = ANY (h.seat_nos)
           AND cardinality(h.seat_nos) > 1
-          AND h.expires_at > now() + nullif(current_setting('statement_timeout'), '0')::interval + interval '1 second'
+          -- IS TRUE: a form no index serves, so the hold is found by its id even when the
+          -- statistics of expiries lag behind the clock (the expiry index would read every
+          -- live hold).
+          AND (h.expires_at > now() + nullif(current_setting('statement_timeout'), '0')::interval + interval '1 second') IS TRUE
         RETURNING h.hold_id, h.seat_ids
     ), freed AS (
         UPDATE seats SET hold_id = NULL, hold_expires_at = NULL

@@ -7,10 +7,14 @@ use crate::error::{Error, Result};
 use crate::{bump, validate, OnLost, SeatCore};
 
 /// Lock the live hold, lock its seats in order, free them, delete the hold, record the change.
+///
+/// The hold is found by its id: its expiry is tested as `(...) IS TRUE`, a form no index
+/// serves, or a planner whose statistics of expiries lag behind the clock reads the live
+/// holds by the expiry index (all of them) instead of the one by the key.
 const RELEASE_SQL: &str = "
 WITH h AS MATERIALIZED (
     SELECT hold_id, seat_nos, seat_ids FROM holds
-    WHERE hold_id = $2 AND show_id = $1 AND expires_at > now()
+    WHERE hold_id = $2 AND show_id = $1 AND (expires_at > now()) IS TRUE
     FOR UPDATE
 ), locked AS MATERIALIZED (
     SELECT s.seat_no

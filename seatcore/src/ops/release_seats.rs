@@ -52,7 +52,9 @@ impl Serialize for SeatsReleased {
 const RELEASE_ONE_LIVE_SQL: &str = "SELECT seatcore_release_one_live($1, $2, $3)";
 
 /// `RELEASE_ONE_LIVE_SQL` for several seats: they are locked in seat-map order (`locked`,
-/// after the hold row, as every statement locks them) before they are freed.
+/// after the hold row, as every statement locks them) before they are freed. The hold is
+/// found by its id: its expiry is tested in a form no index serves (`(...) IS TRUE`), as in
+/// `RELEASE_SQL`.
 const RELEASE_MANY_LIVE_SQL: &str = "
 WITH asked AS MATERIALIZED (
     SELECT array_agg(seat_no) AS nos FROM seats WHERE show_id = $1 AND seat_id = ANY ($3)
@@ -64,7 +66,7 @@ WITH asked AS MATERIALIZED (
     FROM asked a
     WHERE h.hold_id = $2 AND h.show_id = $1 AND cardinality(a.nos) = cardinality($3::text[])
       AND h.seat_nos @> a.nos AND cardinality(h.seat_nos) > cardinality(a.nos)
-      AND h.expires_at > now() + nullif(current_setting('statement_timeout'), '0')::interval + interval '1 second'
+      AND (h.expires_at > now() + nullif(current_setting('statement_timeout'), '0')::interval + interval '1 second') IS TRUE
     RETURNING h.hold_id, h.seat_ids
 ), locked AS MATERIALIZED (
     SELECT s.seat_no FROM seats s, asked a, kept k
