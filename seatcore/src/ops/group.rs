@@ -549,7 +549,8 @@ fn explain(
     Ok(why)
 }
 
-/// Each open hold's outcome: its loss (`why`), or the hold it won (its expiry in `expires`).
+/// Each open hold's outcome: the hold it won (its expiry in `expires`, what the database
+/// recorded), else its loss (`why`).
 fn answers(
     show_id: &str,
     requests: &[&Request],
@@ -558,19 +559,16 @@ fn answers(
     expires: &HashMap<Uuid, chrono::DateTime<chrono::Utc>>,
 ) -> Vec<Outcome> {
     open.iter()
-        .map(|&i| match why.remove(&i) {
-            Some(outcome) => outcome,
-            None => {
-                let r = requests[i];
-                Outcome::Decided(match expires.get(&r.hold_id) {
-                    Some(&expires_at) => Ok(Hold {
-                        hold_id: r.hold_id,
-                        show_id: show_id.to_owned(),
-                        seat_ids: r.seat_ids.clone(),
-                        expires_at,
-                    }),
-                    None => Err(Error::Busy(None)),
-                })
+        .map(|&i| {
+            let r = requests[i];
+            match expires.get(&r.hold_id) {
+                Some(&expires_at) => Outcome::Decided(Ok(Hold {
+                    hold_id: r.hold_id,
+                    show_id: show_id.to_owned(),
+                    seat_ids: r.seat_ids.clone(),
+                    expires_at,
+                })),
+                None => why.remove(&i).unwrap_or(Outcome::Decided(Err(Error::Busy(None)))),
             }
         })
         .collect()
