@@ -6,8 +6,9 @@
 -- or the search_path changes). Unlike statements the client prepares, this needs nothing
 -- of a pooler in transaction mode: a call is one ordinary statement.
 --
--- Each function is the statement the core used to send, unchanged in meaning: the same rows
--- locked in the same order, the same records written, the same now().
+-- Each function is one statement of the core, its parameters the function's arguments: the
+-- rows it locks, the order it locks them in, the records it writes and its now() are the
+-- statement's.
 
 -- A hold of one seat: flip it if it is free, record the hold and its change. The hold's
 -- expiry, or NULL (nothing written) when the seat is taken, unknown, or the show unknown.
