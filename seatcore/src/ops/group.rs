@@ -404,16 +404,8 @@ fn group_transaction(
 
     let mut expires = HashMap::new();
     if !winners.is_empty() {
-        let hold_ids: Vec<Uuid> = winners.iter().map(|&i| requests[i].hold_id).collect();
-        let secs: Vec<f64> = winners.iter().map(|&i| requests[i].seconds as f64).collect();
-        let (mut seat_hold, mut seat_nos, mut seat_ids) = (Vec::new(), Vec::new(), Vec::new());
-        for (w, &i) in winners.iter().enumerate() {
-            for seat in &requests[i].seat_ids {
-                seat_hold.push(w as i64 + 1);
-                seat_nos.push(locked[seat]);
-                seat_ids.push(seat.as_str());
-            }
-        }
+        let Arrays { hold_ids, secs, hold_of: seat_hold, seat_ids } = arrays(requests, &winners);
+        let seat_nos: Vec<i32> = seat_ids.iter().map(|s| locked[*s]).collect();
         let rows = tx.query_typed(
             RECORD_SQL,
             &[
@@ -434,6 +426,31 @@ fn group_transaction(
     Ok(answers(show_id, requests, open, why, &expires))
 }
 
+/// Holds as the database functions take them: each hold's id and seconds, and every seat
+/// with the (1-based) number of its hold among them.
+struct Arrays<'a> {
+    hold_ids: Vec<Uuid>,
+    secs: Vec<f64>,
+    hold_of: Vec<i64>,
+    seat_ids: Vec<&'a str>,
+}
+
+/// The holds `which` (indexes into `requests`, in order) as [`Arrays`].
+fn arrays<'a>(requests: &[&'a Request], which: &[usize]) -> Arrays<'a> {
+    let mut out =
+        Arrays { hold_ids: Vec::new(), secs: Vec::new(), hold_of: Vec::new(), seat_ids: Vec::new() };
+    for (n, &i) in which.iter().enumerate() {
+        let r = requests[i];
+        out.hold_ids.push(r.hold_id);
+        out.secs.push(r.seconds as f64);
+        for seat in &r.seat_ids {
+            out.hold_of.push(n as i64 + 1);
+            out.seat_ids.push(seat.as_str());
+        }
+    }
+    out
+}
+
 /// Most seats, over all its holds, of a group made by one call of the database function
 /// `seatcore_hold_group` (whose checks compare arrays element by element); a bigger group
 /// is made by a transaction of three statements.
@@ -447,15 +464,7 @@ fn group_in_one_call(
     requests: &[&Request],
     open: &[usize],
 ) -> Result<Vec<Outcome>> {
-    let hold_ids: Vec<Uuid> = open.iter().map(|&i| requests[i].hold_id).collect();
-    let secs: Vec<f64> = open.iter().map(|&i| requests[i].seconds as f64).collect();
-    let (mut hold_of, mut seat_ids) = (Vec::new(), Vec::new());
-    for (n, &i) in open.iter().enumerate() {
-        for seat in &requests[i].seat_ids {
-            hold_of.push(n as i64 + 1);
-            seat_ids.push(seat.as_str());
-        }
-    }
+    let Arrays { hold_ids, secs, hold_of, seat_ids } = arrays(requests, open);
     let rows = client.query_typed(
         GROUP_SQL,
         &[
