@@ -136,6 +136,38 @@ def rows(runs):
         shown = ", ".join(f"{size}: {n}" for size, n in groups.items() if n)
         out.append((f"groups of holds by size over the HTTP runs ({shown})", holds / total if total else None,
                     "holds/group (at least)", None, None, None, "", None, 1))
+    rs = runs.get("event_readers", [])
+    if rs:
+        res = [r["result"] for r in rs]
+        n = min(x["readers"] for x in res)
+        within = min(x["within_250ms"] for x in res)
+        missing = sum(x["missing"] for x in res)
+        out.append((f"event streams: {n:,} readers of one show, a hold every 250 ms, share of events within "
+                    f"250 ms of the hold's request (worst run; {missing} missing)", within * 100, "%", None,
+                    med([x["p50_ms"] for x in res]), med([x["p99_ms"] for x in res]), ">= 99 %",
+                    within >= 0.99 and missing == 0, len(rs)))
+        rss = max(x["server_rss_mb"] for x in res)
+        out.append((f"server RSS with {n:,} event streams open", rss, "MB", None, None, None, "<= 200 MB",
+                    rss <= 200, len(rs)))
+    with_r, without_r = runs.get("http_holds_c16_readers", []), runs.get("http_holds_c16_no_readers", [])
+    if with_r and without_r:
+        v = wrk_rate(with_r, "ok")
+        ratio = v / wrk_rate(without_r, "ok")
+        out.append((f"HTTP holds, 16 connections, with those readers connected (x {ratio:.2f} of none)", v, "/s",
+                    None, med([r["wrk"]["p50_ms"] for r in with_r]), med([r["wrk"]["p99_ms"] for r in with_r]),
+                    ">= 0.8 x without", ratio >= 0.8, len(with_r)))
+    rs = runs.get("server_peak_rss_streams", [])
+    if rs:
+        v = max(r["mb"] for r in rs)
+        out.append(("server peak RSS through the event-stream runs", v, "MB", None, None, None, "<= 200 MB",
+                    v <= 200, len(rs)))
+    log, nolog = runs.get("http_holds_c16_log", []), runs.get("http_holds_c16_nolog", [])
+    if log and nolog:
+        v = wrk_rate(log, "ok")
+        ratio = v / wrk_rate(nolog, "ok")
+        out.append((f"HTTP holds, 16 connections, change log written (x {ratio:.2f} of the log dropped)", v, "/s",
+                    None, med([r["wrk"]["p50_ms"] for r in log]), med([r["wrk"]["p99_ms"] for r in log]),
+                    ">= 0.85 x without", ratio >= 0.85, len(log)))
     rs = runs.get("server_peak_rss", [])
     if rs:
         v = max(r["mb"] for r in rs)

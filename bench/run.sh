@@ -36,14 +36,15 @@ psql -X -q "$server_url" -c "DROP DATABASE IF EXISTS seatcore_bench WITH (FORCE)
 
 echo "bench: building release binaries" >&2
 cargo build --release -q -p seatcore-server -p seatcore-c
+cargo build --release -q -p seatcore-server --example event_readers
 cargo build --release -q -p seatcore --features test-support --example core_bench
 tdir=${CARGO_TARGET_DIR:-$root/target}
 
 record() { echo "$1" >>"$results"; }
 
-start_server() { # start_server LOGNAME: a release server on $port; sets server_pid
+start_server() { # start_server LOGNAME [URL]: a release server on $port; sets server_pid
   "$tdir/release/seatcore-server" --bind "127.0.0.1:$port" --workers "$workers" --no-demo \
-    --database-url "$bench_url" --sweep-interval-ms 86400000 >"$out/$1.log" 2>&1 &
+    --database-url "${2:-$bench_url}" --sweep-interval-ms 86400000 >"$out/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 }
@@ -131,6 +132,54 @@ for rep in $(seq "$reps"); do
 done
 record "{\"scenario\":\"server_peak_rss\",\"rep\":1,\"mb\":$(peak_mb)}"
 stop_server
+
+# Event streams: BENCH_READERS (10,000) readers of one show on a server of their own. Each
+# round: holds (16 connections) with no reader connected; the readers connect, and a probe
+# makes one hold every 250 ms on the show they read, each `held` event timed at every reader
+# from the moment its hold was sent; then holds again while the readers stay connected.
+# The readers' client (bindings/http/examples/event_readers.rs: one mio loop) runs on
+# this machine too. Then the server's peak memory.
+readers=${BENCH_READERS:-10000}
+ulimit -n "$(ulimit -Hn)"
+start_server streams
+for rep in $(seq "$reps"); do
+  make_show "sq_$rep" 200000
+  make_show "sr_$rep" 200000
+  make_show "watch_$rep" "$((secs * 4))"
+done
+for rep in $(seq "$reps"); do
+  echo "bench: event streams, round $rep of $reps" >&2
+  run_wrk http_holds_c16_no_readers "$rep" "sq_$rep" distinct 16
+  : >"$out/readers.err"
+  "$tdir/release/examples/event_readers" --base "$base" --show "watch_$rep" --readers "$readers" \
+    --changes "$((secs * 4))" --interval-ms 250 --server-pid "$server_pid" --hold-seconds "$((secs + 5))" \
+    >"$out/readers.json" 2>"$out/readers.err" &
+  readers_pid=$!
+  until [ -s "$out/readers.json" ] || ! kill -0 "$readers_pid" 2>/dev/null; do sleep 0.5; done
+  run_wrk http_holds_c16_readers "$rep" "sr_$rep" distinct 16
+  wait "$readers_pid"
+  record "{\"scenario\":\"event_readers\",\"rep\":$rep,\"result\":$(cat "$out/readers.json")}"
+done
+record "{\"scenario\":\"server_peak_rss_streams\",\"rep\":1,\"mb\":$(peak_mb)}"
+stop_server
+
+# What writing the change log costs holds: the same build on a database whose log drops
+# every record (a trigger on the log's table), alternated with the normal one.
+nolog_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/seatcore_bench_nolog")))' "$server_url")
+psql -X -q "$server_url" -c "DROP DATABASE IF EXISTS seatcore_bench_nolog WITH (FORCE)" -c "CREATE DATABASE seatcore_bench_nolog"
+for rep in $(seq "$reps"); do
+  for variant in log nolog; do
+    if [ "$variant" = log ]; then start_server "log_$rep"; else start_server "nolog_$rep" "$nolog_url"; fi
+    if [ "$variant" = nolog ] && [ "$rep" = 1 ]; then
+      psql -X -q "$nolog_url" -c "CREATE FUNCTION bench_drop_change() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NULL; END\$\$" \
+        -c "CREATE TRIGGER bench_drop_change BEFORE INSERT ON changes FOR EACH ROW EXECUTE FUNCTION bench_drop_change()"
+    fi
+    make_show "lc_${variant}_$rep" 200000
+    run_wrk "http_holds_c16_$variant" "$rep" "lc_${variant}_$rep" distinct 16
+    stop_server
+  done
+done
+psql -X -q "$nolog_url" -c "SELECT count(*) AS records_kept FROM changes" >"$out/nolog_records.txt"
 
 # The core in-process: initialize / status of 200k seats, sweep of 100k expired holds.
 DATABASE_URL=$bench_url "$tdir/release/examples/core_bench" --seats 200000 --threads 16 --secs "$secs" \

@@ -46,6 +46,9 @@ fn a_late_committing_transaction_is_never_skipped() {
     // and the tail across all shows agrees
     let tail = core.changes_after(start.next, 100).unwrap();
     assert_eq!(tail.changes, page.changes);
+    let tail = core.shows_changes_after(&["s", "elsewhere"], start.next, 100).unwrap();
+    assert_eq!(tail.changes, page.changes);
+    assert_eq!(core.shows_changes_after(&["elsewhere"], start.next, 100).unwrap().changes, []);
 }
 
 fn hold_record_id(db: &TestDb) -> i64 {

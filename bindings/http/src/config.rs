@@ -115,6 +115,13 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
 
+    /// Event streams open at once (they are not connections of the cap above: one event
+    /// loop serves them); one more gets a 503
+    #[arg(long, env = "SEATCORE_MAX_EVENT_STREAMS", value_name = "N",
+          default_value_t = crate::events::MAX_STREAMS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_event_streams: u64,
+
     /// From a request's first byte, how long a client has to send its head and body
     /// before a 408
     #[arg(long, env = "SEATCORE_REQUEST_TIMEOUT_SECONDS", value_name = "N",
@@ -195,6 +202,8 @@ pub struct Config {
     pub demo: bool,
     /// Client connections open at once; more get a 503 and are closed.
     pub max_connections: usize,
+    /// Event streams open at once; more get a 503.
+    pub max_event_streams: usize,
     /// From a request's first byte, how long the client has to send all of it.
     pub request_timeout: Duration,
     /// From a request's arrival, how long it may wait before it gets a 503.
@@ -294,6 +303,7 @@ impl Cli {
             event_keep_alive: Duration::from_secs(self.event_keep_alive_seconds),
             demo: !self.no_demo,
             max_connections: self.max_connections as usize,
+            max_event_streams: self.max_event_streams as usize,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             request_deadline,
             status_reads,
@@ -337,6 +347,7 @@ mod tests {
         assert!(c.demo);
         assert_eq!(c.admin_token, None);
         assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.max_event_streams, crate::events::MAX_STREAMS);
         assert_eq!(c.request_timeout, Duration::from_secs(10));
         assert_eq!(c.request_deadline, Duration::from_secs(6), "the pool timeout plus 1 s");
         assert_eq!((c.status_reads, c.status_buffer_bytes), (4, 64 << 20));

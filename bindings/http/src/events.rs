@@ -1,32 +1,55 @@
 //! `GET /shows/<id>/events`: every show's changes fanned out to any number of readers from
-//! one follower of the change log per server.
+//! one follower of the change log per server, written to their sockets by one event loop.
 //!
-//! The hub's thread follows the log's tail across all shows (`SeatCore::changes_after`),
-//! woken by the log's notifications (one listening connection per server) or its own poll,
-//! and hands each change to the subscribers of its show. With no subscriber it reads
-//! nothing; the next subscriber moves it to the log's end. A subscriber that starts in the
-//! past (`?after=` or `Last-Event-ID`) first replays the show's history up to where the hub
-//! was when it subscribed; the hub delivers everything after. Both parts read the log below
-//! its horizon, so a reader never misses a committed change, and the ids it sees only grow.
+//! The hub's thread follows the log's tail of the shows that have readers
+//! (`SeatCore::shows_changes_after`), woken by the log's notifications (one listening
+//! connection per server) or its own poll, and hands each page of changes to the event
+//! loop. Changes of shows nobody reads are never read; with no reader it reads nothing,
+//! and the next reader moves it to the log's end.
 //!
-//! A subscriber's queue is bounded: a reader too slow to keep up is cut off (its stream
-//! ends) rather than growing the server's memory; it resumes with `Last-Event-ID`.
+//! A reader starts as an [`Opening`]: registered with the loop at the hub's cursor (the
+//! loop keeps what arrives for it meanwhile), then, on the connection's own thread, the
+//! response head and the show's history from the reader's start (`?after=` or
+//! `Last-Event-ID`) up to that cursor are written, and the socket goes to the loop, which
+//! sends it everything after. Both parts read the log below its horizon, so a reader never
+//! misses a committed change, and the ids it sees only grow.
+//!
+//! The loop (`mio`, one thread) serves every stream socket: thousands of idle readers cost
+//! a few kilobytes each, no thread. Each change is formatted once per batch and copied to
+//! each reader of its show. A reader's unsent bytes are bounded ([`BUFFER`]): a reader too
+//! slow to keep up, or one that takes nothing for a write deadline, is cut off (its stream
+//! closes) rather than growing the server's memory; it resumes with `Last-Event-ID`.
 
-use std::collections::HashMap;
-use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use mio::net::TcpStream as LoopStream;
+use mio::{Events, Interest, Poll, Token, Waker};
 use seatcore::{Change, SeatCore};
 
-/// Changes queued for one reader before it is cut off as too slow.
-pub const QUEUE: usize = 4096;
+/// Unsent bytes one reader may have before it is cut off as too slow.
+pub const BUFFER: usize = 256 << 10;
 /// By default, a comment line goes out when no event did for this long, so proxies and
 /// clients see the stream is alive.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// By default, at most this many streams are open at once; one more is refused (503).
+pub const MAX_STREAMS: usize = 16_384;
+/// A reader that takes none of its pending bytes for this long is cut off.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Changes one read of the log returns at most.
 const PAGE: u32 = 1000;
+/// Least time between two reads of the log's tail: notifications come as often as every
+/// few milliseconds under load (`seatcore::NOTIFY_GAP` per writing process), and each read
+/// is a query; changes that come meanwhile go out together, this much later at most.
+const READ_GAP: Duration = Duration::from_millis(25);
+/// The loop's own token, for the hub's and the openings' commands.
+const WAKER: Token = Token(usize::MAX);
+const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 
 /// The fan-out of changes to readers.
 #[derive(Clone)]
@@ -36,65 +59,152 @@ pub struct Hub {
 
 struct Inner {
     core: SeatCore,
-    keep_alive: Duration,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    /// To the event loop, which `waker` wakes.
+    commands: Mutex<Sender<Command>>,
+    waker: Waker,
+    /// Readers registered with the loop and not closed yet.
+    readers: Arc<AtomicUsize>,
+    max_streams: usize,
+    next_token: AtomicUsize,
 }
 
 struct State {
-    /// Every change up to this id has been handed to the subscribers of its time.
+    /// Every change up to this id of the shows read has been handed to the loop.
     cursor: i64,
-    subscribers: HashMap<String, Vec<SyncSender<Arc<Change>>>>,
-    /// No subscriber since the hub last read the log: the hub reads nothing, and the
-    /// cursor may lag behind the log's end until a subscriber comes.
+    /// The shows with readers, and how many each: the hub reads their changes only.
+    shows: HashMap<Arc<str>, usize>,
+    /// Counts the shows added to `shows`: a page read before a show was added lacks its
+    /// changes and is read again.
+    generation: u64,
+    /// No reader since the hub last read the log: the hub reads nothing, and the cursor
+    /// may lag behind the log's end until a reader comes.
     idle: bool,
     stopped: bool,
 }
 
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the loop is told, in the order it happened.
+enum Command {
+    /// A reader of `show`'s changes after `last`; its socket comes with `Attach`.
+    Add {
+        token: Token,
+        show: Arc<str>,
+        last: i64,
+    },
+    Attach {
+        token: Token,
+        socket: TcpStream,
+        chunked: bool,
+    },
+    /// The reader's opening failed: its client is gone.
+    Gone {
+        token: Token,
+    },
+    /// Changes of any show, in id order, all above the cursor of every reader added before.
+    Changes(Vec<Change>),
+    Stop,
+}
+
+/// Why a stream is not opened.
+#[derive(Debug)]
+pub enum Refused {
+    /// As many streams are open as the server allows.
+    Full,
+    Stopping,
+}
+
 impl Hub {
-    /// Starts the hub's thread from the present end of the log; streams send a comment
-    /// after `keep_alive` without an event.
-    pub fn start(core: SeatCore, keep_alive: Duration) -> seatcore::Result<Hub> {
+    /// Starts the hub's thread from the present end of the log, and the event loop; streams
+    /// send a comment after `keep_alive` without an event, and at most `max_streams` are
+    /// open at once.
+    pub fn start(core: SeatCore, keep_alive: Duration, max_streams: usize) -> seatcore::Result<Hub> {
+        let unavailable = |e: io::Error| seatcore::Error::Unavailable(Box::new(e));
         let cursor = core.last_change_id()?;
+        let poll = Poll::new().map_err(unavailable)?;
+        let waker = Waker::new(poll.registry(), WAKER).map_err(unavailable)?;
+        let (tx, rx) = channel();
+        let readers = Arc::new(AtomicUsize::new(0));
+        let state = Arc::new(Mutex::new(State {
+            cursor,
+            shows: HashMap::new(),
+            generation: 0,
+            idle: true,
+            stopped: false,
+        }));
         let hub = Hub {
             inner: Arc::new(Inner {
                 core,
-                keep_alive,
-                state: Mutex::new(State { cursor, subscribers: HashMap::new(), idle: true, stopped: false }),
+                state: Arc::clone(&state),
+                commands: Mutex::new(tx),
+                waker,
+                readers: Arc::clone(&readers),
+                max_streams,
+                next_token: AtomicUsize::new(0),
             }),
         };
+        let event_loop = EventLoop {
+            poll,
+            commands: rx,
+            readers: HashMap::new(),
+            by_show: HashMap::new(),
+            state,
+            count: readers,
+            keep_alive,
+        };
+        std::thread::Builder::new()
+            .name("event-streams".into())
+            .spawn(move || event_loop.run())
+            .map_err(unavailable)?;
         let follower = hub.clone();
         std::thread::Builder::new()
             .name("change-hub".into())
             .spawn(move || follower.follow())
-            .map_err(|e| seatcore::Error::Unavailable(Box::new(e)))?;
+            .map_err(unavailable)?;
         Ok(hub)
     }
 
-    /// Stops the hub's thread and ends every stream.
+    /// Stops the hub's thread and the loop, which ends every stream.
     pub fn stop(&self) {
-        let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         state.stopped = true;
-        state.subscribers.clear();
+        self.send(Command::Stop);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        lock(&self.inner.state)
+    }
+
+    fn send(&self, command: Command) {
+        let sent = self.inner.commands.lock().unwrap_or_else(|p| p.into_inner()).send(command);
+        if sent.is_ok() {
+            let _ = self.inner.waker.wake();
+        }
     }
 
     fn follow(&self) {
         let mut listener = self.inner.core.listener();
         loop {
-            let cursor = {
-                let state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            let (cursor, shows, generation) = {
+                let state = self.lock();
                 if state.stopped {
                     return;
                 }
                 if state.idle {
                     // Nobody to hand changes to: read nothing, only take the notifications
-                    // off the listening connection. The first subscriber moves the cursor.
+                    // off the listening connection. The first reader moves the cursor.
                     drop(state);
                     listener.wait(seatcore::CHANGE_POLL);
                     continue;
                 }
-                state.cursor
+                let shows: Vec<Arc<str>> = state.shows.keys().cloned().collect();
+                (state.cursor, shows, state.generation)
             };
-            let page = match self.inner.core.changes_after(cursor, PAGE) {
+            let names: Vec<&str> = shows.iter().map(|s| &**s).collect();
+            let page = match self.inner.core.shows_changes_after(&names, cursor, PAGE) {
                 Ok(page) => page,
                 Err(_) => {
                     // The database is away: readers keep their streams (with keep-alives)
@@ -105,139 +215,413 @@ impl Hub {
             };
             let full = page.changes.len() as u32 >= PAGE;
             {
-                let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut state = self.lock();
                 if state.stopped {
                     return;
                 }
-                for change in page.changes {
-                    let change = Arc::new(change);
-                    if let Some(subs) = state.subscribers.get_mut(&change.show_id) {
-                        // A full queue: too slow a reader; dropping its sender ends its stream.
-                        subs.retain(|tx| tx.try_send(Arc::clone(&change)).is_ok());
-                    }
+                if state.generation != generation {
+                    // A show was added meanwhile: its changes are not in this page.
+                    continue;
                 }
-                state.subscribers.retain(|_, subs| !subs.is_empty());
+                if !page.changes.is_empty() {
+                    // Sent under the lock: a reader added later never gets these.
+                    self.send(Command::Changes(page.changes));
+                }
                 state.cursor = state.cursor.max(page.next);
-                state.idle = state.subscribers.is_empty();
+                state.idle = state.shows.is_empty();
             }
             if !full {
+                std::thread::sleep(READ_GAP);
                 listener.wait(seatcore::CHANGE_POLL);
             }
         }
     }
 
-    /// A reader of `show_id`'s changes after `after`.
-    pub fn subscribe(&self, show_id: String, after: i64) -> Subscription {
-        let (tx, rx) = sync_channel(QUEUE);
-        let idle = self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).idle;
+    /// A reader of `show_id`'s changes after `after`, registered with the loop; it starts
+    /// once its socket is handed to [`Opening::attach`].
+    pub fn subscribe(&self, show_id: String, after: i64) -> Result<Opening, Refused> {
+        if self.inner.readers.load(Ordering::Acquire) >= self.inner.max_streams {
+            return Err(Refused::Full);
+        }
+        let idle = self.lock().idle;
         // The hub wakes from idling at the log's end, not at the change it last handed over.
         let end = if idle { self.inner.core.last_change_id().ok() } else { None };
+        let token = Token(self.inner.next_token.fetch_add(1, Ordering::Relaxed) % (usize::MAX - 1));
+        let show: Arc<str> = Arc::from(show_id.as_str());
         let cursor = {
-            let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = self.lock();
+            if state.stopped {
+                return Err(Refused::Stopping);
+            }
             if state.idle {
                 // Nothing between the cursor and `end` is owed to anyone: nobody subscribed.
                 state.cursor = state.cursor.max(end.unwrap_or(0));
                 state.idle = false;
             }
-            if !state.stopped {
-                state.subscribers.entry(show_id.clone()).or_default().push(tx);
+            let readers = state.shows.entry(Arc::clone(&show)).or_insert(0);
+            *readers += 1;
+            if *readers == 1 {
+                state.generation += 1;
             }
+            self.inner.readers.fetch_add(1, Ordering::AcqRel);
+            self.send(Command::Add { token, show, last: after });
             state.cursor
         };
         // Replayed from the log: what lies between the reader's start and the hub's
-        // cursor; the hub hands over everything after it.
-        // When the reader starts ahead of the hub, what the hub has yet to hand over up to
-        // `after` is dropped by `last`.
+        // cursor; the loop sends everything after it. When the reader starts ahead of the
+        // hub, the loop drops what the hub has yet to hand over up to `after`.
         let replay = (after < cursor).then_some((after, cursor));
-        Subscription {
-            core: self.inner.core.clone(),
-            keep_alive: self.inner.keep_alive,
-            show_id,
-            replay,
-            live: rx,
-            last: after,
-            out: Vec::new(),
-            pos: 0,
-            ended: false,
+        Ok(Opening { hub: self.clone(), token, show_id, replay, attached: false })
+    }
+
+    /// How many readers are open now.
+    pub fn subscribers(&self) -> usize {
+        self.inner.readers.load(Ordering::Acquire)
+    }
+}
+
+/// A reader registered with the loop, waiting for its socket.
+pub struct Opening {
+    hub: Hub,
+    token: Token,
+    show_id: String,
+    /// History to replay: after the first id, up to the second.
+    replay: Option<(i64, i64)>,
+    attached: bool,
+}
+
+impl Opening {
+    /// Writes `head` (the response's status line and headers) and the history to replay to
+    /// `socket`, each within the write deadline, then gives the socket to the loop.
+    /// `chunked`: the stream goes in chunks (HTTP/1.1), or as it is until the connection
+    /// closes (HTTP/1.0).
+    pub fn attach(mut self, mut socket: TcpStream, head: &[u8], chunked: bool) {
+        self.attached = true;
+        let written = socket
+            .set_write_timeout(Some(WRITE_TIMEOUT))
+            .and_then(|()| socket.write_all(head))
+            .and_then(|()| self.replay(&mut socket, chunked));
+        match written {
+            Ok(()) => self.hub.send(Command::Attach { token: self.token, socket, chunked }),
+            Err(_) => {
+                let _ = socket.shutdown(Shutdown::Both);
+                self.hub.send(Command::Gone { token: self.token });
+            }
         }
     }
 
-    /// How many readers are subscribed now.
-    pub fn subscribers(&self) -> usize {
-        self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).subscribers.values().map(Vec::len).sum()
-    }
-}
-
-/// One reader's stream: the text of its server-sent events, produced as they come.
-pub struct Subscription {
-    core: SeatCore,
-    keep_alive: Duration,
-    show_id: String,
-    /// History still to replay: after the first id, up to the second.
-    replay: Option<(i64, i64)>,
-    live: Receiver<Arc<Change>>,
-    /// The id of the last event sent: nothing at or below it is sent again.
-    last: i64,
-    out: Vec<u8>,
-    pos: usize,
-    ended: bool,
-}
-
-impl Subscription {
-    /// Fills `out` with the next events, or a keep-alive comment; false at the end.
-    fn produce(&mut self) -> io::Result<bool> {
-        if let Some((after, until)) = self.replay.take() {
-            let page = self.core.show_changes_after(&self.show_id, after, PAGE).map_err(io::Error::other)?;
+    fn replay(&mut self, socket: &mut TcpStream, chunked: bool) -> io::Result<()> {
+        let core = &self.hub.inner.core;
+        while let Some((after, until)) = self.replay.take() {
+            let page = core.show_changes_after(&self.show_id, after, PAGE).map_err(io::Error::other)?;
+            let mut text = Vec::new();
             for change in page.changes.iter().filter(|c| c.id <= until) {
-                self.push(change);
+                text.extend_from_slice(seatcore::rest::event(change).as_bytes());
+            }
+            if !text.is_empty() {
+                let mut out = Vec::with_capacity(text.len() + 12);
+                frame(&mut out, &text, chunked);
+                socket.write_all(&out)?;
             }
             // More history before `until` when the page was full and ended below it.
             if page.next < until && page.changes.last().is_some_and(|c| c.id <= until) {
                 self.replay = Some((page.next, until));
             }
-            return Ok(true);
         }
-        match self.live.recv_timeout(self.keep_alive) {
-            Ok(change) => {
-                self.push(&change);
-                // Whatever else is queued goes out with it.
-                while let Ok(change) = self.live.try_recv() {
-                    self.push(&change);
-                }
-                if self.out.is_empty() {
-                    self.out.extend_from_slice(b": keep-alive\n\n");
-                }
-                Ok(true)
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                self.out.extend_from_slice(b": keep-alive\n\n");
-                Ok(true)
-            }
-            Err(RecvTimeoutError::Disconnected) => Ok(false),
-        }
+        Ok(())
     }
+}
 
-    fn push(&mut self, change: &Change) {
-        if change.id > self.last {
-            self.last = change.id;
-            self.out.extend_from_slice(seatcore::rest::event(change).as_bytes());
+impl Drop for Opening {
+    fn drop(&mut self) {
+        if !self.attached {
+            self.hub.send(Command::Gone { token: self.token });
         }
     }
 }
 
-impl Read for Subscription {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.out.len() {
+/// Appends `text` to `out` as one chunk of a chunked body, or as it is.
+fn frame(out: &mut Vec<u8>, text: &[u8], chunked: bool) {
+    if chunked {
+        out.extend_from_slice(format!("{:x}\r\n", text.len()).as_bytes());
+    }
+    out.extend_from_slice(text);
+    if chunked {
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// One open stream.
+struct Reader {
+    show: Arc<str>,
+    /// The id of the last event queued: nothing at or below it is sent again.
+    last: i64,
+    chunked: bool,
+    /// `None` until the opening hands the socket over.
+    socket: Option<LoopStream>,
+    /// Bytes not yet taken by the socket, from `pos`; until the socket comes, the events'
+    /// text unframed (the opening decides the framing).
+    out: Vec<u8>,
+    pos: usize,
+    /// When bytes were last queued (for the keep-alive).
+    queued_at: Instant,
+    /// Since when pending bytes have waited for the socket without any taken.
+    stalled_since: Option<Instant>,
+}
+
+impl Reader {
+    fn queue(&mut self, text: &[u8], now: Instant) {
+        if self.pos == self.out.len() {
             self.out.clear();
             self.pos = 0;
-            if self.ended || !self.produce()? {
-                self.ended = true;
-                return Ok(0);
+        } else if self.pos > self.out.len() / 2 {
+            self.out.drain(..self.pos);
+            self.pos = 0;
+        }
+        let framed = self.chunked && self.socket.is_some();
+        frame(&mut self.out, text, framed);
+        self.queued_at = now;
+    }
+
+    fn pending(&self) -> usize {
+        self.out.len() - self.pos
+    }
+
+    /// Writes what the socket takes; false when the reader is to be closed.
+    fn flush(&mut self, now: Instant) -> bool {
+        let Some(socket) = self.socket.as_mut() else { return true };
+        while self.pos < self.out.len() {
+            match socket.write(&self.out[self.pos..]) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.pos += n;
+                    self.stalled_since = None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.stalled_since.get_or_insert(now);
+                    return true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
             }
         }
-        let n = buf.len().min(self.out.len() - self.pos);
-        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        self.out = Vec::new();
+        self.pos = 0;
+        true
+    }
+}
+
+/// One show's events of a batch: their text, and where each event starts in it.
+#[derive(Default)]
+struct ShowText {
+    text: Vec<u8>,
+    starts: Vec<(i64, usize)>,
+}
+
+struct EventLoop {
+    poll: Poll,
+    commands: Receiver<Command>,
+    readers: HashMap<Token, Reader>,
+    by_show: HashMap<Arc<str>, HashSet<Token>>,
+    /// The hub's: which shows it reads.
+    state: Arc<Mutex<State>>,
+    /// Shared with the hub: readers added and not closed.
+    count: Arc<AtomicUsize>,
+    keep_alive: Duration,
+}
+
+impl EventLoop {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let tick = (self.keep_alive / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut next_tick = Instant::now() + tick;
+        let mut stopping = false;
+        loop {
+            let timeout = next_tick.saturating_duration_since(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    eprintln!("seatcore-server: event streams: {e}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            let now = Instant::now();
+            let mut closing = Vec::new();
+            for event in events.iter() {
+                let token = event.token();
+                if token == WAKER {
+                    continue;
+                }
+                let Some(reader) = self.readers.get_mut(&token) else { continue };
+                let gone = (event.is_readable() && !drain_input(reader))
+                    || event.is_error()
+                    || (event.is_writable() && !reader.flush(now));
+                if gone {
+                    closing.push(token);
+                }
+            }
+            while let Ok(command) = self.commands.try_recv() {
+                match command {
+                    Command::Add { token, show, last } => {
+                        self.by_show.entry(Arc::clone(&show)).or_default().insert(token);
+                        let reader = Reader {
+                            show,
+                            last,
+                            chunked: false,
+                            socket: None,
+                            out: Vec::new(),
+                            pos: 0,
+                            queued_at: now,
+                            stalled_since: None,
+                        };
+                        self.readers.insert(token, reader);
+                    }
+                    Command::Attach { token, socket, chunked } => {
+                        self.attach(token, socket, chunked, now, &mut closing);
+                    }
+                    Command::Gone { token } => closing.push(token),
+                    Command::Changes(changes) => self.deliver(&changes, now, &mut closing),
+                    Command::Stop => stopping = true,
+                }
+            }
+            if stopping {
+                self.end_all();
+                return;
+            }
+            if now >= next_tick {
+                next_tick = now + tick;
+                for (token, reader) in &mut self.readers {
+                    if reader.socket.is_none() {
+                        continue;
+                    }
+                    if reader.stalled_since.is_some_and(|t| now.duration_since(t) >= WRITE_TIMEOUT) {
+                        closing.push(*token);
+                    } else if reader.pending() == 0 && now.duration_since(reader.queued_at) >= self.keep_alive
+                    {
+                        reader.queue(KEEP_ALIVE_COMMENT, now);
+                        if !reader.flush(now) {
+                            closing.push(*token);
+                        }
+                    }
+                }
+            }
+            for token in closing {
+                self.close(token);
+            }
+        }
+    }
+
+    fn attach(
+        &mut self,
+        token: Token,
+        socket: TcpStream,
+        chunked: bool,
+        now: Instant,
+        closing: &mut Vec<Token>,
+    ) {
+        // A reader cut off before its socket came: the socket closes here.
+        let Some(reader) = self.readers.get_mut(&token) else { return };
+        if socket.set_nonblocking(true).is_err() {
+            closing.push(token);
+            return;
+        }
+        let mut socket = LoopStream::from_std(socket);
+        if self.poll.registry().register(&mut socket, token, Interest::READABLE | Interest::WRITABLE).is_err()
+        {
+            closing.push(token);
+            return;
+        }
+        reader.socket = Some(socket);
+        reader.chunked = chunked;
+        // What came while the history was written goes out as one piece.
+        let early = std::mem::take(&mut reader.out);
+        reader.pos = 0;
+        if !early.is_empty() {
+            frame(&mut reader.out, &early, chunked);
+        }
+        reader.queued_at = now;
+        if !reader.flush(now) {
+            closing.push(token);
+        }
+    }
+
+    /// Queues each change for the readers of its show, formatted once, and writes.
+    fn deliver(&mut self, changes: &[Change], now: Instant, closing: &mut Vec<Token>) {
+        let mut texts: HashMap<&str, ShowText> = HashMap::new();
+        for change in changes {
+            if self.by_show.contains_key(change.show_id.as_str()) {
+                let ShowText { text, starts } = texts.entry(change.show_id.as_str()).or_default();
+                starts.push((change.id, text.len()));
+                text.extend_from_slice(seatcore::rest::event(change).as_bytes());
+            }
+        }
+        for (show, ShowText { text, starts }) in &texts {
+            let Some(tokens) = self.by_show.get(*show) else { continue };
+            let newest = starts.last().map_or(0, |s| s.0);
+            for token in tokens {
+                let Some(reader) = self.readers.get_mut(token) else { continue };
+                let first = starts.partition_point(|(id, _)| *id <= reader.last);
+                let Some(&(_, from)) = starts.get(first) else { continue };
+                reader.last = newest;
+                reader.queue(&text[from..], now);
+                if reader.pending() > BUFFER || !reader.flush(now) {
+                    closing.push(*token);
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, token: Token) {
+        let Some(mut reader) = self.readers.remove(&token) else { return };
+        if let Some(socket) = reader.socket.as_mut() {
+            let _ = self.poll.registry().deregister(socket);
+        }
+        if let Some(tokens) = self.by_show.get_mut(&reader.show) {
+            tokens.remove(&token);
+            if tokens.is_empty() {
+                self.by_show.remove(&reader.show);
+            }
+        }
+        let mut state = lock(&self.state);
+        if let Some(readers) = state.shows.get_mut(&reader.show) {
+            *readers -= 1;
+            if *readers == 0 {
+                state.shows.remove(&reader.show);
+            }
+        }
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The server stops: each stream gets its end (the last chunk) if its socket takes it.
+    fn end_all(&mut self) {
+        let now = Instant::now();
+        for reader in self.readers.values_mut() {
+            if reader.chunked {
+                reader.out.extend_from_slice(b"0\r\n\r\n");
+            }
+            reader.flush(now);
+            if let Some(socket) = reader.socket.as_ref() {
+                let _ = socket.shutdown(Shutdown::Write);
+            }
+        }
+        let tokens: Vec<Token> = self.readers.keys().copied().collect();
+        for token in tokens {
+            self.close(token);
+        }
+    }
+}
+
+/// Reads and drops what a reader's client sends (nothing is expected); false when the
+/// client has closed its side or the connection failed.
+fn drain_input(reader: &mut Reader) -> bool {
+    let Some(socket) = reader.socket.as_mut() else { return true };
+    let mut buf = [0u8; 1024];
+    loop {
+        match socket.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }

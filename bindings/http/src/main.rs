@@ -29,6 +29,7 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    raise_descriptor_limit();
     let parsed = match config::parse() {
         Ok(parsed) => parsed,
         // --help and --version exit 0, usage errors 2, each with clap's own text.
@@ -84,7 +85,7 @@ fn run(config: Config) -> Result<(), Failure> {
         );
     }
     let sweeper = core.start_sweeper(config.sweep_interval);
-    let hub = Hub::start(core.clone(), config.event_keep_alive)
+    let hub = Hub::start(core.clone(), config.event_keep_alive, config.max_event_streams)
         .map_err(|e| format!("following the change log: {e}"))?;
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,
@@ -211,6 +212,21 @@ fn limit_malloc_arenas() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    }
+}
+
+/// Raises the soft limit on open descriptors to the hard limit: every connection and every
+/// event stream takes one, and the soft limit (often 1,024) is far below what the server
+/// serves.
+fn raise_descriptor_limit() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
     }
 }
 

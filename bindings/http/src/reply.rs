@@ -11,8 +11,9 @@ pub enum Payload {
     Json(Vec<u8>),
     /// JSON produced while it is sent (large seat maps); the length is unknown.
     JsonStream(Box<dyn Read + Send>),
-    /// Server-sent events, produced as they happen, until the stream ends.
-    EventStream(Box<dyn Read + Send>),
+    /// Server-sent events, produced as they happen, until the stream ends: the connection
+    /// goes to the event loop.
+    EventStream(crate::events::Opening),
     Html(&'static str),
     /// Prometheus text exposition format.
     Metrics(String),
@@ -61,11 +62,12 @@ impl Reply {
     pub fn body_bytes(self) -> Vec<u8> {
         match self.payload {
             Payload::Json(b) => b,
-            Payload::JsonStream(mut r) | Payload::EventStream(mut r) => {
+            Payload::JsonStream(mut r) => {
                 let mut b = Vec::new();
                 r.read_to_end(&mut b).expect("reading a streamed body");
                 b
             }
+            Payload::EventStream(_) => panic!("an event stream has no body of its own"),
             Payload::Html(s) => s.as_bytes().to_vec(),
             Payload::Metrics(s) => s.into_bytes(),
             Payload::Empty => Vec::new(),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use seatcore::rest::{self, Endpoint, Settings};
 use seatcore::{Error, InputError, SeatCore};
 
-use crate::events::Hub;
+use crate::events::{Hub, Refused};
 use crate::metrics::Metrics;
 use crate::openapi;
 use crate::reply::{Payload, Reply};
@@ -287,14 +287,18 @@ fn answer(
     match reply.body {
         rest::Body::Json(value) => Reply::json(reply.status, &value),
         rest::Body::Status(show_id) => status::stream(core, &app.streams, deadline, show_id, if_none_match),
-        rest::Body::Events { show_id, after } => match &app.hub {
-            Some(hub) => Reply {
-                status: 200,
-                headers: vec![("Cache-Control", "no-cache".to_owned())],
-                payload: Payload::EventStream(Box::new(hub.subscribe(show_id, after))),
-            },
-            None => Reply::refusal(503, "event streams are not running on this server"),
-        },
+        rest::Body::Events { show_id, after } => {
+            match app.hub.as_ref().map(|hub| hub.subscribe(show_id, after)) {
+                Some(Ok(opening)) => Reply {
+                    status: 200,
+                    headers: vec![("Cache-Control", "no-cache".to_owned())],
+                    payload: Payload::EventStream(opening),
+                },
+                Some(Err(Refused::Full)) => Reply::refusal(503, "too many event streams, retry"),
+                Some(Err(Refused::Stopping)) => Reply::refusal(503, "the server is stopping"),
+                None => Reply::refusal(503, "event streams are not running on this server"),
+            }
+        }
     }
 }
 

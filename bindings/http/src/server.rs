@@ -108,7 +108,15 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
     let head = router::Head { method, url: &url, headers: &headers };
     let (reply, route) = router::route(app, &head, deadline, &mut rq);
     let status = reply.status;
-    let sent = rq.respond(to_response(reply));
+    let sent = match reply.payload {
+        Payload::EventStream(opening) if method != "HEAD" => {
+            let version = rq.http_version();
+            let chunked = (version.0, version.1) >= (1, 1);
+            let head = stream_head(&reply.headers, chunked);
+            rq.hand_over(move |socket| opening.attach(socket, &head, chunked))
+        }
+        _ => rq.respond(to_response(reply)),
+    };
     let took = arrived.elapsed();
     app.metrics.record(route, method, status, took);
     log_line(method, &url, status, took, sent.is_err());
@@ -170,13 +178,14 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
         headers.extend(header("Retry-After", "1"));
     }
     headers.extend(header("Server", "seatcore-server"));
-    let streaming = matches!(reply.payload, Payload::EventStream(_));
     let (reader, length): (Box<dyn Read + Send>, Option<usize>) = match reply.payload {
         Payload::Json(bytes) => {
             let n = bytes.len();
             (Box::new(std::io::Cursor::new(bytes)), Some(n))
         }
-        Payload::JsonStream(reader) | Payload::EventStream(reader) => (reader, None),
+        Payload::JsonStream(reader) => (reader, None),
+        // A HEAD of an event stream: its head alone.
+        Payload::EventStream(_) => (Box::new(std::io::empty()), None),
         Payload::Html(text) => (Box::new(text.as_bytes()), Some(text.len())),
         Payload::Metrics(text) => {
             let n = text.len();
@@ -185,14 +194,26 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
         Payload::Empty => (Box::new(std::io::empty()), Some(0)),
     };
     // Bodies with a known length go out in one piece, whatever their size.
-    let response = Response::new(StatusCode(reply.status), headers, reader, length, None)
-        .with_chunked_threshold(usize::MAX);
-    // Events go out as they happen, and the stream may last for hours.
-    if streaming {
-        response.streaming()
-    } else {
-        response
+    Response::new(StatusCode(reply.status), headers, reader, length, None).with_chunked_threshold(usize::MAX)
+}
+
+/// The head of an event stream's response, which the event loop's socket gets first: the
+/// stream is chunked for HTTP/1.1 clients, and the connection closes when it ends.
+fn stream_head(extra: &[(&'static str, String)], chunked: bool) -> Vec<u8> {
+    let mut head = String::from("HTTP/1.1 200 OK\r\n");
+    let mut add = |name: &str, value: &str| head.push_str(&format!("{name}: {value}\r\n"));
+    add(CORS_ORIGIN.0, CORS_ORIGIN.1);
+    add("Content-Type", "text/event-stream");
+    for (name, value) in extra {
+        add(name, value);
     }
+    add("Server", "seatcore-server");
+    if chunked {
+        add("Transfer-Encoding", "chunked");
+    }
+    add("Connection", "close");
+    head.push_str("\r\n");
+    head.into_bytes()
 }
 
 /// One line per request on stderr: method, path, status, milliseconds (from the request's

@@ -226,3 +226,63 @@ fn a_database_restart_loses_no_event() {
     assert!(first.id < seen[0].id && seen[0].id < seen[1].id);
     srv.audit_ok("s");
 }
+
+/// The open streams, as the server counts them.
+fn streams_open(srv: &Server) -> usize {
+    let text = srv.get("/metrics").body;
+    let line = text.lines().find(|l| l.starts_with("seatcore_event_streams ")).expect("the streams gauge");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn streams_have_a_cap_of_their_own_beside_the_connection_cap() {
+    let db = TestDb::new("events_many");
+    let srv = Server::start(&db.url, &["--no-demo", "--max-connections", "8", "--max-event-streams", "150"]);
+    srv.show("s", &["A1", "A2"]);
+    // Far more streams than connections: a stream leaves the connections' count once open.
+    let mut streams: Vec<Stream> =
+        (0..150).map(|_| Stream::open(&srv.addr, "/shows/s/events", &[])).collect();
+    assert_eq!(streams_open(&srv), 150);
+    let refused = srv.get("/shows/s/events");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "too many event streams, retry");
+    srv.get("/health").expect(200);
+
+    // An HTTP/1.0 reader gets the events unframed, until the connection closes.
+    streams.pop();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while streams_open(&srv) > 149 {
+        assert!(Instant::now() < deadline, "a closed stream still counts");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut old = TcpStream::connect(&srv.addr).unwrap();
+    old.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    old.write_all(b"GET /shows/s/events HTTP/1.0\r\n\r\n").unwrap();
+    let mut old = BufReader::new(old);
+
+    let h = hold(&srv, "s", &["A1"]);
+    for s in &mut streams {
+        let e = s.next().expect("the hold's event");
+        assert_eq!((e.kind.as_str(), &e.data["hold_id"]), ("held", &json!(h)));
+    }
+    let mut head = Vec::new();
+    let mut line = String::new();
+    while old.read_line(&mut line).unwrap() > 0 && !line.starts_with("event: held") {
+        head.push(line.trim().to_ascii_lowercase());
+        line.clear();
+    }
+    assert_eq!(line, "event: held\n", "{head:?}");
+    assert!(head[0].starts_with("http/1.1 200"), "{head:?}");
+    assert!(!head.iter().any(|h| h.starts_with("transfer-encoding")), "{head:?}");
+    let mut data = String::new();
+    old.read_line(&mut data).unwrap();
+    assert!(data.starts_with("data: ") && data.contains(&h), "{data:?}");
+
+    drop(streams);
+    drop(old);
+    while streams_open(&srv) > 0 {
+        assert!(Instant::now() < deadline, "closed streams still count");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    srv.audit_ok("s");
+}

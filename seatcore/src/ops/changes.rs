@@ -183,6 +183,25 @@ ORDER BY c.id
 LIMIT $2"
 );
 
+/// Records of the shows in `$3` after `$1`, below the horizon, each show's read by its own
+/// range of `changes_show_id`, however many records of other shows lie after `$1`.
+const SHOWS_TAIL_SQL: &str = concat!(
+    "
+WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
+SELECT ",
+    change_columns!(),
+    "
+FROM horizon, unnest($3::text[]) AS s(show_id)
+CROSS JOIN LATERAL (
+    SELECT * FROM changes c
+    WHERE c.show_id = s.show_id AND c.id > $1 AND c.id < horizon.h
+    ORDER BY c.id
+    LIMIT $2
+) c
+ORDER BY c.id
+LIMIT $2"
+);
+
 /// The newest record below the horizon (the primary key, read backwards: one row).
 const LAST_FINAL_SQL: &str = "
 SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()";
@@ -325,6 +344,23 @@ impl SeatCore {
         self.with_conn(OnLost::Retry, |c, _| {
             let rows =
                 c.client.query_typed(TAIL_SQL, &[(&after, Type::INT8), (&i64::from(limit), Type::INT8)])?;
+            let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
+            let next = next_after(after, &changes);
+            Ok(ChangePage { changes, next, replayed_at: None })
+        })
+    }
+
+    /// The log's tail of some shows: up to `limit` records of the shows in `show_ids` after
+    /// `after`, oldest first. For a process that fans the changes of the shows it has
+    /// readers for out to them: it reads nothing of the other shows, however many records
+    /// they wrote since `after`.
+    pub fn shows_changes_after(&self, show_ids: &[&str], after: i64, limit: u32) -> Result<ChangePage> {
+        let limit = page_limit(limit)?;
+        self.with_conn(OnLost::Retry, |c, _| {
+            let rows = c.client.query_typed(
+                SHOWS_TAIL_SQL,
+                &[(&after, Type::INT8), (&i64::from(limit), Type::INT8), (&show_ids, Type::TEXT_ARRAY)],
+            )?;
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
             let next = next_after(after, &changes);
             Ok(ChangePage { changes, next, replayed_at: None })

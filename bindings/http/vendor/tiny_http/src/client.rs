@@ -121,16 +121,34 @@ impl ClientConnection {
             dispatch(rq);
 
             let (mut response, body, taken) = match self.answered.recv() {
+                // seatcore: the handler takes the connection over
+                Ok(Answer {
+                    hand_over: Some(take),
+                    body,
+                    taken,
+                    ..
+                }) => {
+                    drop(body);
+                    if taken {
+                        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    if let Ok(socket) = self.sink.get_mut().detach() {
+                        take(socket);
+                    }
+                    return;
+                }
                 Ok(Answer {
                     response: Some(response),
                     body,
                     taken,
+                    ..
                 }) => (response, body, taken),
                 // the request was dropped unanswered
                 Ok(Answer {
                     response: None,
                     body,
                     taken,
+                    ..
                 }) => (
                     self.limits.refusal(StatusCode(500), "no response"),
                     body,
@@ -190,9 +208,7 @@ impl ClientConnection {
         }
     }
 
-    /// seatcore: writes a response, completely, within `Limits::write_timeout` from now; a
-    /// streaming response (`Response::streaming`) piece by piece, each piece within
-    /// `Limits::write_timeout` and sent at once.
+    /// seatcore: writes a response, completely, within `Limits::write_timeout` from now.
     fn write_response(
         &mut self,
         response: ResponseBox,
@@ -202,28 +218,13 @@ impl ClientConnection {
     ) -> IoResult<()> {
         self.write_deadline
             .set(Some(Instant::now() + self.limits.write_timeout));
-        if response.is_streaming() {
-            let mut pieces = Pieces {
-                sink: &mut self.sink,
-                deadline: &self.write_deadline,
-                timeout: self.limits.write_timeout,
-            };
-            response.raw_print(
-                &mut pieces,
-                version,
-                request_headers,
-                do_not_send_body,
-                None,
-            )?;
-        } else {
-            response.raw_print(
-                &mut self.sink,
-                version,
-                request_headers,
-                do_not_send_body,
-                None,
-            )?;
-        }
+        response.raw_print(
+            &mut self.sink,
+            version,
+            request_headers,
+            do_not_send_body,
+            None,
+        )?;
         self.sink.flush()
     }
 
@@ -499,27 +500,6 @@ fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadE
             StatusCode(400),
             "malformed request line",
         ))
-}
-
-/// seatcore: the writer of a streaming response: every write has its own deadline and is
-/// flushed to the socket at once.
-struct Pieces<'a, W: Write> {
-    sink: &'a mut W,
-    deadline: &'a Deadline,
-    timeout: std::time::Duration,
-}
-
-impl<W: Write> Write for Pieces<'_, W> {
-    fn write(&mut self, data: &[u8]) -> IoResult<usize> {
-        self.deadline.set(Some(Instant::now() + self.timeout));
-        let n = self.sink.write(data)?;
-        self.sink.flush()?;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> IoResult<()> {
-        self.sink.flush()
-    }
 }
 
 #[cfg(test)]

@@ -115,6 +115,25 @@ impl Connection {
         }
     }
 
+    /// seatcore: a TCP socket of its own for a handler that takes the connection over
+    /// (`Request::hand_over`), in blocking mode without timeouts. A Unix socket is not
+    /// handed over.
+    pub(crate) fn detach(&self) -> std::io::Result<TcpStream> {
+        match self {
+            Self::Tcp(s) => {
+                let s = s.try_clone()?;
+                s.set_read_timeout(None)?;
+                s.set_write_timeout(None)?;
+                Ok(s)
+            }
+            #[cfg(unix)]
+            Self::Unix(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a Unix socket is not handed over",
+            )),
+        }
+    }
+
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),

@@ -89,7 +89,12 @@ pub(crate) struct Answer {
     pub(crate) body: Option<Body>,
     /// The request was counted in `Server::responses_in_flight`.
     pub(crate) taken: bool,
+    /// Instead of a response: the handler takes the connection's socket (`hand_over`).
+    pub(crate) hand_over: Option<HandOver>,
 }
+
+/// seatcore: what takes a connection's socket over (`Request::hand_over`).
+pub(crate) type HandOver = Box<dyn FnOnce(std::net::TcpStream) + Send>;
 
 /// Error that can happen when building a `Request` object.
 #[derive(Debug)]
@@ -432,11 +437,36 @@ impl Request {
         self.respond_impl(Some(response.boxed()))
     }
 
+    /// seatcore: instead of a response, the connection's socket goes to `take`, which
+    /// writes whatever it likes for as long as it likes (seatcore-server's event streams,
+    /// served by an event loop of their own). `take` runs on the connection's thread, once
+    /// any previous response is written, with the socket in blocking mode without timeouts;
+    /// the library then forgets the connection (it no longer counts towards
+    /// `Limits::max_connections`) and never reads from or shuts down the socket again.
+    /// Bytes the client sent after this request's head and body (pipelined requests) are
+    /// dropped. A Unix-socket connection is closed instead, and `take` is not called. An
+    /// error means that the connection is already closed.
+    pub fn hand_over<F>(mut self, take: F) -> Result<(), IoError>
+    where
+        F: FnOnce(std::net::TcpStream) + Send + 'static,
+    {
+        self.answer_with(None, Some(Box::new(take)))
+    }
+
     fn respond_impl(&mut self, response: Option<ResponseBox>) -> Result<(), IoError> {
+        self.answer_with(response, None)
+    }
+
+    fn answer_with(
+        &mut self,
+        response: Option<ResponseBox>,
+        hand_over: Option<HandOver>,
+    ) -> Result<(), IoError> {
         let answer = Answer {
             response,
             body: self.data_reader.take(),
             taken: self.taken,
+            hand_over,
         };
         match self.answer.take() {
             Some(sender) => sender

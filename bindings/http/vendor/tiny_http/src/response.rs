@@ -43,8 +43,6 @@ pub struct Response<R> {
     headers: Vec<Header>,
     data_length: Option<usize>,
     chunked_threshold: Option<usize>,
-    // seatcore: a body sent as it is produced, without an end in sight (see `streaming`).
-    streaming: bool,
 }
 
 /// A `Response` without a template parameter.
@@ -208,7 +206,6 @@ where
             headers: Vec::with_capacity(16),
             data_length,
             chunked_threshold: None,
-            streaming: false,
         };
 
         for h in headers {
@@ -322,7 +319,6 @@ where
             status_code: self.status_code,
             data_length,
             chunked_threshold: self.chunked_threshold,
-            streaming: self.streaming,
         }
     }
 
@@ -437,12 +433,7 @@ where
                 Some(TransferEncoding::Chunked) => {
                     use chunked_transfer::Encoder;
 
-                    // seatcore: a stream's pieces go out as they come.
-                    let mut writer = if self.streaming {
-                        Encoder::with_flush_after_write(writer)
-                    } else {
-                        Encoder::new(writer)
-                    };
+                    let mut writer = Encoder::new(writer);
                     io::copy(&mut reader, &mut writer)?;
                 }
 
@@ -468,20 +459,6 @@ where
         let close = Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap();
         self.headers.push(close);
         self
-    }
-
-    /// seatcore: marks the body as a stream (server-sent events, say): each piece the reader
-    /// returns goes out at once, as its own chunk, and the write deadline
-    /// (`Limits::write_timeout`) bounds each piece instead of the whole response, which may
-    /// never end. Its length must be unknown.
-    pub fn streaming(mut self) -> Response<R> {
-        self.streaming = true;
-        self
-    }
-
-    /// seatcore: whether the body is a stream (see `streaming`).
-    pub fn is_streaming(&self) -> bool {
-        self.streaming
     }
 
     /// Retrieves the current value of the `Response` status code
@@ -512,7 +489,6 @@ where
             headers: self.headers,
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
-            streaming: self.streaming,
         }
     }
 }
@@ -601,7 +577,6 @@ impl Clone for Response<io::Empty> {
             headers: self.headers.clone(),
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
-            streaming: self.streaming,
         }
     }
 }

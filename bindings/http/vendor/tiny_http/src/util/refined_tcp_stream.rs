@@ -1,6 +1,7 @@
 use std::io::Result as IoResult;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -38,6 +39,12 @@ impl Stream {
             Stream::Http(tcp_stream) => tcp_stream.shutdown(how),
         }
     }
+
+    fn detach(&self) -> IoResult<std::net::TcpStream> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.detach(),
+        }
+    }
 }
 
 impl Read for Stream {
@@ -67,6 +74,9 @@ pub struct RefinedTcpStream {
     close_read: bool,
     close_write: bool,
     deadline: Arc<Deadline>,
+    // seatcore: set once the connection is handed over (`detach`): neither half shuts the
+    // socket down when dropped, as the socket lives on in the handler's hands.
+    handed_over: Arc<AtomicBool>,
 }
 
 /// seatcore: the instant by which the current read (on the read half) or write (on the write
@@ -99,12 +109,14 @@ impl RefinedTcpStream {
         let stream: Stream = stream.into();
 
         let (read, write) = (stream.try_clone()?, stream);
+        let handed_over = Arc::new(AtomicBool::new(false));
 
         let read = RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
             deadline: Arc::new(Deadline::default()),
+            handed_over: Arc::clone(&handed_over),
         };
 
         let write = RefinedTcpStream {
@@ -112,6 +124,7 @@ impl RefinedTcpStream {
             close_read: false,
             close_write: true,
             deadline: Arc::new(Deadline::default()),
+            handed_over,
         };
 
         Ok((read, write))
@@ -127,6 +140,15 @@ impl RefinedTcpStream {
         self.stream.shutdown(Shutdown::Write).ok();
     }
 
+    /// seatcore: the connection's socket, for a handler that takes the connection over
+    /// (`Request::hand_over`): blocking, without timeouts, and never shut down by this
+    /// library afterwards.
+    pub(crate) fn detach(&mut self) -> IoResult<std::net::TcpStream> {
+        let socket = self.stream.detach()?;
+        self.handed_over.store(true, Ordering::Release);
+        Ok(socket)
+    }
+
     /// seatcore: this half's deadline.
     pub(crate) fn deadline(&self) -> Arc<Deadline> {
         Arc::clone(&self.deadline)
@@ -135,6 +157,9 @@ impl RefinedTcpStream {
 
 impl Drop for RefinedTcpStream {
     fn drop(&mut self) {
+        if self.handed_over.load(Ordering::Acquire) {
+            return;
+        }
         if self.close_read {
             self.stream.shutdown(Shutdown::Read).ok();
         }
