@@ -136,7 +136,8 @@ stop_server
 # Event streams: BENCH_READERS (10,000) readers of one show on a server of their own. Each
 # round: holds (16 connections) with no reader connected; the readers connect, and a probe
 # makes one hold every 250 ms on the show they read, each `held` event timed at every reader
-# from the moment its hold was sent; then holds again while the readers stay connected.
+# from the moment its hold was sent; then holds again while the readers stay connected,
+# once the threads that read their requests have ended.
 # The readers' client (bindings/http/examples/event_readers.rs: one mio loop) runs on
 # this machine too. Then the server's peak memory.
 readers=${BENCH_READERS:-10000}
@@ -152,12 +153,19 @@ for rep in $(seq "$reps"); do
   run_wrk http_holds_c16_no_readers "$rep" "sq_$rep" distinct 16
   : >"$out/readers.err"
   "$tdir/release/examples/event_readers" --base "$base" --show "watch_$rep" --readers "$readers" \
-    --changes "$((secs * 4))" --interval-ms 250 --server-pid "$server_pid" --hold-seconds "$((secs + 5))" \
+    --changes "$((secs * 4))" --interval-ms 250 --server-pid "$server_pid" --hold-seconds "$((secs + 40))" \
     >"$out/readers.json" 2>"$out/readers.err" &
   readers_pid=$!
   until [ -s "$out/readers.json" ] || ! kill -0 "$readers_pid" 2>/dev/null; do sleep 0.5; done
+  # The steady state with the readers connected: the connection threads that read their
+  # requests (up to a wave's 500) have ended, at most 30 s.
+  for _ in $(seq 60); do
+    [ "$(ls "/proc/$server_pid/task" | wc -l)" -le "$((workers + 40))" ] && break
+    sleep 0.5
+  done
   run_wrk http_holds_c16_readers "$rep" "sr_$rep" distinct 16
-  wait "$readers_pid"
+  kill "$readers_pid" 2>/dev/null || true
+  wait "$readers_pid" 2>/dev/null || true
   record "{\"scenario\":\"event_readers\",\"rep\":$rep,\"result\":$(cat "$out/readers.json")}"
 done
 record "{\"scenario\":\"server_peak_rss_streams\",\"rep\":1,\"mb\":$(peak_mb)}"
