@@ -152,6 +152,7 @@ for rep in $(seq "$reps"); do
   echo "bench: event streams, round $rep of $reps" >&2
   run_wrk http_holds_c16_no_readers "$rep" "sq_$rep" distinct 16
   : >"$out/readers.err"
+  : >"$out/readers.json"
   "$tdir/release/examples/event_readers" --base "$base" --show "watch_$rep" --readers "$readers" \
     --changes "$((secs * 4))" --interval-ms 250 --server-pid "$server_pid" --hold-seconds "$((secs + 40))" \
     >"$out/readers.json" 2>"$out/readers.err" &
