@@ -286,3 +286,41 @@ fn streams_have_a_cap_of_their_own_beside_the_connection_cap() {
     }
     srv.audit_ok("s");
 }
+
+#[test]
+fn a_reader_that_falls_behind_is_cut_off_and_the_others_get_everything() {
+    let db = TestDb::new("events_behind");
+    let srv = Server::start(&db.url, &["--no-demo"]);
+    // Seat ids of 60 characters: an event of a 1,000-seat hold is about 63 KB.
+    let seats: Vec<String> = (0..1000).map(|i| format!("{i:0>60}")).collect();
+    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
+    srv.show("s", &refs);
+    let mut stuck = TcpStream::connect(&srv.addr).unwrap();
+    stuck.write_all(b"GET /shows/s/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut reader = Stream::open(&srv.addr, "/shows/s/events", &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams_open(&srv) < 2 {
+        assert!(Instant::now() < deadline, "the stuck reader's stream did not open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Far more than the reader's bound (256 KiB) and what the sockets' buffers take: the
+    // stuck reader is cut off, the one that reads gets every event, in order.
+    let mut cycles = 0;
+    while streams_open(&srv) > 1 {
+        assert!(cycles < 2000, "a reader that never reads was never cut off");
+        let h = hold(&srv, "s", &refs);
+        srv.post_json("/shows/s/release-hold", &json!({ "hold_id": h })).expect(200);
+        cycles += 1;
+        for kind in ["held", "released"] {
+            let e = reader.next().expect("the reader's next event");
+            assert_eq!((e.kind.as_str(), &e.data["hold_id"]), (kind, &json!(h)));
+        }
+    }
+    println!("the stuck reader was cut off after {cycles} holds and releases of 1,000 seats");
+    // Its stream ends (the socket closes once what was sent is read).
+    stuck.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut sink = Vec::new();
+    std::io::Read::read_to_end(&mut stuck, &mut sink).expect("the cut-off stream closes");
+    assert!(sink.starts_with(b"HTTP/1.1 200"));
+    srv.audit_ok("s");
+}
