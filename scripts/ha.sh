@@ -299,12 +299,26 @@ kill_standby() {
   say "kill-standby: $primary takes writes without a standby $(since "$started") s after $victim was killed"
 }
 
+# on NODE: runs SQL statements as the superuser
+sql_on() { # sql_on NODE STATEMENT...
+  local node=$1 args=()
+  shift
+  for s in "$@"; do args+=(-c "$s"); done
+  PGCONNECT_TIMEOUT=2 psql -X -q -tA "postgres://postgres@127.0.0.1:$(port_of "$node")/postgres" "${args[@]}"
+}
+
 failover() {
   require_healthy
   local old new started
   old=$(node_in primary)
   new=$(other_than "$old")
   started=$(now)
+  # The old primary takes no more writes before the switchover starts: pg_auto_failover 2.0
+  # can move it to wait_primary (synchronous replication off) while the standby is being
+  # promoted and leave it there, taking writes, until it is demoted; pg_rewind then drops
+  # what it acknowledged meanwhile (upstream issue #774, fixed after 2.0). New transactions
+  # there are read-only from here: writers see SQLSTATE 25006 and move to the new primary.
+  sql_on "$old" "ALTER SYSTEM SET default_transaction_read_only = on" "SELECT pg_reload_conf()" >/dev/null
   # the command returns once the old primary follows the new one; the new one takes writes
   # before that
   as_owner pg_autoctl perform switchover --pgdata "$dir/monitor" --formation default >>"$dir/logs/events.log" 2>&1 &
@@ -313,6 +327,10 @@ failover() {
   say "failover: $new takes writes $(since "$started") s after the switchover began"
   wait "$pid" || { tail -n 20 "$dir/logs/events.log" >&2; die "the switchover failed"; }
   wait_for "a primary and a secondary" healthy
+  # The old primary, a standby now, takes writes again once promoted.
+  sql_on "$old" "ALTER SYSTEM RESET default_transaction_read_only" "SELECT pg_reload_conf()" >/dev/null
+  [ "$(sql_on "$old" "SHOW default_transaction_read_only")" = off ] ||
+    die "$old is still read-only by default"
 }
 
 revive() {
