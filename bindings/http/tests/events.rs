@@ -240,8 +240,7 @@ fn streams_have_a_cap_of_their_own_beside_the_connection_cap() {
     let srv = Server::start(&db.url, &["--no-demo", "--max-connections", "8", "--max-event-streams", "60"]);
     srv.show("s", &["A1", "A2"]);
     // Far more streams than connections: a stream leaves the connections' count once open.
-    let mut streams: Vec<Stream> =
-        (0..60).map(|_| Stream::open(&srv.addr, "/shows/s/events", &[])).collect();
+    let mut streams: Vec<Stream> = (0..60).map(|_| Stream::open(&srv.addr, "/shows/s/events", &[])).collect();
     assert_eq!(streams_open(&srv), 60);
     let refused = srv.get("/shows/s/events");
     assert_eq!(refused.status, 503, "{}", refused.body);
