@@ -108,14 +108,15 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
     let head = router::Head { method, url: &url, headers: &headers };
     let (reply, route) = router::route(app, &head, deadline, &mut rq);
     let status = reply.status;
-    let sent = match reply.payload {
-        Payload::EventStream(opening) if method != "HEAD" => {
-            let version = rq.http_version();
-            let chunked = (version.0, version.1) >= (1, 1);
-            let head = stream_head(&reply.headers, chunked);
+    let version = rq.http_version();
+    let chunked = (version.0, version.1) >= (1, 1);
+    let streams = method != "HEAD" && matches!(reply.payload, Payload::EventStream(_));
+    let head = streams.then(|| stream_head(&reply, chunked));
+    let sent = match (reply.payload, head) {
+        (Payload::EventStream(opening), Some(head)) => {
             rq.hand_over(move |socket| opening.attach(socket, &head, chunked))
         }
-        _ => rq.respond(to_response(reply)),
+        (payload, _) => rq.respond(to_response(Reply { payload, ..reply })),
     };
     let took = arrived.elapsed();
     app.metrics.record(route, method, status, took);
@@ -168,16 +169,23 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
-    let mut headers: Vec<Header> = Vec::with_capacity(reply.headers.len() + 4);
-    headers.extend(header(CORS_ORIGIN.0, CORS_ORIGIN.1));
-    headers.extend(reply.content_type().and_then(|ct| header("Content-Type", ct)));
-    headers.extend(reply.headers.iter().filter_map(|(n, v)| header(n, v)));
+/// The header fields of every reply: CORS, the payload's type, the handler's own, and the
+/// server's name.
+fn fields(reply: &Reply) -> Vec<(&str, &str)> {
+    let mut fields = Vec::with_capacity(reply.headers.len() + 4);
+    fields.push(CORS_ORIGIN);
+    fields.extend(reply.content_type().map(|ct| ("Content-Type", ct)));
+    fields.extend(reply.headers.iter().map(|(n, v)| (*n, v.as_str())));
     if reply.status == 503 {
         // Every 503 (database busy or unreachable) is worth a retry soon.
-        headers.extend(header("Retry-After", "1"));
+        fields.push(("Retry-After", "1"));
     }
-    headers.extend(header("Server", "seatcore-server"));
+    fields.push(("Server", "seatcore-server"));
+    fields
+}
+
+fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
+    let headers: Vec<Header> = fields(&reply).into_iter().filter_map(|(n, v)| header(n, v)).collect();
     let (reader, length): (Box<dyn Read + Send>, Option<usize>) = match reply.payload {
         Payload::Json(bytes) => {
             let n = bytes.len();
@@ -199,19 +207,13 @@ fn to_response(reply: Reply) -> Response<Box<dyn Read + Send>> {
 
 /// The head of an event stream's response, which the event loop's socket gets first: the
 /// stream is chunked for HTTP/1.1 clients, and the connection closes when it ends.
-fn stream_head(extra: &[(&'static str, String)], chunked: bool) -> Vec<u8> {
+fn stream_head(reply: &Reply, chunked: bool) -> Vec<u8> {
     let mut head = String::from("HTTP/1.1 200 OK\r\n");
-    let mut add = |name: &str, value: &str| head.push_str(&format!("{name}: {value}\r\n"));
-    add(CORS_ORIGIN.0, CORS_ORIGIN.1);
-    add("Content-Type", "text/event-stream");
-    for (name, value) in extra {
-        add(name, value);
+    let framing = [("Transfer-Encoding", "chunked")];
+    let framing = if chunked { &framing[..] } else { &[] };
+    for (name, value) in fields(reply).iter().chain(framing).chain(&[("Connection", "close")]) {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
-    add("Server", "seatcore-server");
-    if chunked {
-        add("Transfer-Encoding", "chunked");
-    }
-    add("Connection", "close");
     head.push_str("\r\n");
     head.into_bytes()
 }
