@@ -8,9 +8,11 @@
 -- requests hardly ever wait for the same hold.
 -- MODE=partial: each wrk thread keeps 64 holds of 20 seats and releases one seat of each in
 -- turn (release-hold with seat_ids); a hold whose last seat goes is replaced by a new one.
--- In both modes the holds made are part of the run (each counts as a request).
+-- In both modes the holds made are part of the run (each counts as a request), unless they
+-- were made ahead (HOLDS, a file of bench/make_holds.py): then each wrk thread takes its
+-- share of them (every THREADS-th line) and makes holds only once they are all used up.
 -- Env: SHOW (show id), MODE (distinct | cycle | storm | best | extend | partial), SPAN (seats per
--- wrk thread).
+-- wrk thread), HOLDS, THREADS (wrk's -t, 2).
 local threads = {}
 local next_tid = 0
 
@@ -23,7 +25,7 @@ end
 local show, mode, span, base, counter
 local pending = {}
 -- MODE=extend: hold ids; MODE=partial: {id, seats left}; the next one to use; holds asked for.
-local pool, turn, asked = {}, 0, 0
+local pool, turn, asked, ahead = {}, 0, 0, false
 local POOL = { extend = 256, partial = 64 }
 local PARTIAL_SEATS = 20
 ok, refused, other, booked, extended, released = 0, 0, 0, 0, 0, 0
@@ -34,6 +36,20 @@ function init(args)
   span = tonumber(os.getenv("SPAN") or "100000")
   base = tid * span
   counter = 0
+  local file = os.getenv("HOLDS")
+  if file and file ~= "" then
+    local threads, n = tonumber(os.getenv("THREADS") or "2"), 0
+    for line in io.lines(file) do
+      if n % threads == tid then
+        local words = {}
+        for w in string.gmatch(line, "%S+") do table.insert(words, w) end
+        local id = table.remove(words, 1)
+        table.insert(pool, mode == "partial" and { id = id, seats = words } or id)
+      end
+      n = n + 1
+    end
+    ahead = true
+  end
 end
 
 local headers = { ["Content-Type"] = "application/json" }
@@ -65,7 +81,7 @@ function request()
     return hold("S1")
   end
   if mode == "extend" then
-    if asked < POOL.extend or #pool == 0 then
+    if (not ahead and asked < POOL.extend) or #pool == 0 then
       asked = asked + 1
       return hold_many(1)
     end
@@ -73,7 +89,7 @@ function request()
       '{"hold_id":"' .. next_in_pool() .. '","hold_duration_seconds":600}')
   end
   if mode == "partial" then
-    if asked < POOL.partial or #pool == 0 then
+    if (not ahead and asked < POOL.partial) or #pool == 0 then
       asked = asked + 1
       return hold_many(PARTIAL_SEATS)
     end

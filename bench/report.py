@@ -184,8 +184,8 @@ def ratio_row(runs, scen, base, label, goal):
 def lifecycle_rows(runs, ceiling):
     """extend-hold and partial releases, each against the holds it must not cost more than:
     over HTTP the holds run just before it in the same round (the median of the rounds'
-    ratios of requests served: the holds each wrk thread makes first are part of the run),
-    in-process the core's one-seat holds."""
+    ratios of requests served, on holds made before the run; any hold a run makes itself,
+    once those are used up, counts as a request), in-process the core's one-seat holds."""
     out = []
 
     def per_rep(scen, keys):

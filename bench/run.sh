@@ -4,7 +4,7 @@
 # In one run on one machine: the ceiling (pgbench running the least SQL a hold needs, with the
 # same number of clients) and seatcore's doors on the same PostgreSQL server, alternated
 # BENCH_REPS times so drift cancels out (extend-hold and partial releases right after a run
-# of holds, each measured against it); then the one-off figures (200k-seat show, sweep,
+# of holds, each measured against it, on holds made before its run); then the one-off figures (200k-seat show, sweep,
 # Python and C in-process, server peak memory). Prints a table of medians and writes
 # docs/bench.svg and bench-out/results.jsonl.
 #
@@ -73,9 +73,9 @@ for rep in $(seq "$reps"); do
   make_show "storm_$rep" 10
 done
 
-run_wrk() { # run_wrk SCENARIO REP SHOW MODE CONNECTIONS
+run_wrk() { # run_wrk SCENARIO REP SHOW MODE CONNECTIONS [HOLDS]
   local line
-  line=$(SHOW=$3 MODE=$4 SPAN=$((200000 / 2)) wrk -t2 -c"$5" -d"${secs}s" -s bench/hold.lua "$base" | grep '^RESULT ' | cut -d' ' -f2-)
+  line=$(HOLDS=${6:-} SHOW=$3 MODE=$4 SPAN=$((200000 / 2)) wrk -t2 -c"$5" -d"${secs}s" -s bench/hold.lua "$base" | grep '^RESULT ' | cut -d' ' -f2-)
   record "{\"scenario\":\"$1\",\"rep\":$2,\"wrk\":$line}"
 }
 
@@ -105,8 +105,11 @@ for rep in $(seq "$reps"); do
   run_wrk http_storm_c16 "$rep" "storm_$rep" storm 16
   # the hold lifecycle, right after the holds it is measured against
   run_wrk http_holds_c16_lifecycle "$rep" "hl_$rep" distinct 16
-  run_wrk http_extend_c16 "$rep" "ext_$rep" extend 16
-  run_wrk http_partial_release_c16 "$rep" "part_$rep" partial 16
+  # (each on holds made before it starts: 512 one-seat holds, 3,000 holds of 20 seats)
+  python3 bench/make_holds.py "$base" "ext_$rep" 512 1 "$out/holds_ext.txt"
+  run_wrk http_extend_c16 "$rep" "ext_$rep" extend 16 "$out/holds_ext.txt"
+  python3 bench/make_holds.py "$base" "part_$rep" 3000 20 "$out/holds_part.txt"
+  run_wrk http_partial_release_c16 "$rep" "part_$rep" partial 16 "$out/holds_part.txt"
 done
 
 # How big the groups of holds were over the runs above (the server's own counts).

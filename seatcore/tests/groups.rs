@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Barrier};
 
 use seatcore::testing::TestDb;
-use seatcore::{ChangeKind, Error, ErrorKind, HistoryQuery, Options, SeatCore, MAX_GROUP, ONE_CALL_SEATS};
+use seatcore::{ChangeKind, Error, ErrorKind, Options, SeatCore, MAX_GROUP, ONE_CALL_SEATS};
 
 fn core(db: &TestDb, pool: u32, group_holds: bool) -> SeatCore {
     SeatCore::connect(&db.url, Options { pool_size: pool, group_holds, ..Options::default() }).unwrap()
@@ -75,9 +75,9 @@ fn a_group_decides_in_order_and_a_refusal_refuses_nothing_else() {
         }
     }
     assert_eq!(status.counts.held, 1 + 2 + 1 + 1 + 1 + 1); // S11 and the five winners' seats
-    let log = core.history("g", &HistoryQuery::default()).unwrap();
+    let log = db.settled_history(&core, "g", None);
     let grants: Vec<seatcore::Uuid> =
-        log.changes.iter().filter(|c| c.kind == ChangeKind::Held).filter_map(|c| c.hold_id).collect();
+        log.iter().filter(|c| c.kind == ChangeKind::Held).filter_map(|c| c.hold_id).collect();
     let mut expected = vec![];
     expected.extend(held.iter().map(|h| h.hold_id));
     assert_eq!(&grants[1..], expected, "one record per winner, in group order, after S11's");
@@ -164,12 +164,7 @@ fn a_group_for_an_unknown_show_or_bad_input_writes_nothing() {
     assert!(answers.iter().all(|a| kind(a) == Some(ErrorKind::InvalidInput)));
     let status = core.seat_status("g").unwrap();
     assert_eq!(status.counts.available, 4);
-    assert!(core
-        .history("g", &HistoryQuery::default())
-        .unwrap()
-        .changes
-        .iter()
-        .all(|c| c.kind != ChangeKind::Held));
+    assert!(db.settled_history(&core, "g", None).iter().all(|c| c.kind != ChangeKind::Held));
 }
 
 /// Many threads hold at once, the core grouping their holds by itself: distinct seats all
@@ -225,24 +220,16 @@ fn threads_holding_at_once_are_grouped_and_every_grant_is_sound() {
     let status = core.seat_status("busy").unwrap();
     assert_eq!(status.counts.held as usize, threads * 40);
     // Every grant of the hot seat is in the log, each released before the next.
-    let log = core.history(
-        "busy",
-        &HistoryQuery {
-            seat_id: Some("S2000".into()),
-            limit: seatcore::MAX_CHANGE_PAGE,
-            ..Default::default()
-        },
-    );
-    let log = log.unwrap();
-    let held = log.changes.iter().filter(|c| c.kind == ChangeKind::Held).count();
-    let released = log.changes.iter().filter(|c| c.kind == ChangeKind::Released).count();
+    let log = db.settled_history(&core, "busy", Some("S2000"));
+    let held = log.iter().filter(|c| c.kind == ChangeKind::Held).count();
+    let released = log.iter().filter(|c| c.kind == ChangeKind::Released).count();
     assert_eq!((held, released), (hot_wins, hot_wins));
     // Replayed in id order with the log's rule (a release frees only seats that still carry
     // its hold), the records end where the rows are: S2000 free. Two holds of the seat whose
     // transactions overlapped may come in either order.
     let mut holder = None;
     let mut per_hold: HashMap<seatcore::Uuid, (usize, usize)> = HashMap::new();
-    for c in &log.changes {
+    for c in &log {
         let Some(h) = c.hold_id else {
             assert_eq!(c.kind, ChangeKind::Initialized);
             continue;

@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use seatcore::rest::{self, Body, Request, Settings};
 use seatcore::testing::TestDb;
-use seatcore::{
-    ChangeKind, DateTime, Error, ErrorKind, HistoryQuery, InputError, Options, SeatCore, SeatState, Utc,
-};
+use seatcore::{ChangeKind, DateTime, Error, ErrorKind, InputError, Options, SeatCore, SeatState, Utc};
 use serde_json::{json, Value};
 
 fn connect(db: &TestDb, options: Options) -> SeatCore {
@@ -37,30 +35,7 @@ fn state(core: &SeatCore, show: &str, seat: &str) -> SeatState {
 }
 
 fn history(db: &TestDb, core: &SeatCore, show: &str) -> Vec<seatcore::Change> {
-    // The log shows a record once no transaction older than it is still open anywhere in the
-    // cluster; other tests' transactions can delay that. Read until every committed record
-    // of the show is there.
-    let committed: i64 =
-        db.client().query_one("SELECT count(*) FROM changes WHERE show_id = $1", &[&show]).unwrap().get(0);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut all = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = core.history(show, &HistoryQuery { after, limit: 1000, seat_id: None }).unwrap();
-            let done = page.changes.is_empty();
-            all.extend(page.changes);
-            if done {
-                break;
-            }
-            after = page.next;
-        }
-        if all.len() as i64 >= committed {
-            return all;
-        }
-        assert!(Instant::now() < deadline, "the log never showed all {committed} records of {show}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    db.settled_history(core, show, None)
 }
 
 /// The database's clock.

@@ -399,11 +399,11 @@ fn an_initialize_read_as_it_arrives_answers_as_one_read_whole() {
         let map = core.seat_map(&b).unwrap().seats;
         assert_eq!(map, core.seat_map(&a).unwrap().seats, "{body}");
         // the show's one change lists its seats in map order
-        let log = core.history(&b, &seatcore::HistoryQuery { limit: 10, ..Default::default() }).unwrap();
+        let log = db.settled_history(&core, &b, None);
         let ids: Vec<&str> = map.iter().map(|s| s.seat_id.as_str()).collect();
-        assert_eq!(log.changes.len(), 1, "{body}");
+        assert_eq!(log.len(), 1, "{body}");
         assert_eq!(
-            (log.changes[0].kind.as_str(), &log.changes[0].seat_ids),
+            (log[0].kind.as_str(), &log[0].seat_ids),
             ("initialized", &ids.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         );
         let [_, again] =

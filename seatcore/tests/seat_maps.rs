@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use seatcore::seat_map::MapSeat;
 use seatcore::testing::TestDb;
-use seatcore::{BestFilters, ChangeKind, Error, ErrorKind, HistoryQuery, Options, SeatCore, SeatState};
+use seatcore::{BestFilters, ChangeKind, Error, ErrorKind, Options, SeatCore, SeatState};
 
 fn core(db: &TestDb, pool: u32) -> SeatCore {
     SeatCore::connect(&db.url, Options { pool_size: pool, ..Options::default() }).unwrap()
@@ -113,13 +113,7 @@ fn blocked_seats() {
     assert_eq!(core.unblock("s", &["A2", "A3"]).unwrap(), ["A2", "A3"]);
     assert_eq!(core.seat_status("s").unwrap().counts.available, 4);
     assert_eq!(core.unblock("s", &["A2", "Z"]).unwrap_err().kind(), ErrorKind::InvalidSeatIds);
-    let kinds: Vec<ChangeKind> = core
-        .history("s", &HistoryQuery { limit: 100, ..HistoryQuery::default() })
-        .unwrap()
-        .changes
-        .iter()
-        .map(|c| c.kind)
-        .collect();
+    let kinds: Vec<ChangeKind> = db.settled_history(&core, "s", None).iter().map(|c| c.kind).collect();
     use ChangeKind::*;
     assert_eq!(kinds, [Initialized, Held, Blocked, Blocked, Booked, Reset, Unblocked]);
     assert!(core.audit(Some("s")).unwrap().ok);
@@ -350,17 +344,7 @@ fn thirty_two_clients_sell_out_a_show_without_needless_orphans() {
         }
     };
     run(false);
-    let log = core.history("s", &HistoryQuery { after: 0, seat_id: None, limit: 1000 }).unwrap();
-    let mut changes = log.changes;
-    let mut after = log.next;
-    loop {
-        let page = core.history("s", &HistoryQuery { after, seat_id: None, limit: 1000 }).unwrap();
-        if page.changes.is_empty() {
-            break;
-        }
-        after = page.next;
-        changes.extend(page.changes);
-    }
+    let changes = db.settled_history(&core, "s", None);
     let grants_made = grants.lock().unwrap().clone();
     let mut state = Replay::default();
     let mut checked = 0;

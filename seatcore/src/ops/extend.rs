@@ -6,6 +6,7 @@ use postgres::types::Type;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::ops::lifecycle::Extension;
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
 
@@ -120,6 +121,18 @@ impl SeatCore {
         let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
             return Err(Error::HoldNotFound);
         };
+        if self.inner.group_holds {
+            let request = Extension { hold_id, seconds };
+            return self
+                .inner
+                .extensions
+                .run(self, show_id, request, |core, requests| core.make_extensions(show_id, requests));
+        }
+        self.extend_alone(show_id, hold_id, seconds)
+    }
+
+    /// Extends one hold by its own statements (checked input).
+    pub(crate) fn extend_alone(&self, show_id: &str, hold_id: Uuid, seconds: i64) -> Result<Hold> {
         let secs = seconds as f64;
         let life = self.inner.max_hold_life.as_secs_f64();
         // A repeat after a lost connection sets the expiry again, from a moment later:

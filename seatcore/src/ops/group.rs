@@ -1,10 +1,7 @@
 //! Grouped holds: the holds of one show that arrive together are made by one transaction.
 //!
-//! A hold that finds no group of its show being made makes its own at once, with the
-//! single-hold statement (no added latency on an idle system). A hold that arrives while
-//! [`RUNNING_PER_SHOW`] groups of its show are being made waits in the show's queue; the
-//! next caller to find room takes everything queued (up to [`MAX_GROUP`] holds) and makes
-//! it as one group:
+//! The holds of a show queue as `queue` describes (a hold that arrives alone is made at
+//! once, with the single-hold statement); a group of several is made this way:
 //!   1. every requested seat that looks free is locked, in seat-map order (the order
 //!      every other hold locks in, so groups never deadlock with anything);
 //!   2. the holds are decided in queue order: a hold wins when each of its seats is locked
@@ -22,7 +19,6 @@
 //! alone (their lookup of an earlier request is per key).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use postgres::types::Type;
 use postgres::GenericClient;
@@ -31,22 +27,9 @@ use uuid::Uuid;
 use crate::error::InputError;
 use crate::error::{Error, Result};
 use crate::ops::hold::try_hold;
-use crate::per_process::PerProcess;
+use crate::ops::queue::{Grouped, Queues, MAX_GROUP};
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
-
-/// Groups of one show made at once (each on its own connection): while one commits, the
-/// next is being decided. Not one: a group whose hold waits on a row lock (a seat another
-/// transaction holds) would stall every other hold of the show until its lock timeout.
-/// One at a time measured faster on distinct seats (docs/bench.md), and is not used for that
-/// reason.
-pub const RUNNING_PER_SHOW: usize = 2;
-
-/// Most holds in one group.
-pub const MAX_GROUP: usize = 256;
-
-/// Most seats, over all its holds, in one group.
-const MAX_GROUP_SEATS: usize = 10_000;
 
 /// Lock every requested seat that looks free, in seat-map order, keeping those still free
 /// once locked (`seatcore_lock_free_seats`, migrations/V5: planned once per session).
@@ -79,147 +62,25 @@ pub(crate) struct Request {
     pub(crate) hold_id: Uuid,
 }
 
-/// A request in a show's queue, and its answer once its group committed.
-struct Ticket {
-    request: Request,
-    /// The caller's deadline: its group gives up waiting at the earliest of its holds'.
-    deadline: Option<std::time::Instant>,
-    answer: Mutex<Option<Result<Hold>>>,
-    /// Signalled (under the lane's lock) when its answer is in, or when it heads the queue
-    /// and there is room for a group: each waiter is woken for its own reasons only.
-    ready: Condvar,
-}
-
-#[derive(Default)]
-struct LaneState {
-    queue: Vec<Arc<Ticket>>,
-    running: usize,
-}
-
-/// One show's queue.
-#[derive(Default)]
-struct Lane {
-    state: Mutex<LaneState>,
-}
-
-impl LaneState {
-    /// Wakes the queue's first ticket when there is room for a group: it makes the next one.
-    fn wake_next(&self) {
-        if self.running < RUNNING_PER_SHOW {
-            if let Some(first) = self.queue.first() {
-                first.ready.notify_one();
-            }
-        }
+impl Grouped for Request {
+    fn weight(&self) -> usize {
+        self.seat_ids.len()
     }
 }
 
-/// The queues of a process, by show, and how many holds each group made. A child process
-/// after `fork()` starts with no queues: the groups its parent's threads were making are not
-/// its own.
-#[derive(Default)]
-pub(crate) struct Groups {
-    lanes: PerProcess<Mutex<HashMap<String, Arc<Lane>>>>,
-    sizes: GroupSizes,
-}
-
-/// How many groups had 1, 2-3, 4-7, ... holds: bucket `i` counts groups of `2^i` to
-/// `2^(i+1) - 1` holds (the last bucket, 256 and more).
-#[derive(Default)]
-pub(crate) struct GroupSizes([std::sync::atomic::AtomicU64; GROUP_SIZE_BUCKETS]);
-
-/// Buckets of [`crate::Stats::hold_groups`]: groups of 1, 2-3, 4-7, ..., 256 and more holds.
-pub const GROUP_SIZE_BUCKETS: usize = 9;
-
-impl GroupSizes {
-    fn count(&self, holds: usize) {
-        let bucket = (usize::BITS - 1 - holds.max(1).leading_zeros()) as usize;
-        self.0[bucket.min(GROUP_SIZE_BUCKETS - 1)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    pub(crate) fn read(&self) -> [u64; GROUP_SIZE_BUCKETS] {
-        std::array::from_fn(|i| self.0[i].load(std::sync::atomic::Ordering::Relaxed))
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Groups {
-    /// How many groups had 1, 2-3, 4-7, ... holds (see [`GROUP_SIZE_BUCKETS`]).
-    pub(crate) fn sizes(&self) -> [u64; GROUP_SIZE_BUCKETS] {
-        self.sizes.read()
-    }
-
-    fn lane(&self, show_id: &str) -> Arc<Lane> {
-        let lanes = self.lanes.get();
-        let mut lanes = lock(&lanes);
-        if let Some(lane) = lanes.get(show_id) {
-            return Arc::clone(lane);
-        }
-        // Forget the queues of shows nobody is holding in.
-        if lanes.len() >= 1024 {
-            lanes.retain(|_, lane| Arc::strong_count(lane) > 1);
-        }
-        Arc::clone(lanes.entry(show_id.to_owned()).or_default())
-    }
-}
+/// The queues of grouped holds.
+pub(crate) type Groups = Queues<Request, Hold>;
 
 impl SeatCore {
     /// Makes a hold as part of a group of the show's holds that arrive together.
     pub(crate) fn hold_grouped(&self, show_id: &str, request: Request) -> Result<Hold> {
-        let groups = &self.inner.groups;
-        let lane = groups.lane(show_id);
-        let ticket = Arc::new(Ticket {
-            request,
-            deadline: self.deadline,
-            answer: Mutex::new(None),
-            ready: Condvar::new(),
-        });
-        let mut state = lock(&lane.state);
-        state.queue.push(Arc::clone(&ticket));
-        loop {
-            if let Some(answer) = lock(&ticket.answer).take() {
-                return answer;
-            }
-            let queued = state.queue.iter().any(|t| Arc::ptr_eq(t, &ticket));
-            if queued && state.running < RUNNING_PER_SHOW {
-                // Room for a group: this caller makes one of everything queued.
-                let group = take_group(&mut state.queue);
-                state.running += 1;
-                drop(state);
-                groups.sizes.count(group.len());
-                let finished = Finished { lane: &lane, group: &group };
-                match group.iter().filter_map(|t| t.deadline).min() {
-                    Some(deadline) => self.until(deadline).make_group(show_id, &group),
-                    None => self.make_group(show_id, &group),
-                }
-                drop(finished);
-                state = lock(&lane.state);
-                continue;
-            }
-            if queued {
-                if let Some(deadline) = self.deadline {
-                    // Not taken into a group yet: give up at the deadline.
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
-                        state.queue.retain(|t| !Arc::ptr_eq(t, &ticket));
-                        // It may have been woken to make the next group: pass that on.
-                        state.wake_next();
-                        return Err(Error::Unavailable("the request's deadline passed".into()));
-                    }
-                    state = ticket.ready.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
-                    continue;
-                }
-            }
-            state = ticket.ready.wait(state).unwrap_or_else(|p| p.into_inner());
-        }
+        self.inner.groups.run(self, show_id, request, |core, requests| core.make_group(show_id, requests))
     }
 
-    /// Makes `group` and answers each of its tickets.
-    fn make_group(&self, show_id: &str, group: &[Arc<Ticket>]) {
-        let requests: Vec<&Request> = group.iter().map(|t| &t.request).collect();
-        let answers = if let [one] = requests.as_slice() {
+    /// Makes the holds `requests` of one show: alone with the single-hold statement, or as
+    /// a group.
+    fn make_group(&self, show_id: &str, requests: &[&Request]) -> Vec<Result<Hold>> {
+        if let [one] = requests {
             vec![self.with_conn(OnLost::Retry, |c, attempt| {
                 if attempt > 0 {
                     if let Some(hold) = crate::ops::hold::find(&mut c.client, show_id, one.hold_id, None)? {
@@ -231,10 +92,7 @@ impl SeatCore {
                 Ok(hold)
             })]
         } else {
-            self.hold_group(show_id, &requests)
-        };
-        for (ticket, answer) in group.iter().zip(answers) {
-            *lock(&ticket.answer) = Some(answer);
+            self.hold_group(show_id, requests)
         }
     }
 
@@ -274,7 +132,7 @@ impl SeatCore {
             })
             .collect();
         if count > 0 {
-            self.inner.groups.sizes.count(count);
+            self.inner.groups.sizes().count(count);
         }
         for answer in &answers {
             self.count_hold(answer);
@@ -323,48 +181,10 @@ impl SeatCore {
 
 /// The failure of a group's transaction, for each of its holds: a busy database is busy
 /// for all of them, and any other failure says that the database failed them.
-fn shared(e: &Error) -> Error {
+pub(crate) fn shared(e: &Error) -> Error {
     match e {
         Error::Busy(_) => Error::Busy(None),
         other => Error::Unavailable(other.to_string().into()),
-    }
-}
-
-/// Takes the queue's first holds, up to [`MAX_GROUP`] holds and [`MAX_GROUP_SEATS`] seats.
-fn take_group(queue: &mut Vec<Arc<Ticket>>) -> Vec<Arc<Ticket>> {
-    let mut seats = 0;
-    let mut n = 0;
-    for t in queue.iter() {
-        if n == MAX_GROUP || (n > 0 && seats + t.request.seat_ids.len() > MAX_GROUP_SEATS) {
-            break;
-        }
-        seats += t.request.seat_ids.len();
-        n += 1;
-    }
-    queue.drain(..n).collect()
-}
-
-/// Ends a group however it ends (a panic included): every ticket has an answer, the group's
-/// room is free, its callers are woken, and so is the queue's first ticket.
-struct Finished<'a> {
-    lane: &'a Lane,
-    group: &'a [Arc<Ticket>],
-}
-
-impl Drop for Finished<'_> {
-    fn drop(&mut self) {
-        for t in self.group {
-            let mut answer = lock(&t.answer);
-            if answer.is_none() {
-                *answer = Some(Err(Error::Busy(None)));
-            }
-        }
-        let mut state = lock(&self.lane.state);
-        state.running -= 1;
-        for t in self.group {
-            t.ready.notify_one();
-        }
-        state.wake_next();
     }
 }
 

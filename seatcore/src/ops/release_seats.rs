@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::ops::extend::is_assertion;
+use crate::ops::lifecycle::PartialRelease;
 use crate::{bump, validate, OnLost, SeatCore};
 
 /// What a partial release did.
@@ -170,6 +171,23 @@ impl SeatCore {
         let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
             return Err(Error::HoldNotFound);
         };
+        if self.inner.group_holds {
+            let request = PartialRelease { hold_id, seat_ids };
+            return self
+                .inner
+                .partial_releases
+                .run(self, show_id, request, |core, requests| core.make_partial_releases(show_id, requests));
+        }
+        self.release_seats_alone(show_id, hold_id, &seat_ids)
+    }
+
+    /// Releases some seats of one hold by its own statements (checked input).
+    pub(crate) fn release_seats_alone(
+        &self,
+        show_id: &str,
+        hold_id: Uuid,
+        seat_ids: &[String],
+    ) -> Result<SeatsReleased> {
         let params: [(&(dyn postgres::types::ToSql + Sync), Type); 3] =
             [(&show_id, Type::TEXT), (&hold_id, Type::UUID), (&seat_ids, Type::TEXT_ARRAY)];
         let live_sql = if seat_ids.len() == 1 { RELEASE_ONE_LIVE_SQL } else { RELEASE_MANY_LIVE_SQL };
@@ -182,7 +200,7 @@ impl SeatCore {
                 Ok(SeatsReleased {
                     hold_id,
                     show_id: show_id.to_owned(),
-                    seat_ids: seat_ids.clone(),
+                    seat_ids: seat_ids.to_vec(),
                     remaining_seat_ids: kept,
                 })
             };

@@ -1,0 +1,225 @@
+//! Grouped extensions and partial releases: those of one show that arrive together are made
+//! by one transaction, as holds are (`group`; the queues are `queue`'s).
+//!
+//! A request that arrives alone is made at once by its own statements (`extend`,
+//! `release_seats`). A group of several is one call of `seatcore_extend_group` or
+//! `seatcore_release_group` (migrations/V6): each request whose hold stays live past the
+//! call is made there, its hold row then its seats locked in seat-map order (the rule of
+//! every statement, see `ops`), the holds taken in order of hold id so that two groups
+//! never wait for each other in a cycle. Every other request of the group (a hold near its
+//! expiry, missing, or whose seats do not carry it) is made alone after the group has
+//! committed, by the statements that judge it by the clock once its row is locked: its
+//! answer is the one it would have had alone a moment later. Each caller gets its answer
+//! once its change is durable.
+
+use postgres::types::Type;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::ops::extend::is_assertion;
+use crate::ops::group::shared;
+use crate::ops::queue::{Grouped, Queues};
+use crate::ops::release_seats::SeatsReleased;
+use crate::types::Hold;
+use crate::{bump, OnLost, SeatCore};
+
+/// The extensions of a group that are made in it: a row (request number from 1, seat ids,
+/// new expiry) for each (`seatcore_extend_group`, migrations/V6).
+const EXTEND_GROUP_SQL: &str = "SELECT i, seat_ids, expires_at FROM seatcore_extend_group($1, $2, $3, $4)";
+
+/// The partial releases of a group that are made in it: a row (request number from 1, the
+/// seats the hold keeps) for each (`seatcore_release_group`, migrations/V6).
+const RELEASE_GROUP_SQL: &str = "SELECT i, kept FROM seatcore_release_group($1, $2, $3, $4)";
+
+/// One extension waiting to be made (checked input).
+pub(crate) struct Extension {
+    pub(crate) hold_id: Uuid,
+    pub(crate) seconds: i64,
+}
+
+impl Grouped for Extension {}
+
+/// One partial release waiting to be made (checked input).
+pub(crate) struct PartialRelease {
+    pub(crate) hold_id: Uuid,
+    pub(crate) seat_ids: Vec<String>,
+}
+
+impl Grouped for PartialRelease {
+    fn weight(&self) -> usize {
+        self.seat_ids.len()
+    }
+}
+
+/// The queues of grouped extensions.
+pub(crate) type Extensions = Queues<Extension, Hold>;
+
+/// The queues of grouped partial releases.
+pub(crate) type PartialReleases = Queues<PartialRelease, SeatsReleased>;
+
+impl SeatCore {
+    /// Makes the extensions `requests` of one show: alone, or as a group.
+    pub(crate) fn make_extensions(&self, show_id: &str, requests: &[&Extension]) -> Vec<Result<Hold>> {
+        match requests {
+            [] => return Vec::new(),
+            [one] => return vec![self.extend_alone(show_id, one.hold_id, one.seconds)],
+            _ => {}
+        }
+        let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
+        let secs: Vec<f64> = requests.iter().map(|r| r.seconds as f64).collect();
+        let life = self.inner.max_hold_life.as_secs_f64();
+        // A repeat after a lost connection sets the expiries again, from a moment later:
+        // the same outcome as calls made a moment later.
+        let made = self.with_conn(OnLost::Retry, |c, _| {
+            let rows = match c.client.query_typed(
+                EXTEND_GROUP_SQL,
+                &[
+                    (&show_id, Type::TEXT),
+                    (&hold_ids, Type::UUID_ARRAY),
+                    (&secs, Type::FLOAT8_ARRAY),
+                    (&life, Type::FLOAT8),
+                ],
+            ) {
+                Ok(rows) => rows,
+                // A seat did not carry its hold: nothing was written; each goes alone.
+                Err(e) if is_assertion(&e) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            if !rows.is_empty() {
+                self.notify_changes(&mut c.client);
+            }
+            Ok(rows)
+        });
+        let mut answers: Vec<Option<Result<Hold>>> = requests.iter().map(|_| None).collect();
+        match made {
+            Ok(rows) => {
+                for row in rows {
+                    let i = row.get::<_, i32>(0) as usize - 1;
+                    answers[i] = Some(Ok(Hold {
+                        hold_id: hold_ids[i],
+                        show_id: show_id.to_owned(),
+                        seat_ids: row.get(1),
+                        expires_at: row.get(2),
+                    }));
+                }
+            }
+            Err(e) => return requests.iter().map(|_| Err(shared(&e))).collect(),
+        }
+        answers
+            .into_iter()
+            .zip(requests)
+            .map(|(answer, r)| answer.unwrap_or_else(|| self.extend_alone(show_id, r.hold_id, r.seconds)))
+            .collect()
+    }
+
+    /// Makes the partial releases `requests` of one show: alone, or as a group.
+    pub(crate) fn make_partial_releases(
+        &self,
+        show_id: &str,
+        requests: &[&PartialRelease],
+    ) -> Vec<Result<SeatsReleased>> {
+        match requests {
+            [] => return Vec::new(),
+            [one] => return vec![self.release_seats_alone(show_id, one.hold_id, &one.seat_ids)],
+            _ => {}
+        }
+        let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
+        let mut release_of: Vec<i64> = Vec::new();
+        let mut seat_ids: Vec<&str> = Vec::new();
+        for (n, r) in requests.iter().enumerate() {
+            for seat in &r.seat_ids {
+                release_of.push(n as i64 + 1);
+                seat_ids.push(seat);
+            }
+        }
+        // Not made again after a lost connection: a repeat of releases that did commit
+        // would wrongly answer that the seats are not in their holds.
+        let made = self.with_conn(OnLost::Fail, |c, _| {
+            let rows = match c.client.query_typed(
+                RELEASE_GROUP_SQL,
+                &[
+                    (&show_id, Type::TEXT),
+                    (&hold_ids, Type::UUID_ARRAY),
+                    (&release_of, Type::INT8_ARRAY),
+                    (&seat_ids, Type::TEXT_ARRAY),
+                ],
+            ) {
+                Ok(rows) => rows,
+                // A seat did not carry its hold: nothing was written; each goes alone.
+                Err(e) if is_assertion(&e) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            if !rows.is_empty() {
+                self.notify_changes(&mut c.client);
+            }
+            Ok(rows)
+        });
+        let mut answers: Vec<Option<Result<SeatsReleased>>> = requests.iter().map(|_| None).collect();
+        match made {
+            Ok(rows) => {
+                bump(&self.inner.counters.releases, rows.len() as u64);
+                for row in rows {
+                    let i = row.get::<_, i32>(0) as usize - 1;
+                    answers[i] = Some(Ok(SeatsReleased {
+                        hold_id: hold_ids[i],
+                        show_id: show_id.to_owned(),
+                        seat_ids: requests[i].seat_ids.clone(),
+                        remaining_seat_ids: row.get(1),
+                    }));
+                }
+            }
+            Err(e) => return requests.iter().map(|_| Err(shared(&e))).collect(),
+        }
+        answers
+            .into_iter()
+            .zip(requests)
+            .map(|(answer, r)| {
+                answer.unwrap_or_else(|| self.release_seats_alone(show_id, r.hold_id, &r.seat_ids))
+            })
+            .collect()
+    }
+}
+
+#[cfg(feature = "test-support")]
+impl SeatCore {
+    /// Extends holds of one show as one group, whatever else is queued: each request (hold
+    /// id, seconds) checked as [`SeatCore::extend`] checks it; the answers in order.
+    #[doc(hidden)]
+    pub fn extend_together(&self, show_id: &str, requests: &[(&str, i64)]) -> Vec<Result<Hold>> {
+        let checked: Vec<Result<Extension>> = requests
+            .iter()
+            .map(|(hold_id, seconds)| {
+                crate::validate::show_id(show_id)?;
+                let seconds = crate::validate::hold_seconds(*seconds)?;
+                let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+                Ok(Extension { hold_id, seconds })
+            })
+            .collect();
+        let valid: Vec<&Extension> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let mut made = self.make_extensions(show_id, &valid).into_iter();
+        checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap())).collect()
+    }
+
+    /// Releases seats of holds of one show as one group, whatever else is queued: each
+    /// request (hold id, seat ids) checked as [`SeatCore::release_seats`] checks it; the
+    /// answers in order.
+    #[doc(hidden)]
+    pub fn release_seats_together(
+        &self,
+        show_id: &str,
+        requests: &[(&str, &[&str])],
+    ) -> Vec<Result<SeatsReleased>> {
+        let checked: Vec<Result<PartialRelease>> = requests
+            .iter()
+            .map(|(hold_id, seats)| {
+                crate::validate::show_id(show_id)?;
+                let seat_ids = crate::validate::seat_ids(seats, crate::validate::MAX_SEATS_PER_HOLD)?;
+                let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+                Ok(PartialRelease { hold_id, seat_ids })
+            })
+            .collect();
+        let valid: Vec<&PartialRelease> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let mut made = self.make_partial_releases(show_id, &valid).into_iter();
+        checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap())).collect()
+    }
+}

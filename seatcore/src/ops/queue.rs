@@ -1,0 +1,230 @@
+//! Per-show queues of requests that are made together, one transaction for each group.
+//!
+//! A request that finds no group of its show being made makes its own at once (no added
+//! latency on an idle system). A request that arrives while [`RUNNING_PER_SHOW`] groups of
+//! its show are being made waits in the show's queue; the next caller to find room takes
+//! everything queued (up to [`MAX_GROUP`] requests and a weight of [`MAX_GROUP_WEIGHT`])
+//! and makes it as one group. Every caller gets its own answer, once its group is done.
+//!
+//! Holds, extensions and partial releases each have queues of their own (`group`,
+//! `lifecycle`): a group is made of one kind of request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+use crate::per_process::PerProcess;
+use crate::SeatCore;
+
+/// Groups of one show made at once (each on its own connection): while one commits, the
+/// next is being decided. Not one: a group whose request waits on a row lock (a seat another
+/// transaction holds) would stall every other request of the show until its lock timeout.
+pub const RUNNING_PER_SHOW: usize = 2;
+
+/// Most requests in one group.
+pub const MAX_GROUP: usize = 256;
+
+/// Most weight (seats, for holds), over all its requests, in one group.
+const MAX_GROUP_WEIGHT: usize = 10_000;
+
+/// A request that can be made in a group: its weight counts towards [`MAX_GROUP_WEIGHT`].
+pub(crate) trait Grouped {
+    fn weight(&self) -> usize {
+        1
+    }
+}
+
+/// A request in a show's queue, and its answer once its group is done.
+struct Ticket<R, A> {
+    request: R,
+    /// The caller's deadline: its group gives up waiting at the earliest of its requests'.
+    deadline: Option<std::time::Instant>,
+    answer: Mutex<Option<Result<A>>>,
+    /// Signalled (under the lane's lock) when its answer is in, or when it heads the queue
+    /// and there is room for a group: each waiter is woken for its own reasons only.
+    ready: Condvar,
+}
+
+struct LaneState<R, A> {
+    queue: Vec<Arc<Ticket<R, A>>>,
+    running: usize,
+}
+
+/// One show's queue.
+struct Lane<R, A> {
+    state: Mutex<LaneState<R, A>>,
+}
+
+impl<R, A> Default for Lane<R, A> {
+    fn default() -> Self {
+        Lane { state: Mutex::new(LaneState { queue: Vec::new(), running: 0 }) }
+    }
+}
+
+impl<R, A> LaneState<R, A> {
+    /// Wakes the queue's first ticket when there is room for a group: it makes the next one.
+    fn wake_next(&self) {
+        if self.running < RUNNING_PER_SHOW {
+            if let Some(first) = self.queue.first() {
+                first.ready.notify_one();
+            }
+        }
+    }
+}
+
+/// The queues of a process for one kind of request, by show, and how many requests each
+/// group had. A child process after `fork()` starts with no queues: the groups its
+/// parent's threads were making are not its own.
+pub(crate) struct Queues<R, A> {
+    lanes: PerProcess<Mutex<HashMap<String, Arc<Lane<R, A>>>>>,
+    sizes: GroupSizes,
+}
+
+impl<R, A> Default for Queues<R, A> {
+    fn default() -> Self {
+        Queues { lanes: PerProcess::default(), sizes: GroupSizes::default() }
+    }
+}
+
+/// How many groups had 1, 2-3, 4-7, ... requests: bucket `i` counts groups of `2^i` to
+/// `2^(i+1) - 1` requests (the last bucket, 256 and more).
+#[derive(Default)]
+pub(crate) struct GroupSizes([std::sync::atomic::AtomicU64; GROUP_SIZE_BUCKETS]);
+
+/// Buckets of [`crate::Stats::hold_groups`]: groups of 1, 2-3, 4-7, ..., 256 and more.
+pub const GROUP_SIZE_BUCKETS: usize = 9;
+
+impl GroupSizes {
+    pub(crate) fn count(&self, requests: usize) {
+        let bucket = (usize::BITS - 1 - requests.max(1).leading_zeros()) as usize;
+        self.0[bucket.min(GROUP_SIZE_BUCKETS - 1)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn read(&self) -> [u64; GROUP_SIZE_BUCKETS] {
+        std::array::from_fn(|i| self.0[i].load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<R: Grouped, A> Queues<R, A> {
+    /// How many groups had 1, 2-3, 4-7, ... requests (see [`GROUP_SIZE_BUCKETS`]).
+    pub(crate) fn sizes(&self) -> &GroupSizes {
+        &self.sizes
+    }
+
+    fn lane(&self, show_id: &str) -> Arc<Lane<R, A>> {
+        let lanes = self.lanes.get();
+        let mut lanes = lock(&lanes);
+        if let Some(lane) = lanes.get(show_id) {
+            return Arc::clone(lane);
+        }
+        // Forget the queues of shows nobody is using.
+        if lanes.len() >= 1024 {
+            lanes.retain(|_, lane| Arc::strong_count(lane) > 1);
+        }
+        Arc::clone(lanes.entry(show_id.to_owned()).or_default())
+    }
+
+    /// Makes `request` as part of a group of the show's requests that arrive together:
+    /// `make` makes a group (with a handle cut short by the group's earliest deadline) and
+    /// answers each of its requests, in order.
+    pub(crate) fn run(
+        &self,
+        core: &SeatCore,
+        show_id: &str,
+        request: R,
+        make: impl Fn(&SeatCore, &[&R]) -> Vec<Result<A>>,
+    ) -> Result<A> {
+        let lane = self.lane(show_id);
+        let ticket = Arc::new(Ticket {
+            request,
+            deadline: core.deadline,
+            answer: Mutex::new(None),
+            ready: Condvar::new(),
+        });
+        let mut state = lock(&lane.state);
+        state.queue.push(Arc::clone(&ticket));
+        loop {
+            if let Some(answer) = lock(&ticket.answer).take() {
+                return answer;
+            }
+            let queued = state.queue.iter().any(|t| Arc::ptr_eq(t, &ticket));
+            if queued && state.running < RUNNING_PER_SHOW {
+                // Room for a group: this caller makes one of everything queued.
+                let group = take_group(&mut state.queue);
+                state.running += 1;
+                drop(state);
+                self.sizes.count(group.len());
+                let finished = Finished { lane: &lane, group: &group };
+                let requests: Vec<&R> = group.iter().map(|t| &t.request).collect();
+                let answers = match group.iter().filter_map(|t| t.deadline).min() {
+                    Some(deadline) => make(&core.until(deadline), &requests),
+                    None => make(core, &requests),
+                };
+                for (ticket, answer) in group.iter().zip(answers) {
+                    *lock(&ticket.answer) = Some(answer);
+                }
+                drop(finished);
+                state = lock(&lane.state);
+                continue;
+            }
+            if queued {
+                if let Some(deadline) = core.deadline {
+                    // Not taken into a group yet: give up at the deadline.
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        state.queue.retain(|t| !Arc::ptr_eq(t, &ticket));
+                        // It may have been woken to make the next group: pass that on.
+                        state.wake_next();
+                        return Err(Error::Unavailable("the request's deadline passed".into()));
+                    }
+                    state = ticket.ready.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+                    continue;
+                }
+            }
+            state = ticket.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Takes the queue's first requests, up to [`MAX_GROUP`] requests and [`MAX_GROUP_WEIGHT`].
+fn take_group<R: Grouped, A>(queue: &mut Vec<Arc<Ticket<R, A>>>) -> Vec<Arc<Ticket<R, A>>> {
+    let mut weight = 0;
+    let mut n = 0;
+    for t in queue.iter() {
+        let w = t.request.weight();
+        if n == MAX_GROUP || (n > 0 && weight + w > MAX_GROUP_WEIGHT) {
+            break;
+        }
+        weight += w;
+        n += 1;
+    }
+    queue.drain(..n).collect()
+}
+
+/// Ends a group however it ends (a panic included): every ticket has an answer, the group's
+/// room is free, its callers are woken, and so is the queue's first ticket.
+struct Finished<'a, R, A> {
+    lane: &'a Lane<R, A>,
+    group: &'a [Arc<Ticket<R, A>>],
+}
+
+impl<R, A> Drop for Finished<'_, R, A> {
+    fn drop(&mut self) {
+        for t in self.group {
+            let mut answer = lock(&t.answer);
+            if answer.is_none() {
+                *answer = Some(Err(Error::Busy(None)));
+            }
+        }
+        let mut state = lock(&self.lane.state);
+        state.running -= 1;
+        for t in self.group {
+            t.ready.notify_one();
+        }
+        state.wake_next();
+    }
+}
