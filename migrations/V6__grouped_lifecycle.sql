@@ -44,7 +44,8 @@ BEGIN
         SELECT a.req, a.hold_id, a.secs, h.created_at
         FROM asked a JOIN holds h ON h.hold_id = a.hold_id
         WHERE h.show_id = p_show
-          AND least(h.expires_at, h.created_at + make_interval(secs => p_life)) > now() + v_margin
+          -- IS TRUE: a form no index serves, so the holds are found by their ids.
+          AND (least(h.expires_at, h.created_at + make_interval(secs => p_life)) > now() + v_margin) IS TRUE
         ORDER BY a.hold_id
         FOR UPDATE OF h
     ), extended AS (
@@ -101,7 +102,9 @@ BEGIN
     ), locked AS MATERIALIZED (
         SELECT a.req, a.hold_id, a.seats, a.nos, h.seat_nos, h.seat_ids
         FROM asked a JOIN holds h ON h.hold_id = a.hold_id
-        WHERE h.show_id = p_show AND h.seat_nos @> a.nos AND h.expires_at > now() + v_margin
+        WHERE h.show_id = p_show AND h.seat_nos @> a.nos
+          -- IS TRUE: a form no index serves, so the holds are found by their ids.
+          AND (h.expires_at > now() + v_margin) IS TRUE
         ORDER BY a.hold_id
         FOR UPDATE OF h
     ), kept AS (

@@ -231,100 +231,9 @@ fn everything_but_best(
     println!("sweep {swept} expired holds: {took:.3} s");
     println!("RESULT {{\"scenario\":\"core_sweep_{swept}\",\"rep\":0,\"seconds\":{took:.4}}}");
 
-    // Hold throughput: each thread holds its own seats one at a time, in a fresh show.
-    let per_thread = 20_000usize;
-    let hold_map: Vec<String> = (0..threads * per_thread).map(|i| format!("H{i}")).collect();
-    core.initialize_show("holds", &hold_map).unwrap();
-    let done = Arc::new(AtomicU64::new(0));
-    let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let start = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (core, done, lat) = (core.clone(), done.clone(), lat.clone());
-            let mine: Vec<String> = hold_map[t * per_thread..(t + 1) * per_thread].to_vec();
-            std::thread::spawn(move || {
-                let mut local = Vec::new();
-                let mut held = Vec::new();
-                for seat in mine {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    let t0 = Instant::now();
-                    held.push(core.hold("holds", &[seat], 600).unwrap().hold_id.to_string());
-                    local.push(t0.elapsed().as_secs_f64() * 1000.0);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                lat.lock().unwrap().extend(local);
-                held
-            })
-        })
-        .collect();
-    let held: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let elapsed = start.elapsed().as_secs_f64();
-    let n = done.load(Ordering::Relaxed);
-    let mut l = lat.lock().unwrap().clone();
-    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let (rate, p50, p99) = (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100]);
-    println!("holds, {threads} threads, distinct seats: {rate:.0} holds/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
-    println!(
-        "RESULT {{\"scenario\":\"core_holds_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
-    );
-
-    // Extensions: each thread extends the holds it made above, in turn, for as long.
-    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
-        let mine = &held[t];
-        core.extend("holds", &mine[i % mine.len()], 600).unwrap();
-    });
-    println!("extend-hold, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
-    println!(
-        "RESULT {{\"scenario\":\"core_extend_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
-    );
-
-    // Partial releases: each thread first holds 20 of its own seats at a time, HELD_AHEAD
-    // times (not timed), then releases one seat of those holds after another (the last seat
-    // of each releases the hold); a thread that runs out holds again, timed.
-    const SEATS_PER_HOLD: usize = 20;
-    const HELD_AHEAD: usize = 250;
-    let partial_map: Vec<String> = (0..threads * per_thread).map(|i| format!("P{i}")).collect();
-    core.initialize_show("partial", &partial_map).unwrap();
-    let seats_of = |t: usize, round: usize| {
-        let first = t * per_thread + (round * SEATS_PER_HOLD) % per_thread;
-        &partial_map[first..first + SEATS_PER_HOLD]
-    };
-    let ahead: Vec<Vec<String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let core = &core;
-                scope.spawn(move || {
-                    (0..HELD_AHEAD)
-                        .map(|round| {
-                            core.hold("partial", seats_of(t, round), 600).unwrap().hold_id.to_string()
-                        })
-                        .collect::<Vec<String>>()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
-        let round = i / SEATS_PER_HOLD;
-        let seats = seats_of(t, round);
-        thread_local! { static HOLD: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) }; }
-        if i % SEATS_PER_HOLD == 0 {
-            let id = match ahead[t].get(round) {
-                Some(id) => id.clone(),
-                None => core.hold("partial", seats, 600).unwrap().hold_id.to_string(),
-            };
-            HOLD.with(|h| *h.borrow_mut() = id);
-        }
-        let seat = &seats[i % SEATS_PER_HOLD];
-        HOLD.with(|h| core.release_seats("partial", &h.borrow(), &[seat]).unwrap());
-    });
-    println!("partial release, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
-    println!(
-        "RESULT {{\"scenario\":\"core_partial_release_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
-    );
+    for round in 0..LIFECYCLE_ROUNDS {
+        lifecycle_round(core, threads, secs, round);
+    }
 }
 
 /// Runs `op(thread, i)` for i = 0, 1, ... on `threads` threads for `secs` seconds; returns the
@@ -356,4 +265,108 @@ fn timed(threads: usize, secs: u64, op: impl Fn(usize, usize) + Sync) -> (f64, f
     l.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = l.len() as u64;
     (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100], n)
+}
+
+/// Rounds of the hold lifecycle: holds, then extensions of them, then partial releases, each
+/// measured against the holds run just before it (drift between rounds cancels out).
+const LIFECYCLE_ROUNDS: usize = 3;
+
+/// One round: hold throughput, then extend-hold and partial releases, in fresh shows.
+fn lifecycle_round(core: &SeatCore, threads: usize, secs: u64, round: usize) {
+    // Hold throughput: each thread holds its own seats one at a time, in a fresh show.
+    let per_thread = 20_000usize;
+    let (holds_show, partial_show) = (format!("holds{round}"), format!("partial{round}"));
+    let hold_map: Vec<String> = (0..threads * per_thread).map(|i| format!("H{i}")).collect();
+    core.initialize_show(&holds_show, &hold_map).unwrap();
+    let done = Arc::new(AtomicU64::new(0));
+    let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (core, done, lat) = (core.clone(), done.clone(), lat.clone());
+            let mine: Vec<String> = hold_map[t * per_thread..(t + 1) * per_thread].to_vec();
+            let holds_show = holds_show.clone();
+            std::thread::spawn(move || {
+                let mut local = Vec::new();
+                let mut held = Vec::new();
+                for seat in mine {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let t0 = Instant::now();
+                    held.push(core.hold(&holds_show, &[seat], 600).unwrap().hold_id.to_string());
+                    local.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                lat.lock().unwrap().extend(local);
+                held
+            })
+        })
+        .collect();
+    let held: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = done.load(Ordering::Relaxed);
+    let mut l = lat.lock().unwrap().clone();
+    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (rate, p50, p99) = (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100]);
+    println!("holds, {threads} threads, distinct seats: {rate:.0} holds/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
+    println!(
+        "RESULT {{\"scenario\":\"core_holds_t{threads}\",\"rep\":{round},\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
+    );
+
+    // Extensions: each thread extends the holds it made above, in turn, for as long.
+    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+        let mine = &held[t];
+        core.extend(&holds_show, &mine[i % mine.len()], 600).unwrap();
+    });
+    println!("extend-hold, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
+    println!(
+        "RESULT {{\"scenario\":\"core_extend_t{threads}\",\"rep\":{round},\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
+    );
+
+    // Partial releases: each thread first holds 20 of its own seats at a time, HELD_AHEAD
+    // times (not timed), then releases one seat of those holds after another (the last seat
+    // of each releases the hold); a thread that runs out holds again, timed.
+    const SEATS_PER_HOLD: usize = 20;
+    const HELD_AHEAD: usize = 250;
+    let partial_map: Vec<String> = (0..threads * per_thread).map(|i| format!("P{i}")).collect();
+    core.initialize_show(&partial_show, &partial_map).unwrap();
+    let seats_of = |t: usize, round: usize| {
+        let first = t * per_thread + (round * SEATS_PER_HOLD) % per_thread;
+        &partial_map[first..first + SEATS_PER_HOLD]
+    };
+    let ahead: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (core, partial_show, seats_of) = (&core, &partial_show, &seats_of);
+                scope.spawn(move || {
+                    (0..HELD_AHEAD)
+                        .map(|round| {
+                            core.hold(partial_show, seats_of(t, round), 600).unwrap().hold_id.to_string()
+                        })
+                        .collect::<Vec<String>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+        let round = i / SEATS_PER_HOLD;
+        let seats = seats_of(t, round);
+        thread_local! { static HOLD: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) }; }
+        if i % SEATS_PER_HOLD == 0 {
+            let id = match ahead[t].get(round) {
+                Some(id) => id.clone(),
+                None => core.hold(&partial_show, seats, 600).unwrap().hold_id.to_string(),
+            };
+            HOLD.with(|h| *h.borrow_mut() = id);
+        }
+        let seat = &seats[i % SEATS_PER_HOLD];
+        HOLD.with(|h| core.release_seats(&partial_show, &h.borrow(), &[seat]).unwrap());
+    });
+    println!("partial release, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
+    println!(
+        "RESULT {{\"scenario\":\"core_partial_release_t{threads}\",\"rep\":{round},\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
+    );
 }

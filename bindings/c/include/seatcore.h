@@ -663,8 +663,9 @@ seatcore_result seatcore_options_set_read_url(struct seatcore_options *options,
 
 /**
  * Whether the holds of one show that arrive together (from this client's threads) are
- * made in one transaction: each stays all-or-none and independent, and gets its answer
- * once it is durable; a hold that arrives alone is made at once. Default: true.
+ * made in one transaction, and so the extensions, and the partial releases: each stays
+ * all-or-none and independent, and gets its answer once it is durable; a request that
+ * arrives alone is made at once. Default: true.
  *
  * `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
  */

@@ -123,8 +123,9 @@ impl SeatCore {
     /// standby; the primary when it does not answer). Durations are in seconds
     /// (`change_retention`: how long the change log keeps a record; `max_hold_life`: `extend`
     /// never moves a hold's expiry past its creation plus this). With `group_holds`, the holds
-    /// of one show that arrive together from this process's threads are made in one
-    /// transaction (each still all-or-none and independent, answered once durable). An option
+    /// (and the extensions, and the partial releases) of one show that arrive together from
+    /// this process's threads are made in one transaction (each still all-or-none and
+    /// independent, answered once durable). An option
     /// out of its range, a
     /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
     /// `ValueError`) at once; an unreachable database `DatabaseUnavailableError`.

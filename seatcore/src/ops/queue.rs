@@ -72,11 +72,14 @@ impl<R, A> LaneState<R, A> {
     }
 }
 
+/// A process's queues of one kind of request, by show.
+type Lanes<R, A> = Mutex<HashMap<String, Arc<Lane<R, A>>>>;
+
 /// The queues of a process for one kind of request, by show, and how many requests each
 /// group had. A child process after `fork()` starts with no queues: the groups its
 /// parent's threads were making are not its own.
 pub(crate) struct Queues<R, A> {
-    lanes: PerProcess<Mutex<HashMap<String, Arc<Lane<R, A>>>>>,
+    lanes: PerProcess<Lanes<R, A>>,
     sizes: GroupSizes,
 }
 
