@@ -60,56 +60,32 @@ pub(crate) type PartialReleases = Queues<PartialRelease, SeatsReleased>;
 impl SeatCore {
     /// Makes the extensions `requests` of one show: alone, or as a group.
     pub(crate) fn make_extensions(&self, show_id: &str, requests: &[&Extension]) -> Vec<Result<Hold>> {
-        match requests {
-            [] => return Vec::new(),
-            [one] => return vec![self.extend_alone(show_id, one.hold_id, one.seconds)],
-            _ => {}
-        }
         let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
         let secs: Vec<f64> = requests.iter().map(|r| r.seconds as f64).collect();
         let life = self.inner.max_hold_life.as_secs_f64();
         // A repeat after a lost connection sets the expiries again, from a moment later:
         // the same outcome as calls made a moment later.
-        let made = self.with_conn(OnLost::Retry, |c, _| {
-            let rows = match c.client.query_typed(
-                EXTEND_GROUP_SQL,
-                &[
-                    (&show_id, Type::TEXT),
-                    (&hold_ids, Type::UUID_ARRAY),
-                    (&secs, Type::FLOAT8_ARRAY),
-                    (&life, Type::FLOAT8),
-                ],
-            ) {
-                Ok(rows) => rows,
-                // A seat did not carry its hold: nothing was written; each goes alone.
-                Err(e) if is_assertion(&e) => Vec::new(),
-                Err(e) => return Err(e.into()),
-            };
-            if !rows.is_empty() {
-                self.notify_changes(&mut c.client);
-            }
-            Ok(rows)
-        });
-        let mut answers: Vec<Option<Result<Hold>>> = requests.iter().map(|_| None).collect();
-        match made {
-            Ok(rows) => {
-                for row in rows {
-                    let i = row.get::<_, i32>(0) as usize - 1;
-                    answers[i] = Some(Ok(Hold {
-                        hold_id: hold_ids[i],
-                        show_id: show_id.to_owned(),
-                        seat_ids: row.get(1),
-                        expires_at: row.get(2),
-                    }));
-                }
-            }
-            Err(e) => return requests.iter().map(|_| Err(shared(&e))).collect(),
-        }
-        answers
-            .into_iter()
-            .zip(requests)
-            .map(|(answer, r)| answer.unwrap_or_else(|| self.extend_alone(show_id, r.hold_id, r.seconds)))
-            .collect()
+        let group = Group {
+            sql: EXTEND_GROUP_SQL,
+            params: &[
+                (&show_id, Type::TEXT),
+                (&hold_ids, Type::UUID_ARRAY),
+                (&secs, Type::FLOAT8_ARRAY),
+                (&life, Type::FLOAT8),
+            ],
+            on_lost: OnLost::Retry,
+        };
+        self.make_lifecycle_group(
+            requests,
+            group,
+            |i, row| Hold {
+                hold_id: hold_ids[i],
+                show_id: show_id.to_owned(),
+                seat_ids: row.get(1),
+                expires_at: row.get(2),
+            },
+            |r| self.extend_alone(show_id, r.hold_id, r.seconds),
+        )
     }
 
     /// Makes the partial releases `requests` of one show: alone, or as a group.
@@ -118,11 +94,6 @@ impl SeatCore {
         show_id: &str,
         requests: &[&PartialRelease],
     ) -> Vec<Result<SeatsReleased>> {
-        match requests {
-            [] => return Vec::new(),
-            [one] => return vec![self.release_seats_alone(show_id, one.hold_id, &one.seat_ids)],
-            _ => {}
-        }
         let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
         let mut release_of: Vec<i64> = Vec::new();
         let mut seat_ids: Vec<&str> = Vec::new();
@@ -134,16 +105,49 @@ impl SeatCore {
         }
         // Not made again after a lost connection: a repeat of releases that did commit
         // would wrongly answer that the seats are not in their holds.
-        let made = self.with_conn(OnLost::Fail, |c, _| {
-            let rows = match c.client.query_typed(
-                RELEASE_GROUP_SQL,
-                &[
-                    (&show_id, Type::TEXT),
-                    (&hold_ids, Type::UUID_ARRAY),
-                    (&release_of, Type::INT8_ARRAY),
-                    (&seat_ids, Type::TEXT_ARRAY),
-                ],
-            ) {
+        let group = Group {
+            sql: RELEASE_GROUP_SQL,
+            params: &[
+                (&show_id, Type::TEXT),
+                (&hold_ids, Type::UUID_ARRAY),
+                (&release_of, Type::INT8_ARRAY),
+                (&seat_ids, Type::TEXT_ARRAY),
+            ],
+            on_lost: OnLost::Fail,
+        };
+        self.make_lifecycle_group(
+            requests,
+            group,
+            |i, row| {
+                bump(&self.inner.counters.releases, 1);
+                SeatsReleased {
+                    hold_id: hold_ids[i],
+                    show_id: show_id.to_owned(),
+                    seat_ids: requests[i].seat_ids.clone(),
+                    remaining_seat_ids: row.get(1),
+                }
+            },
+            |r| self.release_seats_alone(show_id, r.hold_id, &r.seat_ids),
+        )
+    }
+
+    /// Makes `requests` alone (one) or by the group statement `group`, whose rows (request
+    /// number from 1 first) are the requests it made, each answered by `answer`; every other
+    /// request is then made `alone`. A failure of the statement fails every request.
+    fn make_lifecycle_group<R, A>(
+        &self,
+        requests: &[&R],
+        group: Group<'_>,
+        answer: impl Fn(usize, &postgres::Row) -> A,
+        alone: impl Fn(&R) -> Result<A>,
+    ) -> Vec<Result<A>> {
+        match requests {
+            [] => return Vec::new(),
+            [one] => return vec![alone(one)],
+            _ => {}
+        }
+        let made = self.with_conn(group.on_lost, |c, _| {
+            let rows = match c.client.query_typed(group.sql, group.params) {
                 Ok(rows) => rows,
                 // A seat did not carry its hold: nothing was written; each goes alone.
                 Err(e) if is_assertion(&e) => Vec::new(),
@@ -154,30 +158,26 @@ impl SeatCore {
             }
             Ok(rows)
         });
-        let mut answers: Vec<Option<Result<SeatsReleased>>> = requests.iter().map(|_| None).collect();
+        let mut answers: Vec<Option<Result<A>>> = requests.iter().map(|_| None).collect();
         match made {
             Ok(rows) => {
-                bump(&self.inner.counters.releases, rows.len() as u64);
-                for row in rows {
+                for row in &rows {
                     let i = row.get::<_, i32>(0) as usize - 1;
-                    answers[i] = Some(Ok(SeatsReleased {
-                        hold_id: hold_ids[i],
-                        show_id: show_id.to_owned(),
-                        seat_ids: requests[i].seat_ids.clone(),
-                        remaining_seat_ids: row.get(1),
-                    }));
+                    answers[i] = Some(Ok(answer(i, row)));
                 }
             }
             Err(e) => return requests.iter().map(|_| Err(shared(&e))).collect(),
         }
-        answers
-            .into_iter()
-            .zip(requests)
-            .map(|(answer, r)| {
-                answer.unwrap_or_else(|| self.release_seats_alone(show_id, r.hold_id, &r.seat_ids))
-            })
-            .collect()
+        answers.into_iter().zip(requests).map(|(a, r)| a.unwrap_or_else(|| alone(r))).collect()
     }
+}
+
+/// A group statement: its SQL, its parameters, and whether it may be run again after a lost
+/// connection.
+struct Group<'a> {
+    sql: &'static str,
+    params: &'a [(&'a (dyn postgres::types::ToSql + Sync), Type)],
+    on_lost: OnLost,
 }
 
 #[cfg(feature = "test-support")]
