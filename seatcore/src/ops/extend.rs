@@ -117,18 +117,14 @@ impl SeatCore {
     /// `InvalidInput`.
     pub fn extend(&self, show_id: &str, hold_id: &str, seconds: i64) -> Result<Hold> {
         let show_id = validate::show_id(show_id)?;
-        let seconds = validate::hold_seconds(seconds)?;
-        let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
-            return Err(Error::HoldNotFound);
-        };
+        let request = Extension::checked(hold_id, seconds)?;
         if self.inner.group_holds {
-            let request = Extension { hold_id, seconds };
             return self
                 .inner
                 .extensions
                 .run(self, show_id, request, |core, requests| core.make_extensions(show_id, requests));
         }
-        self.extend_alone(show_id, hold_id, seconds)
+        self.extend_alone(show_id, request.hold_id, request.seconds)
     }
 
     /// Extends one hold by its own statements (checked input).

@@ -39,10 +39,30 @@ pub(crate) struct Extension {
 
 impl Grouped for Extension {}
 
+impl Extension {
+    /// The request `extend` takes: `seconds` checked like a hold's; a hold id that is not a
+    /// UUID is simply not found.
+    pub(crate) fn checked(hold_id: &str, seconds: i64) -> Result<Extension> {
+        let seconds = crate::validate::hold_seconds(seconds)?;
+        let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+        Ok(Extension { hold_id, seconds })
+    }
+}
+
 /// One partial release waiting to be made (checked input).
 pub(crate) struct PartialRelease {
     pub(crate) hold_id: Uuid,
     pub(crate) seat_ids: Vec<String>,
+}
+
+impl PartialRelease {
+    /// The request `release_seats` takes: seat ids checked and trimmed like a hold's; a hold
+    /// id that is not a UUID is simply not found.
+    pub(crate) fn checked<S: AsRef<str>>(hold_id: &str, seat_ids: &[S]) -> Result<PartialRelease> {
+        let seat_ids = crate::validate::seat_ids(seat_ids, crate::validate::MAX_SEATS_PER_HOLD)?;
+        let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+        Ok(PartialRelease { hold_id, seat_ids })
+    }
 }
 
 impl Grouped for PartialRelease {
@@ -186,18 +206,9 @@ impl SeatCore {
     /// id, seconds) checked as [`SeatCore::extend`] checks it; the answers in order.
     #[doc(hidden)]
     pub fn extend_together(&self, show_id: &str, requests: &[(&str, i64)]) -> Vec<Result<Hold>> {
-        let checked: Vec<Result<Extension>> = requests
-            .iter()
-            .map(|(hold_id, seconds)| {
-                crate::validate::show_id(show_id)?;
-                let seconds = crate::validate::hold_seconds(*seconds)?;
-                let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
-                Ok(Extension { hold_id, seconds })
-            })
-            .collect();
-        let valid: Vec<&Extension> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let mut made = self.make_extensions(show_id, &valid).into_iter();
-        checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap())).collect()
+        together(show_id, requests.iter().map(|(id, secs)| Extension::checked(id, *secs)), |valid| {
+            self.make_extensions(show_id, valid)
+        })
     }
 
     /// Releases seats of holds of one show as one group, whatever else is queued: each
@@ -209,17 +220,23 @@ impl SeatCore {
         show_id: &str,
         requests: &[(&str, &[&str])],
     ) -> Vec<Result<SeatsReleased>> {
-        let checked: Vec<Result<PartialRelease>> = requests
-            .iter()
-            .map(|(hold_id, seats)| {
-                crate::validate::show_id(show_id)?;
-                let seat_ids = crate::validate::seat_ids(seats, crate::validate::MAX_SEATS_PER_HOLD)?;
-                let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
-                Ok(PartialRelease { hold_id, seat_ids })
-            })
-            .collect();
-        let valid: Vec<&PartialRelease> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let mut made = self.make_partial_releases(show_id, &valid).into_iter();
-        checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap())).collect()
+        together(show_id, requests.iter().map(|(id, seats)| PartialRelease::checked(id, seats)), |valid| {
+            self.make_partial_releases(show_id, valid)
+        })
     }
+}
+
+/// The answers, in order, to `checked` requests of show `show_id`: a bad one answered by
+/// its own error, the others made by one call of `make`.
+#[cfg(feature = "test-support")]
+fn together<R, A>(
+    show_id: &str,
+    checked: impl Iterator<Item = Result<R>>,
+    make: impl FnOnce(&[&R]) -> Vec<Result<A>>,
+) -> Vec<Result<A>> {
+    let checked: Vec<Result<R>> =
+        checked.map(|r| crate::validate::show_id(show_id).map_err(crate::Error::from).and(r)).collect();
+    let valid: Vec<&R> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut made = make(&valid).into_iter();
+    checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap())).collect()
 }

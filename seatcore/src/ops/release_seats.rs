@@ -167,18 +167,14 @@ impl SeatCore {
         seat_ids: &[S],
     ) -> Result<SeatsReleased> {
         let show_id = validate::show_id(show_id)?;
-        let seat_ids = validate::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
-        let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
-            return Err(Error::HoldNotFound);
-        };
+        let request = PartialRelease::checked(hold_id, seat_ids)?;
         if self.inner.group_holds {
-            let request = PartialRelease { hold_id, seat_ids };
             return self
                 .inner
                 .partial_releases
                 .run(self, show_id, request, |core, requests| core.make_partial_releases(show_id, requests));
         }
-        self.release_seats_alone(show_id, hold_id, &seat_ids)
+        self.release_seats_alone(show_id, request.hold_id, &request.seat_ids)
     }
 
     /// Releases some seats of one hold by its own statements (checked input).
