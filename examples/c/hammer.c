@@ -54,6 +54,37 @@ static void violation(struct shared *s, const char *what, const char *seat_id) {
     s->violations++;
 }
 
+/* Adds one to a counter of the threads' records. */
+static void count(struct shared *s, long *counter) {
+    pthread_mutex_lock(&s->lock);
+    (*counter)++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Records that thread `id` holds a seat it was granted, which no other live hold or booking
+ * may have. Called with the lock held. */
+static void record_held(struct shared *s, int id, const char *seat_id) {
+    int k = seat_index(seat_id);
+    if (s->held_by[k] != -1) {
+        violation(s, "seat granted while another live hold has it", seat_id);
+    }
+    if (s->booked_by[k] != -1) {
+        violation(s, "booked seat granted to a hold", seat_id);
+    }
+    s->held_by[k] = id;
+}
+
+/* Records that thread `id` booked a seat of its hold, which no booking may have. Called with
+ * the lock held. */
+static void record_booked(struct shared *s, int id, const char *seat_id) {
+    int k = seat_index(seat_id);
+    if (s->booked_by[k] != -1) {
+        violation(s, "seat booked twice", seat_id);
+    }
+    s->booked_by[k] = id;
+    s->held_by[k] = -1;
+}
+
 static void *work(void *arg) {
     struct worker *w = arg;
     struct shared *s = w->s;
@@ -74,32 +105,20 @@ static void *work(void *arg) {
         pick[1] = s->names[b];
         rc = seatcore_hold_seats(s->client, s->show_id, pick, 2, 300, &hold, &err);
         if (rc == SEATCORE_SEATS_UNAVAILABLE) {
-            pthread_mutex_lock(&s->lock);
-            s->refused++;
-            pthread_mutex_unlock(&s->lock);
+            count(s, &s->refused);
             seatcore_error_free(err);
             continue;
         }
         if (rc != SEATCORE_OK) {
             fprintf(stderr, "hammer: hold: %s (%s)\n", seatcore_error_message(err), seatcore_result_name(rc));
             seatcore_error_free(err);
-            pthread_mutex_lock(&s->lock);
-            s->errors++;
-            pthread_mutex_unlock(&s->lock);
+            count(s, &s->errors);
             continue;
         }
         pthread_mutex_lock(&s->lock);
         s->granted++;
         for (i = 0; i < seatcore_hold_seat_count(hold); i++) {
-            const char *seat = seatcore_hold_seat_id(hold, i);
-            int k = seat_index(seat);
-            if (s->held_by[k] != -1) {
-                violation(s, "seat granted while another live hold has it", seat);
-            }
-            if (s->booked_by[k] != -1) {
-                violation(s, "booked seat granted to a hold", seat);
-            }
-            s->held_by[k] = w->id;
+            record_held(s, w->id, seatcore_hold_seat_id(hold, i));
         }
         pthread_mutex_unlock(&s->lock);
 
@@ -110,13 +129,7 @@ static void *work(void *arg) {
             if (rc == SEATCORE_OK) {
                 s->booked++;
                 for (i = 0; i < seatcore_booking_seat_count(booking); i++) {
-                    const char *seat = seatcore_booking_seat_id(booking, i);
-                    int k = seat_index(seat);
-                    if (s->booked_by[k] != -1) {
-                        violation(s, "seat booked twice", seat);
-                    }
-                    s->booked_by[k] = w->id;
-                    s->held_by[k] = -1;
+                    record_booked(s, w->id, seatcore_booking_seat_id(booking, i));
                 }
             } else {
                 fprintf(stderr, "hammer: book: %s\n", seatcore_error_message(err));

@@ -72,27 +72,37 @@ private:
 namespace detail {
 inline std::string str(const char *s) { return s ? std::string(s) : std::string(); }
 
+inline std::optional<std::string> opt(const char *s) {
+    return s ? std::optional<std::string>(s) : std::nullopt;
+}
+
+// The strings of one of a C object's lists: `item(obj, i)` for every i below `count(obj)`.
+template <typename T>
+std::vector<std::string> strings(const T *obj, std::size_t (*count)(const T *),
+                                 const char *(*item)(const T *, std::size_t)) {
+    std::vector<std::string> out;
+    out.reserve(count(obj));
+    for (std::size_t i = 0; i < count(obj); i++) {
+        out.push_back(str(item(obj, i)));
+    }
+    return out;
+}
+
 // Throws the error of a failed call; takes ownership of `raw`.
 inline void check(seatcore_result code, seatcore_error *raw) {
     ErrorPtr err(raw);
     if (code == SEATCORE_OK) {
         return;
     }
-    std::vector<std::string> unavailable;
-    for (std::size_t i = 0; i < seatcore_error_unavailable_count(err.get()); i++) {
-        unavailable.push_back(str(seatcore_error_unavailable_seat(err.get(), i)));
-    }
     std::size_t index = 0;
     std::optional<std::size_t> at;
     if (seatcore_error_index(err.get(), &index)) {
         at = index;
     }
-    std::vector<std::string> not_in_hold;
-    for (std::size_t i = 0; i < seatcore_error_not_in_hold_count(err.get()); i++) {
-        not_in_hold.push_back(str(seatcore_error_not_in_hold_seat(err.get(), i)));
-    }
     std::string message = err ? str(seatcore_error_message(err.get())) : seatcore_result_name(code);
-    throw Error(code, std::move(message), std::move(unavailable), at, std::move(not_in_hold));
+    throw Error(code, std::move(message),
+                strings(err.get(), seatcore_error_unavailable_count, seatcore_error_unavailable_seat), at,
+                strings(err.get(), seatcore_error_not_in_hold_count, seatcore_error_not_in_hold_seat));
 }
 
 // Runs one C call `f(&err)` and throws its error, if any. (The call must finish before `err`
@@ -102,6 +112,27 @@ void call(F &&f) {
     seatcore_error *err = nullptr;
     seatcore_result code = f(&err);
     check(code, err);
+}
+
+// Runs the C function `f(args..., &err)`; throws its error, if any.
+template <typename F, typename... Args>
+void run(F f, Args... args) {
+    call([&](seatcore_error **err) { return f(args..., err); });
+}
+
+// Runs the C function `f(args..., &out, &err)`, whose last out-parameter is an `Out`, and
+// returns `out`; throws the error, if any.
+template <typename Out, typename F, typename... Args>
+Out get(F f, Args... args) {
+    Out out{};
+    call([&](seatcore_error **err) { return f(args..., &out, err); });
+    return out;
+}
+
+// `get` for a C function that makes an object: the object, owned by a `Ptr` (an Owned<T, F>).
+template <typename Ptr, typename F, typename... Args>
+Ptr make(F f, Args... args) {
+    return Ptr(get<typename Ptr::element_type *>(f, args...));
 }
 
 inline std::vector<const char *> c_strings(const std::vector<std::string> &v) {
@@ -215,43 +246,76 @@ public:
 private:
     template <typename V>
     Options &set(seatcore_result (*f)(seatcore_options *, V, seatcore_error **), V v) {
-        detail::call([&](seatcore_error **err) { return f(p_.get(), v, err); });
+        detail::run(f, p_.get(), v);
         return *this;
     }
     OptionsPtr p_;
 };
+
+// Copies of the C API's result objects as C++ values.
+namespace detail {
+// A hold, a booking or a cancellation (R), read through the accessors of its C object: its
+// id, its show, its seats, and its moment as text and in microseconds.
+template <typename R, typename T>
+R record(const T *obj, const char *(*id)(const T *), const char *(*show_id)(const T *),
+         std::size_t (*seat_count)(const T *), const char *(*seat_id)(const T *, std::size_t),
+         const char *(*at)(const T *), std::int64_t (*at_us)(const T *)) {
+    return R{str(id(obj)), str(show_id(obj)), strings(obj, seat_count, seat_id), str(at(obj)), at_us(obj)};
+}
+
+inline Hold hold(const HoldPtr &h) {
+    return record<Hold>(h.get(), seatcore_hold_id, seatcore_hold_show_id, seatcore_hold_seat_count,
+                        seatcore_hold_seat_id, seatcore_hold_expires_at, seatcore_hold_expires_at_us);
+}
+
+inline Booking booking(const BookingPtr &b) {
+    return record<Booking>(b.get(), seatcore_booking_id, seatcore_booking_show_id, seatcore_booking_seat_count,
+                           seatcore_booking_seat_id, seatcore_booking_booked_at, seatcore_booking_booked_at_us);
+}
+
+inline Cancellation cancellation(const CancellationPtr &c) {
+    return record<Cancellation>(c.get(), seatcore_cancellation_booking_id, seatcore_cancellation_show_id,
+                                seatcore_cancellation_seat_count, seatcore_cancellation_seat_id,
+                                seatcore_cancellation_cancelled_at, seatcore_cancellation_cancelled_at_us);
+}
+
+inline SeatsReleased seats_released(const SeatsReleasedPtr &r) {
+    return SeatsReleased{
+        str(seatcore_seats_released_hold_id(r.get())),
+        strings(r.get(), seatcore_seats_released_seat_count, seatcore_seats_released_seat_id),
+        strings(r.get(), seatcore_seats_released_remaining_count, seatcore_seats_released_remaining_seat_id)};
+}
+
+inline Audit audit(const AuditPtr &r) {
+    return Audit{seatcore_audit_ok(r.get()),
+                 seatcore_audit_shows(r.get()),
+                 seatcore_audit_seats(r.get()),
+                 seatcore_audit_held(r.get()),
+                 seatcore_audit_booked(r.get()),
+                 seatcore_audit_problem_count(r.get()),
+                 strings(r.get(), seatcore_audit_problems_listed, seatcore_audit_problem)};
+}
+}  // namespace detail
 
 struct History;  // the change log, at the end of this file
 
 // A handle on the seat database. Movable, not copyable; thread-safe like seatcore_client.
 class Client {
 public:
-    explicit Client(const std::string &database_url, const Options &options = Options()) {
-        seatcore_client *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_client_new(database_url.c_str(), options.get(), &raw, err);
-        });
-        p_.reset(raw);
-    }
+    explicit Client(const std::string &database_url, const Options &options = Options())
+        : p_(detail::make<ClientPtr>(seatcore_client_new, database_url.c_str(), options.get())) {}
 
     // Creates a show; returns the number of seats. Throws SEATCORE_SHOW_EXISTS if it exists.
     std::size_t initialize_show(const std::string &show_id, const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
-        std::size_t n = 0;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_initialize_show(p_.get(), show_id.c_str(), ids.data(), ids.size(), &n, err);
-        });
-        return n;
+        return detail::get<std::size_t>(seatcore_initialize_show, p_.get(), show_id.c_str(), ids.data(), ids.size());
     }
 
     Hold hold_seats(const std::string &show_id, const std::vector<std::string> &seat_ids,
                     std::int64_t seconds) const {
         auto ids = detail::c_strings(seat_ids);
-        seatcore_hold *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_hold_seats(p_.get(), show_id.c_str(), ids.data(), ids.size(), seconds, &raw, err);
-        });
-        return hold_of(raw);
+        return detail::hold(
+            detail::make<HoldPtr>(seatcore_hold_seats, p_.get(), show_id.c_str(), ids.data(), ids.size(), seconds));
     }
 
     // A structured seat map: see seatcore_map_seat (an empty row: a seat in no row).
@@ -271,25 +335,18 @@ public:
             r.rank = s.rank.value_or(0.0);
             raw.push_back(r);
         }
-        std::size_t n = 0;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_initialize_map(p_.get(), show_id.c_str(), raw.data(), raw.size(), &n, err);
-        });
-        return n;
+        return detail::get<std::size_t>(seatcore_initialize_map, p_.get(), show_id.c_str(), raw.data(), raw.size());
     }
 
     // The show's seat map, in map order, every field settled.
     std::vector<MapSeat> seat_map(const std::string &show_id) const {
-        seatcore_map *raw = nullptr;
-        detail::call([&](seatcore_error **err) { return seatcore_seat_map(p_.get(), show_id.c_str(), &raw, err); });
-        SeatMapPtr m(raw);
+        SeatMapPtr m = detail::make<SeatMapPtr>(seatcore_seat_map, p_.get(), show_id.c_str());
         std::vector<MapSeat> out;
         out.reserve(seatcore_map_count(m.get()));
         for (std::size_t i = 0; i < seatcore_map_count(m.get()); i++) {
-            seatcore_map_entry e;
-            detail::call([&](seatcore_error **err) { return seatcore_map_seat_at(m.get(), i, &e, err); });
-            out.push_back(MapSeat{e.seat_id, e.section, e.row ? std::optional<std::string>(e.row) : std::nullopt,
-                                  e.position, e.category, e.accessible, false, e.rank});
+            auto e = detail::get<seatcore_map_entry>(seatcore_map_seat_at, m.get(), i);
+            out.push_back(
+                MapSeat{e.seat_id, e.section, detail::opt(e.row), e.position, e.category, e.accessible, false, e.rank});
         }
         return out;
     }
@@ -298,17 +355,13 @@ public:
     void block_seats(const std::string &show_id, const std::vector<std::string> &seat_ids,
                      const std::string &reason = "") const {
         auto ids = detail::c_strings(seat_ids);
-        detail::call([&](seatcore_error **err) {
-            return seatcore_block_seats(p_.get(), show_id.c_str(), ids.data(), ids.size(),
-                                        reason.empty() ? nullptr : reason.c_str(), err);
-        });
+        detail::run(seatcore_block_seats, p_.get(), show_id.c_str(), ids.data(), ids.size(),
+                    reason.empty() ? nullptr : reason.c_str());
     }
 
     void unblock_seats(const std::string &show_id, const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
-        detail::call([&](seatcore_error **err) {
-            return seatcore_unblock_seats(p_.get(), show_id.c_str(), ids.data(), ids.size(), err);
-        });
+        detail::run(seatcore_unblock_seats, p_.get(), show_id.c_str(), ids.data(), ids.size());
     }
 
     // Holds the best `count` seats side by side in one row matching the filters; throws
@@ -320,79 +373,42 @@ public:
                                 filters.accessible ? (*filters.accessible ? SEATCORE_ACCESSIBLE_ONLY
                                                                           : SEATCORE_NOT_ACCESSIBLE)
                                                    : SEATCORE_ANY};
-        seatcore_hold *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_hold_best(p_.get(), show_id.c_str(), count, &f, seconds,
-                                      request_key ? request_key->c_str() : nullptr, &raw, err);
-        });
-        return hold_of(raw);
+        const char *key = request_key ? request_key->c_str() : nullptr;
+        return detail::hold(
+            detail::make<HoldPtr>(seatcore_hold_best, p_.get(), show_id.c_str(), count, &f, seconds, key));
     }
 
     Booking book_hold(const std::string &show_id, const std::string &hold_id) const {
-        seatcore_booking *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_book_hold(p_.get(), show_id.c_str(), hold_id.c_str(), &raw, err);
-        });
-        BookingPtr b(raw);
-        Booking out{detail::str(seatcore_booking_id(b.get())), detail::str(seatcore_booking_show_id(b.get())), {},
-                    detail::str(seatcore_booking_booked_at(b.get())), seatcore_booking_booked_at_us(b.get())};
-        for (std::size_t i = 0; i < seatcore_booking_seat_count(b.get()); i++) {
-            out.seat_ids.push_back(detail::str(seatcore_booking_seat_id(b.get(), i)));
-        }
-        return out;
+        return detail::booking(
+            detail::make<BookingPtr>(seatcore_book_hold, p_.get(), show_id.c_str(), hold_id.c_str()));
     }
 
     void release_hold(const std::string &show_id, const std::string &hold_id) const {
-        detail::call([&](seatcore_error **err) {
-            return seatcore_release_hold(p_.get(), show_id.c_str(), hold_id.c_str(), err);
-        });
+        detail::run(seatcore_release_hold, p_.get(), show_id.c_str(), hold_id.c_str());
     }
 
     ShowStatus seat_status(const std::string &show_id) const {
-        seatcore_status *raw = nullptr;
-        detail::call([&](seatcore_error **err) { return seatcore_seat_status(p_.get(), show_id.c_str(), &raw, err); });
-        StatusPtr st(raw);
-        ShowStatus out{detail::str(seatcore_status_show_id(st.get())), {}, {}};
-        detail::call([&](seatcore_error **err) { return seatcore_status_counts(st.get(), &out.counts, err); });
+        StatusPtr st = detail::make<StatusPtr>(seatcore_seat_status, p_.get(), show_id.c_str());
+        ShowStatus out{detail::str(seatcore_status_show_id(st.get())),
+                       detail::get<seatcore_seat_counts>(seatcore_status_counts, st.get()),
+                       {}};
         std::size_t n = seatcore_status_seat_count(st.get());
         out.seats.reserve(n);
         for (std::size_t i = 0; i < n; i++) {
-            seatcore_seat seat;
-            detail::call([&](seatcore_error **err) { return seatcore_status_seat(st.get(), i, &seat, err); });
-            out.seats.push_back(Seat{seat.seat_id, seat.state,
-                                     seat.hold_expires_at ? std::optional<std::string>(seat.hold_expires_at)
-                                                          : std::nullopt});
+            auto seat = detail::get<seatcore_seat>(seatcore_status_seat, st.get(), i);
+            out.seats.push_back(Seat{seat.seat_id, seat.state, detail::opt(seat.hold_expires_at)});
         }
         return out;
     }
 
-    std::uint64_t sweep_expired() const {
-        std::uint64_t removed = 0;
-        detail::call([&](seatcore_error **err) { return seatcore_sweep_expired(p_.get(), &removed, err); });
-        return removed;
-    }
+    std::uint64_t sweep_expired() const { return detail::get<std::uint64_t>(seatcore_sweep_expired, p_.get()); }
 
-    std::uint64_t health() const {
-        std::uint64_t shows = 0;
-        detail::call([&](seatcore_error **err) { return seatcore_health(p_.get(), &shows, err); });
-        return shows;
-    }
+    std::uint64_t health() const { return detail::get<std::uint64_t>(seatcore_health, p_.get()); }
 
     // Checks every invariant of the stored rows, of one show or (nullopt) of all.
     Audit audit(const std::optional<std::string> &show_id = std::nullopt) const {
-        seatcore_audit_report *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_audit(p_.get(), show_id ? show_id->c_str() : nullptr, &raw, err);
-        });
-        AuditPtr r(raw);
-        Audit out{seatcore_audit_ok(r.get()),           seatcore_audit_shows(r.get()),
-                  seatcore_audit_seats(r.get()),        seatcore_audit_held(r.get()),
-                  seatcore_audit_booked(r.get()),       seatcore_audit_problem_count(r.get()),
-                  {}};
-        for (std::size_t i = 0; i < seatcore_audit_problems_listed(r.get()); i++) {
-            out.problems.push_back(detail::str(seatcore_audit_problem(r.get(), i)));
-        }
-        return out;
+        const char *show = show_id ? show_id->c_str() : nullptr;
+        return detail::audit(detail::make<AuditPtr>(seatcore_audit, p_.get(), show));
     }
 
     // ---- the hold lifecycle ----
@@ -400,17 +416,8 @@ public:
     // A new expiry for a live hold: `seconds` from now, never past its creation plus the
     // maximum hold life. Returns the hold with its new expiry.
     Hold extend_hold(const std::string &show_id, const std::string &hold_id, std::int64_t seconds) const {
-        seatcore_hold *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_extend_hold(p_.get(), show_id.c_str(), hold_id.c_str(), seconds, &raw, err);
-        });
-        HoldPtr h(raw);
-        Hold out{detail::str(seatcore_hold_id(h.get())), detail::str(seatcore_hold_show_id(h.get())), {},
-                 detail::str(seatcore_hold_expires_at(h.get())), seatcore_hold_expires_at_us(h.get())};
-        for (std::size_t i = 0; i < seatcore_hold_seat_count(h.get()); i++) {
-            out.seat_ids.push_back(detail::str(seatcore_hold_seat_id(h.get(), i)));
-        }
-        return out;
+        return detail::hold(
+            detail::make<HoldPtr>(seatcore_extend_hold, p_.get(), show_id.c_str(), hold_id.c_str(), seconds));
     }
 
     // Releases some seats of a live hold; it keeps the rest. Throws SEATCORE_SEATS_NOT_IN_HOLD
@@ -418,39 +425,15 @@ public:
     SeatsReleased release_seats(const std::string &show_id, const std::string &hold_id,
                                 const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
-        seatcore_seats_released *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_release_seats(p_.get(), show_id.c_str(), hold_id.c_str(), ids.data(), ids.size(),
-                                          &raw, err);
-        });
-        SeatsReleasedPtr r(raw);
-        SeatsReleased out{detail::str(seatcore_seats_released_hold_id(r.get())), {}, {}};
-        for (std::size_t i = 0; i < seatcore_seats_released_seat_count(r.get()); i++) {
-            out.seat_ids.push_back(detail::str(seatcore_seats_released_seat_id(r.get(), i)));
-        }
-        for (std::size_t i = 0; i < seatcore_seats_released_remaining_count(r.get()); i++) {
-            out.remaining_seat_ids.push_back(detail::str(seatcore_seats_released_remaining_seat_id(r.get(), i)));
-        }
-        return out;
+        return detail::seats_released(detail::make<SeatsReleasedPtr>(seatcore_release_seats, p_.get(), show_id.c_str(),
+                                                                     hold_id.c_str(), ids.data(), ids.size()));
     }
 
     // Cancels a booking (again: the same answer). Booking its hold again then throws
     // SEATCORE_BOOKING_CANCELLED.
     Cancellation cancel_booking(const std::string &show_id, const std::string &booking_id) const {
-        seatcore_cancellation *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_cancel_booking(p_.get(), show_id.c_str(), booking_id.c_str(), &raw, err);
-        });
-        CancellationPtr c(raw);
-        Cancellation out{detail::str(seatcore_cancellation_booking_id(c.get())),
-                         detail::str(seatcore_cancellation_show_id(c.get())),
-                         {},
-                         detail::str(seatcore_cancellation_cancelled_at(c.get())),
-                         seatcore_cancellation_cancelled_at_us(c.get())};
-        for (std::size_t i = 0; i < seatcore_cancellation_seat_count(c.get()); i++) {
-            out.seat_ids.push_back(detail::str(seatcore_cancellation_seat_id(c.get(), i)));
-        }
-        return out;
+        return detail::cancellation(
+            detail::make<CancellationPtr>(seatcore_cancel_booking, p_.get(), show_id.c_str(), booking_id.c_str()));
     }
 
     // ---- end of the hold lifecycle ----
@@ -460,25 +443,12 @@ public:
                     const std::optional<std::string> &seat_id = std::nullopt, std::uint32_t limit = 100) const;
 
     seatcore_reset_counts reset_all() const {
-        seatcore_reset_counts counts{};
-        detail::call([&](seatcore_error **err) { return seatcore_reset_all(p_.get(), &counts, err); });
-        return counts;
+        return detail::get<seatcore_reset_counts>(seatcore_reset_all, p_.get());
     }
 
     const seatcore_client *get() const noexcept { return p_.get(); }
 
 private:
-    // Copies a hold made by the C API into a Hold, and frees it.
-    static Hold hold_of(seatcore_hold *raw) {
-        HoldPtr h(raw);
-        Hold out{detail::str(seatcore_hold_id(h.get())), detail::str(seatcore_hold_show_id(h.get())), {},
-                 detail::str(seatcore_hold_expires_at(h.get())), seatcore_hold_expires_at_us(h.get())};
-        for (std::size_t i = 0; i < seatcore_hold_seat_count(h.get()); i++) {
-            out.seat_ids.push_back(detail::str(seatcore_hold_seat_id(h.get(), i)));
-        }
-        return out;
-    }
-
     ClientPtr p_;
 };
 
@@ -505,36 +475,24 @@ struct History {
 };
 
 namespace detail {
-inline std::optional<std::string> opt(const char *s) {
-    return s ? std::optional<std::string>(s) : std::nullopt;
-}
-
 inline Change change(const seatcore_change *c) {
-    Change out{seatcore_change_id(c),
-               str(seatcore_change_kind(c)),
-               str(seatcore_change_show_id(c)),
-               {},
-               opt(seatcore_change_hold_id(c)),
-               opt(seatcore_change_booking_id(c)),
-               str(seatcore_change_at(c)),
-               seatcore_change_at_us(c),
-               opt(seatcore_change_expires_at(c)),
-               seatcore_change_expires_at_us(c)};
-    for (std::size_t i = 0; i < seatcore_change_seat_count(c); i++) {
-        out.seat_ids.push_back(str(seatcore_change_seat_id(c, i)));
-    }
-    return out;
+    return Change{seatcore_change_id(c),
+                  str(seatcore_change_kind(c)),
+                  str(seatcore_change_show_id(c)),
+                  strings(c, seatcore_change_seat_count, seatcore_change_seat_id),
+                  opt(seatcore_change_hold_id(c)),
+                  opt(seatcore_change_booking_id(c)),
+                  str(seatcore_change_at(c)),
+                  seatcore_change_at_us(c),
+                  opt(seatcore_change_expires_at(c)),
+                  seatcore_change_expires_at_us(c)};
 }
 }  // namespace detail
 
 inline History Client::history(const std::string &show_id, std::int64_t after,
                                const std::optional<std::string> &seat_id, std::uint32_t limit) const {
-    seatcore_history_page *raw = nullptr;
-    detail::call([&](seatcore_error **err) {
-        return seatcore_history(p_.get(), show_id.c_str(), after, seat_id ? seat_id->c_str() : nullptr, limit, &raw,
-                                err);
-    });
-    HistoryPtr page(raw);
+    const char *seat = seat_id ? seat_id->c_str() : nullptr;
+    HistoryPtr page = detail::make<HistoryPtr>(seatcore_history, p_.get(), show_id.c_str(), after, seat, limit);
     History out{{}, seatcore_history_next(page.get())};
     for (std::size_t i = 0; i < seatcore_history_count(page.get()); i++) {
         out.changes.push_back(detail::change(seatcore_history_change(page.get(), i)));
@@ -547,23 +505,17 @@ inline History Client::history(const std::string &show_id, std::int64_t after,
 class Watch {
 public:
     // From now (after every change committed before), or after change id `*after`.
-    Watch(const Client &client, const std::string &show_id, std::optional<std::int64_t> after = std::nullopt) {
-        seatcore_watch *raw = nullptr;
-        detail::call([&](seatcore_error **err) {
-            return seatcore_watch_open(client.get(), show_id.c_str(), after ? *after : SEATCORE_FROM_NOW, &raw, err);
-        });
-        p_.reset(raw);
-    }
+    Watch(const Client &client, const std::string &show_id, std::optional<std::int64_t> after = std::nullopt)
+        : p_(detail::make<WatchPtr>(seatcore_watch_open, client.get(), show_id.c_str(),
+                                    after ? *after : SEATCORE_FROM_NOW)) {}
 
     // The next change, waiting up to `timeout`; nullopt when none came in time.
     std::optional<Change> next(std::chrono::milliseconds timeout) {
-        seatcore_change *raw = nullptr;
         auto ms = static_cast<std::uint64_t>(timeout.count() < 0 ? 0 : timeout.count());
-        detail::call([&](seatcore_error **err) { return seatcore_watch_next(p_.get(), ms, &raw, err); });
-        if (raw == nullptr) {
+        ChangePtr c = detail::make<ChangePtr>(seatcore_watch_next, p_.get(), ms);
+        if (!c) {
             return std::nullopt;
         }
-        ChangePtr c(raw);
         return detail::change(c.get());
     }
 

@@ -1,10 +1,12 @@
-//! Reading arguments from C: NULL checks, UTF-8 checks and list bounds, before any work.
+//! Arguments from C: NULL checks, UTF-8 checks and list bounds, before any work; and
+//! out-parameters, written only once the work succeeded.
 
 use std::ffi::{c_char, CStr};
 
-use seatcore_core::validate;
+use seatcore_core::{validate, SeatCore};
 
-use crate::error::{seatcore_error, seatcore_result, Failure};
+use crate::error::{boundary, seatcore_error, seatcore_result, Failure};
+use crate::seatcore_client;
 
 /// A required pointer argument, as a shared reference.
 ///
@@ -32,6 +34,37 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, F
         return Err(seatcore_error::null(what));
     }
     CStr::from_ptr(p).to_str().map_err(|_| not_utf8(what))
+}
+
+/// An optional NUL-terminated UTF-8 string argument: `None` for NULL.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that lives for `'a`.
+pub(crate) unsafe fn optional_text<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>, Failure> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        text(p, what).map(Some)
+    }
+}
+
+/// The required `client` argument: the core it wraps.
+///
+/// # Safety
+/// `client` is NULL or points to a live client for `'a`.
+pub(crate) unsafe fn client<'a>(client: *const seatcore_client) -> Result<&'a SeatCore, Failure> {
+    arg(client, "client").map(|c| &c.core)
+}
+
+/// The `client` and `show_id` arguments most calls start with, both required.
+///
+/// # Safety
+/// As [`client`] and [`text`].
+pub(crate) unsafe fn client_and_show<'a>(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+) -> Result<(&'a SeatCore, &'a str), Failure> {
+    Ok((self::client(client)?, text(show_id, "show_id")?))
 }
 
 fn not_utf8(what: &str) -> Failure {
@@ -65,4 +98,58 @@ pub(crate) unsafe fn seat_list<'a>(
             CStr::from_ptr(p).to_str().map_err(|_| not_utf8(&format!("seat_ids[{i}]")).at(i))
         })
         .collect()
+}
+
+/// The `index`-th seat of `seats`, or `SEATCORE_INDEX_OUT_OF_RANGE` saying how many seats
+/// `whose` ("the show", "the map") has.
+pub(crate) fn seat_at<'a, T>(seats: &'a [T], index: usize, whose: &str) -> Result<&'a T, Failure> {
+    seats.get(index).ok_or_else(|| {
+        seatcore_error::new(
+            seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
+            format!("seat index {index} is out of range ({whose} has {} seats)", seats.len()),
+        )
+    })
+}
+
+/// An optional out-parameter: receives `value` when it is not NULL.
+///
+/// # Safety
+/// `p` is NULL or points to writable storage for a `T`.
+pub(crate) unsafe fn put<T>(p: *mut T, value: T) {
+    if let Some(out) = p.as_mut() {
+        *out = value;
+    }
+}
+
+/// An optional out-parameter for a new object: when it is not NULL, receives `value` as an
+/// object the caller owns (see [`crate::handle::new`]); otherwise `value` is dropped.
+///
+/// # Safety
+/// `p` is NULL or points to writable storage for a pointer.
+pub(crate) unsafe fn put_new<T>(p: *mut *mut T, value: T) {
+    if let Some(out) = p.as_mut() {
+        *out = crate::handle::new(value);
+    }
+}
+
+/// The whole of a call that copies something out of an object: inside the [`boundary`],
+/// checks `object` (named `what`) and `out`, both required, then writes what `read` gives
+/// into `*out`; on failure `*out` is untouched.
+///
+/// # Safety
+/// `object` is NULL or points to a live `T`; `out` is NULL or points to writable storage
+/// for a `V`; `err` as for [`boundary`].
+pub(crate) unsafe fn read_into<T, V>(
+    object: *const T,
+    what: &str,
+    out: *mut V,
+    err: *mut *mut seatcore_error,
+    read: impl FnOnce(&T) -> Result<V, Failure>,
+) -> seatcore_result {
+    boundary(err, || {
+        let object = arg(object, what)?;
+        let out = self::out(out, "out")?;
+        *out = read(object)?;
+        Ok(())
+    })
 }

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use seatcore_core::{Change, ChangePage, HistoryQuery, Watch};
 
-use crate::args;
-use crate::error::{boundary, cstring, guard, seatcore_error, seatcore_result, NO_STRING};
-use crate::results::stamp;
-use crate::seatcore_client;
+use crate::error::{boundary, cstring, guard, seatcore_error, seatcore_result};
+use crate::results::{strings, Stamp};
+use crate::{args, handle, seatcore_client};
 
 /// Pass as `after` to `seatcore_watch_open` to watch from now: after every change
 /// committed before the call.
@@ -30,24 +29,21 @@ pub struct seatcore_change {
     seat_ids: Vec<CString>,
     hold_id: Option<CString>,
     booking_id: Option<CString>,
-    at: CString,
-    at_us: i64,
-    expires_at: Option<(CString, i64)>,
+    at: Stamp,
+    expires_at: Option<Stamp>,
 }
 
 impl From<Change> for seatcore_change {
     fn from(c: Change) -> seatcore_change {
-        let (at, at_us) = stamp(&c.at);
         seatcore_change {
             id: c.id,
             kind: kind_name(c.kind),
             show_id: cstring(c.show_id),
-            seat_ids: c.seat_ids.into_iter().map(cstring).collect(),
+            seat_ids: strings(c.seat_ids),
             hold_id: c.hold_id.map(|id| cstring(id.to_string())),
             booking_id: c.booking_id.map(|id| cstring(id.to_string())),
-            at,
-            at_us,
-            expires_at: c.expires_at.map(|t| stamp(&t)),
+            at: (&c.at).into(),
+            expires_at: c.expires_at.as_ref().map(Stamp::from),
         }
     }
 }
@@ -69,17 +65,13 @@ fn kind_name(kind: seatcore_core::ChangeKind) -> &'static std::ffi::CStr {
     }
 }
 
-fn text_or_null(s: &Option<CString>) -> *const c_char {
-    s.as_ref().map_or(NO_STRING, |s| s.as_ptr())
-}
-
 // ---- changes ----
 
 /// The change's id; ids grow. Pass it as `after` to `seatcore_history` or
 /// `seatcore_watch_open` to go on from here. 0 when `change` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_id(change: *const seatcore_change) -> i64 {
-    change.as_ref().map_or(0, |c| c.id)
+    handle::get(change, |c| c.id)
 }
 
 /// What happened: `"initialized"`, `"held"`, `"extended"`, `"released"`, `"expired"`,
@@ -87,20 +79,20 @@ pub unsafe extern "C" fn seatcore_change_id(change: *const seatcore_change) -> i
 /// valid for the life of the program, never freed. NULL when `change` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_kind(change: *const seatcore_change) -> *const c_char {
-    change.as_ref().map_or(NO_STRING, |c| c.kind.as_ptr())
+    handle::text(change, |c| c.kind)
 }
 
 /// The id of the show the change is about. Borrowed from `change` (valid until it, or the
 /// page it came from, is freed); NULL when `change` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_show_id(change: *const seatcore_change) -> *const c_char {
-    change.as_ref().map_or(NO_STRING, |c| c.show_id.as_ptr())
+    handle::text(change, |c| &c.show_id)
 }
 
 /// How many seats the change is about; 0 when `change` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_seat_count(change: *const seatcore_change) -> usize {
-    change.as_ref().map_or(0, |c| c.seat_ids.len())
+    handle::get(change, |c| c.seat_ids.len())
 }
 
 /// The `index`-th seat id of the change. Borrowed from `change`; NULL when `change` is NULL
@@ -110,49 +102,49 @@ pub unsafe extern "C" fn seatcore_change_seat_id(
     change: *const seatcore_change,
     index: usize,
 ) -> *const c_char {
-    change.as_ref().and_then(|c| c.seat_ids.get(index)).map_or(NO_STRING, |s| s.as_ptr())
+    handle::text_at(change, index, |c| &c.seat_ids)
 }
 
 /// The id (UUID text) of the hold the change is about, or NULL when it is about none (or
 /// `change` is NULL). Borrowed from `change`.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_hold_id(change: *const seatcore_change) -> *const c_char {
-    change.as_ref().map_or(NO_STRING, |c| text_or_null(&c.hold_id))
+    handle::optional_text(change, |c| c.hold_id.as_deref())
 }
 
 /// The id (UUID text) of the booking the change is about, or NULL when it is about none
 /// (or `change` is NULL). Borrowed from `change`.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_booking_id(change: *const seatcore_change) -> *const c_char {
-    change.as_ref().map_or(NO_STRING, |c| text_or_null(&c.booking_id))
+    handle::optional_text(change, |c| c.booking_id.as_deref())
 }
 
 /// When the change was committed, as ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`,
 /// the database's clock). Borrowed from `change`; NULL when `change` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_at(change: *const seatcore_change) -> *const c_char {
-    change.as_ref().map_or(NO_STRING, |c| c.at.as_ptr())
+    handle::text(change, |c| &c.at.text)
 }
 
 /// When the change was committed, in microseconds since the Unix epoch (UTC); 0 when
 /// `change` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_at_us(change: *const seatcore_change) -> i64 {
-    change.as_ref().map_or(0, |c| c.at_us)
+    handle::get(change, |c| c.at.us)
 }
 
 /// When the hold ends (`held`, `extended`) or ended (`expired`), as ISO 8601 text; NULL for
 /// other kinds (or when `change` is NULL). Borrowed from `change`.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_expires_at(change: *const seatcore_change) -> *const c_char {
-    change.as_ref().and_then(|c| c.expires_at.as_ref()).map_or(NO_STRING, |(text, _)| text.as_ptr())
+    handle::optional_text(change, |c| c.expires_at.as_ref().map(|t| t.text.as_c_str()))
 }
 
 /// `seatcore_change_expires_at` in microseconds since the Unix epoch (UTC); 0 when the
 /// change has none (or `change` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_expires_at_us(change: *const seatcore_change) -> i64 {
-    change.as_ref().and_then(|c| c.expires_at.as_ref()).map_or(0, |(_, us)| *us)
+    handle::get(change, |c| c.expires_at.as_ref().map_or(0, |t| t.us))
 }
 
 /// Frees a change made by `seatcore_watch_next`, and every string borrowed from it. NULL
@@ -160,9 +152,7 @@ pub unsafe extern "C" fn seatcore_change_expires_at_us(change: *const seatcore_c
 /// uses of the same change; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_free(change: *mut seatcore_change) {
-    if !change.is_null() {
-        drop(Box::from_raw(change));
-    }
+    handle::free(change)
 }
 
 // ---- history pages ----
@@ -210,12 +200,11 @@ pub unsafe extern "C" fn seatcore_history(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
-        let seat_id = if seat_id.is_null() { None } else { Some(args::text(seat_id, "seat_id")?.to_owned()) };
+        let (core, show_id) = args::client_and_show(client, show_id)?;
+        let seat_id = args::optional_text(seat_id, "seat_id")?.map(str::to_owned);
         let out = args::out(out, "out")?;
-        let page = client.core.history(show_id, &HistoryQuery { after, seat_id, limit })?;
-        *out = Box::into_raw(Box::new(seatcore_history_page::from(page)));
+        let page = core.history(show_id, &HistoryQuery { after, seat_id, limit })?;
+        *out = handle::new(seatcore_history_page::from(page));
         Ok(())
     })
 }
@@ -223,7 +212,7 @@ pub unsafe extern "C" fn seatcore_history(
 /// How many changes the page has; 0 when `page` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_history_count(page: *const seatcore_history_page) -> usize {
-    page.as_ref().map_or(0, |p| p.changes.len())
+    handle::get(page, |p| p.changes.len())
 }
 
 /// The `index`-th change of the page, oldest first. Borrowed from `page`: valid until
@@ -242,16 +231,14 @@ pub unsafe extern "C" fn seatcore_history_change(
 /// is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_history_next(page: *const seatcore_history_page) -> i64 {
-    page.as_ref().map_or(0, |p| p.next)
+    handle::get(page, |p| p.next)
 }
 
 /// Frees a page and every change and string borrowed from it. NULL is a no-op. Must not
 /// race with other uses of the page; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_history_free(page: *mut seatcore_history_page) {
-    if !page.is_null() {
-        drop(Box::from_raw(page));
-    }
+    handle::free(page)
 }
 
 // ---- watches ----
@@ -295,12 +282,10 @@ pub unsafe extern "C" fn seatcore_watch_open(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let out = args::out(out, "out")?;
         let after = if after == SEATCORE_FROM_NOW { None } else { Some(after) };
-        let watch = client.core.watch(show_id, after)?;
-        *out = Box::into_raw(Box::new(seatcore_watch { watch: Mutex::new(watch) }));
+        *out = handle::new(seatcore_watch { watch: Mutex::new(core.watch(show_id, after)?) });
         Ok(())
     })
 }
@@ -326,7 +311,7 @@ pub unsafe extern "C" fn seatcore_watch_next(
         let out = args::out(out, "out")?;
         let mut w = watch.watch.lock().unwrap_or_else(PoisonError::into_inner);
         let next = w.next(Duration::from_millis(timeout_ms))?;
-        *out = next.map_or(ptr::null_mut(), |c| Box::into_raw(Box::new(seatcore_change::from(c))));
+        *out = next.map_or(ptr::null_mut(), |c| handle::new(seatcore_change::from(c)));
         Ok(())
     })
 }
@@ -336,19 +321,14 @@ pub unsafe extern "C" fn seatcore_watch_next(
 /// `watch` is NULL. Waits while another thread is in `seatcore_watch_next` on the watch.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_watch_position(watch: *const seatcore_watch) -> i64 {
-    guard(0, || {
-        watch.as_ref().map_or(0, |w| w.watch.lock().unwrap_or_else(PoisonError::into_inner).position())
-    })
+    guard(0, || handle::get(watch, |w| w.watch.lock().unwrap_or_else(PoisonError::into_inner).position()))
 }
 
 /// Closes the watch's database connection and frees it. NULL is a no-op. Call it once,
 /// when no other thread uses the watch; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_watch_free(watch: *mut seatcore_watch) {
-    if !watch.is_null() {
-        let watch = Box::from_raw(watch);
-        guard((), || drop(watch));
-    }
+    handle::free(watch)
 }
 
 // The header promises that pages and changes may be read from several threads, and that a

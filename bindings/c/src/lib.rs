@@ -17,6 +17,7 @@ mod changes;
 #[cfg(test)]
 mod changes_tests;
 mod error;
+mod handle;
 #[cfg(test)]
 mod hostile_tests;
 mod lifecycle;
@@ -28,7 +29,6 @@ mod seat_map;
 mod tests;
 
 use std::ffi::{c_char, c_void};
-use std::ptr;
 use std::time::Duration;
 
 use seatcore_core::{validate, Options, SeatCore, Sweeper, GROUP_SIZE_BUCKETS};
@@ -45,7 +45,7 @@ pub use seat_map::{
     SEATCORE_ANY, SEATCORE_NOT_ACCESSIBLE,
 };
 
-use error::{boundary, guard, Failure, NO_STRING};
+use error::{boundary, guard, Failure};
 
 // ---- library ----
 
@@ -72,7 +72,7 @@ pub extern "C" fn seatcore_result_name(code: u32) -> *const c_char {
 /// `err` is NULL. Never contains SQL text.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_error_message(err: *const seatcore_error) -> *const c_char {
-    err.as_ref().map_or(NO_STRING, |e| e.message.as_ptr())
+    handle::text(err, |e| &e.message)
 }
 
 /// The error's result code (the same value the failed call returned); `SEATCORE_OK` when
@@ -100,7 +100,7 @@ pub unsafe extern "C" fn seatcore_error_index(err: *const seatcore_error, index:
 /// errors and when `err` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_error_unavailable_count(err: *const seatcore_error) -> usize {
-    err.as_ref().map_or(0, |e| e.unavailable.len())
+    handle::get(err, |e| e.unavailable.len())
 }
 
 /// For `SEATCORE_SEATS_UNAVAILABLE`: the `index`-th taken seat id, in seat-map order.
@@ -111,16 +111,14 @@ pub unsafe extern "C" fn seatcore_error_unavailable_seat(
     err: *const seatcore_error,
     index: usize,
 ) -> *const c_char {
-    err.as_ref().and_then(|e| e.unavailable.get(index)).map_or(NO_STRING, |s| s.as_ptr())
+    handle::text_at(err, index, |e| &e.unavailable)
 }
 
 /// Frees an error object and every string borrowed from it. NULL is a no-op; freeing twice
 /// is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_error_free(err: *mut seatcore_error) {
-    if !err.is_null() {
-        drop(Box::from_raw(err));
-    }
+    handle::free(err)
 }
 
 // ---- options ----
@@ -144,15 +142,13 @@ pub struct seatcore_options {
 /// The caller owns the result and frees it with `seatcore_options_free`. Never NULL.
 #[no_mangle]
 pub extern "C" fn seatcore_options_new() -> *mut seatcore_options {
-    Box::into_raw(Box::new(seatcore_options { inner: Options::DEFAULT }))
+    handle::new(seatcore_options { inner: Options::DEFAULT })
 }
 
 /// Frees an options object. NULL is a no-op; freeing twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_options_free(options: *mut seatcore_options) {
-    if !options.is_null() {
-        drop(Box::from_raw(options));
-    }
+    handle::free(options)
 }
 
 /// Runs one of the core's setters on `options`: the core checks the range.
@@ -310,8 +306,7 @@ pub unsafe extern "C" fn seatcore_options_set_read_url(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let read_url =
-            if read_url.is_null() { None } else { Some(args::text(read_url, "read_url")?.to_owned()) };
+        let read_url = args::optional_text(read_url, "read_url")?.map(str::to_owned);
         args::out(options, "options")?.inner.read_url = read_url;
         Ok(())
     })
@@ -388,8 +383,7 @@ pub unsafe extern "C" fn seatcore_client_new(
         let url = args::text(database_url, "database_url")?;
         let opts = options.as_ref().map_or(Options::DEFAULT, |o| o.inner.clone());
         let out = args::out(out, "out")?;
-        let core = SeatCore::connect(url, opts)?;
-        *out = Box::into_raw(Box::new(seatcore_client { core }));
+        *out = handle::new(seatcore_client { core: SeatCore::connect(url, opts)? });
         Ok(())
     })
 }
@@ -402,11 +396,7 @@ pub unsafe extern "C" fn seatcore_client_new(
 /// reference to the pool and runs until `seatcore_sweeper_free`.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_client_free(client: *mut seatcore_client) {
-    if !client.is_null() {
-        // Dropping closes connections; a panic there must not cross into C.
-        let client = Box::from_raw(client);
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(client)));
-    }
+    handle::free(client)
 }
 
 /// Creates a show with its seat map, in the given order. Seat ids are trimmed.
@@ -431,13 +421,9 @@ pub unsafe extern "C" fn seatcore_initialize_show(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
-        let n = client.core.initialize_show(show_id, &ids)?;
-        if let Some(out) = out_seat_count.as_mut() {
-            *out = n;
-        }
+        args::put(out_seat_count, core.initialize_show(show_id, &ids)?);
         Ok(())
     })
 }
@@ -468,12 +454,10 @@ pub unsafe extern "C" fn seatcore_hold_seats(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let out = args::out(out, "out")?;
-        let hold = client.core.hold(show_id, &ids, seconds)?;
-        *out = Box::into_raw(Box::new(seatcore_hold::from(hold)));
+        *out = handle::new(seatcore_hold::from(core.hold(show_id, &ids, seconds)?));
         Ok(())
     })
 }
@@ -497,13 +481,11 @@ pub unsafe extern "C" fn seatcore_hold_seats_with_key(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let key = args::text(request_key, "request_key")?;
         let out = args::out(out, "out")?;
-        let hold = client.core.hold_with_key(show_id, &ids, seconds, key)?;
-        *out = Box::into_raw(Box::new(seatcore_hold::from(hold)));
+        *out = handle::new(seatcore_hold::from(core.hold_with_key(show_id, &ids, seconds, key)?));
         Ok(())
     })
 }
@@ -529,12 +511,10 @@ pub unsafe extern "C" fn seatcore_book_hold(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let hold_id = args::text(hold_id, "hold_id")?;
         let out = args::out(out, "out")?;
-        let booking = client.core.book(show_id, hold_id)?;
-        *out = Box::into_raw(Box::new(seatcore_booking::from(booking)));
+        *out = handle::new(seatcore_booking::from(core.book(show_id, hold_id)?));
         Ok(())
     })
 }
@@ -552,10 +532,8 @@ pub unsafe extern "C" fn seatcore_release_hold(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
-        let hold_id = args::text(hold_id, "hold_id")?;
-        client.core.release(show_id, hold_id)?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
+        core.release(show_id, args::text(hold_id, "hold_id")?)?;
         Ok(())
     })
 }
@@ -573,11 +551,7 @@ pub unsafe extern "C" fn seatcore_sweep_expired(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let removed = client.core.sweep_expired()?;
-        if let Some(out) = out_removed.as_mut() {
-            *out = removed;
-        }
+        args::put(out_removed, args::client(client)?.sweep_expired()?);
         Ok(())
     })
 }
@@ -601,11 +575,9 @@ pub unsafe extern "C" fn seatcore_seat_status(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let out = args::out(out, "out")?;
-        let status = client.core.seat_status(show_id)?;
-        *out = Box::into_raw(Box::new(seatcore_status::from(status)));
+        *out = handle::new(seatcore_status::from(core.seat_status(show_id)?));
         Ok(())
     })
 }
@@ -639,24 +611,14 @@ pub unsafe extern "C" fn seatcore_seat_status_each(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let callback = callback.ok_or_else(|| Failure::null("callback"))?;
-        let c = client.core.seat_status_each(show_id, |s| {
-            let seat_id = error::cstring(s.seat_id.to_owned());
-            let expiry = s.hold_expires_at.map(|t| results::stamp(&t));
-            let seat = seatcore_seat {
-                seat_id: seat_id.as_ptr(),
-                state: s.state.into(),
-                hold_expires_at: expiry.as_ref().map_or(ptr::null(), |(text, _)| text.as_ptr()),
-                hold_expires_at_us: expiry.as_ref().map_or(0, |(_, us)| *us),
-            };
-            // SAFETY: the caller vouches for the callback; `seat` outlives the call.
-            unsafe { callback(user_data, &seat) };
+        let counts = core.seat_status_each(show_id, |s| {
+            let row = results::SeatRow::new(s.seat_id.to_owned(), s.state, s.hold_expires_at);
+            // SAFETY: the caller vouches for the callback; `row` outlives the call.
+            unsafe { callback(user_data, &row.view()) };
         })?;
-        if let Some(out) = out_counts.as_mut() {
-            *out = c.into();
-        }
+        args::put(out_counts, counts.into());
         Ok(())
     })
 }
@@ -683,15 +645,15 @@ pub unsafe extern "C" fn seatcore_reset_all(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let counts = client.core.reset_all()?;
-        if let Some(out) = out.as_mut() {
-            *out = seatcore_reset_counts {
+        let counts = args::client(client)?.reset_all()?;
+        args::put(
+            out,
+            seatcore_reset_counts {
                 holds_cleared: counts.holds_cleared,
                 bookings_cleared: counts.bookings_cleared,
                 seats_reset: counts.seats_reset,
-            };
-        }
+            },
+        );
         Ok(())
     })
 }
@@ -708,11 +670,7 @@ pub unsafe extern "C" fn seatcore_health(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let health = client.core.health()?;
-        if let Some(out) = out_shows.as_mut() {
-            *out = health.shows;
-        }
+        args::put(out_shows, args::client(client)?.health()?.shows);
         Ok(())
     })
 }
@@ -743,11 +701,10 @@ pub unsafe extern "C" fn seatcore_audit(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = if show_id.is_null() { None } else { Some(args::text(show_id, "show_id")?) };
+        let core = args::client(client)?;
+        let show_id = args::optional_text(show_id, "show_id")?;
         let out = args::out(out, "out")?;
-        let audit = client.core.audit(show_id)?;
-        *out = Box::into_raw(Box::new(seatcore_audit_report::from(audit)));
+        *out = handle::new(seatcore_audit_report::from(core.audit(show_id)?));
         Ok(())
     })
 }
@@ -782,11 +739,9 @@ pub unsafe extern "C" fn seatcore_client_stats(
     out: *mut seatcore_stats,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let out = args::out(out, "out")?;
+    args::read_into(client, "client", out, err, |client| {
         let s = client.core.stats();
-        *out = seatcore_stats {
+        Ok(seatcore_stats {
             holds_granted: s.holds_granted,
             holds_refused: s.holds_refused,
             bookings: s.bookings,
@@ -796,8 +751,7 @@ pub unsafe extern "C" fn seatcore_client_stats(
             pool_idle: s.pool_idle,
             pool_max: s.pool_max,
             hold_groups: s.hold_groups,
-        };
-        Ok(())
+        })
     })
 }
 
@@ -810,6 +764,15 @@ pub unsafe extern "C" fn seatcore_client_stats(
 /// outlive the client.
 pub struct seatcore_sweeper {
     sweeper: Option<Sweeper>,
+}
+
+impl Drop for seatcore_sweeper {
+    /// Stops the thread, waiting for a sweep in progress to finish.
+    fn drop(&mut self) {
+        if let Some(s) = self.sweeper.take() {
+            s.stop();
+        }
+    }
 }
 
 /// Starts a thread that calls `seatcore_sweep_expired` every `interval_ms` milliseconds;
@@ -826,11 +789,10 @@ pub unsafe extern "C" fn seatcore_sweeper_start(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
+        let core = args::client(client)?;
         let out = args::out(out, "out")?;
         let interval = Sweeper::INTERVAL.check(Duration::from_millis(interval_ms))?;
-        let sweeper = client.core.start_sweeper(interval);
-        *out = Box::into_raw(Box::new(seatcore_sweeper { sweeper: Some(sweeper) }));
+        *out = handle::new(seatcore_sweeper { sweeper: Some(core.start_sweeper(interval)) });
         Ok(())
     })
 }
@@ -839,12 +801,5 @@ pub unsafe extern "C" fn seatcore_sweeper_start(
 /// no-op; freeing twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_sweeper_free(sweeper: *mut seatcore_sweeper) {
-    if !sweeper.is_null() {
-        let mut sweeper = Box::from_raw(sweeper);
-        guard((), || {
-            if let Some(s) = sweeper.sweeper.take() {
-                s.stop();
-            }
-        });
-    }
+    handle::free(sweeper)
 }

@@ -5,9 +5,9 @@ use std::ffi::{c_char, CString};
 
 use seatcore_core::{validate, Cancellation, SeatsReleased};
 
-use crate::error::{boundary, cstring, seatcore_error, seatcore_result, NO_STRING};
-use crate::results::{seatcore_hold, stamp};
-use crate::{args, seatcore_client, seatcore_options, set_option};
+use crate::error::{boundary, cstring, seatcore_error, seatcore_result};
+use crate::results::{seatcore_hold, strings, Record};
+use crate::{args, handle, seatcore_client, seatcore_options, set_option};
 
 /// The longest life of an extended hold, from its creation, in seconds:
 /// `seatcore_extend_hold` never moves an expiry past it. Default: 3600 s. Valid: 1 to
@@ -53,12 +53,10 @@ pub unsafe extern "C" fn seatcore_extend_hold(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let hold_id = args::text(hold_id, "hold_id")?;
         let out = args::out(out, "out")?;
-        let hold = client.core.extend(show_id, hold_id, seconds)?;
-        *out = Box::into_raw(Box::new(seatcore_hold::from(hold)));
+        *out = handle::new(seatcore_hold::from(core.extend(show_id, hold_id, seconds)?));
         Ok(())
     })
 }
@@ -77,8 +75,8 @@ impl From<SeatsReleased> for seatcore_seats_released {
     fn from(r: SeatsReleased) -> seatcore_seats_released {
         seatcore_seats_released {
             hold_id: cstring(r.hold_id.to_string()),
-            seat_ids: r.seat_ids.into_iter().map(cstring).collect(),
-            remaining: r.remaining_seat_ids.into_iter().map(cstring).collect(),
+            seat_ids: strings(r.seat_ids),
+            remaining: strings(r.remaining_seat_ids),
         }
     }
 }
@@ -111,20 +109,13 @@ pub unsafe extern "C" fn seatcore_release_seats(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let hold_id = args::text(hold_id, "hold_id")?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
-        let released = client.core.release_seats(show_id, hold_id, &ids)?;
-        if let Some(out) = out.as_mut() {
-            *out = Box::into_raw(Box::new(seatcore_seats_released::from(released)));
-        }
+        let released = core.release_seats(show_id, hold_id, &ids)?;
+        args::put_new(out, seatcore_seats_released::from(released));
         Ok(())
     })
-}
-
-fn at(list: &[CString], index: usize) -> *const c_char {
-    list.get(index).map_or(NO_STRING, |s| s.as_ptr())
 }
 
 /// The id of the hold the seats came from. Borrowed from `released` (valid until it is
@@ -133,7 +124,7 @@ fn at(list: &[CString], index: usize) -> *const c_char {
 pub unsafe extern "C" fn seatcore_seats_released_hold_id(
     released: *const seatcore_seats_released,
 ) -> *const c_char {
-    released.as_ref().map_or(NO_STRING, |r| r.hold_id.as_ptr())
+    handle::text(released, |r| &r.hold_id)
 }
 
 /// How many seats were released; 0 when `released` is NULL.
@@ -141,7 +132,7 @@ pub unsafe extern "C" fn seatcore_seats_released_hold_id(
 pub unsafe extern "C" fn seatcore_seats_released_seat_count(
     released: *const seatcore_seats_released,
 ) -> usize {
-    released.as_ref().map_or(0, |r| r.seat_ids.len())
+    handle::get(released, |r| r.seat_ids.len())
 }
 
 /// The `index`-th released seat id (trimmed, in request order). Borrowed from `released`
@@ -151,7 +142,7 @@ pub unsafe extern "C" fn seatcore_seats_released_seat_id(
     released: *const seatcore_seats_released,
     index: usize,
 ) -> *const c_char {
-    released.as_ref().map_or(NO_STRING, |r| at(&r.seat_ids, index))
+    handle::text_at(released, index, |r| &r.seat_ids)
 }
 
 /// How many seats the hold keeps: 0 when every seat was released (the hold is released
@@ -160,7 +151,7 @@ pub unsafe extern "C" fn seatcore_seats_released_seat_id(
 pub unsafe extern "C" fn seatcore_seats_released_remaining_count(
     released: *const seatcore_seats_released,
 ) -> usize {
-    released.as_ref().map_or(0, |r| r.remaining.len())
+    handle::get(released, |r| r.remaining.len())
 }
 
 /// The `index`-th seat id the hold keeps, in the order the hold asked for them. Borrowed
@@ -171,16 +162,14 @@ pub unsafe extern "C" fn seatcore_seats_released_remaining_seat_id(
     released: *const seatcore_seats_released,
     index: usize,
 ) -> *const c_char {
-    released.as_ref().map_or(NO_STRING, |r| at(&r.remaining, index))
+    handle::text_at(released, index, |r| &r.remaining)
 }
 
 /// Frees a released-seats object and every string borrowed from it. NULL is a no-op. Must
 /// not race with other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_seats_released_free(released: *mut seatcore_seats_released) {
-    if !released.is_null() {
-        drop(Box::from_raw(released));
-    }
+    handle::free(released)
 }
 
 /// A cancelled booking: kept in the database, marked cancelled; its seats are available.
@@ -188,23 +177,13 @@ pub unsafe extern "C" fn seatcore_seats_released_free(released: *mut seatcore_se
 /// Made by `seatcore_cancel_booking`; the caller owns it and frees it with
 /// `seatcore_cancellation_free`. Immutable: several threads may read it at once.
 pub struct seatcore_cancellation {
-    booking_id: CString,
-    show_id: CString,
-    seat_ids: Vec<CString>,
-    cancelled_at: CString,
-    cancelled_at_us: i64,
+    /// The booking's; `at` is when it was first cancelled.
+    record: Record,
 }
 
 impl From<Cancellation> for seatcore_cancellation {
     fn from(c: Cancellation) -> seatcore_cancellation {
-        let (cancelled_at, cancelled_at_us) = stamp(&c.cancelled_at);
-        seatcore_cancellation {
-            booking_id: cstring(c.booking_id.to_string()),
-            show_id: cstring(c.show_id),
-            seat_ids: c.seat_ids.into_iter().map(cstring).collect(),
-            cancelled_at,
-            cancelled_at_us,
-        }
+        seatcore_cancellation { record: Record::new(c.booking_id, c.show_id, c.seat_ids, &c.cancelled_at) }
     }
 }
 
@@ -231,13 +210,9 @@ pub unsafe extern "C" fn seatcore_cancel_booking(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let booking_id = args::text(booking_id, "booking_id")?;
-        let cancelled = client.core.cancel_booking(show_id, booking_id)?;
-        if let Some(out) = out.as_mut() {
-            *out = Box::into_raw(Box::new(seatcore_cancellation::from(cancelled)));
-        }
+        args::put_new(out, seatcore_cancellation::from(core.cancel_booking(show_id, booking_id)?));
         Ok(())
     })
 }
@@ -248,7 +223,7 @@ pub unsafe extern "C" fn seatcore_cancel_booking(
 pub unsafe extern "C" fn seatcore_cancellation_booking_id(
     cancellation: *const seatcore_cancellation,
 ) -> *const c_char {
-    cancellation.as_ref().map_or(NO_STRING, |c| c.booking_id.as_ptr())
+    handle::text(cancellation, |c| &c.record.id)
 }
 
 /// The id of the show the booking belongs to. Borrowed from `cancellation` (valid until it
@@ -257,7 +232,7 @@ pub unsafe extern "C" fn seatcore_cancellation_booking_id(
 pub unsafe extern "C" fn seatcore_cancellation_show_id(
     cancellation: *const seatcore_cancellation,
 ) -> *const c_char {
-    cancellation.as_ref().map_or(NO_STRING, |c| c.show_id.as_ptr())
+    handle::text(cancellation, |c| &c.record.show_id)
 }
 
 /// How many seats the booking had (all available now); 0 when `cancellation` is NULL.
@@ -265,7 +240,7 @@ pub unsafe extern "C" fn seatcore_cancellation_show_id(
 pub unsafe extern "C" fn seatcore_cancellation_seat_count(
     cancellation: *const seatcore_cancellation,
 ) -> usize {
-    cancellation.as_ref().map_or(0, |c| c.seat_ids.len())
+    handle::get(cancellation, |c| c.record.seat_ids.len())
 }
 
 /// The `index`-th seat id of the cancelled booking. Borrowed from `cancellation` (valid
@@ -275,7 +250,7 @@ pub unsafe extern "C" fn seatcore_cancellation_seat_id(
     cancellation: *const seatcore_cancellation,
     index: usize,
 ) -> *const c_char {
-    cancellation.as_ref().map_or(NO_STRING, |c| at(&c.seat_ids, index))
+    handle::text_at(cancellation, index, |c| &c.record.seat_ids)
 }
 
 /// When the booking was first cancelled, as ISO 8601 text. Borrowed from `cancellation`
@@ -284,7 +259,7 @@ pub unsafe extern "C" fn seatcore_cancellation_seat_id(
 pub unsafe extern "C" fn seatcore_cancellation_cancelled_at(
     cancellation: *const seatcore_cancellation,
 ) -> *const c_char {
-    cancellation.as_ref().map_or(NO_STRING, |c| c.cancelled_at.as_ptr())
+    handle::text(cancellation, |c| &c.record.at.text)
 }
 
 /// When the booking was first cancelled, in microseconds since the Unix epoch (UTC); 0
@@ -293,23 +268,21 @@ pub unsafe extern "C" fn seatcore_cancellation_cancelled_at(
 pub unsafe extern "C" fn seatcore_cancellation_cancelled_at_us(
     cancellation: *const seatcore_cancellation,
 ) -> i64 {
-    cancellation.as_ref().map_or(0, |c| c.cancelled_at_us)
+    handle::get(cancellation, |c| c.record.at.us)
 }
 
 /// Frees a cancellation object and every string borrowed from it. NULL is a no-op. Must
 /// not race with other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_cancellation_free(cancellation: *mut seatcore_cancellation) {
-    if !cancellation.is_null() {
-        drop(Box::from_raw(cancellation));
-    }
+    handle::free(cancellation)
 }
 
 /// For `SEATCORE_SEATS_NOT_IN_HOLD`: how many seats asked for are not in the hold. 0 for
 /// other errors and when `err` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_error_not_in_hold_count(err: *const seatcore_error) -> usize {
-    err.as_ref().map_or(0, |e| e.not_in_hold.len())
+    handle::get(err, |e| e.not_in_hold.len())
 }
 
 /// For `SEATCORE_SEATS_NOT_IN_HOLD`: the `index`-th seat id asked for that the hold does not
@@ -320,5 +293,5 @@ pub unsafe extern "C" fn seatcore_error_not_in_hold_seat(
     err: *const seatcore_error,
     index: usize,
 ) -> *const c_char {
-    err.as_ref().map_or(NO_STRING, |e| at(&e.not_in_hold, index))
+    handle::text_at(err, index, |e| &e.not_in_hold)
 }

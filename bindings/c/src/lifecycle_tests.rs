@@ -9,7 +9,7 @@ use seatcore_core::testing::TestDb;
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
-use crate::tests::{assert_sound, cs, hold, initialize, open, ptrs, take_error, text, Client};
+use crate::tests::{assert_sound, cs, hold, initialize, ptrs, take_error, text, with_show, Client};
 use crate::*;
 
 fn counts(c: &Client, show: &str) -> seatcore_seat_counts {
@@ -38,9 +38,7 @@ unsafe fn hold_seats(h: *const seatcore_hold) -> Vec<String> {
 
 #[test]
 fn extend_release_some_seats_book_and_cancel() {
-    let db = TestDb::new("c_lifecycle");
-    let c = open(&db);
-    initialize(&c, "s", &["A1", "A2", "A3", "A4"]);
+    let (_db, c) = with_show("c_lifecycle", "s", &["A1", "A2", "A3", "A4"]);
     let show = cs("s");
     let h = hold(&c, "s", &["A1", "A2", "A3"]).unwrap();
     unsafe {
@@ -168,9 +166,7 @@ fn extend_release_some_seats_book_and_cancel() {
 
 #[test]
 fn bad_lifecycle_input_writes_nothing() {
-    let db = TestDb::new("c_lifecycle_bad");
-    let c = open(&db);
-    initialize(&c, "s", &["A1", "A2"]);
+    let (_db, c) = with_show("c_lifecycle_bad", "s", &["A1", "A2"]);
     let show = cs("s");
     let h = hold(&c, "s", &["A1", "A2"]).unwrap();
     unsafe {

@@ -3,14 +3,55 @@
 //! Each is an immutable snapshot owned by the caller: every string an accessor returns is
 //! owned by the object and stays valid until the object is freed. Immutable objects may be
 //! read from several threads at once; freeing one must not race with reading it.
+//!
+//! Here too are the parts the result objects of the other modules are made of: [`Stamp`],
+//! [`Record`] and [`strings`].
 
 use std::ffi::{c_char, CString};
-use std::ptr;
 
-use seatcore_core::{iso8601, Audit, Booking, DateTime, Hold, SeatState, ShowStatus, Utc};
+use seatcore_core::{iso8601, Audit, Booking, DateTime, Hold, SeatState, ShowStatus, Utc, Uuid};
 
 use crate::args;
-use crate::error::{boundary, cstring, guard, seatcore_error, seatcore_result, NO_STRING};
+use crate::error::{cstring, guard, seatcore_error, seatcore_result, NO_STRING};
+use crate::handle;
+
+/// A moment as C reads it: ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`) and
+/// microseconds since the Unix epoch (UTC).
+pub(crate) struct Stamp {
+    pub(crate) text: CString,
+    pub(crate) us: i64,
+}
+
+impl From<&DateTime<Utc>> for Stamp {
+    fn from(t: &DateTime<Utc>) -> Stamp {
+        Stamp { text: cstring(iso8601(t)), us: t.timestamp_micros() }
+    }
+}
+
+/// The C strings of a list (of seat ids, of problems).
+pub(crate) fn strings(ids: Vec<String>) -> Vec<CString> {
+    ids.into_iter().map(cstring).collect()
+}
+
+/// What a hold, a booking and a cancellation are made of: an id, the show, the seats, and
+/// the moment (the hold's expiry, the booking's or the cancellation's time).
+pub(crate) struct Record {
+    pub(crate) id: CString,
+    pub(crate) show_id: CString,
+    pub(crate) seat_ids: Vec<CString>,
+    pub(crate) at: Stamp,
+}
+
+impl Record {
+    pub(crate) fn new(id: Uuid, show_id: String, seat_ids: Vec<String>, at: &DateTime<Utc>) -> Record {
+        Record {
+            id: cstring(id.to_string()),
+            show_id: cstring(show_id),
+            seat_ids: strings(seat_ids),
+            at: at.into(),
+        }
+    }
+}
 
 /// A granted hold: its seats belong to the caller until its expiry (database clock).
 ///
@@ -18,22 +59,16 @@ use crate::error::{boundary, cstring, guard, seatcore_error, seatcore_result, NO
 /// `seatcore_hold_free`. Freeing it does not release the hold in the database (use
 /// `seatcore_release_hold` for that).
 pub struct seatcore_hold {
-    hold_id: CString,
-    show_id: CString,
-    seat_ids: Vec<CString>,
-    expires_at: CString,
-    expires_at_us: i64,
+    /// `at` is the expiry.
+    record: Record,
 }
 
 /// A confirmed booking. Its id is the id of the hold it came from.
 ///
 /// Made by `seatcore_book_hold`; the caller owns it and frees it with `seatcore_booking_free`.
 pub struct seatcore_booking {
-    booking_id: CString,
-    show_id: CString,
-    seat_ids: Vec<CString>,
-    booked_at: CString,
-    booked_at_us: i64,
+    /// `at` is when the booking was made.
+    record: Record,
 }
 
 /// The state of one seat.
@@ -94,11 +129,31 @@ pub struct seatcore_seat {
     pub hold_expires_at_us: i64,
 }
 
-struct SeatRow {
+/// One seat of a status read, owning the strings its `seatcore_seat` view borrows.
+pub(crate) struct SeatRow {
     seat_id: CString,
     state: seatcore_seat_state,
-    hold_expires_at: Option<CString>,
-    hold_expires_at_us: i64,
+    hold_expires_at: Option<Stamp>,
+}
+
+impl SeatRow {
+    pub(crate) fn new(seat_id: String, state: SeatState, hold_expires_at: Option<DateTime<Utc>>) -> SeatRow {
+        SeatRow {
+            seat_id: cstring(seat_id),
+            state: state.into(),
+            hold_expires_at: hold_expires_at.as_ref().map(Stamp::from),
+        }
+    }
+
+    /// The row as C reads it, borrowing its strings.
+    pub(crate) fn view(&self) -> seatcore_seat {
+        seatcore_seat {
+            seat_id: self.seat_id.as_ptr(),
+            state: self.state,
+            hold_expires_at: self.hold_expires_at.as_ref().map_or(NO_STRING, |t| t.text.as_ptr()),
+            hold_expires_at_us: self.hold_expires_at.as_ref().map_or(0, |t| t.us),
+        }
+    }
 }
 
 /// A show's status at one moment: counts, and every seat in seat-map order.
@@ -113,37 +168,15 @@ pub struct seatcore_status {
     replayed_at_us: i64,
 }
 
-pub(crate) fn stamp(t: &DateTime<Utc>) -> (CString, i64) {
-    (cstring(iso8601(t)), t.timestamp_micros())
-}
-
-fn strings(ids: Vec<String>) -> Vec<CString> {
-    ids.into_iter().map(cstring).collect()
-}
-
 impl From<Hold> for seatcore_hold {
     fn from(h: Hold) -> seatcore_hold {
-        let (expires_at, expires_at_us) = stamp(&h.expires_at);
-        seatcore_hold {
-            hold_id: cstring(h.hold_id.to_string()),
-            show_id: cstring(h.show_id),
-            seat_ids: strings(h.seat_ids),
-            expires_at,
-            expires_at_us,
-        }
+        seatcore_hold { record: Record::new(h.hold_id, h.show_id, h.seat_ids, &h.expires_at) }
     }
 }
 
 impl From<Booking> for seatcore_booking {
     fn from(b: Booking) -> seatcore_booking {
-        let (booked_at, booked_at_us) = stamp(&b.booked_at);
-        seatcore_booking {
-            booking_id: cstring(b.booking_id.to_string()),
-            show_id: cstring(b.show_id),
-            seat_ids: strings(b.seat_ids),
-            booked_at,
-            booked_at_us,
-        }
+        seatcore_booking { record: Record::new(b.booking_id, b.show_id, b.seat_ids, &b.booked_at) }
     }
 }
 
@@ -168,28 +201,10 @@ impl From<ShowStatus> for seatcore_status {
             seats: st
                 .seats
                 .into_iter()
-                .map(|s| {
-                    let (hold_expires_at, hold_expires_at_us) = match s.hold_expires_at {
-                        Some(t) => {
-                            let (text, us) = stamp(&t);
-                            (Some(text), us)
-                        }
-                        None => (None, 0),
-                    };
-                    SeatRow {
-                        seat_id: cstring(s.seat_id),
-                        state: s.state.into(),
-                        hold_expires_at,
-                        hold_expires_at_us,
-                    }
-                })
+                .map(|s| SeatRow::new(s.seat_id, s.state, s.hold_expires_at))
                 .collect(),
         }
     }
-}
-
-fn at(list: &[CString], index: usize) -> *const c_char {
-    list.get(index).map_or(NO_STRING, |s| s.as_ptr())
 }
 
 // ---- holds ----
@@ -201,49 +216,47 @@ fn at(list: &[CString], index: usize) -> *const c_char {
 /// NULL when `hold` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_id(hold: *const seatcore_hold) -> *const c_char {
-    hold.as_ref().map_or(NO_STRING, |h| h.hold_id.as_ptr())
+    handle::text(hold, |h| &h.record.id)
 }
 
 /// The id of the show the hold belongs to. Borrowed from `hold` (valid until it is freed);
 /// NULL when `hold` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_show_id(hold: *const seatcore_hold) -> *const c_char {
-    hold.as_ref().map_or(NO_STRING, |h| h.show_id.as_ptr())
+    handle::text(hold, |h| &h.record.show_id)
 }
 
 /// How many seats the hold has; 0 when `hold` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_seat_count(hold: *const seatcore_hold) -> usize {
-    hold.as_ref().map_or(0, |h| h.seat_ids.len())
+    handle::get(hold, |h| h.record.seat_ids.len())
 }
 
 /// The `index`-th seat id of the hold (trimmed, in request order). Borrowed from `hold`
 /// (valid until it is freed); NULL when `hold` is NULL or `index` is out of range.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_seat_id(hold: *const seatcore_hold, index: usize) -> *const c_char {
-    hold.as_ref().map_or(NO_STRING, |h| at(&h.seat_ids, index))
+    handle::text_at(hold, index, |h| &h.record.seat_ids)
 }
 
 /// When the hold expires, as ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`).
 /// Borrowed from `hold` (valid until it is freed); NULL when `hold` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_expires_at(hold: *const seatcore_hold) -> *const c_char {
-    hold.as_ref().map_or(NO_STRING, |h| h.expires_at.as_ptr())
+    handle::text(hold, |h| &h.record.at.text)
 }
 
 /// When the hold expires, in microseconds since the Unix epoch (UTC); 0 when `hold` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_expires_at_us(hold: *const seatcore_hold) -> i64 {
-    hold.as_ref().map_or(0, |h| h.expires_at_us)
+    handle::get(hold, |h| h.record.at.us)
 }
 
 /// Frees a hold object and every string borrowed from it. NULL is a no-op. Must not race
 /// with other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_free(hold: *mut seatcore_hold) {
-    if !hold.is_null() {
-        drop(Box::from_raw(hold));
-    }
+    handle::free(hold)
 }
 
 // ---- bookings ----
@@ -252,20 +265,20 @@ pub unsafe extern "C" fn seatcore_hold_free(hold: *mut seatcore_hold) {
 /// Borrowed from `booking` (valid until it is freed); NULL when `booking` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_booking_id(booking: *const seatcore_booking) -> *const c_char {
-    booking.as_ref().map_or(NO_STRING, |b| b.booking_id.as_ptr())
+    handle::text(booking, |b| &b.record.id)
 }
 
 /// The id of the show the booking belongs to. Borrowed from `booking` (valid until it is
 /// freed); NULL when `booking` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_booking_show_id(booking: *const seatcore_booking) -> *const c_char {
-    booking.as_ref().map_or(NO_STRING, |b| b.show_id.as_ptr())
+    handle::text(booking, |b| &b.record.show_id)
 }
 
 /// How many seats the booking has; 0 when `booking` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_booking_seat_count(booking: *const seatcore_booking) -> usize {
-    booking.as_ref().map_or(0, |b| b.seat_ids.len())
+    handle::get(booking, |b| b.record.seat_ids.len())
 }
 
 /// The `index`-th seat id of the booking. Borrowed from `booking` (valid until it is
@@ -275,30 +288,28 @@ pub unsafe extern "C" fn seatcore_booking_seat_id(
     booking: *const seatcore_booking,
     index: usize,
 ) -> *const c_char {
-    booking.as_ref().map_or(NO_STRING, |b| at(&b.seat_ids, index))
+    handle::text_at(booking, index, |b| &b.record.seat_ids)
 }
 
 /// When the booking was made, as ISO 8601 text; the same for every repeat of the booking.
 /// Borrowed from `booking` (valid until it is freed); NULL when `booking` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_booking_booked_at(booking: *const seatcore_booking) -> *const c_char {
-    booking.as_ref().map_or(NO_STRING, |b| b.booked_at.as_ptr())
+    handle::text(booking, |b| &b.record.at.text)
 }
 
 /// When the booking was made, in microseconds since the Unix epoch (UTC); 0 when
 /// `booking` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_booking_booked_at_us(booking: *const seatcore_booking) -> i64 {
-    booking.as_ref().map_or(0, |b| b.booked_at_us)
+    handle::get(booking, |b| b.record.at.us)
 }
 
 /// Frees a booking object and every string borrowed from it. NULL is a no-op. Must not
 /// race with other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_booking_free(booking: *mut seatcore_booking) {
-    if !booking.is_null() {
-        drop(Box::from_raw(booking));
-    }
+    handle::free(booking)
 }
 
 // ---- seat status ----
@@ -307,7 +318,7 @@ pub unsafe extern "C" fn seatcore_booking_free(booking: *mut seatcore_booking) {
 /// freed); NULL when `status` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_status_show_id(status: *const seatcore_status) -> *const c_char {
-    status.as_ref().map_or(NO_STRING, |s| s.show_id.as_ptr())
+    handle::text(status, |s| &s.show_id)
 }
 
 /// Copies the counts of the status into `*out`.
@@ -320,12 +331,7 @@ pub unsafe extern "C" fn seatcore_status_counts(
     out: *mut seatcore_seat_counts,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let status = args::arg(status, "status")?;
-        let out = args::out(out, "out")?;
-        *out = status.counts;
-        Ok(())
-    })
+    args::read_into(status, "status", out, err, |s| Ok(s.counts))
 }
 
 /// When a standby served the read (`seatcore_options_set_read_url`): the commit time of the
@@ -334,13 +340,13 @@ pub unsafe extern "C" fn seatcore_status_counts(
 /// it, and when `status` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_status_replayed_at_us(status: *const seatcore_status) -> i64 {
-    status.as_ref().map_or(0, |s| s.replayed_at_us)
+    handle::get(status, |s| s.replayed_at_us)
 }
 
 /// How many seats the status lists (the show's seat map size); 0 when `status` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_status_seat_count(status: *const seatcore_status) -> usize {
-    status.as_ref().map_or(0, |s| s.seats.len())
+    handle::get(status, |s| s.seats.len())
 }
 
 /// Writes the `index`-th seat, in seat-map order, into `*out`. The strings in `*out` are
@@ -356,32 +362,14 @@ pub unsafe extern "C" fn seatcore_status_seat(
     out: *mut seatcore_seat,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let status = args::arg(status, "status")?;
-        let out = args::out(out, "out")?;
-        let Some(row) = status.seats.get(index) else {
-            return Err(seatcore_error::new(
-                seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
-                format!("seat index {index} is out of range (the show has {} seats)", status.seats.len()),
-            ));
-        };
-        *out = seatcore_seat {
-            seat_id: row.seat_id.as_ptr(),
-            state: row.state,
-            hold_expires_at: row.hold_expires_at.as_ref().map_or(ptr::null(), |s| s.as_ptr()),
-            hold_expires_at_us: row.hold_expires_at_us,
-        };
-        Ok(())
-    })
+    args::read_into(status, "status", out, err, |s| Ok(args::seat_at(&s.seats, index, "the show")?.view()))
 }
 
 /// Frees a status object and every string borrowed from it. NULL is a no-op. Must not
 /// race with other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_status_free(status: *mut seatcore_status) {
-    if !status.is_null() {
-        drop(Box::from_raw(status));
-    }
+    handle::free(status)
 }
 
 /// The contract's name of a seat state: `"available"`, `"held"` or `"booked"`, or
@@ -409,26 +397,15 @@ pub extern "C" fn seatcore_seat_state_name(state: u32) -> *const c_char {
 // Not `seatcore_audit`: in C a type and a function may not share a name, and the function
 // has it.
 pub struct seatcore_audit_report {
-    ok: bool,
-    shows: u64,
-    seats: u64,
-    held: u64,
-    booked: u64,
-    problem_count: u64,
+    /// The core's report, its problems moved to `problems`.
+    audit: Audit,
     problems: Vec<CString>,
 }
 
 impl From<Audit> for seatcore_audit_report {
-    fn from(a: Audit) -> seatcore_audit_report {
-        seatcore_audit_report {
-            ok: a.ok,
-            shows: a.shows,
-            seats: a.seats,
-            held: a.held,
-            booked: a.booked,
-            problem_count: a.problem_count,
-            problems: strings(a.problems),
-        }
+    fn from(mut audit: Audit) -> seatcore_audit_report {
+        let problems = strings(std::mem::take(&mut audit.problems));
+        seatcore_audit_report { audit, problems }
     }
 }
 
@@ -436,31 +413,31 @@ impl From<Audit> for seatcore_audit_report {
 /// `report` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_ok(report: *const seatcore_audit_report) -> bool {
-    report.as_ref().is_some_and(|r| r.ok)
+    handle::get(report, |r| r.audit.ok)
 }
 
 /// How many shows the audit looked at (1 or 0 for one show); 0 when `report` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_shows(report: *const seatcore_audit_report) -> u64 {
-    report.as_ref().map_or(0, |r| r.shows)
+    handle::get(report, |r| r.audit.shows)
 }
 
 /// How many seats the audit looked at; 0 when `report` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_seats(report: *const seatcore_audit_report) -> u64 {
-    report.as_ref().map_or(0, |r| r.seats)
+    handle::get(report, |r| r.audit.seats)
 }
 
 /// How many of those seats a live hold held at the audit's moment; 0 when `report` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_held(report: *const seatcore_audit_report) -> u64 {
-    report.as_ref().map_or(0, |r| r.held)
+    handle::get(report, |r| r.audit.held)
 }
 
 /// How many of those seats were booked; 0 when `report` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_booked(report: *const seatcore_audit_report) -> u64 {
-    report.as_ref().map_or(0, |r| r.booked)
+    handle::get(report, |r| r.audit.booked)
 }
 
 /// How many problems the audit found in all (0 exactly when `seatcore_audit_ok`); 0 when
@@ -468,14 +445,14 @@ pub unsafe extern "C" fn seatcore_audit_booked(report: *const seatcore_audit_rep
 /// `seatcore_audit_problems_listed`.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_problem_count(report: *const seatcore_audit_report) -> u64 {
-    report.as_ref().map_or(0, |r| r.problem_count)
+    handle::get(report, |r| r.audit.problem_count)
 }
 
 /// How many problems the report lists: all of them, or the first 100 when there are more;
 /// 0 when `report` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_problems_listed(report: *const seatcore_audit_report) -> usize {
-    report.as_ref().map_or(0, |r| r.problems.len())
+    handle::get(report, |r| r.problems.len())
 }
 
 /// The `index`-th listed problem, a sentence such as `"show s1: seat A1 is held by ...,
@@ -486,14 +463,12 @@ pub unsafe extern "C" fn seatcore_audit_problem(
     report: *const seatcore_audit_report,
     index: usize,
 ) -> *const c_char {
-    report.as_ref().map_or(NO_STRING, |r| at(&r.problems, index))
+    handle::text_at(report, index, |r| &r.problems)
 }
 
 /// Frees an audit report and every string borrowed from it. NULL is a no-op. Must not race
 /// with other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_audit_free(report: *mut seatcore_audit_report) {
-    if !report.is_null() {
-        drop(Box::from_raw(report));
-    }
+    handle::free(report)
 }

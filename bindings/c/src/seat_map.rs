@@ -1,15 +1,13 @@
 //! Seat maps, blocked seats and best-available holds.
 
 use std::ffi::{c_char, CStr, CString};
-use std::ptr;
 
 use seatcore_core::seat_map::{MapEntry, MapSeat};
 use seatcore_core::{validate, BestFilters, InputError};
 
-use crate::args;
-use crate::error::{boundary, cstring, seatcore_error, seatcore_result, Failure};
+use crate::error::{boundary, cstring, seatcore_error, seatcore_result, Failure, NO_STRING};
 use crate::results::seatcore_hold;
-use crate::seatcore_client;
+use crate::{args, handle, seatcore_client};
 
 /// One seat of a structured seat map, as `seatcore_initialize_map` takes it.
 ///
@@ -110,6 +108,21 @@ impl From<MapEntry> for Entry {
     }
 }
 
+impl Entry {
+    /// The seat as C reads it, borrowing its strings.
+    fn view(&self) -> seatcore_map_entry {
+        seatcore_map_entry {
+            seat_id: self.seat_id.as_ptr(),
+            section: self.section.as_ptr(),
+            row: self.row.as_ref().map_or(NO_STRING, |r| r.as_ptr()),
+            position: self.position,
+            category: self.category.as_ptr(),
+            accessible: self.accessible,
+            rank: self.rank,
+        }
+    }
+}
+
 /// An optional NUL-terminated UTF-8 string field of the seat at `index`.
 ///
 /// # Safety
@@ -196,13 +209,9 @@ pub unsafe extern "C" fn seatcore_initialize_map(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let seats = map_seats(seats, count)?;
-        let n = client.core.initialize_map(show_id, &seats)?;
-        if let Some(out) = out_seat_count.as_mut() {
-            *out = n;
-        }
+        args::put(out_seat_count, core.initialize_map(show_id, &seats)?);
         Ok(())
     })
 }
@@ -223,12 +232,10 @@ pub unsafe extern "C" fn seatcore_seat_map(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let out = args::out(out, "out")?;
-        let map = client.core.seat_map(show_id)?;
-        let seats = map.seats.into_iter().map(Entry::from).collect();
-        *out = Box::into_raw(Box::new(seatcore_map { seats }));
+        let seats = core.seat_map(show_id)?.seats.into_iter().map(Entry::from).collect();
+        *out = handle::new(seatcore_map { seats });
         Ok(())
     })
 }
@@ -236,7 +243,7 @@ pub unsafe extern "C" fn seatcore_seat_map(
 /// The number of seats of a map (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_map_count(map: *const seatcore_map) -> usize {
-    map.as_ref().map_or(0, |m| m.seats.len())
+    handle::get(map, |m| m.seats.len())
 }
 
 /// Writes the `index`-th seat of the map, in map order, into `*out`. The strings in `*out`
@@ -252,35 +259,14 @@ pub unsafe extern "C" fn seatcore_map_seat_at(
     out: *mut seatcore_map_entry,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let map = args::arg(map, "map")?;
-        let out = args::out(out, "out")?;
-        let Some(e) = map.seats.get(index) else {
-            return Err(seatcore_error::new(
-                seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
-                format!("seat index {index} is out of range (the map has {} seats)", map.seats.len()),
-            ));
-        };
-        *out = seatcore_map_entry {
-            seat_id: e.seat_id.as_ptr(),
-            section: e.section.as_ptr(),
-            row: e.row.as_ref().map_or(ptr::null(), |r| r.as_ptr()),
-            position: e.position,
-            category: e.category.as_ptr(),
-            accessible: e.accessible,
-            rank: e.rank,
-        };
-        Ok(())
-    })
+    args::read_into(map, "map", out, err, |m| Ok(args::seat_at(&m.seats, index, "the map")?.view()))
 }
 
 /// Frees a map and every string borrowed from it. NULL is a no-op. Must not race with
 /// other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_map_free(map: *mut seatcore_map) {
-    if !map.is_null() {
-        drop(Box::from_raw(map));
-    }
+    handle::free(map)
 }
 
 /// Blocks seats (house seats, broken seats), all or none: a blocked seat cannot be held
@@ -305,11 +291,9 @@ pub unsafe extern "C" fn seatcore_block_seats(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
-        let reason = if reason.is_null() { None } else { Some(args::text(reason, "reason")?) };
-        client.core.block(show_id, &ids, reason)?;
+        core.block(show_id, &ids, args::optional_text(reason, "reason")?)?;
         Ok(())
     })
 }
@@ -327,10 +311,9 @@ pub unsafe extern "C" fn seatcore_unblock_seats(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
-        client.core.unblock(show_id, &ids)?;
+        core.unblock(show_id, &ids)?;
         Ok(())
     })
 }
@@ -364,13 +347,12 @@ pub unsafe extern "C" fn seatcore_hold_best(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     boundary(err, || {
-        let client = args::arg(client, "client")?;
-        let show_id = args::text(show_id, "show_id")?;
+        let (core, show_id) = args::client_and_show(client, show_id)?;
         let filters = match filters.as_ref() {
             None => BestFilters::default(),
             Some(f) => BestFilters {
-                category: optional(f.category, "filters.category")?,
-                section: optional(f.section, "filters.section")?,
+                category: args::optional_text(f.category, "filters.category")?.map(str::to_owned),
+                section: args::optional_text(f.section, "filters.section")?.map(str::to_owned),
                 accessible: match f.accessible {
                     SEATCORE_ANY => None,
                     SEATCORE_NOT_ACCESSIBLE => Some(false),
@@ -384,25 +366,13 @@ pub unsafe extern "C" fn seatcore_hold_best(
                 },
             },
         };
-        let key = optional(request_key, "request_key")?;
+        let key = args::optional_text(request_key, "request_key")?;
         let out = args::out(out, "out")?;
         let hold = match key {
-            Some(key) => client.core.hold_best_with_key(show_id, count, &filters, seconds, &key)?,
-            None => client.core.hold_best(show_id, count, &filters, seconds)?,
+            Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
+            None => core.hold_best(show_id, count, &filters, seconds)?,
         };
-        *out = Box::into_raw(Box::new(seatcore_hold::from(hold)));
+        *out = handle::new(seatcore_hold::from(hold));
         Ok(())
     })
-}
-
-/// An optional NUL-terminated UTF-8 string argument.
-///
-/// # Safety
-/// `p` is NULL or points to a NUL-terminated string.
-unsafe fn optional(p: *const c_char, what: &str) -> Result<Option<String>, Failure> {
-    if p.is_null() {
-        Ok(None)
-    } else {
-        args::text(p, what).map(|s| Some(s.to_owned()))
-    }
 }

@@ -235,6 +235,14 @@ pub(crate) fn open(db: &TestDb) -> Client {
     Client(client)
 }
 
+/// A fresh database named after `name`, a client on it, and the show `show` with `seats`.
+pub(crate) fn with_show(name: &str, show: &str, seats: &[&str]) -> (TestDb, Client) {
+    let db = TestDb::new(name);
+    let c = open(&db);
+    initialize(&c, show, seats);
+    (db, c)
+}
+
 pub(crate) fn cs(s: &str) -> CString {
     CString::new(s).unwrap()
 }
@@ -339,9 +347,7 @@ pub(crate) fn assert_sound(c: &Client) -> AuditView {
 
 #[test]
 fn hold_book_status_release_reset() {
-    let db = TestDb::new("c_flow");
-    let c = open(&db);
-    initialize(&c, "s1", &["A1", " A2 ", "A3", "B1"]);
+    let (db, c) = with_show("c_flow", "s1", &["A1", " A2 ", "A3", "B1"]);
     unsafe {
         let h = hold(&c, "s1", &["A3", "A1"]).unwrap();
         assert_eq!(text(seatcore_hold_show_id(h)), "s1");
@@ -452,9 +458,7 @@ fn hold_book_status_release_reset() {
 
 #[test]
 fn keyed_holds_and_domain_errors() {
-    let db = TestDb::new("c_keyed");
-    let c = open(&db);
-    initialize(&c, "s", &["A1", "A2"]);
+    let (_db, c) = with_show("c_keyed", "s", &["A1", "A2"]);
     unsafe {
         let ids = [cs("A1")];
         let p = ptrs(&ids);
@@ -528,9 +532,7 @@ fn keyed_holds_and_domain_errors() {
 
 #[test]
 fn bad_input_writes_nothing() {
-    let db = TestDb::new("c_bad");
-    let c = open(&db);
-    initialize(&c, "s", &["A1", "A2"]);
+    let (db, c) = with_show("c_bad", "s", &["A1", "A2"]);
     let show = cs("s");
     let good = [cs("A1")];
     let gp = ptrs(&good);
@@ -670,19 +672,23 @@ fn bad_input_writes_nothing() {
 
 #[test]
 fn unreachable_database_is_unavailable() {
-    let url = cs("postgres://nobody@127.0.0.1:1/none");
     let opts = seatcore_options_new();
     unsafe {
         assert_eq!(seatcore_options_set_connect_timeout_ms(opts, 500, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(seatcore_options_set_checkout_timeout_ms(opts, 1000, ptr::null_mut()), SEATCORE_OK);
-        let mut client = ptr::null_mut();
-        let mut err = ptr::null_mut();
-        let code = seatcore_client_new(url.as_ptr(), opts, &mut client, &mut err);
+        let msg = refused_client("postgres://nobody@127.0.0.1:1/none", opts, SEATCORE_UNAVAILABLE);
         seatcore_options_free(opts);
-        assert_eq!(code, SEATCORE_UNAVAILABLE);
-        assert!(client.is_null());
-        assert!(take_error(err, SEATCORE_UNAVAILABLE).starts_with("database unavailable"));
+        assert!(msg.starts_with("database unavailable"), "{msg}");
     }
+}
+
+/// Opens a client on `url` that must fail with `code`, writing no client; returns the
+/// error's message.
+unsafe fn refused_client(url: &str, options: *const seatcore_options, code: seatcore_result) -> String {
+    let (mut client, mut err) = (ptr::null_mut(), ptr::null_mut());
+    assert_eq!(seatcore_client_new(cs(url).as_ptr(), options, &mut client, &mut err), code, "{url}");
+    assert!(client.is_null());
+    take_error(err, code)
 }
 
 /// A configuration that cannot work is `SEATCORE_CONFIG`, found before any connection is
@@ -700,12 +706,7 @@ fn configuration_errors_are_config_not_outages() {
         ("host=127.0.0.1 port=1 sslcert=/nonexistent/c.pem sslkey=/nonexistent/c.key", "/nonexistent/c.pem"),
         ("host=127.0.0.1 port=1 sslcert=/nonexistent/c.pem", "sslcert and sslkey go together"),
     ] {
-        let mut client = ptr::null_mut();
-        let mut err = ptr::null_mut();
-        let code = unsafe { seatcore_client_new(cs(url).as_ptr(), ptr::null(), &mut client, &mut err) };
-        assert_eq!(code, SEATCORE_CONFIG, "{url}");
-        assert!(client.is_null());
-        let msg = unsafe { take_error(err, SEATCORE_CONFIG) };
+        let msg = unsafe { refused_client(url, ptr::null(), SEATCORE_CONFIG) };
         assert!(msg.starts_with("configuration error: ") && msg.contains(needle), "{url}: {msg}");
     }
     // min_idle above pool_size keeps the whole pool open: a configuration that works, so
@@ -714,17 +715,8 @@ fn configuration_errors_are_config_not_outages() {
     unsafe {
         assert_eq!(seatcore_options_set_pool_size(opts, 3, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(seatcore_options_set_min_idle(opts, 5, ptr::null_mut()), SEATCORE_OK);
-        let mut client = ptr::null_mut();
-        let mut err = ptr::null_mut();
-        let code = seatcore_client_new(
-            cs("postgres://nobody@127.0.0.1:1/none").as_ptr(),
-            opts,
-            &mut client,
-            &mut err,
-        );
+        refused_client("postgres://nobody@127.0.0.1:1/none", opts, SEATCORE_UNAVAILABLE);
         seatcore_options_free(opts);
-        assert_eq!(code, SEATCORE_UNAVAILABLE);
-        take_error(err, SEATCORE_UNAVAILABLE);
     }
 }
 
@@ -926,9 +918,7 @@ fn one_client_many_threads() {
 
 #[test]
 fn sweeper_removes_expired_holds() {
-    let db = TestDb::new("c_sweeper");
-    let c = open(&db);
-    initialize(&c, "s", &["A1"]);
+    let (db, c) = with_show("c_sweeper", "s", &["A1"]);
     unsafe {
         let mut sw = ptr::null_mut();
         for interval in [0, 86_400_001, u64::MAX] {
@@ -967,9 +957,7 @@ fn sweeper_removes_expired_holds() {
 
 #[test]
 fn status_streams_in_seat_map_order() {
-    let db = TestDb::new("c_each");
-    let c = open(&db);
-    initialize(&c, "s", &["C3", "A1", "B2"]);
+    let (_db, c) = with_show("c_each", "s", &["C3", "A1", "B2"]);
     let h = hold(&c, "s", &["B2"]).unwrap();
     unsafe extern "C" fn collect(user: *mut c_void, seat: *const seatcore_seat) {
         let seen = &mut *(user as *mut Vec<(String, u32, bool)>);
@@ -1027,9 +1015,7 @@ fn status_streams_in_seat_map_order() {
 
 #[test]
 fn audit_reports_what_it_finds() {
-    let db = TestDb::new("c_audit");
-    let c = open(&db);
-    initialize(&c, "s1", &["A1", "A2", "A3"]);
+    let (db, c) = with_show("c_audit", "s1", &["A1", "A2", "A3"]);
     initialize(&c, "s2", &["B1"]);
     let h = hold(&c, "s1", &["A1", "A2"]).unwrap();
     unsafe {
@@ -1279,33 +1265,22 @@ fn seat_maps_blocks_and_best_available() {
 
         // A request key makes a retry return the same hold.
         let key = cs("kiosk-7-req-1");
-        let (mut first, mut again) = (ptr::null_mut(), ptr::null_mut());
-        assert_eq!(
-            seatcore_hold_best(
+        let hold_with_key = || {
+            let mut hold = ptr::null_mut();
+            let code = seatcore_hold_best(
                 c.0,
                 show.as_ptr(),
                 2,
                 ptr::null(),
                 60,
                 key.as_ptr(),
-                &mut first,
-                ptr::null_mut()
-            ),
-            SEATCORE_OK
-        );
-        assert_eq!(
-            seatcore_hold_best(
-                c.0,
-                show.as_ptr(),
-                2,
-                ptr::null(),
-                60,
-                key.as_ptr(),
-                &mut again,
-                ptr::null_mut()
-            ),
-            SEATCORE_OK
-        );
+                &mut hold,
+                ptr::null_mut(),
+            );
+            assert_eq!(code, SEATCORE_OK);
+            hold
+        };
+        let (first, again) = (hold_with_key(), hold_with_key());
         assert_eq!(text(seatcore_hold_id(first)), text(seatcore_hold_id(again)));
         seatcore_hold_free(first);
         seatcore_hold_free(again);
@@ -1341,50 +1316,33 @@ fn bad_seat_maps_name_the_seat_and_write_nothing() {
         let mut b = map_seat(&a2);
         b.row = row.as_ptr();
         b.position = 1; // the same place as A1
-        let mut err = ptr::null_mut();
-        let seats = [a, b];
-        assert_eq!(
-            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
-            SEATCORE_INVALID_INPUT
-        );
+                        // Initializes the map with `seats` (NULL when there are none), expecting the code
+                        // `want`; returns the error object.
+        let refused = |seats: &[seatcore_map_seat], want| {
+            let p = if seats.is_empty() { ptr::null() } else { seats.as_ptr() };
+            let mut err = ptr::null_mut();
+            assert_eq!(
+                seatcore_initialize_map(c.0, show.as_ptr(), p, seats.len(), ptr::null_mut(), &mut err),
+                want
+            );
+            err
+        };
+        let err = refused(&[a, b], SEATCORE_INVALID_INPUT);
         let mut index = 0usize;
         assert!(seatcore_error_index(err, &mut index));
         assert_eq!(index, 1);
         take_error(err, SEATCORE_INVALID_INPUT);
-        // A negative position in a row, a NULL seat id, a rank that is not finite.
+        // A negative position in a row, a NULL seat id, a rank that is not finite, no seat.
         b.position = -3;
-        let seats = [a, b];
-        let mut err = ptr::null_mut();
-        assert_eq!(
-            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
-            SEATCORE_INVALID_INPUT
-        );
-        take_error(err, SEATCORE_INVALID_INPUT);
+        take_error(refused(&[a, b], SEATCORE_INVALID_INPUT), SEATCORE_INVALID_INPUT);
         b.position = 2;
         b.seat_id = ptr::null();
-        let seats = [a, b];
-        let mut err = ptr::null_mut();
-        assert_eq!(
-            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
-            SEATCORE_NULL_PARAMETER
-        );
-        take_error(err, SEATCORE_NULL_PARAMETER);
+        take_error(refused(&[a, b], SEATCORE_NULL_PARAMETER), SEATCORE_NULL_PARAMETER);
         b.seat_id = a2.as_ptr();
         b.has_rank = true;
         b.rank = f64::INFINITY;
-        let seats = [a, b];
-        let mut err = ptr::null_mut();
-        assert_eq!(
-            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), 2, ptr::null_mut(), &mut err),
-            SEATCORE_INVALID_INPUT
-        );
-        take_error(err, SEATCORE_INVALID_INPUT);
-        let mut err = ptr::null_mut();
-        assert_eq!(
-            seatcore_initialize_map(c.0, show.as_ptr(), ptr::null(), 0, ptr::null_mut(), &mut err),
-            SEATCORE_INVALID_INPUT
-        );
-        take_error(err, SEATCORE_INVALID_INPUT);
+        take_error(refused(&[a, b], SEATCORE_INVALID_INPUT), SEATCORE_INVALID_INPUT);
+        take_error(refused(&[], SEATCORE_INVALID_INPUT), SEATCORE_INVALID_INPUT);
         // Nothing was written: the show does not exist.
         let mut map = ptr::null_mut();
         let mut err = ptr::null_mut();
