@@ -94,6 +94,8 @@ struct Inner {
     /// and the queues of those groups.
     group_holds: bool,
     groups: ops::group::Groups,
+    /// The queues of grouped best-available holds (also [`Options::group_holds`]).
+    best_groups: ops::best::BestGroups,
     /// The queues of grouped extensions and partial releases (also [`Options::group_holds`]).
     extensions: ops::lifecycle::Extensions,
     partial_releases: ops::lifecycle::PartialReleases,
@@ -209,9 +211,12 @@ impl SeatCore {
         // Several hosts: the writer wants the one that takes writes, the reader a standby.
         let (config, tls, fallbacks) = endpoint(url, &options, SessionAttrs::ReadWrite)?;
         // Plain SET (not startup options) so a transaction-mode pooler needs no configuration.
+        // No JIT: the planner's estimate for reading a big show's seats (a status read, a
+        // best-available choice) passes its thresholds, and compiling the plan then takes 20
+        // to 250 ms of a read that runs 100 ms without it.
         let session_sql = format!(
             "SET statement_timeout = {}; SET lock_timeout = {}; \
-             SET idle_in_transaction_session_timeout = {}; SET TIME ZONE 'UTC'",
+             SET idle_in_transaction_session_timeout = {}; SET TIME ZONE 'UTC'; SET jit = off",
             options.statement_timeout.as_millis(),
             options.lock_timeout.as_millis(),
             options.statement_timeout.as_millis() * 3,
@@ -253,6 +258,7 @@ impl SeatCore {
                 copies: Default::default(),
                 group_holds: options.group_holds,
                 groups: Default::default(),
+                best_groups: Default::default(),
                 extensions: Default::default(),
                 partial_releases: Default::default(),
             }),

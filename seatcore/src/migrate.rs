@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "V6__grouped_lifecycle.sql",
         sql: include_str!("../../migrations/V6__grouped_lifecycle.sql"),
     },
+    Migration {
+        version: 7,
+        name: "V7__planned_once.sql",
+        sql: include_str!("../../migrations/V7__planned_once.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).

@@ -218,6 +218,54 @@ fn best_available_in_order() {
     assert!(core.audit(Some("s")).unwrap().ok);
 }
 
+/// Best-available requests made together (one transaction) choose exactly what they would
+/// choose one after another, each on what the ones before it left; a request that fits
+/// nowhere, or whose input is bad, gets its own answer and the others theirs.
+#[test]
+fn best_available_requests_made_together_choose_as_in_turn() {
+    let db = TestDb::new("maps_best_group");
+    let core = core(&db, 2);
+    // two rows of 12, seats 5 and 9 of row A taken
+    let seats: Vec<String> =
+        ["A", "B"].iter().flat_map(|r| (1..=12).map(move |i| format!("{r}{i}"))).collect();
+    let none = BestFilters::default();
+    let wanted = [3, 4, 2, 30, 0, 4, 1, 3];
+    let mut chosen = Vec::new();
+    for show in ["together", "in_turn"] {
+        core.initialize_show(show, &seats).unwrap();
+        core.hold(show, &["A5"], 600).unwrap();
+        core.hold(show, &["A9"], 600).unwrap();
+        let answers: Vec<Result<seatcore::Hold, Error>> = if show == "together" {
+            let requests: Vec<(usize, &BestFilters, i64)> = wanted.iter().map(|&n| (n, &none, 600)).collect();
+            core.hold_best_together(show, &requests)
+        } else {
+            wanted.iter().map(|&n| core.hold_best(show, n, &none, 600)).collect()
+        };
+        let outcomes: Vec<Result<Vec<String>, ErrorKind>> =
+            answers.iter().map(|a| a.as_ref().map(|h| h.seat_ids.clone()).map_err(Error::kind)).collect();
+        chosen.push(outcomes);
+    }
+    assert_eq!(chosen[0], chosen[1], "together, each request chose what it chooses in turn");
+    let together = &chosen[0];
+    assert_eq!(together[3], Err(ErrorKind::NoAdjacentSeats), "30 seats fit in no row");
+    assert_eq!(together[4], Err(ErrorKind::InvalidInput), "a count of 0");
+    let granted: Vec<&Vec<String>> = together.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(granted.len(), 6);
+    let mut seen = HashSet::new();
+    for block in &granted {
+        assert!(block.iter().all(|s| seen.insert(s.clone())), "no seat in two holds: {block:?}");
+    }
+    // one transaction recorded them, in the order of the requests
+    let held: Vec<seatcore::Change> = db
+        .settled_history(&core, "together", None)
+        .into_iter()
+        .filter(|c| c.kind == ChangeKind::Held && c.seat_ids[..] != ["A5"] && c.seat_ids[..] != ["A9"])
+        .collect();
+    assert_eq!(held.iter().map(|c| &c.seat_ids).collect::<Vec<_>>(), granted);
+    assert!(held.iter().all(|c| c.id >> 20 == held[0].id >> 20), "one transaction");
+    assert!(core.audit(Some("together")).unwrap().ok);
+}
+
 /// The state of a show replayed from its log, for the orphan check.
 #[derive(Clone, Default)]
 struct Replay {

@@ -16,6 +16,12 @@
 //!      commits. A seat taken meanwhile (by a plain hold, or by another process) means
 //!      another round from step 1, which then sees the seat taken.
 //!
+//! With `group_holds`, the requests of one show that arrive while two groups of it are
+//! being made queue (`ops::queue`) and the next caller decides them all in one round:
+//! one refresh, the blocks chosen in queue order (each on what the ones before it left),
+//! then every block held by one grouped hold (`ops::group`) in the same transaction. A
+//! request that arrives alone takes the round above at once.
+//!
 //! So the commits of one show's best-available holds overlap (group commit), and no two
 //! threads of a process ever pick the same seat. Two processes may pick the same block at
 //! once: the seat locks let one have it, and the other tries its next best. A request that
@@ -35,8 +41,10 @@ use uuid::Uuid;
 
 use crate::best::{Filters, Model, State, MAX_COUNT};
 use crate::error::{Error, InputError, Result};
-use crate::ops::changes::{change, change_columns};
+use crate::ops::changes::change;
+use crate::ops::group::{self, Outcome};
 use crate::ops::hold::{find, try_hold};
+use crate::ops::queue::{Grouped, Queues};
 use crate::per_process::PerProcess;
 use crate::seat_map::{MapEntry, MAX_NAME_CHARS};
 use crate::types::Hold;
@@ -65,17 +73,10 @@ WHERE s.show_id = $1
 ORDER BY s.seat_no";
 
 /// The show's changes after `$2` (final or not), the horizon, and the database's clock
-/// (one row with NULL changes when there are none); it gives the transaction its id.
-const REFRESH_SQL: &str = concat!(
-    "
-WITH horizon AS MATERIALIZED (
-    SELECT seatcore_change_horizon() AS h, now() AS db_now, pg_current_xact_id() AS xid)
-SELECT ",
-    change_columns!(),
-    ", horizon.h, horizon.db_now
-FROM horizon LEFT JOIN changes c ON c.show_id = $1 AND c.id > $2
-ORDER BY c.id"
-);
+/// (one row with NULL changes when there are none); it gives the transaction its id
+/// (`seatcore_best_refresh`, migrations/V7: planned once per session). The columns of a
+/// change come first, as `change` reads them.
+const REFRESH_SQL: &str = "SELECT * FROM seatcore_best_refresh($1, $2)";
 
 /// One show's copy: its state as of the final part of the log up to `cursor`, and the
 /// blocks this process's threads are holding right now.
@@ -176,18 +177,75 @@ impl SeatCore {
         key: Option<&str>,
     ) -> Result<Hold> {
         let show_id = validate::show_id(show_id)?;
-        if !(1..=MAX_COUNT).contains(&count) {
-            return Err(InputError::Count { max: MAX_COUNT }.into());
-        }
-        let filters = Filters {
-            category: filter("category", filters.category.as_deref())?,
-            section: filter("section", filters.section.as_deref())?,
-            accessible: filters.accessible,
+        let request = BestRequest::checked(count, filters, seconds)?;
+        let outcome = if key.is_none() && self.inner.group_holds {
+            self.inner
+                .best_groups
+                .run(self, show_id, request, |core, requests| core.make_best_group(show_id, requests))
+        } else {
+            self.hold_best_alone(show_id, &request, key)
         };
-        let seconds = validate::hold_seconds(seconds)?;
-        let hold_id = Uuid::new_v4();
+        self.count_best(&outcome);
+        outcome
+    }
+
+    fn count_best(&self, outcome: &Result<Hold>) {
+        let counters = &self.inner.counters;
+        match outcome {
+            Ok(_) => bump(&counters.holds_granted, 1),
+            Err(Error::NoAdjacentSeats) => bump(&counters.holds_refused, 1),
+            Err(_) => {}
+        }
+    }
+
+    /// Holds, for each of `requests` (best-available requests of one show), the best
+    /// block left by the requests before it. Each answer only once it is durable.
+    ///
+    /// Errors per request: as [`SeatCore::hold_best`].
+    #[cfg(feature = "test-support")]
+    pub fn hold_best_together(
+        &self,
+        show_id: &str,
+        requests: &[(usize, &Filters, i64)],
+    ) -> Vec<Result<Hold>> {
+        let show_id = match validate::show_id(show_id) {
+            Ok(id) => id,
+            Err(e) => return requests.iter().map(|_| Err(Error::from(e.clone()))).collect(),
+        };
+        let checked: Vec<Result<BestRequest>> = requests
+            .iter()
+            .map(|(count, filters, seconds)| BestRequest::checked(*count, filters, *seconds))
+            .collect();
+        let valid: Vec<&BestRequest> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let mut made =
+            if valid.is_empty() { Vec::new() } else { self.best_group(show_id, &valid) }.into_iter();
+        let answers: Vec<Result<Hold>> = checked
+            .into_iter()
+            .map(|r| match r {
+                Ok(_) => made.next().unwrap_or(Err(Error::Busy(None))),
+                Err(e) => Err(e),
+            })
+            .collect();
+        for answer in &answers {
+            self.count_best(answer);
+        }
+        answers
+    }
+
+    /// Makes the best-available holds `requests` of one show: alone, or as a group.
+    fn make_best_group(&self, show_id: &str, requests: &[&BestRequest]) -> Vec<Result<Hold>> {
+        if let [one] = requests {
+            vec![self.hold_best_alone(show_id, one, None)]
+        } else {
+            self.best_group(show_id, requests)
+        }
+    }
+
+    /// One best-available hold, in rounds of its own (see the module's doc).
+    fn hold_best_alone(&self, show_id: &str, request: &BestRequest, key: Option<&str>) -> Result<Hold> {
+        let BestRequest { count, ref filters, seconds, hold_id } = *request;
         let slot = self.inner.copies.slot(show_id);
-        let outcome = self.with_conn(OnLost::Retry, |c, attempt| {
+        self.with_conn(OnLost::Retry, |c, attempt| {
             // After a lost connection the first attempt may have committed; with a key, a
             // repeat is answered from the hold it made.
             if attempt > 0 || key.is_some() {
@@ -211,7 +269,7 @@ impl SeatCore {
                     let (view, now) = refresh(&mut tx, show_id, &mut guard)?;
                     let copy = guard.as_mut().ok_or(Error::ShowNotFound)?;
                     copy.used = self.inner.copies.tick();
-                    match view.best(count, &filters, now) {
+                    match view.best(count, filters, now) {
                         Some(block) => {
                             copy.in_flight.insert(hold_id, block.seats.clone());
                             Some(block.seats.iter().map(|&i| view.seat_id(i).to_owned()).collect::<Vec<_>>())
@@ -226,12 +284,10 @@ impl SeatCore {
                     }
                 };
                 let Some(seats) = decision else { continue };
+                let settle = Settle { slot: &slot, holds: vec![hold_id] };
                 let held = try_hold(&mut tx, show_id, &seats, seconds, hold_id, key)
                     .and_then(|hold| tx.commit().map(|()| hold).map_err(Error::from));
-                if let Some(copy) = slot.copy.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                    copy.in_flight.remove(&hold_id);
-                }
-                slot.settled.notify_all();
+                drop(settle);
                 match held {
                     Ok(hold) => {
                         self.notify_changes(&mut c.client);
@@ -243,14 +299,139 @@ impl SeatCore {
                 }
             }
             Err(Error::Busy(None))
+        })
+    }
+
+    /// Several best-available holds of one show in one transaction: one refresh of the
+    /// copy, the blocks chosen in queue order (each on the view the ones before it left),
+    /// then all held by one grouped hold (`ops::group`). A request that finds no block
+    /// while blocks of other groups are in flight, or whose block lost a seat to another
+    /// process or a plain hold, goes again alone once the group is done. Answers in order.
+    fn best_group(&self, show_id: &str, requests: &[&BestRequest]) -> Vec<Result<Hold>> {
+        let slot = self.inner.copies.slot(show_id);
+        let mut answers: Vec<Option<Result<Hold>>> = requests.iter().map(|_| None).collect();
+        let outcome = self.with_conn(OnLost::Retry, |c, attempt| {
+            if attempt > 0 {
+                // The lost attempt may have committed: its winners exist; the others go again.
+                for (i, r) in requests.iter().enumerate() {
+                    if answers[i].is_none() {
+                        if let Some(hold) = find(&mut c.client, show_id, r.hold_id, None)? {
+                            answers[i] = Some(Ok(hold));
+                        }
+                    }
+                }
+            }
+            let mut tx = c.client.transaction()?;
+            let mut blocks: Vec<(usize, group::Request)> = Vec::new();
+            let mut again: Vec<usize> = Vec::new();
+            {
+                let mut guard = slot.copy.lock().unwrap_or_else(|p| p.into_inner());
+                let (mut view, now) = refresh(&mut tx, show_id, &mut guard)?;
+                let copy = guard.as_mut().ok_or(Error::ShowNotFound)?;
+                copy.used = self.inner.copies.tick();
+                let others_in_flight = !copy.in_flight.is_empty();
+                let open: Vec<usize> = (0..requests.len()).filter(|&i| answers[i].is_none()).collect();
+                for i in open {
+                    let r = requests[i];
+                    match view.best(r.count, &r.filters, now) {
+                        Some(block) => {
+                            for &seat in &block.seats {
+                                view.states[seat] = State::Booked { booking: Uuid::nil() };
+                            }
+                            let seat_ids = block.seats.iter().map(|&s| view.seat_id(s).to_owned()).collect();
+                            copy.in_flight.insert(r.hold_id, block.seats);
+                            blocks.push((
+                                i,
+                                group::Request { seat_ids, seconds: r.seconds, hold_id: r.hold_id },
+                            ));
+                        }
+                        None if others_in_flight => again.push(i),
+                        None => answers[i] = Some(Err(Error::NoAdjacentSeats)),
+                    }
+                }
+            }
+            let settle = Settle { slot: &slot, holds: blocks.iter().map(|(_, r)| r.hold_id).collect() };
+            if blocks.is_empty() {
+                return Ok(again);
+            }
+            let held: Vec<&group::Request> = blocks.iter().map(|(_, r)| r).collect();
+            let every: Vec<usize> = (0..held.len()).collect();
+            let outcomes = group::group_transaction(&mut tx, show_id, &held, &every)?;
+            tx.commit()?;
+            drop(settle);
+            for ((i, _), outcome) in blocks.iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Decided(Ok(hold)) => answers[*i] = Some(Ok(hold)),
+                    // Taken since the copy was brought up to date: alone, it looks again.
+                    Outcome::Decided(Err(Error::SeatsUnavailable { .. })) | Outcome::Again => again.push(*i),
+                    Outcome::Decided(Err(e)) => answers[*i] = Some(Err(e)),
+                }
+            }
+            self.notify_changes(&mut c.client);
+            Ok(again)
         });
-        let counters = &self.inner.counters;
-        match &outcome {
-            Ok(_) => bump(&counters.holds_granted, 1),
-            Err(Error::NoAdjacentSeats) => bump(&counters.holds_refused, 1),
-            Err(_) => {}
+        match outcome {
+            Ok(again) => {
+                for i in again {
+                    answers[i] = Some(self.hold_best_alone(show_id, requests[i], None));
+                }
+            }
+            Err(e) => {
+                for answer in answers.iter_mut().filter(|a| a.is_none()) {
+                    *answer = Some(Err(group::shared(&e)));
+                }
+            }
         }
-        outcome
+        answers.into_iter().map(|a| a.unwrap_or(Err(Error::Busy(None)))).collect()
+    }
+}
+
+/// One best-available request: checked, with its own hold id.
+pub(crate) struct BestRequest {
+    count: usize,
+    filters: Filters,
+    seconds: i64,
+    hold_id: Uuid,
+}
+
+impl BestRequest {
+    fn checked(count: usize, filters: &Filters, seconds: i64) -> Result<BestRequest> {
+        if !(1..=MAX_COUNT).contains(&count) {
+            return Err(InputError::Count { max: MAX_COUNT }.into());
+        }
+        let filters = Filters {
+            category: filter("category", filters.category.as_deref())?,
+            section: filter("section", filters.section.as_deref())?,
+            accessible: filters.accessible,
+        };
+        Ok(BestRequest { count, filters, seconds: validate::hold_seconds(seconds)?, hold_id: Uuid::new_v4() })
+    }
+}
+
+impl Grouped for BestRequest {
+    fn weight(&self) -> usize {
+        self.count
+    }
+}
+
+/// The queues of grouped best-available holds.
+pub(crate) type BestGroups = Queues<BestRequest, Hold>;
+
+/// Blocks being held by this process, marked in the show's copy: when it goes (held,
+/// refused or failed), they are unmarked and the requests waiting for them look again.
+struct Settle<'a> {
+    slot: &'a Slot,
+    holds: Vec<Uuid>,
+}
+
+impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        if let Some(copy) = self.slot.copy.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            for hold in &self.holds {
+                copy.in_flight.remove(hold);
+            }
+        }
+        self.slot.settled.notify_all();
     }
 }
 

@@ -140,7 +140,6 @@ macro_rules! change_columns {
         "c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at"
     };
 }
-pub(crate) use change_columns;
 
 /// On a standby: the commit time of the last transaction it replayed. NULL on a primary.
 macro_rules! replayed_at {

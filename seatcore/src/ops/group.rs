@@ -193,7 +193,7 @@ pub(crate) fn shared(e: &Error) -> Error {
 type Loser<'a> = (usize, Vec<(i32, String)>, Vec<&'a str>);
 
 /// What a group's transaction decided for one of its holds.
-enum Outcome {
+pub(crate) enum Outcome {
     Decided(Result<Hold>),
     /// Its seats looked taken to the lock statement and are free now (released or expired
     /// in between): make it alone, after the group.
@@ -204,8 +204,8 @@ enum Outcome {
 /// the others lost, commit. A group of at most [`ONE_CALL_SEATS`] seats is made by one call
 /// of `seatcore_hold_group` (one round trip, its own transaction; the losers are explained
 /// after it); a bigger one by a transaction of three statements.
-fn group_transaction(
-    client: &mut postgres::Client,
+pub(crate) fn group_transaction(
+    client: &mut impl GenericClient,
     show_id: &str,
     requests: &[&Request],
     open: &[usize],
@@ -279,7 +279,7 @@ pub const ONE_CALL_SEATS: usize = 256;
 /// The group `open` in one call: lock, decide, record and commit by `seatcore_hold_group`;
 /// then why the others lost (the same rule, decided again from the seats it locked free).
 fn group_in_one_call(
-    client: &mut postgres::Client,
+    client: &mut impl GenericClient,
     show_id: &str,
     requests: &[&Request],
     open: &[usize],

@@ -6,33 +6,10 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::{bump, validate, OnLost, SeatCore};
 
-/// Lock the live hold, lock its seats in order, free them, delete the hold, record the change.
-///
-/// The hold is found by its id: its expiry is tested as `(...) IS TRUE`, a form no index
-/// serves, or a planner whose statistics of expiries lag behind the clock reads the live
-/// holds by the expiry index (all of them) instead of the one by the key.
-const RELEASE_SQL: &str = "
-WITH h AS MATERIALIZED (
-    SELECT hold_id, seat_nos, seat_ids FROM holds
-    WHERE hold_id = $2 AND show_id = $1 AND (expires_at > now()) IS TRUE
-    FOR UPDATE
-), locked AS MATERIALIZED (
-    SELECT s.seat_no
-    FROM seats s JOIN h ON s.seat_no = ANY (h.seat_nos)
-    WHERE s.show_id = $1 AND s.hold_id = h.hold_id
-    ORDER BY s.seat_no
-    FOR UPDATE OF s
-), freed AS (
-    UPDATE seats s SET hold_id = NULL, hold_expires_at = NULL
-    FROM locked l
-    WHERE s.show_id = $1 AND s.seat_no = l.seat_no
-), gone AS (
-    DELETE FROM holds WHERE hold_id IN (SELECT hold_id FROM h)
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id)
-    SELECT seatcore_change_id(0), 'released', $1, seat_ids, hold_id FROM h
-)
-SELECT count(*) FROM h";
+/// Lock the live hold, lock its seats in order, free them, delete the hold, record the
+/// change: 1, or 0 when there is no such live hold (`seatcore_release`, migrations/V7:
+/// planned once per session).
+const RELEASE_SQL: &str = "SELECT seatcore_release($1, $2)";
 
 impl SeatCore {
     /// Releases a live hold, making its seats available at once.

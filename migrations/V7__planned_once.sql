@@ -1,0 +1,62 @@
+-- seatcore schema, version 7: releasing a whole hold, and bringing a process's copy of a
+-- show up to date for best-available holds, planned once per session (as the functions of
+-- version 5; see there why).
+
+-- A live hold released: its seats freed (locked in seat-map order), the hold deleted, its
+-- change recorded. 1, or 0 (nothing written) when the show has no such live hold.
+--
+-- The hold is found by its id: its expiry is tested as `(...) IS TRUE`, a form no index
+-- serves, or a planner whose statistics of expiries lag behind the clock reads the live
+-- holds by the expiry index (all of them) instead of the one by the key.
+CREATE FUNCTION seatcore_release(p_show text, p_hold uuid)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+    v_released bigint;
+BEGIN
+    WITH h AS MATERIALIZED (
+        SELECT hold_id, seat_nos, seat_ids FROM holds
+        WHERE hold_id = p_hold AND show_id = p_show AND (expires_at > now()) IS TRUE
+        FOR UPDATE
+    ), locked AS MATERIALIZED (
+        SELECT s.seat_no
+        FROM seats s JOIN h ON s.seat_no = ANY (h.seat_nos)
+        WHERE s.show_id = p_show AND s.hold_id = h.hold_id
+        ORDER BY s.seat_no
+        FOR UPDATE OF s
+    ), freed AS (
+        UPDATE seats s SET hold_id = NULL, hold_expires_at = NULL
+        FROM locked l
+        WHERE s.show_id = p_show AND s.seat_no = l.seat_no
+    ), gone AS (
+        DELETE FROM holds WHERE hold_id IN (SELECT hold_id FROM h)
+    ), logged AS (
+        INSERT INTO changes (id, kind, show_id, seat_ids, hold_id)
+        SELECT seatcore_change_id(0), 'released', p_show, seat_ids, hold_id FROM h
+    )
+    SELECT count(*) INTO v_released FROM h;
+    RETURN v_released;
+END
+$$;
+
+-- A show's records after `p_after`, final or not, for a process's copy of the show
+-- (seatcore/src/ops/best.rs): a row per record, oldest first (one row of NULL record
+-- columns when there are none), each with the horizon and the database's clock. It gives
+-- the calling transaction its id, so the records that transaction writes come after every
+-- decision taken on what this call returned.
+CREATE FUNCTION seatcore_best_refresh(p_show text, p_after bigint)
+RETURNS TABLE (id bigint, at timestamptz, kind text, show_id text, seat_ids text[], hold_id uuid,
+               booking_id uuid, expires_at timestamptz, change_horizon bigint, db_now timestamptz)
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH horizon AS MATERIALIZED (
+        SELECT seatcore_change_horizon() AS h, now() AS db_now, pg_current_xact_id() AS xid)
+    SELECT c.id, c.at, c.kind, c.show_id, c.seat_ids, c.hold_id, c.booking_id, c.expires_at,
+           horizon.h, horizon.db_now
+    FROM horizon LEFT JOIN changes c ON c.show_id = p_show AND c.id > p_after
+    ORDER BY c.id;
+END
+$$;
