@@ -22,12 +22,40 @@ pub fn string(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
+/// The `show_id` argument: a `str`.
+pub fn show_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    string("show_id", obj)
+}
+
+/// The `show_id` and `hold_id` arguments of an operation on one hold, in that order.
+pub fn show_and_hold(show_id: &Bound<'_, PyAny>, hold_id: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
+    Ok((self::show_id(show_id)?, self::hold_id(hold_id)?))
+}
+
 /// An optional string argument (`None` or a `str`).
 pub fn optional_string(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
     match obj {
         Some(obj) if !obj.is_none() => string(argument, obj).map(Some),
         _ => Ok(None),
     }
+}
+
+/// The filters of a best-available hold (`category`, `section`: `None` or a `str`).
+pub fn best_filters(
+    category: Option<&Bound<'_, PyAny>>,
+    section: Option<&Bound<'_, PyAny>>,
+    accessible: Option<bool>,
+) -> PyResult<seatcore::BestFilters> {
+    Ok(seatcore::BestFilters {
+        category: optional_string("category", category)?,
+        section: optional_string("section", section)?,
+        accessible,
+    })
+}
+
+/// A seat count; a negative one is 0, which the core's range check refuses.
+pub fn count(count: Int) -> usize {
+    usize::try_from(count.0).unwrap_or(0)
 }
 
 /// A hold id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core, which

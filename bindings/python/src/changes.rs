@@ -6,7 +6,6 @@
 //! it runs the interpreter's pending signal handlers, so `KeyboardInterrupt` (or any
 //! exception a handler raises) ends a wait within a slice.
 
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
@@ -14,13 +13,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyIterator, PyTuple};
-use pythonize::pythonize;
+use pyo3::types::PyIterator;
 use seatcore::{iso8601, HistoryQuery, Uuid, Watch};
 
 use crate::args::{self, Int};
 use crate::core::SeatCore;
 use crate::error;
+use crate::results::{result_methods, Tuple};
 
 /// Longest a stream waits detached before it looks at the interpreter's signals.
 pub const SLICE: Duration = Duration::from_millis(200);
@@ -30,78 +29,31 @@ pub const SLICE: Duration = Duration::from_millis(200);
 #[derive(Clone, PartialEq, Eq)]
 pub struct Change(pub seatcore::Change);
 
-impl Hash for Change {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.id.hash(state);
+result_methods! {
+    Change, hash = |c| c.id;
+    getters {
+        /// The record's id; ids grow. Pass it as `after` to read or follow on from here.
+        id -> i64 = |c| c.id;
+        /// When the change was committed, an aware UTC datetime (the database's clock).
+        at -> DateTime<Utc> = |c| c.at;
+        /// What happened: `"initialized"`, `"held"`, `"extended"`, `"released"`, `"expired"`,
+        /// `"booked"`, `"cancelled"`, `"blocked"`, `"unblocked"` or `"reset"`.
+        kind -> &'static str = |c| c.kind.as_str();
+        /// The show the seats belong to.
+        show_id -> &str = |c| &c.show_id;
+        /// The seats the change is about.
+        seat_ids -> Tuple<&[String]> = |c| Tuple(&c.seat_ids);
+        /// The hold the change is about, or None.
+        hold_id -> Option<Uuid> = |c| c.hold_id;
+        /// The booking the change is about, or None.
+        booking_id -> Option<Uuid> = |c| c.booking_id;
+        /// When the hold ends (`held`, `extended`) or ended (`expired`), or None.
+        expires_at -> Option<DateTime<Utc>> = |c| c.expires_at;
     }
-}
-
-#[pymethods]
-impl Change {
-    /// The record's id; ids grow. Pass it as `after` to read or follow on from here.
-    #[getter]
-    fn id(&self) -> i64 {
-        self.0.id
-    }
-
-    /// When the change was committed, an aware UTC datetime (the database's clock).
-    #[getter]
-    fn at(&self) -> DateTime<Utc> {
-        self.0.at
-    }
-
-    /// What happened: `"initialized"`, `"held"`, `"extended"`, `"released"`, `"expired"`,
-    /// `"booked"`, `"cancelled"`, `"blocked"`, `"unblocked"` or `"reset"`.
-    #[getter]
-    fn kind(&self) -> &'static str {
-        self.0.kind.as_str()
-    }
-
-    /// The show the seats belong to.
-    #[getter]
-    fn show_id(&self) -> &str {
-        &self.0.show_id
-    }
-
-    /// The seats the change is about.
-    #[getter]
-    fn seat_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.0.seat_ids)
-    }
-
-    /// The hold the change is about, or None.
-    #[getter]
-    fn hold_id(&self) -> Option<Uuid> {
-        self.0.hold_id
-    }
-
-    /// The booking the change is about, or None.
-    #[getter]
-    fn booking_id(&self) -> Option<Uuid> {
-        self.0.booking_id
-    }
-
-    /// When the hold ends (`held`, `extended`) or ended (`expired`), or None.
-    #[getter]
-    fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.expires_at
-    }
-
     /// The record as the REST contract's JSON object: `{"id", "at", "kind", "show_id",
     /// "seat_ids"}` plus `"hold_id"`, `"booking_id"` and `"expires_at"` where they apply.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(pythonize(py, &self.0)?)
-    }
-
-    /// The record as one server-sent event of `GET /shows/<id>/events`, byte for byte what
-    /// `seatcore-server` sends: `id:`, `event:` (the kind) and `data:` (`to_dict()` as JSON)
-    /// lines, then a blank line.
-    fn to_event(&self) -> String {
-        seatcore::rest::event(&self.0)
-    }
-
-    fn __repr__(&self) -> String {
-        let c = &self.0;
+    to_dict;
+    repr = |c| {
         let mut out = format!(
             "Change(id={}, kind='{}', show_id={:?}, seat_ids={:?}, at='{}'",
             c.id,
@@ -120,6 +72,14 @@ impl Change {
             out.push_str(&format!(", expires_at='{}'", iso8601(t)));
         }
         out + ")"
+    };
+    methods {
+        /// The record as one server-sent event of `GET /shows/<id>/events`, byte for byte what
+        /// `seatcore-server` sends: `id:`, `event:` (the kind) and `data:` (`to_dict()` as JSON)
+        /// lines, then a blank line.
+        fn to_event(&self) -> String {
+            seatcore::rest::event(&self.0)
+        }
     }
 }
 
@@ -127,36 +87,26 @@ impl Change {
 #[pyclass(frozen, module = "seatcore._seatcore")]
 pub struct ChangePage(pub seatcore::ChangePage);
 
-#[pymethods]
-impl ChangePage {
-    /// The changes, oldest first.
-    #[getter]
-    fn changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.0.changes.iter().cloned().map(Change))
+result_methods! {
+    ChangePage;
+    getters {
+        /// The changes, oldest first.
+        changes -> Tuple<Vec<Change>> = |p| Tuple(p.changes.iter().cloned().map(Change).collect());
+        /// The `after` of the next page: every record up to it was returned (or filtered out),
+        /// now and for good. Equal to `after` when the page is empty.
+        next -> i64 = |p| p.next;
     }
-
-    /// The `after` of the next page: every record up to it was returned (or filtered out),
-    /// now and for good. Equal to `after` when the page is empty.
-    #[getter]
-    fn next(&self) -> i64 {
-        self.0.next
-    }
-
     /// The document of `GET /shows/<id>/history`: `{"changes": [...], "next": id}`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(pythonize(py, &self.0)?)
-    }
+    to_dict;
+    repr = |p| format!("ChangePage(changes=<{} changes>, next={})", p.changes.len(), p.next);
+    methods {
+        fn __len__(&self) -> usize {
+            self.0.changes.len()
+        }
 
-    fn __len__(&self) -> usize {
-        self.0.changes.len()
-    }
-
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        self.changes(py)?.as_any().try_iter()
-    }
-
-    fn __repr__(&self) -> String {
-        format!("ChangePage(changes=<{} changes>, next={})", self.0.changes.len(), self.0.next)
+        fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+            self.changes().into_pyobject(py)?.as_any().try_iter()
+        }
     }
 }
 
@@ -179,9 +129,9 @@ pub fn history(
     seat_id: Option<&Bound<'_, PyAny>>,
     limit: Int,
 ) -> PyResult<ChangePage> {
-    let show_id = args::string("show_id", show_id)?;
+    let show_id = args::show_id(show_id)?;
     let query = query(after, seat_id, limit)?;
-    let page = core.call(py, |c| c.history(&show_id, &query)).map_err(|e| error::to_py(py, e))?;
+    let page = core.run(py, |c| c.history(&show_id, &query))?;
     Ok(ChangePage(page))
 }
 
@@ -204,9 +154,9 @@ pub fn stream(
     after: Option<Int>,
     timeout: Option<f64>,
 ) -> PyResult<ChangeStream> {
-    let show_id = args::string("show_id", show_id)?;
+    let show_id = args::show_id(show_id)?;
     let timeout = self::timeout(timeout)?;
-    let watch = core.call(py, |c| c.watch(&show_id, after.map(|a| a.0))).map_err(|e| error::to_py(py, e))?;
+    let watch = core.run(py, |c| c.watch(&show_id, after.map(|a| a.0)))?;
     Ok(ChangeStream::new(show_id, timeout, watch))
 }
 

@@ -52,43 +52,13 @@ impl SeatCore {
     }
 
     /// [`SeatCore::call`], the error raised as its Python exception.
-    fn run<T: Send>(
+    pub fn run<T: Send>(
         &self,
         py: Python<'_>,
         op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
     ) -> PyResult<T> {
         self.call(py, op).map_err(|e| error::to_py(py, e))
     }
-}
-
-/// The connection options from the constructor's arguments, each checked against the
-/// core's range for it.
-#[allow(clippy::too_many_arguments)]
-fn options(
-    pool_size: Int,
-    min_idle: Int,
-    checkout_timeout: f64,
-    connect_timeout: f64,
-    statement_timeout: f64,
-    lock_timeout: f64,
-    sweep_batch: Int,
-    change_retention: f64,
-    max_hold_life: f64,
-    migrate: bool,
-    group_holds: bool,
-    read_url: Option<String>,
-) -> seatcore::Result<Options> {
-    let mut o = Options { migrate, group_holds, read_url, ..Options::DEFAULT };
-    o.set_pool_size(Options::POOL_SIZE.check_wide(pool_size.0)?)?
-        .set_min_idle(Options::MIN_IDLE.check_wide(min_idle.0)?)?
-        .set_sweep_batch(Options::SWEEP_BATCH.check_wide(sweep_batch.0)?)?
-        .set_checkout_timeout(seconds(Options::CHECKOUT_TIMEOUT.name, checkout_timeout)?)?
-        .set_connect_timeout(seconds(Options::CONNECT_TIMEOUT.name, connect_timeout)?)?
-        .set_statement_timeout(seconds(Options::STATEMENT_TIMEOUT.name, statement_timeout)?)?
-        .set_lock_timeout(seconds(Options::LOCK_TIMEOUT.name, lock_timeout)?)?
-        .set_change_retention(seconds(Options::CHANGE_RETENTION.name, change_retention)?)?
-        .set_max_hold_life(seconds(Options::MAX_HOLD_LIFE.name, max_hold_life)?)?;
-    Ok(o)
 }
 
 /// Whether `handle_rest` answers `endpoint`: every endpoint whose reply is one document. The
@@ -123,10 +93,9 @@ impl SeatCore {
     /// standby; the primary when it does not answer). Durations are in seconds
     /// (`change_retention`: how long the change log keeps a record; `max_hold_life`: `extend`
     /// never moves a hold's expiry past its creation plus this). With `group_holds`, the holds
-    /// (and the extensions, and the partial releases) of one show that arrive together from
-    /// this process's threads are made in one transaction (each still all-or-none and
-    /// independent, answered once durable). An option
-    /// out of its range, a
+    /// (and the best-available holds, the extensions, the partial releases) of one show that
+    /// arrive together from this process's threads are made in one transaction (each still
+    /// all-or-none and independent, answered once durable). An option out of its range, a
     /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a
     /// `ValueError`) at once; an unreachable database `DatabaseUnavailableError`.
     #[new]
@@ -169,24 +138,22 @@ impl SeatCore {
     ) -> PyResult<Self> {
         let url = args::string("url", url)?;
         let read_url = args::optional_string("read_url", read_url)?;
-        let options = options(
-            pool_size,
-            min_idle,
-            checkout_timeout,
-            connect_timeout,
-            statement_timeout,
-            lock_timeout,
-            sweep_batch,
-            change_retention,
-            max_hold_life,
-            migrate,
-            group_holds,
-            read_url,
-        )
-        .map_err(|e| error::to_py(py, e))?;
+        // The connection options, each checked against the core's range for it.
+        let options = error::raising(py, || {
+            let mut o = Options { migrate, group_holds, read_url, ..Options::DEFAULT };
+            o.set_pool_size(Options::POOL_SIZE.check_wide(pool_size.0)?)?
+                .set_min_idle(Options::MIN_IDLE.check_wide(min_idle.0)?)?
+                .set_sweep_batch(Options::SWEEP_BATCH.check_wide(sweep_batch.0)?)?
+                .set_checkout_timeout(seconds(Options::CHECKOUT_TIMEOUT.name, checkout_timeout)?)?
+                .set_connect_timeout(seconds(Options::CONNECT_TIMEOUT.name, connect_timeout)?)?
+                .set_statement_timeout(seconds(Options::STATEMENT_TIMEOUT.name, statement_timeout)?)?
+                .set_lock_timeout(seconds(Options::LOCK_TIMEOUT.name, lock_timeout)?)?
+                .set_change_retention(seconds(Options::CHANGE_RETENTION.name, change_retention)?)?
+                .set_max_hold_life(seconds(Options::MAX_HOLD_LIFE.name, max_hold_life)?)?;
+            Ok(o)
+        })?;
         let pool_size = options.pool_size;
-        let core =
-            py.detach(|| seatcore::SeatCore::connect(&url, options)).map_err(|e| error::to_py(py, e))?;
+        let core = error::raising(py, || py.detach(|| seatcore::SeatCore::connect(&url, options)))?;
         Ok(SeatCore { core, pool_size })
     }
 
@@ -198,7 +165,7 @@ impl SeatCore {
         show_id: &Bound<'_, PyAny>,
         seat_ids: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         self.run(py, |core| core.initialize_show(&show_id, &seat_ids))
     }
@@ -215,14 +182,14 @@ impl SeatCore {
         show_id: &Bound<'_, PyAny>,
         seats: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let seats = args::map_seats(seats)?.map_err(|e| error::to_py(py, e))?;
         self.run(py, |core| core.initialize_map(&show_id, &seats))
     }
 
     /// The show's seat map, seats in map order. Raises `ShowNotFoundError`.
     fn seat_map<'py>(&self, py: Python<'py>, show_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let map = self.run(py, |core| core.seat_map(&show_id))?;
         PyTuple::new(py, map.seats.into_iter().map(MapSeat))
     }
@@ -240,7 +207,7 @@ impl SeatCore {
         seat_ids: &Bound<'py, PyAny>,
         reason: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         let reason = args::optional_string("reason", reason)?;
         let blocked = self.run(py, |core| core.block(&show_id, &seat_ids, reason.as_deref()))?;
@@ -256,7 +223,7 @@ impl SeatCore {
         show_id: &Bound<'py, PyAny>,
         seat_ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         let unblocked = self.run(py, |core| core.unblock(&show_id, &seat_ids))?;
         PyTuple::new(py, unblocked)
@@ -282,13 +249,9 @@ impl SeatCore {
         accessible: Option<bool>,
         request_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Hold> {
-        let show_id = args::string("show_id", show_id)?;
-        let filters = seatcore::BestFilters {
-            category: args::optional_string("category", category)?,
-            section: args::optional_string("section", section)?,
-            accessible,
-        };
-        let count = usize::try_from(count.0).unwrap_or(0);
+        let show_id = args::show_id(show_id)?;
+        let filters = args::best_filters(category, section, accessible)?;
+        let count = args::count(count);
         let key = args::optional_string("request_key", request_key)?;
         let hold = self.run(py, |core| match &key {
             Some(key) => core.hold_best_with_key(&show_id, count, &filters, seconds.0, key),
@@ -315,7 +278,7 @@ impl SeatCore {
         seconds: Int,
         request_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Hold> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
         let key = args::optional_string("request_key", request_key)?;
         let hold = self.run(py, |core| match &key {
@@ -334,8 +297,7 @@ impl SeatCore {
         show_id: &Bound<'_, PyAny>,
         hold_id: &Bound<'_, PyAny>,
     ) -> PyResult<Booking> {
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         Ok(Booking(self.run(py, |core| core.book(&show_id, &hold_id))?))
     }
 
@@ -347,8 +309,7 @@ impl SeatCore {
         show_id: &Bound<'_, PyAny>,
         hold_id: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         self.run(py, |core| core.release(&show_id, &hold_id))
     }
 
@@ -371,8 +332,7 @@ impl SeatCore {
         hold_id: &Bound<'_, PyAny>,
         seconds: Int,
     ) -> PyResult<Hold> {
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         Ok(Hold(self.run(py, |core| core.extend(&show_id, &hold_id, seconds.0))?))
     }
 
@@ -387,8 +347,7 @@ impl SeatCore {
         hold_id: &Bound<'_, PyAny>,
         seat_ids: &Bound<'_, PyAny>,
     ) -> PyResult<SeatsReleased> {
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
         Ok(SeatsReleased(self.run(py, |core| core.release_seats(&show_id, &hold_id, &seat_ids))?))
     }
@@ -403,7 +362,7 @@ impl SeatCore {
         show_id: &Bound<'_, PyAny>,
         booking_id: &Bound<'_, PyAny>,
     ) -> PyResult<Cancellation> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let booking_id = args::booking_id(booking_id)?;
         Ok(Cancellation(self.run(py, |core| core.cancel_booking(&show_id, &booking_id))?))
     }
@@ -418,7 +377,7 @@ impl SeatCore {
 
     /// Reads a show's status in one consistent statement. Raises `ShowNotFoundError`.
     fn seat_status(&self, py: Python<'_>, show_id: &Bound<'_, PyAny>) -> PyResult<ShowStatus> {
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         Ok(ShowStatus(self.run(py, |core| core.seat_status(&show_id))?))
     }
 

@@ -34,6 +34,11 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
     build(py, &err).unwrap_or_else(|import_failure| import_failure)
 }
 
+/// Runs `op`, its error raised as the Python exception of its kind.
+pub fn raising<T>(py: Python<'_>, op: impl FnOnce() -> seatcore::Result<T>) -> PyResult<T> {
+    op().map_err(|e| to_py(py, e))
+}
+
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     let kind = err.kind();
     let class = exception_class(py, kind)?;

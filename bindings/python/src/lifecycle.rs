@@ -1,58 +1,36 @@
 //! The hold lifecycle's results: a partial release and a cancelled booking. (`extend`
 //! returns a [`crate::results::Hold`].)
 
-use std::hash::{Hash, Hasher};
-
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
-use pythonize::pythonize;
 use seatcore::{iso8601, Uuid};
+
+use crate::results::{result_methods, Tuple};
 
 /// What a partial release did: the seats released, and those the hold keeps.
 #[pyclass(frozen, eq, module = "seatcore._seatcore")]
 #[derive(Clone, PartialEq, Eq)]
 pub struct SeatsReleased(pub seatcore::SeatsReleased);
 
-#[pymethods]
-impl SeatsReleased {
-    /// The hold the seats came from.
-    #[getter]
-    fn hold_id(&self) -> Uuid {
-        self.0.hold_id
+result_methods! {
+    SeatsReleased;
+    getters {
+        /// The hold the seats came from.
+        hold_id -> Uuid = |r| r.hold_id;
+        /// The show the seats belong to.
+        show_id -> &str = |r| &r.show_id;
+        /// The released seat ids (trimmed), in request order. They are available.
+        seat_ids -> Tuple<&[String]> = |r| Tuple(&r.seat_ids);
+        /// The seats the hold keeps, in the order it asked for them; empty when every seat was
+        /// released, which releases the hold.
+        remaining_seat_ids -> Tuple<&[String]> = |r| Tuple(&r.remaining_seat_ids);
     }
-
-    /// The show the seats belong to.
-    #[getter]
-    fn show_id(&self) -> &str {
-        &self.0.show_id
-    }
-
-    /// The released seat ids (trimmed), in request order. They are available.
-    #[getter]
-    fn seat_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.0.seat_ids)
-    }
-
-    /// The seats the hold keeps, in the order it asked for them; empty when every seat was
-    /// released, which releases the hold.
-    #[getter]
-    fn remaining_seat_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.0.remaining_seat_ids)
-    }
-
     /// The contract's dict: `{"message": "seats released", "seat_ids", "remaining_seat_ids"}`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(pythonize(py, &self.0)?)
-    }
-
-    fn __repr__(&self) -> String {
-        let r = &self.0;
-        format!(
-            "SeatsReleased(hold_id='{}', show_id={:?}, seat_ids={:?}, remaining_seat_ids={:?})",
-            r.hold_id, r.show_id, r.seat_ids, r.remaining_seat_ids
-        )
-    }
+    to_dict;
+    repr = |r| format!(
+        "SeatsReleased(hold_id='{}', show_id={:?}, seat_ids={:?}, remaining_seat_ids={:?})",
+        r.hold_id, r.show_id, r.seat_ids, r.remaining_seat_ids
+    );
 }
 
 /// A cancelled booking: kept, marked cancelled; its seats are available. Cancelling it
@@ -61,51 +39,25 @@ impl SeatsReleased {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Cancellation(pub seatcore::Cancellation);
 
-impl Hash for Cancellation {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.booking_id.hash(state);
+result_methods! {
+    Cancellation, hash = |c| c.booking_id;
+    getters {
+        /// The booking's id (the id of the hold it confirmed).
+        booking_id -> Uuid = |c| c.booking_id;
+        /// The show the seats belong to.
+        show_id -> &str = |c| &c.show_id;
+        /// The booking's seats, now available.
+        seat_ids -> Tuple<&[String]> = |c| Tuple(&c.seat_ids);
+        /// When the booking was first cancelled, an aware UTC datetime.
+        cancelled_at -> DateTime<Utc> = |c| c.cancelled_at;
     }
-}
-
-#[pymethods]
-impl Cancellation {
-    /// The booking's id (the id of the hold it confirmed).
-    #[getter]
-    fn booking_id(&self) -> Uuid {
-        self.0.booking_id
-    }
-
-    /// The show the seats belong to.
-    #[getter]
-    fn show_id(&self) -> &str {
-        &self.0.show_id
-    }
-
-    /// The booking's seats, now available.
-    #[getter]
-    fn seat_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.0.seat_ids)
-    }
-
-    /// When the booking was first cancelled, an aware UTC datetime.
-    #[getter]
-    fn cancelled_at(&self) -> DateTime<Utc> {
-        self.0.cancelled_at
-    }
-
     /// The contract's dict: `{"message": "booking cancelled", "seat_ids"}`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(pythonize(py, &self.0)?)
-    }
-
-    fn __repr__(&self) -> String {
-        let c = &self.0;
-        format!(
-            "Cancellation(booking_id='{}', show_id={:?}, seat_ids={:?}, cancelled_at='{}')",
-            c.booking_id,
-            c.show_id,
-            c.seat_ids,
-            iso8601(&c.cancelled_at)
-        )
-    }
+    to_dict;
+    repr = |c| format!(
+        "Cancellation(booking_id='{}', show_id={:?}, seat_ids={:?}, cancelled_at='{}')",
+        c.booking_id,
+        c.show_id,
+        c.seat_ids,
+        iso8601(&c.cancelled_at)
+    );
 }

@@ -20,16 +20,31 @@ pub struct Manager {
     core: Py<SeatCore>,
 }
 
-/// `(True, the success value)` or `(False, the failure value)` of the manager's method for `op`.
-fn outcome<'py, T: Serialize>(
-    py: Python<'py>,
-    op: Op,
-    result: seatcore::Result<T>,
-) -> PyResult<(bool, Bound<'py, PyAny>)> {
+/// `(True, the success value)` or `(False, the failure value)`: what most methods return.
+type Outcome<'py> = PyResult<(bool, Bound<'py, PyAny>)>;
+
+/// The [`Outcome`] of the manager's method for `op`.
+fn outcome<'py, T: Serialize>(py: Python<'py>, op: Op, result: seatcore::Result<T>) -> Outcome<'py> {
     Ok(match result {
         Ok(value) => (true, pythonize(py, &value)?),
         Err(e) => (false, pythonize(py, &contract::manager_error(op, &e))?),
     })
+}
+
+/// The value's serde shape, or None when the core failed (an unknown show, a database failure).
+fn found<'py, T: Serialize, E>(py: Python<'py>, result: Result<T, E>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    result.ok().map(|value| pythonize(py, &value)).transpose().map_err(PyErr::from)
+}
+
+impl Manager {
+    /// [`SeatCore::call`] on the manager's `SeatCore`.
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        op: impl FnOnce(&seatcore::SeatCore) -> seatcore::Result<T> + Send,
+    ) -> seatcore::Result<T> {
+        self.core.get().call(py, op)
+    }
 }
 
 #[pymethods]
@@ -51,10 +66,10 @@ impl Manager {
         py: Python<'py>,
         show_id: &Bound<'py, PyAny>,
         seat_ids: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
+    ) -> Outcome<'py> {
+        let show_id = args::show_id(show_id)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
-            .and_then(|ids| self.core.get().call(py, |core| core.initialize_show(&show_id, &ids)));
+            .and_then(|ids| self.call(py, |core| core.initialize_show(&show_id, &ids)));
         outcome(py, Op::Initialize, result.map(contract::initialized_message))
     }
 
@@ -65,11 +80,11 @@ impl Manager {
         show_id: &Bound<'py, PyAny>,
         seat_ids: &Bound<'py, PyAny>,
         hold_duration_sec: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+    ) -> Outcome<'py> {
         let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
-        let show_id = args::string("show_id", show_id)?;
+        let show_id = args::show_id(show_id)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?
-            .and_then(|ids| self.core.get().call(py, |core| core.hold(&show_id, &ids, seconds)));
+            .and_then(|ids| self.call(py, |core| core.hold(&show_id, &ids, seconds)));
         outcome(py, Op::Hold, result)
     }
 
@@ -79,10 +94,9 @@ impl Manager {
         py: Python<'py>,
         show_id: &Bound<'py, PyAny>,
         hold_id: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
-        outcome(py, Op::Book, self.core.get().call(py, |core| core.book(&show_id, &hold_id)))
+    ) -> Outcome<'py> {
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
+        outcome(py, Op::Book, self.call(py, |core| core.book(&show_id, &hold_id)))
     }
 
     /// True, or False when there is no such live hold (or the database failed).
@@ -92,14 +106,13 @@ impl Manager {
         show_id: &Bound<'_, PyAny>,
         hold_id: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
-        Ok(self.core.get().call(py, |core| core.release(&show_id, &hold_id)).is_ok())
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
+        Ok(self.call(py, |core| core.release(&show_id, &hold_id)).is_ok())
     }
 
     /// The number of expired holds deleted (0 when the database failed).
     fn cleanup_expired_holds(&self, py: Python<'_>) -> u64 {
-        self.core.get().call(py, |core| core.sweep_expired()).unwrap_or(0)
+        self.call(py, |core| core.sweep_expired()).unwrap_or(0)
     }
 
     /// The status dict, or None for an unknown show (or when the database failed).
@@ -108,11 +121,9 @@ impl Manager {
         py: Python<'py>,
         show_id: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let show_id = args::string("show_id", show_id)?;
-        match self.core.get().call(py, |core| core.seat_status(&show_id)) {
-            Ok(status) => Ok(Some(pythonize(py, &contract::manager_status(&status))?)),
-            Err(_) => Ok(None),
-        }
+        let show_id = args::show_id(show_id)?;
+        let status = self.call(py, |core| core.seat_status(&show_id));
+        found(py, status.as_ref().map(contract::manager_status))
     }
 
     /// `(True, {"changes": [...], "next": id})` or `(False, failure dict)`.
@@ -127,18 +138,16 @@ impl Manager {
         after: Int,
         seat_id: Option<&Bound<'py, PyAny>>,
         limit: Int,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
+    ) -> Outcome<'py> {
+        let show_id = args::show_id(show_id)?;
         let query = crate::changes::query(after, seat_id, limit)?;
-        outcome(py, Op::History, self.core.get().call(py, |core| core.history(&show_id, &query)))
+        outcome(py, Op::History, self.call(py, |core| core.history(&show_id, &query)))
     }
 
     /// The healthy dict, or the unhealthy one.
     fn health_check<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(match self.core.get().call(py, |core| core.health()) {
-            Ok(health) => pythonize(py, &health)?,
-            Err(e) => pythonize(py, &contract::manager_error(Op::Health, &e))?,
-        })
+        let (_, value) = outcome(py, Op::Health, self.call(py, |core| core.health()))?;
+        Ok(value)
     }
 
     /// `(True, "show initialized with N seats")` or `(False, message)`, for a structured
@@ -148,10 +157,10 @@ impl Manager {
         py: Python<'py>,
         show_id: &Bound<'py, PyAny>,
         seats: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
+    ) -> Outcome<'py> {
+        let show_id = args::show_id(show_id)?;
         let result = args::map_seats(seats)?
-            .and_then(|seats| self.core.get().call(py, |core| core.initialize_map(&show_id, &seats)));
+            .and_then(|seats| self.call(py, |core| core.initialize_map(&show_id, &seats)));
         outcome(py, Op::Initialize, result.map(contract::initialized_message))
     }
 
@@ -162,11 +171,8 @@ impl Manager {
         py: Python<'py>,
         show_id: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let show_id = args::string("show_id", show_id)?;
-        match self.core.get().call(py, |core| core.seat_map(&show_id)) {
-            Ok(map) => Ok(Some(pythonize(py, &map)?)),
-            Err(_) => Ok(None),
-        }
+        let show_id = args::show_id(show_id)?;
+        found(py, self.call(py, |core| core.seat_map(&show_id)))
     }
 
     /// `(True, {"blocked": [...]})` or `(False, failure dict)`.
@@ -177,11 +183,11 @@ impl Manager {
         show_id: &Bound<'py, PyAny>,
         seat_ids: &Bound<'py, PyAny>,
         reason: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
+    ) -> Outcome<'py> {
+        let show_id = args::show_id(show_id)?;
         let reason = args::optional_string("reason", reason)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
-            .and_then(|ids| self.core.get().call(py, |core| core.block(&show_id, &ids, reason.as_deref())));
+            .and_then(|ids| self.call(py, |core| core.block(&show_id, &ids, reason.as_deref())));
         outcome(py, Op::Block, result.map(|ids| contract::blocked(&ids)))
     }
 
@@ -191,10 +197,10 @@ impl Manager {
         py: Python<'py>,
         show_id: &Bound<'py, PyAny>,
         seat_ids: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
+    ) -> Outcome<'py> {
+        let show_id = args::show_id(show_id)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
-            .and_then(|ids| self.core.get().call(py, |core| core.unblock(&show_id, &ids)));
+            .and_then(|ids| self.call(py, |core| core.unblock(&show_id, &ids)));
         outcome(py, Op::Unblock, result.map(|ids| contract::unblocked(&ids)))
     }
 
@@ -210,22 +216,17 @@ impl Manager {
         category: Option<&Bound<'py, PyAny>>,
         section: Option<&Bound<'py, PyAny>>,
         accessible: Option<bool>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+    ) -> Outcome<'py> {
         let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
-        let show_id = args::string("show_id", show_id)?;
-        let filters = seatcore::BestFilters {
-            category: args::optional_string("category", category)?,
-            section: args::optional_string("section", section)?,
-            accessible,
-        };
-        let count = usize::try_from(count.0).unwrap_or(0);
-        let result = self.core.get().call(py, |core| core.hold_best(&show_id, count, &filters, seconds));
+        let show_id = args::show_id(show_id)?;
+        let filters = args::best_filters(category, section, accessible)?;
+        let result = self.call(py, |core| core.hold_best(&show_id, args::count(count), &filters, seconds));
         outcome(py, Op::HoldBest, result)
     }
 
     /// `(True, counts dict)` or `(False, failure dict)`.
-    fn reset_all_seats<'py>(&self, py: Python<'py>) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        outcome(py, Op::Reset, self.core.get().call(py, |core| core.reset_all()))
+    fn reset_all_seats<'py>(&self, py: Python<'py>) -> Outcome<'py> {
+        outcome(py, Op::Reset, self.call(py, |core| core.reset_all()))
     }
 
     // ---- the hold lifecycle ----
@@ -238,11 +239,10 @@ impl Manager {
         show_id: &Bound<'py, PyAny>,
         hold_id: &Bound<'py, PyAny>,
         hold_duration_sec: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
+    ) -> Outcome<'py> {
         let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
-        outcome(py, Op::Extend, self.core.get().call(py, |core| core.extend(&show_id, &hold_id, seconds)))
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
+        outcome(py, Op::Extend, self.call(py, |core| core.extend(&show_id, &hold_id, seconds)))
     }
 
     /// `(True, {"message": "seats released", "seat_ids", "remaining_seat_ids"})` or
@@ -253,11 +253,10 @@ impl Manager {
         show_id: &Bound<'py, PyAny>,
         hold_id: &Bound<'py, PyAny>,
         seat_ids: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
-        let hold_id = args::hold_id(hold_id)?;
+    ) -> Outcome<'py> {
+        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?
-            .and_then(|ids| self.core.get().call(py, |core| core.release_seats(&show_id, &hold_id, &ids)));
+            .and_then(|ids| self.call(py, |core| core.release_seats(&show_id, &hold_id, &ids)));
         outcome(py, Op::Release, result)
     }
 
@@ -267,13 +266,9 @@ impl Manager {
         py: Python<'py>,
         show_id: &Bound<'py, PyAny>,
         booking_id: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let show_id = args::string("show_id", show_id)?;
+    ) -> Outcome<'py> {
+        let show_id = args::show_id(show_id)?;
         let booking_id = args::booking_id(booking_id)?;
-        outcome(
-            py,
-            Op::CancelBooking,
-            self.core.get().call(py, |core| core.cancel_booking(&show_id, &booking_id)),
-        )
+        outcome(py, Op::CancelBooking, self.call(py, |core| core.cancel_booking(&show_id, &booking_id)))
     }
 }

@@ -5,11 +5,13 @@ example (``examples/python/fastapi_app.py``, on uvicorn) and the Flask example
 (``examples/python/flask_app.py``, on werkzeug). Each check gets a :class:`Client` on a
 door serving a fresh schema with the demo show (``avengers_2026_7pm``, A1..E10) in it, and
 ``raw``, a plain connection to that schema. ``EVENT_CHECKS`` need the live event stream,
-which the Flask example does not serve."""
+which the Flask example does not serve. :func:`serve_flask` serves the Flask example for them
+and for ``test_flask_app.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import threading
 import time
@@ -17,11 +19,12 @@ import urllib.error
 import urllib.request
 from email.message import Message
 from http.client import HTTPResponse
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import psycopg
+from werkzeug.serving import make_server
 
-from conftest import expire
+from conftest import ROOT, expire
 
 JSON = "application/json"
 DEMO_SHOW = "avengers_2026_7pm"
@@ -69,6 +72,30 @@ class Client:
         resp = urllib.request.urlopen(req, timeout=30)
         assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
         return EventReader(resp)
+
+
+def load_example(name: str) -> Any:
+    """The example app ``examples/python/<name>.py``, imported."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / "python" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def serve_flask(url: str) -> Iterator[Client]:
+    """The Flask example on ``url``'s database, served by werkzeug on a free port until the
+    generator is closed."""
+    app = load_example("flask_app").create_app(url, sweep_interval=0.2)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Client(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["seatcore.shutdown"]()
 
 
 class EventReader:

@@ -4,39 +4,16 @@ contract's checks run against it in test_http_contract.py; here, what is the app
 
 from __future__ import annotations
 
-import importlib.util
-import threading
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
-from conftest import ROOT
-from http_contract import Client
-
-APP_PATH = ROOT / "examples" / "python" / "flask_app.py"
-
-
-def load_example() -> Any:
-    spec = importlib.util.spec_from_file_location("flask_app", APP_PATH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from http_contract import Client, serve_flask
 
 
 @pytest.fixture
 def client(url: str) -> Iterator[Client]:
-    app = load_example().create_app(url, sweep_interval=0.2)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Client(f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["seatcore.shutdown"]()
+    yield from serve_flask(url)
 
 
 def test_demo_show_page_health_and_cors(client: Client) -> None:

@@ -5,7 +5,6 @@ fresh schema; the end state is audited by the ``schema`` fixture."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pathlib
 import re
@@ -13,26 +12,17 @@ import subprocess
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterator, List
+from typing import Callable, Iterator, List
 
 import psycopg
 import pytest
 import uvicorn
-from werkzeug.serving import make_server
 
 import http_contract
 from conftest import ROOT
-from http_contract import Client
+from http_contract import Client, load_example, serve_flask
 
 DOORS = ["server", "fastapi", "flask"]
-
-
-def load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / "python" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def server_binary() -> pathlib.Path:
@@ -72,7 +62,7 @@ def serve_server(url: str, tmp_path: pathlib.Path) -> Iterator[Client]:
 
 
 def serve_fastapi(url: str) -> Iterator[Client]:
-    app = load("fastapi_app").create_app(url, sweep_interval=0.2, keep_alive=1.0, pool_size=8)
+    app = load_example("fastapi_app").create_app(url, sweep_interval=0.2, keep_alive=1.0, pool_size=8)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5)
     )
@@ -89,19 +79,6 @@ def serve_fastapi(url: str) -> Iterator[Client]:
         server.should_exit = True
         thread.join(timeout=30)
         assert not thread.is_alive(), "uvicorn did not stop"
-
-
-def serve_flask(url: str) -> Iterator[Client]:
-    app = load("flask_app").create_app(url, sweep_interval=0.2)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Client(f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["seatcore.shutdown"]()
 
 
 @pytest.fixture(params=DOORS)

@@ -3,7 +3,21 @@
 import datetime
 import uuid
 from types import TracebackType
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union, final
+from typing import (
+    Any,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    final,
+    type_check_only,
+)
 
 __all__ = [
     "SeatCore",
@@ -61,40 +75,65 @@ _EXCEPTION_CODES: Dict[str, int]
 #: ``SeatCore``'s keyword defaults, from the core's ``Options::DEFAULT``.
 _DEFAULT_OPTIONS: Dict[str, Union[int, float, bool, None]]
 
+_Self = TypeVar("_Self")
+
+# Bases that exist in these stubs only (each runtime class defines its members itself).
+
+@type_check_only
+class _Value:
+    """A result compared by value."""
+
+    def __eq__(self, other: object, /) -> bool: ...
+
+@type_check_only
+class _HashableValue(_Value):
+    """A result compared by value, and hashable."""
+
+    def __hash__(self) -> int: ...
+
+@type_check_only
+class _SeatsOfShow:
+    """A result about some seats of one show."""
+
+    @property
+    def show_id(self) -> str: ...
+    @property
+    def seat_ids(self) -> Tuple[str, ...]: ...
+
+@type_check_only
+class _ClosedOnExit:
+    """Closed on leaving a ``with`` block."""
+
+    def __enter__(self: _Self) -> _Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> bool: ...
+
 @final
-class Hold:
+class Hold(_SeatsOfShow, _HashableValue):
     """A granted hold: the seats are the caller's until ``expires_at``."""
 
     @property
     def hold_id(self) -> uuid.UUID: ...
     @property
-    def show_id(self) -> str: ...
-    @property
-    def seat_ids(self) -> Tuple[str, ...]: ...
-    @property
     def expires_at(self) -> datetime.datetime: ...
     def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
 
 @final
-class Booking:
+class Booking(_SeatsOfShow, _HashableValue):
     """A confirmed booking; ``booking_id`` equals the hold's id."""
 
     @property
     def booking_id(self) -> uuid.UUID: ...
     @property
-    def show_id(self) -> str: ...
-    @property
-    def seat_ids(self) -> Tuple[str, ...]: ...
-    @property
     def booked_at(self) -> datetime.datetime: ...
     def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
 
 @final
-class Seat:
+class Seat(_HashableValue):
     """One seat of a status read."""
 
     @property
@@ -103,8 +142,6 @@ class Seat:
     def status(self) -> str: ...
     @property
     def hold_expires_at(self) -> Optional[datetime.datetime]: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
 
 @final
 class ShowStatus:
@@ -134,7 +171,7 @@ class ShowStatus:
     def __len__(self) -> int: ...
 
 @final
-class ResetCounts:
+class ResetCounts(_HashableValue):
     """What an administrative reset cleared."""
 
     @property
@@ -144,11 +181,9 @@ class ResetCounts:
     @property
     def seats_reset(self) -> int: ...
     def to_dict(self) -> Dict[str, int]: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
 
 @final
-class Audit:
+class Audit(_Value):
     """What the invariant audit found; ``ok`` exactly when ``problems`` is empty."""
 
     @property
@@ -166,7 +201,6 @@ class Audit:
     @property
     def problems(self) -> Tuple[str, ...]: ...
     def to_dict(self) -> Dict[str, Any]: ...
-    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Stats:
@@ -192,7 +226,7 @@ class Stats:
     def hold_groups(self) -> Tuple[int, ...]: ...
 
 @final
-class MapSeat:
+class MapSeat(_Value):
     """One seat of a show's map, every field settled."""
 
     @property
@@ -210,43 +244,31 @@ class MapSeat:
     @property
     def rank(self) -> float: ...
     def to_dict(self) -> Dict[str, Any]: ...
-    def __eq__(self, other: object, /) -> bool: ...
 
 # ---- the hold lifecycle ----
 
 @final
-class SeatsReleased:
+class SeatsReleased(_SeatsOfShow, _Value):
     """What a partial release did: the seats released, and those the hold keeps."""
 
     @property
     def hold_id(self) -> uuid.UUID: ...
     @property
-    def show_id(self) -> str: ...
-    @property
-    def seat_ids(self) -> Tuple[str, ...]: ...
-    @property
     def remaining_seat_ids(self) -> Tuple[str, ...]: ...
     def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
-    def __eq__(self, other: object, /) -> bool: ...
 
 @final
-class Cancellation:
+class Cancellation(_SeatsOfShow, _HashableValue):
     """A cancelled booking: kept, marked cancelled; its seats are available."""
 
     @property
     def booking_id(self) -> uuid.UUID: ...
     @property
-    def show_id(self) -> str: ...
-    @property
-    def seat_ids(self) -> Tuple[str, ...]: ...
-    @property
     def cancelled_at(self) -> datetime.datetime: ...
     def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
 
 @final
-class Change:
+class Change(_SeatsOfShow, _HashableValue):
     """One record of a show's change log: what happened to which seats, and when."""
 
     @property
@@ -256,10 +278,6 @@ class Change:
     @property
     def kind(self) -> str: ...
     @property
-    def show_id(self) -> str: ...
-    @property
-    def seat_ids(self) -> Tuple[str, ...]: ...
-    @property
     def hold_id(self) -> Optional[uuid.UUID]: ...
     @property
     def booking_id(self) -> Optional[uuid.UUID]: ...
@@ -267,8 +285,6 @@ class Change:
     def expires_at(self) -> Optional[datetime.datetime]: ...
     def to_dict(self) -> Dict[str, Union[int, str, List[str]]]: ...
     def to_event(self) -> str: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
 
 @final
 class ChangePage:
@@ -283,7 +299,7 @@ class ChangePage:
     def __iter__(self) -> Iterator[Change]: ...
 
 @final
-class ChangeStream:
+class ChangeStream(_ClosedOnExit):
     """An iterator of one show's changes, in id order, each once; waits with the GIL released."""
 
     def __iter__(self) -> "ChangeStream": ...
@@ -295,16 +311,9 @@ class ChangeStream:
     def position(self) -> int: ...
     @property
     def show_id(self) -> str: ...
-    def __enter__(self) -> "ChangeStream": ...
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> bool: ...
 
 @final
-class SeatCore:
+class SeatCore(_ClosedOnExit):
     """A connection pool on the seat database, shared by every thread of the process."""
 
     def __new__(
@@ -396,13 +405,6 @@ class SeatCore:
     def pool_size(self) -> int: ...
     @property
     def is_open(self) -> bool: ...
-    def __enter__(self) -> "SeatCore": ...
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> bool: ...
 
 @final
 class _Manager:

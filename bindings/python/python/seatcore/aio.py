@@ -56,42 +56,46 @@ import concurrent.futures
 import contextlib
 import functools
 import threading
-import uuid
 import warnings
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional, Tuple, Type, TypeVar, Union
 
-from ._seatcore import (
-    Audit,
-    Booking,
-    Cancellation,
-    Change,
-    ChangePage,
-    Hold,
-    MapSeat,
-    ResetCounts,
-    SeatsReleased,
-    ShowStatus,
-    Stats,
-)
+from ._seatcore import Change
 from ._seatcore import ChangeStream as _SyncStream
 from ._seatcore import SeatCore as _SyncCore
 
 if TYPE_CHECKING:
-    from ._seatcore import _MapSeatInput
+    from typing_extensions import Concatenate, ParamSpec
+
+    _P = ParamSpec("_P")
 
 __all__ = ["SeatCore", "ChangeStream"]
 
 _T = TypeVar("_T")
-_HoldId = Union[str, uuid.UUID]
 
 
 def _closed_error(what: str) -> RuntimeError:
     return RuntimeError(f"this {what} is closed")
 
 
-class ChangeStream:
+class _ClosedOnExit:
+    """Closed by ``await aclose()``, which leaving ``async with`` awaits."""
+
+    async def aclose(self) -> None:
+        """Closes the object; returns once it is closed."""
+        raise NotImplementedError
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+
+class ChangeStream(_ClosedOnExit):
     """An async iterator of one show's changes, in id order, each once; made by
     :meth:`SeatCore.changes`. It is the sync :class:`seatcore.ChangeStream` waited on in a
     thread of its own, so a wait never holds one of the core's workers.
@@ -219,14 +223,6 @@ class ChangeStream:
         await asyncio.wrap_future(self._thread.submit(self._open))
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
-
     def __del__(self) -> None:
         if getattr(self, "_finished", 0) is None:
             # RuntimeError: the interpreter is shutting down; the stream's drop closes it.
@@ -240,7 +236,23 @@ class ChangeStream:
         )
 
 
-class SeatCore:
+def _awaitable(
+    method: Callable[Concatenate[_SyncCore, _P], _T], doc: str
+) -> Callable[Concatenate[SeatCore, _P], Coroutine[Any, Any, _T]]:
+    """The coroutine method of :class:`SeatCore` that runs the sync ``method`` in a worker
+    (``SeatCore._call``): it takes the sync method's parameters (``inspect.signature`` and
+    type checkers show them) and has the docstring ``doc``."""
+
+    @functools.wraps(method, assigned=("__name__",))
+    async def call(self: SeatCore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await self._call(method, self._core, *args, **kwargs)
+
+    call.__qualname__ = f"SeatCore.{call.__name__}"
+    call.__doc__ = doc
+    return call
+
+
+class SeatCore(_ClosedOnExit):
     """The idiomatic API for asyncio: :class:`seatcore.SeatCore`'s methods as coroutines, on
     one connection pool, run by a bounded executor of ``pool_size`` workers (see the
     module's documentation for how calls run, are cancelled and closed).
@@ -332,108 +344,53 @@ class SeatCore:
         return self._closing is not None
 
     # ---- the operations: seatcore.SeatCore's, awaitable ----
+    # Each runs the sync method of its name in a worker, with its parameters (``_awaitable``).
 
-    async def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> int:
-        """:meth:`seatcore.SeatCore.initialize_show`: creates a show; the number of seats."""
-        return await self._call(self._core.initialize_show, show_id, seat_ids)
-
-    async def initialize_map(self, show_id: str, seats: Sequence[_MapSeatInput]) -> int:
-        """:meth:`seatcore.SeatCore.initialize_map`: creates a show with a structured map."""
-        return await self._call(self._core.initialize_map, show_id, seats)
-
-    async def seat_map(self, show_id: str) -> Tuple[MapSeat, ...]:
-        """:meth:`seatcore.SeatCore.seat_map`: the show's seat map, in map order."""
-        return await self._call(self._core.seat_map, show_id)
-
-    async def block(self, show_id: str, seat_ids: Sequence[str], reason: Optional[str] = None) -> Tuple[str, ...]:
-        """:meth:`seatcore.SeatCore.block`: blocks seats, all or none."""
-        return await self._call(self._core.block, show_id, seat_ids, reason)
-
-    async def unblock(self, show_id: str, seat_ids: Sequence[str]) -> Tuple[str, ...]:
-        """:meth:`seatcore.SeatCore.unblock`: unblocks seats, all or none."""
-        return await self._call(self._core.unblock, show_id, seat_ids)
-
-    async def hold_best(
-        self,
-        show_id: str,
-        count: int,
-        seconds: int = 600,
-        *,
-        category: Optional[str] = None,
-        section: Optional[str] = None,
-        accessible: Optional[bool] = None,
-        request_key: Optional[str] = None,
-    ) -> Hold:
+    initialize_show = _awaitable(
+        _SyncCore.initialize_show, ":meth:`seatcore.SeatCore.initialize_show`: creates a show; the number of seats."
+    )
+    initialize_map = _awaitable(
+        _SyncCore.initialize_map, ":meth:`seatcore.SeatCore.initialize_map`: creates a show with a structured map."
+    )
+    seat_map = _awaitable(_SyncCore.seat_map, ":meth:`seatcore.SeatCore.seat_map`: the show's seat map, in map order.")
+    block = _awaitable(_SyncCore.block, ":meth:`seatcore.SeatCore.block`: blocks seats, all or none.")
+    unblock = _awaitable(_SyncCore.unblock, ":meth:`seatcore.SeatCore.unblock`: unblocks seats, all or none.")
+    hold_best = _awaitable(
+        _SyncCore.hold_best,
         """:meth:`seatcore.SeatCore.hold_best`: holds the best ``count`` seats side by side.
         If the awaiting task is cancelled, the hold may have been made: see the module's
-        documentation (``request_key``)."""
-        return await self._call(
-            self._core.hold_best,
-            show_id,
-            count,
-            seconds,
-            category=category,
-            section=section,
-            accessible=accessible,
-            request_key=request_key,
-        )
-
-    async def hold(
-        self, show_id: str, seat_ids: Sequence[str], seconds: int = 600, *, request_key: Optional[str] = None
-    ) -> Hold:
+        documentation (``request_key``).""",
+    )
+    hold = _awaitable(
+        _SyncCore.hold,
         """:meth:`seatcore.SeatCore.hold`: holds ``seat_ids`` for ``seconds``, all or none.
 
         If the awaiting task is cancelled (``CancelledError``), a call that had started
         still makes its hold; the task is not told. With ``request_key``, the same call
         again returns that hold (or makes it, if the first never ran); without one, the
-        hold expires after ``seconds``."""
-        return await self._call(self._core.hold, show_id, seat_ids, seconds, request_key=request_key)
-
-    async def book(self, show_id: str, hold_id: _HoldId) -> Booking:
-        """:meth:`seatcore.SeatCore.book`: books a live hold; idempotent."""
-        return await self._call(self._core.book, show_id, hold_id)
-
-    async def release(self, show_id: str, hold_id: _HoldId) -> None:
-        """:meth:`seatcore.SeatCore.release`: releases a live hold."""
-        await self._call(self._core.release, show_id, hold_id)
-
-    async def extend(self, show_id: str, hold_id: _HoldId, seconds: int = 600) -> Hold:
-        """:meth:`seatcore.SeatCore.extend`: gives a live hold a new expiry."""
-        return await self._call(self._core.extend, show_id, hold_id, seconds)
-
-    async def release_seats(self, show_id: str, hold_id: _HoldId, seat_ids: Sequence[str]) -> SeatsReleased:
-        """:meth:`seatcore.SeatCore.release_seats`: releases some seats of a live hold."""
-        return await self._call(self._core.release_seats, show_id, hold_id, seat_ids)
-
-    async def cancel_booking(self, show_id: str, booking_id: _HoldId) -> Cancellation:
-        """:meth:`seatcore.SeatCore.cancel_booking`: cancels a booking; idempotent."""
-        return await self._call(self._core.cancel_booking, show_id, booking_id)
-
-    async def sweep_expired(self) -> int:
-        """:meth:`seatcore.SeatCore.sweep_expired`: deletes expired holds; how many."""
-        return await self._call(self._core.sweep_expired)
-
-    async def seat_status(self, show_id: str) -> ShowStatus:
-        """:meth:`seatcore.SeatCore.seat_status`: a show's status in one statement."""
-        return await self._call(self._core.seat_status, show_id)
-
-    async def reset_all(self) -> ResetCounts:
-        """:meth:`seatcore.SeatCore.reset_all`: clears every hold and booking."""
-        return await self._call(self._core.reset_all)
-
-    async def health(self) -> int:
-        """:meth:`seatcore.SeatCore.health`: the number of shows, or a ``DatabaseError``."""
-        return await self._call(self._core.health)
-
-    async def audit(self, show_id: Optional[str] = None) -> Audit:
-        """:meth:`seatcore.SeatCore.audit`: checks every invariant of a show (or all)."""
-        return await self._call(self._core.audit, show_id)
-
-    async def history(
-        self, show_id: str, *, after: int = 0, seat_id: Optional[str] = None, limit: int = 100
-    ) -> ChangePage:
-        """:meth:`seatcore.SeatCore.history`: a page of the show's change log."""
-        return await self._call(self._core.history, show_id, after=after, seat_id=seat_id, limit=limit)
+        hold expires after ``seconds``.""",
+    )
+    book = _awaitable(_SyncCore.book, ":meth:`seatcore.SeatCore.book`: books a live hold; idempotent.")
+    release = _awaitable(_SyncCore.release, ":meth:`seatcore.SeatCore.release`: releases a live hold.")
+    extend = _awaitable(_SyncCore.extend, ":meth:`seatcore.SeatCore.extend`: gives a live hold a new expiry.")
+    release_seats = _awaitable(
+        _SyncCore.release_seats, ":meth:`seatcore.SeatCore.release_seats`: releases some seats of a live hold."
+    )
+    cancel_booking = _awaitable(
+        _SyncCore.cancel_booking, ":meth:`seatcore.SeatCore.cancel_booking`: cancels a booking; idempotent."
+    )
+    sweep_expired = _awaitable(
+        _SyncCore.sweep_expired, ":meth:`seatcore.SeatCore.sweep_expired`: deletes expired holds; how many."
+    )
+    seat_status = _awaitable(
+        _SyncCore.seat_status, ":meth:`seatcore.SeatCore.seat_status`: a show's status in one statement."
+    )
+    reset_all = _awaitable(_SyncCore.reset_all, ":meth:`seatcore.SeatCore.reset_all`: clears every hold and booking.")
+    health = _awaitable(
+        _SyncCore.health, ":meth:`seatcore.SeatCore.health`: the number of shows, or a ``DatabaseError``."
+    )
+    audit = _awaitable(_SyncCore.audit, ":meth:`seatcore.SeatCore.audit`: checks every invariant of a show (or all).")
+    history = _awaitable(_SyncCore.history, ":meth:`seatcore.SeatCore.history`: a page of the show's change log.")
 
     def changes(self, show_id: str, *, after: Optional[int] = None, timeout: Optional[float] = None) -> ChangeStream:
         """An async :class:`ChangeStream` of ``show_id``'s changes after ``after`` (from
@@ -448,33 +405,11 @@ class SeatCore:
         self._streams.add(stream)
         return stream
 
-    async def handle_rest(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: bytes = b"",
-        content_type: Optional[str] = None,
-        idempotency_key: Optional[str] = None,
-        query: Optional[str] = None,
-        min_hold_seconds: Optional[int] = None,
-        max_hold_seconds: Optional[int] = None,
-        default_hold_seconds: Optional[int] = None,
-    ) -> Optional[Tuple[int, bytes]]:
+    handle_rest = _awaitable(
+        _SyncCore.handle_rest,
         """:meth:`seatcore.SeatCore.handle_rest`: one request of the REST contract,
-        ``(status, JSON bytes)``, or None when it is none of ``REST_ENDPOINTS``."""
-        return await self._call(
-            self._core.handle_rest,
-            method,
-            path,
-            body=body,
-            content_type=content_type,
-            idempotency_key=idempotency_key,
-            query=query,
-            min_hold_seconds=min_hold_seconds,
-            max_hold_seconds=max_hold_seconds,
-            default_hold_seconds=default_hold_seconds,
-        )
+        ``(status, JSON bytes)``, or None when it is none of ``REST_ENDPOINTS``.""",
+    )
 
     async def open_events(
         self,
@@ -497,14 +432,12 @@ class SeatCore:
         self._streams.add(stream)
         return stream
 
-    async def stats(self) -> Stats:
-        """:meth:`seatcore.SeatCore.stats`: counters and the pool's state."""
-        return await self._call(self._core.stats)
-
-    async def dispose(self) -> None:
+    stats = _awaitable(_SyncCore.stats, ":meth:`seatcore.SeatCore.stats`: counters and the pool's state.")
+    dispose = _awaitable(
+        _SyncCore.dispose,
         """:meth:`seatcore.SeatCore.dispose`: closes the pool's connections once the calls
-        in flight are done with theirs; the next call opens a new pool."""
-        await self._call(self._core.dispose)
+        in flight are done with theirs; the next call opens a new pool.""",
+    )
 
     # ---- closing ----
 
@@ -533,14 +466,6 @@ class SeatCore:
 
     async def __aenter__(self) -> SeatCore:
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
 
     def __del__(self) -> None:
         if getattr(self, "_closing", 0) is None:
