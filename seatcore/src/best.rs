@@ -115,12 +115,16 @@ impl Model {
         &self.map.seat_ids[index]
     }
 
-    fn free(&self, seat: usize, now: DateTime<Utc>) -> bool {
-        match self.states[seat] {
-            State::Free => true,
-            State::Held { until, .. } => until <= now,
-            State::Booked { .. } | State::Blocked => false,
-        }
+    /// Whether each seat is free at `now`, by seat index: what [`Model::best_of`] reads.
+    pub fn free_at(&self, now: DateTime<Utc>) -> Vec<bool> {
+        self.states
+            .iter()
+            .map(|state| match *state {
+                State::Free => true,
+                State::Held { until, .. } => until <= now,
+                State::Booked { .. } | State::Blocked => false,
+            })
+            .collect()
     }
 
     fn matches(&self, seat: usize, f: &Filters, section: &str) -> bool {
@@ -131,20 +135,29 @@ impl Model {
 
     /// The best block of `count` seats at `now`, if any.
     pub fn best(&self, count: usize, filters: &Filters, now: DateTime<Utc>) -> Option<Block> {
-        let mut best: Option<Block> = None;
-        for row in &self.map.rows {
+        self.best_of(&self.free_at(now), count, filters)
+    }
+
+    /// The best block of `count` seats among the seats `free` says are free (by seat index,
+    /// as [`Model::free_at`] makes it), if any. Several requests decided one after another
+    /// share one `free`, each marking the seats it took.
+    pub fn best_of(&self, free: &[bool], count: usize, filters: &Filters) -> Option<Block> {
+        // The best so far: its key (see `better`), its row and its first seat there; the
+        // block itself is made once, for the winner.
+        let mut best: Option<((bool, f64, usize), usize, usize)> = None;
+        for (r, row) in self.map.rows.iter().enumerate() {
             let seats = &row.seats;
             let mut start = 0;
             while start < seats.len() {
                 // A run: free seats at consecutive positions, seats[start..end].
-                if !self.free(seats[start].seat, now) {
+                if !free[seats[start].seat] {
                     start += 1;
                     continue;
                 }
                 let mut end = start + 1;
                 while end < seats.len()
                     && seats[end].position == seats[end - 1].position + 1
-                    && self.free(seats[end].seat, now)
+                    && free[seats[end].seat]
                 {
                     end += 1;
                 }
@@ -157,20 +170,21 @@ impl Model {
                         }
                         let left = first;
                         let right = run.len() - first - count;
-                        let candidate = Block {
-                            seats: block.iter().map(|s| s.seat).collect(),
-                            orphan: left == 1 || right == 1,
-                            rank_sum: block.iter().map(|s| s.rank).sum(),
-                        };
-                        if best.as_ref().is_none_or(|b| better(&candidate, b)) {
-                            best = Some(candidate);
+                        let key =
+                            (left == 1 || right == 1, block.iter().map(|s| s.rank).sum(), block[0].seat);
+                        if best.is_none_or(|(b, _, _)| better(key, b)) {
+                            best = Some((key, r, start + first));
                         }
                     }
                 }
                 start = end;
             }
         }
-        best
+        best.map(|((orphan, rank_sum, _), r, first)| Block {
+            seats: self.map.rows[r].seats[first..first + count].iter().map(|s| s.seat).collect(),
+            orphan,
+            rank_sum,
+        })
     }
 
     /// The seat's index, by id.
@@ -231,8 +245,10 @@ impl Model {
 }
 
 /// Whether block `a` beats block `b`.
-fn better(a: &Block, b: &Block) -> bool {
-    (a.orphan, a.rank_sum, a.seats[0]) < (b.orphan, b.rank_sum, b.seats[0])
+/// Whether a block is better than another, by their keys: no new orphan first, then the
+/// lower sum of ranks, then the first in the map (its first seat's index).
+fn better(a: (bool, f64, usize), b: (bool, f64, usize)) -> bool {
+    a < b
 }
 
 #[cfg(test)]
@@ -339,11 +355,11 @@ mod tests {
         let mut other = change(ChangeKind::Released, &["A2"]);
         other.hold_id = Some(Uuid::new_v4());
         m.apply(&other);
-        assert!(!m.free(1, NOW));
+        assert!(!m.free_at(NOW)[1]);
         m.apply(&change(ChangeKind::Released, &["A2", "A3"]));
-        assert!(m.free(1, NOW) && m.free(2, NOW));
+        assert!(m.free_at(NOW)[1] && m.free_at(NOW)[2]);
         m.apply(&change(ChangeKind::Blocked, &["A1"]));
         m.apply(&change(ChangeKind::Reset, &["A1"]));
-        assert!(!m.free(0, NOW), "a reset leaves blocks");
+        assert!(!m.free_at(NOW)[0], "a reset leaves blocks");
     }
 }

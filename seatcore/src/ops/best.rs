@@ -326,17 +326,18 @@ impl SeatCore {
             let mut again: Vec<usize> = Vec::new();
             {
                 let mut guard = slot.copy.lock().unwrap_or_else(|p| p.into_inner());
-                let (mut view, now) = refresh(&mut tx, show_id, &mut guard)?;
+                let (view, now) = refresh(&mut tx, show_id, &mut guard)?;
                 let copy = guard.as_mut().ok_or(Error::ShowNotFound)?;
                 copy.used = self.inner.copies.tick();
                 let others_in_flight = !copy.in_flight.is_empty();
+                let mut free = view.free_at(now);
                 let open: Vec<usize> = (0..requests.len()).filter(|&i| answers[i].is_none()).collect();
                 for i in open {
                     let r = requests[i];
-                    match view.best(r.count, &r.filters, now) {
+                    match view.best_of(&free, r.count, &r.filters) {
                         Some(block) => {
                             for &seat in &block.seats {
-                                view.states[seat] = State::Booked { booking: Uuid::nil() };
+                                free[seat] = false;
                             }
                             let seat_ids = block.seats.iter().map(|&s| view.seat_id(s).to_owned()).collect();
                             copy.in_flight.insert(r.hold_id, block.seats);
