@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::seat_map::MapEntry;
+use crate::seat_map::{MapEntry, Strings};
 use crate::Change;
 use crate::ChangeKind;
 
@@ -42,7 +42,7 @@ pub(crate) enum State {
 #[derive(Debug, Clone)]
 struct RowSeat {
     /// Index into the show's seats (seat number − 1).
-    seat: usize,
+    seat: u32,
     position: u32,
     rank: f64,
 }
@@ -64,76 +64,117 @@ pub(crate) struct Block {
     pub rank_sum: f64,
 }
 
-/// A show's map: what never changes.
-#[derive(Debug)]
+/// A show's map: what never changes. Compact (about 50 bytes a seat): a process keeps the
+/// maps of many shows.
 pub(crate) struct Map {
-    pub seat_ids: Vec<String>,
-    index: HashMap<String, usize>,
-    categories: Vec<String>,
+    /// The seat ids in one buffer, numbered by seat index, with their lookup.
+    seat_ids: Strings,
+    /// The category names, stored once each, and each seat's.
+    names: Strings,
+    categories: Vec<u32>,
     accessible: Vec<bool>,
     rows: Vec<Row>,
 }
 
 /// A show's map and the states of its seats at some moment. Cloning copies the states only.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Model {
     pub map: Arc<Map>,
     pub states: Vec<State>,
 }
 
-impl Model {
-    /// The model of a map (in map order) with every seat free.
-    pub fn new(map: &[MapEntry]) -> Model {
-        let mut rows: Vec<Row> = Vec::new();
-        let mut row_of: HashMap<(&str, &str), usize> = HashMap::new();
-        for (seat, e) in map.iter().enumerate() {
-            if let (Some(row), Some(position)) = (&e.row, e.position) {
-                let i = *row_of.entry((&e.section, row)).or_insert_with(|| {
-                    rows.push(Row { section: e.section.clone(), seats: Vec::new() });
-                    rows.len() - 1
-                });
-                rows[i].seats.push(RowSeat { seat, position, rank: e.rank });
-            }
+/// A [`Model`] built one seat at a time, in map order, so a show's copy is made without
+/// holding its whole map (or its rows from the database) twice.
+pub(crate) struct ModelBuilder {
+    seat_ids: Strings,
+    names: Strings,
+    categories: Vec<u32>,
+    accessible: Vec<bool>,
+    rows: Vec<Row>,
+    /// Rows by the numbers of their section's name and their own in `names`.
+    row_of: HashMap<(u32, u32), usize>,
+    states: Vec<State>,
+}
+
+impl ModelBuilder {
+    pub fn new() -> ModelBuilder {
+        ModelBuilder {
+            seat_ids: Strings::new(),
+            names: Strings::new(),
+            categories: Vec::new(),
+            accessible: Vec::new(),
+            rows: Vec::new(),
+            row_of: HashMap::new(),
+            states: Vec::new(),
         }
+    }
+
+    /// Adds the next seat of the map, in `state`.
+    pub fn push(&mut self, e: &MapEntry, state: State) {
+        let seat = self.states.len() as u32;
+        // Seat ids are unique in a map, so each one's number is its seat index.
+        self.seat_ids.insert(&e.seat_id);
+        self.categories.push(self.names.insert(&e.category).0);
+        self.accessible.push(e.accessible);
+        self.states.push(state);
+        if let (Some(row), Some(position)) = (&e.row, e.position) {
+            let key = (self.names.insert(&e.section).0, self.names.insert(row).0);
+            let rows = &mut self.rows;
+            let i = *self.row_of.entry(key).or_insert_with(|| {
+                rows.push(Row { section: e.section.clone(), seats: Vec::new() });
+                rows.len() - 1
+            });
+            rows[i].seats.push(RowSeat { seat, position, rank: e.rank });
+        }
+    }
+
+    pub fn finish(self) -> Model {
+        let mut rows = self.rows;
         for row in &mut rows {
             row.seats.sort_by_key(|s| s.position);
         }
         Model {
             map: Arc::new(Map {
-                seat_ids: map.iter().map(|e| e.seat_id.clone()).collect(),
-                index: map.iter().enumerate().map(|(i, e)| (e.seat_id.clone(), i)).collect(),
-                categories: map.iter().map(|e| e.category.clone()).collect(),
-                accessible: map.iter().map(|e| e.accessible).collect(),
+                seat_ids: self.seat_ids,
+                names: self.names,
+                categories: self.categories,
+                accessible: self.accessible,
                 rows,
             }),
-            states: vec![State::Free; map.len()],
+            states: self.states,
         }
+    }
+}
+
+impl Model {
+    /// The model of a map (in map order) with every seat free.
+    #[cfg(test)]
+    pub fn new(map: &[MapEntry]) -> Model {
+        let mut builder = ModelBuilder::new();
+        for e in map {
+            builder.push(e, State::Free);
+        }
+        builder.finish()
     }
 
     /// The id of the seat at `index`.
     pub fn seat_id(&self, index: usize) -> &str {
-        &self.map.seat_ids[index]
+        self.map.seat_ids.get(index as u32)
     }
 
     /// Whether each seat is free at `now`, by seat index: what [`Model::best_of`] reads.
     pub fn free_at(&self, now: DateTime<Utc>) -> Vec<bool> {
-        self.states
-            .iter()
-            .map(|state| match *state {
-                State::Free => true,
-                State::Held { until, .. } => until <= now,
-                State::Booked { .. } | State::Blocked => false,
-            })
-            .collect()
+        self.states.iter().map(|&state| is_free(state, now)).collect()
     }
 
     fn matches(&self, seat: usize, f: &Filters, section: &str) -> bool {
-        f.category.as_deref().is_none_or(|c| self.map.categories[seat] == c)
+        f.category.as_deref().is_none_or(|c| self.map.names.get(self.map.categories[seat]) == c)
             && f.section.as_deref().is_none_or(|s| section == s)
             && f.accessible.is_none_or(|a| self.map.accessible[seat] == a)
     }
 
     /// The best block of `count` seats at `now`, if any.
+    #[cfg(test)]
     pub fn best(&self, count: usize, filters: &Filters, now: DateTime<Utc>) -> Option<Block> {
         self.best_of(&self.free_at(now), count, filters)
     }
@@ -150,14 +191,14 @@ impl Model {
             let mut start = 0;
             while start < seats.len() {
                 // A run: free seats at consecutive positions, seats[start..end].
-                if !free[seats[start].seat] {
+                if !free[seats[start].seat as usize] {
                     start += 1;
                     continue;
                 }
                 let mut end = start + 1;
                 while end < seats.len()
                     && seats[end].position == seats[end - 1].position + 1
-                    && free[seats[end].seat]
+                    && free[seats[end].seat as usize]
                 {
                     end += 1;
                 }
@@ -165,13 +206,16 @@ impl Model {
                 if run.len() >= count {
                     for first in 0..=run.len() - count {
                         let block = &run[first..first + count];
-                        if !block.iter().all(|s| self.matches(s.seat, filters, &row.section)) {
+                        if !block.iter().all(|s| self.matches(s.seat as usize, filters, &row.section)) {
                             continue;
                         }
                         let left = first;
                         let right = run.len() - first - count;
-                        let key =
-                            (left == 1 || right == 1, block.iter().map(|s| s.rank).sum(), block[0].seat);
+                        let key = (
+                            left == 1 || right == 1,
+                            block.iter().map(|s| s.rank).sum(),
+                            block[0].seat as usize,
+                        );
                         if best.is_none_or(|(b, _, _)| better(key, b)) {
                             best = Some((key, r, start + first));
                         }
@@ -181,7 +225,7 @@ impl Model {
             }
         }
         best.map(|((orphan, rank_sum, _), r, first)| Block {
-            seats: self.map.rows[r].seats[first..first + count].iter().map(|s| s.seat).collect(),
+            seats: self.map.rows[r].seats[first..first + count].iter().map(|s| s.seat as usize).collect(),
             orphan,
             rank_sum,
         })
@@ -189,62 +233,74 @@ impl Model {
 
     /// The seat's index, by id.
     pub fn seat(&self, seat_id: &str) -> Option<usize> {
-        self.map.index.get(seat_id).copied()
+        self.map.seat_ids.find(seat_id).map(|n| n as usize)
     }
 
-    /// Applies a change of the log. The rules hold whatever order two changes of one seat
-    /// arrive in when their transactions overlapped: a release or expiry frees only seats
-    /// still held by that hold, a cancellation only seats booked by that booking.
+    /// Applies a change of the log (see [`next`]).
     pub fn apply(&mut self, change: &Change) {
-        let seats: Vec<usize> = change.seat_ids.iter().filter_map(|id| self.seat(id)).collect();
-        for seat in seats {
-            let state = &mut self.states[seat];
-            match change.kind {
-                ChangeKind::Held => {
-                    if let (Some(hold), Some(until)) = (change.hold_id, change.expires_at) {
-                        *state = State::Held { hold, until };
-                    }
-                }
-                ChangeKind::Extended => {
-                    if let (State::Held { hold, until }, Some(new)) = (state, change.expires_at) {
-                        if Some(*hold) == change.hold_id {
-                            *until = new;
-                        }
-                    }
-                }
-                ChangeKind::Released | ChangeKind::Expired => {
-                    if matches!(state, State::Held { hold, .. } if Some(*hold) == change.hold_id) {
-                        *state = State::Free;
-                    }
-                }
-                ChangeKind::Booked => {
-                    if let Some(booking) = change.booking_id {
-                        *state = State::Booked { booking };
-                    }
-                }
-                ChangeKind::Cancelled => {
-                    if matches!(state, State::Booked { booking } if Some(*booking) == change.booking_id) {
-                        *state = State::Free;
-                    }
-                }
-                ChangeKind::Blocked => *state = State::Blocked,
-                ChangeKind::Unblocked => {
-                    if *state == State::Blocked {
-                        *state = State::Free;
-                    }
-                }
-                ChangeKind::Reset => {
-                    if matches!(state, State::Held { .. } | State::Booked { .. }) {
-                        *state = State::Free;
-                    }
-                }
-                ChangeKind::Initialized => {}
+        for id in &change.seat_ids {
+            if let Some(seat) = self.seat(id) {
+                self.states[seat] = next(self.states[seat], change);
             }
         }
     }
+
+    /// Whether each seat is free at `now` once `changes` are applied, by seat index (as
+    /// [`Model::free_at`]), the model left as it is.
+    pub fn free_after(&self, changes: &[Change], now: DateTime<Utc>) -> Vec<bool> {
+        let mut free = self.free_at(now);
+        let mut changed: HashMap<usize, State> = HashMap::new();
+        for change in changes {
+            for seat in change.seat_ids.iter().filter_map(|id| self.seat(id)) {
+                let state = changed.get(&seat).copied().unwrap_or(self.states[seat]);
+                changed.insert(seat, next(state, change));
+            }
+        }
+        for (seat, state) in changed {
+            free[seat] = is_free(state, now);
+        }
+        free
+    }
 }
 
-/// Whether block `a` beats block `b`.
+/// Whether a seat in `state` is free at `now`.
+fn is_free(state: State, now: DateTime<Utc>) -> bool {
+    match state {
+        State::Free => true,
+        State::Held { until, .. } => until <= now,
+        State::Booked { .. } | State::Blocked => false,
+    }
+}
+
+/// A seat's state after a change of the log that names it. The rules hold whatever order
+/// two changes of one seat arrive in when their transactions overlapped: a release or
+/// expiry frees only seats still held by that hold, a cancellation only seats booked by
+/// that booking.
+fn next(state: State, change: &Change) -> State {
+    match (change.kind, state) {
+        (ChangeKind::Held, _) => match (change.hold_id, change.expires_at) {
+            (Some(hold), Some(until)) => State::Held { hold, until },
+            _ => state,
+        },
+        (ChangeKind::Extended, State::Held { hold, .. }) if Some(hold) == change.hold_id => {
+            change.expires_at.map_or(state, |until| State::Held { hold, until })
+        }
+        (ChangeKind::Released | ChangeKind::Expired, State::Held { hold, .. })
+            if Some(hold) == change.hold_id =>
+        {
+            State::Free
+        }
+        (ChangeKind::Booked, _) => change.booking_id.map_or(state, |booking| State::Booked { booking }),
+        (ChangeKind::Cancelled, State::Booked { booking }) if Some(booking) == change.booking_id => {
+            State::Free
+        }
+        (ChangeKind::Blocked, _) => State::Blocked,
+        (ChangeKind::Unblocked, State::Blocked) => State::Free,
+        (ChangeKind::Reset, State::Held { .. } | State::Booked { .. }) => State::Free,
+        _ => state,
+    }
+}
+
 /// Whether a block is better than another, by their keys: no new orphan first, then the
 /// lower sum of ranks, then the first in the map (its first seat's index).
 fn better(a: (bool, f64, usize), b: (bool, f64, usize)) -> bool {

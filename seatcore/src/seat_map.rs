@@ -23,8 +23,8 @@ mod builder;
 
 use serde::Serialize;
 
-pub(crate) use builder::Stage;
 pub use builder::{Layout, MapBuilder, PlacedSeat, SeatSpec};
+pub(crate) use builder::{Stage, Strings};
 
 use crate::error::InputError;
 

@@ -35,11 +35,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::GenericClient;
 use uuid::Uuid;
 
-use crate::best::{Filters, Model, State, MAX_COUNT};
+use crate::best::{Filters, Model, ModelBuilder, State, MAX_COUNT};
 use crate::error::{Error, InputError, Result};
 use crate::ops::changes::change;
 use crate::ops::group::{self, Outcome};
@@ -266,13 +267,15 @@ impl SeatCore {
                     let mut guard = slot.copy.lock().unwrap_or_else(|p| p.into_inner());
                     // The refresh also gives the transaction its id, so the holds of one
                     // show are recorded in the order this process decided them.
-                    let (view, now) = refresh(&mut tx, show_id, &mut guard)?;
+                    let free = refresh(&mut tx, show_id, &mut guard)?;
                     let copy = guard.as_mut().ok_or(Error::ShowNotFound)?;
                     copy.used = self.inner.copies.tick();
-                    match view.best(count, filters, now) {
+                    match copy.base.best_of(&free, count, filters) {
                         Some(block) => {
-                            copy.in_flight.insert(hold_id, block.seats.clone());
-                            Some(block.seats.iter().map(|&i| view.seat_id(i).to_owned()).collect::<Vec<_>>())
+                            let seat_ids: Vec<String> =
+                                block.seats.iter().map(|&i| copy.base.seat_id(i).to_owned()).collect();
+                            copy.in_flight.insert(hold_id, block.seats);
+                            Some(seat_ids)
                         }
                         None if copy.in_flight.is_empty() => return Err(Error::NoAdjacentSeats),
                         // Blocks other threads are holding right now may fail and come
@@ -326,20 +329,20 @@ impl SeatCore {
             let mut again: Vec<usize> = Vec::new();
             {
                 let mut guard = slot.copy.lock().unwrap_or_else(|p| p.into_inner());
-                let (view, now) = refresh(&mut tx, show_id, &mut guard)?;
+                let mut free = refresh(&mut tx, show_id, &mut guard)?;
                 let copy = guard.as_mut().ok_or(Error::ShowNotFound)?;
                 copy.used = self.inner.copies.tick();
                 let others_in_flight = !copy.in_flight.is_empty();
-                let mut free = view.free_at(now);
                 let open: Vec<usize> = (0..requests.len()).filter(|&i| answers[i].is_none()).collect();
                 for i in open {
                     let r = requests[i];
-                    match view.best_of(&free, r.count, &r.filters) {
+                    match copy.base.best_of(&free, r.count, &r.filters) {
                         Some(block) => {
                             for &seat in &block.seats {
                                 free[seat] = false;
                             }
-                            let seat_ids = block.seats.iter().map(|&s| view.seat_id(s).to_owned()).collect();
+                            let seat_ids =
+                                block.seats.iter().map(|&s| copy.base.seat_id(s).to_owned()).collect();
                             copy.in_flight.insert(r.hold_id, block.seats);
                             blocks.push((
                                 i,
@@ -436,14 +439,10 @@ impl Drop for Settle<'_> {
     }
 }
 
-/// Brings the show's copy up to date (loading it the first time) and returns a view of the
-/// show now (the blocks being held by this process's threads marked taken), and the
-/// database's clock.
-fn refresh(
-    tx: &mut impl GenericClient,
-    show_id: &str,
-    copy: &mut Option<Copy>,
-) -> Result<(Model, DateTime<Utc>)> {
+/// Brings the show's copy up to date (loading it the first time) and returns which seats
+/// are free now, by seat index (the newest records applied, the blocks being held by this
+/// process's threads taken), as [`Model::best_of`] reads it.
+fn refresh(tx: &mut impl GenericClient, show_id: &str, copy: &mut Option<Copy>) -> Result<Vec<bool>> {
     if copy.is_none() {
         *copy = Some(load(tx, show_id)?);
     }
@@ -463,27 +462,22 @@ fn refresh(
             pending.push(change);
         }
     }
-    let mut view = current.base.clone();
-    for change in &pending {
-        view.apply(change);
-    }
+    let mut free = current.base.free_after(&pending, now);
     for seats in current.in_flight.values() {
         for &seat in seats {
-            view.states[seat] = State::Booked { booking: Uuid::nil() };
+            free[seat] = false;
         }
     }
-    Ok((view, now))
+    Ok(free)
 }
 
-/// Reads a show's map and seat states.
+/// Reads a show's map and seat states, a row at a time.
 fn load(tx: &mut impl GenericClient, show_id: &str) -> Result<Copy> {
-    let rows = tx.query_typed(LOAD_SQL, &[(&show_id, Type::TEXT)])?;
-    if rows.is_empty() {
-        return Err(Error::ShowNotFound);
-    }
-    let map: Vec<MapEntry> = rows
-        .iter()
-        .map(|r| MapEntry {
+    let mut rows = tx.query_typed_raw(LOAD_SQL, [(show_id, Type::TEXT)])?;
+    let mut model = ModelBuilder::new();
+    let mut cursor = None;
+    while let Some(r) = rows.next()? {
+        let entry = MapEntry {
             seat_id: r.get(0),
             section: r.get(1),
             row: r.get(2),
@@ -491,18 +485,16 @@ fn load(tx: &mut impl GenericClient, show_id: &str) -> Result<Copy> {
             category: r.get(4),
             accessible: r.get(5),
             rank: r.get(6),
-        })
-        .collect();
-    let mut base = Model::new(&map);
-    for (i, r) in rows.iter().enumerate() {
-        base.states[i] =
-            match (r.get::<_, Option<Uuid>>(9), r.get::<_, bool>(10), r.get::<_, Option<Uuid>>(7)) {
-                (Some(booking), _, _) => State::Booked { booking },
-                (None, true, _) => State::Blocked,
-                (None, false, Some(hold)) => State::Held { hold, until: r.get(8) },
-                (None, false, None) => State::Free,
-            };
+        };
+        let state = match (r.get::<_, Option<Uuid>>(9), r.get::<_, bool>(10), r.get::<_, Option<Uuid>>(7)) {
+            (Some(booking), _, _) => State::Booked { booking },
+            (None, true, _) => State::Blocked,
+            (None, false, Some(hold)) => State::Held { hold, until: r.get(8) },
+            (None, false, None) => State::Free,
+        };
+        model.push(&entry, state);
+        cursor.get_or_insert(r.get::<_, i64>(11));
     }
-    let cursor = rows[0].get(11);
-    Ok(Copy { base, cursor, in_flight: HashMap::new(), used: 0 })
+    let cursor = cursor.ok_or(Error::ShowNotFound)?;
+    Ok(Copy { base: model.finish(), cursor, in_flight: HashMap::new(), used: 0 })
 }

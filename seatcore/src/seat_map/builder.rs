@@ -46,7 +46,7 @@ pub struct SeatSpec<'a> {
 }
 
 /// Strings stored once each, in one buffer, numbered in the order they were first stored.
-struct Strings {
+pub(crate) struct Strings {
     text: String,
     /// Where each string ends in `text`.
     ends: Vec<u32>,
@@ -62,16 +62,21 @@ fn slice<'t>(text: &'t str, ends: &[u32], n: u32) -> &'t str {
 }
 
 impl Strings {
-    fn new() -> Strings {
+    pub(crate) fn new() -> Strings {
         Strings { text: String::new(), ends: Vec::new(), index: HashTable::new(), hasher: RandomState::new() }
     }
 
-    fn get(&self, n: u32) -> &str {
+    pub(crate) fn get(&self, n: u32) -> &str {
         slice(&self.text, &self.ends, n)
     }
 
+    /// The number of `s`, if it is stored (and not sealed).
+    pub(crate) fn find(&self, s: &str) -> Option<u32> {
+        self.index.find(self.hasher.hash_one(s), |&n| self.get(n) == s).copied()
+    }
+
     /// The number of `s`, stored now if it is new; and whether it was new.
-    fn insert(&mut self, s: &str) -> (u32, bool) {
+    pub(crate) fn insert(&mut self, s: &str) -> (u32, bool) {
         let Strings { text, ends, index, hasher } = self;
         let hash = hasher.hash_one(s);
         let entry =
