@@ -217,16 +217,7 @@ impl SeatCore {
             .iter()
             .map(|(count, filters, seconds)| BestRequest::checked(*count, filters, *seconds))
             .collect();
-        let valid: Vec<&BestRequest> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let mut made =
-            if valid.is_empty() { Vec::new() } else { self.best_group(show_id, &valid) }.into_iter();
-        let answers: Vec<Result<Hold>> = checked
-            .into_iter()
-            .map(|r| match r {
-                Ok(_) => made.next().unwrap_or(Err(Error::Busy(None))),
-                Err(e) => Err(e),
-            })
-            .collect();
+        let answers = crate::ops::queue::together(checked, |valid| self.best_group(show_id, valid));
         for answer in &answers {
             self.count_best(answer);
         }

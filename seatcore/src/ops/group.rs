@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::error::InputError;
 use crate::error::{Error, Result};
 use crate::ops::hold::try_hold;
-use crate::ops::queue::{Grouped, Queues, MAX_GROUP};
+use crate::ops::queue::{together, Grouped, Queues, MAX_GROUP};
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
 
@@ -120,17 +120,8 @@ impl SeatCore {
                 })
             })
             .collect();
-        let valid: Vec<&Request> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let count = valid.len();
-        let mut made =
-            if valid.is_empty() { Vec::new() } else { self.hold_group(show_id, &valid) }.into_iter();
-        let answers: Vec<Result<Hold>> = checked
-            .into_iter()
-            .map(|r| match r {
-                Ok(_) => made.next().unwrap_or(Err(Error::Busy(None))),
-                Err(e) => Err(e),
-            })
-            .collect();
+        let count = checked.iter().filter(|r| r.is_ok()).count();
+        let answers = together(checked, |valid| self.hold_group(show_id, valid));
         if count > 0 {
             self.inner.groups.sizes().count(count);
         }

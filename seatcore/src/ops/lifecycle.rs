@@ -236,7 +236,5 @@ fn together<R, A>(
 ) -> Vec<Result<A>> {
     let checked: Vec<Result<R>> =
         checked.map(|r| crate::validate::show_id(show_id).map_err(crate::Error::from).and(r)).collect();
-    let valid: Vec<&R> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let mut made = make(&valid).into_iter();
-    checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap())).collect()
+    crate::ops::queue::together(checked, make)
 }

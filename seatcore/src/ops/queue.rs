@@ -195,6 +195,25 @@ impl<R: Grouped, A> Queues<R, A> {
     }
 }
 
+/// The answers, in order, to requests checked one by one: a request that failed its check
+/// gets its own error; the others are made together by one call of `make` (not called when
+/// there are none), which answers each of them, in order.
+pub(crate) fn together<R, A>(
+    checked: Vec<Result<R>>,
+    make: impl FnOnce(&[&R]) -> Vec<Result<A>>,
+) -> Vec<Result<A>> {
+    let mut made = {
+        let valid: Vec<&R> = checked.iter().filter_map(|r| r.as_ref().ok()).collect();
+        if valid.is_empty() {
+            Vec::new()
+        } else {
+            make(&valid)
+        }
+    }
+    .into_iter();
+    checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap_or(Err(Error::Busy(None))))).collect()
+}
+
 /// Takes the queue's first requests, up to [`MAX_GROUP`] requests and [`MAX_GROUP_WEIGHT`].
 fn take_group<R: Grouped, A>(queue: &mut Vec<Arc<Ticket<R, A>>>) -> Vec<Arc<Ticket<R, A>>> {
     let mut weight = 0;
