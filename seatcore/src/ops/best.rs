@@ -45,9 +45,10 @@ use crate::error::{Error, InputError, Result};
 use crate::ops::changes::change;
 use crate::ops::group::{self, Outcome};
 use crate::ops::hold::{find, try_hold};
+use crate::ops::map::map_entry;
 use crate::ops::queue::{Grouped, Queues};
 use crate::per_process::PerProcess;
-use crate::seat_map::{MapEntry, MAX_NAME_CHARS};
+use crate::seat_map::MAX_NAME_CHARS;
 use crate::types::Hold;
 use crate::{bump, validate, OnLost, SeatCore};
 
@@ -468,15 +469,7 @@ fn load(tx: &mut impl GenericClient, show_id: &str) -> Result<Copy> {
     let mut model = ModelBuilder::new();
     let mut cursor = None;
     while let Some(r) = rows.next()? {
-        let entry = MapEntry {
-            seat_id: r.get(0),
-            section: r.get(1),
-            row: r.get(2),
-            position: r.get::<_, Option<i32>>(3).and_then(|p| u32::try_from(p).ok()),
-            category: r.get(4),
-            accessible: r.get(5),
-            rank: r.get(6),
-        };
+        let entry = map_entry(&r);
         let state = match (r.get::<_, Option<Uuid>>(9), r.get::<_, bool>(10), r.get::<_, Option<Uuid>>(7)) {
             (Some(booking), _, _) => State::Booked { booking },
             (None, true, _) => State::Blocked,

@@ -80,6 +80,20 @@ WITH locked AS MATERIALIZED (
 )
 SELECT (SELECT count(*) FROM locked), EXISTS (SELECT 1 FROM shows WHERE show_id = $1)";
 
+/// A seat of a map from the first columns of a row: seat id, section, row, position,
+/// category, accessible, rank (as [`MAP_SQL`] reads them).
+pub(crate) fn map_entry(r: &postgres::Row) -> MapEntry {
+    MapEntry {
+        seat_id: r.get(0),
+        section: r.get(1),
+        row: r.get(2),
+        position: r.get::<_, Option<i32>>(3).and_then(|p| u32::try_from(p).ok()),
+        category: r.get(4),
+        accessible: r.get(5),
+        rank: r.get(6),
+    }
+}
+
 /// Longest block reason, in characters.
 pub const MAX_REASON_CHARS: usize = 200;
 
@@ -208,18 +222,7 @@ impl SeatCore {
             if rows.is_empty() {
                 return Err(Error::ShowNotFound);
             }
-            let seats = rows
-                .iter()
-                .map(|r| MapEntry {
-                    seat_id: r.get(0),
-                    section: r.get(1),
-                    row: r.get(2),
-                    position: r.get::<_, Option<i32>>(3).and_then(|p| u32::try_from(p).ok()),
-                    category: r.get(4),
-                    accessible: r.get(5),
-                    rank: r.get(6),
-                })
-                .collect();
+            let seats = rows.iter().map(map_entry).collect();
             Ok(ShowMap { show_id: show_id.to_owned(), seats })
         })
     }
