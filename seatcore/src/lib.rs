@@ -96,9 +96,11 @@ struct Inner {
     groups: ops::group::Groups,
     /// The queues of grouped best-available holds (also [`Options::group_holds`]).
     best_groups: ops::best::BestGroups,
-    /// The queues of grouped extensions and partial releases (also [`Options::group_holds`]).
+    /// The queues of grouped extensions, partial releases and releases of whole holds (also
+    /// [`Options::group_holds`]).
     extensions: ops::lifecycle::Extensions,
     partial_releases: ops::lifecycle::PartialReleases,
+    releases: ops::lifecycle::Releases,
 }
 
 /// One database (or list of hosts) the handle connects to, and this process's pool there.
@@ -261,6 +263,7 @@ impl SeatCore {
                 best_groups: Default::default(),
                 extensions: Default::default(),
                 partial_releases: Default::default(),
+                releases: Default::default(),
             }),
             deadline: None,
         };

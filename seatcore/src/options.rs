@@ -44,9 +44,9 @@ pub struct Options {
     /// standby does not know yet is looked up on the primary.
     pub read_url: Option<String>,
     /// Make the holds of one show that arrive together in one transaction (default true),
-    /// and so the best-available holds, the extensions, and the partial releases: each stays
-    /// all-or-none and independent, and gets its answer once it is durable. A request that
-    /// arrives alone is made at once, as if this were off.
+    /// and so the best-available holds, the extensions, the partial releases and the releases
+    /// of whole holds: each stays all-or-none and independent, and gets its answer once it
+    /// is durable. A request that arrives alone is made at once, as if this were off.
     pub group_holds: bool,
     /// The longest an extended hold may live, counted from its creation (default 1 hour):
     /// [`SeatCore::extend`](crate::SeatCore::extend) never moves an expiry past it.

@@ -1,7 +1,8 @@
-//! Grouped extensions and partial releases against a real PostgreSQL: requests forced into
-//! one group, each with the outcome it has alone (missing holds, holds near their expiry,
-//! two requests for one hold, a seat not in the hold); a group whose seat does not carry its
-//! hold writes nothing; threads whose requests the core groups by itself. The rows are
+//! Grouped extensions, partial releases and releases of whole holds against a real
+//! PostgreSQL: requests forced into one group, each with the outcome it has alone (missing
+//! holds, holds near their expiry, two requests for one hold, a seat not in the hold); a
+//! group whose seat does not carry its hold writes nothing; threads whose requests the core
+//! groups by itself. The rows are
 //! checked by the audit, and the log by its transactions.
 
 use std::collections::HashMap;
@@ -207,6 +208,96 @@ fn partial_releases_in_one_group_each_have_the_outcome_they_have_alone() {
     assert_ne!(log[&a.hold_id][1], log[&a.hold_id][0]);
     assert!(!log.contains_key(&d.hold_id));
     assert_audit(&core, "g");
+}
+
+#[test]
+fn releases_of_whole_holds_in_one_group_each_have_the_outcome_they_have_alone() {
+    let db = TestDb::new("group_release_holds");
+    let core = core(&db);
+    core.initialize_show("g", &seats(10)).unwrap();
+    core.initialize_show("h", &seats(2)).unwrap();
+    let a = core.hold("g", &["S1", "S2"], 60).unwrap();
+    let b = core.hold("g", &["S3"], 60).unwrap();
+    let c = core.hold("g", &["S5", "S4"], 60).unwrap();
+    let gone = core.hold("g", &["S6"], 60).unwrap();
+    core.release("g", &gone.hold_id.to_string()).unwrap();
+    let other = core.hold("h", &["S1"], 60).unwrap();
+    let (a_id, b_id, c_id, gone_id, other_id, unknown) = (
+        a.hold_id.to_string(),
+        b.hold_id.to_string(),
+        c.hold_id.to_string(),
+        gone.hold_id.to_string(),
+        other.hold_id.to_string(),
+        Uuid::new_v4().to_string(),
+    );
+    let answers = core.release_together(
+        "g",
+        &[
+            &a_id,        // 0: released in the group
+            &b_id,        // 1: released in the group
+            "not-a-uuid", // 2: not found, by its own check
+            &a_id,        // 3: a second request for A: made alone, after: not found
+            &unknown,     // 4: no such hold
+            &other_id,    // 5: another show's hold
+            &c_id,        // 6: released in the group
+            &gone_id,     // 7: released before
+        ],
+    );
+    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
+    let not_found = Some(ErrorKind::HoldNotFound);
+    assert_eq!(kinds, vec![None, None, not_found, not_found, not_found, not_found, None, not_found]);
+    let status = core.seat_status("g").unwrap();
+    assert!(status.seats.iter().all(|s| s.state == seatcore::SeatState::Available));
+    assert_eq!(core.seat_status("h").unwrap().counts.held, 1, "another show's hold stays");
+    let log = records(&db, "g", "released");
+    for hold in [a.hold_id, b.hold_id, c.hold_id] {
+        assert_eq!(log[&hold].len(), 1, "one record per released hold");
+        assert_eq!(log[&hold][0], log[&a.hold_id][0], "one transaction released A, B and C");
+    }
+    assert_ne!(log[&gone.hold_id][0], log[&a.hold_id][0]);
+    assert_eq!(kind(&core.book("g", &a_id)), not_found);
+    assert_audit(&core, "g");
+}
+
+#[test]
+fn threads_holding_and_releasing_at_once_have_their_releases_grouped() {
+    const THREADS: usize = 16;
+    const CYCLES: usize = 20;
+    let db = TestDb::new("group_release_threads");
+    let core = core(&db);
+    let map = seats(THREADS * 2);
+    core.initialize_show("t", &map).unwrap();
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (core, barrier) = (core.clone(), Arc::clone(&barrier));
+            let mine = [map[2 * t].clone(), map[2 * t + 1].clone()];
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..CYCLES {
+                    let h = core.hold("t", &mine, 600).unwrap();
+                    core.release("t", &h.hold_id.to_string()).unwrap();
+                    assert_eq!(
+                        kind(&core.release("t", &h.hold_id.to_string())),
+                        Some(ErrorKind::HoldNotFound)
+                    );
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let status = core.seat_status("t").unwrap();
+    assert_eq!(status.counts.available, map.len() as u64);
+    let log = records(&db, "t", "released");
+    assert_eq!(log.len(), THREADS * CYCLES, "one hold released per cycle");
+    assert!(log.values().all(|r| r.len() == 1), "each hold released once");
+    let mut txs: Vec<i64> = log.values().map(|r| r[0]).collect();
+    txs.sort_unstable();
+    txs.dedup();
+    assert!(txs.len() < THREADS * CYCLES, "no two releases were ever made by one transaction");
+    assert_audit(&core, "t");
 }
 
 #[test]

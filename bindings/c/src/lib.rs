@@ -313,8 +313,8 @@ pub unsafe extern "C" fn seatcore_options_set_read_url(
 }
 
 /// Whether the holds of one show that arrive together (from this client's threads) are
-/// made in one transaction, and so the best-available holds, the extensions, and the
-/// partial releases: each stays
+/// made in one transaction, and so the best-available holds, the extensions, the partial
+/// releases and the releases of whole holds: each stays
 /// all-or-none and independent, and gets its answer once it is durable; a request that
 /// arrives alone is made at once. Default: true.
 ///

@@ -129,8 +129,8 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout_seconds: u64,
 
-    /// Make each hold, best-available hold, extension and partial release on its own, never
-    /// grouped with those of the same show that arrive together (SEATCORE_NO_GROUP_HOLDS=0 or false groups them)
+    /// Make each hold, best-available hold, extension and release on its own, never grouped
+    /// with those of the same show that arrive together (SEATCORE_NO_GROUP_HOLDS=0 or false groups them)
     #[arg(long, env = "SEATCORE_NO_GROUP_HOLDS", value_parser = FalseyValueParser::new())]
     no_group_holds: bool,
 

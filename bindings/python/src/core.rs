@@ -93,7 +93,7 @@ impl SeatCore {
     /// standby; the primary when it does not answer). Durations are in seconds
     /// (`change_retention`: how long the change log keeps a record; `max_hold_life`: `extend`
     /// never moves a hold's expiry past its creation plus this). With `group_holds`, the holds
-    /// (and the best-available holds, the extensions, the partial releases) of one show that
+    /// (and the best-available holds, extensions, partial and whole releases) of one show that
     /// arrive together from this process's threads are made in one transaction (each still
     /// all-or-none and independent, answered once durable). An option out of its range, a
     /// malformed URL, a bad `sslmode` or an unreadable certificate raise `ConfigError` (a

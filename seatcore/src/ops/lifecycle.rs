@@ -1,9 +1,11 @@
-//! Grouped extensions and partial releases: those of one show that arrive together are made
-//! by one transaction, as holds are (`group`; the queues are `queue`'s).
+//! Grouped extensions, partial releases and releases of whole holds: those of one show that
+//! arrive together are made by one transaction, as holds are (`group`; the queues are
+//! `queue`'s).
 //!
 //! A request that arrives alone is made at once by its own statements (`extend`,
-//! `release_seats`). A group of several is one call of `seatcore_extend_group` or
-//! `seatcore_release_group` (migrations/V6): each request whose hold stays live past the
+//! `release_seats`, `release`). A group of several is one call of `seatcore_extend_group`,
+//! `seatcore_release_group` (migrations/V6) or `seatcore_release_holds` (migrations/V7):
+//! each request whose hold stays live past the
 //! call is made there, its hold row then its seats locked in seat-map order (the rule of
 //! every statement, see `ops`), the holds taken in order of hold id so that two groups
 //! never wait for each other in a cycle. Every other request of the group (a hold near its
@@ -30,6 +32,10 @@ const EXTEND_GROUP_SQL: &str = "SELECT i, seat_ids, expires_at FROM seatcore_ext
 /// The partial releases of a group that are made in it: a row (request number from 1, the
 /// seats the hold keeps) for each (`seatcore_release_group`, migrations/V6).
 const RELEASE_GROUP_SQL: &str = "SELECT i, kept FROM seatcore_release_group($1, $2, $3, $4)";
+
+/// The releases of whole holds of a group that are made in it: a row (request number from
+/// 1) for each (`seatcore_release_holds`, migrations/V7).
+const RELEASE_HOLDS_SQL: &str = "SELECT i FROM seatcore_release_holds($1, $2)";
 
 /// One extension waiting to be made (checked input).
 pub(crate) struct Extension {
@@ -71,8 +77,26 @@ impl Grouped for PartialRelease {
     }
 }
 
+/// One release of a whole hold waiting to be made (checked input).
+pub(crate) struct Release {
+    pub(crate) hold_id: Uuid,
+}
+
+impl Grouped for Release {}
+
+impl Release {
+    /// The request `release` takes: a hold id that is not a UUID is simply not found.
+    pub(crate) fn checked(hold_id: &str) -> Result<Release> {
+        let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+        Ok(Release { hold_id })
+    }
+}
+
 /// The queues of grouped extensions.
 pub(crate) type Extensions = Queues<Extension, Hold>;
+
+/// The queues of grouped releases of whole holds.
+pub(crate) type Releases = Queues<Release, ()>;
 
 /// The queues of grouped partial releases.
 pub(crate) type PartialReleases = Queues<PartialRelease, SeatsReleased>;
@@ -151,6 +175,24 @@ impl SeatCore {
         )
     }
 
+    /// Makes the releases of whole holds `requests` of one show: alone, or as a group.
+    pub(crate) fn make_releases(&self, show_id: &str, requests: &[&Release]) -> Vec<Result<()>> {
+        let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
+        // Not made again after a lost connection: a repeat of releases that did commit
+        // would wrongly answer that the holds are not found.
+        let group = Group {
+            sql: RELEASE_HOLDS_SQL,
+            params: &[(&show_id, Type::TEXT), (&hold_ids, Type::UUID_ARRAY)],
+            on_lost: OnLost::Fail,
+        };
+        self.make_lifecycle_group(
+            requests,
+            group,
+            |_, _| bump(&self.inner.counters.releases, 1),
+            |r| self.release_alone(show_id, r.hold_id),
+        )
+    }
+
     /// Makes `requests` alone (one) or by the group statement `group`, whose rows (request
     /// number from 1 first) are the requests it made, each answered by `answer`; every other
     /// request is then made `alone`. A failure of the statement fails every request.
@@ -222,6 +264,18 @@ impl SeatCore {
     ) -> Vec<Result<SeatsReleased>> {
         together(show_id, requests.iter().map(|(id, seats)| PartialRelease::checked(id, seats)), |valid| {
             self.make_partial_releases(show_id, valid)
+        })
+    }
+}
+
+#[cfg(feature = "test-support")]
+impl SeatCore {
+    /// Releases whole holds of one show as one group, whatever else is queued: each hold id
+    /// checked as [`SeatCore::release`] checks it; the answers in order.
+    #[doc(hidden)]
+    pub fn release_together(&self, show_id: &str, hold_ids: &[&str]) -> Vec<Result<()>> {
+        together(show_id, hold_ids.iter().map(|id| Release::checked(id)), |valid| {
+            self.make_releases(show_id, valid)
         })
     }
 }

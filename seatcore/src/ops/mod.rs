@@ -16,9 +16,10 @@
 //!   keeps the rule: an extension or a partial release locks the hold row, then its seats
 //!   in seat-map order; a cancellation locks the booking row (a booking is its hold, once
 //!   booked), then its seats in seat-map order. No statement locks a hold or booking row
-//!   after a seat, and each locks one such row at most, but a group of extensions or of
-//!   partial releases (`lifecycle`): it locks its hold rows first, in order of hold id, then
-//!   their seats, so two groups never wait for each other in a cycle;
+//!   after a seat, and each locks one such row at most, but a group of extensions, of
+//!   partial releases or of releases of whole holds (`lifecycle`): it locks its hold rows
+//!   first, in order of hold id, then their seats, so two groups never wait for each other
+//!   in a cycle;
 //! - the sweep deletes expired hold rows only (`SKIP LOCKED`) and never locks a seat.
 //!
 //! It follows that while a hold is live, only a statement holding the hold's row lock

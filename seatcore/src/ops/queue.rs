@@ -6,8 +6,9 @@
 //! everything queued (up to [`MAX_GROUP`] requests and a weight of [`MAX_GROUP_WEIGHT`])
 //! and makes it as one group. Every caller gets its own answer, once its group is done.
 //!
-//! Holds, extensions and partial releases each have queues of their own (`group`,
-//! `lifecycle`): a group is made of one kind of request.
+//! Holds, best-available holds, extensions, partial releases and releases of whole holds
+//! each have queues of their own (`group`, `best`, `lifecycle`): a group is made of one kind
+//! of request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

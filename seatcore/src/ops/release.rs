@@ -4,6 +4,7 @@ use postgres::types::Type;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::ops::lifecycle::Release;
 use crate::{bump, validate, OnLost, SeatCore};
 
 /// Lock the live hold, lock its seats in order, free them, delete the hold, record the
@@ -18,9 +19,18 @@ impl SeatCore {
     /// never depends on sweep timing. Errors: `HoldNotFound` (also for a non-UUID id).
     pub fn release(&self, show_id: &str, hold_id: &str) -> Result<()> {
         let show_id = validate::show_id(show_id)?;
-        let Ok(hold_id) = Uuid::parse_str(hold_id.trim()) else {
-            return Err(Error::HoldNotFound);
-        };
+        let request = Release::checked(hold_id)?;
+        if self.inner.group_holds {
+            return self
+                .inner
+                .releases
+                .run(self, show_id, request, |core, requests| core.make_releases(show_id, requests));
+        }
+        self.release_alone(show_id, request.hold_id)
+    }
+
+    /// Releases a live hold by its own statement.
+    pub(crate) fn release_alone(&self, show_id: &str, hold_id: Uuid) -> Result<()> {
         // Not retried after a lost connection: a repeat of a release that did commit
         // would wrongly answer "not found".
         self.with_conn(OnLost::Fail, |c, _| {
