@@ -864,7 +864,7 @@ fn lost_database_replies_are_retried_without_double_effects() {
     // caller gets a 503, the release did happen, and the caller's retry then gets 404.
     let h3 = srv.post("/shows/ld/hold", r#"{"seat_ids": ["A3"]}"#).expect(201);
     let r = with_lost_reply(
-        "show_id = $1 AND (expires_at > now()) IS TRUE",
+        "seatcore_release(",
         "/shows/ld/release-hold",
         json!({ "hold_id": h3["hold_id"] }).to_string(),
         "SELECT (count(*) = 0)::int::int8 FROM holds",
