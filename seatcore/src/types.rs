@@ -1,6 +1,6 @@
 //! The values seatcore returns.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
@@ -257,11 +257,10 @@ pub(crate) fn optional_timestamp<S: Serializer>(t: &Option<DateTime<Utc>>, s: S)
 /// Formats a timestamp the way Python's `datetime.isoformat()` does for an aware UTC
 /// datetime: `2026-11-23T21:37:14.123456+00:00`, or without the fraction when it is zero.
 pub fn iso8601(t: &DateTime<Utc>) -> String {
-    if t.timestamp_subsec_micros() == 0 {
-        t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
-    } else {
-        t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
-    }
+    // RFC 3339 with the offset written out is that form (and, unlike a format string, is
+    // not parsed again for every timestamp: a status read writes one per held seat).
+    let fraction = if t.timestamp_subsec_micros() == 0 { SecondsFormat::Secs } else { SecondsFormat::Micros };
+    t.to_rfc3339_opts(fraction, false)
 }
 
 #[cfg(test)]
@@ -276,6 +275,9 @@ mod tests {
         let t = t + chrono::Duration::microseconds(123_456);
         assert_eq!(iso8601(&t), "2026-11-23T21:37:14.123456+00:00");
         let t = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::microseconds(50);
+        assert_eq!(iso8601(&t), "2026-01-02T03:04:05.000050+00:00");
+        // below a microsecond (never from PostgreSQL): cut, as Python's isoformat() does
+        let t = t + chrono::Duration::nanoseconds(999);
         assert_eq!(iso8601(&t), "2026-01-02T03:04:05.000050+00:00");
     }
 }
