@@ -64,7 +64,7 @@ pub(crate) struct Block {
     pub rank_sum: f64,
 }
 
-/// A show's map: what never changes. Compact (about 50 bytes a seat): a process keeps the
+/// A show's map: what never changes. Compact (about 40 bytes a seat): a process keeps the
 /// maps of many shows.
 pub(crate) struct Map {
     /// The seat ids in one buffer, numbered by seat index, with their lookup.
@@ -76,8 +76,7 @@ pub(crate) struct Map {
     rows: Vec<Row>,
 }
 
-/// A show's map and the states of its seats at some moment. Cloning copies the states only.
-#[derive(Clone)]
+/// A show's map and the states of its seats at some moment.
 pub(crate) struct Model {
     pub map: Arc<Map>,
     pub states: Vec<State>,

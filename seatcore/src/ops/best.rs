@@ -298,7 +298,7 @@ impl SeatCore {
     }
 
     /// Several best-available holds of one show in one transaction: one refresh of the
-    /// copy, the blocks chosen in queue order (each on the view the ones before it left),
+    /// copy, the blocks chosen in queue order (each among the seats the ones before it left),
     /// then all held by one grouped hold (`ops::group`). A request that finds no block
     /// while blocks of other groups are in flight, or whose block lost a seat to another
     /// process or a plain hold, goes again alone once the group is done. Answers in order.
