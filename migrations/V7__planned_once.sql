@@ -2,44 +2,6 @@
 -- process's copy of a show up to date for best-available holds, planned once per session
 -- (as the functions of version 5; see there why).
 
--- A live hold released: its seats freed (locked in seat-map order), the hold deleted, its
--- change recorded. 1, or 0 (nothing written) when the show has no such live hold.
---
--- The hold is found by its id: its expiry is tested as `(...) IS TRUE`, a form no index
--- serves, or a planner whose statistics of expiries lag behind the clock reads the live
--- holds by the expiry index (all of them) instead of the one by the key.
-CREATE FUNCTION seatcore_release(p_show text, p_hold uuid)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
-#variable_conflict use_column
-DECLARE
-    v_released bigint;
-BEGIN
-    WITH h AS MATERIALIZED (
-        SELECT hold_id, seat_nos, seat_ids FROM holds
-        WHERE hold_id = p_hold AND show_id = p_show AND (expires_at > now()) IS TRUE
-        FOR UPDATE
-    ), locked AS MATERIALIZED (
-        SELECT s.seat_no
-        FROM seats s JOIN h ON s.seat_no = ANY (h.seat_nos)
-        WHERE s.show_id = p_show AND s.hold_id = h.hold_id
-        ORDER BY s.seat_no
-        FOR UPDATE OF s
-    ), freed AS (
-        UPDATE seats s SET hold_id = NULL, hold_expires_at = NULL
-        FROM locked l
-        WHERE s.show_id = p_show AND s.seat_no = l.seat_no
-    ), gone AS (
-        DELETE FROM holds WHERE hold_id IN (SELECT hold_id FROM h)
-    ), logged AS (
-        INSERT INTO changes (id, kind, show_id, seat_ids, hold_id)
-        SELECT seatcore_change_id(0), 'released', p_show, seat_ids, hold_id FROM h
-    )
-    SELECT count(*) INTO v_released FROM h;
-    RETURN v_released;
-END
-$$;
-
 -- A show's records after `p_after`, final or not, for a process's copy of the show
 -- (seatcore/src/ops/best.rs): a row per record, oldest first (one row of NULL record
 -- columns when there are none), each with the horizon and the database's clock. It gives
@@ -80,7 +42,9 @@ BEGIN
     ), h AS MATERIALIZED (
         SELECT holds.hold_id, holds.seat_nos, holds.seat_ids, req.n
         FROM holds JOIN req ON req.hold_id = holds.hold_id
-        -- IS TRUE: a form no index serves (see seatcore_release)
+        -- The holds are found by their ids: their expiry is tested as `(...) IS TRUE`, a
+        -- form no index serves, or a planner whose statistics of expiries lag behind the
+        -- clock reads the live holds by the expiry index (all of them) instead of by key.
         WHERE holds.hold_id = ANY (p_holds) AND holds.show_id = p_show
           AND (holds.expires_at > now()) IS TRUE
         ORDER BY holds.hold_id
@@ -102,5 +66,15 @@ BEGIN
         SELECT seatcore_change_id(h.n - 1), 'released', p_show, h.seat_ids, h.hold_id FROM h
     )
     SELECT h.n FROM h ORDER BY h.n;
+END
+$$;
+
+-- A live hold released alone, as a group of one of `seatcore_release_holds`: 1, or 0
+-- (nothing written) when the show has no such live hold.
+CREATE FUNCTION seatcore_release(p_show text, p_hold uuid)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN (SELECT count(*) FROM seatcore_release_holds(p_show, ARRAY[p_hold]));
 END
 $$;
