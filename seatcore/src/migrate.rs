@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "V7__planned_once.sql",
         sql: include_str!("../../migrations/V7__planned_once.sql"),
     },
+    Migration {
+        version: 8,
+        name: "V8__hold_marks.sql",
+        sql: include_str!("../../migrations/V8__hold_marks.sql"),
+    },
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).

@@ -194,6 +194,35 @@ fn invariants_valid_is_computed_from_the_data() {
     assert!(!core.seat_status("s").unwrap().counts.invariants_valid);
     c.execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL", &[]).unwrap();
     assert!(core.seat_status("s").unwrap().counts.invariants_valid);
+    // a seat whose expiry differs from its hold's
+    let h = core.hold("s", &["S1", "S2"], 60).unwrap();
+    c.execute(
+        "UPDATE seats SET hold_expires_at = hold_expires_at + interval '1 s' WHERE seat_id = 'S2'",
+        &[],
+    )
+    .unwrap();
+    assert!(!core.seat_status("s").unwrap().counts.invariants_valid);
+    c.execute(
+        "UPDATE seats SET hold_expires_at = hold_expires_at - interval '1 s' WHERE seat_id = 'S2'",
+        &[],
+    )
+    .unwrap();
+    assert!(core.seat_status("s").unwrap().counts.invariants_valid);
+    // a live hold listing a seat that it does not hold, the count kept: S3 claims the hold
+    // in place of S2, which is free
+    c.execute(
+        "UPDATE seats SET hold_id = CASE WHEN seat_id = 'S3' THEN $1::uuid END,
+                          hold_expires_at = CASE WHEN seat_id = 'S3' THEN (SELECT expires_at FROM holds) END
+         WHERE seat_id IN ('S2', 'S3')",
+        &[&h.hold_id],
+    )
+    .unwrap();
+    let st = core.seat_status("s").unwrap();
+    assert_eq!(st.counts.held, 2);
+    assert!(!st.counts.invariants_valid);
+    c.execute("DELETE FROM holds", &[]).unwrap();
+    c.execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL", &[]).unwrap();
+    assert!(core.seat_status("s").unwrap().counts.invariants_valid);
     // a seat missing from the seat map
     c.execute("DELETE FROM seats WHERE seat_id = 'S4'", &[]).unwrap();
     let st = core.seat_status("s").unwrap();

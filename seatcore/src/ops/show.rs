@@ -1,6 +1,8 @@
 //! Creating a show and reading its status.
 
 use chrono::{DateTime, Utc};
+use postgres::binary_copy::BinaryCopyOutIter;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::IsolationLevel;
 
@@ -15,21 +17,34 @@ use crate::{validate, SeatCore};
 /// this show's records in this read (the newest and how many: a record that commits late,
 /// below the newest, still adds one) and its live holds (a hold that runs out changes the
 /// document without a record). Changes of other shows leave the tag alone. On a standby, the
-/// commit time of the last transaction it replayed.
+/// commit time of the last transaction it replayed. Then how many seats the show's live hold
+/// rows list and the sum of their marks (migrations/V8__hold_marks.sql), which the seats read
+/// must match. It names the show for [`STATUS_SQL`], which as the query of a `COPY` takes no
+/// parameters.
 const STATUS_HEAD_SQL: &str = "
+WITH live AS MATERIALIZED (
+    SELECT hold_id, expires_at, seat_nos FROM holds WHERE show_id = $1 AND expires_at > now()),
+marks AS (
+    SELECT count(*) AS seats, coalesce(sum(seatcore_hold_mark(hold_id, seat_no, expires_at)), 0) AS sum
+    FROM (SELECT hold_id, expires_at, unnest(seat_nos) AS seat_no FROM live) listed)
 SELECT (SELECT seat_count FROM shows WHERE show_id = $1)::int8 AS declared,
        (SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()) AS version,
        (SELECT coalesce(max(id), 0) || '.' || count(*) FROM changes WHERE show_id = $1) AS changes,
-       (SELECT count(*) FROM holds WHERE show_id = $1 AND expires_at > now()) AS live_holds,
-       CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() END AS replayed_at";
+       (SELECT count(*) FROM live) AS live_holds,
+       CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() END AS replayed_at,
+       marks.seats AS held_listed,
+       marks.sum::text AS held_marks,
+       set_config('seatcore.status_show', $1, true) AS named
+FROM marks";
 
 /// Every seat in seat-map order: its id; its state by the database's clock (0 available,
 /// 1 held, 2 booked, 3 blocked) plus [`INCONSISTENT`] when the row is not consistent (held
-/// and booked at once, blocked but held or booked, or a live hold not backed by its hold
-/// row); and a held seat's expiry. The hold row is looked up by key for live-held seats
-/// only (a scalar subquery, so never a scan of every hold of every show). Three narrow
-/// columns: a 200,000-seat read is mostly the cost of each column of each row.
+/// and booked at once, blocked but held or booked); a held seat's expiry; and a live held
+/// seat's mark, summed against the hold rows' (see [`STATUS_HEAD_SQL`]). Four narrow
+/// columns: a 200,000-seat read is mostly the cost of each column of each row. Streamed by
+/// `COPY`: the database sends rows as it makes them while the caller takes them in.
 const STATUS_SQL: &str = "
+COPY (
 SELECT s.seat_id,
        (CASE WHEN s.booking_id IS NOT NULL THEN 2
              WHEN s.block_reason IS NOT NULL THEN 3
@@ -37,21 +52,18 @@ SELECT s.seat_id,
              ELSE 0 END
         + CASE WHEN s.hold_id IS NOT NULL AND s.booking_id IS NOT NULL THEN 4
                WHEN s.block_reason IS NOT NULL AND (s.hold_id IS NOT NULL OR s.booking_id IS NOT NULL) THEN 4
-               WHEN s.hold_expires_at > now() THEN
-                   CASE WHEN coalesce((SELECT h.expires_at = s.hold_expires_at AND h.show_id = s.show_id
-                                              AND s.seat_no = ANY (h.seat_nos)
-                                       FROM holds h WHERE h.hold_id = s.hold_id), false)
-                        THEN 0 ELSE 4 END
                ELSE 0 END)::int4 AS state,
        CASE WHEN s.booking_id IS NULL AND s.hold_expires_at > now()
-            THEN s.hold_expires_at END AS hold_expires_at
+            THEN s.hold_expires_at END AS hold_expires_at,
+       CASE WHEN s.booking_id IS NULL AND s.block_reason IS NULL AND s.hold_expires_at > now()
+            THEN seatcore_hold_mark(s.hold_id, s.seat_no, s.hold_expires_at) END AS mark
 FROM seats s
-WHERE s.show_id = $1
-ORDER BY s.show_id, s.seat_no";
+WHERE s.show_id = current_setting('seatcore.status_show')
+ORDER BY s.show_id, s.seat_no
+) TO STDOUT (FORMAT binary)";
 
-/// Seats fetched at a time by a status read.
-const STATUS_BATCH: usize = 4096;
-const STATUS_FETCH_SQL: &str = "FETCH 4096 FROM seat_status";
+/// The types of [`STATUS_SQL`]'s columns.
+const STATUS_TYPES: [Type; 4] = [Type::TEXT, Type::INT4, Type::TIMESTAMPTZ, Type::INT8];
 
 /// Added to a seat's state code by [`STATUS_SQL`] when its row is inconsistent.
 const INCONSISTENT: i32 = 4;
@@ -148,46 +160,44 @@ fn status_once(
             return Ok(None);
         }
     }
-    // Fetched a batch at a time: the driver then hands over rows in bulk, where row by row
-    // it costs more than the database does to produce them.
-    tx.execute_typed(
-        &format!("DECLARE seat_status NO SCROLL CURSOR FOR {STATUS_SQL}"),
-        &[(&show_id, Type::TEXT)],
-    )?;
-    loop {
-        let rows = tx.query_typed(STATUS_FETCH_SQL, &[])?;
-        for row in &rows {
-            let code = row.get::<_, i32>(1);
-            let state = match code & !INCONSISTENT {
-                3 => SeatState::Blocked,
-                2 => SeatState::Booked,
-                1 => SeatState::Held,
-                _ => SeatState::Available,
-            };
-            match state {
-                SeatState::Available => counts.available += 1,
-                SeatState::Held => counts.held += 1,
-                SeatState::Booked => counts.booked += 1,
-                SeatState::Blocked => counts.blocked += 1,
-            }
-            counts.total += 1;
-            counts.invariants_valid &= code & INCONSISTENT == 0;
-            *handed = true;
-            each(SeatRef {
-                seat_id: row.get::<_, &str>(0),
-                state,
-                hold_expires_at: row.get::<_, Option<DateTime<Utc>>>(2),
-            });
+    let listed = u64::try_from(top.get::<_, i64>(5)).unwrap_or(u64::MAX);
+    let listed_marks = top.get::<_, &str>(6).parse::<i128>().ok();
+    let mut held_marks = 0_i128;
+    let mut rows = BinaryCopyOutIter::new(tx.copy_out(STATUS_SQL)?, &STATUS_TYPES);
+    while let Some(row) = rows.next()? {
+        let code = row.try_get::<i32>(1)?;
+        let state = match code & !INCONSISTENT {
+            3 => SeatState::Blocked,
+            2 => SeatState::Booked,
+            1 => SeatState::Held,
+            _ => SeatState::Available,
+        };
+        match state {
+            SeatState::Available => counts.available += 1,
+            SeatState::Held => counts.held += 1,
+            SeatState::Booked => counts.booked += 1,
+            SeatState::Blocked => counts.blocked += 1,
         }
-        if rows.len() < STATUS_BATCH {
-            break;
+        counts.total += 1;
+        counts.invariants_valid &= code & INCONSISTENT == 0;
+        if let Some(mark) = row.try_get::<Option<i64>>(3)? {
+            held_marks += i128::from(mark);
         }
+        *handed = true;
+        each(SeatRef {
+            seat_id: row.try_get::<&str>(0)?,
+            state,
+            hold_expires_at: row.try_get::<Option<DateTime<Utc>>>(2)?,
+        });
     }
+    drop(rows);
     tx.commit()?;
     if counts.total == 0 {
         return Err(Error::ShowNotFound);
     }
     counts.invariants_valid &= seats == counts.total
-        && counts.available + counts.held + counts.booked + counts.blocked == counts.total;
+        && counts.available + counts.held + counts.booked + counts.blocked == counts.total
+        && listed == counts.held
+        && listed_marks == Some(held_marks);
     Ok(Some(counts))
 }
