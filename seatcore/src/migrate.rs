@@ -43,8 +43,8 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 8,
-        name: "V8__hold_marks.sql",
-        sql: include_str!("../../migrations/V8__hold_marks.sql"),
+        name: "V8__lean_big_shows.sql",
+        sql: include_str!("../../migrations/V8__lean_big_shows.sql"),
     },
 ];
 

@@ -65,6 +65,11 @@ fn flat_and_structured_maps() {
     assert_eq!(core.initialize_map("structured", &seats).unwrap(), 3);
     let map = core.seat_map("structured").unwrap();
     assert_eq!((map.seats[2].section.as_str(), map.seats[0].accessible), ("balcony", true));
+    // a flat list's map derives from its ids and is not stored; a structured one is
+    let stored = |show: &str| -> i64 {
+        db.client().query_one("SELECT count(*) FROM seat_map WHERE show_id = $1", &[&show]).unwrap().get(0)
+    };
+    assert_eq!((stored("flat"), stored("structured")), (0, 3));
     assert_eq!(core.seat_map("nope").unwrap_err().kind(), ErrorKind::ShowNotFound);
     // a place taken twice in a row is refused, with the seat's index; nothing is written
     let clash = vec![seat("x1", "s", "1", 1, "c"), seat("x2", "s", "1", 1, "c")];

@@ -45,10 +45,10 @@ use crate::error::{Error, InputError, Result};
 use crate::ops::changes::change;
 use crate::ops::group::{self, Outcome};
 use crate::ops::hold::{find, try_hold};
-use crate::ops::map::map_entry;
+use crate::ops::map::{derived_map, map_entry};
 use crate::ops::queue::{Grouped, Queues};
 use crate::per_process::PerProcess;
-use crate::seat_map::MAX_NAME_CHARS;
+use crate::seat_map::{MapBuilder, MAX_NAME_CHARS};
 use crate::types::Hold;
 use crate::{bump, validate, OnLost, SeatCore};
 
@@ -63,14 +63,16 @@ const TAKE_TURNS_AFTER: usize = 2;
 /// The advisory lock of a show's contended best-available rounds.
 const TURN_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('seatcore.best:' || $1, 0))";
 
-/// The show's map and seat states, the final id of the log they include, and the
-/// database's clock: one statement, one snapshot.
+/// The show's map and seat states, the final id of the log they include, the database's
+/// clock, and whether the map derives from the ids (then its columns are NULL): one
+/// statement, one snapshot.
 const LOAD_SQL: &str = "
 SELECT s.seat_id, m.section, m.row_label, m.position, m.category, m.accessible, m.rank,
        s.hold_id, s.hold_expires_at, s.booking_id, s.block_reason IS NOT NULL AS blocked,
        (SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()) AS final_id,
-       now() AS db_now
-FROM seats s JOIN seat_map m ON m.show_id = s.show_id AND m.seat_no = s.seat_no
+       now() AS db_now,
+       (SELECT map_derived FROM shows WHERE show_id = $1) AS derived
+FROM seats s LEFT JOIN seat_map m ON m.show_id = s.show_id AND m.seat_no = s.seat_no
 WHERE s.show_id = $1
 ORDER BY s.seat_no";
 
@@ -463,22 +465,35 @@ fn refresh(tx: &mut impl GenericClient, show_id: &str, copy: &mut Option<Copy>) 
     Ok(free)
 }
 
-/// Reads a show's map and seat states, a row at a time.
+/// Reads a show's map and seat states, a row at a time. A map that derives from the ids is
+/// derived once they are all read (their states kept meanwhile).
 fn load(tx: &mut impl GenericClient, show_id: &str) -> Result<Copy> {
     let mut rows = tx.query_typed_raw(LOAD_SQL, [(show_id, Type::TEXT)])?;
     let mut model = ModelBuilder::new();
     let mut cursor = None;
+    let mut derived: Option<(MapBuilder, Vec<State>)> = None;
     while let Some(r) = rows.next()? {
-        let entry = map_entry(&r);
         let state = match (r.get::<_, Option<Uuid>>(9), r.get::<_, bool>(10), r.get::<_, Option<Uuid>>(7)) {
             (Some(booking), _, _) => State::Booked { booking },
             (None, true, _) => State::Blocked,
             (None, false, Some(hold)) => State::Held { hold, until: r.get(8) },
             (None, false, None) => State::Free,
         };
-        model.push(&entry, state);
         cursor.get_or_insert(r.get::<_, i64>(11));
+        if r.get::<_, Option<bool>>(13) == Some(true) {
+            let (ids, states) = derived.get_or_insert_with(|| (MapBuilder::ids(), Vec::new()));
+            ids.push_id(r.get(0));
+            states.push(state);
+        } else {
+            model.push(&map_entry(&r), state);
+        }
     }
     let cursor = cursor.ok_or(Error::ShowNotFound)?;
+    if let Some((ids, states)) = derived {
+        let layout = derived_map(show_id, ids)?;
+        for (seat, state) in layout.seats().zip(states) {
+            model.push(&seat.to_entry(), state);
+        }
+    }
     Ok(Copy { base: model.finish(), cursor, in_flight: HashMap::new(), used: 0 })
 }

@@ -13,13 +13,14 @@ use crate::{validate, OnLost, SeatCore};
 /// creating it to end). Returns the id of the transaction's first change record: the
 /// show's `initialized` change, written last.
 const CREATE_SQL: &str = "
-INSERT INTO shows (show_id, seat_count)
-VALUES ($1, $2)
+INSERT INTO shows (show_id, seat_count, map_derived)
+VALUES ($1, $2, $3)
 ON CONFLICT (show_id) DO NOTHING
 RETURNING seatcore_change_id(0)";
 
-/// The seats, the map and the `initialized` change of a new show, in PostgreSQL's binary
-/// COPY format, in the transaction that creates the show row.
+/// The seats, the map (unless it derives from the ids, see migrations/V8__lean_big_shows.sql)
+/// and the `initialized` change of a new show, in PostgreSQL's binary COPY format, in the
+/// transaction that creates the show row.
 const COPY_SEATS_SQL: &str = "COPY seats (show_id, seat_no, seat_id) FROM STDIN (FORMAT binary)";
 const COPY_MAP_SQL: &str = "COPY seat_map (show_id, seat_no, section, row_label, position, category, \
                             accessible, rank) FROM STDIN (FORMAT binary)";
@@ -27,10 +28,12 @@ const COPY_CHANGE_SQL: &str = "COPY changes (id, kind, show_id, seat_ids) FROM S
 
 const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 
-/// A show's map, in map order.
+/// A show's map, in map order, and whether it derives from the ids (then the map's columns
+/// are NULL).
 const MAP_SQL: &str = "
-SELECT s.seat_id, m.section, m.row_label, m.position, m.category, m.accessible, m.rank
-FROM seats s JOIN seat_map m ON m.show_id = s.show_id AND m.seat_no = s.seat_no
+SELECT s.seat_id, m.section, m.row_label, m.position, m.category, m.accessible, m.rank,
+       (SELECT map_derived FROM shows WHERE show_id = $1) AS derived
+FROM seats s LEFT JOIN seat_map m ON m.show_id = s.show_id AND m.seat_no = s.seat_no
 WHERE s.show_id = $1
 ORDER BY s.seat_no";
 
@@ -92,6 +95,16 @@ pub(crate) fn map_entry(r: &postgres::Row) -> MapEntry {
         accessible: r.get(5),
         rank: r.get(6),
     }
+}
+
+/// The map of a show made from a flat list of ids, from its seat ids given in map order to
+/// a [`MapBuilder::ids`].
+pub(crate) fn derived_map(show_id: &str, ids: MapBuilder) -> Result<Layout> {
+    // The ids were checked when the show was made, and the database keeps them unique:
+    // only rows changed behind seatcore's back fail here.
+    ids.finish().map_err(|e| {
+        Error::Unavailable(format!("the seat ids of show {show_id:?} do not make a seat map ({e})").into())
+    })
 }
 
 /// Longest block reason, in characters.
@@ -160,7 +173,11 @@ impl SeatCore {
         let seat_count = i32::try_from(layout.len()).unwrap_or(i32::MAX);
         self.with_conn(OnLost::Fail, |c, _| {
             let mut tx = c.client.transaction()?;
-            let created = tx.query_typed(CREATE_SQL, &[(&show_id, Type::TEXT), (&seat_count, Type::INT4)])?;
+            let derived = layout.is_flat();
+            let created = tx.query_typed(
+                CREATE_SQL,
+                &[(&show_id, Type::TEXT), (&seat_count, Type::INT4), (&derived, Type::BOOL)],
+            )?;
             let Some(change_id) = created.first().map(|r| r.get::<_, i64>(0)) else {
                 return Err(Error::ShowExists);
             };
@@ -172,25 +189,9 @@ impl SeatCore {
                 seats.text(seat_id);
             }
             seats.finish()?;
-            let mut map = BinaryRows::start(&mut tx, COPY_MAP_SQL)?;
-            for (i, seat) in layout.seats().enumerate() {
-                map.row(8)?;
-                map.text(show_id);
-                map.int4(seat_no(i));
-                map.text(seat.section);
-                match seat.row {
-                    Some(row) => map.text(row),
-                    None => map.null(),
-                }
-                match seat.position {
-                    Some(p) => map.int4(i32::try_from(p).unwrap_or(i32::MAX)),
-                    None => map.null(),
-                }
-                map.text(seat.category);
-                map.bool(seat.accessible);
-                map.float8(seat.rank);
+            if !derived {
+                copy_map(&mut tx, show_id, layout)?;
             }
-            map.finish()?;
             let mut log = BinaryRows::start(&mut tx, COPY_CHANGE_SQL)?;
             log.row(4)?;
             log.int8(change_id);
@@ -219,10 +220,16 @@ impl SeatCore {
         let show_id = validate::show_id(show_id)?;
         self.read(|c, _| {
             let rows = c.client.query_typed(MAP_SQL, &[(&show_id, Type::TEXT)])?;
-            if rows.is_empty() {
-                return Err(Error::ShowNotFound);
-            }
-            let seats = rows.iter().map(map_entry).collect();
+            let Some(first) = rows.first() else { return Err(Error::ShowNotFound) };
+            let seats = if first.get::<_, Option<bool>>(7) == Some(true) {
+                let mut ids = MapBuilder::ids();
+                for r in &rows {
+                    ids.push_id(r.get(0));
+                }
+                derived_map(show_id, ids)?.seats().map(|s| s.to_entry()).collect()
+            } else {
+                rows.iter().map(map_entry).collect()
+            };
             Ok(ShowMap { show_id: show_id.to_owned(), seats })
         })
     }
@@ -293,6 +300,30 @@ impl SeatCore {
 /// The seat number of the `i`-th seat of a map (from 0): its position in the map, from 1.
 fn seat_no(i: usize) -> i32 {
     i32::try_from(i + 1).unwrap_or(i32::MAX)
+}
+
+/// Writes a show's map (its seats' places, categories and ranks) by `COPY`.
+fn copy_map(tx: &mut Transaction<'_>, show_id: &str, layout: &Layout) -> Result<()> {
+    let mut map = BinaryRows::start(tx, COPY_MAP_SQL)?;
+    for (i, seat) in layout.seats().enumerate() {
+        map.row(8)?;
+        map.text(show_id);
+        map.int4(seat_no(i));
+        map.text(seat.section);
+        match seat.row {
+            Some(row) => map.text(row),
+            None => map.null(),
+        }
+        match seat.position {
+            Some(p) => map.int4(i32::try_from(p).unwrap_or(i32::MAX)),
+            None => map.null(),
+        }
+        map.text(seat.category);
+        map.bool(seat.accessible);
+        map.float8(seat.rank);
+    }
+    map.finish()?;
+    Ok(())
 }
 
 /// Bytes handed to PostgreSQL at a time during a `COPY`.

@@ -18,7 +18,7 @@ use crate::{validate, SeatCore};
 /// below the newest, still adds one) and its live holds (a hold that runs out changes the
 /// document without a record). Changes of other shows leave the tag alone. On a standby, the
 /// commit time of the last transaction it replayed. Then how many seats the show's live hold
-/// rows list and the sum of their marks (migrations/V8__hold_marks.sql), which the seats read
+/// rows list and the sum of their marks (migrations/V8__lean_big_shows.sql), which the seats read
 /// must match. It names the show for [`STATUS_SQL`], which as the query of a `COPY` takes no
 /// parameters.
 const STATUS_HEAD_SQL: &str = "

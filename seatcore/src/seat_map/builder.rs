@@ -288,7 +288,14 @@ impl MapBuilder {
         self.check(Stage::Clash)?;
         self.ids.seal();
         self.names.seal();
-        Ok(Layout { ids: self.ids, names: self.names, seats: self.seats, ranks: self.ranks, rows: self.rows })
+        Ok(Layout {
+            flat: self.flat,
+            ids: self.ids,
+            names: self.names,
+            seats: self.seats,
+            ranks: self.ranks,
+            rows: self.rows,
+        })
     }
 
     /// Compares a checked seat with the seats before it, and stores it.
@@ -411,6 +418,8 @@ fn name<'a>(
 
 /// A settled seat map, compact: what [`MapBuilder::finish`] gives.
 pub struct Layout {
+    /// Made from a flat list of ids: every field but the id derives from the ids, in order.
+    flat: bool,
     ids: Strings,
     names: Strings,
     seats: Vec<Slot>,
@@ -465,6 +474,13 @@ impl Layout {
     /// The seat ids, in map order.
     pub fn seat_ids(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.seats.len() as u32).map(|n| self.ids.get(n))
+    }
+
+    /// Whether the map was made from a flat list of ids ([`MapBuilder::ids`]): then the ids,
+    /// in order, are the whole map, and a [`MapBuilder::ids`] given them again settles it
+    /// the same.
+    pub fn is_flat(&self) -> bool {
+        self.flat
     }
 
     /// How many bytes the seat ids take together.
