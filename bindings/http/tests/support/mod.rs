@@ -89,6 +89,20 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// The log once `done` holds of it (a request's line is written after its response is
+    /// handed over, so it can come after the client has its answer); as it is after 30 s
+    /// otherwise, for the caller's assertion to show.
+    pub fn log_once(&self, done: impl Fn(&str) -> bool) -> String {
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.log();
+            if done(&log) || std::time::Instant::now() >= until {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let pid = self.child.as_ref().unwrap().id();
