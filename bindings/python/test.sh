@@ -14,7 +14,7 @@ export PATH="$VIRTUAL_ENV/bin:$PATH"
 
 echo "== python: ruff" >&2
 python -m ruff check bindings/python/python bindings/python/tests bindings/python/bench examples/python \
-  scripts/chaos/*.py scripts/ha/*.py bench/*.py
+  scripts/*.py scripts/chaos/*.py scripts/ha/*.py bench/*.py
 
 echo "== python: maturin develop (debug build)" >&2
 maturin develop --quiet

@@ -26,21 +26,24 @@ Prints one JSON line of figures on stdout; exits non-zero on any broken promise.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
+import os
 import random
 import re
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
 import psycopg
 
 import seatcore
+
+# scripts/keepalive.py, shared by the rounds that drive servers from outside
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from keepalive import Http  # noqa: E402
 
 SEATS = 1000
 Acknowledged = Tuple[str, str, Tuple[str, ...]]  # (show, booking_id, seats)
@@ -69,49 +72,6 @@ class Ledger:
         self.errors.extend(other.errors)
 
 
-class Http:
-    """A keep-alive HTTP connection to one server, reopened after a failure."""
-
-    def __init__(self, base: str) -> None:
-        u = urllib.parse.urlsplit(base)
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
-        self.conn: Optional[http.client.HTTPConnection] = None
-
-    def post(self, path: str, body: Dict[str, Any], key: Optional[str] = None) -> Tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if key:
-            headers["Idempotency-Key"] = key
-        return self.request("POST", path, json.dumps(body), headers)
-
-    def get(self, path: str) -> Tuple[int, Any]:
-        return self.request("GET", path, None, {})
-
-    slowest = 0.0  # the slowest answer any client got, in seconds
-
-    def request(self, method: str, path: str, body: Optional[str], headers: Dict[str, str]) -> Tuple[int, Any]:
-        started = time.monotonic()
-        try:
-            return self._request(method, path, body, headers)
-        finally:
-            Http.slowest = max(Http.slowest, time.monotonic() - started)
-
-    def _request(self, method: str, path: str, body: Optional[str], headers: Dict[str, str]) -> Tuple[int, Any]:
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=15)
-            try:
-                self.conn.request(method, path, body, headers)
-                r = self.conn.getresponse()
-                data = r.read()
-                return r.status, json.loads(data) if data else None
-            except (http.client.HTTPException, ConnectionError) as e:
-                self.conn.close()
-                self.conn = None
-                if attempt == 1:
-                    raise RuntimeError(f"{method} {path}: {e}") from e
-        raise AssertionError("unreachable")
-
-
 def pick(rng: random.Random) -> List[str]:
     a, b = rng.sample(range(1, SEATS + 1), 2)
     return [f"S{a}", f"S{b}"]
@@ -134,8 +94,8 @@ def outage(led: Ledger, what: str) -> None:
 def rest_client(n: int, servers: List[str], shows: List[str], stop: threading.Event) -> Ledger:
     led = Ledger("rest")
     rng = random.Random(1000 + n)
-    mine = Http(servers[n % len(servers)])
-    other = Http(servers[(n + 1) % len(servers)])
+    mine = Http(servers[n % len(servers)], timeout=15)
+    other = Http(servers[(n + 1) % len(servers)], timeout=15)
 
     def post(path: str, body: Dict[str, Any], what: str, key: Optional[str] = None) -> Tuple[int, Any]:
         """POST, retried after a 503 (each must carry a JSON error) when the request is idempotent."""

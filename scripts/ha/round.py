@@ -33,15 +33,14 @@ Prints one JSON line of figures on stdout; exits non-zero on any broken promise.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
+import os
 import random
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
@@ -51,6 +50,10 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 import psycopg
 
 import seatcore
+
+# scripts/keepalive.py, shared by the rounds that drive servers from outside
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from keepalive import Http  # noqa: E402
 
 SEATS = 3000
 SHOWS = 3
@@ -103,38 +106,6 @@ class Ledger:
     def successes_since(self, door: str, t: float) -> int:
         with self.lock:
             return sum(1 for a in self.attempts if a.door == door and a.ok and a.started >= t)
-
-
-class Http:
-    """A keep-alive HTTP connection to one server, reopened after a failure."""
-
-    def __init__(self, base: str) -> None:
-        u = urllib.parse.urlsplit(base)
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
-        self.conn: Optional[http.client.HTTPConnection] = None
-
-    def request(
-        self, method: str, path: str, body: Optional[Dict[str, Any]] = None, headers: Optional[Dict[str, str]] = None
-    ) -> Tuple[int, Any]:
-        h = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            h["Content-Type"] = "application/json"
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-            try:
-                self.conn.request(method, path, data, h)
-                r = self.conn.getresponse()
-                raw = r.read()
-                return r.status, json.loads(raw) if raw else None
-            except (http.client.HTTPException, ConnectionError) as e:
-                self.conn.close()
-                self.conn = None
-                if attempt == 1:
-                    raise RuntimeError(f"{method} {path}: {e}") from e
-        raise AssertionError("unreachable")
 
 
 def pick(rng: random.Random, shows: List[str]) -> Tuple[str, List[str]]:
