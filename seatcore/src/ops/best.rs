@@ -64,8 +64,9 @@ const TAKE_TURNS_AFTER: usize = 2;
 const TURN_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('seatcore.best:' || $1, 0))";
 
 /// The show's map and seat states, the final id of the log they include, the database's
-/// clock, and whether the map derives from the ids (then its columns are NULL): one
-/// statement, one snapshot.
+/// clock, and whether the map derives from the ids (then its columns are NULL; a stored
+/// map's seats are those with a map row, as an inner join gives them): one statement, one
+/// snapshot.
 const LOAD_SQL: &str = "
 SELECT s.seat_id, m.section, m.row_label, m.position, m.category, m.accessible, m.rank,
        s.hold_id, s.hold_expires_at, s.booking_id, s.block_reason IS NOT NULL AS blocked,
@@ -73,7 +74,7 @@ SELECT s.seat_id, m.section, m.row_label, m.position, m.category, m.accessible, 
        now() AS db_now,
        (SELECT map_derived FROM shows WHERE show_id = $1) AS derived
 FROM seats s LEFT JOIN seat_map m ON m.show_id = s.show_id AND m.seat_no = s.seat_no
-WHERE s.show_id = $1
+WHERE s.show_id = $1 AND (m.seat_no IS NOT NULL OR (SELECT map_derived FROM shows WHERE show_id = $1))
 ORDER BY s.seat_no";
 
 /// The show's changes after `$2` (final or not), the horizon, and the database's clock

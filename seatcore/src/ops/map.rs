@@ -29,12 +29,12 @@ const COPY_CHANGE_SQL: &str = "COPY changes (id, kind, show_id, seat_ids) FROM S
 const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
 
 /// A show's map, in map order, and whether it derives from the ids (then the map's columns
-/// are NULL).
+/// are NULL). A stored map's seats are those with a map row, as an inner join gives them.
 const MAP_SQL: &str = "
 SELECT s.seat_id, m.section, m.row_label, m.position, m.category, m.accessible, m.rank,
        (SELECT map_derived FROM shows WHERE show_id = $1) AS derived
 FROM seats s LEFT JOIN seat_map m ON m.show_id = s.show_id AND m.seat_no = s.seat_no
-WHERE s.show_id = $1
+WHERE s.show_id = $1 AND (m.seat_no IS NOT NULL OR (SELECT map_derived FROM shows WHERE show_id = $1))
 ORDER BY s.seat_no";
 
 /// Lock the named seats in seat-map order; if every one exists and none is held or booked,
