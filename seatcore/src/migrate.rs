@@ -12,40 +12,24 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// One [`Migration`] from its file name in `migrations/`: `V<n>__<what>.sql`.
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        Migration { version: $version, name: $file, sql: include_str!(concat!("../../migrations/", $file)) }
+    };
+}
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "V1__init.sql", sql: include_str!("../../migrations/V1__init.sql") },
-    Migration { version: 2, name: "V2__changes.sql", sql: include_str!("../../migrations/V2__changes.sql") },
-    Migration {
-        version: 3,
-        name: "V3__lifecycle.sql",
-        sql: include_str!("../../migrations/V3__lifecycle.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "V4__seat_maps.sql",
-        sql: include_str!("../../migrations/V4__seat_maps.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "V5__planned_once.sql",
-        sql: include_str!("../../migrations/V5__planned_once.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "V6__grouped_lifecycle.sql",
-        sql: include_str!("../../migrations/V6__grouped_lifecycle.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "V7__planned_once.sql",
-        sql: include_str!("../../migrations/V7__planned_once.sql"),
-    },
-    Migration {
-        version: 8,
-        name: "V8__lean_big_shows.sql",
-        sql: include_str!("../../migrations/V8__lean_big_shows.sql"),
-    },
+    migration!(1, "V1__init.sql"),
+    migration!(2, "V2__changes.sql"),
+    migration!(3, "V3__lifecycle.sql"),
+    migration!(4, "V4__seat_maps.sql"),
+    migration!(5, "V5__planned_once.sql"),
+    migration!(6, "V6__grouped_lifecycle.sql"),
+    migration!(7, "V7__planned_once.sql"),
+    migration!(8, "V8__lean_big_shows.sql"),
+    migration!(9, "V9__live_holds_by_show.sql"),
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).
