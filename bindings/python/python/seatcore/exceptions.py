@@ -15,27 +15,6 @@ from typing import ClassVar, Iterable, Optional, Tuple
 
 from . import _seatcore
 
-__all__ = [
-    "SeatcoreError",
-    "ShowNotFoundError",
-    "ShowExistsError",
-    "InvalidSeatIdsError",
-    "SeatsUnavailableError",
-    "HoldNotFoundError",
-    "HoldExpiredError",
-    "HoldInvalidatedError",
-    "InvalidInputError",
-    "RequestKeyReusedError",
-    "DatabaseError",
-    "DatabaseBusyError",
-    "DatabaseUnavailableError",
-    "ConfigError",
-    "NoAdjacentSeatsError",
-    "BookingNotFoundError",
-    "SeatsNotInHoldError",
-    "BookingCancelledError",
-]
-
 
 class SeatcoreError(Exception):
     """Base class of every error seatcore raises."""
@@ -155,9 +134,8 @@ class BookingCancelledError(SeatcoreError):
 
 
 def _take_codes_from_the_core() -> None:
-    classes = {name: globals().get(name) for name in __all__}
     for name, code in _seatcore._EXCEPTION_CODES.items():
-        cls = classes.get(name)
+        cls = globals().get(name)
         if not (isinstance(cls, type) and issubclass(cls, SeatcoreError)):
             raise ImportError(f"seatcore.exceptions has no class {name} for the core's error kind {code}")
         cls.code = code
