@@ -150,105 +150,56 @@ impl Options {
         group_holds: true,
         max_hold_life: Duration::from_secs(3600),
     };
+}
 
+/// Declares each option that has a range, once: its range (a constant of [`Options`] the
+/// doors document and check with), its setter, and its place in [`Options::check`].
+macro_rules! ranged_options {
+    ($($(#[$doc:meta])* $field:ident, $setter:ident: $ty:ty, $name:ident = $range:expr;)*) => {
+        impl Options {
+            $(
+                $(#[$doc])*
+                pub const $name: OptionRange<$ty> = OptionRange { name: stringify!($field), range: $range };
+
+                #[doc = concat!("Sets `", stringify!($field), "`, refusing a value out of [`Options::",
+                                stringify!($name), "`].")]
+                pub fn $setter(&mut self, value: $ty) -> Result<&mut Self> {
+                    self.$field = Self::$name.check(value)?;
+                    Ok(self)
+                }
+            )*
+
+            /// Checks every option against its range: the first problem as a `Config` error.
+            /// [`SeatCore::connect`](crate::SeatCore::connect) calls it.
+            pub fn check(&self) -> Result<()> {
+                $(Self::$name.check(self.$field)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+ranged_options! {
     /// `pool_size`: 1 to 1,000 connections.
-    pub const POOL_SIZE: OptionRange<u32> = OptionRange { name: "pool_size", range: 1..=1_000 };
+    pool_size, set_pool_size: u32, POOL_SIZE = 1..=1_000;
     /// `min_idle`: 0 to 1,000 (capped by `pool_size` in effect).
-    pub const MIN_IDLE: OptionRange<u32> = OptionRange { name: "min_idle", range: 0..=1_000 };
+    min_idle, set_min_idle: u32, MIN_IDLE = 0..=1_000;
     /// `checkout_timeout`: 1 ms to 1 hour.
-    pub const CHECKOUT_TIMEOUT: OptionRange<Duration> =
-        OptionRange { name: "checkout_timeout", range: MS..=HOUR };
+    checkout_timeout, set_checkout_timeout: Duration, CHECKOUT_TIMEOUT = MS..=HOUR;
     /// `connect_timeout`: 1 ms to 1 hour.
-    pub const CONNECT_TIMEOUT: OptionRange<Duration> =
-        OptionRange { name: "connect_timeout", range: MS..=HOUR };
+    connect_timeout, set_connect_timeout: Duration, CONNECT_TIMEOUT = MS..=HOUR;
     /// `statement_timeout`: 1 ms to 1 day.
-    pub const STATEMENT_TIMEOUT: OptionRange<Duration> =
-        OptionRange { name: "statement_timeout", range: MS..=DAY };
+    statement_timeout, set_statement_timeout: Duration, STATEMENT_TIMEOUT = MS..=DAY;
     /// `lock_timeout`: 1 ms to 1 day.
-    pub const LOCK_TIMEOUT: OptionRange<Duration> = OptionRange { name: "lock_timeout", range: MS..=DAY };
+    lock_timeout, set_lock_timeout: Duration, LOCK_TIMEOUT = MS..=DAY;
     /// `sweep_batch`: 1 to 1,000,000 holds.
-    pub const SWEEP_BATCH: OptionRange<u32> = OptionRange { name: "sweep_batch", range: 1..=1_000_000 };
-
+    sweep_batch, set_sweep_batch: u32, SWEEP_BATCH = 1..=1_000_000;
     /// `change_retention`: 1 minute to 10 years.
-    pub const CHANGE_RETENTION: OptionRange<Duration> = OptionRange {
-        name: "change_retention",
-        range: Duration::from_secs(60)..=Duration::from_secs(3650 * 86_400),
-    };
-
+    change_retention, set_change_retention: Duration, CHANGE_RETENTION =
+        Duration::from_secs(60)..=Duration::from_secs(3650 * 86_400);
     /// `max_hold_life`: 1 second to 1 day (the longest hold, `validate::MAX_HOLD_SECONDS`).
-    pub const MAX_HOLD_LIFE: OptionRange<Duration> = OptionRange {
-        name: "max_hold_life",
-        range: Duration::from_secs(1)..=Duration::from_secs(crate::validate::MAX_HOLD_SECONDS as u64),
-    };
-
-    /// Sets `max_hold_life`, refusing a value out of [`Options::MAX_HOLD_LIFE`].
-    pub fn set_max_hold_life(&mut self, d: Duration) -> Result<&mut Self> {
-        self.max_hold_life = Self::MAX_HOLD_LIFE.check(d)?;
-        Ok(self)
-    }
-
-    /// Sets `change_retention`, refusing a value out of [`Options::CHANGE_RETENTION`].
-    pub fn set_change_retention(&mut self, d: Duration) -> Result<&mut Self> {
-        self.change_retention = Self::CHANGE_RETENTION.check(d)?;
-        Ok(self)
-    }
-
-    /// Sets `pool_size`, refusing a value out of [`Options::POOL_SIZE`].
-    pub fn set_pool_size(&mut self, n: u32) -> Result<&mut Self> {
-        self.pool_size = Self::POOL_SIZE.check(n)?;
-        Ok(self)
-    }
-
-    /// Sets `min_idle`, refusing a value out of [`Options::MIN_IDLE`].
-    pub fn set_min_idle(&mut self, n: u32) -> Result<&mut Self> {
-        self.min_idle = Self::MIN_IDLE.check(n)?;
-        Ok(self)
-    }
-
-    /// Sets `checkout_timeout`, refusing a value out of [`Options::CHECKOUT_TIMEOUT`].
-    pub fn set_checkout_timeout(&mut self, d: Duration) -> Result<&mut Self> {
-        self.checkout_timeout = Self::CHECKOUT_TIMEOUT.check(d)?;
-        Ok(self)
-    }
-
-    /// Sets `connect_timeout`, refusing a value out of [`Options::CONNECT_TIMEOUT`].
-    pub fn set_connect_timeout(&mut self, d: Duration) -> Result<&mut Self> {
-        self.connect_timeout = Self::CONNECT_TIMEOUT.check(d)?;
-        Ok(self)
-    }
-
-    /// Sets `statement_timeout`, refusing a value out of [`Options::STATEMENT_TIMEOUT`].
-    pub fn set_statement_timeout(&mut self, d: Duration) -> Result<&mut Self> {
-        self.statement_timeout = Self::STATEMENT_TIMEOUT.check(d)?;
-        Ok(self)
-    }
-
-    /// Sets `lock_timeout`, refusing a value out of [`Options::LOCK_TIMEOUT`].
-    pub fn set_lock_timeout(&mut self, d: Duration) -> Result<&mut Self> {
-        self.lock_timeout = Self::LOCK_TIMEOUT.check(d)?;
-        Ok(self)
-    }
-
-    /// Sets `sweep_batch`, refusing a value out of [`Options::SWEEP_BATCH`].
-    pub fn set_sweep_batch(&mut self, n: u32) -> Result<&mut Self> {
-        self.sweep_batch = Self::SWEEP_BATCH.check(n)?;
-        Ok(self)
-    }
-
-    /// Checks every option against its range: the first problem as a `Config` error.
-    /// [`SeatCore::connect`](crate::SeatCore::connect) calls it.
-    pub fn check(&self) -> Result<()> {
-        Self::POOL_SIZE.check(self.pool_size)?;
-        Self::MIN_IDLE.check(self.min_idle)?;
-        Self::CHECKOUT_TIMEOUT.check(self.checkout_timeout)?;
-        Self::CONNECT_TIMEOUT.check(self.connect_timeout)?;
-        Self::STATEMENT_TIMEOUT.check(self.statement_timeout)?;
-        Self::LOCK_TIMEOUT.check(self.lock_timeout)?;
-        Self::SWEEP_BATCH.check(self.sweep_batch)?;
-        Self::CHANGE_RETENTION.check(self.change_retention)?;
-        Self::MAX_HOLD_LIFE.check(self.max_hold_life)?;
-        Ok(())
-    }
+    max_hold_life, set_max_hold_life: Duration, MAX_HOLD_LIFE =
+        Duration::from_secs(1)..=Duration::from_secs(crate::validate::MAX_HOLD_SECONDS as u64);
 }
 
 /// A duration given in seconds as a float (Python) or milliseconds (C), refused when it

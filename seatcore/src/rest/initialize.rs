@@ -10,6 +10,7 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -162,41 +163,27 @@ impl<R: Read> Read for Limited<R> {
 }
 
 /// A key of the body object.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
 enum Key {
     SeatIds,
     Seats,
     /// A field another endpoint reads as a JSON value (so refused where it would be).
+    #[serde(
+        rename = "hold_id",
+        alias = "count",
+        alias = "category",
+        alias = "section",
+        alias = "accessible",
+        alias = "reason",
+        alias = "booking_id"
+    )]
     Value,
     /// `hold_duration_seconds`, read as raw JSON text.
+    #[serde(rename = "hold_duration_seconds")]
     Raw,
+    #[serde(other)]
     Other,
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_identifier(self)
-    }
-}
-
-impl Visitor<'_> for KeySeed {
-    type Value = Key;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E>(self, key: &str) -> Result<Key, E> {
-        Ok(match key {
-            "seat_ids" => Key::SeatIds,
-            "seats" => Key::Seats,
-            "hold_duration_seconds" => Key::Raw,
-            "hold_id" | "count" | "category" | "section" | "accessible" | "reason" | "booking_id" => {
-                Key::Value
-            }
-            _ => Key::Other,
-        })
-    }
 }
 
 /// The body: a JSON object; a repeated key keeps its last value. `size_hint` is the body's
@@ -213,7 +200,7 @@ impl<'de> Visitor<'de> for BodyVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InitializeBody, A::Error> {
         let mut body = InitializeBody::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::SeatIds => {
                     // A repeated key: the earlier list is let go before the new one is read.
@@ -370,7 +357,8 @@ struct Scratch {
 }
 
 /// A field of a map's seat.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
 enum Field {
     SeatId,
     Row,
@@ -379,35 +367,8 @@ enum Field {
     Category,
     Accessible,
     Rank,
+    #[serde(other)]
     Other,
-}
-
-struct FieldSeed;
-
-impl<'de> DeserializeSeed<'de> for FieldSeed {
-    type Value = Field;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
-        d.deserialize_identifier(self)
-    }
-}
-
-impl Visitor<'_> for FieldSeed {
-    type Value = Field;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E>(self, key: &str) -> Result<Field, E> {
-        Ok(match key {
-            "seat_id" => Field::SeatId,
-            "row" => Field::Row,
-            "position" => Field::Position,
-            "section" => Field::Section,
-            "category" => Field::Category,
-            "accessible" => Field::Accessible,
-            "rank" => Field::Rank,
-            _ => Field::Other,
-        })
-    }
 }
 
 /// A field's value: a string (written into the field's scratch), a scalar, or anything
@@ -501,7 +462,7 @@ impl<'de> Visitor<'de> for SeatSeed<'_, '_> {
         let (mut seat_id, mut section, mut row, mut category) = (false, false, false, false);
         let (mut position, mut accessible, mut rank) = (None, None, None);
         let mut error = None;
-        while let Some(field) = fields.next_key_seed(FieldSeed)? {
+        while let Some(field) = fields.next_key::<Field>()? {
             let buf = match field {
                 Field::SeatId => &mut s.seat_id,
                 Field::Section => &mut s.section,
