@@ -129,6 +129,13 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout_seconds: u64,
 
+    /// From the start of a response, how long a client has to take all of it (one that
+    /// reads slowly or not at all keeps nothing longer); then the connection is closed
+    #[arg(long, env = "SEATCORE_WRITE_TIMEOUT_SECONDS", value_name = "N",
+          default_value_t = tiny_http::Limits::default().write_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    write_timeout_seconds: u64,
+
     /// Make each hold, best-available hold, extension and release on its own, never grouped
     /// with those of the same show that arrive together (SEATCORE_NO_GROUP_HOLDS=0 or false groups them)
     #[arg(long, env = "SEATCORE_NO_GROUP_HOLDS", value_parser = FalseyValueParser::new())]
@@ -206,6 +213,8 @@ pub struct Config {
     pub max_event_streams: usize,
     /// From a request's first byte, how long the client has to send all of it.
     pub request_timeout: Duration,
+    /// From the start of a response, how long the client has to take all of it.
+    pub write_timeout: Duration,
     /// From a request's arrival, how long it may wait before it gets a 503.
     pub request_deadline: Duration,
     /// Large seat-status reads at once.
@@ -305,6 +314,7 @@ impl Cli {
             max_connections: self.max_connections as usize,
             max_event_streams: self.max_event_streams as usize,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            write_timeout: Duration::from_secs(self.write_timeout_seconds),
             request_deadline,
             status_reads,
             status_buffer_bytes: (self.status_buffer_mib << 20) as usize,
@@ -349,6 +359,7 @@ mod tests {
         assert_eq!(c.max_connections, 4096);
         assert_eq!(c.max_event_streams, crate::events::MAX_STREAMS);
         assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.write_timeout, Duration::from_secs(10));
         assert_eq!(c.request_deadline, Duration::from_secs(6), "the pool timeout plus 1 s");
         assert_eq!((c.status_reads, c.status_buffer_bytes), (4, 64 << 20));
         // the defaults follow the pool timeout and the workers
@@ -385,6 +396,8 @@ mod tests {
             "50",
             "--request-timeout-seconds",
             "7",
+            "--write-timeout-seconds",
+            "30",
             "--request-deadline-ms",
             "2500",
             "--status-reads",
@@ -411,6 +424,7 @@ mod tests {
         assert_eq!(c.options.max_hold_life, Duration::from_secs(600));
         assert_eq!(c.admin_token.as_deref(), Some("t"));
         assert_eq!((c.max_connections, c.request_timeout), (50, Duration::from_secs(7)));
+        assert_eq!(c.write_timeout, Duration::from_secs(30));
         assert_eq!(c.request_deadline, Duration::from_millis(2500));
         assert_eq!((c.status_reads, c.status_buffer_bytes), (3, 8 << 20));
         assert!(!c.demo);
@@ -442,6 +456,7 @@ mod tests {
         named(&["--pool-timeout-seconds", "0"], &["--pool-timeout-seconds", "checkout_timeout"]);
         named(&["--max-connections", "0"], &["--max-connections"]);
         named(&["--request-timeout-seconds", "-1"], &["--request-timeout-seconds"]);
+        named(&["--write-timeout-seconds", "0"], &["--write-timeout-seconds"]);
         named(&["--sweep-interval-ms", "0"], &["--sweep-interval-ms"]);
         named(&["--request-deadline-ms", "0"], &["--request-deadline-ms"]);
         named(&["--status-reads", "0"], &["--status-reads"]);

@@ -90,6 +90,7 @@ fn run(config: Config) -> Result<(), Failure> {
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,
         request_timeout: config.request_timeout,
+        write_timeout: config.write_timeout,
         error_response: server::library_reply,
         ..tiny_http::Limits::default()
     };
@@ -120,7 +121,7 @@ fn run(config: Config) -> Result<(), Failure> {
     app.deadline = config.request_deadline;
     app.streams = Arc::new(status::Streams::new(config.status_reads, config.status_buffer_bytes));
     let app = Arc::new(app);
-    server::serve(app, Arc::clone(&server), config.workers, stop);
+    server::serve(app, Arc::clone(&server), config.workers, config.write_timeout, stop);
     sweeper.stop();
     drop(server);
     eprintln!("seatcore-server: stopped");

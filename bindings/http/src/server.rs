@@ -28,8 +28,14 @@ const TICK: Duration = Duration::from_millis(200);
 
 /// Runs the watcher and `workers` threads until `stop` is set, then lets the workers finish
 /// their requests and the requests already queued, waits for the connections' threads to
-/// write the responses (at most a write deadline), and returns.
-pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<AtomicBool>) {
+/// write the responses (at most `write_timeout`, their deadline), and returns.
+pub fn serve(
+    app: Arc<App>,
+    server: Arc<Server>,
+    workers: usize,
+    write_timeout: Duration,
+    stop: Arc<AtomicBool>,
+) {
     let threads: Vec<_> = (0..workers)
         .map(|i| {
             let (app, server) = (Arc::clone(&app), Arc::clone(&server));
@@ -54,7 +60,6 @@ pub fn serve(app: Arc<App>, server: Arc<Server>, workers: usize, stop: Arc<Atomi
         let _ = t.join();
     }
     // Every request taken is answered; its response may still be on its way to the socket.
-    let write_timeout = tiny_http::Limits::default().write_timeout;
     let until = Instant::now() + write_timeout + Duration::from_secs(1);
     while server.responses_in_flight() > 0 && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
