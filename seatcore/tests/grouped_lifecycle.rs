@@ -5,22 +5,70 @@
 //! groups by itself. The rows are
 //! checked by the audit, and the log by its transactions.
 
+mod common;
+
 use std::collections::HashMap;
-use std::sync::{Arc, Barrier};
 
 use seatcore::testing::TestDb;
 use seatcore::{Error, ErrorKind, Options, SeatCore, Uuid};
 
-fn core(db: &TestDb) -> SeatCore {
-    SeatCore::connect(&db.url, Options { pool_size: 4, ..Options::default() }).unwrap()
-}
+use common::in_threads;
 
 fn seats(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("S{i}")).collect()
 }
 
+/// A fresh schema with one show, `show`, of `n` seats (S1 to Sn).
+fn setup(label: &str, show: &str, n: usize) -> (TestDb, SeatCore) {
+    let db = TestDb::new(label);
+    let core = SeatCore::connect(&db.url, Options { pool_size: 4, ..Options::default() }).unwrap();
+    core.initialize_show(show, &seats(n)).unwrap();
+    (db, core)
+}
+
+/// A hold, with its id as the core's calls take it.
+struct Held {
+    hold: seatcore::Hold,
+    id: String,
+}
+
+impl Held {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = seatcore::Hold;
+    fn deref(&self) -> &seatcore::Hold {
+        &self.hold
+    }
+}
+
+fn hold(core: &SeatCore, show: &str, seats: &[&str], seconds: i64) -> Held {
+    let hold = core.hold(show, seats, seconds).unwrap();
+    Held { id: hold.hold_id.to_string(), hold }
+}
+
+/// One hold of each of `seats`, in order.
+fn holds<const N: usize>(core: &SeatCore, show: &str, seconds: i64, seats: [&[&str]; N]) -> [Held; N] {
+    seats.map(|seats| hold(core, show, seats, seconds))
+}
+
 fn kind<T: std::fmt::Debug>(r: &seatcore::Result<T>) -> Option<ErrorKind> {
     r.as_ref().err().map(Error::kind)
+}
+
+/// Makes `requests` through `together`, asserts that each answer is an error of the kind
+/// given with its request (or no error), and returns the answers.
+fn answered<R: Copy, T: std::fmt::Debug>(
+    requests: &[(R, Option<ErrorKind>)],
+    together: impl FnOnce(&[R]) -> Vec<seatcore::Result<T>>,
+) -> Vec<seatcore::Result<T>> {
+    let answers = together(&requests.iter().map(|&(r, _)| r).collect::<Vec<R>>());
+    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
+    assert_eq!(kinds, requests.iter().map(|&(_, k)| k).collect::<Vec<_>>());
+    answers
 }
 
 fn assert_audit(core: &SeatCore, show: &str) {
@@ -45,6 +93,26 @@ fn records(db: &TestDb, show: &str, kind: &str) -> HashMap<Uuid, Vec<i64>> {
     out
 }
 
+/// The transactions that wrote each of `holds`' records of `kind`, in the order of the
+/// records, numbered from 0 in the order they first appear (the holds in the order given):
+/// `[[0, 1], [0], []]` says the first two holds each have a record from one transaction,
+/// the first one a second record from another, and the third hold has none.
+fn transactions(db: &TestDb, show: &str, kind: &str, holds: &[&Held]) -> Vec<Vec<usize>> {
+    let log = records(db, show, kind);
+    let mut seen: Vec<i64> = Vec::new();
+    let mut number = |tx: i64| match seen.iter().position(|&t| t == tx) {
+        Some(i) => i,
+        None => {
+            seen.push(tx);
+            seen.len() - 1
+        }
+    };
+    holds
+        .iter()
+        .map(|h| log.get(&h.hold_id).map_or(&[][..], Vec::as_slice).iter().map(|&tx| number(tx)).collect())
+        .collect()
+}
+
 fn expiry(db: &TestDb, hold_id: Uuid) -> Option<seatcore::DateTime<seatcore::Utc>> {
     db.client()
         .query_opt("SELECT expires_at FROM holds WHERE hold_id = $1", &[&hold_id])
@@ -54,53 +122,29 @@ fn expiry(db: &TestDb, hold_id: Uuid) -> Option<seatcore::DateTime<seatcore::Utc
 
 #[test]
 fn extensions_in_one_group_each_have_the_outcome_they_have_alone() {
-    let db = TestDb::new("group_extend");
-    let core = core(&db);
-    core.initialize_show("g", &seats(10)).unwrap();
-    let a = core.hold("g", &["S1", "S2"], 60).unwrap();
-    let b = core.hold("g", &["S3"], 60).unwrap();
+    let (db, core) = setup("group_extend", "g", 10);
+    let [a, b, gone] = holds(&core, "g", 60, [&["S1", "S2"], &["S3"], &["S5"]]);
     // Near its expiry (closer than the statement timeout): made alone, after the group.
-    let near = core.hold("g", &["S4"], 5).unwrap();
-    let gone = core.hold("g", &["S5"], 60).unwrap();
-    core.release("g", &gone.hold_id.to_string()).unwrap();
+    let near = hold(&core, "g", &["S4"], 5);
+    core.release("g", gone.id()).unwrap();
     let other_show = {
         core.initialize_show("h", &seats(2)).unwrap();
-        core.hold("h", &["S1"], 60).unwrap()
+        hold(&core, "h", &["S1"], 60)
     };
 
-    let (a_id, b_id, near_id, gone_id, other_id) = (
-        a.hold_id.to_string(),
-        b.hold_id.to_string(),
-        near.hold_id.to_string(),
-        gone.hold_id.to_string(),
-        other_show.hold_id.to_string(),
-    );
-    let answers = core.extend_together(
-        "g",
+    let not_found = Some(ErrorKind::HoldNotFound);
+    let answers = answered(
         &[
-            (&a_id, 600),        // 0: extended in the group
-            (&gone_id, 600),     // 1: released before: not found
-            (&b_id, 300),        // 2: extended in the group
-            ("not-a-uuid", 600), // 3: not found, never sent
-            (&near_id, 120),     // 4: near its expiry: extended alone
-            (&a_id, 900),        // 5: a second request for hold 0: made alone, after
-            (&other_id, 600),    // 6: another show's hold: not found
-            (&b_id, 0),          // 7: bad duration: its own error
+            ((a.id(), 600), None),                        // 0: extended in the group
+            ((gone.id(), 600), not_found),                // 1: released before
+            ((b.id(), 300), None),                        // 2: extended in the group
+            (("not-a-uuid", 600), not_found),             // 3: never sent
+            ((near.id(), 120), None),                     // 4: near its expiry: extended alone
+            ((a.id(), 900), None),                        // 5: a second request for hold 0: made alone, after
+            ((other_show.id(), 600), not_found),          // 6: another show's hold
+            ((b.id(), 0), Some(ErrorKind::InvalidInput)), // 7: bad duration: its own error
         ],
-    );
-    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
-    assert_eq!(
-        kinds,
-        vec![
-            None,
-            Some(ErrorKind::HoldNotFound),
-            None,
-            Some(ErrorKind::HoldNotFound),
-            None,
-            None,
-            Some(ErrorKind::HoldNotFound),
-            Some(ErrorKind::InvalidInput)
-        ]
+        |requests| core.extend_together("g", requests),
     );
     let extended = |i: usize| answers[i].as_ref().unwrap();
     assert_eq!(extended(0).seat_ids, vec!["S1", "S2"]);
@@ -120,62 +164,35 @@ fn extensions_in_one_group_each_have_the_outcome_they_have_alone() {
         }
     }
 
-    // One record per extension; those made in the group share its transaction.
-    let log = records(&db, "g", "extended");
-    assert_eq!(log[&a.hold_id].len(), 2);
-    assert_eq!(log[&b.hold_id].len(), 1);
-    assert_eq!(log[&near.hold_id].len(), 1);
-    assert_eq!(log[&a.hold_id][0], log[&b.hold_id][0], "A and B were extended by one transaction");
-    assert_ne!(log[&a.hold_id][1], log[&a.hold_id][0]);
-    assert_ne!(log[&near.hold_id][0], log[&a.hold_id][0]);
-    assert!(!log.contains_key(&gone.hold_id));
+    // One record per extension; those made in the group (of A and B) share its transaction,
+    // those made alone have one each.
+    assert_eq!(
+        transactions(&db, "g", "extended", &[&a, &b, &near, &gone]),
+        [vec![0, 1], vec![0], vec![2], vec![]]
+    );
     assert_audit(&core, "g");
     assert_audit(&core, "h");
 }
 
 #[test]
 fn partial_releases_in_one_group_each_have_the_outcome_they_have_alone() {
-    let db = TestDb::new("group_release");
-    let core = core(&db);
-    core.initialize_show("g", &seats(20)).unwrap();
-    let a = core.hold("g", &["S1", "S2", "S3"], 60).unwrap();
-    let b = core.hold("g", &["S4", "S5", "S6"], 60).unwrap();
-    let c = core.hold("g", &["S7", "S8"], 60).unwrap();
-    let d = core.hold("g", &["S9", "S10"], 60).unwrap();
-    let near = core.hold("g", &["S11", "S12"], 5).unwrap();
-    let (a_id, b_id, c_id, d_id, near_id) = (
-        a.hold_id.to_string(),
-        b.hold_id.to_string(),
-        c.hold_id.to_string(),
-        d.hold_id.to_string(),
-        near.hold_id.to_string(),
-    );
-    let answers = core.release_seats_together(
-        "g",
+    let (db, core) = setup("group_release", "g", 20);
+    let [a, b, c, d] =
+        holds(&core, "g", 60, [&["S1", "S2", "S3"], &["S4", "S5", "S6"], &["S7", "S8"], &["S9", "S10"]]);
+    let near = hold(&core, "g", &["S11", "S12"], 5);
+    let not_in_hold = Some(ErrorKind::SeatsNotInHold);
+    let answers = answered::<(&str, &[&str]), _>(
         &[
-            (&a_id, &["S2"]),         // 0: released in the group
-            (&b_id, &["S6", "S4"]),   // 1: two seats, in the group
-            (&c_id, &["S8", "S7"]),   // 2: every seat: the hold goes
-            (&d_id, &["S1"]),         // 3: not D's: nothing released
-            (&near_id, &["S12"]),     // 4: near its expiry: released alone
-            (&a_id, &["S3"]),         // 5: a second request for A: made alone, after
-            (&d_id, &["S9", "NOPE"]), // 6: a seat not on the map: not in the hold
-            (&a_id, &["S1", " S1"]),  // 7: duplicate: its own error
+            ((a.id(), &["S2"]), None),                                 // 0: released in the group
+            ((b.id(), &["S6", "S4"]), None),                           // 1: two seats, in the group
+            ((c.id(), &["S8", "S7"]), None),                           // 2: every seat: the hold goes
+            ((d.id(), &["S1"]), not_in_hold),                          // 3: not D's: nothing released
+            ((near.id(), &["S12"]), None),                             // 4: near its expiry: released alone
+            ((a.id(), &["S3"]), None), // 5: a second request for A: made alone, after
+            ((d.id(), &["S9", "NOPE"]), not_in_hold), // 6: a seat not on the map
+            ((a.id(), &["S1", " S1"]), Some(ErrorKind::InvalidInput)), // 7: duplicate: its own error
         ],
-    );
-    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
-    assert_eq!(
-        kinds,
-        vec![
-            None,
-            None,
-            None,
-            Some(ErrorKind::SeatsNotInHold),
-            None,
-            None,
-            Some(ErrorKind::SeatsNotInHold),
-            Some(ErrorKind::InvalidInput)
-        ]
+        |requests| core.release_seats_together("g", requests),
     );
     let released = |i: usize| answers[i].as_ref().unwrap();
     assert_eq!(released(0).seat_ids, vec!["S2"]);
@@ -197,65 +214,46 @@ fn partial_releases_in_one_group_each_have_the_outcome_they_have_alone() {
         assert_eq!(state(seat), seatcore::SeatState::Held, "{seat}");
     }
     // Booking afterwards books what each hold kept; the hold that gave up every seat is gone.
-    assert_eq!(core.book("g", &a_id).unwrap().seat_ids, vec!["S1"]);
-    assert_eq!(core.book("g", &b_id).unwrap().seat_ids, vec!["S5"]);
-    assert_eq!(kind(&core.book("g", &c_id)), Some(ErrorKind::HoldNotFound));
+    assert_eq!(core.book("g", a.id()).unwrap().seat_ids, vec!["S1"]);
+    assert_eq!(core.book("g", b.id()).unwrap().seat_ids, vec!["S5"]);
+    assert_eq!(kind(&core.book("g", c.id())), Some(ErrorKind::HoldNotFound));
 
-    let log = records(&db, "g", "released");
-    assert_eq!(log[&a.hold_id].len(), 2);
-    assert_eq!(log[&a.hold_id][0], log[&b.hold_id][0], "A and B were released by one transaction");
-    assert_eq!(log[&a.hold_id][0], log[&c.hold_id][0]);
-    assert_ne!(log[&a.hold_id][1], log[&a.hold_id][0]);
-    assert!(!log.contains_key(&d.hold_id));
+    // A, B and C were released by one transaction, A's second request by another.
+    assert_eq!(transactions(&db, "g", "released", &[&a, &b, &c, &d]), [vec![0, 1], vec![0], vec![0], vec![]]);
     assert_audit(&core, "g");
 }
 
 #[test]
 fn releases_of_whole_holds_in_one_group_each_have_the_outcome_they_have_alone() {
-    let db = TestDb::new("group_release_holds");
-    let core = core(&db);
-    core.initialize_show("g", &seats(10)).unwrap();
+    let (db, core) = setup("group_release_holds", "g", 10);
     core.initialize_show("h", &seats(2)).unwrap();
-    let a = core.hold("g", &["S1", "S2"], 60).unwrap();
-    let b = core.hold("g", &["S3"], 60).unwrap();
-    let c = core.hold("g", &["S5", "S4"], 60).unwrap();
-    let gone = core.hold("g", &["S6"], 60).unwrap();
-    core.release("g", &gone.hold_id.to_string()).unwrap();
-    let other = core.hold("h", &["S1"], 60).unwrap();
-    let (a_id, b_id, c_id, gone_id, other_id, unknown) = (
-        a.hold_id.to_string(),
-        b.hold_id.to_string(),
-        c.hold_id.to_string(),
-        gone.hold_id.to_string(),
-        other.hold_id.to_string(),
-        Uuid::new_v4().to_string(),
-    );
-    let answers = core.release_together(
-        "g",
-        &[
-            &a_id,        // 0: released in the group
-            &b_id,        // 1: released in the group
-            "not-a-uuid", // 2: not found, by its own check
-            &a_id,        // 3: a second request for A: made alone, after: not found
-            &unknown,     // 4: no such hold
-            &other_id,    // 5: another show's hold
-            &c_id,        // 6: released in the group
-            &gone_id,     // 7: released before
-        ],
-    );
-    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
+    let [a, b, c, gone] = holds(&core, "g", 60, [&["S1", "S2"], &["S3"], &["S5", "S4"], &["S6"]]);
+    core.release("g", gone.id()).unwrap();
+    let other = hold(&core, "h", &["S1"], 60);
+    let unknown = Uuid::new_v4().to_string();
     let not_found = Some(ErrorKind::HoldNotFound);
-    assert_eq!(kinds, vec![None, None, not_found, not_found, not_found, not_found, None, not_found]);
+    answered(
+        &[
+            (a.id(), None),            // 0: released in the group
+            (b.id(), None),            // 1: released in the group
+            ("not-a-uuid", not_found), // 2: by its own check
+            (a.id(), not_found),       // 3: a second request for A: made alone, after
+            (&unknown, not_found),     // 4: no such hold
+            (other.id(), not_found),   // 5: another show's hold
+            (c.id(), None),            // 6: released in the group
+            (gone.id(), not_found),    // 7: released before
+        ],
+        |requests| core.release_together("g", requests),
+    );
     let status = core.seat_status("g").unwrap();
     assert!(status.seats.iter().all(|s| s.state == seatcore::SeatState::Available));
     assert_eq!(core.seat_status("h").unwrap().counts.held, 1, "another show's hold stays");
-    let log = records(&db, "g", "released");
-    for hold in [a.hold_id, b.hold_id, c.hold_id] {
-        assert_eq!(log[&hold].len(), 1, "one record per released hold");
-        assert_eq!(log[&hold][0], log[&a.hold_id][0], "one transaction released A, B and C");
-    }
-    assert_ne!(log[&gone.hold_id][0], log[&a.hold_id][0]);
-    assert_eq!(kind(&core.book("g", &a_id)), not_found);
+    // One record per released hold: one transaction released A, B and C.
+    assert_eq!(
+        transactions(&db, "g", "released", &[&a, &b, &c, &gone]),
+        [vec![0], vec![0], vec![0], vec![1]]
+    );
+    assert_eq!(kind(&core.book("g", a.id())), not_found);
     assert_audit(&core, "g");
 }
 
@@ -263,31 +261,17 @@ fn releases_of_whole_holds_in_one_group_each_have_the_outcome_they_have_alone() 
 fn threads_holding_and_releasing_at_once_have_their_releases_grouped() {
     const THREADS: usize = 16;
     const CYCLES: usize = 20;
-    let db = TestDb::new("group_release_threads");
-    let core = core(&db);
+    let (db, core) = setup("group_release_threads", "t", THREADS * 2);
     let map = seats(THREADS * 2);
-    core.initialize_show("t", &map).unwrap();
-    let barrier = Arc::new(Barrier::new(THREADS));
-    let handles: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let (core, barrier) = (core.clone(), Arc::clone(&barrier));
-            let mine = [map[2 * t].clone(), map[2 * t + 1].clone()];
-            std::thread::spawn(move || {
-                barrier.wait();
-                for _ in 0..CYCLES {
-                    let h = core.hold("t", &mine, 600).unwrap();
-                    core.release("t", &h.hold_id.to_string()).unwrap();
-                    assert_eq!(
-                        kind(&core.release("t", &h.hold_id.to_string())),
-                        Some(ErrorKind::HoldNotFound)
-                    );
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    in_threads(THREADS, |t, barrier| {
+        let mine = &map[2 * t..2 * t + 2];
+        barrier.wait();
+        for _ in 0..CYCLES {
+            let id = core.hold("t", mine, 600).unwrap().hold_id.to_string();
+            core.release("t", &id).unwrap();
+            assert_eq!(kind(&core.release("t", &id)), Some(ErrorKind::HoldNotFound));
+        }
+    });
     let status = core.seat_status("t").unwrap();
     assert_eq!(status.counts.available, map.len() as u64);
     let log = records(&db, "t", "released");
@@ -302,32 +286,25 @@ fn threads_holding_and_releasing_at_once_have_their_releases_grouped() {
 
 #[test]
 fn a_group_whose_seat_does_not_carry_its_hold_writes_nothing_and_each_goes_alone() {
-    let db = TestDb::new("group_broken");
-    let core = core(&db);
-    core.initialize_show("g", &seats(10)).unwrap();
-    let a = core.hold("g", &["S1", "S2"], 60).unwrap();
-    let b = core.hold("g", &["S3", "S4"], 60).unwrap();
+    let (db, core) = setup("group_broken", "g", 10);
+    let [a, b] = holds(&core, "g", 60, [&["S1", "S2"], &["S3", "S4"]]);
     // Behind the core's back: S2 no longer carries A (what no statement of the core does).
     db.client()
         .execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL WHERE seat_id = 'S2'", &[])
         .unwrap();
-    let (a_id, b_id) = (a.hold_id.to_string(), b.hold_id.to_string());
 
-    let answers = core.extend_together("g", &[(&a_id, 600), (&b_id, 600)]);
+    let answers = core.extend_together("g", &[(a.id(), 600), (b.id(), 600)]);
     assert_eq!(kind(&answers[0]), Some(ErrorKind::HoldInvalidated));
     assert!(answers[1].is_ok(), "{:?}", answers[1]);
     assert_eq!(expiry(&db, a.hold_id), Some(a.expires_at));
     assert_eq!(expiry(&db, b.hold_id), Some(answers[1].as_ref().unwrap().expires_at));
 
-    let answers = core.release_seats_together("g", &[(&a_id, &["S2"]), (&b_id, &["S3"])]);
+    let answers = core.release_seats_together("g", &[(a.id(), &["S2"]), (b.id(), &["S3"])]);
     assert_eq!(kind(&answers[0]), Some(ErrorKind::HoldInvalidated));
     assert_eq!(answers[1].as_ref().unwrap().remaining_seat_ids, vec!["S4"]);
-    let log = records(&db, "g", "extended");
-    assert!(!log.contains_key(&a.hold_id));
-    assert_eq!(log[&b.hold_id].len(), 1);
-    let log = records(&db, "g", "released");
-    assert!(!log.contains_key(&a.hold_id));
-    assert_eq!(log[&b.hold_id].len(), 1);
+    for kind in ["extended", "released"] {
+        assert_eq!(transactions(&db, "g", kind, &[&a, &b]), [vec![], vec![0]], "{kind}");
+    }
 }
 
 #[test]
@@ -335,41 +312,31 @@ fn threads_extending_and_releasing_at_once_are_grouped_and_every_answer_is_the_r
     const THREADS: usize = 16;
     const HOLDS_PER_THREAD: usize = 8;
     const SEATS_PER_HOLD: usize = 6;
-    let db = TestDb::new("group_lifecycle_threads");
-    let core = SeatCore::connect(&db.url, Options { pool_size: 4, ..Options::default() }).unwrap();
-    let map = seats(THREADS * HOLDS_PER_THREAD * SEATS_PER_HOLD);
-    core.initialize_show("t", &map).unwrap();
-    let barrier = Arc::new(Barrier::new(THREADS));
-    let handles: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let (core, barrier) = (core.clone(), Arc::clone(&barrier));
-            let mine: Vec<String> = map
-                [t * HOLDS_PER_THREAD * SEATS_PER_HOLD..(t + 1) * HOLDS_PER_THREAD * SEATS_PER_HOLD]
-                .to_vec();
-            std::thread::spawn(move || {
-                let holds: Vec<_> =
-                    mine.chunks(SEATS_PER_HOLD).map(|chunk| core.hold("t", chunk, 600).unwrap()).collect();
-                barrier.wait();
-                // Each hold: extended, one seat released, extended again; until one seat is left.
-                let mut kept: Vec<Vec<String>> = holds.iter().map(|h| h.seat_ids.clone()).collect();
-                let mut last_expiry = HashMap::new();
-                for _ in 0..SEATS_PER_HOLD - 1 {
-                    for (h, seats) in holds.iter().zip(kept.iter_mut()) {
-                        let id = h.hold_id.to_string();
-                        let e = core.extend("t", &id, 600).unwrap();
-                        assert_eq!(&e.seat_ids, seats);
-                        last_expiry.insert(h.hold_id, e.expires_at);
-                        let seat = seats.pop().unwrap();
-                        let r = core.release_seats("t", &id, &[&seat]).unwrap();
-                        assert_eq!(&r.remaining_seat_ids, seats);
-                    }
-                }
-                (holds, kept, last_expiry)
-            })
-        })
-        .collect();
+    const SEATS_PER_THREAD: usize = HOLDS_PER_THREAD * SEATS_PER_HOLD;
+    let (db, core) = setup("group_lifecycle_threads", "t", THREADS * SEATS_PER_THREAD);
+    let map = seats(THREADS * SEATS_PER_THREAD);
+    let results = in_threads(THREADS, |t, barrier| {
+        let mine = &map[t * SEATS_PER_THREAD..(t + 1) * SEATS_PER_THREAD];
+        let holds: Vec<_> =
+            mine.chunks(SEATS_PER_HOLD).map(|chunk| core.hold("t", chunk, 600).unwrap()).collect();
+        barrier.wait();
+        // Each hold: extended, one seat released, extended again; until one seat is left.
+        let mut kept: Vec<Vec<String>> = holds.iter().map(|h| h.seat_ids.clone()).collect();
+        let mut last_expiry = HashMap::new();
+        for _ in 0..SEATS_PER_HOLD - 1 {
+            for (h, seats) in holds.iter().zip(kept.iter_mut()) {
+                let id = h.hold_id.to_string();
+                let e = core.extend("t", &id, 600).unwrap();
+                assert_eq!(&e.seat_ids, seats);
+                last_expiry.insert(h.hold_id, e.expires_at);
+                let seat = seats.pop().unwrap();
+                let r = core.release_seats("t", &id, &[&seat]).unwrap();
+                assert_eq!(&r.remaining_seat_ids, seats);
+            }
+        }
+        (holds, kept, last_expiry)
+    });
     let mut grouped_txs = 0;
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let status = core.seat_status("t").unwrap();
     let by_seat: HashMap<&str, &seatcore::Seat> =
         status.seats.iter().map(|s| (s.seat_id.as_str(), s)).collect();

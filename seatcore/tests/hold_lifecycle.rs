@@ -2,6 +2,8 @@
 //! cancelling a booking; their races with each other, with bookings and with expiry; and
 //! their REST answers. Every test ends with the core's audit.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,6 +14,8 @@ use seatcore::testing::TestDb;
 use seatcore::{ChangeKind, DateTime, Error, ErrorKind, InputError, Options, SeatCore, SeatState, Utc};
 use serde_json::{json, Value};
 
+use common::wait_until;
+
 fn connect(db: &TestDb, options: Options) -> SeatCore {
     SeatCore::connect(&db.url, options).expect("connect")
 }
@@ -20,6 +24,15 @@ fn setup(label: &str) -> (TestDb, SeatCore) {
     let db = TestDb::new(label);
     let core = connect(&db, Options { pool_size: 4, ..Options::default() });
     (db, core)
+}
+
+/// Shows `s` (A1 to A3) and `t` (A1), and a hold of `seats` of `s` for two minutes: its id.
+fn a_hold_beside_another_show(label: &str, seats: &[&str]) -> (TestDb, SeatCore, String) {
+    let (db, core) = setup(label);
+    core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
+    core.initialize_show("t", &["A1"]).unwrap();
+    let id = core.hold("s", seats, 120).unwrap().hold_id.to_string();
+    (db, core, id)
 }
 
 fn assert_audit(core: &SeatCore, show: &str) {
@@ -47,11 +60,9 @@ fn db_now(db: &TestDb) -> DateTime<Utc> {
 /// expiry). Polls the database, whose clock is the one every decision uses.
 fn wait_for_db_clock(db: &TestDb, t: DateTime<Utc>) {
     let mut c = db.client();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !c.query_one("SELECT clock_timestamp() > $1", &[&t]).unwrap().get::<_, bool>(0) {
-        assert!(Instant::now() < deadline, "the database's clock never passed {t}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(&format!("the database's clock to pass {t}"), || {
+        c.query_one("SELECT clock_timestamp() > $1", &[&t]).unwrap().get(0)
+    });
 }
 
 fn created_at(db: &TestDb, hold_id: seatcore::Uuid) -> DateTime<Utc> {
@@ -237,11 +248,7 @@ fn releasing_every_seat_releases_the_hold() {
 
 #[test]
 fn seats_not_in_the_hold_are_named_and_nothing_is_released() {
-    let (db, core) = setup("partial_refused");
-    core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
-    core.initialize_show("t", &["A1"]).unwrap();
-    let hold = core.hold("s", &["A1", "A2"], 120).unwrap();
-    let id = hold.hold_id.to_string();
+    let (db, core, id) = a_hold_beside_another_show("partial_refused", &["A1", "A2"]);
     let changes = history(&db, &core, "s").len();
 
     let e = core.release_seats("s", &id, &["A1", "ZZ9", "A3"]).unwrap_err();
@@ -277,11 +284,7 @@ fn seats_not_in_the_hold_are_named_and_nothing_is_released() {
 
 #[test]
 fn a_cancelled_booking_frees_its_seats_and_stays_cancelled() {
-    let (db, core) = setup("cancel");
-    core.initialize_show("s", &["A1", "A2", "A3"]).unwrap();
-    core.initialize_show("t", &["A1"]).unwrap();
-    let hold = core.hold("s", &["A2", "A1"], 120).unwrap();
-    let id = hold.hold_id.to_string();
+    let (db, core, id) = a_hold_beside_another_show("cancel", &["A2", "A1"]);
     let booking = core.book("s", &id).unwrap();
 
     let c = core.cancel_booking("s", &id).unwrap();
@@ -378,21 +381,31 @@ impl RowLock {
     /// Waits until another session waits for this lock.
     fn wait_for_a_waiter(&self, db: &TestDb) {
         let mut c = db.client();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let n: i64 = c
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))",
-                    &[&self.pid],
-                )
-                .unwrap()
-                .get(0);
-            if n > 0 {
-                return;
-            }
-            assert!(Instant::now() < deadline, "nobody waited for the hold row");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until("a session waiting for the hold row", || {
+            c.query_one(
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)))",
+                &[&self.pid],
+            )
+            .unwrap()
+            .get(0)
+        });
+    }
+
+    /// Locks `hold_id`'s row, runs `op` (on a clone of `core`, with the hold's id) in a
+    /// thread of its own and returns once `op` waits for the lock.
+    fn behind<T: Send + 'static>(
+        db: &TestDb,
+        core: &SeatCore,
+        hold_id: seatcore::Uuid,
+        op: impl FnOnce(&SeatCore, &str) -> T + Send + 'static,
+    ) -> (RowLock, std::thread::JoinHandle<T>) {
+        let lock = RowLock::take(db, hold_id);
+        let waiter = {
+            let (core, id) = (core.clone(), hold_id.to_string());
+            std::thread::spawn(move || op(&core, &id))
+        };
+        lock.wait_for_a_waiter(db);
+        (lock, waiter)
     }
 
     fn let_go(mut self) {
@@ -415,19 +428,26 @@ fn patient(db: &TestDb) -> SeatCore {
     )
 }
 
+/// A show `s` of `seats`, all held for a second, and `op` on that hold waiting for its row
+/// (locked by the lock returned) until the hold has expired.
+fn waiting_past_the_expiry<T: Send + 'static>(
+    label: &str,
+    seats: &[&str],
+    op: impl FnOnce(&SeatCore, &str) -> T + Send + 'static,
+) -> (TestDb, SeatCore, RowLock, std::thread::JoinHandle<T>) {
+    let db = TestDb::new(label);
+    let core = patient(&db);
+    core.initialize_show("s", seats).unwrap();
+    let hold = core.hold("s", seats, 1).unwrap();
+    let (lock, waiter) = RowLock::behind(&db, &core, hold.hold_id, op);
+    wait_for_db_clock(&db, hold.expires_at);
+    (db, core, lock, waiter)
+}
+
 #[test]
 fn an_extension_that_waited_past_the_expiry_never_takes_seats_back() {
-    let db = TestDb::new("extend_race_taken");
-    let core = patient(&db);
-    core.initialize_show("s", &["A1", "A2"]).unwrap();
-    let hold = core.hold("s", &["A1", "A2"], 1).unwrap();
-    let lock = RowLock::take(&db, hold.hold_id);
-    let extension = {
-        let (core, id) = (core.clone(), hold.hold_id.to_string());
-        std::thread::spawn(move || core.extend("s", &id, 600))
-    };
-    lock.wait_for_a_waiter(&db);
-    wait_for_db_clock(&db, hold.expires_at);
+    let (db, core, lock, extension) =
+        waiting_past_the_expiry("extend_race_taken", &["A1", "A2"], |core, id| core.extend("s", id, 600));
     // the hold ran out while the extension waited: its seats are free, and someone takes
     // them (a hold locks seats only, never the old hold's row)
     let taker = core.hold("s", &["A2", "A1"], 300).unwrap();
@@ -445,17 +465,8 @@ fn an_extension_that_waited_past_the_expiry_never_takes_seats_back() {
 
 #[test]
 fn an_extension_that_waited_past_the_expiry_is_refused() {
-    let db = TestDb::new("extend_race_expired");
-    let core = patient(&db);
-    core.initialize_show("s", &["A1"]).unwrap();
-    let hold = core.hold("s", &["A1"], 1).unwrap();
-    let lock = RowLock::take(&db, hold.hold_id);
-    let extension = {
-        let (core, id) = (core.clone(), hold.hold_id.to_string());
-        std::thread::spawn(move || core.extend("s", &id, 600))
-    };
-    lock.wait_for_a_waiter(&db);
-    wait_for_db_clock(&db, hold.expires_at);
+    let (_db, core, lock, extension) =
+        waiting_past_the_expiry("extend_race_expired", &["A1"], |core, id| core.extend("s", id, 600));
     lock.let_go();
     // the statement started while the hold was live, but the row was locked after it ran out
     assert_eq!(extension.join().unwrap().unwrap_err().kind(), ErrorKind::HoldExpired);
@@ -470,13 +481,8 @@ fn an_extension_that_waited_for_a_live_hold_extends_it() {
     core.initialize_show("s", &["A1", "A2"]).unwrap();
     // far from its end: the one-statement path
     let hold = core.hold("s", &["A1"], 600).unwrap();
-    let lock = RowLock::take(&db, hold.hold_id);
     let called = db_now(&db);
-    let extension = {
-        let (core, id) = (core.clone(), hold.hold_id.to_string());
-        std::thread::spawn(move || core.extend("s", &id, 900))
-    };
-    lock.wait_for_a_waiter(&db);
+    let (lock, extension) = RowLock::behind(&db, &core, hold.hold_id, |core, id| core.extend("s", id, 900));
     lock.let_go();
     let extended = extension.join().unwrap().unwrap();
     let span = chrono::Duration::seconds(900);
@@ -488,12 +494,7 @@ fn an_extension_that_waited_for_a_live_hold_extends_it() {
 
     // within a statement timeout of its end: judged, and counted, from when its row was locked
     let near = core.hold("s", &["A2"], 30).unwrap();
-    let lock = RowLock::take(&db, near.hold_id);
-    let extension = {
-        let (core, id) = (core.clone(), near.hold_id.to_string());
-        std::thread::spawn(move || core.extend("s", &id, 900))
-    };
-    lock.wait_for_a_waiter(&db);
+    let (lock, extension) = RowLock::behind(&db, &core, near.hold_id, |core, id| core.extend("s", id, 900));
     let released_at = db_now(&db);
     lock.let_go();
     let extended = extension.join().unwrap().unwrap();
@@ -532,17 +533,9 @@ fn nothing_is_written_when_a_hold_s_seats_do_not_all_carry_it() {
 
 #[test]
 fn a_partial_release_that_waited_past_the_expiry_frees_nothing() {
-    let db = TestDb::new("partial_race");
-    let core = patient(&db);
-    core.initialize_show("s", &["A1", "A2"]).unwrap();
-    let hold = core.hold("s", &["A1", "A2"], 1).unwrap();
-    let lock = RowLock::take(&db, hold.hold_id);
-    let release = {
-        let (core, id) = (core.clone(), hold.hold_id.to_string());
-        std::thread::spawn(move || core.release_seats("s", &id, &["A1"]))
-    };
-    lock.wait_for_a_waiter(&db);
-    wait_for_db_clock(&db, hold.expires_at);
+    let (db, core, lock, release) = waiting_past_the_expiry("partial_race", &["A1", "A2"], |core, id| {
+        core.release_seats("s", id, &["A1"])
+    });
     let taker = core.hold("s", &["A1"], 300).unwrap();
     lock.let_go();
     assert!(matches!(release.join().unwrap(), Err(Error::HoldNotFound)));

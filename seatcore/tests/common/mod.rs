@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests (each test file that needs them declares
+//! `mod common;`).
+#![allow(dead_code)]
+
+use std::process::Child;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// Polls `done` until it holds; fails after a minute, naming `what` it waited for.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited a minute for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The seats a child test process reported, once it has exited successfully: its line
+/// `MARKER a,b,c` (the test harness may print its own words before it on the same line).
+pub fn reported_seats(child: Child, marker: &str) -> Vec<String> {
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "a child process failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.split_once(marker)).expect("child reported").1;
+    line.trim().split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// Runs `body` on `n` threads at once, each given its number and a barrier that all `n`
+/// wait at; returns what each returned, by number.
+pub fn in_threads<T: Send>(n: usize, body: impl Fn(usize, &Barrier) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(n);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..n)
+            .map(|t| {
+                let (body, barrier) = (&body, &barrier);
+                s.spawn(move || body(t, barrier))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    })
+}
