@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use postgres::types::Type;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -12,25 +12,19 @@ use crate::{validate, OnLost, SeatCore};
 /// available. Cancelling it again returns an equal value.
 ///
 /// Serializes to the contract's `{"message": "booking cancelled", "seat_ids"}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "message", rename = "booking cancelled")]
 pub struct Cancellation {
     /// The booking's id (the id of the hold it confirmed).
+    #[serde(skip)]
     pub booking_id: Uuid,
+    #[serde(skip)]
     pub show_id: String,
     /// The booking's seats, in the order the hold asked for them.
     pub seat_ids: Vec<String>,
     /// When the booking was cancelled (the first cancellation, by the database's clock).
+    #[serde(skip)]
     pub cancelled_at: DateTime<Utc>,
-}
-
-impl Serialize for Cancellation {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("message", "booking cancelled")?;
-        m.serialize_entry("seat_ids", &self.seat_ids)?;
-        m.end()
-    }
 }
 
 /// Lock the booking row, then (if it is in force) its seats in seat-map order, free the

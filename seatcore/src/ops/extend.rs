@@ -2,7 +2,8 @@
 //! its maximum life, and for refusals).
 
 use chrono::{DateTime, Utc};
-use postgres::types::Type;
+use postgres::types::{ToSql, Type};
+use postgres::Row;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -96,6 +97,40 @@ pub(crate) fn is_assertion(e: &postgres::Error) -> bool {
     e.code().is_some_and(|c| c.code() == "SC001")
 }
 
+/// The statements of a change to one live hold: `live`, one statement for the common
+/// case, whose first row `done` reads, and `judged`, which locks and checks first.
+/// `Done` when `live` made the change; otherwise (`done` found nothing in its row, or
+/// `live` ended on its assertion, having written nothing) `judged` runs, and its row,
+/// which says what it made or why it refused, is `Judge`d by the caller. `HoldNotFound`
+/// when `judged` returns no row.
+pub(crate) fn live_or_judged<T>(
+    client: &mut postgres::Client,
+    (live, judged): (&str, &str),
+    params: &[(&(dyn ToSql + Sync), Type)],
+    done: impl FnOnce(&Row) -> Option<T>,
+) -> Result<Verdict<T>> {
+    match client.query_typed(live, params) {
+        Ok(rows) => {
+            if let Some(t) = rows.first().and_then(done) {
+                return Ok(Verdict::Done(t));
+            }
+        }
+        Err(e) if is_assertion(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut rows = client.query_typed(judged, params)?;
+    if rows.is_empty() {
+        return Err(Error::HoldNotFound);
+    }
+    Ok(Verdict::Judge(rows.swap_remove(0)))
+}
+
+/// What [`live_or_judged`] found.
+pub(crate) enum Verdict<T> {
+    Done(T),
+    Judge(Row),
+}
+
 impl SeatCore {
     /// Gives a live hold a new expiry: `seconds` from now by the database's clock, but
     /// never later than the hold's creation plus [`Options::max_hold_life`](crate::Options).
@@ -136,25 +171,15 @@ impl SeatCore {
         let params: [(&(dyn postgres::types::ToSql + Sync), Type); 4] =
             [(&show_id, Type::TEXT), (&hold_id, Type::UUID), (&secs, Type::FLOAT8), (&life, Type::FLOAT8)];
         self.with_conn(OnLost::Retry, |c, _| {
-            match c.client.query_typed(EXTEND_LIVE_SQL, &params) {
-                Ok(rows) => {
-                    if let Some(row) = rows.first() {
-                        self.notify_changes(&mut c.client);
-                        return Ok(Hold {
-                            hold_id,
-                            show_id: show_id.to_owned(),
-                            seat_ids: row.get(0),
-                            expires_at: row.get::<_, DateTime<Utc>>(1),
-                        });
-                    }
+            let verdict = live_or_judged(&mut c.client, (EXTEND_LIVE_SQL, EXTEND_SQL), &params, |row| {
+                Some((row.get(0), row.get::<_, DateTime<Utc>>(1)))
+            })?;
+            let row = match verdict {
+                Verdict::Done((seat_ids, expires_at)) => {
+                    self.notify_changes(&mut c.client);
+                    return Ok(Hold { hold_id, show_id: show_id.to_owned(), seat_ids, expires_at });
                 }
-                // The seats did not all carry the hold: nothing was written; judge it below.
-                Err(e) if is_assertion(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
-            let rows = c.client.query_typed(EXTEND_SQL, &params)?;
-            let Some(row) = rows.first() else {
-                return Err(Error::HoldNotFound);
+                Verdict::Judge(row) => row,
             };
             if !row.get::<_, bool>("live") {
                 return Err(Error::HoldExpired);

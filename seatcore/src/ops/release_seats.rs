@@ -2,11 +2,11 @@
 //! its expiry, and for refusals).
 
 use postgres::types::Type;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::ops::extend::is_assertion;
+use crate::ops::extend::{live_or_judged, Verdict};
 use crate::ops::lifecycle::PartialRelease;
 use crate::{bump, validate, OnLost, SeatCore};
 
@@ -14,26 +14,18 @@ use crate::{bump, validate, OnLost, SeatCore};
 ///
 /// Serializes to the contract's `{"message": "seats released", "seat_ids",
 /// "remaining_seat_ids"}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "message", rename = "seats released")]
 pub struct SeatsReleased {
+    #[serde(skip)]
     pub hold_id: Uuid,
+    #[serde(skip)]
     pub show_id: String,
     /// The released seats (trimmed), in request order. They are available.
     pub seat_ids: Vec<String>,
     /// The seats the hold keeps, in the order it was asked for; empty when every seat was
     /// released, which releases the hold itself.
     pub remaining_seat_ids: Vec<String>,
-}
-
-impl Serialize for SeatsReleased {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("message", "seats released")?;
-        m.serialize_entry("seat_ids", &self.seat_ids)?;
-        m.serialize_entry("remaining_seat_ids", &self.remaining_seat_ids)?;
-        m.end()
-    }
 }
 
 /// The common case, one statement: one seat released from a hold that keeps others and
@@ -200,19 +192,12 @@ impl SeatCore {
                     remaining_seat_ids: kept,
                 })
             };
-            match c.client.query_typed(live_sql, &params) {
-                Ok(rows) => {
-                    if let Some(kept) = rows.first().and_then(|row| row.get::<_, Option<Vec<String>>>(0)) {
-                        return released(c, kept);
-                    }
-                }
-                // A seat did not carry the hold: nothing was written; judge it below.
-                Err(e) if is_assertion(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
-            let rows = c.client.query_typed(RELEASE_SEATS_SQL, &params)?;
-            let Some(row) = rows.first() else {
-                return Err(Error::HoldNotFound);
+            let verdict = live_or_judged(&mut c.client, (live_sql, RELEASE_SEATS_SQL), &params, |row| {
+                row.get::<_, Option<Vec<String>>>(0)
+            })?;
+            let row = match verdict {
+                Verdict::Done(kept) => return released(c, kept),
+                Verdict::Judge(row) => row,
             };
             if !row.get::<_, bool>("live") {
                 return Err(Error::HoldNotFound);

@@ -8,10 +8,12 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::json::{AnyValue, JsonValue};
 use super::Settings;
 use crate::error::InputError;
 use crate::validate;
@@ -19,24 +21,39 @@ use crate::validate;
 /// Deepest nesting of arrays and objects a body may have (serde_json's own limit).
 pub const MAX_DEPTH: usize = 128;
 
+/// A key of a request's JSON object: the fields some endpoint reads. The initialize body's
+/// reader takes its keys from here too, so a field is read the same way by every endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+pub enum Key {
+    SeatIds,
+    /// A seat map's seats (read by initialize only).
+    Seats,
+    /// Read as raw JSON text: numbers beyond `f64` (`1e400`) are valid JSON, and are read
+    /// by [`hold_seconds`] rather than refused by the parser.
+    HoldDurationSeconds,
+    HoldId,
+    /// The small fields of best-available holds and blocks.
+    Count,
+    Category,
+    Section,
+    Accessible,
+    Reason,
+    BookingId,
+    #[serde(other)]
+    Other,
+}
+
 /// A request's JSON object, reduced to the fields any endpoint reads.
 ///
-/// `Some(Value::Null)` is a field given as `null`; `None` is a field not given. A repeated
-/// key keeps its last value, as Python's `json` does.
+/// A field given as `null` reads as `Some(Value::Null)`; a field not given as `None`. A
+/// repeated key keeps its last value, as Python's `json` does.
 #[derive(Debug, Default)]
 pub struct JsonBody {
     pub seat_ids: Option<Result<Vec<String>, InputError>>,
-    /// The raw text of `hold_duration_seconds`: numbers beyond `f64` (`1e400`) are valid
-    /// JSON, and are read here rather than refused by the parser.
     pub hold_duration_seconds: Option<Box<RawValue>>,
-    pub hold_id: Option<Value>,
-    /// The small fields of best-available holds and blocks.
-    pub count: Option<Value>,
-    pub category: Option<Value>,
-    pub section: Option<Value>,
-    pub accessible: Option<Value>,
-    pub reason: Option<Value>,
-    pub booking_id: Option<Value>,
+    /// The other fields read as JSON values, one entry per key.
+    values: Vec<(Key, Value)>,
     /// How many keys the object had.
     pub keys: usize,
 }
@@ -45,6 +62,18 @@ impl JsonBody {
     /// The validated, trimmed seat ids.
     pub fn seat_ids(&mut self) -> Result<Vec<String>, InputError> {
         self.seat_ids.take().unwrap_or(Err(InputError::SeatIdsNotAList))
+    }
+
+    /// A field read as a JSON value (`hold_id`, `count`, ...), as given.
+    pub fn value(&self, key: Key) -> Option<&Value> {
+        self.values.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn set_value(&mut self, key: Key, value: Value) {
+        match self.values.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.values.push((key, value)),
+        }
     }
 }
 
@@ -92,79 +121,46 @@ impl<'de> Visitor<'de> for BodySeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonBody, A::Error> {
         let mut body = JsonBody::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key::<Key>()? {
             body.keys += 1;
-            match key.as_ref() {
-                "seat_ids" => body.seat_ids = Some(map.next_value_seed(SeatIdsSeed { max: self.max_seats })?),
-                "hold_duration_seconds" => body.hold_duration_seconds = Some(map.next_value()?),
-                "hold_id" => body.hold_id = Some(map.next_value()?),
-                "count" => body.count = Some(map.next_value()?),
-                "category" => body.category = Some(map.next_value()?),
-                "section" => body.section = Some(map.next_value()?),
-                "accessible" => body.accessible = Some(map.next_value()?),
-                "reason" => body.reason = Some(map.next_value()?),
-                "booking_id" => body.booking_id = Some(map.next_value()?),
-                _ => {
+            match key {
+                Key::SeatIds => {
+                    body.seat_ids = Some(map.next_value_seed(AnyValue(SeatIdsSeed { max: self.max_seats }))?)
+                }
+                Key::HoldDurationSeconds => body.hold_duration_seconds = Some(map.next_value()?),
+                Key::Seats | Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
+                _ => body.set_value(key, map.next_value()?),
             }
         }
         Ok(body)
     }
 }
 
+/// `seat_ids`: anything but an array is "not a list"; nested values are skipped, not stored.
 struct SeatIdsSeed {
     max: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for SeatIdsSeed {
+impl<'de> JsonValue<'de> for SeatIdsSeed {
     type Value = Result<Vec<String>, InputError>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+    fn other(self) -> Self::Value {
+        Err(InputError::SeatIdsNotAList)
     }
-}
-
-/// Anything but an array is "not a list"; nested values are skipped, not stored.
-impl<'de> Visitor<'de> for SeatIdsSeed {
-    type Value = Result<Vec<String>, InputError>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatIdsNotAList))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatIdsNotAList))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatIdsNotAList))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatIdsNotAList))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatIdsNotAList))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Err(InputError::SeatIdsNotAList))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Err(InputError::SeatIdsNotAList))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut ids = Vec::new();
         let mut first_error = None;
         let mut len = 0usize;
-        while let Some(element) = seq.next_element::<Element>()? {
+        while let Some(element) = seq.next_element_seed(AnyValue(ElementSeed))? {
             // Past the first problem or the limit, elements are only counted.
             if first_error.is_none() && len < self.max {
                 match element {
-                    Element::Str(s) => match validate::seat_id(len, &s) {
+                    Some(s) => match validate::seat_id(len, &s) {
                         Ok(id) => ids.push(id),
                         Err(e) => first_error = Some(e),
                     },
-                    _ => first_error = Some(InputError::SeatIdNotAString { index: len }),
+                    None => first_error = Some(InputError::SeatIdNotAString { index: len }),
                 }
             }
             len += 1;
@@ -182,51 +178,17 @@ impl<'de> Visitor<'de> for SeatIdsSeed {
     }
 }
 
-/// One element of `seat_ids`: a string, or anything else (skipped without storing it).
-enum Element {
-    Str(String),
-    Other,
-}
+/// One element of `seat_ids`: a string, or `None` for anything else (skipped without
+/// storing it).
+struct ElementSeed;
 
-impl<'de> de::Deserialize<'de> for Element {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Element, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Element;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Element, E> {
-                Ok(Element::Str(s.to_owned()))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Element, E> {
-                Ok(Element::Str(s))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Element, E> {
-                Ok(Element::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Element, E> {
-                Ok(Element::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Element, E> {
-                Ok(Element::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Element, E> {
-                Ok(Element::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Element, E> {
-                Ok(Element::Other)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Element::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Element::Other)
-            }
-        }
-        d.deserialize_any(V)
+impl<'de> JsonValue<'de> for ElementSeed {
+    type Value = Option<String>;
+    fn other(self) -> Option<String> {
+        None
+    }
+    fn str(self, s: &str) -> Option<String> {
+        Some(s.to_owned())
     }
 }
 

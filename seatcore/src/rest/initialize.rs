@@ -9,12 +9,13 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::body::not_an_object;
+use super::body::{not_an_object, Key};
+use super::json::{AnyValue, JsonValue};
 use crate::error::InputError;
 use crate::seat_map::{MapBuilder, SeatSpec, Stage};
 
@@ -162,30 +163,6 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
-/// A key of the body object.
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "snake_case")]
-enum Key {
-    SeatIds,
-    Seats,
-    /// A field another endpoint reads as a JSON value (so refused where it would be).
-    #[serde(
-        rename = "hold_id",
-        alias = "count",
-        alias = "category",
-        alias = "section",
-        alias = "accessible",
-        alias = "reason",
-        alias = "booking_id"
-    )]
-    Value,
-    /// `hold_duration_seconds`, read as raw JSON text.
-    #[serde(rename = "hold_duration_seconds")]
-    Raw,
-    #[serde(other)]
-    Other,
-}
-
 /// The body: a JSON object; a repeated key keeps its last value. `size_hint` is the body's
 /// length when known: at most a quarter of it are seat ids of a flat list (`"A",`), a
 /// sixteenth seats of a map (`{"seat_id":"A"},`).
@@ -202,33 +179,39 @@ impl<'de> Visitor<'de> for BodyVisitor {
         let mut body = InitializeBody::default();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::SeatIds => {
-                    // A repeated key: the earlier list is let go before the new one is read.
-                    body.seat_ids = None;
-                    let mut ids = MapBuilder::ids();
-                    ids.reserve(self.size_hint / 4, self.size_hint);
-                    let listed = map.next_value_seed(ListSeed { map: &mut ids, flat: true })?;
-                    body.seat_ids = Some(listed.then_some(ids));
-                }
-                Key::Seats => {
-                    body.seats = None;
-                    let mut seats = MapBuilder::map();
-                    seats.reserve(self.size_hint / 16, self.size_hint);
-                    let listed = map.next_value_seed(ListSeed { map: &mut seats, flat: false })?;
-                    body.seats = Some(listed.then_some(seats));
-                }
-                Key::Value => {
-                    map.next_value::<Value>()?;
-                }
-                Key::Raw => {
+                Key::SeatIds => self.list(&mut map, &mut body.seat_ids, true)?,
+                Key::Seats => self.list(&mut map, &mut body.seats, false)?,
+                Key::HoldDurationSeconds => {
                     map.next_value::<Box<RawValue>>()?;
                 }
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
+                // A field another endpoint reads as a JSON value (so refused where it would be).
+                _ => {
+                    map.next_value::<Value>()?;
+                }
             }
         }
         Ok(body)
+    }
+}
+
+impl BodyVisitor {
+    /// Reads the value of `seat_ids` (`flat`) or `seats` into `slot`. A repeated key: the
+    /// earlier list is let go before the new one is read.
+    fn list<'de, A: MapAccess<'de>>(
+        &self,
+        map: &mut A,
+        slot: &mut Option<Option<MapBuilder>>,
+        flat: bool,
+    ) -> Result<(), A::Error> {
+        *slot = None;
+        let (mut list, bytes_per_seat) = if flat { (MapBuilder::ids(), 4) } else { (MapBuilder::map(), 16) };
+        list.reserve(self.size_hint / bytes_per_seat, self.size_hint);
+        let listed = map.next_value_seed(AnyValue(ListSeed { map: &mut list, flat }))?;
+        *slot = Some(listed.then_some(list));
+        Ok(())
     }
 }
 
@@ -239,109 +222,38 @@ struct ListSeed<'m> {
     flat: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+impl<'de> JsonValue<'de> for ListSeed<'_> {
     type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(self)
+    fn other(self) -> bool {
+        false
     }
-}
-
-impl<'de> Visitor<'de> for ListSeed<'_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(false)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+    fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
         if self.flat {
-            while seq.next_element_seed(IdSeed { map: self.map })?.is_some() {}
+            while seq.next_element_seed(AnyValue(IdSeed { map: self.map }))?.is_some() {}
         } else {
             let mut scratch = Scratch::default();
-            while seq.next_element_seed(SeatSeed { map: self.map, scratch: &mut scratch })?.is_some() {}
+            while seq
+                .next_element_seed(AnyValue(SeatSeed { map: self.map, scratch: &mut scratch }))?
+                .is_some()
+            {}
         }
         Ok(true)
     }
 }
 
-/// One element of `seat_ids`: a string is a seat id; anything else is "not a string"
-/// (arrays and objects skipped without a depth limit past their own level).
+/// One element of `seat_ids`: a string is a seat id; anything else is "not a string".
 struct IdSeed<'m> {
     map: &'m mut MapBuilder,
 }
 
-impl IdSeed<'_> {
-    fn not_a_string(self) {
+impl<'de> JsonValue<'de> for IdSeed<'_> {
+    type Value = ();
+    fn other(self) {
         let index = self.map.len();
         self.map.push_unreadable(InputError::SeatIdNotAString { index });
     }
-}
-
-impl<'de> DeserializeSeed<'de> for IdSeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for IdSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+    fn str(self, s: &str) {
         self.map.push_id(s);
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        self.not_a_string();
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        self.not_a_string();
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        self.not_a_string();
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        self.not_a_string();
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.not_a_string();
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        self.not_a_string();
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        self.not_a_string();
-        Ok(())
     }
 }
 
@@ -387,45 +299,27 @@ struct ScalarSeed<'b> {
     buf: &'b mut String,
 }
 
-impl<'de> DeserializeSeed<'de> for ScalarSeed<'_> {
+impl<'de> JsonValue<'de> for ScalarSeed<'_> {
     type Value = Scalar;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
-        d.deserialize_any(self)
+    fn other(self) -> Scalar {
+        Scalar::Other
     }
-}
-
-impl<'de> Visitor<'de> for ScalarSeed<'_> {
-    type Value = Scalar;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E>(self, s: &str) -> Result<Scalar, E> {
+    fn str(self, s: &str) -> Scalar {
         self.buf.clear();
         self.buf.push_str(s);
-        Ok(Scalar::Str)
+        Scalar::Str
     }
-    fn visit_bool<E>(self, b: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Bool(b))
+    fn bool(self, b: bool) -> Scalar {
+        Scalar::Bool(b)
     }
-    fn visit_i64<E>(self, n: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Int(n))
+    fn int(self, n: i64) -> Scalar {
+        Scalar::Int(n)
     }
-    fn visit_u64<E>(self, n: u64) -> Result<Scalar, E> {
-        Ok(i64::try_from(n).map_or(Scalar::Float(n as f64), Scalar::Int))
+    fn float(self, x: f64) -> Scalar {
+        Scalar::Float(x)
     }
-    fn visit_f64<E>(self, x: f64) -> Result<Scalar, E> {
-        Ok(Scalar::Float(x))
-    }
-    fn visit_unit<E>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
+    fn null(self) -> Scalar {
+        Scalar::Null
     }
 }
 
@@ -436,26 +330,13 @@ struct SeatSeed<'m, 's> {
     scratch: &'s mut Scratch,
 }
 
-impl SeatSeed<'_, '_> {
-    fn not_an_object(self) {
+impl<'de> JsonValue<'de> for SeatSeed<'_, '_> {
+    type Value = ();
+    fn other(self) {
         let index = self.map.len();
         self.map.push_unreadable(InputError::SeatNotAnObject { index });
     }
-}
-
-impl<'de> DeserializeSeed<'de> for SeatSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SeatSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
+    fn map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
         let index = self.map.len();
         let s = self.scratch;
         let wrong = |field, rule| InputError::SeatField { index, field, rule };
@@ -470,7 +351,7 @@ impl<'de> Visitor<'de> for SeatSeed<'_, '_> {
                 Field::Category => &mut s.category,
                 _ => &mut s.other,
             };
-            let value = fields.next_value_seed(ScalarSeed { buf })?;
+            let value = fields.next_value_seed(AnyValue(ScalarSeed { buf }))?;
             let problem = match (field, value) {
                 (Field::SeatId, Scalar::Str) => {
                     seat_id = true;
@@ -534,35 +415,6 @@ impl<'de> Visitor<'de> for SeatSeed<'_, '_> {
                 derive_place: false,
             }),
         }
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        self.not_an_object();
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        self.not_an_object();
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        self.not_an_object();
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        self.not_an_object();
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        self.not_an_object();
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.not_an_object();
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        self.not_an_object();
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 mod body;
 mod initialize;
+mod json;
 
 use std::io::Read;
 
@@ -18,7 +19,7 @@ use crate::ops::map::MAX_REASON_CHARS;
 use crate::{validate, BestFilters, Change, HistoryQuery, SeatCore};
 use initialize::{InitializeBody, StreamError};
 
-pub use body::{is_json_content_type, parse_object, JsonBody, MAX_DEPTH};
+pub use body::{is_json_content_type, parse_object, JsonBody, Key, MAX_DEPTH};
 
 /// Largest request body in bytes, except for initialize (413 beyond it).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -470,21 +471,21 @@ pub fn initialize_read(core: &SeatCore, request: InitializeRequest) -> Reply {
 /// `{"count", "category"?, "section"?, "accessible"?, "hold_duration_seconds"?}`.
 fn hold_best(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
     let body = json_object(rq, 0)?;
-    let count = match &body.count {
+    let count = match body.value(Key::Count) {
         Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
         _ => None,
     }
     .filter(|n| (1..=BEST_MAX_COUNT).contains(n))
     .ok_or(InputError::Count { max: BEST_MAX_COUNT })?;
-    let text = |field: &'static str, v: &Option<Value>| match v {
+    let text = |field: &'static str, v: Option<&Value>| match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(InputError::Filter { field, rule: "a string" }),
     };
     let filters = BestFilters {
-        category: text("category", &body.category)?,
-        section: text("section", &body.section)?,
-        accessible: match &body.accessible {
+        category: text("category", body.value(Key::Category))?,
+        section: text("section", body.value(Key::Section))?,
+        accessible: match body.value(Key::Accessible) {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(_) => return Err(InputError::Filter { field: "accessible", rule: "true or false" }.into()),
@@ -502,7 +503,7 @@ fn hold_best(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) 
 fn block(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
     let mut body = json_object(rq, validate::MAX_SEATS_PER_SHOW)?;
     let seat_ids = body.seat_ids()?;
-    let reason = match &body.reason {
+    let reason = match body.value(Key::Reason) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
         Some(_) => return Err(InputError::BlockReason { max: MAX_REASON_CHARS }.into()),
@@ -530,7 +531,7 @@ fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Re
 /// `release-hold`: the whole hold, or only the seats of `seat_ids` when the body has them.
 fn release(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
     let mut body = json_object(rq, validate::MAX_SEATS_PER_HOLD)?;
-    let hold_id = body::hold_id(body.hold_id.as_ref())?.to_owned();
+    let hold_id = body::hold_id(body.value(Key::HoldId))?.to_owned();
     if body.seat_ids.is_none() {
         return core.release(show_id, &hold_id).map(|()| contract::released());
     }
@@ -541,14 +542,14 @@ fn release(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
 /// `extend-hold`: the duration is read and clamped as a hold's.
 fn extend(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
     let body = json_object(rq, 0)?;
-    let hold_id = body::hold_id(body.hold_id.as_ref())?;
+    let hold_id = body::hold_id(body.value(Key::HoldId))?;
     let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
     core.extend(show_id, hold_id, seconds).map(|h| to_json(&h))
 }
 
 fn cancel_booking(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
     let body = json_object(rq, 0)?;
-    let booking_id = body::booking_id(body.booking_id.as_ref())?;
+    let booking_id = body::booking_id(body.value(Key::BookingId))?;
     core.cancel_booking(show_id, booking_id).map(|c| to_json(&c))
 }
 
@@ -600,7 +601,7 @@ pub fn event(change: &Change) -> String {
 /// The `hold_id` of a book or release body.
 fn hold_id_of(rq: &Request) -> Result<String> {
     let body = json_object(rq, 0)?;
-    Ok(body::hold_id(body.hold_id.as_ref())?.to_owned())
+    Ok(body::hold_id(body.value(Key::HoldId))?.to_owned())
 }
 
 #[cfg(test)]
