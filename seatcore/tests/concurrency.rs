@@ -1,13 +1,15 @@
 //! Concurrency against a real PostgreSQL: many threads and many processes at once, with the
 //! invariants checked in the database afterwards.
 
+mod common;
+
 use std::collections::HashSet;
-use std::process::Command;
-use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use seatcore::testing::TestDb;
 use seatcore::{Error, Options, SeatCore};
+
+use common::{in_threads, reported};
 
 fn seat_map(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("R{}S{}", (i - 1) / 10 + 1, (i - 1) % 10 + 1)).collect()
@@ -15,6 +17,28 @@ fn seat_map(n: usize) -> Vec<String> {
 
 fn wide(db: &TestDb, pool: u32) -> SeatCore {
     SeatCore::connect(&db.url, Options { pool_size: pool, min_idle: 1, ..Options::default() }).unwrap()
+}
+
+/// A fresh schema with the show `show` of `n` seats (returned), and a core with a pool of
+/// `pool` connections.
+fn setup(label: &str, pool: u32, n: usize) -> (TestDb, SeatCore, Vec<String>) {
+    let db = TestDb::new(label);
+    let core = wide(&db, pool);
+    let map = seat_map(n);
+    core.initialize_show("show", &map).unwrap();
+    (db, core, map)
+}
+
+/// `n` different seats of `map`, picked at random.
+fn distinct_seats(rng: &mut fastrand::Rng, map: &[String], n: usize) -> Vec<String> {
+    let mut want: Vec<String> = Vec::new();
+    while want.len() < n {
+        let s = map[rng.usize(..map.len())].clone();
+        if !want.contains(&s) {
+            want.push(s);
+        }
+    }
+    want
 }
 
 /// Checks the rows with the core's audit (no seat in two live holds or two bookings, every
@@ -31,24 +55,14 @@ fn assert_consistent(core: &SeatCore, show: &str) {
 
 #[test]
 fn last_seat_race_has_one_winner() {
-    let db = TestDb::new("lastseat");
-    let core = wide(&db, 64);
-    let map = seat_map(10);
-    core.initialize_show("show", &map).unwrap();
+    let (_db, core, map) = setup("lastseat", 64, 10);
     let sold = core.hold("show", &map[..9], 600).unwrap();
     core.book("show", &sold.hold_id.to_string()).unwrap();
     for round in 0..3 {
-        let barrier = Arc::new(Barrier::new(64));
-        let handles: Vec<_> = (0..64)
-            .map(|_| {
-                let (core, barrier, seat) = (core.clone(), barrier.clone(), map[9].clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    core.hold("show", &[seat], 600)
-                })
-            })
-            .collect();
-        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let results = in_threads(64, |_, barrier| {
+            barrier.wait();
+            core.hold("show", &map[9..], 600)
+        });
         let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(winners.len(), 1, "round {round}: {} winners", winners.len());
         for r in &results {
@@ -64,80 +78,54 @@ fn last_seat_race_has_one_winner() {
 
 #[test]
 fn overlapping_multi_seat_holds_never_collide() {
-    let db = TestDb::new("overlap");
-    let core = wide(&db, 32);
-    let map = seat_map(80);
-    core.initialize_show("show", &map).unwrap();
+    let (_db, core, map) = setup("overlap", 32, 80);
     let deadline = Instant::now() + Duration::from_secs(4);
-    let granted = Arc::new(Mutex::new(0u64));
-    let refused = Arc::new(Mutex::new(0u64));
-    let handles: Vec<_> = (0..32)
-        .map(|t| {
-            let (core, map, granted, refused) = (core.clone(), map.clone(), granted.clone(), refused.clone());
-            std::thread::spawn(move || {
-                let mut rng = fastrand::Rng::with_seed(t);
-                while Instant::now() < deadline {
-                    let n = rng.usize(2..=6);
-                    let mut want: Vec<String> = Vec::new();
-                    while want.len() < n {
-                        let s = map[rng.usize(..map.len())].clone();
-                        if !want.contains(&s) {
-                            want.push(s);
+    // each thread: how many of its holds were granted, and how many refused
+    let counts = in_threads(32, |t, _| {
+        let (mut granted, mut refused) = (0u64, 0u64);
+        let mut rng = fastrand::Rng::with_seed(t as u64);
+        while Instant::now() < deadline {
+            let n = rng.usize(2..=6);
+            let want = distinct_seats(&mut rng, &map, n);
+            // a quarter of the holds are abandoned and expire during the run, so
+            // expired seats are taken over under contention too
+            let fate = rng.u8(..20);
+            let secs = if fate >= 15 { 1 } else { 60 };
+            match core.hold("show", &want, secs) {
+                Ok(h) => {
+                    granted += 1;
+                    let id = h.hold_id.to_string();
+                    match fate {
+                        0 => {
+                            core.book("show", &id).unwrap();
                         }
-                    }
-                    // a quarter of the holds are abandoned and expire during the run, so
-                    // expired seats are taken over under contention too
-                    let fate = rng.u8(..20);
-                    let secs = if fate >= 15 { 1 } else { 60 };
-                    match core.hold("show", &want, secs) {
-                        Ok(h) => {
-                            *granted.lock().unwrap() += 1;
-                            let id = h.hold_id.to_string();
-                            match fate {
-                                0 => {
-                                    core.book("show", &id).unwrap();
-                                }
-                                1..=14 => core.release("show", &id).unwrap(),
-                                _ => {} // abandoned
-                            }
-                        }
-                        Err(Error::SeatsUnavailable { seat_ids }) => {
-                            assert!(!seat_ids.is_empty() && seat_ids.iter().all(|s| want.contains(s)));
-                            *refused.lock().unwrap() += 1;
-                        }
-                        Err(e) => panic!("thread {t}: unexpected error (deadlock?): {e:?}"),
+                        1..=14 => core.release("show", &id).unwrap(),
+                        _ => {} // abandoned
                     }
                 }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    let (granted, refused) = (*granted.lock().unwrap(), *refused.lock().unwrap());
+                Err(Error::SeatsUnavailable { seat_ids }) => {
+                    assert!(!seat_ids.is_empty() && seat_ids.iter().all(|s| want.contains(s)));
+                    refused += 1;
+                }
+                Err(e) => panic!("thread {t}: unexpected error (deadlock?): {e:?}"),
+            }
+        }
+        (granted, refused)
+    });
+    let (granted, refused) = counts.iter().fold((0, 0), |(g, r), &(tg, tr)| (g + tg, r + tr));
     assert!(granted >= 20 && refused > 0, "granted {granted}, refused {refused}");
     assert_consistent(&core, "show");
 }
 
 #[test]
 fn concurrent_repeats_of_one_booking_agree() {
-    let db = TestDb::new("rebook");
-    let core = wide(&db, 16);
-    core.initialize_show("show", &seat_map(10)).unwrap();
+    let (db, core, _) = setup("rebook", 16, 10);
     let hold = core.hold("show", &["R1S3", "R1S4"], 600).unwrap();
-    let barrier = Arc::new(Barrier::new(16));
-    let results: Vec<_> = (0..16)
-        .map(|_| {
-            let (core, barrier, id) = (core.clone(), barrier.clone(), hold.hold_id.to_string());
-            std::thread::spawn(move || {
-                barrier.wait();
-                core.book("show", &id)
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|h| h.join().unwrap().expect("every repeat succeeds"))
-        .collect();
+    let id = hold.hold_id.to_string();
+    let results = in_threads(16, |_, barrier| {
+        barrier.wait();
+        core.book("show", &id).expect("every repeat succeeds")
+    });
     assert!(results.iter().all(|b| *b == results[0]), "all repeats return the same booking");
     assert_eq!(results[0].booking_id, hold.hold_id);
     let n: i64 = db.client().query_one("SELECT count(*) FROM bookings", &[]).unwrap().get(0);
@@ -202,16 +190,7 @@ fn child_process_body() {
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         let n = rng.usize(1..=4);
-        let want: Vec<String> = {
-            let mut w: Vec<String> = Vec::new();
-            while w.len() < n {
-                let s = map[rng.usize(..map.len())].clone();
-                if !w.contains(&s) {
-                    w.push(s);
-                }
-            }
-            w
-        };
+        let want = distinct_seats(&mut rng, &map, n);
         match core.hold("show", &want, 60) {
             Ok(h) => {
                 if rng.bool() {
@@ -230,14 +209,11 @@ fn child_process_body() {
 }
 
 fn spawn_child(url: &str, role: &str, seed: u64) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_body", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("SEATCORE_CHILD_URL", url)
-        .env("SEATCORE_CHILD_ROLE", role)
-        .env("SEATCORE_CHILD_SEED", seed.to_string())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
+    let seed = seed.to_string();
+    common::spawn_child(
+        "child_process_body",
+        &[("SEATCORE_CHILD_URL", url), ("SEATCORE_CHILD_ROLE", role), ("SEATCORE_CHILD_SEED", &seed)],
+    )
 }
 
 #[test]
@@ -254,18 +230,11 @@ fn eight_processes_migrate_an_empty_database_at_once() {
 
 #[test]
 fn several_processes_share_one_show() {
-    let db = TestDb::new("procs");
-    let core = wide(&db, 4);
-    core.initialize_show("show", &seat_map(30)).unwrap();
+    let (db, core, _) = setup("procs", 4, 30);
     let children: Vec<_> = (0..4).map(|i| spawn_child(&db.url, "work", 100 + i)).collect();
     let mut acknowledged = HashSet::new();
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "a child process failed");
-        let text = String::from_utf8_lossy(&out.stdout);
-        // the harness may print its own words before ours on the same line
-        let line = text.lines().find_map(|l| l.split_once("BOOKED ")).expect("child reported").1;
-        acknowledged.extend(line.trim().split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+        acknowledged.extend(reported(child, "BOOKED "));
     }
     assert!(!acknowledged.is_empty());
     let mut c = db.client();

@@ -2,17 +2,33 @@
 //! threads and processes at once, with the rows checked by the audit and the log of grants
 //! checked for the orphan rule.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::process::Command;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use seatcore::seat_map::MapSeat;
 use seatcore::testing::TestDb;
 use seatcore::{BestFilters, ChangeKind, Error, ErrorKind, Options, SeatCore, SeatState};
 
+use common::{in_threads, reported, spawn_child};
+
 fn core(db: &TestDb, pool: u32) -> SeatCore {
     SeatCore::connect(&db.url, Options { pool_size: pool, ..Options::default() }).unwrap()
+}
+
+/// A fresh schema with the show `s` of `seats`, and a core with a pool of `pool` connections.
+fn setup<S: AsRef<str>>(label: &str, pool: u32, seats: &[S]) -> (TestDb, SeatCore) {
+    let db = TestDb::new(label);
+    let core = core(&db, pool);
+    core.initialize_show("s", seats).unwrap();
+    (db, core)
+}
+
+fn assert_audit(core: &SeatCore, show: &str) {
+    let audit = core.audit(Some(show)).unwrap();
+    assert!(audit.ok, "{:?}", audit.problems);
 }
 
 fn ids(hold: &seatcore::Hold) -> Vec<&str> {
@@ -84,9 +100,7 @@ fn flat_and_structured_maps() {
 
 #[test]
 fn blocked_seats() {
-    let db = TestDb::new("maps_blocked");
-    let core = core(&db, 2);
-    core.initialize_show("s", &["A1", "A2", "A3", "A4"]).unwrap();
+    let (db, core) = setup("maps_blocked", 2, &["A1", "A2", "A3", "A4"]);
     let held = core.hold("s", &["A1"], 60).unwrap();
     assert_eq!(core.block("s", &[" A2 ", "A3"], Some("broken")).unwrap(), ["A2", "A3"]);
     core.block("s", &["A2"], None).unwrap(); // again: fine
@@ -125,52 +139,42 @@ fn blocked_seats() {
     let kinds: Vec<ChangeKind> = db.settled_history(&core, "s", None).iter().map(|c| c.kind).collect();
     use ChangeKind::*;
     assert_eq!(kinds, [Initialized, Held, Blocked, Blocked, Booked, Reset, Unblocked]);
-    assert!(core.audit(Some("s")).unwrap().ok);
+    assert_audit(&core, "s");
 }
 
 /// A block racing holds on the same seats: every seat ends blocked or held, never both,
 /// and every acknowledged block and hold is in force.
 #[test]
 fn blocks_racing_holds_never_share_a_seat() {
-    let db = TestDb::new("maps_block_race");
-    let core = core(&db, 16);
     let seats: Vec<String> = (1..=60).map(|i| format!("S{i}")).collect();
-    core.initialize_show("s", &seats).unwrap();
-    let barrier = Arc::new(Barrier::new(16));
-    let threads: Vec<_> = (0..16)
-        .map(|t| {
-            let (core, barrier, seats) = (core.clone(), Arc::clone(&barrier), seats.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let mut blocked = Vec::new();
-                let mut held = Vec::new();
-                for i in 0..40 {
-                    let pair =
-                        [seats[(t * 7 + i * 3) % 60].clone(), seats[(t * 11 + i * 5 + 1) % 60].clone()];
-                    if pair[0] == pair[1] {
-                        continue;
-                    }
-                    if (t + i) % 2 == 0 {
-                        match core.block("s", &pair, Some("race")) {
-                            Ok(_) => blocked.extend(pair),
-                            Err(Error::SeatsUnavailable { .. }) => {}
-                            Err(e) => panic!("block: {e}"),
-                        }
-                    } else {
-                        match core.hold("s", &pair, 600) {
-                            Ok(_) => held.extend(pair),
-                            Err(Error::SeatsUnavailable { .. }) => {}
-                            Err(e) => panic!("hold: {e}"),
-                        }
-                    }
+    let (_db, core) = setup("maps_block_race", 16, &seats);
+    let taken = in_threads(16, |t, barrier| {
+        barrier.wait();
+        let mut blocked = Vec::new();
+        let mut held = Vec::new();
+        for i in 0..40 {
+            let pair = [seats[(t * 7 + i * 3) % 60].clone(), seats[(t * 11 + i * 5 + 1) % 60].clone()];
+            if pair[0] == pair[1] {
+                continue;
+            }
+            if (t + i) % 2 == 0 {
+                match core.block("s", &pair, Some("race")) {
+                    Ok(_) => blocked.extend(pair),
+                    Err(Error::SeatsUnavailable { .. }) => {}
+                    Err(e) => panic!("block: {e}"),
                 }
-                (blocked, held)
-            })
-        })
-        .collect();
+            } else {
+                match core.hold("s", &pair, 600) {
+                    Ok(_) => held.extend(pair),
+                    Err(Error::SeatsUnavailable { .. }) => {}
+                    Err(e) => panic!("hold: {e}"),
+                }
+            }
+        }
+        (blocked, held)
+    });
     let (mut blocked, mut held) = (HashSet::new(), HashSet::new());
-    for t in threads {
-        let (b, h) = t.join().unwrap();
+    for (b, h) in taken {
         blocked.extend(b);
         held.extend(h);
     }
@@ -184,17 +188,14 @@ fn blocks_racing_holds_never_share_a_seat() {
         }
     }
     assert!(!blocked.is_empty() && !held.is_empty());
-    let audit = core.audit(Some("s")).unwrap();
-    assert!(audit.ok, "{:?}", audit.problems);
+    assert_audit(&core, "s");
 }
 
 #[test]
 fn best_available_in_order() {
-    let db = TestDb::new("maps_best");
-    let core = core(&db, 2);
     // one row of 10; A4 taken
     let seats: Vec<String> = (1..=10).map(|i| format!("A{i}")).collect();
-    core.initialize_show("s", &seats).unwrap();
+    let (_db, core) = setup("maps_best", 2, &seats);
     core.hold("s", &["A4"], 600).unwrap();
     let none = BestFilters::default();
     // free runs A1-A3 and A5-A10; 3 seats: A1-A3 leaves nothing alone but ranks worse than
@@ -224,7 +225,7 @@ fn best_available_in_order() {
     core.release("s", &h.hold_id.to_string()).unwrap();
     let h = core.hold_best("s", 1, &none, 60).unwrap();
     core.book("s", &h.hold_id.to_string()).unwrap();
-    assert!(core.audit(Some("s")).unwrap().ok);
+    assert_audit(&core, "s");
 }
 
 /// Best-available requests made together (one transaction) choose exactly what they would
@@ -272,7 +273,7 @@ fn best_available_requests_made_together_choose_as_in_turn() {
         .collect();
     assert_eq!(held.iter().map(|c| &c.seat_ids).collect::<Vec<_>>(), granted);
     assert!(held.iter().all(|c| c.id >> 20 == held[0].id >> 20), "one transaction");
-    assert!(core.audit(Some("together")).unwrap().ok);
+    assert_audit(&core, "together");
 }
 
 /// The state of a show replayed from its log, for the orphan check.
@@ -368,37 +369,29 @@ fn thirty_two_clients_sell_out_a_show_without_needless_orphans() {
         rows.iter().enumerate().flat_map(|(i, r)| r.iter().map(move |s| (s.clone(), i))).collect();
 
     // Phase 1: grants and bookings only, so the state only moves from free to taken.
-    let grants: Arc<Mutex<HashMap<seatcore::Uuid, usize>>> = Arc::default();
+    let grants: Mutex<HashMap<seatcore::Uuid, usize>> = Mutex::default();
     let run = |with_releases: bool| {
-        let threads: Vec<_> = (0..32)
-            .map(|t| {
-                let (core, grants) = (core.clone(), Arc::clone(&grants));
-                std::thread::spawn(move || {
-                    let mut rng = fastrand::Rng::with_seed(t as u64 + if with_releases { 100 } else { 0 });
-                    let mut refused_in_a_row = 0;
-                    while refused_in_a_row < 3 {
-                        let n = rng.usize(1..=6);
-                        match core.hold_best("s", n, &BestFilters::default(), 600) {
-                            Ok(h) => {
-                                refused_in_a_row = 0;
-                                assert_eq!(h.seat_ids.len(), n);
-                                grants.lock().unwrap().insert(h.hold_id, n);
-                                if with_releases && rng.u8(..) < 60 {
-                                    core.release("s", &h.hold_id.to_string()).unwrap();
-                                } else if rng.u8(..) < 200 {
-                                    core.book("s", &h.hold_id.to_string()).unwrap();
-                                }
-                            }
-                            Err(Error::NoAdjacentSeats) => refused_in_a_row += 1,
-                            Err(e) => panic!("hold-best: {e}"),
+        in_threads(32, |t, _| {
+            let mut rng = fastrand::Rng::with_seed(t as u64 + if with_releases { 100 } else { 0 });
+            let mut refused_in_a_row = 0;
+            while refused_in_a_row < 3 {
+                let n = rng.usize(1..=6);
+                match core.hold_best("s", n, &BestFilters::default(), 600) {
+                    Ok(h) => {
+                        refused_in_a_row = 0;
+                        assert_eq!(h.seat_ids.len(), n);
+                        grants.lock().unwrap().insert(h.hold_id, n);
+                        if with_releases && rng.u8(..) < 60 {
+                            core.release("s", &h.hold_id.to_string()).unwrap();
+                        } else if rng.u8(..) < 200 {
+                            core.book("s", &h.hold_id.to_string()).unwrap();
                         }
                     }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
+                    Err(Error::NoAdjacentSeats) => refused_in_a_row += 1,
+                    Err(e) => panic!("hold-best: {e}"),
+                }
+            }
+        })
     };
     run(false);
     let changes = db.settled_history(&core, "s", None);
@@ -431,28 +424,18 @@ fn thirty_two_clients_sell_out_a_show_without_needless_orphans() {
         .map(|s| (s.seat_id.clone(), String::new()))
         .collect();
     assert!(!orphan_free_block_exists(&rows, &taken, 1), "a free seat is left that any request could take");
-    let audit = core.audit(Some("s")).unwrap();
-    assert!(audit.ok, "{:?}", audit.problems);
+    assert_audit(&core, "s");
 }
 
 /// Best-available holds of two processes on one show never share a seat.
 #[test]
 fn two_processes_share_one_show() {
-    let db = TestDb::new("maps_best_procs");
-    let core = core(&db, 4);
     let seats: Vec<String> = (0..400).map(|i| format!("R{}X{}", i / 20, i % 20 + 1)).collect();
-    core.initialize_show("s", &seats).unwrap();
-    let children: Vec<_> = (0..2)
-        .map(|i| {
-            Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "best_available_child", "--ignored", "--nocapture", "--test-threads=1"])
-                .env("SEATCORE_CHILD_URL", &db.url)
-                .env("SEATCORE_CHILD_SEED", i.to_string())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let (db, core) = setup("maps_best_procs", 4, &seats);
+    let child = |seed: &str| {
+        spawn_child("best_available_child", &[("SEATCORE_CHILD_URL", &db.url), ("SEATCORE_CHILD_SEED", seed)])
+    };
+    let children = [child("0"), child("1")];
     // this process takes blocks too, meanwhile
     let mut mine = Vec::new();
     while let Ok(h) = core.hold_best("s", 3, &BestFilters::default(), 600) {
@@ -460,16 +443,12 @@ fn two_processes_share_one_show() {
     }
     let mut all: Vec<String> = mine;
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "a child failed");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().find_map(|l| l.split_once("SEATS ")).expect("child reported").1;
-        all.extend(line.trim().split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+        all.extend(reported(child, "SEATS "));
     }
     let distinct: HashSet<&String> = all.iter().collect();
     assert_eq!(distinct.len(), all.len(), "a seat was granted twice");
     assert_eq!(core.seat_status("s").unwrap().counts.held as usize, all.len());
-    assert!(core.audit(Some("s")).unwrap().ok);
+    assert_audit(&core, "s");
 }
 
 /// The body of the child processes of `two_processes_share_one_show`.

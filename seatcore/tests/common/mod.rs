@@ -2,7 +2,7 @@
 //! `mod common;`).
 #![allow(dead_code)]
 
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -15,9 +15,21 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// The seats a child test process reported, once it has exited successfully: its line
-/// `MARKER a,b,c` (the test harness may print its own words before it on the same line).
-pub fn reported_seats(child: Child, marker: &str) -> Vec<String> {
+/// Runs the ignored test `body` of this test binary in a child process, with `env` set and
+/// its stdout piped.
+pub fn spawn_child(body: &str, env: &[(&str, &str)]) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", body, "--ignored", "--nocapture", "--test-threads=1"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// What a child process reported, once it has exited successfully: the comma-separated
+/// items of its line `MARKER a,b,c` (the test harness may print its own words before it on
+/// the same line).
+pub fn reported(child: Child, marker: &str) -> Vec<String> {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "a child process failed");
     let text = String::from_utf8_lossy(&out.stdout);
