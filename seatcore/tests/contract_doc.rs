@@ -23,6 +23,19 @@ fn table(marker: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The rows of the table marked `marker`, asserted to be at least `n`.
+fn table_of_at_least(marker: &str, n: usize) -> Vec<Vec<String>> {
+    let rows = table(marker);
+    assert!(rows.len() >= n, "{marker}: {rows:?}");
+    rows
+}
+
+/// The REST reply to `err` of `op`: its status (as the tables write it) and body.
+fn rest_reply(op: Op, err: &Error) -> (String, Value) {
+    let reply = rest_error(op, err);
+    (reply.status.to_string(), reply.body)
+}
+
 /// A cell that is one code span, without its backticks; any other cell as it is.
 fn unquote(cell: &str) -> &str {
     match cell.strip_prefix('`').and_then(|c| c.strip_suffix('`')) {
@@ -104,13 +117,10 @@ fn input_error(problem: &str) -> InputError {
 
 #[test]
 fn the_input_error_table_is_what_the_server_answers() {
-    let rows = table("input errors");
-    assert!(rows.len() >= 18, "{rows:?}");
-    for row in rows {
+    for row in table_of_at_least("input errors", 18) {
         let err = Error::InvalidInput(input_error(row[0].as_str()));
-        let reply = rest_error(Op::Hold, &err);
-        assert_eq!(reply.status.to_string(), row[1], "{row:?}");
-        assert_eq!(reply.body, body(&row[2], 1000, 3, &json!([])), "{row:?}");
+        let expected = (row[1].clone(), body(&row[2], 1000, 3, &json!([])));
+        assert_eq!(rest_reply(Op::Hold, &err), expected, "{row:?}");
     }
 }
 
@@ -160,9 +170,7 @@ fn error(name: &str) -> Option<Error> {
 
 #[test]
 fn the_rest_error_table_is_what_the_server_answers() {
-    let rows = table("rest errors");
-    assert!(rows.len() >= 17, "{rows:?}");
-    for row in rows {
+    for row in table_of_at_least("rest errors", 17) {
         let op = operation(&row[0]);
         let Some(err) = error(&row[1]) else {
             // Busy and Database wrap driver errors; their replies depend only on the kind.
@@ -172,9 +180,8 @@ fn the_rest_error_table_is_what_the_server_answers() {
             assert_eq!(row[2], if kind == ErrorKind::Busy { "503" } else { "500" }, "{row:?}");
             continue;
         };
-        let reply = rest_error(op, &err);
-        assert_eq!(reply.status.to_string(), row[2], "{row:?}");
-        assert_eq!(reply.body, body(&row[3], 0, 0, &json!(["A1", "B2"])), "{row:?}");
+        let expected = (row[2].clone(), body(&row[3], 0, 0, &json!(["A1", "B2"])));
+        assert_eq!(rest_reply(op, &err), expected, "{row:?}");
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use seatcore::testing::TestDb;
@@ -14,6 +15,88 @@ const HOLDS_PER_CHILD: usize = 20;
 
 fn seat(n: usize) -> String {
     format!("S{n}")
+}
+
+/// A fresh schema with the show `s` of 200 seats (S0 to S199).
+fn setup(label: &str, options: Options) -> (TestDb, SeatCore) {
+    let db = TestDb::new(label);
+    let core = SeatCore::connect(&db.url, options).unwrap();
+    let seats: Vec<String> = (0..200).map(seat).collect();
+    core.initialize_show("s", &seats).unwrap();
+    (db, core)
+}
+
+/// Forks: the child's pid in the parent, `None` in the child (which must end in
+/// [`in_child`]).
+fn fork() -> Option<libc::pid_t> {
+    // SAFETY: every child runs seatcore calls only and then `_exit`s (in_child), never
+    // returning into the test harness.
+    match unsafe { libc::fork() } {
+        -1 => panic!("fork failed"),
+        0 => None,
+        pid => Some(pid),
+    }
+}
+
+/// Ends a forked child with the exit code `body` returns (1 if it panics).
+fn in_child(body: impl FnOnce() -> i32) -> ! {
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(1);
+    // SAFETY: leaves the child at once, as it must after fork().
+    unsafe { libc::_exit(code) }
+}
+
+/// Threads of the parent calling `step(core, thread, i)` for i = 0, 1, 2... until stopped,
+/// keeping what each failed call says.
+struct Busy {
+    stop: Arc<AtomicBool>,
+    calls: Arc<AtomicU64>,
+    threads: Vec<JoinHandle<Vec<String>>>,
+}
+
+impl Busy {
+    fn start(
+        core: &SeatCore,
+        threads: usize,
+        step: fn(&SeatCore, usize, usize) -> Result<(), String>,
+    ) -> Busy {
+        let stop = Arc::new(AtomicBool::new(false));
+        let calls = Arc::new(AtomicU64::new(0));
+        let threads = (0..threads)
+            .map(|t| {
+                let (core, stop, calls) = (core.clone(), Arc::clone(&stop), Arc::clone(&calls));
+                std::thread::spawn(move || {
+                    let mut errors = Vec::new();
+                    let mut i = 0;
+                    while !stop.load(Ordering::Acquire) {
+                        if let Err(e) = step(&core, t, i) {
+                            errors.push(e);
+                        }
+                        calls.fetch_add(1, Ordering::Release);
+                        i += 1;
+                    }
+                    errors
+                })
+            })
+            .collect();
+        Busy { stop, calls, threads }
+    }
+
+    /// Waits until the threads have made `n` more calls in all.
+    fn wait_for_calls(&self, n: u64) {
+        let before = self.calls.load(Ordering::Acquire);
+        while self.calls.load(Ordering::Acquire) < before + n {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Stops the threads and asserts that no call of theirs failed.
+    fn stop(self) {
+        self.stop.store(true, Ordering::Release);
+        for t in self.threads {
+            let errors = t.join().unwrap();
+            assert!(errors.is_empty(), "the parent's threads failed: {errors:?}");
+        }
+    }
 }
 
 /// The child's work: its own seats, one hold each. Returns the exit code.
@@ -61,65 +144,25 @@ fn wait_all(children: &[libc::pid_t], limit: Duration) -> Vec<Option<i32>> {
 
 #[test]
 fn a_handle_made_before_fork_works_in_children_and_parent() {
-    let db = TestDb::new("fork");
-    let core = SeatCore::connect(&db.url, Options { pool_size: 6, ..Options::default() }).unwrap();
-    let seats: Vec<String> = (0..200).map(seat).collect();
-    core.initialize_show("s", &seats).unwrap();
+    let (_db, core) = setup("fork", Options { pool_size: 6, ..Options::default() });
 
     // The parent's threads keep the pool busy across the forks.
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let busy: Vec<_> = (0..3)
-        .map(|t| {
-            let (core, stop, done) = (core.clone(), Arc::clone(&stop), Arc::clone(&done));
-            std::thread::spawn(move || {
-                let mut errors = Vec::new();
-                let mut i = 0;
-                while !stop.load(Ordering::Acquire) {
-                    let s = seat(100 + t * 30 + i % 30);
-                    match core.hold("s", &[s], 60) {
-                        Ok(h) => {
-                            if let Err(e) = core.release("s", &h.hold_id.to_string()) {
-                                errors.push(e.to_string());
-                            }
-                        }
-                        Err(e) => errors.push(e.to_string()),
-                    }
-                    done.fetch_add(1, Ordering::Release);
-                    i += 1;
-                }
-                errors
-            })
+    let busy = Busy::start(&core, 3, |core, t, i| {
+        let h = core.hold("s", &[seat(100 + t * 30 + i % 30)], 60).map_err(|e| e.to_string())?;
+        core.release("s", &h.hold_id.to_string()).map_err(|e| e.to_string())
+    });
+    busy.wait_for_calls(30);
+
+    let children: Vec<_> = (0..CHILDREN)
+        .map(|k| match fork() {
+            Some(pid) => pid,
+            None => in_child(|| child(&core, k)),
         })
         .collect();
-    while done.load(Ordering::Acquire) < 30 {
-        std::thread::yield_now();
-    }
-
-    let mut children = Vec::new();
-    for k in 0..CHILDREN {
-        // SAFETY: the child runs only seatcore calls and then `_exit`s, never returning
-        // into the test harness.
-        match unsafe { libc::fork() } {
-            0 => {
-                let code = child(&core, k);
-                unsafe { libc::_exit(code) };
-            }
-            -1 => panic!("fork failed"),
-            pid => children.push(pid),
-        }
-    }
     let exits = wait_all(&children, Duration::from_secs(60));
     assert_eq!(exits, vec![Some(0); CHILDREN], "every child did its holds and exited (None: hung)");
-    let before = done.load(Ordering::Acquire);
-    while done.load(Ordering::Acquire) < before + 30 {
-        std::thread::yield_now();
-    }
-    stop.store(true, Ordering::Release);
-    for t in busy {
-        let errors = t.join().unwrap();
-        assert!(errors.is_empty(), "the parent's threads failed: {errors:?}");
-    }
+    busy.wait_for_calls(30);
+    busy.stop();
 
     let status = core.seat_status("s").unwrap();
     assert_eq!(status.counts.held as usize, CHILDREN * HOLDS_PER_CHILD, "every child's holds are there");
@@ -221,18 +264,13 @@ fn a_watch_made_before_fork_goes_on_in_the_child_on_its_own_connection() {
     let parent = wait_listening(&db, &mut watch, &name, 1);
     assert_eq!(parent.len(), 1, "the parent's watch listens on one connection: {parent:?}");
 
-    // SAFETY: the child runs seatcore calls only and then `_exit`s.
-    let pid = match unsafe { libc::fork() } {
-        0 => {
-            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                watch_in_child(&db, &core, &mut watch, &name, parent[0])
-            }))
-            .unwrap_or(1);
+    let pid = match fork() {
+        Some(pid) => pid,
+        None => in_child(|| {
+            let code = watch_in_child(&db, &core, &mut watch, &name, parent[0]);
             drop(watch);
-            unsafe { libc::_exit(code) };
-        }
-        -1 => panic!("fork failed"),
-        pid => pid,
+            code
+        }),
     };
     assert_eq!(wait_all(&[pid], Duration::from_secs(60)), vec![Some(0)], "the child's watch worked");
 
@@ -268,51 +306,22 @@ fn contend_in_child(core: &SeatCore, k: usize) -> i32 {
 /// waits on anything the parent's threads were holding or waiting in at the fork.
 #[test]
 fn children_wait_in_their_own_pool_while_the_parents_threads_wait_in_theirs() {
-    let db = TestDb::new("fork_waiters");
-    let core =
-        SeatCore::connect(&db.url, Options { pool_size: 1, min_idle: 1, ..Options::default() }).unwrap();
-    let seats: Vec<String> = (0..200).map(seat).collect();
-    core.initialize_show("s", &seats).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let busy: Vec<_> = (0..4)
-        .map(|t| {
-            let (core, stop, done) = (core.clone(), Arc::clone(&stop), Arc::clone(&done));
-            std::thread::spawn(move || {
-                let mut failures = 0;
-                while !stop.load(Ordering::Acquire) {
-                    if core.seat_status("s").is_err() || core.health().is_err() {
-                        failures += 1;
-                    }
-                    done.fetch_add(1, Ordering::Release);
-                }
-                (t, failures)
-            })
+    let (_db, core) = setup("fork_waiters", Options { pool_size: 1, min_idle: 1, ..Options::default() });
+    let busy = Busy::start(&core, 4, |core, _, _| {
+        core.seat_status("s").map_err(|e| e.to_string())?;
+        core.health().map(drop).map_err(|e| e.to_string())
+    });
+    let children: Vec<_> = (0..6)
+        .map(|k| {
+            busy.wait_for_calls(5);
+            match fork() {
+                Some(pid) => pid,
+                None => in_child(|| contend_in_child(&core, k)),
+            }
         })
         .collect();
-    let mut children = Vec::new();
-    for k in 0..6 {
-        let before = done.load(Ordering::Acquire);
-        while done.load(Ordering::Acquire) < before + 5 {
-            std::thread::yield_now();
-        }
-        // SAFETY: the child runs seatcore calls only and then `_exit`s.
-        match unsafe { libc::fork() } {
-            0 => {
-                let code =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| contend_in_child(&core, k)))
-                        .unwrap_or(1);
-                unsafe { libc::_exit(code) };
-            }
-            -1 => panic!("fork failed"),
-            pid => children.push(pid),
-        }
-    }
     let exits = wait_all(&children, Duration::from_secs(60));
-    stop.store(true, Ordering::Release);
-    for t in busy {
-        assert_eq!(t.join().unwrap().1, 0, "the parent's threads failed");
-    }
+    busy.stop();
     assert_eq!(exits, vec![Some(0); 6], "every child made its holds (None: hung)");
     let audit = core.audit(Some("s")).unwrap();
     assert!(audit.ok && audit.held == 6 * 15, "{audit:?}");

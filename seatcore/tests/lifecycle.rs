@@ -5,7 +5,7 @@ use std::time::Duration;
 use seatcore::testing::TestDb;
 use seatcore::{Error, ErrorKind, InputError, Options, SeatCore, SeatState};
 
-fn setup(label: &str) -> (TestDb, SeatCore) {
+fn connect(label: &str) -> (TestDb, SeatCore) {
     let db = TestDb::new(label);
     let core = SeatCore::connect(&db.url, Options::default()).expect("connect");
     (db, core)
@@ -15,9 +15,16 @@ fn seats(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("S{i}")).collect()
 }
 
+/// A fresh schema with the show `s` of `n` seats (S1 to Sn).
+fn setup(label: &str, n: usize) -> (TestDb, SeatCore) {
+    let (db, core) = connect(label);
+    core.initialize_show("s", &seats(n)).unwrap();
+    (db, core)
+}
+
 #[test]
 fn initialize_then_exists() {
-    let (_db, core) = setup("init");
+    let (_db, core) = connect("init");
     assert_eq!(core.initialize_show("show1", &[" A1", "A2 ", "B1"]).unwrap(), 3);
     let err = core.initialize_show("show1", &["Z9"]).unwrap_err();
     assert!(matches!(err, Error::ShowExists), "{err:?}");
@@ -30,7 +37,7 @@ fn initialize_then_exists() {
 
 #[test]
 fn status_keeps_seat_map_order_and_counts() {
-    let (_db, core) = setup("order");
+    let (_db, core) = connect("order");
     let map = ["C3", "A1", "B10", "B2", "A10"];
     core.initialize_show("s", &map).unwrap();
     let hold = core.hold("s", &["B10"], 60).unwrap();
@@ -52,8 +59,7 @@ fn status_keeps_seat_map_order_and_counts() {
 
 #[test]
 fn hold_failures_in_contract_order() {
-    let (_db, core) = setup("holdfail");
-    core.initialize_show("s", &seats(5)).unwrap();
+    let (_db, core) = setup("holdfail", 5);
     assert!(matches!(core.hold("missing", &["S1"], 60), Err(Error::ShowNotFound)));
     assert!(matches!(core.hold("s", &["S1", "X9"], 60), Err(Error::InvalidSeatIds)));
     assert!(matches!(
@@ -73,8 +79,7 @@ fn hold_failures_in_contract_order() {
 
 #[test]
 fn book_is_idempotent() {
-    let (_db, core) = setup("book");
-    core.initialize_show("s", &seats(4)).unwrap();
+    let (_db, core) = setup("book", 4);
     let hold = core.hold("s", &["S3", "S1"], 60).unwrap();
     let id = hold.hold_id.to_string();
     let first = core.book("s", &id).unwrap();
@@ -94,8 +99,7 @@ fn book_is_idempotent() {
 
 #[test]
 fn hold_ids_that_are_not_uuids_are_not_found() {
-    let (_db, core) = setup("uuid");
-    core.initialize_show("s", &seats(2)).unwrap();
+    let (_db, core) = setup("uuid", 2);
     for bad in ["", "not-a-uuid", "'; DROP TABLE seats; --", "00000000-0000-0000-0000-000000000000"] {
         assert!(matches!(core.book("s", bad), Err(Error::HoldNotFound)), "{bad}");
         assert!(matches!(core.release("s", bad), Err(Error::HoldNotFound)), "{bad}");
@@ -105,8 +109,7 @@ fn hold_ids_that_are_not_uuids_are_not_found() {
 
 #[test]
 fn release_frees_seats_at_once() {
-    let (_db, core) = setup("release");
-    core.initialize_show("s", &seats(3)).unwrap();
+    let (_db, core) = setup("release", 3);
     let hold = core.hold("s", &["S1", "S2"], 60).unwrap();
     core.release("s", &hold.hold_id.to_string()).unwrap();
     assert!(matches!(core.release("s", &hold.hold_id.to_string()), Err(Error::HoldNotFound)));
@@ -117,8 +120,7 @@ fn release_frees_seats_at_once() {
 
 #[test]
 fn expired_holds_free_seats_before_any_sweep() {
-    let (db, core) = setup("expiry");
-    core.initialize_show("s", &seats(3)).unwrap();
+    let (db, core) = setup("expiry", 3);
     let hold = core.hold("s", &["S1", "S2"], 1).unwrap();
     let id = hold.hold_id.to_string();
     // the expiry comes from the database's clock
@@ -167,8 +169,7 @@ fn sweep_removes_rows_in_batches() {
 
 #[test]
 fn reset_clears_everything_and_counts_it() {
-    let (_db, core) = setup("reset");
-    core.initialize_show("s", &seats(10)).unwrap();
+    let (_db, core) = setup("reset", 10);
     let h = core.hold("s", &["S1", "S2"], 60).unwrap();
     core.book("s", &h.hold_id.to_string()).unwrap();
     core.hold("s", &["S3"], 60).unwrap();
@@ -184,8 +185,7 @@ fn reset_clears_everything_and_counts_it() {
 
 #[test]
 fn invariants_valid_is_computed_from_the_data() {
-    let (db, core) = setup("invariants");
-    core.initialize_show("s", &seats(4)).unwrap();
+    let (db, core) = setup("invariants", 4);
     let h = core.hold("s", &["S1"], 60).unwrap();
     assert!(core.seat_status("s").unwrap().counts.invariants_valid);
     let mut c = db.client();
@@ -232,8 +232,7 @@ fn invariants_valid_is_computed_from_the_data() {
 
 #[test]
 fn schema_refuses_inconsistent_rows() {
-    let (db, core) = setup("constraints");
-    core.initialize_show("s", &seats(2)).unwrap();
+    let (db, core) = setup("constraints", 2);
     let mut c = db.client();
     let id = seatcore::Uuid::new_v4();
     // held without an expiry
@@ -255,8 +254,7 @@ fn schema_refuses_inconsistent_rows() {
 
 #[test]
 fn bad_input_writes_nothing() {
-    let (db, core) = setup("badinput");
-    core.initialize_show("s", &seats(3)).unwrap();
+    let (db, core) = setup("badinput", 3);
     let long_seat = "x".repeat(65);
     let long_show = "s".repeat(129);
     let cases: Vec<(Error, ErrorKind)> = vec![
@@ -287,8 +285,7 @@ fn bad_input_writes_nothing() {
 
 #[test]
 fn request_keys_make_holds_safe_to_retry() {
-    let (_db, core) = setup("keys");
-    core.initialize_show("s", &seats(5)).unwrap();
+    let (_db, core) = setup("keys", 5);
     let first = core.hold_with_key("s", &["S1", "S2"], 60, "req-1").unwrap();
     let again = core.hold_with_key("s", &["S2", "S1"], 60, "req-1").unwrap();
     assert_eq!(again.hold_id, first.hold_id);
@@ -351,8 +348,7 @@ fn configuration_errors_are_reported_at_once() {
 
 #[test]
 fn the_audit_finds_broken_rows_and_passes_clean_ones() {
-    let (db, core) = setup("audit");
-    core.initialize_show("s", &seats(6)).unwrap();
+    let (db, core) = setup("audit", 6);
     core.initialize_show("t", &seats(2)).unwrap();
     let h = core.hold("s", &["S1", "S2"], 60).unwrap();
     let b = core.hold("s", &["S3"], 60).unwrap();
