@@ -7,7 +7,8 @@ use std::fmt;
 ///
 /// The `Display` text is the message a client sees; where the REST contract fixes a
 /// message, this is that message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[non_exhaustive]
 pub enum InputError {
     /// The seat list was empty.
@@ -97,41 +98,7 @@ impl InputError {
     /// A short, stable name of the broken rule (`"duplicate_seat_ids"`, `"no_seats"`, ...),
     /// for callers that must not parse messages.
     pub fn reason(&self) -> &'static str {
-        match self {
-            InputError::NoSeats => "no_seats",
-            InputError::TooManySeats { .. } => "too_many_seats",
-            InputError::EmptySeatId { .. } => "empty_seat_id",
-            InputError::SeatIdTooLong { .. } => "seat_id_too_long",
-            InputError::SeatIdControlChar { .. } => "seat_id_control_char",
-            InputError::DuplicateSeatIds => "duplicate_seat_ids",
-            InputError::ShowIdLength { .. } => "show_id_length",
-            InputError::ShowIdControlChar => "show_id_control_char",
-            InputError::HoldDuration { .. } => "hold_duration",
-            InputError::RequestKey { .. } => "request_key",
-            InputError::NotAnObject => "not_an_object",
-            InputError::TooDeep { .. } => "too_deep",
-            InputError::BodyTooLarge { .. } => "body_too_large",
-            InputError::SeatIdsNotAList => "seat_ids_not_a_list",
-            InputError::SeatIdNotAString { .. } => "seat_id_not_a_string",
-            InputError::HoldIdMissing => "hold_id_missing",
-            InputError::HoldDurationType { .. } => "hold_duration_type",
-            InputError::ResetPayload => "reset_payload",
-            InputError::ShowIdUtf8 => "show_id_utf8",
-            InputError::Limit { .. } => "limit",
-            InputError::After => "after",
-            InputError::SeatIdFilter => "seat_id_filter",
-            InputError::SeatsNotAList => "seats_not_a_list",
-            InputError::NoMapSeats => "no_map_seats",
-            InputError::SeatMapTwice => "seat_map_twice",
-            InputError::SeatNotAnObject { .. } => "seat_not_an_object",
-            InputError::SeatField { .. } => "seat_field",
-            InputError::PositionTaken { .. } => "position_taken",
-            InputError::Count { .. } => "count",
-            InputError::Filter { .. } => "filter",
-            InputError::BlockReason { .. } => "block_reason",
-            InputError::TooManyRequests { .. } => "too_many_requests",
-            InputError::BookingIdMissing => "booking_id_missing",
-        }
+        self.into()
     }
 }
 
@@ -548,7 +515,11 @@ mod tests {
         assert_eq!(InputError::EmptySeatId { index: 3 }.index(), Some(3));
         assert_eq!(InputError::DuplicateSeatIds.to_string(), "seat_ids must not contain duplicates");
         assert_eq!(InputError::DuplicateSeatIds.index(), None);
+        // A reason is the variant's name in snake case, one-letter words and digits included.
         assert_eq!(InputError::DuplicateSeatIds.reason(), "duplicate_seat_ids");
+        assert_eq!(InputError::SeatIdsNotAList.reason(), "seat_ids_not_a_list");
+        assert_eq!(InputError::ShowIdUtf8.reason(), "show_id_utf8");
+        assert_eq!(InputError::TooManySeats { max: 1 }.reason(), "too_many_seats");
         assert_eq!(Error::HoldInvalidated.to_string(), "hold invalidated (seat state mismatch)");
         assert_eq!(Error::ShowExists.to_string(), "show already exists");
         assert_eq!(Error::InvalidSeatIds.to_string(), "invalid seat ID(s)");

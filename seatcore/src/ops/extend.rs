@@ -153,13 +153,9 @@ impl SeatCore {
     pub fn extend(&self, show_id: &str, hold_id: &str, seconds: i64) -> Result<Hold> {
         let show_id = validate::show_id(show_id)?;
         let request = Extension::checked(hold_id, seconds)?;
-        if self.inner.group_holds {
-            return self
-                .inner
-                .extensions
-                .run(self, show_id, request, |core, requests| core.make_extensions(show_id, requests));
-        }
-        self.extend_alone(show_id, request.hold_id, request.seconds)
+        self.inner
+            .extensions
+            .make(self, show_id, request, |core, requests| core.make_extensions(show_id, requests))
     }
 
     /// Extends one hold by its own statements (checked input).

@@ -20,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use postgres::types::Type;
+use postgres::types::{ToSql, Type};
 use postgres::GenericClient;
 use uuid::Uuid;
 
@@ -37,7 +37,7 @@ const LOCK_SQL: &str = "SELECT seat_no, seat_id FROM seatcore_lock_free_seats($1
 
 /// Record the winners: their seats flipped, their holds, their change records (the i-th
 /// winner's record is the transaction's i-th) (`seatcore_record_holds`, migrations/V5).
-const RECORD_SQL: &str = "SELECT hold_id, expires_at FROM seatcore_record_holds($1, $2, $3, $4, $5, $6)";
+const RECORD_SQL: &str = "SELECT hold_id, expires_at FROM seatcore_record_holds($1, $2, $3, $4, $6, $5)";
 
 /// A whole group in one call (`seatcore_hold_group`, migrations/V5): each hold's expiry
 /// (NULL: lost), and the seats locked free.
@@ -215,19 +215,11 @@ pub(crate) fn group_transaction(
 
     let mut expires = HashMap::new();
     if !winners.is_empty() {
-        let Arrays { hold_ids, secs, hold_of: seat_hold, seat_ids } = arrays(requests, &winners);
-        let seat_nos: Vec<i32> = seat_ids.iter().map(|s| locked[*s]).collect();
-        let rows = tx.query_typed(
-            RECORD_SQL,
-            &[
-                (&show_id, Type::TEXT),
-                (&hold_ids, Type::UUID_ARRAY),
-                (&secs, Type::FLOAT8_ARRAY),
-                (&seat_hold, Type::INT8_ARRAY),
-                (&seat_nos, Type::INT4_ARRAY),
-                (&seat_ids, Type::TEXT_ARRAY),
-            ],
-        )?;
+        let holds = arrays(requests, &winners);
+        let seat_nos: Vec<i32> = holds.seat_ids.iter().map(|s| locked[*s]).collect();
+        let mut params = holds.params(&show_id);
+        params.push((&seat_nos, Type::INT4_ARRAY));
+        let rows = tx.query_typed(RECORD_SQL, &params)?;
         for r in &rows {
             expires.insert(r.get::<_, Uuid>(0), r.get::<_, chrono::DateTime<chrono::Utc>>(1));
         }
@@ -262,6 +254,20 @@ fn arrays<'a>(requests: &[&'a Request], which: &[usize]) -> Arrays<'a> {
     out
 }
 
+impl Arrays<'_> {
+    /// `$1` to `$5` of the statements that take holds as arrays: the show, the holds' ids
+    /// and seconds, and each seat's hold and id.
+    fn params<'p>(&'p self, show_id: &'p &str) -> Vec<(&'p (dyn ToSql + Sync), Type)> {
+        vec![
+            (show_id, Type::TEXT),
+            (&self.hold_ids, Type::UUID_ARRAY),
+            (&self.secs, Type::FLOAT8_ARRAY),
+            (&self.hold_of, Type::INT8_ARRAY),
+            (&self.seat_ids, Type::TEXT_ARRAY),
+        ]
+    }
+}
+
 /// Most seats, over all its holds, of a group made by one call of the database function
 /// `seatcore_hold_group` (whose checks compare arrays element by element); a bigger group
 /// is made by a transaction of three statements.
@@ -275,24 +281,15 @@ fn group_in_one_call(
     requests: &[&Request],
     open: &[usize],
 ) -> Result<Vec<Outcome>> {
-    let Arrays { hold_ids, secs, hold_of, seat_ids } = arrays(requests, open);
-    let rows = client.query_typed(
-        GROUP_SQL,
-        &[
-            (&show_id, Type::TEXT),
-            (&hold_ids, Type::UUID_ARRAY),
-            (&secs, Type::FLOAT8_ARRAY),
-            (&hold_of, Type::INT8_ARRAY),
-            (&seat_ids, Type::TEXT_ARRAY),
-        ],
-    )?;
+    let holds = arrays(requests, open);
+    let rows = client.query_typed(GROUP_SQL, &holds.params(&show_id))?;
     let row = rows.first().ok_or(Error::Busy(None))?;
     let made: Vec<Option<chrono::DateTime<chrono::Utc>>> = row.get(0);
     let locked_ids: Vec<String> = row.get(1);
     let locked_nos: Vec<i32> = row.get(2);
     let locked: HashMap<String, i32> = locked_ids.into_iter().zip(locked_nos).collect();
     let expires: HashMap<Uuid, chrono::DateTime<chrono::Utc>> =
-        hold_ids.iter().zip(made).filter_map(|(id, e)| Some((*id, e?))).collect();
+        holds.hold_ids.iter().zip(made).filter_map(|(id, e)| Some((*id, e?))).collect();
     let (_, losers) = decide(requests, open, &locked);
     let why = explain(client, show_id, losers)?;
     Ok(answers(show_id, requests, open, why, &expires))

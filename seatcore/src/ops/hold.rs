@@ -1,6 +1,6 @@
 //! Holding seats: one statement, one round trip.
 
-use postgres::types::Type;
+use postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
 use crate::error::{classify, DbFailure, Error, Result};
@@ -131,29 +131,21 @@ pub(crate) fn try_hold(
 ) -> Result<Hold> {
     let secs = seconds as f64;
     for _ in 0..=REFUSAL_RETRIES {
-        let rows = if let [seat] = seat_ids {
-            c.query_typed(
-                HOLD_ONE_SQL,
-                &[
-                    (&show_id, Type::TEXT),
-                    (seat, Type::TEXT),
-                    (&hold_id, Type::UUID),
-                    (&secs, Type::FLOAT8),
-                    (&key, Type::TEXT),
-                ],
-            )?
-        } else {
-            c.query_typed(
-                HOLD_MANY_SQL,
-                &[
-                    (&show_id, Type::TEXT),
-                    (&seat_ids, Type::TEXT_ARRAY),
-                    (&hold_id, Type::UUID),
-                    (&secs, Type::FLOAT8),
-                    (&key, Type::TEXT),
-                ],
-            )?
+        // One seat flips without a lock phase; several are locked in seat-map order first.
+        let (sql, seats): (_, (&(dyn ToSql + Sync), Type)) = match seat_ids {
+            [seat] => (HOLD_ONE_SQL, (seat, Type::TEXT)),
+            _ => (HOLD_MANY_SQL, (&seat_ids, Type::TEXT_ARRAY)),
         };
+        let rows = c.query_typed(
+            sql,
+            &[
+                (&show_id, Type::TEXT),
+                seats,
+                (&hold_id, Type::UUID),
+                (&secs, Type::FLOAT8),
+                (&key, Type::TEXT),
+            ],
+        )?;
         if let Some(expires_at) = rows.first().and_then(|row| row.get::<_, Option<_>>(0)) {
             return Ok(Hold {
                 hold_id,

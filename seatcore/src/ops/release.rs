@@ -20,13 +20,9 @@ impl SeatCore {
     pub fn release(&self, show_id: &str, hold_id: &str) -> Result<()> {
         let show_id = validate::show_id(show_id)?;
         let request = Release::checked(hold_id)?;
-        if self.inner.group_holds {
-            return self
-                .inner
-                .releases
-                .run(self, show_id, request, |core, requests| core.make_releases(show_id, requests));
-        }
-        self.release_alone(show_id, request.hold_id)
+        self.inner
+            .releases
+            .make(self, show_id, request, |core, requests| core.make_releases(show_id, requests))
     }
 
     /// Releases a live hold by its own statement.

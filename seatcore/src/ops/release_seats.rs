@@ -160,13 +160,9 @@ impl SeatCore {
     ) -> Result<SeatsReleased> {
         let show_id = validate::show_id(show_id)?;
         let request = PartialRelease::checked(hold_id, seat_ids)?;
-        if self.inner.group_holds {
-            return self
-                .inner
-                .partial_releases
-                .run(self, show_id, request, |core, requests| core.make_partial_releases(show_id, requests));
-        }
-        self.release_seats_alone(show_id, request.hold_id, &request.seat_ids)
+        self.inner
+            .partial_releases
+            .make(self, show_id, request, |core, requests| core.make_partial_releases(show_id, requests))
     }
 
     /// Releases some seats of one hold by its own statements (checked input).
