@@ -155,7 +155,7 @@ impl SeatCore {
         let request = Extension::checked(hold_id, seconds)?;
         self.inner
             .extensions
-            .make(self, show_id, request, |core, requests| core.make_extensions(show_id, requests))
+            .run(self, show_id, request, |core, requests| core.make_extensions(show_id, requests))
     }
 
     /// Extends one hold by its own statements (checked input).

@@ -14,7 +14,7 @@
 //! answer is the one it would have had alone a moment later. Each caller gets its answer
 //! once its change is durable.
 
-use postgres::types::Type;
+use postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -37,6 +37,42 @@ const RELEASE_GROUP_SQL: &str = "SELECT i, kept FROM seatcore_release_group($1, 
 /// 1) for each (`seatcore_release_holds`, migrations/V7).
 const RELEASE_HOLDS_SQL: &str = "SELECT i FROM seatcore_release_holds($1, $2)";
 
+/// A request about one live hold, made in groups by one statement: `GROUP_SQL` takes the
+/// show (`$1`) and the holds' ids (`$2`), then the parameters of its kind; its rows are the
+/// requests it made (request number from 1 first). `ON_LOST` says whether a group may be
+/// made again after a lost connection.
+pub(crate) trait OnHold: Grouped {
+    const GROUP_SQL: &'static str;
+    const ON_LOST: OnLost;
+    fn hold_id(&self) -> Uuid;
+}
+
+/// `OnHold` for a request type with a `hold_id` field: its group statement and lost-connection rule.
+macro_rules! on_hold {
+    ($request:ty, $sql:expr, $on_lost:expr) => {
+        impl OnHold for $request {
+            const GROUP_SQL: &'static str = $sql;
+            const ON_LOST: OnLost = $on_lost;
+            fn hold_id(&self) -> Uuid {
+                self.hold_id
+            }
+        }
+    };
+}
+
+// A repeat of extensions after a lost connection sets the expiries again, from a moment
+// later: the same outcome as calls made a moment later.
+on_hold!(Extension, EXTEND_GROUP_SQL, OnLost::Retry);
+// Releases are not made again after a lost connection: a repeat of releases that did
+// commit would wrongly answer that the seats are not in their holds, or the holds not found.
+on_hold!(PartialRelease, RELEASE_GROUP_SQL, OnLost::Fail);
+on_hold!(Release, RELEASE_HOLDS_SQL, OnLost::Fail);
+
+/// A hold id as a request gives it: one that is not a UUID is simply not found.
+fn hold_uuid(hold_id: &str) -> Result<Uuid> {
+    Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)
+}
+
 /// One extension waiting to be made (checked input).
 pub(crate) struct Extension {
     pub(crate) hold_id: Uuid,
@@ -50,7 +86,7 @@ impl Extension {
     /// UUID is simply not found.
     pub(crate) fn checked(hold_id: &str, seconds: i64) -> Result<Extension> {
         let seconds = crate::validate::hold_seconds(seconds)?;
-        let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+        let hold_id = hold_uuid(hold_id)?;
         Ok(Extension { hold_id, seconds })
     }
 }
@@ -66,7 +102,7 @@ impl PartialRelease {
     /// id that is not a UUID is simply not found.
     pub(crate) fn checked<S: AsRef<str>>(hold_id: &str, seat_ids: &[S]) -> Result<PartialRelease> {
         let seat_ids = crate::validate::seat_ids(seat_ids, crate::validate::MAX_SEATS_PER_HOLD)?;
-        let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+        let hold_id = hold_uuid(hold_id)?;
         Ok(PartialRelease { hold_id, seat_ids })
     }
 }
@@ -87,7 +123,7 @@ impl Grouped for Release {}
 impl Release {
     /// The request `release` takes: a hold id that is not a UUID is simply not found.
     pub(crate) fn checked(hold_id: &str) -> Result<Release> {
-        let hold_id = Uuid::parse_str(hold_id.trim()).map_err(|_| crate::Error::HoldNotFound)?;
+        let hold_id = hold_uuid(hold_id)?;
         Ok(Release { hold_id })
     }
 }
@@ -104,26 +140,14 @@ pub(crate) type PartialReleases = Queues<PartialRelease, SeatsReleased>;
 impl SeatCore {
     /// Makes the extensions `requests` of one show: alone, or as a group.
     pub(crate) fn make_extensions(&self, show_id: &str, requests: &[&Extension]) -> Vec<Result<Hold>> {
-        let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
         let secs: Vec<f64> = requests.iter().map(|r| r.seconds as f64).collect();
         let life = self.inner.max_hold_life.as_secs_f64();
-        // A repeat after a lost connection sets the expiries again, from a moment later:
-        // the same outcome as calls made a moment later.
-        let group = Group {
-            sql: EXTEND_GROUP_SQL,
-            params: &[
-                (&show_id, Type::TEXT),
-                (&hold_ids, Type::UUID_ARRAY),
-                (&secs, Type::FLOAT8_ARRAY),
-                (&life, Type::FLOAT8),
-            ],
-            on_lost: OnLost::Retry,
-        };
         self.make_lifecycle_group(
+            show_id,
             requests,
-            group,
-            |i, row| Hold {
-                hold_id: hold_ids[i],
+            &[(&secs, Type::FLOAT8_ARRAY), (&life, Type::FLOAT8)],
+            |r, row| Hold {
+                hold_id: r.hold_id,
                 show_id: show_id.to_owned(),
                 seat_ids: row.get(1),
                 expires_at: row.get(2),
@@ -138,7 +162,6 @@ impl SeatCore {
         show_id: &str,
         requests: &[&PartialRelease],
     ) -> Vec<Result<SeatsReleased>> {
-        let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
         let mut release_of: Vec<i64> = Vec::new();
         let mut seat_ids: Vec<&str> = Vec::new();
         for (n, r) in requests.iter().enumerate() {
@@ -147,27 +170,16 @@ impl SeatCore {
                 seat_ids.push(seat);
             }
         }
-        // Not made again after a lost connection: a repeat of releases that did commit
-        // would wrongly answer that the seats are not in their holds.
-        let group = Group {
-            sql: RELEASE_GROUP_SQL,
-            params: &[
-                (&show_id, Type::TEXT),
-                (&hold_ids, Type::UUID_ARRAY),
-                (&release_of, Type::INT8_ARRAY),
-                (&seat_ids, Type::TEXT_ARRAY),
-            ],
-            on_lost: OnLost::Fail,
-        };
         self.make_lifecycle_group(
+            show_id,
             requests,
-            group,
-            |i, row| {
+            &[(&release_of, Type::INT8_ARRAY), (&seat_ids, Type::TEXT_ARRAY)],
+            |r, row| {
                 bump(&self.inner.counters.releases, 1);
                 SeatsReleased {
-                    hold_id: hold_ids[i],
+                    hold_id: r.hold_id,
                     show_id: show_id.to_owned(),
-                    seat_ids: requests[i].seat_ids.clone(),
+                    seat_ids: r.seat_ids.clone(),
                     remaining_seat_ids: row.get(1),
                 }
             },
@@ -177,30 +189,25 @@ impl SeatCore {
 
     /// Makes the releases of whole holds `requests` of one show: alone, or as a group.
     pub(crate) fn make_releases(&self, show_id: &str, requests: &[&Release]) -> Vec<Result<()>> {
-        let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id).collect();
-        // Not made again after a lost connection: a repeat of releases that did commit
-        // would wrongly answer that the holds are not found.
-        let group = Group {
-            sql: RELEASE_HOLDS_SQL,
-            params: &[(&show_id, Type::TEXT), (&hold_ids, Type::UUID_ARRAY)],
-            on_lost: OnLost::Fail,
-        };
         self.make_lifecycle_group(
+            show_id,
             requests,
-            group,
+            &[],
             |_, _| bump(&self.inner.counters.releases, 1),
             |r| self.release_alone(show_id, r.hold_id),
         )
     }
 
-    /// Makes `requests` alone (one) or by the group statement `group`, whose rows (request
-    /// number from 1 first) are the requests it made, each answered by `answer`; every other
-    /// request is then made `alone`. A failure of the statement fails every request.
-    fn make_lifecycle_group<R, A>(
+    /// Makes `requests` alone (one) or by their group statement ([`OnHold`]; `more` its
+    /// parameters after the show and the holds), whose rows are the requests it made, each
+    /// answered by `answer`; every other request is then made `alone`. A failure of the
+    /// statement fails every request.
+    fn make_lifecycle_group<R: OnHold, A>(
         &self,
+        show_id: &str,
         requests: &[&R],
-        group: Group<'_>,
-        answer: impl Fn(usize, &postgres::Row) -> A,
+        more: &[(&(dyn ToSql + Sync), Type)],
+        answer: impl Fn(&R, &postgres::Row) -> A,
         alone: impl Fn(&R) -> Result<A>,
     ) -> Vec<Result<A>> {
         match requests {
@@ -208,8 +215,12 @@ impl SeatCore {
             [one] => return vec![alone(one)],
             _ => {}
         }
-        let made = self.with_conn(group.on_lost, |c, _| {
-            let rows = match c.client.query_typed(group.sql, group.params) {
+        let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id()).collect();
+        let mut params: Vec<(&(dyn ToSql + Sync), Type)> =
+            vec![(&show_id, Type::TEXT), (&hold_ids, Type::UUID_ARRAY)];
+        params.extend_from_slice(more);
+        let made = self.with_conn(R::ON_LOST, |c, _| {
+            let rows = match c.client.query_typed(R::GROUP_SQL, &params) {
                 Ok(rows) => rows,
                 // A seat did not carry its hold: nothing was written; each goes alone.
                 Err(e) if is_assertion(&e) => Vec::new(),
@@ -225,21 +236,13 @@ impl SeatCore {
             Ok(rows) => {
                 for row in &rows {
                     let i = row.get::<_, i32>(0) as usize - 1;
-                    answers[i] = Some(Ok(answer(i, row)));
+                    answers[i] = Some(Ok(answer(requests[i], row)));
                 }
             }
             Err(e) => return requests.iter().map(|_| Err(shared(&e))).collect(),
         }
         answers.into_iter().zip(requests).map(|(a, r)| a.unwrap_or_else(|| alone(r))).collect()
     }
-}
-
-/// A group statement: its SQL, its parameters, and whether it may be run again after a lost
-/// connection.
-struct Group<'a> {
-    sql: &'static str,
-    params: &'a [(&'a (dyn postgres::types::ToSql + Sync), Type)],
-    on_lost: OnLost,
 }
 
 #[cfg(feature = "test-support")]

@@ -134,23 +134,9 @@ impl<R: Grouped, A> Queues<R, A> {
         Arc::clone(lanes.entry(show_id.to_owned()).or_default())
     }
 
-    /// Makes `request` by `make`: as part of a group of the show's requests that arrive
-    /// together when the core groups them (`group_holds`), else alone (a group of one).
-    pub(crate) fn make(
-        &self,
-        core: &SeatCore,
-        show_id: &str,
-        request: R,
-        make: impl Fn(&SeatCore, &[&R]) -> Vec<Result<A>>,
-    ) -> Result<A> {
-        if core.inner.group_holds {
-            return self.run(core, show_id, request, make);
-        }
-        make(core, &[&request]).pop().expect("one answer per request")
-    }
-
-    /// Makes `request` as part of a group of the show's requests that arrive together:
-    /// `make` makes a group (with a handle cut short by the group's earliest deadline) and
+    /// Makes `request` as part of a group of the show's requests that arrive together
+    /// when the core groups them (`group_holds`; else alone, as a group of one): `make`
+    /// makes a group (with a handle cut short by the group's earliest deadline) and
     /// answers each of its requests, in order.
     pub(crate) fn run(
         &self,
@@ -159,6 +145,9 @@ impl<R: Grouped, A> Queues<R, A> {
         request: R,
         make: impl Fn(&SeatCore, &[&R]) -> Vec<Result<A>>,
     ) -> Result<A> {
+        if !core.inner.group_holds {
+            return make(core, &[&request]).pop().expect("one answer per request");
+        }
         let lane = self.lane(show_id);
         let ticket = Arc::new(Ticket {
             request,

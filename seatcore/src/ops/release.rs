@@ -22,7 +22,7 @@ impl SeatCore {
         let request = Release::checked(hold_id)?;
         self.inner
             .releases
-            .make(self, show_id, request, |core, requests| core.make_releases(show_id, requests))
+            .run(self, show_id, request, |core, requests| core.make_releases(show_id, requests))
     }
 
     /// Releases a live hold by its own statement.

@@ -162,7 +162,7 @@ impl SeatCore {
         let request = PartialRelease::checked(hold_id, seat_ids)?;
         self.inner
             .partial_releases
-            .make(self, show_id, request, |core, requests| core.make_partial_releases(show_id, requests))
+            .run(self, show_id, request, |core, requests| core.make_partial_releases(show_id, requests))
     }
 
     /// Releases some seats of one hold by its own statements (checked input).
