@@ -10,8 +10,6 @@
 //! that is 70 % taken (1 thread, then N); `RESULT {json}` lines for bench/run.sh. `--only
 //! best` runs the last alone.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seatcore::testing::TestDb;
@@ -138,42 +136,18 @@ fn best_available(db: &TestDb, core: &SeatCore, threads: usize, secs: u64) {
     // warm: the first call loads the show
     let h = core.hold_best(&show, 4, &filters, 600).unwrap();
     core.release(&show, &h.hold_id.to_string()).unwrap();
-    let done = Arc::new(AtomicU64::new(0));
-    let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let start = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (core, done, lat, show, filters) =
-                (core.clone(), done.clone(), lat.clone(), show.clone(), filters.clone());
-            std::thread::spawn(move || {
-                let mut local = Vec::new();
-                while Instant::now() < deadline {
-                    let t0 = Instant::now();
-                    let h = core.hold_best(&show, 4, &filters, 600).unwrap();
-                    local.push(t0.elapsed().as_secs_f64() * 1000.0);
-                    done.fetch_add(1, Ordering::Relaxed);
-                    core.release(&show, &h.hold_id.to_string()).unwrap();
-                }
-                lat.lock().unwrap().extend(local);
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let n = done.load(Ordering::Relaxed);
-    let mut l = lat.lock().unwrap().clone();
-    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let (rate, p50, p99) = (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100]);
+    let (f, _) = run(threads, secs, |_, _| {
+        let (h, ms) = clock(|| core.hold_best(&show, 4, &filters, 600).unwrap());
+        core.release(&show, &h.hold_id.to_string()).unwrap();
+        Some((ms, ()))
+    });
     println!(
-        "best 4 of 20000 seats ({:.0} % taken), {threads} threads: {rate:.0} holds/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n}; each followed by a release)",
-        taken * 100.0
+        "best 4 of 20000 seats ({:.0} % taken), {threads} threads: {:.0} holds/s {}; each followed by a release)",
+        taken * 100.0,
+        f.rate,
+        f.latencies()
     );
-    println!(
-        "RESULT {{\"scenario\":\"core_best4_t{threads}\",\"rep\":0,\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
-    );
+    println!("{}", f.result(&format!("core_best4_t{threads}"), 0));
 }
 
 fn everything_but_best(
@@ -236,35 +210,79 @@ fn everything_but_best(
     }
 }
 
-/// Runs `op(thread, i)` for i = 0, 1, ... on `threads` threads for `secs` seconds; returns the
-/// rate, p50 and p99 latency (ms) and count of the operations.
-fn timed(threads: usize, secs: u64, op: impl Fn(usize, usize) + Sync) -> (f64, f64, f64, u64) {
+/// Throughput and latency of one measured operation.
+struct Figures {
+    /// operations a second
+    rate: f64,
+    /// median and 99th percentile latency, ms
+    p50: f64,
+    p99: f64,
+    /// how many were made
+    n: u64,
+}
+
+impl Figures {
+    /// The latencies and count for people: "(p50 … ms, p99 … ms, n=…", left open for a note.
+    fn latencies(&self) -> String {
+        format!("(p50 {:.2} ms, p99 {:.2} ms, n={}", self.p50, self.p99, self.n)
+    }
+
+    /// The `RESULT {json}` line of `scenario`, repetition `rep`, for bench/run.sh.
+    fn result(&self, scenario: &str, rep: usize) -> String {
+        format!(
+            "RESULT {{\"scenario\":\"{scenario}\",\"rep\":{rep},\"per_s\":{:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3}}}",
+            self.rate, self.p50, self.p99
+        )
+    }
+}
+
+/// What `f` returns, and how long it took (ms).
+fn clock<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t0 = Instant::now();
+    let out = f();
+    (out, t0.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Runs `op(thread, i)` for i = 0, 1, ... on `threads` threads for `secs` seconds, or until
+/// it returns `None`; each call returns the latency it measured (ms) and a result, kept by
+/// thread. Returns the figures and each thread's results.
+fn run<R: Send>(
+    threads: usize,
+    secs: u64,
+    op: impl Fn(usize, usize) -> Option<(f64, R)> + Sync,
+) -> (Figures, Vec<Vec<R>>) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
-    let lat: Vec<Vec<f64>> = std::thread::scope(|scope| {
+    let per_thread: Vec<(Vec<f64>, Vec<R>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let op = &op;
                 scope.spawn(move || {
-                    let mut local = Vec::new();
+                    let (mut latencies, mut results) = (Vec::new(), Vec::new());
                     let mut i = 0;
                     while Instant::now() < deadline {
-                        let t0 = Instant::now();
-                        op(t, i);
-                        local.push(t0.elapsed().as_secs_f64() * 1000.0);
+                        let Some((ms, r)) = op(t, i) else { break };
+                        latencies.push(ms);
+                        results.push(r);
                         i += 1;
                     }
-                    local
+                    (latencies, results)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let elapsed = start.elapsed().as_secs_f64();
-    let mut l: Vec<f64> = lat.into_iter().flatten().collect();
+    let (latencies, results): (Vec<Vec<f64>>, Vec<Vec<R>>) = per_thread.into_iter().unzip();
+    let mut l: Vec<f64> = latencies.into_iter().flatten().collect();
     l.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = l.len() as u64;
-    (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100], n)
+    (Figures { rate: n as f64 / elapsed, p50: l[l.len() / 2], p99: l[l.len() * 99 / 100], n }, results)
+}
+
+/// [`run`] of an operation timed whole, with nothing to keep.
+fn timed(threads: usize, secs: u64, op: impl Fn(usize, usize) + Sync) -> Figures {
+    run(threads, secs, |t, i| Some((clock(|| op(t, i)).1, ()))).0
 }
 
 /// Rounds of the hold lifecycle: holds, then extensions of them, then partial releases, each
@@ -278,52 +296,21 @@ fn lifecycle_round(core: &SeatCore, threads: usize, secs: u64, round: usize) {
     let (holds_show, partial_show) = (format!("holds{round}"), format!("partial{round}"));
     let hold_map: Vec<String> = (0..threads * per_thread).map(|i| format!("H{i}")).collect();
     core.initialize_show(&holds_show, &hold_map).unwrap();
-    let done = Arc::new(AtomicU64::new(0));
-    let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let start = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (core, done, lat) = (core.clone(), done.clone(), lat.clone());
-            let mine: Vec<String> = hold_map[t * per_thread..(t + 1) * per_thread].to_vec();
-            let holds_show = holds_show.clone();
-            std::thread::spawn(move || {
-                let mut local = Vec::new();
-                let mut held = Vec::new();
-                for seat in mine {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    let t0 = Instant::now();
-                    held.push(core.hold(&holds_show, &[seat], 600).unwrap().hold_id.to_string());
-                    local.push(t0.elapsed().as_secs_f64() * 1000.0);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                lat.lock().unwrap().extend(local);
-                held
-            })
-        })
-        .collect();
-    let held: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let elapsed = start.elapsed().as_secs_f64();
-    let n = done.load(Ordering::Relaxed);
-    let mut l = lat.lock().unwrap().clone();
-    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let (rate, p50, p99) = (n as f64 / elapsed, l[l.len() / 2], l[l.len() * 99 / 100]);
-    println!("holds, {threads} threads, distinct seats: {rate:.0} holds/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
-    println!(
-        "RESULT {{\"scenario\":\"core_holds_t{threads}\",\"rep\":{round},\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
-    );
+    let (f, held) = run(threads, secs, |t, i| {
+        let seat = hold_map[t * per_thread..(t + 1) * per_thread].get(i)?;
+        let (h, ms) = clock(|| core.hold(&holds_show, &[seat], 600).unwrap());
+        Some((ms, h.hold_id.to_string()))
+    });
+    println!("holds, {threads} threads, distinct seats: {:.0} holds/s {})", f.rate, f.latencies());
+    println!("{}", f.result(&format!("core_holds_t{threads}"), round));
 
     // Extensions: each thread extends the holds it made above, in turn, for as long.
-    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+    let f = timed(threads, secs, |t, i| {
         let mine = &held[t];
         core.extend(&holds_show, &mine[i % mine.len()], 600).unwrap();
     });
-    println!("extend-hold, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
-    println!(
-        "RESULT {{\"scenario\":\"core_extend_t{threads}\",\"rep\":{round},\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
-    );
+    println!("extend-hold, {threads} threads: {:.0}/s {})", f.rate, f.latencies());
+    println!("{}", f.result(&format!("core_extend_t{threads}"), round));
 
     // Partial releases: each thread first holds 20 of its own seats at a time, HELD_AHEAD
     // times (not timed), then releases one seat of those holds after another (the last seat
@@ -351,7 +338,7 @@ fn lifecycle_round(core: &SeatCore, threads: usize, secs: u64, round: usize) {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let (rate, p50, p99, n) = timed(threads, secs, |t, i| {
+    let f = timed(threads, secs, |t, i| {
         let round = i / SEATS_PER_HOLD;
         let seats = seats_of(t, round);
         thread_local! { static HOLD: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) }; }
@@ -365,8 +352,6 @@ fn lifecycle_round(core: &SeatCore, threads: usize, secs: u64, round: usize) {
         let seat = &seats[i % SEATS_PER_HOLD];
         HOLD.with(|h| core.release_seats(&partial_show, &h.borrow(), &[seat]).unwrap());
     });
-    println!("partial release, {threads} threads: {rate:.0}/s (p50 {p50:.2} ms, p99 {p99:.2} ms, n={n})");
-    println!(
-        "RESULT {{\"scenario\":\"core_partial_release_t{threads}\",\"rep\":{round},\"per_s\":{rate:.1},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3}}}"
-    );
+    println!("partial release, {threads} threads: {:.0}/s {})", f.rate, f.latencies());
+    println!("{}", f.result(&format!("core_partial_release_t{threads}"), round));
 }
