@@ -249,8 +249,7 @@ struct IdSeed<'m> {
 impl<'de> JsonValue<'de> for IdSeed<'_> {
     type Value = ();
     fn other(self) {
-        let index = self.map.len();
-        self.map.push_unreadable(InputError::SeatIdNotAString { index });
+        self.map.push_unreadable(InputError::SeatIdNotAString { index: self.map.len() });
     }
     fn str(self, s: &str) {
         self.map.push_id(s);
@@ -333,8 +332,7 @@ struct SeatSeed<'m, 's> {
 impl<'de> JsonValue<'de> for SeatSeed<'_, '_> {
     type Value = ();
     fn other(self) {
-        let index = self.map.len();
-        self.map.push_unreadable(InputError::SeatNotAnObject { index });
+        self.map.push_unreadable(InputError::SeatNotAnObject { index: self.map.len() });
     }
     fn map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
         let index = self.map.len();
@@ -352,53 +350,27 @@ impl<'de> JsonValue<'de> for SeatSeed<'_, '_> {
                 _ => &mut s.other,
             };
             let value = fields.next_value_seed(AnyValue(ScalarSeed { buf }))?;
-            let problem = match (field, value) {
-                (Field::SeatId, Scalar::Str) => {
-                    seat_id = true;
-                    None
-                }
-                (Field::SeatId, _) => Some(wrong("seat_id", "a string")),
-                (Field::Row, Scalar::Str) => {
-                    row = true;
-                    None
-                }
-                (Field::Row, Scalar::Null) => None,
-                (Field::Row, _) => Some(wrong("row", "a string")),
-                (Field::Position, Scalar::Int(n)) => {
-                    position = Some(n);
-                    None
-                }
-                (Field::Position, Scalar::Null) => None,
-                (Field::Position, _) => Some(wrong("position", "an integer of 0 or more")),
-                (Field::Section, Scalar::Str) => {
-                    section = true;
-                    None
-                }
-                (Field::Section, _) => Some(wrong("section", "a string")),
-                (Field::Category, Scalar::Str) => {
-                    category = true;
-                    None
-                }
-                (Field::Category, _) => Some(wrong("category", "a string")),
-                (Field::Accessible, Scalar::Bool(b)) => {
-                    accessible = Some(b);
-                    None
-                }
-                (Field::Accessible, _) => Some(wrong("accessible", "true or false")),
-                (Field::Rank, Scalar::Int(n)) => {
-                    rank = Some(n as f64);
-                    None
-                }
-                (Field::Rank, Scalar::Float(x)) => {
-                    rank = Some(x);
-                    None
-                }
-                (Field::Rank, Scalar::Null) => None,
-                (Field::Rank, _) => Some(wrong("rank", "a number")),
-                (Field::Other, _) => None,
+            // The first problem of the seat is the one reported.
+            let mut refuse = |field, rule| {
+                error.get_or_insert(wrong(field, rule));
             };
-            if error.is_none() {
-                error = problem;
+            match (field, value) {
+                (Field::SeatId, Scalar::Str) => seat_id = true,
+                (Field::SeatId, _) => refuse("seat_id", "a string"),
+                (Field::Row, Scalar::Str) => row = true,
+                (Field::Row | Field::Position | Field::Rank, Scalar::Null) | (Field::Other, _) => {}
+                (Field::Row, _) => refuse("row", "a string"),
+                (Field::Position, Scalar::Int(n)) => position = Some(n),
+                (Field::Position, _) => refuse("position", "an integer of 0 or more"),
+                (Field::Section, Scalar::Str) => section = true,
+                (Field::Section, _) => refuse("section", "a string"),
+                (Field::Category, Scalar::Str) => category = true,
+                (Field::Category, _) => refuse("category", "a string"),
+                (Field::Accessible, Scalar::Bool(b)) => accessible = Some(b),
+                (Field::Accessible, _) => refuse("accessible", "true or false"),
+                (Field::Rank, Scalar::Int(n)) => rank = Some(n as f64),
+                (Field::Rank, Scalar::Float(x)) => rank = Some(x),
+                (Field::Rank, _) => refuse("rank", "a number"),
             }
         }
         let error = error.or_else(|| (!seat_id).then(|| wrong("seat_id", "given")));
