@@ -488,14 +488,21 @@ mod tests {
         assert_eq!(reply.body_json(), serde_json::json!({"error": "show not found"}));
     }
 
-    #[test]
-    fn a_reader_that_leaves_early_stops_the_stream() {
-        let db = TestDb::new("status_leave");
+    /// A database of its own with a show "big" of 30,000 seats, and a core with
+    /// `pool_size` connections opened on demand.
+    fn big_show(name: &str, pool_size: u32) -> (TestDb, SeatCore) {
+        let db = TestDb::new(name);
         let core =
-            SeatCore::connect(&db.url, seatcore::Options { pool_size: 1, min_idle: 0, ..Default::default() })
+            SeatCore::connect(&db.url, seatcore::Options { pool_size, min_idle: 0, ..Default::default() })
                 .unwrap();
         let big: Vec<String> = (0..30_000).map(|i| format!("SEAT_{i}")).collect();
         core.initialize_show("big", &big).unwrap();
+        (db, core)
+    }
+
+    #[test]
+    fn a_reader_that_leaves_early_stops_the_stream() {
+        let (_db, core) = big_show("status_leave", 1);
         let reply = stream(&core, &streams(), soon(), "big".into(), None);
         let Payload::JsonStream(mut reader) = reply.payload else { panic!("not streamed") };
         let mut first = [0u8; 16];
@@ -518,12 +525,7 @@ mod tests {
 
     #[test]
     fn large_reads_are_read_to_the_end_without_the_client_and_bounded() {
-        let db = TestDb::new("status_bounds");
-        let core =
-            SeatCore::connect(&db.url, seatcore::Options { pool_size: 2, min_idle: 0, ..Default::default() })
-                .unwrap();
-        let big: Vec<String> = (0..30_000).map(|i| format!("SEAT_{i}")).collect();
-        core.initialize_show("big", &big).unwrap();
+        let (_db, core) = big_show("status_bounds", 2);
         core.initialize_show("small", &["A1"]).unwrap();
         // One large read at a time, and a buffer of one byte: a single unread reply fills it.
         let streams = Arc::new(Streams::new(1, 1));
@@ -568,10 +570,7 @@ mod tests {
 
     #[test]
     fn a_reply_given_up_gives_its_memory_back() {
-        let db = TestDb::new("status_given_up");
-        let core = SeatCore::connect(&db.url, seatcore::Options::default()).unwrap();
-        let big: Vec<String> = (0..30_000).map(|i| format!("SEAT_{i}")).collect();
-        core.initialize_show("big", &big).unwrap();
+        let (_db, core) = big_show("status_given_up", seatcore::Options::DEFAULT.pool_size);
         let streams = streams();
         let replies: Vec<Reply> =
             (0..3).map(|_| stream(&core, &streams, soon(), "big".into(), None)).collect();
