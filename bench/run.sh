@@ -219,7 +219,7 @@ done
   --jsonl "$results" >"$out/aio_bench.txt"
 
 # The C library, release build, 8 threads (each cycle: a hold, then a booking or a release).
-cc -O2 -std=c99 -Wall -Ibindings/c/include examples/c/hammer.c -o "$out/hammer" \
+cc -O2 -std=c99 -Wall -I"$tdir/release/include" examples/c/hammer.c -o "$out/hammer" \
   -L"$tdir/release" -lseatcore -lpthread -Wl,-rpath,"$tdir/release"
 line=$(DATABASE_URL=$bench_url "$out/hammer" 8 2000 100000 2>/dev/null | grep ' holds/s' || true)
 rate=$(echo "$line" | sed -E 's/.*: ([0-9]+) holds\/s.*/\1/')

@@ -30,11 +30,11 @@ as_postgres() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"
 
 step "building seatcore-server and libseatcore (debug)"
 cargo build -q -p seatcore-server -p seatcore-c
-cc -std=c99 -Wall -Wextra -Werror -pedantic -Ibindings/c/include examples/c/kiosk.c -o "$target/chaos-kiosk" \
+cc -std=c99 -Wall -Wextra -Werror -pedantic -I"$target/debug/include" examples/c/kiosk.c -o "$target/chaos-kiosk" \
   -L"$target/debug" -Wl,-rpath,"$target/debug" -lseatcore
-cc -std=c99 -Wall -Wextra -Werror -pedantic -Ibindings/c/include examples/c/hammer.c -o "$target/chaos-hammer" \
+cc -std=c99 -Wall -Wextra -Werror -pedantic -I"$target/debug/include" examples/c/hammer.c -o "$target/chaos-hammer" \
   -L"$target/debug" -Wl,-rpath,"$target/debug" -lseatcore -lpthread
-cc -std=c99 -Wall -Wextra -Werror -pedantic -Ibindings/c/include scripts/chaos/lost_reply.c -o "$target/chaos-lost-reply" \
+cc -std=c99 -Wall -Wextra -Werror -pedantic -I"$target/debug/include" scripts/chaos/lost_reply.c -o "$target/chaos-lost-reply" \
   -L"$target/debug" -Wl,-rpath,"$target/debug" -lseatcore
 server_bin=$target/debug/seatcore-server
 

@@ -54,7 +54,7 @@ test -f "$libdir/libseatcore.so" && test -f "$libdir/libseatcore.a"
 
 step "pkg-config file"
 export PKG_CONFIG_PATH="$out/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-"$here/pkgconfig.sh" "$libdir" "$here/include" "$out/pkgconfig" --rpath >/dev/null
+"$here/pkgconfig.sh" "$libdir" "$libdir/include" "$out/pkgconfig" --rpath >/dev/null
 pkg-config --exists seatcore
 cflags=$(pkg-config --cflags seatcore)
 libs=$(pkg-config --libs seatcore)

@@ -110,29 +110,29 @@ static void *work(void *arg) {
             continue;
         }
         if (rc != SEATCORE_OK) {
-            fprintf(stderr, "hammer: hold: %s (%s)\n", seatcore_error_message(err), seatcore_result_name(rc));
+            fprintf(stderr, "hammer: hold: %s (%s)\n", err->message, seatcore_result_name(rc));
             seatcore_error_free(err);
             count(s, &s->errors);
             continue;
         }
         pthread_mutex_lock(&s->lock);
         s->granted++;
-        for (i = 0; i < seatcore_hold_seat_count(hold); i++) {
-            record_held(s, w->id, seatcore_hold_seat_id(hold, i));
+        for (i = 0; i < hold->seat_count; i++) {
+            record_held(s, w->id, hold->seat_ids[i]);
         }
         pthread_mutex_unlock(&s->lock);
 
         if (n % 4 == 0) {
             seatcore_booking *booking = NULL;
-            rc = seatcore_book_hold(s->client, s->show_id, seatcore_hold_id(hold), &booking, &err);
+            rc = seatcore_book_hold(s->client, s->show_id, hold->id, &booking, &err);
             pthread_mutex_lock(&s->lock);
             if (rc == SEATCORE_OK) {
                 s->booked++;
-                for (i = 0; i < seatcore_booking_seat_count(booking); i++) {
-                    record_booked(s, w->id, seatcore_booking_seat_id(booking, i));
+                for (i = 0; i < booking->seat_count; i++) {
+                    record_booked(s, w->id, booking->seat_ids[i]);
                 }
             } else {
-                fprintf(stderr, "hammer: book: %s\n", seatcore_error_message(err));
+                fprintf(stderr, "hammer: book: %s\n", err->message);
                 s->errors++;
             }
             pthread_mutex_unlock(&s->lock);
@@ -141,16 +141,16 @@ static void *work(void *arg) {
             /* Forget the grant before releasing: once the release commits, another thread
              * may be granted these seats at once. */
             pthread_mutex_lock(&s->lock);
-            for (i = 0; i < seatcore_hold_seat_count(hold); i++) {
-                s->held_by[seat_index(seatcore_hold_seat_id(hold, i))] = -1;
+            for (i = 0; i < hold->seat_count; i++) {
+                s->held_by[seat_index(hold->seat_ids[i])] = -1;
             }
             pthread_mutex_unlock(&s->lock);
-            rc = seatcore_release_hold(s->client, s->show_id, seatcore_hold_id(hold), &err);
+            rc = seatcore_release_hold(s->client, s->show_id, hold->id, &err);
             pthread_mutex_lock(&s->lock);
             if (rc == SEATCORE_OK) {
                 s->released++;
             } else {
-                fprintf(stderr, "hammer: release: %s\n", seatcore_error_message(err));
+                fprintf(stderr, "hammer: release: %s\n", err->message);
                 s->errors++;
             }
             pthread_mutex_unlock(&s->lock);
@@ -170,19 +170,18 @@ static int audit(struct shared *s) {
     int bad;
 
     if (rc != SEATCORE_OK) {
-        fprintf(stderr, "hammer: audit: %s\n", seatcore_error_message(err));
+        fprintf(stderr, "hammer: audit: %s\n", err->message);
         seatcore_error_free(err);
         return 1;
     }
-    printf("audit: %llu seats, %llu held, %llu booked, %llu problems\n",
-           (unsigned long long)seatcore_audit_seats(report), (unsigned long long)seatcore_audit_held(report),
-           (unsigned long long)seatcore_audit_booked(report),
-           (unsigned long long)seatcore_audit_problem_count(report));
-    for (i = 0; i < seatcore_audit_problems_listed(report); i++) {
-        fprintf(stderr, "hammer: audit: %s\n", seatcore_audit_problem(report, i));
+    printf("audit: %llu seats, %llu held, %llu booked, %llu problems\n", (unsigned long long)report->seats,
+           (unsigned long long)report->held, (unsigned long long)report->booked,
+           (unsigned long long)report->problem_count);
+    for (i = 0; i < report->problems_listed; i++) {
+        fprintf(stderr, "hammer: audit: %s\n", report->problems[i]);
     }
-    bad = !seatcore_audit_ok(report) || seatcore_audit_seats(report) != (unsigned long long)s->seats ||
-          seatcore_audit_booked(report) != 2ULL * (unsigned long long)s->booked;
+    bad = !report->ok || report->seats != (unsigned long long)s->seats ||
+          report->booked != 2ULL * (unsigned long long)s->booked;
     seatcore_audit_free(report);
     return bad;
 }
@@ -198,26 +197,18 @@ static int check(struct shared *s) {
     int bad = 0;
 
     rc = seatcore_seat_status(s->client, s->show_id, &status, &err);
-    if (rc == SEATCORE_OK) {
-        rc = seatcore_status_counts(status, &counts, &err);
-    }
     if (rc != SEATCORE_OK) {
-        fprintf(stderr, "hammer: status: %s\n", seatcore_error_message(err));
+        fprintf(stderr, "hammer: status: %s\n", err->message);
         seatcore_error_free(err);
-        seatcore_status_free(status);
         return 1;
     }
-    for (i = 0; i < seatcore_status_seat_count(status); i++) {
-        seatcore_seat seat;
-        int k;
-        if (seatcore_status_seat(status, i, &seat, NULL) != SEATCORE_OK) {
-            bad = 1;
-            break;
-        }
-        k = seat_index(seat.seat_id);
-        if ((seat.state == SEATCORE_SEAT_BOOKED) != (s->booked_by[k] != -1)) {
+    counts = status->counts;
+    for (i = 0; i < status->seat_count; i++) {
+        const seatcore_seat *seat = &status->seats[i];
+        int k = seat_index(seat->seat_id);
+        if ((seat->state == SEATCORE_SEAT_BOOKED) != (s->booked_by[k] != -1)) {
             fprintf(stderr, "hammer: seat %s is %s in the database but the threads say otherwise\n",
-                    seat.seat_id, seatcore_seat_state_name(seat.state));
+                    seat->seat_id, seatcore_seat_state_name(seat->state));
             bad = 1;
         }
         booked_seats += s->booked_by[k] != -1;
@@ -246,7 +237,7 @@ int main(int argc, char **argv) {
     pthread_t *tids;
     const char **ids;
     seatcore_client *client = NULL;
-    seatcore_options *options;
+    seatcore_options options = seatcore_options_default();
     seatcore_error *err = NULL;
     seatcore_result rc;
     struct timespec t0, t1;
@@ -263,15 +254,11 @@ int main(int argc, char **argv) {
     }
     snprintf(s.show_id, sizeof s.show_id, "hammer_%ld_%d", (long)time(NULL), (int)(clock() % 100000));
 
-    options = seatcore_options_new();
-    rc = seatcore_options_set_pool_size(options, (uint32_t)threads, &err);
-    if (rc == SEATCORE_OK) {
-        rc = seatcore_client_new(url, options, &client, &err);
-    }
-    seatcore_options_free(options);
+    options.pool_size = (uint32_t)threads;
+    rc = seatcore_client_new(url, &options, &client, &err);
     if (rc != SEATCORE_OK) {
         /* one connection per thread: the pool's range bounds the threads */
-        fprintf(stderr, "hammer: cannot open a client: %s (%s)\n", seatcore_error_message(err),
+        fprintf(stderr, "hammer: cannot open a client: %s (%s)\n", err->message,
                 seatcore_result_name(rc));
         seatcore_error_free(err);
         return 1;
@@ -296,7 +283,7 @@ int main(int argc, char **argv) {
     }
     rc = seatcore_initialize_show(client, s.show_id, ids, (size_t)s.seats, NULL, &err);
     if (rc != SEATCORE_OK) {
-        fprintf(stderr, "hammer: initialize: %s\n", seatcore_error_message(err));
+        fprintf(stderr, "hammer: initialize: %s\n", err->message);
         seatcore_error_free(err);
         failed = 1;
         goto done;

@@ -22,7 +22,7 @@
 /* Prints the failure and frees its error object; returns 1 for `return fail(...)`. */
 static int fail(const char *what, seatcore_result code, seatcore_error *err) {
     fprintf(stderr, "kiosk: %s failed: %s (%s)\n", what,
-            err ? seatcore_error_message(err) : "no details", seatcore_result_name(code));
+            err ? err->message : "no details", seatcore_result_name(code));
     seatcore_error_free(err);
     return 1;
 }
@@ -64,41 +64,31 @@ static int show_seat_map(const seatcore_client *client, const char *show_id,
     seatcore_error *err = NULL;
     seatcore_seat_counts counts;
     seatcore_result rc;
-    size_t i, n;
+    size_t i;
     char row = 0;
 
     rc = seatcore_seat_status(client, show_id, &status, &err);
     if (rc != SEATCORE_OK) {
         return fail("read seat status", rc, err);
     }
-    rc = seatcore_status_counts(status, &counts, &err);
-    if (rc != SEATCORE_OK) {
-        seatcore_status_free(status);
-        return fail("read counts", rc, err);
-    }
+    counts = status->counts;
     printf("show %s: %llu seats, %llu available, %llu held, %llu booked (invariants %s)\n",
-           seatcore_status_show_id(status), (unsigned long long)counts.total,
+           status->show_id, (unsigned long long)counts.total,
            (unsigned long long)counts.available, (unsigned long long)counts.held,
            (unsigned long long)counts.booked, counts.invariants_valid ? "valid" : "BROKEN");
     *found = 0;
-    n = seatcore_status_seat_count(status);
-    for (i = 0; i < n; i++) {
-        seatcore_seat seat;
-        rc = seatcore_status_seat(status, i, &seat, &err);
-        if (rc != SEATCORE_OK) {
-            seatcore_status_free(status);
-            return fail("read a seat", rc, err);
-        }
-        if (seat.seat_id[0] != row) {
-            row = seat.seat_id[0];
+    for (i = 0; i < status->seat_count; i++) {
+        const seatcore_seat *seat = &status->seats[i];
+        if (seat->seat_id[0] != row) {
+            row = seat->seat_id[0];
             printf("%s  %c |", i ? "\n" : "", row);
         }
-        printf(" %s", seat.state == SEATCORE_SEAT_AVAILABLE ? "."
-                      : seat.state == SEATCORE_SEAT_HELD    ? "h"
-                      : seat.state == SEATCORE_SEAT_BLOCKED ? "#"
-                                                            : "X");
-        if (seat.state == SEATCORE_SEAT_AVAILABLE && *found < 2) {
-            strncpy(picked[*found], seat.seat_id, 64);
+        printf(" %s", seat->state == SEATCORE_SEAT_AVAILABLE ? "."
+                      : seat->state == SEATCORE_SEAT_HELD    ? "h"
+                      : seat->state == SEATCORE_SEAT_BLOCKED ? "#"
+                                                             : "X");
+        if (seat->state == SEATCORE_SEAT_AVAILABLE && *found < 2) {
+            strncpy(picked[*found], seat->seat_id, 64);
             picked[*found][64] = '\0';
             (*found)++;
         }
@@ -130,13 +120,13 @@ static int offer_best_four(const seatcore_client *client, const char *show_id) {
         return fail("hold the best four seats", rc, err);
     }
     printf("best four together:");
-    for (i = 0; i < seatcore_hold_seat_count(best); i++) {
-        printf(" %s", seatcore_hold_seat_id(best, i));
+    for (i = 0; i < best->seat_count; i++) {
+        printf(" %s", best->seat_ids[i]);
     }
-    printf(" (held until %s)\n", seatcore_hold_expires_at(best));
-    rc = seatcore_hold_seat_count(best) == 4 ? SEATCORE_OK : SEATCORE_INVALID_INPUT;
+    printf(" (held until %s)\n", best->at);
+    rc = best->seat_count == 4 ? SEATCORE_OK : SEATCORE_INVALID_INPUT;
     if (rc == SEATCORE_OK) {
-        rc = seatcore_release_hold(client, show_id, seatcore_hold_id(best), &err);
+        rc = seatcore_release_hold(client, show_id, best->id, &err);
     }
     seatcore_hold_free(best);
     if (rc != SEATCORE_OK) {
@@ -192,29 +182,27 @@ int main(int argc, char **argv) {
     rc = seatcore_hold_seats(client, show_id, want, 2, 120, &hold, &err);
     if (rc != SEATCORE_OK) {
         if (rc == SEATCORE_SEATS_UNAVAILABLE) {
-            for (i = 0; i < seatcore_error_unavailable_count(err); i++) {
-                fprintf(stderr, "kiosk: seat %s was just taken\n", seatcore_error_unavailable_seat(err, i));
+            for (i = 0; i < err->unavailable_count; i++) {
+                fprintf(stderr, "kiosk: seat %s was just taken\n", err->unavailable[i]);
             }
         }
         fail("hold", rc, err);
         goto done;
     }
-    printf("held %s and %s until %s (hold %s)\n", seatcore_hold_seat_id(hold, 0),
-           seatcore_hold_seat_id(hold, 1), seatcore_hold_expires_at(hold), seatcore_hold_id(hold));
+    printf("held %s and %s until %s (hold %s)\n", hold->seat_ids[0], hold->seat_ids[1], hold->at,
+           hold->id);
 
-    rc = seatcore_book_hold(client, show_id, seatcore_hold_id(hold), &booking, &err);
+    rc = seatcore_book_hold(client, show_id, hold->id, &booking, &err);
     if (rc != SEATCORE_OK) {
         fail("book", rc, err);
         goto done;
     }
-    printf("booking %s for show %s at %s:", seatcore_booking_id(booking),
-           seatcore_booking_show_id(booking), seatcore_booking_booked_at(booking));
-    for (i = 0; i < seatcore_booking_seat_count(booking); i++) {
-        printf(" %s", seatcore_booking_seat_id(booking, i));
+    printf("booking %s for show %s at %s:", booking->id, booking->show_id, booking->at);
+    for (i = 0; i < booking->seat_count; i++) {
+        printf(" %s", booking->seat_ids[i]);
     }
     printf("\n");
-    if (seatcore_booking_seat_count(booking) != 2 ||
-        strcmp(seatcore_booking_id(booking), seatcore_hold_id(hold)) != 0) {
+    if (booking->seat_count != 2 || strcmp(booking->id, hold->id) != 0) {
         fprintf(stderr, "kiosk: the booking does not match the hold\n");
         goto done;
     }

@@ -57,21 +57,21 @@ static void *sell(void *arg) {
         seat[0] = s->names[i];
         rc = seatcore_hold_seats(s->client, s->show_id, seat, 1, 120, &hold, &err);
         if (rc == SEATCORE_OK) {
-            note(s, "held", seatcore_hold_id(hold));
+            note(s, "held", hold->id);
             if (i % 2 == 0) {
-                rc = seatcore_book_hold(s->client, s->show_id, seatcore_hold_id(hold), &booking, &err);
+                rc = seatcore_book_hold(s->client, s->show_id, hold->id, &booking, &err);
                 if (rc == SEATCORE_OK) {
-                    note(s, "booked", seatcore_hold_id(hold));
+                    note(s, "booked", hold->id);
                 }
             } else {
-                rc = seatcore_release_hold(s->client, s->show_id, seatcore_hold_id(hold), &err);
+                rc = seatcore_release_hold(s->client, s->show_id, hold->id, &err);
                 if (rc == SEATCORE_OK) {
-                    note(s, "released", seatcore_hold_id(hold));
+                    note(s, "released", hold->id);
                 }
             }
         }
         if (rc != SEATCORE_OK) {
-            fprintf(stderr, "watch: seller: %s (%s)\n", seatcore_error_message(err), seatcore_result_name(rc));
+            fprintf(stderr, "watch: seller: %s (%s)\n", err->message, seatcore_result_name(rc));
             s->failed = 1;
         }
         seatcore_booking_free(booking);
@@ -87,7 +87,7 @@ static seatcore_change *next_change(seatcore_watch *watch) {
     seatcore_error *err = NULL;
     seatcore_result rc = seatcore_watch_next(watch, 30000, &change, &err);
     if (rc != SEATCORE_OK) {
-        fprintf(stderr, "watch: next: %s (%s)\n", seatcore_error_message(err), seatcore_result_name(rc));
+        fprintf(stderr, "watch: next: %s (%s)\n", err->message, seatcore_result_name(rc));
         seatcore_error_free(err);
         return NULL;
     }
@@ -99,9 +99,8 @@ static seatcore_change *next_change(seatcore_watch *watch) {
 
 /* Whether `change` is the seller's `want`-th record. */
 static int matches(const seatcore_change *change, const struct record *want) {
-    const char *hold_id = seatcore_change_hold_id(change);
-    return strcmp(seatcore_change_kind(change), want->kind) == 0 && hold_id != NULL &&
-           strcmp(hold_id, want->hold_id) == 0;
+    return strcmp(change->kind, want->kind) == 0 && change->hold_id != NULL &&
+           strcmp(change->hold_id, want->hold_id) == 0;
 }
 
 static int fail(const char *what) {
@@ -141,7 +140,7 @@ int main(int argc, char **argv) {
     if (seatcore_client_new(url, NULL, &client, &err) != SEATCORE_OK ||
         seatcore_initialize_show(client, show_id, ids, (size_t)s->seats, NULL, &err) != SEATCORE_OK ||
         seatcore_watch_open(client, show_id, SEATCORE_FROM_NOW, &watch, &err) != SEATCORE_OK) {
-        fprintf(stderr, "watch: %s\n", seatcore_error_message(err));
+        fprintf(stderr, "watch: %s\n", err->message);
         seatcore_error_free(err);
         seatcore_client_free(client);
         return 1;
@@ -160,14 +159,15 @@ int main(int argc, char **argv) {
             failed = 1;
             break;
         }
-        printf("  %lld %-8s %s %s at %s\n", (long long)seatcore_change_id(change), seatcore_change_kind(change),
-               seatcore_change_seat_id(change, 0), seatcore_change_hold_id(change), seatcore_change_at(change));
-        seen_ids[n] = seatcore_change_id(change);
+        if (strcmp(change->show_id, show_id) != 0 || change->seat_count != 1) {
+            failed |= fail("a change of another show or of other seats");
+        } else {
+            printf("  %lld %-8s %s %s at %s\n", (long long)change->id, change->kind, change->seat_ids[0],
+                   change->hold_id, change->at);
+        }
+        seen_ids[n] = change->id;
         if (n > 0 && seen_ids[n] <= seen_ids[n - 1]) {
             failed |= fail("change ids do not grow");
-        }
-        if (strcmp(seatcore_change_show_id(change), show_id) != 0 || seatcore_change_seat_count(change) != 1) {
-            failed |= fail("a change of another show or of other seats");
         }
         seatcore_change_free(change);
     }
@@ -183,23 +183,23 @@ int main(int argc, char **argv) {
         seatcore_history_page *page = NULL;
         size_t k;
         if (seatcore_history(client, show_id, after, NULL, 7, &page, &err) != SEATCORE_OK) {
-            fprintf(stderr, "watch: history: %s\n", seatcore_error_message(err));
+            fprintf(stderr, "watch: history: %s\n", err->message);
             seatcore_error_free(err);
             failed = 1;
             break;
         }
-        if (seatcore_history_count(page) == 0) {
+        if (page->count == 0) {
             failed |= fail("the history ended early");
         }
-        for (k = 0; k < seatcore_history_count(page) && i < s->count; k++, i++) {
-            const seatcore_change *change = seatcore_history_change(page, k);
-            if (!matches(change, &s->done[i]) || seatcore_change_id(change) != seen_ids[i]) {
-                fprintf(stderr, "watch: change %d is %s %s, the seller did %s %s\n", i, seatcore_change_kind(change),
-                        seatcore_change_hold_id(change), s->done[i].kind, s->done[i].hold_id);
+        for (k = 0; k < page->count && i < s->count; k++, i++) {
+            const seatcore_change *change = &page->changes[k];
+            if (!matches(change, &s->done[i]) || change->id != seen_ids[i]) {
+                fprintf(stderr, "watch: change %d is %s %s, the seller did %s %s\n", i, change->kind,
+                        change->hold_id ? change->hold_id : "(none)", s->done[i].kind, s->done[i].hold_id);
                 failed = 1;
             }
         }
-        after = seatcore_history_next(page);
+        after = page->next;
         seatcore_history_free(page);
     }
     if (!failed) {
@@ -227,13 +227,13 @@ int main(int argc, char **argv) {
                    (long long)seen_ids[s->count / 2 - 1], s->count - s->count / 2);
         }
     } else if (!failed) {
-        fprintf(stderr, "watch: reopen: %s\n", seatcore_error_message(err));
+        fprintf(stderr, "watch: reopen: %s\n", err->message);
         seatcore_error_free(err);
         failed = 1;
     }
 
-    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !seatcore_audit_ok(report) ||
-        seatcore_audit_booked(report) != (uint64_t)((s->seats + 1) / 2) || seatcore_audit_held(report) != 0) {
+    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !report->ok ||
+        report->booked != (uint64_t)((s->seats + 1) / 2) || report->held != 0) {
         failed |= fail("the audit disagrees");
     }
     seatcore_audit_free(report);

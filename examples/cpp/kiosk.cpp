@@ -72,10 +72,11 @@ int main(int argc, char **argv) {
     try {
         std::cout << "libseatcore " << seatcore_version() << '\n';
         seatcore::Options options;
-        options.pool_size(4);
-        // A setting out of range is refused at once, and the option keeps its value.
+        options.pool_size = 4;
+        // A setting out of range is refused at once, before any connection: no client.
+        options.lock_timeout_ms = 0;
         try {
-            options.lock_timeout_ms(0);
+            seatcore::Client refused(url, options);
             std::cerr << "kiosk_cpp: a lock timeout of 0 ms was accepted\n";
             return 1;
         } catch (const seatcore::Error &e) {
@@ -84,6 +85,7 @@ int main(int argc, char **argv) {
             }
             std::cout << "as expected, " << e.what() << " (" << e.code_name() << ")\n";
         }
+        options.lock_timeout_ms = seatcore_options_default().lock_timeout_ms;
         seatcore::Client client(url, options);
         ensure_show(client, show_id);
         std::vector<std::string> picked = print_seat_map(client, show_id);
@@ -93,16 +95,15 @@ int main(int argc, char **argv) {
             picked = print_seat_map(client, show_id);
         }
         seatcore::Hold hold = client.hold_seats(show_id, picked, 120);
-        std::cout << "held " << hold.seat_ids.at(0) << " and " << hold.seat_ids.at(1) << " until " << hold.expires_at
-                  << " (hold " << hold.hold_id << ")\n";
-        seatcore::Booking booking = client.book_hold(show_id, hold.hold_id);
-        std::cout << "booking " << booking.booking_id << " for show " << booking.show_id << " at "
-                  << booking.booked_at << ':';
+        std::cout << "held " << hold.seat_ids.at(0) << " and " << hold.seat_ids.at(1) << " until " << hold.at
+                  << " (hold " << hold.id << ")\n";
+        seatcore::Booking booking = client.book_hold(show_id, hold.id);
+        std::cout << "booking " << booking.id << " for show " << booking.show_id << " at " << booking.at << ':';
         for (const std::string &seat : booking.seat_ids) {
             std::cout << ' ' << seat;
         }
         std::cout << '\n';
-        if (booking.booking_id != hold.hold_id || booking.seat_ids != hold.seat_ids) {
+        if (booking.id != hold.id || booking.seat_ids != hold.seat_ids) {
             std::cerr << "kiosk_cpp: the booking does not match the hold\n";
             return 1;
         }
@@ -130,7 +131,7 @@ int main(int argc, char **argv) {
                 std::cerr << "kiosk_cpp: the best-four hold has " << best.seat_ids.size() << " seats\n";
                 return 1;
             }
-            client.release_hold(show_id, best.hold_id);
+            client.release_hold(show_id, best.id);
         } catch (const seatcore::Error &e) {
             if (e.code() != SEATCORE_NO_ADJACENT_SEATS) {
                 throw;
@@ -166,7 +167,7 @@ int main(int argc, char **argv) {
         try {
             seatcore::Hold wheelchair = client.hold_best(hall, 1, 60, premium_access);
             std::cout << "accessible premium seat: " << wheelchair.seat_ids.at(0) << '\n';
-            client.release_hold(hall, wheelchair.hold_id);
+            client.release_hold(hall, wheelchair.id);
         } catch (const seatcore::Error &e) {
             if (e.code() != SEATCORE_NO_ADJACENT_SEATS) {
                 throw;

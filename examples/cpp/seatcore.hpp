@@ -3,10 +3,10 @@
 // Every C object lives in a std::unique_ptr with its _free function as deleter; failures
 // become seatcore::Error exceptions carrying the result code, the message and the seats
 // concerned (the taken seats for "seats unavailable", the seats the hold lacks for "seats
-// not in hold"). Results are copied into plain C++ values.
+// not in hold"). Results are copied from the C structs' fields into plain C++ values.
 // A seatcore::Client may be shared by many threads, like the seatcore_client it wraps.
 // A configuration that cannot work (an option out of range, a malformed URL, an unreadable
-// certificate) throws at once, with the code SEATCORE_CONFIG.
+// certificate) throws when the Client is made, with the code SEATCORE_CONFIG.
 #ifndef SEATCORE_HPP
 #define SEATCORE_HPP
 
@@ -36,7 +36,6 @@ using ClientPtr = Owned<seatcore_client, seatcore_client_free>;
 using HoldPtr = Owned<seatcore_hold, seatcore_hold_free>;
 using BookingPtr = Owned<seatcore_booking, seatcore_booking_free>;
 using StatusPtr = Owned<seatcore_status, seatcore_status_free>;
-using OptionsPtr = Owned<seatcore_options, seatcore_options_free>;
 using AuditPtr = Owned<seatcore_audit_report, seatcore_audit_free>;
 using SeatMapPtr = Owned<seatcore_map, seatcore_map_free>;
 using SeatsReleasedPtr = Owned<seatcore_seats_released, seatcore_seats_released_free>;
@@ -76,16 +75,9 @@ inline std::optional<std::string> opt(const char *s) {
     return s ? std::optional<std::string>(s) : std::nullopt;
 }
 
-// The strings of one of a C object's lists: `item(obj, i)` for every i below `count(obj)`.
-template <typename T>
-std::vector<std::string> strings(const T *obj, std::size_t (*count)(const T *),
-                                 const char *(*item)(const T *, std::size_t)) {
-    std::vector<std::string> out;
-    out.reserve(count(obj));
-    for (std::size_t i = 0; i < count(obj); i++) {
-        out.push_back(str(item(obj, i)));
-    }
-    return out;
+// The strings of one of a C object's lists (`const char *const *`, count).
+inline std::vector<std::string> strings(const char *const *items, std::size_t count) {
+    return std::vector<std::string>(items, items + count);
 }
 
 // Throws the error of a failed call; takes ownership of `raw`.
@@ -94,15 +86,12 @@ inline void check(seatcore_result code, seatcore_error *raw) {
     if (code == SEATCORE_OK) {
         return;
     }
-    std::size_t index = 0;
-    std::optional<std::size_t> at;
-    if (seatcore_error_index(err.get(), &index)) {
-        at = index;
+    if (!err) {
+        throw Error(code, seatcore_result_name(code), {}, std::nullopt);
     }
-    std::string message = err ? str(seatcore_error_message(err.get())) : seatcore_result_name(code);
-    throw Error(code, std::move(message),
-                strings(err.get(), seatcore_error_unavailable_count, seatcore_error_unavailable_seat), at,
-                strings(err.get(), seatcore_error_not_in_hold_count, seatcore_error_not_in_hold_seat));
+    throw Error(code, str(err->message), strings(err->unavailable, err->unavailable_count),
+                err->has_index ? std::optional<std::size_t>(err->index) : std::nullopt,
+                strings(err->not_in_hold, err->not_in_hold_count));
 }
 
 // Runs one C call `f(&err)` and throws its error, if any. (The call must finish before `err`
@@ -145,21 +134,18 @@ inline std::vector<const char *> c_strings(const std::vector<std::string> &v) {
 }
 }  // namespace detail
 
-struct Hold {
-    std::string hold_id;
+// A hold, a booking or a cancelled booking, as seatcore_record: an id, the show, the seats,
+// and one moment (`at`: a hold's expiry, a booking's time, a booking's first cancellation).
+struct Record {
+    std::string id;  // the hold's id; a booking's (the id of its hold); the cancelled booking's
     std::string show_id;
     std::vector<std::string> seat_ids;
-    std::string expires_at;  // ISO 8601
-    std::int64_t expires_at_us;
+    std::string at;  // ISO 8601
+    std::int64_t at_us;
 };
-
-struct Booking {
-    std::string booking_id;
-    std::string show_id;
-    std::vector<std::string> seat_ids;
-    std::string booked_at;  // ISO 8601
-    std::int64_t booked_at_us;
-};
+using Hold = Record;
+using Booking = Record;
+using Cancellation = Record;
 
 struct Seat {
     std::string seat_id;
@@ -175,8 +161,6 @@ struct ShowStatus {
     std::vector<Seat> seats;  // seat-map order
 };
 
-// What Client::audit found. `problem_count` counts every problem; `problems` lists them,
-// or the first of them when there are more (see seatcore_audit_problems_listed).
 // One seat of a seat map. As input: an empty section or category means none, no row means
 // a seat in no row (unless place_from_id: row and position from the seat id, "A12"), no
 // rank means the default rank. Read back from seat_map(), every field is settled.
@@ -198,6 +182,8 @@ struct BestFilters {
     std::optional<bool> accessible;
 };
 
+// What Client::audit found. `problem_count` counts every problem; `problems` lists them,
+// or the first of them when there are more (see seatcore_audit_report.problems_listed).
 struct Audit {
     bool ok;
     std::uint64_t shows;
@@ -216,84 +202,27 @@ struct SeatsReleased {
     std::vector<std::string> remaining_seat_ids;
 };
 
-// A cancelled booking (kept, marked cancelled; its seats are available).
-struct Cancellation {
-    std::string booking_id;
-    std::string show_id;
-    std::vector<std::string> seat_ids;
-    std::string cancelled_at;  // ISO 8601
-    std::int64_t cancelled_at_us;
-};
-
-// Connection settings; see seatcore_options_* in seatcore.h for defaults and ranges. A value
-// out of range throws Error (SEATCORE_CONFIG) and leaves the option as it was.
-class Options {
-public:
-    Options() : p_(seatcore_options_new()) {}
-    Options &pool_size(std::uint32_t n) { return set(seatcore_options_set_pool_size, n); }
-    Options &min_idle(std::uint32_t n) { return set(seatcore_options_set_min_idle, n); }
-    Options &checkout_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_checkout_timeout_ms, ms); }
-    Options &connect_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_connect_timeout_ms, ms); }
-    Options &statement_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_statement_timeout_ms, ms); }
-    Options &lock_timeout_ms(std::uint64_t ms) { return set(seatcore_options_set_lock_timeout_ms, ms); }
-    Options &sweep_batch(std::uint32_t n) { return set(seatcore_options_set_sweep_batch, n); }
-    Options &migrate(bool on) { return set(seatcore_options_set_migrate, on); }
-    Options &max_hold_life_s(std::uint64_t s) { return set(seatcore_options_set_max_hold_life_s, s); }
-    // Where status reads go (a hot standby); see seatcore_options_set_read_url.
-    Options &read_url(const std::string &url) { return set(seatcore_options_set_read_url, url.c_str()); }
-    const seatcore_options *get() const noexcept { return p_.get(); }
-
-private:
-    template <typename V>
-    Options &set(seatcore_result (*f)(seatcore_options *, V, seatcore_error **), V v) {
-        detail::run(f, p_.get(), v);
-        return *this;
-    }
-    OptionsPtr p_;
+// Connection settings: seatcore_options with the defaults filled in; set the fields you
+// need (see seatcore_options in seatcore.h for each one's default and range). Client's
+// constructor checks them: a value out of range throws Error (SEATCORE_CONFIG).
+struct Options : seatcore_options {
+    Options() : seatcore_options(seatcore_options_default()) {}
 };
 
 // Copies of the C API's result objects as C++ values.
 namespace detail {
-// A hold, a booking or a cancellation (R), read through the accessors of its C object: its
-// id, its show, its seats, and its moment as text and in microseconds.
-template <typename R, typename T>
-R record(const T *obj, const char *(*id)(const T *), const char *(*show_id)(const T *),
-         std::size_t (*seat_count)(const T *), const char *(*seat_id)(const T *, std::size_t),
-         const char *(*at)(const T *), std::int64_t (*at_us)(const T *)) {
-    return R{str(id(obj)), str(show_id(obj)), strings(obj, seat_count, seat_id), str(at(obj)), at_us(obj)};
+inline Record record(const seatcore_record *r) {
+    return Record{str(r->id), str(r->show_id), strings(r->seat_ids, r->seat_count), str(r->at), r->at_us};
 }
 
-inline Hold hold(const HoldPtr &h) {
-    return record<Hold>(h.get(), seatcore_hold_id, seatcore_hold_show_id, seatcore_hold_seat_count,
-                        seatcore_hold_seat_id, seatcore_hold_expires_at, seatcore_hold_expires_at_us);
+inline SeatsReleased seats_released(const seatcore_seats_released *r) {
+    return SeatsReleased{str(r->hold_id), strings(r->seat_ids, r->seat_count),
+                         strings(r->remaining_seat_ids, r->remaining_count)};
 }
 
-inline Booking booking(const BookingPtr &b) {
-    return record<Booking>(b.get(), seatcore_booking_id, seatcore_booking_show_id, seatcore_booking_seat_count,
-                           seatcore_booking_seat_id, seatcore_booking_booked_at, seatcore_booking_booked_at_us);
-}
-
-inline Cancellation cancellation(const CancellationPtr &c) {
-    return record<Cancellation>(c.get(), seatcore_cancellation_booking_id, seatcore_cancellation_show_id,
-                                seatcore_cancellation_seat_count, seatcore_cancellation_seat_id,
-                                seatcore_cancellation_cancelled_at, seatcore_cancellation_cancelled_at_us);
-}
-
-inline SeatsReleased seats_released(const SeatsReleasedPtr &r) {
-    return SeatsReleased{
-        str(seatcore_seats_released_hold_id(r.get())),
-        strings(r.get(), seatcore_seats_released_seat_count, seatcore_seats_released_seat_id),
-        strings(r.get(), seatcore_seats_released_remaining_count, seatcore_seats_released_remaining_seat_id)};
-}
-
-inline Audit audit(const AuditPtr &r) {
-    return Audit{seatcore_audit_ok(r.get()),
-                 seatcore_audit_shows(r.get()),
-                 seatcore_audit_seats(r.get()),
-                 seatcore_audit_held(r.get()),
-                 seatcore_audit_booked(r.get()),
-                 seatcore_audit_problem_count(r.get()),
-                 strings(r.get(), seatcore_audit_problems_listed, seatcore_audit_problem)};
+inline Audit audit(const seatcore_audit_report *r) {
+    return Audit{r->ok, r->shows, r->seats, r->held, r->booked, r->problem_count,
+                 strings(r->problems, r->problems_listed)};
 }
 }  // namespace detail
 
@@ -302,8 +231,8 @@ struct History;  // the change log, at the end of this file
 // A handle on the seat database. Movable, not copyable; thread-safe like seatcore_client.
 class Client {
 public:
-    explicit Client(const std::string &database_url, const Options &options = Options())
-        : p_(detail::make<ClientPtr>(seatcore_client_new, database_url.c_str(), options.get())) {}
+    explicit Client(const std::string &database_url, const seatcore_options &options = Options())
+        : p_(detail::make<ClientPtr>(seatcore_client_new, database_url.c_str(), &options)) {}
 
     // Creates a show; returns the number of seats. Throws SEATCORE_SHOW_EXISTS if it exists.
     std::size_t initialize_show(const std::string &show_id, const std::vector<std::string> &seat_ids) const {
@@ -314,8 +243,8 @@ public:
     Hold hold_seats(const std::string &show_id, const std::vector<std::string> &seat_ids,
                     std::int64_t seconds) const {
         auto ids = detail::c_strings(seat_ids);
-        return detail::hold(
-            detail::make<HoldPtr>(seatcore_hold_seats, p_.get(), show_id.c_str(), ids.data(), ids.size(), seconds));
+        return detail::record(
+            detail::make<HoldPtr>(seatcore_hold_seats, p_.get(), show_id.c_str(), ids.data(), ids.size(), seconds).get());
     }
 
     // A structured seat map: see seatcore_map_seat (an empty row: a seat in no row).
@@ -342,9 +271,9 @@ public:
     std::vector<MapSeat> seat_map(const std::string &show_id) const {
         SeatMapPtr m = detail::make<SeatMapPtr>(seatcore_seat_map, p_.get(), show_id.c_str());
         std::vector<MapSeat> out;
-        out.reserve(seatcore_map_count(m.get()));
-        for (std::size_t i = 0; i < seatcore_map_count(m.get()); i++) {
-            auto e = detail::get<seatcore_map_entry>(seatcore_map_seat_at, m.get(), i);
+        out.reserve(m->seat_count);
+        for (std::size_t i = 0; i < m->seat_count; i++) {
+            const seatcore_map_entry &e = m->seats[i];
             out.push_back(
                 MapSeat{e.seat_id, e.section, detail::opt(e.row), e.position, e.category, e.accessible, false, e.rank});
         }
@@ -374,13 +303,13 @@ public:
                                                                           : SEATCORE_NOT_ACCESSIBLE)
                                                    : SEATCORE_ANY};
         const char *key = request_key ? request_key->c_str() : nullptr;
-        return detail::hold(
-            detail::make<HoldPtr>(seatcore_hold_best, p_.get(), show_id.c_str(), count, &f, seconds, key));
+        return detail::record(
+            detail::make<HoldPtr>(seatcore_hold_best, p_.get(), show_id.c_str(), count, &f, seconds, key).get());
     }
 
     Booking book_hold(const std::string &show_id, const std::string &hold_id) const {
-        return detail::booking(
-            detail::make<BookingPtr>(seatcore_book_hold, p_.get(), show_id.c_str(), hold_id.c_str()));
+        return detail::record(
+            detail::make<BookingPtr>(seatcore_book_hold, p_.get(), show_id.c_str(), hold_id.c_str()).get());
     }
 
     void release_hold(const std::string &show_id, const std::string &hold_id) const {
@@ -389,13 +318,10 @@ public:
 
     ShowStatus seat_status(const std::string &show_id) const {
         StatusPtr st = detail::make<StatusPtr>(seatcore_seat_status, p_.get(), show_id.c_str());
-        ShowStatus out{detail::str(seatcore_status_show_id(st.get())),
-                       detail::get<seatcore_seat_counts>(seatcore_status_counts, st.get()),
-                       {}};
-        std::size_t n = seatcore_status_seat_count(st.get());
-        out.seats.reserve(n);
-        for (std::size_t i = 0; i < n; i++) {
-            auto seat = detail::get<seatcore_seat>(seatcore_status_seat, st.get(), i);
+        ShowStatus out{detail::str(st->show_id), st->counts, {}};
+        out.seats.reserve(st->seat_count);
+        for (std::size_t i = 0; i < st->seat_count; i++) {
+            const seatcore_seat &seat = st->seats[i];
             out.seats.push_back(Seat{seat.seat_id, seat.state, detail::opt(seat.hold_expires_at)});
         }
         return out;
@@ -408,7 +334,7 @@ public:
     // Checks every invariant of the stored rows, of one show or (nullopt) of all.
     Audit audit(const std::optional<std::string> &show_id = std::nullopt) const {
         const char *show = show_id ? show_id->c_str() : nullptr;
-        return detail::audit(detail::make<AuditPtr>(seatcore_audit, p_.get(), show));
+        return detail::audit(detail::make<AuditPtr>(seatcore_audit, p_.get(), show).get());
     }
 
     // ---- the hold lifecycle ----
@@ -416,8 +342,8 @@ public:
     // A new expiry for a live hold: `seconds` from now, never past its creation plus the
     // maximum hold life. Returns the hold with its new expiry.
     Hold extend_hold(const std::string &show_id, const std::string &hold_id, std::int64_t seconds) const {
-        return detail::hold(
-            detail::make<HoldPtr>(seatcore_extend_hold, p_.get(), show_id.c_str(), hold_id.c_str(), seconds));
+        return detail::record(
+            detail::make<HoldPtr>(seatcore_extend_hold, p_.get(), show_id.c_str(), hold_id.c_str(), seconds).get());
     }
 
     // Releases some seats of a live hold; it keeps the rest. Throws SEATCORE_SEATS_NOT_IN_HOLD
@@ -426,14 +352,15 @@ public:
                                 const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
         return detail::seats_released(detail::make<SeatsReleasedPtr>(seatcore_release_seats, p_.get(), show_id.c_str(),
-                                                                     hold_id.c_str(), ids.data(), ids.size()));
+                                                                     hold_id.c_str(), ids.data(), ids.size())
+                                          .get());
     }
 
     // Cancels a booking (again: the same answer). Booking its hold again then throws
     // SEATCORE_BOOKING_CANCELLED.
     Cancellation cancel_booking(const std::string &show_id, const std::string &booking_id) const {
-        return detail::cancellation(
-            detail::make<CancellationPtr>(seatcore_cancel_booking, p_.get(), show_id.c_str(), booking_id.c_str()));
+        return detail::record(
+            detail::make<CancellationPtr>(seatcore_cancel_booking, p_.get(), show_id.c_str(), booking_id.c_str()).get());
     }
 
     // ---- end of the hold lifecycle ----
@@ -475,17 +402,17 @@ struct History {
 };
 
 namespace detail {
-inline Change change(const seatcore_change *c) {
-    return Change{seatcore_change_id(c),
-                  str(seatcore_change_kind(c)),
-                  str(seatcore_change_show_id(c)),
-                  strings(c, seatcore_change_seat_count, seatcore_change_seat_id),
-                  opt(seatcore_change_hold_id(c)),
-                  opt(seatcore_change_booking_id(c)),
-                  str(seatcore_change_at(c)),
-                  seatcore_change_at_us(c),
-                  opt(seatcore_change_expires_at(c)),
-                  seatcore_change_expires_at_us(c)};
+inline Change change(const seatcore_change &c) {
+    return Change{c.id,
+                  str(c.kind),
+                  str(c.show_id),
+                  strings(c.seat_ids, c.seat_count),
+                  opt(c.hold_id),
+                  opt(c.booking_id),
+                  str(c.at),
+                  c.at_us,
+                  opt(c.expires_at),
+                  c.expires_at_us};
 }
 }  // namespace detail
 
@@ -493,9 +420,9 @@ inline History Client::history(const std::string &show_id, std::int64_t after,
                                const std::optional<std::string> &seat_id, std::uint32_t limit) const {
     const char *seat = seat_id ? seat_id->c_str() : nullptr;
     HistoryPtr page = detail::make<HistoryPtr>(seatcore_history, p_.get(), show_id.c_str(), after, seat, limit);
-    History out{{}, seatcore_history_next(page.get())};
-    for (std::size_t i = 0; i < seatcore_history_count(page.get()); i++) {
-        out.changes.push_back(detail::change(seatcore_history_change(page.get(), i)));
+    History out{{}, page->next};
+    for (std::size_t i = 0; i < page->count; i++) {
+        out.changes.push_back(detail::change(page->changes[i]));
     }
     return out;
 }
@@ -516,7 +443,7 @@ public:
         if (!c) {
             return std::nullopt;
         }
-        return detail::change(c.get());
+        return detail::change(*c);
     }
 
     // The id of the last change returned (or the starting point): resume from it.

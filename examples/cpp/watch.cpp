@@ -39,13 +39,13 @@ int main() {
         std::thread seller([&] {
             for (std::size_t i = 0; i < seats.size(); i++) {
                 seatcore::Hold h = client.hold_seats(show, {seats[i]}, 120);
-                done.emplace_back("held", h.hold_id);
+                done.emplace_back("held", h.id);
                 if (i % 2 == 0) {
-                    client.book_hold(show, h.hold_id);
-                    done.emplace_back("booked", h.hold_id);
+                    client.book_hold(show, h.id);
+                    done.emplace_back("booked", h.id);
                 } else {
-                    client.release_hold(show, h.hold_id);
-                    done.emplace_back("released", h.hold_id);
+                    client.release_hold(show, h.id);
+                    done.emplace_back("released", h.id);
                 }
             }
         });

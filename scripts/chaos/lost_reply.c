@@ -29,14 +29,14 @@ int main(int argc, char **argv) {
     }
     rc = seatcore_client_new(url, NULL, &client, &err);
     if (rc != SEATCORE_OK) {
-        fprintf(stderr, "lost_reply: connect: %s\n", seatcore_error_message(err));
+        fprintf(stderr, "lost_reply: connect: %s\n", err->message);
         seatcore_error_free(err);
         return 1;
     }
     rc = seatcore_hold_seats_with_key(client, argv[first], (const char *const *)&argv[first + 2],
                                       (size_t)(argc - first - 2), 120, argv[first + 1], &hold, &err);
     if (rc != SEATCORE_OK) {
-        fprintf(stderr, "lost_reply: hold: %s (%s)\n", seatcore_error_message(err), seatcore_result_name(rc));
+        fprintf(stderr, "lost_reply: hold: %s (%s)\n", err->message, seatcore_result_name(rc));
         seatcore_error_free(err);
         seatcore_client_free(client);
         return 1;
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     if (crash) {
         abort(); /* the process dies with the reply unread */
     }
-    printf("%s\n", seatcore_hold_id(hold));
+    printf("%s\n", hold->id);
     seatcore_hold_free(hold);
     seatcore_client_free(client);
     return 0;

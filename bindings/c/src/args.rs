@@ -13,7 +13,7 @@ use crate::seatcore_client;
 /// # Safety
 /// `p` is NULL or points to a live `T` for `'a`.
 pub(crate) unsafe fn arg<'a, T>(p: *const T, what: &str) -> Result<&'a T, Failure> {
-    p.as_ref().ok_or_else(|| seatcore_error::null(what))
+    p.as_ref().ok_or_else(|| Failure::null(what))
 }
 
 /// A required out-parameter. Checked before the work so that a result is never made (a hold
@@ -22,7 +22,7 @@ pub(crate) unsafe fn arg<'a, T>(p: *const T, what: &str) -> Result<&'a T, Failur
 /// # Safety
 /// `p` is NULL or points to writable storage for a `T`.
 pub(crate) unsafe fn out<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T, Failure> {
-    p.as_mut().ok_or_else(|| seatcore_error::null(what))
+    p.as_mut().ok_or_else(|| Failure::null(what))
 }
 
 /// A required NUL-terminated UTF-8 string argument.
@@ -31,7 +31,7 @@ pub(crate) unsafe fn out<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T, Fail
 /// `p` is NULL or points to a NUL-terminated string that lives for `'a`.
 pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, Failure> {
     if p.is_null() {
-        return Err(seatcore_error::null(what));
+        return Err(Failure::null(what));
     }
     CStr::from_ptr(p).to_str().map_err(|_| not_utf8(what))
 }
@@ -68,7 +68,7 @@ pub(crate) unsafe fn client_and_show<'a>(
 }
 
 fn not_utf8(what: &str) -> Failure {
-    seatcore_error::new(seatcore_result::SEATCORE_INVALID_UTF8, format!("{what} is not valid UTF-8"))
+    Failure::new(seatcore_result::SEATCORE_INVALID_UTF8, format!("{what} is not valid UTF-8"))
 }
 
 /// A list of seat ids (`const char *const *ids, size_t count`) of at most `max` entries.
@@ -86,29 +86,18 @@ pub(crate) unsafe fn seat_list<'a>(
 ) -> Result<Vec<&'a str>, Failure> {
     validate::seat_count(count, max).map_err(|e| Failure::from(seatcore_core::Error::from(e)))?;
     if ids.is_null() {
-        return Err(seatcore_error::null("seat_ids"));
+        return Err(Failure::null("seat_ids"));
     }
     let raw = std::slice::from_raw_parts(ids, count);
     raw.iter()
         .enumerate()
         .map(|(i, &p)| {
             if p.is_null() {
-                return Err(seatcore_error::null(&format!("seat_ids[{i}]")).at(i));
+                return Err(Failure::null(&format!("seat_ids[{i}]")).at(i));
             }
             CStr::from_ptr(p).to_str().map_err(|_| not_utf8(&format!("seat_ids[{i}]")).at(i))
         })
         .collect()
-}
-
-/// The `index`-th seat of `seats`, or `SEATCORE_INDEX_OUT_OF_RANGE` saying how many seats
-/// `whose` ("the show", "the map") has.
-pub(crate) fn seat_at<'a, T>(seats: &'a [T], index: usize, whose: &str) -> Result<&'a T, Failure> {
-    seats.get(index).ok_or_else(|| {
-        seatcore_error::new(
-            seatcore_result::SEATCORE_INDEX_OUT_OF_RANGE,
-            format!("seat index {index} is out of range ({whose} has {} seats)", seats.len()),
-        )
-    })
 }
 
 /// An optional out-parameter: receives `value` when it is not NULL.
@@ -121,14 +110,14 @@ pub(crate) unsafe fn put<T>(p: *mut T, value: T) {
     }
 }
 
-/// An optional out-parameter for a new object: when it is not NULL, receives `value` as an
-/// object the caller owns (see [`crate::handle::new`]); otherwise `value` is dropped.
+/// An optional out-parameter for a new object: when it is not NULL, receives the object
+/// `make` gives, which the caller owns; otherwise no object is made.
 ///
 /// # Safety
 /// `p` is NULL or points to writable storage for a pointer.
-pub(crate) unsafe fn put_new<T>(p: *mut *mut T, value: T) {
+pub(crate) unsafe fn put_new<T>(p: *mut *mut T, make: impl FnOnce() -> *mut T) {
     if let Some(out) = p.as_mut() {
-        *out = crate::handle::new(value);
+        *out = make();
     }
 }
 

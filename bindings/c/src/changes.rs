@@ -1,16 +1,17 @@
 //! The change log in C: history pages (`seatcore_history`), watches (`seatcore_watch_*`)
-//! and change records (`seatcore_change_*`).
+//! and change records (`seatcore_change`).
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr};
 use std::ptr;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use seatcore_core::{Change, ChangePage, HistoryQuery, Watch};
+use seatcore_core::{Change, HistoryQuery, Watch};
 
-use crate::error::{boundary, cstring, guard, seatcore_error, seatcore_result};
-use crate::results::{strings, Stamp};
-use crate::{args, handle, seatcore_client};
+use crate::error::{boundary, guard, seatcore_error, seatcore_result};
+use crate::handle::{self, Owned, Store, View};
+use crate::results::{moment, optional_moment};
+use crate::{args, seatcore_client};
 
 /// Pass as `after` to `seatcore_watch_open` to watch from now: after every change
 /// committed before the call.
@@ -19,37 +20,65 @@ pub const SEATCORE_FROM_NOW: i64 = -1;
 /// One record of a show's change log: what happened to which seats, and when.
 ///
 /// Made by `seatcore_watch_next` (the caller owns it and frees it with
-/// `seatcore_change_free`), or borrowed from a history page (`seatcore_history_change`:
-/// valid until the page is freed, never freed by the caller). Immutable: several threads
-/// may read it at once. Every string an accessor returns is borrowed from the change.
+/// `seatcore_change_free`), or part of a history page (`page->changes[i]`: valid until the
+/// page is freed, never freed by the caller). Every string it points to is owned by it (or
+/// its page). Immutable: several threads may read it at once.
+#[repr(C)]
 pub struct seatcore_change {
-    id: i64,
-    kind: &'static std::ffi::CStr,
-    show_id: CString,
-    seat_ids: Vec<CString>,
-    hold_id: Option<CString>,
-    booking_id: Option<CString>,
-    at: Stamp,
-    expires_at: Option<Stamp>,
+    /// The change's id; ids grow. Pass it as `after` to `seatcore_history` or
+    /// `seatcore_watch_open` to go on from here.
+    pub id: i64,
+    /// What happened: `"initialized"`, `"held"`, `"extended"`, `"released"`, `"expired"`,
+    /// `"booked"`, `"cancelled"`, `"blocked"`, `"unblocked"` or `"reset"`. A static string:
+    /// valid for the life of the program.
+    pub kind: *const c_char,
+    /// The id of the show the change is about.
+    pub show_id: *const c_char,
+    /// The `seat_count` seat ids the change is about.
+    pub seat_ids: *const *const c_char,
+    pub seat_count: usize,
+    /// The id (UUID text) of the hold the change is about, or NULL when it is about none.
+    pub hold_id: *const c_char,
+    /// The id (UUID text) of the booking the change is about, or NULL when it is about none.
+    pub booking_id: *const c_char,
+    /// When the change was committed, as ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`,
+    /// the database's clock).
+    pub at: *const c_char,
+    /// `at` in microseconds since the Unix epoch (UTC).
+    pub at_us: i64,
+    /// When the hold ends (`held`, `extended`) or ended (`expired`), as ISO 8601 text; NULL
+    /// for other kinds.
+    pub expires_at: *const c_char,
+    /// `expires_at` in microseconds since the Unix epoch (UTC); 0 when there is none.
+    pub expires_at_us: i64,
 }
 
-impl From<Change> for seatcore_change {
-    fn from(c: Change) -> seatcore_change {
-        seatcore_change {
-            id: c.id,
-            kind: kind_name(c.kind),
-            show_id: cstring(c.show_id),
-            seat_ids: strings(c.seat_ids),
-            hold_id: c.hold_id.map(|id| cstring(id.to_string())),
-            booking_id: c.booking_id.map(|id| cstring(id.to_string())),
-            at: (&c.at).into(),
-            expires_at: c.expires_at.as_ref().map(Stamp::from),
-        }
+impl View for seatcore_change {
+    type Item = ();
+}
+
+/// A change as C reads it, its strings kept in `store` (the change's own, or its page's).
+fn change<I>(store: &mut Store<I>, c: Change) -> seatcore_change {
+    let (seat_ids, seat_count) = store.list(c.seat_ids);
+    let (at, at_us) = moment(store, &c.at);
+    let (expires_at, expires_at_us) = optional_moment(store, c.expires_at.as_ref());
+    seatcore_change {
+        id: c.id,
+        kind: kind_name(c.kind).as_ptr(),
+        show_id: store.text(c.show_id),
+        seat_ids,
+        seat_count,
+        hold_id: store.optional_text(c.hold_id.map(|id| id.to_string())),
+        booking_id: store.optional_text(c.booking_id.map(|id| id.to_string())),
+        at,
+        at_us,
+        expires_at,
+        expires_at_us,
     }
 }
 
 /// The kind's name as a static C string. Exhaustive: a new kind stops the build here.
-fn kind_name(kind: seatcore_core::ChangeKind) -> &'static std::ffi::CStr {
+fn kind_name(kind: seatcore_core::ChangeKind) -> &'static CStr {
     use seatcore_core::ChangeKind::*;
     match kind {
         Initialized => c"initialized",
@@ -65,94 +94,12 @@ fn kind_name(kind: seatcore_core::ChangeKind) -> &'static std::ffi::CStr {
     }
 }
 
-// ---- changes ----
-
-/// The change's id; ids grow. Pass it as `after` to `seatcore_history` or
-/// `seatcore_watch_open` to go on from here. 0 when `change` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_id(change: *const seatcore_change) -> i64 {
-    handle::get(change, |c| c.id)
-}
-
-/// What happened: `"initialized"`, `"held"`, `"extended"`, `"released"`, `"expired"`,
-/// `"booked"`, `"cancelled"`, `"blocked"`, `"unblocked"` or `"reset"`. A static string:
-/// valid for the life of the program, never freed. NULL when `change` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_kind(change: *const seatcore_change) -> *const c_char {
-    handle::text(change, |c| c.kind)
-}
-
-/// The id of the show the change is about. Borrowed from `change` (valid until it, or the
-/// page it came from, is freed); NULL when `change` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_show_id(change: *const seatcore_change) -> *const c_char {
-    handle::text(change, |c| &c.show_id)
-}
-
-/// How many seats the change is about; 0 when `change` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_seat_count(change: *const seatcore_change) -> usize {
-    handle::get(change, |c| c.seat_ids.len())
-}
-
-/// The `index`-th seat id of the change. Borrowed from `change`; NULL when `change` is NULL
-/// or `index` is out of range.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_seat_id(
-    change: *const seatcore_change,
-    index: usize,
-) -> *const c_char {
-    handle::text_at(change, index, |c| &c.seat_ids)
-}
-
-/// The id (UUID text) of the hold the change is about, or NULL when it is about none (or
-/// `change` is NULL). Borrowed from `change`.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_hold_id(change: *const seatcore_change) -> *const c_char {
-    handle::optional_text(change, |c| c.hold_id.as_deref())
-}
-
-/// The id (UUID text) of the booking the change is about, or NULL when it is about none
-/// (or `change` is NULL). Borrowed from `change`.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_booking_id(change: *const seatcore_change) -> *const c_char {
-    handle::optional_text(change, |c| c.booking_id.as_deref())
-}
-
-/// When the change was committed, as ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`,
-/// the database's clock). Borrowed from `change`; NULL when `change` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_at(change: *const seatcore_change) -> *const c_char {
-    handle::text(change, |c| &c.at.text)
-}
-
-/// When the change was committed, in microseconds since the Unix epoch (UTC); 0 when
-/// `change` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_at_us(change: *const seatcore_change) -> i64 {
-    handle::get(change, |c| c.at.us)
-}
-
-/// When the hold ends (`held`, `extended`) or ended (`expired`), as ISO 8601 text; NULL for
-/// other kinds (or when `change` is NULL). Borrowed from `change`.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_expires_at(change: *const seatcore_change) -> *const c_char {
-    handle::optional_text(change, |c| c.expires_at.as_ref().map(|t| t.text.as_c_str()))
-}
-
-/// `seatcore_change_expires_at` in microseconds since the Unix epoch (UTC); 0 when the
-/// change has none (or `change` is NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_change_expires_at_us(change: *const seatcore_change) -> i64 {
-    handle::get(change, |c| c.expires_at.as_ref().map_or(0, |t| t.us))
-}
-
-/// Frees a change made by `seatcore_watch_next`, and every string borrowed from it. NULL
-/// is a no-op. Never pass a change borrowed from a history page. Must not race with other
-/// uses of the same change; freeing it twice is undefined behaviour.
+/// Frees a change made by `seatcore_watch_next`, and every string it points to. NULL is a
+/// no-op. Never pass a change of a history page. Must not race with other uses of the same
+/// change; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_change_free(change: *mut seatcore_change) {
-    handle::free(change)
+    handle::free_object(change)
 }
 
 // ---- history pages ----
@@ -161,15 +108,19 @@ pub unsafe extern "C" fn seatcore_change_free(change: *mut seatcore_change) {
 ///
 /// Made by `seatcore_history`; the caller owns it and frees it with
 /// `seatcore_history_free`. Immutable: several threads may read it at once.
+#[repr(C)]
 pub struct seatcore_history_page {
-    changes: Vec<seatcore_change>,
-    next: i64,
+    /// The page's `count` changes, oldest first. They belong to the page: valid until
+    /// `seatcore_history_free(page)`; never pass one to `seatcore_change_free`.
+    pub changes: *const seatcore_change,
+    pub count: usize,
+    /// The `after` of the next page: every change up to it was returned (or filtered out),
+    /// now and for good. Equal to the `after` asked for when the page is empty.
+    pub next: i64,
 }
 
-impl From<ChangePage> for seatcore_history_page {
-    fn from(page: ChangePage) -> seatcore_history_page {
-        seatcore_history_page { changes: page.changes.into_iter().map(Into::into).collect(), next: page.next }
-    }
+impl View for seatcore_history_page {
+    type Item = seatcore_change;
 }
 
 /// Reads a page of a show's history, oldest first: the changes after change id `after`
@@ -181,11 +132,10 @@ impl From<ChangePage> for seatcore_history_page {
 /// - `seat_id`: optional (NULL: every change); read only during the call.
 /// - `limit`: 1 to 1000.
 /// - `out`: required; on success `*out` is a new page the caller owns and frees with
-///   `seatcore_history_free`; read it with `seatcore_history_count`,
-///   `seatcore_history_change` and `seatcore_history_next`. Untouched on failure.
+///   `seatcore_history_free`. Untouched on failure.
 /// - `err`: optional.
 ///
-/// Pass the page's `seatcore_history_next` as `after` to read the following page; a page
+/// Pass the page's `next` as `after` to read the following page; a page
 /// with no change means there is nothing more now. Fails with `SEATCORE_SHOW_NOT_FOUND`,
 /// `SEATCORE_INVALID_INPUT` (negative `after`, `limit` out of range, bad show or seat id),
 /// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
@@ -204,41 +154,20 @@ pub unsafe extern "C" fn seatcore_history(
         let seat_id = args::optional_text(seat_id, "seat_id")?.map(str::to_owned);
         let out = args::out(out, "out")?;
         let page = core.history(show_id, &HistoryQuery { after, seat_id, limit })?;
-        *out = handle::new(seatcore_history_page::from(page));
+        *out = handle::object(|store| {
+            let changes = page.changes.into_iter().map(|c| change(store, c)).collect();
+            let (changes, count) = store.items(changes);
+            seatcore_history_page { changes, count, next: page.next }
+        });
         Ok(())
     })
 }
 
-/// How many changes the page has; 0 when `page` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_history_count(page: *const seatcore_history_page) -> usize {
-    handle::get(page, |p| p.changes.len())
-}
-
-/// The `index`-th change of the page, oldest first. Borrowed from `page`: valid until
-/// `seatcore_history_free(page)`; never pass it to `seatcore_change_free`. NULL when `page`
-/// is NULL or `index >= seatcore_history_count(page)`.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_history_change(
-    page: *const seatcore_history_page,
-    index: usize,
-) -> *const seatcore_change {
-    page.as_ref().and_then(|p| p.changes.get(index)).map_or(ptr::null(), |c| c as *const seatcore_change)
-}
-
-/// The `after` of the next page: every change up to it was returned (or filtered out),
-/// now and for good. Equal to the `after` asked for when the page is empty. 0 when `page`
-/// is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_history_next(page: *const seatcore_history_page) -> i64 {
-    handle::get(page, |p| p.next)
-}
-
-/// Frees a page and every change and string borrowed from it. NULL is a no-op. Must not
-/// race with other uses of the page; freeing it twice is undefined behaviour.
+/// Frees a page and every change and string it points to. NULL is a no-op. Must not race
+/// with other uses of the page; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_history_free(page: *mut seatcore_history_page) {
-    handle::free(page)
+    handle::free_object(page)
 }
 
 // ---- watches ----
@@ -311,7 +240,7 @@ pub unsafe extern "C" fn seatcore_watch_next(
         let out = args::out(out, "out")?;
         let mut w = watch.watch.lock().unwrap_or_else(PoisonError::into_inner);
         let next = w.next(Duration::from_millis(timeout_ms))?;
-        *out = next.map_or(ptr::null_mut(), |c| handle::new(seatcore_change::from(c)));
+        *out = next.map_or(ptr::null_mut(), |c| handle::object(|store| change(store, c)));
         Ok(())
     })
 }
@@ -321,7 +250,9 @@ pub unsafe extern "C" fn seatcore_watch_next(
 /// `watch` is NULL. Waits while another thread is in `seatcore_watch_next` on the watch.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_watch_position(watch: *const seatcore_watch) -> i64 {
-    guard(0, || handle::get(watch, |w| w.watch.lock().unwrap_or_else(PoisonError::into_inner).position()))
+    guard(0, || {
+        watch.as_ref().map_or(0, |w| w.watch.lock().unwrap_or_else(PoisonError::into_inner).position())
+    })
 }
 
 /// Closes the watch's database connection and frees it. NULL is a no-op. Call it once,
@@ -335,7 +266,7 @@ pub unsafe extern "C" fn seatcore_watch_free(watch: *mut seatcore_watch) {
 // watch may be handed from thread to thread: hold the compiler to it.
 const _: () = {
     const fn shared_between_threads<T: Send + Sync>() {}
-    shared_between_threads::<seatcore_change>();
-    shared_between_threads::<seatcore_history_page>();
+    shared_between_threads::<Owned<seatcore_change>>();
+    shared_between_threads::<Owned<seatcore_history_page>>();
     shared_between_threads::<seatcore_watch>();
 };

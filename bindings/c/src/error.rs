@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use seatcore_core::{Error, ErrorKind};
 
+use crate::handle::{self, View};
+
 /// The result of every fallible seatcore function.
 ///
 /// `SEATCORE_OK` is 0; every other value is a failure. Codes 1 to 99 are the core's
@@ -28,7 +30,7 @@ pub enum seatcore_result {
     /// At least one requested seat id is not on the show's seat map.
     SEATCORE_INVALID_SEAT_IDS = 3,
     /// Some requested seats are held or booked by someone else; nothing was held. The error
-    /// object lists them (`seatcore_error_unavailable_seat`).
+    /// object lists them (`err->unavailable`).
     SEATCORE_SEATS_UNAVAILABLE = 4,
     /// No live hold of this show has this id (never made, released, swept, booked as
     /// another show's, or not a UUID at all).
@@ -39,7 +41,7 @@ pub enum seatcore_result {
     SEATCORE_HOLD_INVALIDATED = 7,
     /// The input broke a rule (empty or duplicate seat ids, too many seats, bad show id,
     /// hold duration out of range, ...). Nothing was written. The message names the rule;
-    /// `seatcore_error_index` gives the position in the seat list when there is one.
+    /// `err->index` gives the position in the seat list when there is one (`err->has_index`).
     SEATCORE_INVALID_INPUT = 8,
     /// The request key was used before for a different hold request of this show.
     SEATCORE_REQUEST_KEY_REUSED = 9,
@@ -61,7 +63,7 @@ pub enum seatcore_result {
     /// No booking of this show has this id (never made, another show's, or not a UUID).
     SEATCORE_BOOKING_NOT_FOUND = 14,
     /// Some seats to release are not in the hold; nothing was released. The error object
-    /// lists them (`seatcore_error_not_in_hold_seat`).
+    /// lists them (`err->not_in_hold`).
     SEATCORE_SEATS_NOT_IN_HOLD = 15,
     /// The hold was booked and the booking cancelled: its seats are free again, and booking
     /// the hold again does not take them back; hold them anew.
@@ -73,7 +75,8 @@ pub enum seatcore_result {
     /// A bug inside seatcore (a Rust panic) was caught at the boundary. The handle stays
     /// usable; please report the message.
     SEATCORE_PANIC = 102,
-    /// An index argument was past the end of a list.
+    /// An index argument was past the end of a list. No function of this version takes an
+    /// index: result objects are read by their fields. The number stays reserved.
     SEATCORE_INDEX_OUT_OF_RANGE = 103,
     /// Returned by no call: `seatcore_result_name` names every value it does not know so
     /// (a code of a later version, say).
@@ -137,57 +140,103 @@ fn kind_name(kind: ErrorKind) -> &'static CStr {
     &names[at]
 }
 
-/// What went wrong in a failed call: a result code, a message, and details.
+/// What went wrong in a failed call: a result code, a message, and details, read by their
+/// fields (`err->code`, `err->message`, ...).
 ///
 /// Created by seatcore only on failure, handed to the caller through an optional
 /// `seatcore_error **err` out-parameter; the caller owns it and frees it with
-/// `seatcore_error_free`. Immutable, so it may be read from any thread.
+/// `seatcore_error_free`. Every string and list it points to is owned by it: valid until it
+/// is freed, never to be freed by the caller. Immutable, so it may be read from any thread.
+#[repr(C)]
 pub struct seatcore_error {
+    /// The result code: the same value the failed call returned.
+    pub code: seatcore_result,
+    /// What happened and, where it helps, what to do. For input errors it is the contract's
+    /// validation text (e.g. `"seat_ids must not contain duplicates"`). Never NULL; never
+    /// contains SQL text.
+    pub message: *const c_char,
+    /// True for an error about one element of a seat list (an empty, over-long, NULL or
+    /// non-UTF-8 seat id, a seat of a map that breaks a rule); `index` is then its position.
+    pub has_index: bool,
+    /// The position in the caller's seat list when `has_index` is true; 0 otherwise.
+    pub index: usize,
+    /// For `SEATCORE_SEATS_UNAVAILABLE`: the `unavailable_count` seat ids that were taken, in
+    /// seat-map order. No entries for other errors.
+    pub unavailable: *const *const c_char,
+    pub unavailable_count: usize,
+    /// For `SEATCORE_SEATS_NOT_IN_HOLD`: the `not_in_hold_count` seat ids asked for that the
+    /// hold does not have, in request order. No entries for other errors.
+    pub not_in_hold: *const *const c_char,
+    pub not_in_hold_count: usize,
+}
+
+impl View for seatcore_error {
+    type Item = ();
+}
+
+/// A failure on its way to C: what [`boundary`] turns into a `seatcore_error`.
+#[derive(Debug)]
+pub(crate) struct Failure {
     pub(crate) code: seatcore_result,
-    pub(crate) message: CString,
+    pub(crate) message: String,
     /// The position in the caller's seat list the error is about, if any.
     pub(crate) index: Option<usize>,
     /// For `SEATCORE_SEATS_UNAVAILABLE`: the taken seats, in seat-map order.
-    pub(crate) unavailable: Vec<CString>,
+    pub(crate) unavailable: Vec<String>,
     /// For `SEATCORE_SEATS_NOT_IN_HOLD`: the seats asked for that the hold does not have.
-    pub(crate) not_in_hold: Vec<CString>,
+    pub(crate) not_in_hold: Vec<String>,
 }
 
-/// A failure on its way to C.
-pub(crate) type Failure = seatcore_error;
-
-impl seatcore_error {
-    pub(crate) fn new(code: seatcore_result, message: impl Into<String>) -> seatcore_error {
-        seatcore_error {
+impl Failure {
+    pub(crate) fn new(code: seatcore_result, message: impl Into<String>) -> Failure {
+        Failure {
             code,
-            message: cstring(message.into()),
+            message: message.into(),
             index: None,
             unavailable: Vec::new(),
             not_in_hold: Vec::new(),
         }
     }
 
-    pub(crate) fn at(mut self, index: usize) -> seatcore_error {
+    pub(crate) fn at(mut self, index: usize) -> Failure {
         self.index = Some(index);
         self
     }
 
-    pub(crate) fn null(what: &str) -> seatcore_error {
-        seatcore_error::new(SEATCORE_NULL_PARAMETER, format!("{what} must not be NULL"))
+    pub(crate) fn null(what: &str) -> Failure {
+        Failure::new(SEATCORE_NULL_PARAMETER, format!("{what} must not be NULL"))
     }
 
-    fn panic(payload: Box<dyn Any + Send>) -> seatcore_error {
+    fn panic(payload: Box<dyn Any + Send>) -> Failure {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_owned());
-        seatcore_error::new(SEATCORE_PANIC, format!("internal error (panic) in seatcore: {what}"))
+        Failure::new(SEATCORE_PANIC, format!("internal error (panic) in seatcore: {what}"))
+    }
+
+    /// The error object C reads.
+    fn into_object(self) -> *mut seatcore_error {
+        handle::object(|store| {
+            let (unavailable, unavailable_count) = store.list(self.unavailable);
+            let (not_in_hold, not_in_hold_count) = store.list(self.not_in_hold);
+            seatcore_error {
+                code: self.code,
+                message: store.text(self.message),
+                has_index: self.index.is_some(),
+                index: self.index.unwrap_or(0),
+                unavailable,
+                unavailable_count,
+                not_in_hold,
+                not_in_hold_count,
+            }
+        })
     }
 }
 
-impl From<Error> for seatcore_error {
-    fn from(err: Error) -> seatcore_error {
+impl From<Error> for Failure {
+    fn from(err: Error) -> Failure {
         let mut message = err.to_string();
         if err.is_infrastructure() {
             // The driver's own text ("db error") hides the server's reason in its source.
@@ -201,10 +250,10 @@ impl From<Error> for seatcore_error {
                 source = cause.source();
             }
         }
-        let mut out = seatcore_error::new(seatcore_result::from_kind(err.kind()), message);
+        let mut out = Failure::new(seatcore_result::from_kind(err.kind()), message);
         out.index = err.input().and_then(|input| input.index());
-        out.unavailable = err.unavailable_seats().iter().map(|s| cstring(s.clone())).collect();
-        out.not_in_hold = err.seats_not_in_hold().iter().map(|s| cstring(s.clone())).collect();
+        out.unavailable = err.unavailable_seats().to_vec();
+        out.not_in_hold = err.seats_not_in_hold().to_vec();
         out
     }
 }
@@ -225,14 +274,14 @@ pub(crate) fn boundary(
     err: *mut *mut seatcore_error,
     body: impl FnOnce() -> Result<(), Failure>,
 ) -> seatcore_result {
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| Err(seatcore_error::panic(p)));
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| Err(Failure::panic(p)));
     match outcome {
         Ok(()) => SEATCORE_OK,
         Err(failure) => {
             let code = failure.code;
             if !err.is_null() {
                 // SAFETY: the caller promises `err` is NULL or points to writable storage.
-                unsafe { *err = Box::into_raw(Box::new(failure)) };
+                unsafe { *err = failure.into_object() };
             }
             code
         }
@@ -260,9 +309,9 @@ mod tests {
             assert!(!C_ONLY.iter().any(|(c, _)| *c == code), "{kind:?} is listed as C-only");
         }
         // errors carry the code of their kind
-        let e = seatcore_error::from(Error::Config("bad sslmode".into()));
+        let e = Failure::from(Error::Config("bad sslmode".into()));
         assert_eq!(e.code, SEATCORE_CONFIG);
-        assert_eq!(e.message.to_str().unwrap(), "configuration error: bad sslmode");
+        assert_eq!(e.message, "configuration error: bad sslmode");
     }
 
     #[test]
@@ -280,14 +329,14 @@ mod tests {
 
     #[test]
     fn details_survive_the_mapping() {
-        let e = seatcore_error::from(Error::InvalidInput(InputError::EmptySeatId { index: 2 }));
+        let e = Failure::from(Error::InvalidInput(InputError::EmptySeatId { index: 2 }));
         assert_eq!(e.code, SEATCORE_INVALID_INPUT);
         assert_eq!(e.index, Some(2));
-        assert_eq!(e.message.to_str().unwrap(), "seat_ids must not contain empty strings");
-        let e = seatcore_error::from(Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] });
+        assert_eq!(e.message, "seat_ids must not contain empty strings");
+        let e = Failure::from(Error::SeatsUnavailable { seat_ids: vec!["A1".into(), "B2".into()] });
         assert_eq!(e.code, SEATCORE_SEATS_UNAVAILABLE);
         assert_eq!(e.index, None);
-        assert_eq!(e.unavailable, vec![CString::new("A1").unwrap(), CString::new("B2").unwrap()]);
+        assert_eq!(e.unavailable, ["A1", "B2"]);
     }
 
     #[test]
@@ -296,8 +345,10 @@ mod tests {
         let code = boundary(&mut err, || panic!("boom"));
         assert_eq!(code, SEATCORE_PANIC);
         assert!(!err.is_null());
-        let e = unsafe { Box::from_raw(err) };
-        assert!(e.message.to_str().unwrap().contains("boom"));
+        let e = unsafe { &*err };
+        assert_eq!(e.code, SEATCORE_PANIC);
+        assert!(unsafe { CStr::from_ptr(e.message) }.to_str().unwrap().contains("boom"));
+        unsafe { handle::free_object(err) };
         // a NULL err pointer is fine too
         assert_eq!(boundary(ptr::null_mut(), || panic!("again")), SEATCORE_PANIC);
     }

@@ -1,10 +1,13 @@
-//! The objects seatcore hands to C (clients, holds, pages, ...): made with [`new`], read by
-//! accessors through [`get`], [`text`], [`optional_text`] and [`text_at`], which answer 0,
-//! false or NULL for a NULL object, and freed with [`free`].
+//! The objects seatcore hands to C.
+//!
+//! Handles (client, watch, sweeper) are opaque: made with [`new`], freed with [`free`].
+//! Result objects (holds, pages, errors, ...) are `#[repr(C)]` views that C reads by their
+//! fields: [`object`] builds one from a [`Store`] that owns every string and array the view
+//! points into, and [`free_object`] frees both.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 
-use crate::error::{guard, NO_STRING};
+use crate::error::{cstring, guard, NO_STRING};
 
 /// A new object for C: the caller owns it and frees it with its `_free` function, which
 /// calls [`free`].
@@ -24,42 +27,84 @@ pub(crate) unsafe fn free<T>(p: *mut T) {
     }
 }
 
-/// A value read from an object; `V::default()` (0, false) when `p` is NULL.
-///
-/// # Safety
-/// `p` is NULL or points to a live `T`.
-pub(crate) unsafe fn get<T, V: Default>(p: *const T, read: impl FnOnce(&T) -> V) -> V {
-    p.as_ref().map_or_else(V::default, read)
+/// A struct C reads by its fields; `Item` is the type of the array it points to, if any
+/// (the seats of a status, the changes of a page), `()` otherwise.
+pub(crate) trait View {
+    type Item;
 }
 
-/// A string borrowed from an object (valid until it is freed); NULL when `p` is NULL.
-///
-/// # Safety
-/// `p` is NULL or points to a live `T`.
-pub(crate) unsafe fn text<'a, T: 'a>(p: *const T, read: impl FnOnce(&'a T) -> &'a CStr) -> *const c_char {
-    optional_text(p, |object| Some(read(object)))
+/// The heap storage a view points into: its strings, its lists of strings and its array of
+/// items. Moving the store moves none of these (they live in their own heap blocks), so the
+/// view's pointers stay valid for as long as the store lives.
+pub(crate) struct Store<I> {
+    strings: Vec<CString>,
+    lists: Vec<Vec<*const c_char>>,
+    items: Vec<I>,
 }
 
-/// A string an object may lack, borrowed from it; NULL when it has none or `p` is NULL.
-///
-/// # Safety
-/// `p` is NULL or points to a live `T`.
-pub(crate) unsafe fn optional_text<'a, T: 'a>(
-    p: *const T,
-    read: impl FnOnce(&'a T) -> Option<&'a CStr>,
-) -> *const c_char {
-    p.as_ref().and_then(read).map_or(NO_STRING, CStr::as_ptr)
+impl<I> Store<I> {
+    pub(crate) fn new() -> Store<I> {
+        Store { strings: Vec::new(), lists: Vec::new(), items: Vec::new() }
+    }
+
+    /// Keeps `s` as a C string; its address.
+    pub(crate) fn text(&mut self, s: String) -> *const c_char {
+        let s = cstring(s);
+        let p = s.as_ptr();
+        self.strings.push(s);
+        p
+    }
+
+    /// Keeps `s` as a C string; its address, or NULL for `None`.
+    pub(crate) fn optional_text(&mut self, s: Option<String>) -> *const c_char {
+        s.map_or(NO_STRING, |s| self.text(s))
+    }
+
+    /// Keeps the strings of a list and the array of their addresses; the array's address
+    /// and length.
+    pub(crate) fn list(&mut self, items: Vec<String>) -> (*const *const c_char, usize) {
+        let list: Vec<*const c_char> = items.into_iter().map(|s| self.text(s)).collect();
+        let view = (list.as_ptr(), list.len());
+        self.lists.push(list);
+        view
+    }
+
+    /// Keeps the view's array of items (once per store); its address and length.
+    pub(crate) fn items(&mut self, items: Vec<I>) -> (*const I, usize) {
+        debug_assert!(self.items.is_empty(), "a store keeps one array of items");
+        self.items = items;
+        (self.items.as_ptr(), self.items.len())
+    }
 }
 
-/// The `index`-th string of a list of an object, borrowed from it; NULL when `p` is NULL or
-/// `index` is out of range.
+/// A view and the store it points into. The view comes first: a pointer to the view is a
+/// pointer to the whole, which is how [`free_object`] finds the store.
+#[repr(C)]
+pub(crate) struct Owned<V: View> {
+    view: V,
+    store: Store<V::Item>,
+}
+
+// SAFETY: the view's pointers point only into its own store (or to static strings), and
+// neither changes after [`object`] made them: the object is immutable until it is freed,
+// so it may be read from several threads and freed on any one.
+unsafe impl<V: View> Send for Owned<V> {}
+unsafe impl<V: View> Sync for Owned<V> {}
+
+/// A new result object for C: `build` makes the view, keeping what it points to in the
+/// store. The caller owns it and frees it with its `_free` function, which calls
+/// [`free_object`].
+pub(crate) fn object<V: View>(build: impl FnOnce(&mut Store<V::Item>) -> V) -> *mut V {
+    let mut store = Store::new();
+    let view = build(&mut store);
+    new(Owned { view, store }).cast()
+}
+
+/// Frees an object made by [`object`] and everything its view points into; NULL is a no-op.
 ///
 /// # Safety
-/// `p` is NULL or points to a live `T`.
-pub(crate) unsafe fn text_at<'a, T: 'a>(
-    p: *const T,
-    index: usize,
-    list: impl FnOnce(&'a T) -> &'a [CString],
-) -> *const c_char {
-    optional_text(p, |object| list(object).get(index).map(CString::as_c_str))
+/// `p` is NULL or an object made by [`object`] for this `V`, not freed yet, that no other
+/// thread uses.
+pub(crate) unsafe fn free_object<V: View>(p: *mut V) {
+    free(p.cast::<Owned<V>>())
 }

@@ -159,8 +159,8 @@ unsafe fn run(client: *mut seatcore_client, c: &Call) -> crate::error::seatcore_
     // The message of a failure is always readable and names something.
     if code != SEATCORE_OK && c.want_err {
         assert!(!err.is_null(), "{code:?} without an error object");
-        assert_eq!(seatcore_error_code(err), code);
-        let msg = CStr::from_ptr(seatcore_error_message(err)).to_str().expect("UTF-8 message");
+        assert_eq!((*err).code, code);
+        let msg = CStr::from_ptr((*err).message).to_str().expect("UTF-8 message");
         assert!(!msg.is_empty());
         for leak in ["SELECT", "INSERT", "UPDATE ", "panicked"] {
             assert!(!msg.contains(leak), "message leaks {leak:?}: {msg}");
@@ -175,7 +175,7 @@ unsafe fn run(client: *mut seatcore_client, c: &Call) -> crate::error::seatcore_
             "out written on failure"
         );
     } else if c.op == 7 {
-        assert!(seatcore_audit_ok(report), "the audit found problems");
+        assert!((*report).ok, "the audit found problems");
     }
     seatcore_audit_free(report);
     seatcore_hold_free(hold);
@@ -240,10 +240,12 @@ fn random_arguments_never_crash_and_refusals_write_nothing() {
 unsafe fn assert_sound(client: *const seatcore_client) {
     let mut report = ptr::null_mut();
     assert_eq!(seatcore_audit(client, ptr::null(), &mut report, ptr::null_mut()), SEATCORE_OK);
-    let problems: Vec<String> = (0..seatcore_audit_problems_listed(report))
-        .map(|i| CStr::from_ptr(seatcore_audit_problem(report, i)).to_string_lossy().into_owned())
+    let r = &*report;
+    let problems: Vec<String> = std::slice::from_raw_parts(r.problems, r.problems_listed)
+        .iter()
+        .map(|&p| CStr::from_ptr(p).to_string_lossy().into_owned())
         .collect();
-    let ok = seatcore_audit_ok(report);
+    let ok = r.ok;
     seatcore_audit_free(report);
     assert!(ok && problems.is_empty(), "the audit found problems: {problems:?}");
 }
@@ -254,11 +256,9 @@ fn book_through_c(url: &str, show: &str) -> crate::error::seatcore_result {
     let url = CString::new(url).unwrap();
     let mut client = ptr::null_mut();
     let mut err = ptr::null_mut();
-    let opts = seatcore_options_new();
+    let opts = seatcore_options { checkout_timeout_ms: 3000, ..seatcore_options_default() };
     unsafe {
-        seatcore_options_set_checkout_timeout_ms(opts, 3000, ptr::null_mut());
-        let code = seatcore_client_new(url.as_ptr(), opts, &mut client, &mut err);
-        seatcore_options_free(opts);
+        let code = seatcore_client_new(url.as_ptr(), &opts, &mut client, &mut err);
         if code != SEATCORE_OK {
             seatcore_error_free(err);
             return code;
@@ -284,7 +284,7 @@ fn book_through_c(url: &str, show: &str) -> crate::error::seatcore_result {
         );
         let mut booking = ptr::null_mut();
         assert_eq!(
-            seatcore_book_hold(client, show.as_ptr(), seatcore_hold_id(hold), &mut booking, ptr::null_mut()),
+            seatcore_book_hold(client, show.as_ptr(), (*hold).id, &mut booking, ptr::null_mut()),
             SEATCORE_OK
         );
         seatcore_hold_free(hold);

@@ -3,8 +3,9 @@
 //! A thin translation of the core crate into C: every exported function checks its
 //! arguments (NULL, UTF-8, list bounds) before doing anything, runs inside one boundary
 //! ([`error::boundary`]) that turns panics into `SEATCORE_PANIC`, and writes its
-//! out-parameters only on success. The header `include/seatcore.h` is generated from these
-//! doc comments by cbindgen and committed; a test keeps it fresh.
+//! out-parameters only on success. The header `seatcore.h` is generated from these doc
+//! comments by cbindgen when the crate is built (build.rs), next to the library:
+//! `target/<profile>/include/seatcore.h`.
 
 // Every exported function documents its pointer contract in its doc comment (copied into the
 // C header), which is where C callers read it.
@@ -29,6 +30,7 @@ mod seat_map;
 mod tests;
 
 use std::ffi::{c_char, c_void};
+use std::ptr;
 use std::time::Duration;
 
 use seatcore_core::{validate, Options, SeatCore, Sweeper, GROUP_SIZE_BUCKETS};
@@ -37,8 +39,8 @@ pub use changes::{seatcore_change, seatcore_history_page, seatcore_watch, SEATCO
 pub use error::{seatcore_error, seatcore_result};
 pub use lifecycle::*;
 pub use results::{
-    seatcore_audit_report, seatcore_booking, seatcore_hold, seatcore_seat, seatcore_seat_counts,
-    seatcore_seat_state, seatcore_status,
+    seatcore_audit_report, seatcore_booking, seatcore_cancellation, seatcore_hold, seatcore_record,
+    seatcore_seat, seatcore_seat_counts, seatcore_seat_state, seatcore_status,
 };
 pub use seat_map::{
     seatcore_best_filters, seatcore_map, seatcore_map_entry, seatcore_map_seat, SEATCORE_ACCESSIBLE_ONLY,
@@ -46,6 +48,7 @@ pub use seat_map::{
 };
 
 use error::{boundary, guard, Failure};
+use handle::{Owned, Store};
 
 // ---- library ----
 
@@ -65,270 +68,118 @@ pub extern "C" fn seatcore_result_name(code: u32) -> *const c_char {
 
 // ---- errors ----
 
-/// The error's message: what happened and, where it helps, what to do. For input errors it
-/// is the contract's validation text (e.g. `"seat_ids must not contain duplicates"`).
-///
-/// Borrowed from `err`: valid until `seatcore_error_free(err)`; do not free it. NULL when
-/// `err` is NULL. Never contains SQL text.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_error_message(err: *const seatcore_error) -> *const c_char {
-    handle::text(err, |e| &e.message)
-}
-
-/// The error's result code (the same value the failed call returned); `SEATCORE_OK` when
-/// `err` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_error_code(err: *const seatcore_error) -> seatcore_result {
-    err.as_ref().map_or(seatcore_result::SEATCORE_OK, |e| e.code)
-}
-
-/// For errors about one element of a seat list (an empty, over-long, NULL or non-UTF-8
-/// seat id): writes its position into `*index` and returns true. Returns false, writing
-/// nothing, when the error has no position or `err` or `index` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_error_index(err: *const seatcore_error, index: *mut usize) -> bool {
-    match (err.as_ref().and_then(|e| e.index), index.as_mut()) {
-        (Some(i), Some(out)) => {
-            *out = i;
-            true
-        }
-        _ => false,
-    }
-}
-
-/// For `SEATCORE_SEATS_UNAVAILABLE`: how many requested seats were taken. 0 for other
-/// errors and when `err` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_error_unavailable_count(err: *const seatcore_error) -> usize {
-    handle::get(err, |e| e.unavailable.len())
-}
-
-/// For `SEATCORE_SEATS_UNAVAILABLE`: the `index`-th taken seat id, in seat-map order.
-/// Borrowed from `err` (valid until it is freed); NULL when `err` is NULL or `index` is out
-/// of range.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_error_unavailable_seat(
-    err: *const seatcore_error,
-    index: usize,
-) -> *const c_char {
-    handle::text_at(err, index, |e| &e.unavailable)
-}
-
-/// Frees an error object and every string borrowed from it. NULL is a no-op; freeing twice
-/// is undefined behaviour.
+/// Frees an error object and every string and list it points to. NULL is a no-op; freeing
+/// twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_error_free(err: *mut seatcore_error) {
-    handle::free(err)
+    handle::free_object(err)
 }
 
 // ---- options ----
 
-/// How a client connects: pool size, timeouts, sweep batches, migrations.
+/// How a client connects: pool size, timeouts, sweep batches, migrations. A plain struct:
+/// start from `seatcore_options_default()`, set the fields you need, and pass its address
+/// to `seatcore_client_new`, which reads it during the call only.
 ///
-/// Made by `seatcore_options_new`, owned by the caller, freed with `seatcore_options_free`.
-/// Only read by `seatcore_client_new`, which copies it: free it right after if you like.
-/// Not for concurrent mutation; setters and `seatcore_client_new` must not race.
-///
-/// Every setter checks its value against the option's range and refuses one outside it
-/// with `SEATCORE_CONFIG` (the message names the option and its range); the option then
-/// keeps the value it had. No value is ever silently changed.
+/// `seatcore_client_new` checks every field against its range and refuses a value outside
+/// it with `SEATCORE_CONFIG` (the message names the option and its range; no client is
+/// made). No value is ever silently changed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
 pub struct seatcore_options {
-    inner: Options,
+    /// The most connections the pool opens. Default: 16. Valid: 1 to 1000.
+    pub pool_size: u32,
+    /// Connections kept open while idle; the rest open on demand (a value above the pool
+    /// size keeps every connection of the pool open). Default: 2. Valid: 0 to 1000.
+    pub min_idle: u32,
+    /// How long a call waits for a free pooled connection before `SEATCORE_UNAVAILABLE`, in
+    /// milliseconds. Default: 5000 ms. Valid: 1 to 3600000 ms.
+    pub checkout_timeout_ms: u64,
+    /// How long opening a database connection may take, in milliseconds (when the URL does
+    /// not say). Default: 5000 ms. Valid: 1 to 3600000 ms.
+    pub connect_timeout_ms: u64,
+    /// Server-side cap on one statement, in milliseconds: a longer one becomes
+    /// `SEATCORE_BUSY`. Default: 10000 ms. Valid: 1 to 86400000 ms.
+    pub statement_timeout_ms: u64,
+    /// Server-side cap on waiting for a row lock, in milliseconds: a stuck lock becomes
+    /// `SEATCORE_BUSY`, never a hang. Default: 3000 ms. Valid: 1 to 86400000 ms.
+    pub lock_timeout_ms: u64,
+    /// The most expired holds one sweep transaction removes; concurrent sweepers skip each
+    /// other's batches. Default: 5000. Valid: 1 to 1000000.
+    pub sweep_batch: u32,
+    /// How long the change log keeps a record, in seconds; the sweeper deletes older ones.
+    /// Default: 2592000 s. Valid: 60 to 315360000 s.
+    pub change_retention_s: u64,
+    /// The longest life of an extended hold, from its creation, in seconds:
+    /// `seatcore_extend_hold` never moves an expiry past it. Default: 3600 s. Valid: 1 to
+    /// 86400 s.
+    pub max_hold_life_s: u64,
+    /// Whether `seatcore_client_new` applies the schema migrations the database lacks.
+    /// Default: true.
+    pub migrate: bool,
+    /// Whether the holds of one show that arrive together (from this client's threads) are
+    /// made in one transaction, and so the best-available holds, the extensions, the partial
+    /// releases and the releases of whole holds: each stays all-or-none and independent, and
+    /// gets its answer once it is durable; a request that arrives alone is made at once.
+    /// Default: true.
+    pub group_holds: bool,
+    /// Where status and seat-map reads go: a hot standby, or several hosts
+    /// (`postgres://h1:5432,h2:5432/db`; a standby preferred). When no host of it answers,
+    /// the database URL of `seatcore_client_new` serves the reads. Writes never go there. A
+    /// read a standby served says how far behind it may be
+    /// (`seatcore_status.replayed_at_us`). Default: none. NULL sends every read to the
+    /// database URL. NUL-terminated UTF-8, read only during `seatcore_client_new`, which
+    /// checks it (`SEATCORE_CONFIG` when malformed, `SEATCORE_INVALID_UTF8`).
+    pub read_url: *const c_char,
 }
 
-/// A new options object with every option at its default (each setter states it); the
-/// defaults suit one kiosk process.
-///
-/// The caller owns the result and frees it with `seatcore_options_free`. Never NULL.
+/// The options with every field at its default (each field's comment states it); the
+/// defaults suit one kiosk process. Thread-safe.
 #[no_mangle]
-pub extern "C" fn seatcore_options_new() -> *mut seatcore_options {
-    handle::new(seatcore_options { inner: Options::DEFAULT })
+pub extern "C" fn seatcore_options_default() -> seatcore_options {
+    let d = Options::DEFAULT;
+    seatcore_options {
+        pool_size: d.pool_size,
+        min_idle: d.min_idle,
+        checkout_timeout_ms: millis(d.checkout_timeout),
+        connect_timeout_ms: millis(d.connect_timeout),
+        statement_timeout_ms: millis(d.statement_timeout),
+        lock_timeout_ms: millis(d.lock_timeout),
+        sweep_batch: d.sweep_batch,
+        change_retention_s: d.change_retention.as_secs(),
+        max_hold_life_s: d.max_hold_life.as_secs(),
+        migrate: d.migrate,
+        group_holds: d.group_holds,
+        read_url: ptr::null(),
+    }
 }
 
-/// Frees an options object. NULL is a no-op; freeing twice is undefined behaviour.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_free(options: *mut seatcore_options) {
-    handle::free(options)
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Runs one of the core's setters on `options`: the core checks the range.
-unsafe fn set_option(
-    options: *mut seatcore_options,
-    err: *mut *mut seatcore_error,
-    set: impl FnOnce(&mut Options) -> seatcore_core::Result<&mut Options>,
-) -> seatcore_result {
-    boundary(err, || {
-        set(&mut args::out(options, "options")?.inner)?;
-        Ok(())
-    })
-}
-
-/// The most connections the pool opens. Default: 16. Valid: 1 to 1000.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_pool_size(
-    options: *mut seatcore_options,
-    pool_size: u32,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_pool_size(pool_size))
-}
-
-/// Connections kept open while idle; the rest open on demand (a value above the pool size
-/// keeps every connection of the pool open). Default: 2. Valid: 0 to 1000.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_min_idle(
-    options: *mut seatcore_options,
-    min_idle: u32,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_min_idle(min_idle))
-}
-
-/// How long a call waits for a free pooled connection before `SEATCORE_UNAVAILABLE`, in
-/// milliseconds. Default: 5000 ms. Valid: 1 to 3600000 ms.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_checkout_timeout_ms(
-    options: *mut seatcore_options,
-    ms: u64,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_checkout_timeout(Duration::from_millis(ms)))
-}
-
-/// How long opening a database connection may take, in milliseconds (when the URL does not
-/// say). Default: 5000 ms. Valid: 1 to 3600000 ms.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_connect_timeout_ms(
-    options: *mut seatcore_options,
-    ms: u64,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_connect_timeout(Duration::from_millis(ms)))
-}
-
-/// Server-side cap on one statement, in milliseconds: a longer one becomes
-/// `SEATCORE_BUSY`. Default: 10000 ms. Valid: 1 to 86400000 ms.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_statement_timeout_ms(
-    options: *mut seatcore_options,
-    ms: u64,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_statement_timeout(Duration::from_millis(ms)))
-}
-
-/// Server-side cap on waiting for a row lock, in milliseconds: a stuck lock becomes
-/// `SEATCORE_BUSY`, never a hang. Default: 3000 ms. Valid: 1 to 86400000 ms.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_lock_timeout_ms(
-    options: *mut seatcore_options,
-    ms: u64,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_lock_timeout(Duration::from_millis(ms)))
-}
-
-/// The most expired holds one sweep transaction removes; concurrent sweepers skip each
-/// other's batches. Default: 5000. Valid: 1 to 1000000.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_sweep_batch(
-    options: *mut seatcore_options,
-    sweep_batch: u32,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_sweep_batch(sweep_batch))
-}
-
-/// How long the change log keeps a record, in seconds; the sweeper deletes older ones.
-/// Default: 2592000 s. Valid: 60 to 315360000 s.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_change_retention_s(
-    options: *mut seatcore_options,
-    seconds: u64,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_change_retention(Duration::from_secs(seconds)))
-}
-
-/// Whether `seatcore_client_new` applies the schema migrations the database lacks.
-/// Default: true.
-///
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_migrate(
-    options: *mut seatcore_options,
-    migrate: bool,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| {
-        o.migrate = migrate;
+impl seatcore_options {
+    /// The core's options, each ranged one set through the core's setter, which refuses a
+    /// value out of range with `SEATCORE_CONFIG` naming the option and its range.
+    ///
+    /// # Safety
+    /// `read_url` is NULL or a NUL-terminated string.
+    unsafe fn to_core(self) -> Result<Options, Failure> {
+        let mut o = Options::DEFAULT;
+        o.set_pool_size(self.pool_size)?
+            .set_min_idle(self.min_idle)?
+            .set_checkout_timeout(Duration::from_millis(self.checkout_timeout_ms))?
+            .set_connect_timeout(Duration::from_millis(self.connect_timeout_ms))?
+            .set_statement_timeout(Duration::from_millis(self.statement_timeout_ms))?
+            .set_lock_timeout(Duration::from_millis(self.lock_timeout_ms))?
+            .set_sweep_batch(self.sweep_batch)?
+            .set_change_retention(Duration::from_secs(self.change_retention_s))?
+            .set_max_hold_life(Duration::from_secs(self.max_hold_life_s))?;
+        o.migrate = self.migrate;
+        o.group_holds = self.group_holds;
+        o.read_url = args::optional_text(self.read_url, "options.read_url")?.map(str::to_owned);
         Ok(o)
-    })
-}
-
-/// Where status and seat-map reads go: a hot standby, or several hosts
-/// (`postgres://h1:5432,h2:5432/db`; a standby preferred). When no host of it answers, the
-/// database URL of `seatcore_client_new` serves the reads. Writes never go there. A read a
-/// standby served says how far behind it may be (`seatcore_status_replayed_at_us`).
-/// Default: none. Without one (and after NULL) every read goes to the database URL. The
-/// URL is checked by `seatcore_client_new` (`SEATCORE_CONFIG` when malformed).
-///
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL, `SEATCORE_INVALID_UTF8`. `err` is
-/// optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_read_url(
-    options: *mut seatcore_options,
-    read_url: *const c_char,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    boundary(err, || {
-        let read_url = args::optional_text(read_url, "read_url")?.map(str::to_owned);
-        args::out(options, "options")?.inner.read_url = read_url;
-        Ok(())
-    })
-}
-
-/// Whether the holds of one show that arrive together (from this client's threads) are
-/// made in one transaction, and so the best-available holds, the extensions, the partial
-/// releases and the releases of whole holds: each stays
-/// all-or-none and independent, and gets its answer once it is durable; a request that
-/// arrives alone is made at once. Default: true.
-///
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_group_holds(
-    options: *mut seatcore_options,
-    group_holds: bool,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| {
-        o.group_holds = group_holds;
-        Ok(o)
-    })
+    }
 }
 
 // ---- the client ----
@@ -343,18 +194,17 @@ pub struct seatcore_client {
     pub(crate) core: SeatCore,
 }
 
-// The header promises that a client may be shared between threads: hold the compiler to it.
+// The header promises that a client may be shared between threads, and that result objects
+// may be read from several: hold the compiler to it.
 const _: () = {
     const fn shared_between_threads<T: Send + Sync>() {}
     shared_between_threads::<seatcore_client>();
-    shared_between_threads::<seatcore_hold>();
-    shared_between_threads::<seatcore_booking>();
-    shared_between_threads::<seatcore_status>();
-    shared_between_threads::<seatcore_audit_report>();
-    shared_between_threads::<seatcore_map>();
-    shared_between_threads::<seatcore_error>();
-    shared_between_threads::<seatcore_seats_released>();
-    shared_between_threads::<seatcore_cancellation>();
+    shared_between_threads::<Owned<seatcore_record>>();
+    shared_between_threads::<Owned<seatcore_status>>();
+    shared_between_threads::<Owned<seatcore_audit_report>>();
+    shared_between_threads::<Owned<seatcore_map>>();
+    shared_between_threads::<Owned<seatcore_error>>();
+    shared_between_threads::<Owned<seatcore_seats_released>>();
 };
 
 /// Opens a client on `database_url` (a `postgres://user@host:port/db` URL or a
@@ -362,15 +212,16 @@ const _: () = {
 /// one that takes writes), creating or upgrading the schema unless the options say not to.
 ///
 /// - `database_url`: required, NUL-terminated UTF-8; read only during the call.
-/// - `options`: optional; NULL means the defaults. Read only during the call.
+/// - `options`: optional; NULL means the defaults (`seatcore_options_default()`). Read only
+///   during the call, `read_url` included.
 /// - `out`: required; on success `*out` is a new client the caller owns and frees with
 ///   `seatcore_client_free`. Untouched on failure.
 /// - `err`: optional; on failure, when not NULL, `*err` is a new error object the caller
 ///   frees with `seatcore_error_free`. Untouched on success.
 ///
 /// Fails with `SEATCORE_CONFIG` at once, without retrying, when the configuration cannot
-/// work (a malformed URL, an unknown `sslmode`, an unreadable certificate or key, a
-/// minimum of idle connections above the pool size); with `SEATCORE_UNAVAILABLE` when the
+/// work (an option out of its range, a malformed URL, an unknown `sslmode`, an unreadable
+/// certificate or key); with `SEATCORE_UNAVAILABLE` when the
 /// database cannot be reached in time; `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`.
 /// Thread-safe.
 #[no_mangle]
@@ -382,7 +233,7 @@ pub unsafe extern "C" fn seatcore_client_new(
 ) -> seatcore_result {
     boundary(err, || {
         let url = args::text(database_url, "database_url")?;
-        let opts = options.as_ref().map_or(Options::DEFAULT, |o| o.inner.clone());
+        let opts = options.as_ref().map_or(Ok(Options::DEFAULT), |o| o.to_core())?;
         let out = args::out(out, "out")?;
         *out = handle::new(seatcore_client { core: SeatCore::connect(url, opts)? });
         Ok(())
@@ -458,7 +309,7 @@ pub unsafe extern "C" fn seatcore_hold_seats(
         let (core, show_id) = args::client_and_show(client, show_id)?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let out = args::out(out, "out")?;
-        *out = handle::new(seatcore_hold::from(core.hold(show_id, &ids, seconds)?));
+        *out = results::hold(core.hold(show_id, &ids, seconds)?);
         Ok(())
     })
 }
@@ -486,7 +337,7 @@ pub unsafe extern "C" fn seatcore_hold_seats_with_key(
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let key = args::text(request_key, "request_key")?;
         let out = args::out(out, "out")?;
-        *out = handle::new(seatcore_hold::from(core.hold_with_key(show_id, &ids, seconds, key)?));
+        *out = results::hold(core.hold_with_key(show_id, &ids, seconds, key)?);
         Ok(())
     })
 }
@@ -515,7 +366,7 @@ pub unsafe extern "C" fn seatcore_book_hold(
         let (core, show_id) = args::client_and_show(client, show_id)?;
         let hold_id = args::text(hold_id, "hold_id")?;
         let out = args::out(out, "out")?;
-        *out = handle::new(seatcore_booking::from(core.book(show_id, hold_id)?));
+        *out = results::booking(core.book(show_id, hold_id)?);
         Ok(())
     })
 }
@@ -562,8 +413,7 @@ pub unsafe extern "C" fn seatcore_sweep_expired(
 ///
 /// - `client`, `show_id`: required.
 /// - `out`: required; on success `*out` is a new status object the caller owns and frees
-///   with `seatcore_status_free`; read it with `seatcore_status_counts`,
-///   `seatcore_status_seat_count` and `seatcore_status_seat`. Untouched on failure.
+///   with `seatcore_status_free`. Untouched on failure.
 /// - `err`: optional.
 ///
 /// Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_INPUT` (bad show id),
@@ -578,7 +428,7 @@ pub unsafe extern "C" fn seatcore_seat_status(
     boundary(err, || {
         let (core, show_id) = args::client_and_show(client, show_id)?;
         let out = args::out(out, "out")?;
-        *out = handle::new(seatcore_status::from(core.seat_status(show_id)?));
+        *out = results::status(core.seat_status(show_id)?);
         Ok(())
     })
 }
@@ -615,9 +465,10 @@ pub unsafe extern "C" fn seatcore_seat_status_each(
         let (core, show_id) = args::client_and_show(client, show_id)?;
         let callback = callback.ok_or_else(|| Failure::null("callback"))?;
         let counts = core.seat_status_each(show_id, |s| {
-            let row = results::SeatRow::new(s.seat_id.to_owned(), s.state, s.hold_expires_at);
-            // SAFETY: the caller vouches for the callback; `row` outlives the call.
-            unsafe { callback(user_data, &row.view()) };
+            let mut store = Store::<()>::new();
+            let seat = results::seat(&mut store, s.seat_id.to_owned(), s.state, s.hold_expires_at);
+            // SAFETY: the caller vouches for the callback; `store` outlives the call.
+            unsafe { callback(user_data, &seat) };
         })?;
         args::put(out_counts, counts.into());
         Ok(())
@@ -685,10 +536,7 @@ pub unsafe extern "C" fn seatcore_health(
 /// - `show_id`: optional; NULL audits every show, otherwise the one show (an unknown show
 ///   is audited as empty: no shows, no problems). Read only during the call.
 /// - `out`: required; on success `*out` is a new audit report the caller owns and frees
-///   with `seatcore_audit_free`; read it with `seatcore_audit_ok`, `seatcore_audit_shows`,
-///   `seatcore_audit_seats`, `seatcore_audit_held`, `seatcore_audit_booked`,
-///   `seatcore_audit_problem_count`, `seatcore_audit_problems_listed` and
-///   `seatcore_audit_problem`. Untouched on failure.
+///   with `seatcore_audit_free`. Untouched on failure.
 /// - `err`: optional.
 ///
 /// A broken invariant is not a failure: the call succeeds and the report says what is
@@ -705,7 +553,7 @@ pub unsafe extern "C" fn seatcore_audit(
         let core = args::client(client)?;
         let show_id = args::optional_text(show_id, "show_id")?;
         let out = args::out(out, "out")?;
-        *out = handle::new(seatcore_audit_report::from(core.audit(show_id)?));
+        *out = results::audit_report(core.audit(show_id)?);
         Ok(())
     })
 }

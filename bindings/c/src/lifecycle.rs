@@ -1,32 +1,18 @@
 //! The hold lifecycle: extending a hold, releasing some of its seats, cancelling a booking,
-//! the maximum hold life option, and the results of the two latter.
+//! and what the latter two return.
 
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 
-use seatcore_core::{validate, Cancellation, SeatsReleased};
+use seatcore_core::{validate, SeatsReleased};
 
-use crate::error::{boundary, cstring, seatcore_error, seatcore_result};
-use crate::results::{seatcore_hold, strings, Record};
-use crate::{args, handle, seatcore_client, seatcore_options, set_option};
-
-/// The longest life of an extended hold, from its creation, in seconds:
-/// `seatcore_extend_hold` never moves an expiry past it. Default: 3600 s. Valid: 1 to
-/// 86400 s.
-///
-/// `SEATCORE_CONFIG` for a value out of range (the option keeps its value),
-/// `SEATCORE_NULL_PARAMETER` when `options` is NULL. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_options_set_max_hold_life_s(
-    options: *mut seatcore_options,
-    seconds: u64,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    set_option(options, err, |o| o.set_max_hold_life(std::time::Duration::from_secs(seconds)))
-}
+use crate::error::{boundary, seatcore_error, seatcore_result};
+use crate::handle::{self, View};
+use crate::results::{self, seatcore_cancellation, seatcore_hold};
+use crate::{args, seatcore_client};
 
 /// Gives a live hold a new expiry: `seconds` (1 to 86400) from now by the database's
 /// clock, but never later than the hold's creation plus the maximum hold life
-/// (`seatcore_options_set_max_hold_life_s`). The expiry is set, not added to: it may be
+/// (`seatcore_options.max_hold_life_s`). The expiry is set, not added to: it may be
 /// earlier than before.
 ///
 /// - `client`, `show_id`, `hold_id`: required; `hold_id` is the hold's UUID text (anything
@@ -56,7 +42,7 @@ pub unsafe extern "C" fn seatcore_extend_hold(
         let (core, show_id) = args::client_and_show(client, show_id)?;
         let hold_id = args::text(hold_id, "hold_id")?;
         let out = args::out(out, "out")?;
-        *out = handle::new(seatcore_hold::from(core.extend(show_id, hold_id, seconds)?));
+        *out = results::hold(core.extend(show_id, hold_id, seconds)?);
         Ok(())
     })
 }
@@ -64,21 +50,37 @@ pub unsafe extern "C" fn seatcore_extend_hold(
 /// What `seatcore_release_seats` did: the seats released and those the hold keeps.
 ///
 /// Made by `seatcore_release_seats`; the caller owns it and frees it with
-/// `seatcore_seats_released_free`. Immutable: several threads may read it at once.
+/// `seatcore_seats_released_free`. Every string it points to is owned by it. Immutable:
+/// several threads may read it at once.
+#[repr(C)]
 pub struct seatcore_seats_released {
-    hold_id: CString,
-    seat_ids: Vec<CString>,
-    remaining: Vec<CString>,
+    /// The id of the hold the seats came from.
+    pub hold_id: *const c_char,
+    /// The `seat_count` seat ids released (trimmed, in request order).
+    pub seat_ids: *const *const c_char,
+    pub seat_count: usize,
+    /// The `remaining_count` seat ids the hold keeps, in the order the hold asked for them;
+    /// none when every seat was released (the hold is released then).
+    pub remaining_seat_ids: *const *const c_char,
+    pub remaining_count: usize,
 }
 
-impl From<SeatsReleased> for seatcore_seats_released {
-    fn from(r: SeatsReleased) -> seatcore_seats_released {
+impl View for seatcore_seats_released {
+    type Item = ();
+}
+
+fn seats_released(r: SeatsReleased) -> *mut seatcore_seats_released {
+    handle::object(|store| {
+        let (seat_ids, seat_count) = store.list(r.seat_ids);
+        let (remaining_seat_ids, remaining_count) = store.list(r.remaining_seat_ids);
         seatcore_seats_released {
-            hold_id: cstring(r.hold_id.to_string()),
-            seat_ids: strings(r.seat_ids),
-            remaining: strings(r.remaining_seat_ids),
+            hold_id: store.text(r.hold_id.to_string()),
+            seat_ids,
+            seat_count,
+            remaining_seat_ids,
+            remaining_count,
         }
-    }
+    })
 }
 
 /// Releases some seats of a live hold: they are available at once, and the hold keeps the
@@ -93,7 +95,7 @@ impl From<SeatsReleased> for seatcore_seats_released {
 ///   released and what the hold keeps, which the caller frees with
 ///   `seatcore_seats_released_free`. Untouched on failure.
 /// - `err`: optional. For `SEATCORE_SEATS_NOT_IN_HOLD` it lists the seats asked for that
-///   the hold does not have (`seatcore_error_not_in_hold_seat`).
+///   the hold does not have (`err->not_in_hold`).
 ///
 /// Fails with `SEATCORE_HOLD_NOT_FOUND` (also for an expired, booked or malformed hold id),
 /// `SEATCORE_SEATS_NOT_IN_HOLD`, `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`,
@@ -113,78 +115,16 @@ pub unsafe extern "C" fn seatcore_release_seats(
         let hold_id = args::text(hold_id, "hold_id")?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let released = core.release_seats(show_id, hold_id, &ids)?;
-        args::put_new(out, seatcore_seats_released::from(released));
+        args::put_new(out, || seats_released(released));
         Ok(())
     })
 }
 
-/// The id of the hold the seats came from. Borrowed from `released` (valid until it is
-/// freed); NULL when `released` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_seats_released_hold_id(
-    released: *const seatcore_seats_released,
-) -> *const c_char {
-    handle::text(released, |r| &r.hold_id)
-}
-
-/// How many seats were released; 0 when `released` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_seats_released_seat_count(
-    released: *const seatcore_seats_released,
-) -> usize {
-    handle::get(released, |r| r.seat_ids.len())
-}
-
-/// The `index`-th released seat id (trimmed, in request order). Borrowed from `released`
-/// (valid until it is freed); NULL when `released` is NULL or `index` is out of range.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_seats_released_seat_id(
-    released: *const seatcore_seats_released,
-    index: usize,
-) -> *const c_char {
-    handle::text_at(released, index, |r| &r.seat_ids)
-}
-
-/// How many seats the hold keeps: 0 when every seat was released (the hold is released
-/// then) or `released` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_seats_released_remaining_count(
-    released: *const seatcore_seats_released,
-) -> usize {
-    handle::get(released, |r| r.remaining.len())
-}
-
-/// The `index`-th seat id the hold keeps, in the order the hold asked for them. Borrowed
-/// from `released` (valid until it is freed); NULL when `released` is NULL or `index` is
-/// out of range.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_seats_released_remaining_seat_id(
-    released: *const seatcore_seats_released,
-    index: usize,
-) -> *const c_char {
-    handle::text_at(released, index, |r| &r.remaining)
-}
-
-/// Frees a released-seats object and every string borrowed from it. NULL is a no-op. Must
+/// Frees a released-seats object and every string it points to. NULL is a no-op. Must
 /// not race with other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_seats_released_free(released: *mut seatcore_seats_released) {
-    handle::free(released)
-}
-
-/// A cancelled booking: kept in the database, marked cancelled; its seats are available.
-///
-/// Made by `seatcore_cancel_booking`; the caller owns it and frees it with
-/// `seatcore_cancellation_free`. Immutable: several threads may read it at once.
-pub struct seatcore_cancellation {
-    /// The booking's; `at` is when it was first cancelled.
-    record: Record,
-}
-
-impl From<Cancellation> for seatcore_cancellation {
-    fn from(c: Cancellation) -> seatcore_cancellation {
-        seatcore_cancellation { record: Record::new(c.booking_id, c.show_id, c.seat_ids, &c.cancelled_at) }
-    }
+    handle::free_object(released)
 }
 
 /// Cancels a booking: its seats are available at once. The booking is kept, marked
@@ -212,86 +152,8 @@ pub unsafe extern "C" fn seatcore_cancel_booking(
     boundary(err, || {
         let (core, show_id) = args::client_and_show(client, show_id)?;
         let booking_id = args::text(booking_id, "booking_id")?;
-        args::put_new(out, seatcore_cancellation::from(core.cancel_booking(show_id, booking_id)?));
+        let cancellation = core.cancel_booking(show_id, booking_id)?;
+        args::put_new(out, || results::cancellation(cancellation));
         Ok(())
     })
-}
-
-/// The cancelled booking's id, 36-character UUID text. Borrowed from `cancellation` (valid
-/// until it is freed); NULL when `cancellation` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_cancellation_booking_id(
-    cancellation: *const seatcore_cancellation,
-) -> *const c_char {
-    handle::text(cancellation, |c| &c.record.id)
-}
-
-/// The id of the show the booking belongs to. Borrowed from `cancellation` (valid until it
-/// is freed); NULL when `cancellation` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_cancellation_show_id(
-    cancellation: *const seatcore_cancellation,
-) -> *const c_char {
-    handle::text(cancellation, |c| &c.record.show_id)
-}
-
-/// How many seats the booking had (all available now); 0 when `cancellation` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_cancellation_seat_count(
-    cancellation: *const seatcore_cancellation,
-) -> usize {
-    handle::get(cancellation, |c| c.record.seat_ids.len())
-}
-
-/// The `index`-th seat id of the cancelled booking. Borrowed from `cancellation` (valid
-/// until it is freed); NULL when `cancellation` is NULL or `index` is out of range.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_cancellation_seat_id(
-    cancellation: *const seatcore_cancellation,
-    index: usize,
-) -> *const c_char {
-    handle::text_at(cancellation, index, |c| &c.record.seat_ids)
-}
-
-/// When the booking was first cancelled, as ISO 8601 text. Borrowed from `cancellation`
-/// (valid until it is freed); NULL when `cancellation` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_cancellation_cancelled_at(
-    cancellation: *const seatcore_cancellation,
-) -> *const c_char {
-    handle::text(cancellation, |c| &c.record.at.text)
-}
-
-/// When the booking was first cancelled, in microseconds since the Unix epoch (UTC); 0
-/// when `cancellation` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_cancellation_cancelled_at_us(
-    cancellation: *const seatcore_cancellation,
-) -> i64 {
-    handle::get(cancellation, |c| c.record.at.us)
-}
-
-/// Frees a cancellation object and every string borrowed from it. NULL is a no-op. Must
-/// not race with other uses of the same object; freeing it twice is undefined behaviour.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_cancellation_free(cancellation: *mut seatcore_cancellation) {
-    handle::free(cancellation)
-}
-
-/// For `SEATCORE_SEATS_NOT_IN_HOLD`: how many seats asked for are not in the hold. 0 for
-/// other errors and when `err` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_error_not_in_hold_count(err: *const seatcore_error) -> usize {
-    handle::get(err, |e| e.not_in_hold.len())
-}
-
-/// For `SEATCORE_SEATS_NOT_IN_HOLD`: the `index`-th seat id asked for that the hold does not
-/// have, in request order. Borrowed from `err` (valid until it is freed); NULL when `err`
-/// is NULL or `index` is out of range.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_error_not_in_hold_seat(
-    err: *const seatcore_error,
-    index: usize,
-) -> *const c_char {
-    handle::text_at(err, index, |e| &e.not_in_hold)
 }

@@ -9,31 +9,23 @@ use seatcore_core::testing::TestDb;
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
-use crate::tests::{assert_sound, cs, hold, initialize, ptrs, take_error, text, with_show, Client};
+use crate::tests::{assert_sound, cs, hold, initialize, ptrs, take_error, text, texts, with_show, Client};
 use crate::*;
 
 fn counts(c: &Client, show: &str) -> seatcore_seat_counts {
     let mut status = ptr::null_mut();
-    let mut counts = seatcore_seat_counts {
-        total: 0,
-        available: 0,
-        held: 0,
-        booked: 0,
-        blocked: 0,
-        version: 0,
-        invariants_valid: false,
-    };
-    unsafe {
+    let counts = unsafe {
         assert_eq!(seatcore_seat_status(c.0, cs(show).as_ptr(), &mut status, ptr::null_mut()), SEATCORE_OK);
-        assert_eq!(seatcore_status_counts(status, &mut counts, ptr::null_mut()), SEATCORE_OK);
+        let counts = (*status).counts;
         seatcore_status_free(status);
-    }
+        counts
+    };
     assert!(counts.invariants_valid);
     counts
 }
 
-unsafe fn hold_seats(h: *const seatcore_hold) -> Vec<String> {
-    (0..seatcore_hold_seat_count(h)).map(|i| text(seatcore_hold_seat_id(h, i)).to_owned()).collect()
+unsafe fn seat_ids(r: *const seatcore_record) -> Vec<String> {
+    texts((*r).seat_ids, (*r).seat_count)
 }
 
 #[test]
@@ -42,17 +34,17 @@ fn extend_release_some_seats_book_and_cancel() {
     let show = cs("s");
     let h = hold(&c, "s", &["A1", "A2", "A3"]).unwrap();
     unsafe {
-        let id = CString::new(text(seatcore_hold_id(h))).unwrap();
-        let before = seatcore_hold_expires_at_us(h);
+        let id = CString::new(text((*h).id)).unwrap();
+        let before = (*h).at_us;
 
         // extend: a new hold object with the new expiry
         let mut extended = ptr::null_mut();
         let mut err = ptr::null_mut();
         let code = seatcore_extend_hold(c.0, show.as_ptr(), id.as_ptr(), 600, &mut extended, &mut err);
         assert_eq!((code, err.is_null()), (SEATCORE_OK, true));
-        assert!(seatcore_hold_expires_at_us(extended) > before + 500_000_000);
-        assert_eq!(text(seatcore_hold_id(extended)), text(seatcore_hold_id(h)));
-        assert_eq!(hold_seats(extended), ["A1", "A2", "A3"]);
+        assert!((*extended).at_us > before + 500_000_000);
+        assert_eq!(text((*extended).id), text((*h).id));
+        assert_eq!(seat_ids(extended), ["A1", "A2", "A3"]);
         seatcore_hold_free(extended);
 
         // release one seat
@@ -69,15 +61,10 @@ fn extend_release_some_seats_book_and_cancel() {
             ptr::null_mut(),
         );
         assert_eq!(code, SEATCORE_OK);
-        assert_eq!(text(seatcore_seats_released_hold_id(released)), id.to_str().unwrap());
-        assert_eq!(seatcore_seats_released_seat_count(released), 1);
-        assert_eq!(text(seatcore_seats_released_seat_id(released, 0)), "A2");
-        assert!(seatcore_seats_released_seat_id(released, 1).is_null());
-        let kept: Vec<&str> = (0..seatcore_seats_released_remaining_count(released))
-            .map(|i| text(seatcore_seats_released_remaining_seat_id(released, i)))
-            .collect();
-        assert_eq!(kept, ["A1", "A3"]);
-        assert!(seatcore_seats_released_remaining_seat_id(released, 2).is_null());
+        let r = &*released;
+        assert_eq!(text(r.hold_id), id.to_str().unwrap());
+        assert_eq!(texts(r.seat_ids, r.seat_count), ["A2"]);
+        assert_eq!(texts(r.remaining_seat_ids, r.remaining_count), ["A1", "A3"]);
         seatcore_seats_released_free(released);
         assert_eq!(counts(&c, "s").held, 2);
 
@@ -89,11 +76,8 @@ fn extend_release_some_seats_book_and_cancel() {
         let mut err = ptr::null_mut();
         let code = seatcore_release_seats(c.0, show.as_ptr(), id.as_ptr(), p.as_ptr(), 3, &mut out, &mut err);
         assert_eq!((code, out), (SEATCORE_SEATS_NOT_IN_HOLD, sentinel));
-        assert_eq!(seatcore_error_not_in_hold_count(err), 2);
-        assert_eq!(text(seatcore_error_not_in_hold_seat(err, 0)), "A4");
-        assert_eq!(text(seatcore_error_not_in_hold_seat(err, 1)), "Z9");
-        assert!(seatcore_error_not_in_hold_seat(err, 2).is_null());
-        assert_eq!(seatcore_error_unavailable_count(err), 0);
+        assert_eq!(texts((*err).not_in_hold, (*err).not_in_hold_count), ["A4", "Z9"]);
+        assert_eq!((*err).unavailable_count, 0);
         assert_eq!(take_error(err, SEATCORE_SEATS_NOT_IN_HOLD), "seats not in hold: A4, Z9");
         assert_eq!(counts(&c, "s").held, 2);
         // `out` is optional
@@ -116,30 +100,25 @@ fn extend_release_some_seats_book_and_cancel() {
             seatcore_book_hold(c.0, show.as_ptr(), id.as_ptr(), &mut booking, ptr::null_mut()),
             SEATCORE_OK
         );
-        assert_eq!(seatcore_booking_seat_count(booking), 1);
-        let booked_at = seatcore_booking_booked_at_us(booking);
+        assert_eq!(seat_ids(booking), ["A1"]);
+        let booked_at = (*booking).at_us;
         seatcore_booking_free(booking);
         let mut first = ptr::null_mut();
         assert_eq!(
             seatcore_cancel_booking(c.0, show.as_ptr(), id.as_ptr(), &mut first, ptr::null_mut()),
             SEATCORE_OK
         );
-        assert_eq!(text(seatcore_cancellation_booking_id(first)), id.to_str().unwrap());
-        assert_eq!(text(seatcore_cancellation_show_id(first)), "s");
-        assert_eq!(seatcore_cancellation_seat_count(first), 1);
-        assert_eq!(text(seatcore_cancellation_seat_id(first, 0)), "A1");
-        assert!(seatcore_cancellation_seat_id(first, 1).is_null());
-        assert!(seatcore_cancellation_cancelled_at_us(first) >= booked_at);
-        assert!(text(seatcore_cancellation_cancelled_at(first)).ends_with("+00:00"));
+        assert_eq!(text((*first).id), id.to_str().unwrap());
+        assert_eq!(text((*first).show_id), "s");
+        assert_eq!(seat_ids(first), ["A1"]);
+        assert!((*first).at_us >= booked_at);
+        assert!(text((*first).at).ends_with("+00:00"));
         let mut again = ptr::null_mut();
         assert_eq!(
             seatcore_cancel_booking(c.0, show.as_ptr(), id.as_ptr(), &mut again, ptr::null_mut()),
             SEATCORE_OK
         );
-        assert_eq!(
-            seatcore_cancellation_cancelled_at_us(again),
-            seatcore_cancellation_cancelled_at_us(first)
-        );
+        assert_eq!((*again).at_us, (*first).at_us);
         seatcore_cancellation_free(first);
         seatcore_cancellation_free(again);
         assert_eq!(
@@ -170,8 +149,8 @@ fn bad_lifecycle_input_writes_nothing() {
     let show = cs("s");
     let h = hold(&c, "s", &["A1", "A2"]).unwrap();
     unsafe {
-        let id = CString::new(text(seatcore_hold_id(h))).unwrap();
-        let expires = seatcore_hold_expires_at_us(h);
+        let id = CString::new(text((*h).id)).unwrap();
+        let expires = (*h).at_us;
         let fail = |code: seatcore_result, want: seatcore_result, err: *mut seatcore_error, needle: &str| {
             assert_eq!(code, want);
             let msg = take_error(err, want);
@@ -244,10 +223,6 @@ fn bad_lifecycle_input_writes_nothing() {
             take_error(err, want);
             assert_eq!(cancelled as usize, 0x5ea7);
         }
-        assert_eq!(seatcore_error_not_in_hold_count(ptr::null()), 0);
-        assert!(seatcore_error_not_in_hold_seat(ptr::null(), 0).is_null());
-        assert_eq!(seatcore_seats_released_seat_count(ptr::null()), 0);
-        assert_eq!(seatcore_cancellation_cancelled_at_us(ptr::null()), 0);
         seatcore_seats_released_free(ptr::null_mut());
         seatcore_cancellation_free(ptr::null_mut());
 
@@ -259,7 +234,7 @@ fn bad_lifecycle_input_writes_nothing() {
             seatcore_extend_hold(c.0, show.as_ptr(), id.as_ptr(), 60, &mut again, ptr::null_mut()),
             SEATCORE_OK
         );
-        assert!(seatcore_hold_expires_at_us(again) <= expires + 1_000_000, "a 60 s extension of a 60 s hold");
+        assert!((*again).at_us <= expires + 1_000_000, "a 60 s extension of a 60 s hold");
         seatcore_hold_free(again);
         seatcore_hold_free(h);
     }
@@ -270,34 +245,23 @@ fn bad_lifecycle_input_writes_nothing() {
 fn the_maximum_hold_life_is_an_option() {
     let db = TestDb::new("c_lifecycle_life");
     unsafe {
-        let options = seatcore_options_new();
-        let mut err = ptr::null_mut();
-        assert_eq!(seatcore_options_set_max_hold_life_s(options, 0, &mut err), SEATCORE_CONFIG);
-        assert!(take_error(err, SEATCORE_CONFIG).contains("max_hold_life must be from 1 s to 86400 s"));
-        assert_eq!(seatcore_options_set_max_hold_life_s(options, 90, ptr::null_mut()), SEATCORE_OK);
-        assert_eq!(
-            seatcore_options_set_max_hold_life_s(ptr::null_mut(), 90, ptr::null_mut()),
-            SEATCORE_NULL_PARAMETER
-        );
         let url = cs(&db.url);
         let mut client = ptr::null_mut();
-        assert_eq!(seatcore_client_new(url.as_ptr(), options, &mut client, ptr::null_mut()), SEATCORE_OK);
-        seatcore_options_free(options);
+        let mut err = ptr::null_mut();
+        let options = seatcore_options { max_hold_life_s: 0, ..seatcore_options_default() };
+        assert_eq!(seatcore_client_new(url.as_ptr(), &options, &mut client, &mut err), SEATCORE_CONFIG);
+        assert!(client.is_null());
+        assert!(take_error(err, SEATCORE_CONFIG).contains("max_hold_life must be from 1 s to 86400 s"));
+        let options = seatcore_options { max_hold_life_s: 90, ..options };
+        assert_eq!(seatcore_client_new(url.as_ptr(), &options, &mut client, ptr::null_mut()), SEATCORE_OK);
         let c = Client(client);
         initialize(&c, "s", &["A1"]);
         let h = hold(&c, "s", &["A1"]).unwrap();
         let mut extended = ptr::null_mut();
-        let code = seatcore_extend_hold(
-            c.0,
-            cs("s").as_ptr(),
-            seatcore_hold_id(h),
-            3600,
-            &mut extended,
-            ptr::null_mut(),
-        );
+        let code = seatcore_extend_hold(c.0, cs("s").as_ptr(), (*h).id, 3600, &mut extended, ptr::null_mut());
         assert_eq!(code, SEATCORE_OK);
         // capped at creation + 90 s; the hold was made just before its 60 s expiry was set
-        let gained = seatcore_hold_expires_at_us(extended) - seatcore_hold_expires_at_us(h);
+        let gained = (*extended).at_us - (*h).at_us;
         assert!(gained > 0 && gained <= 30_000_000, "{gained} µs gained");
         seatcore_hold_free(extended);
         seatcore_hold_free(h);

@@ -1,13 +1,14 @@
 //! Seat maps, blocked seats and best-available holds.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr};
 
 use seatcore_core::seat_map::{MapEntry, MapSeat};
 use seatcore_core::{validate, BestFilters, InputError};
 
-use crate::error::{boundary, cstring, seatcore_error, seatcore_result, Failure, NO_STRING};
-use crate::results::seatcore_hold;
-use crate::{args, handle, seatcore_client};
+use crate::error::{boundary, seatcore_error, seatcore_result, Failure};
+use crate::handle::{self, Store, View};
+use crate::results::{self, seatcore_hold};
+use crate::{args, seatcore_client};
 
 /// One seat of a structured seat map, as `seatcore_initialize_map` takes it.
 ///
@@ -38,10 +39,10 @@ pub struct seatcore_map_seat {
     pub rank: f64,
 }
 
-/// One seat of a show's map, as borrowed views into its `seatcore_map`.
+/// One seat of a show's map (`map->seats[i]`).
 ///
-/// The strings point into the map object: valid until it is freed, never to be freed by the
-/// caller. `row` is NULL for a seat in no row; `position` is then -1.
+/// The strings are owned by the map object: valid until it is freed, never to be freed by
+/// the caller. `row` is NULL for a seat in no row; `position` is then -1.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct seatcore_map_entry {
@@ -78,48 +79,30 @@ pub const SEATCORE_ACCESSIBLE_ONLY: i32 = 1;
 
 /// A show's seat map at one moment, in map order.
 ///
-/// Made by `seatcore_seat_map`; the caller owns it and frees it with
-/// `seatcore_map_free`.
+/// Made by `seatcore_seat_map`; the caller owns it and frees it with `seatcore_map_free`.
+/// Every string and seat it points to is owned by it. Immutable: several threads may read
+/// it at once.
+#[repr(C)]
 pub struct seatcore_map {
-    seats: Vec<Entry>,
+    /// The show's `seat_count` seats, in map order.
+    pub seats: *const seatcore_map_entry,
+    pub seat_count: usize,
 }
 
-struct Entry {
-    seat_id: CString,
-    section: CString,
-    row: Option<CString>,
-    position: i64,
-    category: CString,
-    accessible: bool,
-    rank: f64,
+impl View for seatcore_map {
+    type Item = seatcore_map_entry;
 }
 
-impl From<MapEntry> for Entry {
-    fn from(e: MapEntry) -> Entry {
-        Entry {
-            seat_id: cstring(e.seat_id),
-            section: cstring(e.section),
-            row: e.row.map(cstring),
-            position: e.position.map_or(-1, i64::from),
-            category: cstring(e.category),
-            accessible: e.accessible,
-            rank: e.rank,
-        }
-    }
-}
-
-impl Entry {
-    /// The seat as C reads it, borrowing its strings.
-    fn view(&self) -> seatcore_map_entry {
-        seatcore_map_entry {
-            seat_id: self.seat_id.as_ptr(),
-            section: self.section.as_ptr(),
-            row: self.row.as_ref().map_or(NO_STRING, |r| r.as_ptr()),
-            position: self.position,
-            category: self.category.as_ptr(),
-            accessible: self.accessible,
-            rank: self.rank,
-        }
+/// One seat of a map as C reads it, its strings kept in `store`.
+fn entry(store: &mut Store<seatcore_map_entry>, e: MapEntry) -> seatcore_map_entry {
+    seatcore_map_entry {
+        seat_id: store.text(e.seat_id),
+        section: store.text(e.section),
+        row: store.optional_text(e.row),
+        position: e.position.map_or(-1, i64::from),
+        category: store.text(e.category),
+        accessible: e.accessible,
+        rank: e.rank,
     }
 }
 
@@ -133,7 +116,7 @@ unsafe fn field(p: *const c_char, index: usize, field: &'static str) -> Result<O
     }
     match CStr::from_ptr(p).to_str() {
         Ok(s) => Ok(Some(s.to_owned())),
-        Err(_) => Err(seatcore_error::new(
+        Err(_) => Err(Failure::new(
             seatcore_result::SEATCORE_INVALID_UTF8,
             format!("seats[{index}].{field} is not valid UTF-8"),
         )
@@ -150,14 +133,14 @@ unsafe fn map_seats(seats: *const seatcore_map_seat, count: usize) -> Result<Vec
     validate::seat_count(count, validate::MAX_SEATS_PER_SHOW)
         .map_err(|e| Failure::from(seatcore_core::Error::from(e)))?;
     if seats.is_null() {
-        return Err(seatcore_error::null("seats"));
+        return Err(Failure::null("seats"));
     }
     std::slice::from_raw_parts(seats, count)
         .iter()
         .enumerate()
         .map(|(index, s)| {
             let Some(seat_id) = field(s.seat_id, index, "seat_id")? else {
-                return Err(seatcore_error::null(&format!("seats[{index}].seat_id")).at(index));
+                return Err(Failure::null(&format!("seats[{index}].seat_id")).at(index));
             };
             let row = field(s.row, index, "row")?;
             let position = match (&row, s.position) {
@@ -193,7 +176,7 @@ unsafe fn map_seats(seats: *const seatcore_map_seat, count: usize) -> Result<Vec
 ///   during the call.
 /// - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
 /// - `err`: optional; on failure, when not NULL, receives an error object to free. For a
-///   seat that breaks a rule, `seatcore_error_index` gives its index.
+///   seat that breaks a rule, `err->index` gives its index.
 ///
 /// Fails with `SEATCORE_SHOW_EXISTS`, `SEATCORE_INVALID_INPUT` (empty or duplicate seat ids,
 /// two seats at one place of a row, a negative position, a rank that is not finite, names
@@ -234,39 +217,21 @@ pub unsafe extern "C" fn seatcore_seat_map(
     boundary(err, || {
         let (core, show_id) = args::client_and_show(client, show_id)?;
         let out = args::out(out, "out")?;
-        let seats = core.seat_map(show_id)?.seats.into_iter().map(Entry::from).collect();
-        *out = handle::new(seatcore_map { seats });
+        let map = core.seat_map(show_id)?;
+        *out = handle::object(|store| {
+            let entries = map.seats.into_iter().map(|e| entry(store, e)).collect();
+            let (seats, seat_count) = store.items(entries);
+            seatcore_map { seats, seat_count }
+        });
         Ok(())
     })
 }
 
-/// The number of seats of a map (0 for NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_map_count(map: *const seatcore_map) -> usize {
-    handle::get(map, |m| m.seats.len())
-}
-
-/// Writes the `index`-th seat of the map, in map order, into `*out`. The strings in `*out`
-/// are borrowed from `map`: valid until `seatcore_map_free(map)`, not to be freed.
-///
-/// Returns `SEATCORE_NULL_PARAMETER` when `map` or `out` is NULL and
-/// `SEATCORE_INDEX_OUT_OF_RANGE` when `index >= seatcore_map_count(map)`; `*out` is
-/// then untouched. `err` is optional (may be NULL).
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_map_seat_at(
-    map: *const seatcore_map,
-    index: usize,
-    out: *mut seatcore_map_entry,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    args::read_into(map, "map", out, err, |m| Ok(args::seat_at(&m.seats, index, "the map")?.view()))
-}
-
-/// Frees a map and every string borrowed from it. NULL is a no-op. Must not race with
+/// Frees a map and every string and seat it points to. NULL is a no-op. Must not race with
 /// other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_map_free(map: *mut seatcore_map) {
-    handle::free(map)
+    handle::free_object(map)
 }
 
 /// Blocks seats (house seats, broken seats), all or none: a blocked seat cannot be held
@@ -372,7 +337,7 @@ pub unsafe extern "C" fn seatcore_hold_best(
             Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
             None => core.hold_best(show_id, count, &filters, seconds)?,
         };
-        *out = handle::new(seatcore_hold::from(hold));
+        *out = results::hold(hold);
         Ok(())
     })
 }

@@ -1,5 +1,5 @@
-//! The C API called the way C calls it (raw pointers), against a real PostgreSQL; and the
-//! check that the committed header is what cbindgen generates today.
+//! The C API called the way C calls it (raw pointers), against a real PostgreSQL; and checks
+//! of the header build.rs generates.
 
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr;
@@ -13,45 +13,25 @@ use crate::results::*;
 use crate::seat_map::*;
 use crate::*;
 
-const HEADER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/include/seatcore.h");
-
-fn generate_header() -> Vec<u8> {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).expect("cbindgen.toml");
-    let mut out = Vec::new();
-    cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(format!("{dir}/src/lib.rs"))
-        .generate()
-        .expect("cbindgen generates the header")
-        .write(&mut out);
-    out
-}
-
-/// Fails when include/seatcore.h differs from a fresh cbindgen run; with SEATCORE_BLESS=1
-/// it rewrites the header instead.
-#[test]
-fn header_is_fresh() {
-    let fresh = generate_header();
-    if std::env::var_os("SEATCORE_BLESS").is_some() {
-        std::fs::write(HEADER, &fresh).expect("writing the header");
-        return;
-    }
-    let committed = std::fs::read(HEADER).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "{HEADER} is stale: regenerate it with `SEATCORE_BLESS=1 cargo test -p seatcore-c header` and commit it"
-    );
+/// The header build.rs generated for this build.
+fn header() -> String {
+    std::fs::read_to_string(env!("SEATCORE_HEADER")).expect("build.rs writes the header")
 }
 
 #[test]
 fn header_declares_the_whole_api() {
-    let text = String::from_utf8(generate_header()).unwrap();
+    let text = header();
     for name in [
         "seatcore_client_new",
         "seatcore_client_free",
         "seatcore_hold_free",
-        "seatcore_error_message",
+        "seatcore_error_free",
+        "seatcore_options seatcore_options_default(void)",
+        "typedef struct seatcore_record seatcore_hold;",
+        "typedef struct seatcore_record seatcore_booking;",
+        "typedef struct seatcore_record seatcore_cancellation;",
+        "const char *const *seat_ids;",
+        "const struct seatcore_seat *seats;",
         "SEATCORE_NULL_PARAMETER = 100",
         "SEATCORE_SEATS_UNAVAILABLE = 4",
         "typedef struct seatcore_client seatcore_client",
@@ -84,9 +64,41 @@ fn doc_of(header: &str, function: &str) -> String {
         .map(|(i, _)| i)
         .find(|&i| header[..i].ends_with([' ', '*']))
         .unwrap_or_else(|| panic!("the header does not declare {function}"));
-    let before = &header[..decl];
-    let start = before.rfind("/**").unwrap_or_else(|| panic!("{function} has no doc comment"));
+    comment_before(&header[..decl], function)
+}
+
+/// The body of the struct `name` in the header, between its braces.
+fn struct_body<'a>(header: &'a str, name: &str) -> &'a str {
+    let open = format!("typedef struct {name} {{");
+    let from = header.find(&open).unwrap_or_else(|| panic!("the header does not define {name}")) + open.len();
+    &header[from..from + header[from..].find(&format!("}} {name};")).expect("a closed struct")]
+}
+
+/// The fields of the struct `name`, in order.
+fn fields_of(header: &str, name: &str) -> Vec<String> {
+    struct_body(header, name)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.ends_with(';'))
+        .map(|l| l.trim_end_matches(';').rsplit([' ', '*']).next().unwrap().to_owned())
+        .collect()
+}
+
+/// The doc comment cbindgen wrote above `field` of the struct `name`, its lines joined.
+fn doc_of_field(header: &str, name: &str, field: &str) -> String {
+    let body = struct_body(header, name);
+    let decl = [format!(" {field};"), format!("*{field};")]
+        .iter()
+        .find_map(|d| body.find(d.as_str()))
+        .unwrap_or_else(|| panic!("{name} has no field {field}"));
+    comment_before(&body[..decl], field)
+}
+
+/// The doc comment that ends `before` (the text up to a declaration of `what`).
+fn comment_before(before: &str, what: &str) -> String {
+    let start = before.rfind("/**").unwrap_or_else(|| panic!("{what} has no doc comment"));
     let end = start + before[start..].find("*/").expect("a closed comment");
+    assert!(before[end + 2..].trim().lines().count() <= 1, "the comment above {what} is not its own");
     before[start + 3..end]
         .lines()
         .map(|l| l.trim().trim_start_matches('*').trim())
@@ -123,55 +135,43 @@ fn ms(d: Duration) -> String {
 /// that fails when a number in the core moves and the header does not.
 #[test]
 fn header_states_the_cores_defaults_and_ranges() {
-    let header = String::from_utf8(generate_header()).unwrap();
+    let header = header();
     let d = Options::DEFAULT;
     let options: [(&str, String, Option<String>); 12] = [
-        ("seatcore_options_set_pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
-        ("seatcore_options_set_min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
+        ("pool_size", d.pool_size.to_string(), Some(count_range(&Options::POOL_SIZE))),
+        ("min_idle", d.min_idle.to_string(), Some(count_range(&Options::MIN_IDLE))),
+        ("checkout_timeout_ms", ms(d.checkout_timeout), Some(ms_range(&Options::CHECKOUT_TIMEOUT))),
+        ("connect_timeout_ms", ms(d.connect_timeout), Some(ms_range(&Options::CONNECT_TIMEOUT))),
+        ("statement_timeout_ms", ms(d.statement_timeout), Some(ms_range(&Options::STATEMENT_TIMEOUT))),
+        ("lock_timeout_ms", ms(d.lock_timeout), Some(ms_range(&Options::LOCK_TIMEOUT))),
+        ("sweep_batch", d.sweep_batch.to_string(), Some(count_range(&Options::SWEEP_BATCH))),
         (
-            "seatcore_options_set_checkout_timeout_ms",
-            ms(d.checkout_timeout),
-            Some(ms_range(&Options::CHECKOUT_TIMEOUT)),
-        ),
-        (
-            "seatcore_options_set_connect_timeout_ms",
-            ms(d.connect_timeout),
-            Some(ms_range(&Options::CONNECT_TIMEOUT)),
-        ),
-        (
-            "seatcore_options_set_statement_timeout_ms",
-            ms(d.statement_timeout),
-            Some(ms_range(&Options::STATEMENT_TIMEOUT)),
-        ),
-        ("seatcore_options_set_lock_timeout_ms", ms(d.lock_timeout), Some(ms_range(&Options::LOCK_TIMEOUT))),
-        (
-            "seatcore_options_set_sweep_batch",
-            d.sweep_batch.to_string(),
-            Some(count_range(&Options::SWEEP_BATCH)),
-        ),
-        (
-            "seatcore_options_set_change_retention_s",
+            "change_retention_s",
             format!("{} s", d.change_retention.as_secs()),
             Some(s_range(&Options::CHANGE_RETENTION)),
         ),
-        ("seatcore_options_set_migrate", d.migrate.to_string(), None),
-        ("seatcore_options_set_group_holds", d.group_holds.to_string(), None),
+        ("migrate", d.migrate.to_string(), None),
+        ("group_holds", d.group_holds.to_string(), None),
         (
-            "seatcore_options_set_max_hold_life_s",
+            "max_hold_life_s",
             format!("{} s", d.max_hold_life.as_secs()),
             Some(s_range(&Options::MAX_HOLD_LIFE)),
         ),
-        ("seatcore_options_set_read_url", d.read_url.as_deref().unwrap_or("none").to_owned(), None),
+        ("read_url", d.read_url.as_deref().unwrap_or("none").to_owned(), None),
     ];
-    for (function, default, range) in &options {
-        let doc = doc_of(&header, function);
-        assert_eq!(stated(&doc, "Default"), Some(default.as_str()), "the default stated for {function}");
-        assert_eq!(stated(&doc, "Valid"), range.as_deref(), "the range stated for {function}");
+    for (field, default, range) in &options {
+        let doc = doc_of_field(&header, "seatcore_options", field);
+        assert_eq!(stated(&doc, "Default"), Some(default.as_str()), "the default stated for {field}");
+        assert_eq!(stated(&doc, "Valid"), range.as_deref(), "the range stated for {field}");
     }
-    // every setter is in the table above, and no other comment states a default
-    let setters = header.matches("seatcore_result seatcore_options_set_").count();
-    assert_eq!(setters, options.len(), "a setter without a row in this test");
-    assert_eq!(header.matches("Default: ").count(), options.len(), "a default stated outside the setters");
+    // every field is in the table above, and no other comment states a default
+    let fields = fields_of(&header, "seatcore_options");
+    let mut listed: Vec<&str> = options.iter().map(|(field, _, _)| *field).collect();
+    listed.sort_unstable();
+    let mut declared: Vec<&str> = fields.iter().map(String::as_str).collect();
+    declared.sort_unstable();
+    assert_eq!(declared, listed, "an option field without a row in this test");
+    assert_eq!(header.matches("Default: ").count(), options.len(), "a default stated outside the options");
     let sweeper = doc_of(&header, "seatcore_sweeper_start");
     assert_eq!(stated(&sweeper, "Valid"), Some(ms_range(&Sweeper::INTERVAL).as_str()));
     // the core's limits, where a comment states them
@@ -187,17 +187,22 @@ fn header_states_the_cores_defaults_and_ranges() {
                 validate::MAX_HOLD_SECONDS
             ),
         ),
-        ("seatcore_audit_problems_listed", format!("the first {MAX_REPORTED_PROBLEMS} when")),
     ] {
         let doc = doc_of(&header, function);
         assert!(doc.contains(&phrase), "{function} does not state {phrase:?}: {doc}");
     }
+    let problems = doc_of_field(&header, "seatcore_audit_report", "problems");
+    let phrase = format!("the first {MAX_REPORTED_PROBLEMS} when");
+    assert!(
+        problems.contains(&phrase),
+        "seatcore_audit_report.problems does not state {phrase:?}: {problems}"
+    );
 }
 
 /// Every code of the header's enum has its name, and every core kind is in it.
 #[test]
 fn header_names_every_result_code() {
-    let header = String::from_utf8(generate_header()).unwrap();
+    let header = header();
     let body = header.split("enum seatcore_result").nth(1).and_then(|s| s.split("};").next()).unwrap();
     let mut values = Vec::new();
     for line in body.lines().map(str::trim).filter(|l| l.starts_with("SEATCORE_")) {
@@ -256,13 +261,27 @@ pub(crate) unsafe fn text<'a>(p: *const c_char) -> &'a str {
     CStr::from_ptr(p).to_str().unwrap()
 }
 
+/// The `count` strings of a list of a result object (`const char *const *`, count).
+pub(crate) unsafe fn texts(list: *const *const c_char, count: usize) -> Vec<String> {
+    std::slice::from_raw_parts(list, count).iter().map(|&p| text(p).to_owned()).collect()
+}
+
 /// Takes the error of a failed call: its code must match, and the object is freed.
 pub(crate) unsafe fn take_error(err: *mut seatcore_error, code: seatcore_result) -> String {
     assert!(!err.is_null(), "no error object for {code:?}");
-    assert_eq!(seatcore_error_code(err), code);
-    let msg = text(seatcore_error_message(err)).to_owned();
+    assert_eq!((*err).code, code);
+    let msg = text((*err).message).to_owned();
     seatcore_error_free(err);
     msg
+}
+
+/// The position an error is about (`has_index`, `index`); `index` is 0 without one.
+pub(crate) unsafe fn error_index(err: *const seatcore_error) -> Option<usize> {
+    let e = &*err;
+    if !e.has_index {
+        assert_eq!(e.index, 0);
+    }
+    e.has_index.then_some(e.index)
 }
 
 pub(crate) fn initialize(c: &Client, show: &str, seats: &[&str]) {
@@ -296,7 +315,7 @@ pub(crate) fn hold(
     }
 }
 
-/// An audit report read through the C accessors.
+/// An audit report read through its C fields.
 #[derive(Debug)]
 pub(crate) struct AuditView {
     ok: bool,
@@ -320,17 +339,16 @@ fn audit(c: &Client, show: Option<&str>) -> AuditView {
             panic!("audit failed: {}", take_error(err, code));
         }
         assert!(err.is_null());
-        let listed = seatcore_audit_problems_listed(report);
+        let r = &*report;
         let view = AuditView {
-            ok: seatcore_audit_ok(report),
-            shows: seatcore_audit_shows(report),
-            seats: seatcore_audit_seats(report),
-            held: seatcore_audit_held(report),
-            booked: seatcore_audit_booked(report),
-            problem_count: seatcore_audit_problem_count(report),
-            problems: (0..listed).map(|i| text(seatcore_audit_problem(report, i)).to_owned()).collect(),
+            ok: r.ok,
+            shows: r.shows,
+            seats: r.seats,
+            held: r.held,
+            booked: r.booked,
+            problem_count: r.problem_count,
+            problems: texts(r.problems, r.problems_listed),
         };
-        assert!(seatcore_audit_problem(report, listed).is_null());
         seatcore_audit_free(report);
         view
     }
@@ -350,37 +368,33 @@ fn hold_book_status_release_reset() {
     let (db, c) = with_show("c_flow", "s1", &["A1", " A2 ", "A3", "B1"]);
     unsafe {
         let h = hold(&c, "s1", &["A3", "A1"]).unwrap();
-        assert_eq!(text(seatcore_hold_show_id(h)), "s1");
-        assert_eq!(seatcore_hold_seat_count(h), 2);
-        assert_eq!(text(seatcore_hold_seat_id(h, 0)), "A3");
-        assert_eq!(text(seatcore_hold_seat_id(h, 1)), "A1");
-        assert!(seatcore_hold_seat_id(h, 2).is_null());
-        let hold_id = text(seatcore_hold_id(h)).to_owned();
+        assert_eq!(text((*h).show_id), "s1");
+        assert_eq!(texts((*h).seat_ids, (*h).seat_count), ["A3", "A1"]);
+        let hold_id = text((*h).id).to_owned();
         assert_eq!(hold_id.len(), 36);
-        let expires = text(seatcore_hold_expires_at(h));
+        let expires = text((*h).at);
         assert!(expires.ends_with("+00:00"), "{expires}");
-        assert!(seatcore_hold_expires_at_us(h) > 1_700_000_000_000_000);
+        assert!((*h).at_us > 1_700_000_000_000_000);
 
         // a taken seat: SEATS_UNAVAILABLE with the seat listed, nothing written
         let err = hold(&c, "s1", &["B1", "A1"]).unwrap_err();
-        assert_eq!(seatcore_error_unavailable_count(err), 1);
-        assert_eq!(text(seatcore_error_unavailable_seat(err, 0)), "A1");
-        assert!(seatcore_error_unavailable_seat(err, 1).is_null());
+        assert_eq!(texts((*err).unavailable, (*err).unavailable_count), ["A1"]);
+        assert_eq!((*err).not_in_hold_count, 0);
+        assert_eq!(error_index(err), None);
         assert!(take_error(err, SEATCORE_SEATS_UNAVAILABLE).contains("A1"));
 
         // status: seat-map order, held seats carry their expiry
         let mut st = ptr::null_mut();
         assert_eq!(seatcore_seat_status(c.0, cs("s1").as_ptr(), &mut st, ptr::null_mut()), SEATCORE_OK);
-        let mut counts = std::mem::zeroed::<seatcore_seat_counts>();
-        assert_eq!(seatcore_status_counts(st, &mut counts, ptr::null_mut()), SEATCORE_OK);
+        let status = &*st;
+        let counts = status.counts;
         assert_eq!((counts.total, counts.available, counts.held, counts.booked), (4, 2, 2, 0));
         assert!(counts.invariants_valid);
-        assert_eq!(seatcore_status_replayed_at_us(st), 0, "the primary served it");
-        assert_eq!(seatcore_status_seat_count(st), 4);
-        let mut seat = std::mem::zeroed::<seatcore_seat>();
+        assert_eq!(text(status.show_id), "s1");
+        assert_eq!(status.replayed_at_us, 0, "the primary served it");
+        assert_eq!(status.seat_count, 4);
         let mut order = Vec::new();
-        for i in 0..4 {
-            assert_eq!(seatcore_status_seat(st, i, &mut seat, ptr::null_mut()), SEATCORE_OK);
+        for seat in std::slice::from_raw_parts(status.seats, status.seat_count) {
             let id = text(seat.seat_id).to_owned();
             let held = id == "A1" || id == "A3";
             assert_eq!(seat.state == seatcore_seat_state::SEATCORE_SEAT_HELD, held, "{id}");
@@ -389,11 +403,6 @@ fn hold_book_status_release_reset() {
             order.push(id);
         }
         assert_eq!(order, ["A1", "A2", "A3", "B1"]);
-        let mut err = ptr::null_mut();
-        seat.seat_id = ptr::null();
-        assert_eq!(seatcore_status_seat(st, 4, &mut seat, &mut err), SEATCORE_INDEX_OUT_OF_RANGE);
-        assert!(seat.seat_id.is_null(), "out written on failure");
-        take_error(err, SEATCORE_INDEX_OUT_OF_RANGE);
         seatcore_status_free(st);
 
         // book twice: same booking
@@ -408,12 +417,12 @@ fn hold_book_status_release_reset() {
             seatcore_book_hold(c.0, cs("s1").as_ptr(), hid.as_ptr(), &mut b2, ptr::null_mut()),
             SEATCORE_OK
         );
-        assert_eq!(text(seatcore_booking_id(b1)), hold_id);
-        assert_eq!(text(seatcore_booking_booked_at(b1)), text(seatcore_booking_booked_at(b2)));
-        assert_eq!(seatcore_booking_booked_at_us(b1), seatcore_booking_booked_at_us(b2));
-        assert_eq!(seatcore_booking_seat_count(b2), 2);
-        assert_eq!(text(seatcore_booking_seat_id(b2, 0)), "A3");
-        assert_eq!(text(seatcore_booking_show_id(b2)), "s1");
+        let (first, again) = (&*b1, &*b2);
+        assert_eq!(text(first.id), hold_id);
+        assert_eq!(text(first.at), text(again.at));
+        assert_eq!(first.at_us, again.at_us);
+        assert_eq!(texts(again.seat_ids, again.seat_count), ["A3", "A1"]);
+        assert_eq!(text(again.show_id), "s1");
         seatcore_booking_free(b1);
         seatcore_booking_free(b2);
         seatcore_hold_free(h);
@@ -421,15 +430,9 @@ fn hold_book_status_release_reset() {
         // release: a live hold once, then not found
         let h = hold(&c, "s1", &["B1"]).unwrap();
         let show = cs("s1");
-        assert_eq!(
-            seatcore_release_hold(c.0, show.as_ptr(), seatcore_hold_id(h), ptr::null_mut()),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_release_hold(c.0, show.as_ptr(), (*h).id, ptr::null_mut()), SEATCORE_OK);
         let mut err = ptr::null_mut();
-        assert_eq!(
-            seatcore_release_hold(c.0, show.as_ptr(), seatcore_hold_id(h), &mut err),
-            SEATCORE_HOLD_NOT_FOUND
-        );
+        assert_eq!(seatcore_release_hold(c.0, show.as_ptr(), (*h).id, &mut err), SEATCORE_HOLD_NOT_FOUND);
         assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
         seatcore_hold_free(h);
         let mid = assert_sound(&c);
@@ -478,7 +481,7 @@ fn keyed_holds_and_domain_errors() {
             );
             assert_eq!(code, SEATCORE_OK);
         }
-        assert_eq!(text(seatcore_hold_id(h1)), text(seatcore_hold_id(h2)));
+        assert_eq!(text((*h1).id), text((*h2).id));
         let other = [cs("A2")];
         let p2 = ptrs(&other);
         let mut err = ptr::null_mut();
@@ -559,9 +562,7 @@ fn bad_input_writes_nothing() {
         let with_null = [a2.as_ptr(), ptr::null()];
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, show.as_ptr(), with_null.as_ptr(), 2, 60, &mut out, &mut err);
-        let mut index = 0usize;
-        assert!(seatcore_error_index(err, &mut index));
-        assert_eq!(index, 1);
+        assert_eq!(error_index(err), Some(1));
         check(code, SEATCORE_NULL_PARAMETER, err, "seat_ids[1]");
         // non-UTF-8 bytes, in the show id and in a seat id
         let bad = CString::new(vec![b'A', 0xff, 0xfe]).unwrap();
@@ -602,8 +603,7 @@ fn bad_input_writes_nothing() {
         let bp = ptrs(&blank);
         let mut err = ptr::null_mut();
         let code = seatcore_hold_seats(c.0, show.as_ptr(), bp.as_ptr(), 2, 60, &mut out, &mut err);
-        assert!(seatcore_error_index(err, &mut index));
-        assert_eq!(index, 1);
+        assert_eq!(error_index(err), Some(1));
         check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain empty strings");
         for secs in [0, -1, i64::MAX, i64::MIN] {
             let mut err = ptr::null_mut();
@@ -635,31 +635,19 @@ fn bad_input_writes_nothing() {
             SEATCORE_NULL_PARAMETER
         );
         assert_eq!(seatcore_client_stats(c.0, ptr::null_mut(), ptr::null_mut()), SEATCORE_NULL_PARAMETER);
-        assert_eq!(
-            seatcore_status_counts(ptr::null(), ptr::null_mut(), ptr::null_mut()),
-            SEATCORE_NULL_PARAMETER
-        );
-        assert_eq!(
-            seatcore_options_set_pool_size(ptr::null_mut(), 3, ptr::null_mut()),
-            SEATCORE_NULL_PARAMETER
-        );
-        assert_eq!(
-            seatcore_options_set_read_url(ptr::null_mut(), ptr::null(), ptr::null_mut()),
-            SEATCORE_NULL_PARAMETER
-        );
-        assert_eq!(seatcore_status_replayed_at_us(ptr::null()), 0);
         let mut client = ptr::null_mut();
         assert_eq!(
             seatcore_client_new(ptr::null(), ptr::null(), &mut client, ptr::null_mut()),
             SEATCORE_NULL_PARAMETER
         );
         assert!(client.is_null());
-        // accessors on NULL answer NULL / 0
-        assert!(seatcore_hold_id(ptr::null()).is_null());
-        assert_eq!(seatcore_booking_seat_count(ptr::null()), 0);
-        assert!(seatcore_error_message(ptr::null()).is_null());
-        assert!(!seatcore_error_index(ptr::null(), &mut index));
+        // every _free accepts NULL
         seatcore_hold_free(ptr::null_mut());
+        seatcore_booking_free(ptr::null_mut());
+        seatcore_cancellation_free(ptr::null_mut());
+        seatcore_status_free(ptr::null_mut());
+        seatcore_audit_free(ptr::null_mut());
+        seatcore_map_free(ptr::null_mut());
         seatcore_error_free(ptr::null_mut());
         seatcore_client_free(ptr::null_mut());
     }
@@ -672,15 +660,15 @@ fn bad_input_writes_nothing() {
 
 #[test]
 fn unreachable_database_is_unavailable() {
-    let opts = seatcore_options_new();
-    unsafe {
-        assert_eq!(seatcore_options_set_connect_timeout_ms(opts, 500, ptr::null_mut()), SEATCORE_OK);
-        assert_eq!(seatcore_options_set_checkout_timeout_ms(opts, 1000, ptr::null_mut()), SEATCORE_OK);
-        let msg = refused_client("postgres://nobody@127.0.0.1:1/none", opts, SEATCORE_UNAVAILABLE);
-        seatcore_options_free(opts);
-        assert!(msg.starts_with("database unavailable"), "{msg}");
-    }
+    let opts =
+        seatcore_options { connect_timeout_ms: 500, checkout_timeout_ms: 1000, ..seatcore_options_default() };
+    let msg = unsafe { refused_client(NOWHERE, &opts, SEATCORE_UNAVAILABLE) };
+    assert!(msg.starts_with("database unavailable"), "{msg}");
 }
+
+/// A database URL where nothing listens: a client that tries to connect is
+/// `SEATCORE_UNAVAILABLE`.
+const NOWHERE: &str = "postgres://nobody@127.0.0.1:1/none";
 
 /// Opens a client on `url` that must fail with `code`, writing no client; returns the
 /// error's message.
@@ -711,118 +699,114 @@ fn configuration_errors_are_config_not_outages() {
     }
     // min_idle above pool_size keeps the whole pool open: a configuration that works, so
     // the connection is tried (and this server is not there)
-    let opts = seatcore_options_new();
-    unsafe {
-        assert_eq!(seatcore_options_set_pool_size(opts, 3, ptr::null_mut()), SEATCORE_OK);
-        assert_eq!(seatcore_options_set_min_idle(opts, 5, ptr::null_mut()), SEATCORE_OK);
-        refused_client("postgres://nobody@127.0.0.1:1/none", opts, SEATCORE_UNAVAILABLE);
-        seatcore_options_free(opts);
-    }
+    let opts = seatcore_options { pool_size: 3, min_idle: 5, ..seatcore_options_default() };
+    unsafe { refused_client(NOWHERE, &opts, SEATCORE_UNAVAILABLE) };
 }
 
-/// Each setter goes through the core's: a value out of range is refused with the core's
-/// message (naming the option and its range) and the option keeps its value; the ends of
-/// each range are accepted.
+/// The defaults `seatcore_options_default` fills in are the core's.
 #[test]
-fn out_of_range_options_are_refused_and_change_nothing() {
-    let o = seatcore_options_new();
-    unsafe {
-        macro_rules! refused {
-            ($setter:ident($value:expr), $core:expr) => {{
-                let mut err = ptr::null_mut();
-                let code = $setter(o, $value, &mut err);
-                assert_eq!(code, SEATCORE_CONFIG, "{}({})", stringify!($setter), $value);
-                let want = $core.unwrap_err().to_string();
-                assert_eq!(take_error(err, SEATCORE_CONFIG), want);
-                assert_eq!(
-                    (*o).inner,
-                    Options::DEFAULT,
-                    "{}({}) changed the options",
-                    stringify!($setter),
-                    $value
-                );
-            }};
-        }
-        let millis = Duration::from_millis;
-        refused!(seatcore_options_set_pool_size(0), Options::POOL_SIZE.check(0));
-        refused!(seatcore_options_set_pool_size(1001), Options::POOL_SIZE.check(1001));
-        refused!(seatcore_options_set_min_idle(u32::MAX), Options::MIN_IDLE.check(u32::MAX));
-        refused!(seatcore_options_set_checkout_timeout_ms(0), Options::CHECKOUT_TIMEOUT.check(millis(0)));
-        refused!(
-            seatcore_options_set_checkout_timeout_ms(3_600_001),
-            Options::CHECKOUT_TIMEOUT.check(millis(3_600_001))
-        );
-        refused!(seatcore_options_set_connect_timeout_ms(0), Options::CONNECT_TIMEOUT.check(millis(0)));
-        refused!(seatcore_options_set_statement_timeout_ms(0), Options::STATEMENT_TIMEOUT.check(millis(0)));
-        refused!(seatcore_options_set_lock_timeout_ms(0), Options::LOCK_TIMEOUT.check(millis(0)));
-        refused!(
-            seatcore_options_set_lock_timeout_ms(u64::MAX),
-            Options::LOCK_TIMEOUT.check(millis(u64::MAX))
-        );
-        refused!(seatcore_options_set_sweep_batch(0), Options::SWEEP_BATCH.check(0));
-        // the message is the core's, and says what to fix
-        let mut err = ptr::null_mut();
-        assert_eq!(seatcore_options_set_lock_timeout_ms(o, 0, &mut err), SEATCORE_CONFIG);
-        let msg = take_error(err, SEATCORE_CONFIG);
-        assert!(msg.contains("lock_timeout must be from 1 ms to 86400 s, not 0 ms"), "{msg}");
-        // NULL options: a code, nothing else
-        assert_eq!(
-            seatcore_options_set_lock_timeout_ms(ptr::null_mut(), 5, ptr::null_mut()),
-            SEATCORE_NULL_PARAMETER
-        );
-
-        // the ends of every range are accepted, exactly
-        let ok = |code: seatcore_result| assert_eq!(code, SEATCORE_OK);
-        let end = |r: &OptionRange<Duration>| r.range.end().as_millis() as u64;
-        ok(seatcore_options_set_pool_size(o, *Options::POOL_SIZE.range.end(), ptr::null_mut()));
-        ok(seatcore_options_set_min_idle(o, *Options::MIN_IDLE.range.start(), ptr::null_mut()));
-        ok(seatcore_options_set_checkout_timeout_ms(o, end(&Options::CHECKOUT_TIMEOUT), ptr::null_mut()));
-        ok(seatcore_options_set_connect_timeout_ms(o, end(&Options::CONNECT_TIMEOUT), ptr::null_mut()));
-        ok(seatcore_options_set_statement_timeout_ms(o, 1, ptr::null_mut()));
-        ok(seatcore_options_set_lock_timeout_ms(o, 1, ptr::null_mut()));
-        ok(seatcore_options_set_sweep_batch(o, *Options::SWEEP_BATCH.range.end(), ptr::null_mut()));
-        ok(seatcore_options_set_migrate(o, false, ptr::null_mut()));
-        ok(seatcore_options_set_group_holds(o, false, ptr::null_mut()));
-        let retention = Options::CHANGE_RETENTION.range.start().as_secs();
-        ok(seatcore_options_set_change_retention_s(o, retention, ptr::null_mut()));
-        let life = Options::MAX_HOLD_LIFE.range.end().as_secs();
-        ok(seatcore_options_set_max_hold_life_s(o, life, ptr::null_mut()));
-        ok(seatcore_options_set_read_url(o, c"postgres://u@h1:5432,h2:5433/db".as_ptr(), ptr::null_mut()));
-        let want = Options {
-            pool_size: *Options::POOL_SIZE.range.end(),
-            min_idle: *Options::MIN_IDLE.range.start(),
-            checkout_timeout: *Options::CHECKOUT_TIMEOUT.range.end(),
-            connect_timeout: *Options::CONNECT_TIMEOUT.range.end(),
-            statement_timeout: millis(1),
-            lock_timeout: millis(1),
-            sweep_batch: *Options::SWEEP_BATCH.range.end(),
-            migrate: false,
-            change_retention: *Options::CHANGE_RETENTION.range.start(),
-            group_holds: false,
-            max_hold_life: *Options::MAX_HOLD_LIFE.range.end(),
-            read_url: Some("postgres://u@h1:5432,h2:5433/db".into()),
-        };
-        assert_eq!((*o).inner, want);
-        ok(seatcore_options_set_read_url(o, ptr::null(), ptr::null_mut()));
-        assert_eq!((*o).inner.read_url, None);
-        seatcore_options_free(o);
-    }
+fn default_options_are_the_cores() {
+    let d = seatcore_options_default();
+    assert!(d.read_url.is_null());
+    assert_eq!(unsafe { d.to_core() }.unwrap(), Options::DEFAULT);
 }
 
-/// A refused value leaves the one set before in force: the client's pool has the size set
-/// last, not a silently corrected one.
+/// The message of the core's refusal of an option's value.
+fn refusal<T: std::fmt::Debug>(checked: seatcore_core::Result<T>) -> String {
+    checked.unwrap_err().to_string()
+}
+
+/// `seatcore_client_new` sets each option through the core's setter: a value out of range
+/// is refused with the core's message (naming the option and its range) before any
+/// connection is tried, and no client is made; the ends of each range are accepted.
+#[test]
+fn out_of_range_options_are_refused_and_make_no_client() {
+    let millis = Duration::from_millis;
+    let d = seatcore_options_default();
+    let refused: [(seatcore_options, String); 11] = [
+        (seatcore_options { pool_size: 0, ..d }, refusal(Options::POOL_SIZE.check(0))),
+        (seatcore_options { pool_size: 1001, ..d }, refusal(Options::POOL_SIZE.check(1001))),
+        (seatcore_options { min_idle: u32::MAX, ..d }, refusal(Options::MIN_IDLE.check(u32::MAX))),
+        (
+            seatcore_options { checkout_timeout_ms: 0, ..d },
+            refusal(Options::CHECKOUT_TIMEOUT.check(millis(0))),
+        ),
+        (
+            seatcore_options { checkout_timeout_ms: 3_600_001, ..d },
+            refusal(Options::CHECKOUT_TIMEOUT.check(millis(3_600_001))),
+        ),
+        (seatcore_options { connect_timeout_ms: 0, ..d }, refusal(Options::CONNECT_TIMEOUT.check(millis(0)))),
+        (
+            seatcore_options { statement_timeout_ms: 0, ..d },
+            refusal(Options::STATEMENT_TIMEOUT.check(millis(0))),
+        ),
+        (seatcore_options { lock_timeout_ms: 0, ..d }, refusal(Options::LOCK_TIMEOUT.check(millis(0)))),
+        (
+            seatcore_options { lock_timeout_ms: u64::MAX, ..d },
+            refusal(Options::LOCK_TIMEOUT.check(millis(u64::MAX))),
+        ),
+        (seatcore_options { sweep_batch: 0, ..d }, refusal(Options::SWEEP_BATCH.check(0))),
+        (
+            seatcore_options { max_hold_life_s: 86_401, ..d },
+            refusal(Options::MAX_HOLD_LIFE.check(Duration::from_secs(86_401))),
+        ),
+    ];
+    for (options, want) in &refused {
+        assert_eq!(&unsafe { refused_client(NOWHERE, options, SEATCORE_CONFIG) }, want, "{options:?}");
+    }
+    // the message is the core's, and says what to fix
+    let msg =
+        unsafe { refused_client(NOWHERE, &seatcore_options { lock_timeout_ms: 0, ..d }, SEATCORE_CONFIG) };
+    assert!(msg.contains("lock_timeout must be from 1 ms to 86400 s, not 0 ms"), "{msg}");
+    // a read URL that is not UTF-8: a code, no client
+    let bad = CString::new(vec![b'p', 0xff]).unwrap();
+    let options = seatcore_options { read_url: bad.as_ptr(), ..d };
+    let msg = unsafe { refused_client(NOWHERE, &options, SEATCORE_INVALID_UTF8) };
+    assert!(msg.contains("options.read_url"), "{msg}");
+
+    // the ends of every range are accepted, exactly
+    let end = |r: &OptionRange<Duration>| r.range.end().as_millis() as u64;
+    let read_url = c"postgres://u@h1:5432,h2:5433/db";
+    let ends = seatcore_options {
+        pool_size: *Options::POOL_SIZE.range.end(),
+        min_idle: *Options::MIN_IDLE.range.start(),
+        checkout_timeout_ms: end(&Options::CHECKOUT_TIMEOUT),
+        connect_timeout_ms: end(&Options::CONNECT_TIMEOUT),
+        statement_timeout_ms: 1,
+        lock_timeout_ms: 1,
+        sweep_batch: *Options::SWEEP_BATCH.range.end(),
+        change_retention_s: Options::CHANGE_RETENTION.range.start().as_secs(),
+        max_hold_life_s: Options::MAX_HOLD_LIFE.range.end().as_secs(),
+        migrate: false,
+        group_holds: false,
+        read_url: read_url.as_ptr(),
+    };
+    let want = Options {
+        pool_size: *Options::POOL_SIZE.range.end(),
+        min_idle: *Options::MIN_IDLE.range.start(),
+        checkout_timeout: *Options::CHECKOUT_TIMEOUT.range.end(),
+        connect_timeout: *Options::CONNECT_TIMEOUT.range.end(),
+        statement_timeout: millis(1),
+        lock_timeout: millis(1),
+        sweep_batch: *Options::SWEEP_BATCH.range.end(),
+        migrate: false,
+        change_retention: *Options::CHANGE_RETENTION.range.start(),
+        group_holds: false,
+        max_hold_life: *Options::MAX_HOLD_LIFE.range.end(),
+        read_url: Some("postgres://u@h1:5432,h2:5433/db".into()),
+    };
+    assert_eq!(unsafe { ends.to_core() }.unwrap(), want);
+}
+
+/// The client gets the options as set: its pool has the size set.
 #[test]
 fn a_client_gets_the_options_as_set() {
     let db = TestDb::new("c_options");
     let url = cs(&db.url);
-    let o = seatcore_options_new();
+    let o = seatcore_options { pool_size: 3, min_idle: 1, ..seatcore_options_default() };
     unsafe {
-        assert_eq!(seatcore_options_set_pool_size(o, 3, ptr::null_mut()), SEATCORE_OK);
-        assert_eq!(seatcore_options_set_pool_size(o, 0, ptr::null_mut()), SEATCORE_CONFIG);
-        assert_eq!(seatcore_options_set_min_idle(o, 1, ptr::null_mut()), SEATCORE_OK);
         let mut client = ptr::null_mut();
-        assert_eq!(seatcore_client_new(url.as_ptr(), o, &mut client, ptr::null_mut()), SEATCORE_OK);
-        seatcore_options_free(o);
+        assert_eq!(seatcore_client_new(url.as_ptr(), &o, &mut client, ptr::null_mut()), SEATCORE_OK);
         let c = Client(client);
         let mut stats = seatcore_stats::default();
         assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
@@ -902,12 +886,10 @@ fn one_client_many_threads() {
     all.dedup();
     assert_eq!(all.len(), n, "a seat was granted twice");
     let mut st = ptr::null_mut();
-    let mut counts = std::mem::MaybeUninit::<seatcore_seat_counts>::uninit();
     unsafe {
         assert_eq!(seatcore_seat_status(c.0, cs("t").as_ptr(), &mut st, ptr::null_mut()), SEATCORE_OK);
-        assert_eq!(seatcore_status_counts(st, counts.as_mut_ptr(), ptr::null_mut()), SEATCORE_OK);
+        let counts = (*st).counts;
         seatcore_status_free(st);
-        let counts = counts.assume_init();
         assert_eq!(counts.held as usize, n);
         assert_eq!(counts.held + counts.available, 20);
         assert!(counts.invariants_valid);
@@ -1020,7 +1002,7 @@ fn audit_reports_what_it_finds() {
     let h = hold(&c, "s1", &["A1", "A2"]).unwrap();
     unsafe {
         let mut b = ptr::null_mut();
-        let code = seatcore_book_hold(c.0, cs("s1").as_ptr(), seatcore_hold_id(h), &mut b, ptr::null_mut());
+        let code = seatcore_book_hold(c.0, cs("s1").as_ptr(), (*h).id, &mut b, ptr::null_mut());
         assert_eq!(code, SEATCORE_OK);
         seatcore_booking_free(b);
         seatcore_hold_free(h);
@@ -1056,15 +1038,6 @@ fn audit_reports_what_it_finds() {
         assert_eq!(seatcore_audit(c.0, ptr::null(), ptr::null_mut(), &mut err), SEATCORE_NULL_PARAMETER);
         assert!(take_error(err, SEATCORE_NULL_PARAMETER).contains("out"));
         assert_eq!(out, sentinel, "out written on failure");
-        // accessors on NULL
-        assert!(!seatcore_audit_ok(ptr::null()));
-        assert_eq!(seatcore_audit_shows(ptr::null()), 0);
-        assert_eq!(seatcore_audit_seats(ptr::null()), 0);
-        assert_eq!(seatcore_audit_held(ptr::null()), 0);
-        assert_eq!(seatcore_audit_booked(ptr::null()), 0);
-        assert_eq!(seatcore_audit_problem_count(ptr::null()), 0);
-        assert_eq!(seatcore_audit_problems_listed(ptr::null()), 0);
-        assert!(seatcore_audit_problem(ptr::null(), 0).is_null());
         seatcore_audit_free(ptr::null_mut());
     }
 
@@ -1124,8 +1097,7 @@ fn map_seat(id: &CString) -> seatcore_map_seat {
 
 /// The seat ids of a hold, and frees it.
 unsafe fn hold_seats(h: *mut seatcore_hold) -> Vec<String> {
-    let ids =
-        (0..seatcore_hold_seat_count(h)).map(|i| text(seatcore_hold_seat_id(h, i)).to_owned()).collect();
+    let ids = texts((*h).seat_ids, (*h).seat_count);
     seatcore_hold_free(h);
     ids
 }
@@ -1170,15 +1142,13 @@ fn seat_maps_blocks_and_best_available() {
         // The map reads back in map order with every field.
         let mut map = ptr::null_mut();
         assert_eq!(seatcore_seat_map(c.0, show.as_ptr(), &mut map, &mut err), SEATCORE_OK);
-        assert_eq!(seatcore_map_count(map), 13);
-        let mut e = std::mem::zeroed::<seatcore_map_entry>();
-        assert_eq!(seatcore_map_seat_at(map, 6, &mut e, ptr::null_mut()), SEATCORE_OK);
+        let entries = std::slice::from_raw_parts((*map).seats, (*map).seat_count);
+        assert_eq!(entries.len(), 13);
+        let e = entries[6];
         assert_eq!((text(e.seat_id), text(e.section), text(e.row)), ("B1", "stalls", "B"));
         assert_eq!((e.position, text(e.category), e.accessible), (1, "premium", true));
-        assert_eq!(seatcore_map_seat_at(map, 12, &mut e, ptr::null_mut()), SEATCORE_OK);
+        let e = entries[12];
         assert_eq!((text(e.seat_id), e.row.is_null(), e.position), ("BOX", true, -1));
-        assert_eq!(seatcore_map_seat_at(map, 13, &mut e, &mut err), SEATCORE_INDEX_OUT_OF_RANGE);
-        take_error(err, SEATCORE_INDEX_OUT_OF_RANGE);
         seatcore_map_free(map);
 
         // Block A3 and A4: row A is left with runs of two; best 3 must come from row B.
@@ -1192,8 +1162,7 @@ fn seat_maps_blocks_and_best_available() {
         );
         let mut status = ptr::null_mut();
         assert_eq!(seatcore_seat_status(c.0, show.as_ptr(), &mut status, ptr::null_mut()), SEATCORE_OK);
-        let mut counts = std::mem::zeroed::<seatcore_seat_counts>();
-        assert_eq!(seatcore_status_counts(status, &mut counts, ptr::null_mut()), SEATCORE_OK);
+        let counts = (*status).counts;
         assert_eq!((counts.blocked, counts.available), (2, 11));
         seatcore_status_free(status);
         assert!(matches!(hold(&c, "map_show", &["A3"]), Err(e) if !e.is_null() && {
@@ -1281,7 +1250,7 @@ fn seat_maps_blocks_and_best_available() {
             hold
         };
         let (first, again) = (hold_with_key(), hold_with_key());
-        assert_eq!(text(seatcore_hold_id(first)), text(seatcore_hold_id(again)));
+        assert_eq!(text((*first).id), text((*again).id));
         seatcore_hold_free(first);
         seatcore_hold_free(again);
 
@@ -1328,9 +1297,7 @@ fn bad_seat_maps_name_the_seat_and_write_nothing() {
             err
         };
         let err = refused(&[a, b], SEATCORE_INVALID_INPUT);
-        let mut index = 0usize;
-        assert!(seatcore_error_index(err, &mut index));
-        assert_eq!(index, 1);
+        assert_eq!(error_index(err), Some(1));
         take_error(err, SEATCORE_INVALID_INPUT);
         // A negative position in a row, a NULL seat id, a rank that is not finite, no seat.
         b.position = -3;
@@ -1357,8 +1324,8 @@ fn bad_seat_maps_name_the_seat_and_write_nothing() {
             SEATCORE_OK
         );
         assert_eq!(seatcore_seat_map(c.0, show.as_ptr(), &mut map, ptr::null_mut()), SEATCORE_OK);
-        let mut e = std::mem::zeroed::<seatcore_map_entry>();
-        assert_eq!(seatcore_map_seat_at(map, 0, &mut e, ptr::null_mut()), SEATCORE_OK);
+        assert_eq!((*map).seat_count, 1);
+        let e = *(*map).seats;
         assert_eq!((text(e.row), e.position), ("A", 1));
         seatcore_map_free(map);
     }

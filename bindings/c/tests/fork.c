@@ -57,7 +57,7 @@ static void *busy(void *arg) {
             rc = seatcore_seat_status(client, show_id, &status, NULL);
         }
         if (rc == SEATCORE_OK) {
-            rc = seatcore_release_hold(client, show_id, seatcore_hold_id(hold), NULL);
+            rc = seatcore_release_hold(client, show_id, hold->id, NULL);
         }
         seatcore_status_free(status);
         seatcore_hold_free(hold);
@@ -109,7 +109,7 @@ static int child(int k) {
         seatcore_error *err = NULL;
         seat[0] = names[THREADS * THREAD_SEATS + k * HOLDS_PER_CHILD + i];
         if (seatcore_hold_seats(client, show_id, seat, 1, 600, &hold, &err) != SEATCORE_OK) {
-            fprintf(stderr, "fork: child %d: hold %d: %s\n", k, i, seatcore_error_message(err));
+            fprintf(stderr, "fork: child %d: hold %d: %s\n", k, i, err->message);
             seatcore_error_free(err);
             return 1;
         }
@@ -156,18 +156,17 @@ static int check(void) {
         fprintf(stderr, "fork: status failed\n");
         return 1;
     }
-    for (i = 0; i < seatcore_status_seat_count(status); i++) {
-        seatcore_seat seat;
+    for (i = 0; i < status->seat_count; i++) {
+        const seatcore_seat *seat = &status->seats[i];
         int childs = i >= THREADS * THREAD_SEATS;
-        seatcore_status_seat(status, i, &seat, NULL);
-        if ((seat.state == SEATCORE_SEAT_HELD) != childs || seat.state == SEATCORE_SEAT_BOOKED) {
-            fprintf(stderr, "fork: seat %s is %s\n", seat.seat_id, seatcore_seat_state_name(seat.state));
+        if ((seat->state == SEATCORE_SEAT_HELD) != childs || seat->state == SEATCORE_SEAT_BOOKED) {
+            fprintf(stderr, "fork: seat %s is %s\n", seat->seat_id, seatcore_seat_state_name(seat->state));
             failed = 1;
         }
     }
     seatcore_status_free(status);
-    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !seatcore_audit_ok(report) ||
-        seatcore_audit_held(report) != CHILDREN * HOLDS_PER_CHILD) {
+    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !report->ok ||
+        report->held != CHILDREN * HOLDS_PER_CHILD) {
         fprintf(stderr, "fork: the audit disagrees\n");
         failed = 1;
     }
@@ -179,7 +178,7 @@ int main(void) {
     const char *url = getenv("DATABASE_URL");
     const char *ids[SEATS];
     seatcore_client *own = NULL;
-    seatcore_options *options;
+    seatcore_options options = seatcore_options_default();
     seatcore_error *err = NULL;
     pthread_t threads[THREADS];
     pid_t pids[CHILDREN];
@@ -194,17 +193,14 @@ int main(void) {
         snprintf(names[i], sizeof names[i], "S%d", i + 1);
         ids[i] = names[i];
     }
-    options = seatcore_options_new();
-    if (seatcore_options_set_pool_size(options, 6, &err) != SEATCORE_OK ||
-        seatcore_client_new(url, options, &own, &err) != SEATCORE_OK ||
+    options.pool_size = 6;
+    if (seatcore_client_new(url, &options, &own, &err) != SEATCORE_OK ||
         seatcore_initialize_show(own, show_id, ids, SEATS, NULL, &err) != SEATCORE_OK) {
-        fprintf(stderr, "fork: %s\n", seatcore_error_message(err));
+        fprintf(stderr, "fork: %s\n", err->message);
         seatcore_error_free(err);
-        seatcore_options_free(options);
         seatcore_client_free(own);
         return 1;
     }
-    seatcore_options_free(options);
     client = own;
 
     for (i = 0; i < THREADS; i++) {

@@ -29,21 +29,34 @@ static int same(const char *got, const char *want) { return got != NULL && strcm
 static int expect(const char *what, seatcore_result got, seatcore_result want, seatcore_error *err) {
     if (got != want) {
         fprintf(stderr, "%s: %s, expected %s: %s\n", what, seatcore_result_name(got), seatcore_result_name(want),
-                err ? seatcore_error_message(err) : "(no error object)");
+                err ? err->message : "(no error object)");
         failures++;
     }
     seatcore_error_free(err);
     return got == want;
 }
 
+/* Whether a list of `count` strings is exactly `want` (NULL-terminated). */
+static int same_list(const char *const *got, size_t count, const char *const *want) {
+    size_t i;
+    for (i = 0; i < count; i++) {
+        if (want[i] == NULL || !same(got[i], want[i])) {
+            return 0;
+        }
+    }
+    return want[count] == NULL;
+}
+
 int main(int argc, char **argv) {
     const char *url = getenv("DATABASE_URL");
     const char *show = argc > 1 ? argv[1] : "c_lifecycle";
     const char *map[] = {"A1", "A2", "A3", "A4"};
-    const char *three[] = {"A1", "A2", "A3"};
-    const char *one[] = {"A2"};
+    const char *three[] = {"A1", "A2", "A3", NULL};
+    const char *one[] = {"A2", NULL};
+    const char *kept[] = {"A1", "A3", NULL};
     const char *absent[] = {"A1", "A4"};
-    seatcore_options *options = seatcore_options_new();
+    const char *not_in_hold[] = {"A4", NULL};
+    seatcore_options options = seatcore_options_default();
     seatcore_client *client = NULL;
     seatcore_hold *hold = NULL, *extended = NULL;
     seatcore_seats_released *released = NULL;
@@ -59,49 +72,47 @@ int main(int argc, char **argv) {
         fprintf(stderr, "lifecycle: DATABASE_URL is not set\n");
         return 2;
     }
-    rc = seatcore_options_set_max_hold_life_s(options, 120, &err);
-    (void)expect("max hold life", rc, SEATCORE_OK, err);
-    err = NULL;
-    rc = seatcore_options_set_max_hold_life_s(options, 0, &err);
+    options.max_hold_life_s = 0;
+    rc = seatcore_client_new(url, &options, &client, &err);
     (void)expect("max hold life 0", rc, SEATCORE_CONFIG, err);
+    CHECK(client == NULL);
+    options.max_hold_life_s = 120;
     err = NULL;
-    rc = seatcore_client_new(url, options, &client, &err);
+    rc = seatcore_client_new(url, &options, &client, &err);
     if (!expect("connect", rc, SEATCORE_OK, err)) {
-        seatcore_options_free(options);
         return 1;
     }
-    seatcore_options_free(options);
     err = NULL;
     rc = seatcore_initialize_show(client, show, map, 4, NULL, &err);
     (void)expect("initialize", rc, SEATCORE_OK, err);
     err = NULL;
     rc = seatcore_hold_seats(client, show, three, 3, 60, &hold, &err);
     if (!expect("hold", rc, SEATCORE_OK, err)) {
-        seatcore_client_free(client);
-        return 1;
+        goto done;
     }
-    strncpy(hold_id, seatcore_hold_id(hold), sizeof hold_id - 1);
+    strncpy(hold_id, hold->id, sizeof hold_id - 1);
     hold_id[sizeof hold_id - 1] = '\0';
 
     /* extend: capped at creation + 120 s, i.e. about 60 s past the 60 s hold's expiry */
     err = NULL;
     rc = seatcore_extend_hold(client, show, hold_id, 3600, &extended, &err);
-    (void)expect("extend", rc, SEATCORE_OK, err);
-    gained = seatcore_hold_expires_at_us(extended) - seatcore_hold_expires_at_us(hold);
+    if (!expect("extend", rc, SEATCORE_OK, err)) {
+        goto done;
+    }
+    gained = extended->at_us - hold->at_us;
     CHECK(gained > 0 && gained <= 60 * 1000000LL);
-    CHECK(seatcore_hold_seat_count(extended) == 3);
-    seatcore_hold_free(extended);
+    CHECK(same_list(extended->seat_ids, extended->seat_count, three));
+    CHECK(same(extended->id, hold_id));
 
     /* release one seat; the hold keeps A1 and A3 */
     err = NULL;
     rc = seatcore_release_seats(client, show, hold_id, one, 1, &released, &err);
-    (void)expect("release A2", rc, SEATCORE_OK, err);
-    CHECK(seatcore_seats_released_seat_count(released) == 1);
-    CHECK(same(seatcore_seats_released_seat_id(released, 0), "A2"));
-    CHECK(seatcore_seats_released_remaining_count(released) == 2);
-    CHECK(same(seatcore_seats_released_remaining_seat_id(released, 0), "A1"));
-    CHECK(same(seatcore_seats_released_remaining_seat_id(released, 1), "A3"));
-    CHECK(seatcore_seats_released_remaining_seat_id(released, 2) == NULL);
+    if (!expect("release A2", rc, SEATCORE_OK, err)) {
+        goto done;
+    }
+    CHECK(same(released->hold_id, hold_id));
+    CHECK(same_list(released->seat_ids, released->seat_count, one));
+    CHECK(same_list(released->remaining_seat_ids, released->remaining_count, kept));
     seatcore_seats_released_free(released);
 
     /* seats it does not have: named, nothing released */
@@ -109,9 +120,9 @@ int main(int argc, char **argv) {
     err = NULL;
     CHECK(seatcore_release_seats(client, show, hold_id, absent, 2, &released, &err) == SEATCORE_SEATS_NOT_IN_HOLD);
     CHECK(released == NULL);
-    CHECK(seatcore_error_code(err) == SEATCORE_SEATS_NOT_IN_HOLD);
-    CHECK(seatcore_error_not_in_hold_count(err) == 1);
-    CHECK(same(seatcore_error_not_in_hold_seat(err, 0), "A4"));
+    CHECK(err != NULL && err->code == SEATCORE_SEATS_NOT_IN_HOLD);
+    CHECK(err != NULL && same_list(err->not_in_hold, err->not_in_hold_count, not_in_hold));
+    CHECK(err != NULL && err->unavailable_count == 0 && !err->has_index);
     seatcore_error_free(err);
 
     /* bad input: NULLs, a non-UUID */
@@ -129,35 +140,46 @@ int main(int argc, char **argv) {
     /* book the rest, cancel twice, booking the hold again is refused */
     err = NULL;
     rc = seatcore_book_hold(client, show, hold_id, &booking, &err);
-    (void)expect("book", rc, SEATCORE_OK, err);
-    CHECK(seatcore_booking_seat_count(booking) == 2);
+    if (!expect("book", rc, SEATCORE_OK, err)) {
+        goto done;
+    }
+    CHECK(same_list(booking->seat_ids, booking->seat_count, kept));
     err = NULL;
     rc = seatcore_cancel_booking(client, show, hold_id, &cancelled, &err);
-    (void)expect("cancel", rc, SEATCORE_OK, err);
+    if (!expect("cancel", rc, SEATCORE_OK, err)) {
+        goto done;
+    }
     err = NULL;
     rc = seatcore_cancel_booking(client, show, hold_id, &again, &err);
-    (void)expect("cancel again", rc, SEATCORE_OK, err);
-    CHECK(seatcore_cancellation_seat_count(cancelled) == 2);
-    CHECK(same(seatcore_cancellation_seat_id(cancelled, 1), "A3"));
-    CHECK(seatcore_cancellation_cancelled_at_us(again) == seatcore_cancellation_cancelled_at_us(cancelled));
-    CHECK(seatcore_cancellation_cancelled_at_us(cancelled) >= seatcore_booking_booked_at_us(booking));
-    printf("cancelled booking %s of show %s at %s\n", seatcore_cancellation_booking_id(cancelled),
-           seatcore_cancellation_show_id(cancelled), seatcore_cancellation_cancelled_at(cancelled));
+    if (!expect("cancel again", rc, SEATCORE_OK, err)) {
+        goto done;
+    }
+    CHECK(same_list(cancelled->seat_ids, cancelled->seat_count, kept));
+    CHECK(same(cancelled->id, hold_id) && same(cancelled->show_id, show));
+    CHECK(again->at_us == cancelled->at_us && same(again->at, cancelled->at));
+    CHECK(cancelled->at_us >= booking->at_us);
+    printf("cancelled booking %s of show %s at %s\n", cancelled->id, cancelled->show_id, cancelled->at);
     seatcore_booking_free(booking);
     booking = NULL;
     err = NULL;
     rc = seatcore_book_hold(client, show, hold_id, &booking, &err);
     (void)expect("book again", rc, SEATCORE_BOOKING_CANCELLED, err);
     CHECK(booking == NULL);
-    seatcore_cancellation_free(cancelled);
-    seatcore_cancellation_free(again);
 
     /* the end state */
     err = NULL;
     rc = seatcore_audit(client, show, &audit, &err);
-    (void)expect("audit", rc, SEATCORE_OK, err);
-    CHECK(seatcore_audit_ok(audit) && seatcore_audit_held(audit) == 0 && seatcore_audit_booked(audit) == 0);
+    if (expect("audit", rc, SEATCORE_OK, err)) {
+        CHECK(audit->ok && audit->held == 0 && audit->booked == 0);
+    }
+
+done:
     seatcore_audit_free(audit);
+    seatcore_cancellation_free(cancelled);
+    seatcore_cancellation_free(again);
+    seatcore_booking_free(booking);
+    seatcore_seats_released_free(released);
+    seatcore_hold_free(extended);
     seatcore_hold_free(hold);
     seatcore_client_free(client);
     if (failures) {
