@@ -117,13 +117,7 @@ const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$";
 fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
     let mut parameters = Vec::new();
     if endpoint.template().contains("{show_id}") {
-        parameters.push(json!({
-            "name": "show_id",
-            "in": "path",
-            "required": true,
-            "description": "The show's id, percent-encoded.",
-            "schema": show_id_schema(),
-        }));
+        parameters.push(parameter("show_id", "path", "The show's id, percent-encoded.", show_id_schema()));
     }
     let body = |schema: &str, required: bool| {
         json!({
@@ -134,13 +128,12 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
     let body = match endpoint {
         Endpoint::Health | Endpoint::Seats | Endpoint::Map => None,
         Endpoint::Audit => {
-            parameters.push(json!({
-                "name": "show_id",
-                "in": "query",
-                "required": false,
-                "description": "Audit this show only; without it, every show.",
-                "schema": show_id_schema(),
-            }));
+            parameters.push(parameter(
+                "show_id",
+                "query",
+                "Audit this show only; without it, every show.",
+                show_id_schema(),
+            ));
             None
         }
         Endpoint::Reset => Some(body("EmptyObject", false)),
@@ -155,21 +148,19 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
         Endpoint::CancelBooking => Some(body("BookingRef", true)),
         Endpoint::History => {
             parameters.push(after_parameter());
-            parameters.push(json!({
-                "name": "seat_id",
-                "in": "query",
-                "required": false,
-                "description": "Only changes about this seat.",
-                "schema": { "type": "string", "minLength": 1, "maxLength": validate::MAX_SEAT_ID_CHARS },
-            }));
-            parameters.push(json!({
-                "name": "limit",
-                "in": "query",
-                "required": false,
-                "description": "Most changes in the page.",
-                "schema": { "type": "integer", "minimum": 1, "maximum": seatcore::MAX_CHANGE_PAGE,
-                            "default": seatcore::DEFAULT_CHANGE_PAGE },
-            }));
+            parameters.push(parameter(
+                "seat_id",
+                "query",
+                "Only changes about this seat.",
+                json!({ "type": "string", "minLength": 1, "maxLength": validate::MAX_SEAT_ID_CHARS }),
+            ));
+            parameters.push(parameter(
+                "limit",
+                "query",
+                "Most changes in the page.",
+                json!({ "type": "integer", "minimum": 1, "maximum": seatcore::MAX_CHANGE_PAGE,
+                        "default": seatcore::DEFAULT_CHANGE_PAGE }),
+            ));
             None
         }
         Endpoint::HoldBest => {
@@ -180,13 +171,12 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
         Endpoint::Unblock => Some(body("SeatList", true)),
         Endpoint::Events => {
             parameters.push(after_parameter());
-            parameters.push(json!({
-                "name": "Last-Event-ID",
-                "in": "header",
-                "required": false,
-                "description": "Resume after this change id (when `after` is not given).",
-                "schema": { "type": "string", "pattern": "^[0-9]+$" },
-            }));
+            parameters.push(parameter(
+                "Last-Event-ID",
+                "header",
+                "Resume after this change id (when `after` is not given).",
+                json!({ "type": "string", "pattern": "^[0-9]+$" }),
+            ));
             None
         }
     };
@@ -195,23 +185,32 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
 
 /// The `Idempotency-Key` header of holds.
 fn idempotency_key() -> Value {
-    json!({
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": false,
-        "description": "Makes the hold safe to retry: a repeat with the same key returns the same hold (for a plain hold, only with the same seats; with other seats, 422).",
-        "schema": { "type": "string", "minLength": 1, "maxLength": validate::MAX_REQUEST_KEY_CHARS },
-    })
+    parameter(
+        "Idempotency-Key",
+        "header",
+        "Makes the hold safe to retry: a repeat with the same key returns the same hold (for a plain hold, only with the same seats; with other seats, 422).",
+        json!({ "type": "string", "minLength": 1, "maxLength": validate::MAX_REQUEST_KEY_CHARS }),
+    )
 }
 
 /// `?after=`: a change id.
 fn after_parameter() -> Value {
+    parameter(
+        "after",
+        "query",
+        "Only changes after this change id (0: from the beginning).",
+        json!({ "type": "integer", "minimum": 0 }),
+    )
+}
+
+/// A parameter `name` found `in` the path (so required), the query or a header.
+fn parameter(name: &str, location: &str, description: &str, schema: Value) -> Value {
     json!({
-        "name": "after",
-        "in": "query",
-        "required": false,
-        "description": "Only changes after this change id (0: from the beginning).",
-        "schema": { "type": "integer", "minimum": 0 },
+        "name": name,
+        "in": location,
+        "required": location == "path",
+        "description": description,
+        "schema": schema,
     })
 }
 
