@@ -510,6 +510,7 @@ const CHANGE_KINDS: [&str; 10] = [
 
 /// The request bodies and success documents.
 fn schemas(settings: &Settings) -> Value {
+    let Settings { min_hold_seconds: min, max_hold_seconds: max, default_hold_seconds: default } = *settings;
     let seat_id = json!({
         "type": "string",
         "minLength": 1,
@@ -530,6 +531,15 @@ fn schemas(settings: &Settings) -> Value {
     let timestamp = json!({ "type": "string", "format": "date-time" });
     let uuid = json!({ "type": "string", "format": "uuid" });
     let strings = json!({ "type": "array", "items": { "type": "string" } });
+    let hold_id = json!({ "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." });
+    let hold_seconds = |description: String| {
+        json!({
+            "description": description,
+            "default": default,
+            "x-clamped-to": { "minimum": min, "maximum": max },
+            "oneOf": [ { "type": "number" }, { "type": "string", "pattern": "^[0-9]+$" } ],
+        })
+    };
     let count = json!({ "type": "integer", "minimum": 0 });
     let name = json!({
         "type": "string",
@@ -543,7 +553,6 @@ fn schemas(settings: &Settings) -> Value {
         schema
     };
     let object = |required: &[&str], properties: Value| json!({ "type": "object", "required": required, "properties": properties });
-    let Settings { min_hold_seconds: min, max_hold_seconds: max, default_hold_seconds: default } = *settings;
     let mut released_seats = seat_ids(validate::MAX_SEATS_PER_HOLD);
     released_seats["description"] = json!(
         "Release only these seats (trimmed, no duplicates) of the hold, which keeps the rest; all of them \
@@ -605,36 +614,26 @@ fn schemas(settings: &Settings) -> Value {
         "Unblocked": object(&["unblocked"], json!({ "unblocked": strings })),
         "HoldRequest": object(&["seat_ids"], json!({
             "seat_ids": seat_ids(validate::MAX_SEATS_PER_HOLD),
-            "hold_duration_seconds": {
-                "description": format!(
-                    "Absent: {default}. A number (its integer part) or a string of digits, clamped into \
-                     {min}..={max} seconds. Booleans and anything else are refused."
-                ),
-                "default": default,
-                "x-clamped-to": { "minimum": min, "maximum": max },
-                "oneOf": [ { "type": "number" }, { "type": "string", "pattern": "^[0-9]+$" } ],
-            },
+            "hold_duration_seconds": hold_seconds(format!(
+                "Absent: {default}. A number (its integer part) or a string of digits, clamped into \
+                 {min}..={max} seconds. Booleans and anything else are refused."
+            )),
         })),
         "HoldRef": object(&["hold_id"], json!({
-            "hold_id": { "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." },
+            "hold_id": hold_id,
         })),
         "ReleaseRequest": object(&["hold_id"], json!({
-            "hold_id": { "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." },
+            "hold_id": hold_id,
             "seat_ids": released_seats,
         })),
         "ExtendRequest": object(&["hold_id"], json!({
-            "hold_id": { "type": "string", "minLength": 1, "description": "The hold's UUID; anything else is simply not found." },
-            "hold_duration_seconds": {
-                "description": format!(
-                    "The hold ends this long from now (not added to the time left). Absent: {default}. A number \
-                     (its integer part) or a string of digits, clamped into {min}..={max} seconds; never past the \
-                     hold's creation plus the server's maximum hold life (--max-hold-life-seconds). Booleans and \
-                     anything else are refused."
-                ),
-                "default": default,
-                "x-clamped-to": { "minimum": min, "maximum": max },
-                "oneOf": [ { "type": "number" }, { "type": "string", "pattern": "^[0-9]+$" } ],
-            },
+            "hold_id": hold_id,
+            "hold_duration_seconds": hold_seconds(format!(
+                "The hold ends this long from now (not added to the time left). Absent: {default}. A number \
+                 (its integer part) or a string of digits, clamped into {min}..={max} seconds; never past the \
+                 hold's creation plus the server's maximum hold life (--max-hold-life-seconds). Booleans and \
+                 anything else are refused."
+            )),
         })),
         "BookingRef": object(&["booking_id"], json!({
             "booking_id": { "type": "string", "minLength": 1, "description": "The booking's UUID (its hold's id); anything else is simply not found." },
