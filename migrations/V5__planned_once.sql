@@ -13,12 +13,11 @@
 -- A hold of one seat: flip it if it is free, record the hold and its change. The hold's
 -- expiry, or NULL (nothing written) when the seat is taken, unknown, or the show unknown.
 -- A seat that is taken in the statement's snapshot is never locked.
-CREATE FUNCTION seatcore_hold_one(p_show text, p_seat text, p_hold uuid, p_secs float8, p_key text)
-RETURNS timestamptz
+CREATE FUNCTION seatcore_hold_one(
+    p_show text, p_seat text, p_hold uuid, p_secs float8, p_key text, OUT v_expires timestamptz
+)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
-DECLARE
-    v_expires timestamptz;
 BEGIN
     WITH flipped AS (
         UPDATE seats
@@ -36,7 +35,6 @@ BEGIN
         SELECT seatcore_change_id(0), 'held', p_show, ARRAY[p_seat], p_hold, expires_at FROM new_hold
     )
     SELECT expires_at INTO v_expires FROM new_hold;
-    RETURN v_expires;
 END
 $$;
 
