@@ -20,28 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import pathlib
 import statistics
-import subprocess
-import threading
 import time
 import uuid
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List
+
+import pybench
 
 import seatcore
 from seatcore import aio
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def database_url(given: Optional[str]) -> str:
-    if given:
-        return given
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "pg.sh"), "start"], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
 
 
 def new_show(core: seatcore.SeatCore, seats: int) -> str:
@@ -56,30 +44,14 @@ def p99(values: List[float]) -> float:
 
 def run_sync(core: seatcore.SeatCore, show: str, threads: int, seats: int, seconds: float) -> float:
     """Holds/s of ``threads`` threads on the sync API."""
-    counts = [0] * threads
-    start = threading.Barrier(threads + 1)
-    stop = threading.Event()
 
-    def work(n: int) -> None:
-        start.wait()
+    def holds(n: int) -> Iterator[None]:
         for seat in range(n + 1, seats + 1, threads):
-            if stop.is_set():
-                return
             core.hold(show, [f"S{seat}"], 600)
-            counts[n] += 1
+            yield
 
-    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-    for t in pool:
-        t.start()
-    start.wait()
-    began = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    done = sum(counts)
-    elapsed = time.perf_counter() - began
-    for t in pool:
-        t.join()
-    return done / elapsed
+    rate, _ = pybench.hold_rate(threads, seconds, holds)
+    return rate
 
 
 async def run_async(core: aio.SeatCore, show: str, tasks: int, seats: int, seconds: float) -> Dict[str, float]:
@@ -124,7 +96,7 @@ def main() -> None:
     ap.add_argument("--jsonl", type=pathlib.Path)
     args = ap.parse_args()
 
-    url = database_url(args.url)
+    url = pybench.database_url(args.url)
     core = seatcore.SeatCore(url, pool_size=args.pool_size)
     sync_rates: List[float] = []
     async_runs: List[Dict[str, float]] = []

@@ -16,26 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import subprocess
-import threading
-import time
+import sys
 import uuid
-from typing import List
+from typing import Iterator, List
 
 import psycopg
 
 import seatcore
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-
-
-def server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url:
-        return url
-    return subprocess.run(
-        ["bash", str(ROOT / "scripts" / "pg.sh"), "start"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+sys.path.insert(0, str(ROOT / "bench"))
+import pybench  # noqa: E402  (bench/pybench.py: what the Python benchmarks share)
 
 
 def run(url: str, api: str, threads: int, seconds: float, seats_per_thread: int) -> float:
@@ -45,16 +36,10 @@ def run(url: str, api: str, threads: int, seconds: float, seats_per_thread: int)
     core = db.core
     show = f"bench_{threads}_{uuid.uuid4().hex[:8]}"
     core.initialize_show(show, [f"T{t}_{k}" for t in range(threads) for k in range(seats_per_thread)])
-    counts = [0] * threads
     failures: List[object] = []
-    start = threading.Barrier(threads + 1)
-    stop = threading.Event()
 
-    def worker(t: int) -> None:
-        start.wait()
+    def holds(t: int) -> Iterator[None]:
         for k in range(seats_per_thread):
-            if stop.is_set():
-                return
             seat = [f"T{t}_{k}"]
             if api == "manager":
                 ok, result = db.hold_seats(show, seat, 600)
@@ -63,25 +48,16 @@ def run(url: str, api: str, threads: int, seconds: float, seats_per_thread: int)
                     return
             else:
                 core.hold(show, seat, 600)
-            counts[t] += 1
+            yield
         failures.append(f"thread {t} ran out of seats; raise --seats-per-thread")
 
-    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    for p in pool:
-        p.start()
-    start.wait()
-    began = time.perf_counter()
-    stop.wait(seconds)
-    stop.set()
-    for p in pool:
-        p.join()
-    elapsed = time.perf_counter() - began
+    rate, held = pybench.hold_rate(threads, seconds, holds)
     status = core.seat_status(show)
     db.engine.dispose()
     if failures:
         raise SystemExit(f"benchmark invalid: {failures[0]}")
-    assert status.held_seats == sum(counts) and status.invariants_valid
-    return sum(counts) / elapsed
+    assert status.held_seats == held and status.invariants_valid
+    return rate
 
 
 def main() -> None:
@@ -92,7 +68,7 @@ def main() -> None:
     parser.add_argument("--seats-per-thread", type=int, default=40_000)
     args = parser.parse_args()
     schema = f"bench_py_{os.getpid()}"
-    base = server_url()
+    base = pybench.database_url()
     with psycopg.connect(base, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.execute(f"CREATE SCHEMA {schema}")

@@ -7,13 +7,14 @@ blocked on a row lock, a connection leaving ``pg_stat_activity``), each bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 import json
 import threading
 import time
 import uuid
-from typing import Any, Awaitable, Callable, List, Set, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, List, Set, TypeVar
 
 import psycopg
 import pytest
@@ -88,6 +89,15 @@ class RowLock:
             self.conn.close()
 
 
+@contextlib.asynccontextmanager
+async def with_show(url: str, *, seat_count: int, **options: Any) -> AsyncIterator[aio.SeatCore]:
+    """An async core connected to ``url`` with ``options``, closed on leaving, on which show
+    ``"s"`` of ``seat_count`` seats was made."""
+    async with await aio.SeatCore.connect(url, **options) as core:
+        await core.initialize_show("s", seats(seat_count))
+        yield core
+
+
 def sync_methods() -> Set[str]:
     return {n for n in dir(seatcore.SeatCore) if not n.startswith("_") and callable(getattr(seatcore.SeatCore, n))}
 
@@ -159,8 +169,7 @@ def test_bad_input_raises_the_sync_apis_exceptions_from_the_awaitable(url: str) 
     async def main() -> None:
         with pytest.raises(seatcore.ConfigError):
             await aio.SeatCore.connect(url, pool_size=0)
-        async with await aio.SeatCore.connect(url, pool_size=2) as core:
-            await core.initialize_show("s", seats(2))
+        async with with_show(url, pool_size=2, seat_count=2) as core:
             cases: List[Any] = [
                 (TypeError, core.hold("s", None)),  # type: ignore[arg-type]
                 (TypeError, core.hold("s", "S1")),  # a str is no list of seat ids
@@ -218,8 +227,7 @@ def test_sixty_four_tasks_share_a_pool_of_eight_and_a_last_seat_has_one_winner(
     url: str, audit: AuditFn
 ) -> None:
     async def main() -> None:
-        async with await aio.SeatCore.connect(url, pool_size=8) as core:
-            await core.initialize_show("s", seats(65))
+        async with with_show(url, pool_size=8, seat_count=65) as core:
             names: Set[str] = set()
 
             async def own(seat: str) -> seatcore.Hold:
@@ -313,8 +321,7 @@ def test_a_cancelled_hold_runs_to_completion_and_its_request_key_finds_it(
 
 def test_a_change_stream_follows_concurrent_calls_in_order(url: str, audit: AuditFn) -> None:
     async def main() -> None:
-        async with await aio.SeatCore.connect(url, pool_size=4) as core:
-            await core.initialize_show("s", seats(20))
+        async with with_show(url, pool_size=4, seat_count=20) as core:
             start = (await core.seat_status("s")).version
             async with core.changes("s", after=start) as stream:
                 assert stream.position == start
@@ -344,8 +351,7 @@ def test_closing_a_stream_closes_its_connection_every_way(url: str, raw: psycopg
     name = f"aio_{uuid.uuid4().hex[:8]}"
 
     async def main() -> None:
-        async with await aio.SeatCore.connect(named(url, name), pool_size=1, min_idle=0) as core:
-            await core.initialize_show("s", seats(2))
+        async with with_show(named(url, name), pool_size=1, min_idle=0, seat_count=2) as core:
 
             # aclose() of a stream waiting in another task
             stream = core.changes("s")
@@ -399,8 +405,7 @@ def test_open_streams_leave_the_workers_to_ordinary_calls(url: str, raw: psycopg
     name = f"aio_{uuid.uuid4().hex[:8]}"
 
     async def main() -> None:
-        async with await aio.SeatCore.connect(named(url, name), pool_size=1, min_idle=0) as core:
-            await core.initialize_show("s", seats(4))
+        async with with_show(named(url, name), pool_size=1, min_idle=0, seat_count=4) as core:
             streams = [core.changes("s") for _ in range(3)]
             waits = [asyncio.ensure_future(s.__anext__()) for s in streams]
             await until(lambda: listening(raw, name) == 3, "the streams never listened")
@@ -420,8 +425,7 @@ def test_open_streams_leave_the_workers_to_ordinary_calls(url: str, raw: psycopg
 
 def test_open_events_gives_a_stream_or_the_contracts_refusal(url: str, audit: AuditFn) -> None:
     async def main() -> None:
-        async with await aio.SeatCore.connect(url, pool_size=2) as core:
-            await core.initialize_show("s", seats(2))
+        async with with_show(url, pool_size=2, seat_count=2) as core:
             assert await core.open_events("/shows/s/seats") is None
             assert await core.open_events("/health") is None
             refused = await core.open_events("/shows/nope/events")

@@ -55,6 +55,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import inspect
 import threading
 import warnings
 import weakref
@@ -252,6 +253,22 @@ def _awaitable(
     return call
 
 
+def _taking_parameters_of(
+    make: Callable[_P, Any],
+) -> Callable[[Callable[..., Coroutine[Any, Any, _T]]], Callable[Concatenate[Any, _P], Coroutine[Any, Any, _T]]]:
+    """A decorator for a coroutine function that passes its arguments on to ``make``: it
+    shows ``make``'s parameters after its own first one (``cls``), to ``inspect.signature``
+    and to type checkers."""
+
+    def decorate(function: Callable[..., Coroutine[Any, Any, _T]]) -> Any:
+        shown = inspect.signature(make)
+        first = next(iter(inspect.signature(function).parameters.values()))
+        function.__signature__ = shown.replace(parameters=[first, *shown.parameters.values()])  # type: ignore[attr-defined]
+        return function
+
+    return decorate
+
+
 class SeatCore(_ClosedOnExit):
     """The idiomatic API for asyncio: :class:`seatcore.SeatCore`'s methods as coroutines, on
     one connection pool, run by a bounded executor of ``pool_size`` workers (see the
@@ -276,42 +293,12 @@ class SeatCore(_ClosedOnExit):
         self._closer: Optional[threading.Thread] = None
 
     @classmethod
-    async def connect(
-        cls,
-        url: str,
-        *,
-        pool_size: int = 16,
-        min_idle: int = 2,
-        checkout_timeout: float = 5.0,
-        connect_timeout: float = 5.0,
-        statement_timeout: float = 10.0,
-        lock_timeout: float = 3.0,
-        sweep_batch: int = 5000,
-        change_retention: float = 2592000.0,
-        max_hold_life: float = 3600.0,
-        migrate: bool = True,
-        group_holds: bool = True,
-        read_url: Optional[str] = None,
-    ) -> SeatCore:
+    @_taking_parameters_of(_SyncCore)
+    async def connect(cls, *args: Any, **kwargs: Any) -> SeatCore:
         """Connects as ``seatcore.SeatCore(url, **options)`` does (same options, defaults and
         exceptions: ``ConfigError`` for a bad option or URL, ``DatabaseUnavailableError``),
         in a thread, so the event loop goes on meanwhile."""
-        make = functools.partial(
-            _SyncCore,
-            url,
-            pool_size=pool_size,
-            min_idle=min_idle,
-            checkout_timeout=checkout_timeout,
-            connect_timeout=connect_timeout,
-            statement_timeout=statement_timeout,
-            lock_timeout=lock_timeout,
-            sweep_batch=sweep_batch,
-            change_retention=change_retention,
-            max_hold_life=max_hold_life,
-            migrate=migrate,
-            group_holds=group_holds,
-            read_url=read_url,
-        )
+        make = functools.partial(_SyncCore, *args, **kwargs)
         return cls(await asyncio.get_running_loop().run_in_executor(None, make))
 
     async def _call(self, method: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
