@@ -14,8 +14,11 @@ use seatcore::{validate, Error};
 
 use crate::error;
 
+/// A Python argument as the caller passed it, before the functions here check and convert it.
+pub type Arg<'py> = Bound<'py, PyAny>;
+
 /// A required string argument (`show_id`, `request_key`, `url`).
-pub fn string(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn string(argument: &str, obj: &Arg<'_>) -> PyResult<String> {
     match obj.cast::<PyString>() {
         Ok(s) => Ok(s.to_str()?.to_owned()),
         Err(_) => Err(error::wrong_type(argument, "a str", obj)),
@@ -23,17 +26,17 @@ pub fn string(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
 }
 
 /// The `show_id` argument: a `str`.
-pub fn show_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn show_id(obj: &Arg<'_>) -> PyResult<String> {
     string("show_id", obj)
 }
 
 /// The `show_id` and `hold_id` arguments of an operation on one hold, in that order.
-pub fn show_and_hold(show_id: &Bound<'_, PyAny>, hold_id: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
+pub fn show_and_hold(show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<(String, String)> {
     Ok((self::show_id(show_id)?, self::hold_id(hold_id)?))
 }
 
 /// An optional string argument (`None` or a `str`).
-pub fn optional_string(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+pub fn optional_string(argument: &str, obj: Option<&Arg<'_>>) -> PyResult<Option<String>> {
     match obj {
         Some(obj) if !obj.is_none() => string(argument, obj).map(Some),
         _ => Ok(None),
@@ -42,8 +45,8 @@ pub fn optional_string(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResu
 
 /// The filters of a best-available hold (`category`, `section`: `None` or a `str`).
 pub fn best_filters(
-    category: Option<&Bound<'_, PyAny>>,
-    section: Option<&Bound<'_, PyAny>>,
+    category: Option<&Arg<'_>>,
+    section: Option<&Arg<'_>>,
     accessible: Option<bool>,
 ) -> PyResult<seatcore::BestFilters> {
     Ok(seatcore::BestFilters {
@@ -60,17 +63,17 @@ pub fn count(count: Int) -> usize {
 
 /// A hold id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core, which
 /// answers "hold not found".
-pub fn hold_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn hold_id(obj: &Arg<'_>) -> PyResult<String> {
     uuid_text("hold_id", obj)
 }
 
 /// A booking id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core,
 /// which answers "booking not found".
-pub fn booking_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn booking_id(obj: &Arg<'_>) -> PyResult<String> {
     uuid_text("booking_id", obj)
 }
 
-fn uuid_text(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+fn uuid_text(argument: &str, obj: &Arg<'_>) -> PyResult<String> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_str()?.to_owned());
     }
@@ -83,7 +86,7 @@ fn uuid_text(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
 /// A list (or tuple, or other sequence) of seat id strings. The outer result is the
 /// Python side (a wrong type); the inner one the core's verdict on the count, checked first
 /// so a huge list is refused without converting its elements.
-pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<seatcore::Result<Vec<String>>> {
+pub fn seat_ids(obj: &Arg<'_>, max: usize) -> PyResult<seatcore::Result<Vec<String>>> {
     if !is_sequence(obj) {
         return Err(error::wrong_type("seat_ids", "a list of str", obj));
     }
@@ -112,13 +115,13 @@ pub fn seat_ids(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<seatcore::Result
 }
 
 /// [`seat_ids`] for the idiomatic API, where the core's refusal is an exception too.
-pub fn seat_ids_or_raise(obj: &Bound<'_, PyAny>, max: usize) -> PyResult<Vec<String>> {
+pub fn seat_ids_or_raise(obj: &Arg<'_>, max: usize) -> PyResult<Vec<String>> {
     seat_ids(obj, max)?.map_err(|e| error::to_py(obj.py(), e))
 }
 
 /// A list, a tuple or another sequence, but not text or bytes (sequences of characters
 /// or ints, never what a caller meant).
-fn is_sequence(obj: &Bound<'_, PyAny>) -> bool {
+fn is_sequence(obj: &Arg<'_>) -> bool {
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return true;
     }
@@ -154,7 +157,7 @@ fn saturated(int: &Bound<'_, PyAny>) -> PyResult<i64> {
 /// A hold duration as the old `DatabaseManager` took it (it went to
 /// `timedelta(seconds=...)`): an `int` or int-like (`operator.index`), or a finite `float`
 /// cut to its whole seconds. A `bool` is a `TypeError`.
-pub fn whole_seconds(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+pub fn whole_seconds(argument: &str, obj: &Arg<'_>) -> PyResult<i64> {
     if obj.is_instance_of::<PyBool>() {
         return Err(error::wrong_type(argument, "an int", obj));
     }
@@ -181,7 +184,7 @@ pub fn whole_seconds(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
 /// it, as for `initialize_show`) or a mapping with `seat_id` and any of `section`, `row`,
 /// `position`, `category`, `accessible`, `rank`. Wrong types and unknown keys are a
 /// `TypeError` naming the seat's index; values are the core's to check (`seat_map::resolve`).
-pub fn map_seats(obj: &Bound<'_, PyAny>) -> PyResult<seatcore::Result<Vec<MapSeat>>> {
+pub fn map_seats(obj: &Arg<'_>) -> PyResult<seatcore::Result<Vec<MapSeat>>> {
     if !is_sequence(obj) {
         return Err(error::wrong_type("seats", "a list of str or dict", obj));
     }

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyIterator;
 use seatcore::{iso8601, HistoryQuery, Uuid, Watch};
 
-use crate::args::{self, Int};
+use crate::args::{self, Arg, Int};
 use crate::core::SeatCore;
 use crate::error;
 use crate::results::{result_methods, Tuple};
@@ -111,7 +111,7 @@ result_methods! {
 }
 
 /// The history query of the arguments; their values are left to the core's checks.
-pub fn query(after: Int, seat_id: Option<&Bound<'_, PyAny>>, limit: Int) -> PyResult<HistoryQuery> {
+pub fn query(after: Int, seat_id: Option<&Arg<'_>>, limit: Int) -> PyResult<HistoryQuery> {
     Ok(HistoryQuery {
         after: after.0,
         seat_id: args::optional_string("seat_id", seat_id)?,
@@ -124,9 +124,9 @@ pub fn query(after: Int, seat_id: Option<&Bound<'_, PyAny>>, limit: Int) -> PyRe
 pub fn history(
     core: &SeatCore,
     py: Python<'_>,
-    show_id: &Bound<'_, PyAny>,
+    show_id: &Arg<'_>,
     after: Int,
-    seat_id: Option<&Bound<'_, PyAny>>,
+    seat_id: Option<&Arg<'_>>,
     limit: Int,
 ) -> PyResult<ChangePage> {
     let show_id = args::show_id(show_id)?;
@@ -150,7 +150,7 @@ pub fn timeout(timeout: Option<f64>) -> PyResult<Option<Duration>> {
 pub fn stream(
     core: &SeatCore,
     py: Python<'_>,
-    show_id: &Bound<'_, PyAny>,
+    show_id: &Arg<'_>,
     after: Option<Int>,
     timeout: Option<f64>,
 ) -> PyResult<ChangeStream> {
@@ -287,9 +287,9 @@ impl ChangeStream {
     fn __exit__(
         &self,
         py: Python<'_>,
-        _exc_type: Option<&Bound<'_, PyAny>>,
-        _exc_value: Option<&Bound<'_, PyAny>>,
-        _traceback: Option<&Bound<'_, PyAny>>,
+        _exc_type: Option<&Arg<'_>>,
+        _exc_value: Option<&Arg<'_>>,
+        _traceback: Option<&Arg<'_>>,
     ) -> bool {
         self.close(py);
         false

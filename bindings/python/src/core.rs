@@ -9,7 +9,7 @@ use seatcore::contract::{self, Op, RestReply};
 use seatcore::rest::{self, Body};
 use seatcore::{seconds, validate, Options};
 
-use crate::args::{self, Int};
+use crate::args::{self, Arg, Int};
 use crate::changes;
 use crate::error;
 use crate::lifecycle::{Cancellation, SeatsReleased};
@@ -122,7 +122,7 @@ impl SeatCore {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        url: &Bound<'_, PyAny>,
+        url: &Arg<'_>,
         pool_size: Int,
         min_idle: Int,
         checkout_timeout: f64,
@@ -134,7 +134,7 @@ impl SeatCore {
         max_hold_life: f64,
         migrate: bool,
         group_holds: bool,
-        read_url: Option<&Bound<'_, PyAny>>,
+        read_url: Option<&Arg<'_>>,
     ) -> PyResult<Self> {
         let url = args::string("url", url)?;
         let read_url = args::optional_string("read_url", read_url)?;
@@ -159,12 +159,7 @@ impl SeatCore {
 
     /// Creates a show with its seat map (seat ids trimmed, order kept); returns the number
     /// of seats. Raises `ShowExistsError` when the show exists (its seat map is unchanged).
-    fn initialize_show(
-        &self,
-        py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        seat_ids: &Bound<'_, PyAny>,
-    ) -> PyResult<usize> {
+    fn initialize_show(&self, py: Python<'_>, show_id: &Arg<'_>, seat_ids: &Arg<'_>) -> PyResult<usize> {
         let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
         self.run(py, |core| core.initialize_show(&show_id, &seat_ids))
@@ -176,19 +171,14 @@ impl SeatCore {
     /// `accessible`, `rank` (lower is better; by default front rows first, then nearer
     /// the row's middle). Raises `ShowExistsError`, `InvalidInputError` (naming the seat's
     /// index: two seats at one place, a seat id twice, ...).
-    fn initialize_map(
-        &self,
-        py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        seats: &Bound<'_, PyAny>,
-    ) -> PyResult<usize> {
+    fn initialize_map(&self, py: Python<'_>, show_id: &Arg<'_>, seats: &Arg<'_>) -> PyResult<usize> {
         let show_id = args::show_id(show_id)?;
         let seats = args::map_seats(seats)?.map_err(|e| error::to_py(py, e))?;
         self.run(py, |core| core.initialize_map(&show_id, &seats))
     }
 
     /// The show's seat map, seats in map order. Raises `ShowNotFoundError`.
-    fn seat_map<'py>(&self, py: Python<'py>, show_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    fn seat_map<'py>(&self, py: Python<'py>, show_id: &Arg<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let show_id = args::show_id(show_id)?;
         let map = self.run(py, |core| core.seat_map(&show_id))?;
         PyTuple::new(py, map.seats.into_iter().map(MapSeat))
@@ -203,9 +193,9 @@ impl SeatCore {
     fn block<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        seat_ids: &Bound<'py, PyAny>,
-        reason: Option<&Bound<'py, PyAny>>,
+        show_id: &Arg<'py>,
+        seat_ids: &Arg<'py>,
+        reason: Option<&Arg<'py>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
@@ -220,8 +210,8 @@ impl SeatCore {
     fn unblock<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        seat_ids: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
+        seat_ids: &Arg<'py>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
@@ -241,13 +231,13 @@ impl SeatCore {
     fn hold_best(
         &self,
         py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
+        show_id: &Arg<'_>,
         count: Int,
         seconds: Int,
-        category: Option<&Bound<'_, PyAny>>,
-        section: Option<&Bound<'_, PyAny>>,
+        category: Option<&Arg<'_>>,
+        section: Option<&Arg<'_>>,
         accessible: Option<bool>,
-        request_key: Option<&Bound<'_, PyAny>>,
+        request_key: Option<&Arg<'_>>,
     ) -> PyResult<Hold> {
         let show_id = args::show_id(show_id)?;
         let filters = args::best_filters(category, section, accessible)?;
@@ -273,10 +263,10 @@ impl SeatCore {
     fn hold(
         &self,
         py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        seat_ids: &Bound<'_, PyAny>,
+        show_id: &Arg<'_>,
+        seat_ids: &Arg<'_>,
         seconds: Int,
-        request_key: Option<&Bound<'_, PyAny>>,
+        request_key: Option<&Arg<'_>>,
     ) -> PyResult<Hold> {
         let show_id = args::show_id(show_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
@@ -291,24 +281,14 @@ impl SeatCore {
     /// Books the seats of a live hold; idempotent (booking it again returns an equal
     /// `Booking`). `hold_id` is a `str` or `uuid.UUID`. Raises `HoldNotFoundError`,
     /// `HoldExpiredError`, `HoldInvalidatedError`.
-    fn book(
-        &self,
-        py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        hold_id: &Bound<'_, PyAny>,
-    ) -> PyResult<Booking> {
+    fn book(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<Booking> {
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         Ok(Booking(self.run(py, |core| core.book(&show_id, &hold_id))?))
     }
 
     /// Releases a live hold, freeing its seats at once. Raises `HoldNotFoundError`
     /// (also for an expired hold).
-    fn release(
-        &self,
-        py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        hold_id: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
+    fn release(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<()> {
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         self.run(py, |core| core.release(&show_id, &hold_id))
     }
@@ -325,13 +305,7 @@ impl SeatCore {
         signature = (show_id, hold_id, seconds = Int(600)),
         text_signature = "($self, show_id, hold_id, seconds=600)"
     )]
-    fn extend(
-        &self,
-        py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        hold_id: &Bound<'_, PyAny>,
-        seconds: Int,
-    ) -> PyResult<Hold> {
+    fn extend(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>, seconds: Int) -> PyResult<Hold> {
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         Ok(Hold(self.run(py, |core| core.extend(&show_id, &hold_id, seconds.0))?))
     }
@@ -343,9 +317,9 @@ impl SeatCore {
     fn release_seats(
         &self,
         py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        hold_id: &Bound<'_, PyAny>,
-        seat_ids: &Bound<'_, PyAny>,
+        show_id: &Arg<'_>,
+        hold_id: &Arg<'_>,
+        seat_ids: &Arg<'_>,
     ) -> PyResult<SeatsReleased> {
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
@@ -359,8 +333,8 @@ impl SeatCore {
     fn cancel_booking(
         &self,
         py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        booking_id: &Bound<'_, PyAny>,
+        show_id: &Arg<'_>,
+        booking_id: &Arg<'_>,
     ) -> PyResult<Cancellation> {
         let show_id = args::show_id(show_id)?;
         let booking_id = args::booking_id(booking_id)?;
@@ -376,7 +350,7 @@ impl SeatCore {
     }
 
     /// Reads a show's status in one consistent statement. Raises `ShowNotFoundError`.
-    fn seat_status(&self, py: Python<'_>, show_id: &Bound<'_, PyAny>) -> PyResult<ShowStatus> {
+    fn seat_status(&self, py: Python<'_>, show_id: &Arg<'_>) -> PyResult<ShowStatus> {
         let show_id = args::show_id(show_id)?;
         Ok(ShowStatus(self.run(py, |core| core.seat_status(&show_id))?))
     }
@@ -397,7 +371,7 @@ impl SeatCore {
     /// booked seat backed by its hold or booking and the other way round, seat counts as
     /// declared. An unknown show is audited as empty (`shows == 0`).
     #[pyo3(signature = (show_id = None))]
-    fn audit(&self, py: Python<'_>, show_id: Option<&Bound<'_, PyAny>>) -> PyResult<Audit> {
+    fn audit(&self, py: Python<'_>, show_id: Option<&Arg<'_>>) -> PyResult<Audit> {
         let show_id = args::optional_string("show_id", show_id)?;
         Ok(Audit(self.run(py, |core| core.audit(show_id.as_deref()))?))
     }
@@ -417,9 +391,9 @@ impl SeatCore {
     fn history(
         &self,
         py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
+        show_id: &Arg<'_>,
         after: Int,
-        seat_id: Option<&Bound<'_, PyAny>>,
+        seat_id: Option<&Arg<'_>>,
         limit: Int,
     ) -> PyResult<changes::ChangePage> {
         changes::history(self, py, show_id, after, seat_id, limit)
@@ -437,7 +411,7 @@ impl SeatCore {
     fn changes(
         &self,
         py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
+        show_id: &Arg<'_>,
         after: Option<Int>,
         timeout: Option<f64>,
     ) -> PyResult<changes::ChangeStream> {
@@ -583,9 +557,9 @@ impl SeatCore {
     fn __exit__(
         &self,
         py: Python<'_>,
-        _exc_type: Option<&Bound<'_, PyAny>>,
-        _exc_value: Option<&Bound<'_, PyAny>>,
-        _traceback: Option<&Bound<'_, PyAny>>,
+        _exc_type: Option<&Arg<'_>>,
+        _exc_value: Option<&Arg<'_>>,
+        _traceback: Option<&Arg<'_>>,
     ) -> bool {
         self.dispose(py);
         false

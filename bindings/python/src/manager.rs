@@ -11,7 +11,7 @@ use seatcore::contract::{self, Op};
 use seatcore::validate;
 use serde::Serialize;
 
-use crate::args::{self, Int};
+use crate::args::{self, Arg, Int};
 use crate::core::SeatCore;
 
 /// The contract's values for `DatabaseManager`, computed on a `SeatCore`.
@@ -61,12 +61,7 @@ impl Manager {
     }
 
     /// `(True, "show initialized with N seats")` or `(False, message)`.
-    fn initialize_show<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        seat_ids: &Bound<'py, PyAny>,
-    ) -> Outcome<'py> {
+    fn initialize_show<'py>(&self, py: Python<'py>, show_id: &Arg<'py>, seat_ids: &Arg<'py>) -> Outcome<'py> {
         let show_id = args::show_id(show_id)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
             .and_then(|ids| self.call(py, |core| core.initialize_show(&show_id, &ids)));
@@ -77,9 +72,9 @@ impl Manager {
     fn hold_seats<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        seat_ids: &Bound<'py, PyAny>,
-        hold_duration_sec: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
+        seat_ids: &Arg<'py>,
+        hold_duration_sec: &Arg<'py>,
     ) -> Outcome<'py> {
         let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
         let show_id = args::show_id(show_id)?;
@@ -89,23 +84,13 @@ impl Manager {
     }
 
     /// `(True, booking dict)` or `(False, failure dict)`.
-    fn book_hold<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        hold_id: &Bound<'py, PyAny>,
-    ) -> Outcome<'py> {
+    fn book_hold<'py>(&self, py: Python<'py>, show_id: &Arg<'py>, hold_id: &Arg<'py>) -> Outcome<'py> {
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         outcome(py, Op::Book, self.call(py, |core| core.book(&show_id, &hold_id)))
     }
 
     /// True, or False when there is no such live hold (or the database failed).
-    fn release_hold(
-        &self,
-        py: Python<'_>,
-        show_id: &Bound<'_, PyAny>,
-        hold_id: &Bound<'_, PyAny>,
-    ) -> PyResult<bool> {
+    fn release_hold(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<bool> {
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         Ok(self.call(py, |core| core.release(&show_id, &hold_id)).is_ok())
     }
@@ -119,7 +104,7 @@ impl Manager {
     fn get_seat_status<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let show_id = args::show_id(show_id)?;
         let status = self.call(py, |core| core.seat_status(&show_id));
@@ -134,9 +119,9 @@ impl Manager {
     fn get_history<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
         after: Int,
-        seat_id: Option<&Bound<'py, PyAny>>,
+        seat_id: Option<&Arg<'py>>,
         limit: Int,
     ) -> Outcome<'py> {
         let show_id = args::show_id(show_id)?;
@@ -155,8 +140,8 @@ impl Manager {
     fn initialize_seat_map<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        seats: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
+        seats: &Arg<'py>,
     ) -> Outcome<'py> {
         let show_id = args::show_id(show_id)?;
         let result = args::map_seats(seats)?
@@ -166,11 +151,7 @@ impl Manager {
 
     /// The map dict `{"show_id", "seats": [...]}`, or None for an unknown show (or when
     /// the database failed).
-    fn get_seat_map<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn get_seat_map<'py>(&self, py: Python<'py>, show_id: &Arg<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let show_id = args::show_id(show_id)?;
         found(py, self.call(py, |core| core.seat_map(&show_id)))
     }
@@ -180,9 +161,9 @@ impl Manager {
     fn block_seats<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        seat_ids: &Bound<'py, PyAny>,
-        reason: Option<&Bound<'py, PyAny>>,
+        show_id: &Arg<'py>,
+        seat_ids: &Arg<'py>,
+        reason: Option<&Arg<'py>>,
     ) -> Outcome<'py> {
         let show_id = args::show_id(show_id)?;
         let reason = args::optional_string("reason", reason)?;
@@ -192,12 +173,7 @@ impl Manager {
     }
 
     /// `(True, {"unblocked": [...]})` or `(False, failure dict)`.
-    fn unblock_seats<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        seat_ids: &Bound<'py, PyAny>,
-    ) -> Outcome<'py> {
+    fn unblock_seats<'py>(&self, py: Python<'py>, show_id: &Arg<'py>, seat_ids: &Arg<'py>) -> Outcome<'py> {
         let show_id = args::show_id(show_id)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
             .and_then(|ids| self.call(py, |core| core.unblock(&show_id, &ids)));
@@ -210,11 +186,11 @@ impl Manager {
     fn hold_best_seats<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
         count: Int,
-        hold_duration_sec: &Bound<'py, PyAny>,
-        category: Option<&Bound<'py, PyAny>>,
-        section: Option<&Bound<'py, PyAny>>,
+        hold_duration_sec: &Arg<'py>,
+        category: Option<&Arg<'py>>,
+        section: Option<&Arg<'py>>,
         accessible: Option<bool>,
     ) -> Outcome<'py> {
         let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
@@ -236,9 +212,9 @@ impl Manager {
     fn extend_hold<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        hold_id: &Bound<'py, PyAny>,
-        hold_duration_sec: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
+        hold_id: &Arg<'py>,
+        hold_duration_sec: &Arg<'py>,
     ) -> Outcome<'py> {
         let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
@@ -250,9 +226,9 @@ impl Manager {
     fn release_seats<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        hold_id: &Bound<'py, PyAny>,
-        seat_ids: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
+        hold_id: &Arg<'py>,
+        seat_ids: &Arg<'py>,
     ) -> Outcome<'py> {
         let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
         let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?
@@ -264,8 +240,8 @@ impl Manager {
     fn cancel_booking<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Bound<'py, PyAny>,
-        booking_id: &Bound<'py, PyAny>,
+        show_id: &Arg<'py>,
+        booking_id: &Arg<'py>,
     ) -> Outcome<'py> {
         let show_id = args::show_id(show_id)?;
         let booking_id = args::booking_id(booking_id)?;
