@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -89,7 +89,7 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
 /// when it nests past [`MAX_DEPTH`].
 pub fn parse_object(bytes: &[u8], max_seats: usize) -> Result<JsonBody, InputError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let body = BodySeed { max_seats }.deserialize(&mut de).map_err(|e| not_an_object(&e))?;
+    let body = (&mut de).deserialize_map(Object(BodySeed { max_seats })).map_err(|e| not_an_object(&e))?;
     de.end().map_err(|e| not_an_object(&e))?;
     Ok(body)
 }
@@ -103,38 +103,52 @@ pub(super) fn not_an_object(e: &serde_json::Error) -> InputError {
     }
 }
 
+/// What reads the entries of a body, read by [`Object`]: the value of each key.
+pub(super) trait Entries<'de> {
+    type Body: Default;
+    /// Reads the value of `key` from `map` into `body`.
+    fn entry<A: MapAccess<'de>>(&self, body: &mut Self::Body, key: Key, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// A body, read by `deserialize_map`: a JSON object (anything else is serde's "invalid
+/// type" error), its entries read in order by the [`Entries`] reader; a repeated key is read
+/// again.
+pub(super) struct Object<R>(pub(super) R);
+
+impl<'de, R: Entries<'de>> Visitor<'de> for Object<R> {
+    type Value = R::Body;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<R::Body, A::Error> {
+        let mut body = R::Body::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            self.0.entry(&mut body, key, &mut map)?;
+        }
+        Ok(body)
+    }
+}
+
+/// The body of every endpoint but initialize.
 struct BodySeed {
     max_seats: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for BodySeed {
-    type Value = JsonBody;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JsonBody, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BodySeed {
-    type Value = JsonBody;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonBody, A::Error> {
-        let mut body = JsonBody::default();
-        while let Some(key) = map.next_key::<Key>()? {
-            body.keys += 1;
-            match key {
-                Key::SeatIds => {
-                    body.seat_ids = Some(map.next_value_seed(AnyValue(SeatIdsSeed { max: self.max_seats }))?)
-                }
-                Key::HoldDurationSeconds => body.hold_duration_seconds = Some(map.next_value()?),
-                Key::Seats | Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-                _ => body.set_value(key, map.next_value()?),
+impl<'de> Entries<'de> for BodySeed {
+    type Body = JsonBody;
+    fn entry<A: MapAccess<'de>>(&self, body: &mut JsonBody, key: Key, map: &mut A) -> Result<(), A::Error> {
+        body.keys += 1;
+        match key {
+            Key::SeatIds => {
+                body.seat_ids = Some(map.next_value_seed(AnyValue(SeatIdsSeed { max: self.max_seats }))?)
             }
+            Key::HoldDurationSeconds => body.hold_duration_seconds = Some(map.next_value()?),
+            Key::Seats | Key::Other => {
+                map.next_value::<IgnoredAny>()?;
+            }
+            _ => body.set_value(key, map.next_value()?),
         }
-        Ok(body)
+        Ok(())
     }
 }
 

@@ -9,12 +9,12 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::body::{not_an_object, Key};
+use super::body::{not_an_object, Entries, Key, Object};
 use super::json::{AnyValue, JsonValue};
 use crate::error::InputError;
 use crate::seat_map::{MapBuilder, SeatSpec, Stage};
@@ -47,8 +47,9 @@ impl InitializeBody {
 /// Reads a whole body held in memory.
 pub(super) fn from_slice(bytes: &[u8]) -> Result<InitializeBody, InputError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let body =
-        (&mut de).deserialize_map(BodyVisitor { size_hint: bytes.len() }).map_err(|e| not_an_object(&e))?;
+    let body = (&mut de)
+        .deserialize_map(Object(BodyVisitor { size_hint: bytes.len() }))
+        .map_err(|e| not_an_object(&e))?;
     de.end().map_err(|e| not_an_object(&e))?;
     Ok(body)
 }
@@ -75,7 +76,7 @@ pub(super) fn from_reader(
     let mut reader = BufReader::with_capacity(READ_BUFFER, Limited::new(body, limit));
     let mut de = serde_json::Deserializer::from_reader(&mut reader);
     let parsed =
-        (&mut de).deserialize_map(BodyVisitor { size_hint }).and_then(|body| de.end().map(|()| body));
+        (&mut de).deserialize_map(Object(BodyVisitor { size_hint })).and_then(|body| de.end().map(|()| body));
     match parsed {
         Ok(body) => Ok(body),
         Err(e) if e.is_io() => Err(read_failure(&io::Error::from(e))),
@@ -170,30 +171,29 @@ struct BodyVisitor {
     size_hint: usize,
 }
 
-impl<'de> Visitor<'de> for BodyVisitor {
-    type Value = InitializeBody;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InitializeBody, A::Error> {
-        let mut body = InitializeBody::default();
-        while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::SeatIds => self.list(&mut map, &mut body.seat_ids, true)?,
-                Key::Seats => self.list(&mut map, &mut body.seats, false)?,
-                Key::HoldDurationSeconds => {
-                    map.next_value::<Box<RawValue>>()?;
-                }
-                Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-                // A field another endpoint reads as a JSON value (so refused where it would be).
-                _ => {
-                    map.next_value::<Value>()?;
-                }
+impl<'de> Entries<'de> for BodyVisitor {
+    type Body = InitializeBody;
+    fn entry<A: MapAccess<'de>>(
+        &self,
+        body: &mut InitializeBody,
+        key: Key,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            Key::SeatIds => self.list(map, &mut body.seat_ids, true)?,
+            Key::Seats => self.list(map, &mut body.seats, false)?,
+            Key::HoldDurationSeconds => {
+                map.next_value::<Box<RawValue>>()?;
+            }
+            Key::Other => {
+                map.next_value::<IgnoredAny>()?;
+            }
+            // A field another endpoint reads as a JSON value (so refused where it would be).
+            _ => {
+                map.next_value::<Value>()?;
             }
         }
-        Ok(body)
+        Ok(())
     }
 }
 
