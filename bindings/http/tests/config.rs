@@ -47,6 +47,15 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     command(args, env).output().expect("running seatcore-server")
 }
 
+/// The server on `db`, started with a clean environment plus `env` and the flags `args`;
+/// asserts that it names `settings` (its workers, hold bounds and default) when it starts.
+fn start(db: &TestDb, args: &[&str], env: &[(&str, &str)], settings: &str) -> Server {
+    let env: Vec<(&str, &str)> = [("DATABASE_URL", db.url.as_str())].iter().chain(env).copied().collect();
+    let srv = Server::spawn(command(args, &env));
+    assert!(srv.log().contains(settings), "{}", srv.log());
+    srv
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -100,7 +109,6 @@ fn help_names_every_flag_and_variable_and_hides_secrets() {
 fn variables_are_read_and_flags_win() {
     let db = TestDb::new("config_env");
     let env = [
-        ("DATABASE_URL", db.url.as_str()),
         ("SEATCORE_BIND", "127.0.0.1:0"),
         ("SEATCORE_WORKERS", "3"),
         ("SEATCORE_MIN_HOLD_SECONDS", "5"),
@@ -109,8 +117,7 @@ fn variables_are_read_and_flags_win() {
         ("SEATCORE_ADMIN_TOKEN", "from-env"),
         ("SEATCORE_NO_DEMO", "1"),
     ];
-    let srv = Server::spawn(command(&["--max-hold-seconds", "200"], &env));
-    assert!(srv.log().contains("(3 workers, holds 5..200 s, default 7 s)"), "{}", srv.log());
+    let srv = start(&db, &["--max-hold-seconds", "200"], &env, "(3 workers, holds 5..200 s, default 7 s)");
     assert!(!srv.log().contains("no admin token"));
     // the token from the environment guards the admin endpoints
     assert_eq!(srv.request("POST", "/reset", &[], None).status, 401);
@@ -124,15 +131,10 @@ fn variables_are_read_and_flags_win() {
     drop(srv);
 
     // An empty variable counts as unset; SEATCORE_NO_DEMO=0 keeps the demo.
-    let env = [
-        ("DATABASE_URL", db.url.as_str()),
-        ("SEATCORE_WORKERS", ""),
-        ("SEATCORE_ADMIN_TOKEN", ""),
-        ("SEATCORE_MIN_HOLD_SECONDS", ""),
-        ("SEATCORE_NO_DEMO", "0"),
-    ];
-    let srv = Server::spawn(command(&["--bind", "127.0.0.1:0"], &env));
-    assert!(srv.log().contains("(16 workers, holds 60..1800 s, default 60 s)"), "{}", srv.log());
+    let mut env =
+        ["SEATCORE_WORKERS", "SEATCORE_ADMIN_TOKEN", "SEATCORE_MIN_HOLD_SECONDS"].map(|v| (v, "")).to_vec();
+    env.push(("SEATCORE_NO_DEMO", "0"));
+    let srv = start(&db, &["--bind", "127.0.0.1:0"], &env, "(16 workers, holds 60..1800 s, default 60 s)");
     assert!(srv.log().contains("warning: no admin token"));
     assert_eq!(srv.get("/shows/avengers_2026_7pm/seats").expect(200)["total_seats"], 50);
 }

@@ -95,7 +95,8 @@ impl Stream {
     }
 }
 
-fn hold(srv: &Server, show: &str, seats: &[&str]) -> String {
+fn hold<S: AsRef<str>>(srv: &Server, show: &str, seats: &[S]) -> String {
+    let seats: Vec<&str> = seats.iter().map(AsRef::as_ref).collect();
     let v = srv.post_json(&format!("/shows/{show}/hold"), &json!({ "seat_ids": seats })).expect(201);
     v["hold_id"].as_str().unwrap().to_owned()
 }
@@ -155,11 +156,9 @@ fn changes_of_every_process_arrive_in_order_and_resume() {
 
 #[test]
 fn readers_that_never_read_do_not_stall_the_others() {
-    let db = TestDb::new("events_stuck");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (_db, srv) = serve("events_stuck");
     let seats: Vec<String> = (1..=300).map(|i| format!("S{i}")).collect();
-    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
-    srv.show("s", &refs);
+    srv.show("s", &seats);
     // Readers that open a stream and never read from it.
     let stuck: Vec<TcpStream> = (0..20)
         .map(|_| {
@@ -170,13 +169,13 @@ fn readers_that_never_read_do_not_stall_the_others() {
         .collect();
     let mut reader = Stream::open(&srv.addr, "/shows/s/events", &[]);
     let started = Instant::now();
-    for seat in &refs {
+    for seat in &seats {
         let h = hold(&srv, "s", &[seat]);
         srv.post_json("/shows/s/release-hold", &json!({ "hold_id": h })).expect(200);
     }
     // the reading reader gets every change, in order
     let mut last = 0;
-    for i in 0..2 * refs.len() {
+    for i in 0..2 * seats.len() {
         let e = reader.next().unwrap_or_else(|| panic!("event {i} missing"));
         assert!(e.id > last);
         last = e.id;
@@ -249,11 +248,7 @@ fn streams_have_a_cap_of_their_own_beside_the_connection_cap() {
 
     // An HTTP/1.0 reader gets the events unframed, until the connection closes.
     streams.pop();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while streams_open(&srv) > 59 {
-        assert!(Instant::now() < deadline, "a closed stream still counts");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("a closed stream to leave the count", || streams_open(&srv) <= 59);
     let mut old = TcpStream::connect(&srv.addr).unwrap();
     old.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     old.write_all(b"GET /shows/s/events HTTP/1.0\r\n\r\n").unwrap();
@@ -284,35 +279,26 @@ fn streams_have_a_cap_of_their_own_beside_the_connection_cap() {
 
     drop(streams);
     drop(old);
-    while streams_open(&srv) > 0 {
-        assert!(Instant::now() < deadline, "closed streams still count");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("closed streams to leave the count", || streams_open(&srv) == 0);
     srv.audit_ok("s");
 }
 
 #[test]
 fn a_reader_that_falls_behind_is_cut_off_and_the_others_get_everything() {
-    let db = TestDb::new("events_behind");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (_db, srv) = serve("events_behind");
     // Seat ids of 60 characters: an event of a 1,000-seat hold is about 63 KB.
     let seats: Vec<String> = (0..1000).map(|i| format!("{i:0>60}")).collect();
-    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
-    srv.show("s", &refs);
+    srv.show("s", &seats);
     let mut stuck = TcpStream::connect(&srv.addr).unwrap();
     stuck.write_all(b"GET /shows/s/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut reader = Stream::open(&srv.addr, "/shows/s/events", &[]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while streams_open(&srv) < 2 {
-        assert!(Instant::now() < deadline, "the stuck reader's stream did not open");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the stuck reader's stream to open", || streams_open(&srv) >= 2);
     // Far more than the reader's bound (256 KiB) and what the sockets' buffers take: the
     // stuck reader is cut off, the one that reads gets every event, in order.
     let mut cycles = 0;
     while streams_open(&srv) > 1 {
         assert!(cycles < 2000, "a reader that never reads was never cut off");
-        let h = hold(&srv, "s", &refs);
+        let h = hold(&srv, "s", &seats);
         srv.post_json("/shows/s/release-hold", &json!({ "hold_id": h })).expect(200);
         cycles += 1;
         for kind in ["held", "released"] {

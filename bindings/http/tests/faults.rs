@@ -264,15 +264,6 @@ impl Load {
 // ---------------------------------------------------------------------------------------
 // The promises, checked after the fact.
 
-/// Polls `done` until it holds; fails after [`PATIENCE`], naming `what` it waited for.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !done() {
-        assert!(Instant::now() < deadline, "waited {PATIENCE:?} for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Checks the promises after the fact: every acknowledged booking is still there with its
 /// seats (the clients' ledger, read behind the server's back), and the core's audit finds
 /// every invariant holding. Returns how many acknowledged bookings were found.
@@ -805,18 +796,10 @@ mod lossy {
 #[test]
 fn lost_database_replies_are_retried_without_double_effects() {
     let db = TestDb::new("faults_lostdb");
-    let cfg: postgres::Config = db.url.parse().unwrap();
-    let (host, port) = match (cfg.get_hosts().first(), cfg.get_ports().first()) {
-        (Some(postgres::config::Host::Tcp(h)), Some(p)) => (h.clone(), *p),
-        _ => {
-            return prerequisite_missing(
-                "lost_database_replies_are_retried_without_double_effects",
-                "the test database is not reached over TCP (a proxy goes between)",
-            );
-        }
+    let Some(hostport) = database_host_port(&db, "lost_database_replies_are_retried_without_double_effects")
+    else {
+        return;
     };
-    let hostport = format!("{host}:{port}");
-    assert!(db.url.contains(&hostport), "cannot put a proxy into {}", db.url);
     let proxy = lossy::Proxy::start(hostport.clone());
     let srv = Server::start(&db.url.replacen(&hostport, &proxy.addr, 1), &["--no-demo"]);
     srv.show("ld", &["A1", "A2", "A3"]);

@@ -214,8 +214,7 @@ fn a_client_that_pipelines_and_never_reads_holds_no_worker() {
 
 #[test]
 fn a_reply_must_be_written_within_its_deadline() {
-    let db = TestDb::new("framing_deadline");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("framing_deadline");
     // A status of about 8 MB: more than the socket buffers of both ends hold.
     big_show(&db);
 
@@ -269,8 +268,7 @@ const HIDDEN: &str = "POST /reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r
 
 #[test]
 fn smuggled_requests_never_run() {
-    let db = TestDb::new("framing_smuggling");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("framing_smuggling");
     srv.show("s", &["A1", "A2"]);
     srv.post("/shows/s/hold", r#"{"seat_ids": ["A1"]}"#).expect(201);
 
@@ -351,8 +349,7 @@ fn smuggled_requests_never_run() {
 
 #[test]
 fn transfer_codings_other_than_chunked_are_answered_at_once() {
-    let db = TestDb::new("framing_codings");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("framing_codings");
     for (coding, status) in
         [("gzip, chunked", 501), ("deflate, chunked", 501), ("gzip", 400), ("identity", 400)]
     {
@@ -392,8 +389,7 @@ fn transfer_codings_other_than_chunked_are_answered_at_once() {
 
 #[test]
 fn bare_lf_line_endings_are_accepted() {
-    let db = TestDb::new("framing_lf");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("framing_lf");
     srv.show("l", &["A1"]);
     let started = Instant::now();
     let reply = exchange(&srv.addr, b"GET /health HTTP/1.1\nHost: x\nConnection: close\n\n");
@@ -414,8 +410,7 @@ fn bare_lf_line_endings_are_accepted() {
 
 #[test]
 fn malformed_heads_get_a_json_400_at_once() {
-    let db = TestDb::new("framing_malformed");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (_db, srv) = serve("framing_malformed");
     let cases: &[(&str, &[u8])] = &[
         ("a non-ASCII byte in the path", b"GET /sh\xc3\xb6ws HTTP/1.1\r\nHost: x\r\n\r\n"),
         ("a non-ASCII byte in a header value", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Name: J\xf6rg\r\n\r\n"),
@@ -469,8 +464,7 @@ fn every_reply_of_the_http_library_is_json_with_cors() {
 
 #[test]
 fn expect_100_continue_and_pipelined_requests_are_served_in_order() {
-    let db = TestDb::new("framing_order");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("framing_order");
     srv.show("o", &["A1", "A2", "A3"]);
 
     // Expect: 100-continue: the interim reply comes before the body is sent.
@@ -522,8 +516,7 @@ fn expect_100_continue_and_pipelined_requests_are_served_in_order() {
 
 #[test]
 fn a_body_left_unread_is_never_read_whole() {
-    let db = TestDb::new("framing_unread_body");
-    let mut srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, mut srv) = serve("framing_unread_body");
     srv.show("u", &["A1"]);
     let hold = |framing: &str| {
         format!("POST /shows/u/hold HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{framing}\r\n")

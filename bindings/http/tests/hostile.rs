@@ -293,8 +293,7 @@ fn assert_no_leak(what: &str, body: &str) {
 
 #[test]
 fn database_errors_never_reach_the_client() {
-    let db = TestDb::new("hostile_leak");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("hostile_leak");
     srv.show("l", &["A1", "A2"]);
     let hold = srv.post("/shows/l/hold", r#"{"seat_ids": ["A1"]}"#).expect(201);
     let hold_id = hold["hold_id"].as_str().unwrap().to_owned();

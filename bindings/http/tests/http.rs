@@ -4,7 +4,7 @@ mod support;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::*;
 
@@ -196,8 +196,7 @@ fn every_contract_row() {
 
 #[test]
 fn seat_id_validation_in_contract_order() {
-    let db = TestDb::new("http_validation");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("http_validation");
     srv.show("v", &["A1", "A2", "A3"]);
     for endpoint in ["/shows/v/hold", "/shows/new/initialize"] {
         let cases: &[(&str, Value)] = &[
@@ -271,11 +270,9 @@ fn seat_id_validation_in_contract_order() {
 
 #[test]
 fn hold_duration_parsing_and_clamping() {
-    let db = TestDb::new("http_durations");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("http_durations");
     let seats: Vec<String> = (0..20).map(|i| format!("S{i}")).collect();
-    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
-    srv.show("d", &refs);
+    srv.show("d", &seats);
     let cases: &[(Value, f64)] = &[
         (json!(null), 60.0), // placeholder for "absent", handled below
         (json!(120), 120.0),
@@ -372,8 +369,7 @@ fn cors_preflight_404_405_and_head() {
 
 #[test]
 fn oversized_and_hostile_input_never_breaks_the_server() {
-    let db = TestDb::new("http_robust");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("http_robust");
     srv.show("r", &["A1", "A2"]);
     // a body over the limit: 413 JSON naming the limit
     let big = format!(r#"{{"seat_ids": ["A1"], "pad": "{}"}}"#, "x".repeat(300 * 1024));
@@ -460,8 +456,7 @@ fn admin_token_guards_reset_and_initialize() {
 
 #[test]
 fn idempotency_key_replays_the_same_hold() {
-    let db = TestDb::new("http_idem");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, srv) = serve("http_idem");
     srv.show("i", &["A1", "A2", "A3"]);
     let key = [("Content-Type", "application/json"), ("Idempotency-Key", "req-42")];
     let body = br#"{"seat_ids": ["A1", "A2"]}"#;
@@ -507,15 +502,9 @@ fn short_holds_expire_and_are_swept() {
     // with a 1 s sweeper the dead rows go away and are counted
     let srv =
         Server::start(&db.url, &["--no-demo", "--min-hold-seconds", "1", "--sweep-interval-ms", "1000"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
-        if n == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "expired holds were not swept");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the expired holds to be swept", || {
+        db.client().query_one("SELECT count(*) = 0 FROM holds", &[]).unwrap().get(0)
+    });
     let m = srv.get("/metrics").body;
     let swept: u64 =
         m.lines().find_map(|l| l.strip_prefix("seatcore_expirations_total ")).unwrap().parse().unwrap();
@@ -576,8 +565,7 @@ fn overlapping_multi_seat_holds_never_share_a_seat() {
     let db = TestDb::new("http_overlap");
     let srv = Arc::new(Server::start(&db.url, &["--no-demo", "--workers", "16"]));
     let seats: Vec<String> = (0..40).map(|i| format!("S{i}")).collect();
-    let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
-    srv.show("o", &refs);
+    srv.show("o", &seats);
     let threads = 24;
     let barrier = Arc::new(Barrier::new(threads));
     let granted: Vec<Vec<String>> = (0..threads)
@@ -633,8 +621,7 @@ fn overlapping_multi_seat_holds_never_share_a_seat() {
 
 #[test]
 fn large_seat_maps_stream() {
-    let db = TestDb::new("http_stream");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (_db, srv) = serve("http_stream");
     let seats: Vec<String> = (0..60_000).map(|i| format!("ROW{}_SEAT{}", i / 300, i % 300)).collect();
     srv.post_json("/shows/big/initialize", &json!({"seat_ids": seats})).expect(201);
     srv.post("/shows/big/hold", r#"{"seat_ids": ["ROW199_SEAT299"]}"#).expect(201);
@@ -650,8 +637,7 @@ fn large_seat_maps_stream() {
 
 #[test]
 fn sigterm_finishes_requests_in_flight_then_exits_zero() {
-    let db = TestDb::new("http_shutdown");
-    let mut srv = Server::start(&db.url, &["--no-demo"]);
+    let (db, mut srv) = serve("http_shutdown");
     srv.show("q", &["A1"]);
     // Hold a table lock so a reset (which locks every table) stays in flight.
     let mut blocker = db.client();
@@ -661,21 +647,10 @@ fn sigterm_finishes_requests_in_flight_then_exits_zero() {
     let inflight = std::thread::spawn(move || call("POST", &url, &[], None));
     // wait until the reset waits on our lock
     let mut watcher = db.client();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'holds'::regclass",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the reset never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the reset to wait for the lock", || {
+        let sql = "SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted AND relation = 'holds'::regclass)";
+        watcher.query_one(sql, &[]).unwrap().get(0)
+    });
     srv.terminate();
     // it must not leave while the reset is running
     assert!(srv.wait(Duration::from_millis(700)).is_none(), "exited with a request in flight");
@@ -759,23 +734,9 @@ mod outage {
 #[test]
 fn database_outage_gives_503_and_recovers() {
     let db = TestDb::new("http_outage");
-    let cfg: postgres::Config = db.url.parse().unwrap();
-    let (host, port) = match (cfg.get_hosts().first(), cfg.get_ports().first()) {
-        (Some(postgres::config::Host::Tcp(h)), Some(p)) => (h.clone(), *p),
-        _ => {
-            return prerequisite_missing(
-                "database_outage_gives_503_and_recovers",
-                "the test database is not reached over TCP (a proxy goes between)",
-            );
-        }
+    let Some(hostport) = database_host_port(&db, "database_outage_gives_503_and_recovers") else {
+        return;
     };
-    let hostport = format!("{host}:{port}");
-    if !db.url.contains(&hostport) {
-        return prerequisite_missing(
-            "database_outage_gives_503_and_recovers",
-            "the test database's URL does not name host:port (a proxy goes between)",
-        );
-    }
     let proxy = outage::Proxy::start(hostport.clone());
     let url = db.url.replacen(&hostport, &proxy.addr, 1);
     let srv = Server::start(&url, &["--no-demo", "--pool-timeout-seconds", "1"]);
@@ -807,11 +768,7 @@ fn database_outage_gives_503_and_recovers() {
     }
 
     proxy.up();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while srv.get("/health").status != 200 {
-        assert!(Instant::now() < deadline, "the server did not recover");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the server to recover", || srv.get("/health").status == 200);
     let v = srv.post("/shows/o/hold", r#"{"seat_ids": ["A2"]}"#).expect(201);
     assert_eq!(v["seat_ids"], json!(["A2"]));
     assert_eq!(srv.get("/shows/o/seats").expect(200)["held_seats"], 2);

@@ -85,8 +85,7 @@ fn extend_release_some_seats_and_cancel_a_booking() {
 
 #[test]
 fn the_description_lists_the_lifecycle() {
-    let db = TestDb::new("http_lifecycle_doc");
-    let srv = Server::start(&db.url, &["--no-demo"]);
+    let (_db, srv) = serve("http_lifecycle_doc");
     let doc = srv.get("/openapi.json").expect(200);
     let paths = &doc["paths"];
     assert!(paths["/shows/{show_id}/extend-hold"]["post"].is_object());

@@ -157,7 +157,8 @@ impl Server {
     }
 
     /// Makes a show through the API.
-    pub fn show(&self, show_id: &str, seats: &[&str]) {
+    pub fn show<S: AsRef<str>>(&self, show_id: &str, seats: &[S]) {
+        let seats: Vec<&str> = seats.iter().map(AsRef::as_ref).collect();
         let r = self.post_json(&format!("/shows/{show_id}/initialize"), &json!({ "seat_ids": seats }));
         assert_eq!(r.status, 201, "initialize {show_id}: {}", r.body);
     }
@@ -169,6 +170,22 @@ impl Drop for Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A fresh schema and a server on it, without the demo show.
+pub fn serve(label: &str) -> (TestDb, Server) {
+    let db = TestDb::new(label);
+    let srv = Server::start(&db.url, &["--no-demo"]);
+    (db, srv)
+}
+
+/// Polls `done` until it holds; fails after a minute, naming `what` it waited for.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited a minute for {what}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -187,6 +204,25 @@ pub fn under_ci() -> bool {
 pub fn prerequisite_missing(test: &str, what: &str) {
     assert!(!under_ci(), "{test}: {what} (CI is set: every prerequisite must be there)");
     eprintln!("skipping {test}: {what}");
+}
+
+/// The `host:port` of the test database, as its URL names it, for a proxy to take its place
+/// in the URL. `None` (the prerequisite missing for `test`) when the database is not
+/// reached over TCP or its URL does not name host:port.
+pub fn database_host_port(db: &TestDb, test: &str) -> Option<String> {
+    let cfg: postgres::Config = db.url.parse().unwrap();
+    let hostport = match (cfg.get_hosts().first(), cfg.get_ports().first()) {
+        (Some(postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
+        _ => {
+            prerequisite_missing(test, "the test database is not reached over TCP (a proxy goes between)");
+            return None;
+        }
+    };
+    if !db.url.contains(&hostport) {
+        prerequisite_missing(test, "the test database's URL does not name host:port (a proxy goes between)");
+        return None;
+    }
+    Some(hostport)
 }
 
 /// A response, whatever its status.
