@@ -23,26 +23,24 @@
 
 namespace seatcore {
 
-// Owns a C object and frees it with F.
-template <typename T, void (*F)(T *)>
-struct Deleter {
-    void operator()(T *p) const noexcept { F(p); }
+// The type of object a _free function frees.
+template <typename F>
+struct FreedBy;
+template <typename T>
+struct FreedBy<void (*)(T *)> {
+    using type = T;
 };
-template <typename T, void (*F)(T *)>
-using Owned = std::unique_ptr<T, Deleter<T, F>>;
 
-using ErrorPtr = Owned<seatcore_error, seatcore_error_free>;
-using ClientPtr = Owned<seatcore_client, seatcore_client_free>;
-using HoldPtr = Owned<seatcore_hold, seatcore_hold_free>;
-using BookingPtr = Owned<seatcore_booking, seatcore_booking_free>;
-using StatusPtr = Owned<seatcore_status, seatcore_status_free>;
-using AuditPtr = Owned<seatcore_audit_report, seatcore_audit_free>;
-using SeatMapPtr = Owned<seatcore_map, seatcore_map_free>;
-using SeatsReleasedPtr = Owned<seatcore_seats_released, seatcore_seats_released_free>;
-using CancellationPtr = Owned<seatcore_cancellation, seatcore_cancellation_free>;
-using HistoryPtr = Owned<seatcore_history_page, seatcore_history_free>;
-using WatchPtr = Owned<seatcore_watch, seatcore_watch_free>;
-using ChangePtr = Owned<seatcore_change, seatcore_change_free>;
+// Owns a C object and frees it with Free, its _free function.
+template <auto Free>
+struct Deleter {
+    template <typename T>
+    void operator()(T *p) const noexcept {
+        Free(p);
+    }
+};
+template <auto Free>
+using Owned = std::unique_ptr<typename FreedBy<decltype(Free)>::type, Deleter<Free>>;
 
 // A failed call: its result code, its message, and its details.
 class Error : public std::runtime_error {
@@ -82,7 +80,7 @@ inline std::vector<std::string> strings(const char *const *items, std::size_t co
 
 // Throws the error of a failed call; takes ownership of `raw`.
 inline void check(seatcore_result code, seatcore_error *raw) {
-    ErrorPtr err(raw);
+    Owned<seatcore_error_free> err(raw);
     if (code == SEATCORE_OK) {
         return;
     }
@@ -118,10 +116,10 @@ Out get(F f, Args... args) {
     return out;
 }
 
-// `get` for a C function that makes an object: the object, owned by a `Ptr` (an Owned<T, F>).
-template <typename Ptr, typename F, typename... Args>
-Ptr make(F f, Args... args) {
-    return Ptr(get<typename Ptr::element_type *>(f, args...));
+// `get` for a C function that makes an object: the object, owned by an Owned<Free>.
+template <auto Free, typename F, typename... Args>
+Owned<Free> make(F f, Args... args) {
+    return Owned<Free>(get<typename Owned<Free>::element_type *>(f, args...));
 }
 
 inline std::vector<const char *> c_strings(const std::vector<std::string> &v) {
@@ -232,7 +230,7 @@ struct History;  // the change log, at the end of this file
 class Client {
 public:
     explicit Client(const std::string &database_url, const seatcore_options &options = Options())
-        : p_(detail::make<ClientPtr>(seatcore_client_new, database_url.c_str(), &options)) {}
+        : p_(detail::make<seatcore_client_free>(seatcore_client_new, database_url.c_str(), &options)) {}
 
     // Creates a show; returns the number of seats. Throws SEATCORE_SHOW_EXISTS if it exists.
     std::size_t initialize_show(const std::string &show_id, const std::vector<std::string> &seat_ids) const {
@@ -243,8 +241,9 @@ public:
     Hold hold_seats(const std::string &show_id, const std::vector<std::string> &seat_ids,
                     std::int64_t seconds) const {
         auto ids = detail::c_strings(seat_ids);
-        return detail::record(
-            detail::make<HoldPtr>(seatcore_hold_seats, p_.get(), show_id.c_str(), ids.data(), ids.size(), seconds).get());
+        auto hold = detail::make<seatcore_hold_free>(seatcore_hold_seats, p_.get(), show_id.c_str(), ids.data(),
+                                                     ids.size(), seconds);
+        return detail::record(hold.get());
     }
 
     // A structured seat map: see seatcore_map_seat (an empty row: a seat in no row).
@@ -269,11 +268,11 @@ public:
 
     // The show's seat map, in map order, every field settled.
     std::vector<MapSeat> seat_map(const std::string &show_id) const {
-        SeatMapPtr m = detail::make<SeatMapPtr>(seatcore_seat_map, p_.get(), show_id.c_str());
+        auto m = detail::make<seatcore_map_free>(seatcore_seat_map, p_.get(), show_id.c_str());
         std::vector<MapSeat> out;
         out.reserve(m->seat_count);
         for (std::size_t i = 0; i < m->seat_count; i++) {
-            const seatcore_map_entry &e = m->seats[i];
+            const seatcore_map_seat &e = m->seats[i];
             out.push_back(
                 MapSeat{e.seat_id, e.section, detail::opt(e.row), e.position, e.category, e.accessible, false, e.rank});
         }
@@ -303,13 +302,15 @@ public:
                                                                           : SEATCORE_NOT_ACCESSIBLE)
                                                    : SEATCORE_ANY};
         const char *key = request_key ? request_key->c_str() : nullptr;
-        return detail::record(
-            detail::make<HoldPtr>(seatcore_hold_best, p_.get(), show_id.c_str(), count, &f, seconds, key).get());
+        auto hold =
+            detail::make<seatcore_hold_free>(seatcore_hold_best, p_.get(), show_id.c_str(), count, &f, seconds, key);
+        return detail::record(hold.get());
     }
 
     Booking book_hold(const std::string &show_id, const std::string &hold_id) const {
-        return detail::record(
-            detail::make<BookingPtr>(seatcore_book_hold, p_.get(), show_id.c_str(), hold_id.c_str()).get());
+        auto booking =
+            detail::make<seatcore_booking_free>(seatcore_book_hold, p_.get(), show_id.c_str(), hold_id.c_str());
+        return detail::record(booking.get());
     }
 
     void release_hold(const std::string &show_id, const std::string &hold_id) const {
@@ -317,7 +318,7 @@ public:
     }
 
     ShowStatus seat_status(const std::string &show_id) const {
-        StatusPtr st = detail::make<StatusPtr>(seatcore_seat_status, p_.get(), show_id.c_str());
+        auto st = detail::make<seatcore_status_free>(seatcore_seat_status, p_.get(), show_id.c_str());
         ShowStatus out{detail::str(st->show_id), st->counts, {}};
         out.seats.reserve(st->seat_count);
         for (std::size_t i = 0; i < st->seat_count; i++) {
@@ -334,7 +335,8 @@ public:
     // Checks every invariant of the stored rows, of one show or (nullopt) of all.
     Audit audit(const std::optional<std::string> &show_id = std::nullopt) const {
         const char *show = show_id ? show_id->c_str() : nullptr;
-        return detail::audit(detail::make<AuditPtr>(seatcore_audit, p_.get(), show).get());
+        auto report = detail::make<seatcore_audit_free>(seatcore_audit, p_.get(), show);
+        return detail::audit(report.get());
     }
 
     // ---- the hold lifecycle ----
@@ -342,8 +344,9 @@ public:
     // A new expiry for a live hold: `seconds` from now, never past its creation plus the
     // maximum hold life. Returns the hold with its new expiry.
     Hold extend_hold(const std::string &show_id, const std::string &hold_id, std::int64_t seconds) const {
-        return detail::record(
-            detail::make<HoldPtr>(seatcore_extend_hold, p_.get(), show_id.c_str(), hold_id.c_str(), seconds).get());
+        auto hold =
+            detail::make<seatcore_hold_free>(seatcore_extend_hold, p_.get(), show_id.c_str(), hold_id.c_str(), seconds);
+        return detail::record(hold.get());
     }
 
     // Releases some seats of a live hold; it keeps the rest. Throws SEATCORE_SEATS_NOT_IN_HOLD
@@ -351,16 +354,17 @@ public:
     SeatsReleased release_seats(const std::string &show_id, const std::string &hold_id,
                                 const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
-        return detail::seats_released(detail::make<SeatsReleasedPtr>(seatcore_release_seats, p_.get(), show_id.c_str(),
-                                                                     hold_id.c_str(), ids.data(), ids.size())
-                                          .get());
+        auto released = detail::make<seatcore_seats_released_free>(seatcore_release_seats, p_.get(), show_id.c_str(),
+                                                                   hold_id.c_str(), ids.data(), ids.size());
+        return detail::seats_released(released.get());
     }
 
     // Cancels a booking (again: the same answer). Booking its hold again then throws
     // SEATCORE_BOOKING_CANCELLED.
     Cancellation cancel_booking(const std::string &show_id, const std::string &booking_id) const {
-        return detail::record(
-            detail::make<CancellationPtr>(seatcore_cancel_booking, p_.get(), show_id.c_str(), booking_id.c_str()).get());
+        auto cancellation = detail::make<seatcore_cancellation_free>(seatcore_cancel_booking, p_.get(), show_id.c_str(),
+                                                                     booking_id.c_str());
+        return detail::record(cancellation.get());
     }
 
     // ---- end of the hold lifecycle ----
@@ -376,7 +380,7 @@ public:
     const seatcore_client *get() const noexcept { return p_.get(); }
 
 private:
-    ClientPtr p_;
+    Owned<seatcore_client_free> p_;
 };
 
 // ---- the change log ----
@@ -419,7 +423,7 @@ inline Change change(const seatcore_change &c) {
 inline History Client::history(const std::string &show_id, std::int64_t after,
                                const std::optional<std::string> &seat_id, std::uint32_t limit) const {
     const char *seat = seat_id ? seat_id->c_str() : nullptr;
-    HistoryPtr page = detail::make<HistoryPtr>(seatcore_history, p_.get(), show_id.c_str(), after, seat, limit);
+    auto page = detail::make<seatcore_history_free>(seatcore_history, p_.get(), show_id.c_str(), after, seat, limit);
     History out{{}, page->next};
     for (std::size_t i = 0; i < page->count; i++) {
         out.changes.push_back(detail::change(page->changes[i]));
@@ -433,13 +437,13 @@ class Watch {
 public:
     // From now (after every change committed before), or after change id `*after`.
     Watch(const Client &client, const std::string &show_id, std::optional<std::int64_t> after = std::nullopt)
-        : p_(detail::make<WatchPtr>(seatcore_watch_open, client.get(), show_id.c_str(),
+        : p_(detail::make<seatcore_watch_free>(seatcore_watch_open, client.get(), show_id.c_str(),
                                     after ? *after : SEATCORE_FROM_NOW)) {}
 
     // The next change, waiting up to `timeout`; nullopt when none came in time.
     std::optional<Change> next(std::chrono::milliseconds timeout) {
         auto ms = static_cast<std::uint64_t>(timeout.count() < 0 ? 0 : timeout.count());
-        ChangePtr c = detail::make<ChangePtr>(seatcore_watch_next, p_.get(), ms);
+        auto c = detail::make<seatcore_change_free>(seatcore_watch_next, p_.get(), ms);
         if (!c) {
             return std::nullopt;
         }
@@ -450,7 +454,7 @@ public:
     std::int64_t position() const noexcept { return seatcore_watch_position(p_.get()); }
 
 private:
-    WatchPtr p_;
+    Owned<seatcore_watch_free> p_;
 };
 
 }  // namespace seatcore

@@ -43,8 +43,8 @@ pub use results::{
     seatcore_seat, seatcore_seat_counts, seatcore_seat_state, seatcore_status,
 };
 pub use seat_map::{
-    seatcore_best_filters, seatcore_map, seatcore_map_entry, seatcore_map_seat, SEATCORE_ACCESSIBLE_ONLY,
-    SEATCORE_ANY, SEATCORE_NOT_ACCESSIBLE,
+    seatcore_best_filters, seatcore_map, seatcore_map_seat, SEATCORE_ACCESSIBLE_ONLY, SEATCORE_ANY,
+    SEATCORE_NOT_ACCESSIBLE,
 };
 
 use error::{boundary, guard, Failure};

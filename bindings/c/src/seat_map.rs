@@ -10,7 +10,8 @@ use crate::handle::{self, Store, View};
 use crate::results::{self, seatcore_hold};
 use crate::{args, seatcore_client};
 
-/// One seat of a structured seat map, as `seatcore_initialize_map` takes it.
+/// One seat of a structured seat map: as `seatcore_initialize_map` takes it, and as
+/// `seatcore_seat_map` reads it back (`map->seats[i]`).
 ///
 /// - `seat_id`: required.
 /// - `section`, `category`: NULL for none ("").
@@ -25,6 +26,12 @@ use crate::{args, seatcore_client};
 ///
 /// Start from a zeroed seat (`seatcore_map_seat s = {0};`: no section, row, category or
 /// rank) and set what you need.
+///
+/// Read back from a map, every field is settled: `section` and `category` are "" for none,
+/// `row` is NULL and `position` -1 for a seat in no row, `place_from_id` is false and
+/// `has_rank` true with the seat's rank; the strings are owned by the map object (valid
+/// until it is freed, never to be freed by the caller). A map read back may be given to
+/// `seatcore_initialize_map` as it is.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct seatcore_map_seat {
@@ -36,22 +43,6 @@ pub struct seatcore_map_seat {
     pub accessible: bool,
     pub place_from_id: bool,
     pub has_rank: bool,
-    pub rank: f64,
-}
-
-/// One seat of a show's map (`map->seats[i]`).
-///
-/// The strings are owned by the map object: valid until it is freed, never to be freed by
-/// the caller. `row` is NULL for a seat in no row; `position` is then -1.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct seatcore_map_entry {
-    pub seat_id: *const c_char,
-    pub section: *const c_char,
-    pub row: *const c_char,
-    pub position: i64,
-    pub category: *const c_char,
-    pub accessible: bool,
     pub rank: f64,
 }
 
@@ -85,23 +76,25 @@ pub const SEATCORE_ACCESSIBLE_ONLY: i32 = 1;
 #[repr(C)]
 pub struct seatcore_map {
     /// The show's `seat_count` seats, in map order.
-    pub seats: *const seatcore_map_entry,
+    pub seats: *const seatcore_map_seat,
     pub seat_count: usize,
 }
 
 impl View for seatcore_map {
-    type Item = seatcore_map_entry;
+    type Item = seatcore_map_seat;
 }
 
 /// One seat of a map as C reads it, its strings kept in `store`.
-fn entry(store: &mut Store<seatcore_map_entry>, e: MapEntry) -> seatcore_map_entry {
-    seatcore_map_entry {
+fn entry(store: &mut Store<seatcore_map_seat>, e: MapEntry) -> seatcore_map_seat {
+    seatcore_map_seat {
         seat_id: store.text(e.seat_id),
         section: store.text(e.section),
         row: store.optional_text(e.row),
         position: e.position.map_or(-1, i64::from),
         category: store.text(e.category),
         accessible: e.accessible,
+        place_from_id: false,
+        has_rank: true,
         rank: e.rank,
     }
 }

@@ -1149,6 +1149,32 @@ fn seat_maps_blocks_and_best_available() {
         assert_eq!((e.position, text(e.category), e.accessible), (1, "premium", true));
         let e = entries[12];
         assert_eq!((text(e.seat_id), e.row.is_null(), e.position), ("BOX", true, -1));
+        assert!(entries.iter().all(|e| e.has_rank && !e.place_from_id), "every field settled");
+        // A map read back is a valid input: a copy reads back the same.
+        let copy = cs("map_copy");
+        assert_eq!(
+            seatcore_initialize_map(
+                c.0,
+                copy.as_ptr(),
+                entries.as_ptr(),
+                entries.len(),
+                ptr::null_mut(),
+                &mut err
+            ),
+            SEATCORE_OK
+        );
+        let mut copied = ptr::null_mut();
+        assert_eq!(seatcore_seat_map(c.0, copy.as_ptr(), &mut copied, &mut err), SEATCORE_OK);
+        let again = std::slice::from_raw_parts((*copied).seats, (*copied).seat_count);
+        let fields = |e: &seatcore_map_seat| {
+            let row = (!e.row.is_null()).then(|| text(e.row));
+            (text(e.seat_id), text(e.section), row, e.position, text(e.category), e.accessible, e.rank)
+        };
+        assert_eq!(
+            again.iter().map(fields).collect::<Vec<_>>(),
+            entries.iter().map(fields).collect::<Vec<_>>()
+        );
+        seatcore_map_free(copied);
         seatcore_map_free(map);
 
         // Block A3 and A4: row A is left with runs of two; best 3 must come from row B.
