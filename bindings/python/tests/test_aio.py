@@ -352,7 +352,6 @@ def test_closing_a_stream_closes_its_connection_every_way(url: str, raw: psycopg
 
     async def main() -> None:
         async with with_show(named(url, name), pool_size=1, min_idle=0, seat_count=2) as core:
-
             # aclose() of a stream waiting in another task
             stream = core.changes("s")
             waiting = asyncio.ensure_future(stream.__anext__())
