@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import psycopg
 
@@ -77,6 +77,17 @@ def pick(rng: random.Random) -> List[str]:
     return [f"S{a}", f"S{b}"]
 
 
+Attempt = Tuple[str, List[str], str]  # (show, seats, request key)
+
+
+def attempts(rng: random.Random, shows: List[str], stop: threading.Event, door: str) -> Iterator[Attempt]:
+    """Until `stop` is set: a show, two of its seats and a request key never used before, per attempt."""
+    i = 0
+    while not stop.is_set():
+        i += 1
+        yield rng.choice(shows), pick(rng), f"{door}-{i}-{time.monotonic_ns()}"
+
+
 # Set by --crash: the database crashes mid-run, so failures of the database (REST 503 JSON,
 # the Python module's Database*Error, the kiosk's SEATCORE_UNAVAILABLE) are expected, and
 # clients retry: holds with the same key, bookings by hold id (both idempotent).
@@ -113,12 +124,7 @@ def rest_client(n: int, servers: List[str], shows: List[str], stop: threading.Ev
             time.sleep(0.3)
         return 503, None
 
-    i = 0
-    while not stop.is_set():
-        i += 1
-        show = rng.choice(shows)
-        seats = pick(rng)
-        key = f"rest{n}-{i}-{time.monotonic_ns()}"
+    for show, seats, key in attempts(rng, shows, stop, f"rest{n}"):
         body = {"seat_ids": seats, "hold_duration_seconds": 60}
         status, v = post(f"/shows/{show}/hold", body, "hold", key)
         if status != 201:
@@ -167,12 +173,7 @@ def python_client(n: int, core: seatcore.SeatCore, shows: List[str], stop: threa
                 time.sleep(0.3)
         return None
 
-    i = 0
-    while not stop.is_set():
-        i += 1
-        show = rng.choice(shows)
-        seats = pick(rng)
-        key = f"py{n}-{i}-{time.monotonic_ns()}"
+    for show, seats, key in attempts(rng, shows, stop, f"py{n}"):
         try:
             h = retried("hold", core.hold, show, seats, 60, request_key=key)
         except seatcore.SeatsUnavailableError:
