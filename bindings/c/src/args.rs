@@ -56,15 +56,19 @@ pub(crate) unsafe fn client<'a>(client: *const seatcore_client) -> Result<&'a Se
     arg(client, "client").map(|c| &c.core)
 }
 
-/// The `client` and `show_id` arguments most calls start with, both required.
+/// The whole of a call on one show, as most calls are: inside the [`boundary`], checks the
+/// `client` and `show_id` arguments (both required), then runs `body` with the core and the
+/// show id.
 ///
 /// # Safety
-/// As [`client`] and [`text`].
-pub(crate) unsafe fn client_and_show<'a>(
+/// As [`client`] and [`text`]; `err` as for [`boundary`].
+pub(crate) unsafe fn on_show(
     client: *const seatcore_client,
     show_id: *const c_char,
-) -> Result<(&'a SeatCore, &'a str), Failure> {
-    Ok((self::client(client)?, text(show_id, "show_id")?))
+    err: *mut *mut seatcore_error,
+    body: impl FnOnce(&SeatCore, &str) -> Result<(), Failure>,
+) -> seatcore_result {
+    boundary(err, || body(self::client(client)?, text(show_id, "show_id")?))
 }
 
 fn not_utf8(what: &str) -> Failure {

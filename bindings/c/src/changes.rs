@@ -149,8 +149,7 @@ pub unsafe extern "C" fn seatcore_history(
     out: *mut *mut seatcore_history_page,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let seat_id = args::optional_text(seat_id, "seat_id")?.map(str::to_owned);
         let out = args::out(out, "out")?;
         let page = core.history(show_id, &HistoryQuery { after, seat_id, limit })?;
@@ -210,8 +209,7 @@ pub unsafe extern "C" fn seatcore_watch_open(
     out: *mut *mut seatcore_watch,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let out = args::out(out, "out")?;
         let after = if after == SEATCORE_FROM_NOW { None } else { Some(after) };
         *out = handle::new(seatcore_watch { watch: Mutex::new(core.watch(show_id, after)?) });

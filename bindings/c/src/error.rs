@@ -288,7 +288,8 @@ pub(crate) fn boundary(
     }
 }
 
-/// Runs an infallible accessor, giving `fallback` if it panics (it should not).
+/// Runs an infallible call (a name lookup, a free, a watch position), giving `fallback` if it
+/// panics (it should not).
 pub(crate) fn guard<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
 }

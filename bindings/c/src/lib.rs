@@ -272,8 +272,7 @@ pub unsafe extern "C" fn seatcore_initialize_show(
     out_seat_count: *mut usize,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
         args::put(out_seat_count, core.initialize_show(show_id, &ids)?);
         Ok(())
@@ -305,8 +304,7 @@ pub unsafe extern "C" fn seatcore_hold_seats(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let out = args::out(out, "out")?;
         *out = results::hold(core.hold(show_id, &ids, seconds)?);
@@ -332,8 +330,7 @@ pub unsafe extern "C" fn seatcore_hold_seats_with_key(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let key = args::text(request_key, "request_key")?;
         let out = args::out(out, "out")?;
@@ -362,8 +359,7 @@ pub unsafe extern "C" fn seatcore_book_hold(
     out: *mut *mut seatcore_booking,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let hold_id = args::text(hold_id, "hold_id")?;
         let out = args::out(out, "out")?;
         *out = results::booking(core.book(show_id, hold_id)?);
@@ -383,8 +379,7 @@ pub unsafe extern "C" fn seatcore_release_hold(
     hold_id: *const c_char,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         core.release(show_id, args::text(hold_id, "hold_id")?)?;
         Ok(())
     })
@@ -425,8 +420,7 @@ pub unsafe extern "C" fn seatcore_seat_status(
     out: *mut *mut seatcore_status,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let out = args::out(out, "out")?;
         *out = results::status(core.seat_status(show_id)?);
         Ok(())
@@ -461,8 +455,7 @@ pub unsafe extern "C" fn seatcore_seat_status_each(
     out_counts: *mut seatcore_seat_counts,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let callback = callback.ok_or_else(|| Failure::null("callback"))?;
         let counts = core.seat_status_each(show_id, |s| {
             let mut store = Store::<()>::new();

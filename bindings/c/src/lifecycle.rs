@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use seatcore_core::{validate, SeatsReleased};
 
-use crate::error::{boundary, seatcore_error, seatcore_result};
+use crate::error::{seatcore_error, seatcore_result};
 use crate::handle::{self, View};
 use crate::results::{self, seatcore_cancellation, seatcore_hold};
 use crate::{args, seatcore_client};
@@ -38,8 +38,7 @@ pub unsafe extern "C" fn seatcore_extend_hold(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let hold_id = args::text(hold_id, "hold_id")?;
         let out = args::out(out, "out")?;
         *out = results::hold(core.extend(show_id, hold_id, seconds)?);
@@ -110,8 +109,7 @@ pub unsafe extern "C" fn seatcore_release_seats(
     out: *mut *mut seatcore_seats_released,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let hold_id = args::text(hold_id, "hold_id")?;
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
         let released = core.release_seats(show_id, hold_id, &ids)?;
@@ -149,8 +147,7 @@ pub unsafe extern "C" fn seatcore_cancel_booking(
     out: *mut *mut seatcore_cancellation,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let booking_id = args::text(booking_id, "booking_id")?;
         let cancellation = core.cancel_booking(show_id, booking_id)?;
         args::put_new(out, || results::cancellation(cancellation));

@@ -5,7 +5,7 @@ use std::ffi::{c_char, CStr};
 use seatcore_core::seat_map::{MapEntry, MapSeat};
 use seatcore_core::{validate, BestFilters, InputError};
 
-use crate::error::{boundary, seatcore_error, seatcore_result, Failure};
+use crate::error::{seatcore_error, seatcore_result, Failure};
 use crate::handle::{self, Store, View};
 use crate::results::{self, seatcore_hold};
 use crate::{args, seatcore_client};
@@ -184,8 +184,7 @@ pub unsafe extern "C" fn seatcore_initialize_map(
     out_seat_count: *mut usize,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let seats = map_seats(seats, count)?;
         args::put(out_seat_count, core.initialize_map(show_id, &seats)?);
         Ok(())
@@ -207,8 +206,7 @@ pub unsafe extern "C" fn seatcore_seat_map(
     out: *mut *mut seatcore_map,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let out = args::out(out, "out")?;
         let map = core.seat_map(show_id)?;
         *out = handle::object(|store| {
@@ -248,8 +246,7 @@ pub unsafe extern "C" fn seatcore_block_seats(
     reason: *const c_char,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
         core.block(show_id, &ids, args::optional_text(reason, "reason")?)?;
         Ok(())
@@ -268,8 +265,7 @@ pub unsafe extern "C" fn seatcore_unblock_seats(
     count: usize,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
         core.unblock(show_id, &ids)?;
         Ok(())
@@ -304,8 +300,7 @@ pub unsafe extern "C" fn seatcore_hold_best(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let (core, show_id) = args::client_and_show(client, show_id)?;
+    args::on_show(client, show_id, err, |core, show_id| {
         let filters = match filters.as_ref() {
             None => BestFilters::default(),
             Some(f) => BestFilters {
