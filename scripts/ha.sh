@@ -275,28 +275,27 @@ require_healthy() {
   healthy || die "the formation is not at rest (a primary and a secondary): $(states)"
 }
 
-kill_primary() {
+# kill_node_in STATE ROLE: SIGKILL to the node in STATE (the formation's ROLE: primary or
+# standby); returns once the other node takes writes (as the new primary, or as the primary
+# without a standby).
+kill_node_in() {
   require_healthy
-  local victim heir started
-  victim=$(node_in primary)
-  heir=$(other_than "$victim")
+  local role=$2 victim other started
+  victim=$(node_in "$1")
+  other=$(other_than "$victim")
   started=$(now)
   kill_node "$victim"
-  say "killed the primary ($victim) with SIGKILL"
-  wait_for "$heir to take writes" takes_writes "$heir"
-  say "kill-primary: $heir takes writes $(since "$started") s after $victim was killed"
-}
-
-kill_standby() {
-  require_healthy
-  local victim primary started
-  victim=$(node_in secondary)
-  primary=$(other_than "$victim")
-  started=$(now)
-  kill_node "$victim"
-  say "killed the standby ($victim) with SIGKILL"
-  wait_for "$primary to go on alone" without_standby
-  say "kill-standby: $primary takes writes without a standby $(since "$started") s after $victim was killed"
+  say "killed the $role ($victim) with SIGKILL"
+  case $role in
+    primary)
+      wait_for "$other to take writes" takes_writes "$other"
+      say "kill-primary: $other takes writes $(since "$started") s after $victim was killed"
+      ;;
+    standby)
+      wait_for "$other to go on alone" without_standby
+      say "kill-standby: $other takes writes without a standby $(since "$started") s after $victim was killed"
+      ;;
+  esac
 }
 
 # on NODE: runs SQL statements as the superuser
@@ -377,8 +376,8 @@ case "${1:-}" in
     fi
     ;;
   failover) failover ;;
-  kill-primary) kill_primary ;;
-  kill-standby) kill_standby ;;
+  kill-primary) kill_node_in primary primary ;;
+  kill-standby) kill_node_in secondary standby ;;
   revive) revive ;;
   stop) [ ! -f "$dir/ports" ] || stop ;;
   destroy)
