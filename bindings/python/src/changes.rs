@@ -204,6 +204,8 @@ impl ChangeStream {
     }
 }
 
+closed_by_with!(ChangeStream, close, "Closes the stream on leaving a `with` block.");
+
 #[pymethods]
 impl ChangeStream {
     fn __iter__(slf: Py<Self>) -> Py<Self> {
@@ -277,22 +279,6 @@ impl ChangeStream {
     #[getter]
     fn show_id(&self) -> &str {
         &self.show_id
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    /// Closes the stream on leaving a `with` block.
-    fn __exit__(
-        &self,
-        py: Python<'_>,
-        _exc_type: Option<&Arg<'_>>,
-        _exc_value: Option<&Arg<'_>>,
-        _traceback: Option<&Arg<'_>>,
-    ) -> bool {
-        self.close(py);
-        false
     }
 
     fn __repr__(&self) -> String {

@@ -64,12 +64,12 @@ impl SeatCore {
 /// Whether `handle_rest` answers `endpoint`: every endpoint whose reply is one document. The
 /// event stream is live and endless; a Python app serves it itself (from the history and
 /// its own push channel).
-pub fn answers(endpoint: rest::Endpoint) -> bool {
-    use rest::Endpoint::*;
+pub fn answers(endpoint: contract::Op) -> bool {
+    use contract::Op::*;
     match endpoint {
-        Health | Audit | Reset | Initialize | Seats | Hold | Book | Release | History | Map | HoldBest
+        Health | Audit | Reset | Initialize | Status | Hold | Book | Release | History | Map | HoldBest
         | Block | Unblock => true,
-        ExtendHold | CancelBooking => true,
+        Extend | CancelBooking => true,
         Events => false,
     }
 }
@@ -84,6 +84,8 @@ enum Opened {
 fn json(reply: RestReply) -> serde_json::Result<(u16, Vec<u8>)> {
     Ok((reply.status, serde_json::to_vec(&reply.body)?))
 }
+
+closed_by_with!(SeatCore, dispose, "Disposes the pool on leaving a `with` block.");
 
 #[pymethods]
 impl SeatCore {
@@ -501,7 +503,7 @@ impl SeatCore {
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let timeout = changes::timeout(timeout)?;
         let Some((endpoint, show_id)) = rest::resolve(path) else { return Ok(None) };
-        if endpoint != rest::Endpoint::Events {
+        if endpoint != contract::Op::Events {
             return Ok(None);
         }
         let rq = rest::Request { query, last_event_id, ..rest::Request::default() };
@@ -547,22 +549,6 @@ impl SeatCore {
     #[getter]
     fn is_open(&self) -> bool {
         self.core.is_open()
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    /// Disposes the pool on leaving a `with` block.
-    fn __exit__(
-        &self,
-        py: Python<'_>,
-        _exc_type: Option<&Arg<'_>>,
-        _exc_value: Option<&Arg<'_>>,
-        _traceback: Option<&Arg<'_>>,
-    ) -> bool {
-        self.dispose(py);
-        false
     }
 
     fn __repr__(&self) -> String {

@@ -4,6 +4,32 @@
 //! the drop-in `DatabaseManager`, and the error mapping. The pure-Python package around it
 //! (`python/seatcore/`) adds the exception classes and the `DatabaseManager` class itself.
 
+/// `with` support for a class whose `$close(py)` method releases what it holds: `__enter__`
+/// returns the object, `__exit__` (documented by `$doc`) closes it and lets any exception
+/// through.
+macro_rules! closed_by_with {
+    ($class:ty, $close:ident, $doc:literal) => {
+        #[pyo3::pymethods]
+        impl $class {
+            fn __enter__(slf: pyo3::Py<Self>) -> pyo3::Py<Self> {
+                slf
+            }
+
+            #[doc = $doc]
+            fn __exit__(
+                &self,
+                py: pyo3::Python<'_>,
+                _exc_type: Option<&crate::args::Arg<'_>>,
+                _exc_value: Option<&crate::args::Arg<'_>>,
+                _traceback: Option<&crate::args::Arg<'_>>,
+            ) -> bool {
+                self.$close(py);
+                false
+            }
+        }
+    };
+}
+
 mod args;
 mod changes;
 mod core;
@@ -14,14 +40,13 @@ mod results;
 
 use pyo3::prelude::*;
 use pyo3::types::{IntoPyDict, PyDict, PyTuple};
-use seatcore::{rest, validate, Options};
+use seatcore::{contract, validate, Options};
 
 /// Native seat holds, bookings and releases on PostgreSQL. Import from `seatcore`.
 #[pymodule]
 fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<core::SeatCore>()?;
-    m.add_class::<manager::Manager>()?;
     m.add_class::<results::Hold>()?;
     m.add_class::<results::Booking>()?;
     m.add_class::<results::Seat>()?;
@@ -35,17 +60,18 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<changes::Change>()?;
     m.add_class::<changes::ChangePage>()?;
     m.add_class::<changes::ChangeStream>()?;
-    m.add_function(wrap_pyfunction!(error::_exception_name_for_code, m)?)?;
-    m.add_function(wrap_pyfunction!(error::_raise_for_code, m)?)?;
-    m.add("_EXCEPTION_CODES", error::exception_codes().into_py_dict(py)?)?;
-    m.add("_DEFAULT_OPTIONS", default_options(py)?)?;
-    let endpoints: Vec<(&str, &str)> = rest::Endpoint::ALL
-        .iter()
-        .filter(|e| core::answers(**e))
-        .map(|e| (e.method(), e.template()))
-        .collect();
+    // The package's own helpers: attributes, kept out of `__all__` (the package re-exports
+    // the module's `__all__`).
+    let manager = py.get_type::<manager::Manager>();
+    m.setattr(manager.name()?, &manager)?;
+    m.setattr("_exception_name_for_code", wrap_pyfunction!(error::_exception_name_for_code, m)?)?;
+    m.setattr("_raise_for_code", wrap_pyfunction!(error::_raise_for_code, m)?)?;
+    m.setattr("_EXCEPTION_CODES", error::exception_codes().into_py_dict(py)?)?;
+    m.setattr("_DEFAULT_OPTIONS", default_options(py)?)?;
+    let endpoints: Vec<(&str, &str)> =
+        contract::Op::ALL.iter().filter(|e| core::answers(**e)).map(|e| (e.method(), e.template())).collect();
     m.add("REST_ENDPOINTS", PyTuple::new(py, endpoints)?)?;
-    let events = rest::Endpoint::Events;
+    let events = contract::Op::Events;
     m.add("EVENTS_ENDPOINT", (events.method(), events.template()))?;
     m.add("MAX_SEATS_PER_HOLD", validate::MAX_SEATS_PER_HOLD)?;
     m.add("MAX_SEATS_PER_SHOW", validate::MAX_SEATS_PER_SHOW)?;

@@ -22,31 +22,8 @@ its own on its first call and never touches the parent's.
 """
 
 from ._manager import DatabaseManager, Engine
-from ._seatcore import (
-    EVENTS_ENDPOINT,
-    MAX_BEST_COUNT,
-    MAX_CHANGE_PAGE,
-    MAX_HOLD_SECONDS,
-    MAX_REPORTED_PROBLEMS,
-    MAX_SEATS_PER_HOLD,
-    MAX_SEATS_PER_SHOW,
-    MIN_HOLD_SECONDS,
-    REST_ENDPOINTS,
-    Audit,
-    Booking,
-    Cancellation,
-    Change,
-    ChangePage,
-    ChangeStream,
-    Hold,
-    MapSeat,
-    ResetCounts,
-    Seat,
-    SeatCore,
-    SeatsReleased,
-    ShowStatus,
-    Stats,
-)
+from ._seatcore import *  # noqa: F403 (the native module's public names: its __all__)
+from ._seatcore import __all__ as __all__  # (this form: type checkers read it as the list's start)
 from .exceptions import (
     BookingCancelledError,
     BookingNotFoundError,
@@ -68,32 +45,10 @@ from .exceptions import (
     ShowNotFoundError,
 )
 
+# The package's own names, then the native module's public names.
 __all__ = [
     "DatabaseManager",
     "Engine",
-    "SeatCore",
-    "Hold",
-    "Booking",
-    "Seat",
-    "MapSeat",
-    "ShowStatus",
-    "ResetCounts",
-    "Audit",
-    "Stats",
-    "SeatsReleased",
-    "Cancellation",
-    "Change",
-    "ChangePage",
-    "ChangeStream",
-    "REST_ENDPOINTS",
-    "EVENTS_ENDPOINT",
-    "MAX_SEATS_PER_HOLD",
-    "MAX_SEATS_PER_SHOW",
-    "MIN_HOLD_SECONDS",
-    "MAX_HOLD_SECONDS",
-    "MAX_REPORTED_PROBLEMS",
-    "MAX_BEST_COUNT",
-    "MAX_CHANGE_PAGE",
     "SeatcoreError",
     "ShowNotFoundError",
     "ShowExistsError",
@@ -112,4 +67,5 @@ __all__ = [
     "BookingNotFoundError",
     "SeatsNotInHoldError",
     "BookingCancelledError",
+    *__all__,
 ]
