@@ -12,8 +12,9 @@ use serde_json::{json, Value};
 use crate::error::{Error, ErrorKind, InputError};
 use crate::{Seat, ShowStatus};
 
-/// The operations of the contract. An error's reply depends on the operation where the
-/// contract says so ("show not found" is a 404 on a status read but a 400 on a hold).
+/// The operations of the contract, each served by one REST endpoint (its path, method and
+/// limits are `rest`'s). An error's reply depends on the operation where the contract says
+/// so ("show not found" is a 404 on a status read but a 400 on a hold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
     Initialize,
@@ -21,7 +22,6 @@ pub enum Op {
     Hold,
     Book,
     Release,
-    Sweep,
     Reset,
     Health,
     Audit,

@@ -923,10 +923,10 @@ fn the_rest_answers_of_the_lifecycle() {
 
 #[test]
 fn cancel_booking_is_an_admin_endpoint() {
-    use seatcore::rest::Endpoint;
-    assert!(Endpoint::CancelBooking.requires_admin());
-    assert!(!Endpoint::ExtendHold.requires_admin());
-    assert_eq!(rest::resolve("/shows/a/extend-hold").unwrap().0, Endpoint::ExtendHold);
-    assert_eq!(rest::resolve("/shows/a/cancel-booking").unwrap().0, Endpoint::CancelBooking);
-    assert_eq!((Endpoint::ExtendHold.method(), Endpoint::CancelBooking.method()), ("POST", "POST"));
+    use seatcore::contract::Op;
+    assert!(Op::CancelBooking.requires_admin());
+    assert!(!Op::Extend.requires_admin());
+    assert_eq!(rest::resolve("/shows/a/extend-hold").unwrap().0, Op::Extend);
+    assert_eq!(rest::resolve("/shows/a/cancel-booking").unwrap().0, Op::CancelBooking);
+    assert_eq!((Op::Extend.method(), Op::CancelBooking.method()), ("POST", "POST"));
 }

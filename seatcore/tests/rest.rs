@@ -1,7 +1,8 @@
 //! The REST contract as a function, against a real PostgreSQL: every door that serves HTTP
 //! (the server, a Python web app) answers through `seatcore::rest::handle`.
 
-use seatcore::rest::{self, Body, Endpoint, Request, Settings};
+use seatcore::contract::Op;
+use seatcore::rest::{self, Body, Request, Settings};
 use seatcore::testing::TestDb;
 use seatcore::{Options, SeatCore, StatusJson};
 use serde_json::{json, Value};
@@ -114,7 +115,7 @@ fn an_unknown_show_is_a_404_on_a_status_read() {
     let db = TestDb::new("rest_status_404");
     let core = core(&db);
     let (endpoint, show_id) = rest::resolve("/shows/nope/seats").unwrap();
-    assert_eq!(endpoint, Endpoint::Seats);
+    assert_eq!(endpoint, Op::Status);
     let reply = rest::handle(&core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &Request::default());
     let Body::Status(show) = reply.body else { panic!("a status body") };
     let err = core.seat_status(&show).unwrap_err();

@@ -1,13 +1,13 @@
 //! `GET /openapi.json`: the OpenAPI 3.0 description of the server, built at start from the
 //! core's definitions, so no number or message can drift from what the server does:
-//! the endpoints ([`Endpoint::ALL`]: paths, methods, summaries, admin flags, body limits),
+//! the endpoints ([`Op::ALL`]: paths, methods, summaries, admin flags, body limits),
 //! the limits of `seatcore::validate`, the server's hold bounds, and every error reply,
 //! taken from `seatcore::contract::rest_error` for the errors each endpoint can meet.
 
 use std::collections::BTreeMap;
 
 use seatcore::contract::{self, Op};
-use seatcore::rest::{self, Endpoint, Settings};
+use seatcore::rest::{self, Settings};
 use seatcore::{validate, Error, ErrorKind, InputError};
 use serde_json::{json, Map, Value};
 
@@ -22,7 +22,7 @@ pub fn document(settings: &Settings, admin_token: bool) -> Value {
             paths.insert(route.template().to_owned(), item);
         }
     }
-    for &endpoint in Endpoint::ALL {
+    for &endpoint in Op::ALL {
         let mut item = Map::new();
         item.insert(endpoint.method().to_ascii_lowercase(), operation(endpoint, settings, admin_token));
         paths.insert(endpoint.template().to_owned(), Value::Object(item));
@@ -69,7 +69,7 @@ fn own_page(route: Route) -> Option<Value> {
     }}))
 }
 
-fn operation(endpoint: Endpoint, settings: &Settings, admin_token: bool) -> Value {
+fn operation(endpoint: Op, settings: &Settings, admin_token: bool) -> Value {
     let mut op = Map::new();
     op.insert("operationId".into(), json!(operation_id(endpoint)));
     let mut summary = endpoint.summary().to_owned();
@@ -95,7 +95,7 @@ fn operation(endpoint: Endpoint, settings: &Settings, admin_token: bool) -> Valu
 }
 
 /// `initializeShow`-style names from the endpoint's own name.
-fn operation_id(endpoint: Endpoint) -> String {
+fn operation_id(endpoint: Op) -> String {
     let name = format!("{endpoint:?}");
     let mut chars = name.chars();
     chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
@@ -114,7 +114,7 @@ fn show_id_schema() -> Value {
 const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$";
 
 /// The parameters and the request body of `endpoint`.
-fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
+fn request(endpoint: Op) -> (Vec<Value>, Option<Value>) {
     let mut parameters = Vec::new();
     if endpoint.template().contains("{show_id}") {
         parameters.push(parameter("show_id", "path", "The show's id, percent-encoded.", show_id_schema()));
@@ -126,8 +126,8 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
         })
     };
     let body = match endpoint {
-        Endpoint::Health | Endpoint::Seats | Endpoint::Map => None,
-        Endpoint::Audit => {
+        Op::Health | Op::Status | Op::Map => None,
+        Op::Audit => {
             parameters.push(parameter(
                 "show_id",
                 "query",
@@ -136,17 +136,17 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
             ));
             None
         }
-        Endpoint::Reset => Some(body("EmptyObject", false)),
-        Endpoint::Initialize => Some(body("SeatMap", true)),
-        Endpoint::Hold => {
+        Op::Reset => Some(body("EmptyObject", false)),
+        Op::Initialize => Some(body("SeatMap", true)),
+        Op::Hold => {
             parameters.push(idempotency_key());
             Some(body("HoldRequest", true))
         }
-        Endpoint::Book => Some(body("HoldRef", true)),
-        Endpoint::Release => Some(body("ReleaseRequest", true)),
-        Endpoint::ExtendHold => Some(body("ExtendRequest", true)),
-        Endpoint::CancelBooking => Some(body("BookingRef", true)),
-        Endpoint::History => {
+        Op::Book => Some(body("HoldRef", true)),
+        Op::Release => Some(body("ReleaseRequest", true)),
+        Op::Extend => Some(body("ExtendRequest", true)),
+        Op::CancelBooking => Some(body("BookingRef", true)),
+        Op::History => {
             parameters.push(after_parameter());
             parameters.push(parameter(
                 "seat_id",
@@ -163,13 +163,13 @@ fn request(endpoint: Endpoint) -> (Vec<Value>, Option<Value>) {
             ));
             None
         }
-        Endpoint::HoldBest => {
+        Op::HoldBest => {
             parameters.push(idempotency_key());
             Some(body("BestRequest", true))
         }
-        Endpoint::Block => Some(body("BlockRequest", true)),
-        Endpoint::Unblock => Some(body("SeatList", true)),
-        Endpoint::Events => {
+        Op::Block => Some(body("BlockRequest", true)),
+        Op::Unblock => Some(body("SeatList", true)),
+        Op::Events => {
             parameters.push(after_parameter());
             parameters.push(parameter(
                 "Last-Event-ID",
@@ -215,36 +215,36 @@ fn parameter(name: &str, location: &str, description: &str, schema: Value) -> Va
 }
 
 /// The success document of `endpoint`: a schema of `components`.
-fn success_schema(endpoint: Endpoint) -> &'static str {
+fn success_schema(endpoint: Op) -> &'static str {
     match endpoint {
-        Endpoint::Health => "Healthy",
-        Endpoint::Audit => "Audit",
-        Endpoint::Reset => "ResetResult",
-        Endpoint::Initialize => "Initialized",
-        Endpoint::Seats => "SeatStatus",
-        Endpoint::Hold => "Hold",
-        Endpoint::Book => "Booking",
-        Endpoint::Release => "Released",
-        Endpoint::History => "ChangePage",
-        Endpoint::Events => "EventStream",
-        Endpoint::Map => "SeatMapDocument",
-        Endpoint::HoldBest => "Hold",
-        Endpoint::Block => "Blocked",
-        Endpoint::Unblock => "Unblocked",
-        Endpoint::ExtendHold => "Hold",
-        Endpoint::CancelBooking => "Cancelled",
+        Op::Health => "Healthy",
+        Op::Audit => "Audit",
+        Op::Reset => "ResetResult",
+        Op::Initialize => "Initialized",
+        Op::Status => "SeatStatus",
+        Op::Hold => "Hold",
+        Op::Book => "Booking",
+        Op::Release => "Released",
+        Op::History => "ChangePage",
+        Op::Events => "EventStream",
+        Op::Map => "SeatMapDocument",
+        Op::HoldBest => "Hold",
+        Op::Block => "Blocked",
+        Op::Unblock => "Unblocked",
+        Op::Extend => "Hold",
+        Op::CancelBooking => "Cancelled",
     }
 }
 
 /// Whether `endpoint` can meet an error of `kind`. Input errors and the database's
 /// failures can meet every endpoint.
-fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
-    use Endpoint::*;
+fn meets(endpoint: Op, kind: ErrorKind) -> bool {
+    use Op::*;
     match kind {
         ErrorKind::ShowNotFound => {
             matches!(
                 endpoint,
-                Seats | Hold | Book | Release | History | Events | Map | HoldBest | Block | Unblock
+                Status | Hold | Book | Release | History | Events | Map | HoldBest | Block | Unblock
             )
         }
         ErrorKind::ShowExists => endpoint == Initialize,
@@ -252,9 +252,9 @@ fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
         ErrorKind::SeatsUnavailable => matches!(endpoint, Hold | Block),
         ErrorKind::RequestKeyReused => endpoint == Hold,
         ErrorKind::NoAdjacentSeats => endpoint == HoldBest,
-        ErrorKind::HoldNotFound => matches!(endpoint, Book | Release | ExtendHold),
-        ErrorKind::HoldExpired => matches!(endpoint, Book | ExtendHold),
-        ErrorKind::HoldInvalidated => matches!(endpoint, Book | Release | ExtendHold),
+        ErrorKind::HoldNotFound => matches!(endpoint, Book | Release | Extend),
+        ErrorKind::HoldExpired => matches!(endpoint, Book | Extend),
+        ErrorKind::HoldInvalidated => matches!(endpoint, Book | Release | Extend),
         ErrorKind::BookingNotFound => endpoint == CancelBooking,
         ErrorKind::SeatsNotInHold => endpoint == Release,
         ErrorKind::BookingCancelled => endpoint == Book,
@@ -268,7 +268,7 @@ fn meets(endpoint: Endpoint, kind: ErrorKind) -> bool {
 
 /// The input errors `endpoint` can meet: every reply shape, and the messages worth
 /// listing in the description.
-fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
+fn input_errors(endpoint: Op, settings: &Settings) -> Vec<InputError> {
     let mut errors = vec![InputError::BodyTooLarge { max: endpoint.body_limit() }];
     let show_id =
         [InputError::ShowIdLength { max: validate::MAX_SHOW_ID_CHARS }, InputError::ShowIdControlChar];
@@ -286,10 +286,10 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
         ]
     };
     match endpoint {
-        Endpoint::Health => {}
-        Endpoint::Audit | Endpoint::Seats => errors.extend(show_id),
-        Endpoint::Reset => errors.push(InputError::ResetPayload),
-        Endpoint::Initialize => {
+        Op::Health => {}
+        Op::Audit | Op::Status => errors.extend(show_id),
+        Op::Reset => errors.push(InputError::ResetPayload),
+        Op::Initialize => {
             errors.extend(show_id);
             errors.extend(object);
             errors.extend(seat_ids(validate::MAX_SEATS_PER_SHOW));
@@ -302,7 +302,7 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
                 InputError::PositionTaken { index: 1 },
             ]);
         }
-        Endpoint::Hold => {
+        Op::Hold => {
             errors.extend(show_id);
             errors.extend(object);
             errors.extend(seat_ids(validate::MAX_SEATS_PER_HOLD));
@@ -312,18 +312,18 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
             });
             errors.push(InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS });
         }
-        Endpoint::Book => {
+        Op::Book => {
             errors.extend(show_id);
             errors.extend(object);
             errors.push(InputError::HoldIdMissing);
         }
-        Endpoint::Release => {
+        Op::Release => {
             errors.extend(show_id);
             errors.extend(object);
             errors.push(InputError::HoldIdMissing);
             errors.extend(seat_ids(validate::MAX_SEATS_PER_HOLD));
         }
-        Endpoint::ExtendHold => {
+        Op::Extend => {
             errors.extend(show_id);
             errors.extend(object);
             errors.push(InputError::HoldIdMissing);
@@ -332,23 +332,23 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
                 max: settings.max_hold_seconds,
             });
         }
-        Endpoint::CancelBooking => {
+        Op::CancelBooking => {
             errors.extend(show_id);
             errors.extend(object);
             errors.push(InputError::BookingIdMissing);
         }
-        Endpoint::History => {
+        Op::History => {
             errors.extend(show_id);
             errors.push(InputError::After);
             errors.push(InputError::Limit { max: seatcore::MAX_CHANGE_PAGE });
             errors.push(InputError::SeatIdFilter);
         }
-        Endpoint::Events => {
+        Op::Events => {
             errors.extend(show_id);
             errors.push(InputError::After);
         }
-        Endpoint::Map => errors.extend(show_id),
-        Endpoint::HoldBest => {
+        Op::Map => errors.extend(show_id),
+        Op::HoldBest => {
             errors.extend(show_id);
             errors.extend(object);
             errors.push(InputError::Count { max: seatcore::BEST_MAX_COUNT });
@@ -360,11 +360,11 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
             });
             errors.push(InputError::RequestKey { max: validate::MAX_REQUEST_KEY_CHARS });
         }
-        Endpoint::Block | Endpoint::Unblock => {
+        Op::Block | Op::Unblock => {
             errors.extend(show_id);
             errors.extend(object);
             errors.extend(seat_ids(validate::MAX_SEATS_PER_SHOW));
-            if endpoint == Endpoint::Block {
+            if endpoint == Op::Block {
                 errors.push(InputError::BlockReason { max: seatcore::MAX_BLOCK_REASON_CHARS });
             }
         }
@@ -373,7 +373,7 @@ fn input_errors(endpoint: Endpoint, settings: &Settings) -> Vec<InputError> {
 }
 
 /// The errors of `kind` that describe `endpoint`'s replies.
-fn examples(endpoint: Endpoint, kind: ErrorKind, settings: &Settings) -> Vec<Error> {
+fn examples(endpoint: Op, kind: ErrorKind, settings: &Settings) -> Vec<Error> {
     match kind {
         ErrorKind::ShowNotFound => vec![Error::ShowNotFound],
         ErrorKind::ShowExists => vec![Error::ShowExists],
@@ -400,21 +400,20 @@ fn examples(endpoint: Endpoint, kind: ErrorKind, settings: &Settings) -> Vec<Err
 
 /// Every reply `endpoint` can give: its success, the errors it can meet (as the core
 /// answers them), and the admin token's 401.
-fn responses(endpoint: Endpoint, settings: &Settings) -> Value {
-    let op: Op = endpoint.op();
+fn responses(endpoint: Op, settings: &Settings) -> Value {
     let mut errors: BTreeMap<u16, Vec<Value>> = BTreeMap::new();
     for &kind in ErrorKind::ALL.iter().filter(|&&k| meets(endpoint, k)) {
         for err in examples(endpoint, kind, settings) {
-            let reply = contract::rest_error(op, &err);
+            let reply = contract::rest_error(endpoint, &err);
             errors.entry(reply.status).or_default().push(reply.body);
         }
     }
     let mut out = Map::new();
     // For an event stream, the schema describes each event (OpenAPI before 3.2); a comment
     // line goes out at least every 15 s.
-    let media = if endpoint == Endpoint::Events { "text/event-stream" } else { "application/json" };
+    let media = if endpoint == Op::Events { "text/event-stream" } else { "application/json" };
     out.insert(
-        op.success_status().to_string(),
+        endpoint.success_status().to_string(),
         json!({
             "description": endpoint.summary(),
             "content": { media: {
@@ -774,11 +773,11 @@ mod tests {
         let doc = doc();
         refs_resolve(&doc, &doc);
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), Endpoint::ALL.len() + Route::OWN.len());
+        assert_eq!(paths.len(), Op::ALL.len() + Route::OWN.len());
         for route in Route::OWN {
             assert!(paths[route.template()]["get"]["responses"]["200"].is_object(), "{}", route.template());
         }
-        for &e in Endpoint::ALL {
+        for &e in Op::ALL {
             let item = paths[e.template()].as_object().unwrap_or_else(|| panic!("{} missing", e.template()));
             assert_eq!(item.keys().collect::<Vec<_>>(), [&e.method().to_ascii_lowercase()]);
             let op = &item[&e.method().to_ascii_lowercase()];
@@ -786,13 +785,13 @@ mod tests {
             assert_eq!(op["x-max-body-bytes"], json!(e.body_limit()));
             assert_eq!(op.get("security").is_some(), e.requires_admin(), "{}", e.template());
             let responses = op["responses"].as_object().unwrap();
-            assert!(responses.contains_key(&e.op().success_status().to_string()));
+            assert!(responses.contains_key(&e.success_status().to_string()));
             assert_eq!(responses.contains_key("401"), e.requires_admin(), "{}", e.template());
             // every endpoint answers an over-long body and a failing database (the contract
             // answers every failed reset with 500, every failed health check with 503)
             let failures: &[&str] = match e {
-                Endpoint::Reset => &["413", "500"],
-                Endpoint::Health => &["413", "503"],
+                Op::Reset => &["413", "500"],
+                Op::Health => &["413", "503"],
                 _ => &["413", "500", "503"],
             };
             for status in failures {

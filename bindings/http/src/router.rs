@@ -9,7 +9,8 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use seatcore::rest::{self, Endpoint, Settings};
+use seatcore::contract::Op;
+use seatcore::rest::{self, Settings};
 use seatcore::{Error, InputError, SeatCore};
 
 use crate::events::{Hub, Refused};
@@ -35,7 +36,7 @@ const PAGE: &str = include_str!("page.html");
 pub struct App {
     pub core: SeatCore,
     pub settings: Settings,
-    /// When set, the admin endpoints ([`Endpoint::requires_admin`]) need it as a bearer token.
+    /// When set, the admin endpoints ([`Op::requires_admin`]) need it as a bearer token.
     pub admin_token: Option<String>,
     pub metrics: Metrics,
     /// The fan-out of change events (none in handler tests that need no streams).
@@ -139,7 +140,7 @@ pub enum Route {
     Page,
     Metrics,
     OpenApi,
-    Api(Endpoint),
+    Api(Op),
 }
 
 impl Route {
@@ -184,7 +185,7 @@ pub fn resolve(url: &str) -> Option<(Route, Option<Vec<u8>>)> {
 }
 
 /// Answers one request. Its body is read only once the request is known to need it, at
-/// most [`Endpoint::body_limit`] bytes: whole, or for an initialize as it arrives (the seat
+/// most [`Op::body_limit`] bytes: whole, or for an initialize as it arrives (the seat
 /// map is checked and stored compactly while it is read). The second value is the route's
 /// template for metrics and logs.
 ///
@@ -227,14 +228,14 @@ pub fn route(app: &App, rq: &Head, deadline: Instant, body: &mut dyn BodySource)
     }
     if Instant::now() >= deadline {
         let late = Error::Unavailable("the request's deadline passed".into());
-        let r = seatcore::contract::rest_error(endpoint.op(), &late);
+        let r = seatcore::contract::rest_error(endpoint, &late);
         return (Reply::json(r.status, &r.body), label);
     }
     let limit = endpoint.body_limit();
     let reading = Instant::now();
     let body = if body.declared_length().is_some_and(|n| n > limit) {
         Err(BodyError::TooLarge)
-    } else if endpoint == Endpoint::Initialize {
+    } else if endpoint == Op::Initialize {
         let request = api_request(rq, &[]);
         let length = body.declared_length();
         let read = rest::read_initialize(show_id.as_deref(), &request, body.reader(), length);
@@ -252,10 +253,10 @@ pub fn route(app: &App, rq: &Head, deadline: Instant, body: &mut dyn BodySource)
     let body = match body {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
-            return (answer(app, &core, deadline, rest::Reply::too_large(endpoint.op(), limit), None), label)
+            return (answer(app, &core, deadline, rest::Reply::too_large(endpoint, limit), None), label)
         }
         Err(BodyError::Unreadable) => {
-            let refused = rest::Reply::error(endpoint.op(), &InputError::NotAnObject.into());
+            let refused = rest::Reply::error(endpoint, &InputError::NotAnObject.into());
             return (answer(app, &core, deadline, refused, None), label);
         }
     };
@@ -353,7 +354,7 @@ mod tests {
             assert_eq!(resolve(path), None, "{path}");
         }
         assert_eq!(resolve("/shows/a%20b/hold").unwrap().1, Some(b"a b".to_vec()));
-        for e in Endpoint::ALL {
+        for e in Op::ALL {
             let (route, _) = resolve(&e.template().replace("{show_id}", "s")).unwrap();
             assert_eq!((route, route.template()), (Route::Api(*e), e.template()));
         }
@@ -456,7 +457,7 @@ mod tests {
         for auth in [None, Some("Bearer wrong"), Some("Basic s3cret"), Some("Bearer s3cre"), Some("Bearer")] {
             let headers: Vec<(&str, &str)> =
                 JSON.iter().copied().chain(auth.map(|a| ("Authorization", a))).collect();
-            for e in Endpoint::ALL.iter().filter(|e| e.requires_admin()) {
+            for e in Op::ALL.iter().filter(|e| e.requires_admin()) {
                 let url = e.template().replace("{show_id}", "s1");
                 let a = call(&app, e.method(), &url, &headers, r#"{"seat_ids":["A1"]}"#);
                 assert_eq!((a.status, &a.body), (401, &refused), "{url} {auth:?}");
@@ -593,10 +594,10 @@ mod tests {
             let status = reply.status;
             (status, reply.body_bytes(), label, body.read)
         };
-        for e in Endpoint::ALL {
+        for e in Op::ALL {
             let url = e.template().replace("{show_id}", "s1");
             let (status, body, label, read) = call_late(e.method(), &url);
-            let expected = seatcore::contract::rest_error(e.op(), &Error::Unavailable("late".into()));
+            let expected = seatcore::contract::rest_error(*e, &Error::Unavailable("late".into()));
             assert_eq!((status, label, read), (expected.status, e.template(), false), "{url}");
             assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), expected.body, "{url}");
         }

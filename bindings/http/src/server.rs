@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use seatcore::rest::Endpoint;
+use seatcore::contract::Op;
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
 use crate::reply::{Payload, Reply};
@@ -126,7 +126,7 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
     let took = arrived.elapsed();
     app.metrics.record(route, method, status, took);
     log_line(method, &url, status, took, sent.is_err());
-    if route == Endpoint::Initialize.template() {
+    if route == Op::Initialize.template() {
         release_freed_memory();
     }
 }

@@ -71,67 +71,47 @@ impl Default for Settings {
     }
 }
 
-/// The endpoints of the REST contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    Health,
-    Audit,
-    Reset,
-    Initialize,
-    Seats,
-    Hold,
-    Book,
-    Release,
-    History,
-    Events,
-    Map,
-    HoldBest,
-    Block,
-    Unblock,
-    ExtendHold,
-    CancelBooking,
-}
-
-impl Endpoint {
+/// Each operation of the contract is one endpoint.
+impl Op {
     /// Every endpoint, in the order the documentation lists them.
-    pub const ALL: &'static [Endpoint] = &[
-        Endpoint::Health,
-        Endpoint::Audit,
-        Endpoint::Reset,
-        Endpoint::Initialize,
-        Endpoint::Seats,
-        Endpoint::Hold,
-        Endpoint::Book,
-        Endpoint::Release,
-        Endpoint::ExtendHold,
-        Endpoint::CancelBooking,
-        Endpoint::History,
-        Endpoint::Events,
-        Endpoint::Map,
-        Endpoint::HoldBest,
-        Endpoint::Block,
-        Endpoint::Unblock,
+    pub const ALL: &'static [Op] = &[
+        Op::Health,
+        Op::Audit,
+        Op::Reset,
+        Op::Initialize,
+        Op::Status,
+        Op::Hold,
+        Op::Book,
+        Op::Release,
+        Op::Extend,
+        Op::CancelBooking,
+        Op::History,
+        Op::Events,
+        Op::Map,
+        Op::HoldBest,
+        Op::Block,
+        Op::Unblock,
     ];
 
     /// The path template, e.g. `/shows/{show_id}/hold`; also the `route` label of metrics.
     pub fn template(self) -> &'static str {
         match self {
-            Endpoint::Health => "/health",
-            Endpoint::Audit => "/audit",
-            Endpoint::Reset => "/reset",
-            Endpoint::Initialize => "/shows/{show_id}/initialize",
-            Endpoint::Seats => "/shows/{show_id}/seats",
-            Endpoint::Hold => "/shows/{show_id}/hold",
-            Endpoint::Book => "/shows/{show_id}/book",
-            Endpoint::Release => "/shows/{show_id}/release-hold",
-            Endpoint::History => "/shows/{show_id}/history",
-            Endpoint::Events => "/shows/{show_id}/events",
-            Endpoint::Map => "/shows/{show_id}/map",
-            Endpoint::HoldBest => "/shows/{show_id}/hold-best",
-            Endpoint::Block => "/shows/{show_id}/block",
-            Endpoint::Unblock => "/shows/{show_id}/unblock",
-            Endpoint::ExtendHold => "/shows/{show_id}/extend-hold",
-            Endpoint::CancelBooking => "/shows/{show_id}/cancel-booking",
+            Op::Health => "/health",
+            Op::Audit => "/audit",
+            Op::Reset => "/reset",
+            Op::Initialize => "/shows/{show_id}/initialize",
+            Op::Status => "/shows/{show_id}/seats",
+            Op::Hold => "/shows/{show_id}/hold",
+            Op::Book => "/shows/{show_id}/book",
+            Op::Release => "/shows/{show_id}/release-hold",
+            Op::History => "/shows/{show_id}/history",
+            Op::Events => "/shows/{show_id}/events",
+            Op::Map => "/shows/{show_id}/map",
+            Op::HoldBest => "/shows/{show_id}/hold-best",
+            Op::Block => "/shows/{show_id}/block",
+            Op::Unblock => "/shows/{show_id}/unblock",
+            Op::Extend => "/shows/{show_id}/extend-hold",
+            Op::CancelBooking => "/shows/{show_id}/cancel-booking",
         }
     }
 
@@ -143,64 +123,29 @@ impl Endpoint {
     /// `GET` or `POST`.
     pub fn method(self) -> &'static str {
         match self {
-            Endpoint::Health
-            | Endpoint::Audit
-            | Endpoint::Seats
-            | Endpoint::History
-            | Endpoint::Events
-            | Endpoint::Map => "GET",
-            Endpoint::Reset
-            | Endpoint::Initialize
-            | Endpoint::Hold
-            | Endpoint::Book
-            | Endpoint::Release
-            | Endpoint::HoldBest
-            | Endpoint::Block
-            | Endpoint::Unblock
-            | Endpoint::ExtendHold
-            | Endpoint::CancelBooking => "POST",
-        }
-    }
-
-    /// The contract operation behind the endpoint.
-    pub fn op(self) -> Op {
-        match self {
-            Endpoint::Health => Op::Health,
-            Endpoint::Audit => Op::Audit,
-            Endpoint::Reset => Op::Reset,
-            Endpoint::Initialize => Op::Initialize,
-            Endpoint::Seats => Op::Status,
-            Endpoint::Hold => Op::Hold,
-            Endpoint::Book => Op::Book,
-            Endpoint::Release => Op::Release,
-            Endpoint::History => Op::History,
-            Endpoint::Events => Op::Events,
-            Endpoint::Map => Op::Map,
-            Endpoint::HoldBest => Op::HoldBest,
-            Endpoint::Block => Op::Block,
-            Endpoint::Unblock => Op::Unblock,
-            Endpoint::ExtendHold => Op::Extend,
-            Endpoint::CancelBooking => Op::CancelBooking,
+            Op::Health | Op::Audit | Op::Status | Op::History | Op::Events | Op::Map => "GET",
+            Op::Reset
+            | Op::Initialize
+            | Op::Hold
+            | Op::Book
+            | Op::Release
+            | Op::HoldBest
+            | Op::Block
+            | Op::Unblock
+            | Op::Extend
+            | Op::CancelBooking => "POST",
         }
     }
 
     /// Whether an operator would restrict it: it needs the admin token when one is set.
     pub fn requires_admin(self) -> bool {
-        matches!(
-            self,
-            Endpoint::Audit
-                | Endpoint::Reset
-                | Endpoint::Initialize
-                | Endpoint::Block
-                | Endpoint::Unblock
-                | Endpoint::CancelBooking
-        )
+        matches!(self, Op::Audit | Op::Reset | Op::Initialize | Op::Block | Op::Unblock | Op::CancelBooking)
     }
 
     /// The most body bytes a request may carry (413 beyond).
     pub fn body_limit(self) -> usize {
         match self {
-            Endpoint::Initialize | Endpoint::Block | Endpoint::Unblock => MAX_INITIALIZE_BODY_BYTES,
+            Op::Initialize | Op::Block | Op::Unblock => MAX_INITIALIZE_BODY_BYTES,
             _ => MAX_BODY_BYTES,
         }
     }
@@ -208,49 +153,47 @@ impl Endpoint {
     /// One line on what it does, for the API's documentation.
     pub fn summary(self) -> &'static str {
         match self {
-            Endpoint::Health => "Whether the database answers, and how many shows it holds.",
-            Endpoint::Audit => "Checks every invariant of one show (?show_id=) or of all shows.",
-            Endpoint::Reset => "Clears every hold and booking of every show; seat maps stay.",
-            Endpoint::Initialize => "Creates a show with its seat map.",
-            Endpoint::Seats => "Every seat of a show with its state, and the counts.",
-            Endpoint::Hold => "Holds seats, all or none, until expires_at.",
-            Endpoint::Book => "Books a live hold; booking it again returns the same booking.",
-            Endpoint::Release => {
+            Op::Health => "Whether the database answers, and how many shows it holds.",
+            Op::Audit => "Checks every invariant of one show (?show_id=) or of all shows.",
+            Op::Reset => "Clears every hold and booking of every show; seat maps stay.",
+            Op::Initialize => "Creates a show with its seat map.",
+            Op::Status => "Every seat of a show with its state, and the counts.",
+            Op::Hold => "Holds seats, all or none, until expires_at.",
+            Op::Book => "Books a live hold; booking it again returns the same booking.",
+            Op::Release => {
                 "Releases a live hold early: all of it, or only the seats listed (the hold keeps the rest)."
             }
-            Endpoint::ExtendHold => {
+            Op::Extend => {
                 "Gives a live hold a new expiry from now, never past its creation plus the maximum hold life."
             }
-            Endpoint::CancelBooking => {
+            Op::CancelBooking => {
                 "Cancels a booking: its seats are available again; the booking is kept, marked cancelled."
             }
-            Endpoint::History => "A page of the show's changes, oldest first (?after=&seat_id=&limit=).",
-            Endpoint::Events => {
+            Op::History => "A page of the show's changes, oldest first (?after=&seat_id=&limit=).",
+            Op::Events => {
                 "The show's changes as server-sent events, live (from now, ?after= or Last-Event-ID)."
             }
-            Endpoint::Map => {
-                "The show's seat map: sections, rows, positions, categories, accessibility, ranks."
-            }
-            Endpoint::HoldBest => {
+            Op::Map => "The show's seat map: sections, rows, positions, categories, accessibility, ranks.",
+            Op::HoldBest => {
                 "Holds the best `count` adjacent seats of one row, leaving no lone seat where it can."
             }
-            Endpoint::Block => "Blocks seats (house seats, broken seats), all or none.",
-            Endpoint::Unblock => "Unblocks seats.",
+            Op::Block => "Blocks seats (house seats, broken seats), all or none.",
+            Op::Unblock => "Unblocks seats.",
         }
     }
 }
 
 /// The endpoint a path names, and its show id, percent-decoded (raw bytes: maybe not
 /// UTF-8; [`handle`] refuses those). The query string is ignored.
-pub fn resolve(url: &str) -> Option<(Endpoint, Option<Vec<u8>>)> {
+pub fn resolve(url: &str) -> Option<(Op, Option<Vec<u8>>)> {
     let path = url.split(['?', '#']).next().unwrap_or("");
     // `/`'s page and the server's own documents are the HTTP door's, not the contract's.
-    if let Some(e) = Endpoint::ALL.iter().find(|e| e.action().is_none() && e.template() == path) {
+    if let Some(e) = Op::ALL.iter().find(|e| e.action().is_none() && e.template() == path) {
         return Some((*e, None));
     }
     let rest = path.strip_prefix("/shows/")?;
     let (id, action) = rest.split_once('/')?;
-    let endpoint = Endpoint::ALL.iter().find(|e| e.action() == Some(action))?;
+    let endpoint = Op::ALL.iter().find(|e| e.action() == Some(action))?;
     if id.is_empty() {
         return None;
     }
@@ -260,7 +203,7 @@ pub fn resolve(url: &str) -> Option<(Endpoint, Option<Vec<u8>>)> {
 /// The parts of a request the contract reads.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Request<'a> {
-    /// The body, already read (at most [`Endpoint::body_limit`] bytes).
+    /// The body, already read (at most [`Op::body_limit`] bytes).
     pub body: &'a [u8],
     /// The `Content-Type` header.
     pub content_type: Option<&'a str>,
@@ -325,46 +268,39 @@ pub fn status_error(err: &Error) -> Reply {
     Reply::error(Op::Status, err)
 }
 
-/// Answers one request to `endpoint`. `show_id` is the raw, percent-decoded id from the
+/// Answers one request to `op`'s endpoint. `show_id` is the raw, percent-decoded id from the
 /// path (see [`resolve`]); ignored by endpoints without one.
-pub fn handle(
-    core: &SeatCore,
-    settings: &Settings,
-    endpoint: Endpoint,
-    show_id: Option<&[u8]>,
-    rq: &Request,
-) -> Reply {
-    let op = endpoint.op();
-    if rq.body.len() > endpoint.body_limit() {
-        return Reply::too_large(op, endpoint.body_limit());
+pub fn handle(core: &SeatCore, settings: &Settings, op: Op, show_id: Option<&[u8]>, rq: &Request) -> Reply {
+    if rq.body.len() > op.body_limit() {
+        return Reply::too_large(op, op.body_limit());
     }
     let show_id = match show_id.map(std::str::from_utf8) {
         None => "",
         Some(Ok(id)) => id,
         Some(Err(_)) => return Reply::error(op, &InputError::ShowIdUtf8.into()),
     };
-    let outcome = match endpoint {
-        Endpoint::Health => core.health().map(|h| to_json(&h)),
-        Endpoint::Audit => core.audit(rq.param("show_id").as_deref()).map(|a| to_json(&a)),
-        Endpoint::Reset => reset(core, rq),
-        Endpoint::Initialize => initialize(core, show_id, rq),
-        Endpoint::Seats => {
+    let outcome = match op {
+        Op::Health => core.health().map(|h| to_json(&h)),
+        Op::Audit => core.audit(rq.param("show_id").as_deref()).map(|a| to_json(&a)),
+        Op::Reset => reset(core, rq),
+        Op::Initialize => initialize(core, show_id, rq),
+        Op::Status => {
             return match validate::show_id(show_id) {
                 Ok(_) => Reply { status: 200, body: Body::Status(show_id.to_owned()) },
                 Err(e) => Reply::error(op, &e.into()),
             }
         }
-        Endpoint::Hold => hold(core, settings, show_id, rq),
-        Endpoint::Book => hold_id_of(rq).and_then(|id| core.book(show_id, &id)).map(|b| to_json(&b)),
-        Endpoint::Release => release(core, show_id, rq),
-        Endpoint::ExtendHold => extend(core, settings, show_id, rq),
-        Endpoint::CancelBooking => cancel_booking(core, show_id, rq),
-        Endpoint::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| to_json(&p)),
-        Endpoint::Map => core.seat_map(show_id).map(|m| to_json(&m)),
-        Endpoint::HoldBest => hold_best(core, settings, show_id, rq),
-        Endpoint::Block => block(core, show_id, rq),
-        Endpoint::Unblock => unblock(core, show_id, rq),
-        Endpoint::Events => {
+        Op::Hold => hold(core, settings, show_id, rq),
+        Op::Book => hold_id_of(rq).and_then(|id| core.book(show_id, &id)).map(|b| to_json(&b)),
+        Op::Release => release(core, show_id, rq),
+        Op::Extend => extend(core, settings, show_id, rq),
+        Op::CancelBooking => cancel_booking(core, show_id, rq),
+        Op::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| to_json(&p)),
+        Op::Map => core.seat_map(show_id).map(|m| to_json(&m)),
+        Op::HoldBest => hold_best(core, settings, show_id, rq),
+        Op::Block => block(core, show_id, rq),
+        Op::Unblock => unblock(core, show_id, rq),
+        Op::Events => {
             return match events_start(core, show_id, rq) {
                 Ok(after) => Reply { status: 200, body: Body::Events { show_id: show_id.to_owned(), after } },
                 Err(e) => Reply::error(op, &e),
@@ -422,7 +358,7 @@ pub struct InitializeRequest {
 }
 
 /// Reads the body of `POST /shows/{show_id}/initialize` from `body` as it arrives, at most
-/// [`Endpoint::body_limit`] bytes, each seat checked and stored compactly as the parser
+/// [`Op::body_limit`] bytes, each seat checked and stored compactly as the parser
 /// meets it; [`initialize_read`] then creates the show. Together they answer exactly what
 /// [`handle`] answers for the same request with its body in memory (`rq.body` is not
 /// read). `show_id` is the raw id from the path (see [`resolve`]); `length` the length the
@@ -437,7 +373,7 @@ pub fn read_initialize(
     length: Option<usize>,
 ) -> InitializeRequest {
     let op = Op::Initialize;
-    let limit = Endpoint::Initialize.body_limit();
+    let limit = Op::Initialize.body_limit();
     let (show_id, early) = match show_id.map(std::str::from_utf8) {
         None => (String::new(), None),
         Some(Ok(id)) => (id.to_owned(), None),
@@ -610,24 +546,24 @@ mod tests {
 
     #[test]
     fn paths_resolve_to_endpoints() {
-        assert_eq!(resolve("/health?x=1"), Some((Endpoint::Health, None)));
-        assert_eq!(resolve("/reset"), Some((Endpoint::Reset, None)));
-        assert_eq!(resolve("/audit?show_id=x"), Some((Endpoint::Audit, None)));
-        assert_eq!(resolve("/shows/a%20b/hold"), Some((Endpoint::Hold, Some(b"a b".to_vec()))));
-        assert_eq!(resolve("/shows/%FF/seats"), Some((Endpoint::Seats, Some(vec![0xFF]))));
-        assert_eq!(resolve("/shows/x/release-hold"), Some((Endpoint::Release, Some(b"x".to_vec()))));
+        assert_eq!(resolve("/health?x=1"), Some((Op::Health, None)));
+        assert_eq!(resolve("/reset"), Some((Op::Reset, None)));
+        assert_eq!(resolve("/audit?show_id=x"), Some((Op::Audit, None)));
+        assert_eq!(resolve("/shows/a%20b/hold"), Some((Op::Hold, Some(b"a b".to_vec()))));
+        assert_eq!(resolve("/shows/%FF/seats"), Some((Op::Status, Some(vec![0xFF]))));
+        assert_eq!(resolve("/shows/x/release-hold"), Some((Op::Release, Some(b"x".to_vec()))));
         assert_eq!(resolve("/shows//hold"), None);
         assert_eq!(resolve("/shows/x/hold/"), None);
         assert_eq!(resolve("/shows/x/y/hold"), None);
         assert_eq!(resolve("/health/"), None);
         assert_eq!(resolve("/nope"), None);
         assert_eq!(resolve("/"), None);
-        for e in Endpoint::ALL {
+        for e in Op::ALL {
             let path = e.template().replace("{show_id}", "s1");
             assert_eq!(resolve(&path).map(|(e, _)| e), Some(*e), "{path}");
         }
-        assert_eq!(Endpoint::Initialize.body_limit(), MAX_INITIALIZE_BODY_BYTES);
-        assert_eq!(Endpoint::Hold.body_limit(), MAX_BODY_BYTES);
+        assert_eq!(Op::Initialize.body_limit(), MAX_INITIALIZE_BODY_BYTES);
+        assert_eq!(Op::Hold.body_limit(), MAX_BODY_BYTES);
     }
 
     #[test]
