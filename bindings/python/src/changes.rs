@@ -14,12 +14,12 @@ use chrono::{DateTime, Utc};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyIterator;
-use seatcore::{iso8601, HistoryQuery, Uuid, Watch};
+use seatcore::{HistoryQuery, Uuid, Watch};
 
 use crate::args::{self, Arg, Int};
 use crate::core::SeatCore;
 use crate::error;
-use crate::results::{result_methods, Tuple};
+use crate::results::{result_methods, ReprField, Tuple};
 
 /// Longest a stream waits detached before it looks at the interpreter's signals.
 pub const SLICE: Duration = Duration::from_millis(200);
@@ -53,26 +53,7 @@ result_methods! {
     /// The record as the REST contract's JSON object: `{"id", "at", "kind", "show_id",
     /// "seat_ids"}` plus `"hold_id"`, `"booking_id"` and `"expires_at"` where they apply.
     to_dict;
-    repr = |c| {
-        let mut out = format!(
-            "Change(id={}, kind='{}', show_id={:?}, seat_ids={:?}, at='{}'",
-            c.id,
-            c.kind.as_str(),
-            c.show_id,
-            c.seat_ids,
-            iso8601(&c.at)
-        );
-        if let Some(id) = c.hold_id {
-            out.push_str(&format!(", hold_id='{id}'"));
-        }
-        if let Some(id) = c.booking_id {
-            out.push_str(&format!(", booking_id='{id}'"));
-        }
-        if let Some(t) = &c.expires_at {
-            out.push_str(&format!(", expires_at='{}'", iso8601(t)));
-        }
-        out + ")"
-    };
+    repr(id, kind, show_id, seat_ids, at, hold_id, booking_id, expires_at);
     methods {
         /// The record as one server-sent event of `GET /shows/<id>/events`, byte for byte what
         /// `seatcore-server` sends: `id:`, `event:` (the kind) and `data:` (`to_dict()` as JSON)
@@ -98,7 +79,7 @@ result_methods! {
     }
     /// The document of `GET /shows/<id>/history`: `{"changes": [...], "next": id}`.
     to_dict;
-    repr = |p| format!("ChangePage(changes=<{} changes>, next={})", p.changes.len(), p.next);
+    repr(changes, next);
     methods {
         fn __len__(&self) -> usize {
             self.0.changes.len()
@@ -107,6 +88,13 @@ result_methods! {
         fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
             self.changes().into_pyobject(py)?.as_any().try_iter()
         }
+    }
+}
+
+/// A page's changes in its repr: how many.
+impl ReprField for Tuple<Vec<Change>> {
+    fn repr_field(&self) -> Option<String> {
+        Some(format!("<{} changes>", self.0.len()))
     }
 }
 

@@ -1,11 +1,10 @@
 //! The hold lifecycle's results: a partial release and a cancelled booking. (`extend`
 //! returns a [`crate::results::Hold`].)
 
-use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
-use seatcore::{iso8601, Uuid};
+use seatcore::Uuid;
 
-use crate::results::{result_methods, Tuple};
+use crate::results::{result_methods, seats_result, Tuple};
 
 /// What a partial release did: the seats released, and those the hold keeps.
 #[pyclass(frozen, eq, module = "seatcore._seatcore")]
@@ -27,37 +26,18 @@ result_methods! {
     }
     /// The contract's dict: `{"message": "seats released", "seat_ids", "remaining_seat_ids"}`.
     to_dict;
-    repr = |r| format!(
-        "SeatsReleased(hold_id='{}', show_id={:?}, seat_ids={:?}, remaining_seat_ids={:?})",
-        r.hold_id, r.show_id, r.seat_ids, r.remaining_seat_ids
-    );
+    repr(hold_id, show_id, seat_ids, remaining_seat_ids);
 }
 
-/// A cancelled booking: kept, marked cancelled; its seats are available. Cancelling it
-/// again returns an equal value.
-#[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
-#[derive(Clone, PartialEq, Eq)]
-pub struct Cancellation(pub seatcore::Cancellation);
-
-result_methods! {
-    Cancellation, hash = |c| c.booking_id;
-    getters {
-        /// The booking's id (the id of the hold it confirmed).
-        booking_id -> Uuid = |c| c.booking_id;
-        /// The show the seats belong to.
-        show_id -> &str = |c| &c.show_id;
-        /// The booking's seats, now available.
-        seat_ids -> Tuple<&[String]> = |c| Tuple(&c.seat_ids);
-        /// When the booking was first cancelled, an aware UTC datetime.
-        cancelled_at -> DateTime<Utc> = |c| c.cancelled_at;
-    }
-    /// The contract's dict: `{"message": "booking cancelled", "seat_ids"}`.
-    to_dict;
-    repr = |c| format!(
-        "Cancellation(booking_id='{}', show_id={:?}, seat_ids={:?}, cancelled_at='{}')",
-        c.booking_id,
-        c.show_id,
-        c.seat_ids,
-        iso8601(&c.cancelled_at)
-    );
+seats_result! {
+    /// A cancelled booking: kept, marked cancelled; its seats are available. Cancelling it
+    /// again returns an equal value. `to_dict()`: the contract's `{"message": "booking
+    /// cancelled", "seat_ids"}`.
+    Cancellation;
+    /// The booking's id (the id of the hold it confirmed).
+    booking_id,
+    /// The booking's seats, now available.
+    seat_ids,
+    /// When the booking was first cancelled, an aware UTC datetime.
+    cancelled_at,
 }

@@ -6,7 +6,8 @@
 //!
 //! Each result class is a `#[pyclass]` struct wrapping the core's value; [`result_methods!`]
 //! writes what they share: the `Hash`, the getters reading the wrapped value, `to_dict()`,
-//! `__repr__`.
+//! and `__repr__` from the getters. [`seats_result!`] declares the results that are one id,
+//! one show's seats and one moment (`Hold`, `Booking`, `Cancellation`) whole.
 
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
@@ -31,13 +32,61 @@ where
     }
 }
 
+/// How a result's `__repr__` writes one of its properties: Python-like (`True`, numbers as
+/// Python writes them, ids and times quoted, text and lists as Rust writes them, escapes
+/// included). `None` leaves the property out.
+pub trait ReprField {
+    /// The value's text in the repr, or None to leave the property out.
+    fn repr_field(&self) -> Option<String>;
+}
+
+/// [`ReprField`] for each of the types: `Some` of the text the closure writes.
+macro_rules! repr_with {
+    ($($ty:ty),* => |$v:ident| $text:expr) => {
+        $(
+            impl ReprField for $ty {
+                fn repr_field(&self) -> Option<String> {
+                    let $v = self;
+                    Some($text)
+                }
+            }
+        )*
+    };
+}
+
+repr_with!(u32, u64, i64 => |n| n.to_string());
+repr_with!(f64 => |x| format!("{x:?}")); // with its `.0`, as Python writes a float
+repr_with!(&str => |s| format!("{s:?}"));
+repr_with!(Uuid => |id| format!("'{id}'"));
+repr_with!(DateTime<Utc> => |t| format!("'{}'", iso8601(t)));
+repr_with!(bool => |b| (if *b { "True" } else { "False" }).to_owned());
+
+impl<T: std::fmt::Debug> ReprField for Tuple<&[T]> {
+    fn repr_field(&self) -> Option<String> {
+        Some(format!("{:?}", self.0))
+    }
+}
+
+impl<T: ReprField> ReprField for Option<T> {
+    fn repr_field(&self) -> Option<String> {
+        self.as_ref().and_then(T::repr_field)
+    }
+}
+
+/// `Class(name=value, ...)` of the properties' [`ReprField`] texts, in the order given.
+pub fn repr(class: &str, fields: &[(&str, Option<String>)]) -> String {
+    let shown: Vec<String> =
+        fields.iter().filter_map(|(name, text)| Some(format!("{name}={}", text.as_ref()?))).collect();
+    format!("{class}({})", shown.join(", "))
+}
+
 /// Writes what the result classes share, for a `#[pyclass]` struct wrapping a core value:
 ///
 /// - `Class, hash = |value| key;` (the hash clause for `#[pyclass(hash)]`): `Hash` of the key;
 /// - `getters { name -> Type = |value| expression; ... }`: a read-only property each, the
 ///   expression reading the wrapped core value (its doc comment is the property's);
 /// - `to_dict;` (optional, with its doc comment): `to_dict()`, the core's serde shape;
-/// - `repr = |value| expression;` (optional): `__repr__`, the expression's `String`;
+/// - `repr(name, ...);`: `__repr__`, `Class(name=value, ...)` of those properties ([`repr`]);
 /// - `methods { ... }` (optional): the class's other methods, written out.
 ///
 /// The getters, `to_dict()`, `__repr__` and the methods make the class's one `#[pymethods]` block.
@@ -48,7 +97,7 @@ macro_rules! result_methods {
             $( $(#[$($getter_attr:tt)*])* $getter:ident -> $ty:ty = |$v:ident| $value:expr; )*
         }
         $( $(#[$($dict_attr:tt)*])* to_dict; )?
-        $(repr = |$r:ident| $repr:expr;)?
+        repr($($shown:ident),*);
         $(methods { $($methods:tt)* })?
     ) => {
         $(
@@ -78,12 +127,13 @@ macro_rules! result_methods {
                 }
             )?
 
-            $(
-                fn __repr__(&self) -> String {
-                    let $r = &self.0;
-                    $repr
-                }
-            )?
+            fn __repr__(&self) -> String {
+                use crate::results::ReprField;
+                crate::results::repr(
+                    stringify!($class),
+                    &[$((stringify!($shown), self.$shown().repr_field())),*],
+                )
+            }
 
             $($($methods)*)?
         }
@@ -91,61 +141,68 @@ macro_rules! result_methods {
 }
 pub(crate) use result_methods;
 
-/// A granted hold: the seats are the caller's until `expires_at` (by the database's clock).
-#[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
-#[derive(Clone, PartialEq, Eq)]
-pub struct Hold(pub seatcore::Hold);
+/// Declares a result about some seats of one show, under one id, at one moment: the
+/// `#[pyclass]` wrapping the core's type of the same name, compared by value and hashed by
+/// its id. Its read-only properties are the id (`Uuid`), `show_id`, `seat_ids` and the moment
+/// (an aware UTC datetime), each but `show_id` documented where it is named; `to_dict()`
+/// is the core's serde shape (the contract's JSON object), `__repr__` shows the four.
+macro_rules! seats_result {
+    (
+        $(#[$doc:meta])*
+        $class:ident;
+        $(#[$id_doc:meta])* $id:ident,
+        $(#[$seats_doc:meta])* seat_ids,
+        $(#[$at_doc:meta])* $at:ident,
+    ) => {
+        $(#[$doc])*
+        #[pyo3::pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $class(pub seatcore::$class);
 
-result_methods! {
-    Hold, hash = |h| h.hold_id;
-    getters {
-        /// The hold's id (pass it, or its text, to `book` and `release`).
-        hold_id -> Uuid = |h| h.hold_id;
-        /// The show the seats belong to.
-        show_id -> &str = |h| &h.show_id;
-        /// The held seat ids (trimmed), in request order.
-        seat_ids -> Tuple<&[String]> = |h| Tuple(&h.seat_ids);
-        /// When the hold ends, an aware UTC datetime.
-        expires_at -> DateTime<Utc> = |h| h.expires_at;
-    }
-    /// The contract's dict: `{"hold_id", "expires_at", "seat_ids"}` with text values.
-    to_dict;
-    repr = |h| format!(
-        "Hold(hold_id='{}', show_id={:?}, seat_ids={:?}, expires_at='{}')",
-        h.hold_id,
-        h.show_id,
-        h.seat_ids,
-        iso8601(&h.expires_at)
-    );
+        crate::results::result_methods! {
+            $class, hash = |r| r.$id;
+            getters {
+                $(#[$id_doc])*
+                $id -> seatcore::Uuid = |r| r.$id;
+                /// The show the seats belong to.
+                show_id -> &str = |r| &r.show_id;
+                $(#[$seats_doc])*
+                seat_ids -> crate::results::Tuple<&[String]> = |r| crate::results::Tuple(&r.seat_ids);
+                $(#[$at_doc])*
+                $at -> chrono::DateTime<chrono::Utc> = |r| r.$at;
+            }
+            /// The contract's JSON object for it (the class's doc names its keys), as a dict
+            /// of text values.
+            to_dict;
+            repr($id, show_id, seat_ids, $at);
+        }
+    };
+}
+pub(crate) use seats_result;
+
+seats_result! {
+    /// A granted hold: the seats are the caller's until `expires_at` (by the database's clock).
+    /// `to_dict()`: the contract's `{"hold_id", "expires_at", "seat_ids"}`.
+    Hold;
+    /// The hold's id (pass it, or its text, to `book` and `release`).
+    hold_id,
+    /// The held seat ids (trimmed), in request order.
+    seat_ids,
+    /// When the hold ends, an aware UTC datetime.
+    expires_at,
 }
 
-/// A confirmed booking. `booking_id` equals the id of the hold it came from; booking the
-/// same hold again returns an equal value.
-#[pyclass(frozen, eq, hash, module = "seatcore._seatcore")]
-#[derive(Clone, PartialEq, Eq)]
-pub struct Booking(pub seatcore::Booking);
-
-result_methods! {
-    Booking, hash = |b| b.booking_id;
-    getters {
-        /// The booking's id: the id of the hold it confirmed.
-        booking_id -> Uuid = |b| b.booking_id;
-        /// The show the seats belong to.
-        show_id -> &str = |b| &b.show_id;
-        /// The booked seat ids, in the order the hold asked for them.
-        seat_ids -> Tuple<&[String]> = |b| Tuple(&b.seat_ids);
-        /// When the first booking of the hold was made, an aware UTC datetime.
-        booked_at -> DateTime<Utc> = |b| b.booked_at;
-    }
-    /// The contract's dict: `{"booking_id", "seat_ids", "booked_at"}` with text values.
-    to_dict;
-    repr = |b| format!(
-        "Booking(booking_id='{}', show_id={:?}, seat_ids={:?}, booked_at='{}')",
-        b.booking_id,
-        b.show_id,
-        b.seat_ids,
-        iso8601(&b.booked_at)
-    );
+seats_result! {
+    /// A confirmed booking. `booking_id` equals the id of the hold it came from; booking the
+    /// same hold again returns an equal value. `to_dict()`: the contract's `{"booking_id",
+    /// "seat_ids", "booked_at"}`.
+    Booking;
+    /// The booking's id: the id of the hold it confirmed.
+    booking_id,
+    /// The booked seat ids, in the order the hold asked for them.
+    seat_ids,
+    /// When the first booking of the hold was made, an aware UTC datetime.
+    booked_at,
 }
 
 /// One seat of a status read.
@@ -163,15 +220,7 @@ result_methods! {
         /// When the seat's hold ends; set exactly when `status == "held"`.
         hold_expires_at -> Option<DateTime<Utc>> = |s| s.hold_expires_at;
     }
-    repr = |s| match &s.hold_expires_at {
-        Some(t) => format!(
-            "Seat(seat_id={:?}, status='{}', hold_expires_at='{}')",
-            s.seat_id,
-            s.state.as_str(),
-            iso8601(t)
-        ),
-        None => format!("Seat(seat_id={:?}, status='{}')", s.seat_id, s.state.as_str()),
-    };
+    repr(seat_id, status, hold_expires_at);
 }
 
 /// A show's status at one moment: counts, every seat in seat-map order, and whether the
@@ -210,15 +259,7 @@ result_methods! {
     /// "status"}` dicts (with `"hold_expires_at"` only on held seats), the counts,
     /// `invariants_valid`, `version`, and `replayed_at` when a standby served the read.
     to_dict;
-    repr = |s| format!(
-        "ShowStatus(show_id={:?}, total_seats={}, available_seats={}, held_seats={}, booked_seats={}, invariants_valid={})",
-        s.show_id,
-        s.counts.total,
-        s.counts.available,
-        s.counts.held,
-        s.counts.booked,
-        python_bool(s.counts.invariants_valid)
-    );
+    repr(show_id, total_seats, available_seats, held_seats, booked_seats, invariants_valid);
     methods {
         fn __len__(&self) -> usize {
             self.0.seats.len()
@@ -243,10 +284,7 @@ result_methods! {
     }
     /// The contract's dict: `{"holds_cleared", "bookings_cleared", "seats_reset"}`.
     to_dict;
-    repr = |c| format!(
-        "ResetCounts(holds_cleared={}, bookings_cleared={}, seats_reset={})",
-        c.holds_cleared, c.bookings_cleared, c.seats_reset
-    );
+    repr(holds_cleared, bookings_cleared, seats_reset);
 }
 
 /// What the invariant audit found: every promise the rows must keep, checked in one
@@ -276,15 +314,7 @@ result_methods! {
     }
     /// The audit document (as `GET /audit` answers it).
     to_dict;
-    repr = |a| format!(
-        "Audit(ok={}, shows={}, seats={}, held={}, booked={}, problem_count={})",
-        python_bool(a.ok),
-        a.shows,
-        a.seats,
-        a.held,
-        a.booked,
-        a.problem_count
-    );
+    repr(ok, shows, seats, held, booked, problem_count);
 }
 
 /// Counters since the handle was opened (or last disposed), and the pool's state.
@@ -314,18 +344,7 @@ result_methods! {
         /// `2**(i+1) - 1` holds (1, 2-3, 4-7, ...; the last, 256 and more).
         hold_groups -> Tuple<&[u64]> = |s| Tuple(&s.hold_groups);
     }
-    repr = |s| format!(
-        "Stats(holds_granted={}, holds_refused={}, bookings={}, releases={}, holds_expired_swept={}, pool_connections={}, pool_idle={}, pool_max={}, hold_groups={:?})",
-        s.holds_granted,
-        s.holds_refused,
-        s.bookings,
-        s.releases,
-        s.holds_expired_swept,
-        s.pool_connections,
-        s.pool_idle,
-        s.pool_max,
-        s.hold_groups
-    );
+    repr(holds_granted, holds_refused, bookings, releases, holds_expired_swept, pool_connections, pool_idle, pool_max, hold_groups);
 }
 
 /// One seat of a show's map (`SeatCore.seat_map`), every field settled.
@@ -354,23 +373,5 @@ result_methods! {
     /// The contract's dict: `{"seat_id", "section", "row", "position", "category",
     /// "accessible", "rank"}`.
     to_dict;
-    repr = |s| format!(
-        "MapSeat(seat_id={:?}, section={:?}, row={}, position={}, category={:?}, accessible={}, rank={})",
-        s.seat_id,
-        s.section,
-        s.row.as_ref().map_or("None".to_owned(), |r| format!("{r:?}")),
-        s.position.map_or("None".to_owned(), |p| p.to_string()),
-        s.category,
-        python_bool(s.accessible),
-        s.rank
-    );
-}
-
-/// A `bool` as Python writes it in a repr.
-fn python_bool(value: bool) -> &'static str {
-    if value {
-        "True"
-    } else {
-        "False"
-    }
+    repr(seat_id, section, row, position, category, accessible, rank);
 }

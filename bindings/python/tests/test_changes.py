@@ -93,7 +93,9 @@ def test_history_pages_filters_and_the_contracts_document(core: seatcore.SeatCor
     assert "hold_id" not in init.to_dict() and "booking_id" not in held_one.to_dict()
     assert held_one == core.history("s", after=init.id, limit=1).changes[0]
     assert hash(held_one) == hash(core.history("s", after=init.id, limit=1).changes[0])
-    assert repr(booked).startswith(f'Change(id={booked.id}, kind=\'booked\', show_id="s", seat_ids=["S3", "S2"]')
+    assert repr(booked).startswith(f'Change(id={booked.id}, kind="booked", show_id="s", seat_ids=["S3", "S2"]')
+    # A property that is None is left out of the repr.
+    assert "hold_id=" in repr(held_one) and "booking_id" not in repr(held_one)
 
     # The page is the document the REST contract answers for the same query.
     reply = core.handle_rest("GET", "/shows/s/history", query="after=0&limit=100")

@@ -105,7 +105,11 @@ def test_hold_is_typed_and_frozen(core: seatcore.SeatCore, raw: psycopg.Connecti
         "expires_at": hold.expires_at.isoformat(),
         "seat_ids": ["S2", "S1"],
     }
-    assert "Hold(hold_id=" in repr(hold)
+    # The repr names each property: ids and times quoted, text and lists as Rust writes them.
+    assert repr(hold) == (
+        f"Hold(hold_id='{hold.hold_id}', show_id=\"s\", seat_ids=[\"S2\", \"S1\"],"
+        f" expires_at='{hold.expires_at.isoformat()}')"
+    )
 
 
 def test_booking_is_idempotent_and_equal(core: seatcore.SeatCore) -> None:

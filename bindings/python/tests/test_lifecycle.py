@@ -69,7 +69,10 @@ def test_release_seats_keeps_the_rest(core: seatcore.SeatCore, audit: AuditFn) -
     assert (released.hold_id, released.show_id) == (hold.hold_id, "s")
     assert (released.seat_ids, released.remaining_seat_ids) == (("S3", "S1"), ("S2",))
     assert released.to_dict() == {"message": "seats released", "seat_ids": ["S3", "S1"], "remaining_seat_ids": ["S2"]}
-    assert "SeatsReleased(hold_id=" in repr(released)
+    assert repr(released) == (
+        f"SeatsReleased(hold_id='{hold.hold_id}', show_id=\"s\", seat_ids=[\"S3\", \"S1\"],"
+        ' remaining_seat_ids=["S2"])'
+    )
     with pytest.raises(AttributeError):
         released.seat_ids = ()  # type: ignore[misc]
     status = core.seat_status("s")

@@ -55,6 +55,9 @@ def test_flat_ids_in_a_map_take_their_row_from_the_id(core: seatcore.SeatCore) -
     by_id = {s.seat_id: s for s in core.seat_map("m2")}
     assert (by_id["A2"].row, by_id["A2"].position) == ("A", 2)
     assert (by_id["BOX"].row, by_id["BOX"].position, by_id["BOX"].category) == (None, None, "box")
+    # The repr leaves out the properties that are None.
+    box = by_id["BOX"]
+    assert repr(box) == f'MapSeat(seat_id="BOX", section="", category="box", accessible=False, rank={box.rank})'
 
 
 def test_bad_maps_are_refused_naming_the_seat(core: seatcore.SeatCore, raw: psycopg.Connection) -> None:
