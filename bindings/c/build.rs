@@ -1,12 +1,18 @@
 //! Generates `seatcore.h` from `src/` with cbindgen (settings in `cbindgen.toml`) and writes
 //! it next to the library: `<target dir>/<profile>/include/seatcore.h`. The tests read the
 //! same file, through the `SEATCORE_HEADER` variable this script sets.
+//!
+//! The core's plain-integer `#[repr(C)]` types that C takes as they are (`Stats`, exported
+//! as `seatcore_stats`) come from the core's own source: cbindgen reads `types.rs` too, and
+//! `cbindgen.toml` gives them their C names.
 
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    let core_types = PathBuf::from("../../seatcore/src/types.rs");
+    println!("cargo:rerun-if-changed={}", core_types.display());
     let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     // OUT_DIR is <target dir>/<profile>/build/seatcore-c-<hash>/out.
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -16,6 +22,7 @@ fn main() {
     cbindgen::Builder::new()
         .with_config(config)
         .with_src(dir.join("src").join("lib.rs"))
+        .with_src(dir.join(core_types))
         .generate()
         .expect("cbindgen generates seatcore.h")
         .write_to_file(&header);

@@ -103,7 +103,7 @@ static void *work(void *arg) {
         }
         pick[0] = s->names[a];
         pick[1] = s->names[b];
-        rc = seatcore_hold_seats(s->client, s->show_id, pick, 2, 300, &hold, &err);
+        rc = seatcore_hold_seats(s->client, s->show_id, (seatcore_seats){pick, 2}, 300, NULL, &hold, &err);
         if (rc == SEATCORE_SEATS_UNAVAILABLE) {
             count(s, &s->refused);
             seatcore_error_free(err);
@@ -117,8 +117,8 @@ static void *work(void *arg) {
         }
         pthread_mutex_lock(&s->lock);
         s->granted++;
-        for (i = 0; i < hold->seat_count; i++) {
-            record_held(s, w->id, hold->seat_ids[i]);
+        for (i = 0; i < hold->seats.count; i++) {
+            record_held(s, w->id, hold->seats.ids[i]);
         }
         pthread_mutex_unlock(&s->lock);
 
@@ -128,8 +128,8 @@ static void *work(void *arg) {
             pthread_mutex_lock(&s->lock);
             if (rc == SEATCORE_OK) {
                 s->booked++;
-                for (i = 0; i < booking->seat_count; i++) {
-                    record_booked(s, w->id, booking->seat_ids[i]);
+                for (i = 0; i < booking->seats.count; i++) {
+                    record_booked(s, w->id, booking->seats.ids[i]);
                 }
             } else {
                 fprintf(stderr, "hammer: book: %s\n", err->message);
@@ -141,8 +141,8 @@ static void *work(void *arg) {
             /* Forget the grant before releasing: once the release commits, another thread
              * may be granted these seats at once. */
             pthread_mutex_lock(&s->lock);
-            for (i = 0; i < hold->seat_count; i++) {
-                s->held_by[seat_index(hold->seat_ids[i])] = -1;
+            for (i = 0; i < hold->seats.count; i++) {
+                s->held_by[seat_index(hold->seats.ids[i])] = -1;
             }
             pthread_mutex_unlock(&s->lock);
             rc = seatcore_release_hold(s->client, s->show_id, hold->id, &err);
@@ -281,7 +281,7 @@ int main(int argc, char **argv) {
         s.held_by[i] = -1;
         s.booked_by[i] = -1;
     }
-    rc = seatcore_initialize_show(client, s.show_id, ids, (size_t)s.seats, NULL, &err);
+    rc = seatcore_initialize_show(client, s.show_id, (seatcore_seats){ids, (size_t)s.seats}, NULL, &err);
     if (rc != SEATCORE_OK) {
         fprintf(stderr, "hammer: initialize: %s\n", err->message);
         seatcore_error_free(err);

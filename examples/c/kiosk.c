@@ -43,7 +43,7 @@ static int ensure_show(const seatcore_client *client, const char *show_id) {
             n++;
         }
     }
-    rc = seatcore_initialize_show(client, show_id, ids, n, NULL, &err);
+    rc = seatcore_initialize_show(client, show_id, (seatcore_seats){ids, n}, NULL, &err);
     if (rc == SEATCORE_SHOW_EXISTS) {
         seatcore_error_free(err);
         return 0;
@@ -120,11 +120,11 @@ static int offer_best_four(const seatcore_client *client, const char *show_id) {
         return fail("hold the best four seats", rc, err);
     }
     printf("best four together:");
-    for (i = 0; i < best->seat_count; i++) {
-        printf(" %s", best->seat_ids[i]);
+    for (i = 0; i < best->seats.count; i++) {
+        printf(" %s", best->seats.ids[i]);
     }
     printf(" (held until %s)\n", best->at);
-    rc = best->seat_count == 4 ? SEATCORE_OK : SEATCORE_INVALID_INPUT;
+    rc = best->seats.count == 4 ? SEATCORE_OK : SEATCORE_INVALID_INPUT;
     if (rc == SEATCORE_OK) {
         rc = seatcore_release_hold(client, show_id, best->id, &err);
     }
@@ -179,17 +179,17 @@ int main(int argc, char **argv) {
 
     want[0] = picked[0];
     want[1] = picked[1];
-    rc = seatcore_hold_seats(client, show_id, want, 2, 120, &hold, &err);
+    rc = seatcore_hold_seats(client, show_id, (seatcore_seats){want, 2}, 120, NULL, &hold, &err);
     if (rc != SEATCORE_OK) {
         if (rc == SEATCORE_SEATS_UNAVAILABLE) {
-            for (i = 0; i < err->unavailable_count; i++) {
-                fprintf(stderr, "kiosk: seat %s was just taken\n", err->unavailable[i]);
+            for (i = 0; i < err->unavailable.count; i++) {
+                fprintf(stderr, "kiosk: seat %s was just taken\n", err->unavailable.ids[i]);
             }
         }
         fail("hold", rc, err);
         goto done;
     }
-    printf("held %s and %s until %s (hold %s)\n", hold->seat_ids[0], hold->seat_ids[1], hold->at,
+    printf("held %s and %s until %s (hold %s)\n", hold->seats.ids[0], hold->seats.ids[1], hold->at,
            hold->id);
 
     rc = seatcore_book_hold(client, show_id, hold->id, &booking, &err);
@@ -198,11 +198,11 @@ int main(int argc, char **argv) {
         goto done;
     }
     printf("booking %s for show %s at %s:", booking->id, booking->show_id, booking->at);
-    for (i = 0; i < booking->seat_count; i++) {
-        printf(" %s", booking->seat_ids[i]);
+    for (i = 0; i < booking->seats.count; i++) {
+        printf(" %s", booking->seats.ids[i]);
     }
     printf("\n");
-    if (booking->seat_count != 2 || strcmp(booking->id, hold->id) != 0) {
+    if (booking->seats.count != 2 || strcmp(booking->id, hold->id) != 0) {
         fprintf(stderr, "kiosk: the booking does not match the hold\n");
         goto done;
     }

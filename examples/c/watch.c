@@ -55,7 +55,7 @@ static void *sell(void *arg) {
         seatcore_result rc;
 
         seat[0] = s->names[i];
-        rc = seatcore_hold_seats(s->client, s->show_id, seat, 1, 120, &hold, &err);
+        rc = seatcore_hold_seats(s->client, s->show_id, (seatcore_seats){seat, 1}, 120, NULL, &hold, &err);
         if (rc == SEATCORE_OK) {
             note(s, "held", hold->id);
             if (i % 2 == 0) {
@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
         ids[i] = s->names[i];
     }
     if (seatcore_client_new(url, NULL, &client, &err) != SEATCORE_OK ||
-        seatcore_initialize_show(client, show_id, ids, (size_t)s->seats, NULL, &err) != SEATCORE_OK ||
+        seatcore_initialize_show(client, show_id, (seatcore_seats){ids, (size_t)s->seats}, NULL, &err) != SEATCORE_OK ||
         seatcore_watch_open(client, show_id, SEATCORE_FROM_NOW, &watch, &err) != SEATCORE_OK) {
         fprintf(stderr, "watch: %s\n", err->message);
         seatcore_error_free(err);
@@ -159,10 +159,10 @@ int main(int argc, char **argv) {
             failed = 1;
             break;
         }
-        if (strcmp(change->show_id, show_id) != 0 || change->seat_count != 1) {
+        if (strcmp(change->show_id, show_id) != 0 || change->seats.count != 1) {
             failed |= fail("a change of another show or of other seats");
         } else {
-            printf("  %lld %-8s %s %s at %s\n", (long long)change->id, change->kind, change->seat_ids[0],
+            printf("  %lld %-8s %s %s at %s\n", (long long)change->id, change->kind, change->seats.ids[0],
                    change->hold_id, change->at);
         }
         seen_ids[n] = change->id;

@@ -78,6 +78,8 @@ inline std::vector<std::string> strings(const char *const *items, std::size_t co
     return std::vector<std::string>(items, items + count);
 }
 
+inline std::vector<std::string> strings(seatcore_seats seats) { return strings(seats.ids, seats.count); }
+
 // Throws the error of a failed call; takes ownership of `raw`.
 inline void check(seatcore_result code, seatcore_error *raw) {
     Owned<seatcore_error_free> err(raw);
@@ -87,9 +89,8 @@ inline void check(seatcore_result code, seatcore_error *raw) {
     if (!err) {
         throw Error(code, seatcore_result_name(code), {}, std::nullopt);
     }
-    throw Error(code, str(err->message), strings(err->unavailable, err->unavailable_count),
-                err->has_index ? std::optional<std::size_t>(err->index) : std::nullopt,
-                strings(err->not_in_hold, err->not_in_hold_count));
+    throw Error(code, str(err->message), strings(err->unavailable),
+                err->has_index ? std::optional<std::size_t>(err->index) : std::nullopt, strings(err->not_in_hold));
 }
 
 // Runs one C call `f(&err)` and throws its error, if any. (The call must finish before `err`
@@ -130,6 +131,9 @@ inline std::vector<const char *> c_strings(const std::vector<std::string> &v) {
     }
     return out;
 }
+
+// A seat list argument over `ids`, valid while `ids` is.
+inline seatcore_seats seats(const std::vector<const char *> &ids) { return seatcore_seats{ids.data(), ids.size()}; }
 }  // namespace detail
 
 // A hold, a booking or a cancelled booking, as seatcore_record: an id, the show, the seats,
@@ -210,12 +214,11 @@ struct Options : seatcore_options {
 // Copies of the C API's result objects as C++ values.
 namespace detail {
 inline Record record(const seatcore_record *r) {
-    return Record{str(r->id), str(r->show_id), strings(r->seat_ids, r->seat_count), str(r->at), r->at_us};
+    return Record{str(r->id), str(r->show_id), strings(r->seats), str(r->at), r->at_us};
 }
 
 inline SeatsReleased seats_released(const seatcore_seats_released *r) {
-    return SeatsReleased{str(r->hold_id), strings(r->seat_ids, r->seat_count),
-                         strings(r->remaining_seat_ids, r->remaining_count)};
+    return SeatsReleased{str(r->hold_id), strings(r->released), strings(r->remaining)};
 }
 
 inline Audit audit(const seatcore_audit_report *r) {
@@ -235,14 +238,16 @@ public:
     // Creates a show; returns the number of seats. Throws SEATCORE_SHOW_EXISTS if it exists.
     std::size_t initialize_show(const std::string &show_id, const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
-        return detail::get<std::size_t>(seatcore_initialize_show, p_.get(), show_id.c_str(), ids.data(), ids.size());
+        return detail::get<std::size_t>(seatcore_initialize_show, p_.get(), show_id.c_str(), detail::seats(ids));
     }
 
-    Hold hold_seats(const std::string &show_id, const std::vector<std::string> &seat_ids,
-                    std::int64_t seconds) const {
+    // Holds seats, all or none; with a request key, a retry returns the hold the first call made.
+    Hold hold_seats(const std::string &show_id, const std::vector<std::string> &seat_ids, std::int64_t seconds,
+                    const std::optional<std::string> &request_key = std::nullopt) const {
         auto ids = detail::c_strings(seat_ids);
-        auto hold = detail::make<seatcore_hold_free>(seatcore_hold_seats, p_.get(), show_id.c_str(), ids.data(),
-                                                     ids.size(), seconds);
+        const char *key = request_key ? request_key->c_str() : nullptr;
+        auto hold = detail::make<seatcore_hold_free>(seatcore_hold_seats, p_.get(), show_id.c_str(), detail::seats(ids),
+                                                     seconds, key);
         return detail::record(hold.get());
     }
 
@@ -283,13 +288,13 @@ public:
     void block_seats(const std::string &show_id, const std::vector<std::string> &seat_ids,
                      const std::string &reason = "") const {
         auto ids = detail::c_strings(seat_ids);
-        detail::run(seatcore_block_seats, p_.get(), show_id.c_str(), ids.data(), ids.size(),
+        detail::run(seatcore_block_seats, p_.get(), show_id.c_str(), detail::seats(ids),
                     reason.empty() ? nullptr : reason.c_str());
     }
 
     void unblock_seats(const std::string &show_id, const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
-        detail::run(seatcore_unblock_seats, p_.get(), show_id.c_str(), ids.data(), ids.size());
+        detail::run(seatcore_unblock_seats, p_.get(), show_id.c_str(), detail::seats(ids));
     }
 
     // Holds the best `count` seats side by side in one row matching the filters; throws
@@ -355,7 +360,7 @@ public:
                                 const std::vector<std::string> &seat_ids) const {
         auto ids = detail::c_strings(seat_ids);
         auto released = detail::make<seatcore_seats_released_free>(seatcore_release_seats, p_.get(), show_id.c_str(),
-                                                                   hold_id.c_str(), ids.data(), ids.size());
+                                                                   hold_id.c_str(), detail::seats(ids));
         return detail::seats_released(released.get());
     }
 
@@ -410,7 +415,7 @@ inline Change change(const seatcore_change &c) {
     return Change{c.id,
                   str(c.kind),
                   str(c.show_id),
-                  strings(c.seat_ids, c.seat_count),
+                  strings(c.seats),
                   opt(c.hold_id),
                   opt(c.booking_id),
                   str(c.at),

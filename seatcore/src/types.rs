@@ -224,8 +224,10 @@ impl Serialize for Health {
     }
 }
 
-/// Counters since this handle was opened, for metrics.
+/// Counters since this handle was opened, for metrics. Plain integers in C's layout, so that
+/// a binding may hand the struct out as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C)]
 pub struct Stats {
     pub holds_granted: u64,
     pub holds_refused: u64,

@@ -71,35 +71,78 @@ pub(crate) unsafe fn on_show(
     boundary(err, || body(self::client(client)?, text(show_id, "show_id")?))
 }
 
+/// As [`on_show`], for a call that hands back a new value through its required `out`:
+/// `out` is checked with `client` and `show_id`, before any work, and receives what `body`
+/// gives only when it succeeded.
+///
+/// # Safety
+/// As [`on_show`]; `out` is NULL or points to writable storage for a `T`.
+pub(crate) unsafe fn on_show_out<T>(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    out: *mut T,
+    err: *mut *mut seatcore_error,
+    body: impl FnOnce(&SeatCore, &str) -> Result<T, Failure>,
+) -> seatcore_result {
+    on_show(client, show_id, err, |core, show_id| {
+        let out = self::out(out, "out")?;
+        *out = body(core, show_id)?;
+        Ok(())
+    })
+}
+
 fn not_utf8(what: &str) -> Failure {
     Failure::new(seatcore_result::SEATCORE_INVALID_UTF8, format!("{what} is not valid UTF-8"))
 }
 
-/// A list of seat ids (`const char *const *ids, size_t count`) of at most `max` entries.
+/// A list of seat ids: `count` NUL-terminated UTF-8 strings at `ids`.
+///
+/// One struct for every list of seats, in and out: the calls that take seats
+/// (`seatcore_initialize_show`, `seatcore_hold_seats`, `seatcore_release_seats`,
+/// `seatcore_block_seats`, `seatcore_unblock_seats`) take one by value, and result objects
+/// hand seats back in one (`hold->seats`, `err->unavailable`, ...), so a list read back may
+/// be passed on as it is: `seatcore_release_seats(client, show, hold->id, hold->seats, ...)`.
+///
+/// Passed to a call, `ids` points to `count` strings the call reads only while it runs;
+/// `ids` may be NULL only when `count` is 0 (which the calls refuse: "at least one seat"):
+///
+/// ```c
+/// const char *ids[] = {"A1", "A2"};
+/// seatcore_seats seats = {ids, 2};
+/// ```
+///
+/// In a result object, the array and its strings belong to the object: valid until it is
+/// freed, never to be freed by the caller.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct seatcore_seats {
+    /// The seat ids, `count` of them.
+    pub ids: *const *const c_char,
+    pub count: usize,
+}
+
+/// The seat ids of a list argument, at most `max` of them.
 ///
 /// The count is checked against the core's limits before the array is touched, so an
-/// absurd count never reads past the caller's array. `ids` may be NULL only when `count`
-/// is 0, which the core's rules then refuse ("at least one seat").
+/// absurd count never reads past the caller's array.
 ///
 /// # Safety
-/// `ids` is NULL or points to `count` pointers, each NULL or a NUL-terminated string.
-pub(crate) unsafe fn seat_list<'a>(
-    ids: *const *const c_char,
-    count: usize,
-    max: usize,
-) -> Result<Vec<&'a str>, Failure> {
-    validate::seat_count(count, max).map_err(|e| Failure::from(seatcore_core::Error::from(e)))?;
-    if ids.is_null() {
-        return Err(Failure::null("seat_ids"));
+/// `seats.ids` is NULL or points to `seats.count` pointers, each NULL or a NUL-terminated
+/// string.
+pub(crate) unsafe fn seats<'a>(seats: seatcore_seats, max: usize) -> Result<Vec<&'a str>, Failure> {
+    validate::seat_count(seats.count, max).map_err(|e| Failure::from(seatcore_core::Error::from(e)))?;
+    if seats.ids.is_null() {
+        return Err(Failure::null("seats.ids"));
     }
-    let raw = std::slice::from_raw_parts(ids, count);
-    raw.iter()
+    std::slice::from_raw_parts(seats.ids, seats.count)
+        .iter()
         .enumerate()
         .map(|(i, &p)| {
+            let what = || format!("seats.ids[{i}]");
             if p.is_null() {
-                return Err(Failure::null(&format!("seat_ids[{i}]")).at(i));
+                return Err(Failure::null(&what()).at(i));
             }
-            CStr::from_ptr(p).to_str().map_err(|_| not_utf8(&format!("seat_ids[{i}]")).at(i))
+            CStr::from_ptr(p).to_str().map_err(|_| not_utf8(&what()).at(i))
         })
         .collect()
 }

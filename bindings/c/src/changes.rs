@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use seatcore_core::{Change, HistoryQuery, Watch};
 
+use crate::args::seatcore_seats;
 use crate::error::{boundary, guard, seatcore_error, seatcore_result};
 use crate::handle::{self, Owned, Store, View};
 use crate::results::{moment, optional_moment};
@@ -34,9 +35,8 @@ pub struct seatcore_change {
     pub kind: *const c_char,
     /// The id of the show the change is about.
     pub show_id: *const c_char,
-    /// The `seat_count` seat ids the change is about.
-    pub seat_ids: *const *const c_char,
-    pub seat_count: usize,
+    /// The seats the change is about.
+    pub seats: seatcore_seats,
     /// The id (UUID text) of the hold the change is about, or NULL when it is about none.
     pub hold_id: *const c_char,
     /// The id (UUID text) of the booking the change is about, or NULL when it is about none.
@@ -59,15 +59,14 @@ impl View for seatcore_change {
 
 /// A change as C reads it, its strings kept in `store` (the change's own, or its page's).
 fn change<I>(store: &mut Store<I>, c: Change) -> seatcore_change {
-    let (seat_ids, seat_count) = store.list(c.seat_ids);
+    let seats = store.seats(c.seat_ids);
     let (at, at_us) = moment(store, &c.at);
     let (expires_at, expires_at_us) = optional_moment(store, c.expires_at.as_ref());
     seatcore_change {
         id: c.id,
         kind: kind_name(c.kind).as_ptr(),
         show_id: store.text(c.show_id),
-        seat_ids,
-        seat_count,
+        seats,
         hold_id: store.optional_text(c.hold_id.map(|id| id.to_string())),
         booking_id: store.optional_text(c.booking_id.map(|id| id.to_string())),
         at,
@@ -149,16 +148,14 @@ pub unsafe extern "C" fn seatcore_history(
     out: *mut *mut seatcore_history_page,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
         let seat_id = args::optional_text(seat_id, "seat_id")?.map(str::to_owned);
-        let out = args::out(out, "out")?;
         let page = core.history(show_id, &HistoryQuery { after, seat_id, limit })?;
-        *out = handle::object(|store| {
+        Ok(handle::object(|store| {
             let changes = page.changes.into_iter().map(|c| change(store, c)).collect();
             let (changes, count) = store.items(changes);
             seatcore_history_page { changes, count, next: page.next }
-        });
-        Ok(())
+        }))
     })
 }
 
@@ -209,11 +206,9 @@ pub unsafe extern "C" fn seatcore_watch_open(
     out: *mut *mut seatcore_watch,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
-        let out = args::out(out, "out")?;
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
         let after = if after == SEATCORE_FROM_NOW { None } else { Some(after) };
-        *out = handle::new(seatcore_watch { watch: Mutex::new(core.watch(show_id, after)?) });
-        Ok(())
+        Ok(handle::new(seatcore_watch { watch: Mutex::new(core.watch(show_id, after)?) }))
     })
 }
 

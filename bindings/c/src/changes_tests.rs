@@ -56,8 +56,7 @@ fn initialize(c: &Client, show: &str, seats: &[&str]) {
         seatcore_initialize_show(
             c.0,
             cs(show).as_ptr(),
-            p.as_ptr(),
-            p.len(),
+            seatcore_seats { ids: p.as_ptr(), count: p.len() },
             ptr::null_mut(),
             ptr::null_mut(),
         )
@@ -69,10 +68,11 @@ fn initialize(c: &Client, show: &str, seats: &[&str]) {
 fn hold(c: &Client, show: &str, seat: &str) -> (String, String) {
     let seat = cs(seat);
     let p = [seat.as_ptr()];
+    let seats = seatcore_seats { ids: p.as_ptr(), count: 1 };
     let mut out = ptr::null_mut();
     unsafe {
         assert_eq!(
-            seatcore_hold_seats(c.0, cs(show).as_ptr(), p.as_ptr(), 1, 60, &mut out, ptr::null_mut()),
+            seatcore_hold_seats(c.0, cs(show).as_ptr(), seats, 60, ptr::null(), &mut out, ptr::null_mut()),
             SEATCORE_OK
         );
         let id = text((*out).id).unwrap().to_owned();
@@ -114,7 +114,7 @@ struct View {
 }
 
 unsafe fn view(c: &seatcore_change) -> View {
-    let seat_ids = std::slice::from_raw_parts(c.seat_ids, c.seat_count);
+    let seat_ids = std::slice::from_raw_parts(c.seats.ids, c.seats.count);
     View {
         id: c.id,
         kind: text(c.kind).unwrap().to_owned(),

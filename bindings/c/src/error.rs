@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use seatcore_core::{Error, ErrorKind};
 
+use crate::args::seatcore_seats;
 use crate::handle::{self, View};
 
 /// The result of every fallible seatcore function.
@@ -160,14 +161,12 @@ pub struct seatcore_error {
     pub has_index: bool,
     /// The position in the caller's seat list when `has_index` is true; 0 otherwise.
     pub index: usize,
-    /// For `SEATCORE_SEATS_UNAVAILABLE`: the `unavailable_count` seat ids that were taken, in
-    /// seat-map order. No entries for other errors.
-    pub unavailable: *const *const c_char,
-    pub unavailable_count: usize,
-    /// For `SEATCORE_SEATS_NOT_IN_HOLD`: the `not_in_hold_count` seat ids asked for that the
-    /// hold does not have, in request order. No entries for other errors.
-    pub not_in_hold: *const *const c_char,
-    pub not_in_hold_count: usize,
+    /// For `SEATCORE_SEATS_UNAVAILABLE`: the seats that were taken, in seat-map order. Empty
+    /// (`count` 0) for other errors.
+    pub unavailable: seatcore_seats,
+    /// For `SEATCORE_SEATS_NOT_IN_HOLD`: the seats asked for that the hold does not have, in
+    /// request order. Empty (`count` 0) for other errors.
+    pub not_in_hold: seatcore_seats,
 }
 
 impl View for seatcore_error {
@@ -218,19 +217,13 @@ impl Failure {
 
     /// The error object C reads.
     fn into_object(self) -> *mut seatcore_error {
-        handle::object(|store| {
-            let (unavailable, unavailable_count) = store.list(self.unavailable);
-            let (not_in_hold, not_in_hold_count) = store.list(self.not_in_hold);
-            seatcore_error {
-                code: self.code,
-                message: store.text(self.message),
-                has_index: self.index.is_some(),
-                index: self.index.unwrap_or(0),
-                unavailable,
-                unavailable_count,
-                not_in_hold,
-                not_in_hold_count,
-            }
+        handle::object(|store| seatcore_error {
+            code: self.code,
+            message: store.text(self.message),
+            has_index: self.index.is_some(),
+            index: self.index.unwrap_or(0),
+            unavailable: store.seats(self.unavailable),
+            not_in_hold: store.seats(self.not_in_hold),
         })
     }
 }

@@ -7,6 +7,7 @@
 
 use std::ffi::{c_char, CString};
 
+use crate::args::seatcore_seats;
 use crate::error::{cstring, guard, NO_STRING};
 
 /// A new object for C: the caller owns it and frees it with its `_free` function, which
@@ -67,6 +68,12 @@ impl<I> Store<I> {
         let view = (list.as_ptr(), list.len());
         self.lists.push(list);
         view
+    }
+
+    /// Keeps a list of seat ids; the list as C reads it.
+    pub(crate) fn seats(&mut self, ids: Vec<String>) -> seatcore_seats {
+        let (ids, count) = self.list(ids);
+        seatcore_seats { ids, count }
     }
 
     /// Keeps the view's array of items (once per store); its address and length.

@@ -110,10 +110,12 @@ unsafe fn run(client: *mut seatcore_client, c: &Call) -> crate::error::seatcore_
         c.seats.as_ref().map(|v| v.iter().map(Text::c).collect());
     let seat_ptrs: Option<Vec<*const c_char>> =
         seat_strings.as_ref().map(|v| v.iter().map(opt_ptr).collect());
-    let (list, count) = match &seat_ptrs {
-        Some(p) => (p.as_ptr(), p.len().saturating_sub(c.count_cut.min(p.len()))),
+    let seats = match &seat_ptrs {
+        Some(p) => {
+            seatcore_seats { ids: p.as_ptr(), count: p.len().saturating_sub(c.count_cut.min(p.len())) }
+        }
         // A NULL list with a non-zero count must be refused, not read.
-        None => (ptr::null(), c.count_cut),
+        None => seatcore_seats { ids: ptr::null(), count: c.count_cut },
     };
     let mut err: *mut seatcore_error = ptr::null_mut();
     let errp = if c.want_err { &mut err as *mut _ } else { ptr::null_mut() };
@@ -122,23 +124,11 @@ unsafe fn run(client: *mut seatcore_client, c: &Call) -> crate::error::seatcore_
     let mut status: *mut seatcore_status = ptr::null_mut();
     let mut report: *mut seatcore_audit_report = ptr::null_mut();
     let code = match c.op {
-        0 => seatcore_initialize_show(client, opt_ptr(&show), list, count, ptr::null_mut(), errp),
+        0 => seatcore_initialize_show(client, opt_ptr(&show), seats, ptr::null_mut(), errp),
         1 | 2 => {
             let out = if c.null_out { ptr::null_mut() } else { &mut hold as *mut _ };
-            if c.op == 1 {
-                seatcore_hold_seats(client, opt_ptr(&show), list, count, c.seconds, out, errp)
-            } else {
-                seatcore_hold_seats_with_key(
-                    client,
-                    opt_ptr(&show),
-                    list,
-                    count,
-                    c.seconds,
-                    opt_ptr(&key),
-                    out,
-                    errp,
-                )
-            }
+            let key = if c.op == 1 { ptr::null() } else { opt_ptr(&key) };
+            seatcore_hold_seats(client, opt_ptr(&show), seats, c.seconds, key, out, errp)
         }
         3 => {
             let out = if c.null_out { ptr::null_mut() } else { &mut booking as *mut _ };
@@ -201,8 +191,7 @@ fn random_arguments_never_crash_and_refusals_write_nothing() {
             seatcore_initialize_show(
                 client,
                 show.as_ptr(),
-                p.as_ptr(),
-                p.len(),
+                seatcore_seats { ids: p.as_ptr(), count: p.len() },
                 ptr::null_mut(),
                 ptr::null_mut(),
             )
@@ -265,21 +254,15 @@ fn book_through_c(url: &str, show: &str) -> crate::error::seatcore_result {
         }
         let show = CString::new(show).unwrap();
         let a1 = CString::new("A1").unwrap();
-        let seats = [a1.as_ptr()];
+        let ids = [a1.as_ptr()];
+        let seats = seatcore_seats { ids: ids.as_ptr(), count: 1 };
         assert_eq!(
-            seatcore_initialize_show(
-                client,
-                show.as_ptr(),
-                seats.as_ptr(),
-                1,
-                ptr::null_mut(),
-                ptr::null_mut()
-            ),
+            seatcore_initialize_show(client, show.as_ptr(), seats, ptr::null_mut(), ptr::null_mut()),
             SEATCORE_OK
         );
         let mut hold = ptr::null_mut();
         assert_eq!(
-            seatcore_hold_seats(client, show.as_ptr(), seats.as_ptr(), 1, 60, &mut hold, ptr::null_mut()),
+            seatcore_hold_seats(client, show.as_ptr(), seats, 60, ptr::null(), &mut hold, ptr::null_mut()),
             SEATCORE_OK
         );
         let mut booking = ptr::null_mut();

@@ -33,8 +33,9 @@ use std::ffi::{c_char, c_void};
 use std::ptr;
 use std::time::Duration;
 
-use seatcore_core::{validate, Options, SeatCore, Sweeper, GROUP_SIZE_BUCKETS};
+use seatcore_core::{validate, Options, SeatCore, Stats, Sweeper, GROUP_SIZE_BUCKETS};
 
+pub use args::seatcore_seats;
 pub use changes::{seatcore_change, seatcore_history_page, seatcore_watch, SEATCORE_FROM_NOW};
 pub use error::{seatcore_error, seatcore_result};
 pub use lifecycle::*;
@@ -254,9 +255,8 @@ pub unsafe extern "C" fn seatcore_client_free(client: *mut seatcore_client) {
 /// Creates a show with its seat map, in the given order. Seat ids are trimmed.
 ///
 /// - `client`, `show_id`: required. `show_id` is NUL-terminated UTF-8, 1 to 128 characters.
-/// - `seat_ids`, `count`: the seat map, `count` NUL-terminated UTF-8 strings (1 to 500000
-///   of them). `seat_ids` may be NULL only when `count` is 0, which is refused with
-///   `SEATCORE_INVALID_INPUT`. Read only during the call.
+/// - `seats`: the seat map, NUL-terminated UTF-8 seat ids (1 to 500000 of them). Read only
+///   during the call.
 /// - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
 /// - `err`: optional; on failure, when not NULL, receives an error object to free.
 ///
@@ -267,13 +267,12 @@ pub unsafe extern "C" fn seatcore_client_free(client: *mut seatcore_client) {
 pub unsafe extern "C" fn seatcore_initialize_show(
     client: *const seatcore_client,
     show_id: *const c_char,
-    seat_ids: *const *const c_char,
-    count: usize,
+    seats: seatcore_seats,
     out_seat_count: *mut usize,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
-        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
+        let ids = args::seats(seats, validate::MAX_SEATS_PER_SHOW)?;
         args::put(out_seat_count, core.initialize_show(show_id, &ids)?);
         Ok(())
     })
@@ -283,59 +282,39 @@ pub unsafe extern "C" fn seatcore_initialize_show(
 /// or none.
 ///
 /// - `client`, `show_id`: required.
-/// - `seat_ids`, `count`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates).
-///   Read only during the call.
+/// - `seats`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates). Read only
+///   during the call.
+/// - `request_key`: optional (NULL for none). With a key the call is safe to retry after a
+///   lost reply: the first call with a given key for a show makes the hold; a repeat with
+///   the same key and seats returns that same hold for as long as it exists, and a repeat
+///   asking for other seats fails with `SEATCORE_REQUEST_KEY_REUSED`. NUL-terminated UTF-8,
+///   1 to 128 characters, no control characters.
 /// - `out`: required; on success `*out` is a new hold the caller owns and frees with
 ///   `seatcore_hold_free`. Untouched on failure.
 /// - `err`: optional; on failure, when not NULL, receives an error object to free. For
 ///   `SEATCORE_SEATS_UNAVAILABLE` it lists the taken seats.
 ///
 /// Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_SEAT_IDS`,
-/// `SEATCORE_SEATS_UNAVAILABLE`, `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`,
-/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no seat is ever granted to two
-/// callers, whatever the number of threads or processes.
+/// `SEATCORE_SEATS_UNAVAILABLE`, `SEATCORE_INVALID_INPUT`, `SEATCORE_REQUEST_KEY_REUSED`,
+/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no
+/// seat is ever granted to two callers, whatever the number of threads or processes.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_seats(
     client: *const seatcore_client,
     show_id: *const c_char,
-    seat_ids: *const *const c_char,
-    count: usize,
-    seconds: i64,
-    out: *mut *mut seatcore_hold,
-    err: *mut *mut seatcore_error,
-) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
-        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
-        let out = args::out(out, "out")?;
-        *out = results::hold(core.hold(show_id, &ids, seconds)?);
-        Ok(())
-    })
-}
-
-/// Like `seatcore_hold_seats`, safe to retry after a lost reply: the first call with a given
-/// `request_key` for a show makes the hold; a repeat with the same key and seats returns
-/// that same hold for as long as it exists. A repeat asking for other seats fails with
-/// `SEATCORE_REQUEST_KEY_REUSED`.
-///
-/// `request_key` is required: NUL-terminated UTF-8, 1 to 128 characters, no control
-/// characters. Everything else as `seatcore_hold_seats`.
-#[no_mangle]
-pub unsafe extern "C" fn seatcore_hold_seats_with_key(
-    client: *const seatcore_client,
-    show_id: *const c_char,
-    seat_ids: *const *const c_char,
-    count: usize,
+    seats: seatcore_seats,
     seconds: i64,
     request_key: *const c_char,
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
-        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
-        let key = args::text(request_key, "request_key")?;
-        let out = args::out(out, "out")?;
-        *out = results::hold(core.hold_with_key(show_id, &ids, seconds, key)?);
-        Ok(())
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
+        let ids = args::seats(seats, validate::MAX_SEATS_PER_HOLD)?;
+        let hold = match args::optional_text(request_key, "request_key")? {
+            Some(key) => core.hold_with_key(show_id, &ids, seconds, key)?,
+            None => core.hold(show_id, &ids, seconds)?,
+        };
+        Ok(results::hold(hold))
     })
 }
 
@@ -359,11 +338,8 @@ pub unsafe extern "C" fn seatcore_book_hold(
     out: *mut *mut seatcore_booking,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
-        let hold_id = args::text(hold_id, "hold_id")?;
-        let out = args::out(out, "out")?;
-        *out = results::booking(core.book(show_id, hold_id)?);
-        Ok(())
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
+        Ok(results::booking(core.book(show_id, args::text(hold_id, "hold_id")?)?))
     })
 }
 
@@ -420,10 +396,8 @@ pub unsafe extern "C" fn seatcore_seat_status(
     out: *mut *mut seatcore_status,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
-        let out = args::out(out, "out")?;
-        *out = results::status(core.seat_status(show_id)?);
-        Ok(())
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
+        Ok(results::status(core.seat_status(show_id)?))
     })
 }
 
@@ -551,50 +525,21 @@ pub unsafe extern "C" fn seatcore_audit(
     })
 }
 
-/// Counters since a client was opened, and its pool's state.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct seatcore_stats {
-    pub holds_granted: u64,
-    pub holds_refused: u64,
-    pub bookings: u64,
-    pub releases: u64,
-    pub holds_expired_swept: u64,
-    pub pool_connections: u32,
-    pub pool_idle: u32,
-    pub pool_max: u32,
-    /// Groups of holds made, by size: `hold_groups[i]` counts groups of 2^i to 2^(i+1)-1
-    /// holds (1, 2-3, 4-7, ...; the last, 256 and more). A hold made alone is a group of one.
-    pub hold_groups: [u64; SEATCORE_GROUP_SIZE_BUCKETS],
-}
-
 /// How many counts `seatcore_stats.hold_groups` has: groups of 1, 2-3, 4-7, ..., 256 and
 /// more holds.
 pub const SEATCORE_GROUP_SIZE_BUCKETS: usize = 9;
 const _: () = assert!(SEATCORE_GROUP_SIZE_BUCKETS == GROUP_SIZE_BUCKETS, "the core's group sizes");
 
-/// Copies the client's counters into `*out`. `SEATCORE_NULL_PARAMETER` when `client` or
-/// `out` is NULL (nothing written). `err` optional. Thread-safe; no database round trip.
+/// Copies the client's counters since it was opened, and its pool's state, into `*out`.
+/// `SEATCORE_NULL_PARAMETER` when `client` or `out` is NULL (nothing written). `err`
+/// optional. Thread-safe; no database round trip.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_client_stats(
     client: *const seatcore_client,
-    out: *mut seatcore_stats,
+    out: *mut Stats,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::read_into(client, "client", out, err, |client| {
-        let s = client.core.stats();
-        Ok(seatcore_stats {
-            holds_granted: s.holds_granted,
-            holds_refused: s.holds_refused,
-            bookings: s.bookings,
-            releases: s.releases,
-            holds_expired_swept: s.holds_expired_swept,
-            pool_connections: s.pool_connections,
-            pool_idle: s.pool_idle,
-            pool_max: s.pool_max,
-            hold_groups: s.hold_groups,
-        })
-    })
+    args::read_into(client, "client", out, err, |client| Ok(client.core.stats()))
 }
 
 // ---- background sweeper ----

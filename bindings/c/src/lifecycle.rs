@@ -8,7 +8,7 @@ use seatcore_core::{validate, SeatsReleased};
 use crate::error::{seatcore_error, seatcore_result};
 use crate::handle::{self, View};
 use crate::results::{self, seatcore_cancellation, seatcore_hold};
-use crate::{args, seatcore_client};
+use crate::{args, seatcore_client, seatcore_seats};
 
 /// Gives a live hold a new expiry: `seconds` (1 to 86400) from now by the database's
 /// clock, but never later than the hold's creation plus the maximum hold life
@@ -38,11 +38,8 @@ pub unsafe extern "C" fn seatcore_extend_hold(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
-        let hold_id = args::text(hold_id, "hold_id")?;
-        let out = args::out(out, "out")?;
-        *out = results::hold(core.extend(show_id, hold_id, seconds)?);
-        Ok(())
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
+        Ok(results::hold(core.extend(show_id, args::text(hold_id, "hold_id")?, seconds)?))
     })
 }
 
@@ -55,13 +52,11 @@ pub unsafe extern "C" fn seatcore_extend_hold(
 pub struct seatcore_seats_released {
     /// The id of the hold the seats came from.
     pub hold_id: *const c_char,
-    /// The `seat_count` seat ids released (trimmed, in request order).
-    pub seat_ids: *const *const c_char,
-    pub seat_count: usize,
-    /// The `remaining_count` seat ids the hold keeps, in the order the hold asked for them;
-    /// none when every seat was released (the hold is released then).
-    pub remaining_seat_ids: *const *const c_char,
-    pub remaining_count: usize,
+    /// The seats released (trimmed, in request order).
+    pub released: seatcore_seats,
+    /// The seats the hold keeps, in the order the hold asked for them; none (`count` 0) when
+    /// every seat was released (the hold is released then).
+    pub remaining: seatcore_seats,
 }
 
 impl View for seatcore_seats_released {
@@ -69,16 +64,10 @@ impl View for seatcore_seats_released {
 }
 
 fn seats_released(r: SeatsReleased) -> *mut seatcore_seats_released {
-    handle::object(|store| {
-        let (seat_ids, seat_count) = store.list(r.seat_ids);
-        let (remaining_seat_ids, remaining_count) = store.list(r.remaining_seat_ids);
-        seatcore_seats_released {
-            hold_id: store.text(r.hold_id.to_string()),
-            seat_ids,
-            seat_count,
-            remaining_seat_ids,
-            remaining_count,
-        }
+    handle::object(|store| seatcore_seats_released {
+        hold_id: store.text(r.hold_id.to_string()),
+        released: store.seats(r.seat_ids),
+        remaining: store.seats(r.remaining_seat_ids),
     })
 }
 
@@ -88,8 +77,8 @@ fn seats_released(r: SeatsReleased) -> *mut seatcore_seats_released {
 /// the hold, nothing is released.
 ///
 /// - `client`, `show_id`, `hold_id`: required.
-/// - `seat_ids`, `count`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates).
-///   Read only during the call.
+/// - `seats`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates). Read only
+///   during the call.
 /// - `out`: optional; on success, when not NULL, `*out` is a new object saying what was
 ///   released and what the hold keeps, which the caller frees with
 ///   `seatcore_seats_released_free`. Untouched on failure.
@@ -104,14 +93,13 @@ pub unsafe extern "C" fn seatcore_release_seats(
     client: *const seatcore_client,
     show_id: *const c_char,
     hold_id: *const c_char,
-    seat_ids: *const *const c_char,
-    count: usize,
+    seats: seatcore_seats,
     out: *mut *mut seatcore_seats_released,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
         let hold_id = args::text(hold_id, "hold_id")?;
-        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_HOLD)?;
+        let ids = args::seats(seats, validate::MAX_SEATS_PER_HOLD)?;
         let released = core.release_seats(show_id, hold_id, &ids)?;
         args::put_new(out, || seats_released(released));
         Ok(())

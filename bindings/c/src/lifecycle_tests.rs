@@ -9,7 +9,9 @@ use seatcore_core::testing::TestDb;
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
-use crate::tests::{assert_sound, cs, hold, initialize, ptrs, take_error, text, texts, with_show, Client};
+use crate::tests::{
+    assert_sound, cs, hold, initialize, ptrs, seat_list, seat_texts, take_error, text, with_show, Client,
+};
 use crate::*;
 
 fn counts(c: &Client, show: &str) -> seatcore_seat_counts {
@@ -25,7 +27,7 @@ fn counts(c: &Client, show: &str) -> seatcore_seat_counts {
 }
 
 unsafe fn seat_ids(r: *const seatcore_record) -> Vec<String> {
-    texts((*r).seat_ids, (*r).seat_count)
+    seat_texts((*r).seats)
 }
 
 #[test]
@@ -47,52 +49,35 @@ fn extend_release_some_seats_book_and_cancel() {
         assert_eq!(seat_ids(extended), ["A1", "A2", "A3"]);
         seatcore_hold_free(extended);
 
+        // releases `seats` of the hold
+        let release = |seats: &[&str], out, err| {
+            let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
+            let p = ptrs(&ids);
+            seatcore_release_seats(c.0, show.as_ptr(), id.as_ptr(), seat_list(p.as_ptr(), p.len()), out, err)
+        };
+
         // release one seat
-        let seats = [cs(" A2")];
-        let p = ptrs(&seats);
         let mut released = ptr::null_mut();
-        let code = seatcore_release_seats(
-            c.0,
-            show.as_ptr(),
-            id.as_ptr(),
-            p.as_ptr(),
-            1,
-            &mut released,
-            ptr::null_mut(),
-        );
-        assert_eq!(code, SEATCORE_OK);
+        assert_eq!(release(&[" A2"], &mut released, ptr::null_mut()), SEATCORE_OK);
         let r = &*released;
         assert_eq!(text(r.hold_id), id.to_str().unwrap());
-        assert_eq!(texts(r.seat_ids, r.seat_count), ["A2"]);
-        assert_eq!(texts(r.remaining_seat_ids, r.remaining_count), ["A1", "A3"]);
+        assert_eq!(seat_texts(r.released), ["A2"]);
+        assert_eq!(seat_texts(r.remaining), ["A1", "A3"]);
         seatcore_seats_released_free(released);
         assert_eq!(counts(&c, "s").held, 2);
 
         // seats not in the hold: named, nothing released, out untouched
-        let seats = [cs("A1"), cs("A4"), cs("Z9")];
-        let p = ptrs(&seats);
         let sentinel = 0x5ea7_usize as *mut seatcore_seats_released;
         let mut out = sentinel;
         let mut err = ptr::null_mut();
-        let code = seatcore_release_seats(c.0, show.as_ptr(), id.as_ptr(), p.as_ptr(), 3, &mut out, &mut err);
+        let code = release(&["A1", "A4", "Z9"], &mut out, &mut err);
         assert_eq!((code, out), (SEATCORE_SEATS_NOT_IN_HOLD, sentinel));
-        assert_eq!(texts((*err).not_in_hold, (*err).not_in_hold_count), ["A4", "Z9"]);
-        assert_eq!((*err).unavailable_count, 0);
+        assert_eq!(seat_texts((*err).not_in_hold), ["A4", "Z9"]);
+        assert_eq!((*err).unavailable.count, 0);
         assert_eq!(take_error(err, SEATCORE_SEATS_NOT_IN_HOLD), "seats not in hold: A4, Z9");
         assert_eq!(counts(&c, "s").held, 2);
         // `out` is optional
-        let seats = [cs("A3")];
-        let p = ptrs(&seats);
-        let code = seatcore_release_seats(
-            c.0,
-            show.as_ptr(),
-            id.as_ptr(),
-            p.as_ptr(),
-            1,
-            ptr::null_mut(),
-            ptr::null_mut(),
-        );
-        assert_eq!(code, SEATCORE_OK);
+        assert_eq!(release(&["A3"], ptr::null_mut(), ptr::null_mut()), SEATCORE_OK);
 
         // book what is left, cancel it twice, book again: refused
         let mut booking = ptr::null_mut();
@@ -194,16 +179,22 @@ fn bad_lifecycle_input_writes_nothing() {
         let with_null = [a1.as_ptr(), ptr::null()];
         let with_bad = [a1.as_ptr(), bad.as_ptr()];
         for (list, count, want, needle) in [
-            (ptr::null(), 1, SEATCORE_NULL_PARAMETER, "seat_ids"),
+            (ptr::null(), 1, SEATCORE_NULL_PARAMETER, "seats.ids must not be NULL"),
             (with_null.as_ptr(), 0, SEATCORE_INVALID_INPUT, "at least one seat"),
-            (with_null.as_ptr(), 2, SEATCORE_NULL_PARAMETER, "seat_ids[1]"),
+            (with_null.as_ptr(), 2, SEATCORE_NULL_PARAMETER, "seats.ids[1]"),
             (dup.as_ptr(), 2, SEATCORE_INVALID_INPUT, "duplicates"),
-            (with_bad.as_ptr(), 2, SEATCORE_INVALID_UTF8, "seat_ids[1]"),
+            (with_bad.as_ptr(), 2, SEATCORE_INVALID_UTF8, "seats.ids[1]"),
             (with_null.as_ptr(), 1001, SEATCORE_INVALID_INPUT, "at most 1000"),
         ] {
             let mut err = ptr::null_mut();
-            let code =
-                seatcore_release_seats(c.0, show.as_ptr(), id.as_ptr(), list, count, &mut released, &mut err);
+            let code = seatcore_release_seats(
+                c.0,
+                show.as_ptr(),
+                id.as_ptr(),
+                seat_list(list, count),
+                &mut released,
+                &mut err,
+            );
             fail(code, want, err, needle);
             assert_eq!(released as usize, 0x5ea7, "out written on failure");
         }

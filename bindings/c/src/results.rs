@@ -11,6 +11,7 @@ use seatcore_core::{
     iso8601, Audit, Booking, Cancellation, DateTime, Hold, SeatState, ShowStatus, Utc, Uuid,
 };
 
+use crate::args::seatcore_seats;
 use crate::error::{guard, NO_STRING};
 use crate::handle::{self, Store, View};
 
@@ -28,10 +29,9 @@ pub struct seatcore_record {
     pub id: *const c_char,
     /// The id of the show it belongs to.
     pub show_id: *const c_char,
-    /// Its `seat_count` seat ids, trimmed: a hold's in request order (a best-available
-    /// hold's in position order), a booking's and a cancellation's as their hold had them.
-    pub seat_ids: *const *const c_char,
-    pub seat_count: usize,
+    /// Its seat ids, trimmed: a hold's in request order (a best-available hold's in position
+    /// order), a booking's and a cancellation's as their hold had them.
+    pub seats: seatcore_seats,
     /// The moment, as ISO 8601 text (`2026-11-23T21:37:14.123456+00:00`, the database's
     /// clock): when a hold expires, when a booking was made (the same for every repeat of
     /// it), when a booking was first cancelled.
@@ -47,9 +47,9 @@ impl View for seatcore_record {
 /// A granted hold: its seats belong to the caller until `at`, its expiry (database clock).
 /// `id` is the hold's id.
 ///
-/// Made by `seatcore_hold_seats`, `seatcore_hold_seats_with_key`, `seatcore_hold_best` and
-/// `seatcore_extend_hold`; freed with `seatcore_hold_free`. Freeing it does not release the
-/// hold in the database (use `seatcore_release_hold` for that).
+/// Made by `seatcore_hold_seats`, `seatcore_hold_best` and `seatcore_extend_hold`; freed with
+/// `seatcore_hold_free`. Freeing it does not release the hold in the database (use
+/// `seatcore_release_hold` for that).
 pub type seatcore_hold = seatcore_record;
 
 /// A confirmed booking: `id` is the id of the hold it came from, `at` when it was made.
@@ -58,7 +58,7 @@ pub type seatcore_hold = seatcore_record;
 pub type seatcore_booking = seatcore_record;
 
 /// A cancelled booking, kept in the database and marked cancelled; its seats are
-/// available. `id` is the booking's id, `seat_ids` the seats it had, `at` when it was first
+/// available. `id` is the booking's id, `seats` the seats it had, `at` when it was first
 /// cancelled.
 ///
 /// Made by `seatcore_cancel_booking`; freed with `seatcore_cancellation_free`.
@@ -67,16 +67,9 @@ pub type seatcore_cancellation = seatcore_record;
 /// A new record object: the one way holds, bookings and cancellations are made for C.
 fn record(id: Uuid, show_id: String, seat_ids: Vec<String>, at: &DateTime<Utc>) -> *mut seatcore_record {
     handle::object(|store| {
-        let (seat_ids, seat_count) = store.list(seat_ids);
+        let seats = store.seats(seat_ids);
         let (at, at_us) = moment(store, at);
-        seatcore_record {
-            id: store.text(id.to_string()),
-            show_id: store.text(show_id),
-            seat_ids,
-            seat_count,
-            at,
-            at_us,
-        }
+        seatcore_record { id: store.text(id.to_string()), show_id: store.text(show_id), seats, at, at_us }
     })
 }
 

@@ -8,7 +8,7 @@ use seatcore_core::{validate, BestFilters, InputError};
 use crate::error::{seatcore_error, seatcore_result, Failure};
 use crate::handle::{self, Store, View};
 use crate::results::{self, seatcore_hold};
-use crate::{args, seatcore_client};
+use crate::{args, seatcore_client, seatcore_seats};
 
 /// One seat of a structured seat map: as `seatcore_initialize_map` takes it, and as
 /// `seatcore_seat_map` reads it back (`map->seats[i]`).
@@ -206,15 +206,13 @@ pub unsafe extern "C" fn seatcore_seat_map(
     out: *mut *mut seatcore_map,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
-        let out = args::out(out, "out")?;
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
         let map = core.seat_map(show_id)?;
-        *out = handle::object(|store| {
+        Ok(handle::object(|store| {
             let entries = map.seats.into_iter().map(|e| entry(store, e)).collect();
             let (seats, seat_count) = store.items(entries);
             seatcore_map { seats, seat_count }
-        });
-        Ok(())
+        }))
     })
 }
 
@@ -230,7 +228,7 @@ pub unsafe extern "C" fn seatcore_map_free(map: *mut seatcore_map) {
 /// fine (its reason is replaced).
 ///
 /// - `client`, `show_id`: required.
-/// - `seat_ids`, `count`: 1 to 500000 NUL-terminated UTF-8 seat ids. Read only during the call.
+/// - `seats`: 1 to 500000 NUL-terminated UTF-8 seat ids. Read only during the call.
 /// - `reason`: optional (NULL for none): at most 200 characters, no control characters.
 ///
 /// Fails with `SEATCORE_SHOW_NOT_FOUND`, `SEATCORE_INVALID_SEAT_IDS` (a seat not on the
@@ -241,13 +239,12 @@ pub unsafe extern "C" fn seatcore_map_free(map: *mut seatcore_map) {
 pub unsafe extern "C" fn seatcore_block_seats(
     client: *const seatcore_client,
     show_id: *const c_char,
-    seat_ids: *const *const c_char,
-    count: usize,
+    seats: seatcore_seats,
     reason: *const c_char,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
-        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
+        let ids = args::seats(seats, validate::MAX_SEATS_PER_SHOW)?;
         core.block(show_id, &ids, args::optional_text(reason, "reason")?)?;
         Ok(())
     })
@@ -261,12 +258,11 @@ pub unsafe extern "C" fn seatcore_block_seats(
 pub unsafe extern "C" fn seatcore_unblock_seats(
     client: *const seatcore_client,
     show_id: *const c_char,
-    seat_ids: *const *const c_char,
-    count: usize,
+    seats: seatcore_seats,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
-        let ids = args::seat_list(seat_ids, count, validate::MAX_SEATS_PER_SHOW)?;
+        let ids = args::seats(seats, validate::MAX_SEATS_PER_SHOW)?;
         core.unblock(show_id, &ids)?;
         Ok(())
     })
@@ -281,7 +277,7 @@ pub unsafe extern "C" fn seatcore_unblock_seats(
 /// - `count`: 1 to 50.
 /// - `filters`: optional (NULL: any seat); see `seatcore_best_filters`.
 /// - `request_key`: optional (NULL for none): with a key, a retry after a lost reply
-///   returns the hold the first call made, as `seatcore_hold_seats_with_key`.
+///   returns the hold the first call made, as with `seatcore_hold_seats`.
 /// - `out`: required; on success `*out` is a new hold the caller owns and frees with
 ///   `seatcore_hold_free`. Untouched on failure.
 ///
@@ -300,7 +296,7 @@ pub unsafe extern "C" fn seatcore_hold_best(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show(client, show_id, err, |core, show_id| {
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
         let filters = match filters.as_ref() {
             None => BestFilters::default(),
             Some(f) => BestFilters {
@@ -319,13 +315,10 @@ pub unsafe extern "C" fn seatcore_hold_best(
                 },
             },
         };
-        let key = args::optional_text(request_key, "request_key")?;
-        let out = args::out(out, "out")?;
-        let hold = match key {
+        let hold = match args::optional_text(request_key, "request_key")? {
             Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
             None => core.hold_best(show_id, count, &filters, seconds)?,
         };
-        *out = results::hold(hold);
-        Ok(())
+        Ok(results::hold(hold))
     })
 }

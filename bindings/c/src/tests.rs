@@ -30,7 +30,9 @@ fn header_declares_the_whole_api() {
         "typedef struct seatcore_record seatcore_hold;",
         "typedef struct seatcore_record seatcore_booking;",
         "typedef struct seatcore_record seatcore_cancellation;",
-        "const char *const *seat_ids;",
+        "const char *const *ids;",
+        "struct seatcore_seats seats;",
+        "typedef struct seatcore_stats {",
         "const struct seatcore_seat *seats;",
         "SEATCORE_NULL_PARAMETER = 100",
         "SEATCORE_SEATS_UNAVAILABLE = 4",
@@ -261,9 +263,19 @@ pub(crate) unsafe fn text<'a>(p: *const c_char) -> &'a str {
     CStr::from_ptr(p).to_str().unwrap()
 }
 
+/// A seat list argument: the `count` ids at `ids`.
+pub(crate) fn seat_list(ids: *const *const c_char, count: usize) -> seatcore_seats {
+    seatcore_seats { ids, count }
+}
+
 /// The `count` strings of a list of a result object (`const char *const *`, count).
 pub(crate) unsafe fn texts(list: *const *const c_char, count: usize) -> Vec<String> {
     std::slice::from_raw_parts(list, count).iter().map(|&p| text(p).to_owned()).collect()
+}
+
+/// The seat ids of a seat list of a result object.
+pub(crate) unsafe fn seat_texts(seats: seatcore_seats) -> Vec<String> {
+    texts(seats.ids, seats.count)
 }
 
 /// Takes the error of a failed call: its code must match, and the object is freed.
@@ -289,7 +301,13 @@ pub(crate) fn initialize(c: &Client, show: &str, seats: &[&str]) {
     let p = ptrs(&ids);
     let mut n = 0usize;
     let code = unsafe {
-        seatcore_initialize_show(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), &mut n, ptr::null_mut())
+        seatcore_initialize_show(
+            c.0,
+            cs(show).as_ptr(),
+            seat_list(p.as_ptr(), p.len()),
+            &mut n,
+            ptr::null_mut(),
+        )
     };
     assert_eq!(code, SEATCORE_OK);
     assert_eq!(n, seats.len());
@@ -304,8 +322,17 @@ pub(crate) fn hold(
     let p = ptrs(&ids);
     let mut out = ptr::null_mut();
     let mut err = ptr::null_mut();
-    let code =
-        unsafe { seatcore_hold_seats(c.0, cs(show).as_ptr(), p.as_ptr(), p.len(), 60, &mut out, &mut err) };
+    let code = unsafe {
+        seatcore_hold_seats(
+            c.0,
+            cs(show).as_ptr(),
+            seat_list(p.as_ptr(), p.len()),
+            60,
+            ptr::null(),
+            &mut out,
+            &mut err,
+        )
+    };
     if code == SEATCORE_OK {
         assert!(err.is_null(), "err written on success");
         Ok(out)
@@ -369,7 +396,7 @@ fn hold_book_status_release_reset() {
     unsafe {
         let h = hold(&c, "s1", &["A3", "A1"]).unwrap();
         assert_eq!(text((*h).show_id), "s1");
-        assert_eq!(texts((*h).seat_ids, (*h).seat_count), ["A3", "A1"]);
+        assert_eq!(seat_texts((*h).seats), ["A3", "A1"]);
         let hold_id = text((*h).id).to_owned();
         assert_eq!(hold_id.len(), 36);
         let expires = text((*h).at);
@@ -378,8 +405,8 @@ fn hold_book_status_release_reset() {
 
         // a taken seat: SEATS_UNAVAILABLE with the seat listed, nothing written
         let err = hold(&c, "s1", &["B1", "A1"]).unwrap_err();
-        assert_eq!(texts((*err).unavailable, (*err).unavailable_count), ["A1"]);
-        assert_eq!((*err).not_in_hold_count, 0);
+        assert_eq!(seat_texts((*err).unavailable), ["A1"]);
+        assert_eq!((*err).not_in_hold.count, 0);
         assert_eq!(error_index(err), None);
         assert!(take_error(err, SEATCORE_SEATS_UNAVAILABLE).contains("A1"));
 
@@ -421,7 +448,7 @@ fn hold_book_status_release_reset() {
         assert_eq!(text(first.id), hold_id);
         assert_eq!(text(first.at), text(again.at));
         assert_eq!(first.at_us, again.at_us);
-        assert_eq!(texts(again.seat_ids, again.seat_count), ["A3", "A1"]);
+        assert_eq!(seat_texts(again.seats), ["A3", "A1"]);
         assert_eq!(text(again.show_id), "s1");
         seatcore_booking_free(b1);
         seatcore_booking_free(b2);
@@ -445,7 +472,7 @@ fn hold_book_status_release_reset() {
         let mut removed = 99u64;
         assert_eq!(seatcore_sweep_expired(c.0, &mut removed, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(removed, 0);
-        let mut stats = seatcore_stats::default();
+        let mut stats = Stats::default();
         assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
         assert_eq!((stats.holds_granted, stats.holds_refused, stats.bookings, stats.releases), (2, 1, 1, 1));
         let mut reset = seatcore_reset_counts::default();
@@ -469,11 +496,10 @@ fn keyed_holds_and_domain_errors() {
         let key = cs("kiosk-7-req-1");
         let show = cs("s");
         for out in [&mut h1, &mut h2] {
-            let code = seatcore_hold_seats_with_key(
+            let code = seatcore_hold_seats(
                 c.0,
                 show.as_ptr(),
-                p.as_ptr(),
-                1,
+                seat_list(p.as_ptr(), 1),
                 60,
                 key.as_ptr(),
                 out,
@@ -486,11 +512,10 @@ fn keyed_holds_and_domain_errors() {
         let p2 = ptrs(&other);
         let mut err = ptr::null_mut();
         let mut h3 = ptr::null_mut();
-        let code = seatcore_hold_seats_with_key(
+        let code = seatcore_hold_seats(
             c.0,
             show.as_ptr(),
-            p2.as_ptr(),
-            1,
+            seat_list(p2.as_ptr(), 1),
             60,
             key.as_ptr(),
             &mut h3,
@@ -504,7 +529,8 @@ fn keyed_holds_and_domain_errors() {
 
         // show exists, show not found, invalid seat ids, hold not found
         let mut err = ptr::null_mut();
-        let code = seatcore_initialize_show(c.0, show.as_ptr(), p.as_ptr(), 1, ptr::null_mut(), &mut err);
+        let code =
+            seatcore_initialize_show(c.0, show.as_ptr(), seat_list(p.as_ptr(), 1), ptr::null_mut(), &mut err);
         assert_eq!(code, SEATCORE_SHOW_EXISTS);
         assert_eq!(take_error(err, SEATCORE_SHOW_EXISTS), "show already exists");
         take_error(hold(&c, "nope", &["A1"]).unwrap_err(), SEATCORE_SHOW_NOT_FOUND);
@@ -546,70 +572,58 @@ fn bad_input_writes_nothing() {
             let msg = take_error(err, want);
             assert!(msg.contains(needle), "{msg:?} lacks {needle:?}");
         };
-        let mut out = sentinel;
-        let mut err = ptr::null_mut();
-        // NULL handle, NULL strings, NULL out
-        let code = seatcore_hold_seats(ptr::null(), show.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
-        check(code, SEATCORE_NULL_PARAMETER, err, "client must not be NULL");
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, ptr::null(), gp.as_ptr(), 1, 60, &mut out, &mut err);
-        check(code, SEATCORE_NULL_PARAMETER, err, "show_id");
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 1, 60, ptr::null_mut(), &mut err);
-        check(code, SEATCORE_NULL_PARAMETER, err, "out");
-        // a NULL element, with its index
         let a2 = cs("A2");
         let with_null = [a2.as_ptr(), ptr::null()];
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), with_null.as_ptr(), 2, 60, &mut out, &mut err);
-        assert_eq!(error_index(err), Some(1));
-        check(code, SEATCORE_NULL_PARAMETER, err, "seat_ids[1]");
-        // non-UTF-8 bytes, in the show id and in a seat id
         let bad = CString::new(vec![b'A', 0xff, 0xfe]).unwrap();
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, bad.as_ptr(), gp.as_ptr(), 1, 60, &mut out, &mut err);
-        check(code, SEATCORE_INVALID_UTF8, err, "show_id is not valid UTF-8");
         let bad_list = [good[0].as_ptr(), bad.as_ptr()];
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), bad_list.as_ptr(), 2, 60, &mut out, &mut err);
-        check(code, SEATCORE_INVALID_UTF8, err, "seat_ids[1]");
-        // empty lists (with and without a pointer) and absurd counts, never read
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), ptr::null(), 0, 60, &mut out, &mut err);
-        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must contain at least one seat");
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 0, 60, &mut out, &mut err);
-        check(code, SEATCORE_INVALID_INPUT, err, "at least one seat");
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), usize::MAX, 60, &mut out, &mut err);
-        check(code, SEATCORE_INVALID_INPUT, err, "at most 1000 seats");
+        let dup = [cs("A1"), cs(" A1 ")];
+        let blank = [cs("A1"), cs("  ")];
+        let (dp, bp) = (ptrs(&dup), ptrs(&blank));
+        let one = seat_list(gp.as_ptr(), 1);
+        let mut out = sentinel;
+        let outp: *mut *mut seatcore_hold = &mut out;
+        let (cp, sp) = (c.0.cast_const(), show.as_ptr());
+        let (null, utf8, input) = (SEATCORE_NULL_PARAMETER, SEATCORE_INVALID_UTF8, SEATCORE_INVALID_INPUT);
+        // (client, show id, seats, seconds, out, the code, a part of its message, the index)
+        let cases = [
+            // NULL handle, NULL strings, NULL out
+            (ptr::null(), sp, one, 60, outp, null, "client must not be NULL", None),
+            (cp, ptr::null(), one, 60, outp, null, "show_id", None),
+            (cp, sp, one, 60, ptr::null_mut(), null, "out", None),
+            // a NULL element, with its index
+            (cp, sp, seat_list(with_null.as_ptr(), 2), 60, outp, null, "seats.ids[1]", Some(1)),
+            // non-UTF-8 bytes, in the show id and in a seat id
+            (cp, bad.as_ptr(), one, 60, outp, utf8, "show_id is not valid UTF-8", None),
+            (cp, sp, seat_list(bad_list.as_ptr(), 2), 60, outp, utf8, "seats.ids[1]", Some(1)),
+            // empty lists (with and without a pointer) and absurd counts, never read
+            (cp, sp, seat_list(ptr::null(), 0), 60, outp, input, "must contain at least one seat", None),
+            (cp, sp, seat_list(gp.as_ptr(), 0), 60, outp, input, "at least one seat", None),
+            (cp, sp, seat_list(gp.as_ptr(), usize::MAX), 60, outp, input, "at most 1000 seats", None),
+            // the core's rules: duplicates, blanks with their index, durations
+            (cp, sp, seat_list(dp.as_ptr(), 2), 60, outp, input, "must not contain duplicates", None),
+            (cp, sp, seat_list(bp.as_ptr(), 2), 60, outp, input, "must not contain empty strings", Some(1)),
+            (cp, sp, one, 0, outp, input, "hold duration", None),
+            (cp, sp, one, -1, outp, input, "hold duration", None),
+            (cp, sp, one, i64::MAX, outp, input, "hold duration", None),
+            (cp, sp, one, i64::MIN, outp, input, "hold duration", None),
+        ];
+        for (client, show_id, seats, seconds, out, want, needle, index) in cases {
+            let mut err = ptr::null_mut();
+            let code = seatcore_hold_seats(client, show_id, seats, seconds, ptr::null(), out, &mut err);
+            if index.is_some() {
+                assert_eq!(error_index(err), index, "{needle}");
+            }
+            check(code, want, err, needle);
+        }
         let mut err = ptr::null_mut();
         let code = seatcore_initialize_show(
             c.0,
             cs("t").as_ptr(),
-            gp.as_ptr(),
-            usize::MAX / 8,
+            seat_list(gp.as_ptr(), usize::MAX / 8),
             ptr::null_mut(),
             &mut err,
         );
         check(code, SEATCORE_INVALID_INPUT, err, "at most 500000 seats");
-        // the core's rules: duplicates, blanks with their index, durations
-        let dup = [cs("A1"), cs(" A1 ")];
-        let dp = ptrs(&dup);
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), dp.as_ptr(), 2, 60, &mut out, &mut err);
-        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain duplicates");
-        let blank = [cs("A1"), cs("  ")];
-        let bp = ptrs(&blank);
-        let mut err = ptr::null_mut();
-        let code = seatcore_hold_seats(c.0, show.as_ptr(), bp.as_ptr(), 2, 60, &mut out, &mut err);
-        assert_eq!(error_index(err), Some(1));
-        check(code, SEATCORE_INVALID_INPUT, err, "seat_ids must not contain empty strings");
-        for secs in [0, -1, i64::MAX, i64::MIN] {
-            let mut err = ptr::null_mut();
-            let code = seatcore_hold_seats(c.0, show.as_ptr(), gp.as_ptr(), 1, secs, &mut out, &mut err);
-            check(code, SEATCORE_INVALID_INPUT, err, "hold duration");
-        }
         assert_eq!(out, sentinel, "out written on failure");
 
         // NULL err is allowed everywhere; NULL everything gives a code, never a crash
@@ -808,7 +822,7 @@ fn a_client_gets_the_options_as_set() {
         let mut client = ptr::null_mut();
         assert_eq!(seatcore_client_new(url.as_ptr(), &o, &mut client, ptr::null_mut()), SEATCORE_OK);
         let c = Client(client);
-        let mut stats = seatcore_stats::default();
+        let mut stats = Stats::default();
         assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
         assert_eq!(stats.pool_max, 3);
     }
@@ -859,9 +873,9 @@ fn one_client_many_threads() {
                             seatcore_hold_seats(
                                 shared.0,
                                 cs("t").as_ptr(),
-                                p.as_ptr(),
-                                2,
+                                seat_list(p.as_ptr(), 2),
                                 300,
+                                ptr::null(),
                                 &mut h,
                                 &mut err,
                             )
@@ -914,7 +928,15 @@ fn sweeper_removes_expired_holds() {
         let p = ptrs(&ids);
         let mut h = ptr::null_mut();
         assert_eq!(
-            seatcore_hold_seats(c.0, cs("s").as_ptr(), p.as_ptr(), 1, 1, &mut h, ptr::null_mut()),
+            seatcore_hold_seats(
+                c.0,
+                cs("s").as_ptr(),
+                seat_list(p.as_ptr(), 1),
+                1,
+                ptr::null(),
+                &mut h,
+                ptr::null_mut()
+            ),
             SEATCORE_OK
         );
         seatcore_hold_free(h);
@@ -923,7 +945,7 @@ fn sweeper_removes_expired_holds() {
         // The hold expires after a second by the database's clock; then the sweeper removes
         // it. Wait for that event (the deadline only guards against a sweeper that never runs).
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
-        let mut stats = seatcore_stats::default();
+        let mut stats = Stats::default();
         while stats.holds_expired_swept == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
             assert_eq!(seatcore_client_stats(c.0, &mut stats, ptr::null_mut()), SEATCORE_OK);
@@ -1097,7 +1119,7 @@ fn map_seat(id: &CString) -> seatcore_map_seat {
 
 /// The seat ids of a hold, and frees it.
 unsafe fn hold_seats(h: *mut seatcore_hold) -> Vec<String> {
-    let ids = texts((*h).seat_ids, (*h).seat_count);
+    let ids = seat_texts((*h).seats);
     seatcore_hold_free(h);
     ids
 }
@@ -1183,7 +1205,13 @@ fn seat_maps_blocks_and_best_available() {
         let reason = cs("camera platform");
         let mut err = ptr::null_mut();
         assert_eq!(
-            seatcore_block_seats(c.0, show.as_ptr(), bp.as_ptr(), bp.len(), reason.as_ptr(), &mut err),
+            seatcore_block_seats(
+                c.0,
+                show.as_ptr(),
+                seat_list(bp.as_ptr(), bp.len()),
+                reason.as_ptr(),
+                &mut err
+            ),
             SEATCORE_OK
         );
         let mut status = ptr::null_mut();
@@ -1285,12 +1313,12 @@ fn seat_maps_blocks_and_best_available() {
         let up = ptrs(&unknown);
         let mut err = ptr::null_mut();
         assert_eq!(
-            seatcore_unblock_seats(c.0, show.as_ptr(), up.as_ptr(), up.len(), &mut err),
+            seatcore_unblock_seats(c.0, show.as_ptr(), seat_list(up.as_ptr(), up.len()), &mut err),
             SEATCORE_INVALID_SEAT_IDS
         );
         take_error(err, SEATCORE_INVALID_SEAT_IDS);
         assert_eq!(
-            seatcore_unblock_seats(c.0, show.as_ptr(), bp.as_ptr(), bp.len(), ptr::null_mut()),
+            seatcore_unblock_seats(c.0, show.as_ptr(), seat_list(bp.as_ptr(), bp.len()), ptr::null_mut()),
             SEATCORE_OK
         );
         assert!(hold(&c, "map_show", &["A3"]).map(|h| seatcore_hold_free(h)).is_ok());

@@ -77,6 +77,9 @@ int main(void) {
     const char *bad_list[] = {"A1", not_utf8};
     const char *dup[] = {"A1", " A1 "};
     const char *blank[] = {"A1", "   "};
+    const seatcore_seats one = {good, 1};
+    const seatcore_seats null_in = {with_null, 2};
+    const seatcore_seats not_utf8_in = {bad_list, 2};
     seatcore_options options = seatcore_options_default();
     seatcore_audit_report *report = SENTINEL;
     seatcore_error *err = NULL;
@@ -132,78 +135,84 @@ int main(void) {
         return 1;
     }
     CHECK(err == NULL); /* never written on success */
-    rc = seatcore_initialize_show(client, show, good, 3, NULL, &err);
+    rc = seatcore_initialize_show(client, show, (seatcore_seats){good, 3}, NULL, &err);
     CHECK(rc == SEATCORE_OK || rc == SEATCORE_SHOW_EXISTS);
     seatcore_error_free(err);
     err = NULL;
 
     /* NULL handle and strings. */
-    EXPECT(seatcore_hold_seats(NULL, show, good, 1, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "client");
-    EXPECT(seatcore_hold_seats(client, NULL, good, 1, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "show_id");
-    EXPECT(seatcore_hold_seats(client, show, good, 1, 60, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
-    EXPECT(seatcore_hold_seats(client, show, with_null, 2, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "seat_ids[1]");
-    EXPECT(seatcore_hold_seats_with_key(client, show, good, 1, 60, NULL, &hold, &err_), SEATCORE_NULL_PARAMETER,
-           "request_key");
+    EXPECT(seatcore_hold_seats(NULL, show, one, 60, NULL, &hold, &err_), SEATCORE_NULL_PARAMETER, "client");
+    EXPECT(seatcore_hold_seats(client, NULL, one, 60, NULL, &hold, &err_), SEATCORE_NULL_PARAMETER, "show_id");
+    EXPECT(seatcore_hold_seats(client, show, one, 60, NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
+    EXPECT(seatcore_hold_seats(client, show, null_in, 60, NULL, &hold, &err_), SEATCORE_NULL_PARAMETER, "seats.ids[1]");
     EXPECT(seatcore_book_hold(client, show, NULL, &booking, &err_), SEATCORE_NULL_PARAMETER, "hold_id");
     EXPECT(seatcore_book_hold(NULL, NULL, NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "must not be NULL");
     EXPECT(seatcore_release_hold(client, NULL, "x", &err_), SEATCORE_NULL_PARAMETER, "show_id");
     EXPECT(seatcore_seat_status(client, show, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
     EXPECT(seatcore_seat_status(NULL, show, &status, &err_), SEATCORE_NULL_PARAMETER, "client");
-    EXPECT(seatcore_initialize_show(client, NULL, good, 3, NULL, &err_), SEATCORE_NULL_PARAMETER, "show_id");
+    EXPECT(seatcore_initialize_show(client, NULL, (seatcore_seats){good, 3}, NULL, &err_),
+           SEATCORE_NULL_PARAMETER, "show_id");
     EXPECT(seatcore_health(NULL, &shows, &err_), SEATCORE_NULL_PARAMETER, "client");
     EXPECT(seatcore_sweep_expired(NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "client");
     EXPECT(seatcore_reset_all(NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "client");
     EXPECT(seatcore_client_stats(client, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
     EXPECT(seatcore_seat_status_each(client, show, NULL, NULL, &counts, &err_), SEATCORE_NULL_PARAMETER, "callback");
     /* With err NULL as well: just the code. */
-    CHECK(seatcore_hold_seats(NULL, NULL, NULL, 0, 0, NULL, NULL) == SEATCORE_NULL_PARAMETER);
+    CHECK(seatcore_hold_seats(NULL, NULL, (seatcore_seats){NULL, 0}, 0, NULL, NULL, NULL) == SEATCORE_NULL_PARAMETER);
     CHECK(seatcore_health(NULL, NULL, NULL) == SEATCORE_NULL_PARAMETER);
 
     /* Non-UTF-8 bytes. */
-    EXPECT(seatcore_hold_seats(client, not_utf8, good, 1, 60, &hold, &err_), SEATCORE_INVALID_UTF8, "show_id");
-    EXPECT(seatcore_hold_seats(client, show, bad_list, 2, 60, &hold, &err_), SEATCORE_INVALID_UTF8, "seat_ids[1]");
+    EXPECT(seatcore_hold_seats(client, not_utf8, one, 60, NULL, &hold, &err_), SEATCORE_INVALID_UTF8, "show_id");
+    EXPECT(seatcore_hold_seats(client, show, not_utf8_in, 60, NULL, &hold, &err_),
+           SEATCORE_INVALID_UTF8, "seats.ids[1]");
     EXPECT(seatcore_book_hold(client, show, not_utf8, &booking, &err_), SEATCORE_INVALID_UTF8, "hold_id");
-    EXPECT(seatcore_initialize_show(client, "bad_input_other", bad_list, 2, NULL, &err_), SEATCORE_INVALID_UTF8,
-           "seat_ids[1]");
+    EXPECT(seatcore_initialize_show(client, "bad_input_other", not_utf8_in, NULL, &err_), SEATCORE_INVALID_UTF8,
+           "seats.ids[1]");
     /* ... and its position is readable. */
-    rc = seatcore_hold_seats(client, show, bad_list, 2, 60, &hold, &err);
+    rc = seatcore_hold_seats(client, show, not_utf8_in, 60, NULL, &hold, &err);
     CHECK(rc == SEATCORE_INVALID_UTF8 && err->has_index && err->index == 1);
-    CHECK(err->unavailable_count == 0 && err->not_in_hold_count == 0);
+    CHECK(err->unavailable.count == 0 && err->not_in_hold.count == 0);
     seatcore_error_free(err);
     err = NULL;
     /* An error about no position says so. */
-    rc = seatcore_hold_seats(client, show, good, 1, 0, &hold, &err);
+    rc = seatcore_hold_seats(client, show, one, 0, NULL, &hold, &err);
     CHECK(rc == SEATCORE_INVALID_INPUT && !err->has_index && err->index == 0);
     seatcore_error_free(err);
     err = NULL;
 
     /* Empty lists and absurd counts: refused before the array is read. */
-    EXPECT(seatcore_hold_seats(client, show, NULL, 0, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at least one seat");
-    EXPECT(seatcore_hold_seats(client, show, good, 0, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at least one seat");
-    EXPECT(seatcore_hold_seats(client, show, good, SIZE_MAX, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at most");
-    EXPECT(seatcore_hold_seats(client, show, good, 1001, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "at most 1000");
-    EXPECT(seatcore_initialize_show(client, "bad_input_other", good, SIZE_MAX / 2, NULL, &err_),
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){NULL, 0}, 60, NULL, &hold, &err_),
+           SEATCORE_INVALID_INPUT, "at least one seat");
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){good, 0}, 60, NULL, &hold, &err_),
+           SEATCORE_INVALID_INPUT, "at least one seat");
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){good, SIZE_MAX}, 60, NULL, &hold, &err_),
            SEATCORE_INVALID_INPUT, "at most");
-    EXPECT(seatcore_initialize_show(client, "bad_input_other", NULL, 0, NULL, &err_), SEATCORE_INVALID_INPUT,
-           "at least one seat");
-    EXPECT(seatcore_hold_seats(client, show, NULL, 2, 60, &hold, &err_), SEATCORE_NULL_PARAMETER, "seat_ids");
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){good, 1001}, 60, NULL, &hold, &err_),
+           SEATCORE_INVALID_INPUT, "at most 1000");
+    EXPECT(seatcore_initialize_show(client, "bad_input_other", (seatcore_seats){good, SIZE_MAX / 2}, NULL, &err_),
+           SEATCORE_INVALID_INPUT, "at most");
+    EXPECT(seatcore_initialize_show(client, "bad_input_other", (seatcore_seats){NULL, 0}, NULL, &err_),
+           SEATCORE_INVALID_INPUT, "at least one seat");
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){NULL, 2}, 60, NULL, &hold, &err_),
+           SEATCORE_NULL_PARAMETER, "seats.ids");
 
     /* The core's rules. */
-    EXPECT(seatcore_hold_seats(client, show, dup, 2, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "duplicates");
-    EXPECT(seatcore_hold_seats(client, show, blank, 2, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "empty strings");
-    EXPECT(seatcore_hold_seats(client, show, good, 1, 0, &hold, &err_), SEATCORE_INVALID_INPUT, "hold duration");
-    EXPECT(seatcore_hold_seats(client, show, good, 1, -5, &hold, &err_), SEATCORE_INVALID_INPUT, "hold duration");
-    EXPECT(seatcore_hold_seats(client, show, good, 1, INT64_MAX, &hold, &err_), SEATCORE_INVALID_INPUT,
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){dup, 2}, 60, NULL, &hold, &err_),
+           SEATCORE_INVALID_INPUT, "duplicates");
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){blank, 2}, 60, NULL, &hold, &err_),
+           SEATCORE_INVALID_INPUT, "empty strings");
+    EXPECT(seatcore_hold_seats(client, show, one, 0, NULL, &hold, &err_), SEATCORE_INVALID_INPUT, "hold duration");
+    EXPECT(seatcore_hold_seats(client, show, one, -5, NULL, &hold, &err_), SEATCORE_INVALID_INPUT, "hold duration");
+    EXPECT(seatcore_hold_seats(client, show, one, INT64_MAX, NULL, &hold, &err_), SEATCORE_INVALID_INPUT,
            "hold duration");
-    EXPECT(seatcore_hold_seats(client, "", good, 1, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "show_id");
-    EXPECT(seatcore_hold_seats(client, "a\nb", good, 1, 60, &hold, &err_), SEATCORE_INVALID_INPUT, "show_id");
-    EXPECT(seatcore_hold_seats_with_key(client, show, good, 1, 60, "", &hold, &err_), SEATCORE_INVALID_INPUT,
-           "request key");
+    EXPECT(seatcore_hold_seats(client, "", one, 60, NULL, &hold, &err_), SEATCORE_INVALID_INPUT, "show_id");
+    EXPECT(seatcore_hold_seats(client, "a\nb", one, 60, NULL, &hold, &err_), SEATCORE_INVALID_INPUT, "show_id");
+    EXPECT(seatcore_hold_seats(client, show, one, 60, "", &hold, &err_), SEATCORE_INVALID_INPUT, "request key");
     EXPECT(seatcore_book_hold(client, show, "not-a-uuid", &booking, &err_), SEATCORE_HOLD_NOT_FOUND, "hold not found");
     EXPECT(seatcore_release_hold(client, show, "", &err_), SEATCORE_HOLD_NOT_FOUND, "hold not found");
-    EXPECT(seatcore_hold_seats(client, show, (const char *[]){"Z9"}, 1, 60, &hold, &err_), SEATCORE_INVALID_SEAT_IDS,
-           "invalid seat ID(s)");
-    EXPECT(seatcore_hold_seats(client, "no_such_show", good, 1, 60, &hold, &err_), SEATCORE_SHOW_NOT_FOUND,
+    EXPECT(seatcore_hold_seats(client, show, (seatcore_seats){(const char *[]){"Z9"}, 1}, 60, NULL, &hold, &err_),
+           SEATCORE_INVALID_SEAT_IDS, "invalid seat ID(s)");
+    EXPECT(seatcore_hold_seats(client, "no_such_show", one, 60, NULL, &hold, &err_), SEATCORE_SHOW_NOT_FOUND,
            "show not found");
     {
         seatcore_sweeper *sweeper = SENTINEL;

@@ -52,7 +52,7 @@ static void *busy(void *arg) {
         int quit;
 
         seat[0] = names[t * THREAD_SEATS + (int)(n % THREAD_SEATS)];
-        rc = seatcore_hold_seats(client, show_id, seat, 1, 60, &hold, NULL);
+        rc = seatcore_hold_seats(client, show_id, (seatcore_seats){seat, 1}, 60, NULL, &hold, NULL);
         if (rc == SEATCORE_OK) {
             rc = seatcore_seat_status(client, show_id, &status, NULL);
         }
@@ -108,7 +108,7 @@ static int child(int k) {
         seatcore_hold *hold = NULL;
         seatcore_error *err = NULL;
         seat[0] = names[THREADS * THREAD_SEATS + k * HOLDS_PER_CHILD + i];
-        if (seatcore_hold_seats(client, show_id, seat, 1, 600, &hold, &err) != SEATCORE_OK) {
+        if (seatcore_hold_seats(client, show_id, (seatcore_seats){seat, 1}, 600, NULL, &hold, &err) != SEATCORE_OK) {
             fprintf(stderr, "fork: child %d: hold %d: %s\n", k, i, err->message);
             seatcore_error_free(err);
             return 1;
@@ -195,7 +195,7 @@ int main(void) {
     }
     options.pool_size = 6;
     if (seatcore_client_new(url, &options, &own, &err) != SEATCORE_OK ||
-        seatcore_initialize_show(own, show_id, ids, SEATS, NULL, &err) != SEATCORE_OK) {
+        seatcore_initialize_show(own, show_id, (seatcore_seats){ids, SEATS}, NULL, &err) != SEATCORE_OK) {
         fprintf(stderr, "fork: %s\n", err->message);
         seatcore_error_free(err);
         seatcore_client_free(own);

@@ -36,15 +36,15 @@ static int expect(const char *what, seatcore_result got, seatcore_result want, s
     return got == want;
 }
 
-/* Whether a list of `count` strings is exactly `want` (NULL-terminated). */
-static int same_list(const char *const *got, size_t count, const char *const *want) {
+/* Whether a list of seats is exactly `want` (NULL-terminated). */
+static int same_list(seatcore_seats got, const char *const *want) {
     size_t i;
-    for (i = 0; i < count; i++) {
-        if (want[i] == NULL || !same(got[i], want[i])) {
+    for (i = 0; i < got.count; i++) {
+        if (want[i] == NULL || !same(got.ids[i], want[i])) {
             return 0;
         }
     }
-    return want[count] == NULL;
+    return want[got.count] == NULL;
 }
 
 int main(int argc, char **argv) {
@@ -83,10 +83,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     err = NULL;
-    rc = seatcore_initialize_show(client, show, map, 4, NULL, &err);
+    rc = seatcore_initialize_show(client, show, (seatcore_seats){map, 4}, NULL, &err);
     (void)expect("initialize", rc, SEATCORE_OK, err);
     err = NULL;
-    rc = seatcore_hold_seats(client, show, three, 3, 60, &hold, &err);
+    rc = seatcore_hold_seats(client, show, (seatcore_seats){three, 3}, 60, NULL, &hold, &err);
     if (!expect("hold", rc, SEATCORE_OK, err)) {
         goto done;
     }
@@ -101,28 +101,29 @@ int main(int argc, char **argv) {
     }
     gained = extended->at_us - hold->at_us;
     CHECK(gained > 0 && gained <= 60 * 1000000LL);
-    CHECK(same_list(extended->seat_ids, extended->seat_count, three));
+    CHECK(same_list(extended->seats, three));
     CHECK(same(extended->id, hold_id));
 
     /* release one seat; the hold keeps A1 and A3 */
     err = NULL;
-    rc = seatcore_release_seats(client, show, hold_id, one, 1, &released, &err);
+    rc = seatcore_release_seats(client, show, hold_id, (seatcore_seats){one, 1}, &released, &err);
     if (!expect("release A2", rc, SEATCORE_OK, err)) {
         goto done;
     }
     CHECK(same(released->hold_id, hold_id));
-    CHECK(same_list(released->seat_ids, released->seat_count, one));
-    CHECK(same_list(released->remaining_seat_ids, released->remaining_count, kept));
+    CHECK(same_list(released->released, one));
+    CHECK(same_list(released->remaining, kept));
     seatcore_seats_released_free(released);
 
     /* seats it does not have: named, nothing released */
     released = NULL;
     err = NULL;
-    CHECK(seatcore_release_seats(client, show, hold_id, absent, 2, &released, &err) == SEATCORE_SEATS_NOT_IN_HOLD);
+    CHECK(seatcore_release_seats(client, show, hold_id, (seatcore_seats){absent, 2}, &released, &err) ==
+          SEATCORE_SEATS_NOT_IN_HOLD);
     CHECK(released == NULL);
     CHECK(err != NULL && err->code == SEATCORE_SEATS_NOT_IN_HOLD);
-    CHECK(err != NULL && same_list(err->not_in_hold, err->not_in_hold_count, not_in_hold));
-    CHECK(err != NULL && err->unavailable_count == 0 && !err->has_index);
+    CHECK(err != NULL && same_list(err->not_in_hold, not_in_hold));
+    CHECK(err != NULL && err->unavailable.count == 0 && !err->has_index);
     seatcore_error_free(err);
 
     /* bad input: NULLs, a non-UUID */
@@ -130,7 +131,7 @@ int main(int argc, char **argv) {
     rc = seatcore_extend_hold(client, show, NULL, 60, &extended, &err);
     (void)expect("extend NULL hold", rc, SEATCORE_NULL_PARAMETER, err);
     err = NULL;
-    rc = seatcore_release_seats(client, show, hold_id, NULL, 1, NULL, &err);
+    rc = seatcore_release_seats(client, show, hold_id, (seatcore_seats){NULL, 1}, NULL, &err);
     (void)expect("release NULL list", rc, SEATCORE_NULL_PARAMETER, err);
     err = NULL;
     rc = seatcore_cancel_booking(client, show, "nope", &cancelled, &err);
@@ -143,7 +144,7 @@ int main(int argc, char **argv) {
     if (!expect("book", rc, SEATCORE_OK, err)) {
         goto done;
     }
-    CHECK(same_list(booking->seat_ids, booking->seat_count, kept));
+    CHECK(same_list(booking->seats, kept));
     err = NULL;
     rc = seatcore_cancel_booking(client, show, hold_id, &cancelled, &err);
     if (!expect("cancel", rc, SEATCORE_OK, err)) {
@@ -154,7 +155,7 @@ int main(int argc, char **argv) {
     if (!expect("cancel again", rc, SEATCORE_OK, err)) {
         goto done;
     }
-    CHECK(same_list(cancelled->seat_ids, cancelled->seat_count, kept));
+    CHECK(same_list(cancelled->seats, kept));
     CHECK(same(cancelled->id, hold_id) && same(cancelled->show_id, show));
     CHECK(again->at_us == cancelled->at_us && same(again->at, cancelled->at));
     CHECK(cancelled->at_us >= booking->at_us);
