@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
     const char *not_in_hold[] = {"A4", NULL};
     seatcore_options options = seatcore_options_default();
     seatcore_client *client = NULL;
-    seatcore_hold *hold = NULL, *extended = NULL;
+    seatcore_hold *hold = NULL, *extended = NULL, *anew = NULL;
     seatcore_seats_released *released = NULL;
     seatcore_booking *booking = NULL;
     seatcore_cancellation *cancelled = NULL, *again = NULL;
@@ -167,6 +167,17 @@ int main(int argc, char **argv) {
     (void)expect("book again", rc, SEATCORE_BOOKING_CANCELLED, err);
     CHECK(booking == NULL);
 
+    /* a list read back is an argument as it is: the cancelled booking's seats held anew, then
+     * every seat of that hold released by the hold's own list (which releases the hold) */
+    err = NULL;
+    rc = seatcore_hold_seats(client, show, cancelled->seats, 60, NULL, &anew, &err);
+    if (expect("hold anew", rc, SEATCORE_OK, err)) {
+        CHECK(same_list(anew->seats, kept));
+        err = NULL;
+        rc = seatcore_release_seats(client, show, anew->id, anew->seats, NULL, &err);
+        (void)expect("release every seat", rc, SEATCORE_OK, err);
+    }
+
     /* the end state */
     err = NULL;
     rc = seatcore_audit(client, show, &audit, &err);
@@ -180,6 +191,7 @@ done:
     seatcore_cancellation_free(again);
     seatcore_booking_free(booking);
     seatcore_seats_released_free(released);
+    seatcore_hold_free(anew);
     seatcore_hold_free(extended);
     seatcore_hold_free(hold);
     seatcore_client_free(client);
