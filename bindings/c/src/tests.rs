@@ -230,6 +230,10 @@ impl Drop for Client {
     }
 }
 
+// The header promises that a client may be shared between threads: the tests share it as C
+// programs do.
+unsafe impl Sync for Client {}
+
 pub(crate) fn open(db: &TestDb) -> Client {
     let url = CString::new(db.url.clone()).unwrap();
     let mut client = ptr::null_mut();
@@ -851,41 +855,26 @@ fn one_client_many_threads() {
     let seats: Vec<String> = (1..=20).map(|i| format!("S{i}")).collect();
     let refs: Vec<&str> = seats.iter().map(String::as_str).collect();
     initialize(&c, "t", &refs);
-    struct Shared(*const seatcore_client);
-    unsafe impl Sync for Shared {}
-    let shared = Shared(c.0);
     let granted: Vec<Vec<String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
             .map(|t| {
-                let shared = &shared;
-                let seats = &seats;
+                let (c, seats) = (&c, &seats);
                 s.spawn(move || {
                     let mut mine = Vec::new();
                     for i in 0..20 {
-                        let pick = [cs(&seats[(t * 3 + i) % 20]), cs(&seats[(t * 7 + i * 3 + 1) % 20])];
+                        let pick =
+                            [seats[(t * 3 + i) % 20].as_str(), seats[(t * 7 + i * 3 + 1) % 20].as_str()];
                         if pick[0] == pick[1] {
                             continue;
                         }
-                        let p = ptrs(&pick);
-                        let mut h = ptr::null_mut();
-                        let mut err = ptr::null_mut();
-                        let code = unsafe {
-                            seatcore_hold_seats(
-                                shared.0,
-                                cs("t").as_ptr(),
-                                seat_list(p.as_ptr(), 2),
-                                300,
-                                ptr::null(),
-                                &mut h,
-                                &mut err,
-                            )
-                        };
-                        if code == SEATCORE_OK {
-                            mine.extend(pick.iter().map(|s| s.to_str().unwrap().to_owned()));
-                            unsafe { seatcore_hold_free(h) };
-                        } else {
-                            assert_eq!(code, SEATCORE_SEATS_UNAVAILABLE);
-                            unsafe { seatcore_error_free(err) };
+                        match hold(c, "t", &pick) {
+                            Ok(h) => {
+                                mine.extend(pick.map(str::to_owned));
+                                unsafe { seatcore_hold_free(h) };
+                            }
+                            Err(err) => {
+                                unsafe { take_error(err, SEATCORE_SEATS_UNAVAILABLE) };
+                            }
                         }
                     }
                     mine
