@@ -168,24 +168,25 @@ pub(crate) unsafe fn put_new<T>(p: *mut *mut T, make: impl FnOnce() -> *mut T) {
     }
 }
 
-/// The whole of a call that copies something out of an object: inside the [`boundary`],
-/// checks `object` (named `what`) and `out`, both required, then writes what `read` gives
-/// into `*out`; on failure `*out` is untouched.
+/// The whole of a call on one object (a client, a watch) that hands back a value through
+/// its required `out`: inside the [`boundary`], checks `object` (named `what`) and `out`
+/// before any work, then writes what `body` gives into `*out`; on failure `*out` is
+/// untouched.
 ///
 /// # Safety
 /// `object` is NULL or points to a live `T`; `out` is NULL or points to writable storage
 /// for a `V`; `err` as for [`boundary`].
-pub(crate) unsafe fn read_into<T, V>(
+pub(crate) unsafe fn on_object_out<T, V>(
     object: *const T,
     what: &str,
     out: *mut V,
     err: *mut *mut seatcore_error,
-    read: impl FnOnce(&T) -> Result<V, Failure>,
+    body: impl FnOnce(&T) -> Result<V, Failure>,
 ) -> seatcore_result {
     boundary(err, || {
         let object = arg(object, what)?;
         let out = self::out(out, "out")?;
-        *out = read(object)?;
+        *out = body(object)?;
         Ok(())
     })
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use seatcore_core::{Change, HistoryQuery, Watch};
 
 use crate::args::seatcore_seats;
-use crate::error::{boundary, guard, seatcore_error, seatcore_result};
+use crate::error::{guard, seatcore_error, seatcore_result};
 use crate::handle::{self, Owned, Store, View};
 use crate::results::{moment, optional_moment};
 use crate::{args, seatcore_client};
@@ -228,13 +228,10 @@ pub unsafe extern "C" fn seatcore_watch_next(
     out: *mut *mut seatcore_change,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let watch = args::arg(watch, "watch")?;
-        let out = args::out(out, "out")?;
+    args::on_object_out(watch, "watch", out, err, |watch| {
         let mut w = watch.watch.lock().unwrap_or_else(PoisonError::into_inner);
         let next = w.next(Duration::from_millis(timeout_ms))?;
-        *out = next.map_or(ptr::null_mut(), |c| handle::object(|store| change(store, c)));
-        Ok(())
+        Ok(next.map_or(ptr::null_mut(), |c| handle::object(|store| change(store, c))))
     })
 }
 

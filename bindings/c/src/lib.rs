@@ -516,12 +516,9 @@ pub unsafe extern "C" fn seatcore_audit(
     out: *mut *mut seatcore_audit_report,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let core = args::client(client)?;
+    args::on_object_out(client, "client", out, err, |client| {
         let show_id = args::optional_text(show_id, "show_id")?;
-        let out = args::out(out, "out")?;
-        *out = results::audit_report(core.audit(show_id)?);
-        Ok(())
+        Ok(results::audit_report(client.core.audit(show_id)?))
     })
 }
 
@@ -539,7 +536,7 @@ pub unsafe extern "C" fn seatcore_client_stats(
     out: *mut Stats,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::read_into(client, "client", out, err, |client| Ok(client.core.stats()))
+    args::on_object_out(client, "client", out, err, |client| Ok(client.core.stats()))
 }
 
 // ---- background sweeper ----
@@ -575,12 +572,9 @@ pub unsafe extern "C" fn seatcore_sweeper_start(
     out: *mut *mut seatcore_sweeper,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    boundary(err, || {
-        let core = args::client(client)?;
-        let out = args::out(out, "out")?;
+    args::on_object_out(client, "client", out, err, |client| {
         let interval = Sweeper::INTERVAL.check(Duration::from_millis(interval_ms))?;
-        *out = handle::new(seatcore_sweeper { sweeper: Some(core.start_sweeper(interval)) });
-        Ok(())
+        Ok(handle::new(seatcore_sweeper { sweeper: Some(client.core.start_sweeper(interval)) }))
     })
 }
 
