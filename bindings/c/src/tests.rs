@@ -317,26 +317,29 @@ pub(crate) fn initialize(c: &Client, show: &str, seats: &[&str]) {
     assert_eq!(n, seats.len());
 }
 
+/// Holds `seats` for a minute: the hold, or the error object.
 pub(crate) fn hold(
     c: &Client,
     show: &str,
     seats: &[&str],
 ) -> Result<*mut seatcore_hold, *mut seatcore_error> {
+    hold_with_key(c, show, seats, None)
+}
+
+/// As [`hold`], with a request key when `key` is not `None`.
+pub(crate) fn hold_with_key(
+    c: &Client,
+    show: &str,
+    seats: &[&str],
+    key: Option<&str>,
+) -> Result<*mut seatcore_hold, *mut seatcore_error> {
     let ids: Vec<CString> = seats.iter().map(|s| cs(s)).collect();
     let p = ptrs(&ids);
-    let mut out = ptr::null_mut();
-    let mut err = ptr::null_mut();
-    let code = unsafe {
-        seatcore_hold_seats(
-            c.0,
-            cs(show).as_ptr(),
-            seat_list(p.as_ptr(), p.len()),
-            60,
-            ptr::null(),
-            &mut out,
-            &mut err,
-        )
-    };
+    let key = key.map(cs);
+    let key = key.as_ref().map_or(ptr::null(), |k| k.as_ptr());
+    let (mut out, mut err) = (ptr::null_mut(), ptr::null_mut());
+    let seats = seat_list(p.as_ptr(), p.len());
+    let code = unsafe { seatcore_hold_seats(c.0, cs(show).as_ptr(), seats, 60, key, &mut out, &mut err) };
     if code == SEATCORE_OK {
         assert!(err.is_null(), "err written on success");
         Ok(out)
@@ -494,42 +497,16 @@ fn hold_book_status_release_reset() {
 fn keyed_holds_and_domain_errors() {
     let (_db, c) = with_show("c_keyed", "s", &["A1", "A2"]);
     unsafe {
-        let ids = [cs("A1")];
-        let p = ptrs(&ids);
-        let (mut h1, mut h2) = (ptr::null_mut(), ptr::null_mut());
-        let key = cs("kiosk-7-req-1");
-        let show = cs("s");
-        for out in [&mut h1, &mut h2] {
-            let code = seatcore_hold_seats(
-                c.0,
-                show.as_ptr(),
-                seat_list(p.as_ptr(), 1),
-                60,
-                key.as_ptr(),
-                out,
-                ptr::null_mut(),
-            );
-            assert_eq!(code, SEATCORE_OK);
-        }
+        let key = Some("kiosk-7-req-1");
+        let h1 = hold_with_key(&c, "s", &["A1"], key).unwrap();
+        let h2 = hold_with_key(&c, "s", &["A1"], key).unwrap();
         assert_eq!(text((*h1).id), text((*h2).id));
-        let other = [cs("A2")];
-        let p2 = ptrs(&other);
-        let mut err = ptr::null_mut();
-        let mut h3 = ptr::null_mut();
-        let code = seatcore_hold_seats(
-            c.0,
-            show.as_ptr(),
-            seat_list(p2.as_ptr(), 1),
-            60,
-            key.as_ptr(),
-            &mut h3,
-            &mut err,
-        );
-        assert_eq!(code, SEATCORE_REQUEST_KEY_REUSED);
-        assert!(h3.is_null());
-        take_error(err, SEATCORE_REQUEST_KEY_REUSED);
+        take_error(hold_with_key(&c, "s", &["A2"], key).unwrap_err(), SEATCORE_REQUEST_KEY_REUSED);
         seatcore_hold_free(h1);
         seatcore_hold_free(h2);
+        let ids = [cs("A1")];
+        let p = ptrs(&ids);
+        let show = cs("s");
 
         // show exists, show not found, invalid seat ids, hold not found
         let mut err = ptr::null_mut();
