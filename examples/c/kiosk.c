@@ -27,6 +27,14 @@ static int fail(const char *what, seatcore_result code, seatcore_error *err) {
     return 1;
 }
 
+/* Prints a list of seats to `to`, each after a space. */
+static void print_seats(FILE *to, seatcore_seats seats) {
+    size_t i;
+    for (i = 0; i < seats.count; i++) {
+        fprintf(to, " %s", seats.ids[i]);
+    }
+}
+
 /* Creates the show with seats A1..E10; an existing show is fine. */
 static int ensure_show(const seatcore_client *client, const char *show_id) {
     char names[ROWS * SEATS_PER_ROW][8];
@@ -108,7 +116,6 @@ static int offer_best_four(const seatcore_client *client, const char *show_id) {
     seatcore_hold *best = NULL;
     seatcore_error *err = NULL;
     seatcore_result rc;
-    size_t i;
 
     rc = seatcore_hold_best(client, show_id, 4, NULL, 120, NULL, &best, &err);
     if (rc == SEATCORE_NO_ADJACENT_SEATS) {
@@ -120,9 +127,7 @@ static int offer_best_four(const seatcore_client *client, const char *show_id) {
         return fail("hold the best four seats", rc, err);
     }
     printf("best four together:");
-    for (i = 0; i < best->seats.count; i++) {
-        printf(" %s", best->seats.ids[i]);
-    }
+    print_seats(stdout, best->seats);
     printf(" (held until %s)\n", best->at);
     rc = best->seats.count == 4 ? SEATCORE_OK : SEATCORE_INVALID_INPUT;
     if (rc == SEATCORE_OK) {
@@ -136,16 +141,52 @@ static int offer_best_four(const seatcore_client *client, const char *show_id) {
     return 0;
 }
 
+/* Holds the two picked seats and books them; prints the booking. */
+static int hold_and_book(const seatcore_client *client, const char *show_id, char picked[2][65]) {
+    const char *want[2];
+    seatcore_hold *hold = NULL;
+    seatcore_booking *booking = NULL;
+    seatcore_error *err = NULL;
+    seatcore_result rc;
+    int failed;
+
+    want[0] = picked[0];
+    want[1] = picked[1];
+    rc = seatcore_hold_seats(client, show_id, (seatcore_seats){want, 2}, 120, NULL, &hold, &err);
+    if (rc != SEATCORE_OK) {
+        if (rc == SEATCORE_SEATS_UNAVAILABLE) {
+            fprintf(stderr, "kiosk: just taken:");
+            print_seats(stderr, err->unavailable);
+            fprintf(stderr, "\n");
+        }
+        return fail("hold", rc, err);
+    }
+    printf("held %s and %s until %s (hold %s)\n", hold->seats.ids[0], hold->seats.ids[1], hold->at,
+           hold->id);
+
+    rc = seatcore_book_hold(client, show_id, hold->id, &booking, &err);
+    if (rc != SEATCORE_OK) {
+        failed = fail("book", rc, err);
+    } else {
+        printf("booking %s for show %s at %s:", booking->id, booking->show_id, booking->at);
+        print_seats(stdout, booking->seats);
+        printf("\n");
+        failed = booking->seats.count != 2 || strcmp(booking->id, hold->id) != 0;
+        if (failed) {
+            fprintf(stderr, "kiosk: the booking does not match the hold\n");
+        }
+    }
+    seatcore_booking_free(booking);
+    seatcore_hold_free(hold);
+    return failed;
+}
+
 int main(int argc, char **argv) {
     const char *url = getenv("DATABASE_URL");
     char show_id[128];
     char picked[2][65];
-    const char *want[2];
     int found = 0;
-    size_t i;
     seatcore_client *client = NULL;
-    seatcore_hold *hold = NULL;
-    seatcore_booking *booking = NULL;
     seatcore_error *err = NULL;
     seatcore_result rc;
     int status = 1;
@@ -176,44 +217,13 @@ int main(int argc, char **argv) {
             goto done;
         }
     }
-
-    want[0] = picked[0];
-    want[1] = picked[1];
-    rc = seatcore_hold_seats(client, show_id, (seatcore_seats){want, 2}, 120, NULL, &hold, &err);
-    if (rc != SEATCORE_OK) {
-        if (rc == SEATCORE_SEATS_UNAVAILABLE) {
-            for (i = 0; i < err->unavailable.count; i++) {
-                fprintf(stderr, "kiosk: seat %s was just taken\n", err->unavailable.ids[i]);
-            }
-        }
-        fail("hold", rc, err);
-        goto done;
-    }
-    printf("held %s and %s until %s (hold %s)\n", hold->seats.ids[0], hold->seats.ids[1], hold->at,
-           hold->id);
-
-    rc = seatcore_book_hold(client, show_id, hold->id, &booking, &err);
-    if (rc != SEATCORE_OK) {
-        fail("book", rc, err);
-        goto done;
-    }
-    printf("booking %s for show %s at %s:", booking->id, booking->show_id, booking->at);
-    for (i = 0; i < booking->seats.count; i++) {
-        printf(" %s", booking->seats.ids[i]);
-    }
-    printf("\n");
-    if (booking->seats.count != 2 || strcmp(booking->id, hold->id) != 0) {
-        fprintf(stderr, "kiosk: the booking does not match the hold\n");
-        goto done;
-    }
-    if (show_seat_map(client, show_id, picked, &found) || offer_best_four(client, show_id)) {
+    if (hold_and_book(client, show_id, picked) || show_seat_map(client, show_id, picked, &found) ||
+        offer_best_four(client, show_id)) {
         goto done;
     }
     status = 0;
 
 done:
-    seatcore_booking_free(booking);
-    seatcore_hold_free(hold);
     seatcore_client_free(client);
     return status;
 }
