@@ -20,6 +20,7 @@ int main(int argc, char **argv) {
     int first = crash ? 2 : 1;
     seatcore_client *client = NULL;
     seatcore_hold *hold = NULL;
+    seatcore_seats seats;
     seatcore_error *err = NULL;
     seatcore_result rc;
 
@@ -33,8 +34,9 @@ int main(int argc, char **argv) {
         seatcore_error_free(err);
         return 1;
     }
-    rc = seatcore_hold_seats_with_key(client, argv[first], (const char *const *)&argv[first + 2],
-                                      (size_t)(argc - first - 2), 120, argv[first + 1], &hold, &err);
+    seats.ids = (const char *const *)&argv[first + 2];
+    seats.count = (size_t)(argc - first - 2);
+    rc = seatcore_hold_seats(client, argv[first], seats, 120, argv[first + 1], &hold, &err);
     if (rc != SEATCORE_OK) {
         fprintf(stderr, "lost_reply: hold: %s (%s)\n", err->message, seatcore_result_name(rc));
         seatcore_error_free(err);
