@@ -67,6 +67,10 @@ int main(int argc, char **argv) {
         refused([&] { client.book_hold(show, hold.id); }, SEATCORE_BOOKING_CANCELLED);
         refused([&] { client.cancel_booking(show, "nope"); }, SEATCORE_BOOKING_NOT_FOUND);
         refused([&] { client.extend_hold(show, hold.id, 60); }, SEATCORE_HOLD_NOT_FOUND);
+        auto keyed = client.hold_seats(show, cancelled.seat_ids, 60, std::string("cpp-lifecycle-1"));
+        auto retried = client.hold_seats(show, cancelled.seat_ids, 60, std::string("cpp-lifecycle-1"));
+        check(retried.id == keyed.id && retried.seat_ids == keyed.seat_ids, "a keyed retry: the same hold");
+        client.release_hold(show, keyed.id);
         auto audit = client.audit(show);
         check(audit.ok && audit.held == 0 && audit.booked == 0, "the audit");
         std::cout << "cancelled " << cancelled.id << " at " << cancelled.at << "\n";
