@@ -268,7 +268,8 @@ public:
             r.rank = s.rank.value_or(0.0);
             raw.push_back(r);
         }
-        return detail::get<std::size_t>(seatcore_initialize_map, p_.get(), show_id.c_str(), raw.data(), raw.size());
+        return detail::get<std::size_t>(seatcore_initialize_map, p_.get(), show_id.c_str(),
+                                        seatcore_map{raw.data(), raw.size()});
     }
 
     // The show's seat map, in map order, every field settled.

@@ -31,7 +31,7 @@ use crate::{args, seatcore_client, seatcore_seats};
 /// `row` is NULL and `position` -1 for a seat in no row, `place_from_id` is false and
 /// `has_rank` true with the seat's rank; the strings are owned by the map object (valid
 /// until it is freed, never to be freed by the caller). A map read back may be given to
-/// `seatcore_initialize_map` as it is.
+/// `seatcore_initialize_map` as it is (`*map`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct seatcore_map_seat {
@@ -68,12 +68,17 @@ pub const SEATCORE_NOT_ACCESSIBLE: i32 = 0;
 /// `seatcore_best_filters.accessible`: accessible seats only.
 pub const SEATCORE_ACCESSIBLE_ONLY: i32 = 1;
 
-/// A show's seat map at one moment, in map order.
+/// A show's seat map: its seats, in map order.
 ///
-/// Made by `seatcore_seat_map`; the caller owns it and frees it with `seatcore_map_free`.
-/// Every string and seat it points to is owned by it. Immutable: several threads may read
-/// it at once.
+/// Read back by `seatcore_seat_map`: the caller owns that object and frees it with
+/// `seatcore_map_free`; every string and seat it points to is owned by it. Immutable:
+/// several threads may read it at once.
+///
+/// Given to `seatcore_initialize_map` by value: the caller's seats, read only during the
+/// call (such a map is the caller's own, never given to `seatcore_map_free`). A map read back
+/// may be given as it is: `seatcore_initialize_map(client, "copy", *map, NULL, &err)`.
 #[repr(C)]
+#[derive(Debug, Clone, Copy)]
 pub struct seatcore_map {
     /// The show's `seat_count` seats, in map order.
     pub seats: *const seatcore_map_seat,
@@ -117,18 +122,19 @@ unsafe fn field(p: *const c_char, index: usize, field: &'static str) -> Result<O
     }
 }
 
-/// The seats of a map (`const seatcore_map_seat *seats, size_t count`), the count checked
-/// against the core's limit before the array is touched.
+/// The seats of a map argument, the count checked against the core's limit before the array
+/// is touched.
 ///
 /// # Safety
-/// `seats` is NULL or points to `count` seats whose strings are NULL or NUL-terminated.
-unsafe fn map_seats(seats: *const seatcore_map_seat, count: usize) -> Result<Vec<MapSeat>, Failure> {
-    validate::seat_count(count, validate::MAX_SEATS_PER_SHOW)
+/// `map.seats` is NULL or points to `map.seat_count` seats whose strings are NULL or
+/// NUL-terminated.
+unsafe fn map_seats(map: seatcore_map) -> Result<Vec<MapSeat>, Failure> {
+    validate::seat_count(map.seat_count, validate::MAX_SEATS_PER_SHOW)
         .map_err(|e| Failure::from(seatcore_core::Error::from(e)))?;
-    if seats.is_null() {
-        return Err(Failure::null("seats"));
+    if map.seats.is_null() {
+        return Err(Failure::null("map.seats"));
     }
-    std::slice::from_raw_parts(seats, count)
+    std::slice::from_raw_parts(map.seats, map.seat_count)
         .iter()
         .enumerate()
         .map(|(index, s)| {
@@ -165,8 +171,9 @@ unsafe fn map_seats(seats: *const seatcore_map_seat, count: usize) -> Result<Vec
 /// accessibility and ranks.
 ///
 /// - `client`, `show_id`: required.
-/// - `seats`, `count`: 1 to 500000 seats, in map order (see `seatcore_map_seat`). Read only
-///   during the call.
+/// - `map`: 1 to 500000 seats, in map order (see `seatcore_map_seat`), by value: the caller's
+///   (`seatcore_map map = {seats, count};`) or one read back by `seatcore_seat_map` (`*map`).
+///   Read only during the call.
 /// - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
 /// - `err`: optional; on failure, when not NULL, receives an error object to free. For a
 ///   seat that breaks a rule, `err->index` gives its index.
@@ -179,13 +186,12 @@ unsafe fn map_seats(seats: *const seatcore_map_seat, count: usize) -> Result<Vec
 pub unsafe extern "C" fn seatcore_initialize_map(
     client: *const seatcore_client,
     show_id: *const c_char,
-    seats: *const seatcore_map_seat,
-    count: usize,
+    map: seatcore_map,
     out_seat_count: *mut usize,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
-        let seats = map_seats(seats, count)?;
+        let seats = map_seats(map)?;
         args::put(out_seat_count, core.initialize_map(show_id, &seats)?);
         Ok(())
     })

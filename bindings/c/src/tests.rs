@@ -277,6 +277,11 @@ pub(crate) unsafe fn texts(list: *const *const c_char, count: usize) -> Vec<Stri
     std::slice::from_raw_parts(list, count).iter().map(|&p| text(p).to_owned()).collect()
 }
 
+/// A map argument: the given seats.
+pub(crate) fn map_of(seats: &[seatcore_map_seat]) -> seatcore_map {
+    seatcore_map { seats: seats.as_ptr(), seat_count: seats.len() }
+}
+
 /// The seat ids of a seat list of a result object.
 pub(crate) unsafe fn seat_texts(seats: seatcore_seats) -> Vec<String> {
     texts(seats.ids, seats.count)
@@ -1122,7 +1127,7 @@ fn seat_maps_blocks_and_best_available() {
         let mut n = 0usize;
         let mut err = ptr::null_mut();
         assert_eq!(
-            seatcore_initialize_map(c.0, show.as_ptr(), seats.as_ptr(), seats.len(), &mut n, &mut err),
+            seatcore_initialize_map(c.0, show.as_ptr(), map_of(&seats), &mut n, &mut err),
             SEATCORE_OK
         );
         assert_eq!(n, 13);
@@ -1138,19 +1143,9 @@ fn seat_maps_blocks_and_best_available() {
         let e = entries[12];
         assert_eq!((text(e.seat_id), e.row.is_null(), e.position), ("BOX", true, -1));
         assert!(entries.iter().all(|e| e.has_rank && !e.place_from_id), "every field settled");
-        // A map read back is a valid input: a copy reads back the same.
+        // A map read back is a valid input as it is: a copy reads back the same.
         let copy = cs("map_copy");
-        assert_eq!(
-            seatcore_initialize_map(
-                c.0,
-                copy.as_ptr(),
-                entries.as_ptr(),
-                entries.len(),
-                ptr::null_mut(),
-                &mut err
-            ),
-            SEATCORE_OK
-        );
+        assert_eq!(seatcore_initialize_map(c.0, copy.as_ptr(), *map, ptr::null_mut(), &mut err), SEATCORE_OK);
         let mut copied = ptr::null_mut();
         assert_eq!(seatcore_seat_map(c.0, copy.as_ptr(), &mut copied, &mut err), SEATCORE_OK);
         let again = std::slice::from_raw_parts((*copied).seats, (*copied).seat_count);
@@ -1305,15 +1300,14 @@ fn bad_seat_maps_name_the_seat_and_write_nothing() {
         let mut b = map_seat(&a2);
         b.row = row.as_ptr();
         b.position = 1; // the same place as A1
-                        // Initializes the map with `seats` (NULL when there are none), expecting the code
-                        // `want`; returns the error object.
+
+        // Initializes the map with `seats` (NULL when there are none), expecting the code
+        // `want`; returns the error object.
         let refused = |seats: &[seatcore_map_seat], want| {
             let p = if seats.is_empty() { ptr::null() } else { seats.as_ptr() };
+            let map = seatcore_map { seats: p, seat_count: seats.len() };
             let mut err = ptr::null_mut();
-            assert_eq!(
-                seatcore_initialize_map(c.0, show.as_ptr(), p, seats.len(), ptr::null_mut(), &mut err),
-                want
-            );
+            assert_eq!(seatcore_initialize_map(c.0, show.as_ptr(), map, ptr::null_mut(), &mut err), want);
             err
         };
         let err = refused(&[a, b], SEATCORE_INVALID_INPUT);
@@ -1340,7 +1334,7 @@ fn bad_seat_maps_name_the_seat_and_write_nothing() {
         let mut flat = map_seat(&a1);
         flat.place_from_id = true;
         assert_eq!(
-            seatcore_initialize_map(c.0, show.as_ptr(), &flat, 1, ptr::null_mut(), ptr::null_mut()),
+            seatcore_initialize_map(c.0, show.as_ptr(), map_of(&[flat]), ptr::null_mut(), ptr::null_mut()),
             SEATCORE_OK
         );
         assert_eq!(seatcore_seat_map(c.0, show.as_ptr(), &mut map, ptr::null_mut()), SEATCORE_OK);
