@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use seatcore::contract::{self, Op};
-use seatcore::rest::{self, Settings};
+use seatcore::rest::{self, Param, Settings};
 use seatcore::{validate, Error, ErrorKind, InputError};
 use serde_json::{json, Map, Value};
 
@@ -119,6 +119,10 @@ fn request(endpoint: Op) -> (Vec<Value>, Option<Value>) {
     if endpoint.template().contains("{show_id}") {
         parameters.push(parameter("show_id", "path", "The show's id, percent-encoded.", show_id_schema()));
     }
+    for &param in endpoint.params() {
+        let location = if param.is_header() { "header" } else { "query" };
+        parameters.push(parameter(param.name(), location, param.description(), param_schema(param)));
+    }
     let body = |schema: &str, required: bool| {
         json!({
             "required": required,
@@ -126,81 +130,36 @@ fn request(endpoint: Op) -> (Vec<Value>, Option<Value>) {
         })
     };
     let body = match endpoint {
-        Op::Health | Op::Status | Op::Map => None,
-        Op::Audit => {
-            parameters.push(parameter(
-                "show_id",
-                "query",
-                "Audit this show only; without it, every show.",
-                show_id_schema(),
-            ));
-            None
-        }
+        Op::Health | Op::Audit | Op::Status | Op::Map | Op::History | Op::Events => None,
         Op::Reset => Some(body("EmptyObject", false)),
         Op::Initialize => Some(body("SeatMap", true)),
-        Op::Hold => {
-            parameters.push(idempotency_key());
-            Some(body("HoldRequest", true))
-        }
+        Op::Hold => Some(body("HoldRequest", true)),
         Op::Book => Some(body("HoldRef", true)),
         Op::Release => Some(body("ReleaseRequest", true)),
         Op::Extend => Some(body("ExtendRequest", true)),
         Op::CancelBooking => Some(body("BookingRef", true)),
-        Op::History => {
-            parameters.push(after_parameter());
-            parameters.push(parameter(
-                "seat_id",
-                "query",
-                "Only changes about this seat.",
-                json!({ "type": "string", "minLength": 1, "maxLength": validate::MAX_SEAT_ID_CHARS }),
-            ));
-            parameters.push(parameter(
-                "limit",
-                "query",
-                "Most changes in the page.",
-                json!({ "type": "integer", "minimum": 1, "maximum": seatcore::MAX_CHANGE_PAGE,
-                        "default": seatcore::DEFAULT_CHANGE_PAGE }),
-            ));
-            None
-        }
-        Op::HoldBest => {
-            parameters.push(idempotency_key());
-            Some(body("BestRequest", true))
-        }
+        Op::HoldBest => Some(body("BestRequest", true)),
         Op::Block => Some(body("BlockRequest", true)),
         Op::Unblock => Some(body("SeatList", true)),
-        Op::Events => {
-            parameters.push(after_parameter());
-            parameters.push(parameter(
-                "Last-Event-ID",
-                "header",
-                "Resume after this change id (when `after` is not given).",
-                json!({ "type": "string", "pattern": "^[0-9]+$" }),
-            ));
-            None
-        }
     };
     (parameters, body)
 }
 
-/// The `Idempotency-Key` header of holds.
-fn idempotency_key() -> Value {
-    parameter(
-        "Idempotency-Key",
-        "header",
-        "Makes the hold safe to retry: a repeat with the same key returns the same hold (for a plain hold, only with the same seats; with other seats, 422).",
-        json!({ "type": "string", "minLength": 1, "maxLength": validate::MAX_REQUEST_KEY_CHARS }),
-    )
-}
-
-/// `?after=`: a change id.
-fn after_parameter() -> Value {
-    parameter(
-        "after",
-        "query",
-        "Only changes after this change id (0: from the beginning).",
-        json!({ "type": "integer", "minimum": 0 }),
-    )
+/// The schema of a parameter's value.
+fn param_schema(param: Param) -> Value {
+    match param {
+        Param::After => json!({ "type": "integer", "minimum": 0 }),
+        Param::SeatId => {
+            json!({ "type": "string", "minLength": 1, "maxLength": validate::MAX_SEAT_ID_CHARS })
+        }
+        Param::Limit => json!({ "type": "integer", "minimum": 1, "maximum": seatcore::MAX_CHANGE_PAGE,
+                                "default": seatcore::DEFAULT_CHANGE_PAGE }),
+        Param::ShowId => show_id_schema(),
+        Param::LastEventId => json!({ "type": "string", "pattern": "^[0-9]+$" }),
+        Param::IdempotencyKey => {
+            json!({ "type": "string", "minLength": 1, "maxLength": validate::MAX_REQUEST_KEY_CHARS })
+        }
+    }
 }
 
 /// A parameter `name` found `in` the path (so required), the query or a header.

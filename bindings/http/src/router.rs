@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seatcore::contract::Op;
-use seatcore::rest::{self, Settings};
+use seatcore::rest::{self, Param, Settings};
 use seatcore::{Error, InputError, SeatCore};
 
 use crate::events::{Hub, Refused};
@@ -270,9 +270,9 @@ fn api_request<'a>(rq: &'a Head, body: &'a [u8]) -> rest::Request<'a> {
     rest::Request {
         body,
         content_type: rq.header("Content-Type"),
-        idempotency_key: rq.header("Idempotency-Key"),
+        idempotency_key: rq.header(Param::IdempotencyKey.name()),
         query: rq.query(),
-        last_event_id: rq.header("Last-Event-ID"),
+        last_event_id: rq.header(Param::LastEventId.name()),
     }
 }
 

@@ -183,6 +183,81 @@ impl Op {
     }
 }
 
+/// A parameter of a request besides the path's show id and the body: a query parameter or
+/// a header. Declared once, for the parser here and the API's documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// `?after=`: a change id.
+    After,
+    /// `?seat_id=`: one seat's changes only.
+    SeatId,
+    /// `?limit=`: the most changes in a page.
+    Limit,
+    /// `?show_id=`: one show only.
+    ShowId,
+    /// The `Last-Event-ID` header: where a resumed event stream starts.
+    LastEventId,
+    /// The `Idempotency-Key` header of holds.
+    IdempotencyKey,
+}
+
+impl Param {
+    /// Its name in the query string, or the header's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Param::After => "after",
+            Param::SeatId => "seat_id",
+            Param::Limit => "limit",
+            Param::ShowId => "show_id",
+            Param::LastEventId => "Last-Event-ID",
+            Param::IdempotencyKey => "Idempotency-Key",
+        }
+    }
+
+    /// Whether it is a header (else a query parameter).
+    pub fn is_header(self) -> bool {
+        matches!(self, Param::LastEventId | Param::IdempotencyKey)
+    }
+
+    /// What it does, for the API's documentation.
+    pub fn description(self) -> &'static str {
+        match self {
+            Param::After => "Only changes after this change id (0: from the beginning).",
+            Param::SeatId => "Only changes about this seat.",
+            Param::Limit => "Most changes in the page.",
+            Param::ShowId => "Audit this show only; without it, every show.",
+            Param::LastEventId => "Resume after this change id (when `after` is not given).",
+            Param::IdempotencyKey => {
+                "Makes the hold safe to retry: a repeat with the same key returns the same hold \
+                 (for a plain hold, only with the same seats; with other seats, 422)."
+            }
+        }
+    }
+}
+
+impl Op {
+    /// The parameters it reads besides the path and the body.
+    pub fn params(self) -> &'static [Param] {
+        match self {
+            Op::Audit => &[Param::ShowId],
+            Op::Hold | Op::HoldBest => &[Param::IdempotencyKey],
+            Op::History => &[Param::After, Param::SeatId, Param::Limit],
+            Op::Events => &[Param::After, Param::LastEventId],
+            Op::Health
+            | Op::Reset
+            | Op::Initialize
+            | Op::Status
+            | Op::Book
+            | Op::Release
+            | Op::Extend
+            | Op::CancelBooking
+            | Op::Map
+            | Op::Block
+            | Op::Unblock => &[],
+        }
+    }
+}
+
 /// The endpoint a path names, and its show id, percent-decoded (raw bytes: maybe not
 /// UTF-8; [`handle`] refuses those). The query string is ignored.
 pub fn resolve(url: &str) -> Option<(Op, Option<Vec<u8>>)> {
@@ -216,10 +291,10 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// The first value of query parameter `name`, percent-decoded (`+` as a space).
-    pub fn param(&self, name: &str) -> Option<String> {
+    /// The first value of query parameter `param`, percent-decoded (`+` as a space).
+    pub fn param(&self, param: Param) -> Option<String> {
         url::form_urlencoded::parse(self.query?.as_bytes())
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| k == param.name())
             .map(|(_, v)| v.into_owned())
     }
 }
@@ -281,7 +356,7 @@ pub fn handle(core: &SeatCore, settings: &Settings, op: Op, show_id: Option<&[u8
     };
     let outcome = match op {
         Op::Health => core.health().map(|h| to_json(&h)),
-        Op::Audit => core.audit(rq.param("show_id").as_deref()).map(|a| to_json(&a)),
+        Op::Audit => core.audit(rq.param(Param::ShowId).as_deref()).map(|a| to_json(&a)),
         Op::Reset => reset(core, rq),
         Op::Initialize => initialize(core, show_id, rq),
         Op::Status => {
@@ -501,13 +576,13 @@ fn change_id(raw: &str) -> Result<i64> {
 /// `?after=&seat_id=&limit=` of a history read.
 fn history_query(rq: &Request) -> Result<HistoryQuery> {
     let mut q = HistoryQuery::default();
-    if let Some(after) = rq.param("after") {
+    if let Some(after) = rq.param(Param::After) {
         q.after = change_id(&after)?;
     }
-    if let Some(limit) = rq.param("limit") {
+    if let Some(limit) = rq.param(Param::Limit) {
         q.limit = limit.trim().parse::<u32>().map_err(|_| InputError::Limit { max: MAX_PAGE })?;
     }
-    q.seat_id = rq.param("seat_id");
+    q.seat_id = rq.param(Param::SeatId);
     Ok(q)
 }
 
@@ -516,7 +591,7 @@ fn history_query(rq: &Request) -> Result<HistoryQuery> {
 fn events_start(core: &SeatCore, show_id: &str, rq: &Request) -> Result<i64> {
     // Both are checked when both are given; `after` wins.
     let resume = rq.last_event_id.map(change_id).transpose()?;
-    let after = match rq.param("after") {
+    let after = match rq.param(Param::After) {
         Some(a) => Some(change_id(&a)?),
         None => resume,
     };
