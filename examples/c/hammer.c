@@ -174,14 +174,14 @@ static int audit(struct shared *s) {
         seatcore_error_free(err);
         return 1;
     }
-    printf("audit: %llu seats, %llu held, %llu booked, %llu problems\n", (unsigned long long)report->seats,
-           (unsigned long long)report->held, (unsigned long long)report->booked,
-           (unsigned long long)report->problem_count);
+    printf("audit: %llu seats, %llu held, %llu booked, %llu problems\n", (unsigned long long)report->summary.seats,
+           (unsigned long long)report->summary.held, (unsigned long long)report->summary.booked,
+           (unsigned long long)report->summary.problem_count);
     for (i = 0; i < report->problems_listed; i++) {
         fprintf(stderr, "hammer: audit: %s\n", report->problems[i]);
     }
-    bad = !report->ok || report->seats != (unsigned long long)s->seats ||
-          report->booked != 2ULL * (unsigned long long)s->booked;
+    bad = !report->summary.ok || report->summary.seats != (unsigned long long)s->seats ||
+          report->summary.booked != 2ULL * (unsigned long long)s->booked;
     seatcore_audit_free(report);
     return bad;
 }

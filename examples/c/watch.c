@@ -232,8 +232,8 @@ int main(int argc, char **argv) {
         failed = 1;
     }
 
-    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !report->ok ||
-        report->booked != (uint64_t)((s->seats + 1) / 2) || report->held != 0) {
+    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !report->summary.ok ||
+        report->summary.booked != (uint64_t)((s->seats + 1) / 2) || report->summary.held != 0) {
         failed |= fail("the audit disagrees");
     }
     seatcore_audit_free(report);

@@ -181,12 +181,13 @@ int main(int argc, char **argv) {
         }
         client.unblock_seats(hall, {"C8"});
         seatcore::Audit audit = client.audit(show_id);
-        std::cout << "audit of " << show_id << ": " << audit.seats << " seats, " << audit.held << " held, "
-                  << audit.booked << " booked, " << audit.problem_count << " problems\n";
+        const seatcore_audit_summary &found = audit.summary;
+        std::cout << "audit of " << show_id << ": " << found.seats << " seats, " << found.held << " held, "
+                  << found.booked << " booked, " << found.problem_count << " problems\n";
         for (const std::string &problem : audit.problems) {
             std::cerr << "kiosk_cpp: audit: " << problem << '\n';
         }
-        if (!audit.ok) {
+        if (!audit.summary.ok) {
             return 1;
         }
     } catch (const seatcore::Error &e) {

@@ -184,15 +184,10 @@ struct BestFilters {
     std::optional<bool> accessible;
 };
 
-// What Client::audit found. `problem_count` counts every problem; `problems` lists them,
+// What Client::audit found. `summary.problem_count` counts every problem; `problems` lists them,
 // or the first of them when there are more (see seatcore_audit_report.problems_listed).
 struct Audit {
-    bool ok;
-    std::uint64_t shows;
-    std::uint64_t seats;
-    std::uint64_t held;
-    std::uint64_t booked;
-    std::uint64_t problem_count;
+    seatcore_audit_summary summary;
     std::vector<std::string> problems;
 };
 
@@ -222,8 +217,7 @@ inline SeatsReleased seats_released(const seatcore_seats_released *r) {
 }
 
 inline Audit audit(const seatcore_audit_report *r) {
-    return Audit{r->ok, r->shows, r->seats, r->held, r->booked, r->problem_count,
-                 strings(r->problems, r->problems_listed)};
+    return Audit{r->summary, strings(r->problems, r->problems_listed)};
 }
 }  // namespace detail
 

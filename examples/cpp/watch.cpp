@@ -102,7 +102,7 @@ int main() {
             ok = ok && e.code() == SEATCORE_SHOW_NOT_FOUND;
         }
         seatcore::Audit audit = client.audit(show);
-        ok = ok && audit.ok && audit.booked == 5 && audit.held == 0;
+        ok = ok && audit.summary.ok && audit.summary.booked == 5 && audit.summary.held == 0;
         std::cout << seen.size() << " changes in order; history and resumed watch agree: " << (ok ? "OK" : "FAILED")
                   << '\n';
         return ok ? 0 : 1;

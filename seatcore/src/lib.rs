@@ -56,8 +56,8 @@ pub use ops::release_seats::SeatsReleased;
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
 pub use types::{
-    iso8601, Booking, Health, Hold, ResetCounts, Seat, SeatCounts, SeatRef, SeatState, ShowStatus, Stats,
-    StatusHead, StatusJson,
+    iso8601, AuditSummary, Booking, Health, Hold, ResetCounts, Seat, SeatCounts, SeatRef, SeatState,
+    ShowStatus, Stats, StatusHead, StatusJson,
 };
 pub use uuid::Uuid;
 pub use watch::{Listener, Watch, CHANNEL as CHANGE_CHANNEL, NOTIFY_GAP, POLL as CHANGE_POLL};

@@ -18,6 +18,25 @@ pub struct Hold {
     pub seat_ids: Vec<String>,
 }
 
+/// The counts of an invariant audit: plain integers, laid out for C too (the C API's
+/// `seatcore_audit_summary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[repr(C)]
+pub struct AuditSummary {
+    /// Whether every invariant holds (no problem found).
+    pub ok: bool,
+    /// How many shows the audit looked at (1 or 0 for one show).
+    pub shows: u64,
+    /// How many seats the audit looked at.
+    pub seats: u64,
+    /// How many of those seats a live hold held at the audit's moment.
+    pub held: u64,
+    /// How many of those seats were booked.
+    pub booked: u64,
+    /// How many problems the audit found in all (0 exactly when `ok`).
+    pub problem_count: u64,
+}
+
 /// A confirmed booking. `booking_id` is the id of the hold it came from; booking the same
 /// hold again returns an equal value.
 ///
@@ -238,7 +257,7 @@ pub struct Stats {
     pub pool_connections: u32,
     pub pool_idle: u32,
     pub pool_max: u32,
-    /// Groups of holds made (see [`crate::Options::group_holds`]), by size: element `i`
+    /// Groups of holds made (holds grouped into one transaction), by size: element `i`
     /// counts groups of `2^i` to `2^(i+1) - 1` holds (1, 2-3, 4-7, ...; the last, 256 and
     /// more). A hold made alone is a group of one.
     pub hold_groups: [u64; crate::GROUP_SIZE_BUCKETS],

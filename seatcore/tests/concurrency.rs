@@ -46,11 +46,11 @@ fn distinct_seats(rng: &mut fastrand::Rng, map: &[String], n: usize) -> Vec<Stri
 /// counts adding up.
 fn assert_consistent(core: &SeatCore, show: &str) {
     let audit = core.audit(Some(show)).unwrap();
-    assert!(audit.ok, "{:#?}", audit.problems);
+    assert!(audit.summary.ok, "{:#?}", audit.problems);
     let st = core.seat_status(show).unwrap();
     assert!(st.counts.invariants_valid);
     assert_eq!(st.counts.available + st.counts.held + st.counts.booked, st.counts.total);
-    assert_eq!(st.counts.booked, audit.booked, "bookings are final");
+    assert_eq!(st.counts.booked, audit.summary.booked, "bookings are final");
 }
 
 #[test]

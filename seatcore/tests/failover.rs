@@ -85,7 +85,7 @@ fn several_hosts_reach_the_one_that_takes_writes() {
             .query_one("SELECT count(*) FROM bookings WHERE show_id = $1", &[&show])
             .unwrap();
         assert_eq!(row.get::<_, i64>(0), 1, "the booking is on the writable host");
-        assert!(core.audit(Some(&show)).unwrap().ok);
+        assert!(core.audit(Some(&show)).unwrap().summary.ok);
     }
     assert!(!has_schema(&read_only), "nothing was written to the read-only host");
 
@@ -146,7 +146,7 @@ fn a_primary_that_stops_taking_writes_is_left_at_once() {
     let old_client = &mut old.client();
     let on_old: i64 = old_client.query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
     assert_eq!(on_old, 0, "nothing was written to the old primary once it was read-only");
-    assert!(on_new.audit(None).unwrap().ok);
+    assert!(on_new.audit(None).unwrap().summary.ok);
 }
 
 #[test]
@@ -215,5 +215,5 @@ fn reads_go_to_a_standby_and_say_how_far_behind_it_is() {
     let status = core.seat_status("s1").unwrap();
     assert_eq!((status.counts.booked, status.counts.replayed_at), (1, None));
     assert_eq!(core.history("s1", &HistoryQuery::default()).unwrap().changes.len(), 3);
-    assert!(core.audit(None).unwrap().ok);
+    assert!(core.audit(None).unwrap().summary.ok);
 }

@@ -170,7 +170,7 @@ fn a_handle_made_before_fork_works_in_children_and_parent() {
         assert_eq!(s.state, seatcore::SeatState::Held, "seat {i}");
     }
     let audit = core.audit(Some("s")).unwrap();
-    assert!(audit.ok, "{:?}", audit.problems);
+    assert!(audit.summary.ok, "{:?}", audit.problems);
 }
 
 #[test]
@@ -324,5 +324,5 @@ fn children_wait_in_their_own_pool_while_the_parents_threads_wait_in_theirs() {
     busy.stop();
     assert_eq!(exits, vec![Some(0); 6], "every child made its holds (None: hung)");
     let audit = core.audit(Some("s")).unwrap();
-    assert!(audit.ok && audit.held == 6 * 15, "{audit:?}");
+    assert!(audit.summary.ok && audit.summary.held == 6 * 15, "{audit:?}");
 }

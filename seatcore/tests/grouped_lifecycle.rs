@@ -73,7 +73,7 @@ fn answered<R: Copy, T: std::fmt::Debug>(
 
 fn assert_audit(core: &SeatCore, show: &str) {
     let audit = core.audit(Some(show)).unwrap();
-    assert!(audit.ok, "{:#?}", audit.problems);
+    assert!(audit.summary.ok, "{:#?}", audit.problems);
 }
 
 /// The show's records of `kind`, by hold: the transaction that wrote each (its change id's

@@ -81,11 +81,11 @@ fn a_group_decides_in_order_and_a_refusal_refuses_nothing_else() {
     let mut expected = vec![];
     expected.extend(held.iter().map(|h| h.hold_id));
     assert_eq!(&grants[1..], expected, "one record per winner, in group order, after S11's");
-    assert!(core.audit(Some("g")).unwrap().ok);
+    assert!(core.audit(Some("g")).unwrap().summary.ok);
     // Each of the group's holds is like any other: book one, release another.
     core.book("g", &held[0].hold_id.to_string()).unwrap();
     core.release("g", &held[1].hold_id.to_string()).unwrap();
-    assert!(core.audit(Some("g")).unwrap().ok);
+    assert!(core.audit(Some("g")).unwrap().summary.ok);
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn a_group_too_big_for_one_call_decides_the_same_way() {
     let status = core.seat_status("g").unwrap();
     assert_eq!(status.counts.held as usize, 1 + big.len() + 2 + 1);
     let audit = core.audit(Some("g")).unwrap();
-    assert!(audit.ok, "{audit:?}");
+    assert!(audit.summary.ok, "{audit:?}");
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn a_hot_seat_in_one_group_has_exactly_one_winner() {
     let stats = core.stats();
     assert_eq!((stats.holds_granted, stats.holds_refused), (1, 49));
     assert_eq!(stats.hold_groups[5], 1, "one group of 32 to 63 holds: {:?}", stats.hold_groups);
-    assert!(core.audit(Some("hot")).unwrap().ok);
+    assert!(core.audit(Some("hot")).unwrap().summary.ok);
 }
 
 #[test]
@@ -250,7 +250,7 @@ fn threads_holding_at_once_are_grouped_and_every_grant_is_sound() {
     }
     assert_eq!(holder, None);
     assert!(per_hold.values().all(|&n| n == (1, 1)), "each hold once held and once released");
-    assert!(core.audit(None).unwrap().ok);
+    assert!(core.audit(None).unwrap().summary.ok);
 }
 
 /// The same load with grouping off gives the same guarantees (the option is honoured: no
@@ -275,5 +275,5 @@ fn holds_made_alone_when_grouping_is_off() {
     }
     assert_eq!(core.stats().hold_groups, [0; seatcore::GROUP_SIZE_BUCKETS]);
     assert_eq!(core.seat_status("alone").unwrap().counts.held, 160);
-    assert!(core.audit(None).unwrap().ok);
+    assert!(core.audit(None).unwrap().summary.ok);
 }

@@ -37,7 +37,7 @@ fn a_hold_beside_another_show(label: &str, seats: &[&str]) -> (TestDb, SeatCore,
 
 fn assert_audit(core: &SeatCore, show: &str) {
     let audit = core.audit(Some(show)).unwrap();
-    assert!(audit.ok, "{:#?}", audit.problems);
+    assert!(audit.summary.ok, "{:#?}", audit.problems);
     let st = core.seat_status(show).unwrap();
     assert!(st.counts.invariants_valid, "{:?}", st.counts);
     assert_eq!(st.counts.available + st.counts.held + st.counts.booked, st.counts.total);
@@ -232,7 +232,7 @@ fn releasing_every_seat_releases_the_hold() {
     assert!(matches!(core.release("s", &id), Err(Error::HoldNotFound)));
     assert!(matches!(core.book("s", &id), Err(Error::HoldNotFound)));
     assert!(matches!(core.release_seats("s", &id, &["A1"]), Err(Error::HoldNotFound)));
-    assert_eq!(core.audit(Some("s")).unwrap().held, 0);
+    assert_eq!(core.audit(Some("s")).unwrap().summary.held, 0);
     assert_eq!(core.sweep_expired().unwrap(), 0, "no hold row is left behind");
     let kinds: Vec<_> = history(&db, &core, "s").into_iter().map(|c| (c.kind, c.seat_ids)).collect();
     assert_eq!(
@@ -353,7 +353,7 @@ fn the_audit_catches_a_seat_that_carries_a_cancelled_booking() {
         .execute("UPDATE bookings SET cancelled_at = now() WHERE booking_id = $1", &[&hold.hold_id])
         .unwrap();
     let audit = core.audit(Some("s")).unwrap();
-    assert!(!audit.ok);
+    assert!(!audit.summary.ok);
     assert_eq!(
         audit.problems,
         [format!("show s: seat A1 is booked by {}, which was cancelled", hold.hold_id)]
@@ -527,7 +527,7 @@ fn nothing_is_written_when_a_hold_s_seats_do_not_all_carry_it() {
     assert_eq!(row.get::<_, Vec<String>>(1), ["A1", "A2", "A3"]);
     assert_eq!(history(&db, &core, "s").len(), changes);
     // the audit names the damage
-    assert!(!core.audit(Some("s")).unwrap().ok);
+    assert!(!core.audit(Some("s")).unwrap().summary.ok);
     core.reset_all().unwrap();
 }
 
@@ -690,8 +690,8 @@ fn the_lifecycle_races_keep_every_invariant() {
                         }
                     }
                     let audit = core.audit(Some("race")).unwrap();
-                    assert!(audit.ok, "after a step: {:#?}", audit.problems);
-                    assert_eq!(audit.seats, 48);
+                    assert!(audit.summary.ok, "after a step: {:#?}", audit.problems);
+                    assert_eq!(audit.summary.seats, 48);
                     steps.fetch_add(1, Ordering::Relaxed);
                 }
                 std::mem::forget(flag);
@@ -752,7 +752,7 @@ fn the_lifecycle_races_keep_every_invariant() {
         .filter(|c| c.kind == ChangeKind::Booked && !cancelled.contains(&c.booking_id.unwrap()))
         .map(|c| c.seat_ids.len() as u64)
         .sum();
-    assert_eq!(core.audit(Some("race")).unwrap().booked, in_force);
+    assert_eq!(core.audit(Some("race")).unwrap().summary.booked, in_force);
 }
 
 /// A hold's (or booking's) id and its seats.

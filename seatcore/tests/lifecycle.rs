@@ -354,21 +354,24 @@ fn the_audit_finds_broken_rows_and_passes_clean_ones() {
     let b = core.hold("s", &["S3"], 60).unwrap();
     core.book("s", &b.hold_id.to_string()).unwrap();
     let audit = core.audit(None).unwrap();
-    assert!(audit.ok, "{:?}", audit.problems);
-    assert_eq!((audit.shows, audit.seats, audit.held, audit.booked), (2, 8, 2, 1));
-    assert_eq!(core.audit(Some("t")).unwrap().seats, 2);
-    assert_eq!(core.audit(Some("none")).unwrap().shows, 0);
+    assert!(audit.summary.ok, "{:?}", audit.problems);
+    assert_eq!(
+        (audit.summary.shows, audit.summary.seats, audit.summary.held, audit.summary.booked),
+        (2, 8, 2, 1)
+    );
+    assert_eq!(core.audit(Some("t")).unwrap().summary.seats, 2);
+    assert_eq!(core.audit(Some("none")).unwrap().summary.shows, 0);
 
     let mut c = db.client();
     // a live hold whose seat forgot it, and a seat booked by a booking that does not list it
     c.execute("UPDATE seats SET hold_id = NULL, hold_expires_at = NULL WHERE seat_id = 'S2'", &[]).unwrap();
     c.execute("UPDATE bookings SET seat_nos = '{5}', seat_ids = '{S5}'", &[]).unwrap();
     let audit = core.audit(Some("s")).unwrap();
-    assert!(!audit.ok);
-    assert_eq!(audit.problem_count, 3, "{:#?}", audit.problems);
+    assert!(!audit.summary.ok);
+    assert_eq!(audit.summary.problem_count, 3, "{:#?}", audit.problems);
     let text = audit.problems.join("\n");
     assert!(text.contains(&format!("live hold {} lists seat #2", h.hold_id)), "{text}");
     assert!(text.contains("seat S3 is booked by"), "{text}");
     assert!(text.contains("lists seat #5, which does not carry it"), "{text}");
-    assert!(core.audit(Some("t")).unwrap().ok, "other shows are not blamed");
+    assert!(core.audit(Some("t")).unwrap().summary.ok, "other shows are not blamed");
 }

@@ -412,5 +412,5 @@ fn an_initialize_read_as_it_arrives_answers_as_one_read_whole() {
         assert_eq!(again, (409, json!({"error": "show already exists"})));
     }
     let audit = core.audit(None).unwrap();
-    assert!(audit.ok, "{:?}", audit.problems);
+    assert!(audit.summary.ok, "{:?}", audit.problems);
 }

@@ -28,7 +28,7 @@ fn setup<S: AsRef<str>>(label: &str, pool: u32, seats: &[S]) -> (TestDb, SeatCor
 
 fn assert_audit(core: &SeatCore, show: &str) {
     let audit = core.audit(Some(show)).unwrap();
-    assert!(audit.ok, "{:?}", audit.problems);
+    assert!(audit.summary.ok, "{:?}", audit.problems);
 }
 
 fn ids(hold: &seatcore::Hold) -> Vec<&str> {

@@ -165,7 +165,7 @@ unsafe fn run(client: *mut seatcore_client, c: &Call) -> crate::error::seatcore_
             "out written on failure"
         );
     } else if c.op == 7 {
-        assert!((*report).ok, "the audit found problems");
+        assert!((*report).summary.ok, "the audit found problems");
     }
     seatcore_audit_free(report);
     seatcore_hold_free(hold);
@@ -234,7 +234,7 @@ unsafe fn assert_sound(client: *const seatcore_client) {
         .iter()
         .map(|&p| CStr::from_ptr(p).to_string_lossy().into_owned())
         .collect();
-    let ok = r.ok;
+    let ok = r.summary.ok;
     seatcore_audit_free(report);
     assert!(ok && problems.is_empty(), "the audit found problems: {problems:?}");
 }

@@ -8,7 +8,7 @@
 use std::ffi::c_char;
 
 use seatcore_core::{
-    iso8601, Audit, Booking, Cancellation, DateTime, Hold, SeatState, ShowStatus, Utc, Uuid,
+    iso8601, Audit, AuditSummary, Booking, Cancellation, DateTime, Hold, SeatState, ShowStatus, Utc, Uuid,
 };
 
 use crate::args::seatcore_seats;
@@ -269,19 +269,10 @@ pub extern "C" fn seatcore_seat_state_name(state: u32) -> *const c_char {
 // has it.
 #[repr(C)]
 pub struct seatcore_audit_report {
-    /// True when every invariant holds (no problem found).
-    pub ok: bool,
-    /// How many shows the audit looked at (1 or 0 for one show).
-    pub shows: u64,
-    /// How many seats the audit looked at.
-    pub seats: u64,
-    /// How many of those seats a live hold held at the audit's moment.
-    pub held: u64,
-    /// How many of those seats were booked.
-    pub booked: u64,
-    /// How many problems the audit found in all (0 exactly when `ok`). The report lists the
+    /// Whether every invariant holds, what was looked at, and how many problems were found
+    /// in all (`summary.problem_count`, 0 exactly when `summary.ok`). The report lists the
     /// first of them only: see `problems_listed`.
-    pub problem_count: u64,
+    pub summary: AuditSummary,
     /// The listed problems, sentences such as `"show s1: seat A1 is held by ..., which is no
     /// live hold of it"`: `problems_listed` of them, all of them or the first 100 when
     /// there are more.
@@ -297,16 +288,7 @@ impl View for seatcore_audit_report {
 pub(crate) fn audit_report(audit: Audit) -> *mut seatcore_audit_report {
     handle::object(|store| {
         let (problems, problems_listed) = store.list(audit.problems);
-        seatcore_audit_report {
-            ok: audit.ok,
-            shows: audit.shows,
-            seats: audit.seats,
-            held: audit.held,
-            booked: audit.booked,
-            problem_count: audit.problem_count,
-            problems,
-            problems_listed,
-        }
+        seatcore_audit_report { summary: audit.summary, problems, problems_listed }
     })
 }
 

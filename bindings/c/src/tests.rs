@@ -6,7 +6,7 @@ use std::ptr;
 use std::time::Duration;
 
 use seatcore_core::testing::TestDb;
-use seatcore_core::{validate, ErrorKind, OptionRange, Options, Sweeper, MAX_REPORTED_PROBLEMS};
+use seatcore_core::{validate, Audit, ErrorKind, OptionRange, Options, Sweeper, MAX_REPORTED_PROBLEMS};
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
@@ -354,20 +354,8 @@ pub(crate) fn hold_with_key(
     }
 }
 
-/// An audit report read through its C fields.
-#[derive(Debug)]
-pub(crate) struct AuditView {
-    ok: bool,
-    shows: u64,
-    seats: u64,
-    held: u64,
-    booked: u64,
-    problem_count: u64,
-    problems: Vec<String>,
-}
-
 /// Audits through `seatcore_audit` (every show with `None`) and frees the report.
-fn audit(c: &Client, show: Option<&str>) -> AuditView {
+fn audit(c: &Client, show: Option<&str>) -> Audit {
     let show = show.map(cs);
     let mut report = ptr::null_mut();
     let mut err = ptr::null_mut();
@@ -379,24 +367,19 @@ fn audit(c: &Client, show: Option<&str>) -> AuditView {
         }
         assert!(err.is_null());
         let r = &*report;
-        let view = AuditView {
-            ok: r.ok,
-            shows: r.shows,
-            seats: r.seats,
-            held: r.held,
-            booked: r.booked,
-            problem_count: r.problem_count,
-            problems: texts(r.problems, r.problems_listed),
-        };
+        let view = Audit { summary: r.summary, problems: texts(r.problems, r.problems_listed) };
         seatcore_audit_free(report);
         view
     }
 }
 
 /// The end state of a test: the audit finds every invariant kept.
-pub(crate) fn assert_sound(c: &Client) -> AuditView {
+pub(crate) fn assert_sound(c: &Client) -> Audit {
     let a = audit(c, None);
-    assert!(a.ok && a.problem_count == 0 && a.problems.is_empty(), "the audit found problems: {a:#?}");
+    assert!(
+        a.summary.ok && a.summary.problem_count == 0 && a.problems.is_empty(),
+        "the audit found problems: {a:#?}"
+    );
     a
 }
 
@@ -475,7 +458,7 @@ fn hold_book_status_release_reset() {
         assert_eq!(take_error(err, SEATCORE_HOLD_NOT_FOUND), "hold not found");
         seatcore_hold_free(h);
         let mid = assert_sound(&c);
-        assert_eq!((mid.held, mid.booked), (0, 2));
+        assert_eq!((mid.summary.held, mid.summary.booked), (0, 2));
 
         // health, sweep, stats, reset
         let mut shows = 0u64;
@@ -492,7 +475,7 @@ fn hold_book_status_release_reset() {
         assert_eq!(reset, seatcore_reset_counts { holds_cleared: 0, bookings_cleared: 1, seats_reset: 2 });
     }
     let end = assert_sound(&c);
-    assert_eq!((end.shows, end.seats, end.held, end.booked), (1, 4, 0, 0));
+    assert_eq!((end.summary.shows, end.summary.seats, end.summary.held, end.summary.booked), (1, 4, 0, 0));
     // the database agrees
     let booked: i64 = db.client().query_one("SELECT count(*) FROM bookings", &[]).unwrap().get(0);
     assert_eq!(booked, 0);
@@ -540,7 +523,7 @@ fn keyed_holds_and_domain_errors() {
         take_error(err, SEATCORE_SHOW_NOT_FOUND);
     }
     let end = assert_sound(&c);
-    assert_eq!((end.seats, end.held, end.booked), (2, 1, 0));
+    assert_eq!((end.summary.seats, end.summary.held, end.summary.booked), (2, 1, 0));
 }
 
 // ---- bad input: an error code and a message, nothing written, nothing changed ----
@@ -655,7 +638,7 @@ fn bad_input_writes_nothing() {
     let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
     assert_eq!(holds, 0);
     let end = assert_sound(&c);
-    assert_eq!((end.seats, end.held, end.booked), (2, 0, 0));
+    assert_eq!((end.summary.seats, end.summary.held, end.summary.booked), (2, 0, 0));
 }
 
 #[test]
@@ -880,7 +863,7 @@ fn one_client_many_threads() {
         assert!(counts.invariants_valid);
     }
     let end = assert_sound(&c);
-    assert_eq!((end.seats, end.held as usize, end.booked), (20, n, 0));
+    assert_eq!((end.summary.seats, end.summary.held as usize, end.summary.booked), (20, n, 0));
 }
 
 #[test]
@@ -927,7 +910,7 @@ fn sweeper_removes_expired_holds() {
     let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
     assert_eq!(holds, 0);
     let end = assert_sound(&c);
-    assert_eq!((end.seats, end.held), (1, 0));
+    assert_eq!((end.summary.seats, end.summary.held), (1, 0));
 }
 
 #[test]
@@ -1005,13 +988,22 @@ fn audit_reports_what_it_finds() {
 
     // every show, one show, an unknown show
     let all = assert_sound(&c);
-    assert_eq!((all.shows, all.seats, all.held, all.booked), (2, 4, 1, 2));
+    assert_eq!((all.summary.shows, all.summary.seats, all.summary.held, all.summary.booked), (2, 4, 1, 2));
     let one = audit(&c, Some("s2"));
-    assert!(one.ok);
-    assert_eq!((one.shows, one.seats, one.held, one.booked, one.problem_count), (1, 1, 1, 0, 0));
+    assert!(one.summary.ok);
+    assert_eq!(
+        (
+            one.summary.shows,
+            one.summary.seats,
+            one.summary.held,
+            one.summary.booked,
+            one.summary.problem_count
+        ),
+        (1, 1, 1, 0, 0)
+    );
     let none = audit(&c, Some("no_such_show"));
-    assert!(none.ok);
-    assert_eq!((none.shows, none.seats), (0, 0));
+    assert!(none.summary.ok);
+    assert_eq!((none.summary.shows, none.summary.seats), (0, 0));
 
     // bad arguments: a code, nothing written
     unsafe {
@@ -1046,13 +1038,13 @@ fn audit_reports_what_it_finds() {
         )
         .unwrap();
     let broken = audit(&c, None);
-    assert!(!broken.ok);
-    assert_eq!(broken.problem_count, 2);
+    assert!(!broken.summary.ok);
+    assert_eq!(broken.summary.problem_count, 2);
     assert_eq!(broken.problems.len(), 2);
     assert!(broken.problems.iter().any(|p| p == "show s2: declares 5 seats but has 1"), "{broken:?}");
     assert!(broken.problems.iter().any(|p| p.starts_with("show s1: seat A3 is held by ")), "{broken:?}");
     let s1 = audit(&c, Some("s1"));
-    assert_eq!((s1.ok, s1.problem_count), (false, 1));
+    assert_eq!((s1.summary.ok, s1.summary.problem_count), (false, 1));
 
     // More problems than a report lists: the count says how many there are.
     let seats: Vec<String> = (1..=MAX_REPORTED_PROBLEMS + 20).map(|i| format!("S{i}")).collect();
@@ -1066,8 +1058,8 @@ fn audit_reports_what_it_finds() {
         )
         .unwrap();
     let many = audit(&c, Some("many"));
-    assert!(!many.ok);
-    assert_eq!(many.problem_count as usize, MAX_REPORTED_PROBLEMS + 20);
+    assert!(!many.summary.ok);
+    assert_eq!(many.summary.problem_count as usize, MAX_REPORTED_PROBLEMS + 20);
     assert_eq!(many.problems.len(), MAX_REPORTED_PROBLEMS);
 }
 

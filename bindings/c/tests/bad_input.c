@@ -254,13 +254,13 @@ int main(void) {
     rc = seatcore_audit(client, show, &report, NULL);
     CHECK(rc == SEATCORE_OK);
     if (rc == SEATCORE_OK) {
-        CHECK(report->ok && report->shows == 1 && report->seats == 3);
-        CHECK(report->held == 0 && report->booked == 0);
-        CHECK(report->problem_count == 0 && report->problems_listed == 0);
+        CHECK(report->summary.ok && report->summary.shows == 1 && report->summary.seats == 3);
+        CHECK(report->summary.held == 0 && report->summary.booked == 0);
+        CHECK(report->summary.problem_count == 0 && report->problems_listed == 0);
         seatcore_audit_free(report);
     }
     report = NULL;
-    CHECK(seatcore_audit(client, NULL, &report, NULL) == SEATCORE_OK && report->ok);
+    CHECK(seatcore_audit(client, NULL, &report, NULL) == SEATCORE_OK && report->summary.ok);
     seatcore_audit_free(report);
 
     /* Every _free takes NULL. */

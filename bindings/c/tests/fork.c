@@ -165,8 +165,8 @@ static int check(void) {
         }
     }
     seatcore_status_free(status);
-    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !report->ok ||
-        report->held != CHILDREN * HOLDS_PER_CHILD) {
+    if (seatcore_audit(client, show_id, &report, NULL) != SEATCORE_OK || !report->summary.ok ||
+        report->summary.held != CHILDREN * HOLDS_PER_CHILD) {
         fprintf(stderr, "fork: the audit disagrees\n");
         failed = 1;
     }

@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
     err = NULL;
     rc = seatcore_audit(client, show, &audit, &err);
     if (expect("audit", rc, SEATCORE_OK, err)) {
-        CHECK(audit->ok && audit->held == 0 && audit->booked == 0);
+        CHECK(audit->summary.ok && audit->summary.held == 0 && audit->summary.booked == 0);
     }
 
 done:

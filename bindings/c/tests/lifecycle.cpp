@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
         check(retried.id == keyed.id && retried.seat_ids == keyed.seat_ids, "a keyed retry: the same hold");
         client.release_hold(show, keyed.id);
         auto audit = client.audit(show);
-        check(audit.ok && audit.held == 0 && audit.booked == 0, "the audit");
+        check(audit.summary.ok && audit.summary.held == 0 && audit.summary.booked == 0, "the audit");
         std::cout << "cancelled " << cancelled.id << " at " << cancelled.at << "\n";
     } catch (const seatcore::Error &e) {
         std::cerr << "lifecycle_cpp: " << e.code_name() << ": " << e.what() << "\n";

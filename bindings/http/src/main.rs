@@ -166,10 +166,10 @@ fn audit(database_url: Option<String>, show_id: Option<&str>) -> ExitCode {
         Ok(audit) => {
             // An Audit is plain numbers and strings: it always serializes.
             println!("{}", serde_json::to_string_pretty(&audit).unwrap_or_default());
-            if audit.ok {
+            if audit.summary.ok {
                 ExitCode::SUCCESS
             } else {
-                eprintln!("seatcore-server: audit: {} problem(s) found", audit.problem_count);
+                eprintln!("seatcore-server: audit: {} problem(s) found", audit.summary.problem_count);
                 ExitCode::from(1)
             }
         }

@@ -698,8 +698,8 @@ fn schemas(settings: &Settings) -> Value {
 mod tests {
     use super::*;
     use seatcore::{
-        Audit, Booking, Cancellation, Health, Hold, ResetCounts, Seat, SeatCounts, SeatState, SeatsReleased,
-        ShowStatus, Utc, Uuid,
+        Audit, AuditSummary, Booking, Cancellation, Health, Hold, ResetCounts, Seat, SeatCounts, SeatState,
+        SeatsReleased, ShowStatus, Utc, Uuid,
     };
 
     fn doc() -> Value {
@@ -911,8 +911,8 @@ mod tests {
         let seat = Seat { seat_id: "A1".into(), state: SeatState::Held, hold_expires_at: Some(now) };
         let status =
             ShowStatus { show_id: "s".into(), counts: SeatCounts::default(), seats: vec![seat.clone()] };
-        let audit =
-            Audit { ok: true, shows: 1, seats: 1, held: 0, booked: 0, problem_count: 0, problems: vec![] };
+        let summary = AuditSummary { ok: true, shows: 1, seats: 1, held: 0, booked: 0, problem_count: 0 };
+        let audit = Audit { summary, problems: vec![] };
         check_shape(&doc, "Hold", &serde_json::to_value(&hold).unwrap(), &[]);
         check_shape(&doc, "Booking", &serde_json::to_value(&booking).unwrap(), &[]);
         check_shape(&doc, "Seat", &serde_json::to_value(&seat).unwrap(), &["hold_expires_at"]);

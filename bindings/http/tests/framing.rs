@@ -161,7 +161,7 @@ fn big_show(db: &TestDb) -> usize {
 fn assert_audit_ok(db: &TestDb) {
     let core = seatcore::SeatCore::connect(&db.url, seatcore::Options::DEFAULT).expect("connecting");
     let audit = core.audit(None).expect("the audit runs");
-    assert!(audit.ok, "invariants broken: {:?}", audit.problems);
+    assert!(audit.summary.ok, "invariants broken: {:?}", audit.problems);
 }
 
 #[test]

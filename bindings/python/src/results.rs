@@ -297,17 +297,17 @@ result_methods! {
     Audit;
     getters {
         /// Whether every invariant holds.
-        ok -> bool = |a| a.ok;
+        ok -> bool = |a| a.summary.ok;
         /// Shows looked at (0 for an unknown show).
-        shows -> u64 = |a| a.shows;
+        shows -> u64 = |a| a.summary.shows;
         /// Seats looked at.
-        seats -> u64 = |a| a.seats;
+        seats -> u64 = |a| a.summary.seats;
         /// Seats held by a live hold at the audit's moment.
-        held -> u64 = |a| a.held;
+        held -> u64 = |a| a.summary.held;
         /// Seats booked at the audit's moment.
-        booked -> u64 = |a| a.booked;
+        booked -> u64 = |a| a.summary.booked;
         /// How many problems were found in all.
-        problem_count -> u64 = |a| a.problem_count;
+        problem_count -> u64 = |a| a.summary.problem_count;
         /// The first problems found (at most `MAX_REPORTED_PROBLEMS`), each a sentence naming
         /// the show, seat and hold or booking.
         problems -> Tuple<&[String]> = |a| Tuple(&a.problems);

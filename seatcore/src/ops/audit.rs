@@ -6,7 +6,7 @@ use postgres::types::Type;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::{validate, OnLost, SeatCore};
+use crate::{validate, AuditSummary, OnLost, SeatCore};
 
 /// Most problems one audit reports; the count says how many there were in all.
 pub const MAX_REPORTED_PROBLEMS: usize = 100;
@@ -14,17 +14,12 @@ pub const MAX_REPORTED_PROBLEMS: usize = 100;
 /// What an audit found. `problems` is empty exactly when every invariant holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Audit {
-    /// Whether every invariant holds.
-    pub ok: bool,
-    /// Shows and seats looked at.
-    pub shows: u64,
-    pub seats: u64,
-    /// Seats held by a live hold, and booked, at the audit's moment.
-    pub held: u64,
-    pub booked: u64,
-    /// How many problems were found, and the first [`MAX_REPORTED_PROBLEMS`] of them,
-    /// each a sentence naming the show, seat and hold or booking.
-    pub problem_count: u64,
+    /// What was looked at and how many problems were found. Serialized inline: the audit
+    /// document is `{"ok", "shows", "seats", "held", "booked", "problem_count", "problems"}`.
+    #[serde(flatten)]
+    pub summary: AuditSummary,
+    /// The first [`MAX_REPORTED_PROBLEMS`] problems, each a sentence naming the show, seat
+    /// and hold or booking.
     pub problems: Vec<String>,
 }
 
@@ -106,15 +101,15 @@ impl SeatCore {
                 .expect("an aggregate returns one row");
             let count = |i: usize| row.get::<_, i64>(i) as u64;
             let problems: Vec<String> = row.get(5);
-            Ok(Audit {
+            let summary = AuditSummary {
                 ok: count(4) == 0,
                 shows: count(0),
                 seats: count(1),
                 held: count(2),
                 booked: count(3),
                 problem_count: count(4),
-                problems,
-            })
+            };
+            Ok(Audit { summary, problems })
         })
     }
 }
