@@ -3,8 +3,9 @@
 //! same file, through the `SEATCORE_HEADER` variable this script sets.
 //!
 //! The core's plain-integer `#[repr(C)]` types that C takes as they are (`Stats` and
-//! `AuditSummary`, exported as `seatcore_stats` and `seatcore_audit_summary`) come from the core's own source: cbindgen reads `types.rs` too, and
-//! `cbindgen.toml` gives them their C names.
+//! `AuditSummary`, exported as `seatcore_stats` and `seatcore_audit_summary`) come from
+//! the core's own source: cbindgen reads `types.rs` too, and `cbindgen.toml` gives them
+//! their C names.
 
 use std::path::PathBuf;
 
