@@ -2,10 +2,11 @@
 //! it next to the library: `<target dir>/<profile>/include/seatcore.h`. The tests read the
 //! same file, through the `SEATCORE_HEADER` variable this script sets.
 //!
-//! The core's plain-integer `#[repr(C)]` types that C takes as they are (`Stats` and
-//! `AuditSummary`, exported as `seatcore_stats` and `seatcore_audit_summary`) come from
-//! the core's own source: cbindgen reads `types.rs` too, and `cbindgen.toml` gives them
-//! their C names.
+//! The core's plain `#[repr(C)]` types that C takes as they are (`Stats`, `AuditSummary`
+//! and `SeatState`, exported as `seatcore_stats`, `seatcore_audit_summary` and
+//! `seatcore_seat_state`) come from the core's own source: cbindgen reads `types.rs` too,
+//! and `cbindgen.toml` gives them their C names (`SeatState`'s constants are named by an
+//! annotation on it).
 
 use std::path::PathBuf;
 

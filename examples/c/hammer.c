@@ -206,7 +206,7 @@ static int check(struct shared *s) {
     for (i = 0; i < status->seat_count; i++) {
         const seatcore_seat *seat = &status->seats[i];
         int k = seat_index(seat->seat_id);
-        if ((seat->state == SEATCORE_SEAT_BOOKED) != (s->booked_by[k] != -1)) {
+        if ((seat->state == SEATCORE_SEAT_STATE_BOOKED) != (s->booked_by[k] != -1)) {
             fprintf(stderr, "hammer: seat %s is %s in the database but the threads say otherwise\n",
                     seat->seat_id, seatcore_seat_state_name(seat->state));
             bad = 1;

@@ -91,11 +91,11 @@ static int show_seat_map(const seatcore_client *client, const char *show_id,
             row = seat->seat_id[0];
             printf("%s  %c |", i ? "\n" : "", row);
         }
-        printf(" %s", seat->state == SEATCORE_SEAT_AVAILABLE ? "."
-                      : seat->state == SEATCORE_SEAT_HELD    ? "h"
-                      : seat->state == SEATCORE_SEAT_BLOCKED ? "#"
-                                                             : "X");
-        if (seat->state == SEATCORE_SEAT_AVAILABLE && *found < 2) {
+        printf(" %s", seat->state == SEATCORE_SEAT_STATE_AVAILABLE ? "."
+                      : seat->state == SEATCORE_SEAT_STATE_HELD    ? "h"
+                      : seat->state == SEATCORE_SEAT_STATE_BLOCKED ? "#"
+                                                                   : "X");
+        if (seat->state == SEATCORE_SEAT_STATE_AVAILABLE && *found < 2) {
             strncpy(picked[*found], seat->seat_id, 64);
             picked[*found][64] = '\0';
             (*found)++;

@@ -50,8 +50,10 @@ std::vector<std::string> print_seat_map(const seatcore::Client &client, const st
             std::cout << "\n  " << row << " |";
         }
         std::cout << ' '
-                  << (seat.state == SEATCORE_SEAT_AVAILABLE ? '.' : seat.state == SEATCORE_SEAT_HELD ? 'h' : 'X');
-        if (seat.state == SEATCORE_SEAT_AVAILABLE && free_seats.size() < 2) {
+                  << (seat.state == SEATCORE_SEAT_STATE_AVAILABLE ? '.'
+                      : seat.state == SEATCORE_SEAT_STATE_HELD    ? 'h'
+                                                                  : 'X');
+        if (seat.state == SEATCORE_SEAT_STATE_AVAILABLE && free_seats.size() < 2) {
             free_seats.push_back(seat.seat_id);
         }
     }

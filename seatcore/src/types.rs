@@ -52,6 +52,11 @@ pub struct Booking {
 }
 
 /// The state of one seat at the moment of a read. Serializes to its contract name.
+///
+/// Laid out for C too: the C API's `seatcore_seat_state`, whose constants are
+/// `SEATCORE_SEAT_STATE_` + the variant's name (`SEATCORE_SEAT_STATE_HELD`).
+///
+/// cbindgen:rename-all=QualifiedScreamingSnakeCase
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[repr(u32)]

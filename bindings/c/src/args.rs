@@ -3,9 +3,10 @@
 
 use std::ffi::{c_char, CStr};
 
-use seatcore_core::{validate, SeatCore};
+use seatcore_core::{validate, Hold, SeatCore};
 
 use crate::error::{boundary, seatcore_error, seatcore_result, Failure};
+use crate::results::{self, seatcore_hold};
 use crate::seatcore_client;
 
 /// A required pointer argument, as a shared reference.
@@ -88,6 +89,26 @@ pub(crate) unsafe fn on_show_out<T>(
         let out = self::out(out, "out")?;
         *out = body(core, show_id)?;
         Ok(())
+    })
+}
+
+/// As [`on_show_out`], for a call that makes a hold: reads the optional `request_key` too
+/// (NULL for none) and gives it to `make`, which holds with the key when there is one; the
+/// hold `make` gives is handed back as a new `seatcore_hold`.
+///
+/// # Safety
+/// As [`on_show_out`]; `request_key` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn on_show_hold(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    request_key: *const c_char,
+    out: *mut *mut seatcore_hold,
+    err: *mut *mut seatcore_error,
+    make: impl FnOnce(&SeatCore, &str, Option<&str>) -> Result<Hold, Failure>,
+) -> seatcore_result {
+    on_show_out(client, show_id, out, err, |core, show_id| {
+        let key = optional_text(request_key, "request_key")?;
+        Ok(results::hold(make(core, show_id, key)?))
     })
 }
 

@@ -41,7 +41,7 @@ pub use error::{seatcore_error, seatcore_result};
 pub use lifecycle::*;
 pub use results::{
     seatcore_audit_report, seatcore_booking, seatcore_cancellation, seatcore_hold, seatcore_record,
-    seatcore_seat, seatcore_seat_counts, seatcore_seat_state, seatcore_status,
+    seatcore_seat, seatcore_seat_counts, seatcore_status,
 };
 pub use seat_map::{
     seatcore_best_filters, seatcore_map, seatcore_map_seat, SEATCORE_ACCESSIBLE_ONLY, SEATCORE_ANY,
@@ -308,13 +308,12 @@ pub unsafe extern "C" fn seatcore_hold_seats(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show_out(client, show_id, out, err, |core, show_id| {
+    args::on_show_hold(client, show_id, request_key, out, err, |core, show_id, key| {
         let ids = args::seats(seats, validate::MAX_SEATS_PER_HOLD)?;
-        let hold = match args::optional_text(request_key, "request_key")? {
+        Ok(match key {
             Some(key) => core.hold_with_key(show_id, &ids, seconds, key)?,
             None => core.hold(show_id, &ids, seconds)?,
-        };
-        Ok(results::hold(hold))
+        })
     })
 }
 

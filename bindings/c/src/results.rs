@@ -96,18 +96,6 @@ pub(crate) fn optional_moment<I>(store: &mut Store<I>, t: Option<&DateTime<Utc>>
     t.map_or((NO_STRING, 0), |t| moment(store, t))
 }
 
-/// The state of one seat.
-#[allow(non_camel_case_types)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum seatcore_seat_state {
-    SEATCORE_SEAT_AVAILABLE = 0,
-    SEATCORE_SEAT_HELD = 1,
-    SEATCORE_SEAT_BOOKED = 2,
-    /// Blocked by the house (not for sale until unblocked).
-    SEATCORE_SEAT_BLOCKED = 3,
-}
-
 /// The counts of a status read. `total == available + held + booked + blocked` whenever
 /// `invariants_valid` is true; `invariants_valid` is computed from the rows read. Every
 /// change with an id up to `version` is in the read: follow the change log from there to
@@ -143,13 +131,13 @@ impl From<seatcore_core::SeatCounts> for seatcore_seat_counts {
 ///
 /// `seat_id` and `hold_expires_at` are never to be freed by the caller. `hold_expires_at`
 /// is an ISO 8601 string (`2026-11-23T21:37:14.123456+00:00`) when `state` is
-/// `SEATCORE_SEAT_HELD` and NULL otherwise; `hold_expires_at_us` is the same instant in
+/// `SEATCORE_SEAT_STATE_HELD` and NULL otherwise; `hold_expires_at_us` is the same instant in
 /// microseconds since the Unix epoch, or 0 when the seat is not held.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct seatcore_seat {
     pub seat_id: *const c_char,
-    pub state: seatcore_seat_state,
+    pub state: SeatState,
     pub hold_expires_at: *const c_char,
     pub hold_expires_at_us: i64,
 }
@@ -162,7 +150,7 @@ pub(crate) fn seat<I>(
     hold_expires_at: Option<DateTime<Utc>>,
 ) -> seatcore_seat {
     let (hold_expires_at, hold_expires_at_us) = optional_moment(store, hold_expires_at.as_ref());
-    seatcore_seat { seat_id: store.text(seat_id), state: state.into(), hold_expires_at, hold_expires_at_us }
+    seatcore_seat { seat_id: store.text(seat_id), state, hold_expires_at, hold_expires_at_us }
 }
 
 /// A show's status at one moment: counts, and every seat in seat-map order.
@@ -187,17 +175,6 @@ pub struct seatcore_status {
 
 impl View for seatcore_status {
     type Item = seatcore_seat;
-}
-
-impl From<SeatState> for seatcore_seat_state {
-    fn from(s: SeatState) -> seatcore_seat_state {
-        match s {
-            SeatState::Available => seatcore_seat_state::SEATCORE_SEAT_AVAILABLE,
-            SeatState::Held => seatcore_seat_state::SEATCORE_SEAT_HELD,
-            SeatState::Booked => seatcore_seat_state::SEATCORE_SEAT_BOOKED,
-            SeatState::Blocked => seatcore_seat_state::SEATCORE_SEAT_BLOCKED,
-        }
-    }
 }
 
 /// A new status object.
@@ -243,8 +220,8 @@ pub unsafe extern "C" fn seatcore_status_free(status: *mut seatcore_status) {
     handle::free_object(status)
 }
 
-/// The contract's name of a seat state: `"available"`, `"held"` or `"booked"`, or
-/// `"unknown"` for any other value. A static string: never NULL, never to be freed.
+/// The contract's name of a seat state: `"available"`, `"held"`, `"booked"` or `"blocked"`,
+/// or `"unknown"` for any other value. A static string: never NULL, never to be freed.
 #[no_mangle]
 pub extern "C" fn seatcore_seat_state_name(state: u32) -> *const c_char {
     guard(NO_STRING, || {
@@ -252,6 +229,7 @@ pub extern "C" fn seatcore_seat_state_name(state: u32) -> *const c_char {
             0 => b"available\0",
             1 => b"held\0",
             2 => b"booked\0",
+            3 => b"blocked\0",
             _ => b"unknown\0",
         };
         name.as_ptr().cast()

@@ -7,7 +7,7 @@ use seatcore_core::{validate, BestFilters, InputError};
 
 use crate::error::{seatcore_error, seatcore_result, Failure};
 use crate::handle::{self, Store, View};
-use crate::results::{self, seatcore_hold};
+use crate::results::seatcore_hold;
 use crate::{args, seatcore_client, seatcore_seats};
 
 /// One seat of a structured seat map: as `seatcore_initialize_map` takes it, and as
@@ -302,7 +302,7 @@ pub unsafe extern "C" fn seatcore_hold_best(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show_out(client, show_id, out, err, |core, show_id| {
+    args::on_show_hold(client, show_id, request_key, out, err, |core, show_id, key| {
         let filters = match filters.as_ref() {
             None => BestFilters::default(),
             Some(f) => BestFilters {
@@ -321,10 +321,9 @@ pub unsafe extern "C" fn seatcore_hold_best(
                 },
             },
         };
-        let hold = match args::optional_text(request_key, "request_key")? {
+        Ok(match key {
             Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
             None => core.hold_best(show_id, count, &filters, seconds)?,
-        };
-        Ok(results::hold(hold))
+        })
     })
 }

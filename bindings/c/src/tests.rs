@@ -6,7 +6,9 @@ use std::ptr;
 use std::time::Duration;
 
 use seatcore_core::testing::TestDb;
-use seatcore_core::{validate, Audit, ErrorKind, OptionRange, Options, Sweeper, MAX_REPORTED_PROBLEMS};
+use seatcore_core::{
+    validate, Audit, ErrorKind, OptionRange, Options, SeatState, Sweeper, MAX_REPORTED_PROBLEMS,
+};
 
 use crate::error::seatcore_result::*;
 use crate::results::*;
@@ -419,7 +421,7 @@ fn hold_book_status_release_reset() {
         for seat in std::slice::from_raw_parts(status.seats, status.seat_count) {
             let id = text(seat.seat_id).to_owned();
             let held = id == "A1" || id == "A3";
-            assert_eq!(seat.state == seatcore_seat_state::SEATCORE_SEAT_HELD, held, "{id}");
+            assert_eq!(seat.state == SeatState::Held, held, "{id}");
             assert_eq!(seat.hold_expires_at.is_null(), !held);
             assert_eq!(seat.hold_expires_at_us != 0, held);
             order.push(id);
@@ -806,7 +808,9 @@ fn result_and_state_names() {
         assert_eq!(text(seatcore_result_name(100)), "SEATCORE_NULL_PARAMETER");
         assert_eq!(text(seatcore_result_name(199)), "SEATCORE_UNKNOWN_ERROR");
         assert_eq!(text(seatcore_result_name(77)), "SEATCORE_UNKNOWN_ERROR");
-        assert_eq!(text(seatcore_seat_state_name(2)), "booked");
+        for state in [SeatState::Available, SeatState::Held, SeatState::Booked, SeatState::Blocked] {
+            assert_eq!(text(seatcore_seat_state_name(state as u32)), state.as_str());
+        }
         assert_eq!(text(seatcore_seat_state_name(9)), "unknown");
         assert_eq!(text(seatcore_version()), env!("CARGO_PKG_VERSION"));
     }

@@ -246,7 +246,7 @@ int main(void) {
         counts = status->counts;
         CHECK(counts.total == 3 && counts.available == 3 && counts.held == 0 && counts.invariants_valid);
         CHECK(status->seat_count == 3 && strcmp(status->seats[0].seat_id, "A1") == 0);
-        CHECK(status->seats[2].state == SEATCORE_SEAT_AVAILABLE && status->seats[2].hold_expires_at == NULL);
+        CHECK(status->seats[2].state == SEATCORE_SEAT_STATE_AVAILABLE && status->seats[2].hold_expires_at == NULL);
         seatcore_status_free(status);
     }
     /* ... and every invariant holds, in this show and in all. */

@@ -159,7 +159,7 @@ static int check(void) {
     for (i = 0; i < status->seat_count; i++) {
         const seatcore_seat *seat = &status->seats[i];
         int childs = i >= THREADS * THREAD_SEATS;
-        if ((seat->state == SEATCORE_SEAT_HELD) != childs || seat->state == SEATCORE_SEAT_BOOKED) {
+        if ((seat->state == SEATCORE_SEAT_STATE_HELD) != childs || seat->state == SEATCORE_SEAT_STATE_BOOKED) {
             fprintf(stderr, "fork: seat %s is %s\n", seat->seat_id, seatcore_seat_state_name(seat->state));
             failed = 1;
         }
