@@ -69,7 +69,7 @@ pub enum SeatState {
 }
 
 impl SeatState {
-    /// The contract's name of the state: `available`, `held` or `booked`.
+    /// The contract's name of the state: `available`, `held`, `booked` or `blocked`.
     pub fn as_str(self) -> &'static str {
         match self {
             SeatState::Available => "available",
