@@ -1,6 +1,8 @@
 //! Python arguments to owned Rust values, checked while attached, before any database work.
 //!
-//! Wrong types become `TypeError`. Values are left to the core's own rules
+//! A parameter of `SeatCore` and the `DatabaseManager` is one of the types here (`ShowId`,
+//! `HoldSeats`, `Int`, ...), which pyo3 extracts, so both read a parameter of one name the
+//! same way. Wrong types become `TypeError`. Values are left to the core's own rules
 //! (`seatcore::validate`, the option ranges), so a bad value is refused with the core's
 //! message whichever door it came through.
 
@@ -25,14 +27,108 @@ pub fn string(argument: &str, obj: &Arg<'_>) -> PyResult<String> {
     }
 }
 
-/// The `show_id` argument: a `str`.
-pub fn show_id(obj: &Arg<'_>) -> PyResult<String> {
-    string("show_id", obj)
+/// Arguments that are one text each, converted as pyo3 extracts them; each reads as its
+/// text. A wrong type is a `TypeError` naming the argument.
+macro_rules! text_arguments {
+    ($($(#[$doc:meta])* $name:ident = $convert:ident($argument:literal);)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name(pub String);
+
+            impl<'a, 'py> FromPyObject<'a, 'py> for $name {
+                type Error = PyErr;
+
+                fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                    $convert($argument, &obj).map($name)
+                }
+            }
+
+            impl std::ops::Deref for $name {
+                type Target = str;
+
+                fn deref(&self) -> &str {
+                    &self.0
+                }
+            }
+        )*
+    };
 }
 
-/// The `show_id` and `hold_id` arguments of an operation on one hold, in that order.
-pub fn show_and_hold(show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<(String, String)> {
-    Ok((self::show_id(show_id)?, self::hold_id(hold_id)?))
+text_arguments! {
+    /// The `show_id` argument: a `str`.
+    ShowId = string("show_id");
+    /// A hold id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core,
+    /// which answers "hold not found".
+    HoldId = uuid_text("hold_id");
+    /// A booking id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core,
+    /// which answers "booking not found".
+    BookingId = uuid_text("booking_id");
+    /// The `reason` of a block: a `str` (a `None` reason is no reason).
+    Reason = string("reason");
+    /// The key of a hold request, which makes its retries return the first attempt's hold.
+    RequestKey = string("request_key");
+    /// The `seat_id` a history page is about: a `str`.
+    SeatId = string("seat_id");
+    /// The `category` filter of a best-available hold: a `str`.
+    Category = string("category");
+    /// The `section` filter of a best-available hold: a `str`.
+    Section = string("section");
+}
+
+/// A `seat_ids` argument of at most `MAX` seats: a list (or tuple, or other sequence) of
+/// `str`. A wrong type is a `TypeError` as pyo3 extracts it; the core's verdict on the count
+/// is kept for the call, which answers with it as with any refusal of the core.
+pub struct SeatIds<const MAX: usize>(seatcore::Result<Vec<String>>);
+
+/// The seats of one hold (`hold`, `release_seats`).
+pub type HoldSeats = SeatIds<{ validate::MAX_SEATS_PER_HOLD }>;
+
+/// Seats of a whole show (`initialize_show`, `block`, `unblock`).
+pub type ShowSeats = SeatIds<{ validate::MAX_SEATS_PER_SHOW }>;
+
+impl<const MAX: usize> SeatIds<MAX> {
+    /// The seat ids, or the core's refusal of their count.
+    pub fn ids(self) -> seatcore::Result<Vec<String>> {
+        self.0
+    }
+}
+
+impl<'a, 'py, const MAX: usize> FromPyObject<'a, 'py> for SeatIds<MAX> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        seat_ids(&obj, MAX).map(SeatIds)
+    }
+}
+
+/// The seats of a structured map (see [`map_seats`]), or the core's refusal of their count.
+pub struct MapSeats(seatcore::Result<Vec<MapSeat>>);
+
+impl MapSeats {
+    /// The seats, or the core's refusal of their count.
+    pub fn seats(self) -> seatcore::Result<Vec<MapSeat>> {
+        self.0
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for MapSeats {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        map_seats(&obj).map(MapSeats)
+    }
+}
+
+/// The `hold_duration_sec` argument of the `DatabaseManager`: whole seconds (see
+/// [`whole_seconds`]).
+pub struct HoldDuration(pub i64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for HoldDuration {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        whole_seconds("hold_duration_sec", &obj).map(HoldDuration)
+    }
 }
 
 /// An optional string argument (`None` or a `str`).
@@ -43,34 +139,18 @@ pub fn optional_string(argument: &str, obj: Option<&Arg<'_>>) -> PyResult<Option
     }
 }
 
-/// The filters of a best-available hold (`category`, `section`: `None` or a `str`).
+/// The filters of a best-available hold.
 pub fn best_filters(
-    category: Option<&Arg<'_>>,
-    section: Option<&Arg<'_>>,
+    category: Option<Category>,
+    section: Option<Section>,
     accessible: Option<bool>,
-) -> PyResult<seatcore::BestFilters> {
-    Ok(seatcore::BestFilters {
-        category: optional_string("category", category)?,
-        section: optional_string("section", section)?,
-        accessible,
-    })
+) -> seatcore::BestFilters {
+    seatcore::BestFilters { category: category.map(|c| c.0), section: section.map(|s| s.0), accessible }
 }
 
 /// A seat count; a negative one is 0, which the core's range check refuses.
 pub fn count(count: Int) -> usize {
     usize::try_from(count.0).unwrap_or(0)
-}
-
-/// A hold id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core, which
-/// answers "hold not found".
-pub fn hold_id(obj: &Arg<'_>) -> PyResult<String> {
-    uuid_text("hold_id", obj)
-}
-
-/// A booking id: a `str` or a `uuid.UUID`. Text that is not a UUID is left to the core,
-/// which answers "booking not found".
-pub fn booking_id(obj: &Arg<'_>) -> PyResult<String> {
-    uuid_text("booking_id", obj)
 }
 
 fn uuid_text(argument: &str, obj: &Arg<'_>) -> PyResult<String> {
@@ -86,7 +166,7 @@ fn uuid_text(argument: &str, obj: &Arg<'_>) -> PyResult<String> {
 /// A list (or tuple, or other sequence) of seat id strings. The outer result is the
 /// Python side (a wrong type); the inner one the core's verdict on the count, checked first
 /// so a huge list is refused without converting its elements.
-pub fn seat_ids(obj: &Arg<'_>, max: usize) -> PyResult<seatcore::Result<Vec<String>>> {
+fn seat_ids(obj: &Arg<'_>, max: usize) -> PyResult<seatcore::Result<Vec<String>>> {
     if !is_sequence(obj) {
         return Err(error::wrong_type("seat_ids", "a list of str", obj));
     }
@@ -112,11 +192,6 @@ pub fn seat_ids(obj: &Arg<'_>, max: usize) -> PyResult<seatcore::Result<Vec<Stri
         return Err(PyRuntimeError::new_err("seat_ids changed size during the call"));
     }
     Ok(Ok(ids))
-}
-
-/// [`seat_ids`] for the idiomatic API, where the core's refusal is an exception too.
-pub fn seat_ids_or_raise(obj: &Arg<'_>, max: usize) -> PyResult<Vec<String>> {
-    seat_ids(obj, max)?.map_err(|e| error::to_py(obj.py(), e))
 }
 
 /// A list, a tuple or another sequence, but not text or bytes (sequences of characters
@@ -157,7 +232,7 @@ fn saturated(int: &Bound<'_, PyAny>) -> PyResult<i64> {
 /// A hold duration as the old `DatabaseManager` took it (it went to
 /// `timedelta(seconds=...)`): an `int` or int-like (`operator.index`), or a finite `float`
 /// cut to its whole seconds. A `bool` is a `TypeError`.
-pub fn whole_seconds(argument: &str, obj: &Arg<'_>) -> PyResult<i64> {
+fn whole_seconds(argument: &str, obj: &Arg<'_>) -> PyResult<i64> {
     if obj.is_instance_of::<PyBool>() {
         return Err(error::wrong_type(argument, "an int", obj));
     }
@@ -184,7 +259,7 @@ pub fn whole_seconds(argument: &str, obj: &Arg<'_>) -> PyResult<i64> {
 /// it, as for `initialize_show`) or a mapping with `seat_id` and any of `section`, `row`,
 /// `position`, `category`, `accessible`, `rank`. Wrong types and unknown keys are a
 /// `TypeError` naming the seat's index; values are the core's to check (`seat_map::resolve`).
-pub fn map_seats(obj: &Arg<'_>) -> PyResult<seatcore::Result<Vec<MapSeat>>> {
+fn map_seats(obj: &Arg<'_>) -> PyResult<seatcore::Result<Vec<MapSeat>>> {
     if !is_sequence(obj) {
         return Err(error::wrong_type("seats", "a list of str or dict", obj));
     }

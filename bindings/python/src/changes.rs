@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyIterator;
 use seatcore::{HistoryQuery, Uuid, Watch};
 
-use crate::args::{self, Arg, Int};
+use crate::args::{Int, SeatId, ShowId};
 use crate::core::SeatCore;
 use crate::error;
 use crate::results::{result_methods, ReprField, Tuple};
@@ -99,28 +99,13 @@ impl ReprField for Tuple<Vec<Change>> {
 }
 
 /// The history query of the arguments; their values are left to the core's checks.
-pub fn query(after: Int, seat_id: Option<&Arg<'_>>, limit: Int) -> PyResult<HistoryQuery> {
-    Ok(HistoryQuery {
+pub fn query(after: Int, seat_id: Option<SeatId>, limit: Int) -> HistoryQuery {
+    HistoryQuery {
         after: after.0,
-        seat_id: args::optional_string("seat_id", seat_id)?,
+        seat_id: seat_id.map(|s| s.0),
         // Beyond u32: the core's range check refuses it as it refuses 0.
         limit: u32::try_from(limit.0).unwrap_or(0),
-    })
-}
-
-/// `SeatCore.history`: a page of `show_id`'s history.
-pub fn history(
-    core: &SeatCore,
-    py: Python<'_>,
-    show_id: &Arg<'_>,
-    after: Int,
-    seat_id: Option<&Arg<'_>>,
-    limit: Int,
-) -> PyResult<ChangePage> {
-    let show_id = args::show_id(show_id)?;
-    let query = query(after, seat_id, limit)?;
-    let page = core.run(py, |c| c.history(&show_id, &query))?;
-    Ok(ChangePage(page))
+    }
 }
 
 /// The `timeout` argument of a stream: seconds, 0 or more, or None (no timeout).
@@ -138,14 +123,13 @@ pub fn timeout(timeout: Option<f64>) -> PyResult<Option<Duration>> {
 pub fn stream(
     core: &SeatCore,
     py: Python<'_>,
-    show_id: &Arg<'_>,
+    show_id: ShowId,
     after: Option<Int>,
     timeout: Option<f64>,
 ) -> PyResult<ChangeStream> {
-    let show_id = args::show_id(show_id)?;
     let timeout = self::timeout(timeout)?;
     let watch = core.run(py, |c| c.watch(&show_id, after.map(|a| a.0)))?;
-    Ok(ChangeStream::new(show_id, timeout, watch))
+    Ok(ChangeStream::new(show_id.0, timeout, watch))
 }
 
 /// An iterator of one show's changes, in id order, each once: the changes after its

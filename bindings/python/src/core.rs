@@ -7,9 +7,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use seatcore::contract::{self, Op, RestReply};
 use seatcore::rest::{self, Body};
-use seatcore::{seconds, validate, Options};
+use seatcore::{seconds, Options};
 
-use crate::args::{self, Arg, Int};
+use crate::args::{
+    self, Arg, BookingId, Category, HoldId, HoldSeats, Int, MapSeats, Reason, RequestKey, SeatId, Section,
+    ShowId, ShowSeats,
+};
 use crate::changes;
 use crate::error;
 use crate::lifecycle::{Cancellation, SeatsReleased};
@@ -161,10 +164,8 @@ impl SeatCore {
 
     /// Creates a show with its seat map (seat ids trimmed, order kept); returns the number
     /// of seats. Raises `ShowExistsError` when the show exists (its seat map is unchanged).
-    fn initialize_show(&self, py: Python<'_>, show_id: &Arg<'_>, seat_ids: &Arg<'_>) -> PyResult<usize> {
-        let show_id = args::show_id(show_id)?;
-        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
-        self.run(py, |core| core.initialize_show(&show_id, &seat_ids))
+    fn initialize_show(&self, py: Python<'_>, show_id: ShowId, seat_ids: ShowSeats) -> PyResult<usize> {
+        self.run(py, |core| core.initialize_show(&show_id, &seat_ids.ids()?))
     }
 
     /// Creates a show with a structured seat map; returns the number of seats. Each seat
@@ -173,15 +174,12 @@ impl SeatCore {
     /// `accessible`, `rank` (lower is better; by default front rows first, then nearer
     /// the row's middle). Raises `ShowExistsError`, `InvalidInputError` (naming the seat's
     /// index: two seats at one place, a seat id twice, ...).
-    fn initialize_map(&self, py: Python<'_>, show_id: &Arg<'_>, seats: &Arg<'_>) -> PyResult<usize> {
-        let show_id = args::show_id(show_id)?;
-        let seats = args::map_seats(seats)?.map_err(|e| error::to_py(py, e))?;
-        self.run(py, |core| core.initialize_map(&show_id, &seats))
+    fn initialize_map(&self, py: Python<'_>, show_id: ShowId, seats: MapSeats) -> PyResult<usize> {
+        self.run(py, |core| core.initialize_map(&show_id, &seats.seats()?))
     }
 
     /// The show's seat map, seats in map order. Raises `ShowNotFoundError`.
-    fn seat_map<'py>(&self, py: Python<'py>, show_id: &Arg<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let show_id = args::show_id(show_id)?;
+    fn seat_map<'py>(&self, py: Python<'py>, show_id: ShowId) -> PyResult<Bound<'py, PyTuple>> {
         let map = self.run(py, |core| core.seat_map(&show_id))?;
         PyTuple::new(py, map.seats.into_iter().map(MapSeat))
     }
@@ -195,14 +193,11 @@ impl SeatCore {
     fn block<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Arg<'py>,
-        seat_ids: &Arg<'py>,
-        reason: Option<&Arg<'py>>,
+        show_id: ShowId,
+        seat_ids: ShowSeats,
+        reason: Option<Reason>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let show_id = args::show_id(show_id)?;
-        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
-        let reason = args::optional_string("reason", reason)?;
-        let blocked = self.run(py, |core| core.block(&show_id, &seat_ids, reason.as_deref()))?;
+        let blocked = self.run(py, |core| core.block(&show_id, &seat_ids.ids()?, reason.as_deref()))?;
         PyTuple::new(py, blocked)
     }
 
@@ -212,12 +207,10 @@ impl SeatCore {
     fn unblock<'py>(
         &self,
         py: Python<'py>,
-        show_id: &Arg<'py>,
-        seat_ids: &Arg<'py>,
+        show_id: ShowId,
+        seat_ids: ShowSeats,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let show_id = args::show_id(show_id)?;
-        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_SHOW)?;
-        let unblocked = self.run(py, |core| core.unblock(&show_id, &seat_ids))?;
+        let unblocked = self.run(py, |core| core.unblock(&show_id, &seat_ids.ids()?))?;
         PyTuple::new(py, unblocked)
     }
 
@@ -233,19 +226,17 @@ impl SeatCore {
     fn hold_best(
         &self,
         py: Python<'_>,
-        show_id: &Arg<'_>,
+        show_id: ShowId,
         count: Int,
         seconds: Int,
-        category: Option<&Arg<'_>>,
-        section: Option<&Arg<'_>>,
+        category: Option<Category>,
+        section: Option<Section>,
         accessible: Option<bool>,
-        request_key: Option<&Arg<'_>>,
+        request_key: Option<RequestKey>,
     ) -> PyResult<Hold> {
-        let show_id = args::show_id(show_id)?;
-        let filters = args::best_filters(category, section, accessible)?;
+        let filters = args::best_filters(category, section, accessible);
         let count = args::count(count);
-        let key = args::optional_string("request_key", request_key)?;
-        let hold = self.run(py, |core| match &key {
+        let hold = self.run(py, |core| match &request_key {
             Some(key) => core.hold_best_with_key(&show_id, count, &filters, seconds.0, key),
             None => core.hold_best(&show_id, count, &filters, seconds.0),
         })?;
@@ -265,17 +256,17 @@ impl SeatCore {
     fn hold(
         &self,
         py: Python<'_>,
-        show_id: &Arg<'_>,
-        seat_ids: &Arg<'_>,
+        show_id: ShowId,
+        seat_ids: HoldSeats,
         seconds: Int,
-        request_key: Option<&Arg<'_>>,
+        request_key: Option<RequestKey>,
     ) -> PyResult<Hold> {
-        let show_id = args::show_id(show_id)?;
-        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
-        let key = args::optional_string("request_key", request_key)?;
-        let hold = self.run(py, |core| match &key {
-            Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds.0, key),
-            None => core.hold(&show_id, &seat_ids, seconds.0),
+        let hold = self.run(py, |core| {
+            let seat_ids = seat_ids.ids()?;
+            match &request_key {
+                Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds.0, key),
+                None => core.hold(&show_id, &seat_ids, seconds.0),
+            }
         })?;
         Ok(Hold(hold))
     }
@@ -283,15 +274,13 @@ impl SeatCore {
     /// Books the seats of a live hold; idempotent (booking it again returns an equal
     /// `Booking`). `hold_id` is a `str` or `uuid.UUID`. Raises `HoldNotFoundError`,
     /// `HoldExpiredError`, `HoldInvalidatedError`.
-    fn book(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<Booking> {
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
+    fn book(&self, py: Python<'_>, show_id: ShowId, hold_id: HoldId) -> PyResult<Booking> {
         Ok(Booking(self.run(py, |core| core.book(&show_id, &hold_id))?))
     }
 
     /// Releases a live hold, freeing its seats at once. Raises `HoldNotFoundError`
     /// (also for an expired hold).
-    fn release(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<()> {
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
+    fn release(&self, py: Python<'_>, show_id: ShowId, hold_id: HoldId) -> PyResult<()> {
         self.run(py, |core| core.release(&show_id, &hold_id))
     }
 
@@ -307,8 +296,7 @@ impl SeatCore {
         signature = (show_id, hold_id, seconds = Int(600)),
         text_signature = "($self, show_id, hold_id, seconds=600)"
     )]
-    fn extend(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>, seconds: Int) -> PyResult<Hold> {
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
+    fn extend(&self, py: Python<'_>, show_id: ShowId, hold_id: HoldId, seconds: Int) -> PyResult<Hold> {
         Ok(Hold(self.run(py, |core| core.extend(&show_id, &hold_id, seconds.0))?))
     }
 
@@ -319,13 +307,11 @@ impl SeatCore {
     fn release_seats(
         &self,
         py: Python<'_>,
-        show_id: &Arg<'_>,
-        hold_id: &Arg<'_>,
-        seat_ids: &Arg<'_>,
+        show_id: ShowId,
+        hold_id: HoldId,
+        seat_ids: HoldSeats,
     ) -> PyResult<SeatsReleased> {
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
-        let seat_ids = args::seat_ids_or_raise(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
-        Ok(SeatsReleased(self.run(py, |core| core.release_seats(&show_id, &hold_id, &seat_ids))?))
+        Ok(SeatsReleased(self.run(py, |core| core.release_seats(&show_id, &hold_id, &seat_ids.ids()?))?))
     }
 
     /// Cancels a booking: its seats are available at once; the booking is kept, marked
@@ -335,11 +321,9 @@ impl SeatCore {
     fn cancel_booking(
         &self,
         py: Python<'_>,
-        show_id: &Arg<'_>,
-        booking_id: &Arg<'_>,
+        show_id: ShowId,
+        booking_id: BookingId,
     ) -> PyResult<Cancellation> {
-        let show_id = args::show_id(show_id)?;
-        let booking_id = args::booking_id(booking_id)?;
         Ok(Cancellation(self.run(py, |core| core.cancel_booking(&show_id, &booking_id))?))
     }
 
@@ -352,8 +336,7 @@ impl SeatCore {
     }
 
     /// Reads a show's status in one consistent statement. Raises `ShowNotFoundError`.
-    fn seat_status(&self, py: Python<'_>, show_id: &Arg<'_>) -> PyResult<ShowStatus> {
-        let show_id = args::show_id(show_id)?;
+    fn seat_status(&self, py: Python<'_>, show_id: ShowId) -> PyResult<ShowStatus> {
         Ok(ShowStatus(self.run(py, |core| core.seat_status(&show_id))?))
     }
 
@@ -393,12 +376,13 @@ impl SeatCore {
     fn history(
         &self,
         py: Python<'_>,
-        show_id: &Arg<'_>,
+        show_id: ShowId,
         after: Int,
-        seat_id: Option<&Arg<'_>>,
+        seat_id: Option<SeatId>,
         limit: Int,
     ) -> PyResult<changes::ChangePage> {
-        changes::history(self, py, show_id, after, seat_id, limit)
+        let query = changes::query(after, seat_id, limit);
+        Ok(changes::ChangePage(self.run(py, |core| core.history(&show_id, &query))?))
     }
 
     /// A `ChangeStream` of `show_id`: an iterator of its changes in id order, each once,
@@ -413,7 +397,7 @@ impl SeatCore {
     fn changes(
         &self,
         py: Python<'_>,
-        show_id: &Arg<'_>,
+        show_id: ShowId,
         after: Option<Int>,
         timeout: Option<f64>,
     ) -> PyResult<changes::ChangeStream> {

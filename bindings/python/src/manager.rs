@@ -8,10 +8,13 @@
 use pyo3::prelude::*;
 use pythonize::pythonize;
 use seatcore::contract::{self, Op};
-use seatcore::validate;
 use serde::Serialize;
 
-use crate::args::{self, Arg, Int};
+use crate::args::{
+    self, BookingId, Category, HoldDuration, HoldId, HoldSeats, Int, MapSeats, Reason, SeatId, Section,
+    ShowId, ShowSeats,
+};
+use crate::changes;
 use crate::core::SeatCore;
 
 /// The contract's values for `DatabaseManager`, computed on a `SeatCore`.
@@ -47,6 +50,95 @@ impl Manager {
     }
 }
 
+/// The manager's methods that answer with an [`Outcome`], one row each: the Python
+/// parameters, the operation whose failure values the contract gives, and the core call
+/// (run detached) whose success is the value.
+macro_rules! outcome_methods {
+    ($(
+        $(#[$attr:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $op:ident = |$core:ident| $call:expr;
+    )*) => {
+        #[pymethods]
+        impl Manager {
+            $(
+                $(#[$attr])*
+                fn $name<'py>(&self, py: Python<'py> $(, $arg: $ty)*) -> Outcome<'py> {
+                    outcome(py, Op::$op, self.call(py, |$core| $call))
+                }
+            )*
+        }
+    };
+}
+
+outcome_methods! {
+    /// `(True, "show initialized with N seats")` or `(False, message)`.
+    fn initialize_show(show_id: ShowId, seat_ids: ShowSeats) -> Initialize =
+        |core| core.initialize_show(&show_id, &seat_ids.ids()?).map(contract::initialized_message);
+
+    /// `(True, hold dict)` or `(False, failure dict)`; the duration is not clamped.
+    fn hold_seats(show_id: ShowId, seat_ids: HoldSeats, hold_duration_sec: HoldDuration) -> Hold =
+        |core| core.hold(&show_id, &seat_ids.ids()?, hold_duration_sec.0);
+
+    /// `(True, booking dict)` or `(False, failure dict)`.
+    fn book_hold(show_id: ShowId, hold_id: HoldId) -> Book = |core| core.book(&show_id, &hold_id);
+
+    /// `(True, {"changes": [...], "next": id})` or `(False, failure dict)`.
+    #[pyo3(
+        signature = (show_id, after = Int(0), seat_id = None, limit = Int(seatcore::DEFAULT_CHANGE_PAGE as i64)),
+        text_signature = "($self, show_id, after=0, seat_id=None, limit=100)"
+    )]
+    fn get_history(show_id: ShowId, after: Int, seat_id: Option<SeatId>, limit: Int) -> History =
+        |core| core.history(&show_id, &changes::query(after, seat_id, limit));
+
+    /// `(True, "show initialized with N seats")` or `(False, message)`, for a structured
+    /// map (seats as `SeatCore.initialize_map` takes them).
+    fn initialize_seat_map(show_id: ShowId, seats: MapSeats) -> Initialize =
+        |core| core.initialize_map(&show_id, &seats.seats()?).map(contract::initialized_message);
+
+    /// `(True, {"blocked": [...]})` or `(False, failure dict)`.
+    #[pyo3(signature = (show_id, seat_ids, reason = None))]
+    fn block_seats(show_id: ShowId, seat_ids: ShowSeats, reason: Option<Reason>) -> Block =
+        |core| core.block(&show_id, &seat_ids.ids()?, reason.as_deref()).map(|ids| contract::blocked(&ids));
+
+    /// `(True, {"unblocked": [...]})` or `(False, failure dict)`.
+    fn unblock_seats(show_id: ShowId, seat_ids: ShowSeats) -> Unblock =
+        |core| core.unblock(&show_id, &seat_ids.ids()?).map(|ids| contract::unblocked(&ids));
+
+    /// `(True, hold dict)` or `(False, failure dict)`; the duration is not clamped.
+    #[pyo3(signature = (show_id, count, hold_duration_sec, category = None, section = None, accessible = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn hold_best_seats(
+        show_id: ShowId,
+        count: Int,
+        hold_duration_sec: HoldDuration,
+        category: Option<Category>,
+        section: Option<Section>,
+        accessible: Option<bool>
+    ) -> HoldBest = |core| {
+        let filters = args::best_filters(category, section, accessible);
+        core.hold_best(&show_id, args::count(count), &filters, hold_duration_sec.0)
+    };
+
+    /// `(True, counts dict)` or `(False, failure dict)`.
+    fn reset_all_seats() -> Reset = |core| core.reset_all();
+
+    // ---- the hold lifecycle ----
+
+    /// `(True, hold dict)` with the new expiry, or `(False, failure dict)`; the duration is
+    /// not clamped (the core takes 1 to 86,400 s), the maximum hold life still applies.
+    fn extend_hold(show_id: ShowId, hold_id: HoldId, hold_duration_sec: HoldDuration) -> Extend =
+        |core| core.extend(&show_id, &hold_id, hold_duration_sec.0);
+
+    /// `(True, {"message": "seats released", "seat_ids", "remaining_seat_ids"})` or
+    /// `(False, failure dict)`.
+    fn release_seats(show_id: ShowId, hold_id: HoldId, seat_ids: HoldSeats) -> Release =
+        |core| core.release_seats(&show_id, &hold_id, &seat_ids.ids()?);
+
+    /// `(True, {"message": "booking cancelled", "seat_ids"})` or `(False, failure dict)`.
+    fn cancel_booking(show_id: ShowId, booking_id: BookingId) -> CancelBooking =
+        |core| core.cancel_booking(&show_id, &booking_id);
+}
+
 #[pymethods]
 impl Manager {
     #[new]
@@ -60,39 +152,9 @@ impl Manager {
         self.core.clone_ref(py)
     }
 
-    /// `(True, "show initialized with N seats")` or `(False, message)`.
-    fn initialize_show<'py>(&self, py: Python<'py>, show_id: &Arg<'py>, seat_ids: &Arg<'py>) -> Outcome<'py> {
-        let show_id = args::show_id(show_id)?;
-        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
-            .and_then(|ids| self.call(py, |core| core.initialize_show(&show_id, &ids)));
-        outcome(py, Op::Initialize, result.map(contract::initialized_message))
-    }
-
-    /// `(True, hold dict)` or `(False, failure dict)`; the duration is not clamped.
-    fn hold_seats<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        seat_ids: &Arg<'py>,
-        hold_duration_sec: &Arg<'py>,
-    ) -> Outcome<'py> {
-        let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
-        let show_id = args::show_id(show_id)?;
-        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?
-            .and_then(|ids| self.call(py, |core| core.hold(&show_id, &ids, seconds)));
-        outcome(py, Op::Hold, result)
-    }
-
-    /// `(True, booking dict)` or `(False, failure dict)`.
-    fn book_hold<'py>(&self, py: Python<'py>, show_id: &Arg<'py>, hold_id: &Arg<'py>) -> Outcome<'py> {
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
-        outcome(py, Op::Book, self.call(py, |core| core.book(&show_id, &hold_id)))
-    }
-
     /// True, or False when there is no such live hold (or the database failed).
-    fn release_hold(&self, py: Python<'_>, show_id: &Arg<'_>, hold_id: &Arg<'_>) -> PyResult<bool> {
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
-        Ok(self.call(py, |core| core.release(&show_id, &hold_id)).is_ok())
+    fn release_hold(&self, py: Python<'_>, show_id: ShowId, hold_id: HoldId) -> bool {
+        self.call(py, |core| core.release(&show_id, &hold_id)).is_ok()
     }
 
     /// The number of expired holds deleted (0 when the database failed).
@@ -101,32 +163,9 @@ impl Manager {
     }
 
     /// The status dict, or None for an unknown show (or when the database failed).
-    fn get_seat_status<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let show_id = args::show_id(show_id)?;
+    fn get_seat_status<'py>(&self, py: Python<'py>, show_id: ShowId) -> PyResult<Option<Bound<'py, PyAny>>> {
         let status = self.call(py, |core| core.seat_status(&show_id));
         found(py, status.as_ref().map(contract::manager_status))
-    }
-
-    /// `(True, {"changes": [...], "next": id})` or `(False, failure dict)`.
-    #[pyo3(
-        signature = (show_id, after = Int(0), seat_id = None, limit = Int(seatcore::DEFAULT_CHANGE_PAGE as i64)),
-        text_signature = "($self, show_id, after=0, seat_id=None, limit=100)"
-    )]
-    fn get_history<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        after: Int,
-        seat_id: Option<&Arg<'py>>,
-        limit: Int,
-    ) -> Outcome<'py> {
-        let show_id = args::show_id(show_id)?;
-        let query = crate::changes::query(after, seat_id, limit)?;
-        outcome(py, Op::History, self.call(py, |core| core.history(&show_id, &query)))
     }
 
     /// The healthy dict, or the unhealthy one.
@@ -135,116 +174,9 @@ impl Manager {
         Ok(value)
     }
 
-    /// `(True, "show initialized with N seats")` or `(False, message)`, for a structured
-    /// map (seats as `SeatCore.initialize_map` takes them).
-    fn initialize_seat_map<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        seats: &Arg<'py>,
-    ) -> Outcome<'py> {
-        let show_id = args::show_id(show_id)?;
-        let result = args::map_seats(seats)?
-            .and_then(|seats| self.call(py, |core| core.initialize_map(&show_id, &seats)));
-        outcome(py, Op::Initialize, result.map(contract::initialized_message))
-    }
-
     /// The map dict `{"show_id", "seats": [...]}`, or None for an unknown show (or when
     /// the database failed).
-    fn get_seat_map<'py>(&self, py: Python<'py>, show_id: &Arg<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let show_id = args::show_id(show_id)?;
+    fn get_seat_map<'py>(&self, py: Python<'py>, show_id: ShowId) -> PyResult<Option<Bound<'py, PyAny>>> {
         found(py, self.call(py, |core| core.seat_map(&show_id)))
-    }
-
-    /// `(True, {"blocked": [...]})` or `(False, failure dict)`.
-    #[pyo3(signature = (show_id, seat_ids, reason = None))]
-    fn block_seats<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        seat_ids: &Arg<'py>,
-        reason: Option<&Arg<'py>>,
-    ) -> Outcome<'py> {
-        let show_id = args::show_id(show_id)?;
-        let reason = args::optional_string("reason", reason)?;
-        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
-            .and_then(|ids| self.call(py, |core| core.block(&show_id, &ids, reason.as_deref())));
-        outcome(py, Op::Block, result.map(|ids| contract::blocked(&ids)))
-    }
-
-    /// `(True, {"unblocked": [...]})` or `(False, failure dict)`.
-    fn unblock_seats<'py>(&self, py: Python<'py>, show_id: &Arg<'py>, seat_ids: &Arg<'py>) -> Outcome<'py> {
-        let show_id = args::show_id(show_id)?;
-        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_SHOW)?
-            .and_then(|ids| self.call(py, |core| core.unblock(&show_id, &ids)));
-        outcome(py, Op::Unblock, result.map(|ids| contract::unblocked(&ids)))
-    }
-
-    /// `(True, hold dict)` or `(False, failure dict)`; the duration is not clamped.
-    #[pyo3(signature = (show_id, count, hold_duration_sec, category = None, section = None, accessible = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn hold_best_seats<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        count: Int,
-        hold_duration_sec: &Arg<'py>,
-        category: Option<&Arg<'py>>,
-        section: Option<&Arg<'py>>,
-        accessible: Option<bool>,
-    ) -> Outcome<'py> {
-        let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
-        let show_id = args::show_id(show_id)?;
-        let filters = args::best_filters(category, section, accessible)?;
-        let result = self.call(py, |core| core.hold_best(&show_id, args::count(count), &filters, seconds));
-        outcome(py, Op::HoldBest, result)
-    }
-
-    /// `(True, counts dict)` or `(False, failure dict)`.
-    fn reset_all_seats<'py>(&self, py: Python<'py>) -> Outcome<'py> {
-        outcome(py, Op::Reset, self.call(py, |core| core.reset_all()))
-    }
-
-    // ---- the hold lifecycle ----
-
-    /// `(True, hold dict)` with the new expiry, or `(False, failure dict)`; the duration is
-    /// not clamped (the core takes 1 to 86,400 s), the maximum hold life still applies.
-    fn extend_hold<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        hold_id: &Arg<'py>,
-        hold_duration_sec: &Arg<'py>,
-    ) -> Outcome<'py> {
-        let seconds = args::whole_seconds("hold_duration_sec", hold_duration_sec)?;
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
-        outcome(py, Op::Extend, self.call(py, |core| core.extend(&show_id, &hold_id, seconds)))
-    }
-
-    /// `(True, {"message": "seats released", "seat_ids", "remaining_seat_ids"})` or
-    /// `(False, failure dict)`.
-    fn release_seats<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        hold_id: &Arg<'py>,
-        seat_ids: &Arg<'py>,
-    ) -> Outcome<'py> {
-        let (show_id, hold_id) = args::show_and_hold(show_id, hold_id)?;
-        let result = args::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?
-            .and_then(|ids| self.call(py, |core| core.release_seats(&show_id, &hold_id, &ids)));
-        outcome(py, Op::Release, result)
-    }
-
-    /// `(True, {"message": "booking cancelled", "seat_ids"})` or `(False, failure dict)`.
-    fn cancel_booking<'py>(
-        &self,
-        py: Python<'py>,
-        show_id: &Arg<'py>,
-        booking_id: &Arg<'py>,
-    ) -> Outcome<'py> {
-        let show_id = args::show_id(show_id)?;
-        let booking_id = args::booking_id(booking_id)?;
-        outcome(py, Op::CancelBooking, self.call(py, |core| core.cancel_booking(&show_id, &booking_id)))
     }
 }

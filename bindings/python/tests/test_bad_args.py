@@ -82,6 +82,35 @@ def test_hold_id_not_str(db: seatcore.DatabaseManager, show: str, bad: Any) -> N
         db.release_hold(show, bad)
 
 
+@pytest.mark.parametrize("bad", [5, b"k", ["k"]], ids=lambda v: type(v).__name__)
+def test_optional_text_not_str(
+    db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn,
+) -> None:
+    core = db.core
+    calls = {
+        "reason": [lambda: core.block(show, ["S1"], bad), lambda: db.block_seats(show, ["S1"], bad)],
+        "request_key": [
+            lambda: core.hold(show, ["S1"], request_key=bad),
+            lambda: core.hold_best(show, 1, request_key=bad),
+        ],
+        "category": [
+            lambda: core.hold_best(show, 1, category=bad),
+            lambda: db.hold_best_seats(show, 1, 60, category=bad),
+        ],
+        "section": [
+            lambda: core.hold_best(show, 1, section=bad),
+            lambda: db.hold_best_seats(show, 1, 60, section=bad),
+        ],
+        "seat_id": [lambda: core.history(show, seat_id=bad), lambda: db.get_history(show, seat_id=bad)],
+    }
+    for argument, tries in calls.items():
+        for call in tries:
+            with pytest.raises(TypeError, match=f"^{argument} must be a str, not {type(bad).__name__}"):
+                call()
+    untouched(raw, audit)
+    assert core.seat_status(show).blocked_seats == 0
+
+
 @pytest.mark.parametrize("bad", [None, "60", True, [60], float("nan"), float("inf")], ids=repr)
 def test_hold_duration_wrong_type(
     db: seatcore.DatabaseManager, raw: psycopg.Connection, show: str, bad: Any, audit: AuditFn,
