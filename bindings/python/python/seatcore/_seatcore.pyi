@@ -96,6 +96,13 @@ class _SeatsOfShow:
     def seat_ids(self) -> Tuple[str, ...]: ...
 
 @type_check_only
+class _SeatsResult(_SeatsOfShow):
+    """A result about some seats of one show, whose ``to_dict()`` is the contract's object
+    of text and seat id lists."""
+
+    def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
+
+@type_check_only
 class _ClosedOnExit:
     """Closed on leaving a ``with`` block."""
 
@@ -108,24 +115,22 @@ class _ClosedOnExit:
     ) -> bool: ...
 
 @final
-class Hold(_SeatsOfShow, _HashableValue):
+class Hold(_SeatsResult, _HashableValue):
     """A granted hold: the seats are the caller's until ``expires_at``."""
 
     @property
     def hold_id(self) -> uuid.UUID: ...
     @property
     def expires_at(self) -> datetime.datetime: ...
-    def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
 
 @final
-class Booking(_SeatsOfShow, _HashableValue):
+class Booking(_SeatsResult, _HashableValue):
     """A confirmed booking; ``booking_id`` equals the hold's id."""
 
     @property
     def booking_id(self) -> uuid.UUID: ...
     @property
     def booked_at(self) -> datetime.datetime: ...
-    def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
 
 @final
 class Seat(_HashableValue):
@@ -243,24 +248,22 @@ class MapSeat(_Value):
 # ---- the hold lifecycle ----
 
 @final
-class SeatsReleased(_SeatsOfShow, _Value):
+class SeatsReleased(_SeatsResult, _Value):
     """What a partial release did: the seats released, and those the hold keeps."""
 
     @property
     def hold_id(self) -> uuid.UUID: ...
     @property
     def remaining_seat_ids(self) -> Tuple[str, ...]: ...
-    def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
 
 @final
-class Cancellation(_SeatsOfShow, _HashableValue):
+class Cancellation(_SeatsResult, _HashableValue):
     """A cancelled booking: kept, marked cancelled; its seats are available."""
 
     @property
     def booking_id(self) -> uuid.UUID: ...
     @property
     def cancelled_at(self) -> datetime.datetime: ...
-    def to_dict(self) -> Dict[str, Union[str, List[str]]]: ...
 
 @final
 class Change(_SeatsOfShow, _HashableValue):
