@@ -7,6 +7,7 @@ each bounded so that a failure fails instead of hanging."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import math
 import multiprocessing
@@ -161,6 +162,19 @@ def test_the_managers_history_is_the_contracts(db: seatcore.DatabaseManager) -> 
     assert ok is False and "after" in failure["error"]
     with pytest.raises(TypeError):
         db.get_history("s", after="0")  # type: ignore[arg-type]
+
+
+def test_the_shown_default_page_is_the_one_applied(core: seatcore.SeatCore, db: seatcore.DatabaseManager) -> None:
+    shown = inspect.signature(seatcore.SeatCore.history).parameters["limit"].default
+    assert inspect.signature(seatcore.DatabaseManager.get_history).parameters["limit"].default == shown
+    assert isinstance(shown, int) and 0 < shown < seatcore.MAX_CHANGE_PAGE
+    core.initialize_show("s", seats(shown + 1))
+    for i in range(1, shown + 2):
+        core.hold("s", [f"S{i}"])
+    assert len(core.history("s", limit=seatcore.MAX_CHANGE_PAGE)) == shown + 2
+    assert len(core.history("s")) == shown
+    ok, page = db.get_history("s")
+    assert ok and len(page["changes"]) == shown
 
 
 def test_a_stream_gives_every_change_in_order_and_resumes_from_any_id(
