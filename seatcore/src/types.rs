@@ -18,8 +18,8 @@ pub struct Hold {
     pub seat_ids: Vec<String>,
 }
 
-/// The counts of an invariant audit: plain integers, laid out for C too (the C API's
-/// `seatcore_audit_summary`).
+/// The counts of an invariant audit.
+// Plain integers, laid out for C: the C API's `seatcore_audit_summary`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[repr(C)]
 pub struct AuditSummary {
@@ -51,12 +51,11 @@ pub struct Booking {
     pub booked_at: DateTime<Utc>,
 }
 
-/// The state of one seat at the moment of a read. Serializes to its contract name.
-///
-/// Laid out for C too: the C API's `seatcore_seat_state`, whose constants are
-/// `SEATCORE_SEAT_STATE_` + the variant's name (`SEATCORE_SEAT_STATE_HELD`).
-///
+/// The state of one seat at the moment of a read.
 /// cbindgen:rename-all=QualifiedScreamingSnakeCase
+// Laid out for C: the C API's `seatcore_seat_state`, whose constants are
+// `SEATCORE_SEAT_STATE_` + the variant's name (`SEATCORE_SEAT_STATE_HELD`). Serialized as
+// its contract name (`held`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[repr(u32)]
@@ -248,8 +247,8 @@ impl Serialize for Health {
     }
 }
 
-/// Counters since this handle was opened, for metrics. Plain integers in C's layout, so that
-/// a binding may hand the struct out as it is.
+/// Counters since this handle was opened, for metrics.
+// Plain integers in C's layout, so that a binding may hand the struct out as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(C)]
 pub struct Stats {
