@@ -315,6 +315,29 @@ fn migrations_are_applied_once() {
 }
 
 #[test]
+fn every_plpgsql_function_keeps_one_plan_per_session() {
+    // PL/pgSQL's own choice between a kept plan and one made per call lands on the second
+    // for statements with array arguments, where planning costs more than running.
+    let (db, _core) = connect("plans");
+    let mut c = db.client();
+    let rows = c
+        .query(
+            "SELECT p.proname::text, coalesce('plan_cache_mode=force_generic_plan' = ANY (p.proconfig), false)
+             FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+             WHERE l.lanname = 'plpgsql' AND p.proname LIKE 'seatcore\\_%'
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap();
+    let functions: Vec<(String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert!(functions.len() > 10, "{functions:?}");
+    // the one function that runs no statement (it raises an error or returns true)
+    let unplanned: Vec<&str> =
+        functions.iter().filter(|(_, kept)| !kept).map(|(name, _)| name.as_str()).collect();
+    assert_eq!(unplanned, ["seatcore_assert"], "every other function forces its generic plan");
+}
+
+#[test]
 fn unreachable_database_is_unavailable() {
     let opts = Options {
         connect_timeout: Duration::from_millis(500),

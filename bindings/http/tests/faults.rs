@@ -832,7 +832,7 @@ fn lost_database_replies_are_retried_without_double_effects() {
 
     // The same for a booking: the retry finds the committed booking and returns it.
     let r = with_lost_reply(
-        "INSERT INTO bookings",
+        "seatcore_book(",
         "/shows/ld/book",
         json!({ "hold_id": hold["hold_id"] }).to_string(),
         "SELECT count(*) FROM bookings",

@@ -9,45 +9,10 @@ use crate::pool::Conn;
 use crate::types::Booking;
 use crate::{bump, validate, OnLost, SeatCore};
 
-/// Lock the hold, lock its seats in order, check they still carry it, then write the
-/// booking, flip the seats, retire the hold and record the change. No row when the hold does
-/// not exist.
-const BOOK_SQL: &str = "
-WITH h AS MATERIALIZED (
-    SELECT hold_id, seat_nos, seat_ids, expires_at <= now() AS expired
-    FROM holds
-    WHERE hold_id = $2 AND show_id = $1
-    FOR UPDATE
-), locked AS MATERIALIZED (
-    SELECT s.seat_no, s.hold_id, s.booking_id
-    FROM seats s JOIN h ON s.seat_no = ANY (h.seat_nos)
-    WHERE s.show_id = $1 AND NOT h.expired
-    ORDER BY s.seat_no
-    FOR UPDATE OF s
-), verdict AS MATERIALIZED (
-    SELECT h.hold_id, h.seat_nos, h.seat_ids, h.expired,
-           (SELECT count(*) FROM locked l
-            WHERE l.hold_id = h.hold_id AND l.booking_id IS NULL) = cardinality(h.seat_nos) AS intact
-    FROM h
-), booking AS (
-    INSERT INTO bookings (booking_id, show_id, seat_nos, seat_ids, booked_at)
-    SELECT hold_id, $1, seat_nos, seat_ids, now()
-    FROM verdict
-    WHERE intact AND NOT expired
-    RETURNING booking_id, seat_ids, booked_at
-), flipped AS (
-    UPDATE seats s
-    SET hold_id = NULL, hold_expires_at = NULL, booking_id = b.booking_id
-    FROM booking b, locked l
-    WHERE s.show_id = $1 AND s.seat_no = l.seat_no
-), spent AS (
-    DELETE FROM holds WHERE hold_id IN (SELECT booking_id FROM booking)
-), logged AS (
-    INSERT INTO changes (id, kind, show_id, seat_ids, hold_id, booking_id)
-    SELECT seatcore_change_id(0), 'booked', $1, seat_ids, booking_id, booking_id FROM booking
-)
-SELECT v.expired, v.intact, b.seat_ids, b.booked_at
-FROM verdict v LEFT JOIN booking b ON true";
+/// Lock the hold, lock its seats in seat-map order, check they still carry it, then write
+/// the booking, flip the seats, retire the hold and record the change (`seatcore_book`,
+/// migrations/V10: planned once per session). No row when the hold does not exist.
+const BOOK_SQL: &str = "SELECT expired, intact, seat_ids, booked_at FROM seatcore_book($1, $2)";
 
 /// An earlier booking of this hold. Run as its own statement: a concurrent first booking
 /// that committed while we waited for the hold row is visible only to a new snapshot.

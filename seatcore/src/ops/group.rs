@@ -44,16 +44,9 @@ const RECORD_SQL: &str = "SELECT hold_id, expires_at FROM seatcore_record_holds(
 const GROUP_SQL: &str = "SELECT expires, locked_ids, locked_nos FROM seatcore_hold_group($1, $2, $3, $4, $5)";
 
 /// Why holds lost: the state of their seats now (the group's winners included), and
-/// whether the show exists.
-const DIAGNOSE_SQL: &str = "
-SELECT seat_id,
-       booking_id IS NOT NULL OR block_reason IS NOT NULL OR coalesce(hold_expires_at > now(), false) AS taken,
-       seat_no
-FROM seats
-WHERE show_id = $1 AND seat_id = ANY ($2)
-UNION ALL
-SELECT NULL, EXISTS (SELECT 1 FROM shows WHERE show_id = $1), NULL
-ORDER BY seat_no NULLS FIRST";
+/// whether the show exists (`seatcore_group_refusals`, migrations/V10: planned once per
+/// session).
+const DIAGNOSE_SQL: &str = "SELECT seat_id, taken, seat_no FROM seatcore_group_refusals($1, $2)";
 
 /// One hold waiting to be made: validated, with its own id.
 pub(crate) struct Request {

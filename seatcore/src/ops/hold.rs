@@ -24,15 +24,9 @@ const HOLD_ONE_SQL: &str = "SELECT seatcore_hold_one($1, $2, $3, $4, $5)";
 /// refused callers does not queue on them. The hold's expiry, or NULL.
 const HOLD_MANY_SQL: &str = "SELECT seatcore_hold_many($1, $2, $3, $4, $5)";
 
-/// Why a hold was refused: run only after a refusal, as its own statement.
-const DIAGNOSE_SQL: &str = "
-SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1) AS show_exists,
-       count(*) AS found,
-       coalesce(array_agg(seat_id ORDER BY seat_no)
-                FILTER (WHERE booking_id IS NOT NULL OR block_reason IS NOT NULL OR hold_expires_at > now()),
-                '{}') AS taken
-FROM seats
-WHERE show_id = $1 AND seat_id = ANY ($2)";
+/// Why a hold was refused: run only after a refusal, as its own statement
+/// (`seatcore_hold_refusal`, migrations/V10: planned once per session).
+const DIAGNOSE_SQL: &str = "SELECT show_exists, found, taken FROM seatcore_hold_refusal($1, $2)";
 
 /// How often a refused hold whose seats all look free a moment later is tried again
 /// (the seats were released or expired in between).
