@@ -7,12 +7,12 @@
 -- (2026-12-03, 16 HTTP connections), the locking statement of a grouped hold was planned
 -- afresh at 4,812 of 9,048 calls, and planning cost more than running it (0.10 against
 -- 0.05 ms). A booking, sent as a statement, was planned at every call (0.48 ms of planning
--- against 0.52 ms of work), and so were the reads that say why a hold was refused (0.09 to
--- 0.11 ms of planning against 0.02 to 0.03 ms of work). The functions of version 5 now
--- force the generic plan, as those of versions 6 and 7 do (every PL/pgSQL function of
--- the schema that runs a statement); the booking and the refusal reads become functions
--- that do too. Each is the statement it replaces: the same rows
--- locked in the same order, the same records written.
+-- against 0.52 ms of work), and so were the two reads that said why holds were refused
+-- (0.09 to 0.11 ms of planning against 0.02 to 0.03 ms of work). The functions of version
+-- 5 now force the generic plan, as those of versions 6 and 7 do (every PL/pgSQL function of
+-- the schema that runs a statement); the booking and one refusal read for both become
+-- functions that do too. Each is the statement it replaces: the same rows locked in the
+-- same order, the same records written.
 
 ALTER FUNCTION seatcore_hold_one(text, text, uuid, float8, text) SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION seatcore_hold_many(text, text[], uuid, float8, text) SET plan_cache_mode = force_generic_plan;
@@ -74,29 +74,11 @@ BEGIN
 END
 $$;
 
--- Why a hold was refused (seatcore/src/ops/hold.rs), read after the refusal: whether the
--- show exists, how many of the asked seats it has, and the taken ones in seat-map order.
-CREATE FUNCTION seatcore_hold_refusal(p_show text, p_seats text[])
-RETURNS TABLE (show_exists boolean, found bigint, taken text[])
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
-    SELECT EXISTS (SELECT 1 FROM shows WHERE shows.show_id = p_show),
-           count(*),
-           coalesce(array_agg(s.seat_id::text ORDER BY s.seat_no)
-                    FILTER (WHERE s.booking_id IS NOT NULL OR s.block_reason IS NOT NULL
-                                  OR s.hold_expires_at > now()),
-                    '{}')
-    FROM seats s
-    WHERE s.show_id = p_show AND s.seat_id = ANY (p_seats);
-END
-$$;
-
--- Why the holds of a group lost (seatcore/src/ops/group.rs), read after the group: each
--- asked seat the show has, whether it is taken now (the group's winners included) and its
--- number; then a row of NULL seat whose `taken` says whether the show exists.
-CREATE FUNCTION seatcore_group_refusals(p_show text, p_seats text[])
+-- Why holds were refused (seatcore/src/ops/hold.rs, a hold alone and the losers of a
+-- group), read after the refusal: a first row of NULL seat whose `taken` says whether the
+-- show exists, then each asked seat the show has, whether it is taken now (a group's
+-- winners included) and its number, in seat-map order.
+CREATE FUNCTION seatcore_refusals(p_show text, p_seats text[])
 RETURNS TABLE (seat_id text, taken boolean, seat_no integer)
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::error::InputError;
 use crate::error::{Error, Result};
-use crate::ops::hold::try_hold;
+use crate::ops::hold::{asked_seats, try_hold};
 use crate::ops::queue::{together, Grouped, Queues, MAX_GROUP};
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
@@ -42,11 +42,6 @@ const RECORD_SQL: &str = "SELECT hold_id, expires_at FROM seatcore_record_holds(
 /// A whole group in one call (`seatcore_hold_group`, migrations/V5): each hold's expiry
 /// (NULL: lost), and the seats locked free.
 const GROUP_SQL: &str = "SELECT expires, locked_ids, locked_nos FROM seatcore_hold_group($1, $2, $3, $4, $5)";
-
-/// Why holds lost: the state of their seats now (the group's winners included), and
-/// whether the show exists (`seatcore_group_refusals`, migrations/V10: planned once per
-/// session).
-const DIAGNOSE_SQL: &str = "SELECT seat_id, taken, seat_no FROM seatcore_group_refusals($1, $2)";
 
 /// One hold waiting to be made: validated, with its own id.
 pub(crate) struct Request {
@@ -330,14 +325,9 @@ fn explain(
     let asked: Vec<&str> = distinct(losers.iter().flat_map(|(_, _, outside)| outside.iter().copied()));
     let (mut show_exists, mut state) = (true, HashMap::new());
     if !asked.is_empty() {
-        let rows = c.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&asked, Type::TEXT_ARRAY)])?;
-        for r in &rows {
-            match r.get::<_, Option<String>>(0) {
-                Some(id) => {
-                    state.insert(id, (r.get::<_, bool>(1), r.get::<_, i32>(2)));
-                }
-                None => show_exists = r.get(1),
-            }
+        match asked_seats(c, show_id, &asked)? {
+            Some(seats) => state.extend(seats.into_iter().map(|s| (s.seat_id, (s.taken, s.seat_no)))),
+            None => show_exists = false,
         }
     }
     for (i, to_earlier, outside) in losers {

@@ -24,9 +24,9 @@ const HOLD_ONE_SQL: &str = "SELECT seatcore_hold_one($1, $2, $3, $4, $5)";
 /// refused callers does not queue on them. The hold's expiry, or NULL.
 const HOLD_MANY_SQL: &str = "SELECT seatcore_hold_many($1, $2, $3, $4, $5)";
 
-/// Why a hold was refused: run only after a refusal, as its own statement
-/// (`seatcore_hold_refusal`, migrations/V10: planned once per session).
-const DIAGNOSE_SQL: &str = "SELECT show_exists, found, taken FROM seatcore_hold_refusal($1, $2)";
+/// Why holds were refused: run only after a refusal, as its own statement
+/// (`seatcore_refusals`, migrations/V10: planned once per session).
+const REFUSALS_SQL: &str = "SELECT seat_id, taken, seat_no FROM seatcore_refusals($1, $2)";
 
 /// How often a refused hold whose seats all look free a moment later is tried again
 /// (the seats were released or expired in between).
@@ -148,21 +148,46 @@ pub(crate) fn try_hold(
                 expires_at,
             });
         }
-        let rows = c.query_typed(DIAGNOSE_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
-        let row = rows.first().ok_or(Error::ShowNotFound)?;
-        if !row.get::<_, bool>("show_exists") {
+        let Some(seats) = asked_seats(c, show_id, seat_ids)? else {
             return Err(Error::ShowNotFound);
-        }
-        if row.get::<_, i64>("found") < seat_ids.len() as i64 {
+        };
+        if seats.len() < seat_ids.len() {
             return Err(Error::InvalidSeatIds);
         }
-        let taken: Vec<String> = row.get("taken");
+        let taken: Vec<String> = seats.into_iter().filter(|s| s.taken).map(|s| s.seat_id).collect();
         if !taken.is_empty() {
             return Err(Error::SeatsUnavailable { seat_ids: taken });
         }
         // Every seat is free now: they were freed between the two statements. Again.
     }
     Err(Error::Busy(None))
+}
+
+/// An asked seat of a refused hold, as it is now.
+pub(crate) struct AskedSeat {
+    pub(crate) seat_id: String,
+    /// Held, booked or blocked.
+    pub(crate) taken: bool,
+    pub(crate) seat_no: i32,
+}
+
+/// The asked seats the show has, in seat-map order, as they are now; `None` when there is
+/// no such show.
+pub(crate) fn asked_seats<S: ToSql + Sync>(
+    c: &mut impl GenericClient,
+    show_id: &str,
+    seat_ids: &[S],
+) -> Result<Option<Vec<AskedSeat>>> {
+    let rows = c.query_typed(REFUSALS_SQL, &[(&show_id, Type::TEXT), (&seat_ids, Type::TEXT_ARRAY)])?;
+    let mut show_exists = false;
+    let mut seats = Vec::with_capacity(rows.len());
+    for r in &rows {
+        match r.get::<_, Option<String>>(0) {
+            Some(seat_id) => seats.push(AskedSeat { seat_id, taken: r.get(1), seat_no: r.get(2) }),
+            None => show_exists = r.get(1),
+        }
+    }
+    Ok(show_exists.then_some(seats))
 }
 
 /// A keyed hold that failed because a concurrent request with the same key won: the
