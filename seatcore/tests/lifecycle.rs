@@ -324,9 +324,9 @@ fn every_plpgsql_function_keeps_one_plan_per_session() {
         .query(
             "SELECT p.proname::text, coalesce('plan_cache_mode=force_generic_plan' = ANY (p.proconfig), false)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-             WHERE l.lanname = 'plpgsql' AND p.proname LIKE 'seatcore\\_%'
+             WHERE l.lanname = 'plpgsql' AND p.pronamespace = $1::text::regnamespace
              ORDER BY 1",
-            &[],
+            &[&db.schema],
         )
         .unwrap();
     let functions: Vec<(String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
