@@ -8,10 +8,13 @@
 -- requests hardly ever wait for the same hold.
 -- MODE=partial: each wrk thread keeps 64 holds of 20 seats and releases one seat of each in
 -- turn (release-hold with seat_ids); a hold whose last seat goes is replaced by a new one.
--- In both modes the holds made are part of the run (each counts as a request), unless they
--- were made ahead (HOLDS, a file of bench/make_holds.py): then each wrk thread takes its
--- share of them (every THREADS-th line) and makes holds only once they are all used up.
--- Env: SHOW (show id), MODE (distinct | cycle | storm | best | extend | partial), SPAN (seats per
+-- MODE=status: every request reads the show's status (GET /shows/<id>/seats), as a seat map
+-- kept up to date by polling; a 200 counts as ok.
+-- In the extend and partial modes the holds made are part of the run (each counts as a
+-- request), unless they were made ahead (HOLDS, a file of bench/make_holds.py): then each wrk
+-- thread takes its share of them (every THREADS-th line) and makes holds only once they are
+-- all used up.
+-- Env: SHOW (show id), MODE (distinct | cycle | storm | best | extend | partial | status), SPAN (seats per
 -- wrk thread), HOLDS, THREADS (wrk's -t, 2).
 local threads = {}
 local next_tid = 0
@@ -77,6 +80,9 @@ local function next_in_pool()
 end
 
 function request()
+  if mode == "status" then
+    return wrk.format("GET", "/shows/" .. show .. "/seats")
+  end
   if mode == "storm" then
     return hold("S1")
   end
@@ -140,6 +146,8 @@ function response(status, hdrs, body)
     extended = extended + 1
   elseif status == 200 and mode == "partial" then
     released = released + 1
+  elseif status == 200 and mode == "status" then
+    ok = ok + 1
   elseif status == 200 then
     booked = booked + 1
   elseif status == 409 then

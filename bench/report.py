@@ -80,6 +80,14 @@ def rows(runs):
                     f"{c} connection{'s' if c > 1 else ''}" + (f" ({bad} failed requests)" if bad else ""),
                     v, "holds/s", None, p50, med([r["wrk"]["p99_ms"] for r in rs]), goal, bad == 0 and met,
                     len(rs)))
+    for c in (1, 16):
+        rs = runs.get(f"http_status300_c{c}", [])
+        if rs:
+            bad = sum(r["wrk"]["other"] + r["wrk"]["errors"] for r in rs)
+            out.append((f"HTTP status of a 300-seat show (100 held), polled over keep-alive, "
+                        f"{c} connection{'s' if c > 1 else ''}" + (f" ({bad} failed requests)" if bad else ""),
+                        wrk_rate(rs, "ok"), "reads/s", None, med([r["wrk"]["p50_ms"] for r in rs]),
+                        med([r["wrk"]["p99_ms"] for r in rs]), "", None, len(rs)))
     rs = runs.get("http_storm_c16", [])
     if rs:
         v = wrk_rate(rs, "refused")

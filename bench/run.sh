@@ -128,6 +128,19 @@ for rep in $(seq "$reps"); do
   done
 done
 
+# Status reads of a 300-seat show (15 rows of 20, 100 seats held), as a seat map kept up to
+# date by polling over keep-alive connections: 1 connection (latency), then 16.
+python3 -c 'import json; print(json.dumps({"seat_ids": [r + str(i) for r in "ABCDEFGHIJKLMNO" for i in range(1, 21)]}))' >"$out/poll.json"
+curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$out/poll.json" "$base/shows/poll/initialize"
+python3 -c 'import json; print(json.dumps({"seat_ids": [r + str(i) for r in "ABCDE" for i in range(1, 21)], "hold_duration_seconds": 1800}))' >"$out/poll_hold.json"
+curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$out/poll_hold.json" "$base/shows/poll/hold"
+for rep in $(seq "$reps"); do
+  for c in 1 16; do
+    line=$(SHOW=poll MODE=status wrk -t1 -c"$c" -d"${secs}s" -s bench/hold.lua "$base" | grep '^RESULT ' | cut -d' ' -f2-)
+    record "{\"scenario\":\"http_status300_c$c\",\"rep\":$rep,\"wrk\":$line}"
+  done
+done
+
 # A 200k-seat status through the server (streamed), then the server's peak memory.
 for rep in $(seq "$reps"); do
   t=$(curl -s -o /dev/null -w '%{time_total}' "$base/shows/d16_1/seats")

@@ -115,6 +115,18 @@ impl Connection {
         }
     }
 
+    /// seatcore: `TCP_NODELAY` on a TCP socket. A response goes out as its head, then its
+    /// body; with Nagle's algorithm a body shorter than a segment waits until the head is
+    /// acknowledged, which on a keep-alive connection is the client's delayed ACK (40 ms
+    /// on Linux) for every such response. A Unix socket has no such delay.
+    pub(crate) fn set_nodelay(&self) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_nodelay(true),
+            #[cfg(unix)]
+            Self::Unix(_) => Ok(()),
+        }
+    }
+
     /// seatcore: a TCP socket of its own for a handler that takes the connection over
     /// (`Request::hand_over`), in blocking mode without timeouts. A Unix socket is not
     /// handed over.
