@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "V8__lean_big_shows.sql"),
     migration!(9, "V9__live_holds_by_show.sql"),
     migration!(10, "V10__generic_plans.sql"),
+    migration!(11, "V11__status_head_planned_once.sql"),
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).

@@ -19,23 +19,10 @@ use crate::{validate, SeatCore};
 /// document without a record). Changes of other shows leave the tag alone. On a standby, the
 /// commit time of the last transaction it replayed. Then how many seats the show's live hold
 /// rows list and the sum of their marks (migrations/V8__lean_big_shows.sql), which the seats read
-/// must match. It names the show for [`STATUS_SQL`], which as the query of a `COPY` takes no
-/// parameters.
-const STATUS_HEAD_SQL: &str = "
-WITH live AS MATERIALIZED (
-    SELECT hold_id, expires_at, seat_nos FROM holds WHERE show_id = $1 AND expires_at > now()),
-marks AS (
-    SELECT count(*) AS seats, coalesce(sum(seatcore_hold_mark(hold_id, seat_no, expires_at)), 0) AS sum
-    FROM (SELECT hold_id, expires_at, unnest(seat_nos) AS seat_no FROM live) listed)
-SELECT (SELECT seat_count FROM shows WHERE show_id = $1)::int8 AS declared,
-       (SELECT coalesce(max(id), 0) FROM changes WHERE id < seatcore_change_horizon()) AS version,
-       (SELECT coalesce(max(id), 0) || '.' || count(*) FROM changes WHERE show_id = $1) AS changes,
-       (SELECT count(*) FROM live) AS live_holds,
-       CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() END AS replayed_at,
-       marks.seats AS held_listed,
-       marks.sum::text AS held_marks,
-       set_config('seatcore.status_show', $1, true) AS named
-FROM marks";
+/// must match. The function (migrations/V11__status_head_planned_once.sql, planned once per
+/// session) also names the show for [`STATUS_SQL`], which as the query of a `COPY` takes no
+/// parameters, and sets the transaction's planner settings for it (see `status_once`).
+const STATUS_HEAD_SQL: &str = "SELECT * FROM seatcore_status_head($1)";
 
 /// Every seat in seat-map order: its id; its state by the database's clock (0 available,
 /// 1 held, 2 booked, 3 blocked) plus [`INCONSISTENT`] when the row is not consistent (held
@@ -132,18 +119,14 @@ fn status_once(
     // at once and nothing is sorted; left alone, the planner picks a parallel bitmap scan,
     // or once the table holds a dozen big shows a sequential scan, plus an on-disk sort of
     // the whole show (measured for 200,000 seats among 2.8 million: 0.19 s by the index,
-    // 0.84 s by the scan and sort). Settings scoped to this read-only transaction, whose one
-    // snapshot both statements see.
+    // 0.84 s by the scan and sort). The head sets the planner so, for this read-only
+    // transaction only, whose one snapshot both statements see.
     let mut tx = c
         .client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()?;
-    tx.batch_execute(
-        "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
-         SET LOCAL max_parallel_workers_per_gather = 0",
-    )?;
     let top = tx.query_typed(STATUS_HEAD_SQL, &[(&show_id, Type::TEXT)])?;
     let Some(top) = top.first() else { return Err(Error::ShowNotFound) };
     let Some(declared) = top.get::<_, Option<i64>>(0) else { return Err(Error::ShowNotFound) };
