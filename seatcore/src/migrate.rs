@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "V9__live_holds_by_show.sql"),
     migration!(10, "V10__generic_plans.sql"),
     migration!(11, "V11__status_head_planned_once.sql"),
+    migration!(12, "V12__live_holds_of_a_show.sql"),
 ];
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).
