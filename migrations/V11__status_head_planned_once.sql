@@ -11,6 +11,14 @@
 -- that follows in the same transaction (a `COPY`, which takes no parameters), and makes
 -- that read follow the (show_id, seat_no) index (see `status_once`): settings local to
 -- the transaction, as `SET LOCAL` makes them.
+--
+-- The kept plan is made once, with the statistics of that moment, and serves every show
+-- after. The show's live holds are found by the show (the index on (show_id, expires_at),
+-- migrations/V12); the expiry is tested in a form no index serves (`(...) IS TRUE`), so that
+-- the plan never walks the expiry index instead, through every live hold of every show.
+-- Measured with statistics sampled while one show had holds and 550,000 holds of 20 other
+-- shows came after, planned as the function plans it: 74 to 87 ms a call through the expiry
+-- index, 0.03 ms through the show's.
 CREATE FUNCTION seatcore_status_head(p_show text)
 RETURNS TABLE (declared bigint, version bigint, changes text, live_holds bigint,
                replayed_at timestamptz, held_listed bigint, held_marks text)
@@ -24,7 +32,7 @@ BEGIN
     RETURN QUERY
     WITH live AS MATERIALIZED (
         SELECT h.hold_id, h.expires_at, h.seat_nos FROM holds h
-        WHERE h.show_id = p_show AND h.expires_at > now()),
+        WHERE h.show_id = p_show AND (h.expires_at > now()) IS TRUE),
     marks AS (
         SELECT count(*) AS seats,
                coalesce(sum(seatcore_hold_mark(l.hold_id, l.seat_no, l.expires_at)), 0) AS sum
