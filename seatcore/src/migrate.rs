@@ -12,28 +12,8 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// One [`Migration`] from its file name in `migrations/`: `V<n>__<what>.sql`.
-macro_rules! migration {
-    ($version:literal, $file:literal) => {
-        Migration { version: $version, name: $file, sql: include_str!(concat!("../../migrations/", $file)) }
-    };
-}
-
-/// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[
-    migration!(1, "V1__init.sql"),
-    migration!(2, "V2__changes.sql"),
-    migration!(3, "V3__lifecycle.sql"),
-    migration!(4, "V4__seat_maps.sql"),
-    migration!(5, "V5__planned_once.sql"),
-    migration!(6, "V6__grouped_lifecycle.sql"),
-    migration!(7, "V7__planned_once.sql"),
-    migration!(8, "V8__lean_big_shows.sql"),
-    migration!(9, "V9__live_holds_by_show.sql"),
-    migration!(10, "V10__generic_plans.sql"),
-    migration!(11, "V11__status_head_planned_once.sql"),
-    migration!(12, "V12__live_holds_of_a_show.sql"),
-];
+/// Every migration, oldest first: each file of `migrations/`, listed by `build.rs`.
+pub const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// Arbitrary, fixed key of the advisory lock that serializes migrations ("seatcore" in hex-ish).
 const MIGRATION_LOCK_KEY: i64 = 0x5EA7_C04E;
@@ -81,5 +61,6 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
         let files = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).count();
         assert_eq!(files, MIGRATIONS.len());
+        assert_eq!(MIGRATIONS[0].name, "V1__init.sql");
     }
 }
