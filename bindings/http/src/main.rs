@@ -28,13 +28,16 @@ use crate::router::{App, DEMO_SHOW};
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
-    raise_descriptor_limit();
     let parsed = match config::parse() {
         Ok(parsed) => parsed,
         // --help and --version exit 0, usage errors 2, each with clap's own text.
         Err(e) => e.exit(),
     };
+    if matches!(parsed, Parsed::Serve(_)) {
+        small_thread_caches();
+    }
+    limit_malloc_arenas();
+    raise_descriptor_limit();
     match parsed {
         Parsed::Serve(config) => match run(*config) {
             Ok(()) => ExitCode::SUCCESS,
@@ -198,6 +201,39 @@ fn private_cluster() -> Result<String, Failure> {
     let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     eprintln!("seatcore-server: database: {url}");
     Ok(url)
+}
+
+/// The glibc tunable that keeps only small blocks in each thread's cache.
+const THREAD_CACHE_TUNABLE: &str = "glibc.malloc.tcache_max";
+
+/// glibc keeps up to seven freed blocks of each size up to 1 KiB in a cache of each thread,
+/// where no other thread can reuse them and the arena cannot merge them; with dozens of
+/// workers, whose requests' blocks are often freed by another thread than made them, those
+/// caches and the holes they leave kept 5 MB more resident through a run of 64-connection
+/// holds. Capping the cached blocks at 64 bytes kept the speed (docs/bench.md, "Server
+/// memory"). glibc reads its tunables only as a program starts, so the server starts itself
+/// again, once, with the cap added to `GLIBC_TUNABLES` (same process id, arguments and
+/// environment otherwise). A `GLIBC_TUNABLES` that already sets the cap is left as it is.
+fn small_thread_caches() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if tunables.contains(THREAD_CACHE_TUNABLE) {
+            return;
+        }
+        let cap = format!("{THREAD_CACHE_TUNABLE}=64");
+        let tunables = if tunables.is_empty() { cap } else { format!("{tunables}:{cap}") };
+        let mut args = std::env::args_os();
+        let arg0 = args.next().unwrap_or_default();
+        // exec returns only when it failed: then the server runs with glibc's defaults.
+        let failed = std::process::Command::new("/proc/self/exe")
+            .arg0(arg0)
+            .args(args)
+            .env("GLIBC_TUNABLES", tunables)
+            .exec();
+        eprintln!("seatcore-server: could not restart with small thread caches ({failed}); going on without");
+    }
 }
 
 /// glibc gives each thread that allocates its own arena (up to 8 per core), each keeping

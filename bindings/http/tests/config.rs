@@ -231,3 +231,43 @@ fn the_audit_subcommand_exits_0_when_sound_and_1_on_problems() {
     let (code, _) = audit(&["audit", "--show-id", "b", "--database-url", &db.url]);
     assert_eq!(code, Some(1));
 }
+
+/// The bytes of a running process's environment as it was started (`/proc/PID/environ`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn environment_of(srv: &Server) -> Vec<u8> {
+    std::fs::read(format!("/proc/{}/environ", srv.pid().expect("the server runs"))).unwrap()
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The server starts itself again, in its own process, with glibc's thread caches capped
+/// (added to what `GLIBC_TUNABLES` already says), unless the caller capped them already.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_caps_glibc_thread_caches_in_its_own_process() {
+    let db = TestDb::new("config_tunables");
+    let serve = |tunables: Option<&str>| {
+        let mut cmd = command(&["--bind", "127.0.0.1:0", "--no-demo"], &[("DATABASE_URL", db.url.as_str())]);
+        match tunables {
+            Some(t) => cmd.env("GLIBC_TUNABLES", t),
+            None => cmd.env_remove("GLIBC_TUNABLES"),
+        };
+        let srv = Server::spawn(cmd);
+        srv.get("/health").expect(200);
+        srv
+    };
+    // the process the test started is the one serving, with the cap in its environment
+    let env = environment_of(&serve(None));
+    assert!(contains(&env, "GLIBC_TUNABLES=glibc.malloc.tcache_max=64"), "{}", String::from_utf8_lossy(&env));
+
+    let env = environment_of(&serve(Some("glibc.malloc.arena_max=4")));
+    assert!(contains(&env, "glibc.malloc.arena_max=4"), "{}", String::from_utf8_lossy(&env));
+    assert!(contains(&env, "glibc.malloc.tcache_max=64"), "{}", String::from_utf8_lossy(&env));
+
+    let env = environment_of(&serve(Some("glibc.malloc.tcache_max=128")));
+    assert!(contains(&env, "glibc.malloc.tcache_max=128"), "{}", String::from_utf8_lossy(&env));
+    assert!(!contains(&env, "tcache_max=64"), "{}", String::from_utf8_lossy(&env));
+}
