@@ -192,6 +192,8 @@ fn private_cluster() -> Result<String, Failure> {
     eprintln!("seatcore-server: no DATABASE_URL; starting the private cluster ({script} start)");
     let out = std::process::Command::new("bash")
         .args([script, "start"])
+        // the server's allocator settings (`small_thread_caches`) are not PostgreSQL's
+        .env_remove("GLIBC_TUNABLES")
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("running {script}: {e}"))?;
