@@ -1,7 +1,9 @@
 //! `GET /shows/<id>/seats`, streamed: a 200,000-seat map is never built as one value, and
 //! its database read never waits for the client.
 //!
-//! A producer thread reads the seats with `seat_status_with` and writes the core's
+//! A show the server knows to be small (at most [`LARGE_SEATS`] seats, remembered from an
+//! earlier read) is read on the request's own thread into one document. Any other is read
+//! by a producer thread, which reads the seats with `seat_status_with` and writes the core's
 //! [`StatusJson`] into chunks of [`CHUNK_BYTES`]; the reply's body reads them. A show that
 //! fits in one chunk gets a plain reply with a length, and a read that fails before anything
 //! was sent gets the contract's error reply, because nothing was sent before the answer.
@@ -245,6 +247,11 @@ pub fn stream(
     show_id: String,
     if_none_match: Option<String>,
 ) -> Reply {
+    if !streams.large(&show_id) {
+        if let Some(reply) = small(core, streams, &show_id, if_none_match.as_deref()) {
+            return reply;
+        }
+    }
     // Unbounded: the producer never waits for the client (`Streams` bounds the memory).
     let (tx, rx) = channel::<Msg>();
     let gone = Arc::new(AtomicBool::new(false));
@@ -290,6 +297,33 @@ pub fn stream(
             }
         };
     }
+}
+
+/// The status of a show known to be small, read on the request's own thread into one
+/// document (a producer thread would cost more than the read). `None` when the show turns
+/// out to be large after all: nothing was read past its head, and it is read streamed.
+fn small(core: &SeatCore, streams: &Streams, show_id: &str, if_none_match: Option<&str>) -> Option<Reply> {
+    // Writing into a Vec cannot fail.
+    let mut json = StatusJson::new(Vec::new()).ok()?;
+    let (mut etag, mut large) = (None, false);
+    let head = |head: &seatcore::StatusHead| {
+        streams.remember(show_id, head.seats);
+        etag = Some(head.etag.clone());
+        large = head.seats > LARGE_SEATS;
+        !large && !if_none_match.is_some_and(|tags| matches(tags, &head.etag))
+    };
+    let outcome = core.seat_status_with(show_id, head, |seat| {
+        let _ = json.seat(seat);
+    });
+    let headers = etag.map(|etag| vec![("ETag", etag)]).unwrap_or_default();
+    Some(match outcome {
+        Ok(None) if large => return None,
+        Ok(None) => Reply { status: 304, headers, payload: Payload::Empty },
+        Ok(Some(counts)) => {
+            Reply { status: 200, headers, payload: Payload::Json(json.finish(&counts).ok()?) }
+        }
+        Err(e) => failed(&e),
+    })
 }
 
 /// Whether an `If-None-Match` value names `etag` (or is `*`).
@@ -486,6 +520,46 @@ mod tests {
         let reply = stream(&core, &streams(), soon(), "nope".into(), None);
         assert_eq!(reply.status, 404);
         assert_eq!(reply.body_json(), serde_json::json!({"error": "show not found"}));
+    }
+
+    #[test]
+    fn shows_known_to_be_small_are_read_whole_and_a_show_that_grew_is_streamed() {
+        let db = TestDb::new("status_small");
+        let core =
+            SeatCore::connect(&db.url, seatcore::Options { pool_size: 2, ..Default::default() }).unwrap();
+        core.initialize_show("small", &["A1", "A2", "A3"]).unwrap();
+        core.hold("small", &["A2"], 60).unwrap();
+        let streams = streams();
+        let first = stream(&core, &streams, soon(), "small".into(), None);
+        assert!(!streams.large("small"), "its size is known after one read");
+        let again = stream(&core, &streams, soon(), "small".into(), None);
+        let etag = |r: &Reply| r.headers.iter().find(|(n, _)| *n == "ETag").map(|(_, v)| v.clone());
+        assert_eq!((again.status, etag(&again)), (200, etag(&first)));
+        assert!(matches!(again.payload, Payload::Json(_)));
+        let tag = etag(&again).expect("an ETag");
+        let (a, b) = (first.body_json(), again.body_json());
+        assert_eq!(
+            (a["seats"].clone(), a["held_seats"].clone()),
+            (b["seats"].clone(), b["held_seats"].clone())
+        );
+        assert_eq!(b["seats"][1]["status"], "held");
+        let unchanged = stream(&core, &streams, soon(), "small".into(), Some(tag.clone()));
+        assert_eq!((unchanged.status, etag(&unchanged)), (304, Some(tag)));
+        assert!(matches!(unchanged.payload, Payload::Empty));
+
+        // A show remembered smaller than it is (another database behind the same name)
+        // is read streamed, whole.
+        let big: Vec<String> = (0..5_000).map(|i| format!("B{i}")).collect();
+        core.initialize_show("big", &big).unwrap();
+        streams.remember("big", 3);
+        let reply = stream(&core, &streams, soon(), "big".into(), None);
+        assert!(matches!(reply.payload, Payload::JsonStream(_)));
+        let v: Value = serde_json::from_slice(&reply.body_bytes()).unwrap();
+        assert_eq!(
+            (v["total_seats"].clone(), v["seats"].as_array().map(Vec::len)),
+            (5_000.into(), Some(5_000))
+        );
+        assert!(streams.large("big"));
     }
 
     /// A database of its own with a show "big" of 30,000 seats, and a core with
