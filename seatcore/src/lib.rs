@@ -53,6 +53,7 @@ pub use ops::group::ONE_CALL_SEATS;
 pub use ops::map::MAX_REASON_CHARS as MAX_BLOCK_REASON_CHARS;
 pub use ops::queue::{GROUP_SIZE_BUCKETS, MAX_GROUP};
 pub use ops::release_seats::SeatsReleased;
+pub use ops::show::SMALL_STATUS_SEATS;
 pub use options::{seconds, OptionRange, Options};
 pub use sweeper::Sweeper;
 pub use types::{

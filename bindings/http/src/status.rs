@@ -37,8 +37,9 @@ use crate::reply::{Payload, Reply};
 
 /// Bytes of JSON per chunk.
 pub const CHUNK_BYTES: usize = 64 * 1024;
-/// A show of more seats than this makes a large read (its document is over 40 KB).
-pub const LARGE_SEATS: u64 = 1_000;
+/// A show of more seats than this makes a large read (its document is over 40 KB): the
+/// core's bound of a small status read.
+pub const LARGE_SEATS: u64 = seatcore::SMALL_STATUS_SEATS;
 /// Shows whose seat count is remembered at most.
 const MAX_REMEMBERED: usize = 10_000;
 /// Default of `--status-buffer-mib`: unsent status chunks of all replies together.

@@ -48,5 +48,5 @@ pub(crate) mod map;
 pub(crate) mod queue;
 mod release;
 pub(crate) mod release_seats;
-mod show;
+pub(crate) mod show;
 mod sweep;

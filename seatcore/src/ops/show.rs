@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use postgres::binary_copy::BinaryCopyOutIter;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
-use postgres::IsolationLevel;
+use postgres::{IsolationLevel, Row};
 
 use crate::error::{Error, Result};
 use crate::pool::Conn;
@@ -24,33 +24,30 @@ use crate::{validate, SeatCore};
 /// parameters, and sets the transaction's planner settings for it (see `status_once`).
 const STATUS_HEAD_SQL: &str = "SELECT * FROM seatcore_status_head($1)";
 
-/// Every seat in seat-map order: its id; its state by the database's clock (0 available,
-/// 1 held, 2 booked, 3 blocked) plus [`INCONSISTENT`] when the row is not consistent (held
-/// and booked at once, blocked but held or booked); a held seat's expiry; and a live held
-/// seat's mark, summed against the hold rows' (see [`STATUS_HEAD_SQL`]). Four narrow
-/// columns: a 200,000-seat read is mostly the cost of each column of each row. Streamed by
-/// `COPY`: the database sends rows as it makes them while the caller takes them in.
+/// Every seat in seat-map order (`seatcore_status_seats`, migrations/V13): its id; its state
+/// by the database's clock (0 available, 1 held, 2 booked, 3 blocked) plus [`INCONSISTENT`]
+/// when the row is not consistent (held and booked at once, blocked but held or booked); a
+/// held seat's expiry; and a live held seat's mark, summed against the hold rows' (see
+/// [`STATUS_HEAD_SQL`]). Four narrow columns: a 200,000-seat read is mostly the cost of each
+/// column of each row. Streamed by `COPY`: the database sends rows as it makes them while the
+/// caller takes them in.
 const STATUS_SQL: &str = "
-COPY (
-SELECT s.seat_id,
-       (CASE WHEN s.booking_id IS NOT NULL THEN 2
-             WHEN s.block_reason IS NOT NULL THEN 3
-             WHEN s.hold_expires_at > now() THEN 1
-             ELSE 0 END
-        + CASE WHEN s.hold_id IS NOT NULL AND s.booking_id IS NOT NULL THEN 4
-               WHEN s.block_reason IS NOT NULL AND (s.hold_id IS NOT NULL OR s.booking_id IS NOT NULL) THEN 4
-               ELSE 0 END)::int4 AS state,
-       CASE WHEN s.booking_id IS NULL AND s.hold_expires_at > now()
-            THEN s.hold_expires_at END AS hold_expires_at,
-       CASE WHEN s.booking_id IS NULL AND s.block_reason IS NULL AND s.hold_expires_at > now()
-            THEN seatcore_hold_mark(s.hold_id, s.seat_no, s.hold_expires_at) END AS mark
-FROM seats s
-WHERE s.show_id = current_setting('seatcore.status_show')
-ORDER BY s.show_id, s.seat_no
-) TO STDOUT (FORMAT binary)";
+COPY (SELECT s.seat_id, s.state, s.hold_expires_at, s.mark
+      FROM seatcore_status_seats(current_setting('seatcore.status_show')) s
+      ORDER BY s.seat_no) TO STDOUT (FORMAT binary)";
 
 /// The types of [`STATUS_SQL`]'s columns.
 const STATUS_TYPES: [Type; 4] = [Type::TEXT, Type::INT4, Type::TIMESTAMPTZ, Type::INT8];
+
+/// The status of a show of at most [`SMALL_STATUS_SEATS`] seats in one statement, no transaction
+/// (`seatcore_status_small`, migrations/V13, planned once per session): the head's columns
+/// in the first row, then the seats' columns (as [`STATUS_SQL`]'s) in one row each. For a
+/// bigger show, the head alone.
+const STATUS_SMALL_SQL: &str = "SELECT * FROM seatcore_status_small($1, $2)";
+
+/// A show of at most this many seats is small: its status is read in one statement
+/// ([`STATUS_SMALL_SQL`]), whose rows arrive together; a bigger one's is streamed.
+pub const SMALL_STATUS_SEATS: u64 = 1_000;
 
 /// Added to a seat's state code by [`STATUS_SQL`] when its row is inconsistent.
 const INCONSISTENT: i32 = 4;
@@ -115,6 +112,17 @@ fn status_once(
     each: &mut impl FnMut(SeatRef<'_>),
     handed: &mut bool,
 ) -> Result<Option<SeatCounts>> {
+    let small = SMALL_STATUS_SEATS as i64;
+    let rows = c.client.query_typed(STATUS_SMALL_SQL, &[(&show_id, Type::TEXT), (&small, Type::INT8)])?;
+    let Some(top) = rows.first() else { return Err(Error::ShowNotFound) };
+    if top.get::<_, Option<i64>>(0).is_none_or(|declared| declared <= small) {
+        let Some(mut tally) = Tally::start(top, head)? else { return Ok(None) };
+        for row in &rows[1..] {
+            *handed = true;
+            tally.seat(row.try_get(7)?, row.try_get(8)?, row.try_get(9)?, row.try_get(10)?, each);
+        }
+        return tally.finish();
+    }
     // Rows in seat-map order straight off the (show_id, seat_no) index, so the first arrive
     // at once and nothing is sorted; left alone, the planner picks a parallel bitmap scan,
     // or once the table holds a dozen big shows a sequential scan, plus an on-disk sort of
@@ -129,32 +137,73 @@ fn status_once(
         .start()?;
     let top = tx.query_typed(STATUS_HEAD_SQL, &[(&show_id, Type::TEXT)])?;
     let Some(top) = top.first() else { return Err(Error::ShowNotFound) };
-    let Some(declared) = top.get::<_, Option<i64>>(0) else { return Err(Error::ShowNotFound) };
-    let mut counts = SeatCounts {
-        invariants_valid: true,
-        version: top.get(1),
-        replayed_at: top.get(4),
-        ..SeatCounts::default()
-    };
-    let seats = u64::try_from(declared).unwrap_or(0);
-    if let Some(head) = head.take() {
-        let etag = format!("\"{}.{}\"", top.get::<_, &str>(2), top.get::<_, i64>(3));
-        if !head(&StatusHead { version: counts.version, etag, seats }) {
-            return Ok(None);
-        }
-    }
-    let listed = u64::try_from(top.get::<_, i64>(5)).unwrap_or(u64::MAX);
-    let listed_marks = top.get::<_, &str>(6).parse::<i128>().ok();
-    let mut held_marks = 0_i128;
+    let Some(mut tally) = Tally::start(top, head)? else { return Ok(None) };
     let mut rows = BinaryCopyOutIter::new(tx.copy_out(STATUS_SQL)?, &STATUS_TYPES);
     while let Some(row) = rows.next()? {
-        let code = row.try_get::<i32>(1)?;
+        *handed = true;
+        tally.seat(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, each);
+    }
+    drop(rows);
+    tx.commit()?;
+    tally.finish()
+}
+
+/// A status read's counts as its seats go by, and what they must match at its end.
+struct Tally {
+    counts: SeatCounts,
+    /// The show's declared seat count.
+    declared: u64,
+    /// Seats the show's live hold rows list, and the sum of their marks.
+    listed: u64,
+    listed_marks: Option<i128>,
+    /// The sum of the marks of the live held seats read.
+    held_marks: i128,
+}
+
+impl Tally {
+    /// Starts from the head's row (the columns of `seatcore_status_head` first) and hands
+    /// `head` the read's version, entity tag and seat count; `Ok(None)` when `head` stops
+    /// the read. `ShowNotFound`, before `head`, when there is no such show.
+    fn start(top: &Row, head: &mut Option<impl FnOnce(&StatusHead) -> bool>) -> Result<Option<Tally>> {
+        let Some(declared) = top.get::<_, Option<i64>>(0) else { return Err(Error::ShowNotFound) };
+        let declared = u64::try_from(declared).unwrap_or(0);
+        let counts = SeatCounts {
+            invariants_valid: true,
+            version: top.get(1),
+            replayed_at: top.get(4),
+            ..SeatCounts::default()
+        };
+        if let Some(head) = head.take() {
+            let etag = format!("\"{}.{}\"", top.get::<_, &str>(2), top.get::<_, i64>(3));
+            if !head(&StatusHead { version: counts.version, etag, seats: declared }) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Tally {
+            counts,
+            declared,
+            listed: u64::try_from(top.get::<_, i64>(5)).unwrap_or(u64::MAX),
+            listed_marks: top.get::<_, &str>(6).parse::<i128>().ok(),
+            held_marks: 0,
+        }))
+    }
+
+    /// Counts one seat (the columns of [`STATUS_SQL`]) and hands it to `each`.
+    fn seat(
+        &mut self,
+        seat_id: &str,
+        code: i32,
+        hold_expires_at: Option<DateTime<Utc>>,
+        mark: Option<i64>,
+        each: &mut impl FnMut(SeatRef<'_>),
+    ) {
         let state = match code & !INCONSISTENT {
             3 => SeatState::Blocked,
             2 => SeatState::Booked,
             1 => SeatState::Held,
             _ => SeatState::Available,
         };
+        let counts = &mut self.counts;
         match state {
             SeatState::Available => counts.available += 1,
             SeatState::Held => counts.held += 1,
@@ -163,24 +212,22 @@ fn status_once(
         }
         counts.total += 1;
         counts.invariants_valid &= code & INCONSISTENT == 0;
-        if let Some(mark) = row.try_get::<Option<i64>>(3)? {
-            held_marks += i128::from(mark);
+        if let Some(mark) = mark {
+            self.held_marks += i128::from(mark);
         }
-        *handed = true;
-        each(SeatRef {
-            seat_id: row.try_get::<&str>(0)?,
-            state,
-            hold_expires_at: row.try_get::<Option<DateTime<Utc>>>(2)?,
-        });
+        each(SeatRef { seat_id, state, hold_expires_at });
     }
-    drop(rows);
-    tx.commit()?;
-    if counts.total == 0 {
-        return Err(Error::ShowNotFound);
+
+    /// The counts, checked against the head; `ShowNotFound` when no seat was read.
+    fn finish(self) -> Result<Option<SeatCounts>> {
+        let mut counts = self.counts;
+        if counts.total == 0 {
+            return Err(Error::ShowNotFound);
+        }
+        counts.invariants_valid &= self.declared == counts.total
+            && counts.available + counts.held + counts.booked + counts.blocked == counts.total
+            && self.listed == counts.held
+            && self.listed_marks == Some(self.held_marks);
+        Ok(Some(counts))
     }
-    counts.invariants_valid &= seats == counts.total
-        && counts.available + counts.held + counts.booked + counts.blocked == counts.total
-        && listed == counts.held
-        && listed_marks == Some(held_marks);
-    Ok(Some(counts))
 }
