@@ -9,10 +9,10 @@
 //!
 //! The checks and their order are [`resolve`](super::resolve)'s, which is built on this.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
 use hashbrown::hash_table::{Entry, HashTable};
+use hashbrown::{DefaultHashBuilder, HashMap, HashSet};
 
 use super::{default_rank, derived_place_str, rowless_rank, MapEntry, MAX_NAME_CHARS};
 use crate::error::InputError;
@@ -52,7 +52,7 @@ pub(crate) struct Strings {
     ends: Vec<u32>,
     /// The numbers of the strings, by hash; emptied once nothing more is looked up.
     index: HashTable<u32>,
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
 }
 
 fn slice<'t>(text: &'t str, ends: &[u32], n: u32) -> &'t str {
@@ -63,7 +63,12 @@ fn slice<'t>(text: &'t str, ends: &[u32], n: u32) -> &'t str {
 
 impl Strings {
     pub(crate) fn new() -> Strings {
-        Strings { text: String::new(), ends: Vec::new(), index: HashTable::new(), hasher: RandomState::new() }
+        Strings {
+            text: String::new(),
+            ends: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+        }
     }
 
     pub(crate) fn get(&self, n: u32) -> &str {
