@@ -244,7 +244,10 @@ fn schema_refuses_inconsistent_rows() {
     // held without an expiry
     assert!(c.execute("UPDATE seats SET hold_id = $1 WHERE seat_id = 'S1'", &[&id]).is_err());
     // booked without a booking
-    assert!(c.execute("UPDATE seats SET booking_id = $1 WHERE seat_id = 'S1'", &[&id]).is_err());
+    let fk = |e: postgres::Error| e.code().cloned();
+    let violation = Some(postgres::error::SqlState::FOREIGN_KEY_VIOLATION);
+    let ghost = "UPDATE seats SET booking_id = $1 WHERE seat_id = 'S1'";
+    assert_eq!(c.execute(ghost, &[&id]).map_err(fk).unwrap_err(), violation);
     // a duplicate seat on one map
     assert!(c.execute("INSERT INTO seats (show_id, seat_no, seat_id) VALUES ('s', 3, 'S1')", &[]).is_err());
     // held and booked at once
@@ -257,16 +260,12 @@ fn schema_refuses_inconsistent_rows() {
         )
         .is_err());
     // a booking deleted, or its id changed, while a seat carries it
-    let fk = |e: postgres::Error| e.code().cloned();
-    let violation = Some(postgres::error::SqlState::FOREIGN_KEY_VIOLATION);
     assert_eq!(c.execute("DELETE FROM bookings", &[]).map_err(fk).unwrap_err(), violation);
     let moved = "UPDATE bookings SET booking_id = $1";
     assert_eq!(c.execute(moved, &[&id]).map_err(fk).unwrap_err(), violation);
-    // a seat given another seat's booking is fine; one given no booking is not
-    let booking = h.hold_id;
-    assert_eq!(c.execute("UPDATE seats SET booking_id = $1 WHERE seat_id = 'S2'", &[&booking]).unwrap(), 1);
-    let ghost = "UPDATE seats SET booking_id = $1 WHERE seat_id = 'S2'";
-    assert_eq!(c.execute(ghost, &[&id]).map_err(fk).unwrap_err(), violation);
+    // a seat given a booking that exists is fine (one given no booking is refused above)
+    let give_s2 = "UPDATE seats SET booking_id = $1 WHERE seat_id = 'S2'";
+    assert_eq!(c.execute(give_s2, &[&h.hold_id]).unwrap(), 1);
     // freeing the seats first lets the booking go, in one statement as a reset does
     let together = "WITH s AS (UPDATE seats SET booking_id = NULL WHERE booking_id IS NOT NULL RETURNING 1) \
                     DELETE FROM bookings";
