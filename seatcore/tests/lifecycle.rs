@@ -58,6 +58,48 @@ fn status_keeps_seat_map_order_and_counts() {
 }
 
 #[test]
+fn streamed_status_keeps_seat_map_order_across_chunks() {
+    // a big show's seats arrive in chunks of consecutive places: ids in the reverse of
+    // their text order, a hold across the first chunk boundary, a booking and a block in
+    // later chunks, the last seat alone in its chunk
+    let (db, core) = connect("order_big");
+    let n = 3_072;
+    let map: Vec<String> = (0..n).map(|i| format!("Z{:05}", n - i)).collect();
+    core.initialize_show("s", &map).unwrap();
+    let across = [map[1021].clone(), map[1022].clone(), map[1023].clone(), map[1024].clone()];
+    let hold = core.hold("s", &across, 60).unwrap();
+    let booked = core.hold("s", &[map[2046].clone(), map[2047].clone()], 60).unwrap();
+    core.book("s", &booked.hold_id.to_string()).unwrap();
+    core.block("s", &[map[n - 1].clone()], Some("broken")).unwrap();
+
+    let st = core.seat_status("s").unwrap();
+    let ids: Vec<&str> = st.seats.iter().map(|s| s.seat_id.as_str()).collect();
+    assert_eq!(ids, map);
+    use SeatState::*;
+    for (i, seat) in st.seats.iter().enumerate() {
+        let (state, expires) = match i {
+            1021..=1024 => (Held, Some(hold.expires_at)),
+            2046 | 2047 => (Booked, None),
+            i if i == n - 1 => (Blocked, None),
+            _ => (Available, None),
+        };
+        assert_eq!((seat.state, seat.hold_expires_at), (state, expires), "seat {i}: {seat:?}");
+    }
+    let c = &st.counts;
+    assert_eq!((c.total, c.available, c.held, c.booked, c.blocked), (n as u64, n as u64 - 7, 4, 2, 1));
+    assert!(c.invariants_valid);
+    // the places run from 1 and a chunk holds the places with one quotient by 1,024: the
+    // hold spans places 1,022 to 1,025, the booking 2,047 and 2,048, and the last seat
+    // (3,072) is alone in the fourth chunk
+    let mut client = db.client();
+    let places: (i32, i32) = client
+        .query_one("SELECT min(seat_no), max(seat_no) FROM seats WHERE show_id = 's'", &[])
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(places, (1, 3 * 1024));
+}
+
+#[test]
 fn hold_failures_in_contract_order() {
     let (_db, core) = setup("holdfail", 5);
     assert!(matches!(core.hold("missing", &["S1"], 60), Err(Error::ShowNotFound)));
