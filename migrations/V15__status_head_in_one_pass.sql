@@ -1,5 +1,4 @@
--- seatcore schema, version 15: the head of a status read in one pass over the live holds,
--- and with no JIT compilation for the seats read that follows it.
+-- seatcore schema, version 15: the head of a status read in one pass over the live holds.
 --
 -- The head (version 11) gathered the show's live holds into a materialized CTE and read it
 -- twice: once to count the holds, once to list their seats and sum the seats' marks. With
@@ -8,13 +7,7 @@
 -- which 32 ms reading the file back. Counted by a scan of their own and listed by a second
 -- that unnests their seats as it goes, the same holds cost 6 ms and 35 ms, and nothing is
 -- written. Both scans run in the calling statement's snapshot, with one `now()`, so they
--- see the same holds.
---
--- The seats read of a big show (seatcore/src/ops/show.rs) aggregates the seats in chunks,
--- one row per chunk; the planner prices that by a default count of chunks far above the
--- real one, above the threshold where PostgreSQL compiles the plan with JIT: 280 ms of
--- compiling for a read that runs in 100 ms. The head turns JIT off for the transaction, with
--- the settings it already made local to it (version 11).
+-- see the same holds. The settings, local to the transaction, are those of version 11.
 CREATE OR REPLACE FUNCTION seatcore_status_head(p_show text)
 RETURNS TABLE (declared bigint, version bigint, changes text, live_holds bigint,
                replayed_at timestamptz, held_listed bigint, held_marks text)
@@ -25,8 +18,7 @@ BEGIN
     FROM (VALUES ('seatcore.status_show', p_show),
                  ('enable_seqscan', 'off'),
                  ('enable_bitmapscan', 'off'),
-                 ('max_parallel_workers_per_gather', '0'),
-                 ('jit', 'off')) AS setting (name, value);
+                 ('max_parallel_workers_per_gather', '0')) AS setting (name, value);
     RETURN QUERY
     SELECT (SELECT s.seat_count FROM shows s WHERE s.show_id = p_show)::int8,
            (SELECT coalesce(max(c.id), 0) FROM changes c WHERE c.id < seatcore_change_horizon()),

@@ -20,9 +20,8 @@ use crate::{validate, SeatCore};
 /// commit time of the last transaction it replayed. Then how many seats the show's live hold
 /// rows list and the sum of their marks (migrations/V8__lean_big_shows.sql), which the seats read
 /// must match. The function (migrations/V11__status_head_planned_once.sql, planned once per
-/// session) also names the show for [`STATUS_SQL`], which as the query of a `COPY` takes no
-/// parameters, and sets the transaction's planner settings for it (see `status_once`; JIT
-/// off: migrations/V15).
+/// session; migrations/V15 reads the live holds in one pass) also names the show for [`STATUS_SQL`], which as the query of a `COPY` takes no
+/// parameters, and sets the transaction's planner settings for it (see `status_once`).
 const STATUS_HEAD_SQL: &str = "SELECT * FROM seatcore_status_head($1)";
 
 /// Every seat in seat-map order (`seatcore_status_seats`, migrations/V13): its id; its state
