@@ -20,8 +20,9 @@ use crate::{validate, SeatCore};
 /// commit time of the last transaction it replayed. Then how many seats the show's live hold
 /// rows list and the sum of their marks (migrations/V8__lean_big_shows.sql), which the seats read
 /// must match. The function (migrations/V11__status_head_planned_once.sql, planned once per
-/// session; migrations/V15 reads the live holds in one pass) also names the show for [`STATUS_SQL`], which as the query of a `COPY` takes no
-/// parameters, and sets the transaction's planner settings for it (see `status_once`).
+/// session; migrations/V15 reads the live holds in one pass) also names the show for
+/// [`STATUS_SQL`], which as the query of a `COPY` takes no parameters, and sets the
+/// transaction's planner settings for it (see `status_once`).
 const STATUS_HEAD_SQL: &str = "SELECT * FROM seatcore_status_head($1)";
 
 /// Every seat in seat-map order (`seatcore_status_seats`, migrations/V13): its id; its state
@@ -33,10 +34,10 @@ const STATUS_HEAD_SQL: &str = "SELECT * FROM seatcore_status_head($1)";
 ///
 /// A row is a chunk of up to 1,024 consecutive places of the seat map (`seat_no`), each
 /// column an array of the chunk's seats in seat-map order. A row is a message the driver
-/// takes in with a fixed cost (entering its runtime, waking its connection task), so a row
-/// per seat made that cost most of the caller's work in a big read: measured on a
-/// 200,000-seat show, 150 to 220 ms of the server's CPU per read, against 60 to 90 ms of
-/// the database's. The order holds by the plan's shape: a `LATERAL` join is a nested loop,
+/// takes in with a fixed cost (entering its runtime, waking its connection task): with a row
+/// per seat that cost is most of the caller's work in a big read (measured on a
+/// 200,000-seat show: 150 to 220 ms of the server's CPU per read, against 30 to 70 ms in
+/// chunks; docs/bench.md). The order holds by the plan's shape: a `LATERAL` join is a nested loop,
 /// here over the chunk numbers in ascending order, and each chunk aggregates the rows of an
 /// ordered subquery that the (show_id, seat_no) index serves. A chunk with no seat (a gap
 /// in the places) is a row of NULLs.
