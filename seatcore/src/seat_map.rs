@@ -27,6 +27,7 @@ pub use builder::{Layout, MapBuilder, PlacedSeat, SeatSpec};
 pub(crate) use builder::{Stage, Strings};
 
 use crate::error::InputError;
+use crate::types::JsonItems;
 
 /// Longest section, row or category name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -84,6 +85,35 @@ pub struct MapEntry {
 pub struct ShowMap {
     pub show_id: String,
     pub seats: Vec<MapEntry>,
+}
+
+/// Writes the map document of `GET /shows/<id>/map` while the seats arrive
+/// ([`crate::SeatCore::seat_map_each`]). The output equals `serde_json::to_vec(&ShowMap)`.
+pub struct MapJson<W: std::io::Write>(JsonItems<W>);
+
+impl<W: std::io::Write> MapJson<W> {
+    /// Starts the document of `show_id` on `out`.
+    pub fn new(out: W, show_id: &str) -> std::io::Result<Self> {
+        let mut opening = b"{\"show_id\":".to_vec();
+        serde_json::to_writer(&mut opening, show_id).map_err(std::io::Error::from)?;
+        opening.extend_from_slice(b",\"seats\":[");
+        JsonItems::open(out, &opening).map(MapJson)
+    }
+
+    /// Appends one seat.
+    pub fn seat(&mut self, seat: &PlacedSeat<'_>) -> std::io::Result<()> {
+        self.0.push(seat)
+    }
+
+    /// The writer, for a caller that moves what was written so far elsewhere.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.0.out
+    }
+
+    /// Ends the document and returns the writer.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.0.close(b"}")
+    }
 }
 
 /// The row and position of a flat seat id: letters then digits.

@@ -179,42 +179,62 @@ impl Serialize for ShowStatus {
     }
 }
 
-/// Writes the status document of `GET /shows/<id>/seats` while the seats arrive: the
-/// `seats` array first, the counts after it (they are known only at the end; key order
-/// means nothing in JSON). The output equals `serde_json::to_vec(&ShowStatus)`.
-pub struct StatusJson<W: std::io::Write> {
-    out: W,
+/// A JSON array written one item at a time, on whatever precedes it in `out`.
+pub(crate) struct JsonItems<W: std::io::Write> {
+    pub(crate) out: W,
     first: bool,
 }
 
-impl<W: std::io::Write> StatusJson<W> {
-    /// Starts the document on `out`.
-    pub fn new(mut out: W) -> std::io::Result<Self> {
-        out.write_all(b"{\"seats\":[")?;
-        Ok(StatusJson { out, first: true })
+impl<W: std::io::Write> JsonItems<W> {
+    /// Writes `opening` (which ends with the array's `[`) on `out`.
+    pub(crate) fn open(mut out: W, opening: &[u8]) -> std::io::Result<Self> {
+        out.write_all(opening)?;
+        Ok(JsonItems { out, first: true })
     }
 
-    /// Appends one seat.
-    pub fn seat(&mut self, seat: SeatRef<'_>) -> std::io::Result<()> {
+    /// Appends one item.
+    pub(crate) fn push(&mut self, item: &impl Serialize) -> std::io::Result<()> {
         if !self.first {
             self.out.write_all(b",")?;
         }
         self.first = false;
-        serde_json::to_writer(&mut self.out, &seat).map_err(std::io::Error::from)
+        serde_json::to_writer(&mut self.out, item).map_err(std::io::Error::from)
+    }
+
+    /// Ends the array and writes `closing`.
+    pub(crate) fn close(mut self, closing: &[u8]) -> std::io::Result<W> {
+        self.out.write_all(b"]")?;
+        self.out.write_all(closing)?;
+        Ok(self.out)
+    }
+}
+
+/// Writes the status document of `GET /shows/<id>/seats` while the seats arrive: the
+/// `seats` array first, the counts after it (they are known only at the end; key order
+/// means nothing in JSON). The output equals `serde_json::to_vec(&ShowStatus)`.
+pub struct StatusJson<W: std::io::Write>(JsonItems<W>);
+
+impl<W: std::io::Write> StatusJson<W> {
+    /// Starts the document on `out`.
+    pub fn new(out: W) -> std::io::Result<Self> {
+        JsonItems::open(out, b"{\"seats\":[").map(StatusJson)
+    }
+
+    /// Appends one seat.
+    pub fn seat(&mut self, seat: SeatRef<'_>) -> std::io::Result<()> {
+        self.0.push(&seat)
     }
 
     /// The writer, for a caller that moves what was written so far elsewhere.
     pub fn get_mut(&mut self) -> &mut W {
-        &mut self.out
+        &mut self.0.out
     }
 
     /// Ends the document with the counts and returns the writer.
-    pub fn finish(mut self, counts: &SeatCounts) -> std::io::Result<W> {
+    pub fn finish(self, counts: &SeatCounts) -> std::io::Result<W> {
         let counts = serde_json::to_vec(counts).map_err(std::io::Error::from)?;
-        self.out.write_all(b"],")?;
         // `{"total_seats":...}` without its opening brace continues the document's object.
-        self.out.write_all(&counts[1..])?;
-        Ok(self.out)
+        self.0.close(b",").and_then(|mut out| out.write_all(&counts[1..]).map(|()| out))
     }
 }
 

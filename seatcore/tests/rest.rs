@@ -21,6 +21,13 @@ fn call(core: &SeatCore, path: &str, content_type: Option<&str>, body: &str) -> 
     let body = match reply.body {
         Body::Json(v) => v,
         Body::Status(show) => serde_json::to_value(core.seat_status(&show).unwrap()).unwrap(),
+        Body::Map(show) => match core.seat_map(&show) {
+            Ok(map) => serde_json::to_value(map).unwrap(),
+            Err(e) => {
+                let r = seatcore::contract::rest_error(Op::Map, &e);
+                return (r.status, r.body);
+            }
+        },
         Body::Events { show_id, after } => json!({ "events": show_id, "after": after }),
     };
     (reply.status, body)

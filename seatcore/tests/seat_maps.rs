@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use seatcore::seat_map::MapSeat;
+use seatcore::seat_map::{MapEntry, MapJson, MapSeat};
 use seatcore::testing::TestDb;
 use seatcore::{BestFilters, ChangeKind, Error, ErrorKind, Options, SeatCore, SeatState};
 
@@ -96,6 +96,57 @@ fn flat_and_structured_maps() {
     let err = core.initialize_map("clash", &clash).unwrap_err();
     assert_eq!(err.input().and_then(|e| e.index()), Some(1), "{err}");
     assert_eq!(core.seat_map("clash").unwrap_err().kind(), ErrorKind::ShowNotFound);
+}
+
+/// The map of a show, read seat by seat as the rows arrive, written by `MapJson`.
+fn streamed_map(core: &SeatCore, show: &str) -> (u64, Vec<MapEntry>, Vec<u8>) {
+    let (mut seats, mut json) = (Vec::new(), MapJson::new(Vec::new(), show).unwrap());
+    let n = core
+        .seat_map_each(show, |seat| {
+            seats.push(seat.to_entry());
+            json.seat(&seat).unwrap();
+        })
+        .unwrap();
+    (n, seats, json.finish().unwrap())
+}
+
+#[test]
+fn maps_read_seat_by_seat_equal_the_whole_map() {
+    let db = TestDb::new("maps_streamed");
+    let core = core(&db, 2);
+    // a derived map of several rows (ids against their text order), and a stored one with
+    // every field set, sections and rows interleaved, some seats without a row
+    let flat: Vec<String> = (0..3_000).map(|i| format!("{}{}", ["C", "A", "B"][i % 3], 3_000 - i)).collect();
+    core.initialize_show("flat", &flat).unwrap();
+    let stored: Vec<MapSeat> = (0..2_500i64)
+        .map(|i| MapSeat {
+            seat_id: format!("seat-{}", 2_500 - i),
+            section: Some(["stalls", "circle"][(i % 2) as usize].into()),
+            row: (i % 10 != 9).then(|| format!("r{}", i % 7)),
+            position: (i % 10 != 9).then_some(i),
+            category: Some(["standard", "premium", "wheelchair"][(i % 3) as usize].into()),
+            accessible: Some(i % 3 == 2),
+            rank: (i % 4 == 0).then_some(i as f64 / 3.0),
+            derive_place: false,
+        })
+        .collect();
+    core.initialize_map("stored", &stored).unwrap();
+    for (show, len) in [("flat", 3_000), ("stored", 2_500)] {
+        let whole = core.seat_map(show).unwrap();
+        let (n, seats, json) = streamed_map(&core, show);
+        assert_eq!((n, whole.seats.len()), (len, len as usize), "{show}");
+        assert_eq!(seats, whole.seats, "{show}: the same seats in the same order");
+        assert_eq!(json, serde_json::to_vec(&whole).unwrap(), "{show}: the same document");
+    }
+    let whole = core.seat_map("stored").unwrap();
+    assert_eq!(whole.seats[0].seat_id, "seat-2500");
+    assert_eq!(whole.seats[9].row, None);
+    assert_eq!(whole.seats[7].category, "premium");
+    assert_eq!(whole.seats[4].rank, 4.0 / 3.0);
+    // an unknown show: no seat handed over
+    let mut called = false;
+    let err = core.seat_map_each("nope", |_| called = true).unwrap_err();
+    assert_eq!((err.kind(), called), (ErrorKind::ShowNotFound, false));
 }
 
 #[test]

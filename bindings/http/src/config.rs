@@ -91,14 +91,15 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     request_deadline_ms: Option<u64>,
 
-    /// Seat-status reads of shows over 1,000 seats in progress at once; as many more wait
-    /// within their deadline, the rest get a 503 [default: a quarter of --workers, at least 1]
+    /// Seat-status and seat-map reads of shows over 1,000 seats in progress at once; as many
+    /// more wait within their deadline, the rest get a 503 [default: a quarter of --workers,
+    /// at least 1]
     #[arg(long, env = "SEATCORE_STATUS_READS", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1_000))]
     status_reads: Option<u32>,
 
-    /// Memory for seat-status JSON read from the database and not sent yet, all clients
-    /// together; a large status read starts only while it is not full
+    /// Memory for seat-status and seat-map JSON read from the database and not sent yet, all
+    /// clients together; a large read starts only while it is not full
     #[arg(long, env = "SEATCORE_STATUS_BUFFER_MIB", value_name = "MIB",
           default_value_t = crate::status::DEFAULT_BUFFER_MIB,
           value_parser = clap::value_parser!(u64).range(1..=65_536))]

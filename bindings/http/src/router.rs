@@ -288,6 +288,7 @@ fn answer(
     match reply.body {
         rest::Body::Json(value) => Reply::json(reply.status, &value),
         rest::Body::Status(show_id) => status::stream(core, &app.streams, deadline, show_id, if_none_match),
+        rest::Body::Map(show_id) => status::map(core, &app.streams, deadline, show_id),
         rest::Body::Events { show_id, after } => {
             match app.hub.as_ref().map(|hub| hub.subscribe(show_id, after)) {
                 Some(Ok(opening)) => Reply {

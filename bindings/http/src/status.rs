@@ -1,19 +1,19 @@
-//! `GET /shows/<id>/seats`, streamed: a 200,000-seat map is never built as one value, and
-//! its database read never waits for the client.
+//! `GET /shows/<id>/seats` and `GET /shows/<id>/map`, streamed: a 200,000-seat document is
+//! never built as one value, and its database read never waits for the client.
 //!
 //! A show the server knows to be small (at most [`LARGE_SEATS`] seats, remembered from an
 //! earlier read) is read on the request's own thread into one document. Any other is read
-//! by a producer thread, which reads the seats with `seat_status_with` and writes the core's
-//! [`StatusJson`] into chunks of [`CHUNK_BYTES`]; the reply's body reads them. A show that
-//! fits in one chunk gets a plain reply with a length, and a read that fails before anything
-//! was sent gets the contract's error reply, because nothing was sent before the answer.
-//! Every reply carries the read's `ETag`; a request whose `If-None-Match` names it gets
-//! `304 Not Modified` without the seats.
+//! by a producer thread, which reads the seats (`seat_status_with`, `seat_map_each`) and
+//! writes the core's [`StatusJson`] or [`MapJson`] into chunks of [`CHUNK_BYTES`]; the
+//! reply's body reads them. A show that fits in one chunk gets a plain reply with a length,
+//! and a read that fails before anything was sent gets the contract's error reply, because
+//! nothing was sent before the answer. Every status reply carries the read's `ETag`; a
+//! request whose `If-None-Match` names it gets `304 Not Modified` without the seats.
 //!
 //! The producer reads at the database's pace and keeps the chunks the client has not taken
 //! yet, so a client that reads slowly, or not at all, never holds a database connection: it
 //! holds memory, until its reply's write deadline. [`Streams`] bounds that memory for the
-//! whole server. The status of a show of more than [`LARGE_SEATS`] seats is a *large read*,
+//! whole server. The status or map of a show of more than [`LARGE_SEATS`] seats is a *large read*,
 //! which needs a pass (at most `reads` large reads at once) and a buffer not yet full
 //! (`buffer_bytes`, every reply's unsent chunks together) before it starts: before its
 //! query for a show known to be large (or not known yet: the server remembers each show's
@@ -31,6 +31,8 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+use seatcore::contract::Op;
+use seatcore::seat_map::MapJson;
 use seatcore::{Error, SeatCore, StatusJson};
 
 use crate::reply::{Payload, Reply};
@@ -213,7 +215,25 @@ struct Chunks<'a> {
     listening: bool,
 }
 
-impl Chunks<'_> {
+impl<'a> Chunks<'a> {
+    fn new(tx: &Sender<Msg>, buffer: &'a Arc<Buffer>) -> Self {
+        Chunks {
+            buf: Vec::with_capacity(CHUNK_BYTES + 256),
+            tx: tx.clone(),
+            buffer,
+            started: false,
+            listening: true,
+        }
+    }
+
+    /// Whether the reply still wants what is read (it stops wanting it once `gone`).
+    fn wanted(&mut self, gone: &AtomicBool) -> bool {
+        if self.listening && gone.load(Ordering::Acquire) {
+            self.listening = false;
+        }
+        self.listening
+    }
+
     /// Sends the buffer once it holds a chunk's worth.
     fn ship_if_full(&mut self) {
         if self.listening && self.buf.len() >= CHUNK_BYTES {
@@ -253,18 +273,57 @@ pub fn stream(
             return reply;
         }
     }
+    let (core, streams) = (core.until(deadline), Arc::clone(streams));
+    read_aside(Op::Status, deadline, move |tx, gone| {
+        produce(&core, &streams, deadline, &show_id, if_none_match.as_deref(), tx, gone)
+    })
+}
+
+/// The reply for the map of `show_id` (a valid show id): read on the request's own thread
+/// for a show known to be small, else streamed as a large read (see the module's
+/// documentation). `core` carries the request's deadline.
+pub fn map(core: &SeatCore, streams: &Arc<Streams>, deadline: Instant, show_id: String) -> Reply {
+    if !streams.large(&show_id) {
+        // Writing into a Vec cannot fail. A show larger than remembered (another database
+        // behind the same name) is not kept past its first LARGE_SEATS seats: read streamed.
+        let mut json = MapJson::new(Vec::new(), &show_id).expect("writing into a Vec");
+        let mut kept = 0;
+        match core.seat_map_each(&show_id, |seat| {
+            kept += 1;
+            if kept <= LARGE_SEATS {
+                let _ = json.seat(&seat);
+            }
+        }) {
+            Ok(n) if n <= LARGE_SEATS => {
+                let whole = json.finish().unwrap_or_default();
+                return Reply { status: 200, headers: Vec::new(), payload: Payload::Json(whole) };
+            }
+            Ok(n) => streams.remember(&show_id, n),
+            Err(e) => return failed(Op::Map, &e),
+        }
+    }
+    let (core, streams) = (core.until(deadline), Arc::clone(streams));
+    read_aside(Op::Map, deadline, move |tx, gone| produce_map(&core, &streams, deadline, &show_id, tx, gone))
+}
+
+/// Runs `produce` on a thread of its own, which reads the document into chunks and sends
+/// them (and how the read ended) to the reply, and answers with what it sends first: the
+/// whole document, or the start of a streamed one, or the contract's error reply to `op`.
+fn read_aside(
+    op: Op,
+    deadline: Instant,
+    produce: impl FnOnce(Sender<Msg>, &AtomicBool) + Send + 'static,
+) -> Reply {
     // Unbounded: the producer never waits for the client (`Streams` bounds the memory).
     let (tx, rx) = channel::<Msg>();
     let gone = Arc::new(AtomicBool::new(false));
     let spawned = {
-        let (core, streams, gone) = (core.until(deadline), Arc::clone(streams), Arc::clone(&gone));
-        std::thread::Builder::new()
-            .name("seat-status".into())
-            .spawn(move || produce(&core, &streams, deadline, &show_id, if_none_match.as_deref(), tx, &gone))
+        let gone = Arc::clone(&gone);
+        std::thread::Builder::new().name("seat-reader".into()).spawn(move || produce(tx, &gone))
     };
     if let Err(e) = spawned {
         // No thread to read with: the server is out of resources for now.
-        return failed(&Error::Unavailable(Box::new(e)));
+        return failed(op, &Error::Unavailable(Box::new(e)));
     }
     let mut headers = Vec::new();
     loop {
@@ -287,14 +346,14 @@ pub fn stream(
                     gone,
                 })),
             },
-            Ok(Msg::Failed(e)) => failed(&e),
+            Ok(Msg::Failed(e)) => failed(op, &e),
             Err(RecvTimeoutError::Timeout) => {
                 gone.store(true, Ordering::Release);
-                failed(&Error::Unavailable("the request's deadline passed".into()))
+                failed(op, &Error::Unavailable("the request's deadline passed".into()))
             }
             // The producer ended without a word (it panicked): nothing was sent, try again.
             Ok(Msg::Done | Msg::Broken) | Err(RecvTimeoutError::Disconnected) => {
-                failed(&Error::Unavailable("the seat status reader stopped".into()))
+                failed(op, &Error::Unavailable("the seat reader stopped".into()))
             }
         };
     }
@@ -323,7 +382,7 @@ fn small(core: &SeatCore, streams: &Streams, show_id: &str, if_none_match: Optio
         Ok(Some(counts)) => {
             Reply { status: 200, headers, payload: Payload::Json(json.finish(&counts).ok()?) }
         }
-        Err(e) => failed(&e),
+        Err(e) => failed(Op::Status, &e),
     })
 }
 
@@ -342,22 +401,14 @@ fn produce(
     tx: Sender<Msg>,
     gone: &AtomicBool,
 ) {
-    let chunks = Chunks {
-        buf: Vec::with_capacity(CHUNK_BYTES + 256),
-        tx: tx.clone(),
-        buffer: &streams.buffer,
-        started: false,
-        listening: true,
-    };
     // Writing into a Vec cannot fail.
-    let Ok(mut json) = StatusJson::new(chunks) else { return };
+    let Ok(mut json) = StatusJson::new(Chunks::new(&tx, &streams.buffer)) else { return };
     // A large read's pass, held until the read ends; whether it was refused one.
     let (mut pass, mut refused) = (None, false);
     if streams.large(show_id) {
         pass = streams.admit(deadline);
         if pass.is_none() {
-            let _ = tx.send(Msg::Failed(Error::Busy(None)));
-            return;
+            return send(&tx, Msg::Failed(Error::Busy(None)));
         }
     }
     let head = |head: &seatcore::StatusHead| {
@@ -373,32 +424,72 @@ fn produce(
         !refused
     };
     let outcome = core.seat_status_with(show_id, head, |seat| {
-        let chunks = json.get_mut();
-        if chunks.listening && gone.load(Ordering::Acquire) {
-            chunks.listening = false;
-        }
-        if chunks.listening {
+        if json.get_mut().wanted(gone) {
             let _ = json.seat(seat);
             json.get_mut().ship_if_full();
         }
     });
     let started = json.get_mut().started;
-    let _ = match outcome {
-        Ok(None) if refused => tx.send(Msg::Failed(Error::Busy(None))),
-        Ok(None) => tx.send(Msg::NotModified),
-        Ok(Some(counts)) => match json.finish(&counts) {
-            Ok(Chunks { buf, listening: true, started: true, buffer, .. }) => {
-                let last = Chunk::new(buf, buffer);
-                tx.send(Msg::Chunk(last)).and_then(|()| tx.send(Msg::Done))
-            }
-            Ok(Chunks { buf, listening: true, started: false, .. }) => tx.send(Msg::Whole(buf)),
-            Ok(Chunks { listening: false, .. }) => Ok(()),
-            Err(_) => tx.send(Msg::Broken),
-        },
-        Err(e) if !started => tx.send(Msg::Failed(e)),
-        Err(_) => tx.send(Msg::Broken),
-    };
+    match outcome {
+        Ok(None) if refused => send(&tx, Msg::Failed(Error::Busy(None))),
+        Ok(None) => send(&tx, Msg::NotModified),
+        Ok(Some(counts)) => send_end(&tx, json.finish(&counts)),
+        Err(e) => send_failure(&tx, e, started),
+    }
     drop(pass);
+}
+
+/// The producer thread of a large map read: a pass, then the seats into chunks.
+fn produce_map(
+    core: &SeatCore,
+    streams: &Streams,
+    deadline: Instant,
+    show_id: &str,
+    tx: Sender<Msg>,
+    gone: &AtomicBool,
+) {
+    // Writing into a Vec cannot fail.
+    let Ok(mut json) = MapJson::new(Chunks::new(&tx, &streams.buffer), show_id) else { return };
+    let Some(pass) = streams.admit(deadline) else { return send(&tx, Msg::Failed(Error::Busy(None))) };
+    let outcome = core.seat_map_each(show_id, |seat| {
+        if json.get_mut().wanted(gone) {
+            let _ = json.seat(&seat);
+            json.get_mut().ship_if_full();
+        }
+    });
+    let started = json.get_mut().started;
+    match outcome {
+        Ok(seats) => {
+            streams.remember(show_id, seats);
+            send_end(&tx, json.finish());
+        }
+        Err(e) => send_failure(&tx, e, started),
+    }
+    drop(pass);
+}
+
+/// Sends `msg`; a reply that is gone no longer listens, and that is fine.
+fn send(tx: &Sender<Msg>, msg: Msg) {
+    let _ = tx.send(msg);
+}
+
+/// Sends the end of a document that was read to its end: its last chunk, or the whole of
+/// it when it fit in one.
+fn send_end(tx: &Sender<Msg>, finished: io::Result<Chunks<'_>>) {
+    match finished {
+        Ok(Chunks { buf, listening: true, started: true, buffer, .. }) => {
+            send(tx, Msg::Chunk(Chunk::new(buf, buffer)));
+            send(tx, Msg::Done);
+        }
+        Ok(Chunks { buf, listening: true, started: false, .. }) => send(tx, Msg::Whole(buf)),
+        Ok(Chunks { listening: false, .. }) => {}
+        Err(_) => send(tx, Msg::Broken),
+    }
+}
+
+/// Sends how a read that failed ended: with the error when nothing was sent yet, else broken off.
+fn send_failure(tx: &Sender<Msg>, e: Error, started: bool) {
+    send(tx, if started { Msg::Broken } else { Msg::Failed(e) });
 }
 
 /// Reads the chunks of a streamed document; an error if the producer broke off, so the
@@ -436,7 +527,7 @@ impl Read for ChunkReader {
                 Ok(Msg::Done) => self.done = true,
                 Ok(Msg::Head(_) | Msg::NotModified | Msg::Whole(_)) => {}
                 Ok(Msg::Failed(_) | Msg::Broken) | Err(_) => {
-                    return Err(io::Error::other("seat status read failed midway"));
+                    return Err(io::Error::other("the read failed midway"));
                 }
             }
         }
@@ -449,9 +540,9 @@ impl Drop for ChunkReader {
     }
 }
 
-/// The contract's reply for a status read that failed before anything was sent.
-fn failed(err: &Error) -> Reply {
-    let r = seatcore::contract::rest_error(seatcore::contract::Op::Status, err);
+/// The contract's reply to `op` for a read that failed before anything was sent.
+fn failed(op: Op, err: &Error) -> Reply {
+    let r = seatcore::contract::rest_error(op, err);
     Reply::json(r.status, &r.body)
 }
 
@@ -561,6 +652,19 @@ mod tests {
             (5_000.into(), Some(5_000))
         );
         assert!(streams.large("big"));
+
+        // The map likewise: whole for a show known to be small, streamed for a big one
+        // remembered small, and the core's document either way.
+        let reply = map(&core, &streams, soon(), "small".into());
+        assert!(matches!(reply.payload, Payload::Json(_)));
+        assert_eq!(reply.body_bytes(), serde_json::to_vec(&core.seat_map("small").unwrap()).unwrap());
+        streams.remember("big", 3);
+        let reply = map(&core, &streams, soon(), "big".into());
+        assert!(matches!(reply.payload, Payload::JsonStream(_)));
+        assert_eq!(reply.body_bytes(), serde_json::to_vec(&core.seat_map("big").unwrap()).unwrap());
+        assert!(streams.large("big"));
+        let reply = map(&core, &streams, soon(), "none".into());
+        assert_eq!((reply.status, reply.body_json()["error"].clone()), (404, "show not found".into()));
     }
 
     /// A database of its own with a show "big" of 30,000 seats, and a core with

@@ -633,6 +633,19 @@ fn large_seat_maps_stream() {
     assert_eq!(list.len(), 60_000);
     assert_eq!(list[59_999]["status"], "held");
     assert_eq!(list[12_345]["seat_id"], seats[12_345].as_str());
+    // the map too: streamed, every seat in map order
+    let r = srv.get("/shows/big/map");
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    let v = r.expect(200);
+    assert_eq!(v["show_id"], "big");
+    let list = v["seats"].as_array().unwrap();
+    let ids: Vec<&str> = list.iter().map(|s| s["seat_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, seats);
+    assert_eq!(list[59_999]["category"], "standard");
+    assert_eq!(list[59_999]["section"], "");
+    // read again, known to be large now; an unknown show is the contract's 404
+    assert_eq!(srv.get("/shows/big/map").expect(200)["seats"].as_array().map(Vec::len), Some(60_000));
+    assert_eq!(srv.get("/shows/nope/map").expect(404)["error"], "show not found");
 }
 
 #[test]

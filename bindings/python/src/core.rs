@@ -50,6 +50,10 @@ impl SeatCore {
                 Ok(status) => (reply.status, serde_json::to_vec(&status)?),
                 Err(e) => json(contract::rest_error(Op::Status, &e))?,
             },
+            Body::Map(show_id) => match self.core.seat_map(&show_id) {
+                Ok(map) => (reply.status, serde_json::to_vec(&map)?),
+                Err(e) => json(contract::rest_error(Op::Map, &e))?,
+            },
             Body::Events { .. } => return Ok(None),
         }))
     }

@@ -45,7 +45,7 @@ use crate::error::{Error, InputError, Result};
 use crate::ops::changes::change;
 use crate::ops::group::{self, Outcome};
 use crate::ops::hold::{find, try_hold};
-use crate::ops::map::{derived_map, map_entry};
+use crate::ops::map::{derived_map, placed_seat};
 use crate::ops::queue::{Grouped, Queues};
 use crate::per_process::PerProcess;
 use crate::seat_map::{MapBuilder, MAX_NAME_CHARS};
@@ -486,7 +486,7 @@ fn load(tx: &mut impl GenericClient, show_id: &str) -> Result<Copy> {
             ids.push_id(r.get(0));
             states.push(state);
         } else {
-            model.push(&map_entry(&r), state);
+            model.push(&placed_seat(&r)?.to_entry(), state);
         }
     }
     let cursor = cursor.ok_or(Error::ShowNotFound)?;

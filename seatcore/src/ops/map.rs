@@ -2,12 +2,13 @@
 
 use std::io::Write;
 
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{CopyInWriter, Transaction};
 
 use crate::error::{Error, InputError, Result};
-use crate::seat_map::{Layout, MapBuilder, MapEntry, MapSeat, ShowMap, Stage};
-use crate::{validate, OnLost, SeatCore};
+use crate::seat_map::{Layout, MapBuilder, MapSeat, PlacedSeat, ShowMap, Stage};
+use crate::{validate, Conn, OnLost, SeatCore};
 
 /// The show row, or nothing when the show exists (waiting for a transaction that is
 /// creating it to end). Returns the id of the transaction's first change record: the
@@ -85,16 +86,49 @@ SELECT (SELECT count(*) FROM locked), EXISTS (SELECT 1 FROM shows WHERE show_id 
 
 /// A seat of a map from the first columns of a row: seat id, section, row, position,
 /// category, accessible, rank (as [`MAP_SQL`] reads them).
-pub(crate) fn map_entry(r: &postgres::Row) -> MapEntry {
-    MapEntry {
-        seat_id: r.get(0),
-        section: r.get(1),
-        row: r.get(2),
-        position: r.get::<_, Option<i32>>(3).and_then(|p| u32::try_from(p).ok()),
-        category: r.get(4),
-        accessible: r.get(5),
-        rank: r.get(6),
+pub(crate) fn placed_seat(r: &postgres::Row) -> Result<PlacedSeat<'_>> {
+    Ok(PlacedSeat {
+        seat_id: r.try_get(0)?,
+        section: r.try_get(1)?,
+        row: r.try_get(2)?,
+        position: r.try_get::<_, Option<i32>>(3)?.and_then(|p| u32::try_from(p).ok()),
+        category: r.try_get(4)?,
+        accessible: r.try_get(5)?,
+        rank: r.try_get(6)?,
+    })
+}
+
+/// One attempt at a map read (see [`SeatCore::seat_map_each`]): the rows one at a time, as
+/// they arrive, never all of them at once.
+fn map_once(
+    c: &mut Conn,
+    show_id: &str,
+    each: &mut impl FnMut(PlacedSeat<'_>),
+    handed: &mut bool,
+) -> Result<u64> {
+    let mut rows = c.client.query_typed_raw(MAP_SQL, [(show_id, Type::TEXT)])?;
+    let Some(first) = rows.next()? else { return Err(Error::ShowNotFound) };
+    let mut n = 1;
+    if first.try_get::<_, Option<bool>>(7)? == Some(true) {
+        let mut ids = MapBuilder::ids();
+        ids.push_id(first.try_get(0)?);
+        while let Some(r) = rows.next()? {
+            ids.push_id(r.try_get(0)?);
+        }
+        let layout = derived_map(show_id, ids)?;
+        for seat in layout.seats() {
+            *handed = true;
+            each(seat);
+        }
+        return Ok(layout.len() as u64);
     }
+    *handed = true;
+    each(placed_seat(&first)?);
+    while let Some(r) = rows.next()? {
+        each(placed_seat(&r)?);
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// The map of a show made from a flat list of ids, from its seat ids given in map order to
@@ -217,20 +251,22 @@ impl SeatCore {
     /// A map is written once, with its show, and never changes: a standby has all of it or
     /// none (then the primary is asked), so a map read is never behind.
     pub fn seat_map(&self, show_id: &str) -> Result<ShowMap> {
+        let mut seats = Vec::new();
+        self.seat_map_each(show_id, |seat| seats.push(seat.to_entry()))?;
+        Ok(ShowMap { show_id: show_id.to_owned(), seats })
+    }
+
+    /// Reads a show's map like [`SeatCore::seat_map`], handing each seat to `each` in map
+    /// order instead of collecting them, and returns how many there were. A stored map's
+    /// seats come as the database sends them; a map derived from the seat ids is settled
+    /// once every id is in (the ids alone are kept meanwhile). `ShowNotFound` when no such
+    /// show exists; `each` is then never called.
+    pub fn seat_map_each(&self, show_id: &str, mut each: impl FnMut(PlacedSeat<'_>)) -> Result<u64> {
         let show_id = validate::show_id(show_id)?;
+        // Whether `each` has seen a seat: from then on the read is never run again.
+        let mut handed = false;
         self.read(|c, _| {
-            let rows = c.client.query_typed(MAP_SQL, &[(&show_id, Type::TEXT)])?;
-            let Some(first) = rows.first() else { return Err(Error::ShowNotFound) };
-            let seats = if first.get::<_, Option<bool>>(7) == Some(true) {
-                let mut ids = MapBuilder::ids();
-                for r in &rows {
-                    ids.push_id(r.get(0));
-                }
-                derived_map(show_id, ids)?.seats().map(|s| s.to_entry()).collect()
-            } else {
-                rows.iter().map(map_entry).collect()
-            };
-            Ok(ShowMap { show_id: show_id.to_owned(), seats })
+            map_once(c, show_id, &mut each, &mut handed).map_err(|e| if handed { e.broke_off() } else { e })
         })
     }
 

@@ -308,6 +308,10 @@ pub enum Body {
     /// into a [`crate::StatusJson`], answering [`status_error`] if the read fails before
     /// anything was sent.
     Status(String),
+    /// The map document of this show: stream it with [`SeatCore::seat_map_each`] into a
+    /// [`crate::seat_map::MapJson`], answering [`Reply::error`] to [`Op::Map`] if the read
+    /// fails before anything was sent.
+    Map(String),
     /// The show's change stream (the show exists): server-sent events of every change
     /// after `after`, one event per change, `id:` the change id, `event:` its kind, `data:`
     /// the change as JSON ([`event`]).
@@ -359,19 +363,14 @@ pub fn handle(core: &SeatCore, settings: &Settings, op: Op, show_id: Option<&[u8
         Op::Audit => core.audit(rq.param(Param::ShowId).as_deref()).map(|a| to_json(&a)),
         Op::Reset => reset(core, rq),
         Op::Initialize => initialize(core, show_id, rq),
-        Op::Status => {
-            return match validate::show_id(show_id) {
-                Ok(_) => Reply { status: 200, body: Body::Status(show_id.to_owned()) },
-                Err(e) => Reply::error(op, &e.into()),
-            }
-        }
+        Op::Status => return read_later(op, show_id, Body::Status),
         Op::Hold => hold(core, settings, show_id, rq),
         Op::Book => hold_id_of(rq).and_then(|id| core.book(show_id, &id)).map(|b| to_json(&b)),
         Op::Release => release(core, show_id, rq),
         Op::Extend => extend(core, settings, show_id, rq),
         Op::CancelBooking => cancel_booking(core, show_id, rq),
         Op::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| to_json(&p)),
-        Op::Map => core.seat_map(show_id).map(|m| to_json(&m)),
+        Op::Map => return read_later(op, show_id, Body::Map),
         Op::HoldBest => hold_best(core, settings, show_id, rq),
         Op::Block => block(core, show_id, rq),
         Op::Unblock => unblock(core, show_id, rq),
@@ -385,6 +384,15 @@ pub fn handle(core: &SeatCore, settings: &Settings, op: Op, show_id: Option<&[u8
     match outcome {
         Ok(body) => Reply::json(op.success_status(), body),
         Err(e) => Reply::error(op, &e),
+    }
+}
+
+/// The reply to `op` for a document of `show_id` that the door reads and streams itself:
+/// `body` of the id once it is a valid show id.
+fn read_later(op: Op, show_id: &str, body: fn(String) -> Body) -> Reply {
+    match validate::show_id(show_id) {
+        Ok(_) => Reply { status: op.success_status(), body: body(show_id.to_owned()) },
+        Err(e) => Reply::error(op, &e.into()),
     }
 }
 

@@ -432,8 +432,8 @@ pub struct Layout {
     rows: Vec<Row>,
 }
 
-/// One seat of a [`Layout`], every field settled.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One seat of a [`Layout`], every field settled. Serializes as [`MapEntry`] does.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct PlacedSeat<'a> {
     pub seat_id: &'a str,
     pub section: &'a str,
