@@ -780,7 +780,7 @@ fn call(core: &SeatCore, settings: &Settings, path: &str, body: &str) -> (u16, V
     };
     let reply = rest::handle(core, settings, endpoint, show_id.as_deref(), &rq);
     match reply.body {
-        Body::Json(v) => (reply.status, v),
+        Body::Json(json) => (reply.status, json.value()),
         other => panic!("not a document: {other:?}"),
     }
 }

@@ -19,7 +19,7 @@ fn call(core: &SeatCore, path: &str, content_type: Option<&str>, body: &str) -> 
         Request { body: body.as_bytes(), content_type, idempotency_key: None, query, last_event_id: None };
     let reply = rest::handle(core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &rq);
     let body = match reply.body {
-        Body::Json(v) => v,
+        Body::Json(json) => json.value(),
         Body::Status(show) => serde_json::to_value(core.seat_status(&show).unwrap()).unwrap(),
         Body::Map(show) => match core.seat_map(&show) {
             Ok(map) => serde_json::to_value(map).unwrap(),
@@ -127,7 +127,8 @@ fn an_unknown_show_is_a_404_on_a_status_read() {
     let Body::Status(show) = reply.body else { panic!("a status body") };
     let err = core.seat_status(&show).unwrap_err();
     let reply = rest::status_error(&err);
-    assert_eq!((reply.status, reply.body), (404, Body::Json(json!({"error": "show not found"}))));
+    let Body::Json(body) = reply.body else { panic!("a JSON reply") };
+    assert_eq!((reply.status, body.value()), (404, json!({"error": "show not found"})));
     let (endpoint, show_id) = rest::resolve("/shows/%FF/seats").unwrap();
     let reply = rest::handle(&core, &Settings::DEFAULT, endpoint, show_id.as_deref(), &Request::default());
     assert_eq!(reply.status, 400);
@@ -303,7 +304,7 @@ fn initialize_both(
     let read = rest::read_initialize(show_id.as_deref(), &rq, Trickle(body.as_bytes()), Some(body.len()));
     let b = rest::initialize_read(core, read);
     let json = |r: rest::Reply| match r.body {
-        Body::Json(v) => (r.status, v),
+        Body::Json(json) => (r.status, json.value()),
         other => panic!("a JSON reply, not {other:?}"),
     };
     [json(a), json(b)]

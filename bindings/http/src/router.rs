@@ -286,7 +286,9 @@ fn answer(
     if_none_match: Option<String>,
 ) -> Reply {
     match reply.body {
-        rest::Body::Json(value) => Reply::json(reply.status, &value),
+        rest::Body::Json(json) => {
+            Reply { status: reply.status, headers: Vec::new(), payload: Payload::Json(json.into_bytes()) }
+        }
         rest::Body::Status(show_id) => status::stream(core, &app.streams, deadline, show_id, if_none_match),
         rest::Body::Map(show_id) => status::map(core, &app.streams, deadline, show_id),
         rest::Body::Events { show_id, after } => {

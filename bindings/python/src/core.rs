@@ -45,7 +45,7 @@ impl SeatCore {
     /// for byte the one the server streams. `None` for an event stream (no document).
     fn document(&self, reply: rest::Reply) -> serde_json::Result<Option<(u16, Vec<u8>)>> {
         Ok(Some(match reply.body {
-            Body::Json(value) => (reply.status, serde_json::to_vec(&value)?),
+            Body::Json(json) => (reply.status, json.into_bytes()),
             Body::Status(show_id) => match self.core.seat_status(&show_id) {
                 Ok(status) => (reply.status, serde_json::to_vec(&status)?),
                 Err(e) => json(contract::rest_error(Op::Status, &e))?,

@@ -303,7 +303,7 @@ impl Request<'_> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     /// A JSON document.
-    Json(Value),
+    Json(Json),
     /// The status document of this show: stream it with [`SeatCore::seat_status_with`]
     /// into a [`crate::StatusJson`], answering [`status_error`] if the read fails before
     /// anything was sent.
@@ -325,15 +325,50 @@ pub struct Reply {
     pub body: Body,
 }
 
+/// A JSON document, serialized once, straight from the core's result types: no value tree
+/// in between (a history page with the `initialized` change of a 200,000-seat show stays
+/// one buffer of 1.9 MB, not a tree of 200,000 values).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Json(Vec<u8>);
+
+impl Json {
+    /// `value`, serialized. The core's result types serialize to plain maps, strings and
+    /// numbers: that cannot fail.
+    pub fn of(value: &impl serde::Serialize) -> Json {
+        Json(serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    /// The document's text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The document's text, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// The document, parsed.
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
 impl Reply {
-    fn json(status: u16, body: Value) -> Reply {
+    fn json(status: u16, body: Json) -> Reply {
         Reply { status, body: Body::Json(body) }
     }
 
     /// The reply for `err` raised by `op`.
     pub fn error(op: Op, err: &Error) -> Reply {
         let r = contract::rest_error(op, err);
-        Reply::json(r.status, r.body)
+        Reply::json(r.status, Json::of(&r.body))
     }
 
     /// The reply for a body over `limit` bytes.
@@ -359,17 +394,17 @@ pub fn handle(core: &SeatCore, settings: &Settings, op: Op, show_id: Option<&[u8
         Some(Err(_)) => return Reply::error(op, &InputError::ShowIdUtf8.into()),
     };
     let outcome = match op {
-        Op::Health => core.health().map(|h| to_json(&h)),
-        Op::Audit => core.audit(rq.param(Param::ShowId).as_deref()).map(|a| to_json(&a)),
+        Op::Health => core.health().map(|h| Json::of(&h)),
+        Op::Audit => core.audit(rq.param(Param::ShowId).as_deref()).map(|a| Json::of(&a)),
         Op::Reset => reset(core, rq),
         Op::Initialize => initialize(core, show_id, rq),
         Op::Status => return read_later(op, show_id, Body::Status),
         Op::Hold => hold(core, settings, show_id, rq),
-        Op::Book => hold_id_of(rq).and_then(|id| core.book(show_id, &id)).map(|b| to_json(&b)),
+        Op::Book => hold_id_of(rq).and_then(|id| core.book(show_id, &id)).map(|b| Json::of(&b)),
         Op::Release => release(core, show_id, rq),
         Op::Extend => extend(core, settings, show_id, rq),
         Op::CancelBooking => cancel_booking(core, show_id, rq),
-        Op::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| to_json(&p)),
+        Op::History => history_query(rq).and_then(|q| core.history(show_id, &q)).map(|p| Json::of(&p)),
         Op::Map => return read_later(op, show_id, Body::Map),
         Op::HoldBest => hold_best(core, settings, show_id, rq),
         Op::Block => block(core, show_id, rq),
@@ -396,11 +431,6 @@ fn read_later(op: Op, show_id: &str, body: fn(String) -> Body) -> Reply {
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Value {
-    // The core's result types serialize to plain maps, strings and numbers: cannot fail.
-    serde_json::to_value(value).unwrap_or_default()
-}
-
 /// The request's JSON object, or the contract's 400.
 fn json_object(rq: &Request, max_seats: usize) -> Result<JsonBody> {
     if !is_json_content_type(rq.content_type) {
@@ -409,27 +439,27 @@ fn json_object(rq: &Request, max_seats: usize) -> Result<JsonBody> {
     Ok(parse_object(rq.body, max_seats)?)
 }
 
-fn reset(core: &SeatCore, rq: &Request) -> Result<Value> {
+fn reset(core: &SeatCore, rq: &Request) -> Result<Json> {
     let empty =
         rq.body.iter().all(u8::is_ascii_whitespace) || parse_object(rq.body, 0).is_ok_and(|b| b.keys == 0);
     if !empty {
         return Err(InputError::ResetPayload.into());
     }
-    core.reset_all().map(|c| contract::reset(&c))
+    core.reset_all().map(|c| Json::of(&contract::reset(&c)))
 }
 
 /// `{"seat_ids": [...]}` or `{"seats": [{...}]}`, not both.
-fn initialize(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+fn initialize(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Json> {
     if !is_json_content_type(rq.content_type) {
         return Err(InputError::NotAnObject.into());
     }
     create_show(core, show_id, initialize::from_slice(rq.body)?)
 }
 
-fn create_show(core: &SeatCore, show_id: &str, body: InitializeBody) -> Result<Value> {
+fn create_show(core: &SeatCore, show_id: &str, body: InitializeBody) -> Result<Json> {
     let (map, checked_first) = body.into_map()?;
     let n = core.initialize_checked(show_id, map, Some(checked_first))?;
-    Ok(contract::initialized(show_id, n))
+    Ok(Json::of(&contract::initialized(show_id, n)))
 }
 
 /// A `POST /shows/{show_id}/initialize` whose body was read as it arrived
@@ -488,7 +518,7 @@ pub fn initialize_read(core: &SeatCore, request: InitializeRequest) -> Reply {
 }
 
 /// `{"count", "category"?, "section"?, "accessible"?, "hold_duration_seconds"?}`.
-fn hold_best(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
+fn hold_best(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Json> {
     let body = json_object(rq, 0)?;
     let count = match body.value(Key::Count) {
         Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
@@ -515,11 +545,11 @@ fn hold_best(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) 
         Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
         None => core.hold_best(show_id, count, &filters, seconds)?,
     };
-    Ok(to_json(&hold))
+    Ok(Json::of(&hold))
 }
 
 /// `{"seat_ids": [...], "reason"?}` → `{"blocked": [...]}`.
-fn block(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+fn block(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Json> {
     let mut body = json_object(rq, validate::MAX_SEATS_PER_SHOW)?;
     let seat_ids = body.seat_ids()?;
     let reason = match body.value(Key::Reason) {
@@ -527,16 +557,16 @@ fn block(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
         Some(Value::String(s)) => Some(s.as_str()),
         Some(_) => return Err(InputError::BlockReason { max: MAX_REASON_CHARS }.into()),
     };
-    Ok(contract::blocked(&core.block(show_id, &seat_ids, reason)?))
+    Ok(Json::of(&contract::blocked(&core.block(show_id, &seat_ids, reason)?)))
 }
 
 /// `{"seat_ids": [...]}` → `{"unblocked": [...]}`.
-fn unblock(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+fn unblock(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Json> {
     let seat_ids = json_object(rq, validate::MAX_SEATS_PER_SHOW)?.seat_ids()?;
-    Ok(contract::unblocked(&core.unblock(show_id, &seat_ids)?))
+    Ok(Json::of(&contract::unblocked(&core.unblock(show_id, &seat_ids)?)))
 }
 
-fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
+fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Json> {
     let mut body = json_object(rq, validate::MAX_SEATS_PER_HOLD)?;
     let seat_ids = body.seat_ids()?;
     let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
@@ -544,32 +574,32 @@ fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Re
         Some(key) => core.hold_with_key(show_id, &seat_ids, seconds, key)?,
         None => core.hold(show_id, &seat_ids, seconds)?,
     };
-    Ok(to_json(&hold))
+    Ok(Json::of(&hold))
 }
 
 /// `release-hold`: the whole hold, or only the seats of `seat_ids` when the body has them.
-fn release(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+fn release(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Json> {
     let mut body = json_object(rq, validate::MAX_SEATS_PER_HOLD)?;
     let hold_id = body::hold_id(body.value(Key::HoldId))?.to_owned();
     if body.seat_ids.is_none() {
-        return core.release(show_id, &hold_id).map(|()| contract::released());
+        return core.release(show_id, &hold_id).map(|()| Json::of(&contract::released()));
     }
     let seat_ids = body.seat_ids()?;
-    core.release_seats(show_id, &hold_id, &seat_ids).map(|r| to_json(&r))
+    core.release_seats(show_id, &hold_id, &seat_ids).map(|r| Json::of(&r))
 }
 
 /// `extend-hold`: the duration is read and clamped as a hold's.
-fn extend(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Value> {
+fn extend(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Result<Json> {
     let body = json_object(rq, 0)?;
     let hold_id = body::hold_id(body.value(Key::HoldId))?;
     let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
-    core.extend(show_id, hold_id, seconds).map(|h| to_json(&h))
+    core.extend(show_id, hold_id, seconds).map(|h| Json::of(&h))
 }
 
-fn cancel_booking(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Value> {
+fn cancel_booking(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Json> {
     let body = json_object(rq, 0)?;
     let booking_id = body::booking_id(body.value(Key::BookingId))?;
-    core.cancel_booking(show_id, booking_id).map(|c| to_json(&c))
+    core.cancel_booking(show_id, booking_id).map(|c| Json::of(&c))
 }
 
 /// A change id from a query parameter or header.
