@@ -108,7 +108,6 @@ fn map_once(
 ) -> Result<u64> {
     let mut rows = c.client.query_typed_raw(MAP_SQL, [(show_id, Type::TEXT)])?;
     let Some(first) = rows.next()? else { return Err(Error::ShowNotFound) };
-    let mut n = 1;
     if first.try_get::<_, Option<bool>>(7)? == Some(true) {
         let mut ids = MapBuilder::ids();
         ids.push_id(first.try_get(0)?);
@@ -124,6 +123,7 @@ fn map_once(
     }
     *handed = true;
     each(placed_seat(&first)?);
+    let mut n = 1;
     while let Some(r) = rows.next()? {
         each(placed_seat(&r)?);
         n += 1;
