@@ -145,6 +145,11 @@ struct Cli {
     /// Do not create the demo show avengers_2026_7pm (SEATCORE_NO_DEMO=0 or false creates it)
     #[arg(long, env = "SEATCORE_NO_DEMO", value_parser = FalseyValueParser::new())]
     no_demo: bool,
+
+    /// Write no line per request on stderr (method, path, status, milliseconds); start, stop,
+    /// warnings and failures are still written (SEATCORE_NO_REQUEST_LOG=0 or false writes them)
+    #[arg(long, env = "SEATCORE_NO_REQUEST_LOG", value_parser = FalseyValueParser::new())]
+    no_request_log: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +213,8 @@ pub struct Config {
     /// An event stream's longest silence before a comment line.
     pub event_keep_alive: Duration,
     pub demo: bool,
+    /// A line on stderr for every request answered.
+    pub request_log: bool,
     /// Client connections open at once; more get a 503 and are closed.
     pub max_connections: usize,
     /// Event streams open at once; more get a 503.
@@ -312,6 +319,7 @@ impl Cli {
             sweep_interval: Duration::from_millis(self.sweep_interval_ms),
             event_keep_alive: Duration::from_secs(self.event_keep_alive_seconds),
             demo: !self.no_demo,
+            request_log: !self.no_request_log,
             max_connections: self.max_connections as usize,
             max_event_streams: self.max_event_streams as usize,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
@@ -356,6 +364,7 @@ mod tests {
         );
         assert_eq!(c.sweep_interval, seatcore::Sweeper::DEFAULT_INTERVAL);
         assert!(c.demo);
+        assert!(c.request_log);
         assert_eq!(c.admin_token, None);
         assert_eq!(c.max_connections, 4096);
         assert_eq!(c.max_event_streams, crate::events::MAX_STREAMS);
@@ -406,6 +415,7 @@ mod tests {
             "--status-buffer-mib",
             "8",
             "--no-demo",
+            "--no-request-log",
         ])
         .unwrap();
         assert_eq!(c.database_url.as_deref(), Some("postgres://u@h/db"));
@@ -429,6 +439,7 @@ mod tests {
         assert_eq!(c.request_deadline, Duration::from_millis(2500));
         assert_eq!((c.status_reads, c.status_buffer_bytes), (3, 8 << 20));
         assert!(!c.demo);
+        assert!(!c.request_log);
         // one worker keeps at most one idle connection
         let c = serve(&["--workers=1"]).unwrap();
         assert_eq!((c.options.pool_size, c.options.min_idle), (1, 1));

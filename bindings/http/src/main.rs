@@ -122,6 +122,7 @@ fn run(config: Config) -> Result<(), Failure> {
     );
     let mut app = App::new(core, config.settings, config.admin_token, Some(hub));
     app.deadline = config.request_deadline;
+    app.request_log = config.request_log;
     app.streams = Arc::new(status::Streams::new(config.status_reads, config.status_buffer_bytes));
     let app = Arc::new(app);
     server::serve(app, Arc::clone(&server), config.workers, config.write_timeout, stop);

@@ -46,13 +46,15 @@ pub struct App {
     pub deadline: Duration,
     /// The bounds on large status reads.
     pub streams: Arc<Streams>,
+    /// A line on stderr for every request answered.
+    pub request_log: bool,
     /// `/openapi.json`, built once from the settings.
     openapi: Vec<u8>,
 }
 
 impl App {
     /// An application with the default deadline (the pool timeout plus [`DEADLINE_MARGIN`])
-    /// and status bounds (see `crate::config`).
+    /// and status bounds (see `crate::config`), logging every request.
     pub fn new(core: SeatCore, settings: Settings, admin_token: Option<String>, hub: Option<Hub>) -> App {
         let openapi = openapi::document(&settings, admin_token.is_some()).to_string().into_bytes();
         let options = seatcore::Options::DEFAULT;
@@ -68,6 +70,7 @@ impl App {
             hub,
             deadline: options.checkout_timeout + DEADLINE_MARGIN,
             streams: Arc::new(streams),
+            request_log: true,
             openapi,
         }
     }

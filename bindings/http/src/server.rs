@@ -125,7 +125,9 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
     };
     let took = arrived.elapsed();
     app.metrics.record(route, method, status, took);
-    log_line(method, &url, status, took, sent.is_err());
+    if app.request_log {
+        log_line(method, &url, status, took, sent.is_err());
+    }
     if route == Op::Initialize.template() {
         release_freed_memory();
     }
@@ -223,7 +225,7 @@ fn stream_head(reply: &Reply, chunked: bool) -> Vec<u8> {
     head.into_bytes()
 }
 
-/// One line per request on stderr: method, path, status, milliseconds (from the request's
+/// One line per request on stderr (unless `--no-request-log`): method, path, status, milliseconds (from the request's
 /// arrival, its head read, until the response is handed to the connection's thread).
 fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, closed: bool) {
     let path: String = url.chars().take(256).flat_map(char::escape_default).collect();

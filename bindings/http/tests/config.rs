@@ -30,6 +30,7 @@ const VARIABLES: &[&str] = &[
     "SEATCORE_STATUS_READS",
     "SEATCORE_STATUS_BUFFER_MIB",
     "SEATCORE_NO_DEMO",
+    "SEATCORE_NO_REQUEST_LOG",
 ];
 
 /// The binary with a clean environment plus `env`.
@@ -230,6 +231,33 @@ fn the_audit_subcommand_exits_0_when_sound_and_1_on_problems() {
     assert_eq!((code, doc["ok"].as_bool()), (Some(0), Some(true)), "the other show is sound");
     let (code, _) = audit(&["audit", "--show-id", "b", "--database-url", &db.url]);
     assert_eq!(code, Some(1));
+}
+
+/// Every request answered gets a line on stderr, unless `--no-request-log` (or
+/// `SEATCORE_NO_REQUEST_LOG`) says otherwise; start, warnings and stop are written either way.
+#[test]
+fn the_request_log_can_be_turned_off() {
+    let db = TestDb::new("config_request_log");
+    let quiet = ["--bind", "127.0.0.1:0", "--no-demo", "--no-request-log"];
+    // (the flag given, SEATCORE_NO_REQUEST_LOG, whether request lines are written)
+    let cases =
+        [(false, None, true), (true, None, false), (false, Some("1"), false), (false, Some("false"), true)];
+    for (flag, variable, logged) in cases {
+        let args = if flag { &quiet[..] } else { &quiet[..3] };
+        let env: Vec<(&str, &str)> = variable.map(|v| ("SEATCORE_NO_REQUEST_LOG", v)).into_iter().collect();
+        let mut srv = start(&db, args, &env, "(16 workers, holds 60..1800 s, default 60 s)");
+        srv.get("/health").expect(200);
+        assert_eq!(srv.get("/shows/nope/seats").status, 404);
+        srv.terminate();
+        let status = srv.wait(std::time::Duration::from_secs(30));
+        assert!(status.is_some_and(|s| s.success()), "{status:?}");
+        // "stopped" is the last line: every request's line comes before it.
+        let log = srv.log_once(|l| l.contains("seatcore-server: stopped"));
+        assert!(log.contains("seatcore-server: stopped"), "{args:?} {env:?}: {log}");
+        assert!(log.contains("warning: no admin token"), "{args:?} {env:?}: {log}");
+        assert_eq!(log.contains("GET /health 200 "), logged, "{args:?} {env:?}: {log}");
+        assert_eq!(log.contains("GET /shows/nope/seats 404 "), logged, "{args:?} {env:?}: {log}");
+    }
 }
 
 /// The bytes of a running process's environment as it was started (`/proc/PID/environ`).
