@@ -1,6 +1,6 @@
 //! Seat maps, blocked seats and best-available holds.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_void, CStr};
 
 use seatcore_core::seat_map::{MapEntry, MapSeat};
 use seatcore_core::{validate, BestFilters, InputError};
@@ -219,6 +219,48 @@ pub unsafe extern "C" fn seatcore_seat_map(
             let (seats, seat_count) = store.items(entries);
             seatcore_map { seats, seat_count }
         }))
+    })
+}
+
+/// Receives one seat of `seatcore_seat_map_each`: `user_data` as given, and the seat.
+///
+/// `seat` and its strings are valid only during the call: copy what you keep. The callback
+/// runs on the calling thread while a database connection is busy reading, so keep it
+/// short; it must not unwind (no C++ exception may leave it) and must not `longjmp` out.
+pub type seatcore_map_seat_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, seat: *const seatcore_map_seat)>;
+
+/// Reads a show's seat map seat by seat, handing each to `callback` in map order (nothing
+/// is collected: suits very large maps), every field settled as `seatcore_seat_map` reads
+/// it back.
+///
+/// - `client`, `show_id`, `callback`: required. `user_data` is passed through untouched
+///   (may be NULL).
+/// - `out_seat_count`: optional; on success, when not NULL, receives the number of seats.
+/// - `err`: optional.
+///
+/// On `SEATCORE_SHOW_NOT_FOUND` the callback is never called; on a database failure
+/// mid-read it may have seen part of the map. Thread-safe (the callback runs on the calling
+/// thread).
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_seat_map_each(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    callback: seatcore_map_seat_callback,
+    user_data: *mut c_void,
+    out_seat_count: *mut usize,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    args::on_show(client, show_id, err, |core, show_id| {
+        let callback = callback.ok_or_else(|| Failure::null("callback"))?;
+        let count = core.seat_map_each(show_id, |seat| {
+            let mut store = Store::new();
+            let seat = entry(&mut store, seat.to_entry());
+            // SAFETY: the caller vouches for the callback; `store` outlives the call.
+            unsafe { callback(user_data, &seat) };
+        })?;
+        args::put(out_seat_count, usize::try_from(count).unwrap_or(usize::MAX));
+        Ok(())
     })
 }
 

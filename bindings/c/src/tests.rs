@@ -1153,6 +1153,48 @@ fn seat_maps_blocks_and_best_available() {
             again.iter().map(fields).collect::<Vec<_>>(),
             entries.iter().map(fields).collect::<Vec<_>>()
         );
+        // Seat by seat: the same seats, fields and order, and the count.
+        type Fields = (String, String, Option<String>, i64, String, bool, f64);
+        unsafe extern "C" fn collect(user: *mut c_void, seat: *const seatcore_map_seat) {
+            let e = &*seat;
+            let row = (!e.row.is_null()).then(|| text(e.row).to_owned());
+            let f = (
+                text(e.seat_id).into(),
+                text(e.section).into(),
+                row,
+                e.position,
+                text(e.category).into(),
+                e.accessible,
+                e.rank,
+            );
+            (*(user as *mut Vec<Fields>)).push(f);
+        }
+        let mut seen: Vec<Fields> = Vec::new();
+        let mut count = 0usize;
+        let user = &mut seen as *mut Vec<Fields> as *mut c_void;
+        assert_eq!(
+            seatcore_seat_map_each(c.0, show.as_ptr(), Some(collect), user, &mut count, &mut err),
+            SEATCORE_OK
+        );
+        let owned = |e: &seatcore_map_seat| {
+            let (id, section, row, position, category, accessible, rank) = fields(e);
+            (
+                id.to_owned(),
+                section.to_owned(),
+                row.map(str::to_owned),
+                position,
+                category.to_owned(),
+                accessible,
+                rank,
+            )
+        };
+        assert_eq!(seen, entries.iter().map(owned).collect::<Vec<_>>());
+        assert_eq!(count, 13);
+        let none = cs("no_such_show");
+        let code = seatcore_seat_map_each(c.0, none.as_ptr(), Some(collect), user, &mut count, &mut err);
+        assert_eq!(code, SEATCORE_SHOW_NOT_FOUND);
+        take_error(err, SEATCORE_SHOW_NOT_FOUND);
+        assert_eq!((seen.len(), count), (13, 13), "no seat and no count for an unknown show");
         seatcore_map_free(copied);
         seatcore_map_free(map);
 

@@ -157,6 +157,7 @@ int main(void) {
     EXPECT(seatcore_reset_all(NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "client");
     EXPECT(seatcore_client_stats(client, NULL, &err_), SEATCORE_NULL_PARAMETER, "out");
     EXPECT(seatcore_seat_status_each(client, show, NULL, NULL, &counts, &err_), SEATCORE_NULL_PARAMETER, "callback");
+    EXPECT(seatcore_seat_map_each(client, show, NULL, NULL, NULL, &err_), SEATCORE_NULL_PARAMETER, "callback");
     /* With err NULL as well: just the code. */
     CHECK(seatcore_hold_seats(NULL, NULL, (seatcore_seats){NULL, 0}, 0, NULL, NULL, NULL) == SEATCORE_NULL_PARAMETER);
     CHECK(seatcore_health(NULL, NULL, NULL) == SEATCORE_NULL_PARAMETER);
