@@ -1,7 +1,7 @@
 //! Arguments from C: NULL checks, UTF-8 checks and list bounds, before any work; and
 //! out-parameters, written only once the work succeeded.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_void, CStr};
 
 use seatcore_core::{validate, Hold, SeatCore};
 
@@ -166,6 +166,21 @@ pub(crate) unsafe fn seats<'a>(seats: seatcore_seats, max: usize) -> Result<Vec<
             CStr::from_ptr(p).to_str().map_err(|_| not_utf8(&what()).at(i))
         })
         .collect()
+}
+
+/// The required callback of a function that hands items one by one (`_each`): a function
+/// that calls it with `user_data` and an item, which need live during the call only.
+///
+/// # Safety
+/// The callback, when not NULL, may be called with `user_data` and a pointer to an item
+/// valid during the call.
+pub(crate) unsafe fn callback<T>(
+    callback: Option<unsafe extern "C" fn(*mut c_void, *const T)>,
+    user_data: *mut c_void,
+) -> Result<impl Fn(&T), Failure> {
+    let callback = callback.ok_or_else(|| Failure::null("callback"))?;
+    // SAFETY: the caller vouches for the callback; `item` lives through the call.
+    Ok(move |item: &T| unsafe { callback(user_data, item) })
 }
 
 /// An optional out-parameter: receives `value` when it is not NULL.

@@ -429,12 +429,10 @@ pub unsafe extern "C" fn seatcore_seat_status_each(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
-        let callback = callback.ok_or_else(|| Failure::null("callback"))?;
+        let hand = args::callback(callback, user_data)?;
         let counts = core.seat_status_each(show_id, |s| {
             let mut store = Store::<()>::new();
-            let seat = results::seat(&mut store, s.seat_id.to_owned(), s.state, s.hold_expires_at);
-            // SAFETY: the caller vouches for the callback; `store` outlives the call.
-            unsafe { callback(user_data, &seat) };
+            hand(&results::seat(&mut store, s.seat_id.to_owned(), s.state, s.hold_expires_at));
         })?;
         args::put(out_counts, counts.into());
         Ok(())

@@ -252,12 +252,10 @@ pub unsafe extern "C" fn seatcore_seat_map_each(
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
-        let callback = callback.ok_or_else(|| Failure::null("callback"))?;
+        let hand = args::callback(callback, user_data)?;
         let count = core.seat_map_each(show_id, |seat| {
             let mut store = Store::new();
-            let seat = entry(&mut store, seat.to_entry());
-            // SAFETY: the caller vouches for the callback; `store` outlives the call.
-            unsafe { callback(user_data, &seat) };
+            hand(&entry(&mut store, seat.to_entry()));
         })?;
         args::put(out_seat_count, usize::try_from(count).unwrap_or(usize::MAX));
         Ok(())
