@@ -225,8 +225,9 @@ fn stream_head(reply: &Reply, chunked: bool) -> Vec<u8> {
     head.into_bytes()
 }
 
-/// One line per request on stderr (unless `--no-request-log`): method, path, status, milliseconds (from the request's
-/// arrival, its head read, until the response is handed to the connection's thread).
+/// One line per request on stderr (unless `--no-request-log`): method, path, status,
+/// milliseconds (from the request's arrival, its head read, until the response is handed to
+/// the connection's thread).
 fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, closed: bool) {
     let path: String = url.chars().take(256).flat_map(char::escape_default).collect();
     let note = if closed { " (connection closed)" } else { "" };
