@@ -47,7 +47,7 @@ pub use ops::audit::{Audit, MAX_REPORTED_PROBLEMS};
 pub use ops::cancel::Cancellation;
 pub use ops::changes::{
     Change, ChangeKind, ChangePage, HistoryQuery, DEFAULT_PAGE as DEFAULT_CHANGE_PAGE,
-    MAX_PAGE as MAX_CHANGE_PAGE,
+    MAX_PAGE as MAX_CHANGE_PAGE, MAX_PAGE_SEATS as MAX_CHANGE_PAGE_SEATS,
 };
 pub use ops::group::ONE_CALL_SEATS;
 pub use ops::map::MAX_REASON_CHARS as MAX_BLOCK_REASON_CHARS;

@@ -151,7 +151,7 @@ impl Watch {
                 return Ok(Some(change));
             }
             let page = self.core.show_changes_after(&self.show_id, self.after, MAX_PAGE)?;
-            let full = page.changes.len() as u32 >= MAX_PAGE;
+            let full = page.is_full(MAX_PAGE);
             self.buffer.extend(page.changes);
             if self.buffer.is_empty() {
                 // Nothing new below the horizon: remember how far the log is final.

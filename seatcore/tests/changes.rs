@@ -101,6 +101,98 @@ fn history_pages_and_filters() {
     }
 }
 
+/// Reads pages of `read(after)` to the end, checking each against the seat budget: a page
+/// stops at the record that brings it to `MAX_CHANGE_PAGE_SEATS` seats, and says so.
+fn pages_within_budget(
+    mut read: impl FnMut(i64) -> seatcore::ChangePage,
+    limit: u32,
+) -> Vec<Vec<(ChangeKind, usize)>> {
+    let budget = seatcore::MAX_CHANGE_PAGE_SEATS as usize;
+    let mut pages = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = read(after);
+        if page.changes.is_empty() {
+            return pages;
+        }
+        let sizes: Vec<usize> = page.changes.iter().map(|c| c.seat_ids.len()).collect();
+        let before_last: usize = sizes[..sizes.len() - 1].iter().sum();
+        assert!(before_last < budget, "a page goes on only while under the budget: {sizes:?}");
+        assert!(page.changes.len() <= limit as usize);
+        assert_eq!(page.next, page.changes.last().unwrap().id);
+        assert!(page.next > after);
+        let full = page.changes.len() == limit as usize || before_last + sizes[sizes.len() - 1] >= budget;
+        assert_eq!(page.is_full(limit), full, "{sizes:?}");
+        pages.push(page.changes.iter().map(|c| (c.kind, c.seat_ids.len())).collect());
+        after = page.next;
+    }
+}
+
+#[test]
+fn pages_end_at_their_seat_budget() {
+    let (db, core) = setup("changes_budget");
+    let budget = seatcore::MAX_CHANGE_PAGE_SEATS as usize;
+    let big: Vec<String> = (1..=budget * 6 / 10).map(|i| format!("S{i}")).collect();
+    let huge: Vec<String> = (1..=budget * 12 / 10).map(|i| format!("S{i}")).collect();
+    let half = &big[..big.len() / 2];
+    core.initialize_show("big", &big).unwrap();
+    core.block("big", &big, None).unwrap();
+    core.unblock("big", &big).unwrap();
+    core.block("big", half, None).unwrap();
+    let h = core.hold("big", &[&big[big.len() - 1]], 60).unwrap();
+    core.initialize_show("huge", &huge).unwrap();
+    assert_eq!(all(&db, &core, "big").len() + all(&db, &core, "huge").len(), 6);
+
+    use ChangeKind::*;
+    let (b, q, one) = (big.len(), half.len(), 1);
+    let history = |show: &'static str, limit: u32| {
+        let core = core.clone();
+        pages_within_budget(
+            move |after| core.history(show, &HistoryQuery { after, limit, seat_id: None }).unwrap(),
+            limit,
+        )
+    };
+    assert_eq!(
+        history("big", 100),
+        [vec![(Initialized, b), (Blocked, b)], vec![(Unblocked, b), (Blocked, q), (Held, one)]]
+    );
+    assert_eq!(
+        history("big", 2),
+        [vec![(Initialized, b), (Blocked, b)], vec![(Unblocked, b), (Blocked, q)], vec![(Held, one)]]
+    );
+    // one record over the budget comes whole, alone
+    assert_eq!(history("huge", 100), [vec![(Initialized, huge.len())]]);
+    // a seat filter counts the records it keeps
+    let about_last = core
+        .history("big", &HistoryQuery { seat_id: Some(big[b - 1].clone()), ..HistoryQuery::default() })
+        .unwrap();
+    let kinds: Vec<ChangeKind> = about_last.changes.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [Initialized, Blocked]);
+    assert_eq!(about_last.changes[1].hold_id, None);
+
+    // across shows the budget counts every show's records (before the last: 90% of it, and one)
+    let whole_log = [
+        vec![(Initialized, b), (Blocked, b)],
+        vec![(Unblocked, b), (Blocked, q), (Held, one), (Initialized, huge.len())],
+    ];
+    let tail = pages_within_budget(|after| core.changes_after(after, 100).unwrap(), 100);
+    assert_eq!(tail, whole_log);
+    let shows =
+        pages_within_budget(|after| core.shows_changes_after(&["big", "huge"], after, 100).unwrap(), 100);
+    assert_eq!(shows, whole_log);
+
+    // a watcher reads on past a page cut by seats, without waiting for a notification
+    let mut watch = core.watch("big", Some(0)).unwrap();
+    let mut seen = Vec::new();
+    while let Some(c) = watch.next(Duration::from_secs(5)).unwrap() {
+        seen.push(c.kind);
+        if c.hold_id == Some(h.hold_id) {
+            break;
+        }
+    }
+    assert_eq!(seen, [Initialized, Blocked, Unblocked, Blocked, Held]);
+}
+
 fn head(core: &SeatCore, show: &str) -> seatcore::StatusHead {
     let mut seen = None;
     core.seat_status_with(

@@ -247,6 +247,33 @@ fn the_error_kind_table_is_the_kind_table() {
     }
 }
 
+/// `n` as the document writes numbers: with a comma between thousands.
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[test]
+fn the_history_page_bounds_are_the_core_ones() {
+    let limits = format!(
+        "at most `limit` (1 to {}, default {})",
+        seatcore::MAX_CHANGE_PAGE,
+        seatcore::DEFAULT_CHANGE_PAGE
+    );
+    let seats = format!("brings the seat ids it names to {}", thousands(seatcore::MAX_CHANGE_PAGE_SEATS));
+    let prose = DOC.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(prose.contains(&limits), "the history's limits: {limits}");
+    assert!(prose.contains(&seats), "the history's seat budget: {seats}");
+    assert!(Op::History.summary().contains(&thousands(seatcore::MAX_CHANGE_PAGE_SEATS)));
+}
+
 #[test]
 fn the_document_links_only_inside_the_repository() {
     for (i, _) in DOC.match_indices("](") {

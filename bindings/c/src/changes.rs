@@ -123,8 +123,9 @@ impl View for seatcore_history_page {
 }
 
 /// Reads a page of a show's history, oldest first: the changes after change id `after`
-/// (0: from the beginning), only those about `seat_id` when it is not NULL, at most `limit`.
-/// The page includes every change committed before the call.
+/// (0: from the beginning), only those about `seat_id` when it is not NULL, at most `limit`,
+/// and fewer once they name 10,000 seat ids (a change is never split). The page includes
+/// every change committed before the call.
 ///
 /// - `client`, `show_id`: required.
 /// - `after`: 0 or a change id (a change's id, a page's next, a watch's position).

@@ -163,6 +163,23 @@ fn history(
     }
 }
 
+#[test]
+fn a_history_page_ends_at_its_seat_budget() {
+    let db = TestDb::new("c_history_budget");
+    let c = open(&db.url);
+    let budget = seatcore_core::MAX_CHANGE_PAGE_SEATS as usize;
+    let ids: Vec<String> = (1..=budget + 1).map(|i| format!("S{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    initialize(&c, "s", &refs);
+    hold(&c, "s", "S1");
+    let (first, next) = history(&c, "s", 0, None, 100).unwrap();
+    let first: Vec<(&str, usize)> = first.iter().map(|v| (v.kind.as_str(), v.seats.len())).collect();
+    assert_eq!(first, [("initialized", budget + 1)], "the change over the budget comes whole, alone");
+    let (rest, _) = history(&c, "s", next, None, 100).unwrap();
+    let rest: Vec<&str> = rest.iter().map(|v| v.kind.as_str()).collect();
+    assert_eq!(rest, ["held"]);
+}
+
 #[derive(Debug)]
 struct WatchBox(*mut seatcore_watch);
 

@@ -218,7 +218,7 @@ impl Hub {
                     continue;
                 }
             };
-            let full = page.changes.len() as u32 >= PAGE;
+            let full = page.is_full(PAGE);
             {
                 let mut state = self.lock();
                 if state.stopped {

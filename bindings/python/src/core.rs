@@ -369,7 +369,8 @@ impl SeatCore {
 
     /// A page of `show_id`'s history, oldest first: the changes after change id `after`
     /// (0: from the beginning), only those about `seat_id` when given, at most `limit`
-    /// (1 to `MAX_CHANGE_PAGE`). Pass the page's `next` as `after` for the following page.
+    /// (1 to `MAX_CHANGE_PAGE`), fewer once they name `MAX_CHANGE_PAGE_SEATS` seats. Pass
+    /// the page's `next` as `after` for the following page.
     /// It includes every change committed before the call. Raises `ShowNotFoundError`, and
     /// `InvalidInputError` for a negative `after`, a `limit` out of range or a malformed
     /// `seat_id`.

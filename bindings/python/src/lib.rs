@@ -80,6 +80,7 @@ fn _seatcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_BEST_COUNT", seatcore::BEST_MAX_COUNT)?;
     m.add("MAX_REPORTED_PROBLEMS", seatcore::MAX_REPORTED_PROBLEMS)?;
     m.add("MAX_CHANGE_PAGE", seatcore::MAX_CHANGE_PAGE)?;
+    m.add("MAX_CHANGE_PAGE_SEATS", seatcore::MAX_CHANGE_PAGE_SEATS)?;
     Ok(())
 }
 

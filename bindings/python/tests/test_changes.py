@@ -164,6 +164,22 @@ def test_the_managers_history_is_the_contracts(db: seatcore.DatabaseManager) -> 
         db.get_history("s", after="0")  # type: ignore[arg-type]
 
 
+def test_a_page_ends_at_its_seat_budget(core: seatcore.SeatCore, db: seatcore.DatabaseManager) -> None:
+    budget = seatcore.MAX_CHANGE_PAGE_SEATS
+    big = seats(budget * 6 // 10)
+    core.initialize_show("s", big)
+    core.block("s", big)
+    core.unblock("s", big)
+    first = core.history("s")
+    assert [(c.kind, len(c.seat_ids)) for c in first.changes] == [("initialized", len(big)), ("blocked", len(big))]
+    assert first.next == first.changes[-1].id
+    ok, page = db.get_history("s")
+    assert ok and page == first.to_dict()
+    rest = core.history("s", after=first.next)
+    assert [c.kind for c in rest.changes] == ["unblocked"]
+    assert len(core.history("s", after=rest.next)) == 0
+
+
 def test_the_shown_default_page_is_the_one_applied(core: seatcore.SeatCore, db: seatcore.DatabaseManager) -> None:
     shown = inspect.signature(seatcore.SeatCore.history).parameters["limit"].default
     assert inspect.signature(seatcore.DatabaseManager.get_history).parameters["limit"].default == shown

@@ -21,6 +21,11 @@ use crate::{validate, Conn, OnLost, SeatCore};
 pub const MAX_PAGE: u32 = 1000;
 /// Records per page when none is asked for.
 pub const DEFAULT_PAGE: u32 = 100;
+/// Seat ids after which a page ends, whatever its `limit`: a page carries records until
+/// they name this many seats, the record that reaches it included (a record is never
+/// split, so a page always has at least one). What a page holds in memory is bounded by
+/// this plus one record, not by `limit` records of whole-show size.
+pub const MAX_PAGE_SEATS: u32 = 10_000;
 
 /// What happened to seats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -117,6 +122,15 @@ pub struct ChangePage {
     pub replayed_at: Option<DateTime<Utc>>,
 }
 
+impl ChangePage {
+    /// Whether the page ended at `limit` records or at [`MAX_PAGE_SEATS`], so that more
+    /// records may follow at once; a page short of both read up to the horizon.
+    pub fn is_full(&self, limit: u32) -> bool {
+        let seats: usize = self.changes.iter().map(|c| c.seat_ids.len()).sum();
+        self.changes.len() >= limit as usize || seats >= MAX_PAGE_SEATS as usize
+    }
+}
+
 /// What to read of a show's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryQuery {
@@ -148,48 +162,81 @@ macro_rules! replayed_at {
     };
 }
 
-/// Records of one show after `$2`, below the horizon, optionally about seat `$3`; each row
-/// also says when the server last replayed a transaction, if it is a standby.
-const HISTORY_SQL: &str = concat!(
-    "
+/// The records `$inner` selects (its columns, then `seats_before`), ordered by id, up to and
+/// including the one that brings the seat ids named to the budget in parameter `$budget`
+/// ([`MAX_PAGE_SEATS`]): each record whose predecessors name fewer seats than that.
+macro_rules! within_seat_budget {
+    ($inner:expr, $budget:literal) => {
+        concat!(
+            "
+SELECT * FROM (
+    SELECT page.*,
+        sum(cardinality(page.seat_ids)) OVER (ORDER BY page.id) - cardinality(page.seat_ids)
+            AS seats_before
+    FROM (",
+            $inner,
+            ") page
+) page
+WHERE page.seats_before < ",
+            $budget,
+            "
+ORDER BY page.id"
+        )
+    };
+}
+
+/// Records of one show after `$2`, below the horizon, optionally about seat `$3`, at most
+/// `$4` and within the seat budget `$5`; each row also says when the server last replayed a
+/// transaction, if it is a standby.
+const HISTORY_SQL: &str = within_seat_budget!(
+    concat!(
+        "
 WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h, ",
-    replayed_at!(),
-    " AS replayed_at)
+        replayed_at!(),
+        " AS replayed_at)
 SELECT ",
-    change_columns!(),
-    ", horizon.replayed_at
+        change_columns!(),
+        ", horizon.replayed_at
 FROM horizon, changes c
 WHERE c.show_id = $1 AND c.id > $2 AND c.id < horizon.h
   AND ($3::text IS NULL OR $3 = ANY (c.seat_ids))
 ORDER BY c.id
 LIMIT $4"
+    ),
+    "$5"
 );
 
 /// Whether the show exists, for a page with no records; and the replay time.
 const SHOW_EXISTS_SQL: &str =
     concat!("SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1), ", replayed_at!());
 
-/// Records of every show after `$1`, below the horizon.
-const TAIL_SQL: &str = concat!(
-    "
+/// Records of every show after `$1`, below the horizon, at most `$2` and within the seat
+/// budget `$3`.
+const TAIL_SQL: &str = within_seat_budget!(
+    concat!(
+        "
 WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
 SELECT ",
-    change_columns!(),
-    "
+        change_columns!(),
+        "
 FROM horizon, changes c
 WHERE c.id > $1 AND c.id < horizon.h
 ORDER BY c.id
 LIMIT $2"
+    ),
+    "$3"
 );
 
 /// Records of the shows in `$3` after `$1`, below the horizon, each show's read by its own
-/// range of `changes_show_id`, however many records of other shows lie after `$1`.
-const SHOWS_TAIL_SQL: &str = concat!(
-    "
+/// range of `changes_show_id`, however many records of other shows lie after `$1`; at most
+/// `$2` and within the seat budget `$4`.
+const SHOWS_TAIL_SQL: &str = within_seat_budget!(
+    concat!(
+        "
 WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
 SELECT ",
-    change_columns!(),
-    "
+        change_columns!(),
+        "
 FROM horizon, unnest($3::text[]) AS s(show_id)
 CROSS JOIN LATERAL (
     SELECT * FROM changes c
@@ -199,6 +246,8 @@ CROSS JOIN LATERAL (
 ) c
 ORDER BY c.id
 LIMIT $2"
+    ),
+    "$4"
 );
 
 /// The newest record below the horizon (the primary key, read backwards: one row).
@@ -306,6 +355,7 @@ impl SeatCore {
                     (&query.after, Type::INT8),
                     (&seat, Type::TEXT),
                     (&i64::from(limit), Type::INT8),
+                    (&i64::from(MAX_PAGE_SEATS), Type::INT8),
                 ],
             )?;
             let replayed_at = match rows.first() {
@@ -341,8 +391,14 @@ impl SeatCore {
     pub fn changes_after(&self, after: i64, limit: u32) -> Result<ChangePage> {
         let limit = page_limit(limit)?;
         self.with_conn(OnLost::Retry, |c, _| {
-            let rows =
-                c.client.query_typed(TAIL_SQL, &[(&after, Type::INT8), (&i64::from(limit), Type::INT8)])?;
+            let rows = c.client.query_typed(
+                TAIL_SQL,
+                &[
+                    (&after, Type::INT8),
+                    (&i64::from(limit), Type::INT8),
+                    (&i64::from(MAX_PAGE_SEATS), Type::INT8),
+                ],
+            )?;
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
             let next = next_after(after, &changes);
             Ok(ChangePage { changes, next, replayed_at: None })
@@ -358,7 +414,12 @@ impl SeatCore {
         self.with_conn(OnLost::Retry, |c, _| {
             let rows = c.client.query_typed(
                 SHOWS_TAIL_SQL,
-                &[(&after, Type::INT8), (&i64::from(limit), Type::INT8), (&show_ids, Type::TEXT_ARRAY)],
+                &[
+                    (&after, Type::INT8),
+                    (&i64::from(limit), Type::INT8),
+                    (&show_ids, Type::TEXT_ARRAY),
+                    (&i64::from(MAX_PAGE_SEATS), Type::INT8),
+                ],
             )?;
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
             let next = next_after(after, &changes);

@@ -169,7 +169,10 @@ impl Op {
             Op::CancelBooking => {
                 "Cancels a booking: its seats are available again; the booking is kept, marked cancelled."
             }
-            Op::History => "A page of the show's changes, oldest first (?after=&seat_id=&limit=).",
+            Op::History => {
+                "A page of the show's changes, oldest first (?after=&seat_id=&limit=); it also \
+                 ends at the change that brings its seat ids to 10,000."
+            }
             Op::Events => {
                 "The show's changes as server-sent events, live (from now, ?after= or Last-Event-ID)."
             }

@@ -129,7 +129,9 @@ class DatabaseManager:
         limit: int = 100,
     ) -> Tuple[bool, Dict[str, Any]]:
         """A page of the show's change log, oldest first: the changes after change id
-        ``after``, only those about ``seat_id`` when given, at most ``limit`` (1 to 1000).
+        ``after``, only those about ``seat_id`` when given, at most ``limit`` (1 to 1000),
+        and fewer once they name ``seatcore.MAX_CHANGE_PAGE_SEATS`` (10,000) seats (a change is
+        never split).
 
         Returns ``(True, {"changes": [...], "next": id})`` (the document of ``GET
         /shows/<id>/history``; pass ``next`` as ``after`` for the following page) or

@@ -43,6 +43,7 @@ __all__ = [
     "MAX_REPORTED_PROBLEMS",
     "MAX_BEST_COUNT",
     "MAX_CHANGE_PAGE",
+    "MAX_CHANGE_PAGE_SEATS",
 ]
 
 MAX_SEATS_PER_HOLD: int
@@ -58,6 +59,9 @@ _MapSeatInput = Union[str, Mapping[str, Union[str, int, float, bool, None]]]
 
 #: Most changes one history page may carry (``SeatCore.history``'s ``limit``).
 MAX_CHANGE_PAGE: int
+#: Seat ids after which a history page ends, whatever its ``limit`` (a change is never
+#: split: a page always carries at least one).
+MAX_CHANGE_PAGE_SEATS: int
 #: The endpoints ``SeatCore.handle_rest`` answers (every endpoint of the REST contract but
 #: the live event stream) as ``(method, path template)``, e.g.
 #: ``("POST", "/shows/{show_id}/hold")``.
