@@ -79,6 +79,7 @@ cxxwarn=(-std=c++17 -Wall -Wextra -Werror -g)
   if $have_cxx; then
     c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp examples/cpp/kiosk.cpp -o "$out/kiosk_cpp" $libs
     c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp "$here/tests/lifecycle.cpp" -o "$out/lifecycle_cpp" $libs
+    c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp "$here/tests/reads.cpp" -o "$out/reads_cpp" $libs
     c++ "${cxxwarn[@]}" $cflags -Iexamples/cpp examples/cpp/watch.cpp -o "$out/watch_cpp" $libs -lpthread
     cp "$out/header_only.c" "$out/header_only.cpp"
     c++ "${cxxwarn[@]}" $cflags "$out/header_only.cpp" -o "$out/header_only_cpp" $libs
@@ -124,6 +125,7 @@ if $have_cxx; then run kiosk-cpp "$out/kiosk_cpp"; fi
 run bad-input "$out/bad_input"
 run lifecycle "$out/lifecycle" lifecycle_c
 if $have_cxx; then run lifecycle-cpp "$out/lifecycle_cpp" lifecycle_cpp; fi
+if $have_cxx; then run reads-cpp "$out/reads_cpp" reads_cpp; fi
 run hammer "$out/hammer" 8 40 120
 grep -q '^OK' "$out/hammer.log"
 run watch "$out/watch" 20
@@ -159,6 +161,7 @@ elif have valgrind "the valgrind runs"; then
   run valgrind-bad-input "${vg[@]}" "$out/bad_input"
   run valgrind-lifecycle "${vg[@]}" "$out/lifecycle" lifecycle_c_valgrind
   if $have_cxx; then run valgrind-lifecycle-cpp "${vg[@]}" "$out/lifecycle_cpp" lifecycle_cpp_valgrind; fi
+  if $have_cxx; then run valgrind-reads-cpp "${vg[@]}" "$out/reads_cpp" reads_cpp_valgrind; fi
   run valgrind-hammer "${vg[@]}" "$out/hammer" 4 10 60
   run valgrind-watch "${vg[@]}" "$out/watch" 10
   if $have_cxx; then run valgrind-watch-cpp "${vg[@]}" "$out/watch_cpp"; fi

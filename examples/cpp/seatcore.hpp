@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -134,6 +135,55 @@ inline std::vector<const char *> c_strings(const std::vector<std::string> &v) {
 
 // A seat list argument over `ids`, valid while `ids` is.
 inline seatcore_seats seats(const std::vector<const char *> &ids) { return seatcore_seats{ids.data(), ids.size()}; }
+
+// The user data of a callback read: hands each C item to `each` as `convert` makes it.
+// No exception may cross the C call, so the first one `each` throws is kept, the items
+// after it are skipped, and read() rethrows it once the C call has returned.
+template <typename CItem, typename Convert, typename Each>
+struct Visit {
+    Convert convert;
+    Each &each;
+    std::exception_ptr thrown;
+
+    static void call(void *self, const CItem *item) noexcept {
+        auto *v = static_cast<Visit *>(self);
+        if (v->thrown) {
+            return;
+        }
+        try {
+            v->each(v->convert(*item));
+        } catch (...) {
+            v->thrown = std::current_exception();
+        }
+    }
+
+    // Runs the C read `f(args..., call, this, &out, &err)` and returns `out`; throws what
+    // `each` threw, else the read's error.
+    template <typename Out, typename F, typename... Args>
+    Out read(F f, Args... args) {
+        Out out{};
+        try {
+            out = get<Out>(f, args..., &Visit::call, static_cast<void *>(this));
+        } catch (...) {
+            rethrow();
+            throw;
+        }
+        rethrow();
+        return out;
+    }
+
+    void rethrow() const {
+        if (thrown) {
+            std::rethrow_exception(thrown);
+        }
+    }
+};
+
+// A Visit of `each` over `CItem`s converted by `convert`.
+template <typename CItem, typename Convert, typename Each>
+Visit<CItem, Convert, Each> visit(Convert convert, Each &each) {
+    return Visit<CItem, Convert, Each>{convert, each, nullptr};
+}
 }  // namespace detail
 
 // A hold, a booking or a cancelled booking, as seatcore_record: an id, the show, the seats,
@@ -219,6 +269,12 @@ inline SeatsReleased seats_released(const seatcore_seats_released *r) {
 inline Audit audit(const seatcore_audit_report *r) {
     return Audit{r->summary, strings(r->problems, r->problems_listed)};
 }
+
+inline Seat seat(const seatcore_seat &s) { return Seat{s.seat_id, s.state, opt(s.hold_expires_at)}; }
+
+inline MapSeat map_seat(const seatcore_map_seat &e) {
+    return MapSeat{e.seat_id, e.section, opt(e.row), e.position, e.category, e.accessible, false, e.rank};
+}
 }  // namespace detail
 
 struct History;  // the change log, at the end of this file
@@ -272,11 +328,19 @@ public:
         std::vector<MapSeat> out;
         out.reserve(m->seat_count);
         for (std::size_t i = 0; i < m->seat_count; i++) {
-            const seatcore_map_seat &e = m->seats[i];
-            out.push_back(
-                MapSeat{e.seat_id, e.section, detail::opt(e.row), e.position, e.category, e.accessible, false, e.rank});
+            out.push_back(detail::map_seat(m->seats[i]));
         }
         return out;
+    }
+
+    // The show's seat map, seat by seat: calls `each(MapSeat)` in map order, as seat_map()
+    // reads each seat back, collecting nothing (for very large maps); returns the number of
+    // seats. Once `each` throws, the seats after are skipped, and the exception is rethrown
+    // when the read has ended.
+    template <typename F>
+    std::size_t seat_map_each(const std::string &show_id, F &&each) const {
+        auto v = detail::visit<seatcore_map_seat>(detail::map_seat, each);
+        return v.template read<std::size_t>(seatcore_seat_map_each, p_.get(), show_id.c_str());
     }
 
     // Blocks seats, all or none (an empty reason: none).
@@ -322,10 +386,19 @@ public:
         ShowStatus out{detail::str(st->show_id), st->counts, {}};
         out.seats.reserve(st->seat_count);
         for (std::size_t i = 0; i < st->seat_count; i++) {
-            const seatcore_seat &seat = st->seats[i];
-            out.seats.push_back(Seat{seat.seat_id, seat.state, detail::opt(seat.hold_expires_at)});
+            out.seats.push_back(detail::seat(st->seats[i]));
         }
         return out;
+    }
+
+    // The show's seats streamed to `each(Seat)` in seat-map order as the database sends them,
+    // collecting nothing (for very large shows); returns the counts. One statement: one
+    // moment. Once `each` throws, the seats after are skipped, and the exception is rethrown
+    // when the read has ended.
+    template <typename F>
+    seatcore_seat_counts seat_status_each(const std::string &show_id, F &&each) const {
+        auto v = detail::visit<seatcore_seat>(detail::seat, each);
+        return v.template read<seatcore_seat_counts>(seatcore_seat_status_each, p_.get(), show_id.c_str());
     }
 
     std::uint64_t sweep_expired() const { return detail::get<std::uint64_t>(seatcore_sweep_expired, p_.get()); }
