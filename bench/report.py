@@ -39,6 +39,15 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}"
 
 
+def per_round(rs, ceilings, key):
+    """The ratio to the ceiling in each round (each against the ceiling run just before it),
+    as a label's tail: how much the host drifted between rounds."""
+    tps = {r["rep"]: r["tps"] for r in ceilings if r.get("tps")}
+    ratios = [r["wrk"][key] / r["wrk"]["seconds"] / tps[r["rep"]] for r in sorted(rs, key=lambda r: r["rep"])
+              if r["rep"] in tps]
+    return f"; x ceiling per round: {', '.join(f'{x:.2f}' for x in ratios)}" if ratios else ""
+
+
 def rows(runs):
     """(label, value, unit, ratio, p50, p99, goal, met, n)"""
     out = []
@@ -63,6 +72,8 @@ def rows(runs):
         v = wrk_rate(rs, key)
         ratio = v / ceiling[c] if ceiling.get(c) else None
         bad = sum(r["wrk"]["other"] + r["wrk"]["errors"] for r in rs)
+        if goal:
+            label += per_round(rs, runs.get(f"ceiling_c{c}", []), key)
         out.append((label + (f" ({bad} failed requests)" if bad else ""), v, "/s", ratio,
                     med([r["wrk"]["p50_ms"] for r in rs]), med([r["wrk"]["p99_ms"] for r in rs]),
                     f">= {goal} x ceiling" if goal else "", (ratio >= goal) if goal and ratio else None,
