@@ -3,45 +3,17 @@
 // booking the hold again refused. Exits 0 when every check holds.
 //
 //   DATABASE_URL=postgres://... ./lifecycle_cpp SHOW_ID
-#include <cstdlib>
-#include <iostream>
 #include <string>
 #include <vector>
 
-#include "seatcore.hpp"
+#include "check.hpp"
 
-namespace {
-int failures = 0;
-
-void check(bool ok, const char *what) {
-    if (!ok) {
-        std::cerr << "check failed: " << what << "\n";
-        failures++;
-    }
-}
-
-// Runs `f`, which must throw a seatcore::Error with `code`; returns it.
-template <typename F>
-seatcore::Error refused(F &&f, seatcore_result code) {
-    try {
-        f();
-    } catch (const seatcore::Error &e) {
-        check(e.code() == code, e.code_name());
-        return e;
-    }
-    check(false, "no error thrown");
-    return seatcore::Error(SEATCORE_OK, "", {}, std::nullopt);
-}
-}  // namespace
+using checks::check;
+using checks::refused;
 
 int main(int argc, char **argv) {
-    const char *url = std::getenv("DATABASE_URL");
-    if (url == nullptr) {
-        std::cerr << "lifecycle_cpp: DATABASE_URL is not set\n";
-        return 2;
-    }
-    const std::string show = argc > 1 ? argv[1] : "cpp_lifecycle";
-    try {
+    return checks::run("lifecycle_cpp", argc, argv, "cpp_lifecycle",
+                       [](const std::string &url, const std::string &show) {
         seatcore::Options options;
         options.max_hold_life_s = 0;
         auto e = refused([&] { seatcore::Client refused_client(url, options); }, SEATCORE_CONFIG);
@@ -74,14 +46,5 @@ int main(int argc, char **argv) {
         auto audit = client.audit(show);
         check(audit.summary.ok && audit.summary.held == 0 && audit.summary.booked == 0, "the audit");
         std::cout << "cancelled " << cancelled.id << " at " << cancelled.at << "\n";
-    } catch (const seatcore::Error &e) {
-        std::cerr << "lifecycle_cpp: " << e.code_name() << ": " << e.what() << "\n";
-        return 1;
-    }
-    if (failures) {
-        std::cerr << "lifecycle_cpp: " << failures << " checks failed\n";
-        return 1;
-    }
-    std::cout << "OK\n";
-    return 0;
+    });
 }

@@ -4,24 +4,16 @@
 // leaving the client usable; an unknown show calls nothing. Exits 0 when every check holds.
 //
 //   DATABASE_URL=postgres://... ./reads_cpp SHOW_ID
-#include <cstdlib>
-#include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "seatcore.hpp"
+#include "check.hpp"
+
+using checks::check;
 
 namespace {
-int failures = 0;
-
-void check(bool ok, const char *what) {
-    if (!ok) {
-        std::cerr << "check failed: " << what << "\n";
-        failures++;
-    }
-}
-
 bool same(const seatcore::Seat &a, const seatcore::Seat &b) {
     return a.seat_id == b.seat_id && a.state == b.state && a.hold_expires_at == b.hold_expires_at;
 }
@@ -46,13 +38,8 @@ bool same(const std::vector<T> &a, const std::vector<T> &b) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    const char *url = std::getenv("DATABASE_URL");
-    if (url == nullptr) {
-        std::cerr << "reads_cpp: DATABASE_URL is not set\n";
-        return 2;
-    }
-    const std::string show = argc > 1 ? argv[1] : "cpp_reads";
-    try {
+    return checks::run("reads_cpp", argc, argv, "cpp_reads",
+                       [](const std::string &url, const std::string &show) {
         seatcore::Client client(url);
         std::vector<seatcore::MapSeat> map;
         for (int row = 0; row < 3; row++) {
@@ -111,14 +98,5 @@ int main(int argc, char **argv) {
         }
         check(called == 0, "an unknown show calls nothing");
         std::cout << "read " << streamed.size() << " seats twice\n";
-    } catch (const seatcore::Error &e) {
-        std::cerr << "reads_cpp: " << e.code_name() << ": " << e.what() << "\n";
-        return 1;
-    }
-    if (failures) {
-        std::cerr << "reads_cpp: " << failures << " checks failed\n";
-        return 1;
-    }
-    std::cout << "OK\n";
-    return 0;
+    });
 }

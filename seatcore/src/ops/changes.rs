@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use postgres::types::Type;
+use postgres::types::{ToSql, Type};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -211,7 +211,7 @@ const SHOW_EXISTS_SQL: &str =
     concat!("SELECT EXISTS (SELECT 1 FROM shows WHERE show_id = $1), ", replayed_at!());
 
 /// Records of every show after `$1`, below the horizon, at most `$2` and within the seat
-/// budget `$3`.
+/// budget `$3` (the parameters of [`SeatCore::tail`]).
 const TAIL_SQL: &str = within_seat_budget!(
     concat!(
         "
@@ -229,7 +229,7 @@ LIMIT $2"
 
 /// Records of the shows in `$3` after `$1`, below the horizon, each show's read by its own
 /// range of `changes_show_id`, however many records of other shows lie after `$1`; at most
-/// `$2` and within the seat budget `$4`.
+/// `$2` and within the seat budget `$3` (the parameters of [`SeatCore::tail`]).
 const SHOWS_TAIL_SQL: &str = within_seat_budget!(
     concat!(
         "
@@ -237,7 +237,7 @@ WITH horizon AS MATERIALIZED (SELECT seatcore_change_horizon() AS h)
 SELECT ",
         change_columns!(),
         "
-FROM horizon, unnest($3::text[]) AS s(show_id)
+FROM horizon, unnest($4::text[]) AS s(show_id)
 CROSS JOIN LATERAL (
     SELECT * FROM changes c
     WHERE c.show_id = s.show_id AND c.id > $1 AND c.id < horizon.h
@@ -247,7 +247,7 @@ CROSS JOIN LATERAL (
 ORDER BY c.id
 LIMIT $2"
     ),
-    "$4"
+    "$3"
 );
 
 /// The newest record below the horizon (the primary key, read backwards: one row).
@@ -389,20 +389,7 @@ impl SeatCore {
     /// The log's tail across every show: up to `limit` records after `after`, oldest first.
     /// For a process that follows all changes and fans them out (a server's event streams).
     pub fn changes_after(&self, after: i64, limit: u32) -> Result<ChangePage> {
-        let limit = page_limit(limit)?;
-        self.with_conn(OnLost::Retry, |c, _| {
-            let rows = c.client.query_typed(
-                TAIL_SQL,
-                &[
-                    (&after, Type::INT8),
-                    (&i64::from(limit), Type::INT8),
-                    (&i64::from(MAX_PAGE_SEATS), Type::INT8),
-                ],
-            )?;
-            let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
-            let next = next_after(after, &changes);
-            Ok(ChangePage { changes, next, replayed_at: None })
-        })
+        self.tail(TAIL_SQL, after, limit, None)
     }
 
     /// The log's tail of some shows: up to `limit` records of the shows in `show_ids` after
@@ -410,17 +397,21 @@ impl SeatCore {
     /// readers for out to them: it reads nothing of the other shows, however many records
     /// they wrote since `after`.
     pub fn shows_changes_after(&self, show_ids: &[&str], after: i64, limit: u32) -> Result<ChangePage> {
-        let limit = page_limit(limit)?;
+        self.tail(SHOWS_TAIL_SQL, after, limit, Some(show_ids))
+    }
+
+    /// A page of the log's tail: `sql` with `after`, `limit` and the seat budget as `$1` to
+    /// `$3`, and the shows, when given, as `$4`.
+    fn tail(&self, sql: &str, after: i64, limit: u32, show_ids: Option<&[&str]>) -> Result<ChangePage> {
+        let limit = i64::from(page_limit(limit)?);
+        let budget = i64::from(MAX_PAGE_SEATS);
         self.with_conn(OnLost::Retry, |c, _| {
-            let rows = c.client.query_typed(
-                SHOWS_TAIL_SQL,
-                &[
-                    (&after, Type::INT8),
-                    (&i64::from(limit), Type::INT8),
-                    (&show_ids, Type::TEXT_ARRAY),
-                    (&i64::from(MAX_PAGE_SEATS), Type::INT8),
-                ],
-            )?;
+            let mut params: Vec<(&(dyn ToSql + Sync), Type)> =
+                vec![(&after, Type::INT8), (&limit, Type::INT8), (&budget, Type::INT8)];
+            if let Some(shows) = &show_ids {
+                params.push((shows, Type::TEXT_ARRAY));
+            }
+            let rows = c.client.query_typed(sql, &params)?;
             let changes = rows.iter().map(change).collect::<Result<Vec<_>>>()?;
             let next = next_after(after, &changes);
             Ok(ChangePage { changes, next, replayed_at: None })
