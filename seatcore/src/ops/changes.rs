@@ -227,7 +227,7 @@ LIMIT $2"
     "$3"
 );
 
-/// Records of the shows in `$3` after `$1`, below the horizon, each show's read by its own
+/// Records of the shows in `$4` after `$1`, below the horizon, each show's read by its own
 /// range of `changes_show_id`, however many records of other shows lie after `$1`; at most
 /// `$2` and within the seat budget `$3` (the parameters of [`SeatCore::tail`]).
 const SHOWS_TAIL_SQL: &str = within_seat_budget!(
