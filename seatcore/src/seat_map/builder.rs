@@ -481,6 +481,11 @@ impl Layout {
         (0..self.seats.len() as u32).map(|n| self.ids.get(n))
     }
 
+    /// The id of the seat at `i` (in map order, from 0).
+    pub fn seat_id(&self, i: u32) -> &str {
+        self.ids.get(i)
+    }
+
     /// Whether the map was made from a flat list of ids ([`MapBuilder::ids`]): then the ids,
     /// in order, are the whole map, and a [`MapBuilder::ids`] given them again settles it
     /// the same.
