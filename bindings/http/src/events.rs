@@ -15,25 +15,31 @@
 //! misses a committed change, and the ids it sees only grow.
 //!
 //! The loop (`mio`, one thread) serves every stream socket: thousands of idle readers cost
-//! a few kilobytes each, no thread. Each change is formatted once per batch and copied to
-//! each reader of its show. A reader's unsent bytes are bounded ([`BUFFER`]): a reader too
-//! slow to keep up, or one that takes nothing for a write deadline, is cut off (its stream
-//! closes) rather than growing the server's memory; it resumes with `Last-Event-ID`.
+//! a few kilobytes each, no thread. The changes of a batch are formatted once per show, and
+//! that text is shared by every reader of the show, each at its own offset (a change of a
+//! whole big show is held once, however many read it). A reader's unsent bytes beyond the
+//! piece it is writing are bounded ([`BUFFER`]): a reader too slow to keep up, or one that
+//! takes nothing for a write deadline, is cut off (its stream closes) rather than growing
+//! the server's memory; it resumes with `Last-Event-ID`.
 
-use std::collections::{HashMap, HashSet};
-use std::io::{self, Read, Write};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::{Buf, Bytes};
 use mio::net::TcpStream as LoopStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use seatcore::{Change, SeatCore};
 
-/// Unsent bytes one reader may have before it is cut off as too slow.
+/// Unsent bytes one reader may have beyond the piece it is writing (its oldest batch of
+/// events, however large) before it is cut off as too slow.
 pub const BUFFER: usize = 256 << 10;
+/// Pieces handed to the socket in one write at most.
+const WRITE_PIECES: usize = 64;
 /// By default, a comment line goes out when no event did for this long, so proxies and
 /// clients see the stream is alive.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -364,10 +370,9 @@ struct Reader {
     chunked: bool,
     /// `None` until the opening hands the socket over.
     socket: Option<LoopStream>,
-    /// Bytes not yet taken by the socket, from `pos`; until the socket comes, the events'
-    /// text unframed (the opening decides the framing).
-    out: Vec<u8>,
-    pos: usize,
+    /// Bytes not yet taken by the socket; until the socket comes, the events' text
+    /// unframed (the opening decides the framing).
+    out: Pending,
     /// When bytes were last queued (for the keep-alive).
     queued_at: Instant,
     /// Since when pending bytes have waited for the socket without any taken.
@@ -375,31 +380,23 @@ struct Reader {
 }
 
 impl Reader {
-    fn queue(&mut self, text: &[u8], now: Instant) {
-        if self.pos == self.out.len() {
-            self.out.clear();
-            self.pos = 0;
-        } else if self.pos > self.out.len() / 2 {
-            self.out.drain(..self.pos);
-            self.pos = 0;
-        }
+    /// Queues `text` (one piece, or several of one chunk), framed when the stream is.
+    fn queue(&mut self, text: impl IntoIterator<Item = Bytes>, now: Instant) {
         let framed = self.chunked && self.socket.is_some();
-        frame(&mut self.out, text, framed);
+        self.out.push_framed(text, framed);
         self.queued_at = now;
-    }
-
-    fn pending(&self) -> usize {
-        self.out.len() - self.pos
     }
 
     /// Writes what the socket takes; false when the reader is to be closed.
     fn flush(&mut self, now: Instant) -> bool {
         let Some(socket) = self.socket.as_mut() else { return true };
-        while self.pos < self.out.len() {
-            match socket.write(&self.out[self.pos..]) {
+        while !self.out.is_empty() {
+            let mut slices = [IoSlice::new(&[]); WRITE_PIECES];
+            let count = self.out.slices(&mut slices);
+            match socket.write_vectored(&slices[..count]) {
                 Ok(0) => return false,
                 Ok(n) => {
-                    self.pos += n;
+                    self.out.advance(n);
                     self.stalled_since = None;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -410,9 +407,90 @@ impl Reader {
                 Err(_) => return false,
             }
         }
-        self.out = Vec::new();
-        self.pos = 0;
+        self.out = Pending::default();
         true
+    }
+}
+
+/// A reader's unsent bytes: pieces in order, the first perhaps partly sent. A piece of
+/// events is a slice of a batch's text, shared with the other readers of its show; chunk
+/// heads and ends are pieces of their own. The bytes go in units (a batch's events with
+/// their framing, a comment, the body's end), each unit's length kept in `units`.
+#[derive(Default)]
+struct Pending {
+    pieces: VecDeque<Bytes>,
+    units: VecDeque<usize>,
+    len: usize,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes beyond the first unit: what the reader has fallen behind by, the unit it is
+    /// writing aside.
+    fn behind(&self) -> usize {
+        self.len - self.units.front().copied().unwrap_or(0)
+    }
+
+    /// Appends `text` as one unit: one chunk of a chunked body, or as it is. Nothing for no
+    /// text (an empty chunk would end the body).
+    fn push_framed(&mut self, text: impl IntoIterator<Item = Bytes>, chunked: bool) {
+        let text: Vec<Bytes> = text.into_iter().filter(|t| !t.is_empty()).collect();
+        let len: usize = text.iter().map(Bytes::len).sum();
+        if len == 0 {
+            return;
+        }
+        let head = chunked.then(|| Bytes::from(format!("{len:x}\r\n")));
+        let end = chunked.then_some(Bytes::from_static(b"\r\n"));
+        let unit: Vec<Bytes> = head.into_iter().chain(text).chain(end).collect();
+        self.push_unit(unit);
+    }
+
+    /// Appends `pieces` as one unit, as they are.
+    fn push_unit(&mut self, pieces: impl IntoIterator<Item = Bytes>) {
+        let before = self.len;
+        for piece in pieces {
+            self.len += piece.len();
+            self.pieces.push_back(piece);
+        }
+        if self.len > before {
+            self.units.push_back(self.len - before);
+        }
+    }
+
+    /// The first pieces, as many as fit in `slices`; how many.
+    fn slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+        let mut count = 0;
+        for (slot, piece) in slices.iter_mut().zip(&self.pieces) {
+            *slot = IoSlice::new(piece);
+            count += 1;
+        }
+        count
+    }
+
+    /// Drops the first `n` bytes (the socket took them).
+    fn advance(&mut self, n: usize) {
+        self.len -= n;
+        let mut left = n;
+        while let Some(front) = self.pieces.front_mut() {
+            if left < front.len() {
+                front.advance(left);
+                break;
+            }
+            left -= front.len();
+            self.pieces.pop_front();
+        }
+        let mut left = n;
+        while let Some(unit) = self.units.front_mut() {
+            if left < *unit {
+                *unit -= left;
+                break;
+            }
+            left -= *unit;
+            self.units.pop_front();
+        }
     }
 }
 
@@ -473,8 +551,7 @@ impl EventLoop {
                             last,
                             chunked: false,
                             socket: None,
-                            out: Vec::new(),
-                            pos: 0,
+                            out: Pending::default(),
                             queued_at: now,
                             stalled_since: None,
                         };
@@ -507,11 +584,11 @@ impl EventLoop {
                     if reader.stalled_since.is_some_and(|t| now.duration_since(t) >= WRITE_TIMEOUT) {
                         closing.push(*token);
                     } else if budget > 0
-                        && reader.pending() == 0
+                        && reader.out.is_empty()
                         && now.duration_since(reader.queued_at) >= due
                     {
                         budget -= 1;
-                        reader.queue(KEEP_ALIVE_COMMENT, now);
+                        reader.queue([Bytes::from_static(KEEP_ALIVE_COMMENT)], now);
                         if !reader.flush(now) {
                             closing.push(*token);
                         }
@@ -546,19 +623,16 @@ impl EventLoop {
         }
         reader.socket = Some(socket);
         reader.chunked = chunked;
-        // What came while the history was written goes out as one piece.
+        // What came while the history was written goes out as one chunk.
         let early = std::mem::take(&mut reader.out);
-        reader.pos = 0;
-        if !early.is_empty() {
-            frame(&mut reader.out, &early, chunked);
-        }
-        reader.queued_at = now;
+        reader.queue(early.pieces, now);
         if !reader.flush(now) {
             closing.push(token);
         }
     }
 
-    /// Queues each change for the readers of its show, formatted once, and writes.
+    /// Queues each change for the readers of its show, formatted once and shared, and
+    /// writes.
     fn deliver(&mut self, changes: &[Change], now: Instant, closing: &mut Vec<Token>) {
         let mut texts: HashMap<&str, ShowText> = HashMap::new();
         for change in changes {
@@ -568,16 +642,17 @@ impl EventLoop {
                 text.extend_from_slice(seatcore::rest::event(change).as_bytes());
             }
         }
-        for (show, ShowText { text, starts }) in &texts {
-            let Some(tokens) = self.by_show.get(*show) else { continue };
+        for (show, ShowText { text, starts }) in texts {
+            let Some(tokens) = self.by_show.get(show) else { continue };
+            let text = Bytes::from(text);
             let newest = starts.last().map_or(0, |s| s.0);
             for token in tokens {
                 let Some(reader) = self.readers.get_mut(token) else { continue };
                 let first = starts.partition_point(|(id, _)| *id <= reader.last);
                 let Some(&(_, from)) = starts.get(first) else { continue };
                 reader.last = newest;
-                reader.queue(&text[from..], now);
-                if reader.pending() > BUFFER || !reader.flush(now) {
+                reader.queue([text.slice(from..)], now);
+                if !reader.flush(now) || reader.out.behind() > BUFFER {
                     closing.push(*token);
                 }
             }
@@ -610,7 +685,7 @@ impl EventLoop {
         let now = Instant::now();
         for reader in self.readers.values_mut() {
             if reader.chunked {
-                reader.out.extend_from_slice(b"0\r\n\r\n");
+                reader.out.push_unit([Bytes::from_static(b"0\r\n\r\n")]);
             }
             reader.flush(now);
             if let Some(socket) = reader.socket.as_ref() {
@@ -637,5 +712,41 @@ fn drain_input(reader: &mut Reader) -> bool {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(p: &Pending) -> Vec<u8> {
+        let mut slices = [IoSlice::new(&[]); WRITE_PIECES];
+        let count = p.slices(&mut slices);
+        slices[..count].iter().flat_map(|s| s.iter().copied()).collect()
+    }
+
+    #[test]
+    fn pending_bytes_go_in_framed_units_and_count_behind_the_first() {
+        let batch = Bytes::from_static(b"abcdefgh");
+        let mut p = Pending::default();
+        p.push_framed([batch.slice(3..), Bytes::new()], true);
+        p.push_framed(Vec::<Bytes>::new(), true);
+        assert_eq!(bytes(&p), b"5\r\ndefgh\r\n");
+        assert_eq!(p.behind(), 0, "one unit, however large, is not behind");
+        p.push_framed([Bytes::from_static(KEEP_ALIVE_COMMENT)], true);
+        assert_eq!(p.behind(), KEEP_ALIVE_COMMENT.len() + 5);
+        p.advance(4);
+        assert_eq!(p.behind(), KEEP_ALIVE_COMMENT.len() + 5, "the first unit is still being written");
+        p.advance(6);
+        assert_eq!(p.behind(), 0);
+        assert_eq!(bytes(&p), [b"e\r\n".as_slice(), KEEP_ALIVE_COMMENT, b"\r\n"].concat());
+        p.push_framed([batch.slice(..2)], false);
+        p.push_unit([Bytes::from_static(b"0\r\n\r\n")]);
+        assert_eq!(p.behind(), 2 + 5);
+        p.advance(KEEP_ALIVE_COMMENT.len() + 5 + 2);
+        assert_eq!(bytes(&p), b"0\r\n\r\n");
+        assert_eq!(p.behind(), 0);
+        p.advance(5);
+        assert!(p.is_empty() && p.units.is_empty() && p.pieces.is_empty());
     }
 }

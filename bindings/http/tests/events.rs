@@ -284,6 +284,28 @@ fn streams_have_a_cap_of_their_own_beside_the_connection_cap() {
 }
 
 #[test]
+fn a_change_larger_than_a_readers_bound_reaches_it_on_the_same_stream() {
+    let (_db, srv) = serve("events_big_change");
+    // Seat ids of 60 characters: blocking all 5,000 seats is one event of about 320 KB,
+    // more than a reader's bound (256 KiB), in one batch of its own.
+    let seats: Vec<String> = (0..5000).map(|i| format!("{i:0>60}")).collect();
+    srv.show("s", &seats);
+    let mut reader = Stream::open(&srv.addr, "/shows/s/events", &[]);
+    wait_until("the reader's stream to open", || streams_open(&srv) == 1);
+    srv.post_json("/shows/s/block", &json!({ "seat_ids": seats, "reason": "private event" })).expect(200);
+    let blocked = reader.next().expect("the block's event on the stream");
+    assert_eq!(blocked.kind, "blocked");
+    assert_eq!(blocked.data["seat_ids"], json!(seats));
+    // The stream goes on: the next change comes on it, nothing was cut.
+    srv.post_json("/shows/s/unblock", &json!({ "seat_ids": [seats[0]] })).expect(200);
+    let unblocked = reader.next().expect("the next event on the same stream");
+    assert_eq!((unblocked.kind.as_str(), &unblocked.data["seat_ids"]), ("unblocked", &json!([seats[0]])));
+    assert!(unblocked.id > blocked.id);
+    assert_eq!(streams_open(&srv), 1);
+    srv.audit_ok("s");
+}
+
+#[test]
 fn a_reader_that_falls_behind_is_cut_off_and_the_others_get_everything() {
     let (_db, srv) = serve("events_behind");
     // Seat ids of 60 characters: an event of a 1,000-seat hold is about 63 KB.
