@@ -749,4 +749,21 @@ mod tests {
         p.advance(5);
         assert!(p.is_empty() && p.units.is_empty() && p.pieces.is_empty());
     }
+
+    #[test]
+    fn the_contract_states_these_stream_bounds() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/contract.md"))
+            .expect("docs/contract.md");
+        let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+        let streams = MAX_STREAMS.to_string();
+        let (high, low) = streams.split_at(streams.len() - 3);
+        for phrase in [
+            format!("at least every {} s", KEEP_ALIVE.as_secs()),
+            format!("falls {} KiB behind", BUFFER >> 10),
+            format!("takes nothing for {} s", WRITE_TIMEOUT.as_secs()),
+            format!("(`--max-event-streams`, {high},{low})"),
+        ] {
+            assert!(doc.contains(&phrase), "docs/contract.md does not say {phrase:?}");
+        }
+    }
 }
