@@ -27,7 +27,9 @@
 #
 # Settings: SEATCORE_HA_DIR (default <repo>/.hadata), SEATCORE_HA_PORT (the first of three
 # ports: monitor, node1, node2; default derived from the checkout's path, so two clones never
-# collide), SEATCORE_HA_TIMEOUT (seconds any wait may take, default 120).
+# collide, below the kernel's range of ports for outgoing connections, so no client socket
+# holds one, and moved on to the next three at creation while one is taken),
+# SEATCORE_HA_TIMEOUT (seconds any wait may take, default 120).
 # PostgreSQL refuses to run as root; as root the formation runs as the `postgres` user.
 # pg_auto_failover is installed with apt-get when missing and we are root (scripts/setup.sh ha).
 set -euo pipefail
@@ -35,7 +37,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=${SEATCORE_HA_DIR:-$root/.hadata}
 sum=$(printf '%s' "$root" | cksum | cut -d' ' -f1)
-default_port=$((40000 + sum % 8000 * 3))
+default_port=$((10000 + sum % 7000 * 3))
 limit=${SEATCORE_HA_TIMEOUT:-120}
 nodes=(node1 node2)
 
@@ -108,6 +110,28 @@ find_bin() {
     fi
   fi
   bin=$(dirname "$(dirname "$so")")/bin
+}
+
+# port_free PORT: whether PostgreSQL could listen on it (bound as PostgreSQL binds, with
+# SO_REUSEADDR: only a listener or a live connection on that port stands in the way).
+port_free() {
+  python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+
+# free_ports: the first of three free ports for a new formation: SEATCORE_HA_PORT's, or the
+# checkout's and, while one of those is taken, the next three.
+free_ports() {
+  local base=${SEATCORE_HA_PORT:-$default_port} tries=0
+  until port_free "$base" && port_free $((base + 1)) && port_free $((base + 2)); do
+    [ -z "${SEATCORE_HA_PORT:-}" ] || die "a port of $base to $((base + 2)) (SEATCORE_HA_PORT) is taken"
+    tries=$((tries + 1))
+    [ "$tries" -lt 100 ] || die "no three free ports from $default_port on (set SEATCORE_HA_PORT)"
+    base=$((base + 3))
+  done
+  echo "$base"
 }
 
 ports() {
@@ -196,10 +220,12 @@ tune() {
 }
 
 create() {
-  say "creating the formation in $dir (ports $(port_of monitor), $(port_of node1), $(port_of node2))"
   mkdir -p "$dir/logs" "$dir/xdg/config" "$dir/xdg/data" "$dir/xdg/run"
   chmod 700 "$dir/xdg/run"
-  echo "${SEATCORE_HA_PORT:-$default_port}" >"$dir/ports"
+  local first
+  first=$(free_ports)
+  echo "$first" >"$dir/ports"
+  say "creating the formation in $dir (ports $(port_of monitor), $(port_of node1), $(port_of node2))"
   [ "$(id -u)" != 0 ] || chown -R postgres: "$dir"
   as_owner pg_autoctl create monitor --pgdata "$dir/monitor" --pgport "$(port_of monitor)" \
     --hostname 127.0.0.1 --auth trust --no-ssl --pgctl "$bin/pg_ctl" >>"$dir/logs/create.log" 2>&1 ||

@@ -10,7 +10,8 @@
 #                         a power cut; the next start runs crash recovery). For fault tests.
 #
 # Settings: SEATCORE_PGDATA (default <repo>/.pgdata), SEATCORE_PG_PORT (default: a port
-# derived from the checkout's path, so two clones never collide), SEATCORE_PG_BIN (default:
+# derived from the checkout's path, so two clones never collide, below the kernel's range of
+# ports for outgoing connections, 32768 on, so no client socket holds it), SEATCORE_PG_BIN (default:
 # the newest /usr/lib/postgresql/*/bin, else whatever is on PATH).
 # SEATCORE_PG_SSL=1 at first start: also make a private CA and a server certificate for
 # localhost/127.0.0.1 (<data>/ca.crt is the CA to trust) and turn TLS on.
@@ -21,7 +22,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 data=${SEATCORE_PGDATA:-$root/.pgdata}
-port=${SEATCORE_PG_PORT:-$((20000 + $(printf '%s' "$root" | cksum | cut -d' ' -f1) % 20000))}
+port=${SEATCORE_PG_PORT:-$((20000 + $(printf '%s' "$root" | cksum | cut -d' ' -f1) % 12000))}
 
 find_bin() {
   if [ -n "${SEATCORE_PG_BIN:-}" ]; then echo "$SEATCORE_PG_BIN"; return; fi
