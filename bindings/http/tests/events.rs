@@ -227,6 +227,13 @@ fn a_database_restart_loses_no_event() {
 }
 
 /// The open streams, as the server counts them.
+/// Makes the show `s` of `n` seats whose ids are 60 characters long (big events); its ids.
+fn show_of_long_ids(srv: &Server, n: usize) -> Vec<String> {
+    let seats: Vec<String> = (0..n).map(|i| format!("{i:0>60}")).collect();
+    srv.show("s", &seats);
+    seats
+}
+
 fn streams_open(srv: &Server) -> usize {
     let text = srv.get("/metrics").body;
     let line = text.lines().find(|l| l.starts_with("seatcore_event_streams ")).expect("the streams gauge");
@@ -286,10 +293,9 @@ fn streams_have_a_cap_of_their_own_beside_the_connection_cap() {
 #[test]
 fn a_change_larger_than_a_readers_bound_reaches_it_on_the_same_stream() {
     let (_db, srv) = serve("events_big_change");
-    // Seat ids of 60 characters: blocking all 5,000 seats is one event of about 320 KB,
-    // more than a reader's bound (256 KiB), in one batch of its own.
-    let seats: Vec<String> = (0..5000).map(|i| format!("{i:0>60}")).collect();
-    srv.show("s", &seats);
+    // Blocking all 5,000 seats is one event of about 320 KB, more than a reader's bound
+    // (256 KiB), in one batch of its own.
+    let seats = show_of_long_ids(&srv, 5000);
     let mut reader = Stream::open(&srv.addr, "/shows/s/events", &[]);
     wait_until("the reader's stream to open", || streams_open(&srv) == 1);
     srv.post_json("/shows/s/block", &json!({ "seat_ids": seats, "reason": "private event" })).expect(200);
@@ -308,9 +314,8 @@ fn a_change_larger_than_a_readers_bound_reaches_it_on_the_same_stream() {
 #[test]
 fn a_reader_that_falls_behind_is_cut_off_and_the_others_get_everything() {
     let (_db, srv) = serve("events_behind");
-    // Seat ids of 60 characters: an event of a 1,000-seat hold is about 63 KB.
-    let seats: Vec<String> = (0..1000).map(|i| format!("{i:0>60}")).collect();
-    srv.show("s", &seats);
+    // An event of a 1,000-seat hold is about 63 KB.
+    let seats = show_of_long_ids(&srv, 1000);
     let mut stuck = TcpStream::connect(&srv.addr).unwrap();
     stuck.write_all(b"GET /shows/s/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut reader = Stream::open(&srv.addr, "/shows/s/events", &[]);
