@@ -354,13 +354,21 @@ impl Drop for Opening {
 /// Appends `text` to `out` as one chunk of a chunked body, or as it is.
 fn frame(out: &mut Vec<u8>, text: &[u8], chunked: bool) {
     if chunked {
-        out.extend_from_slice(format!("{:x}\r\n", text.len()).as_bytes());
+        out.extend_from_slice(chunk_head(text.len()).as_bytes());
     }
     out.extend_from_slice(text);
     if chunked {
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(CHUNK_END);
     }
 }
+
+/// What comes before a chunk of `len` bytes.
+fn chunk_head(len: usize) -> String {
+    format!("{len:x}\r\n")
+}
+
+/// What comes after a chunk.
+const CHUNK_END: &[u8] = b"\r\n";
 
 /// One open stream.
 struct Reader {
@@ -442,8 +450,8 @@ impl Pending {
         if len == 0 {
             return;
         }
-        let head = chunked.then(|| Bytes::from(format!("{len:x}\r\n")));
-        let end = chunked.then_some(Bytes::from_static(b"\r\n"));
+        let head = chunked.then(|| Bytes::from(chunk_head(len)));
+        let end = chunked.then_some(Bytes::from_static(CHUNK_END));
         let unit: Vec<Bytes> = head.into_iter().chain(text).chain(end).collect();
         self.push_unit(unit);
     }
