@@ -348,22 +348,22 @@ fn bad_input_writes_nothing() {
 #[test]
 fn request_keys_make_holds_safe_to_retry() {
     let (_db, core) = setup("keys", 5);
-    let first = core.hold_with_key("s", &["S1", "S2"], 60, "req-1").unwrap();
-    let again = core.hold_with_key("s", &["S2", "S1"], 60, "req-1").unwrap();
+    let first = core.hold_with_key("s", &["S1", "S2"], 60, Some("req-1")).unwrap();
+    let again = core.hold_with_key("s", &["S2", "S1"], 60, Some("req-1")).unwrap();
     assert_eq!(again.hold_id, first.hold_id);
     assert_eq!(again.expires_at, first.expires_at);
-    assert!(matches!(core.hold_with_key("s", &["S3"], 60, "req-1"), Err(Error::RequestKeyReused)));
+    assert!(matches!(core.hold_with_key("s", &["S3"], 60, Some("req-1")), Err(Error::RequestKeyReused)));
     // the same key on another show is another request
     core.initialize_show("t", &seats(5)).unwrap();
-    assert_ne!(core.hold_with_key("t", &["S1"], 60, "req-1").unwrap().hold_id, first.hold_id);
+    assert_ne!(core.hold_with_key("t", &["S1"], 60, Some("req-1")).unwrap().hold_id, first.hold_id);
     assert_eq!(core.seat_status("s").unwrap().counts.held, 2);
     // once booked, the key is free again and the seats are taken
     core.book("s", &first.hold_id.to_string()).unwrap();
     assert!(matches!(
-        core.hold_with_key("s", &["S1", "S2"], 60, "req-1"),
+        core.hold_with_key("s", &["S1", "S2"], 60, Some("req-1")),
         Err(Error::SeatsUnavailable { .. })
     ));
-    assert!(core.hold_with_key("s", &["S1"], 60, "").is_err());
+    assert!(core.hold_with_key("s", &["S1"], 60, Some("")).is_err());
 }
 
 #[test]

@@ -267,9 +267,9 @@ fn best_available_in_order() {
     let balcony = BestFilters { category: Some("balcony".into()), ..BestFilters::default() };
     assert_eq!(core.hold_best("s", 1, &balcony, 60).unwrap_err().kind(), ErrorKind::NoAdjacentSeats);
     // a best-available hold is a hold like any other
-    let h = core.hold_best_with_key("s", 1, &none, 60, "k1").unwrap();
+    let h = core.hold_best_with_key("s", 1, &none, 60, Some("k1")).unwrap();
     assert_eq!(
-        core.hold_best_with_key("s", 1, &none, 60, "k1").unwrap().hold_id,
+        core.hold_best_with_key("s", 1, &none, 60, Some("k1")).unwrap().hold_id,
         h.hold_id,
         "retried by key"
     );

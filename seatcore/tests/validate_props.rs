@@ -106,7 +106,7 @@ fn rejected_calls_write_nothing() {
             // A fresh show id, so that an accepted initialize is distinguishable.
             let init = core.initialize_show(&show, &seats);
             let hold = core.hold("p", &seats, secs);
-            let keyed = core.hold_with_key(&show, &seats, secs, &key);
+            let keyed = core.hold_with_key(&show, &seats, secs, Some(&key));
             if input_error(&init) && input_error(&hold) && input_error(&keyed) {
                 rejected.set(rejected.get() + 1);
                 prop_assert_eq!(snapshot(&db), before, "a rejected call wrote something");

@@ -3,10 +3,11 @@
 
 use std::ffi::{c_char, c_void, CStr};
 
-use seatcore_core::{validate, Hold, SeatCore};
+use seatcore_core::{validate, SeatCore};
 
 use crate::error::{boundary, seatcore_error, seatcore_result, Failure};
 use crate::results::{self, seatcore_hold};
+use crate::seat_map::{best_filters, seatcore_best_filters};
 use crate::seatcore_client;
 
 /// A required pointer argument, as a shared reference.
@@ -92,23 +93,41 @@ pub(crate) unsafe fn on_show_out<T>(
     })
 }
 
-/// As [`on_show_out`], for a call that makes a hold: reads the optional `request_key` too
-/// (NULL for none) and gives it to `make`, which holds with the key when there is one; the
-/// hold `make` gives is handed back as a new `seatcore_hold`.
+/// What a hold call asks for: the seats it names, or the best `count` adjacent seats that
+/// match the filters (NULL: any seat).
+pub(crate) enum Wanted {
+    Seats(seatcore_seats),
+    Best(usize, *const seatcore_best_filters),
+}
+
+/// The one way the C API makes a hold (arguments in [`on_show_out`]'s order, then the
+/// request): reads the optional `request_key` (NULL for none), then what is wanted, holds
+/// it for `seconds` (with the key when there is one) and hands the hold back as a new
+/// `seatcore_hold`.
 ///
 /// # Safety
-/// As [`on_show_out`]; `request_key` is NULL or a NUL-terminated string.
-pub(crate) unsafe fn on_show_hold(
+/// As [`on_show_out`]; `request_key` is NULL or a NUL-terminated string, and `wanted`'s
+/// pointers are as its call documents them.
+pub(crate) unsafe fn hold(
     client: *const seatcore_client,
     show_id: *const c_char,
-    request_key: *const c_char,
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
-    make: impl FnOnce(&SeatCore, &str, Option<&str>) -> Result<Hold, Failure>,
+    wanted: Wanted,
+    seconds: i64,
+    request_key: *const c_char,
 ) -> seatcore_result {
     on_show_out(client, show_id, out, err, |core, show_id| {
         let key = optional_text(request_key, "request_key")?;
-        Ok(results::hold(make(core, show_id, key)?))
+        let hold = match wanted {
+            Wanted::Seats(list) => {
+                core.hold_with_key(show_id, &seats(list, validate::MAX_SEATS_PER_HOLD)?, seconds, key)?
+            }
+            Wanted::Best(count, filters) => {
+                core.hold_best_with_key(show_id, count, &best_filters(filters.as_ref())?, seconds, key)?
+            }
+        };
+        Ok(results::hold(hold))
     })
 }
 

@@ -308,13 +308,7 @@ pub unsafe extern "C" fn seatcore_hold_seats(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show_hold(client, show_id, request_key, out, err, |core, show_id, key| {
-        let ids = args::seats(seats, validate::MAX_SEATS_PER_HOLD)?;
-        Ok(match key {
-            Some(key) => core.hold_with_key(show_id, &ids, seconds, key)?,
-            None => core.hold(show_id, &ids, seconds)?,
-        })
-    })
+    args::hold(client, show_id, out, err, args::Wanted::Seats(seats), seconds, request_key)
 }
 
 /// Books the seats of a live hold. Idempotent: booking the same hold again returns the same

@@ -342,28 +342,25 @@ pub unsafe extern "C" fn seatcore_hold_best(
     out: *mut *mut seatcore_hold,
     err: *mut *mut seatcore_error,
 ) -> seatcore_result {
-    args::on_show_hold(client, show_id, request_key, out, err, |core, show_id, key| {
-        let filters = match filters.as_ref() {
-            None => BestFilters::default(),
-            Some(f) => BestFilters {
-                category: args::optional_text(f.category, "filters.category")?.map(str::to_owned),
-                section: args::optional_text(f.section, "filters.section")?.map(str::to_owned),
-                accessible: match f.accessible {
-                    SEATCORE_ANY => None,
-                    SEATCORE_NOT_ACCESSIBLE => Some(false),
-                    SEATCORE_ACCESSIBLE_ONLY => Some(true),
-                    _ => {
-                        return Err(Failure::from(seatcore_core::Error::from(InputError::Filter {
-                            field: "accessible",
-                            rule: "SEATCORE_ANY, SEATCORE_NOT_ACCESSIBLE or SEATCORE_ACCESSIBLE_ONLY",
-                        })))
-                    }
-                },
-            },
-        };
-        Ok(match key {
-            Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
-            None => core.hold_best(show_id, count, &filters, seconds)?,
-        })
+    args::hold(client, show_id, out, err, args::Wanted::Best(count, filters), seconds, request_key)
+}
+
+/// The core's filters from `seatcore_best_filters` (NULL: any seat).
+pub(crate) unsafe fn best_filters(filters: Option<&seatcore_best_filters>) -> Result<BestFilters, Failure> {
+    let Some(f) = filters else { return Ok(BestFilters::default()) };
+    Ok(BestFilters {
+        category: args::optional_text(f.category, "filters.category")?.map(str::to_owned),
+        section: args::optional_text(f.section, "filters.section")?.map(str::to_owned),
+        accessible: match f.accessible {
+            SEATCORE_ANY => None,
+            SEATCORE_NOT_ACCESSIBLE => Some(false),
+            SEATCORE_ACCESSIBLE_ONLY => Some(true),
+            _ => {
+                return Err(Failure::from(seatcore_core::Error::from(InputError::Filter {
+                    field: "accessible",
+                    rule: "SEATCORE_ANY, SEATCORE_NOT_ACCESSIBLE or SEATCORE_ACCESSIBLE_ONLY",
+                })))
+            }
+        },
     })
 }

@@ -240,10 +240,8 @@ impl SeatCore {
     ) -> PyResult<Hold> {
         let filters = args::best_filters(category, section, accessible);
         let count = args::count(count);
-        let hold = self.run(py, |core| match &request_key {
-            Some(key) => core.hold_best_with_key(&show_id, count, &filters, seconds.0, key),
-            None => core.hold_best(&show_id, count, &filters, seconds.0),
-        })?;
+        let key = request_key.as_deref();
+        let hold = self.run(py, |core| core.hold_best_with_key(&show_id, count, &filters, seconds.0, key))?;
         Ok(Hold(hold))
     }
 
@@ -265,13 +263,8 @@ impl SeatCore {
         seconds: Int,
         request_key: Option<RequestKey>,
     ) -> PyResult<Hold> {
-        let hold = self.run(py, |core| {
-            let seat_ids = seat_ids.ids()?;
-            match &request_key {
-                Some(key) => core.hold_with_key(&show_id, &seat_ids, seconds.0, key),
-                None => core.hold(&show_id, &seat_ids, seconds.0),
-            }
-        })?;
+        let key = request_key.as_deref();
+        let hold = self.run(py, |core| core.hold_with_key(&show_id, &seat_ids.ids()?, seconds.0, key))?;
         Ok(Hold(hold))
     }
 

@@ -156,31 +156,21 @@ impl SeatCore {
     /// Errors: `InvalidInput` (count not 1 to 50, bad filters, duration), `ShowNotFound`,
     /// `NoAdjacentSeats` (no block fits now; nothing was held).
     pub fn hold_best(&self, show_id: &str, count: usize, filters: &Filters, seconds: i64) -> Result<Hold> {
-        self.hold_best_inner(show_id, count, filters, seconds, None)
+        self.hold_best_with_key(show_id, count, filters, seconds, None)
     }
 
-    /// Like [`SeatCore::hold_best`], safe to retry after a lost reply: a repeat with the
-    /// same `request_key` returns the hold the first call made, as long as it exists.
+    /// Like [`SeatCore::hold_best`], safe to retry after a lost reply when a `request_key` is
+    /// given (`None`: exactly [`SeatCore::hold_best`]): a repeat with the same key returns the
+    /// hold the first call made, as long as it exists.
     pub fn hold_best_with_key(
         &self,
         show_id: &str,
         count: usize,
         filters: &Filters,
         seconds: i64,
-        request_key: &str,
+        request_key: Option<&str>,
     ) -> Result<Hold> {
-        let key = validate::request_key(request_key)?;
-        self.hold_best_inner(show_id, count, filters, seconds, Some(key))
-    }
-
-    fn hold_best_inner(
-        &self,
-        show_id: &str,
-        count: usize,
-        filters: &Filters,
-        seconds: i64,
-        key: Option<&str>,
-    ) -> Result<Hold> {
+        let key = request_key.map(validate::request_key).transpose()?;
         let show_id = validate::show_id(show_id)?;
         let request = BestRequest::checked(count, filters, seconds)?;
         let outcome = if key.is_none() && self.inner.group_holds {

@@ -43,32 +43,23 @@ impl SeatCore {
     /// Seat ids are trimmed. Errors: `InvalidInput`, `ShowNotFound`, `InvalidSeatIds`
     /// (a seat not on the map), `SeatsUnavailable` (with the taken seats, in seat-map order).
     pub fn hold<S: AsRef<str>>(&self, show_id: &str, seat_ids: &[S], seconds: i64) -> Result<Hold> {
-        self.hold_inner(show_id, seat_ids, seconds, None)
+        self.hold_with_key(show_id, seat_ids, seconds, None)
     }
 
-    /// Like [`SeatCore::hold`], made safe to retry after a lost reply: the first call with a
-    /// given `request_key` for a show makes the hold; a repeat with the same key returns that
-    /// same hold (even if it has expired since) for as long as the hold exists, that is until
-    /// it is booked, released, or swept after expiry. A repeat that asks for other seats
-    /// fails with `RequestKeyReused`.
+    /// Like [`SeatCore::hold`], made safe to retry after a lost reply when a `request_key` is
+    /// given (`None`: exactly [`SeatCore::hold`]): the first call with a given key for a show
+    /// makes the hold; a repeat with the same key returns that same hold (even if it has
+    /// expired since) for as long as the hold exists, that is until it is booked, released,
+    /// or swept after expiry. A repeat that asks for other seats fails with
+    /// `RequestKeyReused`.
     pub fn hold_with_key<S: AsRef<str>>(
         &self,
         show_id: &str,
         seat_ids: &[S],
         seconds: i64,
-        request_key: &str,
+        request_key: Option<&str>,
     ) -> Result<Hold> {
-        let key = validate::request_key(request_key)?;
-        self.hold_inner(show_id, seat_ids, seconds, Some(key))
-    }
-
-    fn hold_inner<S: AsRef<str>>(
-        &self,
-        show_id: &str,
-        seat_ids: &[S],
-        seconds: i64,
-        key: Option<&str>,
-    ) -> Result<Hold> {
+        let key = request_key.map(validate::request_key).transpose()?;
         let show_id = validate::show_id(show_id)?;
         let seat_ids = validate::seat_ids(seat_ids, validate::MAX_SEATS_PER_HOLD)?;
         let seconds = validate::hold_seconds(seconds)?;

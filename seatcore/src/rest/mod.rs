@@ -544,11 +544,7 @@ fn hold_best(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) 
         },
     };
     let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
-    let hold = match rq.idempotency_key {
-        Some(key) => core.hold_best_with_key(show_id, count, &filters, seconds, key)?,
-        None => core.hold_best(show_id, count, &filters, seconds)?,
-    };
-    Ok(Json::of(&hold))
+    Ok(Json::of(&core.hold_best_with_key(show_id, count, &filters, seconds, rq.idempotency_key)?))
 }
 
 /// `{"seat_ids": [...], "reason"?}` → `{"blocked": [...]}`.
@@ -573,11 +569,7 @@ fn hold(core: &SeatCore, settings: &Settings, show_id: &str, rq: &Request) -> Re
     let mut body = json_object(rq, validate::MAX_SEATS_PER_HOLD)?;
     let seat_ids = body.seat_ids()?;
     let seconds = body::hold_seconds(body.hold_duration_seconds.as_deref(), settings)?;
-    let hold = match rq.idempotency_key {
-        Some(key) => core.hold_with_key(show_id, &seat_ids, seconds, key)?,
-        None => core.hold(show_id, &seat_ids, seconds)?,
-    };
-    Ok(Json::of(&hold))
+    Ok(Json::of(&core.hold_with_key(show_id, &seat_ids, seconds, rq.idempotency_key)?))
 }
 
 /// `release-hold`: the whole hold, or only the seats of `seat_ids` when the body has them.
