@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use seatcore::testing::TestDb;
-use seatcore::{Error, Options, SeatCore};
+use seatcore::{BestFilters, Error, Options, SeatCore};
 
 use common::{in_threads, reported};
 
@@ -132,6 +132,33 @@ fn concurrent_repeats_of_one_booking_agree() {
     assert_eq!(n, 1);
     assert_eq!(core.stats().bookings, 1, "one call made the booking, the rest repeated it");
     assert_consistent(&core, "show");
+}
+
+#[test]
+fn concurrent_requests_with_one_key_make_one_hold() {
+    let (db, core, map) = setup("onekey", 32, 100);
+    // best-available needs rows: ids of letters then digits
+    let row: Vec<String> = (1..=40).map(|i| format!("A{i}")).collect();
+    core.initialize_show("row", &row).unwrap();
+    let any = BestFilters::default();
+    let named = in_threads(16, |_, barrier| {
+        barrier.wait();
+        core.hold_with_key("show", &map[..4], 600, Some("named")).expect("every repeat succeeds")
+    });
+    let best = in_threads(16, |_, barrier| {
+        barrier.wait();
+        core.hold_best_with_key("row", 4, &any, 600, Some("best")).expect("every repeat succeeds")
+    });
+    for answers in [&named, &best] {
+        assert!(answers.iter().all(|h| *h == answers[0]), "every repeat gets the key's one hold");
+    }
+    assert_ne!(named[0].hold_id, best[0].hold_id);
+    let holds: i64 = db.client().query_one("SELECT count(*) FROM holds", &[]).unwrap().get(0);
+    assert_eq!(holds, 2, "one hold per key");
+    for show in ["show", "row"] {
+        assert_eq!(core.seat_status(show).unwrap().counts.held, 4, "{show}");
+        assert_consistent(&core, show);
+    }
 }
 
 #[test]

@@ -312,7 +312,7 @@ pub unsafe extern "C" fn seatcore_hold_seats(
 }
 
 /// Books the seats of a live hold. Idempotent: booking the same hold again returns the same
-/// booking (same id, seats and booked-at time).
+/// booking (same id, seats and booked-at time), until the booking is cancelled.
 ///
 /// - `client`, `show_id`, `hold_id`: required; `hold_id` is the hold's UUID text (anything
 ///   else is simply `SEATCORE_HOLD_NOT_FOUND`).
@@ -321,8 +321,9 @@ pub unsafe extern "C" fn seatcore_hold_seats(
 /// - `err`: optional; on failure, when not NULL, receives an error object to free.
 ///
 /// Fails with `SEATCORE_HOLD_NOT_FOUND`, `SEATCORE_HOLD_EXPIRED`,
-/// `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_INVALID_INPUT` (bad show id),
-/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+/// `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_BOOKING_CANCELLED` (its booking was cancelled),
+/// `SEATCORE_INVALID_INPUT` (bad show id), `SEATCORE_NULL_PARAMETER`,
+/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_book_hold(
     client: *const seatcore_client,

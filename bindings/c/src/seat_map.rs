@@ -323,13 +323,13 @@ pub unsafe extern "C" fn seatcore_unblock_seats(
 /// - `count`: 1 to 50.
 /// - `filters`: optional (NULL: any seat); see `seatcore_best_filters`.
 /// - `request_key`: optional (NULL for none): with a key, a retry after a lost reply
-///   returns the hold the first call made, as with `seatcore_hold_seats`.
+///   returns the hold made under it, whatever `count` and `filters` it asks for (concurrent
+///   calls with one key make one hold and all get it).
 /// - `out`: required; on success `*out` is a new hold the caller owns and frees with
 ///   `seatcore_hold_free`. Untouched on failure.
 ///
 /// Fails with `SEATCORE_NO_ADJACENT_SEATS` (no block fits now), `SEATCORE_SHOW_NOT_FOUND`,
-/// `SEATCORE_INVALID_INPUT` (count, filters, duration, key), `SEATCORE_REQUEST_KEY_REUSED`,
-/// `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no
+/// `SEATCORE_INVALID_INPUT` (count, filters, duration, key), `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no
 /// seat is ever granted to two callers.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_best(

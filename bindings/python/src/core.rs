@@ -220,8 +220,9 @@ impl SeatCore {
 
     /// Holds the best `count` seats side by side in one row, matching the filters: a
     /// block that leaves no lone seat when there is one, then the lowest rank sum. The
-    /// result is a hold like any other. Raises `NoAdjacentSeatsError` when no block
-    /// matches, `ShowNotFoundError`, `InvalidInputError`, `RequestKeyReusedError`.
+    /// result is a hold like any other. With `request_key`, a retry gets the hold made under
+    /// that key. Raises `NoAdjacentSeatsError` when no block matches, `ShowNotFoundError`,
+    /// `InvalidInputError`.
     #[pyo3(
         signature = (show_id, count, seconds = Int(600), *, category = None, section = None, accessible = None, request_key = None),
         text_signature = "($self, show_id, count, seconds=600, *, category=None, section=None, accessible=None, request_key=None)"
@@ -270,7 +271,8 @@ impl SeatCore {
 
     /// Books the seats of a live hold; idempotent (booking it again returns an equal
     /// `Booking`). `hold_id` is a `str` or `uuid.UUID`. Raises `HoldNotFoundError`,
-    /// `HoldExpiredError`, `HoldInvalidatedError`.
+    /// `HoldExpiredError`, `HoldInvalidatedError`, and `BookingCancelledError` once its
+    /// booking has been cancelled.
     fn book(&self, py: Python<'_>, show_id: ShowId, hold_id: HoldId) -> PyResult<Booking> {
         Ok(Booking(self.run(py, |core| core.book(&show_id, &hold_id))?))
     }

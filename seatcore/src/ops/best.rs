@@ -44,7 +44,7 @@ use crate::best::{Filters, Model, ModelBuilder, State, MAX_COUNT};
 use crate::error::{Error, InputError, Result};
 use crate::ops::changes::change;
 use crate::ops::group::{self, Outcome};
-use crate::ops::hold::{find, try_hold};
+use crate::ops::hold::{find, lost_key_race, try_hold};
 use crate::ops::map::{derived_map, placed_seat};
 use crate::ops::queue::{Grouped, Queues};
 use crate::per_process::PerProcess;
@@ -161,7 +161,8 @@ impl SeatCore {
 
     /// Like [`SeatCore::hold_best`], safe to retry after a lost reply when a `request_key` is
     /// given (`None`: exactly [`SeatCore::hold_best`]): a repeat with the same key returns the
-    /// hold the first call made, as long as it exists.
+    /// hold made under it, as long as it exists, whatever `count` and `filters` it asks for.
+    /// Concurrent calls with one key make one hold and all get it.
     pub fn hold_best_with_key(
         &self,
         show_id: &str,
@@ -280,6 +281,17 @@ impl SeatCore {
                     Ok(hold) => {
                         self.notify_changes(&mut c.client);
                         return Ok(hold);
+                    }
+                    // A concurrent request with the same key may have won (its hold took the
+                    // key, or the seats): it answers this one.
+                    Err(e) if key.is_some() && lost_key_race(&e) => {
+                        if let Some(hold) = find(&mut c.client, show_id, hold_id, key)? {
+                            return Ok(hold);
+                        }
+                        match e {
+                            Error::SeatsUnavailable { .. } => lost += 1,
+                            e => return Err(e),
+                        }
                     }
                     // Taken since the copy was brought up to date: the next round sees it.
                     Err(Error::SeatsUnavailable { .. }) => lost += 1,

@@ -50,8 +50,9 @@ impl SeatCore {
     /// given (`None`: exactly [`SeatCore::hold`]): the first call with a given key for a show
     /// makes the hold; a repeat with the same key returns that same hold (even if it has
     /// expired since) for as long as the hold exists, that is until it is booked, released,
-    /// or swept after expiry. A repeat that asks for other seats fails with
-    /// `RequestKeyReused`.
+    /// or swept after expiry. A repeat that asks for other seats than the hold has (after a
+    /// partial release, the first request's seats are other seats) fails with
+    /// `RequestKeyReused`. Concurrent calls with one key make one hold and all get it.
     pub fn hold_with_key<S: AsRef<str>>(
         &self,
         show_id: &str,
@@ -184,7 +185,7 @@ pub(crate) fn asked_seats<S: ToSql + Sync>(
 /// A keyed hold that failed because a concurrent request with the same key won: the
 /// request-key index said no (hold ids are fresh v4 UUIDs, so nothing else can), or the
 /// winner took the seats first.
-fn lost_key_race(e: &Error) -> bool {
+pub(crate) fn lost_key_race(e: &Error) -> bool {
     match e {
         Error::SeatsUnavailable { .. } => true,
         Error::Database(db) => classify(db) == DbFailure::UniqueViolation,
