@@ -239,4 +239,4 @@ rate=$(echo "$line" | sed -E 's/.*: ([0-9]+) holds\/s.*/\1/')
 [ -n "$rate" ] && record "{\"scenario\":\"c_t8\",\"rep\":0,\"per_s\":$rate}"
 
 "$root/.venv/bin/python" -m pip install -q --disable-pip-version-check matplotlib >&2 || true
-"$root/.venv/bin/python" bench/report.py "$results" "$root/docs/bench.svg"
+"$root/.venv/bin/python" bench/report.py "$results" docs/bench.svg
