@@ -341,8 +341,9 @@ failover() {
   # The old primary takes no more writes before the switchover starts: pg_auto_failover 2.0
   # can move it to wait_primary (synchronous replication off) while the standby is being
   # promoted and leave it there, taking writes, until it is demoted; pg_rewind then drops
-  # what it acknowledged meanwhile (upstream issue #774, fixed after 2.0). New transactions
-  # there are read-only from here: writers see SQLSTATE 25006 and move to the new primary.
+  # what it acknowledged meanwhile (pg_auto_failover's GitHub issue 774, fixed after 2.0).
+  # New transactions there are read-only from here: writers see SQLSTATE 25006 and move to
+  # the new primary.
   sql_on "$old" "ALTER SYSTEM SET default_transaction_read_only = on" "SELECT pg_reload_conf()" >/dev/null
   # the command returns once the old primary follows the new one; the new one takes writes
   # before that

@@ -105,8 +105,8 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=65_536))]
     status_buffer_mib: u64,
 
-    /// Require `Authorization: Bearer TOKEN` on the admin endpoints (POST /reset,
-    /// POST /shows/<id>/initialize, GET /audit, POST /shows/<id>/cancel-booking); 401 without it
+    /// Require `Authorization: Bearer TOKEN` on the admin endpoints (POST /reset, GET /audit,
+    /// POST /shows/<id>/initialize, /block, /unblock and /cancel-booking); 401 without it
     #[arg(long, env = "SEATCORE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 

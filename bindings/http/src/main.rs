@@ -83,8 +83,8 @@ fn run(config: Config) -> Result<(), Failure> {
     if config.admin_token.is_none() {
         eprintln!(
             "seatcore-server: warning: no admin token (--admin-token or SEATCORE_ADMIN_TOKEN): \
-             anyone who reaches this server may reset all shows, create shows, cancel bookings \
-             and read the audit"
+             anyone who reaches this server may reset all shows, create shows, block and \
+             unblock seats, cancel bookings and read the audit"
         );
     }
     let sweeper = core.start_sweeper(config.sweep_interval);
