@@ -544,6 +544,40 @@ fn a_partial_release_that_waited_past_the_expiry_frees_nothing() {
     assert_audit(&core, "s");
 }
 
+#[test]
+fn a_release_that_waited_past_the_expiry_frees_nothing() {
+    let (db, core, lock, release) =
+        waiting_past_the_expiry("release_race", &["A1", "A2"], |core, id| core.release("s", id));
+    let taker = core.hold("s", &["A2"], 300).unwrap();
+    lock.let_go();
+    assert!(matches!(release.join().unwrap(), Err(Error::HoldNotFound)));
+    let st = core.seat_status("s").unwrap();
+    assert_eq!(st.seats[1].hold_expires_at, Some(taker.expires_at));
+    assert!(!history(&db, &core, "s").iter().any(|c| c.kind == ChangeKind::Released));
+    assert_audit(&core, "s");
+}
+
+#[test]
+fn a_booking_that_waited_past_the_expiry_is_refused_as_expired() {
+    // the seats went to another hold meanwhile
+    let (db, core, lock, booking) =
+        waiting_past_the_expiry("book_race_taken", &["A1", "A2"], |core, id| core.book("s", id));
+    let taker = core.hold("s", &["A1"], 300).unwrap();
+    lock.let_go();
+    assert_eq!(booking.join().unwrap().unwrap_err().kind(), ErrorKind::HoldExpired);
+    assert_eq!(core.seat_status("s").unwrap().seats[0].hold_expires_at, Some(taker.expires_at));
+    assert!(!history(&db, &core, "s").iter().any(|c| c.kind == ChangeKind::Booked));
+    assert_audit(&core, "s");
+
+    // the seats still free: refused all the same, the hold judged once its row was locked
+    let (_db, core, lock, booking) =
+        waiting_past_the_expiry("book_race_free", &["A1"], |core, id| core.book("s", id));
+    lock.let_go();
+    assert_eq!(booking.join().unwrap().unwrap_err().kind(), ErrorKind::HoldExpired);
+    assert_eq!(state(&core, "s", "A1"), SeatState::Available);
+    assert_audit(&core, "s");
+}
+
 /// Extensions, partial and whole releases, bookings, cancellations and the sweeper racing
 /// on the same holds from 16 threads, the audit checked after every step. At the end the
 /// change log and what the threads saw are held against each other: no booking holds a

@@ -283,15 +283,14 @@ impl SeatCore {
                         return Ok(hold);
                     }
                     // A concurrent request with the same key may have won (its hold took the
-                    // key, or the seats): it answers this one.
+                    // key, or the seats): it answers this one. Otherwise the seats went to
+                    // another hold, or the key's hold is gone already (booked or released in
+                    // between, the key free again): another round.
                     Err(e) if key.is_some() && lost_key_race(&e) => {
                         if let Some(hold) = find(&mut c.client, show_id, hold_id, key)? {
                             return Ok(hold);
                         }
-                        match e {
-                            Error::SeatsUnavailable { .. } => lost += 1,
-                            e => return Err(e),
-                        }
+                        lost += 1;
                     }
                     // Taken since the copy was brought up to date: the next round sees it.
                     Err(Error::SeatsUnavailable { .. }) => lost += 1,

@@ -78,19 +78,25 @@ impl SeatCore {
                     return same_request(hold, &seat_ids);
                 }
             }
-            match try_hold(&mut c.client, show_id, &seat_ids, seconds, hold_id, key) {
-                // Raced with a concurrent request carrying the same key: answer with its hold.
-                Err(e) if key.is_some() && lost_key_race(&e) => {
-                    match find(&mut c.client, show_id, hold_id, key)? {
-                        Some(hold) => same_request(hold, &seat_ids),
-                        None => Err(e),
+            let mut again = true;
+            loop {
+                match try_hold(&mut c.client, show_id, &seat_ids, seconds, hold_id, key) {
+                    // Raced with a concurrent request carrying the same key: answer with its
+                    // hold. When that hold is gone already (booked or released in between),
+                    // the key is free again and this request goes once more.
+                    Err(e) if key.is_some() && lost_key_race(&e) => {
+                        match find(&mut c.client, show_id, hold_id, key)? {
+                            Some(hold) => return same_request(hold, &seat_ids),
+                            None if again && matches!(e, Error::Database(_)) => again = false,
+                            None => return Err(e),
+                        }
                     }
+                    Ok(hold) => {
+                        self.notify_changes(&mut c.client);
+                        return Ok(hold);
+                    }
+                    other => return other,
                 }
-                Ok(hold) => {
-                    self.notify_changes(&mut c.client);
-                    Ok(hold)
-                }
-                other => other,
             }
         });
         self.count_hold(&outcome);
