@@ -1,14 +1,15 @@
 -- seatcore schema, version 16: a booking and a release judge the hold by the clock once its
 -- row is locked, and touch it only while every seat still carries it.
 --
--- `now()` is the start of the statement's transaction. A booking or a release that waited
--- for the hold's row (locked by an extension, a partial release, another booking) judged
--- the hold by the time it was called: a hold that ran out meanwhile, its seats taken by
--- another hold, was answered `hold invalidated` by the booking, and released by the release,
--- which recorded as released seats it never freed. Both now judge as extend-hold and the
--- partial release do (version 3): by `clock_timestamp()` once the row is locked; a release
--- also leaves alone a hold whose seats do not all carry it (as the sweep will find it), and
--- a booking refused because its seats went elsewhere after the expiry says `hold expired`.
+-- `now()` is the start of the statement's transaction. Judged by it, a booking or a release
+-- that waited for the hold's row (locked by an extension, a partial release, another
+-- booking) past the hold's expiry takes the hold for live; if another hold took its seats
+-- meanwhile, the booking is refused as `hold invalidated` and the release deletes the hold
+-- and records as released seats it never freed. Judged by `clock_timestamp()` once the row
+-- is locked, as extend-hold and the partial release judge (version 3), the booking is
+-- refused as `hold expired` and the release finds no live hold and writes nothing. A release
+-- also leaves alone a hold whose seats do not all carry it (the sweep finds it), and a
+-- booking refused because its seats went elsewhere after the expiry says `hold expired`.
 
 -- Booking a hold (seatcore/src/ops/book.rs): as in version 10, the hold judged after its
 -- row lock. No row when the show has no such hold; else whether the hold had expired (by

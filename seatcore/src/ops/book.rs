@@ -9,9 +9,10 @@ use crate::pool::Conn;
 use crate::types::Booking;
 use crate::{bump, validate, OnLost, SeatCore};
 
-/// Lock the hold, lock its seats in seat-map order, check they still carry it, then write
-/// the booking, flip the seats, retire the hold and record the change (`seatcore_book`,
-/// migrations/V10: planned once per session). No row when the hold does not exist.
+/// Lock the hold, judge it by the clock then, lock its seats in seat-map order, check they
+/// still carry it, then write the booking, flip the seats, retire the hold and record the
+/// change (`seatcore_book`, migrations/V16: planned once per session). No row when the hold
+/// does not exist.
 const BOOK_SQL: &str = "SELECT expired, intact, seat_ids, booked_at FROM seatcore_book($1, $2)";
 
 /// An earlier booking of this hold. Run as its own statement: a concurrent first booking
