@@ -329,8 +329,9 @@ pub unsafe extern "C" fn seatcore_unblock_seats(
 ///   `seatcore_hold_free`. Untouched on failure.
 ///
 /// Fails with `SEATCORE_NO_ADJACENT_SEATS` (no block fits now), `SEATCORE_SHOW_NOT_FOUND`,
-/// `SEATCORE_INVALID_INPUT` (count, filters, duration, key), `SEATCORE_NULL_PARAMETER`, `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no
-/// seat is ever granted to two callers.
+/// `SEATCORE_INVALID_INPUT` (count, filters, duration, key), `SEATCORE_NULL_PARAMETER`,
+/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe: no seat is ever granted to two
+/// callers.
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_hold_best(
     client: *const seatcore_client,
