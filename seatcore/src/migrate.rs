@@ -21,10 +21,15 @@ const MIGRATION_LOCK_KEY: i64 = 0x5EA7_C04E;
 /// Applies every migration the database lacks; returns how many were applied.
 ///
 /// The whole run is one transaction holding a transaction-scoped advisory lock: a second
-/// process waits, then finds the work done. A failed migration leaves nothing behind.
+/// process waits, then finds the work done. It waits as long as the first takes (within the
+/// statement timeout), whatever the connection's lock timeout: processes starting together
+/// never fail for it. A failed migration leaves nothing behind.
 pub fn migrate(client: &mut Client) -> Result<usize> {
     let mut tx = client.transaction()?;
+    let lock_timeout: String = tx.query_one("SELECT current_setting('lock_timeout')", &[])?.get(0);
+    tx.execute("SELECT set_config('lock_timeout', '0', true)", &[])?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])?;
+    tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&lock_timeout])?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS seatcore_migrations (
              version    integer     PRIMARY KEY,

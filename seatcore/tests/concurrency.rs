@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use seatcore::testing::TestDb;
 use seatcore::{BestFilters, Error, Options, SeatCore};
 
-use common::{in_threads, reported};
+use common::{in_threads, reported, wait_until};
 
 fn seat_map(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("R{}S{}", (i - 1) / 10 + 1, (i - 1) % 10 + 1)).collect()
@@ -159,6 +159,50 @@ fn concurrent_requests_with_one_key_make_one_hold() {
         assert_eq!(core.seat_status(show).unwrap().counts.held, 4, "{show}");
         assert_consistent(&core, show);
     }
+}
+
+/// A second initialize of a show that another transaction is making waits for it to end,
+/// however long past the lock timeout: the show exists then (or, had the first failed, the
+/// second makes it).
+#[test]
+fn an_initialize_behind_one_in_flight_answers_show_exists() {
+    let db = TestDb::new("init_race");
+    let core = SeatCore::connect(
+        &db.url,
+        Options { pool_size: 2, min_idle: 1, lock_timeout: Duration::from_millis(1), ..Options::default() },
+    )
+    .unwrap();
+    // the first initialize, in flight: its show row written, not committed
+    let mut first = db.client();
+    let pid: i32 = first.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    first
+        .batch_execute("BEGIN; INSERT INTO shows (show_id, seat_count, map_derived) VALUES ('s', 1, true)")
+        .unwrap();
+    let second = {
+        let core = core.clone();
+        std::thread::spawn(move || core.initialize_show("s", &["A1", "A2"]))
+    };
+    let mut watch = db.client();
+    wait_until("the second initialize waiting, or done", || {
+        second.is_finished()
+            || watch
+                .query_one(
+                    "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)))",
+                    &[&pid],
+                )
+                .unwrap()
+                .get(0)
+    });
+    first
+        .batch_execute(
+            "INSERT INTO seats (show_id, seat_no, seat_id) VALUES ('s', 1, 'B1'); \
+             INSERT INTO changes (id, kind, show_id, seat_ids) VALUES (seatcore_change_id(0), 'initialized', 's', '{B1}'); \
+             COMMIT",
+        )
+        .unwrap();
+    assert!(matches!(second.join().unwrap(), Err(Error::ShowExists)));
+    let seats: Vec<String> = core.seat_status("s").unwrap().seats.into_iter().map(|s| s.seat_id).collect();
+    assert_eq!(seats, ["B1"], "the first initialize's show, untouched");
 }
 
 #[test]
