@@ -532,29 +532,19 @@ fn nothing_is_written_when_a_hold_s_seats_do_not_all_carry_it() {
 }
 
 #[test]
-fn a_partial_release_that_waited_past_the_expiry_frees_nothing() {
-    let (db, core, lock, release) = waiting_past_the_expiry("partial_race", &["A1", "A2"], |core, id| {
-        core.release_seats("s", id, &["A1"])
-    });
-    let taker = core.hold("s", &["A1"], 300).unwrap();
-    lock.let_go();
-    assert!(matches!(release.join().unwrap(), Err(Error::HoldNotFound)));
-    assert_eq!(core.seat_status("s").unwrap().seats[0].hold_expires_at, Some(taker.expires_at));
-    assert!(!history(&db, &core, "s").iter().any(|c| c.kind == ChangeKind::Released));
-    assert_audit(&core, "s");
-}
-
-#[test]
 fn a_release_that_waited_past_the_expiry_frees_nothing() {
-    let (db, core, lock, release) =
-        waiting_past_the_expiry("release_race", &["A1", "A2"], |core, id| core.release("s", id));
-    let taker = core.hold("s", &["A2"], 300).unwrap();
-    lock.let_go();
-    assert!(matches!(release.join().unwrap(), Err(Error::HoldNotFound)));
-    let st = core.seat_status("s").unwrap();
-    assert_eq!(st.seats[1].hold_expires_at, Some(taker.expires_at));
-    assert!(!history(&db, &core, "s").iter().any(|c| c.kind == ChangeKind::Released));
-    assert_audit(&core, "s");
+    type Release = fn(&SeatCore, &str) -> seatcore::Result<()>;
+    let whole: Release = |core, id| core.release("s", id);
+    let partial: Release = |core, id| core.release_seats("s", id, &["A1"]).map(drop);
+    for (label, release) in [("release_race", whole), ("partial_race", partial)] {
+        let (db, core, lock, release) = waiting_past_the_expiry(label, &["A1", "A2"], release);
+        let taker = core.hold("s", &["A1"], 300).unwrap();
+        lock.let_go();
+        assert!(matches!(release.join().unwrap(), Err(Error::HoldNotFound)), "{label}");
+        assert_eq!(core.seat_status("s").unwrap().seats[0].hold_expires_at, Some(taker.expires_at));
+        assert!(!history(&db, &core, "s").iter().any(|c| c.kind == ChangeKind::Released), "{label}");
+        assert_audit(&core, "s");
+    }
 }
 
 #[test]
