@@ -26,10 +26,9 @@ const MIGRATION_LOCK_KEY: i64 = 0x5EA7_C04E;
 /// never fail for it. A failed migration leaves nothing behind.
 pub fn migrate(client: &mut Client) -> Result<usize> {
     let mut tx = client.transaction()?;
-    let lock_timeout: String = tx.query_one("SELECT current_setting('lock_timeout')", &[])?.get(0);
-    tx.execute("SELECT set_config('lock_timeout', '0', true)", &[])?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])?;
-    tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&lock_timeout])?;
+    crate::pool::past_lock_timeout(&mut tx, |tx| {
+        Ok(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])?)
+    })?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS seatcore_migrations (
              version    integer     PRIMARY KEY,

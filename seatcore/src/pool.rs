@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use postgres::types::Type;
 use postgres::Client;
 use postgres_native_tls::MakeTlsConnector;
 use r2d2_postgres::PostgresConnectionManager;
@@ -186,4 +187,20 @@ impl r2d2::ManageConnection for Manager {
     fn has_broken(&self, conn: &mut Conn) -> bool {
         conn.client.is_closed()
     }
+}
+
+/// Runs `wait`, a statement that may wait for a lock as long as another transaction takes
+/// (bounded by the statement timeout), with the transaction's lock timeout lifted for it and
+/// put back after: a second initialize of a show, a second process migrating.
+pub(crate) fn past_lock_timeout<'t, T>(
+    tx: &mut postgres::Transaction<'t>,
+    wait: impl FnOnce(&mut postgres::Transaction<'t>) -> crate::Result<T>,
+) -> crate::Result<T> {
+    const SET: &str = "SELECT set_config('lock_timeout', $1, true)";
+    let rows = tx.query_typed("SELECT current_setting('lock_timeout')", &[])?;
+    let lock_timeout: String = rows.first().map(|r| r.get(0)).unwrap_or_default();
+    tx.query_typed(SET, &[(&"0", Type::TEXT)])?;
+    let waited = wait(tx)?;
+    tx.query_typed(SET, &[(&lock_timeout, Type::TEXT)])?;
+    Ok(waited)
 }

@@ -16,16 +16,12 @@ use crate::{validate, Conn, OnLost, SeatCore};
 ///
 /// That wait lasts as long as the other initialize (bounded by the statement timeout), not
 /// the lock timeout: a second initialize of a show being made answers `ShowExists` (or makes
-/// the show, when the first fails), never `Busy`. [`LOCK_WAIT_SQL`] lifts the lock timeout
-/// for the transaction around it.
+/// the show, when the first fails), never `Busy` (`pool::past_lock_timeout`).
 const CREATE_SQL: &str = "
 INSERT INTO shows (show_id, seat_count, map_derived)
 VALUES ($1, $2, $3)
 ON CONFLICT (show_id) DO NOTHING
 RETURNING seatcore_change_id(0)";
-
-/// Sets the transaction's lock timeout (`0`: none; else the connection's, as `<n>ms`).
-const LOCK_WAIT_SQL: &str = "SELECT set_config('lock_timeout', $1, true)";
 
 /// The seats, the map (unless it derives from the ids, see migrations/V8__lean_big_shows.sql)
 /// and the `initialized` change of a new show, in PostgreSQL's binary COPY format, in the
@@ -221,16 +217,15 @@ impl SeatCore {
         // taken, so the transaction waits for nothing but the database.
         let mut order: Vec<u32> = (0..layout.len() as u32).collect();
         order.sort_unstable_by_key(|&i| layout.seat_id(i));
-        let lock_timeout = format!("{}ms", self.inner.primary.spec.lock_timeout.as_millis());
         self.with_conn(OnLost::Fail, |c, _| {
             let mut tx = c.client.transaction()?;
             let derived = layout.is_flat();
-            tx.query_typed(LOCK_WAIT_SQL, &[(&"0", Type::TEXT)])?;
-            let created = tx.query_typed(
-                CREATE_SQL,
-                &[(&show_id, Type::TEXT), (&seat_count, Type::INT4), (&derived, Type::BOOL)],
-            )?;
-            tx.query_typed(LOCK_WAIT_SQL, &[(&lock_timeout, Type::TEXT)])?;
+            let created = crate::pool::past_lock_timeout(&mut tx, |tx| {
+                Ok(tx.query_typed(
+                    CREATE_SQL,
+                    &[(&show_id, Type::TEXT), (&seat_count, Type::INT4), (&derived, Type::BOOL)],
+                )?)
+            })?;
             let Some(change_id) = created.first().map(|r| r.get::<_, i64>(0)) else {
                 return Err(Error::ShowExists);
             };
