@@ -14,9 +14,10 @@ use crate::{validate, SeatCore};
 /// What decides a show's status document, read before its seats (in the same snapshot):
 /// the show's declared seat count (NULL when there is no such show), the version (every
 /// change up to it is in this read, see migrations/V2__changes.sql), and for the entity tag
-/// this show's records in this read (the newest and how many: a record that commits late,
-/// below the newest, still adds one) and its live holds (a hold that runs out changes the
-/// document without a record). Changes of other shows leave the tag alone. On a standby, the
+/// this show's records in this read (the newest below the change horizon, and the newest
+/// and the count of those above it, migrations/V17: a record that commits late, below the
+/// newest, still changes it) and its live holds (a hold that runs out changes the document
+/// without a record). Changes of other shows leave the tag alone. On a standby, the
 /// commit time of the last transaction it replayed. Then how many seats the show's live hold
 /// rows list and the sum of their marks (migrations/V8__lean_big_shows.sql), which the seats read
 /// must match. The function (migrations/V11__status_head_planned_once.sql, planned once per
@@ -56,9 +57,9 @@ const STATUS_TYPES: [Type; 4] =
     [Type::TEXT_ARRAY, Type::INT4_ARRAY, Type::TIMESTAMPTZ_ARRAY, Type::INT8_ARRAY];
 
 /// The status of a show of at most [`SMALL_STATUS_SEATS`] seats in one statement, no transaction
-/// (`seatcore_status_small`, migrations/V13, planned once per session): the head's columns
-/// in the first row, then the seats' columns (as [`STATUS_SQL`]'s) in one row each. For a
-/// bigger show, the head alone.
+/// (`seatcore_status_small`, migrations/V13 and V17, planned once per session): the head's
+/// columns in the first row, then the seats' columns (as [`STATUS_SQL`]'s) in one row each.
+/// For a bigger show, or none, one row with the declared seat count alone (NULL for none).
 const STATUS_SMALL_SQL: &str = "SELECT * FROM seatcore_status_small($1, $2)";
 
 /// A show of at most this many seats is small: its status is read in one statement
