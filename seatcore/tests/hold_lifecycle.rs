@@ -40,7 +40,7 @@ fn assert_audit(core: &SeatCore, show: &str) {
     assert!(audit.summary.ok, "{:#?}", audit.problems);
     let st = core.seat_status(show).unwrap();
     assert!(st.counts.invariants_valid, "{:?}", st.counts);
-    assert_eq!(st.counts.available + st.counts.held + st.counts.booked, st.counts.total);
+    assert_eq!(st.counts.available + st.counts.held + st.counts.booked + st.counts.blocked, st.counts.total);
 }
 
 fn state(core: &SeatCore, show: &str, seat: &str) -> SeatState {
@@ -369,12 +369,16 @@ struct RowLock {
 
 impl RowLock {
     fn take(db: &TestDb, hold_id: seatcore::Uuid) -> RowLock {
+        RowLock::on(db, "SELECT 1 FROM holds WHERE hold_id = $1::text::uuid FOR UPDATE", &hold_id.to_string())
+    }
+
+    /// Locks the one row `sql` selects `FOR UPDATE` with `param` as `$1`, in a transaction
+    /// left open.
+    fn on(db: &TestDb, sql: &str, param: &str) -> RowLock {
         let mut client = db.client();
         let pid = client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
         client.batch_execute("BEGIN").unwrap();
-        let locked =
-            client.execute("SELECT 1 FROM holds WHERE hold_id = $1 FOR UPDATE", &[&hold_id]).unwrap();
-        assert_eq!(locked, 1);
+        assert_eq!(client.execute(sql, &[&param]).unwrap(), 1);
         RowLock { client, pid }
     }
 
@@ -476,6 +480,27 @@ fn an_extension_or_a_booking_that_waited_past_the_expiry_is_refused() {
         assert_eq!(state(&core, "s", "A1"), SeatState::Available);
         assert_audit(&core, "s");
     }
+}
+
+#[test]
+fn a_block_that_waited_past_the_expiry_blocks_the_seat() {
+    let db = TestDb::new("block_race_expired");
+    let core = patient(&db);
+    core.initialize_show("s", &["A1", "A2"]).unwrap();
+    let hold = core.hold("s", &["A1", "A2"], 1).unwrap();
+    // the second seat's row locked: the block locks the first and waits for it
+    let lock = RowLock::on(&db, "SELECT 1 FROM seats WHERE show_id = 's' AND seat_id = $1 FOR UPDATE", "A2");
+    let block = {
+        let core = core.clone();
+        std::thread::spawn(move || core.block("s", &["A1", "A2"], Some("broken")))
+    };
+    lock.wait_for_a_waiter(&db);
+    wait_for_db_clock(&db, hold.expires_at);
+    lock.let_go();
+    // it started while the hold was live; both seats were locked after it ran out
+    assert_eq!(block.join().unwrap().unwrap(), ["A1", "A2"]);
+    assert_eq!((state(&core, "s", "A1"), state(&core, "s", "A2")), (SeatState::Blocked, SeatState::Blocked));
+    assert_audit(&core, "s");
 }
 
 #[test]

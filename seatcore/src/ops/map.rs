@@ -44,7 +44,10 @@ ORDER BY s.seat_no";
 
 /// Lock the named seats in seat-map order; if every one exists and none is held or booked,
 /// block them (clearing what an expired hold left) and record the change. Returns how many
-/// were found, the taken ones, and whether the show exists.
+/// were found, the taken ones, and whether the show exists. Holds are judged by the clock
+/// once every seat is locked (the scalar subquery runs once, after reading all of `locked`),
+/// not by `now()`, the statement's start: a block that waited for a seat past its hold's
+/// expiry finds the seat free, as a hold would.
 const BLOCK_SQL: &str = "
 WITH locked AS MATERIALIZED (
     SELECT seat_no, seat_id, booking_id, hold_expires_at FROM seats
@@ -54,7 +57,9 @@ WITH locked AS MATERIALIZED (
 ), verdict AS MATERIALIZED (
     SELECT count(*) AS found,
            coalesce(array_agg(seat_id ORDER BY seat_no)
-                    FILTER (WHERE booking_id IS NOT NULL OR hold_expires_at > now()), '{}') AS taken
+                    FILTER (WHERE booking_id IS NOT NULL
+                            OR hold_expires_at > (SELECT clock_timestamp() FROM (SELECT count(*) FROM locked) every)),
+                    '{}') AS taken
     FROM locked
 ), ok AS (
     SELECT 1 FROM verdict WHERE found = cardinality($2) AND cardinality(taken) = 0
