@@ -403,13 +403,24 @@ impl RowLock {
         hold_id: seatcore::Uuid,
         op: impl FnOnce(&SeatCore, &str) -> T + Send + 'static,
     ) -> (RowLock, std::thread::JoinHandle<T>) {
-        let lock = RowLock::take(db, hold_id);
+        RowLock::take(db, hold_id).waited_for(db, core, hold_id.to_string(), op)
+    }
+
+    /// Runs `op` (on a clone of `core`, with `arg`) in a thread of its own and returns once
+    /// `op` waits for this lock.
+    fn waited_for<T: Send + 'static>(
+        self,
+        db: &TestDb,
+        core: &SeatCore,
+        arg: String,
+        op: impl FnOnce(&SeatCore, &str) -> T + Send + 'static,
+    ) -> (RowLock, std::thread::JoinHandle<T>) {
         let waiter = {
-            let (core, id) = (core.clone(), hold_id.to_string());
-            std::thread::spawn(move || op(&core, &id))
+            let core = core.clone();
+            std::thread::spawn(move || op(&core, &arg))
         };
-        lock.wait_for_a_waiter(db);
-        (lock, waiter)
+        self.wait_for_a_waiter(db);
+        (self, waiter)
     }
 
     fn let_go(mut self) {
@@ -439,11 +450,28 @@ fn waiting_past_the_expiry<T: Send + 'static>(
     seats: &[&str],
     op: impl FnOnce(&SeatCore, &str) -> T + Send + 'static,
 ) -> (TestDb, SeatCore, RowLock, std::thread::JoinHandle<T>) {
+    waiting_past_the_expiry_for(label, seats, None, op)
+}
+
+/// As [`waiting_past_the_expiry`], with `op` waiting for the row of the seat `locked` when
+/// one is named, else for the hold's.
+fn waiting_past_the_expiry_for<T: Send + 'static>(
+    label: &str,
+    seats: &[&str],
+    locked: Option<&str>,
+    op: impl FnOnce(&SeatCore, &str) -> T + Send + 'static,
+) -> (TestDb, SeatCore, RowLock, std::thread::JoinHandle<T>) {
     let db = TestDb::new(label);
     let core = patient(&db);
     core.initialize_show("s", seats).unwrap();
     let hold = core.hold("s", seats, 1).unwrap();
-    let (lock, waiter) = RowLock::behind(&db, &core, hold.hold_id, op);
+    let lock = match locked {
+        Some(seat) => {
+            RowLock::on(&db, "SELECT 1 FROM seats WHERE show_id = 's' AND seat_id = $1 FOR UPDATE", seat)
+        }
+        None => RowLock::take(&db, hold.hold_id),
+    };
+    let (lock, waiter) = lock.waited_for(&db, &core, hold.hold_id.to_string(), op);
     wait_for_db_clock(&db, hold.expires_at);
     (db, core, lock, waiter)
 }
@@ -484,18 +512,11 @@ fn an_extension_or_a_booking_that_waited_past_the_expiry_is_refused() {
 
 #[test]
 fn a_block_that_waited_past_the_expiry_blocks_the_seat() {
-    let db = TestDb::new("block_race_expired");
-    let core = patient(&db);
-    core.initialize_show("s", &["A1", "A2"]).unwrap();
-    let hold = core.hold("s", &["A1", "A2"], 1).unwrap();
     // the second seat's row locked: the block locks the first and waits for it
-    let lock = RowLock::on(&db, "SELECT 1 FROM seats WHERE show_id = 's' AND seat_id = $1 FOR UPDATE", "A2");
-    let block = {
-        let core = core.clone();
-        std::thread::spawn(move || core.block("s", &["A1", "A2"], Some("broken")))
-    };
-    lock.wait_for_a_waiter(&db);
-    wait_for_db_clock(&db, hold.expires_at);
+    let (_db, core, lock, block) =
+        waiting_past_the_expiry_for("block_race_expired", &["A1", "A2"], Some("A2"), |core, _| {
+            core.block("s", &["A1", "A2"], Some("broken"))
+        });
     lock.let_go();
     // it started while the hold was live; both seats were locked after it ran out
     assert_eq!(block.join().unwrap().unwrap(), ["A1", "A2"]);
