@@ -443,8 +443,8 @@ fn patient(db: &TestDb) -> SeatCore {
     )
 }
 
-/// A show `s` of `seats`, all held for a second, and `op` on that hold waiting for its row
-/// (locked by the lock returned) until the hold has expired.
+/// A show `s` of `seats`, all held for two seconds, and `op` on that hold waiting for its
+/// row (locked by the lock returned), from before the expiry until after it.
 fn waiting_past_the_expiry<T: Send + 'static>(
     label: &str,
     seats: &[&str],
@@ -464,7 +464,7 @@ fn waiting_past_the_expiry_for<T: Send + 'static>(
     let db = TestDb::new(label);
     let core = patient(&db);
     core.initialize_show("s", seats).unwrap();
-    let hold = core.hold("s", seats, 1).unwrap();
+    let hold = core.hold("s", seats, 2).unwrap();
     let lock = match locked {
         Some(seat) => {
             RowLock::on(&db, "SELECT 1 FROM seats WHERE show_id = 's' AND seat_id = $1 FOR UPDATE", seat)
@@ -472,6 +472,7 @@ fn waiting_past_the_expiry_for<T: Send + 'static>(
         None => RowLock::take(&db, hold.hold_id),
     };
     let (lock, waiter) = lock.waited_for(&db, &core, hold.hold_id.to_string(), op);
+    assert!(db_now(&db) < hold.expires_at, "the call must start while the hold is live");
     wait_for_db_clock(&db, hold.expires_at);
     (db, core, lock, waiter)
 }

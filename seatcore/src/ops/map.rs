@@ -47,7 +47,7 @@ ORDER BY s.seat_no";
 /// were found, the taken ones, and whether the show exists. Holds are judged by the clock
 /// once every seat is locked (the scalar subquery runs once, after reading all of `locked`),
 /// not by `now()`, the statement's start: a block that waited for a seat past its hold's
-/// expiry finds the seat free, as a hold would.
+/// expiry finds the seat free.
 const BLOCK_SQL: &str = "
 WITH locked AS MATERIALIZED (
     SELECT seat_no, seat_id, booking_id, hold_expires_at FROM seats

@@ -14,10 +14,9 @@ use crate::{validate, SeatCore};
 /// What decides a show's status document, read before its seats (in the same snapshot):
 /// the show's declared seat count (NULL when there is no such show), the version (every
 /// change up to it is in this read, see migrations/V2__changes.sql), and for the entity tag
-/// this show's records in this read (the newest below the change horizon, and the newest
-/// and the count of those above it, migrations/V17: a record that commits late, below the
-/// newest, still changes it) and its live holds (a hold that runs out changes the document
-/// without a record). Changes of other shows leave the tag alone. On a standby, the
+/// this show's records in this read (the newest and how many: a record that commits late,
+/// below the newest, still adds one) and its live holds (a hold that runs out changes the
+/// document without a record). Changes of other shows leave the tag alone. On a standby, the
 /// commit time of the last transaction it replayed. Then how many seats the show's live hold
 /// rows list and the sum of their marks (migrations/V8__lean_big_shows.sql), which the seats read
 /// must match. The function (migrations/V11__status_head_planned_once.sql, planned once per
