@@ -3,10 +3,12 @@
 -- A status read first asks for the whole status of a small show in one statement (version
 -- 13); for a larger show it then reads the head again, in the transaction of its seats
 -- read. The first statement computed the head in full only to find the show large, and the
--- head's cost is the show's live holds and records: measured on one machine (2026-12-04, a
--- 200,000-seat show among 7.4 million seats, with 59,225 live one-seat holds), 0.18 to
--- 0.21 s a read over HTTP, the first byte after 82 to 96 ms. It now looks at the show's seat
--- count first, and for a larger show (or none) answers with the count alone.
+-- head's cost is the show's live holds and records. It now looks at the show's seat count
+-- first, and for a larger show (or none) answers with the count alone. Measured on one
+-- machine (2026-12-04, a 200,000-seat show with 60,044 live one-seat holds and 141,659
+-- records, among 7.6 million seats; over HTTP, the two versions of this function swapped in
+-- turn): 0.218 to 0.290 s a read, the first byte after 120 to 182 ms, before; 0.160 to
+-- 0.196 s, the first byte after 62 to 96 ms, after.
 CREATE OR REPLACE FUNCTION seatcore_status_small(p_show text, p_max bigint)
 RETURNS TABLE (declared bigint, version bigint, changes text, live_holds bigint,
                replayed_at timestamptz, held_listed bigint, held_marks text,

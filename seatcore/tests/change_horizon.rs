@@ -4,6 +4,8 @@
 //! Alone in its test binary: it holds a transaction open, which holds back every reader of
 //! the cluster's change log (by design) and would delay the other tests' reads.
 
+mod common;
+
 use seatcore::testing::TestDb;
 use seatcore::{ChangeKind, HistoryQuery, Options, SeatCore};
 
@@ -29,8 +31,8 @@ fn a_late_committing_transaction_is_never_skipped() {
     // The status already shows the hold; its version stops before it.
     let version = core.last_change_id().unwrap();
     assert!(version < hold_record_id(&db), "the horizon is below the held-back record");
-    let held = etag(&core, "s");
-    assert_eq!(etag(&core, "s"), held, "nothing changed, the same tag");
+    let held = common::head(&core, "s").etag;
+    assert_eq!(common::head(&core, "s").etag, held, "nothing changed, the same tag");
 
     // The old transaction writes its record (a smaller id) and commits.
     tx.execute(
@@ -40,9 +42,9 @@ fn a_late_committing_transaction_is_never_skipped() {
     .unwrap();
     tx.commit().unwrap();
     // Its record, below the newest, changes the status and so its tag.
-    let late = etag(&core, "s");
+    let late = common::head(&core, "s").etag;
     assert_ne!(late, held, "a record that commits late changes the tag");
-    assert_eq!(etag(&core, "s"), late);
+    assert_eq!(common::head(&core, "s").etag, late);
 
     // A reader that follows `next` gets both, in id order: the late one first.
     let page = core.history("s", &HistoryQuery { after: page.next, ..HistoryQuery::default() }).unwrap();
@@ -58,23 +60,9 @@ fn a_late_committing_transaction_is_never_skipped() {
 
     // Each record after it changes the tag too, and no other show's does.
     core.initialize_show("other", &["Z1"]).unwrap();
-    assert_eq!(etag(&core, "s"), late, "another show's record leaves the tag alone");
+    assert_eq!(common::head(&core, "s").etag, late, "another show's record leaves the tag alone");
     core.hold("s", &["A2"], 60).unwrap();
-    assert_ne!(etag(&core, "s"), late, "a hold changes the tag");
-}
-
-fn etag(core: &SeatCore, show: &str) -> String {
-    let mut tag = None;
-    core.seat_status_with(
-        show,
-        |head| {
-            tag = Some(head.etag.clone());
-            false
-        },
-        |_| {},
-    )
-    .unwrap();
-    tag.expect("the head comes first")
+    assert_ne!(common::head(&core, "s").etag, late, "a hold changes the tag");
 }
 
 fn hold_record_id(db: &TestDb) -> i64 {

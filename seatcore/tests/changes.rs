@@ -1,6 +1,8 @@
 //! The change log against a real PostgreSQL: one record per operation, written with it;
 //! history pages and filters; the status read's version and entity tag.
 
+mod common;
+
 use std::time::Duration;
 
 use seatcore::testing::TestDb;
@@ -193,42 +195,28 @@ fn pages_end_at_their_seat_budget() {
     assert_eq!(seen, [Initialized, Blocked, Unblocked, Blocked, Held]);
 }
 
-fn head(core: &SeatCore, show: &str) -> seatcore::StatusHead {
-    let mut seen = None;
-    core.seat_status_with(
-        show,
-        |h| {
-            seen = Some(h.clone());
-            false
-        },
-        |_| {},
-    )
-    .unwrap();
-    seen.expect("the head comes before any seat")
-}
-
 #[test]
 fn a_status_read_carries_its_version_and_etag() {
     let (_db, core) = setup("changes_version");
     core.initialize_show("s", &["A1", "A2"]).unwrap();
     core.initialize_show("t", &["B1"]).unwrap();
-    let first = head(&core, "s");
+    let first = common::head(&core, "s");
     assert_eq!(first.seats, 2, "the seat count comes with the head");
-    assert_eq!(head(&core, "s").etag, first.etag, "the same document, the same tag");
+    assert_eq!(common::head(&core, "s").etag, first.etag, "the same document, the same tag");
     let status = core.seat_status("s").unwrap();
     assert!(status.counts.version >= first.version);
     assert_eq!(serde_json::to_value(&status).unwrap()["version"], status.counts.version);
 
     core.hold("t", &["B1"], 60).unwrap();
     let h = core.hold("s", &["A1"], 1).unwrap();
-    let held = head(&core, "s");
+    let held = common::head(&core, "s");
     assert_ne!(held.etag, first.etag, "a hold changes the tag");
     // following the log from the version of a read made before the hold finds the hold
     let page = core.history("s", &HistoryQuery { after: first.version, ..HistoryQuery::default() }).unwrap();
     assert!(page.changes.iter().any(|c| c.hold_id == Some(h.hold_id)), "{:?}", page.changes);
     // a hold running out changes the document without a record: the tag changes too
     std::thread::sleep(Duration::from_millis(1100));
-    let expired = head(&core, "s");
+    let expired = common::head(&core, "s");
     assert_ne!(expired.etag, held.etag);
     assert_eq!(core.seat_status("s").unwrap().counts.held, 0);
 }

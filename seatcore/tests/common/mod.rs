@@ -51,3 +51,19 @@ pub fn in_threads<T: Send>(n: usize, body: impl Fn(usize, &Barrier) -> T + Sync)
         threads.into_iter().map(|t| t.join().unwrap()).collect()
     })
 }
+
+/// The head of a status read of `show` (its version, entity tag and seat count), the seats
+/// left unread.
+pub fn head(core: &seatcore::SeatCore, show: &str) -> seatcore::StatusHead {
+    let mut seen = None;
+    core.seat_status_with(
+        show,
+        |h| {
+            seen = Some(h.clone());
+            false
+        },
+        |_| {},
+    )
+    .unwrap();
+    seen.expect("the head comes before any seat")
+}
