@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use seatcore::testing::TestDb;
 use seatcore::{BestFilters, Error, Options, SeatCore};
 
-use common::{in_threads, reported, wait_until};
+use common::{in_threads, reported};
 
 fn seat_map(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("R{}S{}", (i - 1) / 10 + 1, (i - 1) % 10 + 1)).collect()
@@ -182,17 +182,7 @@ fn an_initialize_behind_one_in_flight_answers_show_exists() {
         let core = core.clone();
         std::thread::spawn(move || core.initialize_show("s", &["A1", "A2"]))
     };
-    let mut watch = db.client();
-    wait_until("the second initialize waiting, or done", || {
-        second.is_finished()
-            || watch
-                .query_one(
-                    "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)))",
-                    &[&pid],
-                )
-                .unwrap()
-                .get(0)
-    });
+    common::wait_for_a_waiter(&db, pid, || second.is_finished());
     first
         .batch_execute(
             "INSERT INTO seats (show_id, seat_no, seat_id) VALUES ('s', 1, 'B1'); \

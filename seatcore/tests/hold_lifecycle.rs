@@ -382,19 +382,6 @@ impl RowLock {
         RowLock { client, pid }
     }
 
-    /// Waits until another session waits for this lock.
-    fn wait_for_a_waiter(&self, db: &TestDb) {
-        let mut c = db.client();
-        wait_until("a session waiting for the hold row", || {
-            c.query_one(
-                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)))",
-                &[&self.pid],
-            )
-            .unwrap()
-            .get(0)
-        });
-    }
-
     /// Locks `hold_id`'s row, runs `op` (on a clone of `core`, with the hold's id) in a
     /// thread of its own and returns once `op` waits for the lock.
     fn behind<T: Send + 'static>(
@@ -419,7 +406,7 @@ impl RowLock {
             let core = core.clone();
             std::thread::spawn(move || op(&core, &arg))
         };
-        self.wait_for_a_waiter(db);
+        common::wait_for_a_waiter(db, self.pid, || waiter.is_finished());
         (self, waiter)
     }
 

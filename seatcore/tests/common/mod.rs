@@ -67,3 +67,18 @@ pub fn head(core: &seatcore::SeatCore, show: &str) -> seatcore::StatusHead {
     .unwrap();
     seen.expect("the head comes before any seat")
 }
+
+/// Waits until a session of `db` waits for a lock that the session `pid` holds, or until
+/// `finished` (the call expected to wait has ended without waiting).
+pub fn wait_for_a_waiter(db: &seatcore::testing::TestDb, pid: i32, mut finished: impl FnMut() -> bool) {
+    let mut c = db.client();
+    wait_until("a session waiting for the lock", || {
+        finished()
+            || c.query_one(
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)))",
+                &[&pid],
+            )
+            .unwrap()
+            .get(0)
+    });
+}
