@@ -34,7 +34,7 @@ mod types;
 pub mod validate;
 mod watch;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -102,6 +102,9 @@ struct Inner {
     extensions: ops::lifecycle::Extensions,
     partial_releases: ops::lifecycle::PartialReleases,
     releases: ops::lifecycle::Releases,
+    /// Whether a show was created whose planner statistics are left to
+    /// [`SeatCore::settle_statistics`] (an initialize over HTTP, answered first).
+    statistics_owed: AtomicBool,
 }
 
 /// One database (or list of hosts) the handle connects to, and this process's pool there.
@@ -265,6 +268,7 @@ impl SeatCore {
                 extensions: Default::default(),
                 partial_releases: Default::default(),
                 releases: Default::default(),
+                statistics_owed: AtomicBool::new(false),
             }),
             deadline: None,
         };

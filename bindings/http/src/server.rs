@@ -130,6 +130,10 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
     }
     if route == Op::Initialize.template() {
         release_freed_memory();
+        if status == 201 {
+            // The new show's planner statistics, taken once its client has its answer.
+            app.core.settle_statistics();
+        }
     }
 }
 

@@ -648,6 +648,47 @@ fn large_seat_maps_stream() {
     assert_eq!(srv.get("/shows/nope/map").expect(404)["error"], "show not found");
 }
 
+/// The show ids the planner's statistics of the schema's seats know of (their most common
+/// values), empty while the table has none.
+fn shows_in_statistics(db: &TestDb) -> String {
+    db.client()
+        .query_opt(
+            "SELECT most_common_vals::text FROM pg_stats
+             WHERE schemaname = $1 AND tablename = 'seats' AND attname = 'show_id'",
+            &[&db.schema],
+        )
+        .unwrap()
+        .and_then(|r| r.get::<_, Option<String>>(0))
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_initialize_is_answered_then_its_statistics_are_taken() {
+    let (db, srv) = serve("http_init_statistics");
+    db.client().batch_execute("ALTER TABLE seats SET (autovacuum_enabled = false)").unwrap();
+    // a body of declared length (read whole), and a chunked one (parsed as it arrives)
+    srv.show("declared", &["A1", "A2", "A3"]);
+    let body = r#"{"seat_ids": ["A1", "A2", "A3"]}"#;
+    let (head, tail) = body.split_at(14);
+    let chunked = format!(
+        "POST /shows/chunked/initialize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{head}\r\n{:x}\r\n{tail}\r\n0\r\n\r\n",
+        head.len(),
+        tail.len()
+    );
+    let out = raw(&srv.addr, chunked.as_bytes());
+    assert!(out.starts_with("HTTP/1.1 201"), "{out}");
+    assert_eq!(
+        srv.get("/shows/chunked/map").expect(200)["seats"],
+        srv.get("/shows/declared/map").expect(200)["seats"]
+    );
+    // taken by the worker once the reply is sent: both shows, whichever worker took them
+    wait_until("the new shows in the planner's statistics", || {
+        let known = shows_in_statistics(&db);
+        known.contains("declared") && known.contains("chunked")
+    });
+}
+
 #[test]
 fn sigterm_finishes_requests_in_flight_then_exits_zero() {
     let (db, mut srv) = serve("http_shutdown");

@@ -1,6 +1,8 @@
 //! Seat maps: creating a show with its map, reading the map, blocking and unblocking seats.
 
 use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
@@ -31,7 +33,20 @@ const COPY_MAP_SQL: &str = "COPY seat_map (show_id, seat_no, section, row_label,
                             accessible, rank) FROM STDIN (FORMAT binary)";
 const COPY_CHANGE_SQL: &str = "COPY changes (id, kind, show_id, seat_ids) FROM STDIN (FORMAT binary)";
 
+/// The planner's statistics of the seats' show column. Until they know a new show, the
+/// planner takes it for a handful of rows, and a statement planned for its arguments (a
+/// block, an unblock) scans the show's whole seat map (150 ms instead of 2 for 200,000
+/// seats). Only that column, so it costs one sample of the table.
 const ANALYZE_SQL: &str = "ANALYZE seats (show_id)";
+
+/// When a new show's planner statistics are taken ([`ANALYZE_SQL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Statistics {
+    /// Before the initialize returns.
+    Now,
+    /// By the next [`SeatCore::settle_statistics`]: the caller answers its client first.
+    Owed,
+}
 
 /// A show's map, in map order, and whether it derives from the ids (then the map's columns
 /// are NULL). A stored map's seats are those with a map row, as an inner join gives them.
@@ -193,35 +208,57 @@ impl SeatCore {
     ///
     /// Errors: as [`SeatCore::initialize_map`].
     pub fn initialize_built(&self, show_id: &str, map: MapBuilder) -> Result<usize> {
-        self.initialize_checked(show_id, map, None)
+        self.initialize_checked(show_id, map, None, Statistics::Now)
     }
 
     /// [`SeatCore::initialize_built`], with the map's problems up to `before_show_id`
-    /// reported before a bad show id (a REST body is read before its path is looked at).
+    /// reported before a bad show id (a REST body is read before its path is looked at),
+    /// and the new show's planner statistics taken now or left owed.
     pub(crate) fn initialize_checked(
         &self,
         show_id: &str,
         map: MapBuilder,
         before_show_id: Option<Stage>,
+        statistics: Statistics,
     ) -> Result<usize> {
         if let Some(stage) = before_show_id {
             map.check(stage)?;
         }
         let show_id = validate::show_id(show_id)?;
         let layout = map.finish()?;
-        self.create_show(show_id, &layout)
+        self.create_show(show_id, &layout, statistics)
     }
 
-    fn create_show(&self, show_id: &str, layout: &Layout) -> Result<usize> {
+    /// Brings the planner's statistics up to date with the shows created since the last
+    /// call whose statistics were left owed (an initialize over HTTP, answered first: the
+    /// server calls this once the reply is sent, before its worker takes another request).
+    /// Until then a block or an unblock of such a show is slower, never wrong: holds,
+    /// bookings and releases keep plans that do not depend on the show. Nothing to do (no
+    /// round trip) when nothing is owed; best effort, like the `ANALYZE` an initialize
+    /// runs itself.
+    pub fn settle_statistics(&self) {
+        if self.inner.statistics_owed.swap(false, Ordering::AcqRel) {
+            // Without the caller's deadline: the request it came with is answered.
+            let core = SeatCore { inner: Arc::clone(&self.inner), deadline: None };
+            let _ = core.with_conn(OnLost::Fail, |c, _| Ok(c.client.batch_execute(ANALYZE_SQL)?));
+        }
+    }
+
+    fn create_show(&self, show_id: &str, layout: &Layout, statistics: Statistics) -> Result<usize> {
         let seat_count = i32::try_from(layout.len()).unwrap_or(i32::MAX);
         // The rows go in the order of the unique (show_id, seat_id) index (the ids' byte
         // order: their collation is "C"), each entry beside the one before: that index fills
         // faster and packed (some 40 % smaller than from rows in map order), the primary key
         // (show_id, seat_no), whose keys compare faster, less packed; the two together are
         // smaller and the load is faster (docs/bench.md). Sorted before a connection is
-        // taken, so the transaction waits for nothing but the database.
-        let mut order: Vec<u32> = (0..layout.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| layout.seat_id(i));
+        // taken, so the transaction waits for nothing but the database. Each seat is sorted
+        // by its id's first eight bytes first (one integer comparison, which settles all
+        // but ids that share them), then by the whole id.
+        let mut order: Vec<(u64, u32)> =
+            (0..layout.len() as u32).map(|i| (id_prefix(layout.seat_id(i)), i)).collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| layout.seat_id(a.1).cmp(layout.seat_id(b.1)))
+        });
         self.with_conn(OnLost::Fail, |c, _| {
             let mut tx = c.client.transaction()?;
             let derived = layout.is_flat();
@@ -235,7 +272,7 @@ impl SeatCore {
                 return Err(Error::ShowExists);
             };
             let mut seats = BinaryRows::start(&mut tx, COPY_SEATS_SQL)?;
-            for &i in &order {
+            for &(_, i) in &order {
                 seats.row(3)?;
                 seats.text(show_id);
                 seats.int4(seat_no(i as usize));
@@ -253,12 +290,14 @@ impl SeatCore {
             log.text_array(layout.seat_ids(), layout.seat_ids_bytes())?;
             log.finish()?;
             tx.commit()?;
-            // Until the planner's statistics know the new show, it takes the show for a
-            // handful of rows and plans every hold as a scan of the whole seat map (300 ms
-            // instead of 1 for 300k seats). A bulk load wants an ANALYZE; only the column the
-            // estimates hinge on, so it costs one sample of the table. Best effort: a role
-            // that may not analyze still gets its show.
-            let _ = c.client.batch_execute(ANALYZE_SQL);
+            // A bulk load wants an ANALYZE. Best effort: a role that may not analyze still
+            // gets its show.
+            match statistics {
+                Statistics::Now => {
+                    let _ = c.client.batch_execute(ANALYZE_SQL);
+                }
+                Statistics::Owed => self.inner.statistics_owed.store(true, Ordering::Release),
+            }
             self.notify_changes(&mut c.client);
             Ok(layout.len())
         })
@@ -350,6 +389,15 @@ impl SeatCore {
             Ok(seat_ids.clone())
         })
     }
+}
+
+/// The first eight bytes of `id` as a big-endian integer, zeros past its end: of two ids
+/// whose prefixes differ, the smaller prefix is the smaller id in byte order.
+fn id_prefix(id: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = id.len().min(8);
+    bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
 }
 
 /// The seat number of the `i`-th seat of a map (from 0): its position in the map, from 1.
@@ -487,5 +535,47 @@ fn copy_failed(e: std::io::Error) -> Error {
         Some(Ok(db)) => Error::from(*db),
         Some(Err(other)) => Error::Unavailable(other),
         None => Error::Unavailable("writing to the database failed".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_prefix;
+
+    #[test]
+    fn ids_sorted_by_prefix_then_whole_are_in_byte_order() {
+        let ids = [
+            "",
+            "A",
+            "A\0",
+            "A\0B",
+            "AB",
+            "A10",
+            "A9",
+            "ABCDEFGG~",
+            "ABCDEFGH",
+            "ABCDEFGH\0",
+            "ABCDEFGHI",
+            "S100000",
+            "S99999",
+            "Z",
+            "z",
+            "é",
+            "éa",
+        ];
+        for a in ids {
+            for b in ids {
+                if id_prefix(a) < id_prefix(b) {
+                    assert!(a.as_bytes() < b.as_bytes(), "{a:?} ordered before {b:?}");
+                }
+            }
+        }
+        let mut by_prefix = ids.to_vec();
+        by_prefix.reverse();
+        by_prefix.sort_by(|a, b| id_prefix(a).cmp(&id_prefix(b)).then_with(|| a.cmp(b)));
+        let mut by_bytes = ids.to_vec();
+        by_bytes.reverse();
+        by_bytes.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(by_prefix, by_bytes);
     }
 }

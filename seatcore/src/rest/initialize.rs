@@ -1,7 +1,8 @@
-//! The initialize body, read as it arrives: the elements of `seat_ids` or `seats` go
-//! straight into a [`MapBuilder`] as the parser meets them. No value and no string is kept
-//! per seat (the builder keeps every id in one buffer), so a 200,000-seat body costs the
-//! compact map and a read buffer, whether it comes as bytes or from a socket.
+//! The initialize body: the elements of `seat_ids` or `seats` go straight into a
+//! [`MapBuilder`] as the parser meets them. No value and no string is kept per seat (the
+//! builder keeps every id in one buffer), so a 200,000-seat body costs the compact map and
+//! the body's bytes (a body of declared length up to [`READ_WHOLE`], read whole, then
+//! parsed) or a read buffer (a longer or chunked one, parsed as it arrives).
 //!
 //! The checks, their messages and their order are those of [`super::parse_object`] and
 //! [`crate::seat_map::resolve`]: a body the one refuses, this refuses with the same error.
@@ -63,6 +64,12 @@ pub(super) enum StreamError {
     Input(InputError),
 }
 
+/// A body that declares at most this many bytes is read whole, then parsed: parsing from
+/// memory takes less than half the CPU of parsing from a reader (which serde_json reads a
+/// byte at a time), and a body this small costs less memory than its compact map. A 200,000
+/// seat list of ids like `S123456` takes 2.5 MB.
+const READ_WHOLE: usize = 4 * 1024 * 1024;
+
 /// Reads a body from `body`, at most `limit` bytes of it. A body that turns out not to be
 /// a JSON object is still read to its end (up to the limit), so that a body over the limit
 /// is reported as such whatever it holds.
@@ -72,6 +79,11 @@ pub(super) fn from_reader(
     length: Option<usize>,
     limit: usize,
 ) -> Result<InitializeBody, StreamError> {
+    if let Some(length) = length.filter(|&n| n <= READ_WHOLE.min(limit)) {
+        let mut bytes = Vec::with_capacity(length);
+        Limited::new(body, limit).read_to_end(&mut bytes).map_err(|e| read_failure(&e))?;
+        return from_slice(&bytes).map_err(StreamError::Input);
+    }
     let size_hint = length.unwrap_or(0).min(limit);
     let mut reader = BufReader::with_capacity(READ_BUFFER, Limited::new(body, limit));
     let mut de = serde_json::Deserializer::from_reader(&mut reader);

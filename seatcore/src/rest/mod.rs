@@ -15,7 +15,7 @@ use crate::best::MAX_COUNT as BEST_MAX_COUNT;
 use crate::contract::{self, Op};
 use crate::error::{Error, InputError, Result};
 use crate::ops::changes::MAX_PAGE;
-use crate::ops::map::MAX_REASON_CHARS;
+use crate::ops::map::{Statistics, MAX_REASON_CHARS};
 use crate::{validate, BestFilters, Change, HistoryQuery, SeatCore};
 use initialize::{InitializeBody, StreamError};
 
@@ -456,12 +456,12 @@ fn initialize(core: &SeatCore, show_id: &str, rq: &Request) -> Result<Json> {
     if !is_json_content_type(rq.content_type) {
         return Err(InputError::NotAnObject.into());
     }
-    create_show(core, show_id, initialize::from_slice(rq.body)?)
+    create_show(core, show_id, initialize::from_slice(rq.body)?, Statistics::Now)
 }
 
-fn create_show(core: &SeatCore, show_id: &str, body: InitializeBody) -> Result<Json> {
+fn create_show(core: &SeatCore, show_id: &str, body: InitializeBody, statistics: Statistics) -> Result<Json> {
     let (map, checked_first) = body.into_map()?;
-    let n = core.initialize_checked(show_id, map, Some(checked_first))?;
+    let n = core.initialize_checked(show_id, map, Some(checked_first), statistics)?;
     Ok(Json::of(&contract::initialized(show_id, n)))
 }
 
@@ -507,11 +507,13 @@ pub fn read_initialize(
     InitializeRequest { show_id, body }
 }
 
-/// Creates the show of a request read by [`read_initialize`], or refuses it.
+/// Creates the show of a request read by [`read_initialize`], or refuses it. The new
+/// show's planner statistics are left owed: call [`SeatCore::settle_statistics`] once the
+/// reply is sent.
 pub fn initialize_read(core: &SeatCore, request: InitializeRequest) -> Reply {
     let op = Op::Initialize;
     let outcome = match request.body {
-        Ok(body) => create_show(core, &request.show_id, body),
+        Ok(body) => create_show(core, &request.show_id, body, Statistics::Owed),
         Err(refusal) => return refusal,
     };
     match outcome {
