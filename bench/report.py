@@ -112,7 +112,7 @@ def rows(runs):
     for scen, label, goal_s in [
         ("core_initialize_200000", "initialize a 200,000-seat show (core)", 1.0),
         ("core_status_200000", "status of a 200,000-seat show (core)", 0.2),
-        ("http_initialize_200k", "initialize a 200,000-seat show over HTTP (one 2.5 MB body)", 1.0),
+        ("http_initialize_200k", "initialize a 200,000-seat show over HTTP (one 2.1 MB body)", 1.0),
         ("http_status_200k", "status of a 200,000-seat show over HTTP (streamed)", 0.2),
         ("core_sweep_100000", "sweep 100,000 expired holds (core)", 2.0),
     ]:

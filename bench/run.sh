@@ -65,7 +65,7 @@ make_show() { # make_show ID N
 }
 
 # One server for the whole run: every show is made through it first (200,000-seat
-# initializes: 2.5 MB bodies), then it serves all the load; its peak memory covers both.
+# initializes: 2.1 MB bodies), then it serves all the load; its peak memory covers both.
 echo "bench: making the shows" >&2
 start_server server
 for rep in $(seq "$reps"); do

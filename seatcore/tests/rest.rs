@@ -468,31 +468,69 @@ fn shows_in_statistics(db: &TestDb) -> Option<String> {
     row.map(|r| r.get::<_, Option<String>>(0).unwrap_or_default())
 }
 
+/// How many times the test schema's seats were analyzed.
+fn times_analyzed(db: &TestDb) -> i64 {
+    db.client()
+        .query_one(
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'seats'",
+            &[&db.schema],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// Creates `show` through `rest::read_initialize` + `rest::initialize_read`, its body's
+/// length declared as `declared`; the reply's status.
+fn initialize_read(core: &SeatCore, show: &str, body: &str, declared: usize) -> u16 {
+    let (_, show_id) = rest::resolve(&format!("/shows/{show}/initialize")).unwrap();
+    let rq = Request { content_type: JSON, ..Request::default() };
+    let read = rest::read_initialize(show_id.as_deref(), &rq, body.as_bytes(), Some(declared));
+    rest::initialize_read(core, read).status
+}
+
 #[test]
-fn an_initialize_read_as_it_arrives_leaves_its_statistics_to_settle() {
+fn initialize_read_leaves_the_statistics_to_settle() {
     let db = TestDb::new("rest_initialize_statistics");
     let core = core(&db);
-    // no statistics but seatcore's own: autovacuum may not analyze the table meanwhile
+    // no ANALYZE but seatcore's own: autovacuum may not analyze the table meanwhile
     db.client().batch_execute("ALTER TABLE seats SET (autovacuum_enabled = false)").unwrap();
+    let before = times_analyzed(&db);
     core.settle_statistics();
-    assert_eq!(shows_in_statistics(&db), None, "nothing was owed");
+    assert_eq!(times_analyzed(&db), before, "nothing was owed");
+
+    // through the core, the statistics are taken before it returns
+    core.initialize_show("first", &["A1", "A2"]).unwrap();
+    assert_eq!(times_analyzed(&db), before + 1);
+    assert!(shows_in_statistics(&db).unwrap().contains("first"));
 
     let body = r#"{"seat_ids": ["A1", "A2", "A3"]}"#;
-    let (_, show_id) = rest::resolve("/shows/early/initialize").unwrap();
-    let rq = Request { content_type: JSON, ..Request::default() };
-    let read = rest::read_initialize(show_id.as_deref(), &rq, body.as_bytes(), Some(body.len()));
-    let reply = rest::initialize_read(&core, read);
-    assert_eq!(reply.status, 201);
-    assert_eq!(shows_in_statistics(&db), None, "the statistics are owed, not taken");
+    assert_eq!(initialize_read(&core, "early", body, body.len()), 201);
+    assert_eq!(times_analyzed(&db), before + 1, "the statistics are owed, not taken");
+    assert!(!shows_in_statistics(&db).unwrap().contains("early"));
     assert_eq!(core.seat_status("early").unwrap().seats.len(), 3, "the show is there meanwhile");
     core.settle_statistics();
-    let known = shows_in_statistics(&db).expect("settled");
-    assert!(known.contains("early"), "{known}");
+    assert_eq!(times_analyzed(&db), before + 2);
+    assert!(shows_in_statistics(&db).unwrap().contains("early"));
+    core.settle_statistics();
+    assert_eq!(times_analyzed(&db), before + 2, "settled once");
 
-    // an initialize through the core or `rest::handle` takes them before it returns
-    core.initialize_show("direct", &["A1", "A2"]).unwrap();
-    assert!(shows_in_statistics(&db).unwrap().contains("direct"));
+    // through `rest::handle` (the Python web-app door), before it returns too
     let (status, _) = call(&core, "/shows/whole/initialize", JSON, r#"{"seat_ids": ["A1", "A2"]}"#);
     assert_eq!(status, 201);
+    assert_eq!(times_analyzed(&db), before + 3);
     assert!(shows_in_statistics(&db).unwrap().contains("whole"));
+}
+
+#[test]
+fn an_initialize_body_unlike_its_declared_length_is_refused() {
+    let db = TestDb::new("rest_initialize_length");
+    let core = core(&db);
+    let body = r#"{"seat_ids": ["A1", "A2", "A3"]}"#;
+    // cut short of its declared length: the JSON ends early
+    assert_eq!(initialize_read(&core, "cut", &body[..body.len() - 5], body.len()), 400);
+    // running past its declared length, whether or not the JSON ended within it
+    assert_eq!(initialize_read(&core, "past", body, body.len() - 5), 400);
+    assert_eq!(initialize_read(&core, "past", &format!("{body}  "), body.len()), 400);
+    assert_eq!(core.health().unwrap().shows, 0, "nothing was written");
+    assert_eq!(initialize_read(&core, "exact", body, body.len()), 201);
 }

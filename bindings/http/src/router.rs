@@ -188,8 +188,9 @@ pub fn resolve(url: &str) -> Option<(Route, Option<Vec<u8>>)> {
 }
 
 /// Answers one request. Its body is read only once the request is known to need it, at
-/// most [`Op::body_limit`] bytes: whole, or for an initialize as it arrives (the seat
-/// map is checked and stored compactly while it is read). The second value is the route's
+/// most [`Op::body_limit`] bytes: whole, or for an initialize by `rest::read_initialize`
+/// (the seat map is checked and stored compactly as it is parsed; a body over 4 MiB or
+/// without a declared length as it arrives). The second value is the route's
 /// template for metrics and logs.
 ///
 /// Nothing waits past `deadline`: an endpoint of the contract reached after it gets the

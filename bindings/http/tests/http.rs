@@ -663,7 +663,7 @@ fn shows_in_statistics(db: &TestDb) -> String {
 }
 
 #[test]
-fn an_initialize_is_answered_then_its_statistics_are_taken() {
+fn an_initialize_over_http_brings_the_statistics_up_to_date() {
     let (db, srv) = serve("http_init_statistics");
     db.client().batch_execute("ALTER TABLE seats SET (autovacuum_enabled = false)").unwrap();
     // a body of declared length (read whole), and a chunked one (parsed as it arrives)

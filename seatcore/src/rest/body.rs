@@ -1,5 +1,5 @@
 //! Request bodies: the JSON object, `seat_ids` validated while it is parsed, and
-//! `hold_duration_seconds`. (An initialize body is read by `initialize`, as it arrives.)
+//! `hold_duration_seconds`. (An initialize body is read by `initialize`.)
 //!
 //! `seat_ids` is checked element by element as the parser meets it, so a 200,000-seat
 //! initialize never holds a `serde_json::Value` per seat, and the checks run in the

@@ -64,16 +64,19 @@ pub(super) enum StreamError {
     Input(InputError),
 }
 
-/// A body that declares at most this many bytes is read whole, then parsed: parsing from
-/// memory takes less than half the CPU of parsing from a reader (which serde_json reads a
-/// byte at a time), and a body this small costs less memory than its compact map. A 200,000
-/// seat list of ids like `S123456` takes 2.5 MB.
+/// A body that declares at most this many bytes is read whole, then parsed: from a reader
+/// serde_json reads a byte at a time (22 % of the server's CPU for an initialize of
+/// 200,000 ids; docs/bench.md), from memory it does not. Such a body costs its bytes beside
+/// the map being built, until the parse ends: a list of 200,000 ids like `S123456` takes
+/// 2.1 MB.
 const READ_WHOLE: usize = 4 * 1024 * 1024;
 
 /// Reads a body from `body`, at most `limit` bytes of it. A body that turns out not to be
 /// a JSON object is still read to its end (up to the limit), so that a body over the limit
 /// is reported as such whatever it holds.
-/// `length` is the length the request declares, if any.
+/// `length` is the length the request declares, if any: a body of declared length up to
+/// [`READ_WHOLE`] is read whole (and refused as malformed if it runs past that length),
+/// any other is parsed as it arrives.
 pub(super) fn from_reader(
     body: impl Read,
     length: Option<usize>,
@@ -81,7 +84,11 @@ pub(super) fn from_reader(
 ) -> Result<InitializeBody, StreamError> {
     if let Some(length) = length.filter(|&n| n <= READ_WHOLE.min(limit)) {
         let mut bytes = Vec::with_capacity(length);
-        Limited::new(body, limit).read_to_end(&mut bytes).map_err(|e| read_failure(&e))?;
+        let past_length = length as u64 + 1;
+        Limited::new(body, limit).take(past_length).read_to_end(&mut bytes).map_err(|e| read_failure(&e))?;
+        if bytes.len() > length {
+            return Err(StreamError::Input(InputError::NotAnObject));
+        }
         return from_slice(&bytes).map_err(StreamError::Input);
     }
     let size_hint = length.unwrap_or(0).min(limit);

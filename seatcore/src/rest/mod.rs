@@ -465,7 +465,7 @@ fn create_show(core: &SeatCore, show_id: &str, body: InitializeBody, statistics:
     Ok(Json::of(&contract::initialized(show_id, n)))
 }
 
-/// A `POST /shows/{show_id}/initialize` whose body was read as it arrived
+/// A `POST /shows/{show_id}/initialize` whose body was read from its connection
 /// ([`read_initialize`]): the seat map, built and checked as far as it can be without the
 /// database, or the reply that refuses the request.
 pub struct InitializeRequest {
@@ -473,9 +473,10 @@ pub struct InitializeRequest {
     body: std::result::Result<InitializeBody, Reply>,
 }
 
-/// Reads the body of `POST /shows/{show_id}/initialize` from `body` as it arrives, at most
-/// [`Op::body_limit`] bytes, each seat checked and stored compactly as the parser
-/// meets it; [`initialize_read`] then creates the show. Together they answer exactly what
+/// Reads the body of `POST /shows/{show_id}/initialize` from `body`, at most
+/// [`Op::body_limit`] bytes (whole when it declares a length of at most 4 MiB, else as it
+/// arrives), each seat checked and stored compactly as the parser meets it;
+/// [`initialize_read`] then creates the show. Together they answer exactly what
 /// [`handle`] answers for the same request with its body in memory (`rq.body` is not
 /// read). `show_id` is the raw id from the path (see [`resolve`]); `length` the length the
 /// request declares (`Content-Length`), if any, by which the seat map is sized up front.
