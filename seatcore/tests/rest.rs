@@ -331,7 +331,7 @@ fn initialize_both(
 }
 
 #[test]
-fn an_initialize_read_as_it_arrives_answers_as_one_read_whole() {
+fn an_initialize_read_from_its_connection_answers_as_one_read_whole() {
     let db = TestDb::new("rest_initialize_stream");
     let core = core(&db);
     let long_id = "x".repeat(200);
