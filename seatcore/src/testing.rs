@@ -65,6 +65,20 @@ impl TestDb {
         postgres::Client::connect(&self.url, postgres::NoTls).expect("connecting to the test schema")
     }
 
+    /// The show ids the planner's statistics of the schema's seats know of (their most
+    /// common values, as PostgreSQL's array text), or `None` while the table has none.
+    pub fn shows_in_statistics(&self) -> Option<String> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT most_common_vals::text FROM pg_stats
+                 WHERE schemaname = $1 AND tablename = 'seats' AND attname = 'show_id'",
+                &[&self.schema],
+            )
+            .expect("reading pg_stats");
+        row.map(|r| r.get::<_, Option<String>>(0).unwrap_or_default())
+    }
+
     /// Every record of `show` in the change log (of `seat_id` only, when given), oldest first,
     /// once the log shows each one committed so far. The log shows a record once no
     /// transaction older than it is still open anywhere in the cluster, and other tests'

@@ -454,20 +454,6 @@ fn an_initialize_read_from_its_connection_answers_as_one_read_whole() {
     assert!(audit.summary.ok, "{:?}", audit.problems);
 }
 
-/// The shows the planner's statistics of the test schema's seats know of (their most common
-/// show ids), or `None` while the table has none.
-fn shows_in_statistics(db: &TestDb) -> Option<String> {
-    let row = db
-        .client()
-        .query_opt(
-            "SELECT most_common_vals::text FROM pg_stats
-             WHERE schemaname = $1 AND tablename = 'seats' AND attname = 'show_id'",
-            &[&db.schema],
-        )
-        .unwrap();
-    row.map(|r| r.get::<_, Option<String>>(0).unwrap_or_default())
-}
-
 /// How many times the test schema's seats were analyzed.
 fn times_analyzed(db: &TestDb) -> i64 {
     db.client()
@@ -501,16 +487,16 @@ fn initialize_read_leaves_the_statistics_to_settle() {
     // through the core, the statistics are taken before it returns
     core.initialize_show("first", &["A1", "A2"]).unwrap();
     assert_eq!(times_analyzed(&db), before + 1);
-    assert!(shows_in_statistics(&db).unwrap().contains("first"));
+    assert!(db.shows_in_statistics().unwrap().contains("first"));
 
     let body = r#"{"seat_ids": ["A1", "A2", "A3"]}"#;
     assert_eq!(initialize_read(&core, "early", body, body.len()), 201);
     assert_eq!(times_analyzed(&db), before + 1, "the statistics are owed, not taken");
-    assert!(!shows_in_statistics(&db).unwrap().contains("early"));
+    assert!(!db.shows_in_statistics().unwrap().contains("early"));
     assert_eq!(core.seat_status("early").unwrap().seats.len(), 3, "the show is there meanwhile");
     core.settle_statistics();
     assert_eq!(times_analyzed(&db), before + 2);
-    assert!(shows_in_statistics(&db).unwrap().contains("early"));
+    assert!(db.shows_in_statistics().unwrap().contains("early"));
     core.settle_statistics();
     assert_eq!(times_analyzed(&db), before + 2, "settled once");
 
@@ -518,7 +504,7 @@ fn initialize_read_leaves_the_statistics_to_settle() {
     let (status, _) = call(&core, "/shows/whole/initialize", JSON, r#"{"seat_ids": ["A1", "A2"]}"#);
     assert_eq!(status, 201);
     assert_eq!(times_analyzed(&db), before + 3);
-    assert!(shows_in_statistics(&db).unwrap().contains("whole"));
+    assert!(db.shows_in_statistics().unwrap().contains("whole"));
 }
 
 #[test]

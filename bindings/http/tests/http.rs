@@ -648,20 +648,6 @@ fn large_seat_maps_stream() {
     assert_eq!(srv.get("/shows/nope/map").expect(404)["error"], "show not found");
 }
 
-/// The show ids the planner's statistics of the schema's seats know of (their most common
-/// values), empty while the table has none.
-fn shows_in_statistics(db: &TestDb) -> String {
-    db.client()
-        .query_opt(
-            "SELECT most_common_vals::text FROM pg_stats
-             WHERE schemaname = $1 AND tablename = 'seats' AND attname = 'show_id'",
-            &[&db.schema],
-        )
-        .unwrap()
-        .and_then(|r| r.get::<_, Option<String>>(0))
-        .unwrap_or_default()
-}
-
 #[test]
 fn an_initialize_over_http_brings_the_statistics_up_to_date() {
     let (db, srv) = serve("http_init_statistics");
@@ -684,7 +670,7 @@ fn an_initialize_over_http_brings_the_statistics_up_to_date() {
     );
     // taken by the worker once the reply is sent: both shows, whichever worker took them
     wait_until("the new shows in the planner's statistics", || {
-        let known = shows_in_statistics(&db);
+        let known = db.shows_in_statistics().unwrap_or_default();
         known.contains("declared") && known.contains("chunked")
     });
 }
