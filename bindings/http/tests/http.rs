@@ -676,6 +676,28 @@ fn an_initialize_over_http_brings_the_statistics_up_to_date() {
 }
 
 #[test]
+fn an_initialize_over_http_is_answered_before_its_statistics_are_taken() {
+    let (db, srv) = serve("http_init_answer_first");
+    db.client().batch_execute("ALTER TABLE seats SET (autovacuum_enabled = false)").unwrap();
+    // An ANALYZE of the seats waits for this lock; writing seats does not.
+    let mut blocker = db.client();
+    let mut tx = blocker.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE seats IN SHARE UPDATE EXCLUSIVE MODE").unwrap();
+    srv.show("first", &["A1", "A2", "A3"]);
+    let mut watcher = db.client();
+    wait_until("the statistics of the new show to wait for the lock", || {
+        let sql = "SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted AND relation = 'seats'::regclass)";
+        watcher.query_one(sql, &[]).unwrap().get(0)
+    });
+    assert!(!db.shows_in_statistics().unwrap_or_default().contains("first"));
+    assert_eq!(srv.get("/shows/first/seats").expect(200)["available_seats"], 3);
+    tx.commit().unwrap();
+    wait_until("the new show in the planner's statistics", || {
+        db.shows_in_statistics().unwrap_or_default().contains("first")
+    });
+}
+
+#[test]
 fn sigterm_finishes_requests_in_flight_then_exits_zero() {
     let (db, mut srv) = serve("http_shutdown");
     srv.show("q", &["A1"]);
