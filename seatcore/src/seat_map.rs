@@ -32,6 +32,12 @@ use crate::types::JsonItems;
 /// Longest section, row or category name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
+/// Highest position of a seat in its row (the database keeps it as a 32-bit integer).
+pub const MAX_POSITION: u32 = i32::MAX as u32;
+
+/// What a seat's position must be, as its error message says (up to [`MAX_POSITION`]).
+pub const POSITION_RULE: &str = "an integer from 0 to 2147483647";
+
 /// A seat as a caller describes it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MapSeat {
@@ -149,8 +155,8 @@ fn rowless_rank(seat_no: usize) -> f64 {
 }
 
 /// Checks a map and settles every seat's fields, in map order: seat ids as in a flat list
-/// (trimmed, no duplicates), names within [`MAX_NAME_CHARS`], a position (0 or more) for
-/// every seat in a row, no two seats at one place of a row, finite ranks; defaults for what
+/// (trimmed, no duplicates), names within [`MAX_NAME_CHARS`], a position (0 to
+/// [`MAX_POSITION`]) for every seat in a row, no two seats at one place of a row, finite ranks; defaults for what
 /// is not given. The first problem is reported: no seats or too many, then the first seat
 /// whose own fields break a rule, then the first seat that repeats an id or takes a place of
 /// an earlier seat (see [`MapBuilder`]).
@@ -210,10 +216,16 @@ mod tests {
             resolve(&[seat("x1", Some("1"), None)]),
             Err(InputError::SeatField { index: 0, field: "position", rule: "given when row is given" })
         );
-        assert_eq!(
-            resolve(&[seat("x1", Some("1"), Some(-1))]),
-            Err(InputError::SeatField { index: 0, field: "position", rule: "an integer of 0 or more" })
-        );
+        for bad in [-1, i64::from(MAX_POSITION) + 1, i64::from(u32::MAX) + 1] {
+            assert_eq!(
+                resolve(&[seat("x1", Some("1"), Some(bad))]),
+                Err(InputError::SeatField { index: 0, field: "position", rule: POSITION_RULE }),
+                "{bad}"
+            );
+        }
+        assert!(POSITION_RULE.ends_with(&format!("to {MAX_POSITION}")));
+        let edge = resolve(&[seat("x1", Some("1"), Some(i64::from(MAX_POSITION)))]).unwrap();
+        assert_eq!(edge[0].position, Some(MAX_POSITION));
         assert_eq!(
             resolve(&[seat("x1", Some("1"), Some(3)), seat("x2", Some("1"), Some(3))]),
             Err(InputError::PositionTaken { index: 1 })

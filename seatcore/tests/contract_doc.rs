@@ -101,8 +101,8 @@ fn input_error(problem: &str) -> InputError {
         "`seats` not a list" => InputError::SeatsNotAList,
         "`seats` empty" => InputError::NoMapSeats,
         "seat `i` not an object" => InputError::SeatNotAnObject { index: 3 },
-        "seat `i`'s position not an integer of 0 or more" => {
-            InputError::SeatField { index: 3, field: "position", rule: "an integer of 0 or more" }
+        "seat `i`'s position not an integer from 0 to 2147483647" => {
+            InputError::SeatField { index: 3, field: "position", rule: seatcore::seat_map::POSITION_RULE }
         }
         "seat `i` in a row without a position" => {
             InputError::SeatField { index: 3, field: "position", rule: "given when row is given" }

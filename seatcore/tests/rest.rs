@@ -218,13 +218,19 @@ fn seat_maps_blocks_and_best_available_over_rest() {
         (
             json!({"seats": [{"seat_id": "A", "row": "1", "position": -2}]}),
             400,
-            "position must be an integer of 0 or more",
+            "position must be an integer from 0 to 2147483647",
             Some(0),
         ),
         (
             json!({"seats": [{"seat_id": "A", "row": "1", "position": 1.5}]}),
             400,
-            "position must be an integer of 0 or more",
+            "position must be an integer from 0 to 2147483647",
+            Some(0),
+        ),
+        (
+            json!({"seats": [{"seat_id": "A", "row": "1", "position": 2_147_483_648_i64}]}),
+            400,
+            "position must be an integer from 0 to 2147483647",
             Some(0),
         ),
         (
@@ -512,11 +518,16 @@ fn an_initialize_body_unlike_its_declared_length_is_refused() {
     let db = TestDb::new("rest_initialize_length");
     let core = core(&db);
     let body = r#"{"seat_ids": ["A1", "A2", "A3"]}"#;
-    // cut short of its declared length: the JSON ends early
+    // cut short of its declared length: the JSON ends early, or it is whole but the body
+    // ends before its declared length (read whole, and parsed as it arrives past 4 MiB)
     assert_eq!(initialize_read(&core, "cut", &body[..body.len() - 5], body.len()), 400);
+    assert_eq!(initialize_read(&core, "cut", body, body.len() + 1), 400);
+    let padded = format!("{body}{}", " ".repeat(5 << 20));
+    assert_eq!(initialize_read(&core, "cut", &padded, padded.len() + 1), 400);
     // running past its declared length, whether or not the JSON ended within it
     assert_eq!(initialize_read(&core, "past", body, body.len() - 5), 400);
     assert_eq!(initialize_read(&core, "past", &format!("{body}  "), body.len()), 400);
     assert_eq!(core.health().unwrap().shows, 0, "nothing was written");
     assert_eq!(initialize_read(&core, "exact", body, body.len()), 201);
+    assert_eq!(initialize_read(&core, "padded", &padded, padded.len()), 201);
 }

@@ -16,7 +16,7 @@ use crate::{args, seatcore_client, seatcore_seats};
 /// - `seat_id`: required.
 /// - `section`, `category`: NULL for none ("").
 /// - `row`: NULL for a seat in no row (a box, a standing place: ranked after every row);
-///   otherwise `position` (0 or more) is its place in the row: seats of one section and row
+///   otherwise `position` (0 to 2147483647) is its place in the row: seats of one section and row
 ///   whose positions differ by 1 are side by side. `position` is ignored without a row.
 /// - `place_from_id`: when true and `row` is NULL, the row and position come from the seat
 ///   id as for `seatcore_initialize_show` (`"A12"`: row A, position 12).

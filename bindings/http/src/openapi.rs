@@ -257,7 +257,11 @@ fn input_errors(endpoint: Op, settings: &Settings) -> Vec<InputError> {
                 InputError::SeatsNotAList,
                 InputError::NoMapSeats,
                 InputError::SeatNotAnObject { index: 0 },
-                InputError::SeatField { index: 0, field: "position", rule: "an integer of 0 or more" },
+                InputError::SeatField {
+                    index: 0,
+                    field: "position",
+                    rule: seatcore::seat_map::POSITION_RULE,
+                },
                 InputError::PositionTaken { index: 1 },
             ]);
         }
@@ -534,7 +538,7 @@ fn schemas(settings: &Settings) -> Value {
             "seat_id": seat_id,
             "section": name.clone(),
             "row": nullable(&name, "Absent or null: a seat in no row (a box, a standing place); such seats rank after all rows."),
-            "position": { "type": "integer", "minimum": 0, "nullable": true, "description": "Required when row is given; adjacent seats differ by 1." },
+            "position": { "type": "integer", "minimum": 0, "maximum": seatcore::seat_map::MAX_POSITION, "nullable": true, "description": "Required when row is given; adjacent seats differ by 1." },
             "category": name.clone(),
             "accessible": { "type": "boolean" },
             "rank": { "type": "number", "nullable": true, "description": "Lower is better; absent or null: by row, then distance from the row's middle." },
@@ -543,7 +547,7 @@ fn schemas(settings: &Settings) -> Value {
             "seat_id": { "type": "string" },
             "section": { "type": "string" },
             "row": { "type": "string", "nullable": true },
-            "position": { "type": "integer", "minimum": 0, "nullable": true },
+            "position": { "type": "integer", "minimum": 0, "maximum": seatcore::seat_map::MAX_POSITION, "nullable": true },
             "category": { "type": "string" },
             "accessible": { "type": "boolean" },
             "rank": { "type": "number" },

@@ -165,6 +165,30 @@ fn assert_audit_ok(db: &TestDb) {
 }
 
 #[test]
+fn a_body_cut_before_its_declared_length_is_refused() {
+    let (_db, srv) = serve("framing_cut_body");
+    // Declared lengths read ahead by the connection (up to 1 MiB), read whole by the
+    // handler (up to 4 MiB) and parsed as they arrive (past 4 MiB): each body is a whole
+    // JSON object, cut short of its declared length by the client's end of sending.
+    for (show, declared) in [("ahead", 1_000), ("whole", 2_000_000), ("streamed", 5_000_000)] {
+        let mut s = TcpStream::connect(&srv.addr).unwrap();
+        let body = r#"{"seat_ids": ["A1"]}"#;
+        write!(
+            s,
+            "POST /shows/{show}/initialize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {declared}\r\n\r\n{body}"
+        )
+        .unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        assert!(!out.starts_with("HTTP/1.1 2"), "{show}: {out}");
+        assert_eq!(srv.get(&format!("/shows/{show}/seats")).status, 404, "{show}: {out}");
+    }
+    srv.show("after", &["A1"]);
+}
+
+#[test]
 fn a_client_that_pipelines_and_never_reads_holds_no_worker() {
     let db = TestDb::new("framing_pipeline");
     let srv = Server::start(&db.url, &["--workers", "4"]);

@@ -152,6 +152,43 @@ fn a_thousand_slow_clients_do_not_starve_normal_ones() {
 }
 
 #[test]
+fn a_body_trickled_in_is_cut_off_at_the_request_timeout() {
+    let db = TestDb::new("hostile_trickle");
+    let srv = Server::start(&db.url, &["--no-demo", "--request-timeout-seconds", "1"]);
+    // A body over 1 MiB is read by the worker that handles the request: a byte every 50 ms
+    // never lets the socket fall idle, and 2 MB would take more than a day.
+    let mut s = TcpStream::connect(&srv.addr).unwrap();
+    s.write_all(
+        b"POST /shows/drip/initialize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 2000000\r\n\r\n{\"seat_ids\": [",
+    )
+    .unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(60), "a trickling client held its worker a minute");
+        if s.write_all(b" ").is_err() {
+            break; // the server closed the connection
+        }
+        match s.read_to_end(&mut answer) {
+            Ok(_) => break,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                if !answer.is_empty() {
+                    break;
+                }
+            }
+            Err(_) => break, // reset
+        }
+    }
+    println!("trickled body: cut off after {:.2} s", started.elapsed().as_secs_f64());
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.is_empty() || !text.starts_with("HTTP/1.1 2"), "{text}");
+    assert_eq!(srv.get("/shows/drip/seats").status, 404);
+    assert_eq!(srv.get("/health").status, 200);
+}
+
+#[test]
 fn connections_over_the_cap_get_503_and_the_server_goes_on() {
     let db = TestDb::new("hostile_cap");
     let srv = Server::start(&db.url, &["--no-demo", "--max-connections", "20"]);

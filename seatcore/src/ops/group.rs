@@ -140,7 +140,12 @@ impl SeatCore {
                     Outcome::Decided(answer) => answer,
                     Outcome::Again => {
                         let r = requests[i];
-                        try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None)
+                        match try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None) {
+                            // The hold may have been made before the connection went: the
+                            // attempt goes again, and looks for it by its id first.
+                            Err(e) if c.client.is_closed() => return Err(e),
+                            answer => answer,
+                        }
                     }
                 });
             }

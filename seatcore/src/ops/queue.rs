@@ -162,10 +162,23 @@ impl<R: Grouped, A> Queues<R, A> {
                 return answer;
             }
             let queued = state.queue.iter().any(|t| Arc::ptr_eq(t, &ticket));
-            if queued && state.running < RUNNING_PER_SHOW {
-                // Room for a group: this caller makes one of everything queued.
+            let now = std::time::Instant::now();
+            let passed = |t: &Ticket<R, A>| t.deadline.is_some_and(|d| d <= now);
+            if queued && state.running < RUNNING_PER_SHOW && !passed(&ticket) {
+                // Room for a group: this caller makes one of everything queued. A request
+                // whose deadline passed while it waited is answered so at once: in the
+                // group, it would cut the group's wait for a connection short for all.
+                state.queue.retain(|t| {
+                    if passed(t) {
+                        *lock(&t.answer) = Some(Err(deadline_passed()));
+                        t.ready.notify_one();
+                    }
+                    !passed(t)
+                });
                 let group = take_group(&mut state.queue);
                 state.running += 1;
+                // What the group left (past its size) goes next, if there is room.
+                state.wake_next();
                 drop(state);
                 self.sizes.count(group.len());
                 let finished = Finished { lane: &lane, group: &group };
@@ -184,12 +197,12 @@ impl<R: Grouped, A> Queues<R, A> {
             if queued {
                 if let Some(deadline) = core.deadline {
                     // Not taken into a group yet: give up at the deadline.
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    let left = deadline.saturating_duration_since(now);
                     if left.is_zero() {
                         state.queue.retain(|t| !Arc::ptr_eq(t, &ticket));
                         // It may have been woken to make the next group: pass that on.
                         state.wake_next();
-                        return Err(Error::Unavailable("the request's deadline passed".into()));
+                        return Err(deadline_passed());
                     }
                     state = ticket.ready.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
                     continue;
@@ -217,6 +230,11 @@ pub(crate) fn together<R, A>(
     }
     .into_iter();
     checked.into_iter().map(|r| r.and_then(|_| made.next().unwrap_or(Err(Error::Busy(None))))).collect()
+}
+
+/// The answer of a request whose deadline passed before it was made.
+fn deadline_passed() -> Error {
+    Error::Unavailable("the request's deadline passed".into())
 }
 
 /// Takes the queue's first requests, up to [`MAX_GROUP`] requests and [`MAX_GROUP_WEIGHT`].

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::json::{AnyValue, JsonValue};
+use super::json::{AnyValue, JsonValue, Kind};
 use super::Settings;
 use crate::error::InputError;
 use crate::validate;
@@ -146,7 +146,7 @@ impl<'de> Entries<'de> for BodySeed {
             Key::Seats | Key::Other => {
                 map.next_value::<IgnoredAny>()?;
             }
-            _ => body.set_value(key, map.next_value()?),
+            _ => body.set_value(key, map.next_value_seed(AnyValue(Kind))?),
         }
         Ok(())
     }
@@ -279,6 +279,29 @@ mod tests {
         assert!(parse_object(nested("x", 10 * MAX_DEPTH).as_bytes(), 10).is_ok());
         let ids = parse_object(nested("seat_ids", 10 * MAX_DEPTH).as_bytes(), 10).unwrap().seat_ids();
         assert_eq!(ids, Err(SeatIdNotAString { index: 0 }));
+    }
+
+    #[test]
+    fn fields_read_for_their_kind_keep_no_elements() {
+        let many = format!(
+            r#"{{"count": [{}{{"": 0}}], "reason": {{"a": [1, 2]}}, "hold_id": "h"}}"#,
+            r#"{"": 0},"#.repeat(10_000)
+        );
+        let body = parse_object(many.as_bytes(), 10).unwrap();
+        assert_eq!(body.value(Key::Count), Some(&Value::Array(Vec::new())));
+        assert_eq!(body.value(Key::Reason), Some(&Value::Object(serde_json::Map::new())));
+        assert_eq!(body.value(Key::HoldId), Some(&Value::from("h")));
+        let scalars =
+            parse_object(br#"{"count": 4, "accessible": true, "section": null, "category": 1.5}"#, 10)
+                .unwrap();
+        assert_eq!(body_values(&scalars), [Value::from(4), Value::Bool(true), Value::Null, Value::from(1.5)]);
+    }
+
+    fn body_values(body: &JsonBody) -> Vec<Value> {
+        [Key::Count, Key::Accessible, Key::Section, Key::Category]
+            .into_iter()
+            .map(|k| body.value(k).cloned().expect("a value"))
+            .collect()
     }
 
     #[test]

@@ -13,10 +13,9 @@ use std::io::{self, BufRead, BufReader, Read};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::body::{not_an_object, Entries, Key, Object};
-use super::json::{AnyValue, JsonValue};
+use super::json::{AnyValue, JsonValue, Kind};
 use crate::error::InputError;
 use crate::seat_map::{MapBuilder, SeatSpec, Stage};
 
@@ -75,8 +74,8 @@ const READ_WHOLE: usize = 4 * 1024 * 1024;
 /// a JSON object is still read to its end (up to the limit), so that a body over the limit
 /// is reported as such whatever it holds.
 /// `length` is the length the request declares, if any: a body of declared length up to
-/// [`READ_WHOLE`] is read whole (and refused as malformed if it runs past that length),
-/// any other is parsed as it arrives.
+/// [`READ_WHOLE`] is read whole, any other is parsed as it arrives; a body that ends before
+/// its declared length or runs past it is refused as malformed.
 pub(super) fn from_reader(
     body: impl Read,
     length: Option<usize>,
@@ -86,7 +85,7 @@ pub(super) fn from_reader(
         let mut bytes = Vec::with_capacity(length);
         let past_length = length as u64 + 1;
         Limited::new(body, limit).take(past_length).read_to_end(&mut bytes).map_err(|e| read_failure(&e))?;
-        if bytes.len() > length {
+        if bytes.len() != length {
             return Err(StreamError::Input(InputError::NotAnObject));
         }
         return from_slice(&bytes).map_err(StreamError::Input);
@@ -97,6 +96,10 @@ pub(super) fn from_reader(
     let parsed =
         (&mut de).deserialize_map(Object(BodyVisitor { size_hint })).and_then(|body| de.end().map(|()| body));
     match parsed {
+        // `end` read to the body's end: every byte of it was taken
+        Ok(_) if length.is_some_and(|n| n != limit - reader.get_ref().left) => {
+            Err(StreamError::Input(InputError::NotAnObject))
+        }
         Ok(body) => Ok(body),
         Err(e) if e.is_io() => Err(read_failure(&io::Error::from(e))),
         Err(e) => {
@@ -207,9 +210,9 @@ impl<'de> Entries<'de> for BodyVisitor {
             Key::Other => {
                 map.next_value::<IgnoredAny>()?;
             }
-            // A field another endpoint reads as a JSON value (so refused where it would be).
+            // A field another endpoint reads for its kind (so refused where it would be).
             _ => {
-                map.next_value::<Value>()?;
+                map.next_value_seed(AnyValue(Kind))?;
             }
         }
         Ok(())
@@ -380,7 +383,7 @@ impl<'de> JsonValue<'de> for SeatSeed<'_, '_> {
                 (Field::Row | Field::Position | Field::Rank, Scalar::Null) | (Field::Other, _) => {}
                 (Field::Row, _) => refuse("row", "a string"),
                 (Field::Position, Scalar::Int(n)) => position = Some(n),
-                (Field::Position, _) => refuse("position", "an integer of 0 or more"),
+                (Field::Position, _) => refuse("position", crate::seat_map::POSITION_RULE),
                 (Field::Section, Scalar::Str) => section = true,
                 (Field::Section, _) => refuse("section", "a string"),
                 (Field::Category, Scalar::Str) => category = true,

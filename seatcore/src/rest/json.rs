@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// What a reader does with each kind of JSON value, read by [`AnyValue`]. Every kind a
 /// reader does not take is [`JsonValue::other`]; an array or object it does not take is
@@ -78,5 +79,40 @@ impl<'de, R: JsonValue<'de>> Visitor<'de> for AnyValue<R> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<R::Value, A::Error> {
         self.0.map(map)
+    }
+}
+
+/// A field read for its kind (a string, a number, true or false, null): scalars as they
+/// are, an array or object as an empty one. Its elements are walked, so they count towards
+/// serde_json's nesting limit as in a whole [`Value`], but none is kept: a large array costs
+/// no memory.
+pub(super) struct Kind;
+
+impl<'de> JsonValue<'de> for Kind {
+    type Value = Value;
+    fn other(self) -> Value {
+        Value::Null
+    }
+    fn str(self, s: &str) -> Value {
+        Value::String(s.to_owned())
+    }
+    fn bool(self, b: bool) -> Value {
+        Value::Bool(b)
+    }
+    fn int(self, n: i64) -> Value {
+        Value::from(n)
+    }
+    fn float(self, x: f64) -> Value {
+        Value::from(x)
+    }
+    fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        while seq.next_element_seed(AnyValue(Kind))?.is_some() {}
+        Ok(Value::Array(Vec::new()))
+    }
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(AnyValue(Kind))?;
+        }
+        Ok(Value::Object(Map::new()))
     }
 }

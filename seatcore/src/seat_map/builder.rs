@@ -370,11 +370,13 @@ fn check<'a>(index: usize, seat: &SeatSpec<'a>) -> Result<Checked<'a>, InputErro
         None => None,
     };
     let mut position = match seat.position {
-        Some(p) => Some(u32::try_from(p).map_err(|_| InputError::SeatField {
-            index,
-            field: "position",
-            rule: "an integer of 0 or more",
-        })?),
+        Some(p) => Some(
+            u32::try_from(p).ok().filter(|&p| p <= super::MAX_POSITION).ok_or(InputError::SeatField {
+                index,
+                field: "position",
+                rule: super::POSITION_RULE,
+            })?,
+        ),
         None => None,
     };
     let derived = seat.derive_place && seat.row.is_none() && seat.position.is_none();

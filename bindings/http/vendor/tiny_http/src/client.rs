@@ -380,6 +380,7 @@ impl ClientConnection {
             self.answer.clone(),
             self.limits.prefetch_body_bytes,
             arrived,
+            (Arc::clone(&self.read_deadline), self.limits.request_timeout),
         )
         .map_err(|e| {
             use crate::request;

@@ -5,9 +5,10 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use std::sync::mpsc::Sender;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::util::{EqualReader, FusedReader};
+use crate::util::{Deadline, EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, ResponseBox, StatusCode};
 use chunked_transfer::Decoder;
 
@@ -69,10 +70,17 @@ pub(crate) struct Body {
     /// Bytes of the body still on the socket: `Some(0)` when it was read ahead (or there is
     /// none), `None` when it is not known (the rest of a long chunked body).
     pub(crate) unread: Option<u64>,
+    /// For a body the handler reads from the socket: the connection's read deadline, set
+    /// to this long from the handler's first read (the request may have waited for a
+    /// handler past the deadline of its first byte, while the client could not send on).
+    rearm: Option<(Arc<Deadline>, Duration)>,
 }
 
 impl Read for Body {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((deadline, within)) = self.rearm.take() {
+            deadline.set(Some(Instant::now() + within));
+        }
         let n = self.reader.read(buf)?;
         if let Some(unread) = &mut self.unread {
             *unread = unread.saturating_sub(n as u64);
@@ -139,6 +147,7 @@ pub fn new_request<R>(
     answer: Sender<Answer>,
     prefetch_body_bytes: usize,
     arrived: Instant,
+    read_deadline: (Arc<Deadline>, Duration),
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
@@ -258,7 +267,11 @@ where
     };
 
     Ok(Request {
-        data_reader: Some(Body { reader, unread }),
+        data_reader: Some(Body {
+            reader,
+            rearm: (unread != Some(0)).then_some(read_deadline),
+            unread,
+        }),
         answer: Some(answer),
         remote_addr,
         method,

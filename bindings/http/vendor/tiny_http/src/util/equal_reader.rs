@@ -44,6 +44,12 @@ where
         };
 
         match self.reader.read(buf) {
+            // seatcore: the connection ended before the declared length: an error, not the
+            // body's end (upstream handed the handler the cut body as the whole of it).
+            Ok(0) if !buf.is_empty() => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the connection closed before the body's declared length",
+            )),
             Ok(len) => {
                 self.size -= len;
                 Ok(len)

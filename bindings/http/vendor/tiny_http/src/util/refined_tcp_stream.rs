@@ -170,9 +170,22 @@ impl Drop for RefinedTcpStream {
     }
 }
 
+/// seatcore: the error of a read past the deadline.
+fn too_slow() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "the client was too slow sending its request",
+    )
+}
+
 impl Read for RefinedTcpStream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         loop {
+            // seatcore: a client that keeps sending, a little at a time, is held to the
+            // deadline too, not only one that stops.
+            if self.deadline.passed() {
+                return Err(too_slow());
+            }
             match self.stream.read(buf) {
                 // seatcore: the socket's read timeout fired; keep waiting until the deadline.
                 Err(e)
@@ -182,10 +195,7 @@ impl Read for RefinedTcpStream {
                     ) =>
                 {
                     if self.deadline.passed() {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "the client was too slow sending its request",
-                        ));
+                        return Err(too_slow());
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
