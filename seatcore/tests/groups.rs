@@ -2,8 +2,12 @@
 //! hold still all-or-none and independent; many threads whose holds the core groups by
 //! itself, with the rows checked by the audit and every grant by the change log.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
+use std::time::Duration;
 
 use seatcore::testing::TestDb;
 use seatcore::{ChangeKind, Error, ErrorKind, Options, SeatCore, MAX_GROUP, ONE_CALL_SEATS};
@@ -146,6 +150,94 @@ fn a_hot_seat_in_one_group_has_exactly_one_winner() {
     assert_eq!((stats.holds_granted, stats.holds_refused), (1, 49));
     assert_eq!(stats.hold_groups[5], 1, "one group of 32 to 63 holds: {:?}", stats.hold_groups);
     assert!(core.audit(Some("hot")).unwrap().summary.ok);
+}
+
+/// A session that locks `seat` of `show` (as a long transaction elsewhere would) until it
+/// is dropped; and its backend's pid.
+fn lock_seat(db: &TestDb, show: &str, seat: &str) -> (postgres::Client, i32) {
+    let mut c = db.client();
+    c.batch_execute("BEGIN").unwrap();
+    let locked = c
+        .execute("SELECT 1 FROM seats WHERE show_id = $1 AND seat_id = $2 FOR UPDATE", &[&show, &seat])
+        .unwrap();
+    assert_eq!(locked, 1);
+    let pid = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    (c, pid)
+}
+
+/// A seat another transaction keeps locked past the lock timeout fails only the holds that
+/// want it (busy, nothing of them held); the group's other holds are made.
+#[test]
+fn a_seat_locked_elsewhere_fails_only_the_holds_that_want_it() {
+    let db = TestDb::new("group_locked_seat");
+    let core = SeatCore::connect(
+        &db.url,
+        Options { pool_size: 2, lock_timeout: Duration::from_millis(200), ..Options::default() },
+    )
+    .unwrap();
+    core.initialize_show("g", &seats(6)).unwrap();
+    let (locker, _) = lock_seat(&db, "g", "S3");
+    let requests: Vec<(&[&str], i64)> =
+        vec![(&["S1"], 60), (&["S3", "S4"], 60), (&["S2"], 60), (&["S3"], 60), (&["S4", "S5"], 60)];
+    let answers = core.hold_together("g", &requests);
+    use ErrorKind::*;
+    let kinds: Vec<Option<ErrorKind>> = answers.iter().map(kind).collect();
+    assert_eq!(kinds, [None, Some(Busy), None, Some(Busy), None]);
+    drop(locker);
+    let status = core.seat_status("g").unwrap();
+    let state: HashMap<&str, seatcore::SeatState> =
+        status.seats.iter().map(|s| (s.seat_id.as_str(), s.state)).collect();
+    use seatcore::SeatState::{Available, Held};
+    assert_eq!(
+        [state["S1"], state["S2"], state["S3"], state["S4"], state["S5"], state["S6"]],
+        [Held, Held, Available, Held, Held, Available],
+        "the busy holds held nothing"
+    );
+    assert!(core.audit(Some("g")).unwrap().summary.ok);
+}
+
+/// While another transaction has a seat locked, the group's other holds are made and
+/// durable at once; the hold that wants the seat waits for the lock alone and is made once
+/// the lock goes.
+#[test]
+fn a_hold_whose_seat_is_locked_waits_alone_after_its_group() {
+    let db = TestDb::new("group_waits_alone");
+    let core = SeatCore::connect(
+        &db.url,
+        Options { pool_size: 2, lock_timeout: Duration::from_secs(60), ..Options::default() },
+    )
+    .unwrap();
+    core.initialize_show("g", &seats(4)).unwrap();
+    let (mut locker, pid) = lock_seat(&db, "g", "S2");
+    let done = AtomicBool::new(false);
+    let answers = std::thread::scope(|s| {
+        let group = s.spawn(|| {
+            let answers =
+                core.hold_together("g", &[(&["S1"][..], 60), (&["S2", "S3"][..], 60), (&["S4"][..], 60)]);
+            done.store(true, Ordering::SeqCst);
+            answers
+        });
+        common::wait_for_a_waiter(&db, pid, || done.load(Ordering::SeqCst));
+        assert!(!done.load(Ordering::SeqCst), "the group did not wait for the locked seat");
+        // A hold alone waits for S2; the group's others are committed already.
+        let mut seen = db.client();
+        let held: Vec<String> = seen
+            .query(
+                "SELECT seat_id FROM seats WHERE show_id = 'g' AND hold_id IS NOT NULL ORDER BY seat_no",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(held, ["S1", "S4"], "held while the lock is kept");
+        locker.batch_execute("ROLLBACK").unwrap();
+        group.join().unwrap()
+    });
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    assert_eq!(answers[1].as_ref().unwrap().seat_ids, ["S2", "S3"]);
+    assert_eq!(core.seat_status("g").unwrap().counts.held, 4);
+    assert!(core.audit(Some("g")).unwrap().summary.ok);
 }
 
 #[test]

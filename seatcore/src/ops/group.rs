@@ -2,8 +2,9 @@
 //!
 //! The holds of a show queue as `queue` describes (a hold that arrives alone is made at
 //! once, with the single-hold statement); a group of several is made this way:
-//!   1. every requested seat that looks free is locked, in seat-map order (the order
-//!      every other hold locks in, so groups never deadlock with anything);
+//!   1. every requested seat that looks free is locked, in seat-map order, passing over
+//!      any that another transaction has locked (the group never waits for a lock, so it
+//!      never deadlocks and a lock held elsewhere delays none of its other holds);
 //!   2. the holds are decided in queue order: a hold wins when each of its seats is locked
 //!      and not claimed by an earlier winner of the group;
 //!   3. the winners are recorded (seats, holds, change log);
@@ -15,8 +16,11 @@
 //! seats, unknown seats, unknown show).
 //!
 //! So each hold stays all-or-none and independent: a hold is refused only for a seat that
-//! is taken or that an earlier hold of the group won. Holds with a request key are made
-//! alone (their lookup of an earlier request is per key).
+//! is taken or that an earlier hold of the group won. A hold that lost only for seats that
+//! were not taken (locked by another transaction, or freed since the lock statement's
+//! snapshot) is made alone after the group, where it waits for a lock as any single hold
+//! does. Holds with a request key are made alone (their lookup of an earlier request is per
+//! key).
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,8 +35,8 @@ use crate::ops::queue::{together, Grouped, Queues, MAX_GROUP};
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
 
-/// Lock every requested seat that looks free, in seat-map order, keeping those still free
-/// once locked (`seatcore_lock_free_seats`, migrations/V5: planned once per session).
+/// Lock every requested seat that looks free and that no other transaction has locked, in
+/// seat-map order (`seatcore_lock_free_seats`, migrations/V18: planned once per session).
 const LOCK_SQL: &str = "SELECT seat_no, seat_id FROM seatcore_lock_free_seats($1, $2)";
 
 /// Record the winners: their seats flipped, their holds, their change records (the i-th
@@ -179,8 +183,9 @@ type Loser<'a> = (usize, Vec<(i32, String)>, Vec<&'a str>);
 /// What a group's transaction decided for one of its holds.
 pub(crate) enum Outcome {
     Decided(Result<Hold>),
-    /// Its seats looked taken to the lock statement and are free now (released or expired
-    /// in between): make it alone, after the group.
+    /// The lock statement passed over some of its seats and none of them is taken now
+    /// (another transaction had them locked, or they were released or expired in between):
+    /// make it alone, after the group.
     Again,
 }
 

@@ -10,7 +10,9 @@
 //!   statement, whose seats no other statement may change meanwhile (see below and
 //!   `extend`);
 //! - a hold locks only seats that look free in its snapshot: refusals never wait; a group of
-//!   holds locks all its seats in one such statement;
+//!   holds locks all its seats in one such statement, passing over seats another
+//!   transaction has locked (it never waits for a lock; a hold that wants such a seat is
+//!   made alone after the group);
 //! - a statement that locks an existing hold row does so before it locks that hold's seats;
 //!   a hold statement locks seats only and inserts its new hold row. The hold lifecycle
 //!   keeps the rule: an extension or a partial release locks the hold row, then its seats
