@@ -446,6 +446,12 @@ pub(crate) fn classify(err: &postgres::Error) -> DbFailure {
     }
 }
 
+/// Whether `err` is a lock wait that passed the lock timeout (the statement was rolled back,
+/// having written nothing).
+pub(crate) fn is_lock_timeout(err: &postgres::Error) -> bool {
+    err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+}
+
 /// A read that failed after it had handed part of its rows to the caller: it is not run
 /// again (the caller would see those rows twice), whatever the failure.
 #[derive(Debug)]

@@ -284,6 +284,52 @@ fn threads_holding_and_releasing_at_once_have_their_releases_grouped() {
     assert_audit(&core, "t");
 }
 
+/// A seat another transaction keeps locked past the lock timeout fails only the requests
+/// about the hold that has it (busy, nothing of them made); the group's other requests are
+/// made, alone.
+#[test]
+fn a_seat_locked_elsewhere_fails_only_the_requests_that_wait_for_it() {
+    let db = TestDb::new("group_locked_hold");
+    let core = SeatCore::connect(
+        &db.url,
+        Options { pool_size: 2, lock_timeout: std::time::Duration::from_millis(200), ..Options::default() },
+    )
+    .unwrap();
+    core.initialize_show("g", &seats(9)).unwrap();
+    let [a, b, c] = holds(&core, "g", 600, [&["S1", "S2"], &["S4", "S5"], &["S7", "S8"]]);
+    let mut locker = db.client();
+    let mut tx = locker.transaction().unwrap();
+    assert_eq!(
+        tx.execute("SELECT 1 FROM seats WHERE show_id = 'g' AND seat_id = 'S5' FOR UPDATE", &[]).unwrap(),
+        1
+    );
+
+    let busy = Some(ErrorKind::Busy);
+    answered(&[((a.id(), 900), None), ((b.id(), 900), busy), ((c.id(), 900), None)], |requests| {
+        core.extend_together("g", requests)
+    });
+    assert_eq!(expiry(&db, b.hold_id), Some(b.expires_at), "the busy extension made nothing");
+    answered(
+        &[((a.id(), &["S1"][..]), None), ((b.id(), &["S5"][..]), busy), ((c.id(), &["S7"][..]), None)],
+        |requests| core.release_seats_together("g", requests),
+    );
+    answered(&[(a.id(), None), (b.id(), busy), (c.id(), None)], |requests| {
+        core.release_together("g", requests)
+    });
+    tx.rollback().unwrap();
+
+    let status = core.seat_status("g").unwrap();
+    let held: Vec<&str> = status
+        .seats
+        .iter()
+        .filter(|s| s.state == seatcore::SeatState::Held)
+        .map(|s| s.seat_id.as_str())
+        .collect();
+    assert_eq!(held, ["S4", "S5"], "B keeps both seats; A and C are gone");
+    assert_eq!(expiry(&db, b.hold_id), Some(b.expires_at));
+    assert_audit(&core, "g");
+}
+
 #[test]
 fn a_group_whose_seat_does_not_carry_its_hold_writes_nothing_and_each_goes_alone() {
     let (db, core) = setup("group_broken", "g", 10);

@@ -11,13 +11,15 @@
 //! never wait for each other in a cycle. Every other request of the group (a hold near its
 //! expiry, missing, or whose seats do not carry it) is made alone after the group has
 //! committed, by the statements that judge it by the clock once its row is locked: its
-//! answer is the one it would have had alone a moment later. Each caller gets its answer
-//! once its change is durable.
+//! answer is the one it would have had alone a moment later. A group that waits for a lock
+//! past the lock timeout (another transaction keeps a hold row or a seat locked) writes
+//! nothing, and each of its requests is made alone: only those that want the locked rows
+//! fail as busy. Each caller gets its answer once its change is durable.
 
 use postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{is_lock_timeout, Result};
 use crate::ops::extend::is_assertion;
 use crate::ops::group::shared;
 use crate::ops::queue::{Grouped, Queues};
@@ -200,7 +202,8 @@ impl SeatCore {
 
     /// Makes `requests` alone (one) or by their group statement ([`OnHold`]; `more` its
     /// parameters after the show and the holds), whose rows are the requests it made, each
-    /// answered by `answer`; every other request is then made `alone`. A failure of the
+    /// answered by `answer`; every other request is then made `alone`, every request when
+    /// the statement waited for a lock past the lock timeout. Any other failure of the
     /// statement fails every request.
     fn make_lifecycle_group<R: OnHold, A>(
         &self,
@@ -222,8 +225,10 @@ impl SeatCore {
         let made = self.with_conn(R::ON_LOST, |c, _| {
             let rows = match c.client.query_typed(R::GROUP_SQL, &params) {
                 Ok(rows) => rows,
-                // A seat did not carry its hold: nothing was written; each goes alone.
-                Err(e) if is_assertion(&e) => Vec::new(),
+                // A seat did not carry its hold, or a hold row or seat stayed locked by
+                // another transaction past the lock timeout: nothing was written; each goes
+                // alone, so that a lock held elsewhere fails only the requests that wait for it.
+                Err(e) if is_assertion(&e) || is_lock_timeout(&e) => Vec::new(),
                 Err(e) => return Err(e.into()),
             };
             if !rows.is_empty() {
