@@ -4,12 +4,13 @@
 //! (or reused) through `scripts/pg.sh start`. Each [`TestDb`] is a fresh schema in that
 //! database, reached through a URL whose `search_path` points at it, and dropped afterwards.
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The project's `scripts/pg.sh`.
 pub const PG_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
@@ -260,5 +261,126 @@ impl Drop for Cluster {
         if let Some(parent) = self.dir.parent() {
             let _ = std::fs::remove_dir_all(parent);
         }
+    }
+}
+
+/// Whether the tests run under CI (`CI` set, and not to `false` or `0`).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test's prerequisite is missing: under CI the test fails; elsewhere it says why it
+/// did not run, and the caller returns.
+pub fn prerequisite_missing(test: &str, what: &str) {
+    assert!(!under_ci(), "{test}: {what} (CI is set: every prerequisite must be there)");
+    eprintln!("skipping {test}: {what}");
+}
+
+/// The `host:port` of the test database, as its URL names it, for a proxy to take its place
+/// in the URL. `None` (the prerequisite missing for `test`) when the database is not
+/// reached over TCP or its URL does not name host:port.
+pub fn database_host_port(db: &TestDb, test: &str) -> Option<String> {
+    let cfg: postgres::Config = db.url.parse().unwrap();
+    let hostport = match (cfg.get_hosts().first(), cfg.get_ports().first()) {
+        (Some(postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
+        _ => {
+            prerequisite_missing(test, "the test database is not reached over TCP (a proxy goes between)");
+            return None;
+        }
+    };
+    if !db.url.contains(&hostport) {
+        prerequisite_missing(test, "the test database's URL does not name host:port (a proxy goes between)");
+        return None;
+    }
+    Some(hostport)
+}
+
+/// A TCP forwarder in front of PostgreSQL that, once armed with a piece of SQL, lets the next
+/// statement containing it reach the database but throws its reply away, and holds that
+/// connection until the test cuts it: the statement commits, the caller never hears.
+pub struct LossyProxy {
+    pub addr: String,
+    armed: Arc<Mutex<Option<Vec<u8>>>>,
+    /// Connections whose reply is being thrown away: (client side, database side).
+    held: Arc<Mutex<Vec<(TcpStream, TcpStream)>>>,
+}
+
+impl LossyProxy {
+    pub fn start(target: String) -> LossyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let armed: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let (armed2, held2) = (Arc::clone(&armed), Arc::clone(&held));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let lost = Arc::new(AtomicBool::new(false));
+                // database -> client, dropped once this connection's reply is to be lost
+                {
+                    let (mut from, mut to, lost) =
+                        (server.try_clone().unwrap(), client.try_clone().unwrap(), Arc::clone(&lost));
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        while let Ok(n @ 1..) = from.read(&mut buf) {
+                            if !lost.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+                // client -> database, watching for the armed SQL
+                let (armed, held) = (Arc::clone(&armed2), Arc::clone(&held2));
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (client, server);
+                    let mut buf = [0u8; 16384];
+                    let mut window: Vec<u8> = Vec::new();
+                    while let Ok(n @ 1..) = from.read(&mut buf) {
+                        window.extend_from_slice(&buf[..n]);
+                        let hit = {
+                            let mut a = armed.lock().unwrap();
+                            let hit =
+                                a.as_ref().is_some_and(|p| window.windows(p.len()).any(|w| w == &p[..]));
+                            if hit {
+                                *a = None;
+                            }
+                            hit
+                        };
+                        let keep = window.len().saturating_sub(256);
+                        window.drain(..keep);
+                        if hit {
+                            // From here on the database's answers are thrown away; the
+                            // connection is cut when the test says so.
+                            lost.store(true, Ordering::SeqCst);
+                            held.lock().unwrap().push((from.try_clone().unwrap(), to.try_clone().unwrap()));
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        LossyProxy { addr, armed, held }
+    }
+
+    /// The next statement containing `sql` reaches the database, but its reply is lost.
+    pub fn lose_reply_to(&self, sql: &str) {
+        *self.armed.lock().unwrap() = Some(sql.as_bytes().to_vec());
+    }
+
+    /// Hangs up both sides of every connection whose reply is being lost; returns how many.
+    pub fn cut(&self) -> usize {
+        let held: Vec<_> = self.held.lock().unwrap().drain(..).collect();
+        for (client, server) in &held {
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+        }
+        held.len()
     }
 }

@@ -240,6 +240,75 @@ fn a_hold_whose_seat_is_locked_waits_alone_after_its_group() {
     assert!(core.audit(Some("g")).unwrap().summary.ok);
 }
 
+/// A hold whose connection is lost while its statement waits for a seat's lock: the core
+/// retries on a new connection, finds no hold yet, and waits behind the lost statement for
+/// the same lock; the lost statement then takes the seats and commits. The retry answers
+/// with that hold, never with a refusal for the hold's own seats. Made alone (grouping off,
+/// and on with the hold arriving alone) and as the hold of a group that waits alone after it.
+#[test]
+fn a_retry_that_waited_behind_its_lost_attempt_answers_with_its_hold() {
+    const TEST: &str = "a_retry_that_waited_behind_its_lost_attempt_answers_with_its_hold";
+    for (case, group_holds, together) in
+        [("alone", false, false), ("arrived alone", true, false), ("group", true, true)]
+    {
+        let db = TestDb::new("group_lost_retry");
+        let Some(hostport) = seatcore::testing::database_host_port(&db, TEST) else {
+            return;
+        };
+        let proxy = seatcore::testing::LossyProxy::start(hostport.clone());
+        let app = format!("{}_core", db.schema);
+        let url = format!("{}&application_name={app}", db.url.replacen(&hostport, &proxy.addr, 1));
+        let core = SeatCore::connect(
+            &url,
+            Options {
+                pool_size: 2,
+                group_holds,
+                lock_timeout: Duration::from_secs(60),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        core.initialize_show("r", &seats(4)).unwrap();
+        let mut watch = db.client();
+        let mut waiting = || -> i64 {
+            watch
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                    &[&app],
+                )
+                .unwrap()
+                .get(0)
+        };
+        let (mut locker, _) = lock_seat(&db, "r", "S1");
+        proxy.lose_reply_to("seatcore_hold_many(");
+        let answers = std::thread::scope(|s| {
+            let holding = s.spawn(|| {
+                if together {
+                    core.hold_together("r", &[(&["S1", "S2"][..], 60), (&["S4"][..], 60)])
+                } else {
+                    vec![core.hold("r", &["S1", "S2"], 60)]
+                }
+            });
+            common::wait_until("the hold's statement to wait for S1", || waiting() == 1);
+            assert_eq!(proxy.cut(), 1, "{case}: one connection lost its reply");
+            common::wait_until("the retry to wait behind the lost statement", || waiting() == 2);
+            locker.batch_execute("ROLLBACK").unwrap();
+            holding.join().unwrap()
+        });
+        let hold = answers[0].as_ref().unwrap_or_else(|e| panic!("{case}: {e:?}"));
+        let stored: Vec<seatcore::Uuid> = db
+            .client()
+            .query("SELECT hold_id FROM holds WHERE show_id = 'r' AND 'S1' = ANY (seat_ids)", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(stored, [hold.hold_id], "{case}: one hold of S1, the one answered");
+        assert!(answers.iter().all(Result::is_ok), "{case}: {answers:?}");
+        assert!(core.audit(Some("r")).unwrap().summary.ok, "{case}");
+    }
+}
+
 #[test]
 fn a_group_for_an_unknown_show_or_bad_input_writes_nothing() {
     let db = TestDb::new("group_bad");

@@ -16,6 +16,7 @@ use std::time::Duration;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 
+use seatcore::testing::prerequisite_missing;
 use support::*;
 
 /// How long any one thing the page should show may take to appear (a busy machine).

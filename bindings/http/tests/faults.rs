@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use seatcore::testing::Cluster;
+use seatcore::testing::{database_host_port, Cluster, LossyProxy};
 use support::*;
 
 /// Longer than any answer may take (the pool timeout is at most 5 s); a request that gets no
@@ -694,105 +694,6 @@ fn lost_hold_reply_retried_with_the_same_key_gets_the_same_hold() {
     assert_ne!(other_show["hold_id"], fresh["hold_id"]);
 }
 
-/// A TCP forwarder in front of PostgreSQL that, once armed with a piece of SQL, lets the next
-/// statement containing it reach the database but throws its reply away, and holds that
-/// connection until the test cuts it: the statement commits, the caller never hears.
-mod lossy {
-    use std::io::{Read, Write};
-    use std::net::{Shutdown, TcpListener, TcpStream};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-
-    pub struct Proxy {
-        pub addr: String,
-        armed: Arc<Mutex<Option<Vec<u8>>>>,
-        /// Connections whose reply is being thrown away: (client side, database side).
-        held: Arc<Mutex<Vec<(TcpStream, TcpStream)>>>,
-    }
-
-    impl Proxy {
-        pub fn start(target: String) -> Proxy {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap().to_string();
-            let armed: Arc<Mutex<Option<Vec<u8>>>> = Arc::new(Mutex::new(None));
-            let held = Arc::new(Mutex::new(Vec::new()));
-            let (armed2, held2) = (Arc::clone(&armed), Arc::clone(&held));
-            std::thread::spawn(move || {
-                for client in listener.incoming() {
-                    let Ok(client) = client else { continue };
-                    let Ok(server) = TcpStream::connect(&target) else {
-                        continue;
-                    };
-                    let lost = Arc::new(AtomicBool::new(false));
-                    // database -> client, dropped once this connection's reply is to be lost
-                    {
-                        let (mut from, mut to, lost) =
-                            (server.try_clone().unwrap(), client.try_clone().unwrap(), Arc::clone(&lost));
-                        std::thread::spawn(move || {
-                            let mut buf = [0u8; 16384];
-                            while let Ok(n @ 1..) = from.read(&mut buf) {
-                                if !lost.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err() {
-                                    break;
-                                }
-                            }
-                            let _ = to.shutdown(Shutdown::Both);
-                        });
-                    }
-                    // client -> database, watching for the armed SQL
-                    let (armed, held) = (Arc::clone(&armed2), Arc::clone(&held2));
-                    std::thread::spawn(move || {
-                        let (mut from, mut to) = (client, server);
-                        let mut buf = [0u8; 16384];
-                        let mut window: Vec<u8> = Vec::new();
-                        while let Ok(n @ 1..) = from.read(&mut buf) {
-                            window.extend_from_slice(&buf[..n]);
-                            let hit = {
-                                let mut a = armed.lock().unwrap();
-                                let hit =
-                                    a.as_ref().is_some_and(|p| window.windows(p.len()).any(|w| w == &p[..]));
-                                if hit {
-                                    *a = None;
-                                }
-                                hit
-                            };
-                            let keep = window.len().saturating_sub(256);
-                            window.drain(..keep);
-                            if hit {
-                                // From here on the database's answers are thrown away; the
-                                // connection is cut when the test says so.
-                                lost.store(true, Ordering::SeqCst);
-                                held.lock()
-                                    .unwrap()
-                                    .push((from.try_clone().unwrap(), to.try_clone().unwrap()));
-                            }
-                            if to.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                        let _ = to.shutdown(Shutdown::Both);
-                    });
-                }
-            });
-            Proxy { addr, armed, held }
-        }
-
-        /// The next statement containing `sql` reaches the database, but its reply is lost.
-        pub fn lose_reply_to(&self, sql: &str) {
-            *self.armed.lock().unwrap() = Some(sql.as_bytes().to_vec());
-        }
-
-        /// Hangs up both sides of every connection whose reply is being lost; returns how many.
-        pub fn cut(&self) -> usize {
-            let held: Vec<_> = self.held.lock().unwrap().drain(..).collect();
-            for (client, server) in &held {
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-            }
-            held.len()
-        }
-    }
-}
-
 #[test]
 fn lost_database_replies_are_retried_without_double_effects() {
     let db = TestDb::new("faults_lostdb");
@@ -800,7 +701,7 @@ fn lost_database_replies_are_retried_without_double_effects() {
     else {
         return;
     };
-    let proxy = lossy::Proxy::start(hostport.clone());
+    let proxy = LossyProxy::start(hostport.clone());
     let srv = Server::start(&db.url.replacen(&hostport, &proxy.addr, 1), &["--no-demo"]);
     srv.show("ld", &["A1", "A2", "A3"]);
     let count = |sql: &str| -> i64 { db.client().query_one(sql, &[]).unwrap().get(0) };

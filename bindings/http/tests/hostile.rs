@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use seatcore::testing::prerequisite_missing;
 use support::*;
 
 /// One request on a fresh connection; the status line's code and the time it took.

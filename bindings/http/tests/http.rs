@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
+use seatcore::testing::database_host_port;
 use support::*;
 
 #[test]

@@ -5,7 +5,7 @@ mod support;
 
 use std::process::Command;
 
-use seatcore::testing::Cluster;
+use seatcore::testing::{prerequisite_missing, Cluster};
 use support::*;
 
 #[test]

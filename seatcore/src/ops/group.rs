@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::error::InputError;
 use crate::error::{Error, Result};
-use crate::ops::hold::{asked_seats, try_hold};
+use crate::ops::hold::{asked_seats, refused_on_retry, try_hold};
 use crate::ops::queue::{together, Grouped, Queues, MAX_GROUP};
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
@@ -79,7 +79,8 @@ impl SeatCore {
                         return Ok(hold);
                     }
                 }
-                let hold = try_hold(&mut c.client, show_id, &one.seat_ids, one.seconds, one.hold_id, None)?;
+                let answer = try_hold(&mut c.client, show_id, &one.seat_ids, one.seconds, one.hold_id, None);
+                let hold = refused_on_retry(&mut c.client, show_id, one.hold_id, attempt, answer)??;
                 self.notify_changes(&mut c.client);
                 Ok(hold)
             })]
@@ -140,10 +141,10 @@ impl SeatCore {
             let open: Vec<usize> = (0..requests.len()).filter(|&i| answers[i].is_none()).collect();
             let decided = group_transaction(&mut c.client, show_id, requests, &open)?;
             for (i, outcome) in open.into_iter().zip(decided) {
-                answers[i] = Some(match outcome {
+                let r = requests[i];
+                let answer = match outcome {
                     Outcome::Decided(answer) => answer,
                     Outcome::Again => {
-                        let r = requests[i];
                         match try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None) {
                             // The hold may have been made before the connection went: the
                             // attempt goes again, and looks for it by its id first.
@@ -151,7 +152,8 @@ impl SeatCore {
                             answer => answer,
                         }
                     }
-                });
+                };
+                answers[i] = Some(refused_on_retry(&mut c.client, show_id, r.hold_id, attempt, answer)?);
             }
             self.notify_changes(&mut c.client);
             Ok(())

@@ -95,7 +95,7 @@ impl SeatCore {
                         self.notify_changes(&mut c.client);
                         return Ok(hold);
                     }
-                    other => return other,
+                    other => return refused_on_retry(&mut c.client, show_id, hold_id, attempt, other)?,
                 }
             }
         });
@@ -214,6 +214,26 @@ pub(crate) fn find(
         seat_ids: row.get(1),
         expires_at: row.get(2),
     }))
+}
+
+/// The answer of attempt `attempt` at the hold `hold_id`: a refusal on a retry after a lost
+/// connection stands only if the hold does not exist. The lost attempt may still have been
+/// running (waiting for a seat's lock) when the retry looked for it, and committed while
+/// the retry waited behind it for the same lock: the seats the retry found taken are the
+/// hold's own. The outer error is a failure of that lookup.
+pub(crate) fn refused_on_retry(
+    c: &mut impl GenericClient,
+    show_id: &str,
+    hold_id: Uuid,
+    attempt: u32,
+    answer: Result<Hold>,
+) -> Result<Result<Hold>> {
+    if attempt > 0 && matches!(answer, Err(Error::SeatsUnavailable { .. })) {
+        if let Some(hold) = find(c, show_id, hold_id, None)? {
+            return Ok(Ok(hold));
+        }
+    }
+    Ok(answer)
 }
 
 /// A found hold answers a repeated request only if it asked for the same seats.

@@ -194,37 +194,6 @@ pub fn server_command() -> Command {
     Command::new(env!("CARGO_BIN_EXE_seatcore-server"))
 }
 
-/// Whether the tests run under CI (`CI` set, and not to `false` or `0`).
-pub fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// A test's prerequisite is missing: under CI the test fails; elsewhere it says why it
-/// did not run, and the caller returns.
-pub fn prerequisite_missing(test: &str, what: &str) {
-    assert!(!under_ci(), "{test}: {what} (CI is set: every prerequisite must be there)");
-    eprintln!("skipping {test}: {what}");
-}
-
-/// The `host:port` of the test database, as its URL names it, for a proxy to take its place
-/// in the URL. `None` (the prerequisite missing for `test`) when the database is not
-/// reached over TCP or its URL does not name host:port.
-pub fn database_host_port(db: &TestDb, test: &str) -> Option<String> {
-    let cfg: postgres::Config = db.url.parse().unwrap();
-    let hostport = match (cfg.get_hosts().first(), cfg.get_ports().first()) {
-        (Some(postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
-        _ => {
-            prerequisite_missing(test, "the test database is not reached over TCP (a proxy goes between)");
-            return None;
-        }
-    };
-    if !db.url.contains(&hostport) {
-        prerequisite_missing(test, "the test database's URL does not name host:port (a proxy goes between)");
-        return None;
-    }
-    Some(hostport)
-}
-
 /// A response, whatever its status.
 #[derive(Debug)]
 pub struct Resp {
