@@ -165,18 +165,27 @@ fn lock_seat(db: &TestDb, show: &str, seat: &str) -> (postgres::Client, i32) {
     (c, pid)
 }
 
+/// A show `g` of `n` seats, a core whose connections wait `lock_timeout` for a lock, and a
+/// session that keeps `seat` locked (with its pid).
+fn locked_show(
+    label: &str,
+    n: usize,
+    seat: &str,
+    lock_timeout: Duration,
+) -> (TestDb, SeatCore, postgres::Client, i32) {
+    let db = TestDb::new(label);
+    let core =
+        SeatCore::connect(&db.url, Options { pool_size: 2, lock_timeout, ..Options::default() }).unwrap();
+    core.initialize_show("g", &seats(n)).unwrap();
+    let (locker, pid) = lock_seat(&db, "g", seat);
+    (db, core, locker, pid)
+}
+
 /// A seat another transaction keeps locked past the lock timeout fails only the holds that
 /// want it (busy, nothing of them held); the group's other holds are made.
 #[test]
 fn a_seat_locked_elsewhere_fails_only_the_holds_that_want_it() {
-    let db = TestDb::new("group_locked_seat");
-    let core = SeatCore::connect(
-        &db.url,
-        Options { pool_size: 2, lock_timeout: Duration::from_millis(200), ..Options::default() },
-    )
-    .unwrap();
-    core.initialize_show("g", &seats(6)).unwrap();
-    let (locker, _) = lock_seat(&db, "g", "S3");
+    let (db, core, locker, _) = locked_show("group_locked_seat", 6, "S3", Duration::from_millis(200));
     let requests: Vec<(&[&str], i64)> =
         vec![(&["S1"], 60), (&["S3", "S4"], 60), (&["S2"], 60), (&["S3"], 60), (&["S4", "S5"], 60)];
     let answers = core.hold_together("g", &requests);
@@ -201,14 +210,7 @@ fn a_seat_locked_elsewhere_fails_only_the_holds_that_want_it() {
 /// the lock goes.
 #[test]
 fn a_hold_whose_seat_is_locked_waits_alone_after_its_group() {
-    let db = TestDb::new("group_waits_alone");
-    let core = SeatCore::connect(
-        &db.url,
-        Options { pool_size: 2, lock_timeout: Duration::from_secs(60), ..Options::default() },
-    )
-    .unwrap();
-    core.initialize_show("g", &seats(4)).unwrap();
-    let (mut locker, pid) = lock_seat(&db, "g", "S2");
+    let (db, core, mut locker, pid) = locked_show("group_waits_alone", 4, "S2", Duration::from_secs(60));
     let done = AtomicBool::new(false);
     let answers = std::thread::scope(|s| {
         let group = s.spawn(|| {
