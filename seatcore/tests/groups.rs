@@ -185,7 +185,7 @@ fn locked_show(
 /// want it (busy, nothing of them held); the group's other holds are made.
 #[test]
 fn a_seat_locked_elsewhere_fails_only_the_holds_that_want_it() {
-    let (db, core, locker, _) = locked_show("group_locked_seat", 6, "S3", Duration::from_millis(200));
+    let (_db, core, locker, _) = locked_show("group_locked_seat", 6, "S3", Duration::from_millis(200));
     let requests: Vec<(&[&str], i64)> =
         vec![(&["S1"], 60), (&["S3", "S4"], 60), (&["S2"], 60), (&["S3"], 60), (&["S4", "S5"], 60)];
     let answers = core.hold_together("g", &requests);
