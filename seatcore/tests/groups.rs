@@ -242,6 +242,49 @@ fn a_hold_whose_seat_is_locked_waits_alone_after_its_group() {
     assert!(core.audit(Some("g")).unwrap().summary.ok);
 }
 
+/// Holds the core groups by itself: of a group formed in the show's queue, the hold whose
+/// seat another transaction has locked is made alone by its own caller, after the group;
+/// the group's other callers have their answers while it waits for the lock.
+#[test]
+fn a_queued_hold_whose_seat_is_locked_waits_without_holding_up_its_group() {
+    let db = TestDb::new("group_queue_alone");
+    let (wait, pool_size) = (Duration::from_secs(120), 4);
+    let options = Options { pool_size, lock_timeout: wait, statement_timeout: wait, ..Options::default() };
+    let core = SeatCore::connect(&db.url, options).unwrap();
+    core.initialize_show("g", &seats(6)).unwrap();
+    let (mut first_lock, first_pid) = lock_seat(&db, "g", "S5");
+    let (mut second_lock, second_pid) = lock_seat(&db, "g", "S6");
+    let (mut seat_lock, seat_pid) = lock_seat(&db, "g", "S2");
+    let hold = |seat: &'static str| {
+        let core = core.clone();
+        std::thread::spawn(move || core.hold("g", &[seat], 60))
+    };
+    // Two holds alone, each waiting for a lock: the show's two groups are taken.
+    let first = hold("S5");
+    common::wait_for_a_waiter(&db, first_pid, || first.is_finished());
+    let second = hold("S6");
+    common::wait_for_a_waiter(&db, second_pid, || second.is_finished());
+    // Three more queue; the next group takes them all once the first is done.
+    let locked = hold("S2");
+    let (free, also_free) = (hold("S1"), hold("S3"));
+    common::wait_until("three holds queued", || core.holds_queued("g") == 3);
+    first_lock.batch_execute("ROLLBACK").unwrap();
+    common::wait_until("the group's free holds answered", || free.is_finished() && also_free.is_finished());
+    assert_eq!(free.join().unwrap().unwrap().seat_ids, ["S1"]);
+    assert_eq!(also_free.join().unwrap().unwrap().seat_ids, ["S3"]);
+    // S2's hold waits for its lock alone, on its own connection, outside any group.
+    common::wait_for_a_waiter(&db, seat_pid, || locked.is_finished());
+    assert!(!locked.is_finished(), "the hold of the locked seat did not wait for it");
+    seat_lock.batch_execute("ROLLBACK").unwrap();
+    second_lock.batch_execute("ROLLBACK").unwrap();
+    for (h, seat) in [(locked, "S2"), (first, "S5"), (second, "S6")] {
+        assert_eq!(h.join().unwrap().unwrap().seat_ids, [seat]);
+    }
+    assert_eq!(core.stats().hold_groups[1], 1, "one group of 2 or 3: {:?}", core.stats().hold_groups);
+    assert_eq!(core.seat_status("g").unwrap().counts.held, 5);
+    assert!(core.audit(Some("g")).unwrap().summary.ok);
+}
+
 /// A hold whose connection is lost while its statement waits for a seat's lock: the core
 /// retries on a new connection, finds no hold yet, and waits behind the lost statement for
 /// the same lock; the lost statement then takes the seats and commits. The retry answers

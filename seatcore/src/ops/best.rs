@@ -46,7 +46,7 @@ use crate::ops::changes::change;
 use crate::ops::group::{self, Outcome};
 use crate::ops::hold::{find, lost_key_race, try_hold};
 use crate::ops::map::{derived_map, placed_seat};
-use crate::ops::queue::{Grouped, Queues};
+use crate::ops::queue::{Answer, Grouped, Queues};
 use crate::per_process::PerProcess;
 use crate::seat_map::{MapBuilder, MAX_NAME_CHARS};
 use crate::types::Hold;
@@ -175,9 +175,13 @@ impl SeatCore {
         let show_id = validate::show_id(show_id)?;
         let request = BestRequest::checked(count, filters, seconds)?;
         let outcome = if key.is_none() && self.inner.group_holds {
-            self.inner
-                .best_groups
-                .run(self, show_id, request, |core, requests| core.make_best_group(show_id, requests))
+            self.inner.best_groups.run(
+                self,
+                show_id,
+                request,
+                |core, requests| core.make_best_group(show_id, requests),
+                |core, request| core.hold_best_alone(show_id, request, None),
+            )
         } else {
             self.hold_best_alone(show_id, &request, key)
         };
@@ -212,7 +216,14 @@ impl SeatCore {
             .iter()
             .map(|(count, filters, seconds)| BestRequest::checked(*count, filters, *seconds))
             .collect();
-        let answers = crate::ops::queue::together(checked, |valid| self.best_group(show_id, valid));
+        let answers = crate::ops::queue::together(checked, |valid| {
+            let answers = self.best_group(show_id, valid);
+            answers
+                .into_iter()
+                .zip(valid)
+                .map(|(a, r)| a.or_alone(|| self.hold_best_alone(show_id, r, None)))
+                .collect()
+        });
         for answer in &answers {
             self.count_best(answer);
         }
@@ -220,9 +231,9 @@ impl SeatCore {
     }
 
     /// Makes the best-available holds `requests` of one show: alone, or as a group.
-    fn make_best_group(&self, show_id: &str, requests: &[&BestRequest]) -> Vec<Result<Hold>> {
+    fn make_best_group(&self, show_id: &str, requests: &[&BestRequest]) -> Vec<Answer<Hold>> {
         if let [one] = requests {
-            vec![self.hold_best_alone(show_id, one, None)]
+            vec![Answer::Made(self.hold_best_alone(show_id, one, None))]
         } else {
             self.best_group(show_id, requests)
         }
@@ -305,8 +316,9 @@ impl SeatCore {
     /// copy, the blocks chosen in queue order (each among the seats the ones before it left),
     /// then all held by one grouped hold (`ops::group`). A request that finds no block
     /// while blocks of other groups are in flight, or whose block lost a seat to another
-    /// process or a plain hold, goes again alone once the group is done. Answers in order.
-    fn best_group(&self, show_id: &str, requests: &[&BestRequest]) -> Vec<Result<Hold>> {
+    /// process or a plain hold, is left to be made alone by its caller once the group is
+    /// done. Answers in order.
+    fn best_group(&self, show_id: &str, requests: &[&BestRequest]) -> Vec<Answer<Hold>> {
         let slot = self.inner.copies.slot(show_id);
         let mut answers: Vec<Option<Result<Hold>>> = requests.iter().map(|_| None).collect();
         let outcome = self.with_conn(OnLost::Retry, |c, attempt| {
@@ -372,17 +384,18 @@ impl SeatCore {
         });
         match outcome {
             Ok(again) => {
+                let mut answers: Vec<Answer<Hold>> =
+                    answers.into_iter().map(|a| Answer::Made(a.unwrap_or(Err(Error::Busy(None))))).collect();
                 for i in again {
-                    answers[i] = Some(self.hold_best_alone(show_id, requests[i], None));
+                    answers[i] = Answer::Alone;
                 }
+                answers
             }
-            Err(e) => {
-                for answer in answers.iter_mut().filter(|a| a.is_none()) {
-                    *answer = Some(Err(group::shared(&e)));
-                }
-            }
+            Err(e) => answers
+                .into_iter()
+                .map(|a| Answer::Made(a.unwrap_or_else(|| Err(group::shared(&e)))))
+                .collect(),
         }
-        answers.into_iter().map(|a| a.unwrap_or(Err(Error::Busy(None)))).collect()
     }
 }
 

@@ -8,7 +8,8 @@
 //!   2. the holds are decided in queue order: a hold wins when each of its seats is locked
 //!      and not claimed by an earlier winner of the group;
 //!   3. the winners are recorded (seats, holds, change log);
-//!   4. the transaction commits, and only then does any caller get its answer.
+//!   4. the transaction commits, and only then does any caller get its answer (each
+//!      winner's as soon as the group has committed).
 //!
 //! A group of up to [`ONE_CALL_SEATS`] seats does steps 1 to 4 in one call of the database
 //! function `seatcore_hold_group` (one round trip); a bigger one in a transaction of one
@@ -18,9 +19,10 @@
 //! So each hold stays all-or-none and independent: a hold is refused only for a seat that
 //! is taken or that an earlier hold of the group won. A hold that lost only for seats that
 //! were not taken (locked by another transaction, or freed since the lock statement's
-//! snapshot) is made alone after the group, where it waits for a lock as any single hold
-//! does. Holds with a request key are made alone (their lookup of an earlier request is per
-//! key).
+//! snapshot) is left to its caller ([`Answer::Alone`]), who makes it with the single-hold
+//! statement once the group is done, on its own connection, waiting for a lock as any
+//! single hold does: it is decided after the group's winners, and holds up none of them.
+//! Holds with a request key are made alone (their lookup of an earlier request is per key).
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,7 +33,7 @@ use uuid::Uuid;
 use crate::error::InputError;
 use crate::error::{Error, Result};
 use crate::ops::hold::{asked_seats, refused_on_retry, try_hold};
-use crate::ops::queue::{together, Grouped, Queues, MAX_GROUP};
+use crate::ops::queue::{together, Answer, Grouped, Queues, MAX_GROUP};
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
 
@@ -66,27 +68,39 @@ pub(crate) type Groups = Queues<Request, Hold>;
 impl SeatCore {
     /// Makes a hold as part of a group of the show's holds that arrive together.
     pub(crate) fn hold_grouped(&self, show_id: &str, request: Request) -> Result<Hold> {
-        self.inner.groups.run(self, show_id, request, |core, requests| core.make_group(show_id, requests))
+        self.inner.groups.run(
+            self,
+            show_id,
+            request,
+            |core, requests| core.make_group(show_id, requests),
+            |core, request| core.hold_alone(show_id, request),
+        )
     }
 
     /// Makes the holds `requests` of one show: alone with the single-hold statement, or as
     /// a group.
-    fn make_group(&self, show_id: &str, requests: &[&Request]) -> Vec<Result<Hold>> {
+    fn make_group(&self, show_id: &str, requests: &[&Request]) -> Vec<Answer<Hold>> {
         if let [one] = requests {
-            vec![self.with_conn(OnLost::Retry, |c, attempt| {
-                if attempt > 0 {
-                    if let Some(hold) = crate::ops::hold::find(&mut c.client, show_id, one.hold_id, None)? {
-                        return Ok(hold);
-                    }
-                }
-                let answer = try_hold(&mut c.client, show_id, &one.seat_ids, one.seconds, one.hold_id, None);
-                let hold = refused_on_retry(&mut c.client, show_id, one.hold_id, attempt, answer)??;
-                self.notify_changes(&mut c.client);
-                Ok(hold)
-            })]
+            vec![Answer::Made(self.hold_alone(show_id, one))]
         } else {
             self.hold_group(show_id, requests)
         }
+    }
+
+    /// Makes one hold with the single-hold statement, which waits for a seat's lock.
+    fn hold_alone(&self, show_id: &str, request: &Request) -> Result<Hold> {
+        let Request { ref seat_ids, seconds, hold_id } = *request;
+        self.with_conn(OnLost::Retry, |c, attempt| {
+            if attempt > 0 {
+                if let Some(hold) = crate::ops::hold::find(&mut c.client, show_id, hold_id, None)? {
+                    return Ok(hold);
+                }
+            }
+            let answer = try_hold(&mut c.client, show_id, seat_ids, seconds, hold_id, None);
+            let hold = refused_on_retry(&mut c.client, show_id, hold_id, attempt, answer)??;
+            self.notify_changes(&mut c.client);
+            Ok(hold)
+        })
     }
 
     /// Holds seats of one show for several requests at once, in one transaction: each
@@ -114,7 +128,10 @@ impl SeatCore {
             })
             .collect();
         let count = checked.iter().filter(|r| r.is_ok()).count();
-        let answers = together(checked, |valid| self.hold_group(show_id, valid));
+        let answers = together(checked, |valid| {
+            let answers = self.hold_group(show_id, valid);
+            answers.into_iter().zip(valid).map(|(a, r)| a.or_alone(|| self.hold_alone(show_id, r))).collect()
+        });
         if count > 0 {
             self.inner.groups.sizes().count(count);
         }
@@ -124,48 +141,60 @@ impl SeatCore {
         answers
     }
 
-    /// Makes the holds of one show in one transaction; an answer per request, in order.
-    fn hold_group(&self, show_id: &str, requests: &[&Request]) -> Vec<Result<Hold>> {
-        let mut answers: Vec<Option<Result<Hold>>> = requests.iter().map(|_| None).collect();
+    /// Makes the holds of one show in one transaction; an answer per request, in order. A
+    /// hold that lost only for seats that were not taken is left to be made alone.
+    fn hold_group(&self, show_id: &str, requests: &[&Request]) -> Vec<Answer<Hold>> {
+        let mut answers: Vec<Option<Answer<Hold>>> = requests.iter().map(|_| None).collect();
         let outcome = self.with_conn(OnLost::Retry, |c, attempt| {
             if attempt > 0 {
                 // The lost attempt may have committed: its winners exist; the others go again.
                 for (i, r) in requests.iter().enumerate() {
                     if answers[i].is_none() {
                         if let Some(hold) = crate::ops::hold::find(&mut c.client, show_id, r.hold_id, None)? {
-                            answers[i] = Some(Ok(hold));
+                            answers[i] = Some(Answer::Made(Ok(hold)));
                         }
                     }
                 }
             }
             let open: Vec<usize> = (0..requests.len()).filter(|&i| answers[i].is_none()).collect();
             let decided = group_transaction(&mut c.client, show_id, requests, &open)?;
+            // The group is durable: its outcomes are kept before anything else can fail, but
+            // for a refusal on a retry, which may be the lost attempt's own hold, committed
+            // while this attempt waited (it goes again when the lookup fails).
+            let mut refused = Vec::new();
             for (i, outcome) in open.into_iter().zip(decided) {
-                let r = requests[i];
-                let answer = match outcome {
-                    Outcome::Decided(answer) => answer,
-                    Outcome::Again => {
-                        match try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None) {
-                            // The hold may have been made before the connection went: the
-                            // attempt goes again, and looks for it by its id first.
-                            Err(e) if c.client.is_closed() => return Err(e),
-                            answer => answer,
-                        }
+                match outcome {
+                    Outcome::Decided(Err(e @ Error::SeatsUnavailable { .. })) if attempt > 0 => {
+                        refused.push((i, e))
                     }
-                };
-                answers[i] = Some(refused_on_retry(&mut c.client, show_id, r.hold_id, attempt, answer)?);
+                    Outcome::Decided(answer) => answers[i] = Some(Answer::Made(answer)),
+                    Outcome::Again => answers[i] = Some(Answer::Alone),
+                }
             }
             self.notify_changes(&mut c.client);
+            for (i, refusal) in refused {
+                let found = crate::ops::hold::find(&mut c.client, show_id, requests[i].hold_id, None)?;
+                answers[i] = Some(Answer::Made(found.ok_or(refusal)));
+            }
             Ok(())
         });
         answers
             .into_iter()
             .map(|a| match (&outcome, a) {
                 (_, Some(answer)) => answer,
-                (Err(e), None) => Err(shared(e)),
-                (Ok(()), None) => Err(Error::Busy(None)),
+                (Err(e), None) => Answer::Made(Err(shared(e))),
+                (Ok(()), None) => Answer::Made(Err(Error::Busy(None))),
             })
             .collect()
+    }
+}
+
+#[cfg(feature = "test-support")]
+impl SeatCore {
+    /// How many holds of the show wait in its queue for a group.
+    #[doc(hidden)]
+    pub fn holds_queued(&self, show_id: &str) -> usize {
+        self.inner.groups.queued(show_id)
     }
 }
 

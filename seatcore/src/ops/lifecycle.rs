@@ -9,12 +9,13 @@
 //! call is made there, its hold row then its seats locked in seat-map order (the rule of
 //! every statement, see `ops`), the holds taken in order of hold id so that two groups
 //! never wait for each other in a cycle. Every other request of the group (a hold near its
-//! expiry, missing, or whose seats do not carry it) is made alone after the group has
-//! committed, by the statements that judge it by the clock once its row is locked: its
-//! answer is the one it would have had alone a moment later. A group that waits for a lock
-//! past the lock timeout (another transaction keeps a hold row or a seat locked) writes
-//! nothing, and each of its requests is made alone: only those that want the locked rows
-//! fail as busy. Each caller gets its answer once its change is durable.
+//! expiry, missing, or whose seats do not carry it) is made alone by its caller once the
+//! group has committed, by the statements that judge it by the clock once its row is
+//! locked: its answer is the one it would have had alone a moment later. A group that waits
+//! for a lock past the lock timeout (another transaction keeps a hold row or a seat locked)
+//! writes nothing, and each caller makes its request alone: only those that want the locked
+//! rows fail as busy, the others after the group's wait. Each caller gets its answer once
+//! its change is durable.
 
 use postgres::types::{ToSql, Type};
 use uuid::Uuid;
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use crate::error::{is_lock_timeout, Result};
 use crate::ops::extend::is_assertion;
 use crate::ops::group::shared;
-use crate::ops::queue::{Grouped, Queues};
+use crate::ops::queue::{Answer, Grouped, Queues};
 use crate::ops::release_seats::SeatsReleased;
 use crate::types::Hold;
 use crate::{bump, OnLost, SeatCore};
@@ -141,7 +142,7 @@ pub(crate) type PartialReleases = Queues<PartialRelease, SeatsReleased>;
 
 impl SeatCore {
     /// Makes the extensions `requests` of one show: alone, or as a group.
-    pub(crate) fn make_extensions(&self, show_id: &str, requests: &[&Extension]) -> Vec<Result<Hold>> {
+    pub(crate) fn make_extensions(&self, show_id: &str, requests: &[&Extension]) -> Vec<Answer<Hold>> {
         let secs: Vec<f64> = requests.iter().map(|r| r.seconds as f64).collect();
         let life = self.inner.max_hold_life.as_secs_f64();
         self.make_lifecycle_group(
@@ -163,7 +164,7 @@ impl SeatCore {
         &self,
         show_id: &str,
         requests: &[&PartialRelease],
-    ) -> Vec<Result<SeatsReleased>> {
+    ) -> Vec<Answer<SeatsReleased>> {
         let mut release_of: Vec<i64> = Vec::new();
         let mut seat_ids: Vec<&str> = Vec::new();
         for (n, r) in requests.iter().enumerate() {
@@ -190,7 +191,7 @@ impl SeatCore {
     }
 
     /// Makes the releases of whole holds `requests` of one show: alone, or as a group.
-    pub(crate) fn make_releases(&self, show_id: &str, requests: &[&Release]) -> Vec<Result<()>> {
+    pub(crate) fn make_releases(&self, show_id: &str, requests: &[&Release]) -> Vec<Answer<()>> {
         self.make_lifecycle_group(
             show_id,
             requests,
@@ -200,11 +201,11 @@ impl SeatCore {
         )
     }
 
-    /// Makes `requests` alone (one) or by their group statement ([`OnHold`]; `more` its
+    /// Makes `requests` `alone` (one) or by their group statement ([`OnHold`]; `more` its
     /// parameters after the show and the holds), whose rows are the requests it made, each
-    /// answered by `answer`; every other request is then made `alone`, every request when
-    /// the statement waited for a lock past the lock timeout. Any other failure of the
-    /// statement fails every request.
+    /// answered by `answer`; every other request is left to be made alone by its caller,
+    /// every request when the statement waited for a lock past the lock timeout. Any other
+    /// failure of the statement fails every request.
     fn make_lifecycle_group<R: OnHold, A>(
         &self,
         show_id: &str,
@@ -212,10 +213,10 @@ impl SeatCore {
         more: &[(&(dyn ToSql + Sync), Type)],
         answer: impl Fn(&R, &postgres::Row) -> A,
         alone: impl Fn(&R) -> Result<A>,
-    ) -> Vec<Result<A>> {
+    ) -> Vec<Answer<A>> {
         match requests {
             [] => return Vec::new(),
-            [one] => return vec![alone(one)],
+            [one] => return vec![Answer::Made(alone(one))],
             _ => {}
         }
         let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id()).collect();
@@ -236,17 +237,16 @@ impl SeatCore {
             }
             Ok(rows)
         });
-        let mut answers: Vec<Option<Result<A>>> = requests.iter().map(|_| None).collect();
-        match made {
-            Ok(rows) => {
-                for row in &rows {
-                    let i = row.get::<_, i32>(0) as usize - 1;
-                    answers[i] = Some(Ok(answer(requests[i], row)));
-                }
-            }
-            Err(e) => return requests.iter().map(|_| Err(shared(&e))).collect(),
+        let rows = match made {
+            Ok(rows) => rows,
+            Err(e) => return requests.iter().map(|_| Answer::Made(Err(shared(&e)))).collect(),
+        };
+        let mut answers: Vec<Answer<A>> = requests.iter().map(|_| Answer::Alone).collect();
+        for row in &rows {
+            let i = row.get::<_, i32>(0) as usize - 1;
+            answers[i] = Answer::Made(Ok(answer(requests[i], row)));
         }
-        answers.into_iter().zip(requests).map(|(a, r)| a.unwrap_or_else(|| alone(r))).collect()
+        answers
     }
 }
 
@@ -257,7 +257,8 @@ impl SeatCore {
     #[doc(hidden)]
     pub fn extend_together(&self, show_id: &str, requests: &[(&str, i64)]) -> Vec<Result<Hold>> {
         together(show_id, requests.iter().map(|(id, secs)| Extension::checked(id, *secs)), |valid| {
-            self.make_extensions(show_id, valid)
+            let answers = self.make_extensions(show_id, valid);
+            in_order(answers, valid, |r| self.extend_alone(show_id, r.hold_id, r.seconds))
         })
     }
 
@@ -271,7 +272,8 @@ impl SeatCore {
         requests: &[(&str, &[&str])],
     ) -> Vec<Result<SeatsReleased>> {
         together(show_id, requests.iter().map(|(id, seats)| PartialRelease::checked(id, seats)), |valid| {
-            self.make_partial_releases(show_id, valid)
+            let answers = self.make_partial_releases(show_id, valid);
+            in_order(answers, valid, |r| self.release_seats_alone(show_id, r.hold_id, &r.seat_ids))
         })
     }
 }
@@ -283,9 +285,20 @@ impl SeatCore {
     #[doc(hidden)]
     pub fn release_together(&self, show_id: &str, hold_ids: &[&str]) -> Vec<Result<()>> {
         together(show_id, hold_ids.iter().map(|id| Release::checked(id)), |valid| {
-            self.make_releases(show_id, valid)
+            let answers = self.make_releases(show_id, valid);
+            in_order(answers, valid, |r| self.release_alone(show_id, r.hold_id))
         })
     }
+}
+
+/// A group's answers, in order, those it left made `alone` one after another, in order.
+#[cfg(feature = "test-support")]
+fn in_order<R, A>(
+    answers: Vec<Answer<A>>,
+    requests: &[&R],
+    alone: impl Fn(&R) -> Result<A>,
+) -> Vec<Result<A>> {
+    answers.into_iter().zip(requests).map(|(a, r)| a.or_alone(|| alone(r))).collect()
 }
 
 /// The answers, in order, to `checked` requests of show `show_id`: a bad one answered by

@@ -37,12 +37,32 @@ pub(crate) trait Grouped {
     }
 }
 
+/// A group's answer to one of its requests.
+pub(crate) enum Answer<A> {
+    /// Made or refused in the group.
+    Made(Result<A>),
+    /// Left to its caller, to make alone on its own thread and connection once the group is
+    /// done (a request that may wait for a lock another transaction holds): it never holds
+    /// up the group's other requests, nor a group's room in its show's queue.
+    Alone,
+}
+
+impl<A> Answer<A> {
+    /// The answer, the request made by `alone` when the group left it.
+    pub(crate) fn or_alone(self, alone: impl FnOnce() -> Result<A>) -> Result<A> {
+        match self {
+            Answer::Made(answer) => answer,
+            Answer::Alone => alone(),
+        }
+    }
+}
+
 /// A request in a show's queue, and its answer once its group is done.
 struct Ticket<R, A> {
     request: R,
     /// The caller's deadline: its group gives up waiting at the earliest of its requests'.
     deadline: Option<std::time::Instant>,
-    answer: Mutex<Option<Result<A>>>,
+    answer: Mutex<Option<Answer<A>>>,
     /// Signalled (under the lane's lock) when its answer is in, or when it heads the queue
     /// and there is room for a group: each waiter is woken for its own reasons only.
     ready: Condvar,
@@ -121,6 +141,14 @@ impl<R: Grouped, A> Queues<R, A> {
         &self.sizes
     }
 
+    /// How many requests of the show wait in its queue.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn queued(&self, show_id: &str) -> usize {
+        let lanes = self.lanes.get();
+        let lanes = lock(&lanes);
+        lanes.get(show_id).map_or(0, |lane| lock(&lane.state).queue.len())
+    }
+
     fn lane(&self, show_id: &str) -> Arc<Lane<R, A>> {
         let lanes = self.lanes.get();
         let mut lanes = lock(&lanes);
@@ -137,16 +165,19 @@ impl<R: Grouped, A> Queues<R, A> {
     /// Makes `request` as part of a group of the show's requests that arrive together
     /// when the core groups them (`group_holds`; else alone, as a group of one): `make`
     /// makes a group (with a handle cut short by the group's earliest deadline) and
-    /// answers each of its requests, in order.
+    /// answers each of its requests, in order; a request it leaves [`Answer::Alone`] is
+    /// made by `alone`, with the caller's own handle, once the group is done.
     pub(crate) fn run(
         &self,
         core: &SeatCore,
         show_id: &str,
         request: R,
-        make: impl Fn(&SeatCore, &[&R]) -> Vec<Result<A>>,
+        make: impl Fn(&SeatCore, &[&R]) -> Vec<Answer<A>>,
+        alone: impl FnOnce(&SeatCore, &R) -> Result<A>,
     ) -> Result<A> {
         if !core.inner.group_holds {
-            return make(core, &[&request]).pop().expect("one answer per request");
+            let answer = make(core, &[&request]).pop().expect("one answer per request");
+            return answer.or_alone(|| alone(core, &request));
         }
         let lane = self.lane(show_id);
         let ticket = Arc::new(Ticket {
@@ -158,8 +189,10 @@ impl<R: Grouped, A> Queues<R, A> {
         let mut state = lock(&lane.state);
         state.queue.push(Arc::clone(&ticket));
         loop {
-            if let Some(answer) = lock(&ticket.answer).take() {
-                return answer;
+            let answered = lock(&ticket.answer).take();
+            if let Some(answer) = answered {
+                drop(state);
+                return answer.or_alone(|| alone(core, &ticket.request));
             }
             let queued = state.queue.iter().any(|t| Arc::ptr_eq(t, &ticket));
             let now = std::time::Instant::now();
@@ -170,7 +203,7 @@ impl<R: Grouped, A> Queues<R, A> {
                 // group, it would cut the group's wait for a connection short for all.
                 state.queue.retain(|t| {
                     if passed(t) {
-                        *lock(&t.answer) = Some(Err(deadline_passed()));
+                        *lock(&t.answer) = Some(Answer::Made(Err(deadline_passed())));
                         t.ready.notify_one();
                     }
                     !passed(t)
@@ -264,7 +297,7 @@ impl<R, A> Drop for Finished<'_, R, A> {
         for t in self.group {
             let mut answer = lock(&t.answer);
             if answer.is_none() {
-                *answer = Some(Err(Error::Busy(None)));
+                *answer = Some(Answer::Made(Err(Error::Busy(None))));
             }
         }
         let mut state = lock(&self.lane.state);
