@@ -285,17 +285,24 @@ fn a_queued_hold_whose_seat_is_locked_waits_without_holding_up_its_group() {
     assert!(core.audit(Some("g")).unwrap().summary.ok);
 }
 
-/// A hold whose connection is lost while its statement waits for a seat's lock: the core
-/// retries on a new connection, finds no hold yet, and waits behind the lost statement for
-/// the same lock; the lost statement then takes the seats and commits. The retry answers
-/// with that hold, never with a refusal for the hold's own seats. Made alone (grouping off,
-/// and on with the hold arriving alone) and as the hold of a group that waits alone after it.
+/// A hold whose connection is lost while its statement waits for a lock: the core retries
+/// on a new connection, finds no hold yet, and waits behind the lost statement for a seat's
+/// lock; the lost statement then makes the hold and commits. The retry answers with that
+/// hold, never with a refusal for the hold's own seats. Made alone (grouping off, and on
+/// with the hold arriving alone), as the hold of a group that waits alone after it, and in
+/// a group whose own statement was lost (waiting to record its winners), whose retry finds
+/// the seats locked by the lost group.
 #[test]
 fn a_retry_that_waited_behind_its_lost_attempt_answers_with_its_hold() {
     const TEST: &str = "a_retry_that_waited_behind_its_lost_attempt_answers_with_its_hold";
-    for (case, group_holds, together) in
-        [("alone", false, false), ("arrived alone", true, false), ("group", true, true)]
-    {
+    const SEAT: &str = "SELECT 1 FROM seats WHERE show_id = 'r' AND seat_id = 'S1' FOR UPDATE";
+    const RECORDS: &str = "LOCK TABLE changes IN SHARE MODE";
+    for (case, group_holds, together, lost, blocker) in [
+        ("alone", false, false, "seatcore_hold_many(", SEAT),
+        ("arrived alone", true, false, "seatcore_hold_many(", SEAT),
+        ("alone after its group", true, true, "seatcore_hold_many(", SEAT),
+        ("group", true, true, "seatcore_hold_group(", RECORDS),
+    ] {
         let db = TestDb::new("group_lost_retry");
         let Some(hostport) = seatcore::testing::database_host_port(&db, TEST) else {
             return;
@@ -324,8 +331,9 @@ fn a_retry_that_waited_behind_its_lost_attempt_answers_with_its_hold() {
                 .unwrap()
                 .get(0)
         };
-        let (mut locker, _) = lock_seat(&db, "r", "S1");
-        proxy.lose_reply_to("seatcore_hold_many(");
+        let mut locker = db.client();
+        locker.batch_execute(&format!("BEGIN; {blocker}")).unwrap();
+        proxy.lose_reply_to(lost);
         let answers = std::thread::scope(|s| {
             let holding = s.spawn(|| {
                 if together {
@@ -334,7 +342,7 @@ fn a_retry_that_waited_behind_its_lost_attempt_answers_with_its_hold() {
                     vec![core.hold("r", &["S1", "S2"], 60)]
                 }
             });
-            common::wait_until("the hold's statement to wait for S1", || waiting() == 1);
+            common::wait_until("the hold's statement to wait for a lock", || waiting() == 1);
             assert_eq!(proxy.cut(), 1, "{case}: one connection lost its reply");
             common::wait_until("the retry to wait behind the lost statement", || waiting() == 2);
             locker.batch_execute("ROLLBACK").unwrap();

@@ -41,7 +41,7 @@ use postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::best::{Filters, Model, ModelBuilder, State, MAX_COUNT};
-use crate::error::{Error, InputError, Result};
+use crate::error::{classify, DbFailure, Error, InputError, Result};
 use crate::ops::changes::change;
 use crate::ops::group::{self, Outcome};
 use crate::ops::hold::{find, lost_key_race, try_hold};
@@ -302,6 +302,12 @@ impl SeatCore {
                             return Ok(hold);
                         }
                         lost += 1;
+                    }
+                    // The hold's own id is taken: an attempt of this request whose connection
+                    // was lost (in a group, before this request was left to its caller) made
+                    // it in the meantime.
+                    Err(Error::Database(e)) if classify(&e) == DbFailure::UniqueViolation => {
+                        return find(&mut c.client, show_id, hold_id, None)?.ok_or(Error::Database(e));
                     }
                     // Taken since the copy was brought up to date: the next round sees it.
                     Err(Error::SeatsUnavailable { .. }) => lost += 1,

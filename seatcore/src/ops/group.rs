@@ -161,13 +161,16 @@ impl SeatCore {
             // The group is durable: its outcomes are kept before anything else can fail, but
             // for a refusal on a retry, which may be the lost attempt's own hold, committed
             // while this attempt waited (it goes again when the lookup fails).
-            let mut refused = Vec::new();
+            let (mut refused, mut again) = (Vec::new(), Vec::new());
             for (i, outcome) in open.into_iter().zip(decided) {
                 match outcome {
                     Outcome::Decided(Err(e @ Error::SeatsUnavailable { .. })) if attempt > 0 => {
                         refused.push((i, e))
                     }
                     Outcome::Decided(answer) => answers[i] = Some(Answer::Made(answer)),
+                    // On a retry, a seat passed over may be locked by the lost attempt, still
+                    // committing this very hold: made here, where a refusal is looked up.
+                    Outcome::Again if attempt > 0 => again.push(i),
                     Outcome::Again => answers[i] = Some(Answer::Alone),
                 }
             }
@@ -175,6 +178,17 @@ impl SeatCore {
             for (i, refusal) in refused {
                 let found = crate::ops::hold::find(&mut c.client, show_id, requests[i].hold_id, None)?;
                 answers[i] = Some(Answer::Made(found.ok_or(refusal)));
+            }
+            for i in again {
+                let r = requests[i];
+                let answer = match try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None) {
+                    // Lost again: the next attempt looks for the hold by its id first.
+                    Err(e) if c.client.is_closed() => return Err(e),
+                    answer => answer,
+                };
+                answers[i] =
+                    Some(Answer::Made(refused_on_retry(&mut c.client, show_id, r.hold_id, attempt, answer)?));
+                self.notify_changes(&mut c.client);
             }
             Ok(())
         });
