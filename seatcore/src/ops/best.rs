@@ -175,13 +175,7 @@ impl SeatCore {
         let show_id = validate::show_id(show_id)?;
         let request = BestRequest::checked(count, filters, seconds)?;
         let outcome = if key.is_none() && self.inner.group_holds {
-            self.inner.best_groups.run(
-                self,
-                show_id,
-                request,
-                |core, requests| core.make_best_group(show_id, requests),
-                |core, request| core.hold_best_alone(show_id, request, None),
-            )
+            self.inner.best_groups.run(self, show_id, request)
         } else {
             self.hold_best_alone(show_id, &request, key)
         };
@@ -428,8 +422,15 @@ impl BestRequest {
 }
 
 impl Grouped for BestRequest {
+    type Made = Hold;
     fn weight(&self) -> usize {
         self.count
+    }
+    fn make(core: &SeatCore, show_id: &str, requests: &[&BestRequest]) -> Vec<Answer<Hold>> {
+        core.make_best_group(show_id, requests)
+    }
+    fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Hold> {
+        core.hold_best_alone(show_id, self, None)
     }
 }
 

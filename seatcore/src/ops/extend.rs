@@ -153,13 +153,7 @@ impl SeatCore {
     pub fn extend(&self, show_id: &str, hold_id: &str, seconds: i64) -> Result<Hold> {
         let show_id = validate::show_id(show_id)?;
         let request = Extension::checked(hold_id, seconds)?;
-        self.inner.extensions.run(
-            self,
-            show_id,
-            request,
-            |core, requests| core.make_extensions(show_id, requests),
-            |core, r| core.extend_alone(show_id, r.hold_id, r.seconds),
-        )
+        self.inner.extensions.run(self, show_id, request)
     }
 
     /// Extends one hold by its own statements (checked input).

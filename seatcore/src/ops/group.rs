@@ -57,8 +57,15 @@ pub(crate) struct Request {
 }
 
 impl Grouped for Request {
+    type Made = Hold;
     fn weight(&self) -> usize {
         self.seat_ids.len()
+    }
+    fn make(core: &SeatCore, show_id: &str, requests: &[&Request]) -> Vec<Answer<Hold>> {
+        core.make_group(show_id, requests)
+    }
+    fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Hold> {
+        core.hold_alone(show_id, self)
     }
 }
 
@@ -68,13 +75,7 @@ pub(crate) type Groups = Queues<Request, Hold>;
 impl SeatCore {
     /// Makes a hold as part of a group of the show's holds that arrive together.
     pub(crate) fn hold_grouped(&self, show_id: &str, request: Request) -> Result<Hold> {
-        self.inner.groups.run(
-            self,
-            show_id,
-            request,
-            |core, requests| core.make_group(show_id, requests),
-            |core, request| core.hold_alone(show_id, request),
-        )
+        self.inner.groups.run(self, show_id, request)
     }
 
     /// Makes the holds `requests` of one show: alone with the single-hold statement, or as

@@ -82,7 +82,15 @@ pub(crate) struct Extension {
     pub(crate) seconds: i64,
 }
 
-impl Grouped for Extension {}
+impl Grouped for Extension {
+    type Made = Hold;
+    fn make(core: &SeatCore, show_id: &str, requests: &[&Extension]) -> Vec<Answer<Hold>> {
+        core.make_extensions(show_id, requests)
+    }
+    fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Hold> {
+        core.extend_alone(show_id, self.hold_id, self.seconds)
+    }
+}
 
 impl Extension {
     /// The request `extend` takes: `seconds` checked like a hold's; a hold id that is not a
@@ -111,8 +119,15 @@ impl PartialRelease {
 }
 
 impl Grouped for PartialRelease {
+    type Made = SeatsReleased;
     fn weight(&self) -> usize {
         self.seat_ids.len()
+    }
+    fn make(core: &SeatCore, show_id: &str, requests: &[&PartialRelease]) -> Vec<Answer<SeatsReleased>> {
+        core.make_partial_releases(show_id, requests)
+    }
+    fn alone(&self, core: &SeatCore, show_id: &str) -> Result<SeatsReleased> {
+        core.release_seats_alone(show_id, self.hold_id, &self.seat_ids)
     }
 }
 
@@ -121,7 +136,15 @@ pub(crate) struct Release {
     pub(crate) hold_id: Uuid,
 }
 
-impl Grouped for Release {}
+impl Grouped for Release {
+    type Made = ();
+    fn make(core: &SeatCore, show_id: &str, requests: &[&Release]) -> Vec<Answer<()>> {
+        core.make_releases(show_id, requests)
+    }
+    fn alone(&self, core: &SeatCore, show_id: &str) -> Result<()> {
+        core.release_alone(show_id, self.hold_id)
+    }
+}
 
 impl Release {
     /// The request `release` takes: a hold id that is not a UUID is simply not found.
@@ -257,8 +280,7 @@ impl SeatCore {
     #[doc(hidden)]
     pub fn extend_together(&self, show_id: &str, requests: &[(&str, i64)]) -> Vec<Result<Hold>> {
         together(show_id, requests.iter().map(|(id, secs)| Extension::checked(id, *secs)), |valid| {
-            let answers = self.make_extensions(show_id, valid);
-            in_order(answers, valid, |r| self.extend_alone(show_id, r.hold_id, r.seconds))
+            in_order(self, show_id, valid)
         })
     }
 
@@ -272,8 +294,7 @@ impl SeatCore {
         requests: &[(&str, &[&str])],
     ) -> Vec<Result<SeatsReleased>> {
         together(show_id, requests.iter().map(|(id, seats)| PartialRelease::checked(id, seats)), |valid| {
-            let answers = self.make_partial_releases(show_id, valid);
-            in_order(answers, valid, |r| self.release_seats_alone(show_id, r.hold_id, &r.seat_ids))
+            in_order(self, show_id, valid)
         })
     }
 }
@@ -285,20 +306,17 @@ impl SeatCore {
     #[doc(hidden)]
     pub fn release_together(&self, show_id: &str, hold_ids: &[&str]) -> Vec<Result<()>> {
         together(show_id, hold_ids.iter().map(|id| Release::checked(id)), |valid| {
-            let answers = self.make_releases(show_id, valid);
-            in_order(answers, valid, |r| self.release_alone(show_id, r.hold_id))
+            in_order(self, show_id, valid)
         })
     }
 }
 
-/// A group's answers, in order, those it left made `alone` one after another, in order.
+/// The answers, in order, of `requests` made as one group, those it left alone made one
+/// after another, in order.
 #[cfg(feature = "test-support")]
-fn in_order<R, A>(
-    answers: Vec<Answer<A>>,
-    requests: &[&R],
-    alone: impl Fn(&R) -> Result<A>,
-) -> Vec<Result<A>> {
-    answers.into_iter().zip(requests).map(|(a, r)| a.or_alone(|| alone(r))).collect()
+pub(crate) fn in_order<R: Grouped>(core: &SeatCore, show_id: &str, requests: &[&R]) -> Vec<Result<R::Made>> {
+    let answers = R::make(core, show_id, requests);
+    answers.into_iter().zip(requests).map(|(a, r)| a.or_alone(|| r.alone(core, show_id))).collect()
 }
 
 /// The answers, in order, to `checked` requests of show `show_id`: a bad one answered by

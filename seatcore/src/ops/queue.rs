@@ -31,10 +31,16 @@ pub const MAX_GROUP: usize = 256;
 const MAX_GROUP_WEIGHT: usize = 10_000;
 
 /// A request that can be made in a group: its weight counts towards [`MAX_GROUP_WEIGHT`].
-pub(crate) trait Grouped {
+pub(crate) trait Grouped: Sized {
+    /// What a request made answers.
+    type Made;
     fn weight(&self) -> usize {
         1
     }
+    /// Makes `requests` of show `show_id` (a group, or one alone) and answers each, in order.
+    fn make(core: &SeatCore, show_id: &str, requests: &[&Self]) -> Vec<Answer<Self::Made>>;
+    /// Makes this request alone: one that its group left to its caller.
+    fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Self::Made>;
 }
 
 /// A group's answer to one of its requests.
@@ -135,7 +141,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl<R: Grouped, A> Queues<R, A> {
+impl<R: Grouped<Made = A>, A> Queues<R, A> {
     /// How many groups had 1, 2-3, 4-7, ... requests (see [`GROUP_SIZE_BUCKETS`]).
     pub(crate) fn sizes(&self) -> &GroupSizes {
         &self.sizes
@@ -163,21 +169,15 @@ impl<R: Grouped, A> Queues<R, A> {
     }
 
     /// Makes `request` as part of a group of the show's requests that arrive together
-    /// when the core groups them (`group_holds`; else alone, as a group of one): `make`
-    /// makes a group (with a handle cut short by the group's earliest deadline) and
-    /// answers each of its requests, in order; a request it leaves [`Answer::Alone`] is
-    /// made by `alone`, with the caller's own handle, once the group is done.
-    pub(crate) fn run(
-        &self,
-        core: &SeatCore,
-        show_id: &str,
-        request: R,
-        make: impl Fn(&SeatCore, &[&R]) -> Vec<Answer<A>>,
-        alone: impl FnOnce(&SeatCore, &R) -> Result<A>,
-    ) -> Result<A> {
+    /// when the core groups them (`group_holds`; else alone, as a group of one):
+    /// [`Grouped::make`] makes a group (with a handle cut short by the group's earliest
+    /// deadline) and answers each of its requests, in order; a request it leaves
+    /// [`Answer::Alone`] is made by [`Grouped::alone`], with the caller's own handle, once
+    /// the group is done.
+    pub(crate) fn run(&self, core: &SeatCore, show_id: &str, request: R) -> Result<A> {
         if !core.inner.group_holds {
-            let answer = make(core, &[&request]).pop().expect("one answer per request");
-            return answer.or_alone(|| alone(core, &request));
+            let answer = R::make(core, show_id, &[&request]).pop().expect("one answer per request");
+            return answer.or_alone(|| request.alone(core, show_id));
         }
         let lane = self.lane(show_id);
         let ticket = Arc::new(Ticket {
@@ -192,7 +192,7 @@ impl<R: Grouped, A> Queues<R, A> {
             let answered = lock(&ticket.answer).take();
             if let Some(answer) = answered {
                 drop(state);
-                return answer.or_alone(|| alone(core, &ticket.request));
+                return answer.or_alone(|| ticket.request.alone(core, show_id));
             }
             let queued = state.queue.iter().any(|t| Arc::ptr_eq(t, &ticket));
             let now = std::time::Instant::now();
@@ -217,8 +217,8 @@ impl<R: Grouped, A> Queues<R, A> {
                 let finished = Finished { lane: &lane, group: &group };
                 let requests: Vec<&R> = group.iter().map(|t| &t.request).collect();
                 let answers = match group.iter().filter_map(|t| t.deadline).min() {
-                    Some(deadline) => make(&core.until(deadline), &requests),
-                    None => make(core, &requests),
+                    Some(deadline) => R::make(&core.until(deadline), show_id, &requests),
+                    None => R::make(core, show_id, &requests),
                 };
                 for (ticket, answer) in group.iter().zip(answers) {
                     *lock(&ticket.answer) = Some(answer);

@@ -21,13 +21,7 @@ impl SeatCore {
     pub fn release(&self, show_id: &str, hold_id: &str) -> Result<()> {
         let show_id = validate::show_id(show_id)?;
         let request = Release::checked(hold_id)?;
-        self.inner.releases.run(
-            self,
-            show_id,
-            request,
-            |core, requests| core.make_releases(show_id, requests),
-            |core, r| core.release_alone(show_id, r.hold_id),
-        )
+        self.inner.releases.run(self, show_id, request)
     }
 
     /// Releases a live hold by its own statement.

@@ -160,13 +160,7 @@ impl SeatCore {
     ) -> Result<SeatsReleased> {
         let show_id = validate::show_id(show_id)?;
         let request = PartialRelease::checked(hold_id, seat_ids)?;
-        self.inner.partial_releases.run(
-            self,
-            show_id,
-            request,
-            |core, requests| core.make_partial_releases(show_id, requests),
-            |core, r| core.release_seats_alone(show_id, r.hold_id, &r.seat_ids),
-        )
+        self.inner.partial_releases.run(self, show_id, request)
     }
 
     /// Releases some seats of one hold by its own statements (checked input).
