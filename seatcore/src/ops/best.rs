@@ -210,14 +210,8 @@ impl SeatCore {
             .iter()
             .map(|(count, filters, seconds)| BestRequest::checked(*count, filters, *seconds))
             .collect();
-        let answers = crate::ops::queue::together(checked, |valid| {
-            let answers = self.best_group(show_id, valid);
-            answers
-                .into_iter()
-                .zip(valid)
-                .map(|(a, r)| a.or_alone(|| self.hold_best_alone(show_id, r, None)))
-                .collect()
-        });
+        let answers =
+            crate::ops::queue::together(checked, |valid| crate::ops::queue::in_order(self, show_id, valid));
         for answer in &answers {
             self.count_best(answer);
         }

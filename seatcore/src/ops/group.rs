@@ -33,7 +33,7 @@ use uuid::Uuid;
 use crate::error::InputError;
 use crate::error::{Error, Result};
 use crate::ops::hold::{asked_seats, refused_on_retry, try_hold};
-use crate::ops::queue::{together, Answer, Grouped, Queues, MAX_GROUP};
+use crate::ops::queue::{in_order, together, Answer, Grouped, Queues, MAX_GROUP};
 use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
 
@@ -129,10 +129,7 @@ impl SeatCore {
             })
             .collect();
         let count = checked.iter().filter(|r| r.is_ok()).count();
-        let answers = together(checked, |valid| {
-            let answers = self.hold_group(show_id, valid);
-            answers.into_iter().zip(valid).map(|(a, r)| a.or_alone(|| self.hold_alone(show_id, r))).collect()
-        });
+        let answers = together(checked, |valid| in_order(self, show_id, valid));
         if count > 0 {
             self.inner.groups.sizes().count(count);
         }

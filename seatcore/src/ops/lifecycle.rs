@@ -178,7 +178,6 @@ impl SeatCore {
                 seat_ids: row.get(1),
                 expires_at: row.get(2),
             },
-            |r| self.extend_alone(show_id, r.hold_id, r.seconds),
         )
     }
 
@@ -209,37 +208,29 @@ impl SeatCore {
                     remaining_seat_ids: row.get(1),
                 }
             },
-            |r| self.release_seats_alone(show_id, r.hold_id, &r.seat_ids),
         )
     }
 
     /// Makes the releases of whole holds `requests` of one show: alone, or as a group.
     pub(crate) fn make_releases(&self, show_id: &str, requests: &[&Release]) -> Vec<Answer<()>> {
-        self.make_lifecycle_group(
-            show_id,
-            requests,
-            &[],
-            |_, _| bump(&self.inner.counters.releases, 1),
-            |r| self.release_alone(show_id, r.hold_id),
-        )
+        self.make_lifecycle_group(show_id, requests, &[], |_, _| bump(&self.inner.counters.releases, 1))
     }
 
-    /// Makes `requests` `alone` (one) or by their group statement ([`OnHold`]; `more` its
+    /// Makes `requests` alone (one) or by their group statement ([`OnHold`]; `more` its
     /// parameters after the show and the holds), whose rows are the requests it made, each
     /// answered by `answer`; every other request is left to be made alone by its caller,
     /// every request when the statement waited for a lock past the lock timeout. Any other
     /// failure of the statement fails every request.
-    fn make_lifecycle_group<R: OnHold, A>(
+    fn make_lifecycle_group<R: OnHold<Made = A>, A>(
         &self,
         show_id: &str,
         requests: &[&R],
         more: &[(&(dyn ToSql + Sync), Type)],
         answer: impl Fn(&R, &postgres::Row) -> A,
-        alone: impl Fn(&R) -> Result<A>,
     ) -> Vec<Answer<A>> {
         match requests {
             [] => return Vec::new(),
-            [one] => return vec![Answer::Made(alone(one))],
+            [one] => return vec![Answer::Made(one.alone(self, show_id))],
             _ => {}
         }
         let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id()).collect();
@@ -280,7 +271,7 @@ impl SeatCore {
     #[doc(hidden)]
     pub fn extend_together(&self, show_id: &str, requests: &[(&str, i64)]) -> Vec<Result<Hold>> {
         together(show_id, requests.iter().map(|(id, secs)| Extension::checked(id, *secs)), |valid| {
-            in_order(self, show_id, valid)
+            crate::ops::queue::in_order(self, show_id, valid)
         })
     }
 
@@ -294,7 +285,7 @@ impl SeatCore {
         requests: &[(&str, &[&str])],
     ) -> Vec<Result<SeatsReleased>> {
         together(show_id, requests.iter().map(|(id, seats)| PartialRelease::checked(id, seats)), |valid| {
-            in_order(self, show_id, valid)
+            crate::ops::queue::in_order(self, show_id, valid)
         })
     }
 }
@@ -306,17 +297,9 @@ impl SeatCore {
     #[doc(hidden)]
     pub fn release_together(&self, show_id: &str, hold_ids: &[&str]) -> Vec<Result<()>> {
         together(show_id, hold_ids.iter().map(|id| Release::checked(id)), |valid| {
-            in_order(self, show_id, valid)
+            crate::ops::queue::in_order(self, show_id, valid)
         })
     }
-}
-
-/// The answers, in order, of `requests` made as one group, those it left alone made one
-/// after another, in order.
-#[cfg(feature = "test-support")]
-pub(crate) fn in_order<R: Grouped>(core: &SeatCore, show_id: &str, requests: &[&R]) -> Vec<Result<R::Made>> {
-    let answers = R::make(core, show_id, requests);
-    answers.into_iter().zip(requests).map(|(a, r)| a.or_alone(|| r.alone(core, show_id))).collect()
 }
 
 /// The answers, in order, to `checked` requests of show `show_id`: a bad one answered by

@@ -246,6 +246,13 @@ impl<R: Grouped<Made = A>, A> Queues<R, A> {
     }
 }
 
+/// The answers, in order, of `requests` of show `show_id` made by one call of
+/// [`Grouped::make`], those it left alone made one after another, in order.
+pub(crate) fn in_order<R: Grouped>(core: &SeatCore, show_id: &str, requests: &[&R]) -> Vec<Result<R::Made>> {
+    let answers = R::make(core, show_id, requests);
+    answers.into_iter().zip(requests).map(|(a, r)| a.or_alone(|| r.alone(core, show_id))).collect()
+}
+
 /// The answers, in order, to requests checked one by one: a request that failed its check
 /// gets its own error; the others are made together by one call of `make` (not called when
 /// there are none), which answers each of them, in order.
