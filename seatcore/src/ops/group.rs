@@ -156,36 +156,45 @@ impl SeatCore {
             }
             let open: Vec<usize> = (0..requests.len()).filter(|&i| answers[i].is_none()).collect();
             let decided = group_transaction(&mut c.client, show_id, requests, &open)?;
-            // The group is durable: its outcomes are kept before anything else can fail, but
-            // for a refusal on a retry, which may be the lost attempt's own hold, committed
-            // while this attempt waited (it goes again when the lookup fails).
-            let (mut refused, mut again) = (Vec::new(), Vec::new());
+            // The group is durable: its outcomes are kept before anything else can fail. On a
+            // retry, a refusal may be the lost attempt's own hold, committed while this
+            // attempt waited, and a seat passed over may be locked by the lost attempt, still
+            // committing this very hold: those are settled here, where a refusal is looked up
+            // by the hold's id (and go again when the lookup fails).
+            let mut retried = Vec::new();
             for (i, outcome) in open.into_iter().zip(decided) {
-                match outcome {
-                    Outcome::Decided(Err(e @ Error::SeatsUnavailable { .. })) if attempt > 0 => {
-                        refused.push((i, e))
-                    }
-                    Outcome::Decided(answer) => answers[i] = Some(Answer::Made(answer)),
-                    // On a retry, a seat passed over may be locked by the lost attempt, still
-                    // committing this very hold: made here, where a refusal is looked up.
-                    Outcome::Again if attempt > 0 => again.push(i),
-                    Outcome::Again => answers[i] = Some(Answer::Alone),
+                if attempt > 0
+                    && matches!(
+                        outcome,
+                        Outcome::Again | Outcome::Decided(Err(Error::SeatsUnavailable { .. }))
+                    )
+                {
+                    retried.push((i, outcome));
+                    continue;
                 }
+                answers[i] = Some(match outcome {
+                    Outcome::Decided(answer) => Answer::Made(answer),
+                    Outcome::Again => Answer::Alone,
+                });
             }
             self.notify_changes(&mut c.client);
-            for (i, refusal) in refused {
-                let found = crate::ops::hold::find(&mut c.client, show_id, requests[i].hold_id, None)?;
-                answers[i] = Some(Answer::Made(found.ok_or(refusal)));
-            }
-            for i in again {
+            let retrying = !retried.is_empty();
+            for (i, outcome) in retried {
                 let r = requests[i];
-                let answer = match try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None) {
-                    // Lost again: the next attempt looks for the hold by its id first.
-                    Err(e) if c.client.is_closed() => return Err(e),
-                    answer => answer,
+                let answer = match outcome {
+                    Outcome::Decided(refusal) => refusal,
+                    Outcome::Again => {
+                        match try_hold(&mut c.client, show_id, &r.seat_ids, r.seconds, r.hold_id, None) {
+                            // Lost again: the next attempt looks for the hold by its id first.
+                            Err(e) if c.client.is_closed() => return Err(e),
+                            answer => answer,
+                        }
+                    }
                 };
                 answers[i] =
                     Some(Answer::Made(refused_on_retry(&mut c.client, show_id, r.hold_id, attempt, answer)?));
+            }
+            if retrying {
                 self.notify_changes(&mut c.client);
             }
             Ok(())
