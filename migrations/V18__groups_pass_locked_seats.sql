@@ -9,17 +9,6 @@
 -- with that seat not taken, and the core makes it alone after the group
 -- (seatcore/src/ops/group.rs), where it waits for the lock as any single hold does and is
 -- refused for the seat, or busy, by itself.
-CREATE OR REPLACE FUNCTION seatcore_lock_free_seats(p_show text, p_seats text[])
-RETURNS TABLE (seat_no integer, seat_id text)
-LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
-    SELECT s.seat_no, s.seat_id::text FROM seats s
-    WHERE s.show_id = p_show AND s.seat_id = ANY (p_seats)
-      AND s.booking_id IS NULL AND s.block_reason IS NULL
-      AND (s.hold_expires_at IS NULL OR s.hold_expires_at <= now())
-    ORDER BY s.seat_no
-    FOR UPDATE SKIP LOCKED;
-END
-$$;
+--
+-- The functions this version made or changed stand, each as it is now, in
+-- migrations/functions/ (seatcore/src/migrate.rs applies a function whenever its file changes).

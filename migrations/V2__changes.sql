@@ -30,12 +30,5 @@ CREATE TABLE changes (
 CREATE INDEX changes_show_id ON changes (show_id, id);
 CREATE INDEX changes_at ON changes (at);
 
--- The id of the `ordinal`-th record (from 0) a transaction writes.
-CREATE FUNCTION seatcore_change_id(ordinal bigint) RETURNS bigint
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-RETURN (pg_current_xact_id()::text::bigint << 20) | ordinal;
-
--- Records with an id below this are final for the calling statement's snapshot.
-CREATE FUNCTION seatcore_change_horizon() RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20;
+-- The functions this version made or changed stand, each as it is now, in
+-- migrations/functions/ (seatcore/src/migrate.rs applies a function whenever its file changes).

@@ -10,14 +10,5 @@
 ALTER TABLE bookings ADD COLUMN cancelled_at timestamptz,
     ADD CHECK (cancelled_at IS NULL OR cancelled_at >= booked_at);
 
--- Ends the calling statement with an error (SQLSTATE SC001) unless `ok`, rolling back all
--- it wrote: the assertion of a statement that checks what it changed before it commits.
-CREATE FUNCTION seatcore_assert(ok boolean, message text) RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    IF ok IS NOT TRUE THEN
-        RAISE EXCEPTION USING ERRCODE = 'SC001', MESSAGE = message;
-    END IF;
-    RETURN true;
-END
-$$;
+-- The functions this version made or changed stand, each as it is now, in
+-- migrations/functions/ (seatcore/src/migrate.rs applies a function whenever its file changes).

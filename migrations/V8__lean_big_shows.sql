@@ -1,23 +1,6 @@
 -- seatcore schema, version 8: big shows made and read with less work. The mark of a held
 -- seat, by which a status read checks that the seats' holds and the hold rows agree without
 -- looking up a hold per seat; and no stored map for a show made from a flat list of ids.
---
--- A live hold's seat carries (hold_id, hold_expires_at) on its row, and the hold's row lists
--- the seat (seat_nos) with the same expiry. A status read (seatcore/src/ops/show.rs) sums
--- the marks of the show's live held seats as it streams them, and in the same snapshot the
--- marks of every (hold, seat) its live hold rows list: the two multisets agree exactly when
--- the count and the sum agree, up to a collision of 64-bit hashes. A seat claiming a hold
--- that does not exist, or that does not list it, or with another expiry, and a hold listing
--- a seat that is not held by it, each make them differ.
---
--- One SQL expression, inlined by the planner: hashing costs a status read about 3 ms per
--- 200,000 seats, where looking up each held seat's hold row cost 3 µs per held seat.
-CREATE FUNCTION seatcore_hold_mark(p_hold uuid, p_seat_no integer, p_expires_at timestamptz)
-RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT uuid_hash_extended(p_hold, p_seat_no)
-           # interval_hash_extended(p_expires_at - timestamptz 'epoch', p_seat_no)
-$$;
 
 -- A show made from a flat list of seat ids has a map that derives from the ids alone, in
 -- seat-map order (rows and positions from ids like A1, ranks from the rows; see
@@ -26,3 +9,6 @@ $$;
 -- the seats (1.2 s of PostgreSQL's 2.9 s for 200,000 seats). Shows made before keep the rows
 -- version 4 gave them.
 ALTER TABLE shows ADD COLUMN map_derived boolean NOT NULL DEFAULT false;
+
+-- The functions this version made or changed stand, each as it is now, in
+-- migrations/functions/ (seatcore/src/migrate.rs applies a function whenever its file changes).

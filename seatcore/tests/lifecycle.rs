@@ -1,6 +1,6 @@
 //! The seat lifecycle against a real PostgreSQL: every rule of the contract, one by one.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use seatcore::testing::TestDb;
 use seatcore::{Error, ErrorKind, InputError, Options, SeatCore, SeatState};
@@ -374,6 +374,45 @@ fn migrations_are_applied_once() {
     let mut c = db.client();
     let n: i64 = c.query_one("SELECT count(*) FROM seatcore_migrations", &[]).unwrap().get(0);
     assert_eq!(n, seatcore::migrate::MIGRATIONS.len() as i64);
+    let n: i64 = c.query_one("SELECT count(*) FROM seatcore_functions", &[]).unwrap().get(0);
+    assert_eq!(n, seatcore::migrate::FUNCTIONS.len() as i64);
+}
+
+#[test]
+fn a_function_is_applied_again_when_its_file_differs_from_what_the_database_applied() {
+    let db = TestDb::new("functions");
+    drop(SeatCore::connect(&db.url, Options::default()).unwrap());
+    let mut c = db.client();
+    let applied_at = |c: &mut postgres::Client| -> Vec<(String, SystemTime)> {
+        c.query("SELECT name, applied_at FROM seatcore_functions ORDER BY name", &[])
+            .unwrap()
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect()
+    };
+    let first = applied_at(&mut c);
+    // the text seatcore_book was applied from differs from its file, and the function went
+    c.batch_execute(
+        "UPDATE seatcore_functions SET definition = 'an older text' WHERE name = 'seatcore_book';
+         DROP FUNCTION seatcore_book(text, uuid)",
+    )
+    .unwrap();
+    drop(SeatCore::connect(&db.url, Options::default()).unwrap());
+    let second = applied_at(&mut c);
+    let changed: Vec<&str> =
+        first.iter().zip(&second).filter(|(a, b)| a != b).map(|(a, _)| a.0.as_str()).collect();
+    assert_eq!(changed, ["seatcore_book"], "only the function whose text differed is applied");
+    let book = seatcore::migrate::FUNCTIONS.iter().find(|f| f.name == "seatcore_book").unwrap();
+    let definition: String = c
+        .query_one("SELECT definition FROM seatcore_functions WHERE name = 'seatcore_book'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(definition, book.sql);
+    // and it works: a hold booked through it
+    let core = SeatCore::connect(&db.url, Options::default()).unwrap();
+    core.initialize_show("s", &["S1"]).unwrap();
+    let hold = core.hold("s", &["S1"], 60).unwrap();
+    core.book("s", &hold.hold_id.to_string()).unwrap();
 }
 
 #[test]

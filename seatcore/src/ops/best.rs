@@ -79,7 +79,7 @@ ORDER BY s.seat_no";
 
 /// The show's changes after `$2` (final or not), the horizon, and the database's clock
 /// (one row with NULL changes when there are none); it gives the transaction its id
-/// (`seatcore_best_refresh`, migrations/V7: planned once per session). The columns of a
+/// (`seatcore_best_refresh`, migrations/functions/: planned once per session). The columns of a
 /// change come first, as `change` reads them.
 const REFRESH_SQL: &str = "SELECT * FROM seatcore_best_refresh($1, $2)";
 

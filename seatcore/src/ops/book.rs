@@ -11,7 +11,7 @@ use crate::{bump, validate, OnLost, SeatCore};
 
 /// Lock the hold, judge it by the clock then, lock its seats in seat-map order, check they
 /// still carry it, then write the booking, flip the seats, retire the hold and record the
-/// change (`seatcore_book`, migrations/V16: planned once per session). No row when the hold
+/// change (`seatcore_book`, migrations/functions/: planned once per session). No row when the hold
 /// does not exist.
 const BOOK_SQL: &str = "SELECT expired, intact, seat_ids, booked_at FROM seatcore_book($1, $2)";
 

@@ -29,7 +29,7 @@ use crate::{validate, OnLost, SeatCore};
 /// The seats are still checked: every seat of the hold must carry it, or `seatcore_assert`
 /// ends the statement with SQLSTATE SC001 and nothing is written.
 ///
-/// The statement is the function `seatcore_extend_live` (migrations/V5: planned once per
+/// The statement is the function `seatcore_extend_live` (migrations/functions/: planned once per
 /// session).
 const EXTEND_LIVE_SQL: &str = "SELECT seat_ids, expires_at FROM seatcore_extend_live($1, $2, $3, $4)";
 

@@ -38,14 +38,14 @@ use crate::types::Hold;
 use crate::{validate, OnLost, SeatCore};
 
 /// Lock every requested seat that looks free and that no other transaction has locked, in
-/// seat-map order (`seatcore_lock_free_seats`, migrations/V18: planned once per session).
+/// seat-map order (`seatcore_lock_free_seats`, migrations/functions/: planned once per session).
 const LOCK_SQL: &str = "SELECT seat_no, seat_id FROM seatcore_lock_free_seats($1, $2)";
 
 /// Record the winners: their seats flipped, their holds, their change records (the i-th
-/// winner's record is the transaction's i-th) (`seatcore_record_holds`, migrations/V5).
+/// winner's record is the transaction's i-th) (`seatcore_record_holds`).
 const RECORD_SQL: &str = "SELECT hold_id, expires_at FROM seatcore_record_holds($1, $2, $3, $4, $6, $5)";
 
-/// A whole group in one call (`seatcore_hold_group`, migrations/V5): each hold's expiry
+/// A whole group in one call (`seatcore_hold_group`, migrations/functions/): each hold's expiry
 /// (NULL: lost), and the seats locked free.
 const GROUP_SQL: &str = "SELECT expires, locked_ids, locked_nos FROM seatcore_hold_group($1, $2, $3, $4, $5)";
 

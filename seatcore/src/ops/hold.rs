@@ -10,7 +10,7 @@ use crate::{bump, validate, OnLost, SeatCore};
 use postgres::GenericClient;
 
 /// One seat: flip it if it is free, and record the hold and its change, in one statement
-/// shaped like the least SQL a hold needs (`seatcore_hold_one`, migrations/V5: planned once
+/// shaped like the least SQL a hold needs (`seatcore_hold_one`, migrations/functions/: planned once
 /// per session). A statement that takes one row lock and waits for at most one can never
 /// be part of a deadlock, so no ordering is needed. A seat that is taken in the statement's
 /// snapshot is never locked: refusals do not queue behind each other. The hold's expiry, or
@@ -20,12 +20,12 @@ const HOLD_ONE_SQL: &str = "SELECT seatcore_hold_one($1, $2, $3, $4, $5)";
 /// Several seats: lock those that look free, in seat-map order (so overlapping holds never
 /// deadlock), keeping only those still free once locked; if that is every requested seat,
 /// record the hold and flip them, else change nothing (`seatcore_hold_many`,
-/// migrations/V5). Seats taken in the statement's snapshot are never locked, so a crowd of
+/// migrations/functions/). Seats taken in the statement's snapshot are never locked, so a crowd of
 /// refused callers does not queue on them. The hold's expiry, or NULL.
 const HOLD_MANY_SQL: &str = "SELECT seatcore_hold_many($1, $2, $3, $4, $5)";
 
 /// Why holds were refused: run only after a refusal, as its own statement
-/// (`seatcore_refusals`, migrations/V10: planned once per session).
+/// (`seatcore_refusals`, migrations/functions/: planned once per session).
 const REFUSALS_SQL: &str = "SELECT seat_id, taken, seat_no FROM seatcore_refusals($1, $2)";
 
 /// How often a refused hold whose seats all look free a moment later is tried again

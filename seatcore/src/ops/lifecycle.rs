@@ -4,7 +4,7 @@
 //!
 //! A request that arrives alone is made at once by its own statements (`extend`,
 //! `release_seats`, `release`). A group of several is one call of `seatcore_extend_group`,
-//! `seatcore_release_group` (migrations/V6) or `seatcore_release_holds` (migrations/V16):
+//! `seatcore_release_group` or `seatcore_release_holds` (migrations/functions/):
 //! each request whose hold stays live past the
 //! call is made there, its hold row then its seats locked in seat-map order (the rule of
 //! every statement, see `ops`), the holds taken in order of hold id so that two groups
@@ -29,15 +29,15 @@ use crate::types::Hold;
 use crate::{bump, OnLost, SeatCore};
 
 /// The extensions of a group that are made in it: a row (request number from 1, seat ids,
-/// new expiry) for each (`seatcore_extend_group`, migrations/V6).
+/// new expiry) for each (`seatcore_extend_group`).
 const EXTEND_GROUP_SQL: &str = "SELECT i, seat_ids, expires_at FROM seatcore_extend_group($1, $2, $3, $4)";
 
 /// The partial releases of a group that are made in it: a row (request number from 1, the
-/// seats the hold keeps) for each (`seatcore_release_group`, migrations/V6).
+/// seats the hold keeps) for each (`seatcore_release_group`).
 const RELEASE_GROUP_SQL: &str = "SELECT i, kept FROM seatcore_release_group($1, $2, $3, $4)";
 
 /// The releases of whole holds of a group that are made in it: a row (request number from
-/// 1) for each (`seatcore_release_holds`, migrations/V16).
+/// 1) for each (`seatcore_release_holds`).
 const RELEASE_HOLDS_SQL: &str = "SELECT i FROM seatcore_release_holds($1, $2)";
 
 /// A request about one live hold, made in groups by one statement: `GROUP_SQL` takes the

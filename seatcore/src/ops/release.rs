@@ -9,8 +9,8 @@ use crate::{bump, validate, OnLost, SeatCore};
 
 /// Lock the hold, judge it by the clock then, lock its seats in order and, when they all
 /// still carry it, free them, delete the hold and record the change: 1, or 0 when there is
-/// no such live hold (`seatcore_release` of migrations/V7 over `seatcore_release_holds` of
-/// migrations/V16: planned once per session).
+/// no such live hold (`seatcore_release` over `seatcore_release_holds`, migrations/functions/:
+/// planned once per session).
 const RELEASE_SQL: &str = "SELECT seatcore_release($1, $2)";
 
 impl SeatCore {

@@ -40,7 +40,7 @@ pub struct SeatsReleased {
 /// still checked: if it does not carry the hold, `seatcore_assert` ends the statement with
 /// SQLSTATE SC001 and nothing is written.
 ///
-/// The statement is the function `seatcore_release_one_live` (migrations/V5: planned once
+/// The statement is the function `seatcore_release_one_live` (migrations/functions/: planned once
 /// per session); it answers the kept seats, or NULL.
 const RELEASE_ONE_LIVE_SQL: &str = "SELECT seatcore_release_one_live($1, $2, $3)";
 

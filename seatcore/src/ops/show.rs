@@ -18,14 +18,14 @@ use crate::{validate, SeatCore};
 /// below the newest, still adds one) and its live holds (a hold that runs out changes the
 /// document without a record). Changes of other shows leave the tag alone. On a standby, the
 /// commit time of the last transaction it replayed. Then how many seats the show's live hold
-/// rows list and the sum of their marks (migrations/V8__lean_big_shows.sql), which the seats read
-/// must match. The function (migrations/V11__status_head_planned_once.sql, planned once per
-/// session; migrations/V15 reads the live holds in one pass) also names the show for
+/// rows list and the sum of their marks (`seatcore_hold_mark`), which the seats read
+/// must match. The function (`seatcore_status_head`, migrations/functions/, planned once per
+/// session) also names the show for
 /// [`STATUS_SQL`], which as the query of a `COPY` takes no parameters, and sets the
 /// transaction's planner settings for it (see `status_once`).
 const STATUS_HEAD_SQL: &str = "SELECT * FROM seatcore_status_head($1)";
 
-/// Every seat in seat-map order (`seatcore_status_seats`, migrations/V13): its id; its state
+/// Every seat in seat-map order (`seatcore_status_seats`): its id; its state
 /// by the database's clock (0 available, 1 held, 2 booked, 3 blocked) plus [`INCONSISTENT`]
 /// when the row is not consistent (held and booked at once, blocked but held or booked); a
 /// held seat's expiry; and a live held seat's mark, summed against the hold rows' (see
@@ -56,7 +56,7 @@ const STATUS_TYPES: [Type; 4] =
     [Type::TEXT_ARRAY, Type::INT4_ARRAY, Type::TIMESTAMPTZ_ARRAY, Type::INT8_ARRAY];
 
 /// The status of a show of at most [`SMALL_STATUS_SEATS`] seats in one statement, no transaction
-/// (`seatcore_status_small`, migrations/V13 and V17, planned once per session): the head's
+/// (`seatcore_status_small`, planned once per session): the head's
 /// columns in the first row, then the seats' columns (as [`STATUS_SQL`]'s) in one row each.
 /// For a bigger show, or none, one row with the declared seat count alone (NULL for none).
 const STATUS_SMALL_SQL: &str = "SELECT * FROM seatcore_status_small($1, $2)";
