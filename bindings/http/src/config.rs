@@ -37,7 +37,8 @@ struct Cli {
     #[arg(long, env = "SEATCORE_BIND", value_name = "ADDR:PORT", default_value = "127.0.0.1:5000")]
     bind: String,
 
-    /// Worker threads, and the most database connections
+    /// Requests handled at once (each on its connection's thread), and the most database
+    /// connections; more wait their turn
     #[arg(long, env = "SEATCORE_WORKERS", value_name = "N", value_parser = pool_size,
           default_value_t = Options::DEFAULT.pool_size)]
     workers: u32,
@@ -85,8 +86,8 @@ struct Cli {
           default_value_t = Options::DEFAULT.checkout_timeout.as_secs())]
     pool_timeout_seconds: u64,
 
-    /// From a request's arrival, how long it may wait for a worker, a database connection or
-    /// a large status read before it gets a 503 [default: the pool timeout plus 1000]
+    /// From a request's arrival, how long it may wait for its turn (--workers), a database
+    /// connection or a large status read before it gets a 503 [default: the pool timeout plus 1000]
     #[arg(long, env = "SEATCORE_REQUEST_DEADLINE_MS", value_name = "MS",
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     request_deadline_ms: Option<u64>,

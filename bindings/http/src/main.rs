@@ -97,11 +97,6 @@ fn run(config: Config) -> Result<(), Failure> {
         error_response: server::library_reply,
         ..tiny_http::Limits::default()
     };
-    let server = tiny_http::Server::http_with_limits(&config.bind, limits)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let server = Arc::new(server);
-    let addr = server.server_addr().to_ip().map_or_else(|| config.bind.clone(), |a| a.to_string());
-
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -116,16 +111,21 @@ fn run(config: Config) -> Result<(), Failure> {
         .map_err(|e| format!("installing the signal handler: {e}"))?;
     }
     let s = &config.settings;
-    eprintln!(
-        "seatcore-server: listening on http://{addr} ({} workers, holds {}..{} s, default {} s)",
+    let summary = format!(
+        "{} workers, holds {}..{} s, default {} s",
         config.workers, s.min_hold_seconds, s.max_hold_seconds, s.default_hold_seconds
     );
     let mut app = App::new(core, config.settings, config.admin_token, Some(hub));
     app.deadline = config.request_deadline;
     app.request_log = config.request_log;
     app.streams = Arc::new(status::Streams::new(config.status_reads, config.status_buffer_bytes));
-    let app = Arc::new(app);
-    server::serve(app, Arc::clone(&server), config.workers, config.write_timeout, stop);
+    let turns = Arc::new(server::Turns::new(config.workers));
+    let handler = server::handler(Arc::new(app), Arc::clone(&turns), Arc::clone(&stop));
+    let server = tiny_http::Server::http_with_handler(&config.bind, limits, handler)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let addr = server.server_addr().to_ip().map_or_else(|| config.bind.clone(), |a| a.to_string());
+    eprintln!("seatcore-server: listening on http://{addr} ({summary})");
+    server::serve(&server, &turns, config.write_timeout, &stop);
     sweeper.stop();
     drop(server);
     eprintln!("seatcore-server: stopped");

@@ -1,20 +1,19 @@
-//! The thin I/O layer: a fixed pool of worker threads; each request is read (body capped),
-//! routed, answered, logged, counted. A worker hands its response to the connection's own
-//! thread, which writes it (the vendored tiny_http): a client that reads slowly, or not at
-//! all, never holds a worker.
-//!
-//! Workers take requests straight from tiny_http's queue, oldest first. Every request has
-//! a deadline, [`App::deadline`] after it was queued (its head, and the body the library
-//! reads ahead, are in). A watcher thread answers the requests still queued at their
-//! deadline itself, with the contract's 503: it never waits for anything else, so such a
-//! request is answered at its deadline even when every worker is busy. A worker's request
-//! waits for a database connection until its deadline at most (`SeatCore::until`). Logs
-//! and latency histograms count from the request's arrival (its head read), time in the
-//! queue included.
+//! The thin I/O layer: each request is read (body capped), routed, answered, logged and
+//! counted on its connection's own thread (the vendored tiny_http), at most `workers` at once:
+//! a request needs a turn, and the turns are as many as the database connections. A request
+//! that arrives while every turn is taken waits for one, oldest first, until its deadline,
+//! [`App::deadline`] after it was read (its head, and the body the library reads ahead, are
+//! in); then it is answered with the contract's 503 without the database or its body. A
+//! request's wait for a database connection ends at that deadline too (`SeatCore::until`).
+//! The turn ends when the handler has its response; the connection's thread writes it, so a
+//! client that reads slowly, or not at all, never holds a turn. Handled where it was read, a
+//! request costs no hand-over between threads. Logs and latency histograms count from the
+//! request's arrival (its head read), the wait for a turn included.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use seatcore::contract::Op;
@@ -23,71 +22,135 @@ use tiny_http::{Header, Method, Response, Server, StatusCode};
 use crate::reply::{Payload, Reply};
 use crate::router::{self, App, BodySource, CORS_ORIGIN};
 
-/// The watcher looks at `stop` at least this often.
-const TICK: Duration = Duration::from_millis(200);
+/// How often a stopping server looks whether its requests are done.
+const TICK: Duration = Duration::from_millis(10);
 
-/// Runs the watcher and `workers` threads until `stop` is set, then lets the workers finish
-/// their requests and the requests already queued, waits for the connections' threads to
-/// write the responses (at most `write_timeout`, their deadline), and returns.
-pub fn serve(
-    app: Arc<App>,
-    server: Arc<Server>,
-    workers: usize,
-    write_timeout: Duration,
-    stop: Arc<AtomicBool>,
-) {
-    let threads: Vec<_> = (0..workers)
-        .map(|i| {
-            let (app, server) = (Arc::clone(&app), Arc::clone(&server));
-            std::thread::Builder::new()
-                .name(format!("http-worker-{i}"))
-                .spawn(move || {
-                    // An error is the watcher's unblock: no more requests for this worker.
-                    while let Ok(rq) = server.recv() {
-                        let deadline = rq.queued() + app.deadline;
-                        handle(&app, Queued { rq, deadline });
-                    }
-                })
-                .expect("spawning a worker thread")
-        })
-        .collect();
-    watch(&app, &server, &stop);
-    // Each worker leaves at an unblock, queued after every request accepted so far.
-    for _ in 0..workers {
-        server.unblock();
+/// What each connection's thread runs for each of its requests: waits for a turn (within
+/// the request's deadline), handles the request, gives the turn back. Once `stop` is set,
+/// a request gets the contract's 503 at once.
+pub fn handler(app: Arc<App>, turns: Arc<Turns>, stop: Arc<AtomicBool>) -> tiny_http::Handler {
+    Arc::new(move |rq: tiny_http::Request| {
+        let deadline = rq.queued() + app.deadline;
+        let _inside = turns.enter();
+        if stop.load(Ordering::SeqCst) {
+            let _ = rq.respond(library_reply(StatusCode(503), "the server is shutting down"));
+            return;
+        }
+        // Without a turn by its deadline, the request is answered so: without the database
+        // or its body.
+        let _turn = turns.take(deadline);
+        handle(&app, rq, deadline);
+    })
+}
+
+/// Waits until `stop` is set, then until every request that came in before has been
+/// handled (those after get a 503 at once) and its response written, or given up at its
+/// write deadline (`write_timeout`).
+pub fn serve(server: &Server, turns: &Turns, write_timeout: Duration, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
     }
-    for t in threads {
-        let _ = t.join();
+    while turns.inside.load(Ordering::SeqCst) > 0 {
+        std::thread::sleep(TICK);
     }
     // Every request taken is answered; its response may still be on its way to the socket.
     let until = Instant::now() + write_timeout + Duration::from_secs(1);
     while server.responses_in_flight() > 0 && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(TICK);
     }
 }
 
-/// A request taken from the queue, and its deadline.
-struct Queued {
-    rq: tiny_http::Request,
-    deadline: Instant,
+/// The turns to handle a request: at most as many requests are handled at once (each with
+/// at most one database connection); the others wait, oldest first.
+pub struct Turns {
+    state: Mutex<TurnsState>,
+    /// Requests in the handler (waiting for a turn, or with one).
+    inside: AtomicUsize,
 }
 
-/// Answers each request still queued at its deadline, until `stop`. Never waits for a
-/// worker or the database: it sleeps until the oldest queued request's deadline, or
-/// [`TICK`] (a request queued meanwhile has its deadline later than that, as `TICK` is at
-/// most half a deadline).
-fn watch(app: &App, server: &Server, stop: &AtomicBool) {
-    let tick = TICK.min(app.deadline / 2).max(Duration::from_millis(1));
-    while !stop.load(Ordering::Acquire) {
-        let now = Instant::now();
-        let (late, oldest) = server.take_queued(|rq| rq.queued() + app.deadline <= now);
-        for rq in late {
-            // Past its deadline: answered at once, without the database or its body.
-            let deadline = rq.queued() + app.deadline;
-            handle(app, Queued { rq, deadline });
+struct TurnsState {
+    free: usize,
+    waiting: VecDeque<Arc<Waiter>>,
+}
+
+/// A request waiting for a turn: given one (under the lock) by the request that ends its
+/// own.
+#[derive(Default)]
+struct Waiter {
+    given: AtomicBool,
+    ready: Condvar,
+}
+
+/// A turn taken (when `Some`), given back when dropped.
+struct Turn<'a>(Option<&'a Turns>);
+
+/// A request in the handler, until dropped.
+struct Inside<'a>(&'a Turns);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Turns {
+    pub fn new(turns: usize) -> Turns {
+        Turns {
+            state: Mutex::new(TurnsState { free: turns, waiting: VecDeque::new() }),
+            inside: AtomicUsize::new(0),
         }
-        let wake = oldest.map_or(now + tick, |t| (t + app.deadline).min(now + tick));
-        std::thread::sleep(wake.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
+    }
+
+    fn enter(&self) -> Inside<'_> {
+        self.inside.fetch_add(1, Ordering::SeqCst);
+        Inside(self)
+    }
+
+    /// A turn, once one is free and every request that waited longer has had its own; none
+    /// when `deadline` passes first.
+    fn take(&self, deadline: Instant) -> Turn<'_> {
+        let mut state = lock(&self.state);
+        if state.free > 0 && state.waiting.is_empty() {
+            state.free -= 1;
+            return Turn(Some(self));
+        }
+        let me = Arc::new(Waiter::default());
+        state.waiting.push_back(Arc::clone(&me));
+        loop {
+            if me.given.load(Ordering::Relaxed) {
+                return Turn(Some(self));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                state.waiting.retain(|w| !Arc::ptr_eq(w, &me));
+                return Turn(None);
+            }
+            state = me.ready.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+
+    /// Gives a turn back: to the request that has waited longest, if any.
+    fn give_back(&self) {
+        let mut state = lock(&self.state);
+        match state.waiting.pop_front() {
+            Some(next) => {
+                next.given.store(true, Ordering::Relaxed);
+                next.ready.notify_one();
+            }
+            None => state.free += 1,
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Some(turns) = self.0 {
+            turns.give_back();
+        }
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.inside.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -101,7 +164,7 @@ impl BodySource for tiny_http::Request {
     }
 }
 
-fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
+fn handle(app: &App, mut rq: tiny_http::Request, deadline: Instant) {
     let arrived = rq.arrived();
     let method: &'static str = method_name(rq.method());
     let url = rq.url().to_owned();
@@ -129,11 +192,17 @@ fn handle(app: &App, Queued { mut rq, deadline }: Queued) {
         log_line(method, &url, status, took, sent.is_err());
     }
     if route == Op::Initialize.template() {
-        release_freed_memory();
-        if status == 201 {
-            // The new show's planner statistics, taken once its client has its answer.
-            app.core.settle_statistics();
-        }
+        // After the answer, which the connection's thread writes once this handler returns:
+        // the memory the seat list took given back, the new show's planner statistics taken.
+        let core = app.core.clone();
+        let after = std::thread::Builder::new().name("after-initialize".into()).spawn(move || {
+            release_freed_memory();
+            if status == 201 {
+                core.settle_statistics();
+            }
+        });
+        // Without a thread the statistics stay owed, for the next initialize.
+        drop(after);
     }
 }
 
@@ -237,4 +306,56 @@ fn log_line(method: &str, url: &str, status: u16, took: std::time::Duration, clo
     let note = if closed { " (connection closed)" } else { "" };
     let line = format!("{method} {path} {status} {:.2}ms{note}\n", took.as_secs_f64() * 1000.0);
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits (without a time limit of its own) until `n` requests wait for a turn.
+    fn until_waiting(turns: &Turns, n: usize) {
+        while lock(&turns.state).waiting.len() != n {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn turns_are_given_oldest_first() {
+        let turns = Arc::new(Turns::new(1));
+        let first = turns.take(Instant::now() + Duration::from_secs(60));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let waiters: Vec<_> = (1..=4)
+            .map(|i| {
+                let (mine, order) = (Arc::clone(&turns), Arc::clone(&order));
+                let waiter = std::thread::spawn(move || {
+                    let turn = mine.take(Instant::now() + Duration::from_secs(60));
+                    assert!(turn.0.is_some(), "request {i} got no turn");
+                    lock(&order).push(i);
+                });
+                // each queues after the one before
+                until_waiting(&turns, i);
+                waiter
+            })
+            .collect();
+        drop(first);
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(*lock(&order), [1, 2, 3, 4]);
+        assert_eq!(lock(&turns.state).free, 1, "every turn given back");
+    }
+
+    #[test]
+    fn a_request_without_a_turn_by_its_deadline_stops_waiting_and_leaves_the_line() {
+        let turns = Turns::new(2);
+        let a = turns.take(Instant::now());
+        let b = turns.take(Instant::now());
+        assert!(a.0.is_some() && b.0.is_some(), "free turns are taken even at the deadline");
+        let late = turns.take(Instant::now() + Duration::from_millis(20));
+        assert!(late.0.is_none());
+        assert!(lock(&turns.state).waiting.is_empty());
+        drop(late);
+        drop((a, b));
+        assert_eq!(lock(&turns.state).free, 2);
+    }
 }

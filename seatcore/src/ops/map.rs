@@ -231,7 +231,7 @@ impl SeatCore {
 
     /// Brings the planner's statistics up to date with the shows created since the last
     /// call whose statistics were left owed (an initialize over HTTP, answered first: the
-    /// server calls this once the reply is sent, before its worker takes another request).
+    /// server calls this on a thread of its own, so that the reply does not wait for it).
     /// Until then a statement planned for its arguments (a block, an unblock) is slower on
     /// such a show, never wrong; the holds, bookings and releases that run as functions
     /// keep generic plans, which do not depend on the show. Nothing to do (no round trip)

@@ -139,6 +139,9 @@ pub struct Server {
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// seatcore: handles a request on its connection's thread (`Server::http_with_handler`).
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
+
 enum Message {
     Error(IoError),
     NewRequest(Request),
@@ -250,18 +253,19 @@ impl Server {
         })
     }
 
-    /// seatcore: a plain HTTP server with the given connection limits.
-    pub fn http_with_limits<A>(
+    /// seatcore: a plain HTTP server with the given connection limits whose requests are
+    /// handled by `handler`, each on its connection's thread as soon as it is read (counted
+    /// in `responses_in_flight` until its response is written), never queued for `recv`.
+    pub fn http_with_handler<A>(
         addr: A,
         limits: Limits,
+        handler: Handler,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
     where
         A: ToSocketAddrs,
     {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            limits,
-        })
+        let listener = ConfigListenAddr::from_socket_addrs(addr)?.bind()?;
+        Self::start(listener, limits, Some(handler))
     }
 
     #[cfg(unix)]
@@ -296,6 +300,16 @@ impl Server {
     pub fn from_listener_with_limits<L: Into<Listener>>(
         listener: L,
         limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::start(listener, limits, None)
+    }
+
+    /// seatcore: starts the accept thread; each connection's requests go to `handler` on
+    /// the connection's thread, or without one to the queue `recv` takes them from.
+    fn start<L: Into<Listener>>(
+        listener: L,
+        limits: Limits,
+        handler: Option<Handler>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         let open_connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -369,6 +383,8 @@ impl Server {
                 match new_client {
                     Ok(client) => {
                         let messages = inside_messages.clone();
+                        let handler = handler.clone();
+                        let in_flight = Arc::clone(&inside_in_flight);
                         let mut client = Some(client);
                         // seatcore: counts the connection until its task ends (or is dropped).
                         struct Open(Arc<std::sync::atomic::AtomicUsize>);
@@ -382,7 +398,12 @@ impl Server {
                         tasks_pool.spawn(Box::new(move || {
                             let _open = open.take();
                             if let Some(client) = client.take() {
-                                client.serve(|rq| messages.push(rq.into()));
+                                match &handler {
+                                    Some(handle) => {
+                                        client.serve(|rq| handle(hand_out(&in_flight, rq)))
+                                    }
+                                    None => client.serve(|rq| messages.push(rq.into())),
+                                }
                             }
                         }));
                     }
@@ -429,20 +450,16 @@ impl Server {
         //self.requests_receiver.lock().len()
     }
 
-    /// seatcore: how many requests handed out (by `recv`, `recv_timeout`, `try_recv`) have
-    /// a response that is not written yet: not given to `respond`, or given and not yet
-    /// written to the connection completely (nor given up). A server that stops waits for
-    /// it to reach 0 before it exits, or the last responses are lost.
+    /// seatcore: how many requests handed out (by `recv`, `recv_timeout`, `try_recv`, or to
+    /// the `Handler`) have a response that is not written yet: not given to `respond`, or
+    /// given and not yet written to the connection completely (nor given up). A server that
+    /// stops waits for it to reach 0 before it exits, or the last responses are lost.
     pub fn responses_in_flight(&self) -> usize {
         self.in_flight.load(Relaxed)
     }
 
-    /// seatcore: counts a request handed out, until its connection's thread has written its
-    /// response.
-    fn hand_out(&self, mut rq: Request) -> Request {
-        rq.taken = true;
-        self.in_flight.fetch_add(1, Relaxed);
-        rq
+    fn hand_out(&self, rq: Request) -> Request {
+        hand_out(&self.in_flight, rq)
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.
@@ -472,39 +489,20 @@ impl Server {
         }
     }
 
-    /// seatcore: takes out of the queue, oldest first, the requests not yet handed out that
-    /// `take` says to take (by their `queued()` time, say), and hands them out as `recv`
-    /// does. Returns them and the earliest `queued()` time of the requests left in the queue.
-    pub fn take_queued(
-        &self,
-        mut take: impl FnMut(&Request) -> bool,
-    ) -> (Vec<Request>, Option<std::time::Instant>) {
-        let taken = self
-            .messages
-            .take_where(|m| matches!(m, Message::NewRequest(rq) if take(rq)));
-        let mut oldest = None;
-        self.messages.for_each(|m| {
-            if let Message::NewRequest(rq) = m {
-                oldest =
-                    Some(oldest.map_or(rq.queued(), |t: std::time::Instant| t.min(rq.queued())));
-            }
-        });
-        let taken = taken
-            .into_iter()
-            .filter_map(|m| match m {
-                Message::NewRequest(rq) => Some(self.hand_out(rq)),
-                Message::Error(_) => None,
-            })
-            .collect();
-        (taken, oldest)
-    }
-
     /// Unblock thread stuck in recv() or incoming_requests().
     /// If there are several such threads, only one is unblocked.
     /// This method allows graceful shutdown of server.
     pub fn unblock(&self) {
         self.messages.unblock();
     }
+}
+
+/// seatcore: counts a request handed out (to `recv` or a `Handler`), until its connection's
+/// thread has written its response.
+fn hand_out(in_flight: &std::sync::atomic::AtomicUsize, mut rq: Request) -> Request {
+    rq.taken = true;
+    in_flight.fetch_add(1, Relaxed);
+    rq
 }
 
 impl Iterator for IncomingRequests<'_> {

@@ -93,36 +93,4 @@ where
             }
         }
     }
-
-    /// seatcore: takes out, oldest first, the queued elements `take` says to take; the
-    /// others stay in order, and so does every unblock.
-    pub fn take_where(&self, mut take: impl FnMut(&T) -> bool) -> Vec<T> {
-        let mut queue = self.queue.lock().unwrap();
-        if !queue
-            .iter()
-            .any(|c| matches!(c, Control::Elem(v) if take(v)))
-        {
-            return Vec::new();
-        }
-        let mut taken = Vec::new();
-        let mut kept = VecDeque::with_capacity(queue.len());
-        for control in queue.drain(..) {
-            match control {
-                Control::Elem(v) if take(&v) => taken.push(v),
-                other => kept.push_back(other),
-            }
-        }
-        *queue = kept;
-        taken
-    }
-
-    /// seatcore: calls `f` on every queued element, oldest first.
-    pub fn for_each(&self, mut f: impl FnMut(&T)) {
-        let queue = self.queue.lock().unwrap();
-        for control in queue.iter() {
-            if let Control::Elem(v) = control {
-                f(v);
-            }
-        }
-    }
 }
