@@ -27,13 +27,13 @@ const TICK: Duration = Duration::from_millis(10);
 
 /// What each connection's thread runs for each of its requests: waits for a turn (within
 /// the request's deadline), handles the request, gives the turn back. Once `stop` is set,
-/// a request gets the contract's 503 at once.
+/// a request gets a 503 at once (the server is shutting down).
 pub fn handler(app: Arc<App>, turns: Arc<Turns>, stop: Arc<AtomicBool>) -> tiny_http::Handler {
     Arc::new(move |rq: tiny_http::Request| {
         let deadline = rq.queued() + app.deadline;
         let _inside = turns.enter();
         if stop.load(Ordering::SeqCst) {
-            let _ = rq.respond(library_reply(StatusCode(503), "the server is shutting down"));
+            let _ = rq.respond(to_response(Reply::refusal(503, "the server is shutting down")));
             return;
         }
         // Without a turn by its deadline, the request is answered so: without the database

@@ -715,6 +715,11 @@ fn sigterm_finishes_requests_in_flight_then_exits_zero() {
         watcher.query_one(sql, &[]).unwrap().get(0)
     });
     srv.terminate();
+    // a request that arrives once it is stopping is refused at once
+    wait_until("the server to begin shutting down", || srv.log().contains("shutting down"));
+    let late = call("GET", &srv.url("/health"), &[], None);
+    assert_eq!(late.status, 503, "{}", late.body);
+    assert!(late.body.contains("the server is shutting down"), "{}", late.body);
     // it must not leave while the reset is running
     assert!(srv.wait(Duration::from_millis(700)).is_none(), "exited with a request in flight");
     tx.commit().unwrap();
