@@ -51,14 +51,18 @@ fn main() {
     fs::write(out.join("functions.rs"), format!("&[\n{functions}]\n")).expect("writing the function list");
 }
 
-/// The names of the `.sql` files directly in `dir`.
+/// The names of the files directly in `dir` (its folders aside), each a `.sql` file.
 fn sql_files(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .map(|entry| entry.unwrap())
         .filter(|entry| entry.file_type().unwrap().is_file())
         .map(|entry| entry.file_name().into_string().expect("a UTF-8 migration file name"))
-        .filter(|name| name.ends_with(".sql"))
+        .inspect(|name| {
+            if !name.ends_with(".sql") {
+                panic!("{}/{name}: not a .sql file", dir.display());
+            }
+        })
         .collect()
 }
 

@@ -72,14 +72,14 @@ pub fn migrate(client: &mut Client) -> Result<usize> {
         )?;
         count += 1;
     }
+    // Bodies are checked when called, as pg_dump restores them: a function may call one
+    // whose file comes later.
     tx.batch_execute("SET LOCAL check_function_bodies = off")?;
     let applied: HashMap<String, String> = tx
         .query("SELECT name, definition FROM seatcore_functions", &[])?
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect();
-    // Bodies are checked when called, as pg_dump restores them: a function may call one
-    // whose file comes later.
     for f in FUNCTIONS.iter().filter(|f| applied.get(f.name).map(String::as_str) != Some(f.sql)) {
         tx.batch_execute(f.sql)?;
         tx.execute(
