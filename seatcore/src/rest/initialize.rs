@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::body::{not_an_object, Entries, Key, Object};
-use super::json::{AnyValue, JsonValue, Kind};
+use super::json::{AnyValue, JsonValue, Kind, Scalar};
 use crate::error::InputError;
 use crate::seat_map::{MapBuilder, SeatSpec, Stage};
 
@@ -304,43 +304,19 @@ enum Field {
     Other,
 }
 
-/// A field's value: a string (written into the field's scratch), a scalar, or anything
-/// else (skipped without storing it).
-enum Scalar {
-    Str,
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Null,
-    Other,
-}
-
-/// Reads one value; a string replaces the text of `buf`.
+/// Reads one field's value: a scalar, its string copied into `buf`; `None` for an array or
+/// object (skipped without storing it).
 struct ScalarSeed<'b> {
     buf: &'b mut String,
 }
 
-impl<'de> JsonValue<'de> for ScalarSeed<'_> {
-    type Value = Scalar;
-    fn other(self) -> Scalar {
-        Scalar::Other
+impl<'de, 'b> JsonValue<'de> for ScalarSeed<'b> {
+    type Value = Option<Scalar<'b>>;
+    fn other(self) -> Option<Scalar<'b>> {
+        None
     }
-    fn str(self, s: &str) -> Scalar {
-        self.buf.clear();
-        self.buf.push_str(s);
-        Scalar::Str
-    }
-    fn bool(self, b: bool) -> Scalar {
-        Scalar::Bool(b)
-    }
-    fn int(self, n: i64) -> Scalar {
-        Scalar::Int(n)
-    }
-    fn float(self, x: f64) -> Scalar {
-        Scalar::Float(x)
-    }
-    fn null(self) -> Scalar {
-        Scalar::Null
+    fn scalar(self, value: Scalar<'_>) -> Option<Scalar<'b>> {
+        Some(value.kept_in(self.buf))
     }
 }
 
@@ -377,21 +353,21 @@ impl<'de> JsonValue<'de> for SeatSeed<'_, '_> {
                 error.get_or_insert(wrong(field, rule));
             };
             match (field, value) {
-                (Field::SeatId, Scalar::Str) => seat_id = true,
+                (Field::SeatId, Some(Scalar::Str(_))) => seat_id = true,
                 (Field::SeatId, _) => refuse("seat_id", "a string"),
-                (Field::Row, Scalar::Str) => row = true,
-                (Field::Row | Field::Position | Field::Rank, Scalar::Null) | (Field::Other, _) => {}
+                (Field::Row, Some(Scalar::Str(_))) => row = true,
+                (Field::Row | Field::Position | Field::Rank, Some(Scalar::Null)) | (Field::Other, _) => {}
                 (Field::Row, _) => refuse("row", "a string"),
-                (Field::Position, Scalar::Int(n)) => position = Some(n),
+                (Field::Position, Some(Scalar::Int(n))) => position = Some(n),
                 (Field::Position, _) => refuse("position", crate::seat_map::POSITION_RULE),
-                (Field::Section, Scalar::Str) => section = true,
+                (Field::Section, Some(Scalar::Str(_))) => section = true,
                 (Field::Section, _) => refuse("section", "a string"),
-                (Field::Category, Scalar::Str) => category = true,
+                (Field::Category, Some(Scalar::Str(_))) => category = true,
                 (Field::Category, _) => refuse("category", "a string"),
-                (Field::Accessible, Scalar::Bool(b)) => accessible = Some(b),
+                (Field::Accessible, Some(Scalar::Bool(b))) => accessible = Some(b),
                 (Field::Accessible, _) => refuse("accessible", "true or false"),
-                (Field::Rank, Scalar::Int(n)) => rank = Some(n as f64),
-                (Field::Rank, Scalar::Float(x)) => rank = Some(x),
+                (Field::Rank, Some(Scalar::Int(n))) => rank = Some(n as f64),
+                (Field::Rank, Some(Scalar::Float(x))) => rank = Some(x),
                 (Field::Rank, _) => refuse("rank", "a number"),
             }
         }

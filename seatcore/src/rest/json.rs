@@ -6,6 +6,34 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+/// A JSON scalar as serde meets it: a string is borrowed for the call only.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Scalar<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Null,
+}
+
+impl Scalar<'_> {
+    /// The same scalar with its string, if any, copied into `buf`: kept past the call that
+    /// read it.
+    pub(super) fn kept_in(self, buf: &mut String) -> Scalar<'_> {
+        match self {
+            Scalar::Str(s) => {
+                buf.clear();
+                buf.push_str(s);
+                Scalar::Str(buf)
+            }
+            Scalar::Bool(b) => Scalar::Bool(b),
+            Scalar::Int(n) => Scalar::Int(n),
+            Scalar::Float(x) => Scalar::Float(x),
+            Scalar::Null => Scalar::Null,
+        }
+    }
+}
+
 /// What a reader does with each kind of JSON value, read by [`AnyValue`]. Every kind a
 /// reader does not take is [`JsonValue::other`]; an array or object it does not take is
 /// skipped first (without a depth limit past its own level).
@@ -13,20 +41,16 @@ pub(super) trait JsonValue<'de>: Sized {
     type Value;
     /// Any value the reader does not take.
     fn other(self) -> Self::Value;
+    /// A string, for a reader that takes strings only.
     fn str(self, _: &str) -> Self::Value {
         self.other()
     }
-    fn bool(self, _: bool) -> Self::Value {
-        self.other()
-    }
-    fn int(self, _: i64) -> Self::Value {
-        self.other()
-    }
-    fn float(self, _: f64) -> Self::Value {
-        self.other()
-    }
-    fn null(self) -> Self::Value {
-        self.other()
+    /// Any scalar; by default a string goes to [`JsonValue::str`], the rest to `other`.
+    fn scalar(self, value: Scalar<'_>) -> Self::Value {
+        match value {
+            Scalar::Str(s) => self.str(s),
+            _ => self.other(),
+        }
     }
     fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -54,25 +78,22 @@ impl<'de, R: JsonValue<'de>> Visitor<'de> for AnyValue<R> {
         f.write_str("any JSON value")
     }
     fn visit_str<E>(self, s: &str) -> Result<R::Value, E> {
-        Ok(self.0.str(s))
+        Ok(self.0.scalar(Scalar::Str(s)))
     }
     fn visit_bool<E>(self, b: bool) -> Result<R::Value, E> {
-        Ok(self.0.bool(b))
+        Ok(self.0.scalar(Scalar::Bool(b)))
     }
     fn visit_i64<E>(self, n: i64) -> Result<R::Value, E> {
-        Ok(self.0.int(n))
+        Ok(self.0.scalar(Scalar::Int(n)))
     }
     fn visit_u64<E>(self, n: u64) -> Result<R::Value, E> {
-        Ok(match i64::try_from(n) {
-            Ok(n) => self.0.int(n),
-            Err(_) => self.0.float(n as f64),
-        })
+        Ok(self.0.scalar(i64::try_from(n).map_or(Scalar::Float(n as f64), Scalar::Int)))
     }
     fn visit_f64<E>(self, x: f64) -> Result<R::Value, E> {
-        Ok(self.0.float(x))
+        Ok(self.0.scalar(Scalar::Float(x)))
     }
     fn visit_unit<E>(self) -> Result<R::Value, E> {
-        Ok(self.0.null())
+        Ok(self.0.scalar(Scalar::Null))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<R::Value, A::Error> {
         self.0.seq(seq)
@@ -93,17 +114,14 @@ impl<'de> JsonValue<'de> for Kind {
     fn other(self) -> Value {
         Value::Null
     }
-    fn str(self, s: &str) -> Value {
-        Value::String(s.to_owned())
-    }
-    fn bool(self, b: bool) -> Value {
-        Value::Bool(b)
-    }
-    fn int(self, n: i64) -> Value {
-        Value::from(n)
-    }
-    fn float(self, x: f64) -> Value {
-        Value::from(x)
+    fn scalar(self, value: Scalar<'_>) -> Value {
+        match value {
+            Scalar::Str(s) => Value::String(s.to_owned()),
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Int(n) => Value::from(n),
+            Scalar::Float(x) => Value::from(x),
+            Scalar::Null => Value::Null,
+        }
     }
     fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         while seq.next_element_seed(AnyValue(Kind))?.is_some() {}
