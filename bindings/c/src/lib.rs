@@ -21,7 +21,6 @@ mod error;
 mod handle;
 #[cfg(test)]
 mod hostile_tests;
-mod lifecycle;
 #[cfg(test)]
 mod lifecycle_tests;
 mod results;
@@ -38,10 +37,9 @@ use seatcore_core::{validate, Options, SeatCore, Stats, Sweeper, GROUP_SIZE_BUCK
 pub use args::seatcore_seats;
 pub use changes::{seatcore_change, seatcore_history_page, seatcore_watch, SEATCORE_FROM_NOW};
 pub use error::{seatcore_error, seatcore_result};
-pub use lifecycle::*;
 pub use results::{
     seatcore_audit_report, seatcore_booking, seatcore_cancellation, seatcore_hold, seatcore_record,
-    seatcore_seat, seatcore_seat_counts, seatcore_status,
+    seatcore_seat, seatcore_seat_counts, seatcore_seats_released, seatcore_status,
 };
 pub use seat_map::{
     seatcore_best_filters, seatcore_map, seatcore_map_seat, SEATCORE_ACCESSIBLE_ONLY, SEATCORE_ANY,
@@ -351,6 +349,104 @@ pub unsafe extern "C" fn seatcore_release_hold(
 ) -> seatcore_result {
     args::on_show(client, show_id, err, |core, show_id| {
         core.release(show_id, args::text(hold_id, "hold_id")?)?;
+        Ok(())
+    })
+}
+
+/// Gives a live hold a new expiry: `seconds` (1 to 86400) from now by the database's
+/// clock, but never later than the hold's creation plus the maximum hold life
+/// (`seatcore_options.max_hold_life_s`). The expiry is set, not added to: it may be
+/// earlier than before.
+///
+/// - `client`, `show_id`, `hold_id`: required; `hold_id` is the hold's UUID text (anything
+///   else is simply `SEATCORE_HOLD_NOT_FOUND`).
+/// - `out`: required; on success `*out` is a new hold object (its seats and new expiry) the
+///   caller owns and frees with `seatcore_hold_free`. Untouched on failure.
+/// - `err`: optional; on failure, when not NULL, receives an error object to free.
+///
+/// A hold counts as live when its row is locked (after waiting for a booking or release of
+/// it in flight), by the database's clock, and only while every seat still carries it: an
+/// extension racing the hold's expiry is made while it was live or refused, never after its
+/// seats went to someone else. Fails with `SEATCORE_HOLD_NOT_FOUND` (never made, released,
+/// booked, swept), `SEATCORE_HOLD_EXPIRED` (also when the hold has lived its maximum life
+/// already: it runs on to its expiry), `SEATCORE_HOLD_INVALIDATED`, `SEATCORE_INVALID_INPUT`
+/// (bad show id, `seconds` out of range), `SEATCORE_NULL_PARAMETER`,
+/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_extend_hold(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    hold_id: *const c_char,
+    seconds: i64,
+    out: *mut *mut seatcore_hold,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    args::on_show_out(client, show_id, out, err, |core, show_id| {
+        Ok(results::hold(core.extend(show_id, args::text(hold_id, "hold_id")?, seconds)?))
+    })
+}
+
+/// Releases some seats of a live hold: they are available at once, and the hold keeps the
+/// others with its expiry (booking it books only those). Releasing every seat releases the
+/// hold, as `seatcore_release_hold` does. All or nothing: when a seat asked for is not in
+/// the hold, nothing is released.
+///
+/// - `client`, `show_id`, `hold_id`: required.
+/// - `seats`: 1 to 1000 NUL-terminated UTF-8 seat ids (trimmed, no duplicates). Read only
+///   during the call.
+/// - `out`: optional; on success, when not NULL, `*out` is a new object saying what was
+///   released and what the hold keeps, which the caller frees with
+///   `seatcore_seats_released_free`. Untouched on failure.
+/// - `err`: optional. For `SEATCORE_SEATS_NOT_IN_HOLD` it lists the seats asked for that
+///   the hold does not have (`err->not_in_hold`).
+///
+/// Fails with `SEATCORE_HOLD_NOT_FOUND` (also for an expired, booked or malformed hold id),
+/// `SEATCORE_SEATS_NOT_IN_HOLD`, `SEATCORE_INVALID_INPUT`, `SEATCORE_NULL_PARAMETER`,
+/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_release_seats(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    hold_id: *const c_char,
+    seats: seatcore_seats,
+    out: *mut *mut seatcore_seats_released,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    args::on_show(client, show_id, err, |core, show_id| {
+        let hold_id = args::text(hold_id, "hold_id")?;
+        let ids = args::seats(seats, validate::MAX_SEATS_PER_HOLD)?;
+        let released = core.release_seats(show_id, hold_id, &ids)?;
+        args::put_new(out, || results::seats_released(released));
+        Ok(())
+    })
+}
+
+/// Cancels a booking: its seats are available at once. The booking is kept, marked
+/// cancelled. Idempotent: cancelling it again succeeds with the same seats and time, and
+/// changes nothing. Booking its hold again then fails with `SEATCORE_BOOKING_CANCELLED`:
+/// the seats are never taken back that way.
+///
+/// - `client`, `show_id`, `booking_id`: required; `booking_id` is the booking's UUID text
+///   (anything else is simply `SEATCORE_BOOKING_NOT_FOUND`).
+/// - `out`: optional; on success, when not NULL, `*out` is a new cancellation object the
+///   caller frees with `seatcore_cancellation_free`. Untouched on failure.
+/// - `err`: optional.
+///
+/// Fails with `SEATCORE_BOOKING_NOT_FOUND` (never made, another show's, not a UUID),
+/// `SEATCORE_INVALID_INPUT` (bad show id), `SEATCORE_NULL_PARAMETER`,
+/// `SEATCORE_INVALID_UTF8`, or a database code. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_cancel_booking(
+    client: *const seatcore_client,
+    show_id: *const c_char,
+    booking_id: *const c_char,
+    out: *mut *mut seatcore_cancellation,
+    err: *mut *mut seatcore_error,
+) -> seatcore_result {
+    args::on_show(client, show_id, err, |core, show_id| {
+        let booking_id = args::text(booking_id, "booking_id")?;
+        let cancellation = core.cancel_booking(show_id, booking_id)?;
+        args::put_new(out, || results::cancellation(cancellation));
         Ok(())
     })
 }

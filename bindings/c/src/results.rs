@@ -1,4 +1,4 @@
-//! The result objects (hold, booking, cancellation, seat status, audit report): structs C
+//! The result objects (hold, booking, cancellation, released seats, seat status, audit report): structs C
 //! reads by their fields.
 //!
 //! Each is an immutable snapshot owned by the caller: every string and array it points to
@@ -8,7 +8,8 @@
 use std::ffi::c_char;
 
 use seatcore_core::{
-    iso8601, Audit, AuditSummary, Booking, Cancellation, DateTime, Hold, SeatState, ShowStatus, Utc, Uuid,
+    iso8601, Audit, AuditSummary, Booking, Cancellation, DateTime, Hold, SeatState, SeatsReleased,
+    ShowStatus, Utc, Uuid,
 };
 
 use crate::args::seatcore_seats;
@@ -192,6 +193,34 @@ pub(crate) fn status(st: ShowStatus) -> *mut seatcore_status {
     })
 }
 
+/// What `seatcore_release_seats` did: the seats released and those the hold keeps.
+///
+/// Made by `seatcore_release_seats`; the caller owns it and frees it with
+/// `seatcore_seats_released_free`. Every string it points to is owned by it. Immutable:
+/// several threads may read it at once.
+#[repr(C)]
+pub struct seatcore_seats_released {
+    /// The id of the hold the seats came from.
+    pub hold_id: *const c_char,
+    /// The seats released (trimmed, in request order).
+    pub released: seatcore_seats,
+    /// The seats the hold keeps, in the order the hold asked for them; none (`count` 0) when
+    /// every seat was released (the hold is released then).
+    pub remaining: seatcore_seats,
+}
+
+impl View for seatcore_seats_released {
+    type Item = ();
+}
+
+pub(crate) fn seats_released(r: SeatsReleased) -> *mut seatcore_seats_released {
+    handle::object(|store| seatcore_seats_released {
+        hold_id: store.text(r.hold_id.to_string()),
+        released: store.seats(r.seat_ids),
+        remaining: store.seats(r.remaining_seat_ids),
+    })
+}
+
 /// Frees a hold object and every string it points to. NULL is a no-op. Must not race with
 /// other uses of the same object; freeing it twice is undefined behaviour.
 #[no_mangle]
@@ -211,6 +240,13 @@ pub unsafe extern "C" fn seatcore_booking_free(booking: *mut seatcore_booking) {
 #[no_mangle]
 pub unsafe extern "C" fn seatcore_cancellation_free(cancellation: *mut seatcore_cancellation) {
     handle::free_object(cancellation)
+}
+
+/// Frees a released-seats object and every string it points to. NULL is a no-op. Must
+/// not race with other uses of the same object; freeing it twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn seatcore_seats_released_free(released: *mut seatcore_seats_released) {
+    handle::free_object(released)
 }
 
 /// Frees a status object and every string and seat it points to. NULL is a no-op. Must not
