@@ -218,15 +218,6 @@ impl SeatCore {
         answers
     }
 
-    /// Makes the best-available holds `requests` of one show: alone, or as a group.
-    fn make_best_group(&self, show_id: &str, requests: &[&BestRequest]) -> Vec<Answer<Hold>> {
-        if let [one] = requests {
-            vec![Answer::Made(self.hold_best_alone(show_id, one, None))]
-        } else {
-            self.best_group(show_id, requests)
-        }
-    }
-
     /// One best-available hold, in rounds of its own (see the module's doc).
     fn hold_best_alone(&self, show_id: &str, request: &BestRequest, key: Option<&str>) -> Result<Hold> {
         let BestRequest { count, ref filters, seconds, hold_id } = *request;
@@ -421,7 +412,7 @@ impl Grouped for BestRequest {
         self.count
     }
     fn make(core: &SeatCore, show_id: &str, requests: &[&BestRequest]) -> Vec<Answer<Hold>> {
-        core.make_best_group(show_id, requests)
+        core.best_group(show_id, requests)
     }
     fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Hold> {
         core.hold_best_alone(show_id, self, None)

@@ -62,7 +62,7 @@ impl Grouped for Request {
         self.seat_ids.len()
     }
     fn make(core: &SeatCore, show_id: &str, requests: &[&Request]) -> Vec<Answer<Hold>> {
-        core.make_group(show_id, requests)
+        core.hold_group(show_id, requests)
     }
     fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Hold> {
         core.hold_alone(show_id, self)
@@ -76,16 +76,6 @@ impl SeatCore {
     /// Makes a hold as part of a group of the show's holds that arrive together.
     pub(crate) fn hold_grouped(&self, show_id: &str, request: Request) -> Result<Hold> {
         self.inner.groups.run(self, show_id, request)
-    }
-
-    /// Makes the holds `requests` of one show: alone with the single-hold statement, or as
-    /// a group.
-    fn make_group(&self, show_id: &str, requests: &[&Request]) -> Vec<Answer<Hold>> {
-        if let [one] = requests {
-            vec![Answer::Made(self.hold_alone(show_id, one))]
-        } else {
-            self.hold_group(show_id, requests)
-        }
     }
 
     /// Makes one hold with the single-hold statement, which waits for a seat's lock.

@@ -85,7 +85,19 @@ pub(crate) struct Extension {
 impl Grouped for Extension {
     type Made = Hold;
     fn make(core: &SeatCore, show_id: &str, requests: &[&Extension]) -> Vec<Answer<Hold>> {
-        core.make_extensions(show_id, requests)
+        let secs: Vec<f64> = requests.iter().map(|r| r.seconds as f64).collect();
+        let life = core.inner.max_hold_life.as_secs_f64();
+        core.make_lifecycle_group(
+            show_id,
+            requests,
+            &[(&secs, Type::FLOAT8_ARRAY), (&life, Type::FLOAT8)],
+            |r, row| Hold {
+                hold_id: r.hold_id,
+                show_id: show_id.to_owned(),
+                seat_ids: row.get(1),
+                expires_at: row.get(2),
+            },
+        )
     }
     fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Hold> {
         core.extend_alone(show_id, self.hold_id, self.seconds)
@@ -124,7 +136,28 @@ impl Grouped for PartialRelease {
         self.seat_ids.len()
     }
     fn make(core: &SeatCore, show_id: &str, requests: &[&PartialRelease]) -> Vec<Answer<SeatsReleased>> {
-        core.make_partial_releases(show_id, requests)
+        let mut release_of: Vec<i64> = Vec::new();
+        let mut seat_ids: Vec<&str> = Vec::new();
+        for (n, r) in requests.iter().enumerate() {
+            for seat in &r.seat_ids {
+                release_of.push(n as i64 + 1);
+                seat_ids.push(seat);
+            }
+        }
+        core.make_lifecycle_group(
+            show_id,
+            requests,
+            &[(&release_of, Type::INT8_ARRAY), (&seat_ids, Type::TEXT_ARRAY)],
+            |r, row| {
+                bump(&core.inner.counters.releases, 1);
+                SeatsReleased {
+                    hold_id: r.hold_id,
+                    show_id: show_id.to_owned(),
+                    seat_ids: r.seat_ids.clone(),
+                    remaining_seat_ids: row.get(1),
+                }
+            },
+        )
     }
     fn alone(&self, core: &SeatCore, show_id: &str) -> Result<SeatsReleased> {
         core.release_seats_alone(show_id, self.hold_id, &self.seat_ids)
@@ -139,7 +172,7 @@ pub(crate) struct Release {
 impl Grouped for Release {
     type Made = ();
     fn make(core: &SeatCore, show_id: &str, requests: &[&Release]) -> Vec<Answer<()>> {
-        core.make_releases(show_id, requests)
+        core.make_lifecycle_group(show_id, requests, &[], |_, _| bump(&core.inner.counters.releases, 1))
     }
     fn alone(&self, core: &SeatCore, show_id: &str) -> Result<()> {
         core.release_alone(show_id, self.hold_id)
@@ -164,63 +197,11 @@ pub(crate) type Releases = Queues<Release, ()>;
 pub(crate) type PartialReleases = Queues<PartialRelease, SeatsReleased>;
 
 impl SeatCore {
-    /// Makes the extensions `requests` of one show: alone, or as a group.
-    pub(crate) fn make_extensions(&self, show_id: &str, requests: &[&Extension]) -> Vec<Answer<Hold>> {
-        let secs: Vec<f64> = requests.iter().map(|r| r.seconds as f64).collect();
-        let life = self.inner.max_hold_life.as_secs_f64();
-        self.make_lifecycle_group(
-            show_id,
-            requests,
-            &[(&secs, Type::FLOAT8_ARRAY), (&life, Type::FLOAT8)],
-            |r, row| Hold {
-                hold_id: r.hold_id,
-                show_id: show_id.to_owned(),
-                seat_ids: row.get(1),
-                expires_at: row.get(2),
-            },
-        )
-    }
-
-    /// Makes the partial releases `requests` of one show: alone, or as a group.
-    pub(crate) fn make_partial_releases(
-        &self,
-        show_id: &str,
-        requests: &[&PartialRelease],
-    ) -> Vec<Answer<SeatsReleased>> {
-        let mut release_of: Vec<i64> = Vec::new();
-        let mut seat_ids: Vec<&str> = Vec::new();
-        for (n, r) in requests.iter().enumerate() {
-            for seat in &r.seat_ids {
-                release_of.push(n as i64 + 1);
-                seat_ids.push(seat);
-            }
-        }
-        self.make_lifecycle_group(
-            show_id,
-            requests,
-            &[(&release_of, Type::INT8_ARRAY), (&seat_ids, Type::TEXT_ARRAY)],
-            |r, row| {
-                bump(&self.inner.counters.releases, 1);
-                SeatsReleased {
-                    hold_id: r.hold_id,
-                    show_id: show_id.to_owned(),
-                    seat_ids: r.seat_ids.clone(),
-                    remaining_seat_ids: row.get(1),
-                }
-            },
-        )
-    }
-
-    /// Makes the releases of whole holds `requests` of one show: alone, or as a group.
-    pub(crate) fn make_releases(&self, show_id: &str, requests: &[&Release]) -> Vec<Answer<()>> {
-        self.make_lifecycle_group(show_id, requests, &[], |_, _| bump(&self.inner.counters.releases, 1))
-    }
-
-    /// Makes `requests` alone (one) or by their group statement ([`OnHold`]; `more` its
-    /// parameters after the show and the holds), whose rows are the requests it made, each
-    /// answered by `answer`; every other request is left to be made alone by its caller,
-    /// every request when the statement waited for a lock past the lock timeout. Any other
-    /// failure of the statement fails every request.
+    /// Makes `requests` by their group statement ([`OnHold`]; `more` its parameters after
+    /// the show and the holds), whose rows are the requests it made, each answered by
+    /// `answer`; every other request is left to be made alone by its caller, every request
+    /// when the statement waited for a lock past the lock timeout. Any other failure of the
+    /// statement fails every request.
     fn make_lifecycle_group<R: OnHold<Made = A>, A>(
         &self,
         show_id: &str,
@@ -228,11 +209,6 @@ impl SeatCore {
         more: &[(&(dyn ToSql + Sync), Type)],
         answer: impl Fn(&R, &postgres::Row) -> A,
     ) -> Vec<Answer<A>> {
-        match requests {
-            [] => return Vec::new(),
-            [one] => return vec![Answer::Made(one.alone(self, show_id))],
-            _ => {}
-        }
         let hold_ids: Vec<Uuid> = requests.iter().map(|r| r.hold_id()).collect();
         let mut params: Vec<(&(dyn ToSql + Sync), Type)> =
             vec![(&show_id, Type::TEXT), (&hold_ids, Type::UUID_ARRAY)];

@@ -37,7 +37,8 @@ pub(crate) trait Grouped: Sized {
     fn weight(&self) -> usize {
         1
     }
-    /// Makes `requests` of show `show_id` (a group, or one alone) and answers each, in order.
+    /// Makes `requests` of show `show_id`, two or more, as a group and answers each, in
+    /// order ([`Answer::Alone`] for one the group leaves to its caller).
     fn make(core: &SeatCore, show_id: &str, requests: &[&Self]) -> Vec<Answer<Self::Made>>;
     /// Makes this request alone: one that its group left to its caller.
     fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Self::Made>;
@@ -169,15 +170,13 @@ impl<R: Grouped<Made = A>, A> Queues<R, A> {
     }
 
     /// Makes `request` as part of a group of the show's requests that arrive together
-    /// when the core groups them (`group_holds`; else alone, as a group of one):
-    /// [`Grouped::make`] makes a group (with a handle cut short by the group's earliest
-    /// deadline) and answers each of its requests, in order; a request it leaves
-    /// [`Answer::Alone`] is made by [`Grouped::alone`], with the caller's own handle, once
-    /// the group is done.
+    /// when the core groups them (`group_holds`; else alone): [`make`] makes a group (with
+    /// a handle cut short by the group's earliest deadline; a group of one alone) and
+    /// answers each of its requests, in order; a request it leaves [`Answer::Alone`] is made
+    /// by [`Grouped::alone`], with the caller's own handle, once the group is done.
     pub(crate) fn run(&self, core: &SeatCore, show_id: &str, request: R) -> Result<A> {
         if !core.inner.group_holds {
-            let answer = R::make(core, show_id, &[&request]).pop().expect("one answer per request");
-            return answer.or_alone(|| request.alone(core, show_id));
+            return request.alone(core, show_id);
         }
         let lane = self.lane(show_id);
         let ticket = Arc::new(Ticket {
@@ -217,8 +216,8 @@ impl<R: Grouped<Made = A>, A> Queues<R, A> {
                 let finished = Finished { lane: &lane, group: &group };
                 let requests: Vec<&R> = group.iter().map(|t| &t.request).collect();
                 let answers = match group.iter().filter_map(|t| t.deadline).min() {
-                    Some(deadline) => R::make(&core.until(deadline), show_id, &requests),
-                    None => R::make(core, show_id, &requests),
+                    Some(deadline) => make(&core.until(deadline), show_id, &requests),
+                    None => make(core, show_id, &requests),
                 };
                 for (ticket, answer) in group.iter().zip(answers) {
                     *lock(&ticket.answer) = Some(answer);
@@ -246,10 +245,20 @@ impl<R: Grouped<Made = A>, A> Queues<R, A> {
     }
 }
 
+/// Makes `requests` of show `show_id` and answers each, in order: one alone
+/// ([`Grouped::alone`]), two or more as a group ([`Grouped::make`]).
+fn make<R: Grouped>(core: &SeatCore, show_id: &str, requests: &[&R]) -> Vec<Answer<R::Made>> {
+    match requests {
+        [] => Vec::new(),
+        [one] => vec![Answer::Made(one.alone(core, show_id))],
+        _ => R::make(core, show_id, requests),
+    }
+}
+
 /// The answers, in order, of `requests` of show `show_id` made by one call of
-/// [`Grouped::make`], those it left alone made one after another, in order.
+/// [`make`], those it left alone made one after another, in order.
 pub(crate) fn in_order<R: Grouped>(core: &SeatCore, show_id: &str, requests: &[&R]) -> Vec<Result<R::Made>> {
-    let answers = R::make(core, show_id, requests);
+    let answers = make(core, show_id, requests);
     answers.into_iter().zip(requests).map(|(a, r)| a.or_alone(|| r.alone(core, show_id))).collect()
 }
 
