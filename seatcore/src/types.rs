@@ -56,9 +56,9 @@ pub struct Booking {
 // Laid out for C: the C API's `seatcore_seat_state`, whose constants are
 // `SEATCORE_SEAT_STATE_` + the variant's name (`SEATCORE_SEAT_STATE_HELD`). Serialized as
 // its contract name (`held`).
+#[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[repr(u32)]
 pub enum SeatState {
     Available = 0,
     Held = 1,

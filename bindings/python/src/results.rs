@@ -298,6 +298,11 @@ result_methods! {
     getters {
         /// Whether every invariant holds.
         ok -> bool = |a| a.summary.ok;
+        /// How many problems were found in all.
+        problem_count -> u64 = |a| a.summary.problem_count;
+        /// The first problems found (at most `MAX_REPORTED_PROBLEMS`), each a sentence naming
+        /// the show, seat and hold or booking.
+        problems -> Tuple<&[String]> = |a| Tuple(&a.problems);
         /// Shows looked at (0 for an unknown show).
         shows -> u64 = |a| a.summary.shows;
         /// Seats looked at.
@@ -306,11 +311,6 @@ result_methods! {
         held -> u64 = |a| a.summary.held;
         /// Seats booked at the audit's moment.
         booked -> u64 = |a| a.summary.booked;
-        /// How many problems were found in all.
-        problem_count -> u64 = |a| a.summary.problem_count;
-        /// The first problems found (at most `MAX_REPORTED_PROBLEMS`), each a sentence naming
-        /// the show, seat and hold or booking.
-        problems -> Tuple<&[String]> = |a| Tuple(&a.problems);
     }
     /// The audit document (as `GET /audit` answers it).
     to_dict;

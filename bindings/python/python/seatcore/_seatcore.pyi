@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import (
     Any,
     Dict,
+    Final,
     Iterator,
     List,
     Mapping,
@@ -94,10 +95,8 @@ class _HashableValue(_Value):
 class _SeatsOfShow:
     """A result about some seats of one show."""
 
-    @property
-    def show_id(self) -> str: ...
-    @property
-    def seat_ids(self) -> Tuple[str, ...]: ...
+    show_id: Final[str]
+    seat_ids: Final[Tuple[str, ...]]
 
 @type_check_only
 class _SeatsResult(_SeatsOfShow):
@@ -122,55 +121,38 @@ class _ClosedOnExit:
 class Hold(_SeatsResult, _HashableValue):
     """A granted hold: the seats are the caller's until ``expires_at``."""
 
-    @property
-    def hold_id(self) -> uuid.UUID: ...
-    @property
-    def expires_at(self) -> datetime.datetime: ...
+    hold_id: Final[uuid.UUID]
+    expires_at: Final[datetime.datetime]
 
 @final
 class Booking(_SeatsResult, _HashableValue):
     """A confirmed booking; ``booking_id`` equals the hold's id."""
 
-    @property
-    def booking_id(self) -> uuid.UUID: ...
-    @property
-    def booked_at(self) -> datetime.datetime: ...
+    booking_id: Final[uuid.UUID]
+    booked_at: Final[datetime.datetime]
 
 @final
 class Seat(_HashableValue):
     """One seat of a status read."""
 
-    @property
-    def seat_id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def hold_expires_at(self) -> Optional[datetime.datetime]: ...
+    seat_id: Final[str]
+    status: Final[str]
+    hold_expires_at: Final[Optional[datetime.datetime]]
 
 @final
 class ShowStatus:
     """A show's status at one moment."""
 
-    @property
-    def show_id(self) -> str: ...
-    @property
-    def total_seats(self) -> int: ...
-    @property
-    def available_seats(self) -> int: ...
-    @property
-    def held_seats(self) -> int: ...
-    @property
-    def booked_seats(self) -> int: ...
-    @property
-    def blocked_seats(self) -> int: ...
-    @property
-    def invariants_valid(self) -> bool: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def replayed_at(self) -> Optional[datetime.datetime]: ...
-    @property
-    def seats(self) -> Tuple[Seat, ...]: ...
+    show_id: Final[str]
+    total_seats: Final[int]
+    available_seats: Final[int]
+    held_seats: Final[int]
+    booked_seats: Final[int]
+    blocked_seats: Final[int]
+    invariants_valid: Final[bool]
+    version: Final[int]
+    replayed_at: Final[Optional[datetime.datetime]]
+    seats: Final[Tuple[Seat, ...]]
     def to_dict(self) -> Dict[str, Any]: ...
     def __len__(self) -> int: ...
 
@@ -178,75 +160,49 @@ class ShowStatus:
 class ResetCounts(_HashableValue):
     """What an administrative reset cleared."""
 
-    @property
-    def holds_cleared(self) -> int: ...
-    @property
-    def bookings_cleared(self) -> int: ...
-    @property
-    def seats_reset(self) -> int: ...
+    holds_cleared: Final[int]
+    bookings_cleared: Final[int]
+    seats_reset: Final[int]
     def to_dict(self) -> Dict[str, int]: ...
 
 @final
 class Audit(_Value):
     """What the invariant audit found; ``ok`` exactly when ``problems`` is empty."""
 
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def shows(self) -> int: ...
-    @property
-    def seats(self) -> int: ...
-    @property
-    def held(self) -> int: ...
-    @property
-    def booked(self) -> int: ...
-    @property
-    def problem_count(self) -> int: ...
-    @property
-    def problems(self) -> Tuple[str, ...]: ...
+    ok: Final[bool]
+    problem_count: Final[int]
+    problems: Final[Tuple[str, ...]]
+    shows: Final[int]
+    seats: Final[int]
+    held: Final[int]
+    booked: Final[int]
     def to_dict(self) -> Dict[str, Any]: ...
 
 @final
 class Stats:
     """Counters since the pool was opened, and the pool's state."""
 
-    @property
-    def holds_granted(self) -> int: ...
-    @property
-    def holds_refused(self) -> int: ...
-    @property
-    def bookings(self) -> int: ...
-    @property
-    def releases(self) -> int: ...
-    @property
-    def holds_expired_swept(self) -> int: ...
-    @property
-    def pool_connections(self) -> int: ...
-    @property
-    def pool_idle(self) -> int: ...
-    @property
-    def pool_max(self) -> int: ...
-    @property
-    def hold_groups(self) -> Tuple[int, ...]: ...
+    holds_granted: Final[int]
+    holds_refused: Final[int]
+    bookings: Final[int]
+    releases: Final[int]
+    holds_expired_swept: Final[int]
+    pool_connections: Final[int]
+    pool_idle: Final[int]
+    pool_max: Final[int]
+    hold_groups: Final[Tuple[int, ...]]
 
 @final
 class MapSeat(_Value):
     """One seat of a show's map, every field settled."""
 
-    @property
-    def seat_id(self) -> str: ...
-    @property
-    def section(self) -> str: ...
-    @property
-    def row(self) -> Optional[str]: ...
-    @property
-    def position(self) -> Optional[int]: ...
-    @property
-    def category(self) -> str: ...
-    @property
-    def accessible(self) -> bool: ...
-    @property
-    def rank(self) -> float: ...
+    seat_id: Final[str]
+    section: Final[str]
+    row: Final[Optional[str]]
+    position: Final[Optional[int]]
+    category: Final[str]
+    accessible: Final[bool]
+    rank: Final[float]
     def to_dict(self) -> Dict[str, Any]: ...
 
 # ---- the hold lifecycle ----
@@ -255,36 +211,26 @@ class MapSeat(_Value):
 class SeatsReleased(_SeatsResult, _Value):
     """What a partial release did: the seats released, and those the hold keeps."""
 
-    @property
-    def hold_id(self) -> uuid.UUID: ...
-    @property
-    def remaining_seat_ids(self) -> Tuple[str, ...]: ...
+    hold_id: Final[uuid.UUID]
+    remaining_seat_ids: Final[Tuple[str, ...]]
 
 @final
 class Cancellation(_SeatsResult, _HashableValue):
     """A cancelled booking: kept, marked cancelled; its seats are available."""
 
-    @property
-    def booking_id(self) -> uuid.UUID: ...
-    @property
-    def cancelled_at(self) -> datetime.datetime: ...
+    booking_id: Final[uuid.UUID]
+    cancelled_at: Final[datetime.datetime]
 
 @final
 class Change(_SeatsOfShow, _HashableValue):
     """One record of a show's change log: what happened to which seats, and when."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def at(self) -> datetime.datetime: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def hold_id(self) -> Optional[uuid.UUID]: ...
-    @property
-    def booking_id(self) -> Optional[uuid.UUID]: ...
-    @property
-    def expires_at(self) -> Optional[datetime.datetime]: ...
+    id: Final[int]
+    at: Final[datetime.datetime]
+    kind: Final[str]
+    hold_id: Final[Optional[uuid.UUID]]
+    booking_id: Final[Optional[uuid.UUID]]
+    expires_at: Final[Optional[datetime.datetime]]
     def to_dict(self) -> Dict[str, Union[int, str, List[str]]]: ...
     def to_event(self) -> str: ...
 
@@ -292,10 +238,8 @@ class Change(_SeatsOfShow, _HashableValue):
 class ChangePage:
     """A page of a show's history, oldest first, and where the next page starts."""
 
-    @property
-    def changes(self) -> Tuple[Change, ...]: ...
-    @property
-    def next(self) -> int: ...
+    changes: Final[Tuple[Change, ...]]
+    next: Final[int]
     def to_dict(self) -> Dict[str, Any]: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[Change]: ...
@@ -307,12 +251,9 @@ class ChangeStream(_ClosedOnExit):
     def __iter__(self) -> "ChangeStream": ...
     def __next__(self) -> Change: ...
     def close(self) -> None: ...
-    @property
-    def closed(self) -> bool: ...
-    @property
-    def position(self) -> int: ...
-    @property
-    def show_id(self) -> str: ...
+    closed: Final[bool]
+    position: Final[int]
+    show_id: Final[str]
 
 @final
 class SeatCore(_ClosedOnExit):
@@ -403,18 +344,15 @@ class SeatCore(_ClosedOnExit):
     ) -> Union[None, Tuple[int, bytes], ChangeStream]: ...
     def stats(self) -> Stats: ...
     def dispose(self) -> None: ...
-    @property
-    def pool_size(self) -> int: ...
-    @property
-    def is_open(self) -> bool: ...
+    pool_size: Final[int]
+    is_open: Final[bool]
 
 @final
 class _Manager:
     """The contract's values for ``DatabaseManager``, computed on a ``SeatCore``."""
 
     def __new__(cls, core: SeatCore) -> "_Manager": ...
-    @property
-    def core(self) -> SeatCore: ...
+    core: Final[SeatCore]
     def initialize_show(self, show_id: str, seat_ids: Sequence[str]) -> Tuple[bool, str]: ...
     def hold_seats(
         self, show_id: str, seat_ids: Sequence[str], hold_duration_sec: Union[int, float]
