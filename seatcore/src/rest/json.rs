@@ -19,6 +19,7 @@ pub(super) enum Scalar<'a> {
 impl Scalar<'_> {
     /// The same scalar with its string, if any, copied into `buf`: kept past the call that
     /// read it.
+    #[inline]
     pub(super) fn kept_in(self, buf: &mut String) -> Scalar<'_> {
         match self {
             Scalar::Str(s) => {
