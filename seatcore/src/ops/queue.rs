@@ -40,7 +40,8 @@ pub(crate) trait Grouped: Sized {
     /// Makes `requests` of show `show_id`, two or more, as a group and answers each, in
     /// order ([`Answer::Alone`] for one the group leaves to its caller).
     fn make(core: &SeatCore, show_id: &str, requests: &[&Self]) -> Vec<Answer<Self::Made>>;
-    /// Makes this request alone: one that its group left to its caller.
+    /// Makes this request alone: a group of one, one made while the core does not group
+    /// requests, or one that its group left to its caller.
     fn alone(&self, core: &SeatCore, show_id: &str) -> Result<Self::Made>;
 }
 
