@@ -1,5 +1,5 @@
-//! The result objects (hold, booking, cancellation, released seats, seat status, audit report): structs C
-//! reads by their fields.
+//! The result objects (hold, booking, cancellation, released seats, seat status, audit
+//! report): structs C reads by their fields.
 //!
 //! Each is an immutable snapshot owned by the caller: every string and array it points to
 //! is owned by the object and stays valid until the object is freed. Immutable objects may
@@ -213,6 +213,7 @@ impl View for seatcore_seats_released {
     type Item = ();
 }
 
+/// A new released-seats object.
 pub(crate) fn seats_released(r: SeatsReleased) -> *mut seatcore_seats_released {
     handle::object(|store| seatcore_seats_released {
         hold_id: store.text(r.hold_id.to_string()),
